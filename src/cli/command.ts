@@ -1,0 +1,14 @@
+// What a CLI command is: its flags, a one-line summary, and a run function that returns an exit code.
+import type { FlagSpec, ParsedFlags } from './args.ts';
+
+export interface CliIO {
+  out(line: string): void; // stdout
+  err(line: string): void; // stderr
+}
+
+export interface CliCommand {
+  name: string;
+  summary: string;
+  flags: Record<string, FlagSpec>;
+  run(flags: ParsedFlags, io: CliIO): Promise<number>;
+}
