@@ -1,0 +1,524 @@
+// The one typed contract between the window (renderer) and the studio (service + engine): every
+// request with its params and result, every event with its payload. Each is a zod schema, so anything
+// that crosses a process boundary is validated at runtime, and the TypeScript types are inferred from
+// the same schemas. This file must stay free of Node and tfjs imports: the renderer bundles it.
+import { z } from 'zod';
+import type { EventName, RequestName } from './names.ts';
+
+export { REQUEST_NAMES, EVENT_NAMES, isRequestName, isEventName } from './names.ts';
+export type { RequestName, EventName } from './names.ts';
+
+// ---------------------------------------------------------------------------------------------
+// Building blocks
+
+export const VariantName = z.enum(['mobilevit_xxs', 'mobilevit_xs', 'mobilevit_s', 'mobilenet_v2']);
+export type VariantName = z.infer<typeof VariantName>;
+
+/** Which TensorFlow.js backend to use; 'auto' picks tfjs-node-gpu → tfjs-node → wasm → cpu. */
+export const BackendChoice = z.enum(['auto', 'tensorflow', 'wasm', 'cpu']);
+export type BackendChoice = z.infer<typeof BackendChoice>;
+
+/** A filesystem path chosen by the user (dialog or typed). NUL bytes are refused: they truncate paths in C. */
+export const FsPath = z
+  .string()
+  .min(1, 'path is empty')
+  .max(4096, 'path is longer than 4096 characters')
+  .refine((p) => !p.includes('\0'), 'path contains a NUL byte');
+
+/** Image bytes carried inline, e.g. a file dropped on the window. Up to ~24 MB of image. */
+export const ImageDataUrl = z
+  .string()
+  .max(32 * 1024 * 1024, 'image data URL is larger than 32 MB')
+  .regex(/^data:image\/(png|jpeg|webp|gif|tiff|avif);base64,[A-Za-z0-9+/]+={0,2}$/, 'not a base64 image data URL');
+
+/** A PNG/JPEG/WebP produced by the studio for display (thumbnails, overlays, heatmaps). */
+export const DisplayDataUrl = z.string().regex(/^data:image\/(png|jpeg|webp);base64,/, 'not an image data URL');
+
+export const ImageInput = z.union([
+  z.object({ path: FsPath }).strict(),
+  z.object({ dataUrl: ImageDataUrl }).strict(),
+]);
+export type ImageInput = z.infer<typeof ImageInput>;
+
+export const RunId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'not a run id');
+
+const int = (min: number, max: number) => z.number().int().min(min).max(max);
+const finite = z.number().finite();
+const prob = z.number().min(0).max(1);
+const Cell = z.tuple([int(0, 4096), int(0, 4096)]);
+
+/** The model a request runs on: a run's checkpoint, or a variant with optional imported weights. */
+export const ModelRef = z.union([
+  z.object({ runId: RunId, checkpoint: z.enum(['best', 'last']).default('best') }).strict(),
+  z
+    .object({
+      variant: VariantName,
+      weights: FsPath.optional(), // safetensors with timm names; omitted: seeded random init
+      numClasses: int(1, 100_000).optional(),
+      labels: z.array(z.string()).optional(),
+    })
+    .strict(),
+]);
+export type ModelRef = z.infer<typeof ModelRef>;
+
+export const Prediction = z.object({ index: z.number().int(), label: z.string(), prob });
+export type Prediction = z.infer<typeof Prediction>;
+
+// ---------------------------------------------------------------------------------------------
+// App, settings, dialogs
+
+export const BackendReport = z.object({
+  /** tf.getBackend() of the engine: 'tensorflow' (tfjs-node), 'wasm' or 'cpu'. */
+  active: z.string(),
+  /** Whether the active backend runs on a GPU. */
+  gpu: z.boolean(),
+  /** Why this backend was picked, one line. */
+  reason: z.string(),
+  tried: z.array(z.object({ name: z.string(), ok: z.boolean(), detail: z.string() })),
+  /** How to get a faster backend on this machine, when there is one. */
+  fasterHint: z.string().optional(),
+});
+export type BackendReport = z.infer<typeof BackendReport>;
+
+export const EngineState = z.enum(['idle', 'starting', 'ready', 'busy', 'crashed', 'stopped']);
+export type EngineState = z.infer<typeof EngineState>;
+
+export const AppInfo = z.object({
+  name: z.string(),
+  version: z.string(),
+  mode: z.enum(['electron', 'browser', 'cli']),
+  platform: z.string(),
+  versions: z.object({ node: z.string(), tfjs: z.string(), electron: z.string().optional(), chrome: z.string().optional() }),
+  workspace: z.string(),
+  /** Null until the engine has started once (it starts on first use). */
+  backend: BackendReport.nullable(),
+  engine: z.object({ state: EngineState, pid: z.number().int().optional(), lastCrash: z.string().optional() }),
+  /** Whether native open dialogs exist (Electron); in browser mode the UI shows a path field instead. */
+  dialogs: z.boolean(),
+});
+export type AppInfo = z.infer<typeof AppInfo>;
+
+export const Settings = z.object({
+  workspace: z.string(),
+  backend: BackendChoice,
+});
+export type Settings = z.infer<typeof Settings>;
+
+export const SettingsPatch = z.object({ workspace: FsPath.optional(), backend: BackendChoice.optional() }).strict();
+
+export const FileFilter = z.object({ name: z.string().max(100), extensions: z.array(z.string().regex(/^[A-Za-z0-9*]{1,10}$/)).max(20) });
+
+export const DialogResult = z.object({ path: z.string().nullable() });
+
+// ---------------------------------------------------------------------------------------------
+// Datasets
+
+export const SizeStats = z.object({
+  minWidth: z.number(), maxWidth: z.number(), meanWidth: z.number(),
+  minHeight: z.number(), maxHeight: z.number(), meanHeight: z.number(),
+});
+
+export const ScanSummary = z.object({
+  root: z.string(),
+  /** 'split': root/train/<class> and root/val/<class>; 'flat': root/<class> with a seeded validation split. */
+  layout: z.enum(['flat', 'split']),
+  classes: z.array(z.object({ name: z.string(), train: z.number().int(), val: z.number().int(), total: z.number().int() })),
+  totalImages: z.number().int(),
+  valFraction: z.number().nullable(), // null for the 'split' layout
+  sizes: SizeStats.nullable(), // null when no image could be read
+  skipped: z.array(z.object({ path: z.string(), reason: z.string() })),
+  /** Problems that would stop training (empty dataset, < 2 classes, empty class), each naming the folder. */
+  errors: z.array(z.string()),
+});
+export type ScanSummary = z.infer<typeof ScanSummary>;
+
+export const Thumbnail = z.object({
+  class: z.string(),
+  /** Path relative to the dataset root. */
+  file: z.string(),
+  dataUrl: DisplayDataUrl,
+  width: z.number().int(),
+  height: z.number().int(),
+});
+export type Thumbnail = z.infer<typeof Thumbnail>;
+
+// ---------------------------------------------------------------------------------------------
+// Training
+
+export const Augmentation = z
+  .object({
+    /** Random-resized crop scale range, as the reference recipe (0.08–1). */
+    cropScale: z.tuple([prob, prob]).default([0.08, 1]),
+    hflip: z.boolean().default(true),
+    /** Optional extras, off in the reference recipe. */
+    colorJitter: z.number().min(0).max(1).default(0),
+    randAugment: z.boolean().default(false),
+  })
+  .strict();
+
+export const TrainSettings = z
+  .object({
+    data: FsPath,
+    variant: VariantName.default('mobilevit_xxs'),
+    /** Pretrained safetensors (timm names) to fine-tune from; the head is re-initialised when classes differ. */
+    weights: FsPath.optional(),
+    imageSize: int(32, 1024).default(256),
+    /** The paper's multi-scale sampler around imageSize (batch scaled by (base/size)²). */
+    multiScale: z.boolean().default(false),
+    epochs: int(1, 10_000).default(30),
+    batchSize: int(1, 4096).default(32),
+    lr: z.number().positive().max(10).default(0.002),
+    warmupEpochs: z.number().min(0).max(1000).default(1),
+    labelSmoothing: z.number().min(0).max(0.99).default(0.1),
+    weightDecay: z.number().min(0).max(10).default(0.01),
+    gradClip: z.number().positive().nullable().default(10),
+    ema: z.boolean().default(false),
+    freezeBackboneEpochs: int(0, 10_000).default(0),
+    valFraction: z.number().min(0.01).max(0.9).default(0.15),
+    seed: int(0, 2 ** 31 - 1).default(0),
+    augmentation: Augmentation.default({}),
+    backend: BackendChoice.optional(), // omitted: the studio setting
+  })
+  .strict();
+export type TrainSettings = z.infer<typeof TrainSettings>;
+export type TrainSettingsInput = z.input<typeof TrainSettings>;
+
+const Metrics = z.object({ loss: finite, top1: prob, top5: prob.nullable().optional() });
+
+// Unknown fields are stripped: metrics.jsonl may carry more than the UI shows. time: ms since the epoch.
+const ev = <L extends string, T extends z.ZodRawShape>(type: L, shape: T) =>
+  z.object({ type: z.literal(type), time: z.number(), ...shape });
+
+/** The typed training event stream (issue 3 item 8): what metrics.jsonl stores and the UI receives. */
+export const TrainEvent = z.discriminatedUnion('type', [
+  ev('started', {
+    epoch: z.number().int(), step: z.number().int(), totalEpochs: z.number().int(),
+    stepsPerEpoch: z.number().int().optional(), resumed: z.boolean(), backend: z.string().optional(),
+  }),
+  ev('step', {
+    epoch: z.number().int(), step: z.number().int(), loss: finite, lr: finite,
+    imagesPerSec: finite, dataWaitMs: finite, resolution: z.number().int(), batchSize: z.number().int(),
+  }),
+  ev('epoch', {
+    epoch: z.number().int(), step: z.number().int(), lr: finite.optional(), seconds: finite.optional(),
+    train: Metrics, val: Metrics.nullable(),
+  }),
+  ev('checkpoint', { epoch: z.number().int(), step: z.number().int(), kind: z.enum(['last', 'best']) }),
+  ev('warning', { message: z.string() }),
+  ev('finished', { epoch: z.number().int(), step: z.number().int(), val: Metrics.nullable() }),
+  ev('stopped', { epoch: z.number().int(), step: z.number().int(), reason: z.enum(['stop', 'pause']) }),
+  ev('failed', { error: z.string(), epoch: z.number().int().optional(), step: z.number().int().optional() }),
+]);
+export type TrainEvent = z.infer<typeof TrainEvent>;
+export type TrainEventType = TrainEvent['type'];
+
+export const RunStatus = z.enum(['running', 'paused', 'stopped', 'finished', 'failed']);
+export type RunStatus = z.infer<typeof RunStatus>;
+
+export const RunSummary = z.object({
+  id: RunId,
+  name: z.string(),
+  status: RunStatus,
+  createdAt: z.string(), // ISO 8601
+  updatedAt: z.string(),
+  settings: TrainSettings,
+  classes: z.array(z.string()),
+  epochsDone: z.number().int(),
+  best: z.object({ epoch: z.number().int(), top1: prob, loss: finite }).nullable(),
+  last: z.object({ epoch: z.number().int(), trainLoss: finite, valLoss: finite.nullable(), valTop1: prob.nullable() }).nullable(),
+  /** Why the run failed (engine crash, NaN loss, …). */
+  error: z.string().nullable(),
+  /** A checkpoint exists, so train.resume can continue it. */
+  resumable: z.boolean(),
+});
+export type RunSummary = z.infer<typeof RunSummary>;
+
+export const RunDetail = z.object({
+  run: RunSummary,
+  /** The whole metrics.jsonl, in order, for replaying curves. */
+  events: z.array(TrainEvent),
+  /** Lines of metrics.jsonl that could not be read (torn last line after a kill, unknown type). */
+  skippedEvents: z.number().int(),
+  dataset: ScanSummary.nullable(),
+  backend: z.string().nullable(),
+});
+export type RunDetail = z.infer<typeof RunDetail>;
+
+// ---------------------------------------------------------------------------------------------
+// Evaluation and inspection
+
+export const EvalResult = z.object({
+  runId: RunId,
+  checkpoint: z.enum(['best', 'last']),
+  classes: z.array(z.string()),
+  /** confusion[true][predicted] = count. */
+  confusion: z.array(z.array(z.number().int())),
+  perClass: z.array(z.object({ class: z.string(), accuracy: prob.nullable(), count: z.number().int() })),
+  loss: finite,
+  top1: prob,
+  top5: prob.nullable(),
+  misclassified: z.array(z.object({
+    file: z.string(), trueClass: z.string(), predictedClass: z.string(), confidence: prob, thumbnail: DisplayDataUrl,
+  })),
+  /** Misclassified files beyond those returned with thumbnails. */
+  misclassifiedTotal: z.number().int(),
+});
+export type EvalResult = z.infer<typeof EvalResult>;
+
+export const PredictResult = z.object({
+  top5: z.array(Prediction),
+  imageSize: z.number().int(),
+  ms: finite,
+});
+export type PredictResult = z.infer<typeof PredictResult>;
+
+/** The MobileViT blocks of a model, for the attention selectors. */
+export const AttentionBlockInfo = z.object({
+  index: z.number().int(), // MobileViT block index from 0
+  name: z.string(), // timm module path, e.g. 'stages.2.1'
+  layers: z.number().int(),
+  heads: z.number().int(),
+  grid: z.tuple([z.number().int(), z.number().int()]),
+  patch: z.tuple([z.number().int(), z.number().int()]),
+});
+
+export const AttentionResult = z.object({
+  block: z.number().int(),
+  layer: z.number().int().nullable(), // null: rollout
+  head: z.union([z.number().int(), z.literal('mean')]),
+  patch: z.tuple([z.number().int(), z.number().int()]),
+  pixel: z.union([z.tuple([z.number().int(), z.number().int()]), z.literal('mean')]),
+  /** [rows, cols] of the patch grid the model actually used (after any resize). */
+  grid: z.tuple([z.number().int(), z.number().int()]),
+  /** The query's attention over the grid, rows × cols, sums to 1. */
+  map: z.array(z.array(z.number())),
+  /** The heatmap over the input image, PNG. */
+  overlay: DisplayDataUrl,
+  imageSize: z.number().int(),
+  blocks: z.array(AttentionBlockInfo),
+  top5: z.array(Prediction),
+});
+export type AttentionResult = z.infer<typeof AttentionResult>;
+
+export const ReceptiveFieldResult = z.object({
+  imageSize: z.number().int(),
+  blocks: z.array(z.object({
+    index: z.number().int(),
+    name: z.string(),
+    kind: z.string(),
+    /** Fraction of input pixels at ≥ 1% of the maximum gradient. */
+    coverage: prob,
+    /** Fraction of input pixels at ≥ 1e-4 of the maximum gradient. */
+    support: prob,
+    /** The output location used, in the block's feature map. */
+    location: z.tuple([z.number().int(), z.number().int()]),
+    featureSize: z.tuple([z.number().int(), z.number().int()]),
+    /** The normalised field as a heatmap PNG. */
+    map: DisplayDataUrl,
+  })),
+});
+export type ReceptiveFieldResult = z.infer<typeof ReceptiveFieldResult>;
+
+export const PartName = z.enum(['local', 'unfold', 'transformer', 'fold', 'projection', 'fusion']);
+export const ProfileResult = z.object({
+  variant: VariantName,
+  backend: z.string(),
+  imageSize: z.number().int(),
+  batch: z.number().int(),
+  runs: z.number().int(),
+  /** End-to-end median latency of one forward pass. */
+  totalMs: finite,
+  /** Sum of the per-block medians (within ~15% of totalMs). */
+  blocksMs: finite,
+  params: z.number().int(),
+  macs: z.number(),
+  blocks: z.array(z.object({
+    name: z.string(),
+    kind: z.string(),
+    ms: finite,
+    params: z.number().int(),
+    macs: z.number(),
+    parts: z.array(z.object({ name: PartName, ms: finite })),
+  })),
+});
+export type ProfileResult = z.infer<typeof ProfileResult>;
+
+// ---------------------------------------------------------------------------------------------
+// The request table
+
+const empty = z.object({}).strict().default({});
+
+export const requests = {
+  'app.info': { params: empty, result: AppInfo },
+  'settings.get': { params: empty, result: Settings },
+  'settings.set': { params: SettingsPatch, result: Settings },
+  /** Electron only; in browser mode these fail with code 'unsupported' and the UI shows a path field. */
+  'dialog.openFolder': { params: z.object({ title: z.string().max(200).optional() }).strict().default({}), result: DialogResult },
+  'dialog.openFile': {
+    params: z.object({ title: z.string().max(200).optional(), filters: z.array(FileFilter).max(10).optional() }).strict().default({}),
+    result: DialogResult,
+  },
+  'dataset.scan': {
+    params: z.object({ path: FsPath, valFraction: z.number().min(0.01).max(0.9).optional(), seed: int(0, 2 ** 31 - 1).optional() }).strict(),
+    result: ScanSummary,
+  },
+  'dataset.thumbnails': {
+    params: z.object({
+      path: FsPath,
+      class: z.string().min(1).optional(),
+      limit: int(1, 200).default(24),
+      offset: int(0, 10_000_000).default(0),
+      size: int(16, 256).default(96),
+    }).strict(),
+    result: z.object({ items: z.array(Thumbnail), total: z.number().int() }),
+  },
+  'train.start': {
+    params: z.object({ settings: TrainSettings, name: z.string().min(1).max(200).optional() }).strict(),
+    result: z.object({ runId: RunId }),
+  },
+  'train.stop': { params: z.object({ runId: RunId }).strict(), result: RunSummary },
+  'train.pause': { params: z.object({ runId: RunId }).strict(), result: RunSummary },
+  'train.resume': { params: z.object({ runId: RunId }).strict(), result: RunSummary },
+  'runs.list': { params: empty, result: z.object({ runs: z.array(RunSummary) }) },
+  'runs.get': { params: z.object({ runId: RunId }).strict(), result: RunDetail },
+  'runs.rename': { params: z.object({ runId: RunId, name: z.string().trim().min(1).max(200) }).strict(), result: RunSummary },
+  'runs.delete': { params: z.object({ runId: RunId }).strict(), result: z.object({ runId: RunId }) },
+  'eval.run': {
+    params: z.object({
+      runId: RunId,
+      checkpoint: z.enum(['best', 'last']).default('best'),
+      /** How many misclassified images to return with thumbnails. */
+      maxMisclassified: int(0, 500).default(48),
+    }).strict(),
+    result: EvalResult,
+  },
+  'inspect.predict': {
+    params: z.object({ model: ModelRef, image: ImageInput, imageSize: int(32, 1024).optional() }).strict(),
+    result: PredictResult,
+  },
+  'inspect.attention': {
+    params: z.object({
+      model: ModelRef,
+      image: ImageInput,
+      imageSize: int(32, 1024).optional(),
+      block: int(0, 16).default(0), // MobileViT block, from 0
+      layer: z.union([int(0, 64), z.literal('rollout')]).default('rollout'),
+      head: z.union([int(0, 64), z.literal('mean')]).default('mean'),
+      patch: Cell, // [row, col] in the patch grid
+      pixel: z.union([Cell, z.literal('mean')]).default('mean'), // position inside the patch
+    }).strict(),
+    result: AttentionResult,
+  },
+  'inspect.receptiveField': {
+    params: z.object({
+      model: ModelRef,
+      /** Omitted: a seeded random image of imageSize. */
+      image: ImageInput.optional(),
+      imageSize: int(32, 512).default(128),
+      /** Network block index; omitted: every block. */
+      block: int(0, 256).optional(),
+      /** Output location in the block's feature map; omitted: the centre. */
+      location: Cell.optional(),
+      seed: int(0, 2 ** 31 - 1).default(0),
+    }).strict(),
+    result: ReceptiveFieldResult,
+  },
+  'inspect.profile': {
+    params: z.object({
+      variant: VariantName,
+      imageSize: int(32, 1024).default(256),
+      batch: int(1, 256).default(1),
+      runs: int(1, 1000).default(10),
+    }).strict(),
+    result: ProfileResult,
+  },
+} as const satisfies Record<RequestName, { params: z.ZodTypeAny; result: z.ZodTypeAny }>;
+
+// Compile-time check that the table has no request missing from names.ts (satisfies checks the other way).
+type _NoExtraRequests = Exclude<keyof typeof requests, RequestName> extends never ? true : never;
+const _noExtraRequests: _NoExtraRequests = true;
+void _noExtraRequests;
+
+/** Params as a caller writes them (defaults may be omitted). */
+export type Params<K extends RequestName> = z.input<(typeof requests)[K]['params']>;
+/** Params after validation (defaults filled in): what the service receives. */
+export type ParsedParams<K extends RequestName> = z.output<(typeof requests)[K]['params']>;
+export type Result<K extends RequestName> = z.output<(typeof requests)[K]['result']>;
+
+// ---------------------------------------------------------------------------------------------
+// The event table
+
+export const events = {
+  'train.event': z.object({ runId: RunId, event: TrainEvent }),
+  'run.status': z.object({ runId: RunId, status: RunStatus, error: z.string().nullable() }),
+  'engine.status': z.object({ state: EngineState, reason: z.string().optional(), pid: z.number().int().optional() }),
+  /** Long work: task names the request ('dataset.scan', 'eval.run', …); total 0 means unknown. */
+  progress: z.object({ task: z.string(), id: z.string(), done: z.number(), total: z.number(), label: z.string().optional() }),
+} as const satisfies Record<EventName, z.ZodTypeAny>;
+
+type _NoExtraEvents = Exclude<keyof typeof events, EventName> extends never ? true : never;
+const _noExtraEvents: _NoExtraEvents = true;
+void _noExtraEvents;
+
+export type EventPayload<E extends EventName> = z.output<(typeof events)[E]>;
+
+// ---------------------------------------------------------------------------------------------
+// Errors and the client
+
+export const ErrorCode = z.enum([
+  'invalid_request', // malformed frame, unknown method, or params that fail the schema
+  'not_found', // run, file or folder does not exist
+  'conflict', // e.g. a run is already training, or the run is not in a state that allows this
+  'unsupported', // e.g. dialogs in browser mode
+  'engine_crashed', // the compute process died while handling this request
+  'disconnected', // the transport to the studio closed before the reply came
+  'failed', // the operation ran and failed (bad image, bad weights, …): the message says why
+  'internal', // a bug
+]);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+
+export const ErrorInfo = z.object({ code: ErrorCode, message: z.string(), details: z.unknown().optional() });
+export type ErrorInfo = z.infer<typeof ErrorInfo>;
+
+/** The error every request rejects with; message is one line a person can act on. */
+export class StudioError extends Error {
+  readonly code: ErrorCode;
+  readonly details?: unknown;
+  constructor(code: ErrorCode, message: string, details?: unknown) {
+    super(message);
+    this.name = 'StudioError';
+    this.code = code;
+    this.details = details;
+  }
+  toInfo(): ErrorInfo {
+    return { code: this.code, message: this.message, ...(this.details !== undefined ? { details: this.details } : {}) };
+  }
+}
+
+/** Turns a zod failure into one readable line: "settings.epochs: Number must be greater than or equal to 1". */
+export function describeZodError(err: z.ZodError): string {
+  return err.issues
+    .slice(0, 5)
+    .map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message))
+    .join('; ');
+}
+
+/** Validates the params of a request; throws StudioError('invalid_request') naming the bad field. */
+export function parseParams<K extends RequestName>(name: K, params: unknown): ParsedParams<K> {
+  const r = requests[name].params.safeParse(params === undefined ? {} : params);
+  if (!r.success) throw new StudioError('invalid_request', `${name}: ${describeZodError(r.error)}`, r.error.issues);
+  return r.data as ParsedParams<K>;
+}
+
+/** What the renderer talks to, whichever transport carries it. */
+export interface StudioClient {
+  request<K extends RequestName>(name: K, params: Params<K>): Promise<Result<K>>;
+  /** Subscribes to an event; returns the unsubscribe function. */
+  on<E extends EventName>(event: E, cb: (payload: EventPayload<E>) => void): () => void;
+}
+
+/** What Electron's preload puts on window.studio: untyped at the boundary, typed by client.ts. */
+export interface StudioBridge {
+  request(name: string, params: unknown): Promise<{ ok: true; result: unknown } | { ok: false; error: ErrorInfo }>;
+  on(listener: (event: string, payload: unknown) => void): () => void;
+}
