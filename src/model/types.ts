@@ -16,6 +16,8 @@ export interface BlockInfo {
   /** timm's module path: 'stem', 'stages.2.1', 'final_conv', 'head' (MobileNetV2: 'conv_stem', 'blocks.1.0', …). */
   name: string;
   kind: BlockKind;
+  /** Trainable parameters of this block. */
+  params: number;
   /** For kind 'mobilevit': which MobileViT block this is, counted from 0. */
   mobilevitIndex?: number;
 }

@@ -1,0 +1,96 @@
+// Weights in and out, as safetensors with timm's state_dict keys and PyTorch layouts, so a file saved
+// here loads in PyTorch (timm.create_model(..., pretrained_cfg_overlay=dict(file=...))) and back.
+import * as tf from '@tensorflow/tfjs';
+import { huggingFaceToTimm, isHuggingFace } from './huggingface.ts';
+import { fromTorchLayout, toTorchLayout, torchShape } from './layout.ts';
+import type { Model } from './model.ts';
+import { readSafetensors, writeSafetensors, type TensorMap } from './safetensors.ts';
+
+export class WeightsError extends Error {}
+
+export interface LoadReport {
+  format: 'timm' | 'huggingface';
+  loaded: number;
+  /** True when the file's classifier had another number of classes and the head was re-initialised. */
+  headReinitialized: boolean;
+  /** A sentence for the user, e.g. about fine-tuning. */
+  notes: string[];
+}
+
+export interface LoadOptions {
+  /** Keep the backbone and re-initialise the head when the classifier's shape differs (default true). */
+  allowHeadMismatch?: boolean;
+  /** Names the source in messages. */
+  source?: string;
+}
+
+/** The model's weights and BatchNorm buffers in PyTorch layout under timm keys (no num_batches_tracked). */
+export function stateDict(model: Model): TensorMap {
+  const out: TensorMap = new Map();
+  for (const [key, p] of model.params) {
+    const data = p.variable.dataSync() as Float32Array;
+    out.set(key, toTorchLayout(p.layout, { shape: p.variable.shape.slice(), data: new Float32Array(data) }));
+  }
+  return out;
+}
+
+export function saveWeights(model: Model, path: string, metadata: Record<string, string> = {}): void {
+  writeSafetensors(path, stateDict(model), { variant: model.variant, num_classes: String(model.numClasses), format: 'timm', ...metadata });
+}
+
+function list(keys: string[], max = 12): string {
+  return keys.length <= max ? keys.join(', ') : `${keys.slice(0, max).join(', ')}, … (${keys.length - max} more)`;
+}
+
+/**
+ * Loads weights into `model`, checking every key and shape first: nothing is assigned unless the whole
+ * file fits (or only the classifier differs, with allowHeadMismatch). Accepts timm and Hugging Face names.
+ */
+export function loadWeights(model: Model, source: string | TensorMap, opts: LoadOptions = {}): LoadReport {
+  const name = opts.source ?? (typeof source === 'string' ? source : 'weights');
+  let tensors = typeof source === 'string' ? readSafetensors(source).tensors : source;
+  const format = isHuggingFace(tensors) ? 'huggingface' : 'timm';
+  if (format === 'huggingface') tensors = huggingFaceToTimm(tensors);
+
+  const missing: string[] = [];
+  const misshaped: string[] = [];
+  const headKeys = new Set(model.headKeys);
+  let headMismatch = false;
+  for (const [key, p] of model.params) {
+    const t = tensors.get(key);
+    const want = torchShape(p.layout, p.variable.shape);
+    if (!t) {
+      if (headKeys.has(key)) headMismatch = true;
+      else missing.push(key);
+    } else if (t.shape.join('x') !== want.join('x')) {
+      if (headKeys.has(key)) headMismatch = true;
+      else misshaped.push(`${key} (file [${t.shape}] vs model [${want}])`);
+    }
+  }
+  const unexpected = [...tensors.keys()].filter((k) => !model.params.has(k) && !k.endsWith('num_batches_tracked'));
+  const allowHead = opts.allowHeadMismatch ?? true;
+  if (missing.length || misshaped.length || unexpected.length || (headMismatch && !allowHead)) {
+    const parts = [
+      missing.length && `${missing.length} missing: ${list(missing)}`,
+      unexpected.length && `${unexpected.length} unexpected: ${list(unexpected)}`,
+      misshaped.length && `${misshaped.length} mis-shaped: ${list(misshaped, 6)}`,
+      headMismatch && !allowHead && `classifier shape differs (model has ${model.numClasses} classes)`,
+    ].filter(Boolean);
+    throw new WeightsError(`${name} does not fit ${model.variant} (${format} names): ${parts.join('; ')}`);
+  }
+
+  let loaded = 0;
+  for (const [key, p] of model.params) {
+    if (headMismatch && headKeys.has(key)) continue;
+    const t = fromTorchLayout(p.layout, tensors.get(key)!);
+    tf.tidy(() => p.variable.assign(tf.tensor(t.data, t.shape)));
+    loaded++;
+  }
+  const notes: string[] = [];
+  if (headMismatch) {
+    model.reinitHead();
+    const fileHead = tensors.get(model.headKeys.find((k) => k.endsWith('bias'))!);
+    notes.push(`classifier re-initialised for ${model.numClasses} classes (the file's has ${fileHead?.shape[0] ?? 'none'}); backbone loaded for fine-tuning`);
+  }
+  return { format, loaded, headReinitialized: headMismatch, notes };
+}
