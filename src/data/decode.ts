@@ -1,0 +1,78 @@
+// Every image enters the pipeline through here, so every consumer (scan, training cache, evaluation, predict,
+// thumbnails) sees the same pixels: EXIF orientation applied, the first frame of an animation, transparency
+// flattened onto white (as an image viewer shows it), and grey, palette, 16-bit or CMYK input converted to
+// 8-bit sRGB with exactly three channels.
+import sharp, { type Metadata, type OutputInfo, type Sharp, type SharpOptions } from 'sharp';
+
+export interface RgbImage {
+  /** Interleaved RGB, row-major, `width * height * 3` bytes. */
+  data: Uint8Array;
+  width: number;
+  height: number;
+}
+
+/** The file could not be decoded; `reason` is short enough to show in a list of skipped files. */
+export class ImageReadError extends Error {
+  constructor(
+    readonly file: string,
+    readonly reason: string,
+  ) {
+    super(`cannot read image ${file}: ${reason}`);
+    this.name = 'ImageReadError';
+  }
+}
+
+const WHITE = { r: 255, g: 255, b: 255 };
+
+// 'truncated' rejects files that end early but tolerates libjpeg's benign warnings (such as extraneous bytes
+// before a marker), which many real photo collections contain and other decoders accept.
+const INPUT_OPTIONS: SharpOptions = { failOn: 'truncated', autoOrient: true };
+
+/** A sharp pipeline over `file` that produces 8-bit sRGB with three channels once `.raw()` is called. */
+export function openRgb(file: string): Sharp {
+  return sharp(file, INPUT_OPTIONS).flatten({ background: WHITE }).toColourspace('srgb');
+}
+
+/** Wraps an RGB buffer as a sharp input (no copy). */
+export function fromRgb(img: RgbImage): Sharp {
+  const buf = Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength);
+  return sharp(buf, { raw: { width: img.width, height: img.height, channels: 3 } });
+}
+
+/** Runs a pipeline to raw RGB bytes and checks the result really has three 8-bit channels. */
+export async function toRgb(pipeline: Sharp, file: string): Promise<RgbImage> {
+  let out: { data: Buffer; info: OutputInfo };
+  try {
+    out = await pipeline.raw().toBuffer({ resolveWithObject: true });
+  } catch (e) {
+    throw new ImageReadError(file, describeDecodeError(e));
+  }
+  if (out.info.channels !== 3) {
+    throw new ImageReadError(file, `decoded to ${out.info.channels} channels instead of 3`);
+  }
+  return { data: out.data, width: out.info.width, height: out.info.height };
+}
+
+/** Width and height as displayed, i.e. after EXIF orientation, read from the header alone. */
+export async function orientedSize(file: string): Promise<{ width: number; height: number; format: string }> {
+  let meta: Metadata;
+  try {
+    meta = await sharp(file, INPUT_OPTIONS).metadata();
+  } catch (e) {
+    throw new ImageReadError(file, describeDecodeError(e));
+  }
+  const width = meta.autoOrient?.width ?? meta.width;
+  const height = meta.autoOrient?.height ?? meta.height;
+  if (!width || !height) throw new ImageReadError(file, 'the header gives no image size');
+  return { width, height, format: meta.format ?? 'unknown' };
+}
+
+/** Turns sharp/libvips messages into a reason a user can act on, keeping the decoder's own words. */
+export function describeDecodeError(e: unknown): string {
+  const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0].trim();
+  if (/unsupported image format/i.test(msg)) return 'not an image in a supported format (JPEG, PNG, WebP, GIF, TIFF, AVIF)';
+  if (/premature end|truncat|read error|unexpected end|not enough data/i.test(msg)) return `truncated or corrupt (${msg})`;
+  if (/missing|ENOENT|no such file/i.test(msg)) return 'file disappeared while reading';
+  if (/pixel limit/i.test(msg)) return `too large to decode (${msg})`;
+  return msg || 'unknown decoder error';
+}
