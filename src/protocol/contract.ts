@@ -80,7 +80,7 @@ export const BackendReport = z.object({
 });
 export type BackendReport = z.infer<typeof BackendReport>;
 
-export const EngineState = z.enum(['idle', 'starting', 'ready', 'busy', 'crashed', 'stopped']);
+export const EngineState = z.enum(['idle', 'starting', 'ready', 'crashed', 'stopped']);
 export type EngineState = z.infer<typeof EngineState>;
 
 export const AppInfo = z.object({
@@ -113,22 +113,28 @@ export const DialogResult = z.object({ path: z.string().nullable() });
 // ---------------------------------------------------------------------------------------------
 // Datasets
 
-export const SizeStats = z.object({
-  minWidth: z.number(), maxWidth: z.number(), meanWidth: z.number(),
-  minHeight: z.number(), maxHeight: z.number(), meanHeight: z.number(),
-});
+export const SizeStats = z.object({ min: z.number(), max: z.number(), median: z.number() });
 
 export const ScanSummary = z.object({
   root: z.string(),
   /** 'split': root/train/<class> and root/val/<class>; 'flat': root/<class> with a seeded validation split. */
   layout: z.enum(['flat', 'split']),
+  /** How validation was split off for the 'flat' layout; null for 'split'. */
+  split: z.object({ valFraction: z.number(), seed: z.number().int() }).nullable(),
+  /** In class-index order (sorted names, as torchvision's ImageFolder). */
   classes: z.array(z.object({ name: z.string(), train: z.number().int(), val: z.number().int(), total: z.number().int() })),
   totalImages: z.number().int(),
-  valFraction: z.number().nullable(), // null for the 'split' layout
-  sizes: SizeStats.nullable(), // null when no image could be read
+  trainCount: z.number().int(),
+  valCount: z.number().int(),
+  /** Image sizes as displayed (after EXIF orientation); null when no image could be read. */
+  imageSize: z.object({ width: SizeStats, height: SizeStats }).nullable(),
   skipped: z.array(z.object({ path: z.string(), reason: z.string() })),
-  /** Problems that would stop training (empty dataset, < 2 classes, empty class), each naming the folder. */
-  errors: z.array(z.string()),
+  /** Hidden files and files that are not images. */
+  ignored: z.number().int(),
+  /** Worth knowing, does not stop training. */
+  notes: z.array(z.string()),
+  /** Stops training (empty dataset, < 2 classes, empty class), each naming the folder. Empty when usable. */
+  problems: z.array(z.string()),
 });
 export type ScanSummary = z.infer<typeof ScanSummary>;
 

@@ -1,0 +1,91 @@
+// The messages between the studio service and the engine (the compute process). Both sides validate
+// what they receive: the engine runs user data through native code and may die mid-message, and a
+// malformed message must turn into an error reply, never a hang.
+import { z } from 'zod';
+import {
+  BackendChoice,
+  BackendReport,
+  ErrorInfo,
+  FsPath,
+  ImageInput,
+  RunId,
+  TrainEvent,
+  TrainSettings,
+  VariantName,
+  requests,
+} from './contract.ts';
+
+/**
+ * A model the engine loads: a run's checkpoint (the engine knows the run folder layout the training
+ * code writes), or a variant with optional imported weights.
+ */
+export const EngineModel = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('run'), runDir: FsPath, checkpoint: z.enum(['best', 'last']) }),
+  z.object({
+    kind: z.literal('weights'),
+    variant: VariantName,
+    weights: FsPath.optional(),
+    numClasses: z.number().int().positive().optional(),
+    labels: z.array(z.string()).optional(),
+  }),
+]);
+export type EngineModel = z.infer<typeof EngineModel>;
+
+const withModel = <T extends z.ZodRawShape>(shape: T) =>
+  z.object({ model: EngineModel, image: ImageInput, ...shape });
+
+const p = <K extends keyof typeof requests>(k: K) => requests[k].params;
+
+/** Every engine method: params → result. Inspection params are the contract's, with the model resolved. */
+export const engineMethods = {
+  init: { params: z.object({ backend: BackendChoice }), result: BackendReport },
+  'train.start': {
+    params: z.object({ runId: RunId, runDir: FsPath, settings: TrainSettings, resume: z.boolean() }),
+    result: z.object({ runId: RunId }),
+  },
+  'train.control': {
+    params: z.object({ runId: RunId, action: z.enum(['stop', 'pause']) }),
+    result: z.object({ runId: RunId, accepted: z.boolean() }),
+  },
+  eval: {
+    params: z.object({ runDir: FsPath, checkpoint: z.enum(['best', 'last']), maxMisclassified: z.number().int().min(0) }),
+    result: requests['eval.run'].result.omit({ runId: true }),
+  },
+  predict: { params: withModel({ imageSize: z.number().int().optional() }), result: requests['inspect.predict'].result },
+  attention: {
+    params: p('inspect.attention').omit({ model: true }).extend({ model: EngineModel }),
+    result: requests['inspect.attention'].result,
+  },
+  receptiveField: {
+    params: p('inspect.receptiveField').omit({ model: true }).extend({ model: EngineModel }),
+    result: requests['inspect.receptiveField'].result,
+  },
+  profile: { params: p('inspect.profile'), result: requests['inspect.profile'].result },
+} as const;
+
+export type EngineMethod = keyof typeof engineMethods;
+export type EngineParams<M extends EngineMethod> = z.output<(typeof engineMethods)[M]['params']>;
+export type EngineResult<M extends EngineMethod> = z.output<(typeof engineMethods)[M]['result']>;
+export const ENGINE_METHODS = Object.keys(engineMethods) as EngineMethod[];
+
+/** Service → engine. */
+export const ToEngine = z.object({
+  type: z.literal('call'),
+  id: z.number().int().nonnegative(),
+  method: z.enum(ENGINE_METHODS as [EngineMethod, ...EngineMethod[]]),
+  params: z.unknown(),
+});
+export type ToEngine = z.infer<typeof ToEngine>;
+
+/** Engine → service. */
+export const FromEngine = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('ready'), pid: z.number().int() }),
+  z.object({ type: z.literal('reply'), id: z.number().int(), ok: z.literal(true), result: z.unknown() }),
+  z.object({ type: z.literal('error'), id: z.number().int(), error: ErrorInfo }),
+  z.object({ type: z.literal('progress'), id: z.number().int(), done: z.number(), total: z.number(), label: z.string().optional() }),
+  /** A training event; the training code has already appended it to the run's metrics.jsonl. */
+  z.object({ type: z.literal('train.event'), runId: RunId, event: TrainEvent }),
+  /** The engine noticed something wrong that is not tied to a call (e.g. a malformed message it received). */
+  z.object({ type: z.literal('log'), level: z.enum(['info', 'warn', 'error']), message: z.string() }),
+]);
+export type FromEngine = z.infer<typeof FromEngine>;
