@@ -3,7 +3,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { huggingFaceToTimm, isHuggingFace } from './huggingface.ts';
 import { fromTorchLayout, toTorchLayout, torchShape } from './layout.ts';
-import type { Model } from './model.ts';
+import { createModel, type Model } from './model.ts';
+import { VARIANT_NAMES, type VariantName } from './types.ts';
 import { readSafetensors, writeSafetensors, type TensorMap } from './safetensors.ts';
 
 export class WeightsError extends Error {}
@@ -36,6 +37,20 @@ export function stateDict(model: Model): TensorMap {
 
 export function saveWeights(model: Model, path: string, metadata: Record<string, string> = {}): void {
   writeSafetensors(path, stateDict(model), { variant: model.variant, num_classes: String(model.numClasses), format: 'timm', ...metadata });
+}
+
+/** The variant whose every backbone key and shape the file matches, if any (for the error message). */
+function guessVariant(tensors: TensorMap, model: Model): VariantName | undefined {
+  for (const variant of VARIANT_NAMES) {
+    if (variant === model.variant) continue;
+    const candidate = createModel(variant, { numClasses: 1 });
+    const head = new Set(candidate.headKeys);
+    const fits = [...candidate.params].every(([key, p]) =>
+      head.has(key) || tensors.get(key)?.shape.join('x') === torchShape(p.layout, p.variable.shape).join('x'));
+    candidate.dispose();
+    if (fits) return variant;
+  }
+  return undefined;
 }
 
 function list(keys: string[], max = 12): string {
@@ -76,7 +91,9 @@ export function loadWeights(model: Model, source: string | TensorMap, opts: Load
       misshaped.length && `${misshaped.length} mis-shaped: ${list(misshaped, 6)}`,
       headMismatch && !allowHead && `classifier shape differs (model has ${model.numClasses} classes)`,
     ].filter(Boolean);
-    throw new WeightsError(`${name} does not fit ${model.variant} (${format} names): ${parts.join('; ')}`);
+    const guess = guessVariant(tensors, model);
+    const hint = guess ? ` — it looks like a ${guess} checkpoint` : '';
+    throw new WeightsError(`${name} does not fit ${model.variant} (${format} names)${hint}: ${parts.join('; ')}`);
   }
 
   let loaded = 0;
