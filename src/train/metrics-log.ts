@@ -1,0 +1,56 @@
+// metrics.jsonl: the run's event stream, one JSON TrainEvent per line, appended as events happen.
+// Appends are not fsynced: a killed process loses nothing the kernel already has, and a torn last
+// line (power cut mid-write) is skipped on read. On resume the events the interrupted session
+// produced after its last checkpoint are dropped, because the resumed run produces them again.
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { TrainEvent } from '../protocol/contract.ts';
+import { writeFileAtomic } from '../util/atomic.ts';
+
+export function appendEvent(path: string, event: TrainEvent): void {
+  appendFileSync(path, JSON.stringify(event) + '\n');
+}
+
+export interface EventLog {
+  events: TrainEvent[];
+  /** Lines that were not a valid event (a torn last line after a power cut, a hand edit). */
+  skipped: number;
+}
+
+export function readEvents(path: string): EventLog {
+  if (!existsSync(path)) return { events: [], skipped: 0 };
+  const events: TrainEvent[] = [];
+  let skipped = 0;
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const r = TrainEvent.safeParse(JSON.parse(line));
+      if (r.success) events.push(r.data);
+      else skipped++;
+    } catch {
+      skipped++;
+    }
+  }
+  return { events, skipped };
+}
+
+/**
+ * Rewrites the log keeping only the lines `keep` accepts (atomically: a kill during the rewrite
+ * leaves the old log). Lines are kept verbatim, so fields the schema does not know survive.
+ */
+export function rewindEvents(path: string, keep: (event: TrainEvent) => boolean): number {
+  if (!existsSync(path)) return 0;
+  const kept: string[] = [];
+  let dropped = 0;
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    let ok = false;
+    try {
+      const r = TrainEvent.safeParse(JSON.parse(line));
+      ok = r.success && keep(r.data);
+    } catch { /* torn line: dropped */ }
+    if (ok) kept.push(line);
+    else dropped++;
+  }
+  writeFileAtomic(path, kept.map((l) => l + '\n').join(''));
+  return dropped;
+}
