@@ -1,0 +1,63 @@
+import { appendFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { TrainEvent } from '../../src/protocol/contract.ts';
+import { appendEvent, readEvents, rewindEvents } from '../../src/train/metrics-log.ts';
+import { FILES, createRun, defaultWorkspace, markRunFailed, readRun, runSummary, updateRun } from '../../src/train/run-folder.ts';
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'run-'));
+
+describe('workspace', () => {
+  it('follows MOBILEVIT_WORKSPACE, then the OS per-user data folder', () => {
+    expect(defaultWorkspace({ MOBILEVIT_WORKSPACE: '/w' }, 'linux', '/home/u')).toBe('/w');
+    expect(defaultWorkspace({}, 'linux', '/home/u')).toBe('/home/u/.local/share/mobilevit-studio');
+    expect(defaultWorkspace({ XDG_DATA_HOME: '/xdg' }, 'linux', '/home/u')).toBe('/xdg/mobilevit-studio');
+    expect(defaultWorkspace({}, 'darwin', '/Users/u')).toBe('/Users/u/Library/Application Support/mobilevit-studio');
+    expect(defaultWorkspace({ APPDATA: 'C:/Users/u/AppData/Roaming' }, 'win32', 'C:/Users/u')).toMatch(/Roaming[\\/]mobilevit-studio$/);
+  });
+});
+
+describe('run folder', () => {
+  it('creates runs/<id>/run.json with validated settings and defaults filled in', () => {
+    const ws = tmp();
+    const { id, dir } = createRun({ data: '/data/flowers', epochs: 3 }, { workspace: ws });
+    expect(dir).toBe(join(ws, 'runs', id));
+    expect(id).toMatch(/^\d{8}-\d{6}-mobilevit_xxs-[0-9a-f]{4}$/);
+    const run = readRun(dir);
+    expect(run).toMatchObject({ status: 'running', epochsDone: 0, settings: { epochs: 3, lr: 0.002, labelSmoothing: 0.1 } });
+    expect(run.versions.tfjs).toMatch(/^4\./);
+    expect(() => createRun({ data: '/d' }, { runDir: dir })).toThrow(/already holds a run/);
+  });
+
+  it('rejects bad settings naming the field', () => {
+    expect(() => createRun({ data: '/d', epochs: 0 }, { workspace: tmp() })).toThrow(/epochs/);
+    expect(() => createRun({ data: '/d', batchSize: 'x' } as never, { workspace: tmp() })).toThrow(/batchSize/);
+  });
+
+  it('reports a run whose process died as failed and resumable; markRunFailed records the reason', () => {
+    const { dir } = createRun({ data: '/d' }, { workspace: tmp() });
+    updateRun(dir, { pid: 2 ** 22 + 12345 }); // above Linux's pid_max: never alive
+    expect(runSummary(dir)).toMatchObject({ status: 'failed', resumable: false, error: expect.stringMatching(/ended without a word/) });
+    appendFileSync(join(dir, FILES.checkpoints, 'last.json'), '{}');
+    expect(runSummary(dir).resumable).toBe(true);
+    markRunFailed(dir, 'engine ran out of memory');
+    expect(runSummary(dir)).toMatchObject({ status: 'failed', error: 'engine ran out of memory' });
+  });
+});
+
+describe('metrics.jsonl', () => {
+  const step = (n: number): TrainEvent => ({ type: 'step', time: n, epoch: 1, step: n, loss: 1 / n, lr: 0.1, imagesPerSec: 10, dataWaitMs: 1, resolution: 32, batchSize: 4 });
+
+  it('appends events, skips a torn last line, and rewinds to a checkpoint keeping unknown fields', () => {
+    const path = join(tmp(), 'metrics.jsonl');
+    for (let n = 1; n <= 4; n++) appendEvent(path, { ...step(n), acc: 0.5 } as TrainEvent);
+    appendFileSync(path, '{"type":"step","ti');
+    const log = readEvents(path);
+    expect(log.events.map((e) => (e as { step: number }).step)).toEqual([1, 2, 3, 4]);
+    expect(log.skipped).toBe(1);
+    expect(rewindEvents(path, (e) => e.type !== 'step' || e.step <= 2)).toBe(3);
+    expect(readEvents(path)).toMatchObject({ skipped: 0, events: [{ step: 1 }, { step: 2 }] });
+    expect(readFileSync(path, 'utf8')).toContain('"acc":0.5');
+  });
+});
