@@ -501,6 +501,16 @@ export class StudioError extends Error {
   }
 }
 
+/**
+ * Any thrown value as an error reply: a StudioError keeps its code; anything else is an operation that
+ * failed, reported by its first line (stack traces stay in the logs).
+ */
+export function errorInfo(e: unknown): ErrorInfo {
+  if (e instanceof StudioError) return e.toInfo();
+  const message = (e instanceof Error ? e.message : String(e)).split('\n')[0] || 'unknown error';
+  return { code: 'failed', message };
+}
+
 /** Turns a zod failure into one readable line: "settings.epochs: Number must be greater than or equal to 1". */
 export function describeZodError(err: z.ZodError): string {
   return err.issues

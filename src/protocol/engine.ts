@@ -34,8 +34,6 @@ export type EngineModel = z.infer<typeof EngineModel>;
 const withModel = <T extends z.ZodRawShape>(shape: T) =>
   z.object({ model: EngineModel, image: ImageInput, ...shape });
 
-const p = <K extends keyof typeof requests>(k: K) => requests[k].params;
-
 /** Every engine method: params → result. Inspection params are the contract's, with the model resolved. */
 export const engineMethods = {
   init: { params: z.object({ backend: BackendChoice }), result: BackendReport },
@@ -53,14 +51,14 @@ export const engineMethods = {
   },
   predict: { params: withModel({ imageSize: z.number().int().optional() }), result: requests['inspect.predict'].result },
   attention: {
-    params: p('inspect.attention').omit({ model: true }).extend({ model: EngineModel }),
+    params: requests['inspect.attention'].params.omit({ model: true }).extend({ model: EngineModel }),
     result: requests['inspect.attention'].result,
   },
   receptiveField: {
-    params: p('inspect.receptiveField').omit({ model: true }).extend({ model: EngineModel }),
+    params: requests['inspect.receptiveField'].params.omit({ model: true }).extend({ model: EngineModel }),
     result: requests['inspect.receptiveField'].result,
   },
-  profile: { params: p('inspect.profile'), result: requests['inspect.profile'].result },
+  profile: { params: requests['inspect.profile'].params, result: requests['inspect.profile'].result },
 } as const;
 
 export type EngineMethod = keyof typeof engineMethods;

@@ -1,0 +1,83 @@
+// Dataset requests: the scan summary and thumbnails. They run in the service process: sharp decodes on
+// libuv's thread pool, so the event loop (and the window's requests) stay responsive meanwhile.
+import { relative, resolve } from 'node:path';
+import { StudioError, type ScanSummary, type Thumbnail } from '../protocol/contract.ts';
+import { openRgb } from '../data/decode.ts';
+import { DatasetError, scanDataset, type DatasetScan, type ImageEntry, type ScanOptions } from '../data/scan.ts';
+
+export function toScanSummary(scan: DatasetScan): ScanSummary {
+  const classes = scan.counts.map((c) => ({ name: c.name, train: c.train, val: c.val, total: c.train + c.val }));
+  return {
+    root: scan.root,
+    layout: scan.layout,
+    split: scan.split,
+    classes,
+    totalImages: scan.train.length + scan.val.length,
+    trainCount: scan.train.length,
+    valCount: scan.val.length,
+    imageSize: scan.imageSize,
+    skipped: scan.skipped,
+    ignored: scan.ignored,
+    notes: scan.notes,
+    problems: scan.problems,
+  };
+}
+
+/** Remembers the last few scans, so thumbnails of a folder just scanned need no second walk. */
+export class DatasetService {
+  private cache = new Map<string, DatasetScan>();
+  private static readonly CACHE_SIZE = 4;
+
+  async scan(path: string, opts: Pick<ScanOptions, 'valFraction' | 'seed' | 'onProgress'> = {}): Promise<ScanSummary> {
+    const scan = await this.run(path, { ...opts, verify: 'decode' });
+    this.remember(scan);
+    return toScanSummary(scan);
+  }
+
+  async thumbnails(p: { path: string; class?: string; limit: number; offset: number; size: number }): Promise<{ items: Thumbnail[]; total: number }> {
+    // A header-only scan is enough to list files; a full scan of this folder may already be cached.
+    const scan = this.cached(p.path) ?? (await this.run(p.path, { verify: 'header' }));
+    this.remember(scan);
+    let entries: ImageEntry[] = [...scan.train, ...scan.val].sort((a, b) => a.label - b.label || (a.path < b.path ? -1 : 1));
+    if (p.class !== undefined) {
+      const label = scan.classes.indexOf(p.class);
+      if (label < 0) throw new StudioError('not_found', `no class "${p.class}" in ${scan.root} (classes: ${scan.classes.join(', ')})`);
+      entries = entries.filter((e) => e.label === label);
+    }
+    const page = entries.slice(p.offset, p.offset + p.limit);
+    const items: Thumbnail[] = [];
+    for (const e of page) {
+      try {
+        items.push({ class: scan.classes[e.label], file: relative(scan.root, e.path), ...(await thumbnail(e.path, p.size)) });
+      } catch {
+        // The file changed since the scan; the next scan lists it as skipped with the reason.
+      }
+    }
+    return { items, total: entries.length };
+  }
+
+  private async run(path: string, opts: ScanOptions): Promise<DatasetScan> {
+    try {
+      return await scanDataset(path, opts);
+    } catch (e) {
+      if (e instanceof DatasetError) throw new StudioError(/not found/.test(e.message) ? 'not_found' : 'failed', e.message);
+      throw e;
+    }
+  }
+
+  private cached(path: string): DatasetScan | undefined {
+    return this.cache.get(resolve(path));
+  }
+
+  private remember(scan: DatasetScan): void {
+    this.cache.delete(scan.root);
+    this.cache.set(scan.root, scan);
+    while (this.cache.size > DatasetService.CACHE_SIZE) this.cache.delete(this.cache.keys().next().value!);
+  }
+}
+
+/** A square JPEG of the image (centre crop), as a data URL. */
+export async function thumbnail(file: string, size: number): Promise<{ dataUrl: string; width: number; height: number }> {
+  const { data, info } = await openRgb(file).resize(size, size, { fit: 'cover' }).jpeg({ quality: 80 }).toBuffer({ resolveWithObject: true });
+  return { dataUrl: `data:image/jpeg;base64,${data.toString('base64')}`, width: info.width, height: info.height };
+}

@@ -1,0 +1,279 @@
+// The studio service: implements every request of the contract and emits its events. It owns the
+// workspace on disk and the engine process; it knows nothing of Electron or WebSocket — a transport
+// calls handle() with whatever arrived and sends back the reply, which is always well-formed.
+import { createRequire } from 'node:module';
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  errorInfo,
+  events as eventSchemas,
+  describeZodError,
+  isRequestName,
+  parseParams,
+  requests,
+  StudioError,
+  type AppInfo,
+  type EventName,
+  type EventPayload,
+  type ModelRef,
+  type ParsedParams,
+  type RequestName,
+  type Result,
+  type RunSummary,
+  type TrainEvent,
+} from '../protocol/contract.ts';
+import type { EngineModel } from '../protocol/engine.ts';
+import type { Reply } from '../protocol/wire.ts';
+import { EngineHost } from '../engine/host.ts';
+import { forkEngine, type SpawnEngine } from '../engine/process.ts';
+import { FILES, createRun, defaultWorkspace, markRunFailed } from '../train/run-folder.ts';
+import { DatasetService } from './datasets.ts';
+import { RunStore } from './runs.ts';
+import { SettingsStore } from './settings.ts';
+
+export interface Dialogs {
+  openFolder(opts: { title?: string }): Promise<string | null>;
+  openFile(opts: { title?: string; filters?: { name: string; extensions: string[] }[] }): Promise<string | null>;
+}
+
+export interface ServiceOptions {
+  mode: AppInfo['mode'];
+  /** Fixes the workspace (tests, `serve --workspace`); otherwise settings, $MOBILEVIT_WORKSPACE, the OS folder. */
+  workspace?: string;
+  /** Where settings.json lives; default: the fixed workspace, else the OS per-user data folder. */
+  configDir?: string;
+  spawnEngine?: SpawnEngine;
+  /** Native open dialogs (Electron). Absent: dialog.* fail with 'unsupported'. */
+  dialogs?: Dialogs;
+  versions?: { electron?: string; chrome?: string };
+}
+
+type Handlers = { [K in RequestName]: (p: ParsedParams<K>, ctx: RequestContext) => Promise<Result<K>> | Result<K> };
+interface RequestContext {
+  progress(done: number, total: number, label?: string): void;
+}
+type Listener = <E extends EventName>(event: E, payload: EventPayload<E>) => void;
+
+const TERMINAL: ReadonlySet<TrainEvent['type']> = new Set(['finished', 'stopped', 'failed']);
+const pkg = createRequire(import.meta.url);
+const APP_VERSION: string = pkg('../../package.json').version;
+const TFJS_VERSION: string = pkg('@tensorflow/tfjs/package.json').version;
+
+export class StudioService {
+  readonly engine: EngineHost;
+  private readonly settings: SettingsStore;
+  private runs: RunStore;
+  private readonly datasets = new DatasetService();
+  private readonly listeners = new Set<Listener>();
+  /** The run the engine is training; the engine trains one at a time. */
+  private active: { id: string; dir: string } | null = null;
+  private nextTaskId = 1;
+
+  constructor(private readonly opts: ServiceOptions) {
+    const fallback = opts.workspace ?? defaultWorkspace();
+    this.settings = new SettingsStore(join(opts.configDir ?? fallback, 'settings.json'), fallback);
+    if (this.settings.problem) console.warn(`studio: ${this.settings.problem}`);
+    this.runs = new RunStore(opts.workspace ?? this.settings.get().workspace);
+    this.engine = new EngineHost(opts.spawnEngine ?? (() => forkEngine()), () => this.settings.get().backend);
+    this.engine.onEvent((e) => {
+      if (e.kind === 'status') this.emit('engine.status', { state: e.state, ...(e.reason ? { reason: e.reason } : {}), ...(e.pid ? { pid: e.pid } : {}) });
+      else if (e.kind === 'train.event') this.onTrainEvent(e.runId, e.event);
+      else this.onEngineCrash(e.reason);
+    });
+  }
+
+  get workspace(): string {
+    return this.runs.workspace;
+  }
+
+  /** The run being trained, if any (the window asks before closing while one is). */
+  activeRun(): string | null {
+    return this.active?.id ?? null;
+  }
+
+  on(cb: Listener): () => void {
+    this.listeners.add(cb);
+    return () => this.listeners.delete(cb);
+  }
+
+  /** Handles one request from any transport. Never throws, never leaves a request unanswered. */
+  async handle(method: unknown, params: unknown): Promise<Reply> {
+    try {
+      if (!isRequestName(method)) throw new StudioError('invalid_request', `unknown request "${String(method).slice(0, 100)}"`);
+      const parsed = parseParams(method, params);
+      const taskId = `${method}#${this.nextTaskId++}`;
+      const ctx: RequestContext = {
+        progress: (done, total, label) => this.emit('progress', { task: method, id: taskId, done, total, ...(label ? { label } : {}) }),
+      };
+      const result = await (this.handlers[method] as (p: unknown, c: RequestContext) => unknown)(parsed, ctx);
+      const checked = requests[method].result.safeParse(result);
+      if (!checked.success) throw new StudioError('internal', `${method}: produced a malformed result: ${describeZodError(checked.error)}`);
+      return { ok: true, result: checked.data };
+    } catch (e) {
+      if (!(e instanceof StudioError)) console.error(`studio: ${String(method)} failed:`, e);
+      return { ok: false, error: errorInfo(e) };
+    }
+  }
+
+  async close(): Promise<void> {
+    this.engine.close();
+    this.listeners.clear();
+  }
+
+  private emit<E extends EventName>(event: E, payload: EventPayload<E>): void {
+    // Our own events are checked too: a bad one is a bug here, better caught than sent.
+    const r = eventSchemas[event].safeParse(payload);
+    if (!r.success) {
+      console.error(`studio: not sending malformed ${event} event: ${describeZodError(r.error)}`);
+      return;
+    }
+    for (const cb of this.listeners) {
+      try {
+        cb(event, r.data as EventPayload<E>);
+      } catch (e) {
+        console.error(`studio: a ${event} listener threw`, e);
+      }
+    }
+  }
+
+  private onTrainEvent(runId: string, event: TrainEvent): void {
+    this.emit('train.event', { runId, event });
+    if (!TERMINAL.has(event.type) || this.active?.id !== runId) return;
+    this.active = null;
+    this.emitStatus(runId);
+  }
+
+  private onEngineCrash(reason: string): void {
+    const run = this.active;
+    if (!run) return;
+    this.active = null;
+    try {
+      markRunFailed(run.dir, reason);
+      const failed: TrainEvent = { type: 'failed', time: Date.now(), error: reason };
+      // The training code appends its own events; it is dead now, so this line cannot interleave.
+      appendFileSync(join(run.dir, FILES.metrics), JSON.stringify(failed) + '\n');
+      this.emit('train.event', { runId: run.id, event: failed });
+    } catch (e) {
+      console.error(`studio: could not record the failure of run ${run.id}:`, e);
+    }
+    this.emitStatus(run.id);
+  }
+
+  private emitStatus(runId: string): void {
+    try {
+      const s = this.runs.summary(runId);
+      this.emit('run.status', { runId, status: s.status, error: s.error });
+    } catch {
+      // Deleted meanwhile: nothing to report.
+    }
+  }
+
+  private resolveModel(m: ModelRef): EngineModel {
+    if ('runId' in m) return { kind: 'run', runDir: this.runs.dirOf(m.runId), checkpoint: m.checkpoint };
+    return { kind: 'weights', ...m };
+  }
+
+  private requireIdle(what: string): void {
+    if (this.active) throw new StudioError('conflict', `${what}: run ${this.active.id} is training; stop or pause it first`);
+  }
+
+  private async startTraining(runId: string, dir: string, resume: boolean, settings: RunSummary['settings']): Promise<void> {
+    this.active = { id: runId, dir };
+    try {
+      await this.engine.call('train.start', { runId, runDir: dir, settings, resume });
+    } catch (e) {
+      if (this.active?.id === runId) this.active = null;
+      if (!(e instanceof StudioError && e.code === 'engine_crashed')) markRunFailed(dir, errorInfo(e).message);
+      this.emitStatus(runId);
+      throw e;
+    }
+    this.emitStatus(runId);
+  }
+
+  private async control(runId: string, action: 'stop' | 'pause'): Promise<RunSummary> {
+    this.runs.dirOf(runId);
+    if (this.active?.id !== runId) throw new StudioError('conflict', `run ${runId} is not training`);
+    await this.engine.call('train.control', { runId, action });
+    return this.runs.summary(runId);
+  }
+
+  private readonly handlers: Handlers = {
+    'app.info': () => ({
+      name: 'MobileViT Studio',
+      version: APP_VERSION,
+      mode: this.opts.mode,
+      platform: `${process.platform}-${process.arch}`,
+      versions: { node: process.versions.node, tfjs: TFJS_VERSION, ...this.opts.versions },
+      workspace: this.workspace,
+      backend: this.engine.backend,
+      engine: {
+        state: this.engine.state,
+        ...(this.engine.pid ? { pid: this.engine.pid } : {}),
+        ...(this.engine.lastCrash ? { lastCrash: this.engine.lastCrash } : {}),
+      },
+      dialogs: this.opts.dialogs !== undefined,
+    }),
+
+    'settings.get': () => ({ ...this.settings.get(), workspace: this.workspace }),
+
+    'settings.set': async (p) => {
+      if (p.workspace !== undefined) {
+        if (this.opts.workspace) throw new StudioError('conflict', `the workspace is fixed to ${this.opts.workspace} for this session`);
+        this.requireIdle('changing the workspace');
+      }
+      const before = this.settings.get().backend;
+      const next = this.settings.set(p);
+      this.runs = new RunStore(next.workspace);
+      // A new backend needs a fresh engine; while a run trains, it applies from the next start.
+      if (next.backend !== before && !this.active && this.engine.state === 'ready') await this.engine.restart();
+      return next;
+    },
+
+    'dialog.openFolder': async (p) => {
+      if (!this.opts.dialogs) throw new StudioError('unsupported', 'open dialogs exist only in the desktop app: type the folder path instead');
+      return { path: await this.opts.dialogs.openFolder(p) };
+    },
+    'dialog.openFile': async (p) => {
+      if (!this.opts.dialogs) throw new StudioError('unsupported', 'open dialogs exist only in the desktop app: type the file path instead');
+      return { path: await this.opts.dialogs.openFile(p) };
+    },
+
+    'dataset.scan': (p, ctx) => this.datasets.scan(p.path, { valFraction: p.valFraction, seed: p.seed, onProgress: (s) => ctx.progress(s.done, s.total, s.path) }),
+    'dataset.thumbnails': (p) => this.datasets.thumbnails(p),
+
+    'train.start': async (p) => {
+      this.requireIdle('starting a run');
+      const { id, dir } = createRun(p.settings, { workspace: this.workspace, name: p.name });
+      await this.startTraining(id, dir, false, p.settings);
+      return { runId: id };
+    },
+    'train.stop': (p) => this.control(p.runId, 'stop'),
+    'train.pause': (p) => this.control(p.runId, 'pause'),
+    'train.resume': async (p) => {
+      const s = this.runs.summary(p.runId);
+      if (this.active?.id === p.runId) throw new StudioError('conflict', `run ${p.runId} is already training`);
+      this.requireIdle(`resuming run ${p.runId}`);
+      if (!s.resumable) throw new StudioError('conflict', `run ${p.runId} cannot be resumed (${s.status === 'finished' ? 'it finished' : 'it has no checkpoint yet'})`);
+      await this.startTraining(p.runId, this.runs.dirOf(p.runId), true, s.settings);
+      return this.runs.summary(p.runId);
+    },
+
+    'runs.list': () => ({ runs: this.runs.list() }),
+    'runs.get': (p) => this.runs.detail(p.runId),
+    'runs.rename': (p) => this.runs.rename(p.runId, p.name),
+    'runs.delete': (p) => {
+      if (this.active?.id === p.runId) throw new StudioError('conflict', `run ${p.runId} is training; stop it before deleting it`);
+      this.runs.delete(p.runId);
+      return { runId: p.runId };
+    },
+
+    'eval.run': async (p, ctx) => {
+      const r = await this.engine.call('eval', { runDir: this.runs.dirOf(p.runId), checkpoint: p.checkpoint, maxMisclassified: p.maxMisclassified }, { onProgress: ctx.progress });
+      return { runId: p.runId, ...r };
+    },
+    'inspect.predict': (p) => this.engine.call('predict', { ...p, model: this.resolveModel(p.model) }),
+    'inspect.attention': (p) => this.engine.call('attention', { ...p, model: this.resolveModel(p.model) }),
+    'inspect.receptiveField': (p, ctx) => this.engine.call('receptiveField', { ...p, model: this.resolveModel(p.model) }, { onProgress: ctx.progress }),
+    'inspect.profile': (p, ctx) => this.engine.call('profile', p, { onProgress: ctx.progress }),
+  };
+}
