@@ -344,7 +344,8 @@ export const ProfileResult = z.object({
     ms: finite,
     params: z.number().int(),
     macs: z.number(),
-    parts: z.array(z.object({ name: PartName, ms: finite })),
+    // inspect (issue 5): the transformer part also carries each layer's ms.
+    parts: z.array(z.object({ name: PartName, ms: finite, layers: z.array(finite).optional() })),
   })),
 });
 export type ProfileResult = z.infer<typeof ProfileResult>;
