@@ -200,10 +200,14 @@ export const TrainEvent = z.discriminatedUnion('type', [
   ev('started', {
     epoch: z.number().int(), step: z.number().int(), totalEpochs: z.number().int(),
     stepsPerEpoch: z.number().int().optional(), resumed: z.boolean(), backend: z.string().optional(),
+    // Added by src/train: the run (the CLI's JSON stream has no train.event wrapper) and the exact step total.
+    runId: RunId.optional(), totalSteps: z.number().int().optional(),
   }),
   ev('step', {
     epoch: z.number().int(), step: z.number().int(), loss: finite, lr: finite,
     imagesPerSec: finite, dataWaitMs: finite, resolution: z.number().int(), batchSize: z.number().int(),
+    // Added by src/train: top-1 on this training batch, and the batch's place in its epoch (1-based).
+    acc: prob.optional(), batch: z.number().int().optional(), batches: z.number().int().optional(),
   }),
   ev('epoch', {
     epoch: z.number().int(), step: z.number().int(), lr: finite.optional(), seconds: finite.optional(),
@@ -211,7 +215,11 @@ export const TrainEvent = z.discriminatedUnion('type', [
   }),
   ev('checkpoint', { epoch: z.number().int(), step: z.number().int(), kind: z.enum(['last', 'best']) }),
   ev('warning', { message: z.string() }),
-  ev('finished', { epoch: z.number().int(), step: z.number().int(), val: Metrics.nullable() }),
+  ev('finished', {
+    epoch: z.number().int(), step: z.number().int(), val: Metrics.nullable(),
+    // Added by src/train: the best epoch and the weights file a user takes away (timm names).
+    best: z.object({ epoch: z.number().int(), top1: prob, loss: finite }).nullable().optional(), weights: z.string().optional(),
+  }),
   ev('stopped', { epoch: z.number().int(), step: z.number().int(), reason: z.enum(['stop', 'pause']) }),
   ev('failed', { error: z.string(), epoch: z.number().int().optional(), step: z.number().int().optional() }),
 ]);
