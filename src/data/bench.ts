@@ -1,0 +1,60 @@
+// Throughput of the input pipeline alone (no model): how many augmented training images per second the loader
+// produces, and how fast the cache is built. The training benchmark compares it with the model's images/s to
+// show whether data can keep up.
+import type { AugmentConfig } from './augment.ts';
+import { buildTrainSet, trainBatches } from './loader.ts';
+import { maxTrainSize, type SamplerConfig } from './sampler.ts';
+import type { ImageEntry } from './scan.ts';
+
+export interface PipelineBenchResult {
+  /** Training images produced in the timed part, and the time it took. */
+  images: number;
+  seconds: number;
+  imagesPerSecond: number;
+  batches: number;
+  /** Decoding every image into the cache (done once per run). */
+  cacheImages: number;
+  cacheSeconds: number;
+  cacheImagesPerSecond: number;
+  cacheBytes: number;
+  cacheShortSide: number;
+}
+
+export interface PipelineBenchOptions {
+  sampler: SamplerConfig;
+  augment?: AugmentConfig;
+  /** Batches to time (default 20); epochs repeat as needed. */
+  batches?: number;
+  prefetch?: number;
+}
+
+export async function benchPipeline(entries: readonly ImageEntry[], opts: PipelineBenchOptions): Promise<PipelineBenchResult> {
+  if (entries.length === 0) throw new Error('pipeline benchmark needs at least one image');
+  const want = opts.batches ?? 20;
+  const t0 = performance.now();
+  const set = await buildTrainSet(entries, { maxTrainSize: maxTrainSize(opts.sampler) });
+  const cacheSeconds = (performance.now() - t0) / 1000;
+
+  let images = 0;
+  let batches = 0;
+  const t1 = performance.now();
+  for (let epoch = 0; batches < want; epoch++) {
+    for await (const batch of trainBatches(set, { sampler: opts.sampler, epoch, augment: opts.augment, prefetch: opts.prefetch })) {
+      images += batch.labels.length;
+      batch.release();
+      if (++batches >= want) break;
+    }
+  }
+  const seconds = (performance.now() - t1) / 1000;
+  return {
+    images,
+    seconds,
+    imagesPerSecond: images / seconds,
+    batches,
+    cacheImages: entries.length,
+    cacheSeconds,
+    cacheImagesPerSecond: entries.length / cacheSeconds,
+    cacheBytes: set.cache.bytes,
+    cacheShortSide: set.cache.shortSide,
+  };
+}
