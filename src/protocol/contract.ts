@@ -15,7 +15,7 @@ export const VariantName = z.enum(['mobilevit_xxs', 'mobilevit_xs', 'mobilevit_s
 export type VariantName = z.infer<typeof VariantName>;
 
 /** Which TensorFlow.js backend to use; 'auto' picks tfjs-node-gpu → tfjs-node → wasm → cpu. */
-export const BackendChoice = z.enum(['auto', 'tensorflow', 'wasm', 'cpu']);
+export const BackendChoice = z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']);
 export type BackendChoice = z.infer<typeof BackendChoice>;
 
 /** A filesystem path chosen by the user (dialog or typed). NUL bytes are refused: they truncate paths in C. */

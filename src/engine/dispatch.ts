@@ -1,0 +1,40 @@
+// The engine's request loop: validates each message from the service, runs the handler, and always
+// answers — a malformed message or a throwing handler becomes an error reply, never a dead engine.
+import { describeZodError, errorInfo, type TrainEvent } from '../protocol/contract.ts';
+import { ToEngine, engineMethods, type EngineMethod, type EngineParams, type EngineResult, type FromEngine } from '../protocol/engine.ts';
+
+export interface HandlerContext {
+  progress(done: number, total: number, label?: string): void;
+  trainEvent(runId: string, event: TrainEvent): void;
+}
+
+export type Handlers = { [M in EngineMethod]: (p: EngineParams<M>, ctx: HandlerContext) => Promise<EngineResult<M>> };
+
+export function createDispatcher(post: (msg: FromEngine) => void, handlers: Handlers): (raw: unknown) => Promise<void> {
+  return async (raw) => {
+    const msg = ToEngine.safeParse(raw);
+    if (!msg.success) {
+      const id = (raw as { id?: unknown } | null)?.id;
+      const error = { code: 'invalid_request' as const, message: `malformed engine message: ${describeZodError(msg.error)}` };
+      if (typeof id === 'number' && Number.isInteger(id) && id >= 0) post({ type: 'error', id, error });
+      else post({ type: 'log', level: 'warn', message: error.message });
+      return;
+    }
+    const { id, method } = msg.data;
+    const params = engineMethods[method].params.safeParse(msg.data.params);
+    if (!params.success) {
+      post({ type: 'error', id, error: { code: 'invalid_request', message: `${method}: ${describeZodError(params.error)}` } });
+      return;
+    }
+    const ctx: HandlerContext = {
+      progress: (done, total, label) => post({ type: 'progress', id, done, total, ...(label ? { label } : {}) }),
+      trainEvent: (runId, event) => post({ type: 'train.event', runId, event }),
+    };
+    try {
+      const handler = handlers[method] as (p: unknown, c: HandlerContext) => Promise<unknown>;
+      post({ type: 'reply', id, ok: true, result: await handler(params.data, ctx) });
+    } catch (e) {
+      post({ type: 'error', id, error: errorInfo(e) });
+    }
+  };
+}

@@ -1,0 +1,81 @@
+// Inspection handlers: predict, attention, receptive field and profile. The work is src/inspect/'s;
+// this picks the model and the image and returns the contract's shapes (src/inspect/results.ts).
+import * as tf from '@tensorflow/tfjs';
+import type { EngineParams, EngineResult } from '../protocol/engine.ts';
+import { createModel } from '../model/index.ts';
+import { captureAttention } from '../inspect/capture.ts';
+import { answerQuery, findBlock } from '../inspect/attention.ts';
+import { imageTensor, loadImage, randomImage } from '../inspect/image.ts';
+import { receptiveFields as fieldsOf, spatialBlocks } from '../inspect/receptive-field.ts';
+import { attentionResult, receptiveFieldResult, topK } from '../inspect/results.ts';
+import { profileModel } from '../inspect/profile.ts';
+import type { HandlerContext } from './dispatch.ts';
+import { modelFor, serial, withImageFile } from './models.ts';
+
+/** The reference resolution, for weights that do not say what they were trained at. */
+const DEFAULT_SIZE = 256;
+
+export function predict(p: EngineParams<'predict'>): Promise<EngineResult<'predict'>> {
+  return serial(async () => {
+    const m = modelFor(p.model);
+    const size = p.imageSize ?? m.imageSize ?? DEFAULT_SIZE;
+    const img = await withImageFile(p.image, (file) => loadImage(file, size));
+    const start = performance.now();
+    const probs = tf.tidy(() => tf.softmax(m.model.forward(imageTensor(img))));
+    const data = (await probs.data()) as Float32Array;
+    const ms = performance.now() - start;
+    const numClasses = probs.shape[1]!;
+    probs.dispose();
+    return { top5: topK(data, numClasses, m.labels), imageSize: size, ms };
+  });
+}
+
+export function attention(p: EngineParams<'attention'>): Promise<EngineResult<'attention'>> {
+  return serial(async () => {
+    const m = modelFor(p.model);
+    const size = p.imageSize ?? m.imageSize ?? DEFAULT_SIZE;
+    const img = await withImageFile(p.image, (file) => loadImage(file, size));
+    const x = imageTensor(img);
+    let capture;
+    try {
+      // Every block is captured: the selectors need each block's layers, heads and grid.
+      capture = await captureAttention(m.model, x);
+    } finally {
+      x.dispose();
+    }
+    const answer = answerQuery(findBlock(capture.blocks, p.block), { layer: p.layer, head: p.head, patch: p.patch, pixel: p.pixel }, [size, size]);
+    return attentionResult(answer, capture, img, m.labels);
+  });
+}
+
+export function receptiveField(p: EngineParams<'receptiveField'>, ctx: HandlerContext): Promise<EngineResult<'receptiveField'>> {
+  return serial(async () => {
+    const m = modelFor(p.model);
+    const all = spatialBlocks(m.model);
+    const blocks = p.block === undefined ? all : all.filter((b) => b.index === p.block);
+    if (blocks.length === 0) throw new RangeError(`block ${p.block} has no spatial output: blocks are ${all.map((b) => `${b.index} (${b.name})`).join(', ')}`);
+    const img = p.image ? await withImageFile(p.image, (file) => loadImage(file, p.imageSize)) : randomImage(p.imageSize, p.seed);
+    const x = imageTensor(img);
+    try {
+      const fields = fieldsOf(m.model, x, blocks, p.location, (done, total) => ctx.progress(done, total, blocks[done - 1]?.name));
+      return await receptiveFieldResult(fields);
+    } finally {
+      x.dispose();
+    }
+  });
+}
+
+export function profile(p: EngineParams<'profile'>, ctx: HandlerContext): Promise<EngineResult<'profile'>> {
+  return serial(async () => {
+    // Latency does not depend on the weights: a seeded random init with ImageNet's 1000 classes.
+    const model = createModel(p.variant, { numClasses: 1000, seed: 0 });
+    try {
+      ctx.progress(0, 1, `profiling ${p.variant} at ${p.imageSize} px`);
+      const r = profileModel(model, { imageSize: p.imageSize, batch: p.batch, runs: p.runs });
+      ctx.progress(1, 1);
+      return { ...r, variant: p.variant };
+    } finally {
+      model.dispose();
+    }
+  });
+}

@@ -1,0 +1,70 @@
+// What the inspection handlers share: the model to run (the last one is kept loaded, since the UI asks
+// many questions of the same model in a row) and the image (a path, or bytes dropped on the window).
+import { statSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ImageInput } from '../protocol/contract.ts';
+import type { EngineModel } from '../protocol/engine.ts';
+import { loadInspectionModel, type InspectionModel } from '../inspect/load.ts';
+import { FILES } from '../train/run-folder.ts';
+
+let cached: { key: string; loaded: InspectionModel } | null = null;
+
+function mtime(path: string): number {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return -1;
+  }
+}
+
+/** A run's checkpoint is rewritten while it trains: its manifest's mtime is part of the key. */
+function keyOf(ref: EngineModel): string {
+  if (ref.kind === 'run') return JSON.stringify([ref, mtime(join(ref.runDir, FILES.checkpoints, `${ref.checkpoint}.json`))]);
+  return JSON.stringify([ref, ref.weights ? mtime(ref.weights) : 0]);
+}
+
+/** Loads (or reuses) the model; a run's labels, else the request's. */
+export function modelFor(ref: EngineModel): InspectionModel {
+  const key = keyOf(ref);
+  if (cached?.key !== key) {
+    const loaded = loadInspectionModel(
+      ref.kind === 'run'
+        ? { run: ref.runDir, checkpoint: ref.checkpoint }
+        : { variant: ref.variant, weights: ref.weights, numClasses: ref.numClasses ?? ref.labels?.length },
+    );
+    cached?.loaded.model.dispose();
+    cached = { key, loaded };
+  }
+  const loaded = cached.loaded;
+  const labels = loaded.labels ?? (ref.kind === 'weights' ? ref.labels : undefined) ?? null;
+  return { ...loaded, labels };
+}
+
+/** Releases the kept model (tests check that nothing else stays allocated). */
+export function releaseModels(): void {
+  cached?.loaded.model.dispose();
+  cached = null;
+}
+
+/** Runs `fn` with a file path for the image: the path itself, or a temporary file holding the bytes. */
+export async function withImageFile<T>(image: ImageInput, fn: (path: string) => Promise<T>): Promise<T> {
+  if ('path' in image) return fn(image.path);
+  const dir = await mkdtemp(join(tmpdir(), 'mobilevit-studio-'));
+  try {
+    const file = join(dir, 'dropped-image');
+    await writeFile(file, Buffer.from(image.dataUrl.slice(image.dataUrl.indexOf(',') + 1), 'base64'));
+    return await fn(file);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs inspection calls one at a time: they share the kept model, and interleaving only adds latency. */
+let queue: Promise<unknown> = Promise.resolve();
+export function serial<T>(fn: () => Promise<T>): Promise<T> {
+  const next = queue.then(fn, fn);
+  queue = next.catch(() => undefined);
+  return next;
+}

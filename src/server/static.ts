@@ -1,0 +1,53 @@
+// Serves the built renderer (dist-renderer/). Only files inside the folder, only GET/HEAD.
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import type { ServerResponse } from 'node:http';
+import { extname, join, normalize, resolve, sep } from 'node:path';
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.webp': 'image/webp',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+  '.wasm': 'application/wasm',
+  '.map': 'application/json',
+};
+
+/** The file under root that a URL path names, or null when it would leave root. */
+export function resolveStatic(root: string, pathname: string): string | null {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(pathname);
+  } catch {
+    return null;
+  }
+  if (decoded.includes('\0')) return null;
+  const base = resolve(root);
+  const file = resolve(base, '.' + normalize('/' + decoded));
+  return file === base || file.startsWith(base + sep) ? file : null;
+}
+
+/** Sends the file; false when it does not exist (the caller answers 404). */
+export async function sendFile(res: ServerResponse, file: string, head: boolean, headers: Record<string, string> = {}): Promise<boolean> {
+  const st = await stat(file).catch(() => null);
+  if (!st?.isFile()) return false;
+  res.writeHead(200, {
+    'Content-Type': TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream',
+    'Content-Length': String(st.size),
+    // Vite names assets by content hash; the index must be re-read so a rebuild is picked up.
+    'Cache-Control': file.includes(`${sep}assets${sep}`) ? 'private, max-age=31536000, immutable' : 'no-store',
+    ...headers,
+  });
+  if (head) res.end();
+  else createReadStream(file).pipe(res);
+  return true;
+}
+
+export const indexFile = (root: string): string => join(root, 'index.html');
