@@ -1,0 +1,94 @@
+// Every run in the workspace, the ones picked for overlaying curves (with their replayed curves), and
+// rename / delete. The list refreshes itself when a run changes state.
+import type { RunDetail, RunSummary } from '../../../src/protocol/contract.ts';
+import { toProblem, type Problem } from '../lib/errors.ts';
+import { RunSeries } from '../lib/series.ts';
+import { studio } from './studio.svelte.ts';
+
+export interface Overlay {
+  run: RunSummary;
+  series: RunSeries;
+}
+
+class Runs {
+  list = $state.raw<RunSummary[]>([]);
+  loaded = $state(false);
+  loading = $state(false);
+  problem = $state.raw<Problem | null>(null);
+  /** Runs whose curves are overlaid, in the order they were picked. */
+  selected = $state<string[]>([]);
+  overlays = $state.raw<Overlay[]>([]);
+  private details = new Map<string, RunDetail>();
+
+  init(): void {
+    studio.on('run.status', () => void this.refresh());
+  }
+
+  async refresh(): Promise<void> {
+    this.loading = true;
+    try {
+      const { runs } = await studio.request('runs.list', {});
+      this.list = [...runs].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+      this.loaded = true;
+      this.problem = null;
+      this.selected = this.selected.filter((id) => runs.some((r) => r.id === id));
+      if (this.selected.length === 0 && this.list.length > 0) this.selected = [this.list[0].id];
+      this.details.clear(); // a run that trained since last time has more events
+      await this.loadOverlays();
+    } catch (e) {
+      this.problem = toProblem(e, 'Could not list the runs');
+    } finally {
+      this.loading = false;
+    }
+  }
+
+  async toggle(id: string): Promise<void> {
+    this.selected = this.selected.includes(id) ? this.selected.filter((s) => s !== id) : [...this.selected, id];
+    await this.loadOverlays();
+  }
+
+  async rename(id: string, name: string): Promise<boolean> {
+    try {
+      const run = await studio.request('runs.rename', { runId: id, name });
+      this.list = this.list.map((r) => (r.id === id ? run : r));
+      this.overlays = this.overlays.map((o) => (o.run.id === id ? { ...o, run } : o));
+      return true;
+    } catch (e) {
+      this.problem = toProblem(e, 'Could not rename the run');
+      return false;
+    }
+  }
+
+  async remove(id: string): Promise<void> {
+    try {
+      await studio.request('runs.delete', { runId: id });
+      this.details.delete(id);
+      this.list = this.list.filter((r) => r.id !== id);
+      this.selected = this.selected.filter((s) => s !== id);
+      this.overlays = this.overlays.filter((o) => o.run.id !== id);
+    } catch (e) {
+      this.problem = toProblem(e, 'Could not delete the run');
+    }
+  }
+
+  private async loadOverlays(): Promise<void> {
+    const ids = [...this.selected];
+    try {
+      const overlays: Overlay[] = [];
+      for (const id of ids) {
+        let d = this.details.get(id);
+        if (!d) {
+          d = await studio.request('runs.get', { runId: id });
+          this.details.set(id, d);
+        }
+        overlays.push({ run: d.run, series: new RunSeries(d.events) });
+      }
+      // A newer toggle may have finished first; keep only the latest selection's answer.
+      if (ids.join() === this.selected.join()) this.overlays = overlays;
+    } catch (e) {
+      this.problem = toProblem(e, 'Could not load the run’s metrics');
+    }
+  }
+}
+
+export const runs = new Runs();

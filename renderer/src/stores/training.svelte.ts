@@ -1,0 +1,165 @@
+// The run the Train view follows: its settings form, its live curves (from 'train.event'), and the
+// start/stop/pause/resume actions. A run that is already training when the window opens is picked up
+// and replayed from its metrics, so a reloaded window loses nothing.
+import {
+  TrainSettings,
+  type RunStatus,
+  type TrainEvent,
+  type TrainSettingsInput,
+} from '../../../src/protocol/contract.ts';
+import { toProblem, type Problem } from '../lib/errors.ts';
+import { RunSeries } from '../lib/series.ts';
+import { studio } from './studio.svelte.ts';
+
+/** The recipe's defaults come from the contract's schema, so the form and the CLI agree. */
+export const DEFAULTS: TrainSettings = TrainSettings.parse({ data: '.' });
+
+export type TrainForm = Omit<TrainSettings, 'data' | 'weights'> & { weights: string };
+
+function defaultForm(): TrainForm {
+  const { data: _data, weights: _weights, ...rest } = DEFAULTS;
+  return { ...rest, augmentation: { ...rest.augmentation }, weights: '' };
+}
+
+class Training {
+  form = $state<TrainForm>(defaultForm());
+  runId = $state<string | null>(null);
+  runName = $state<string | null>(null);
+  status = $state<RunStatus | null>(null);
+  /** The curves are a plain object (chart.js reads them directly); revision says when they changed. */
+  series: RunSeries = new RunSeries();
+  revision = $state(0);
+  busy = $state(false);
+  problem = $state.raw<Problem | null>(null);
+  private replaying: TrainEvent[] | null = null;
+  /** While train.start is in flight the new run's id is unknown, but its first events may already come. */
+  private early: Map<string, TrainEvent[]> | null = null;
+
+  init(): void {
+    studio.on('train.event', ({ runId, event }) => {
+      if (this.early && runId !== this.runId) {
+        const list = this.early.get(runId) ?? [];
+        list.push(event);
+        this.early.set(runId, list);
+        return;
+      }
+      if (runId !== this.runId) return;
+      if (this.replaying) this.replaying.push(event);
+      else this.apply(event);
+    });
+    studio.on('run.status', ({ runId, status, error }) => {
+      if (runId !== this.runId) return;
+      this.status = status;
+      if (status === 'failed' && error) this.problem = { title: 'The run failed', message: error, hint: this.failHint() };
+    });
+    void this.adoptRunning();
+  }
+
+  /** Mutated in place: the form component holds on to this object. */
+  resetForm(): void {
+    Object.assign(this.form, defaultForm());
+  }
+
+  /** The settings the form describes, as train.start will receive them. */
+  settingsFor(data: string): TrainSettingsInput {
+    const { weights, ...rest } = this.form;
+    return { ...rest, data, ...(weights.trim() ? { weights: weights.trim() } : {}) };
+  }
+
+  /** Checks the form against the contract's schema: field path ('augmentation.colorJitter') → message. */
+  validate(data: string): Record<string, string> {
+    const r = TrainSettings.safeParse(this.settingsFor(data || '.'));
+    const errors: Record<string, string> = {};
+    if (!r.success) for (const i of r.error.issues) errors[i.path.join('.')] ??= i.message;
+    return errors;
+  }
+
+  /** Follows a run: replays what it has logged so far, then applies live events. */
+  async follow(runId: string): Promise<void> {
+    this.runId = runId;
+    this.series = new RunSeries();
+    this.revision++;
+    this.replaying = [];
+    try {
+      const detail = await studio.request('runs.get', { runId });
+      const series = new RunSeries(detail.events);
+      const lastTime = detail.events.length ? detail.events[detail.events.length - 1].time : -Infinity;
+      for (const e of this.replaying) if (e.time > lastTime) series.add(e);
+      this.series = series;
+      this.status = detail.run.status;
+      this.runName = detail.run.name;
+    } catch (e) {
+      this.problem = toProblem(e, 'Could not load the run');
+    } finally {
+      this.replaying = null;
+      this.revision++;
+    }
+  }
+
+  async start(data: string): Promise<void> {
+    const input = this.settingsFor(data);
+    this.early = new Map();
+    await this.act(async () => {
+      const { runId } = await studio.request('train.start', { settings: input });
+      this.runId = runId;
+      this.runName = null;
+      this.status = 'running';
+      this.series = new RunSeries(this.early?.get(runId) ?? []);
+      this.revision++;
+    }, 'Could not start training');
+    this.early = null;
+  }
+
+  stop = () => this.control('train.stop', 'Could not stop the run');
+  pause = () => this.control('train.pause', 'Could not pause the run');
+  resume = () => this.control('train.resume', 'Could not resume the run');
+
+  private async control(name: 'train.stop' | 'train.pause' | 'train.resume', what: string): Promise<void> {
+    const runId = this.runId;
+    if (!runId) return;
+    await this.act(async () => {
+      const run = await studio.request(name, { runId });
+      this.status = run.status;
+      this.runName = run.name;
+    }, what);
+  }
+
+  private async act(fn: () => Promise<void>, what: string): Promise<void> {
+    this.busy = true;
+    this.problem = null;
+    try {
+      await fn();
+    } catch (e) {
+      this.problem = toProblem(e, what);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private apply(e: TrainEvent): void {
+    this.series.add(e);
+    if (e.type === 'failed') {
+      this.status = 'failed';
+      this.problem = { title: 'The run failed', message: e.error, hint: this.failHint() };
+    } else if (e.type === 'finished') this.status = 'finished';
+    else if (e.type === 'stopped') this.status = e.reason === 'pause' ? 'paused' : 'stopped';
+    else if (e.type === 'started') this.status = 'running';
+    this.revision++;
+  }
+
+  private failHint(): string {
+    return 'The last good checkpoint is kept: fix the cause, then press Resume to continue from it.';
+  }
+
+  private async adoptRunning(): Promise<void> {
+    try {
+      const { runs } = await studio.request('runs.list', {});
+      const live = runs.find((r) => r.status === 'running' || r.status === 'paused');
+      if (live && !this.runId) await this.follow(live.id);
+    } catch {
+      // Nothing to adopt when the list cannot be read; the Runs view shows that error.
+    }
+  }
+}
+
+export const training = new Training();
