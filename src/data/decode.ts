@@ -67,6 +67,10 @@ export async function orientedSize(file: string): Promise<{ width: number; heigh
   return { width, height, format: meta.format ?? 'unknown' };
 }
 
+/** libvips keeps one error buffer per process, so when several decodes fail at the same moment one of them can
+ *  lose its message and report "Unknown error". Callers may retry once alone to get the real reason. */
+export const UNDESCRIBED = 'corrupt or unreadable (the decoder gave no detail)';
+
 /** Turns sharp/libvips messages into a reason a user can act on, keeping the decoder's own words. */
 export function describeDecodeError(e: unknown): string {
   const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0].trim();
@@ -74,5 +78,6 @@ export function describeDecodeError(e: unknown): string {
   if (/premature end|truncat|read error|unexpected end|not enough data/i.test(msg)) return `truncated or corrupt (${msg})`;
   if (/missing|ENOENT|no such file/i.test(msg)) return 'file disappeared while reading';
   if (/pixel limit/i.test(msg)) return `too large to decode (${msg})`;
-  return msg || 'unknown decoder error';
+  if (msg === '' || /^unknown error$/i.test(msg)) return UNDESCRIBED;
+  return msg;
 }

@@ -10,7 +10,7 @@ import { readdir, realpath, stat } from 'node:fs/promises';
 import { extname, join, relative, resolve } from 'node:path';
 import sharp from 'sharp';
 import { DEFAULT_CONCURRENCY, forEachLimit } from './concurrency.ts';
-import { ImageReadError, describeDecodeError, openRgb, orientedSize } from './decode.ts';
+import { ImageReadError, UNDESCRIBED, describeDecodeError, openRgb, orientedSize } from './decode.ts';
 import { DEFAULT_VAL_FRACTION, splitClass } from './split.ts';
 
 /** Extensions treated as images. Those sharp cannot read (BMP, HEIC without HEVC, …) end up in `skipped` with
@@ -282,6 +282,10 @@ async function checkImages(files: string[], opts: ScanOptions): Promise<Map<stri
     },
     opts.signal,
   );
+  // A failure whose message was lost to a concurrent one (see UNDESCRIBED) is checked again, alone.
+  for (const [file, r] of results) {
+    if ('reason' in r && r.reason === UNDESCRIBED) results.set(file, await checkImage(file, opts.verify ?? 'decode'));
+  }
   return results;
 }
 
