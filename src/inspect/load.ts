@@ -1,0 +1,73 @@
+// The model an inspection runs on: a variant with optional weights (seeded random init otherwise), or
+// a training run's folder (its variant, classes, image size and best — else last — checkpoint).
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { modelFromWeights, parseVariant } from '../model/from-file.ts';
+import { createModel, type Model } from '../model/index.ts';
+import { loadWeights } from '../model/weights.ts';
+import { CheckpointStore, type CheckpointKind } from '../train/checkpoint.ts';
+import { FILES, readRun } from '../train/run-folder.ts';
+
+export interface ModelSource {
+  variant?: string;
+  numClasses?: number;
+  /** safetensors with timm (or Hugging Face) names. */
+  weights?: string;
+  /** A run folder (runs/<id>/). */
+  run?: string;
+  /** Which of the run's checkpoints; default best, falling back to last. */
+  checkpoint?: CheckpointKind;
+  /** Seed of the random init when no weights are given. */
+  seed?: number;
+}
+
+export interface InspectionModel {
+  model: Model;
+  /** Class names when known (a run's classes). */
+  labels: string[] | null;
+  /** The run's training image size, a sensible default for inspecting it. */
+  imageSize: number | null;
+  /** What was loaded, for messages: a path or 'random init (seed 0)'. */
+  source: string;
+  notes: string[];
+}
+
+export function loadInspectionModel(src: ModelSource): InspectionModel {
+  if (src.run !== undefined && src.weights !== undefined) throw new RangeError('give either weights or a run, not both');
+  if (src.run !== undefined) return fromRun(src);
+  const variant = parseVariant(src.variant);
+  const seed = src.seed ?? 0;
+  if (src.weights === undefined) {
+    const model = createModel(variant, { numClasses: src.numClasses ?? 1000, seed });
+    return { model, labels: null, imageSize: null, source: `random init (seed ${seed})`, notes: [] };
+  }
+  if (!existsSync(src.weights)) throw new Error(`weights file ${src.weights} does not exist`);
+  // Inspecting needs the file's own classifier: a head mismatch is an error here, not fine-tuning.
+  const { model, report } = modelFromWeights(variant, src.weights, src.numClasses);
+  return { model, labels: null, imageSize: null, source: src.weights, notes: report.notes };
+}
+
+function fromRun(src: ModelSource): InspectionModel {
+  const dir = src.run!;
+  const run = readRun(dir);
+  const variant = run.settings.variant;
+  if (src.variant !== undefined && src.variant !== variant) throw new RangeError(`run ${dir} trained ${variant}, not ${src.variant}`);
+  if (!existsSync(join(dir, FILES.checkpoints))) throw new Error(`run ${dir} has no ${FILES.checkpoints} folder`);
+  const store = new CheckpointStore(join(dir, FILES.checkpoints));
+  const kinds: CheckpointKind[] = src.checkpoint ? [src.checkpoint] : ['best', 'last'];
+  const found = kinds.map((k) => [k, store.weightsPath(k)] as const).find(([, p]) => p !== null);
+  if (!found) throw new Error(`run ${dir} has no ${kinds.join(' or ')} checkpoint yet`);
+  const [kind, path] = found;
+  const classes = run.classes;
+  if (classes.length === 0) throw new Error(`run ${dir} records no classes in ${FILES.run}`);
+  if (src.numClasses !== undefined && src.numClasses !== classes.length)
+    throw new RangeError(`run ${dir} has ${classes.length} classes, not ${src.numClasses}`);
+  const model = createModel(variant, { numClasses: classes.length });
+  try {
+    const report = loadWeights(model, path!, { allowHeadMismatch: false });
+    return { model, labels: classes, imageSize: run.settings.imageSize, source: `${path} (${kind} checkpoint)`, notes: report.notes };
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+}

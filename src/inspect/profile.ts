@@ -1,0 +1,141 @@
+// Per-block latency of the model's own forward pass (eval mode) on the active backend. The probe
+// synchronises the backend at every boundary (reading one element of the boundary tensor waits for all
+// queued work), so each block, each MobileViT part and each transformer layer is charged the time
+// from the previous boundary to its own. The end-to-end latency is measured on the same input without
+// the probe, interleaved with the probed runs so that both see the same machine state.
+import * as tf from '@tensorflow/tfjs';
+import type { Model } from '../model/index.ts';
+import { PART_NAMES, type PartName, type Probe } from '../model/types.ts';
+import type { ProfileResult } from '../protocol/contract.ts';
+import { imageTensor, randomImage } from './image.ts';
+
+/** The result is the contract's ProfileResult: what the CLI prints and the UI shows. */
+export type Profile = ProfileResult;
+export type BlockTiming = Profile['blocks'][number];
+export type PartTiming = BlockTiming['parts'][number];
+
+export interface ProfileOptions {
+  imageSize?: number;
+  batch?: number;
+  runs?: number;
+  warmup?: number;
+  seed?: number;
+  /** Called after each warm-up and measured pass. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** One probed forward pass: every block's time, its parts and layers, and its multiply-adds. */
+interface Sample {
+  ms: number;
+  macs: number;
+  parts: Map<PartName, number>;
+  layers: number[];
+}
+
+function sync(t: tf.Tensor): void {
+  const one = tf.slice(t, new Array(t.rank).fill(0), new Array(t.rank).fill(1));
+  one.dataSync();
+  one.dispose();
+}
+
+/** A probe that times every boundary of one forward pass into `out` (one Sample per block, in order). */
+function timingProbe(out: Sample[]): Probe {
+  let blockStart = 0;
+  let partStart = 0;
+  let layerStart = 0;
+  let current: Sample | undefined;
+  const mark = (t: tf.Tensor) => (sync(t), performance.now());
+  return {
+    blockStart(_info, input) {
+      blockStart = partStart = mark(input);
+      current = { ms: 0, macs: 0, parts: new Map(), layers: [] };
+    },
+    partEnd(_info, part, output) {
+      const now = mark(output);
+      current!.parts.set(part, now - partStart);
+      partStart = layerStart = now;
+    },
+    layerEnd(_info, layer, output) {
+      const now = mark(output);
+      current!.layers[layer] = now - layerStart;
+      layerStart = now;
+    },
+    macs(count) {
+      current!.macs += count;
+    },
+    blockEnd(_info, output) {
+      current!.ms = mark(output) - blockStart;
+      out.push(current!);
+    },
+  };
+}
+
+export function median(values: number[]): number {
+  if (values.length === 0) throw new RangeError('median of nothing');
+  const s = [...values].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function positiveInt(name: string, v: number, min = 1): number {
+  if (!Number.isInteger(v) || v < min) throw new RangeError(`${name} must be an integer ≥ ${min}, got ${v}`);
+  return v;
+}
+
+/** Profiles `model` on a seeded random batch: `warmup` unmeasured passes, then the median of `runs`. */
+export function profileModel(model: Model, opts: ProfileOptions = {}): Profile {
+  const imageSize = positiveInt('image size', opts.imageSize ?? 256, 32);
+  const batch = positiveInt('batch', opts.batch ?? 1);
+  const runs = positiveInt('runs', opts.runs ?? 10);
+  const warmup = positiveInt('warmup', opts.warmup ?? 2, 0);
+  const blocks = model.blocks();
+  const single = imageTensor(randomImage(imageSize, opts.seed ?? 0));
+  const x = tf.tile(single, [batch, 1, 1, 1]) as tf.Tensor4D;
+  single.dispose();
+  const plain = (): number => {
+    const start = performance.now();
+    const y = model.forward(x);
+    y.dataSync();
+    const ms = performance.now() - start;
+    y.dispose();
+    return ms;
+  };
+  const probed = (): Sample[] => {
+    const samples: Sample[] = [];
+    model.forward(x, { probe: timingProbe(samples) }).dispose();
+    return samples;
+  };
+  try {
+    const progress = (done: number) => opts.onProgress?.(done, warmup + runs);
+    for (let i = 0; i < warmup; i++) (plain(), probed(), progress(i + 1));
+    const totals: number[] = [];
+    const perRun: Sample[][] = [];
+    for (let i = 0; i < runs; i++) {
+      totals.push(plain());
+      perRun.push(probed());
+      progress(warmup + i + 1);
+    }
+    const timings = blocks.map((info, b): BlockTiming => {
+      const samples = perRun.map((r) => r[b]);
+      const parts = info.kind !== 'mobilevit' ? [] : PART_NAMES.map((name): PartTiming => {
+        const ms = median(samples.map((s) => s.parts.get(name)!));
+        if (name !== 'transformer') return { name, ms };
+        const layers = samples[0].layers.map((_, l) => median(samples.map((s) => s.layers[l])));
+        return { name, ms, layers };
+      });
+      return { name: info.name, kind: info.kind, ms: median(samples.map((s) => s.ms)), params: info.params, macs: samples[0].macs, parts };
+    });
+    return {
+      variant: model.variant,
+      backend: tf.getBackend(),
+      imageSize, batch, runs,
+      totalMs: median(totals),
+      blocksMs: timings.reduce((s, t) => s + t.ms, 0),
+      params: model.paramCount(),
+      macs: timings.reduce((s, t) => s + t.macs, 0),
+      blocks: timings,
+    };
+  } finally {
+    x.dispose();
+  }
+}
