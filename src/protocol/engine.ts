@@ -10,7 +10,6 @@ import {
   ImageInput,
   RunId,
   TrainEvent,
-  TrainSettings,
   VariantName,
   requests,
 } from './contract.ts';
@@ -37,8 +36,9 @@ const withModel = <T extends z.ZodRawShape>(shape: T) =>
 /** Every engine method: params → result. Inspection params are the contract's, with the model resolved. */
 export const engineMethods = {
   init: { params: z.object({ backend: BackendChoice }), result: BackendReport },
+  /** Trains the run folder (run.json holds the settings); continues from its checkpoint when it has one. */
   'train.start': {
-    params: z.object({ runId: RunId, runDir: FsPath, settings: TrainSettings, resume: z.boolean() }),
+    params: z.object({ runId: RunId, runDir: FsPath }),
     result: z.object({ runId: RunId }),
   },
   'train.control': {

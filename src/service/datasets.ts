@@ -2,7 +2,7 @@
 // libuv's thread pool, so the event loop (and the window's requests) stay responsive meanwhile.
 import { relative, resolve } from 'node:path';
 import { StudioError, type ScanSummary, type Thumbnail } from '../protocol/contract.ts';
-import { openRgb } from '../data/decode.ts';
+import { makeThumbnail } from '../data/thumbnail.ts';
 import { DatasetError, scanDataset, type DatasetScan, type ImageEntry, type ScanOptions } from '../data/scan.ts';
 
 export function toScanSummary(scan: DatasetScan): ScanSummary {
@@ -48,7 +48,8 @@ export class DatasetService {
     const items: Thumbnail[] = [];
     for (const e of page) {
       try {
-        items.push({ class: scan.classes[e.label], file: relative(scan.root, e.path), ...(await thumbnail(e.path, p.size)) });
+        const t = await makeThumbnail(e.path, { size: p.size });
+        items.push({ class: scan.classes[e.label], file: relative(scan.root, e.path), dataUrl: `data:${t.mime};base64,${t.data.toString('base64')}`, width: t.width, height: t.height });
       } catch {
         // The file changed since the scan; the next scan lists it as skipped with the reason.
       }
@@ -74,10 +75,4 @@ export class DatasetService {
     this.cache.set(scan.root, scan);
     while (this.cache.size > DatasetService.CACHE_SIZE) this.cache.delete(this.cache.keys().next().value!);
   }
-}
-
-/** A square JPEG of the image (centre crop), as a data URL. */
-export async function thumbnail(file: string, size: number): Promise<{ dataUrl: string; width: number; height: number }> {
-  const { data, info } = await openRgb(file).resize(size, size, { fit: 'cover' }).jpeg({ quality: 80 }).toBuffer({ resolveWithObject: true });
-  return { dataUrl: `data:image/jpeg;base64,${data.toString('base64')}`, width: info.width, height: info.height };
 }

@@ -177,10 +177,10 @@ export class StudioService {
     if (this.active) throw new StudioError('conflict', `${what}: run ${this.active.id} is training; stop or pause it first`);
   }
 
-  private async startTraining(runId: string, dir: string, resume: boolean, settings: RunSummary['settings']): Promise<void> {
+  private async startTraining(runId: string, dir: string): Promise<void> {
     this.active = { id: runId, dir };
     try {
-      await this.engine.call('train.start', { runId, runDir: dir, settings, resume });
+      await this.engine.call('train.start', { runId, runDir: dir });
     } catch (e) {
       if (this.active?.id === runId) this.active = null;
       if (!(e instanceof StudioError && e.code === 'engine_crashed')) markRunFailed(dir, errorInfo(e).message);
@@ -193,7 +193,8 @@ export class StudioService {
   private async control(runId: string, action: 'stop' | 'pause'): Promise<RunSummary> {
     this.runs.dirOf(runId);
     if (this.active?.id !== runId) throw new StudioError('conflict', `run ${runId} is not training`);
-    await this.engine.call('train.control', { runId, action });
+    const r = await this.engine.call('train.control', { runId, action });
+    if (!r.accepted) throw new StudioError('conflict', `run ${runId} is already stopping`);
     return this.runs.summary(runId);
   }
 
@@ -244,7 +245,7 @@ export class StudioService {
     'train.start': async (p) => {
       this.requireIdle('starting a run');
       const { id, dir } = createRun(p.settings, { workspace: this.workspace, name: p.name });
-      await this.startTraining(id, dir, false, p.settings);
+      await this.startTraining(id, dir);
       return { runId: id };
     },
     'train.stop': (p) => this.control(p.runId, 'stop'),
@@ -254,7 +255,7 @@ export class StudioService {
       if (this.active?.id === p.runId) throw new StudioError('conflict', `run ${p.runId} is already training`);
       this.requireIdle(`resuming run ${p.runId}`);
       if (!s.resumable) throw new StudioError('conflict', `run ${p.runId} cannot be resumed (${s.status === 'finished' ? 'it finished' : 'it has no checkpoint yet'})`);
-      await this.startTraining(p.runId, this.runs.dirOf(p.runId), true, s.settings);
+      await this.startTraining(p.runId, this.runs.dirOf(p.runId));
       return this.runs.summary(p.runId);
     },
 

@@ -1,0 +1,39 @@
+// The engine in Electron: a utilityProcess (a Node process Electron manages, with the same
+// structured-clone messaging as a forked child) behind the EngineProcess adapter the service uses.
+import { utilityProcess } from 'electron';
+import { TailBuffer, type EngineExit, type EngineProcess } from '../src/engine/process.ts';
+
+export function utilityEngine(entry: string): EngineProcess {
+  const child = utilityProcess.fork(entry, [], { stdio: ['ignore', 'inherit', 'pipe'], serviceName: 'MobileViT Studio engine' });
+  const tail = new TailBuffer();
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (chunk: string) => {
+    tail.push(chunk);
+    process.stderr.write(chunk);
+  });
+  const exitCbs: ((e: EngineExit) => void)[] = [];
+  let exited = false;
+  // V8 fatal errors (out of memory) arrive here before 'exit'; keep them for the reason.
+  child.on('error', (type, location) => tail.push(`\n${type} at ${location}`));
+  child.on('exit', (code) => {
+    exited = true;
+    for (const cb of exitCbs) cb({ code, signal: null, stderrTail: tail.lastLines() });
+  });
+  return {
+    get pid() {
+      return child.pid;
+    },
+    send(msg) {
+      if (!exited) child.postMessage(msg);
+    },
+    onMessage(cb) {
+      child.on('message', cb);
+    },
+    onExit(cb) {
+      exitCbs.push(cb);
+    },
+    kill() {
+      if (!exited) child.kill();
+    },
+  };
+}

@@ -1,0 +1,87 @@
+// The desktop shell: one window on the built renderer (app://studio/), the studio service in this
+// process, the engine in a utilityProcess. Built to dist-electron/ by `npm run build:electron`.
+import { join } from 'node:path';
+import { app, BrowserWindow, dialog, ipcMain, session, shell } from 'electron';
+import { StudioService } from '../src/service/service.ts';
+import { registerAppScheme, serveRenderer } from './app-protocol.ts';
+import { createCloseGuard } from './close-guard.ts';
+import { utilityEngine } from './engine-process.ts';
+import { forwardEvents, registerIpc } from './ipc.ts';
+import { APP_URL, denyPermissions, guardContents, webPreferences } from './security.ts';
+
+/** Where the built pieces are, relative to the app's root (the repository, or the packaged app). */
+export function appPaths(root: string) {
+  return {
+    renderer: join(root, 'dist-renderer'),
+    preload: join(root, 'dist-electron', 'electron', 'preload.cjs'),
+    engine: join(root, 'dist-electron', 'src', 'engine', 'main.js'),
+  };
+}
+
+export async function startDesktop(): Promise<void> {
+  registerAppScheme();
+  if (!app.requestSingleInstanceLock()) {
+    app.quit();
+    return;
+  }
+  await app.whenReady();
+  const paths = appPaths(app.getAppPath());
+  denyPermissions(session.defaultSession);
+  serveRenderer(paths.renderer);
+  app.on('web-contents-created', (_e, contents) => guardContents(contents, (url) => void shell.openExternal(url)));
+
+  let win: BrowserWindow | null = null;
+  const service = new StudioService({
+    mode: 'electron',
+    spawnEngine: () => utilityEngine(paths.engine),
+    versions: { electron: process.versions.electron, chrome: process.versions.chrome },
+    dialogs: {
+      async openFolder({ title }) {
+        const r = await dialog.showOpenDialog(win!, { title: title ?? 'Open a dataset folder', properties: ['openDirectory'] });
+        return r.canceled ? null : (r.filePaths[0] ?? null);
+      },
+      async openFile({ title, filters }) {
+        const r = await dialog.showOpenDialog(win!, { title: title ?? 'Open a file', properties: ['openFile'], filters });
+        return r.canceled ? null : (r.filePaths[0] ?? null);
+      },
+    },
+  });
+  registerIpc(ipcMain, service);
+  forwardEvents(service, () => win?.webContents ?? null);
+
+  win = new BrowserWindow({
+    width: 1360,
+    height: 880,
+    minWidth: 960,
+    minHeight: 640,
+    title: 'MobileViT Studio',
+    show: false,
+    webPreferences: webPreferences(paths.preload),
+  });
+  win.once('ready-to-show', () => win?.show());
+  win.on(
+    'close',
+    createCloseGuard({
+      service,
+      async ask(runId) {
+        const { response } = await dialog.showMessageBox(win!, {
+          type: 'question',
+          buttons: ['Keep training', 'Pause and close'],
+          defaultId: 0,
+          cancelId: 0,
+          message: 'A run is still training',
+          detail: `Run ${runId} is training. Pause it and close? It saves a checkpoint, and you can resume it from the Runs view.`,
+        });
+        return response === 1;
+      },
+      close: () => win?.close(),
+    }),
+  );
+  win.on('closed', () => (win = null));
+  app.on('window-all-closed', () => {
+    void service.close().then(() => app.quit());
+  });
+  await win.loadURL(APP_URL);
+}
+
+void startDesktop();

@@ -1,0 +1,152 @@
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { StudioService } from '../../src/service/service.ts';
+import { createRun } from '../../src/train/run-folder.ts';
+import type { EventName } from '../../src/protocol/contract.ts';
+import { makeDataset } from '../helpers/dataset.ts';
+import { spawnFakeEngine, tempDir, waitFor } from '../engine/fixtures/studio.ts';
+
+let ws: ReturnType<typeof tempDir>;
+let service: StudioService;
+let seen: { event: EventName; payload: any }[];
+
+beforeEach(() => {
+  ws = tempDir();
+  service = new StudioService({ mode: 'cli', workspace: ws.dir, spawnEngine: spawnFakeEngine });
+  seen = [];
+  service.on((event, payload) => seen.push({ event, payload }));
+});
+afterEach(async () => {
+  await service.close();
+  ws.remove();
+});
+
+const ok = async (method: string, params: unknown = {}) => {
+  const r = await service.handle(method, params);
+  if (!r.ok) throw new Error(`${method}: ${r.error.code}: ${r.error.message}`);
+  return r.result as any;
+};
+
+describe('studio service', () => {
+  it('answers app.info without starting the engine', async () => {
+    const info = await ok('app.info');
+    expect(info).toMatchObject({ mode: 'cli', workspace: ws.dir, backend: null, engine: { state: 'idle' }, dialogs: false });
+    expect(info.versions.tfjs).toMatch(/^4\./);
+  });
+
+  it('replies with a typed error to malformed requests and never throws', async () => {
+    const cases: [unknown, unknown, string][] = [
+      ['no.such.method', {}, 'invalid_request'],
+      [42, {}, 'invalid_request'],
+      [undefined, undefined, 'invalid_request'],
+      ['runs.get', { runId: '../../etc/passwd' }, 'invalid_request'],
+      ['runs.get', 'not an object', 'invalid_request'],
+      ['train.start', { settings: { data: ws.dir, epochs: -1 } }, 'invalid_request'],
+      ['runs.get', { runId: 'missing-run' }, 'not_found'],
+      ['dataset.scan', { path: join(ws.dir, 'nope') }, 'not_found'],
+      ['dialog.openFolder', {}, 'unsupported'],
+      ['train.stop', { runId: 'missing-run' }, 'not_found'],
+    ];
+    for (const [method, params, code] of cases) {
+      const r = await service.handle(method, params);
+      expect(r.ok, String(method)).toBe(false);
+      if (!r.ok) {
+        expect(r.error.code, `${String(method)} ${JSON.stringify(params)}`).toBe(code);
+        expect(r.error.message.length).toBeGreaterThan(5);
+      }
+    }
+    const bad = await service.handle('train.start', { settings: { data: ws.dir, epochs: -1 } });
+    expect(!bad.ok && bad.error.message).toMatch(/settings\.epochs/);
+  });
+
+  it('keeps settings in settings.json and survives a corrupt one', async () => {
+    expect(await ok('settings.get')).toEqual({ workspace: ws.dir, backend: 'auto' });
+    expect(await ok('settings.set', { backend: 'wasm' })).toMatchObject({ backend: 'wasm' });
+    expect(JSON.parse(readFileSync(join(ws.dir, 'settings.json'), 'utf8')).backend).toBe('wasm');
+    expect((await service.handle('settings.set', { workspace: '/elsewhere' })).ok).toBe(false); // fixed for this session
+    writeFileSync(join(ws.dir, 'settings.json'), '{ not json');
+    const again = new StudioService({ mode: 'cli', workspace: ws.dir, spawnEngine: spawnFakeEngine });
+    expect((await again.handle('settings.get', {})) ).toMatchObject({ ok: true, result: { backend: 'auto' } });
+    await again.close();
+  });
+
+  it('lists, replays, renames and deletes runs', async () => {
+    const { id, dir } = createRun({ data: ws.dir, epochs: 2 }, { workspace: ws.dir, name: 'first' });
+    const step = { type: 'step', time: 1, epoch: 0, step: 1, loss: 2.2, lr: 1e-3, imagesPerSec: 10, dataWaitMs: 1, resolution: 32, batchSize: 4 };
+    appendFileSync(join(dir, 'metrics.jsonl'), JSON.stringify(step) + '\n' + '{"type":"step","ti'); // torn last line
+    const { runs } = await ok('runs.list');
+    expect(runs.map((r: any) => [r.id, r.name])).toEqual([[id, 'first']]);
+    const detail = await ok('runs.get', { runId: id });
+    expect(detail.events).toEqual([step]);
+    expect(detail.skippedEvents).toBe(1);
+    expect(detail.run.settings.epochs).toBe(2);
+    expect((await ok('runs.rename', { runId: id, name: '  better  ' })).name).toBe('better');
+    expect((await ok('runs.get', { runId: id })).run.name).toBe('better');
+    await ok('runs.delete', { runId: id });
+    expect(existsSync(dir)).toBe(false);
+    expect((await ok('runs.list')).runs).toEqual([]);
+  });
+
+  it('scans a dataset with skipped files, and serves thumbnails from the scan', async () => {
+    const ds = await makeDataset(join(ws.dir, 'data set ü'), { classes: ['cat', 'dog'], perClass: 4, size: 32, corrupt: true });
+    const scan = await ok('dataset.scan', { path: ds.root });
+    expect(scan.classes.map((c: any) => [c.name, c.total])).toEqual([['cat', 4], ['dog', 4]]);
+    expect(scan.skipped.map((s: any) => s.path).sort()).toEqual([...ds.skipped].sort());
+    expect(scan.problems).toEqual([]);
+    expect(seen.some((e) => e.event === 'progress' && e.payload.task === 'dataset.scan')).toBe(true);
+    const thumbs = await ok('dataset.thumbnails', { path: ds.root, class: 'dog', limit: 3, size: 24 });
+    expect(thumbs.total).toBe(4);
+    expect(thumbs.items).toHaveLength(3);
+    expect(thumbs.items[0]).toMatchObject({ class: 'dog', width: 24, height: 24 });
+    expect(thumbs.items[0].dataUrl).toMatch(/^data:image\/jpeg;base64,\/9j\//);
+    const none = await service.handle('dataset.thumbnails', { path: ds.root, class: 'horse' });
+    expect(!none.ok && none.error.code).toBe('not_found');
+  });
+
+  it('trains through the engine, streams events and pauses', async () => {
+    const { runId } = await ok('train.start', { settings: { data: ws.dir, epochs: 1 }, name: 'live' });
+    await waitFor(() => (seen.filter((e) => e.event === 'train.event' && e.payload.event.type === 'step').length >= 3 ? true : undefined), 10_000, 'step events');
+    expect(service.activeRun()).toBe(runId);
+    const second = await service.handle('train.start', { settings: { data: ws.dir } });
+    expect(!second.ok && second.error.code).toBe('conflict');
+    await ok('train.pause', { runId });
+    const status = await waitFor(() => seen.find((e) => e.event === 'run.status' && e.payload.status !== 'running')?.payload, 5000, 'run.status');
+    expect(status).toMatchObject({ runId, status: 'paused' });
+    expect(service.activeRun()).toBe(null);
+    const detail = await ok('runs.get', { runId });
+    expect(detail.events.at(-1)).toMatchObject({ type: 'stopped', reason: 'pause' });
+    expect(detail.events.filter((e: any) => e.type === 'step').length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('marks the run failed when the engine dies, keeps answering, and restarts the engine', async () => {
+    const { runId } = await ok('train.start', { settings: { data: ws.dir, epochs: 1 } });
+    await waitFor(() => (seen.some((e) => e.event === 'train.event' && e.payload.event.type === 'step') ? true : undefined), 10_000, 'a step');
+    const pid = service.engine.pid!;
+    process.kill(pid, 'SIGKILL');
+    const failed = await waitFor(() => seen.find((e) => e.event === 'run.status' && e.payload.status === 'failed')?.payload, 10_000, 'failed status');
+    expect(failed.runId).toBe(runId);
+    expect(failed.error).toMatch(/killed by SIGKILL/);
+    expect(seen.some((e) => e.event === 'engine.status' && e.payload.state === 'crashed')).toBe(true);
+    // The service keeps answering while the engine is down…
+    const info = await ok('app.info');
+    expect(info.engine).toMatchObject({ state: 'crashed', lastCrash: expect.stringMatching(/SIGKILL/) });
+    const run = await ok('runs.get', { runId });
+    expect(run.run).toMatchObject({ status: 'failed', error: expect.stringMatching(/SIGKILL/) });
+    expect(run.events.at(-1)).toMatchObject({ type: 'failed' });
+    // …and the next request that needs it starts a fresh one.
+    const p = await ok('inspect.predict', { model: { variant: 'mobilevit_xxs' }, image: { path: '/x.png' } });
+    expect(p.top5[0].label).toBe('a');
+    expect(service.engine.pid).not.toBe(pid);
+  });
+
+  it('fails a request in flight with engine_crashed when the engine dies under it', async () => {
+    const pending = service.handle('inspect.predict', { model: { variant: 'mobilevit_xxs' }, image: { path: '/hang.png' } });
+    await waitFor(() => service.engine.pid && service.engine.state === 'ready' ? true : undefined, 10_000, 'engine ready');
+    await new Promise((r) => setTimeout(r, 50));
+    process.kill(service.engine.pid!, 'SIGKILL');
+    const r = await pending;
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.error.code).toBe('engine_crashed');
+  });
+});
