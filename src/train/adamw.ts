@@ -48,8 +48,9 @@ export class AdamW {
       if (this.slots.has(param.key)) throw new Error(`AdamW: parameter "${param.key}" given twice`);
       this.slots.set(param.key, {
         param,
-        m: tf.variable(tf.zerosLike(param.variable), false),
-        v: tf.variable(tf.zerosLike(param.variable), false),
+        // Inside tidy so the zeros the variables are made from are released (variables survive a tidy).
+        m: tf.tidy(() => tf.variable(tf.zerosLike(param.variable), false)),
+        v: tf.tidy(() => tf.variable(tf.zerosLike(param.variable), false)),
         step: 0,
         decay: decays(param.key, param.variable.shape),
       });

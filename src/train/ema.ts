@@ -15,7 +15,7 @@ export class WeightEma {
 
   constructor(params: EmaParam[], readonly decay: number) {
     if (!(decay > 0 && decay < 1)) throw new Error(`training settings: emaDecay must be in (0, 1), got ${decay}`);
-    for (const p of params) this.shadow.set(p.key, { source: p.variable, avg: tf.variable(p.variable.clone(), false) });
+    for (const p of params) this.shadow.set(p.key, { source: p.variable, avg: tf.tidy(() => tf.variable(p.variable.clone(), false)) });
   }
 
   currentDecay(): number {

@@ -1,7 +1,8 @@
 // metrics.jsonl: the run's event stream, one JSON TrainEvent per line, appended as events happen.
 // Appends are not fsynced: a killed process loses nothing the kernel already has, and a torn last
 // line (power cut mid-write) is skipped on read. On resume the events the interrupted session
-// produced after its last checkpoint are dropped, because the resumed run produces them again.
+// produced after its last checkpoint are dropped, because the resumed run produces them again:
+// the log then reads as if the run had never stopped.
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { TrainEvent } from '../protocol/contract.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
@@ -34,23 +35,21 @@ export function readEvents(path: string): EventLog {
 }
 
 /**
- * Rewrites the log keeping only the lines `keep` accepts (atomically: a kill during the rewrite
- * leaves the old log). Lines are kept verbatim, so fields the schema does not know survive.
+ * Rewinds the log to its first `keep` events (a checkpoint records how many there were when it was
+ * taken), atomically: a kill during the rewrite leaves the old log. Lines are kept verbatim, so
+ * fields the schema does not know survive; lines that are not events do not count. Returns how
+ * many events the log holds now (fewer than `keep` when the log was shorter).
  */
-export function rewindEvents(path: string, keep: (event: TrainEvent) => boolean): number {
+export function rewindEvents(path: string, keep: number): number {
   if (!existsSync(path)) return 0;
   const kept: string[] = [];
-  let dropped = 0;
   for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (kept.length >= keep) break;
     if (!line.trim()) continue;
-    let ok = false;
     try {
-      const r = TrainEvent.safeParse(JSON.parse(line));
-      ok = r.success && keep(r.data);
+      if (TrainEvent.safeParse(JSON.parse(line)).success) kept.push(line);
     } catch { /* torn line: dropped */ }
-    if (ok) kept.push(line);
-    else dropped++;
   }
   writeFileAtomic(path, kept.map((l) => l + '\n').join(''));
-  return dropped;
+  return kept.length;
 }

@@ -49,7 +49,7 @@ export interface RunRecord {
   best: { epoch: number; top1: number; loss: number } | null;
   last: { epoch: number; trainLoss: number; valLoss: number | null; valTop1: number | null } | null;
   error: string | null;
-  /** The process training this run while status is 'running'; a dead pid means it was killed. */
+  /** The process training this run while status is 'running' (null until one starts); a dead pid means it was killed. */
   pid: number | null;
 }
 
@@ -89,7 +89,7 @@ export function createRun(input: TrainSettingsInput, opts: { workspace?: string;
     format: 1, id, name: opts.name ?? id, status: 'running', createdAt: now, updatedAt: now, settings,
     classes: [], dataset: null, backend: null,
     versions: { studio: studioVersion(), node: process.versions.node, tfjs: tf.version_core },
-    epochsDone: 0, best: null, last: null, error: null, pid: process.pid,
+    epochsDone: 0, best: null, last: null, error: null, pid: null,
   };
   writeFileAtomic(join(dir, FILES.run), JSON.stringify(record, null, 2));
   return { id, dir };
@@ -121,7 +121,7 @@ export function markRunFailed(dir: string, reason: string): RunRecord {
   return updateRun(dir, { status: 'failed', error: reason, pid: null });
 }
 
-function alive(pid: number): boolean {
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

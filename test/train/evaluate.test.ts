@@ -46,7 +46,7 @@ describe('evaluation metrics', () => {
 
   it('runs a model over batches, disposing them', async () => {
     const w = tf.tensor2d([[1, 0], [0, 1], [0, 0]]); // mean-pooled RGB → 2 logits
-    const model = { forward: (x: tf.Tensor4D) => tf.tidy(() => tf.matMul(tf.mean(x, [1, 2]) as tf.Tensor2D, w)) };
+    const model = { forward: (x: tf.Tensor4D) => tf.tidy(() => tf.matMul(tf.mean(x, [1, 2]) as tf.Tensor2D, w)) as tf.Tensor2D };
     const before = tf.memory().numTensors;
     async function* batches() {
       yield { x: tf.tensor4d([1, 0, 0, 0, 1, 0], [2, 1, 1, 3]), labels: new Int32Array([0, 0]), files: ['r.png', 'g.png'] };

@@ -49,15 +49,16 @@ describe('run folder', () => {
 describe('metrics.jsonl', () => {
   const step = (n: number): TrainEvent => ({ type: 'step', time: n, epoch: 1, step: n, loss: 1 / n, lr: 0.1, imagesPerSec: 10, dataWaitMs: 1, resolution: 32, batchSize: 4 });
 
-  it('appends events, skips a torn last line, and rewinds to a checkpoint keeping unknown fields', () => {
+  it('appends events, skips a torn last line, and rewinds to the first N events keeping unknown fields', () => {
     const path = join(tmp(), 'metrics.jsonl');
     for (let n = 1; n <= 4; n++) appendEvent(path, { ...step(n), acc: 0.5 } as TrainEvent);
     appendFileSync(path, '{"type":"step","ti');
     const log = readEvents(path);
     expect(log.events.map((e) => (e as { step: number }).step)).toEqual([1, 2, 3, 4]);
     expect(log.skipped).toBe(1);
-    expect(rewindEvents(path, (e) => e.type !== 'step' || e.step <= 2)).toBe(3);
+    expect(rewindEvents(path, 2)).toBe(2);
     expect(readEvents(path)).toMatchObject({ skipped: 0, events: [{ step: 1 }, { step: 2 }] });
     expect(readFileSync(path, 'utf8')).toContain('"acc":0.5');
+    expect(rewindEvents(path, 10)).toBe(2);
   });
 });

@@ -48,9 +48,10 @@ function batch(i: number): { x: tf.Tensor4D; y: Int32Array } {
 const seeds = () => { let s = 0; return () => s++; };
 
 describe('trainer step', () => {
-  it('learns a separable toy problem, with a flat tensor count', async () => {
+  it('learns a separable toy problem, with a flat tensor count, and releases everything on dispose', async () => {
     const model = tinyModel();
-    const trainer = new Trainer(model, SETTINGS);
+    const withModel = tf.memory().numTensors;
+    const trainer = new Trainer(model, { ...SETTINGS, emaDecay: 0.99 });
     const losses: number[] = [];
     let counts: number[] = [];
     for (let i = 0; i < 60; i++) {
@@ -64,7 +65,9 @@ describe('trainer step', () => {
     expect(losses[59]).toBeLessThan(losses[0] * 0.6);
     counts = counts.slice(1);
     expect(new Set(counts).size).toBe(1);
-    trainer.dispose(); model.dispose();
+    trainer.dispose();
+    expect(tf.memory().numTensors).toBe(withModel);
+    model.dispose();
   });
 
   it('clips the global gradient norm', async () => {

@@ -1,0 +1,430 @@
+// The training loop of one run: prepares the data and the model, trains epoch by epoch, evaluates,
+// checkpoints, and reports everything as TrainEvents. Starting fresh and resuming are the same
+// call: when the run folder holds a 'last' checkpoint, training continues from it exactly.
+//
+// Determinism (what makes a resumed run match an uninterrupted one step for step): the sampler's
+// plan and each image's augmentation are pure functions of (seed, epoch, position); dropout seeds
+// are a pure function of (seed, step); the learning rate is a function of the position; the
+// weights (BatchNorm statistics included), AdamW moments and step counts, EMA weights and the
+// epoch's running train metrics are in the checkpoint. So the checkpoint's position is the whole
+// state, and nothing else needs saving for a bit-identical continuation.
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { DEFAULT_AUGMENT, type AugmentConfig } from '../data/augment.ts';
+import { buildEvalSet, buildTrainSet, evalBatches, trainBatches, type EvalSet, type TrainSet } from '../data/loader.ts';
+import { mixSeed } from '../data/random.ts';
+import { maxTrainSize, planEpoch, totalBatches, type SamplerConfig } from '../data/sampler.ts';
+import { assertTrainable, scanDataset, type DatasetScan } from '../data/scan.ts';
+import { createModel, type Model } from '../model/index.ts';
+import { loadWeights, stateDict } from '../model/weights.ts';
+import type { TrainEvent, TrainSettings } from '../protocol/contract.ts';
+import { toScanSummary } from '../service/datasets.ts';
+import { writeFileAtomic } from '../util/atomic.ts';
+import { CheckpointError, CheckpointStore, type FileWriter, type LoadedCheckpoint } from './checkpoint.ts';
+import { ADAMW, CHECKPOINT_EVERY_STEPS, EMA_DECAY, MIN_LR_RATIO, PREFETCH_BATCHES, WARMUP_START_LR } from './defaults.ts';
+import { evaluate, type Evaluation } from './evaluate.ts';
+import { EventSink } from './events.ts';
+import { rewindEvents } from './metrics-log.ts';
+import { FILES, alive, readRun, updateRun, type RunRecord } from './run-folder.ts';
+import { learningRate, progressAt, validateSchedule, type ScheduleSettings } from './schedule.ts';
+import { Trainer, type TrainerStateJson } from './trainer.ts';
+
+export interface TrainingOptions {
+  /** Every event, after it is appended to metrics.jsonl. */
+  onEvent?: (event: TrainEvent) => void;
+  /** Aborting stops after the current step with a checkpoint; reason 'pause' marks the run paused. */
+  signal?: AbortSignal;
+  /** Save 'last' every this many steps (and at every epoch end). */
+  checkpointEverySteps?: number;
+  /** Replaces the atomic file writer of checkpoints (tests inject a full disk). */
+  writeFile?: FileWriter;
+  /** Called after every step with the model (tests inject faults here). */
+  afterStep?: (info: { step: number; model: Model }) => void;
+  /** Progress of the preparation: dataset scan, image cache, evaluation set. */
+  onPrepare?: (task: 'scan' | 'cache' | 'eval-set', done: number, total: number) => void;
+}
+
+export type TrainingStatus = 'finished' | 'stopped' | 'paused' | 'failed';
+
+export interface TrainingOutcome {
+  runId: string;
+  runDir: string;
+  status: TrainingStatus;
+  error: string | null;
+  /** Global steps done. */
+  step: number;
+  /** Epochs fully done (trained and evaluated). */
+  epochsDone: number;
+  /** The last epoch's validation. */
+  val: Evaluation | null;
+  best: RunRecord['best'];
+}
+
+/** What a checkpoint's manifest carries besides the tensors. */
+export interface LoopState {
+  /** 0-based epoch in progress (== epochs done). */
+  epoch: number;
+  /** Batches of that epoch already trained: the sampler position. */
+  batchIndex: number;
+  /** Global steps done. */
+  step: number;
+  /** Running sums over the epoch in progress, so its train metrics survive a resume. */
+  train: { lossSum: number; correct: number; images: number; seconds: number };
+  best: RunRecord['best'];
+  /** Learning rate of the last step (recomputed from the position on resume; kept to check). */
+  lr: number;
+  trainer: TrainerStateJson;
+  /** Events of metrics.jsonl the checkpoint covers, its own 'checkpoint' event included. */
+  events: number;
+  /** Dropout seeds derive from (seed, step): the step is the generator's whole state. */
+  rng: { seed: number; step: number };
+}
+
+class NonFiniteLoss extends Error {}
+class Stopped extends Error {
+  constructor(readonly reason: 'stop' | 'pause') {
+    super(reason);
+  }
+}
+
+/** The data pipeline's augmentation from the contract's settings. */
+export function augmentConfig(s: TrainSettings): AugmentConfig {
+  if (s.augmentation.randAugment) throw new Error('training settings: augmentation.randAugment is not implemented; turn it off');
+  return { ...DEFAULT_AUGMENT, scale: s.augmentation.cropScale, hflip: s.augmentation.hflip ? 0.5 : 0, colorJitter: s.augmentation.colorJitter };
+}
+
+export function scheduleOf(s: TrainSettings): ScheduleSettings {
+  const sched = { lr: s.lr, minLr: s.lr * MIN_LR_RATIO, warmupEpochs: s.warmupEpochs, warmupStartLr: Math.min(WARMUP_START_LR, s.lr), epochs: s.epochs };
+  validateSchedule(sched);
+  return sched;
+}
+
+export function samplerOf(s: TrainSettings): SamplerConfig {
+  return { baseSize: s.imageSize, batchSize: s.batchSize, multiScale: s.multiScale, seed: s.seed };
+}
+
+/** Dropout seeds of one step: the i-th draw is mix(seed, stream, step, i). */
+function stepSeeds(seed: number, step: number): () => number {
+  let i = 0;
+  return () => mixSeed(seed, 0xd0, step, i++);
+}
+
+function describeSkipped(scan: DatasetScan): string | null {
+  const n = scan.skipped.length;
+  if (n === 0) return null;
+  const shown = scan.skipped.slice(0, 5).map((f) => `${f.path} (${f.reason})`).join('; ');
+  return `${n} file(s) could not be read and are skipped: ${shown}${n > 5 ? `; … and ${n - 5} more` : ''}`;
+}
+
+function isAbort(e: unknown, signal: AbortSignal | undefined): boolean {
+  return !!signal?.aborted && (e === signal.reason || (e instanceof Error && e.name === 'AbortError'));
+}
+
+/** Trains (or resumes) the run in `runDir`; resolves when it finishes, stops, pauses or fails. */
+export async function runTraining(runDir: string, opts: TrainingOptions = {}): Promise<TrainingOutcome> {
+  const record = readRun(runDir);
+  if (record.status === 'finished') throw new Error(`run ${record.id} has already finished`);
+  if (record.status === 'running' && record.pid !== null && record.pid !== process.pid && alive(record.pid)) {
+    throw new Error(`run ${record.id} is being trained by process ${record.pid}`);
+  }
+  const store = new CheckpointStore<LoopState>(join(runDir, FILES.checkpoints), { writeFile: opts.writeFile });
+  store.collect();
+  const resume = store.load('last');
+  // The log is rewound to what the checkpoint covers: the resumed run writes the rest again.
+  const metricsPath = join(runDir, FILES.metrics);
+  const covered = existsSync(metricsPath) ? rewindEvents(metricsPath, resume?.manifest.meta.events ?? 0) : 0;
+  const sink = new EventSink(metricsPath, opts.onEvent, covered);
+  updateRun(runDir, { status: 'running', error: null, pid: process.pid, backend: tf.getBackend() });
+
+  const outcome: TrainingOutcome = {
+    runId: record.id, runDir, status: 'failed', error: null, step: resume?.manifest.meta.step ?? 0,
+    epochsDone: resume?.manifest.meta.epoch ?? 0, val: null, best: resume?.manifest.meta.best ?? null,
+  };
+  const finish = (status: TrainingStatus, error: string | null): TrainingOutcome => {
+    Object.assign(outcome, { status, error });
+    try {
+      updateRun(runDir, { status, error, pid: null });
+    } catch (e) {
+      sink.warn(`could not update ${FILES.run}: ${(e as Error).message}`);
+    }
+    return outcome;
+  };
+
+  let session: Session | null = null;
+  try {
+    session = await Session.prepare(record, runDir, store, resume, sink, opts);
+    await session.train(outcome);
+    return finish('finished', null);
+  } catch (e) {
+    if (e instanceof Stopped) return finish(e.reason === 'pause' ? 'paused' : 'stopped', null);
+    const at = session ? { epoch: session.state.epoch + 1, step: session.state.step } : {};
+    if (isAbort(e, opts.signal)) {
+      // Stopped while preparing (scan, cache): nothing was trained, so there is nothing to save.
+      const reason = opts.signal!.reason === 'pause' ? 'pause' : 'stop';
+      sink.emit({ type: 'stopped', reason, epoch: 1, step: 0, ...at });
+      return finish(reason === 'pause' ? 'paused' : 'stopped', null);
+    }
+    const kept = store.manifest('last');
+    const message = e instanceof Error ? e.message : String(e);
+    const error = e instanceof NonFiniteLoss
+      ? `${message}; ${kept ? `the last good checkpoint (step ${kept.step}) is kept` : 'no checkpoint had been saved yet'}`
+      : message;
+    sink.emit({ type: 'failed', error, ...at });
+    return finish('failed', error);
+  } finally {
+    session?.dispose();
+  }
+}
+
+/** Everything one training session holds: data, model, optimizer, position. */
+class Session {
+  private readonly every: number;
+  private readonly sched: ScheduleSettings;
+
+  private constructor(
+    private readonly record: RunRecord,
+    private readonly dir: string,
+    private readonly store: CheckpointStore<LoopState>,
+    private readonly sink: EventSink,
+    private readonly opts: TrainingOptions,
+    private readonly scan: DatasetScan,
+    private readonly model: Model,
+    private readonly trainer: Trainer,
+    readonly state: LoopState,
+    private readonly trainSet: TrainSet,
+    private readonly evalSet: EvalSet | null,
+  ) {
+    this.every = opts.checkpointEverySteps ?? CHECKPOINT_EVERY_STEPS;
+    this.sched = scheduleOf(record.settings);
+  }
+
+  private get s(): TrainSettings {
+    return this.record.settings;
+  }
+
+  static async prepare(record: RunRecord, dir: string, store: CheckpointStore<LoopState>, resume: LoadedCheckpoint<LoopState> | null,
+    sink: EventSink, opts: TrainingOptions): Promise<Session> {
+    const s = record.settings;
+    const { signal, onPrepare } = opts;
+    const sampler = samplerOf(s);
+    scheduleOf(s);
+    augmentConfig(s);
+
+    // The dataset is scanned again on resume: files may have come or gone, the classes must not change.
+    const scan = await scanDataset(s.data, { valFraction: s.valFraction, seed: s.seed, signal, onProgress: (p) => onPrepare?.('scan', p.done, p.total) });
+    assertTrainable(scan);
+    if (record.classes.length > 0 && record.classes.join('\n') !== scan.classes.join('\n')) {
+      throw new Error(`the classes in ${s.data} changed since the run started (then: ${record.classes.join(', ')}; now: ${scan.classes.join(', ')})`);
+    }
+    writeFileAtomic(join(dir, FILES.labels), scan.classes.join('\n') + '\n');
+    const previousTrainCount = record.dataset?.trainCount;
+    updateRun(dir, { classes: scan.classes, dataset: toScanSummary(scan) });
+
+    const notes: string[] = [];
+    const skipped = describeSkipped(scan);
+    if (skipped) notes.push(skipped);
+    if (resume && previousTrainCount !== undefined && previousTrainCount !== scan.train.length) {
+      notes.push(`the training set has ${scan.train.length} images now, ${previousTrainCount} when the run started: batches differ from here on`);
+    }
+
+    const model = createModel(s.variant, { numClasses: scan.classes.length, seed: s.seed });
+    let trainer: Trainer | null = null;
+    try {
+      if (!resume && s.weights) notes.push(...loadWeights(model, s.weights).notes);
+      if (!resume && s.freezeBackboneEpochs > 0 && !s.weights) notes.push('freezeBackboneEpochs is set without weights to fine-tune: a randomly initialised backbone is frozen');
+      trainer = new Trainer(model, {
+        adamw: { ...ADAMW, weightDecay: s.weightDecay }, labelSmoothing: s.labelSmoothing, gradClip: s.gradClip, emaDecay: s.ema ? EMA_DECAY : null,
+      });
+      let state: LoopState;
+      if (resume) {
+        const { manifest } = resume;
+        loadWeights(model, resume.weights, { allowHeadMismatch: false, source: join(store.dir, manifest.weights) });
+        if (!resume.state || !manifest.state) throw new CheckpointError(`${join(store.dir, 'last.json')}: the checkpoint has no optimizer state`);
+        trainer.importState(resume.state, manifest.meta.trainer, join(store.dir, manifest.state));
+        state = structuredClone(manifest.meta);
+      } else {
+        state = {
+          epoch: 0, batchIndex: 0, step: 0, train: { lossSum: 0, correct: 0, images: 0, seconds: 0 }, best: null, lr: 0,
+          trainer: (await trainer.exportState()).json, events: 0, rng: { seed: s.seed, step: 0 },
+        };
+      }
+
+      const trainSet = await buildTrainSet(scan.train, { maxTrainSize: maxTrainSize(sampler), signal, onProgress: (d, t) => onPrepare?.('cache', d, t) });
+      if (trainSet.cachePlan.reduced) notes.push(`training images are cached with a shorter side of ${trainSet.cachePlan.shortSide} px to fit the memory budget`);
+      const evalSet = scan.val.length === 0 ? null
+        : await buildEvalSet(scan.val, s.imageSize, { signal, onProgress: (d, t) => onPrepare?.('eval-set', d, t) });
+      if (!evalSet) notes.push('no validation images: epochs report training metrics only');
+
+      const totalSteps = totalBatches(sampler, s.epochs, trainSet.cache.length);
+      sink.emit({
+        type: 'started', runId: record.id, epoch: state.epoch + 1, step: state.step, totalEpochs: s.epochs,
+        stepsPerEpoch: Math.round(totalSteps / s.epochs), totalSteps, resumed: resume !== null, backend: tf.getBackend(),
+      });
+      for (const note of notes) sink.warn(note);
+      return new Session(record, dir, store, sink, opts, scan, model, trainer, state, trainSet, evalSet);
+    } catch (e) {
+      trainer?.dispose();
+      model.dispose();
+      throw e;
+    }
+  }
+
+  /** Trains the remaining epochs; throws Stopped on request, NonFiniteLoss on a NaN/Inf loss. */
+  async train(outcome: TrainingOutcome): Promise<void> {
+    const { s, state } = this;
+    const sampler = samplerOf(s);
+    const augment = augmentConfig(s);
+    for (let epoch = state.epoch; epoch < s.epochs; epoch++) {
+      const batchesInEpoch = planEpoch(sampler, epoch, this.trainSet.cache.length).length;
+      const frozen = epoch < s.freezeBackboneEpochs;
+      const batches = trainBatches(this.trainSet, { sampler, epoch, startBatch: state.batchIndex, augment, prefetch: PREFETCH_BATCHES });
+      let mark = performance.now();
+      for (;;) {
+        const next = await batches.next();
+        if (next.done) break;
+        const b = next.value;
+        const dataWaitMs = performance.now() - mark;
+        const lr = learningRate(this.sched, progressAt(epoch, b.batchIndex, batchesInEpoch));
+        const n = b.labels.length;
+        const x = tf.tensor4d(b.x, [n, b.size, b.size, 3]);
+        let r;
+        try {
+          r = await this.trainer.step(x, b.labels, lr, stepSeeds(s.seed, state.step), frozen);
+        } finally {
+          x.dispose();
+        }
+        if (!Number.isFinite(r.loss)) throw new NonFiniteLoss(`the loss became ${r.loss} at step ${state.step + 1} (epoch ${epoch + 1}): training stopped`);
+        const stepMs = performance.now() - mark;
+        state.step++;
+        state.batchIndex = b.batchIndex + 1;
+        state.lr = lr;
+        state.train.lossSum += r.loss * n;
+        state.train.correct += r.correct;
+        state.train.images += n;
+        state.train.seconds += stepMs / 1000;
+        outcome.step = state.step;
+        this.sink.emit({
+          type: 'step', epoch: epoch + 1, step: state.step, loss: r.loss, lr, imagesPerSec: n / (stepMs / 1000), dataWaitMs,
+          resolution: b.size, batchSize: n, acc: r.correct / n, batch: state.batchIndex, batches: batchesInEpoch,
+        });
+        this.opts.afterStep?.({ step: state.step, model: this.model });
+        const reason = this.stopReason();
+        if (reason) {
+          await this.saveLast();
+          this.stopped(reason);
+        }
+        if (state.step % this.every === 0) await this.saveLast();
+        mark = performance.now();
+      }
+      await this.endEpoch(epoch, outcome);
+      const reason = this.stopReason();
+      if (reason && state.epoch < s.epochs) this.stopped(reason);
+    }
+    const val = outcome.val;
+    this.sink.emit({
+      type: 'finished', epoch: state.epoch, step: state.step, val: val && { loss: val.loss, top1: val.top1, top5: val.top5 },
+      best: state.best, weights: this.store.weightsPath(state.best ? 'best' : 'last') ?? undefined,
+    });
+  }
+
+  /** Evaluates (the averaged weights when EMA is on), records the epoch, keeps the best, checkpoints. */
+  private async endEpoch(epoch: number, outcome: TrainingOutcome): Promise<void> {
+    const { state, trainer } = this;
+    const evaluation = this.evalSet === null ? null
+      : trainer.ema ? await trainer.ema.withAveraged(() => this.evaluate()) : await this.evaluate();
+    const train = { loss: state.train.lossSum / Math.max(1, state.train.images), top1: state.train.correct / Math.max(1, state.train.images) };
+    const seconds = state.train.seconds;
+    state.epoch = epoch + 1;
+    state.batchIndex = 0;
+    state.train = { lossSum: 0, correct: 0, images: 0, seconds: 0 };
+    const improved = evaluation !== null && (state.best === null || evaluation.top1 > state.best.top1
+      || (evaluation.top1 === state.best.top1 && evaluation.loss < state.best.loss));
+    if (evaluation && improved) state.best = { epoch: epoch + 1, top1: evaluation.top1, loss: evaluation.loss };
+    Object.assign(outcome, { val: evaluation, best: state.best, epochsDone: state.epoch });
+
+    this.sink.emit({
+      type: 'epoch', epoch: epoch + 1, step: state.step, lr: state.lr, seconds, train,
+      val: evaluation && { loss: evaluation.loss, top1: evaluation.top1, top5: evaluation.top5 },
+    });
+    if (evaluation) this.saveEvaluation(epoch + 1, evaluation);
+    if (improved) await this.saveBest(epoch + 1);
+    updateRun(this.dir, {
+      epochsDone: state.epoch, best: state.best,
+      last: { epoch: epoch + 1, trainLoss: train.loss, valLoss: evaluation?.loss ?? null, valTop1: evaluation?.top1 ?? null },
+    });
+    await this.saveLast();
+  }
+
+  private evaluate(): Promise<Evaluation> {
+    const set = this.evalSet!;
+    const batchSize = this.s.batchSize;
+    async function* batches() {
+      for await (const b of evalBatches(set, batchSize)) {
+        yield { x: tf.tensor4d(b.x, [b.labels.length, b.size, b.size, 3]), labels: b.labels, files: b.paths };
+      }
+    }
+    return evaluate(this.model, batches(), this.scan.classes);
+  }
+
+  private stopReason(): 'stop' | 'pause' | null {
+    const signal = this.opts.signal;
+    return signal?.aborted ? (signal.reason === 'pause' ? 'pause' : 'stop') : null;
+  }
+
+  private stopped(reason: 'stop' | 'pause'): never {
+    this.sink.emit({ type: 'stopped', reason, epoch: this.state.epoch + 1, step: this.state.step });
+    throw new Stopped(reason);
+  }
+
+  private weightsMeta(): Record<string, string> {
+    return { variant: this.model.variant, num_classes: String(this.model.numClasses), format: 'timm', run: this.record.id };
+  }
+
+  /** Saves 'last'; a failed write (full disk) is a warning and the previous checkpoint stays. */
+  private async saveLast(): Promise<void> {
+    const { state } = this;
+    const exported = await this.trainer.exportState();
+    state.trainer = exported.json;
+    state.rng = { seed: this.s.seed, step: state.step };
+    state.events = this.sink.count + 1; // this checkpoint's own event comes next
+    try {
+      this.store.save('last', state.step, stateDict(this.model), exported.tensors, state, this.weightsMeta());
+    } catch (e) {
+      if (!(e instanceof CheckpointError)) throw e;
+      const prev = this.store.manifest('last');
+      this.sink.warn(`${e.message}; ${prev ? `the checkpoint of step ${prev.step} is kept` : 'there is no earlier checkpoint'}`);
+      return;
+    }
+    // A mid-epoch checkpoint belongs to the epoch in progress, an epoch-end one to the epoch just done.
+    this.sink.emit({ type: 'checkpoint', kind: 'last', epoch: state.batchIndex > 0 ? state.epoch + 1 : state.epoch, step: state.step });
+  }
+
+  /** Saves 'best': the weights a user takes away (the averaged ones when EMA is on). */
+  private async saveBest(epoch: number): Promise<void> {
+    const weights = this.trainer.ema ? await this.trainer.ema.withAveraged(async () => stateDict(this.model)) : stateDict(this.model);
+    try {
+      this.store.save('best', this.state.step, weights, null, this.state, this.weightsMeta());
+      this.sink.emit({ type: 'checkpoint', kind: 'best', epoch, step: this.state.step });
+    } catch (e) {
+      if (!(e instanceof CheckpointError)) throw e;
+      const prev = this.store.manifest('best');
+      this.sink.warn(`${e.message}; ${prev ? `the best weights stay those of step ${prev.step}` : 'no best weights are saved yet'}`);
+    }
+  }
+
+  private saveEvaluation(epoch: number, evaluation: Evaluation): void {
+    const dir = join(this.dir, FILES.evaluations);
+    try {
+      mkdirSync(dir, { recursive: true });
+      writeFileAtomic(join(dir, `epoch-${String(epoch).padStart(3, '0')}.json`), JSON.stringify({ epoch, ...evaluation }));
+    } catch (e) {
+      this.sink.warn(`could not save the evaluation of epoch ${epoch}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  }
+
+  dispose(): void {
+    this.trainer.dispose();
+    this.model.dispose();
+  }
+}
