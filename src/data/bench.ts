@@ -18,6 +18,9 @@ export interface PipelineBenchResult {
   cacheImagesPerSecond: number;
   cacheBytes: number;
   cacheShortSide: number;
+  /** With `simulatedStepMs`: mean time spent waiting for a batch (first excluded) and its share of the step. */
+  waitMsPerBatch?: number;
+  waitFraction?: number;
 }
 
 export interface PipelineBenchOptions {
@@ -26,6 +29,9 @@ export interface PipelineBenchOptions {
   /** Batches to time (default 20); epochs repeat as needed. */
   batches?: number;
   prefetch?: number;
+  /** Blocks the JS thread this long after each batch, as a synchronous model step does, to measure how much
+   *  of the loading overlaps with compute. Images/s then includes the simulated steps. */
+  simulatedStepMs?: number;
 }
 
 export async function benchPipeline(entries: readonly ImageEntry[], opts: PipelineBenchOptions): Promise<PipelineBenchResult> {
@@ -37,15 +43,22 @@ export async function benchPipeline(entries: readonly ImageEntry[], opts: Pipeli
 
   let images = 0;
   let batches = 0;
+  let waitMs = 0;
   const t1 = performance.now();
+  let asked = t1;
   for (let epoch = 0; batches < want; epoch++) {
     for await (const batch of trainBatches(set, { sampler: opts.sampler, epoch, augment: opts.augment, prefetch: opts.prefetch })) {
+      const got = performance.now();
+      if (batches > 0) waitMs += got - asked; // the first batch has nothing to overlap with
       images += batch.labels.length;
       batch.release();
+      if (opts.simulatedStepMs) busyWait(opts.simulatedStepMs);
+      asked = performance.now();
       if (++batches >= want) break;
     }
   }
   const seconds = (performance.now() - t1) / 1000;
+  const waited = batches > 1 ? waitMs / (batches - 1) : 0;
   return {
     images,
     seconds,
@@ -56,5 +69,13 @@ export async function benchPipeline(entries: readonly ImageEntry[], opts: Pipeli
     cacheImagesPerSecond: entries.length / cacheSeconds,
     cacheBytes: set.cache.bytes,
     cacheShortSide: set.cache.shortSide,
+    ...(opts.simulatedStepMs ? { waitMsPerBatch: waited, waitFraction: waited / opts.simulatedStepMs } : {}),
   };
+}
+
+function busyWait(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    // spin: a model step on the wasm or cpu backend holds the JS thread just like this
+  }
 }

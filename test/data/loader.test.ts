@@ -196,5 +196,13 @@ describe('pipeline benchmark', () => {
     expect(r.imagesPerSecond).toBeGreaterThan(0);
     expect(r.cacheImages).toBe(scan.train.length);
     expect(r.cacheShortSide).toBe(37);
+    expect(r.waitFraction).toBeUndefined();
+  });
+
+  it('measures how long a synchronous step waits for data', async () => {
+    const r = await benchPipeline(scan.train, { sampler: fixed, batches: 4, simulatedStepMs: 100 });
+    expect(r.waitMsPerBatch).toBeGreaterThanOrEqual(0);
+    // sharp works on its thread pool during the step, so only the float conversion is left to wait for
+    expect(r.waitFraction).toBeLessThan(0.5);
   });
 });
