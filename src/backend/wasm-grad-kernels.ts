@@ -1,0 +1,76 @@
+// Registers, for the wasm backend only, the convolution gradient kernels it does not ship, so that
+// training (tf.grads through conv2d / depthwiseConv2d) runs on wasm. The kernels run ordinary tf ops:
+// inside a kernelFunc the engine stops recording gradients (kernelDepth > 0), ops dispatch to wasm's own
+// kernels, and a returned Tensor is passed through as the kernel's output.
+import * as tf from '@tensorflow/tfjs';
+import { conv2dFilterGrad, depthwiseFilterGrad, depthwiseInputGrad, type ConvGradParams } from './conv-grads.ts';
+
+type Shape4 = [number, number, number, number];
+
+function asTensor4D(t: tf.TensorInfo | undefined, kernel: string, name: string): tf.Tensor4D {
+  // Ops hand kernels their input Tensors; a bare TensorInfo would mean another kernel called us directly.
+  if (!(t instanceof tf.Tensor) || t.rank !== 4) {
+    throw new Error(`${kernel}: input "${name}" must be a rank-4 tensor, got ${t instanceof tf.Tensor ? 'rank ' + t.rank : 'a TensorInfo'}`);
+  }
+  return t as tf.Tensor4D;
+}
+
+function requireNHWC(dataFormat: unknown, kernel: string): void {
+  if (dataFormat !== undefined && dataFormat !== 'NHWC') {
+    throw new Error(`${kernel} on wasm supports dataFormat NHWC only, got ${String(dataFormat)}`);
+  }
+}
+
+function params(attrs: tf.NamedAttrMap): ConvGradParams {
+  return {
+    strides: attrs.strides as ConvGradParams['strides'],
+    pad: attrs.pad as ConvGradParams['pad'],
+    dimRoundingMode: attrs.dimRoundingMode as ConvGradParams['dimRoundingMode'],
+    dilations: attrs.dilations as ConvGradParams['dilations'],
+  };
+}
+
+const KERNELS: Array<{ kernelName: string; kernelFunc: tf.KernelFunc }> = [
+  {
+    kernelName: 'Conv2DBackpropFilter',
+    kernelFunc: ({ inputs, attrs = {} }) => {
+      requireNHWC(attrs.dataFormat, 'Conv2DBackpropFilter');
+      const x = asTensor4D(inputs.x, 'Conv2DBackpropFilter', 'x');
+      const dy = asTensor4D(inputs.dy, 'Conv2DBackpropFilter', 'dy');
+      return conv2dFilterGrad(x, dy, attrs.filterShape as Shape4, params(attrs));
+    },
+  },
+  {
+    kernelName: 'DepthwiseConv2dNativeBackpropFilter',
+    kernelFunc: ({ inputs, attrs = {} }) => {
+      const x = asTensor4D(inputs.x, 'DepthwiseConv2dNativeBackpropFilter', 'x');
+      const dy = asTensor4D(inputs.dy, 'DepthwiseConv2dNativeBackpropFilter', 'dy');
+      return depthwiseFilterGrad(x, dy, attrs.filterShape as Shape4, params(attrs));
+    },
+  },
+  {
+    kernelName: 'DepthwiseConv2dNativeBackpropInput',
+    kernelFunc: ({ inputs, attrs = {} }) => {
+      const dy = asTensor4D(inputs.dy, 'DepthwiseConv2dNativeBackpropInput', 'dy');
+      const filter = asTensor4D(inputs.filter, 'DepthwiseConv2dNativeBackpropInput', 'filter');
+      return depthwiseInputGrad(attrs.inputShape as Shape4, dy, filter, params(attrs));
+    },
+  },
+];
+
+/**
+ * Registers those of the three kernels that wasm does not already have (a later tfjs release that
+ * ships its own keeps them). Safe to call any number of times. Returns the names it registered now.
+ */
+export function registerWasmGradKernels(): string[] {
+  const added: string[] = [];
+  for (const k of KERNELS) {
+    if (tf.getKernel(k.kernelName, 'wasm')) continue;
+    tf.registerKernel({ kernelName: k.kernelName, backendName: 'wasm', kernelFunc: k.kernelFunc });
+    added.push(k.kernelName);
+  }
+  return added;
+}
+
+/** The kernel names this module provides for wasm. */
+export const WASM_GRAD_KERNELS = KERNELS.map((k) => k.kernelName);

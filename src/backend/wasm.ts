@@ -1,0 +1,45 @@
+// The WebAssembly backend in Node: point it at the package's own .wasm files (a bundler or a packaged
+// app would otherwise look next to the bundle) and report SIMD and thread count.
+import * as tf from '@tensorflow/tfjs';
+import * as tfwasm from '@tensorflow/tfjs-backend-wasm';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, sep } from 'node:path';
+
+export interface WasmLoad {
+  ok: boolean;
+  reason?: string;
+  simd?: boolean;
+  threads?: number;
+}
+
+let pathsSet = false;
+
+/** The folder holding tfjs-backend-wasm*.wasm, or null when the package cannot be resolved. */
+function wasmDir(): string | null {
+  try {
+    return dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm'));
+  } catch {
+    return null;
+  }
+}
+
+export async function loadWasm(): Promise<WasmLoad> {
+  if (typeof WebAssembly === 'undefined') return { ok: false, reason: 'this runtime has no WebAssembly' };
+  const dir = wasmDir();
+  if (dir && !existsSync(join(dir, 'tfjs-backend-wasm.wasm'))) {
+    return { ok: false, reason: `tfjs-backend-wasm.wasm is missing from ${dir} (reinstall @tensorflow/tfjs-backend-wasm)` };
+  }
+  if (dir && !pathsSet) {
+    // Only takes effect before the backend's first initialisation, so once is enough.
+    tfwasm.setWasmPaths(dir + sep);
+    pathsSet = true;
+  }
+  if (!(await tf.setBackend('wasm'))) {
+    return { ok: false, reason: 'the WebAssembly backend failed to initialise (see the warning above)' };
+  }
+  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+  return { ok: true, simd: simd === true, threads: tfwasm.getThreadsCount() };
+}
+
+export const wasmVersion = tfwasm.version_wasm;
