@@ -1,8 +1,20 @@
 // The command registry, in the order `--help` lists them. Add a command: one file in this folder,
 // one line here.
 import type { CliCommand } from '../command.ts';
+import { command as info } from './info.ts';
+import { command as forward } from './forward.ts';
+import { command as predict } from './predict.ts';
 import { command as serve } from './serve.ts';
+import { command as attention } from './attention.ts';
+import { command as receptiveField } from './receptive-field.ts';
+import { command as profile } from './profile.ts';
 
 export const COMMANDS: CliCommand[] = [
+  info,
+  forward,
+  predict,
   serve,
+  attention,
+  receptiveField,
+  profile,
 ];

@@ -1,0 +1,16 @@
+// `npm run bench [-- section…]`: runs the benchmark sections (all by default), prints their tables and
+// writes bench/results/<section>.json. Sections live beside this file.
+const SECTIONS: Record<string, () => Promise<unknown>> = {
+  inference: async () => (await import('./inference.ts')).benchInference(),
+  train: async () => (await import('./train.ts')).benchTrain(),
+  attention: async () => (await import('./attention.ts')).benchAttention(),
+  ipc: async () => (await import('./ipc.ts')).benchIpc(),
+};
+
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+for (const name of wanted.length ? wanted : Object.keys(SECTIONS)) {
+  const section = SECTIONS[name];
+  if (!section) { console.error(`unknown benchmark "${name}" (sections: ${Object.keys(SECTIONS).join(', ')})`); process.exit(2); }
+  console.log(`\n=== ${name} ===`);
+  await section();
+}

@@ -1,0 +1,40 @@
+// `forward`: runs `input_nhwc` of a safetensors file through the model in eval mode and writes `logits`.
+import * as tf from '@tensorflow/tfjs';
+import { positiveInt, requireFlag } from '../args.ts';
+import type { CliCommand } from '../command.ts';
+import { BACKEND_FLAG, VARIANT_FLAG, setupBackend, variantFlag } from '../common.ts';
+import { modelFromWeights } from '../../model/from-file.ts';
+import { readSafetensors, writeSafetensors } from '../../model/safetensors.ts';
+
+export const command: CliCommand = {
+  name: 'forward',
+  summary: 'run input_nhwc from a safetensors file in eval mode and write logits',
+  flags: {
+    variant: VARIANT_FLAG,
+    'num-classes': { type: 'number', description: 'classifier size (default: read from the weights)' },
+    weights: { type: 'string', description: 'weights (.safetensors, timm or Hugging Face names)' },
+    input: { type: 'string', description: 'safetensors file holding input_nhwc [B, H, W, 3] in [0, 1]' },
+    output: { type: 'string', description: 'safetensors file to write logits [B, classes] to' },
+    backend: BACKEND_FLAG,
+  },
+  async run(flags, io) {
+    const variant = variantFlag(flags);
+    const weights = requireFlag<string>(flags, 'weights');
+    const inputPath = requireFlag<string>(flags, 'input');
+    const outputPath = requireFlag<string>(flags, 'output');
+    const numClasses = positiveInt(flags, 'num-classes');
+    await setupBackend(flags, io);
+    const input = readSafetensors(inputPath).tensors.get('input_nhwc');
+    if (!input) throw new Error(`${inputPath}: no tensor named input_nhwc`);
+    if (input.shape.length !== 4 || input.shape[3] !== 3) throw new Error(`${inputPath}: input_nhwc must be [B, H, W, 3], got [${input.shape}]`);
+    const { model } = modelFromWeights(variant, weights, numClasses);
+    const x = tf.tensor4d(input.data, input.shape as [number, number, number, number]);
+    const logits = model.forward(x);
+    const data = new Float32Array(logits.dataSync());
+    writeSafetensors(outputPath, new Map([['logits', { shape: logits.shape.slice(), data }]]), { variant, backend: tf.getBackend() });
+    tf.dispose([x, logits]);
+    model.dispose();
+    io.err(`wrote logits [${logits.shape}] to ${outputPath}`);
+    return 0;
+  },
+};

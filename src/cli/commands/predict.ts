@@ -1,0 +1,53 @@
+// `predict`: top-k classes for one image, with the reference evaluation transform.
+import * as tf from '@tensorflow/tfjs';
+import { readFileSync } from 'node:fs';
+import { positiveInt, requireFlag } from '../args.ts';
+import type { CliCommand } from '../command.ts';
+import { BACKEND_FLAG, JSON_FLAG, VARIANT_FLAG, setupBackend, table, variantFlag } from '../common.ts';
+import { decodeForEval } from '../../data/index.ts';
+import { modelFromWeights } from '../../model/from-file.ts';
+import { topK } from '../../model/predict.ts';
+
+function readLabels(path: string | undefined, classes: number): string[] {
+  if (!path) return Array.from({ length: classes }, (_, i) => `class ${i}`);
+  let text: string;
+  try { text = readFileSync(path, 'utf8'); } catch { throw new Error(`${path}: cannot read the labels file`); }
+  const labels = text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  if (labels.length !== classes) throw new Error(`${path}: ${labels.length} labels for a ${classes}-class model`);
+  return labels;
+}
+
+export const command: CliCommand = {
+  name: 'predict',
+  summary: 'top-k classes for an image',
+  flags: {
+    variant: VARIANT_FLAG,
+    weights: { type: 'string', description: 'weights (.safetensors)' },
+    'num-classes': { type: 'number', description: 'classifier size (default: read from the weights)' },
+    labels: { type: 'string', description: 'text file with one class name per line' },
+    image: { type: 'string', description: 'image file (JPEG, PNG, WebP, GIF, TIFF, AVIF…)' },
+    'image-size': { type: 'number', description: 'evaluation size (resize shorter side to size/0.9, centre crop)', default: 256 },
+    top: { type: 'number', description: 'how many classes to show', default: 5 },
+    backend: BACKEND_FLAG,
+    json: JSON_FLAG,
+  },
+  async run(flags, io) {
+    const variant = variantFlag(flags);
+    const weights = requireFlag<string>(flags, 'weights');
+    const image = requireFlag<string>(flags, 'image');
+    const size = positiveInt(flags, 'image-size')!;
+    const k = positiveInt(flags, 'top')!;
+    await setupBackend(flags, io);
+    const { model } = modelFromWeights(variant, weights, positiveInt(flags, 'num-classes'));
+    const labels = readLabels(flags.labels as string | undefined, model.numClasses);
+    const img = await decodeForEval(image, size);
+    const x = tf.tensor4d(img.data, [1, img.height, img.width, 3]);
+    const logits = model.forward(x);
+    const top = topK(logits.dataSync() as Float32Array, k).map((p) => ({ ...p, label: labels[p.index] }));
+    tf.dispose([x, logits]);
+    model.dispose();
+    if (flags.json) io.out(JSON.stringify({ image, variant, top }));
+    else io.out(table(['class', 'probability'], top.map((p) => [p.label, `${(p.probability * 100).toFixed(2)} %`])));
+    return 0;
+  },
+};
