@@ -30,6 +30,7 @@ import { FILES, createRun, defaultWorkspace, markRunFailed } from '../train/run-
 import { DatasetService } from './datasets.ts';
 import { RunStore } from './runs.ts';
 import { SettingsStore } from './settings.ts';
+import { appVersion } from './version.ts';
 
 export interface Dialogs {
   openFolder(opts: { title?: string }): Promise<string | null>;
@@ -56,7 +57,6 @@ type Listener = <E extends EventName>(event: E, payload: EventPayload<E>) => voi
 
 const TERMINAL: ReadonlySet<TrainEvent['type']> = new Set(['finished', 'stopped', 'failed']);
 const pkg = createRequire(import.meta.url);
-const APP_VERSION: string = pkg('../../package.json').version;
 const TFJS_VERSION: string = pkg('@tensorflow/tfjs/package.json').version;
 
 export class StudioService {
@@ -201,7 +201,7 @@ export class StudioService {
   private readonly handlers: Handlers = {
     'app.info': () => ({
       name: 'MobileViT Studio',
-      version: APP_VERSION,
+      version: appVersion(),
       mode: this.opts.mode,
       platform: `${process.platform}-${process.arch}`,
       versions: { node: process.versions.node, tfjs: TFJS_VERSION, ...this.opts.versions },
