@@ -1,0 +1,124 @@
+// `attention`: where one patch of an image attends across all patches, in one MobileViT block (one
+// layer or rolled out over its layers), from the model's own forward pass.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { positiveInt, UsageError, type ParsedFlags } from '../args.ts';
+import type { CliCommand, CliIO } from '../command.ts';
+import { BACKEND_FLAG, JSON_FLAG, VARIANT_FLAG, setupBackend, variantFlag } from '../common.ts';
+import type { AttentionQuery } from '../../inspect/attention-math.ts';
+import { answerQuery, findBlock, type AttentionAnswer } from '../../inspect/attention.ts';
+import { parseCell, parseCellOrMean, parseIndexOrMean } from '../../inspect/args.ts';
+import { captureAttention, checkBlockIndex } from '../../inspect/capture.ts';
+import { imageTensor, loadImage } from '../../inspect/image.ts';
+import { loadInspectionModel } from '../../inspect/load.ts';
+import { overlayPng, type RgbImage } from '../../inspect/overlay.ts';
+import { topK } from '../../inspect/results.ts';
+import type { Prediction } from '../../protocol/contract.ts';
+
+/** Out-of-range selectors (RangeError from src/inspect) are the user's input: report them as usage errors. */
+function asUsage<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    throw e instanceof RangeError ? new UsageError(e.message) : e;
+  }
+}
+
+interface Request {
+  block: number;
+  query: AttentionQuery;
+}
+
+function parseRequest(flags: ParsedFlags): Request {
+  if (flags.image === undefined) throw new UsageError('--image is required');
+  if (flags.weights === undefined && flags.run === undefined) throw new UsageError('give --weights FILE or --run DIR');
+  if (flags.weights !== undefined && flags.run !== undefined) throw new UsageError('give either --weights or --run, not both');
+  if (flags.block === undefined) throw new UsageError('--block is required (MobileViT blocks count from 0)');
+  const block = flags.block as number;
+  if (!Number.isInteger(block) || block < 0) throw new UsageError(`--block must be a non-negative integer, got "${block}"`);
+  if ((flags.layer === undefined) === !flags.rollout) throw new UsageError('give exactly one of --layer l and --rollout');
+  const layer = flags.rollout ? 'rollout' : (flags.layer as number);
+  if (layer !== 'rollout' && (!Number.isInteger(layer) || layer < 0)) throw new UsageError(`--layer must be a non-negative integer, got "${layer}"`);
+  if (flags.patch === undefined) throw new UsageError('--patch row,col is required');
+  return asUsage(() => ({
+    block,
+    query: {
+      layer,
+      head: parseIndexOrMean('head', String(flags.head)),
+      patch: parseCell('patch', flags.patch as string),
+      pixel: parseCellOrMean('pixel', String(flags.pixel)),
+    },
+  }));
+}
+
+function toJson(a: AttentionAnswer, top5: Prediction[], files: string[]) {
+  return {
+    block: a.block, layer: a.layer, head: a.head, patch: a.patch, pixel: a.pixel, grid: a.grid, map: a.map,
+    block_name: a.blockName, patch_size: a.patchSize, feature_size: a.featureSize, image_size: a.imageSize, top5, files,
+  };
+}
+
+function printText(io: CliIO, a: AttentionAnswer, top5: Prediction[], files: string[]): void {
+  const layer = a.layer === null ? 'rollout over all layers' : `layer ${a.layer}`;
+  const pixel = a.pixel === 'mean' ? 'mean over the patch pixels' : `pixel ${a.pixel.join(',')}`;
+  io.out(`block ${a.block} (${a.blockName}), ${layer}, head ${a.head}, patch ${a.patch.join(',')}, ${pixel}`);
+  io.out(`grid ${a.grid.join('×')} patches of ${a.patchSize.join('×')} over a ${a.featureSize.join('×')} feature map; image ${a.imageSize.join('×')} px`);
+  io.out(`top-5: ${top5.map((p) => `${p.label} ${(p.prob * 100).toFixed(1)}%`).join(', ')}`);
+  io.out('attention (% of the query, * marks the query patch):');
+  a.map.forEach((row, r) => io.out(row.map((v, c) => `${(v * 100).toFixed(1).padStart(5)}${r === a.patch[0] && c === a.patch[1] ? '*' : ' '}`).join('')));
+  for (const f of files) io.out(`wrote ${f}`);
+}
+
+export const command: CliCommand = {
+  name: 'attention',
+  summary: 'where a patch attends across the image in a MobileViT block (a layer or the rollout)',
+  flags: {
+    variant: VARIANT_FLAG,
+    'num-classes': { type: 'number', description: 'classes of the weights file (default: read from the file)' },
+    weights: { type: 'string', description: 'safetensors with timm or Hugging Face names' },
+    run: { type: 'string', description: 'a training run folder (its best, else last, checkpoint)' },
+    image: { type: 'string', description: 'the image to inspect' },
+    'image-size': { type: 'number', description: 'input size (default: the run\'s, else 256)' },
+    block: { type: 'number', description: 'MobileViT block, from 0' },
+    layer: { type: 'number', description: 'transformer layer inside the block, from 0' },
+    rollout: { type: 'boolean', description: 'attention rollout over all layers of the block instead of one layer' },
+    head: { type: 'string', description: 'attention head, or mean', default: 'mean' },
+    patch: { type: 'string', description: 'query patch row,col in the patch grid' },
+    pixel: { type: 'string', description: 'pixel inside the patch ph,pw, or mean', default: 'mean' },
+    out: { type: 'string', description: 'folder for attention.png (overlay) and attention.json' },
+    backend: BACKEND_FLAG,
+    json: JSON_FLAG,
+  },
+  async run(flags, io) {
+    const { block, query } = parseRequest(flags);
+    const requestedSize = positiveInt(flags, 'image-size');
+    await setupBackend(flags, io);
+    const loaded = asUsage(() => loadInspectionModel({
+      variant: flags.run === undefined ? variantFlag(flags) : (flags.variant as string | undefined), numClasses: positiveInt(flags, 'num-classes'),
+      weights: flags.weights as string | undefined, run: flags.run as string | undefined,
+    }));
+    try {
+      asUsage(() => checkBlockIndex(loaded.model, block));
+      const size = requestedSize ?? loaded.imageSize ?? 256;
+      if (size < 32) throw new UsageError(`--image-size must be at least 32, got ${size}`);
+      const image: RgbImage = await loadImage(flags.image as string, size);
+      const x = imageTensor(image);
+      const capture = await captureAttention(loaded.model, x, [block]).finally(() => x.dispose());
+      const answer = asUsage(() => answerQuery(findBlock(capture.blocks, block), query, [image.height, image.width]));
+      const top5 = topK(capture.probs, capture.numClasses, loaded.labels);
+      const files: string[] = [];
+      if (flags.out !== undefined) {
+        const dir = flags.out as string;
+        mkdirSync(dir, { recursive: true });
+        files.push(join(dir, 'attention.png'), join(dir, 'attention.json'));
+        writeFileSync(files[0], await overlayPng(image, answer.pixelMap));
+        writeFileSync(files[1], JSON.stringify(toJson(answer, top5, []), null, 1));
+      }
+      if (flags.json) io.out(JSON.stringify(toJson(answer, top5, files)));
+      else printText(io, answer, top5, files);
+      return 0;
+    } finally {
+      loaded.model.dispose();
+    }
+  },
+};

@@ -1,0 +1,72 @@
+// `profile`: where a forward pass spends its time on this machine — every block, each MobileViT block
+// split into its parts (and its transformer into layers) — next to parameters and multiply-adds.
+import { positiveInt, UsageError } from '../args.ts';
+import type { CliCommand, CliIO } from '../command.ts';
+import { BACKEND_FLAG, JSON_FLAG, VARIANT_FLAG, fmtInt, fmtMacs, setupBackend, table, variantFlag } from '../common.ts';
+import { createModel } from '../../model/index.ts';
+import { profileModel, type Profile } from '../../inspect/profile.ts';
+
+/** The issue's JSON shape (snake_case keys). */
+function toJson(p: Profile) {
+  return {
+    variant: p.variant, backend: p.backend, image_size: p.imageSize, batch: p.batch, runs: p.runs,
+    total_ms: p.totalMs, blocks_ms: p.blocksMs, params: p.params, macs: p.macs,
+    blocks: p.blocks.map((b) => ({ name: b.name, kind: b.kind, ms: b.ms, params: b.params, macs: b.macs, parts: b.parts })),
+  };
+}
+
+const ms = (v: number) => `${v.toFixed(2)} ms`;
+
+function printText(io: CliIO, p: Profile): void {
+  const share = (v: number) => `${((v / p.blocksMs) * 100).toFixed(1)}%`;
+  const rows: (string | number)[][] = [];
+  for (const b of p.blocks) {
+    rows.push([b.name, b.kind, ms(b.ms), share(b.ms), fmtInt(b.params), fmtMacs(b.macs)]);
+    for (const part of b.parts) {
+      rows.push([`  ${part.name}`, '', ms(part.ms), share(part.ms), '', '']);
+      part.layers?.forEach((l, i) => rows.push([`    layer ${i}`, '', ms(l), share(l), '', '']));
+    }
+  }
+  io.out(`${p.variant} at ${p.imageSize}×${p.imageSize}, batch ${p.batch}, backend ${p.backend}: median of ${p.runs} runs`);
+  io.out(table(['block', 'kind', 'time', 'share', 'params', 'MACs'], rows));
+  const gap = ((p.blocksMs - p.totalMs) / p.totalMs) * 100;
+  io.out(`sum of blocks ${ms(p.blocksMs)}; end-to-end ${ms(p.totalMs)} (${gap >= 0 ? '+' : ''}${gap.toFixed(1)}%); ` +
+    `${fmtInt(p.params)} params, ${fmtMacs(p.macs)}MACs per image ×${p.batch}; ${((p.batch * 1000) / p.totalMs).toFixed(1)} images/s`);
+}
+
+export const command: CliCommand = {
+  name: 'profile',
+  summary: 'per-block latency (MobileViT blocks split into their parts), params and MACs on this machine',
+  flags: {
+    variant: VARIANT_FLAG,
+    'image-size': { type: 'number', description: 'input size in pixels', default: 256 },
+    batch: { type: 'number', description: 'images per forward pass', default: 1 },
+    runs: { type: 'number', description: 'measured runs (the median is reported)', default: 10 },
+    warmup: { type: 'number', description: 'unmeasured runs first', default: 2 },
+    backend: BACKEND_FLAG,
+    json: JSON_FLAG,
+  },
+  async run(flags, io) {
+    const variant = variantFlag(flags);
+    const imageSize = positiveInt(flags, 'image-size')!;
+    if (imageSize < 32) throw new UsageError(`--image-size must be at least 32, got ${imageSize}`);
+    const batch = positiveInt(flags, 'batch')!;
+    const runs = positiveInt(flags, 'runs')!;
+    const warmup = flags.warmup as number;
+    if (!Number.isInteger(warmup) || warmup < 0) throw new UsageError(`--warmup must be a non-negative integer, got "${warmup}"`);
+    await setupBackend(flags, io);
+    // Latency does not depend on the weights: a seeded random init with ImageNet's 1000 classes.
+    const model = createModel(variant, { numClasses: 1000, seed: 0 });
+    try {
+      const p = profileModel(model, {
+        imageSize, batch, runs, warmup,
+        onProgress: flags.json ? undefined : (done, total) => io.err(`  pass ${done}/${total}`),
+      });
+      if (flags.json) io.out(JSON.stringify(toJson(p)));
+      else printText(io, p);
+      return 0;
+    } finally {
+      model.dispose();
+    }
+  },
+};

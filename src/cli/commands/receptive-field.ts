@@ -1,0 +1,106 @@
+// `receptive-field`: the effective receptive field of one output location after each block (or one),
+// with how much of the image it covers — local before the first MobileViT block, global after it.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { positiveInt, UsageError } from '../args.ts';
+import type { CliCommand, CliIO } from '../command.ts';
+import { BACKEND_FLAG, JSON_FLAG, VARIANT_FLAG, setupBackend, table, variantFlag } from '../common.ts';
+import { parseCell } from '../../inspect/args.ts';
+import { imageTensor, loadImage, randomImage } from '../../inspect/image.ts';
+import { loadInspectionModel } from '../../inspect/load.ts';
+import { heatmapPng, overlayPng, type RgbImage } from '../../inspect/overlay.ts';
+import { receptiveFields, spatialBlocks, type ReceptiveField } from '../../inspect/receptive-field.ts';
+import { FIELD_SCALE } from '../../inspect/results.ts';
+
+const pct = (v: number) => `${(v * 100).toFixed(2)}%`;
+
+function fieldJson(f: ReceptiveField) {
+  return {
+    index: f.index, name: f.name, kind: f.kind, coverage: f.coverage, support: f.support,
+    location: f.location, feature_size: f.featureSize,
+  };
+}
+
+function printText(io: CliIO, source: string, size: number, fields: ReceptiveField[], files: string[]): void {
+  io.out(`effective receptive field of one output location, input ${size}×${size} (${source})`);
+  io.out('coverage: pixels at ≥ 1% of the maximum gradient; support: at ≥ 1e-4 of it');
+  io.out(table(['#', 'block', 'kind', 'feature map', 'location', 'coverage', 'support'],
+    fields.map((f) => [f.index, f.name, f.kind, f.featureSize.join('×'), f.location.join(','), pct(f.coverage), pct(f.support)])));
+  for (const f of files) io.out(`wrote ${f}`);
+}
+
+/** A file name per block: field-06-stages.2.1.png. */
+const fileName = (f: ReceptiveField, what: string) => `${what}-${String(f.index).padStart(2, '0')}-${f.name}.png`;
+
+export const command: CliCommand = {
+  name: 'receptive-field',
+  summary: 'effective receptive field (|∂ output / ∂ input|) of one location after each block, with coverage and support',
+  flags: {
+    variant: VARIANT_FLAG,
+    'num-classes': { type: 'number', description: 'classes of the weights file (default: read from the file)' },
+    weights: { type: 'string', description: 'safetensors with timm or Hugging Face names (default: timm-style random init)' },
+    image: { type: 'string', description: 'measure on this image (default: a seeded random image)' },
+    size: { type: 'number', description: 'input size in pixels', default: 128 },
+    seed: { type: 'number', description: 'seed of the random image and of the random init', default: 0 },
+    block: { type: 'number', description: 'network block index (default: every block with a spatial output)' },
+    location: { type: 'string', description: 'output location row,col in the block\'s feature map (needs --block; default: the centre)' },
+    out: { type: 'string', description: 'folder for one heatmap PNG per block (and overlays with --image) and receptive-field.json' },
+    backend: BACKEND_FLAG,
+    json: JSON_FLAG,
+  },
+  async run(flags, io) {
+    const variant = variantFlag(flags);
+    const size = positiveInt(flags, 'size')!;
+    if (size < 32) throw new UsageError(`--size must be at least 32, got ${size}`);
+    const seed = flags.seed as number;
+    if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be a non-negative integer, got "${seed}"`);
+    if (flags.block !== undefined && !(Number.isInteger(flags.block) && (flags.block as number) >= 0))
+      throw new UsageError(`--block must be a non-negative integer, got "${flags.block}"`);
+    if (flags.location !== undefined && flags.block === undefined) throw new UsageError('--location needs --block (locations are per feature map)');
+    let location: [number, number] | undefined;
+    try {
+      location = flags.location === undefined ? undefined : parseCell('location', flags.location as string);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    await setupBackend(flags, io);
+    const loaded = loadInspectionModel({ variant, weights: flags.weights as string | undefined, numClasses: positiveInt(flags, 'num-classes'), seed });
+    try {
+      const all = spatialBlocks(loaded.model);
+      const blocks = flags.block === undefined ? all : all.filter((b) => b.index === flags.block);
+      if (blocks.length === 0)
+        throw new UsageError(`--block ${flags.block} has no spatial output: blocks are 0..${all.length - 1} (${all.map((b) => b.name).join(', ')})`);
+      const image: RgbImage = flags.image !== undefined ? await loadImage(flags.image as string, size) : randomImage(size, seed);
+      const source = flags.image !== undefined ? (flags.image as string) : `random image, seed ${seed}`;
+      const x = imageTensor(image);
+      let fields: ReceptiveField[];
+      try {
+        fields = receptiveFields(loaded.model, x, blocks, location, flags.json ? undefined : (done, total) => io.err(`  ${done}/${total} ${blocks[done - 1].name}`));
+      } catch (e) {
+        throw e instanceof RangeError ? new UsageError(e.message) : e;
+      } finally {
+        x.dispose();
+      }
+      const files: string[] = [];
+      const json = { variant, image_size: size, source, blocks: fields.map(fieldJson) };
+      if (flags.out !== undefined) {
+        const dir = flags.out as string;
+        mkdirSync(dir, { recursive: true });
+        for (const f of fields) {
+          files.push(join(dir, fileName(f, 'field')));
+          writeFileSync(files.at(-1)!, await heatmapPng(f.field, size, size, FIELD_SCALE));
+          if (flags.image === undefined) continue;
+          files.push(join(dir, fileName(f, 'overlay')));
+          writeFileSync(files.at(-1)!, await overlayPng(image, f.field, FIELD_SCALE));
+        }
+        files.push(join(dir, 'receptive-field.json'));
+        writeFileSync(files.at(-1)!, JSON.stringify(json, null, 1));
+      }
+      if (flags.json) io.out(JSON.stringify({ ...json, files }));
+      else printText(io, source, size, fields, files);
+      return 0;
+    } finally {
+      loaded.model.dispose();
+    }
+  },
+};
