@@ -84,4 +84,9 @@ export async function startDesktop(): Promise<void> {
   await win.loadURL(APP_URL);
 }
 
-void startDesktop();
+startDesktop().catch((e: unknown) => {
+  const message = e instanceof Error ? e.message : String(e);
+  console.error('MobileViT Studio could not start:', e);
+  dialog.showErrorBox('MobileViT Studio could not start', message);
+  app.exit(1);
+});
