@@ -3,6 +3,7 @@
 // matrix and every misclassified file with the class it was taken for and the model's confidence.
 // The model runs in inference mode (BatchNorm running statistics, no dropout).
 import * as tf from '@tensorflow/tfjs';
+import { evalBatches, type EvalSet } from '../data/loader.ts';
 
 export interface EvalBatch {
   x: tf.Tensor4D;
@@ -111,4 +112,14 @@ export async function evaluate(model: EvalModel, batches: AsyncIterable<EvalBatc
     acc.add(data, batch.labels, batch.files);
   }
   return acc.result();
+}
+
+/** Evaluates on a prepared evaluation set (src/data's buildEvalSet), in batches of `batchSize`. */
+export function evaluateSet(model: EvalModel, set: EvalSet, batchSize: number, classes: string[]): Promise<Evaluation> {
+  async function* batches(): AsyncGenerator<EvalBatch> {
+    for await (const b of evalBatches(set, batchSize)) {
+      yield { x: tf.tensor4d(b.x, [b.labels.length, b.size, b.size, 3]), labels: b.labels, files: b.paths };
+    }
+  }
+  return evaluate(model, batches(), classes);
 }

@@ -12,9 +12,9 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { DEFAULT_AUGMENT, type AugmentConfig } from '../data/augment.ts';
-import { buildEvalSet, buildTrainSet, evalBatches, trainBatches, type EvalSet, type TrainSet } from '../data/loader.ts';
+import { buildEvalSet, buildTrainSet, trainBatches, type EvalSet, type TrainSet } from '../data/loader.ts';
 import { mixSeed } from '../data/random.ts';
-import { maxTrainSize, planEpoch, totalBatches, type SamplerConfig } from '../data/sampler.ts';
+import { maxTrainSize, planEpoch, samplerSizes, totalBatches, type SamplerConfig } from '../data/sampler.ts';
 import { assertTrainable, scanDataset, type DatasetScan } from '../data/scan.ts';
 import { createModel, type Model } from '../model/index.ts';
 import { loadWeights, stateDict } from '../model/weights.ts';
@@ -23,7 +23,7 @@ import { toScanSummary } from '../service/datasets.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { CheckpointError, CheckpointStore, type FileWriter, type LoadedCheckpoint } from './checkpoint.ts';
 import { ADAMW, CHECKPOINT_EVERY_STEPS, EMA_DECAY, MIN_LR_RATIO, PREFETCH_BATCHES, WARMUP_START_LR } from './defaults.ts';
-import { evaluate, type Evaluation } from './evaluate.ts';
+import { evaluateSet, type Evaluation } from './evaluate.ts';
 import { EventSink } from './events.ts';
 import { rewindEvents } from './metrics-log.ts';
 import { FILES, alive, readRun, updateRun, type RunRecord } from './run-folder.ts';
@@ -80,6 +80,9 @@ export interface LoopState {
   /** Dropout seeds derive from (seed, step): the step is the generator's whole state. */
   rng: { seed: number; step: number };
 }
+
+/** The model needs at least 32×32 input (five stride-2 stages). */
+const MIN_INPUT_SIZE = 32;
 
 class NonFiniteLoss extends Error {}
 class Stopped extends Error {
@@ -210,6 +213,10 @@ class Session {
     const sampler = samplerOf(s);
     scheduleOf(s);
     augmentConfig(s);
+    const smallest = samplerSizes(sampler)[0];
+    if (smallest < MIN_INPUT_SIZE) {
+      throw new Error(`training settings: ${s.multiScale ? `the multi-scale sampler around ${s.imageSize} px would train at ${smallest} px` : `imageSize ${smallest}`}, below the model's ${MIN_INPUT_SIZE} px minimum`);
+    }
 
     // The dataset is scanned again on resume: files may have come or gone, the classes must not change.
     const scan = await scanDataset(s.data, { valFraction: s.valFraction, seed: s.seed, signal, onProgress: (p) => onPrepare?.('scan', p.done, p.total) });
@@ -357,14 +364,7 @@ class Session {
   }
 
   private evaluate(): Promise<Evaluation> {
-    const set = this.evalSet!;
-    const batchSize = this.s.batchSize;
-    async function* batches() {
-      for await (const b of evalBatches(set, batchSize)) {
-        yield { x: tf.tensor4d(b.x, [b.labels.length, b.size, b.size, 3]), labels: b.labels, files: b.paths };
-      }
-    }
-    return evaluate(this.model, batches(), this.scan.classes);
+    return evaluateSet(this.model, this.evalSet!, this.s.batchSize, this.scan.classes);
   }
 
   private stopReason(): 'stop' | 'pause' | null {

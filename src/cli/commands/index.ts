@@ -8,6 +8,9 @@ import { command as serve } from './serve.ts';
 import { command as attention } from './attention.ts';
 import { command as receptiveField } from './receptive-field.ts';
 import { command as profile } from './profile.ts';
+import { command as train } from './train.ts';
+import { command as resume } from './resume.ts';
+import { command as evaluate } from './eval.ts';
 
 export const COMMANDS: CliCommand[] = [
   info,
@@ -17,4 +20,7 @@ export const COMMANDS: CliCommand[] = [
   attention,
   receptiveField,
   profile,
+  train,
+  resume,
+  evaluate,
 ];

@@ -1,0 +1,55 @@
+// `eval`: evaluates a run's checkpoint on its validation set, or a weights file on a dataset folder:
+// loss, top-1, top-5, per-class accuracy, confusion matrix, the misclassified files.
+import { positiveInt, UsageError } from '../args.ts';
+import type { CliCommand } from '../command.ts';
+import { BACKEND_FLAG, JSON_FLAG, setupBackend, table } from '../common.ts';
+import { evaluateModel } from '../../train/index.ts';
+
+const pct = (v: number | null) => (v === null ? '–' : `${(v * 100).toFixed(1)} %`);
+
+export const command: CliCommand = {
+  name: 'eval',
+  summary: 'evaluate a run (--run) or weights (--weights --data): accuracy, per class, confusion, mistakes',
+  flags: {
+    run: { type: 'string', description: 'run folder: its best checkpoint (else last) on its validation images' },
+    checkpoint: { type: 'string', description: 'best | last (with --run)' },
+    weights: { type: 'string', description: 'weights file (.safetensors) instead of a run' },
+    variant: { type: 'string', description: 'variant of --weights (default: from the file, else mobilevit_xxs)' },
+    data: { type: 'string', description: "dataset folder (default: the run's); a flat folder not the run's is evaluated on all images" },
+    'image-size': { type: 'number', description: "evaluation resolution (default: the run's, else 256)" },
+    'batch-size': { type: 'number', description: 'evaluation batch size' },
+    misclassified: { type: 'number', description: 'how many misclassified files to list (default 20)', default: 20 },
+    backend: BACKEND_FLAG,
+    json: JSON_FLAG,
+  },
+  async run(flags, io) {
+    const checkpoint = flags.checkpoint as string | undefined;
+    if (checkpoint !== undefined && checkpoint !== 'best' && checkpoint !== 'last') throw new UsageError(`--checkpoint must be best or last, got "${checkpoint}"`);
+    if (!flags.run && !flags.weights) throw new UsageError('give --run DIR, or --weights FILE with --data DIR');
+    if (flags.run && flags.weights) throw new UsageError('give --run or --weights, not both');
+    if (flags.weights && !flags.data) throw new UsageError('--weights needs --data DIR');
+    const show = flags.misclassified as number;
+    if (!Number.isInteger(show) || show < 0) throw new UsageError(`--misclassified must be a whole number, got ${show}`);
+    await setupBackend(flags, io);
+    const r = await evaluateModel({
+      run: flags.run as string | undefined, checkpoint: checkpoint as 'best' | 'last' | undefined,
+      weights: flags.weights as string | undefined, variant: flags.variant as string | undefined,
+      data: flags.data as string | undefined, imageSize: positiveInt(flags, 'image-size'), batchSize: positiveInt(flags, 'batch-size'),
+    });
+    if (flags.json) {
+      io.out(JSON.stringify(r));
+      return 0;
+    }
+    io.out(`${r.source} on ${r.count} ${r.images === 'val' ? 'validation' : ''} images of ${r.data} at ${r.imageSize} px`);
+    io.out(`loss ${r.loss.toFixed(4)}   top-1 ${pct(r.top1)}   top-5 ${pct(r.top5)}\n`);
+    io.out(table(['class', 'images', 'accuracy'], r.perClass.map((c) => [c.class, c.count, pct(c.accuracy)])));
+    io.out('\nconfusion (rows: true class, columns: predicted, in class order)');
+    io.out(table(['', ...r.classes.map((_, i) => String(i))], r.confusion.map((row, i) => [`${i} ${r.classes[i]}`, ...row])));
+    if (r.misclassified.length > 0 && show > 0) {
+      io.out(`\n${r.misclassified.length} misclassified${r.misclassified.length > show ? `, the ${show} most confident` : ''}:`);
+      io.out(table(['file', 'true', 'predicted', 'confidence'],
+        r.misclassified.slice(0, show).map((m) => [m.file, m.trueClass, m.predictedClass, pct(m.confidence)])));
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,33 @@
+// `resume`: continues a stopped, paused, failed or killed run from its last checkpoint, exactly as
+// if it had not stopped.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { requireFlag, UsageError } from '../args.ts';
+import type { CliCommand } from '../command.ts';
+import { BACKEND_FLAG, setupBackend } from '../common.ts';
+import { FILES, readRun } from '../../train/index.ts';
+import { trainInTerminal } from './train.ts';
+
+export const command: CliCommand = {
+  name: 'resume',
+  summary: 'continue a run from its last checkpoint',
+  flags: {
+    run: { type: 'string', description: 'run folder (runs/<id>)' },
+    'checkpoint-every': { type: 'number', description: 'save the last checkpoint every N steps, besides every epoch end (default 50)' },
+    backend: BACKEND_FLAG,
+    json: { type: 'boolean', description: 'print the event stream as JSON lines instead of a progress bar' },
+  },
+  async run(flags, io) {
+    const dir = requireFlag<string>(flags, 'run');
+    let status: string;
+    try {
+      status = readRun(dir).status;
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    if (status === 'finished') throw new UsageError(`run ${dir} has finished: there is nothing to resume`);
+    if (!existsSync(join(dir, FILES.checkpoints, 'last.json'))) io.err(`run ${dir} has no checkpoint yet: it starts from the beginning`);
+    await setupBackend(flags, io);
+    return trainInTerminal(dir, flags, io);
+  },
+};

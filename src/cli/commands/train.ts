@@ -1,0 +1,107 @@
+// `train`: trains a model on a folder of images, in a new run folder, with a progress bar (or the
+// event stream as JSON lines with --json). Ctrl-C stops after the current step with a checkpoint;
+// `resume --run DIR` continues it.
+import { existsSync } from 'node:fs';
+import { positiveInt, requireFlag, UsageError, type ParsedFlags } from '../args.ts';
+import type { CliCommand, CliIO } from '../command.ts';
+import { BACKEND_FLAG, setupBackend, variantFlag } from '../common.ts';
+import type { TrainSettingsInput } from '../../protocol/contract.ts';
+import { TrainReporter } from '../../train/console-report.ts';
+import { createRun, runTraining, type TrainingOutcome } from '../../train/index.ts';
+
+const num = (flags: ParsedFlags, name: string): number | undefined => flags[name] as number | undefined;
+
+/** Runs (or resumes) the run in `dir`, reporting on the terminal; exit code 0 unless it failed. */
+export async function trainInTerminal(dir: string, flags: ParsedFlags, io: CliIO): Promise<number> {
+  const json = flags.json === true;
+  const tty = !json && process.stderr.isTTY === true;
+  const reporter = new TrainReporter({
+    ...io,
+    bar: tty ? (t) => process.stderr.write(`\r\x1b[2K${t.slice(0, (process.stderr.columns || 120) - 1)}`) : undefined,
+    clearBar: tty ? () => process.stderr.write('\r\x1b[2K') : undefined,
+  }, json);
+  const control = new AbortController();
+  let interrupts = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (++interrupts > 1) process.exit(130);
+    io.err(`\n${sig}: stopping after this step with a checkpoint (again to quit at once)`);
+    control.abort('stop');
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let outcome: TrainingOutcome;
+  try {
+    outcome = await runTraining(dir, {
+      onEvent: (e) => reporter.event(e),
+      signal: control.signal,
+      checkpointEverySteps: positiveInt(flags, 'checkpoint-every'),
+      onPrepare: (task, done, total) => reporter.prepare(task, done, total),
+    });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  if (outcome.status === 'failed') throw new Error(outcome.error ?? 'training failed');
+  if (!json && outcome.status !== 'finished') io.err(`continue with: mobilevit-studio resume --run ${dir}`);
+  return 0;
+}
+
+export const command: CliCommand = {
+  name: 'train',
+  summary: 'train a model on a folder of images (root/<class>/<image> or root/train|val/<class>/<image>)',
+  flags: {
+    data: { type: 'string', description: 'dataset folder' },
+    variant: { type: 'string', description: 'mobilevit_xxs | mobilevit_xs | mobilevit_s | mobilenet_v2 (default mobilevit_xxs)' },
+    'image-size': { type: 'number', description: 'training resolution; with --multi-scale the base of the resolution set (default 256)' },
+    'multi-scale': { type: 'boolean', description: "the paper's multi-scale sampler around --image-size" },
+    epochs: { type: 'number', description: 'epochs (default 30)' },
+    'batch-size': { type: 'number', description: 'batch size at --image-size (default 32)' },
+    lr: { type: 'number', description: 'peak learning rate of AdamW (default 0.002)' },
+    'warmup-epochs': { type: 'number', description: 'linear warm-up length (default 1)' },
+    'weight-decay': { type: 'number', description: 'AdamW weight decay (default 0.01)' },
+    'label-smoothing': { type: 'number', description: 'label smoothing (default 0.1)' },
+    ema: { type: 'boolean', description: 'keep an exponential moving average of the weights and evaluate it' },
+    weights: { type: 'string', description: 'pretrained weights (.safetensors, timm or Hugging Face names) to fine-tune' },
+    'freeze-backbone-epochs': { type: 'number', description: 'train only the classifier for the first N epochs (fine-tuning)' },
+    'val-fraction': { type: 'number', description: 'validation share when the folder has no val/ (default 0.15)' },
+    seed: { type: 'number', description: 'seed of the split, sampler, augmentation, init and dropout (default 0)' },
+    'run-dir': { type: 'string', description: 'run folder to create (default: <workspace>/runs/<new id>)' },
+    workspace: { type: 'string', description: 'workspace folder (default: $MOBILEVIT_WORKSPACE or the per-user data folder)' },
+    name: { type: 'string', description: 'a name for the run' },
+    'checkpoint-every': { type: 'number', description: 'save the last checkpoint every N steps, besides every epoch end (default 50)' },
+    backend: BACKEND_FLAG,
+    json: { type: 'boolean', description: 'print the event stream as JSON lines instead of a progress bar' },
+  },
+  async run(flags, io) {
+    const settings: TrainSettingsInput = {
+      data: requireFlag<string>(flags, 'data'),
+      variant: variantFlag(flags, false),
+      weights: flags.weights as string | undefined,
+      imageSize: positiveInt(flags, 'image-size'),
+      multiScale: flags['multi-scale'] as boolean | undefined,
+      epochs: positiveInt(flags, 'epochs'),
+      batchSize: positiveInt(flags, 'batch-size'),
+      lr: num(flags, 'lr'),
+      warmupEpochs: num(flags, 'warmup-epochs'),
+      weightDecay: num(flags, 'weight-decay'),
+      labelSmoothing: num(flags, 'label-smoothing'),
+      ema: flags.ema as boolean | undefined,
+      freezeBackboneEpochs: num(flags, 'freeze-backbone-epochs'),
+      valFraction: num(flags, 'val-fraction'),
+      seed: num(flags, 'seed'),
+    };
+    for (const k of Object.keys(settings) as (keyof TrainSettingsInput)[]) if (settings[k] === undefined) delete settings[k];
+    // Refused before a run folder is made for them.
+    positiveInt(flags, 'checkpoint-every');
+    if (!existsSync(settings.data)) throw new UsageError(`dataset folder not found: ${settings.data}`);
+    let run: { id: string; dir: string };
+    try {
+      run = createRun(settings, { runDir: flags['run-dir'] as string | undefined, workspace: flags.workspace as string | undefined, name: flags.name as string | undefined });
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    await setupBackend(flags, io);
+    if (!flags.json) io.err(`run folder: ${run.dir}`);
+    return trainInTerminal(run.dir, flags, io);
+  },
+};

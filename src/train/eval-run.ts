@@ -1,0 +1,77 @@
+// Evaluating a trained model outside the training loop: a run's checkpoint (best, else last) on its
+// own validation set, or any weights file on a dataset folder.
+//
+// Which images: a dataset with a val/ folder is evaluated on that folder. A flat folder evaluated
+// with a run that trained on it uses the run's own seeded split (its validation images, never its
+// training images); any other flat folder is evaluated on all of its images.
+import { resolve } from 'node:path';
+import { buildEvalSet } from '../data/loader.ts';
+import { assertTrainable, scanDataset, type ImageEntry } from '../data/scan.ts';
+import { loadInspectionModel } from '../inspect/load.ts';
+import { readSafetensors } from '../model/safetensors.ts';
+import type { CheckpointKind } from './checkpoint.ts';
+import { evaluateSet, type Evaluation } from './evaluate.ts';
+import { readRun } from './run-folder.ts';
+
+export interface EvalRunOptions {
+  /** A run folder; its variant, classes, image size and checkpoint are used. */
+  run?: string;
+  checkpoint?: CheckpointKind;
+  /** A weights file (timm names) instead of a run; needs `data`. */
+  weights?: string;
+  variant?: string;
+  /** Dataset folder; default: the run's. */
+  data?: string;
+  /** Default: the run's image size, else 256. */
+  imageSize?: number;
+  batchSize?: number;
+  onProgress?: (task: 'scan' | 'eval-set', done: number, total: number) => void;
+  signal?: AbortSignal;
+}
+
+export interface EvalRunResult extends Evaluation {
+  classes: string[];
+  /** What was evaluated, for messages: the weights path and checkpoint. */
+  source: string;
+  data: string;
+  imageSize: number;
+  /** Which images: 'val' (a val/ folder or the run's split) or 'all'. */
+  images: 'val' | 'all';
+}
+
+export async function evaluateModel(opts: EvalRunOptions): Promise<EvalRunResult> {
+  if (!opts.run && !opts.weights) throw new Error('give a run folder or a weights file to evaluate');
+  if (opts.run && opts.weights) throw new Error('give either a run folder or a weights file, not both');
+  const run = opts.run ? readRun(opts.run) : null;
+  const data = opts.data ?? run?.settings.data;
+  if (!data) throw new Error('a dataset folder is needed to evaluate weights (--data)');
+  const ownData = run !== null && resolve(data) === resolve(run.settings.data);
+  const scan = await scanDataset(data, {
+    valFraction: run?.settings.valFraction, seed: run?.settings.seed, signal: opts.signal,
+    onProgress: (p) => opts.onProgress?.('scan', p.done, p.total),
+  });
+  assertTrainable(scan);
+  if (run && run.classes.join('\n') !== scan.classes.join('\n')) {
+    throw new Error(`the classes of ${data} (${scan.classes.join(', ')}) are not those run ${run.id} trained on (${run.classes.join(', ')})`);
+  }
+  const images: 'val' | 'all' = scan.layout === 'split' || ownData ? 'val' : 'all';
+  const entries: ImageEntry[] = images === 'val' ? scan.val : [...scan.train, ...scan.val];
+  if (entries.length === 0) throw new Error(`${data} has no validation images to evaluate on`);
+
+  const loaded = loadInspectionModel(run
+    ? { run: opts.run, checkpoint: opts.checkpoint }
+    : { weights: opts.weights, variant: opts.variant ?? weightsVariant(opts.weights!), numClasses: scan.classes.length });
+  try {
+    const imageSize = opts.imageSize ?? loaded.imageSize ?? 256;
+    const set = await buildEvalSet(entries, imageSize, { signal: opts.signal, onProgress: (d, t) => opts.onProgress?.('eval-set', d, t) });
+    const evaluation = await evaluateSet(loaded.model, set, opts.batchSize ?? run?.settings.batchSize ?? 32, scan.classes);
+    return { ...evaluation, classes: scan.classes, source: loaded.source, data: scan.root, imageSize, images };
+  } finally {
+    loaded.model.dispose();
+  }
+}
+
+/** The variant a studio-saved weights file records in its metadata; MobileViT-XXS for other files. */
+function weightsVariant(path: string): string {
+  return readSafetensors(path).metadata.variant ?? 'mobilevit_xxs';
+}
