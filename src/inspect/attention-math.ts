@@ -66,35 +66,29 @@ export function headMatrix(a: BlockAttention, layer: number, seq: number, head: 
 
 /**
  * Attention rollout (Abnar & Zuidema 2020) over a block's layers, first to last: each layer's
- * attention gets the residual connection folded in as Â = ½A + ½I with rows renormalised, and the
- * rollout is Â_L · … · Â_1, so row i says how much each input token flows into output token i.
+ * attention A gets the residual connection folded in as Â = ½A + ½I with rows renormalised, and the
+ * rollout is R = Â_L · … · Â_1, so row i of R says how much each input token flows into output token
+ * i. Only row `token` is computed (e_tokenᵀ·Â_L·…·Â_1, right to left): O(L·N²) instead of O(L·N³).
  * Identity attention rolls out to the identity.
  */
-export function rollout(layers: Float64Array[], n: number): Float64Array {
-  let acc: Float64Array | undefined;
-  for (const a of layers) {
-    const hat = new Float64Array(n * n);
+export function rolloutRow(layers: Float64Array[], n: number, token: number): Float64Array {
+  if (layers.length === 0) throw new RangeError('rollout needs at least one layer');
+  let v = new Float64Array(n);
+  v[token] = 1;
+  for (let l = layers.length - 1; l >= 0; l--) {
+    const a = layers[l];
+    const next = new Float64Array(n);
     for (let i = 0; i < n; i++) {
-      let sum = 0;
-      for (let j = 0; j < n; j++) sum += hat[i * n + j] = 0.5 * a[i * n + j] + (i === j ? 0.5 : 0);
-      for (let j = 0; j < n; j++) hat[i * n + j] /= sum;
+      if (v[i] === 0) continue;
+      let rowSum = 0;
+      for (let j = 0; j < n; j++) rowSum += a[i * n + j];
+      const scale = v[i] / (0.5 * rowSum + 0.5);
+      for (let j = 0; j < n; j++) next[j] += scale * 0.5 * a[i * n + j];
+      next[i] += scale * 0.5;
     }
-    acc = acc ? matMul(hat, acc, n) : hat;
+    v = next;
   }
-  if (!acc) throw new RangeError('rollout needs at least one layer');
-  return acc;
-}
-
-function matMul(a: Float64Array, b: Float64Array, n: number): Float64Array {
-  const out = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    for (let k = 0; k < n; k++) {
-      const aik = a[i * n + k];
-      if (aik === 0) continue;
-      for (let j = 0; j < n; j++) out[i * n + j] += aik * b[k * n + j];
-    }
-  }
-  return out;
+  return v;
 }
 
 /** The query's attention over the N patches (length rows·cols, sums to 1). */
@@ -108,10 +102,10 @@ export function queryAttention(a: BlockAttention, q: AttentionQuery): Float64Arr
   const out = new Float64Array(n);
   for (const offset of offsets) {
     const seq = (q.sample ?? 0) * p + offset;
-    const m = q.layer === 'rollout'
-      ? rollout(a.layers.map((_, l) => headMatrix(a, l, seq, q.head)), n)
-      : headMatrix(a, q.layer, seq, q.head);
-    for (let j = 0; j < n; j++) out[j] += m[token * n + j] / offsets.length;
+    const row = q.layer === 'rollout'
+      ? rolloutRow(a.layers.map((_, l) => headMatrix(a, l, seq, q.head)), n, token)
+      : headMatrix(a, q.layer, seq, q.head).subarray(token * n, (token + 1) * n);
+    for (let j = 0; j < n; j++) out[j] += row[j] / offsets.length;
   }
   return out;
 }

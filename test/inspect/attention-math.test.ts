@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  checkQuery, gridToPixels, headMatrix, queryAttention, rollout, toRows, type BlockAttention,
+  checkQuery, gridToPixels, headMatrix, queryAttention, rolloutRow, toRows, type BlockAttention,
 } from '../../src/inspect/attention-math.ts';
 
 /** A block over a rows×cols grid of 2×2 patches with `heads` heads; `fill(seq, head, i)` gives row i's weights. */
@@ -56,11 +56,14 @@ describe('queryAttention', () => {
   });
 });
 
-describe('rollout', () => {
+describe('rolloutRow', () => {
+  /** Every row of the rollout, as one n×n array. */
+  const rollout = (layers: Float64Array[], n: number) => Array.from({ length: n }, (_, t) => Array.from(rolloutRow(layers, n, t))).flat();
+
   it('of identity attention is the identity', () => {
     const n = 5;
     const eye = Float64Array.from({ length: n * n }, (_, k) => (k % (n + 1) === 0 ? 1 : 0));
-    expect(Array.from(rollout([eye, eye, eye], n))).toEqual(Array.from(eye));
+    expect(rollout([eye, eye, eye], n)).toEqual(Array.from(eye));
   });
 
   it('of uniform attention over L layers is 2^-L·I + (1 - 2^-L)·U', () => {
@@ -74,9 +77,16 @@ describe('rollout', () => {
   it('multiplies later layers on the left (Â_2 · Â_1)', () => {
     // Layer 1 sends everything to token 0, layer 2 sends everything to token 1 (n = 2).
     const to = (j: number) => Float64Array.from([0, 0, 0, 0].map((_, k) => (k % 2 === j ? 1 : 0)));
-    const r = rollout([to(0), to(1)], 2);
     // Â_1 = [[1, 0], [.5, .5]], Â_2 = [[.5, .5], [0, 1]]; Â_2·Â_1 = [[.75, .25], [.5, .5]].
-    expect(Array.from(r)).toEqual([0.75, 0.25, 0.5, 0.5]);
+    expect(rollout([to(0), to(1)], 2)).toEqual([0.75, 0.25, 0.5, 0.5]);
+  });
+
+  it('renormalises rows that do not sum to 1', () => {
+    // A row summing to 2 (not a softmax): Â = (½A + ½I) / 1.5.
+    const a = Float64Array.from([2, 0, 0, 1]);
+    expect(Array.from(rolloutRow([a], 2, 0))).toEqual([1, 0]);
+    const b = Float64Array.from([0, 2, 0, 1]);
+    expect(Array.from(rolloutRow([b], 2, 0)).map((v) => +v.toFixed(12))).toEqual([+(0.5 / 1.5).toFixed(12), +(1 / 1.5).toFixed(12)]);
   });
 
   it('rows of a rollout query sum to 1', () => {

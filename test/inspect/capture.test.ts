@@ -2,8 +2,8 @@
 // plain JS from the block's feature map and its weights, against hand-set weights with known attention,
 // and for the grid the model used after a resize.
 import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../src/backend/index.ts';
 import { createModel, type Model } from '../../src/model/index.ts';
 import { queryAttention } from '../../src/inspect/attention-math.ts';
 import { answerQuery, findBlock } from '../../src/inspect/attention.ts';
@@ -12,8 +12,7 @@ import { imageTensor, randomImage } from '../../src/inspect/image.ts';
 
 let model: Model;
 beforeAll(async () => {
-  await tf.setBackend('wasm');
-  await tf.ready();
+  await initBackend('wasm');
   model = createModel('mobilevit_xxs', { numClasses: 10, seed: 3 });
   // Spread the attention logits so the maps are far from uniform: timm's init (std 0.01) makes them nearly flat.
   for (const [key, p] of model.params) {

@@ -1,14 +1,13 @@
 // Per-block latency: every block in order with its params and MACs, MobileViT blocks split into parts
 // that add up to the block, and the sum of blocks close to the end-to-end latency.
 import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../src/backend/index.ts';
 import { createModel, PART_NAMES, type VariantName } from '../../src/model/index.ts';
 import { median, profileModel, type Profile } from '../../src/inspect/profile.ts';
 
 beforeAll(async () => {
-  await tf.setBackend('wasm');
-  await tf.ready();
+  await initBackend('wasm');
 });
 
 const sum = (a: number[]) => a.reduce((s, v) => s + v, 0);

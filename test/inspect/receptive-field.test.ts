@@ -2,6 +2,7 @@
 // spanning the image right after it (XXS at 128 px, timm's init: zero-initialised last BN per residual block).
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../src/backend/index.ts';
 import { createModel, type Model } from '../../src/model/index.ts';
 import { imageTensor, randomImage } from '../../src/inspect/image.ts';
 import { fieldStats, receptiveField, receptiveFields, spatialBlocks } from '../../src/inspect/receptive-field.ts';
@@ -21,12 +22,11 @@ describe('fieldStats', () => {
   });
 });
 
-describe('receptiveField (XXS, 128 px, cpu backend: it has every gradient kernel)', () => {
+describe('receptiveField (XXS, 128 px, wasm with the project\'s gradient kernels)', () => {
   let model: Model;
   let x: tf.Tensor4D;
   beforeAll(async () => {
-    await tf.setBackend('cpu');
-    await tf.ready();
+    await initBackend('wasm');
     model = createModel('mobilevit_xxs', { numClasses: 10, seed: 0 });
     x = imageTensor(randomImage(128, 0));
   });

@@ -64,8 +64,10 @@ function printText(io: CliIO, a: AttentionAnswer, top5: Prediction[], files: str
   io.out(`block ${a.block} (${a.blockName}), ${layer}, head ${a.head}, patch ${a.patch.join(',')}, ${pixel}`);
   io.out(`grid ${a.grid.join('×')} patches of ${a.patchSize.join('×')} over a ${a.featureSize.join('×')} feature map; image ${a.imageSize.join('×')} px`);
   io.out(`top-5: ${top5.map((p) => `${p.label} ${(p.prob * 100).toFixed(1)}%`).join(', ')}`);
-  io.out('attention (% of the query, * marks the query patch):');
-  a.map.forEach((row, r) => io.out(row.map((v, c) => `${(v * 100).toFixed(1).padStart(5)}${r === a.patch[0] && c === a.patch[1] ? '*' : ' '}`).join('')));
+  // Relative to uniform attention (1/N), which reads the same at every grid size.
+  const n = a.grid[0] * a.grid[1];
+  io.out(`attention × ${n} (1.00 = uniform over the ${n} patches; * marks the query patch):`);
+  a.map.forEach((row, r) => io.out(row.map((v, c) => `${(v * n).toFixed(2).padStart(5)}${r === a.patch[0] && c === a.patch[1] ? '*' : ' '}`).join('')));
   for (const f of files) io.out(`wrote ${f}`);
 }
 
