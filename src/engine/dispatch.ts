@@ -6,6 +6,7 @@ import { ToEngine, engineMethods, type EngineMethod, type EngineParams, type Eng
 export interface HandlerContext {
   progress(done: number, total: number, label?: string): void;
   trainEvent(runId: string, event: TrainEvent): void;
+  trainEnded(runId: string, status: 'finished' | 'stopped' | 'paused' | 'failed', error: string | null): void;
 }
 
 export type Handlers = { [M in EngineMethod]: (p: EngineParams<M>, ctx: HandlerContext) => Promise<EngineResult<M>> };
@@ -29,6 +30,7 @@ export function createDispatcher(post: (msg: FromEngine) => void, handlers: Hand
     const ctx: HandlerContext = {
       progress: (done, total, label) => post({ type: 'progress', id, done, total, ...(label ? { label } : {}) }),
       trainEvent: (runId, event) => post({ type: 'train.event', runId, event }),
+      trainEnded: (runId, status, error) => post({ type: 'train.ended', runId, status, error }),
     };
     try {
       const handler = handlers[method] as (p: unknown, c: HandlerContext) => Promise<unknown>;

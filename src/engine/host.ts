@@ -15,6 +15,7 @@ import type { EngineExit, EngineProcess, SpawnEngine } from './process.ts';
 
 export type HostEvent =
   | { kind: 'train.event'; runId: string; event: TrainEvent }
+  | { kind: 'train.ended'; runId: string; status: 'finished' | 'stopped' | 'paused' | 'failed'; error: string | null }
   | { kind: 'status'; state: EngineState; reason?: string; pid?: number }
   /** The engine died unexpectedly (not through close/restart). */
   | { kind: 'crashed'; reason: string };
@@ -182,6 +183,9 @@ export class EngineHost {
         return;
       case 'train.event':
         this.emit({ kind: 'train.event', runId: msg.runId, event: msg.event });
+        return;
+      case 'train.ended':
+        this.emit({ kind: 'train.ended', runId: msg.runId, status: msg.status, error: msg.error });
         return;
       case 'log':
         (msg.level === 'info' ? console.log : console.error)(`engine: ${msg.message}`);

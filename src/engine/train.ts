@@ -17,6 +17,7 @@ export async function startTraining(p: EngineParams<'train.start'>, ctx: Handler
   const controller = new AbortController();
   running.set(p.runId, controller);
   void runTraining(p.runDir, { signal: controller.signal, onEvent: (event) => ctx.trainEvent(p.runId, event) })
+    .then((outcome) => ctx.trainEnded(p.runId, outcome.status, outcome.error))
     .catch((e: unknown) => {
       // The loop reports its own failures as events; this is for one that escaped it.
       const error = `training stopped unexpectedly: ${(e as Error).message ?? String(e)}`;
@@ -26,6 +27,7 @@ export async function startTraining(p: EngineParams<'train.start'>, ctx: Handler
         appendEvent(join(p.runDir, FILES.metrics), event);
       } finally {
         ctx.trainEvent(p.runId, event);
+        ctx.trainEnded(p.runId, 'failed', error);
       }
     })
     .finally(() => running.delete(p.runId));

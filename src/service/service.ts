@@ -19,6 +19,7 @@ import {
   type ParsedParams,
   type RequestName,
   type Result,
+  type RunStatus,
   type RunSummary,
   type TrainEvent,
 } from '../protocol/contract.ts';
@@ -55,7 +56,6 @@ interface RequestContext {
 }
 type Listener = <E extends EventName>(event: E, payload: EventPayload<E>) => void;
 
-const TERMINAL: ReadonlySet<TrainEvent['type']> = new Set(['finished', 'stopped', 'failed']);
 const pkg = createRequire(import.meta.url);
 const TFJS_VERSION: string = pkg('@tensorflow/tfjs/package.json').version;
 
@@ -77,7 +77,8 @@ export class StudioService {
     this.engine = new EngineHost(opts.spawnEngine ?? (() => forkEngine()), () => this.settings.get().backend);
     this.engine.onEvent((e) => {
       if (e.kind === 'status') this.emit('engine.status', { state: e.state, ...(e.reason ? { reason: e.reason } : {}), ...(e.pid ? { pid: e.pid } : {}) });
-      else if (e.kind === 'train.event') this.onTrainEvent(e.runId, e.event);
+      else if (e.kind === 'train.event') this.emit('train.event', { runId: e.runId, event: e.event });
+      else if (e.kind === 'train.ended') this.onTrainEnded(e.runId, e.status, e.error);
       else this.onEngineCrash(e.reason);
     });
   }
@@ -136,11 +137,9 @@ export class StudioService {
     }
   }
 
-  private onTrainEvent(runId: string, event: TrainEvent): void {
-    this.emit('train.event', { runId, event });
-    if (!TERMINAL.has(event.type) || this.active?.id !== runId) return;
-    this.active = null;
-    this.emitStatus(runId);
+  private onTrainEnded(runId: string, status: RunStatus, error: string | null): void {
+    if (this.active?.id === runId) this.active = null;
+    this.emit('run.status', { runId, status, error });
   }
 
   private onEngineCrash(reason: string): void {

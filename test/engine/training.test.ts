@@ -1,0 +1,66 @@
+// The studio service driving the real engine through a training run: live events, a kill -9 of the
+// engine mid-run (the run is marked failed with the reason and stays resumable, the studio keeps
+// answering), then resume to the end.
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StudioService } from '../../src/service/service.ts';
+import type { EventName } from '../../src/protocol/contract.ts';
+import { makeDataset } from '../helpers/dataset.ts';
+import { tempDir, waitFor } from './fixtures/studio.ts';
+
+let tmp: ReturnType<typeof tempDir>;
+let service: StudioService;
+let data: string;
+const seen: { event: EventName; payload: any }[] = [];
+
+beforeAll(async () => {
+  tmp = tempDir();
+  data = (await makeDataset(join(tmp.dir, 'data'), { classes: 2, perClass: 8, size: 32 })).root;
+  service = new StudioService({ mode: 'cli', workspace: join(tmp.dir, 'ws') });
+  service.on((event, payload) => seen.push({ event, payload }));
+  await service.handle('settings.set', { backend: 'wasm' });
+});
+afterAll(async () => {
+  await service.close();
+  tmp.remove();
+});
+
+const ok = async (method: string, params: unknown = {}) => {
+  const r = await service.handle(method, params);
+  if (!r.ok) throw new Error(`${method}: ${r.error.code}: ${r.error.message}`);
+  return r.result as any;
+};
+const trainEvents = (runId: string) => seen.filter((e) => e.event === 'train.event' && e.payload.runId === runId).map((e) => e.payload.event);
+
+describe('training through the engine', () => {
+  let runId: string;
+
+  it('survives an engine crash mid-run: the run fails with the reason and stays resumable', async () => {
+    ({ runId } = await ok('train.start', { settings: { data, imageSize: 32, epochs: 3, batchSize: 4 }, name: 'crashy' }));
+    await waitFor(() => (trainEvents(runId).some((e) => e.type === 'checkpoint' && e.kind === 'last') ? true : undefined), 60_000, 'a last checkpoint');
+    process.kill(service.engine.pid!, 'SIGKILL');
+    const status = await waitFor(() => seen.find((e) => e.event === 'run.status' && e.payload.runId === runId && e.payload.status === 'failed')?.payload, 10_000, 'failed');
+    expect(status.error).toMatch(/killed by SIGKILL/);
+    const { runs } = await ok('runs.list');
+    expect(runs[0]).toMatchObject({ id: runId, name: 'crashy', status: 'failed', resumable: true });
+  });
+
+  it('resumes from the checkpoint to the end', async () => {
+    const before = trainEvents(runId).length;
+    await ok('train.resume', { runId });
+    await waitFor(() => (service.activeRun() === null ? true : undefined), 120_000, 'the run to end');
+    const resumed = trainEvents(runId).slice(before);
+    expect(resumed[0]).toMatchObject({ type: 'started', resumed: true });
+    expect(resumed.at(-1)).toMatchObject({ type: 'finished' });
+    const detail = await ok('runs.get', { runId });
+    expect(detail.run).toMatchObject({ status: 'finished', epochsDone: 3, error: null });
+    expect(detail.events.filter((e: any) => e.type === 'epoch').map((e: any) => e.epoch)).toEqual([1, 2, 3]);
+  });
+
+  it('inspects the trained run', async () => {
+    const file = join(data, 'class_1', (await import('node:fs')).readdirSync(join(data, 'class_1'))[0]);
+    const p = await ok('inspect.predict', { model: { runId }, image: { path: file } });
+    expect(p.imageSize).toBe(32);
+    expect(p.top5.map((t: any) => t.label).sort()).toEqual(['class_0', 'class_1']);
+  });
+});
