@@ -31,7 +31,7 @@ function printText(io: CliIO, p: Profile): void {
   io.out(table(['block', 'kind', 'time', 'share', 'params', 'MACs'], rows));
   const gap = ((p.blocksMs - p.totalMs) / p.totalMs) * 100;
   io.out(`sum of blocks ${ms(p.blocksMs)}; end-to-end ${ms(p.totalMs)} (${gap >= 0 ? '+' : ''}${gap.toFixed(1)}%); ` +
-    `${fmtInt(p.params)} params, ${fmtMacs(p.macs)}MACs per image ×${p.batch}; ${((p.batch * 1000) / p.totalMs).toFixed(1)} images/s`);
+    `${fmtInt(p.params)} params; ${fmtMacs(p.macs)}MACs per pass of ${p.batch} image${p.batch > 1 ? 's' : ''}; ${((p.batch * 1000) / p.totalMs).toFixed(1)} images/s`);
 }
 
 export const command: CliCommand = {
