@@ -53,8 +53,9 @@ export function applyChartDefaults(p: Palette): void {
   Chart.defaults.font.size = 12;
   Chart.defaults.animation = false; // live curves redraw often; animation would make them jitter
   Chart.defaults.maintainAspectRatio = false;
-  Chart.defaults.plugins.legend.labels.boxWidth = 12;
-  Chart.defaults.plugins.legend.labels.boxHeight = 12;
+  Chart.defaults.plugins.legend.labels.usePointStyle = true;
+  Chart.defaults.plugins.legend.labels.pointStyleWidth = 14;
+  Chart.defaults.plugins.legend.labels.boxHeight = 8;
   Chart.defaults.plugins.tooltip.backgroundColor = p.text;
   Chart.defaults.plugins.tooltip.titleColor = p.surface;
   Chart.defaults.plugins.tooltip.bodyColor = p.surface;

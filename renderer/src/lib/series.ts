@@ -52,7 +52,7 @@ export class RunSeries {
     dataWaitMs: null, resolution: null, batchSize: null, etaSeconds: null, backend: null,
     lastLoss: null, lastLr: null, state: 'idle', error: null, warnings: [],
   };
-  /** Step rate over the current session (since the last 'started'), for the ETA. */
+  /** Step rate over the current session (since its first step), for the ETA. */
   private rateStart: { time: number; step: number } | null = null;
   private rateLast: { time: number; step: number } | null = null;
   private epochStartStep = 0;
@@ -73,7 +73,7 @@ export class RunSeries {
         p.stepsPerEpoch = e.stepsPerEpoch ?? p.stepsPerEpoch;
         p.totalSteps = e.totalSteps ?? p.totalSteps;
         p.backend = e.backend ?? p.backend;
-        this.rateStart = { time: e.time, step: e.step };
+        this.rateStart = null;
         this.rateLast = null;
         this.epochStartStep = e.step;
         // A resumed run replays from its checkpoint: drop points the checkpoint had not reached.
@@ -91,7 +91,9 @@ export class RunSeries {
         p.lastLr = e.lr;
         this.curves.trainLoss.push({ x: e.step, y: e.loss });
         this.curves.lr.push({ x: e.step, y: e.lr });
-        this.rateLast = { time: e.time, step: e.step };
+        // The first step of a session includes warm-up (kernel compilation): the rate starts after it.
+        if (!this.rateStart) this.rateStart = { time: e.time, step: e.step };
+        else this.rateLast = { time: e.time, step: e.step };
         break;
       case 'epoch':
         p.epoch = e.epoch;

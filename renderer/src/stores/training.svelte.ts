@@ -8,6 +8,7 @@ import {
   type TrainSettingsInput,
 } from '../../../src/protocol/contract.ts';
 import { toProblem, type Problem } from '../lib/errors.ts';
+import { variantLabel } from '../lib/format.ts';
 import { RunSeries } from '../lib/series.ts';
 import { studio } from './studio.svelte.ts';
 
@@ -49,6 +50,9 @@ class Training {
     });
     studio.on('run.status', ({ runId, status, error }) => {
       if (runId !== this.runId) return;
+      // The run's file can lag its event stream: after a final event, a late 'running' is stale.
+      const ended = ['finished', 'stopped', 'paused', 'failed'].includes(this.series.progress.state);
+      if (status === 'running' && ended) return;
       this.status = status;
       if (status === 'failed' && error) this.problem = { title: 'The run failed', message: error, hint: this.failHint() };
     });
@@ -100,12 +104,16 @@ class Training {
     const input = this.settingsFor(data);
     this.early = new Map();
     await this.act(async () => {
-      const { runId } = await studio.request('train.start', { settings: input });
+      // A readable default name; the Runs view renames.
+      const f = this.form;
+      const name = `${variantLabel(f.variant)} · ${f.imageSize} px${f.multiScale ? ' multi-scale' : ''} · ${f.epochs} epoch${f.epochs === 1 ? '' : 's'}`;
+      const { runId } = await studio.request('train.start', { settings: input, name });
       this.runId = runId;
-      this.runName = null;
+      this.runName = name;
       this.status = 'running';
       this.series = new RunSeries(this.early?.get(runId) ?? []);
       this.revision++;
+
     }, 'Could not start training');
     this.early = null;
   }

@@ -1,0 +1,175 @@
+// The studio end to end, as a person uses it: the browser mode server with the built renderer, driven in
+// Debian's Chromium. Open a generated dataset, train MobileViT-XXS for 2 epochs at 32 px and watch the
+// loss chart fill, evaluate, click a patch and get an attention heatmap, profile the blocks. Every view is
+// screenshotted to test/artifacts/ and checked to be more than a blank page. The steps share one browser
+// and one workspace, in order: each builds on the one before.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type RunningServer } from '../../src/server/server.ts';
+import { drawClassImage, encode, makeDataset, type GeneratedDataset } from '../helpers/dataset.ts';
+import { dataUrlStdev, ensureRendererBuilt, launchChromium, screenshot, watchPage } from './harness.ts';
+
+// A page with real content (text, cards, charts) has a pixel standard deviation well above this;
+// a blank page is 0 and a page that failed to render is a few units.
+const NOT_BLANK = 12;
+
+let tmp: string;
+let data: GeneratedDataset;
+let server: RunningServer;
+let browser: Browser;
+let page: Page;
+let problems: string[];
+
+const nav = (view: string) => page.locator(`nav a[href="#/${view}"]`).click();
+const attr = async (testid: string, name: string) => Number(await page.getByTestId(testid).getAttribute(name));
+
+/**
+ * Waits for what a step should produce; if the view shows an error instead, fails at once with the
+ * error's text (rather than timing out without saying why).
+ */
+async function outcome(selector: string, timeout: number): Promise<void> {
+  const alert = page.locator('main [role="alert"]');
+  await page.locator(`${selector}, main [role="alert"]`).first().waitFor({ timeout });
+  if (await alert.count()) throw new Error(`the view shows an error: ${(await alert.first().innerText()).replace(/\s+/g, ' ')}`);
+}
+
+async function shot(name: string): Promise<void> {
+  const stdev = await screenshot(page, name);
+  expect(stdev, `${name}.png looks blank`).toBeGreaterThan(NOT_BLANK);
+}
+
+beforeAll(async () => {
+  ensureRendererBuilt();
+  tmp = await mkdtemp(join(tmpdir(), 'studio-e2e-'));
+  data = await makeDataset(join(tmp, 'shapes'), {
+    classes: ['circle', 'diamond', 'square', 'stripes', 'columns'],
+    perClass: 14,
+    size: 48,
+    corrupt: true,
+    seed: 3,
+  });
+  server = await startServer({ workspace: join(tmp, 'workspace') });
+  browser = await launchChromium();
+  page = await browser.newPage({ viewport: { width: 1360, height: 900 }, colorScheme: 'light' });
+  problems = watchPage(page);
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  if (tmp) await rm(tmp, { recursive: true, force: true });
+});
+
+describe('studio in the browser', () => {
+  it('opens with its session token and connects', async () => {
+    await page.goto(server.url);
+    await page.locator('.conn[data-state="connected"]').waitFor();
+    await page.getByTestId('dataset-empty').waitFor();
+    await shot('00-start');
+  });
+
+  it('opens a generated dataset: class counts, thumbnails, skipped files', async () => {
+    await page.getByTestId('dataset-path').fill(data.root);
+    await page.getByTestId('dataset-path').press('Enter');
+    await outcome('[data-testid="class-counts"] [data-bars]:not([data-bars="0"])', 30_000);
+    expect(await page.locator('[data-testid="skipped"] tbody tr').count()).toBe(data.skipped.length);
+    await page.locator('[data-testid="thumbnails"] img').first().waitFor();
+    expect(await page.locator('[data-testid="thumbnails"] img').count()).toBeGreaterThan(10);
+    await shot('01-dataset');
+  });
+
+  it('trains XXS for 2 epochs at 32 px with points on the loss chart', async () => {
+    await nav('train');
+    await page.getByTestId('train-variant').selectOption('mobilevit_xxs');
+    await page.getByTestId('train-size').fill('32');
+    await page.getByTestId('train-epochs').fill('2');
+    await page.getByTestId('train-batch').fill('16');
+    await page.getByTestId('train-start').click();
+    await outcome('[data-testid="loss-chart"]:not([data-points="0"])', 120_000);
+    await page.getByTestId('train-status').filter({ hasText: 'Finished' }).waitFor({ timeout: 300_000 });
+    expect(await attr('loss-chart', 'data-points')).toBeGreaterThan(2);
+    expect(await attr('accuracy-chart', 'data-points')).toBeGreaterThanOrEqual(4); // train + val, 2 epochs
+    await shot('02-train');
+  }, 420_000);
+
+  it('lists the run, renames it and overlays its curves', async () => {
+    await nav('runs');
+    const row = page.getByTestId('run-row');
+    await row.first().waitFor();
+    expect(await row.count()).toBe(1);
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid="runs-acc-chart"]')?.getAttribute('data-points')) > 0);
+    await row.getByRole('button', { name: /^Rename/ }).click();
+    await row.getByRole('textbox', { name: 'New name' }).fill('XXS at 32 px');
+    await row.getByRole('textbox', { name: 'New name' }).press('Enter');
+    await row.getByRole('button', { name: 'XXS at 32 px', exact: true }).waitFor();
+    await shot('03-runs');
+  });
+
+  it('evaluates the run: confusion matrix and accuracy', async () => {
+    await nav('evaluate');
+    await page.getByTestId('eval-start').click();
+    await outcome('[data-testid="confusion"]', 120_000);
+    expect(await page.locator('[data-testid="confusion"] tbody tr').count()).toBe(data.classes.length);
+    expect(await page.getByTestId('eval-top1').innerText()).toMatch(/\d+\.\d %/);
+    await shot('04-evaluate');
+  }, 180_000);
+
+  it('shows the attention of a clicked patch as a heatmap', async () => {
+    await nav('attention');
+    await page.locator('#a-size').selectOption('128');
+    const image = join(tmp, 'query.png');
+    await writeFile(image, await encode(drawClassImage(0, data.classes.length, 128, 7), 128, 128, 'png'));
+    await page.getByTestId('image-input').setInputFiles(image);
+    const picker = page.getByTestId('patch-picker');
+    await outcome('[data-testid="patch-picker"] svg rect', 120_000); // the grid and the selected patch
+    expect(await page.getByTestId('top5').locator('li').count()).toBe(data.classes.length); // 5 classes: top-5 lists all
+    const first = await picker.locator('img').getAttribute('src');
+    const box = (await picker.boundingBox())!;
+    await picker.click({ position: { x: box.width * 0.15, y: box.height * 0.2 } });
+    await page.waitForFunction((prev) => {
+      const src = document.querySelector('[data-testid="patch-picker"] img')?.getAttribute('src');
+      return !!src && src !== prev && !document.querySelector('[data-testid="patch-picker"].loading');
+    }, first, { timeout: 60_000 });
+    const heatmap = (await picker.locator('img').getAttribute('src'))!;
+    expect(heatmap.startsWith('data:image/')).toBe(true);
+    expect(await dataUrlStdev(heatmap)).toBeGreaterThan(5);
+    await shot('05-attention');
+  }, 180_000);
+
+  it('computes the effective receptive field after each block', async () => {
+    await page.getByTestId('erf-start').click();
+    await outcome('[data-testid="erf"] ul img', 240_000);
+    await shot('06-receptive-field');
+  }, 300_000);
+
+  it('profiles the blocks and draws the latency bars beside MobileNetV2', async () => {
+    await nav('latency');
+    await page.getByTestId('latency-size').selectOption('64');
+    await page.locator('#l-runs').fill('3');
+    await page.getByTestId('latency-start').click();
+    await outcome('[data-testid="baseline-bars"]:not([data-bars="0"])', 240_000);
+    expect(await attr('latency-bars', 'data-bars')).toBeGreaterThan(10);
+    expect(await page.getByTestId('latency-total').innerText()).toMatch(/\d ms/);
+    await shot('07-latency');
+  }, 300_000);
+
+  it('shows the settings', async () => {
+    await nav('settings');
+    await page.waitForFunction((ws) => (document.querySelector('[data-testid="settings-workspace"]') as HTMLInputElement | null)?.value === ws, join(tmp, 'workspace'));
+    await shot('08-settings');
+  });
+
+  it('renders in the dark scheme too', async () => {
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await nav('train');
+    await page.getByTestId('loss-chart').waitFor();
+    await shot('09-train-dark');
+  });
+
+  it('raised no page errors, console errors or CSP violations', () => {
+    expect(problems).toEqual([]);
+  });
+});
