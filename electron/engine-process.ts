@@ -1,10 +1,11 @@
 // The engine in Electron: a utilityProcess (a Node process Electron manages, with the same
 // structured-clone messaging as a forked child) behind the EngineProcess adapter the service uses.
 import { utilityProcess } from 'electron';
-import { TailBuffer, type EngineExit, type EngineProcess } from '../src/engine/process.ts';
+import { TailBuffer, lowerPriority, type EngineExit, type EngineProcess } from '../src/engine/process.ts';
 
 export function utilityEngine(entry: string): EngineProcess {
   const child = utilityProcess.fork(entry, [], { stdio: ['ignore', 'inherit', 'pipe'], serviceName: 'MobileViT Studio engine' });
+  child.once('spawn', () => lowerPriority(child.pid));
   const tail = new TailBuffer();
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (chunk: string) => {

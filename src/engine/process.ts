@@ -3,6 +3,7 @@
 // main process supplies a utilityProcess-backed one (electron/engine-process.ts) with the same shape.
 import { fork } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { setPriority } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export interface EngineExit {
@@ -21,6 +22,21 @@ export interface EngineProcess {
 }
 
 export type SpawnEngine = () => EngineProcess;
+
+/**
+ * The engine is background work: a lower scheduling priority lets the service (and the window) win
+ * the CPU when training saturates it, which keeps requests answering quickly on small machines.
+ */
+export const ENGINE_NICENESS = 10;
+
+export function lowerPriority(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    setPriority(pid, ENGINE_NICENESS);
+  } catch {
+    // Not permitted on some systems; the engine then runs at normal priority.
+  }
+}
 
 /** The engine's entry point next to this file: main.ts from source, main.js once compiled. */
 export function engineEntry(): string {
@@ -51,6 +67,7 @@ export function forkEngine(entry = engineEntry(), env: NodeJS.ProcessEnv = proce
     // Structured clone: typed arrays and Buffers cross without JSON.
     serialization: 'advanced',
   });
+  lowerPriority(child.pid);
   const tail = new TailBuffer();
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (chunk: string) => {
