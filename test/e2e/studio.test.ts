@@ -37,6 +37,7 @@ async function outcome(selector: string, timeout: number): Promise<void> {
 }
 
 async function shot(name: string): Promise<void> {
+  await page.evaluate(() => window.scrollTo(0, 0)); // the sticky sidebar is drawn where the page is scrolled
   const stdev = await screenshot(page, name);
   expect(stdev, `${name}.png looks blank`).toBeGreaterThan(NOT_BLANK);
 }
