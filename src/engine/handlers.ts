@@ -1,7 +1,7 @@
 // Every engine method and the function that does it.
-import { StudioError } from '../protocol/contract.ts';
 import type { Handlers } from './dispatch.ts';
 import { selectBackend } from './backend.ts';
+import { evaluateRun } from './eval.ts';
 import { attention, predict, profile, receptiveField } from './inspect.ts';
 import { controlTraining, startTraining } from './train.ts';
 
@@ -9,9 +9,7 @@ export const HANDLERS: Handlers = {
   init: (p) => selectBackend(p.backend),
   'train.start': startTraining,
   'train.control': controlTraining,
-  eval: async () => {
-    throw new StudioError('unsupported', 'evaluating a run is not wired to src/train yet');
-  },
+  eval: evaluateRun,
   predict,
   attention,
   receptiveField,

@@ -271,6 +271,7 @@ export const EvalResult = z.object({
   loss: finite,
   top1: prob,
   top5: prob.nullable(),
+  /** Most confident mistakes first; file is the image's full path. */
   misclassified: z.array(z.object({
     file: z.string(), trueClass: z.string(), predictedClass: z.string(), confidence: prob, thumbnail: DisplayDataUrl,
   })),

@@ -62,5 +62,21 @@ describe('training through the engine', () => {
     const p = await ok('inspect.predict', { model: { runId }, image: { path: file } });
     expect(p.imageSize).toBe(32);
     expect(p.top5.map((t: any) => t.label).sort()).toEqual(['class_0', 'class_1']);
+    const a = await ok('inspect.attention', { model: { runId }, image: { path: file }, block: 0, layer: 0, head: 0, patch: [0, 0] });
+    expect(a.imageSize).toBe(32);
+    expect(a.map.flat().reduce((s: number, v: number) => s + v, 0)).toBeCloseTo(1, 4);
+  });
+
+  it('evaluates the run on its validation images, with the misclassified ones as thumbnails', async () => {
+    const e = await ok('eval.run', { runId, maxMisclassified: 1 });
+    const detail = await ok('runs.get', { runId });
+    const valCount = detail.dataset.valCount;
+    expect(e.classes).toEqual(['class_0', 'class_1']);
+    expect(e.confusion.flat().reduce((s: number, v: number) => s + v, 0)).toBe(valCount);
+    const wrong = valCount - e.confusion[0][0] - e.confusion[1][1];
+    expect(e.misclassifiedTotal).toBe(wrong);
+    expect(e.misclassified).toHaveLength(Math.min(1, wrong));
+    for (const m of e.misclassified) expect(m.thumbnail).toMatch(/^data:image\/jpeg;base64,/);
+    expect(seen.some((x) => x.event === 'progress' && x.payload.task === 'eval.run')).toBe(true);
   });
 });
