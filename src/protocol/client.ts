@@ -169,15 +169,3 @@ export function socketTransport(opts: SocketOptions): Transport & { close(): voi
     },
   };
 }
-
-/**
- * The client for the current window: Electron's window.studio when the preload put it there,
- * otherwise the browser mode's WebSocket on this page's origin with the ?token= of its URL.
- */
-export function connectStudio(win: Window & { studio?: StudioBridge } = window): StudioClient {
-  if (win.studio) return createClient(bridgeTransport(win.studio));
-  const token = new URL(win.location.href).searchParams.get('token');
-  if (!token) throw new StudioError('invalid_request', 'this page was opened without its ?token=…: open the URL that `mobilevit-studio serve` printed');
-  const proto = win.location.protocol === 'https:' ? 'wss:' : 'ws:';
-  return createClient(socketTransport({ url: `${proto}//${win.location.host}/api/ws`, token }));
-}
