@@ -20,6 +20,8 @@ const TYPES: Record<string, string> = {
   '.map': 'application/json',
 };
 
+export const contentType = (file: string): string => TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream';
+
 /** The file under root that a URL path names, or null when it would leave root. */
 export function resolveStatic(root: string, pathname: string): string | null {
   let decoded: string;
@@ -39,7 +41,7 @@ export async function sendFile(res: ServerResponse, file: string, head: boolean,
   const st = await stat(file).catch(() => null);
   if (!st?.isFile()) return false;
   res.writeHead(200, {
-    'Content-Type': TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream',
+    'Content-Type': contentType(file),
     'Content-Length': String(st.size),
     // Vite names assets by content hash; the index must be re-read so a rebuild is picked up.
     'Cache-Control': file.includes(`${sep}assets${sep}`) ? 'private, max-age=31536000, immutable' : 'no-store',
