@@ -46,7 +46,8 @@ beforeAll(async () => {
   ensureRendererBuilt();
   tmp = await mkdtemp(join(tmpdir(), 'studio-e2e-'));
   data = await makeDataset(join(tmp, 'shapes'), {
-    classes: ['circle', 'diamond', 'square', 'stripes', 'columns'],
+    // Named after the shapes the generator draws for class indices 0..4 (names sorted).
+    classes: ['circle', 'square', 'stripes', 'stripes_vertical', 'tilted_square'],
     perClass: 14,
     size: 48,
     corrupt: true,
@@ -137,6 +138,15 @@ describe('studio in the browser', () => {
     const heatmap = (await picker.locator('img').getAttribute('src'))!;
     expect(heatmap.startsWith('data:image/')).toBe(true);
     expect(await dataUrlStdev(heatmap)).toBeGreaterThan(5);
+    expect(await page.locator('[data-testid="attention-grid"] button').count()).toBe(64); // 8 × 8 patches at 128 px
+    // The keyboard moves the query patch too.
+    const before = await picker.getAttribute('aria-label');
+    await picker.press('ArrowRight');
+    await page.waitForFunction((prev) => {
+      const el = document.querySelector('[data-testid="patch-picker"]');
+      return !!el && el.getAttribute('aria-label') !== prev && !el.classList.contains('loading');
+    }, before);
+    expect(await picker.getAttribute('aria-label')).toMatch(/row 1, column 2/);
     await shot('05-attention');
   }, 180_000);
 
@@ -168,6 +178,15 @@ describe('studio in the browser', () => {
     await nav('train');
     await page.getByTestId('loss-chart').waitFor();
     await shot('09-train-dark');
+  });
+
+  it('deletes a run after asking', async () => {
+    await nav('runs');
+    const row = page.getByTestId('run-row');
+    await row.first().waitFor();
+    await row.getByRole('button', { name: 'Delete XXS at 32 px' }).click();
+    await page.getByTestId('confirm').click();
+    await page.getByTestId('runs-empty').waitFor();
   });
 
   it('raised no page errors, console errors or CSP violations', () => {
