@@ -71,6 +71,28 @@ describe('studio service', () => {
     await again.close();
   });
 
+  it('switches to a chosen workspace and remembers it', async () => {
+    const config = join(ws.dir, 'config');
+    const fallback = join(ws.dir, 'default-ws');
+    const chosen = join(ws.dir, 'chosen ws');
+    const saved = process.env.MOBILEVIT_WORKSPACE;
+    process.env.MOBILEVIT_WORKSPACE = fallback;
+    try {
+      const s1 = new StudioService({ mode: 'cli', configDir: config, spawnEngine: spawnFakeEngine });
+      expect(await s1.handle('settings.get', {})).toMatchObject({ ok: true, result: { workspace: fallback } });
+      createRun({ data: ws.dir }, { workspace: chosen, name: 'over there' });
+      expect(await s1.handle('settings.set', { workspace: chosen })).toMatchObject({ ok: true, result: { workspace: chosen } });
+      expect(await s1.handle('runs.list', {})).toMatchObject({ ok: true, result: { runs: [{ name: 'over there' }] } });
+      await s1.close();
+      const s2 = new StudioService({ mode: 'cli', configDir: config, spawnEngine: spawnFakeEngine });
+      expect(await s2.handle('app.info', {})).toMatchObject({ ok: true, result: { workspace: chosen } });
+      await s2.close();
+    } finally {
+      if (saved === undefined) delete process.env.MOBILEVIT_WORKSPACE;
+      else process.env.MOBILEVIT_WORKSPACE = saved;
+    }
+  });
+
   it('lists, replays, renames and deletes runs', async () => {
     const { id, dir } = createRun({ data: ws.dir, epochs: 2 }, { workspace: ws.dir, name: 'first' });
     const step = { type: 'step', time: 1, epoch: 0, step: 1, loss: 2.2, lr: 1e-3, imagesPerSec: 10, dataWaitMs: 1, resolution: 32, batchSize: 4 };
