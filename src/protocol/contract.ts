@@ -183,7 +183,7 @@ export const TrainSettings = z
     valFraction: z.number().min(0.01).max(0.9).default(0.15),
     seed: int(0, 2 ** 31 - 1).default(0),
     augmentation: Augmentation.default({}),
-    backend: BackendChoice.optional(), // omitted: the studio setting
+    // No backend here: the engine's backend is a studio setting (settings.set), shared by every run.
   })
   .strict();
 export type TrainSettings = z.infer<typeof TrainSettings>;
