@@ -30,11 +30,13 @@ export function transformerLayer(store: ParamStore, key: string, s: TransformerL
   /** x [S, N, d] (S = B·P sequences) → [S, N, d]. */
   return (x: tf.Tensor3D, ctx: Ctx, sink?: AttentionSink): tf.Tensor3D => {
     const [seqs, n] = x.shape;
-    // qkv features are [q | k | v], each split into heads: [S, N, 3, heads, hd] → [3, S, heads, N, hd].
-    const parts = qkv(norm1(x, ctx), ctx).reshape([seqs, n, 3, s.heads, headDim]).transpose([2, 0, 3, 1, 4]);
-    const [q, k, v] = tf.unstack(parts) as tf.Tensor4D[];
+    // qkv features are [q | k | v], each split into heads. Rank-4 transposes only (fast on wasm):
+    // [S, N, d] → [S, N, heads, hd] → [S, heads, N, hd].
+    const toHeads = (t: tf.Tensor) => t.reshape([seqs, n, s.heads, headDim]).transpose([0, 2, 1, 3]) as tf.Tensor4D;
+    const [q, k, v] = tf.split(qkv(norm1(x, ctx), ctx), 3, 2).map(toHeads);
     ctx.probe?.macs?.(2 * seqs * s.heads * n * n * headDim);
-    const weights = tf.softmax(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(headDim))) as tf.Tensor4D;
+    // Scale q rather than the N×N scores: the same product, on N·hd values instead of N².
+    const weights = tf.softmax(tf.matMul(tf.mul(q, 1 / Math.sqrt(headDim)), k, false, true)) as tf.Tensor4D;
     sink?.(weights);
     const attended = tf.matMul(weights, v).transpose([0, 2, 1, 3]).reshape([seqs, n, s.dim]);
     const y = tf.add(x, dropout(proj(attended, ctx), s.dropout, ctx));

@@ -15,6 +15,14 @@ export function resizeBilinear(x: tf.Tensor4D, size: [number, number]): tf.Tenso
 }
 
 /**
+ * Swaps axes 1 and 2 of a 4-D view. Every rearrangement below is built from this one: TF.js's wasm
+ * backend has fast transposes up to rank 4 and a slow generic path above it (about 10× slower here).
+ */
+function swap12(x: tf.Tensor, shape: [number, number, number, number]): tf.Tensor4D {
+  return x.reshape(shape).transpose([0, 2, 1, 3]) as tf.Tensor4D;
+}
+
+/**
  * x [B, H, W, C] → patches [B·P, N, C] with P = ph·pw pixels per patch and N = rows·cols patches.
  * Row b·P + (i·pw + j) of the result, token r·cols + c, holds pixel (r·ph + i, c·pw + j): attention mixes
  * tokens that share a within-patch offset. A map whose size is not a multiple of the patch is first
@@ -27,10 +35,13 @@ export function unfold(x: tf.Tensor4D, patch: [number, number]): { patches: tf.T
   const hh = grid.rows * ph;
   const ww = grid.cols * pw;
   const src = hh !== h || ww !== w ? resizeBilinear(x, [hh, ww]) : x;
-  const patches = src
-    .reshape([b, grid.rows, ph, grid.cols, pw, c]) // [B, rows, ph, cols, pw, C]
-    .transpose([0, 2, 4, 1, 3, 5]) //                 [B, ph, pw, rows, cols, C]
-    .reshape([b * ph * pw, grid.rows * grid.cols, c]) as tf.Tensor3D; // [B·P, N, C]
+  const { rows, cols } = grid;
+  // [B, rows, ph, cols·pw·C] → [B, ph, rows, cols·pw·C]
+  const a = swap12(src, [b, rows, ph, cols * pw * c]);
+  // [B·ph·rows, cols, pw, C] → [B·ph·rows, pw, cols, C]
+  const bb = swap12(a, [b * ph * rows, cols, pw, c]);
+  // [B·ph, rows, pw, cols·C] → [B·ph, pw, rows, cols·C] = [B, ph, pw, rows, cols, C]
+  const patches = swap12(bb, [b * ph, rows, pw, cols * c]).reshape([b * ph * pw, rows * cols, c]) as tf.Tensor3D;
   return { patches, grid };
 }
 
@@ -39,10 +50,14 @@ export function fold(patches: tf.Tensor3D, grid: PatchGrid): tf.Tensor4D {
   const [ph, pw] = grid.patch;
   const [bp, , c] = patches.shape;
   const b = bp / (ph * pw);
-  const x = patches
-    .reshape([b, ph, pw, grid.rows, grid.cols, c]) // [B, ph, pw, rows, cols, C]
-    .transpose([0, 3, 1, 4, 2, 5]) //                  [B, rows, ph, cols, pw, C]
-    .reshape([b, grid.rows * ph, grid.cols * pw, c]) as tf.Tensor4D;
+  const { rows, cols } = grid;
+  // The three swaps of unfold, undone in reverse order.
+  // [B·ph, pw, rows, cols·C] → [B·ph, rows, pw, cols·C]
+  const a = swap12(patches, [b * ph, pw, rows, cols * c]);
+  // [B·ph·rows, pw, cols, C] → [B·ph·rows, cols, pw, C]
+  const bb = swap12(a, [b * ph * rows, pw, cols, c]);
+  // [B, ph, rows, cols·pw·C] → [B, rows, ph, cols·pw·C] = [B, H, W, C]
+  const x = swap12(bb, [b, ph, rows, cols * pw * c]).reshape([b, rows * ph, cols * pw, c]) as tf.Tensor4D;
   const [h, w] = grid.featureSize;
   return h !== grid.rows * ph || w !== grid.cols * pw ? resizeBilinear(x, [h, w]) : x;
 }
