@@ -27,6 +27,7 @@ import { evaluateSet, type Evaluation } from './evaluate.ts';
 import { EventSink } from './events.ts';
 import { rewindEvents } from './metrics-log.ts';
 import { FILES, alive, readRun, updateRun, type RunRecord } from './run-folder.ts';
+import { imagesPerPass, isWasmMemoryFault } from './memory.ts';
 import { learningRate, progressAt, validateSchedule, type ScheduleSettings } from './schedule.ts';
 import { Trainer, type TrainerStateJson } from './trainer.ts';
 
@@ -169,7 +170,9 @@ export async function runTraining(runDir: string, opts: TrainingOptions = {}): P
       return finish(reason === 'pause' ? 'paused' : 'stopped', null);
     }
     const kept = store.manifest('last');
-    const message = e instanceof Error ? e.message : String(e);
+    const message = isWasmMemoryFault(e) && tf.getBackend() === 'wasm'
+      ? `the wasm backend ran out of memory (${e instanceof Error ? e.message : String(e)}); lower --batch-size or --image-size, or use tfjs-node`
+      : e instanceof Error ? e.message : String(e);
     const error = e instanceof NonFiniteLoss
       ? `${message}; ${kept ? `the last good checkpoint (step ${kept.step}) is kept` : 'no checkpoint had been saved yet'}`
       : message;
@@ -184,6 +187,7 @@ export async function runTraining(runDir: string, opts: TrainingOptions = {}): P
 class Session {
   private readonly every: number;
   private readonly sched: ScheduleSettings;
+  private readonly splitSizes = new Set<number>();
 
   private constructor(
     private readonly record: RunRecord,
@@ -297,7 +301,7 @@ class Session {
         const x = tf.tensor4d(b.x, [n, b.size, b.size, 3]);
         let r;
         try {
-          r = await this.trainer.step(x, b.labels, lr, stepSeeds(s.seed, state.step), frozen);
+          r = await this.trainer.step(x, b.labels, lr, stepSeeds(s.seed, state.step), frozen, this.passSize(b.size, n));
         } finally {
           x.dispose();
         }
@@ -316,6 +320,7 @@ class Session {
           resolution: b.size, batchSize: n, acc: r.correct / n, batch: state.batchIndex, batches: batchesInEpoch,
         });
         this.opts.afterStep?.({ step: state.step, model: this.model });
+        // Checkpoint time counts neither as compute nor as data wait: the clock restarts after it.
         const reason = this.stopReason();
         if (reason) {
           await this.saveLast();
@@ -356,15 +361,31 @@ class Session {
     });
     if (evaluation) this.saveEvaluation(epoch + 1, evaluation);
     if (improved) await this.saveBest(epoch + 1);
-    updateRun(this.dir, {
-      epochsDone: state.epoch, best: state.best,
-      last: { epoch: epoch + 1, trainLoss: train.loss, valLoss: evaluation?.loss ?? null, valTop1: evaluation?.top1 ?? null },
-    });
+    try {
+      updateRun(this.dir, {
+        epochsDone: state.epoch, best: state.best,
+        last: { epoch: epoch + 1, trainLoss: train.loss, valLoss: evaluation?.loss ?? null, valTop1: evaluation?.top1 ?? null },
+      });
+    } catch (e) {
+      // Like a failed checkpoint (a full disk), not a reason to stop: the next epoch end rewrites it.
+      this.sink.warn(`could not update ${FILES.run}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
     await this.saveLast();
   }
 
   private evaluate(): Promise<Evaluation> {
     return evaluateSet(this.model, this.evalSet!, this.s.batchSize, this.scan.classes);
+  }
+
+  /** Images per forward/backward pass at this resolution; says so once per resolution when it splits batches. */
+  private passSize(size: number, batch: number): number {
+    const per = imagesPerPass(tf.getBackend(), this.s.variant, size);
+    if (per < batch && !this.splitSizes.has(size)) {
+      this.splitSizes.add(size);
+      this.sink.warn(`${tf.getBackend()}: batches at ${size} px are trained ${per} image(s) per pass with gradient accumulation`
+        + ` (wasm memory ends at 4 GB); BatchNorm sees ${per} image(s) at a time. A faster backend (tfjs-node) or a smaller --image-size avoids it`);
+    }
+    return per;
   }
 
   private stopReason(): 'stop' | 'pause' | null {

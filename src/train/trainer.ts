@@ -2,8 +2,8 @@
 //   loss = CE_smoothed(model.forward(x, {training, nextSeed}), y)
 //   grads = d loss / d trainable variables (tf.variableGrads), clipped to a global L2 norm
 //   AdamW update, then the EMA update
-// all inside one tf.tidy, so nothing but the three scalars it returns outlives it; those are read
-// (one device sync) and disposed outside the tidy.
+// each part inside a tf.tidy, so nothing but the scalars it reports outlives it; those are read
+// (one device sync) and disposed outside the tidies.
 import * as tf from '@tensorflow/tfjs';
 import type { TensorMap } from '../model/safetensors.ts';
 import type { ForwardOptions } from '../model/types.ts';
@@ -55,23 +55,54 @@ export class Trainer {
       : new WeightEma([...model.params].map(([key, p]) => ({ key, variable: p.variable })), settings.emaDecay);
   }
 
-  /** One step on a batch; `frozenBackbone` trains the classifier only. */
-  async step(x: tf.Tensor4D, labels: Int32Array, lr: number, nextSeed: () => number, frozenBackbone = false): Promise<StepResult> {
-    if (labels.length !== x.shape[0]) throw new Error(`training step: ${labels.length} labels for a batch of ${x.shape[0]}`);
+  /**
+   * One step on a batch; `frozenBackbone` trains the classifier only. With `imagesPerPass` smaller
+   * than the batch, the forward/backward passes go through the batch in slices of that many images
+   * and their gradients are averaged before the single update (gradient accumulation): the same
+   * step as one pass, except that BatchNorm's statistics come from each slice. This is how a batch
+   * too large for wasm's 4 GB memory still trains (see memory.ts).
+   */
+  async step(x: tf.Tensor4D, labels: Int32Array, lr: number, nextSeed: () => number, frozenBackbone = false,
+    imagesPerPass = Infinity): Promise<StepResult> {
+    const n = x.shape[0];
+    if (labels.length !== n) throw new Error(`training step: ${labels.length} labels for a batch of ${n}`);
     const head = new Set(this.model.headKeys);
-    const vars = frozenBackbone ? this.trainable.filter((p) => head.has(p.key)) : this.trainable;
-    const { smoothing, clip } = { smoothing: this.settings.labelSmoothing, clip: this.settings.gradClip };
-    const out = tf.tidy(() => {
-      const y = tf.tensor1d(labels, 'int32');
-      let correct: tf.Scalar | undefined;
-      const { value, grads } = tf.variableGrads(() => {
-        const logits = this.model.forward(x, { training: true, nextSeed });
-        correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'float32')));
-        return smoothedCrossEntropy(logits, y, smoothing);
-      }, vars.map((p) => p.variable));
+    const vars = (frozenBackbone ? this.trainable.filter((p) => head.has(p.key)) : this.trainable).map((p) => p.variable);
+    const smoothing = this.settings.labelSmoothing;
+    const per = Math.max(1, Math.min(n, Math.floor(imagesPerPass)));
+
+    // Sums over the slices, each weighted by its share of the batch.
+    type Sums = { loss: tf.Scalar; correct: tf.Scalar; grads: Record<string, tf.Tensor> };
+    let sums: Sums | null = null;
+    for (let start = 0; start < n; start += per) {
+      const count = Math.min(per, n - start);
+      const prev: Sums | null = sums;
+      sums = tf.tidy(() => {
+        const xs = count === n ? x : tf.slice(x, [start, 0, 0, 0], [count, -1, -1, -1]);
+        const y = tf.tensor1d(labels.subarray(start, start + count), 'int32');
+        let hits: tf.Scalar | undefined;
+        const { value, grads } = tf.variableGrads(() => {
+          const logits = this.model.forward(xs, { training: true, nextSeed });
+          hits = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'float32')));
+          return smoothedCrossEntropy(logits, y, smoothing);
+        }, vars);
+        const w = count / n;
+        const weigh = (t: tf.Tensor) => (w === 1 ? t : tf.mul(t, w));
+        const correct = prev ? tf.add(prev.correct, hits!) : tf.clone(hits!);
+        hits!.dispose(); // kept inside the gradient function, so this tidy would not release it
+        const out: Sums = { loss: (prev ? tf.add(prev.loss, weigh(value)) : weigh(value)) as tf.Scalar, correct: correct as tf.Scalar, grads: {} };
+        for (const [name, g] of Object.entries(grads)) out.grads[name] = prev ? tf.add(prev.grads[name], weigh(g)) : weigh(g);
+        return out;
+      });
+      if (prev) tf.dispose([prev.loss, prev.correct, ...Object.values(prev.grads)]);
+    }
+    const total = sums!;
+
+    const clip = this.settings.gradClip;
+    const norm = tf.tidy(() => {
       const named = new Map<string, tf.Tensor>();
-      for (const [name, g] of Object.entries(grads)) named.set(this.keyOf.get(name)!, g);
-      const norm = tf.sqrt(tf.addN([...named.values()].map((g) => tf.sum(tf.square(g)))));
+      for (const [name, g] of Object.entries(total.grads)) named.set(this.keyOf.get(name)!, g);
+      const norm = tf.sqrt(tf.addN([...named.values()].map((g) => tf.sum(tf.square(g))))) as tf.Scalar;
       if (clip !== null) {
         // min(1, clip / (norm + 1e-6)), computed on the device: no sync in the middle of the step.
         const scale = tf.minimum(1, tf.div(clip, tf.add(norm, 1e-6)));
@@ -79,11 +110,10 @@ export class Trainer {
       }
       this.optimizer.apply(named, lr);
       this.ema?.update();
-      return { value: value as tf.Scalar, norm: norm as tf.Scalar, correct: correct! };
+      return norm;
     });
-    // tf.keep'd inside the gradient function, so the tidy did not take it: released here.
-    const [loss, gradNorm, correct] = await Promise.all([out.value.data(), out.norm.data(), out.correct.data()]);
-    out.value.dispose(); out.norm.dispose(); out.correct.dispose();
+    const [loss, gradNorm, correct] = await Promise.all([total.loss.data(), norm.data(), total.correct.data()]);
+    tf.dispose([total.loss, total.correct, norm, ...Object.values(total.grads)]);
     return { loss: loss[0], gradNorm: gradNorm[0], correct: correct[0] };
   }
 

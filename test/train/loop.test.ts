@@ -74,7 +74,7 @@ describe('a short training run', () => {
   });
 
   it('evaluates the last checkpoint to exactly what the final epoch reported, also through the CLI', async () => {
-    const final = events.findLast((e) => e.type === 'epoch')!;
+    const final = [...events].reverse().find((e) => e.type === 'epoch')!;
     const r = await evaluateModel({ run: dir, checkpoint: 'last' });
     expect(r.images).toBe('val');
     expect(r.top1).toBe(final.type === 'epoch' && final.val!.top1);

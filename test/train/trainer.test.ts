@@ -140,4 +140,33 @@ describe('trainer step', () => {
     expect(Array.from(avg)).not.toEqual(Array.from(w));
     trainer.dispose(); model.dispose();
   });
+
+  it('accumulates gradients over slices of the batch to the same step as one pass, with a flat tensor count', async () => {
+    const run = async (perPass: number) => {
+      const model = tinyModel(3);
+      const trainer = new Trainer(model, SETTINGS);
+      const results = [];
+      const counts: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const { x, y } = batch(i);
+        results.push(await trainer.step(x, y, 0.05, seeds(), false, perPass));
+        x.dispose();
+        counts.push(tf.memory().numTensors);
+      }
+      const w = Array.from(model.params.get('backbone.weight')!.variable.dataSync());
+      trainer.dispose(); model.dispose();
+      return { results, w, counts };
+    };
+    const one = await run(Infinity);
+    for (const per of [1, 3]) {
+      const sliced = await run(per);
+      expect(new Set(sliced.counts).size).toBe(1);
+      sliced.results.forEach((r, i) => {
+        expect(r.loss).toBeCloseTo(one.results[i].loss, 5);
+        expect(r.gradNorm).toBeCloseTo(one.results[i].gradNorm, 5);
+        expect(r.correct).toBe(one.results[i].correct);
+      });
+      sliced.w.forEach((v, k) => expect(v).toBeCloseTo(one.w[k], 5));
+    }
+  });
 });
