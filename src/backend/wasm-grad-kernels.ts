@@ -1,9 +1,10 @@
 // Registers, for the wasm backend only, the convolution gradient kernels it does not ship, so that
-// training (tf.grads through conv2d / depthwiseConv2d) runs on wasm. The kernels run ordinary tf ops:
+// training (tf.grads through conv2d / depthwiseConv2d) runs on wasm, and replaces its slow
+// Conv2DBackpropInput (see conv-grads.ts for the measurements). The kernels run ordinary tf ops:
 // inside a kernelFunc the engine stops recording gradients (kernelDepth > 0), ops dispatch to wasm's own
 // kernels, and a returned Tensor is passed through as the kernel's output.
 import * as tf from '@tensorflow/tfjs';
-import { conv2dFilterGrad, depthwiseFilterGrad, depthwiseInputGrad, type ConvGradParams } from './conv-grads.ts';
+import { conv2dFilterGrad, conv2dInputGrad, depthwiseFilterGrad, depthwiseInputGrad, type ConvGradParams } from './conv-grads.ts';
 
 type Shape4 = [number, number, number, number];
 
@@ -30,7 +31,7 @@ function params(attrs: tf.NamedAttrMap): ConvGradParams {
   };
 }
 
-const KERNELS: Array<{ kernelName: string; kernelFunc: tf.KernelFunc }> = [
+const MISSING: Array<{ kernelName: string; kernelFunc: tf.KernelFunc }> = [
   {
     kernelName: 'Conv2DBackpropFilter',
     kernelFunc: ({ inputs, attrs = {} }) => {
@@ -58,19 +59,42 @@ const KERNELS: Array<{ kernelName: string; kernelFunc: tf.KernelFunc }> = [
   },
 ];
 
+/** wasm's own Conv2DBackpropInput stays in charge of what ours does not do (NCHW). */
+function fasterConv2DBackpropInput(builtin: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const { inputs, attrs = {} } = args;
+    if (attrs.dataFormat !== undefined && attrs.dataFormat !== 'NHWC') return builtin(args);
+    const dy = asTensor4D(inputs.dy, 'Conv2DBackpropInput', 'dy');
+    const filter = asTensor4D(inputs.filter, 'Conv2DBackpropInput', 'filter');
+    return conv2dInputGrad(attrs.inputShape as Shape4, dy, filter, params(attrs));
+  };
+}
+
+const ours = new WeakSet<tf.KernelFunc>(MISSING.map((k) => k.kernelFunc));
+
 /**
- * Registers those of the three kernels that wasm does not already have (a later tfjs release that
- * ships its own keeps them). Safe to call any number of times. Returns the names it registered now.
+ * Registers those of the three missing kernels that wasm does not already have (a later tfjs release
+ * that ships its own keeps them) and wraps its Conv2DBackpropInput. Safe to call any number of times.
+ * Returns the names it registered now.
  */
 export function registerWasmGradKernels(): string[] {
   const added: string[] = [];
-  for (const k of KERNELS) {
+  for (const k of MISSING) {
     if (tf.getKernel(k.kernelName, 'wasm')) continue;
     tf.registerKernel({ kernelName: k.kernelName, backendName: 'wasm', kernelFunc: k.kernelFunc });
     added.push(k.kernelName);
   }
+  const builtin = tf.getKernel('Conv2DBackpropInput', 'wasm');
+  if (builtin && !ours.has(builtin.kernelFunc)) {
+    const kernelFunc = fasterConv2DBackpropInput(builtin.kernelFunc);
+    ours.add(kernelFunc);
+    tf.unregisterKernel('Conv2DBackpropInput', 'wasm');
+    // Keeps the builtin's setup (it binds the wasm function the NCHW fallback calls).
+    tf.registerKernel({ ...builtin, kernelFunc });
+    added.push('Conv2DBackpropInput');
+  }
   return added;
 }
 
-/** The kernel names this module provides for wasm. */
-export const WASM_GRAD_KERNELS = KERNELS.map((k) => k.kernelName);
+/** The kernel names this module provides or replaces for wasm. */
+export const WASM_GRAD_KERNELS = [...MISSING.map((k) => k.kernelName), 'Conv2DBackpropInput'];

@@ -103,10 +103,10 @@ beforeAll(async () => {
 });
 
 describe('wasm convolution gradients match the cpu backend (relative error ≤ 1e-4)', () => {
-  it('registers the three kernels wasm lacks, once', () => {
+  it('registers the three kernels wasm lacks and its faster Conv2DBackpropInput, once', () => {
     for (const k of WASM_GRAD_KERNELS) expect(tf.getKernel(k, 'wasm')).toBeDefined();
-    expect(WASM_GRAD_KERNELS.sort()).toEqual(
-      ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput']);
+    expect([...WASM_GRAD_KERNELS].sort()).toEqual(['Conv2DBackpropFilter', 'Conv2DBackpropInput',
+      'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput']);
     expect(registerWasmGradKernels()).toEqual([]);
   });
 
@@ -135,10 +135,13 @@ describe('wasm convolution gradient kernels', () => {
   it('leave only their output behind when run outside any tidy scope', async () => {
     // tf.grads runs backward passes inside a scope that would hide a leak; run each kernel bare.
     await tf.setBackend('wasm');
-    const x = tf.randomNormal([2, 8, 8, 4]), dy = tf.randomNormal([2, 4, 4, 4]), w = tf.randomNormal([3, 3, 4, 1]);
+    const x = tf.randomNormal([2, 8, 8, 4]), dy = tf.randomNormal([2, 4, 4, 4]);
+    const w = tf.randomNormal([3, 3, 4, 1]), wc = tf.randomNormal([3, 3, 4, 4]);
     const attrs = { strides: 2, pad: 'same', dilations: 1 };
     const calls: Array<[string, tf.NamedTensorMap, object]> = [
       ['Conv2DBackpropFilter', { x, dy }, { ...attrs, dataFormat: 'NHWC', filterShape: [3, 3, 4, 4] }],
+      ['Conv2DBackpropFilter', { x, dy }, { ...attrs, dataFormat: 'NHWC', filterShape: [1, 1, 4, 4] }],
+      ['Conv2DBackpropInput', { dy, filter: wc }, { ...attrs, dataFormat: 'NHWC', inputShape: [2, 8, 8, 4] }],
       ['DepthwiseConv2dNativeBackpropFilter', { x, dy }, { ...attrs, filterShape: [3, 3, 4, 1] }],
       ['DepthwiseConv2dNativeBackpropInput', { dy, filter: w }, { ...attrs, inputShape: [2, 8, 8, 4] }],
     ];
@@ -148,7 +151,23 @@ describe('wasm convolution gradient kernels', () => {
       expect(tf.memory().numTensors, kernel).toBe(before + 1);
       out.dispose();
     }
-    tf.dispose([x, dy, w]);
+    tf.dispose([x, dy, w, wc]);
+  });
+
+  it('leave NCHW Conv2DBackpropInput to wasm\'s own kernel', async () => {
+    const dyData = values(2 * 4 * 4 * 4, 5), wData = values(3 * 3 * 4 * 6, 6);
+    const run = () => {
+      const dy = tf.tensor4d(dyData, [2, 4, 4, 4]), filter = tf.tensor4d(wData, [3, 3, 6, 4]);
+      const out = tf.engine().runKernel('Conv2DBackpropInput', { dy, filter },
+        { strides: 2, pad: 'same', dataFormat: 'NCHW', inputShape: [2, 6, 8, 8] }) as tf.Tensor;
+      const data = out.dataSync() as Float32Array;
+      tf.dispose([dy, filter, out]);
+      return data;
+    };
+    await tf.setBackend('cpu');
+    const ref = run();
+    await tf.setBackend('wasm');
+    expect(relErr(run(), ref)).toBeLessThanOrEqual(1e-5);
   });
 
   it('reject what they do not implement with a message naming the kernel', async () => {
