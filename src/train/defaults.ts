@@ -23,6 +23,8 @@
 //   batch / size   32 at 256 px; on a CPU, 128 px trains about 4× faster and loses little on small
 //                  datasets of photos (choose it for a first look). The multi-scale sampler keeps the
 //                  pixels per batch constant, so its epochs cost about as much as fixed-size ones.
+//                  On the wasm backend a batch that would not fit its 4 GB heap is trained in slices
+//                  with gradient accumulation (memory.ts): same update, BatchNorm statistics per slice.
 //   EMA            off; when on, decay 0.9995 with timm's warm-up (1+n)/(10+n), short enough that a
 //                  30-epoch run of ~100 steps per epoch averages its last few epochs, not its init.
 //   fine-tuning    --weights loads a pretrained backbone and re-initialises the classifier for the
