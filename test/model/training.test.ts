@@ -3,9 +3,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createModel, VARIANT_NAMES } from '../../src/model/index.ts';
+import { initBackend } from '../../src/backend/index.ts';
 import { maxAbsDiff } from '../helpers/fixtures.ts';
 
-beforeAll(async () => { await tf.setBackend('cpu'); });
+// wasm with the studio's registered backward kernels: the backend training really runs on here.
+beforeAll(async () => { await initBackend('wasm'); });
 
 function lossFn(model: ReturnType<typeof createModel>, x: tf.Tensor4D, labels: tf.Tensor1D, seed: number) {
   let s = seed;
