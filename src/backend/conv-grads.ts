@@ -1,7 +1,7 @@
 // Convolution gradients for the wasm backend, composed from kernels it has and runs fast.
 //
 // wasm lacks Conv2DBackpropFilter and both depthwise gradients, and its own Conv2DBackpropInput is a
-// plain loop, 9x slower than its forward conv on a 3x3 layer. design.md suggested im2col (strided
+// plain loop: 4-13x slower than the same work done by its forward conv on MobileViT's layer shapes. design.md suggested im2col (strided
 // slices + concat) then matMul; measured on wasm, the slices and the inner-axis concat cost five times
 // the convolution itself, and a matMul with transposeA is ten times slower than one without. The
 // formulations below instead hand the heavy work to wasm's forward convolutions (XNNPACK) — a filter

@@ -14,6 +14,8 @@ export interface WasmLoad {
 }
 
 let pathsSet = false;
+// In Node the backend is single-threaded and loads the SIMD build where WebAssembly SIMD exists.
+const WASM_FILES = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm'];
 
 /** The folder holding tfjs-backend-wasm*.wasm, or null when the package cannot be resolved. */
 function wasmDir(): string | null {
@@ -27,12 +29,17 @@ function wasmDir(): string | null {
 export async function loadWasm(): Promise<WasmLoad> {
   if (typeof WebAssembly === 'undefined') return { ok: false, reason: 'this runtime has no WebAssembly' };
   const dir = wasmDir();
-  if (dir && !existsSync(join(dir, 'tfjs-backend-wasm.wasm'))) {
-    return { ok: false, reason: `tfjs-backend-wasm.wasm is missing from ${dir} (reinstall @tensorflow/tfjs-backend-wasm)` };
+  const missing = dir ? WASM_FILES.filter((f) => !existsSync(join(dir, f))) : [];
+  if (missing.length) {
+    return { ok: false, reason: `${missing.join(', ')} missing from ${dir} (reinstall @tensorflow/tfjs-backend-wasm)` };
   }
   if (dir && !pathsSet) {
     // Only takes effect before the backend's first initialisation, so once is enough.
-    tfwasm.setWasmPaths(dir + sep);
+    try {
+      tfwasm.setWasmPaths(dir + sep);
+    } catch (e) { // thrown only after an earlier initialisation aborted
+      return { ok: false, reason: `the WebAssembly backend cannot be set up: ${(e as Error).message}` };
+    }
     pathsSet = true;
   }
   if (!(await tf.setBackend('wasm'))) {
