@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../../src/server/server.ts';
 import { drawClassImage, encode, makeDataset, type GeneratedDataset } from '../helpers/dataset.ts';
 import { dataUrlStdev, ensureRendererBuilt, launchChromium, screenshot, watchPage } from './harness.ts';
@@ -59,6 +59,13 @@ beforeAll(async () => {
   problems = watchPage(page);
 }, 180_000);
 
+// A failed step leaves a picture of what the page showed, next to the other artifacts.
+afterEach(async (ctx) => {
+  if (ctx.task.result?.state === 'fail' && page) {
+    await screenshot(page, `failed-${ctx.task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}`).catch(() => {});
+  }
+});
+
 afterAll(async () => {
   await browser?.close();
   await server?.close();
@@ -88,7 +95,7 @@ describe('studio in the browser', () => {
     await page.getByTestId('train-variant').selectOption('mobilevit_xxs');
     await page.getByTestId('train-size').fill('32');
     await page.getByTestId('train-epochs').fill('2');
-    await page.getByTestId('train-batch').fill('16');
+    await page.getByTestId('train-batch').fill('8');
     await page.getByTestId('train-start').click();
     await outcome('[data-testid="loss-chart"]:not([data-points="0"])', 120_000);
     await page.getByTestId('train-status').filter({ hasText: 'Finished' }).waitFor({ timeout: 300_000 });
@@ -97,21 +104,43 @@ describe('studio in the browser', () => {
     await shot('02-train');
   }, 420_000);
 
-  it('lists the run, renames it and overlays its curves', async () => {
+  it('pauses, resumes and stops a second run', async () => {
+    const status = page.getByTestId('train-status');
+    await page.getByTestId('train-epochs').fill('4');
+    await page.getByTestId('train-start').click();
+    await status.filter({ hasText: 'Training' }).waitFor({ timeout: 60_000 });
+    // Pause once a few steps are done (the series was cleared when this run started).
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid="loss-chart"]')?.getAttribute('data-points')) >= 3, null, { timeout: 120_000 });
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await status.filter({ hasText: 'Paused' }).waitFor({ timeout: 60_000 });
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await outcome('[data-testid="train-status"]:text-is("Training")', 60_000);
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid="accuracy-chart"]')?.getAttribute('data-points')) >= 2, null, { timeout: 120_000 });
+    await page.getByRole('button', { name: 'Stop' }).click();
+    await status.filter({ hasText: 'Stopped' }).waitFor({ timeout: 60_000 });
+  }, 300_000);
+
+  it('lists the runs, renames one and overlays their curves', async () => {
     await nav('runs');
-    const row = page.getByTestId('run-row');
-    await row.first().waitFor();
-    expect(await row.count()).toBe(1);
-    await page.waitForFunction(() => Number(document.querySelector('[data-testid="runs-acc-chart"]')?.getAttribute('data-points')) > 0);
-    await row.getByRole('button', { name: /^Rename/ }).click();
-    await row.getByRole('textbox', { name: 'New name' }).fill('XXS at 32 px');
-    await row.getByRole('textbox', { name: 'New name' }).press('Enter');
-    await row.getByRole('button', { name: 'XXS at 32 px', exact: true }).waitFor();
+    const rows = page.getByTestId('run-row');
+    await rows.first().waitFor();
+    expect(await rows.count()).toBe(2);
+    // Overlay both runs (check() leaves a ticked box ticked).
+    const first = rows.nth(1); // newest first
+    await rows.nth(0).getByRole('checkbox').check();
+    await first.getByRole('checkbox').check();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="runs-acc-chart"]').length > 0 &&
+      Number(document.querySelector('[data-testid="runs-acc-chart"]')?.getAttribute('data-points')) >= 3);
+    await first.getByRole('button', { name: /^Rename/ }).click();
+    await first.getByRole('textbox', { name: 'New name' }).fill('XXS at 32 px');
+    await first.getByRole('textbox', { name: 'New name' }).press('Enter');
+    await first.getByRole('button', { name: 'XXS at 32 px', exact: true }).waitFor();
     await shot('03-runs');
   });
 
   it('evaluates the run: confusion matrix and accuracy', async () => {
     await nav('evaluate');
+    await page.getByTestId('eval-run').selectOption({ label: 'XXS at 32 px — MobileViT-XXS, 2 epochs' });
     await page.getByTestId('eval-start').click();
     await outcome('[data-testid="confusion"]', 120_000);
     expect(await page.locator('[data-testid="confusion"] tbody tr').count()).toBe(data.classes.length);
@@ -121,6 +150,7 @@ describe('studio in the browser', () => {
 
   it('shows the attention of a clicked patch as a heatmap', async () => {
     await nav('attention');
+    await page.getByTestId('attention-run').selectOption({ label: 'XXS at 32 px — MobileViT-XXS' });
     await page.locator('#a-size').selectOption('128');
     const image = join(tmp, 'query.png');
     await writeFile(image, await encode(drawClassImage(0, data.classes.length, 128, 7), 128, 128, 'png'));
@@ -182,11 +212,12 @@ describe('studio in the browser', () => {
 
   it('deletes a run after asking', async () => {
     await nav('runs');
-    const row = page.getByTestId('run-row');
-    await row.first().waitFor();
-    await row.getByRole('button', { name: 'Delete XXS at 32 px' }).click();
+    const rows = page.getByTestId('run-row');
+    await rows.first().waitFor();
+    await page.getByRole('button', { name: 'Delete XXS at 32 px' }).click();
     await page.getByTestId('confirm').click();
-    await page.getByTestId('runs-empty').waitFor();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="run-row"]').length === 1);
+    expect(await page.getByRole('button', { name: 'XXS at 32 px', exact: true }).count()).toBe(0);
   });
 
   it('raised no page errors, console errors or CSP violations', () => {

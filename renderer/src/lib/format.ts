@@ -52,10 +52,12 @@ export function px(w: number, h?: number): string {
   return h == null ? `${Math.round(w)} px` : `${Math.round(w)} × ${Math.round(h)} px`;
 }
 
+/** "Nov 28, 16:31" this year, "Nov 28, 2025, 16:31" before. */
 export function date(iso: string): string {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
-  return d.toLocaleString(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+  const year = d.getFullYear() === new Date().getFullYear() ? undefined : 'numeric';
+  return d.toLocaleString(undefined, { year, month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
 }
 
 export const VARIANT_LABELS: Record<string, string> = {
@@ -67,4 +69,9 @@ export const VARIANT_LABELS: Record<string, string> = {
 
 export function variantLabel(v: string): string {
   return VARIANT_LABELS[v] ?? v;
+}
+
+/** "XXS", "XS", "S", "MNv2": for tight table cells. */
+export function variantShort(v: string): string {
+  return v === 'mobilenet_v2' ? 'MNv2' : v.replace(/^mobilevit_/, '').toUpperCase();
 }

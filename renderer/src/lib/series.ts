@@ -44,6 +44,7 @@ export interface RunProgress {
 }
 
 export class RunSeries {
+  /** Arrays are only ever appended to or truncated in place, never replaced. */
   readonly curves: RunCurves = {
     trainLoss: [], lr: [], epochTrainLoss: [], valLoss: [], trainTop1: [], valTop1: [], trainLossByEpoch: [], valLossByEpoch: [],
   };
@@ -130,17 +131,16 @@ export class RunSeries {
     this.updateEstimates();
   }
 
+  /** In place: charts hold on to these arrays. */
   private truncateAfter(step: number): void {
     const c = this.curves;
-    const keep = (pts: Point[]) => pts.filter((q) => q.x <= step);
-    c.trainLoss = keep(c.trainLoss);
-    c.lr = keep(c.lr);
-    c.epochTrainLoss = keep(c.epochTrainLoss);
-    c.valLoss = keep(c.valLoss);
+    const keep = (pts: Point[], max: number) => {
+      const n = pts.findIndex((q) => q.x > max);
+      if (n >= 0) pts.length = n; // points are in x order
+    };
+    for (const k of ['trainLoss', 'lr', 'epochTrainLoss', 'valLoss'] as const) keep(c[k], step);
     const lastEpoch = c.epochTrainLoss.length; // epochs completed at the checkpoint
-    for (const k of ['trainTop1', 'valTop1', 'trainLossByEpoch', 'valLossByEpoch'] as const) {
-      c[k] = c[k].filter((q) => q.x <= lastEpoch);
-    }
+    for (const k of ['trainTop1', 'valTop1', 'trainLossByEpoch', 'valLossByEpoch'] as const) keep(c[k], lastEpoch);
   }
 
   private updateEstimates(): void {

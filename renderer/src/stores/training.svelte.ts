@@ -27,8 +27,15 @@ class Training {
   runId = $state<string | null>(null);
   runName = $state<string | null>(null);
   status = $state<RunStatus | null>(null);
-  /** The curves are a plain object (chart.js reads them directly); revision says when they changed. */
-  series: RunSeries = new RunSeries();
+  /** The studio says the run can continue from a checkpoint (Resume is offered only then). */
+  resumable = $state(false);
+  /** The studio has confirmed how the run ended (status and resumable are final). */
+  settled = $state(false);
+  /**
+   * Replaced (reactively) when another run is followed; within a run the curves grow in place, without
+   * proxies (chart.js reads the arrays directly), and revision says when they changed.
+   */
+  series = $state.raw<RunSeries>(new RunSeries());
   revision = $state(0);
   busy = $state(false);
   problem = $state.raw<Problem | null>(null);
@@ -54,6 +61,7 @@ class Training {
       const ended = ['finished', 'stopped', 'paused', 'failed'].includes(this.series.progress.state);
       if (status === 'running' && ended) return;
       this.status = status;
+      if (status !== 'running') void this.settle(runId);
       if (status === 'failed' && error) this.problem = { title: 'The run failed', message: error, hint: this.failHint() };
     });
     void this.adoptRunning();
@@ -91,6 +99,7 @@ class Training {
       for (const e of this.replaying) if (e.time > lastTime) series.add(e);
       this.series = series;
       this.status = detail.run.status;
+      this.resumable = detail.run.resumable;
       this.runName = detail.run.name;
     } catch (e) {
       this.problem = toProblem(e, 'Could not load the run');
@@ -102,6 +111,12 @@ class Training {
 
   async start(data: string): Promise<void> {
     const input = this.settingsFor(data);
+    // Clear the previous run's curves now, so nothing on screen belongs to it while the new one starts.
+    this.series = new RunSeries();
+    this.status = null;
+    this.resumable = false;
+    this.settled = false;
+    this.revision++;
     this.early = new Map();
     await this.act(async () => {
       // A readable default name; the Runs view renames.
@@ -128,6 +143,7 @@ class Training {
     await this.act(async () => {
       const run = await studio.request(name, { runId });
       this.status = run.status;
+      this.resumable = run.status !== 'running' && run.resumable;
       this.runName = run.name;
     }, what);
   }
@@ -146,6 +162,11 @@ class Training {
 
   private apply(e: TrainEvent): void {
     this.series.add(e);
+    if (e.type === 'failed' || e.type === 'finished' || e.type === 'stopped') void this.settle(this.runId!);
+    else if (e.type === 'started') {
+      this.resumable = false;
+      this.settled = false;
+    }
     if (e.type === 'failed') {
       this.status = 'failed';
       this.problem = { title: 'The run failed', message: e.error, hint: this.failHint() };
@@ -153,6 +174,28 @@ class Training {
     else if (e.type === 'stopped') this.status = e.reason === 'pause' ? 'paused' : 'stopped';
     else if (e.type === 'started') this.status = 'running';
     this.revision++;
+  }
+
+  /**
+   * After a run ends, asks the studio for its summary until the run's folder says it has ended too (the
+   * final event can arrive before the folder is updated), and takes status and resumability from it.
+   */
+  private async settle(runId: string): Promise<void> {
+    for (let attempt = 0; attempt < 20 && this.runId === runId; attempt++) {
+      try {
+        const run = (await studio.request('runs.list', {})).runs.find((r) => r.id === runId);
+        if (!run || this.runId !== runId) return;
+        if (run.status !== 'running') {
+          this.status = run.status;
+          this.resumable = run.resumable;
+          this.settled = true;
+          return;
+        }
+      } catch {
+        return; // the connection banner or the next action says what is wrong
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
   }
 
   private failHint(): string {
