@@ -104,7 +104,7 @@ describe('studio in the browser', () => {
     await shot('02-train');
   }, 420_000);
 
-  it('pauses, resumes and stops a second run', async () => {
+  it('pauses, resumes, survives a reload and stops a second run', async () => {
     const status = page.getByTestId('train-status');
     await page.getByTestId('train-epochs').fill('4');
     await page.getByTestId('train-start').click();
@@ -115,6 +115,11 @@ describe('studio in the browser', () => {
     await status.filter({ hasText: 'Paused' }).waitFor({ timeout: 60_000 });
     await page.getByRole('button', { name: 'Resume' }).click();
     await outcome('[data-testid="train-status"]:text-is("Training")', 60_000);
+    // A reloaded window picks the training run up again and replays its curves.
+    await page.reload();
+    await page.locator('.conn[data-state="connected"]').waitFor();
+    await outcome('[data-testid="train-status"]:text-is("Training")', 30_000);
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid="loss-chart"]')?.getAttribute('data-points')) >= 3);
     await page.waitForFunction(() => Number(document.querySelector('[data-testid="accuracy-chart"]')?.getAttribute('data-points')) >= 2, null, { timeout: 120_000 });
     await page.getByRole('button', { name: 'Stop' }).click();
     await status.filter({ hasText: 'Stopped' }).waitFor({ timeout: 60_000 });

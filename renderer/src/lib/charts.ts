@@ -54,7 +54,7 @@ export function applyChartDefaults(p: Palette): void {
   Chart.defaults.animation = false; // live curves redraw often; animation would make them jitter
   Chart.defaults.maintainAspectRatio = false;
   Chart.defaults.plugins.legend.labels.usePointStyle = true;
-  Chart.defaults.plugins.legend.labels.pointStyleWidth = 14;
+  Chart.defaults.plugins.legend.labels.boxWidth = 8;
   Chart.defaults.plugins.legend.labels.boxHeight = 8;
   Chart.defaults.plugins.tooltip.backgroundColor = p.text;
   Chart.defaults.plugins.tooltip.titleColor = p.surface;

@@ -18,8 +18,9 @@ function loadRecent(): string[] {
 }
 
 class Dataset {
-  path = $state('');
   recent = $state<string[]>(loadRecent());
+  /** Starts at the last folder opened, so a reloaded window can train on it again straight away. */
+  path = $state(this.recent[0] ?? '');
   scan = $state.raw<ScanSummary | null>(null);
   scanning = $state(false);
   problem = $state.raw<Problem | null>(null);
