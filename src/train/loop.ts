@@ -24,7 +24,7 @@ import { writeFileAtomic } from '../util/atomic.ts';
 import { CheckpointError, CheckpointStore, type FileWriter, type LoadedCheckpoint } from './checkpoint.ts';
 import { ADAMW, CHECKPOINT_EVERY_STEPS, EMA_DECAY, MIN_LR_RATIO, PREFETCH_BATCHES, WARMUP_START_LR } from './defaults.ts';
 import { evaluateSet, type Evaluation } from './evaluate.ts';
-import { EventSink } from './events.ts';
+import { EventSink, type NewEvent } from './events.ts';
 import { rewindEvents } from './metrics-log.ts';
 import { FILES, alive, readRun, updateRun, type RunRecord } from './run-folder.ts';
 import { imagesPerPass, isWasmMemoryFault } from './memory.ts';
@@ -87,7 +87,7 @@ const MIN_INPUT_SIZE = 32;
 
 class NonFiniteLoss extends Error {}
 class Stopped extends Error {
-  constructor(readonly reason: 'stop' | 'pause') {
+  constructor(readonly reason: 'stop' | 'pause', readonly event: NewEvent) {
     super(reason);
   }
 }
@@ -145,29 +145,30 @@ export async function runTraining(runDir: string, opts: TrainingOptions = {}): P
     runId: record.id, runDir, status: 'failed', error: null, step: resume?.manifest.meta.step ?? 0,
     epochsDone: resume?.manifest.meta.epoch ?? 0, val: null, best: resume?.manifest.meta.best ?? null,
   };
-  const finish = (status: TrainingStatus, error: string | null): TrainingOutcome => {
+  // run.json is final before the terminal event goes out, so whoever reacts to the event (the UI
+  // offering Resume, a script reading run.json) sees the run's settled state.
+  const finish = (status: TrainingStatus, error: string | null, event: NewEvent): TrainingOutcome => {
     Object.assign(outcome, { status, error });
     try {
       updateRun(runDir, { status, error, pid: null });
     } catch (e) {
       sink.warn(`could not update ${FILES.run}: ${(e as Error).message}`);
     }
+    sink.emit(event);
     return outcome;
   };
 
   let session: Session | null = null;
   try {
     session = await Session.prepare(record, runDir, store, resume, sink, opts);
-    await session.train(outcome);
-    return finish('finished', null);
+    return finish('finished', null, await session.train(outcome));
   } catch (e) {
-    if (e instanceof Stopped) return finish(e.reason === 'pause' ? 'paused' : 'stopped', null);
+    if (e instanceof Stopped) return finish(e.reason === 'pause' ? 'paused' : 'stopped', null, e.event);
     const at = session ? { epoch: session.state.epoch + 1, step: session.state.step } : {};
     if (isAbort(e, opts.signal)) {
       // Stopped while preparing (scan, cache): nothing was trained, so there is nothing to save.
       const reason = opts.signal!.reason === 'pause' ? 'pause' : 'stop';
-      sink.emit({ type: 'stopped', reason, epoch: 1, step: 0, ...at });
-      return finish(reason === 'pause' ? 'paused' : 'stopped', null);
+      return finish(reason === 'pause' ? 'paused' : 'stopped', null, { type: 'stopped', reason, epoch: 1, step: 0, ...at });
     }
     const kept = store.manifest('last');
     const message = isWasmMemoryFault(e) && tf.getBackend() === 'wasm'
@@ -176,8 +177,7 @@ export async function runTraining(runDir: string, opts: TrainingOptions = {}): P
     const error = e instanceof NonFiniteLoss
       ? `${message}; ${kept ? `the last good checkpoint (step ${kept.step}) is kept` : 'no checkpoint had been saved yet'}`
       : message;
-    sink.emit({ type: 'failed', error, ...at });
-    return finish('failed', error);
+    return finish('failed', error, { type: 'failed', error, ...at });
   } finally {
     session?.dispose();
   }
@@ -282,7 +282,8 @@ class Session {
   }
 
   /** Trains the remaining epochs; throws Stopped on request, NonFiniteLoss on a NaN/Inf loss. */
-  async train(outcome: TrainingOutcome): Promise<void> {
+  /** Trains to the end and returns the 'finished' event (emitted once run.json is final). */
+  async train(outcome: TrainingOutcome): Promise<NewEvent> {
     const { s, state } = this;
     const sampler = samplerOf(s);
     const augment = augmentConfig(s);
@@ -334,10 +335,10 @@ class Session {
       if (reason && state.epoch < s.epochs) this.stopped(reason);
     }
     const val = outcome.val;
-    this.sink.emit({
+    return {
       type: 'finished', epoch: state.epoch, step: state.step, val: val && { loss: val.loss, top1: val.top1, top5: val.top5 },
       best: state.best, weights: this.store.weightsPath(state.best ? 'best' : 'last') ?? undefined,
-    });
+    };
   }
 
   /** Evaluates (the averaged weights when EMA is on), records the epoch, keeps the best, checkpoints. */
@@ -394,8 +395,7 @@ class Session {
   }
 
   private stopped(reason: 'stop' | 'pause'): never {
-    this.sink.emit({ type: 'stopped', reason, epoch: this.state.epoch + 1, step: this.state.step });
-    throw new Stopped(reason);
+    throw new Stopped(reason, { type: 'stopped', reason, epoch: this.state.epoch + 1, step: this.state.step });
   }
 
   private weightsMeta(): Record<string, string> {
