@@ -2,6 +2,7 @@
 // keys and returns a function of (input, context). Convolutions pad explicitly and run 'valid':
 // TF's 'same' pads only bottom/right on stride 2, PyTorch pads every side.
 import * as tf from '@tensorflow/tfjs';
+import { batchNormTraining, matMul2d, silu } from './custom-grads.ts';
 import type { ParamStore } from './params.ts';
 import type { ForwardOptions } from './types.ts';
 
@@ -14,7 +15,7 @@ export type Ctx = Required<Pick<ForwardOptions, 'training'>> & ForwardOptions;
 export type Apply<I extends tf.Tensor = tf.Tensor, O extends tf.Tensor = tf.Tensor> = (x: I, ctx: Ctx) => O;
 
 export function activate(x: tf.Tensor, act: Activation): tf.Tensor {
-  if (act === 'silu') return tf.mul(x, tf.sigmoid(x));
+  if (act === 'silu') return silu(x);
   if (act === 'relu6') return tf.relu6(x);
   return x;
 }
@@ -68,15 +69,13 @@ export function batchNorm(store: ParamStore, key: string, channels: number, zero
   const variance = store.add(`${key}.running_var`, [channels], 'vector', { kind: 'ones' }, false);
   return (x, ctx) => {
     if (!ctx.training) return tf.batchNorm(x, mean, variance, beta, gamma, BN_EPS);
-    const m = tf.moments(x, [0, 1, 2]);
     const n = x.size / channels;
-    // The running statistics do not feed the loss, so updating them inside a gradient tape is harmless.
-    tf.tidy(() => {
-      const unbiased = tf.mul(m.variance, n / Math.max(1, n - 1));
-      mean.assign(tf.add(tf.mul(mean, 1 - BN_MOMENTUM), tf.mul(m.mean, BN_MOMENTUM)));
+    // The running statistics do not feed the loss, so updating them inside the forward pass is harmless.
+    return batchNormTraining(x, gamma as tf.Tensor1D, beta as tf.Tensor1D, BN_EPS, (batchMean, batchVar) => tf.tidy(() => {
+      const unbiased = tf.mul(batchVar, n / Math.max(1, n - 1));
+      mean.assign(tf.add(tf.mul(mean, 1 - BN_MOMENTUM), tf.mul(batchMean, BN_MOMENTUM)));
       variance.assign(tf.add(tf.mul(variance, 1 - BN_MOMENTUM), tf.mul(unbiased, BN_MOMENTUM)));
-    });
-    return tf.batchNorm(x, m.mean, m.variance, beta, gamma, BN_EPS);
+    }));
   };
 }
 
@@ -117,7 +116,7 @@ export function linear(store: ParamStore, key: string, din: number, dout: number
     const lead = x.shape.slice(0, -1);
     const rows = lead.reduce((a, c) => a * c, 1);
     ctx.probe?.macs?.(rows * din * dout);
-    const y = tf.add(tf.matMul(x.reshape([rows, din]), w as tf.Tensor2D), b);
+    const y = tf.add(matMul2d(x.reshape([rows, din]), w as tf.Tensor2D), b);
     return y.reshape([...lead, dout]);
   };
 }

@@ -1,0 +1,103 @@
+// The hand-written gradients equal TF.js's autodiff of the plain formulas (cpu backend, random inputs),
+// and the ops leave no tensors behind, with or without a gradient tape.
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { batchNormTraining, matMul2d, silu } from '../../src/model/custom-grads.ts';
+import { maxAbs, maxAbsDiff } from '../helpers/fixtures.ts';
+
+beforeAll(async () => { await tf.setBackend('cpu'); });
+
+const EPS = 1e-5;
+
+/** max |a − b| relative to max |b|. */
+function relErr(a: tf.Tensor, b: tf.Tensor): number {
+  const [ad, bd] = [a.dataSync(), b.dataSync()];
+  return maxAbsDiff(ad, bd) / Math.max(maxAbs(bd), 1e-12);
+}
+
+/**
+ * Compares value and gradients of `custom` and `plain` w.r.t. every input under a loss Σ y·r with a
+ * random r (so the output gradient differs everywhere), and checks the comparison leaked nothing.
+ */
+function expectSameGradients(custom: (...xs: tf.Tensor[]) => tf.Tensor, plain: (...xs: tf.Tensor[]) => tf.Tensor,
+  inputs: tf.Tensor[], seed: number) {
+  const before = tf.memory().numTensors;
+  tf.tidy(() => {
+    const r = tf.randomNormal(custom(...inputs).shape, 0, 1, 'float32', seed);
+    const loss = (f: typeof custom) => (...xs: tf.Tensor[]) => tf.sum(tf.mul(f(...xs), r));
+    expect(relErr(custom(...inputs), plain(...inputs))).toBeLessThan(1e-5);
+    const got = tf.grads(loss(custom))(inputs);
+    const want = tf.grads(loss(plain))(inputs);
+    got.forEach((g, i) => {
+      expect(g.shape, `gradient ${i} shape`).toEqual(inputs[i].shape);
+      expect(maxAbs(want[i].dataSync()), `gradient ${i} is not trivially zero`).toBeGreaterThan(0);
+      expect(relErr(g, want[i]), `gradient ${i}`).toBeLessThan(1e-4);
+    });
+  });
+  expect(tf.memory().numTensors).toBe(before);
+}
+
+describe('batchNormTraining', () => {
+  const plain = (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => {
+    const { mean, variance } = tf.moments(x, [0, 1, 2]);
+    return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, EPS))), gamma), beta);
+  };
+  const custom = (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) =>
+    batchNormTraining(x, gamma as tf.Tensor1D, beta as tf.Tensor1D, EPS);
+
+  it.each([
+    ['NHWC, centred input', [3, 5, 4, 6], 0],
+    // An offset mean checks the backward centres x itself rather than cancelling large sums.
+    ['NHWC, mean far from zero', [2, 7, 3, 5], 20],
+    ['one value per channel per image', [4, 1, 1, 3], -2],
+  ])('%s: gradients w.r.t. x, gamma and beta match autodiff', (_, shape, offset) => {
+    const s = shape as number[];
+    const c = s[3];
+    const x = tf.randomNormal(s, offset as number, 3, 'float32', 1);
+    const gamma = tf.randomNormal([c], 1, 0.5, 'float32', 2);
+    const beta = tf.randomNormal([c], 0, 1, 'float32', 3);
+    expectSameGradients(custom, plain, [x, gamma, beta], 4);
+    tf.dispose([x, gamma, beta]);
+  });
+
+  it('reports the batch mean and biased variance once per call, and keeps nothing without a tape', () => {
+    const x = tf.randomNormal([2, 3, 3, 4], 1, 2, 'float32', 5);
+    const gamma = tf.ones([4]) as tf.Tensor1D;
+    const beta = tf.zeros([4]) as tf.Tensor1D;
+    const want = tf.moments(x, [0, 1, 2]);
+    const before = tf.memory().numTensors;
+    const seen: Array<[Float32Array, Float32Array]> = [];
+    const y = batchNormTraining(x, gamma, beta, EPS, (m, v) => { seen.push([m.dataSync() as Float32Array, v.dataSync() as Float32Array]); });
+    expect(seen).toHaveLength(1);
+    expect(maxAbsDiff(seen[0][0], want.mean.dataSync())).toBeLessThan(1e-5);
+    expect(maxAbsDiff(seen[0][1], want.variance.dataSync())).toBeLessThan(1e-4);
+    y.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, gamma, beta, want.mean, want.variance]);
+  });
+
+  it('rejects a gamma or beta of the wrong length, naming the counts', () => {
+    const x = tf.zeros([1, 2, 2, 3]);
+    const g = tf.ones([4]) as tf.Tensor1D;
+    const b = tf.zeros([3]) as tf.Tensor1D;
+    expect(() => batchNormTraining(x, g, b, EPS)).toThrow(/3 channels, gamma has 4 and beta 3/);
+    tf.dispose([x, g, b]);
+  });
+});
+
+describe('silu', () => {
+  it('gradient matches autodiff of x·sigmoid(x), including large |x|', () => {
+    const x = tf.randomNormal([4, 6, 5], 0, 4, 'float32', 6);
+    expectSameGradients((t) => silu(t), (t) => tf.mul(t, tf.sigmoid(t)), [x], 7);
+    x.dispose();
+  });
+});
+
+describe('matMul2d', () => {
+  it('gradients w.r.t. both factors match autodiff of tf.matMul', () => {
+    const a = tf.randomNormal([7, 5], 0, 1, 'float32', 8);
+    const b = tf.randomNormal([5, 3], 0, 1, 'float32', 9);
+    expectSameGradients((p, q) => matMul2d(p as tf.Tensor2D, q as tf.Tensor2D), (p, q) => tf.matMul(p as tf.Tensor2D, q as tf.Tensor2D), [a, b], 10);
+    tf.dispose([a, b]);
+  });
+});
