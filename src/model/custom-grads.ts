@@ -9,34 +9,72 @@ import * as tf from '@tensorflow/tfjs';
 /** Receives a batch's mean and biased variance per channel; they are released when it returns. */
 export type StatsSink = (mean: tf.Tensor1D, variance: tf.Tensor1D) => void;
 
+export type Activation = 'silu' | 'relu6' | 'none';
+
 /** Every axis but the last (the channels / features). */
 const leadingAxes = (rank: number) => Array.from({ length: rank - 1 }, (_, i) => i);
 
 /**
- * BatchNorm with the batch's own statistics over every axis but the last (channels-last input):
- * y = (x − mean)·rsqrt(var + eps)·gamma + beta, var biased. Its backward is the analytic one,
- *   dx = gamma·invstd·(dy − mean(dy) − x̂·mean(dy·x̂)),  dgamma = Σ dy·x̂,  dbeta = Σ dy,
- * and it keeps only x (which the tape holds anyway as the producer's output), mean and invstd.
+ * Wraps a gradFunc in tf.tidy. The engine calls a customGrad's gradFunc outside the per-node tidy
+ * it gives built-in gradients, so without this every temporary of the backward (several full-size
+ * tensors per layer) would live until the whole backward pass ends.
  */
-export function batchNormTraining(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number,
-  onStats?: StatsSink): tf.Tensor {
+function tidyGrad<S extends tf.Tensor[]>(f: (dy: tf.Tensor, saved: S) => tf.Tensor | tf.Tensor[]) {
+  return (dy: tf.Tensor, saved: tf.Tensor[]) => tf.tidy(() => f(dy, saved as S));
+}
+
+/** d act(y)/dy · dy for the activation applied to y. */
+function activationGrad(dy: tf.Tensor, y: tf.Tensor, act: Activation): tf.Tensor {
+  if (act === 'silu') {
+    const s = tf.sigmoid(y);
+    return tf.mul(dy, tf.mul(s, tf.add(1, tf.mul(y, tf.sub(1, s)))));
+  }
+  if (act === 'relu6') return tf.mul(dy, tf.cast(tf.logicalAnd(tf.greater(y, 0), tf.less(y, 6)), 'float32'));
+  return dy;
+}
+
+function applyActivation(y: tf.Tensor, act: Activation): tf.Tensor {
+  if (act === 'silu') return tf.mul(y, tf.sigmoid(y));
+  if (act === 'relu6') return tf.relu6(y);
+  return y;
+}
+
+export interface BatchNormTrainingOptions {
+  eps: number;
+  /** Applied to the normalised output inside the op, so its input need not be kept for the backward. */
+  act?: Activation;
+  onStats?: StatsSink;
+}
+
+/**
+ * BatchNorm with the batch's own statistics over every axis but the last (channels-last input),
+ * then an activation: act((x − mean)·rsqrt(var + eps)·gamma + beta), var biased. Its backward is
+ * the analytic one, with dy first taken through the activation (d = act'(y)·dy):
+ *   dx = gamma·invstd·(d − mean(d) − x̂·mean(d·x̂)),  dgamma = Σ d·x̂,  dbeta = Σ d,
+ * and it keeps only x (which the tape holds anyway as the producer's output), mean and variance:
+ * the normalised y is recomputed (one FusedBatchNorm kernel) rather than stored.
+ */
+export function batchNormTraining(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D,
+  { eps, act = 'none', onStats }: BatchNormTrainingOptions): tf.Tensor {
   const channels = x.shape[x.rank - 1];
   if (gamma.size !== channels || beta.size !== channels) {
     throw new Error(`batchNormTraining: ${channels} channels, gamma has ${gamma.size} and beta ${beta.size}`);
   }
   const axes = leadingAxes(x.rank);
   const n = x.size / channels;
+  // FusedBatchNorm: one pass over x on wasm.
+  const normalise = (x: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) =>
+    tf.batchNorm(x, mean as tf.Tensor1D, variance as tf.Tensor1D, beta as tf.Tensor1D, gamma as tf.Tensor1D, eps);
   const op = tf.customGrad((xIn, g, b, save) => {
     const [x, gamma, beta] = [xIn, g, b] as tf.Tensor[];
     const { mean, variance } = tf.moments(x, axes);
     onStats?.(mean as tf.Tensor1D, variance as tf.Tensor1D);
-    const invstd = tf.rsqrt(tf.add(variance, eps));
-    (save as tf.GradSaveFunc)([x, mean, invstd, gamma]);
+    (save as tf.GradSaveFunc)([x, mean, variance, gamma, beta]);
     return {
-      // FusedBatchNorm: one pass over x on wasm.
-      value: tf.batchNorm(x, mean, variance, beta as tf.Tensor1D, gamma as tf.Tensor1D, eps),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [x, mean, invstd, gamma] = saved;
+      value: applyActivation(normalise(x, mean, variance, gamma, beta), act),
+      gradFunc: tidyGrad((dyOut, [x, mean, variance, gamma, beta]) => {
+        const dy = act === 'none' ? dyOut : activationGrad(dyOut, normalise(x, mean, variance, gamma, beta), act);
+        const invstd = tf.rsqrt(tf.add(variance, eps));
         const centred = tf.sub(x, mean);
         const dbeta = tf.sum(dy, axes);
         const dyCentred = tf.sum(tf.mul(dy, centred), axes);
@@ -48,22 +86,19 @@ export function batchNormTraining(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Ten
         const c = tf.mul(a, tf.mul(dbeta, -1 / n));
         const dx = tf.add(tf.add(tf.mul(dy, a), tf.mul(centred, b)), c);
         return [dx, dgamma, dbeta];
-      },
+      }),
     };
   });
   return op(x, gamma, beta);
 }
 
-/** SiLU x·sigmoid(x), saving only x: dy·s·(1 + x·(1 − s)) recomputes s = sigmoid(x). */
+/** SiLU x·sigmoid(x), saving only x: the backward recomputes sigmoid(x). */
 export const silu: (x: tf.Tensor) => tf.Tensor = tf.customGrad((xIn, save) => {
   const x = xIn as tf.Tensor;
   (save as tf.GradSaveFunc)([x]);
   return {
-    value: tf.mul(x, tf.sigmoid(x)),
-    gradFunc: (dy: tf.Tensor, [x]: tf.Tensor[]) => {
-      const s = tf.sigmoid(x);
-      return tf.mul(dy, tf.mul(s, tf.add(1, tf.mul(x, tf.sub(1, s)))));
-    },
+    value: applyActivation(x, 'silu'),
+    gradFunc: tidyGrad((dy, [x]) => activationGrad(dy, x, 'silu')),
   };
 }) as (x: tf.Tensor) => tf.Tensor;
 
@@ -77,9 +112,40 @@ export const matMul2d: (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D = tf.cust
   (save as tf.GradSaveFunc)([a, b]);
   return {
     value: tf.matMul(a, b),
-    gradFunc: (dy: tf.Tensor2D, [a, b]: tf.Tensor[]) => [
-      tf.matMul(dy, tf.transpose(b as tf.Tensor2D)),
-      tf.matMul(tf.transpose(a as tf.Tensor2D), dy),
-    ],
+    gradFunc: tidyGrad<tf.Tensor2D[]>((dy, [a, b]) => [
+      tf.matMul(dy as tf.Tensor2D, tf.transpose(b)),
+      tf.matMul(tf.transpose(a), dy as tf.Tensor2D),
+    ]),
   };
 }) as (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D;
+
+/**
+ * LayerNorm over the last axis: y = (x − mean)·invstd·gamma + beta. Backward, with g = dy·gamma:
+ *   dx = invstd·(g − mean(g) − x̂·mean(g·x̂)),  dgamma = Σ dy·x̂,  dbeta = Σ dy (sums over leading axes).
+ * Saves x, its per-row mean and invstd instead of every intermediate of the moments formula.
+ */
+export function layerNormLastAxis(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): tf.Tensor {
+  const dim = x.shape[x.rank - 1];
+  if (gamma.size !== dim || beta.size !== dim) {
+    throw new Error(`layerNormLastAxis: ${dim} features, gamma has ${gamma.size} and beta ${beta.size}`);
+  }
+  const lead = leadingAxes(x.rank);
+  const op = tf.customGrad((xIn, g, b, save) => {
+    const [x, gamma, beta] = [xIn, g, b] as tf.Tensor[];
+    const { mean, variance } = tf.moments(x, -1, true);
+    const invstd = tf.rsqrt(tf.add(variance, eps));
+    (save as tf.GradSaveFunc)([x, mean, invstd, gamma]);
+    return {
+      value: tf.add(tf.mul(tf.mul(tf.sub(x, mean), invstd), gamma), beta),
+      gradFunc: tidyGrad((dy, [x, mean, invstd, gamma]) => {
+        const xhat = tf.mul(tf.sub(x, mean), invstd);
+        const g = tf.mul(dy, gamma);
+        const gMean = tf.mean(g, -1, true);
+        const gxMean = tf.mean(tf.mul(g, xhat), -1, true);
+        const dx = tf.mul(tf.sub(tf.sub(g, gMean), tf.mul(xhat, gxMean)), invstd);
+        return [dx, tf.sum(tf.mul(dy, xhat), lead), tf.sum(dy, lead)];
+      }),
+    };
+  });
+  return op(x, gamma, beta);
+}

@@ -2,7 +2,7 @@
 // keys and returns a function of (input, context). Convolutions pad explicitly and run 'valid':
 // TF's 'same' pads only bottom/right on stride 2, PyTorch pads every side.
 import * as tf from '@tensorflow/tfjs';
-import { batchNormTraining, matMul2d, silu } from './custom-grads.ts';
+import { batchNormTraining, layerNormLastAxis, matMul2d, silu, type Activation } from './custom-grads.ts';
 import type { ParamStore } from './params.ts';
 import type { ForwardOptions } from './types.ts';
 
@@ -10,7 +10,7 @@ export const BN_EPS = 1e-5;
 export const LN_EPS = 1e-5;
 export const BN_MOMENTUM = 0.1;
 
-export type Activation = 'silu' | 'relu6' | 'none';
+export type { Activation };
 export type Ctx = Required<Pick<ForwardOptions, 'training'>> & ForwardOptions;
 export type Apply<I extends tf.Tensor = tf.Tensor, O extends tf.Tensor = tf.Tensor> = (x: I, ctx: Ctx) => O;
 
@@ -59,23 +59,26 @@ export function conv(store: ParamStore, key: string, s: ConvSpec): Apply<tf.Tens
 }
 
 /**
- * BatchNorm at `key` (weight, bias, running_mean, running_var). Training mode normalises with the
- * batch's statistics and moves the running ones by momentum 0.1, with the unbiased variance, as PyTorch.
+ * BatchNorm at `key` (weight, bias, running_mean, running_var) followed by `act`. Training mode
+ * normalises with the batch's statistics and moves the running ones by momentum 0.1, with the
+ * unbiased variance, as PyTorch; there the activation runs inside the BatchNorm op, which saves
+ * memory (see batchNormTraining).
  */
-export function batchNorm(store: ParamStore, key: string, channels: number, zeroGamma = false): Apply {
+export function batchNormAct(store: ParamStore, key: string, channels: number, act: Activation, zeroGamma = false): Apply {
   const gamma = store.add(`${key}.weight`, [channels], 'vector', { kind: zeroGamma ? 'zeros' : 'ones' });
   const beta = store.add(`${key}.bias`, [channels], 'vector', { kind: 'zeros' });
   const mean = store.add(`${key}.running_mean`, [channels], 'vector', { kind: 'zeros' }, false);
   const variance = store.add(`${key}.running_var`, [channels], 'vector', { kind: 'ones' }, false);
   return (x, ctx) => {
-    if (!ctx.training) return tf.batchNorm(x, mean, variance, beta, gamma, BN_EPS);
+    if (!ctx.training) return activate(tf.batchNorm(x, mean, variance, beta, gamma, BN_EPS), act);
     const n = x.size / channels;
     // The running statistics do not feed the loss, so updating them inside the forward pass is harmless.
-    return batchNormTraining(x, gamma as tf.Tensor1D, beta as tf.Tensor1D, BN_EPS, (batchMean, batchVar) => tf.tidy(() => {
+    const onStats = (batchMean: tf.Tensor1D, batchVar: tf.Tensor1D) => tf.tidy(() => {
       const unbiased = tf.mul(batchVar, n / Math.max(1, n - 1));
       mean.assign(tf.add(tf.mul(mean, 1 - BN_MOMENTUM), tf.mul(batchMean, BN_MOMENTUM)));
       variance.assign(tf.add(tf.mul(variance, 1 - BN_MOMENTUM), tf.mul(unbiased, BN_MOMENTUM)));
-    }));
+    });
+    return batchNormTraining(x, gamma as tf.Tensor1D, beta as tf.Tensor1D, { eps: BN_EPS, act, onStats });
   };
 }
 
@@ -84,8 +87,8 @@ export function convBnAct(
   store: ParamStore, convKey: string, bnKey: string, s: ConvSpec, act: Activation, zeroGamma = false,
 ): Apply<tf.Tensor4D, tf.Tensor4D> {
   const c = conv(store, convKey, s);
-  const bn = batchNorm(store, bnKey, s.cout, zeroGamma);
-  return (x, ctx) => activate(bn(c(x, ctx), ctx), act) as tf.Tensor4D;
+  const bn = batchNormAct(store, bnKey, s.cout, act, zeroGamma);
+  return (x, ctx) => bn(c(x, ctx), ctx) as tf.Tensor4D;
 }
 
 /** timm's ConvNormAct naming: `<key>.conv.weight` and `<key>.bn.*`. */
@@ -93,14 +96,11 @@ export function convNormAct(store: ParamStore, key: string, s: ConvSpec, act: Ac
   return convBnAct(store, `${key}.conv`, `${key}.bn`, s, act, zeroGamma);
 }
 
-/** LayerNorm over the last axis, written from tf.moments: tf.layers' version has a very slow backward. */
+/** LayerNorm over the last axis with a hand-written backward: tf.layers' version has a very slow one. */
 export function layerNorm(store: ParamStore, key: string, dim: number): Apply {
   const gamma = store.add(`${key}.weight`, [dim], 'vector', { kind: 'ones' });
   const beta = store.add(`${key}.bias`, [dim], 'vector', { kind: 'zeros' });
-  return (x) => {
-    const m = tf.moments(x, -1, true);
-    return tf.add(tf.mul(tf.mul(tf.sub(x, m.mean), tf.rsqrt(tf.add(m.variance, LN_EPS))), gamma), beta);
-  };
+  return (x) => layerNormLastAxis(x, gamma as tf.Tensor1D, beta as tf.Tensor1D, LN_EPS);
 }
 
 export type LinearInit = { kind: 'normal'; std: number } | { kind: 'uniform'; limit: number };

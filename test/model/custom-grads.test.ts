@@ -2,7 +2,7 @@
 // and the ops leave no tensors behind, with or without a gradient tape.
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { batchNormTraining, matMul2d, silu } from '../../src/model/custom-grads.ts';
+import { batchNormTraining, layerNormLastAxis, matMul2d, silu, type Activation } from '../../src/model/custom-grads.ts';
 import { maxAbs, maxAbsDiff } from '../helpers/fixtures.ts';
 
 beforeAll(async () => { await tf.setBackend('cpu'); });
@@ -38,25 +38,33 @@ function expectSameGradients(custom: (...xs: tf.Tensor[]) => tf.Tensor, plain: (
 }
 
 describe('batchNormTraining', () => {
-  const plain = (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => {
-    const { mean, variance } = tf.moments(x, [0, 1, 2]);
-    return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, EPS))), gamma), beta);
+  const activations: Record<Activation, (y: tf.Tensor) => tf.Tensor> = {
+    none: (y) => y,
+    silu: (y) => tf.mul(y, tf.sigmoid(y)),
+    relu6: (y) => tf.relu6(y),
   };
-  const custom = (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) =>
-    batchNormTraining(x, gamma as tf.Tensor1D, beta as tf.Tensor1D, EPS);
+  const plain = (act: Activation) => (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => {
+    const { mean, variance } = tf.moments(x, [0, 1, 2]);
+    return activations[act](tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, EPS))), gamma), beta));
+  };
+  const custom = (act: Activation) => (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) =>
+    batchNormTraining(x, gamma as tf.Tensor1D, beta as tf.Tensor1D, { eps: EPS, act });
 
   it.each([
-    ['NHWC, centred input', [3, 5, 4, 6], 0],
+    ['centred input', [3, 5, 4, 6], 0, 'none'],
     // An offset mean checks the backward centres x itself rather than cancelling large sums.
-    ['NHWC, mean far from zero', [2, 7, 3, 5], 20],
-    ['one value per channel per image', [4, 1, 1, 3], -2],
-  ])('%s: gradients w.r.t. x, gamma and beta match autodiff', (_, shape, offset) => {
+    ['mean far from zero', [2, 7, 3, 5], 20, 'none'],
+    ['one value per channel per image', [4, 1, 1, 3], -2, 'none'],
+    ['fused SiLU', [2, 6, 5, 4], 1, 'silu'],
+    // gamma and beta spread the output over both of ReLU6's clipping points.
+    ['fused ReLU6', [2, 6, 5, 4], 1, 'relu6'],
+  ])('%s: gradients w.r.t. x, gamma and beta match autodiff', (_, shape, offset, act) => {
     const s = shape as number[];
     const c = s[3];
     const x = tf.randomNormal(s, offset as number, 3, 'float32', 1);
-    const gamma = tf.randomNormal([c], 1, 0.5, 'float32', 2);
-    const beta = tf.randomNormal([c], 0, 1, 'float32', 3);
-    expectSameGradients(custom, plain, [x, gamma, beta], 4);
+    const gamma = tf.randomNormal([c], 2, 1, 'float32', 2);
+    const beta = tf.randomNormal([c], 1, 2, 'float32', 3);
+    expectSameGradients(custom(act as Activation), plain(act as Activation), [x, gamma, beta], 4);
     tf.dispose([x, gamma, beta]);
   });
 
@@ -67,7 +75,9 @@ describe('batchNormTraining', () => {
     const want = tf.moments(x, [0, 1, 2]);
     const before = tf.memory().numTensors;
     const seen: Array<[Float32Array, Float32Array]> = [];
-    const y = batchNormTraining(x, gamma, beta, EPS, (m, v) => { seen.push([m.dataSync() as Float32Array, v.dataSync() as Float32Array]); });
+    const y = batchNormTraining(x, gamma, beta, {
+      eps: EPS, act: 'silu', onStats: (m, v) => { seen.push([m.dataSync() as Float32Array, v.dataSync() as Float32Array]); },
+    });
     expect(seen).toHaveLength(1);
     expect(maxAbsDiff(seen[0][0], want.mean.dataSync())).toBeLessThan(1e-5);
     expect(maxAbsDiff(seen[0][1], want.variance.dataSync())).toBeLessThan(1e-4);
@@ -80,7 +90,7 @@ describe('batchNormTraining', () => {
     const x = tf.zeros([1, 2, 2, 3]);
     const g = tf.ones([4]) as tf.Tensor1D;
     const b = tf.zeros([3]) as tf.Tensor1D;
-    expect(() => batchNormTraining(x, g, b, EPS)).toThrow(/3 channels, gamma has 4 and beta 3/);
+    expect(() => batchNormTraining(x, g, b, { eps: EPS })).toThrow(/3 channels, gamma has 4 and beta 3/);
     tf.dispose([x, g, b]);
   });
 });
@@ -99,5 +109,27 @@ describe('matMul2d', () => {
     const b = tf.randomNormal([5, 3], 0, 1, 'float32', 9);
     expectSameGradients((p, q) => matMul2d(p as tf.Tensor2D, q as tf.Tensor2D), (p, q) => tf.matMul(p as tf.Tensor2D, q as tf.Tensor2D), [a, b], 10);
     tf.dispose([a, b]);
+  });
+});
+
+describe('layerNormLastAxis', () => {
+  it('gradients w.r.t. x, gamma and beta match autodiff of the moments formula', () => {
+    const plain = (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => {
+      const { mean, variance } = tf.moments(x, -1, true);
+      return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, EPS))), gamma), beta);
+    };
+    const x = tf.randomNormal([3, 5, 8], 4, 2, 'float32', 11);
+    const gamma = tf.randomNormal([8], 1, 0.5, 'float32', 12);
+    const beta = tf.randomNormal([8], 0, 1, 'float32', 13);
+    expectSameGradients((p, g, b) => layerNormLastAxis(p, g as tf.Tensor1D, b as tf.Tensor1D, EPS), plain, [x, gamma, beta], 14);
+    tf.dispose([x, gamma, beta]);
+  });
+
+  it('rejects a gamma or beta of the wrong length', () => {
+    const x = tf.zeros([2, 5]);
+    const g = tf.ones([5]) as tf.Tensor1D;
+    const b = tf.zeros([4]) as tf.Tensor1D;
+    expect(() => layerNormLastAxis(x, g, b, EPS)).toThrow(/5 features, gamma has 5 and beta 4/);
+    tf.dispose([x, g, b]);
   });
 });
