@@ -119,6 +119,25 @@ export const matMul2d: (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D = tf.cust
   };
 }) as (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D;
 
+/** Swaps the last two axes of a rank-4 tensor (a fast rank-4 transpose on wasm). */
+export const swapLast = (t: tf.Tensor4D): tf.Tensor4D => tf.transpose(t, [0, 1, 3, 2]);
+
+/**
+ * Batched a·b for rank-4 [B, H, M, K]·[B, H, K, N] (attention's scores and mixing), with the same
+ * explicit-transpose backward as matMul2d: tf's own gradient uses transposeA/transposeB products.
+ */
+export const batchMatMul4d: (a: tf.Tensor4D, b: tf.Tensor4D) => tf.Tensor4D = tf.customGrad((aIn, bIn, save) => {
+  const [a, b] = [aIn, bIn] as tf.Tensor4D[];
+  (save as tf.GradSaveFunc)([a, b]);
+  return {
+    value: tf.matMul(a, b),
+    gradFunc: tidyGrad<tf.Tensor4D[]>((dy, [a, b]) => [
+      tf.matMul(dy as tf.Tensor4D, swapLast(b)),
+      tf.matMul(swapLast(a), dy as tf.Tensor4D),
+    ]),
+  };
+}) as (a: tf.Tensor4D, b: tf.Tensor4D) => tf.Tensor4D;
+
 /**
  * LayerNorm over the last axis: y = (x − mean)·invstd·gamma + beta. Backward, with g = dy·gamma:
  *   dx = invstd·(g − mean(g) − x̂·mean(g·x̂)),  dgamma = Σ dy·x̂,  dbeta = Σ dy (sums over leading axes).

@@ -2,7 +2,7 @@
 // and the ops leave no tensors behind, with or without a gradient tape.
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { batchNormTraining, layerNormLastAxis, matMul2d, silu, type Activation } from '../../src/model/custom-grads.ts';
+import { batchMatMul4d, batchNormTraining, layerNormLastAxis, matMul2d, silu, type Activation } from '../../src/model/custom-grads.ts';
 import { maxAbs, maxAbsDiff } from '../helpers/fixtures.ts';
 
 beforeAll(async () => { await tf.setBackend('cpu'); });
@@ -108,6 +108,15 @@ describe('matMul2d', () => {
     const a = tf.randomNormal([7, 5], 0, 1, 'float32', 8);
     const b = tf.randomNormal([5, 3], 0, 1, 'float32', 9);
     expectSameGradients((p, q) => matMul2d(p as tf.Tensor2D, q as tf.Tensor2D), (p, q) => tf.matMul(p as tf.Tensor2D, q as tf.Tensor2D), [a, b], 10);
+    tf.dispose([a, b]);
+  });
+});
+
+describe('batchMatMul4d', () => {
+  it('gradients w.r.t. both batched factors match autodiff of tf.matMul', () => {
+    const a = tf.randomNormal([2, 3, 6, 4], 0, 1, 'float32', 21);
+    const b = tf.randomNormal([2, 3, 4, 5], 0, 1, 'float32', 22);
+    expectSameGradients((p, q) => batchMatMul4d(p as tf.Tensor4D, q as tf.Tensor4D), (p, q) => tf.matMul(p as tf.Tensor4D, q as tf.Tensor4D), [a, b], 23);
     tf.dispose([a, b]);
   });
 });
