@@ -1,5 +1,6 @@
 // Answers an attention query on captured weights, in the shape the CLI prints and the UI shows: the map
 // over the patch grid (sums to 1) and the same map on the pixels of the image the model saw.
+import type { HeatmapScale } from './overlay.ts';
 import { gridToPixels, queryAttention, toRows, type AttentionQuery, type BlockAttention } from './attention-math.ts';
 
 export interface AttentionBlockSummary {
@@ -31,6 +32,20 @@ export interface AttentionAnswer {
   map: number[][];
   /** height × width of the input, sums to 1. */
   pixelMap: Float32Array;
+}
+
+/**
+ * The colour scale of an attention overlay: stretched over the patches other than the query, on the
+ * pixel map's scale. A query often keeps much of its attention on itself; on a linear scale that one
+ * patch would hide where the rest goes. The query's own patch saturates (and is outlined in the UI).
+ */
+export function attentionOverlayScale(answer: AttentionAnswer): HeatmapScale {
+  const [pr, pc] = answer.patch;
+  const others = answer.map.flatMap((row, r) => row.filter((_, c) => r !== pr || c !== pc));
+  if (others.length === 0) return { kind: 'linear' };
+  // Grid cells and pixels both sum to 1: one cell's share spreads over its pixels.
+  const perPixel = (answer.grid[0] * answer.grid[1]) / (answer.imageSize[0] * answer.imageSize[1]);
+  return { kind: 'range', lo: Math.min(...others) * perPixel, hi: Math.max(...others) * perPixel };
 }
 
 /** Finds MobileViT block `index` among the captured ones, with an error listing what exists. */

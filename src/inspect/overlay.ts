@@ -18,17 +18,22 @@ export function viridis(t: number): [number, number, number] {
   return [0, 1, 2].map((k) => Math.round(a[k] + (b[k] - a[k]) * f)) as [number, number, number];
 }
 
-export interface HeatmapScale {
+export type HeatmapScale =
   /**
    * 'linear': value / max. 'log': log10(value / max) mapped from [log10(floor), 0] onto [0, 1], which
    * shows fields spanning orders of magnitude (a receptive field's support sits at 1e-4 of its max).
    */
-  kind: 'linear' | 'log';
-  floor?: number;
-}
+  | { kind: 'linear' | 'log'; floor?: number }
+  /** (value − lo) / (hi − lo), clamped; a range under 1 % of hi is flat and maps to 0.5. */
+  | { kind: 'range'; lo: number; hi: number };
 
-/** Values → [0, 1] per the scale, relative to the map's maximum. */
+/** Values → [0, 1] per the scale, relative to the map's maximum (or the given range). */
 export function normalise(values: ArrayLike<number>, scale: HeatmapScale = { kind: 'linear' }): Float32Array {
+  if (scale.kind === 'range') {
+    const { lo, hi } = scale;
+    const flat = hi - lo <= 0.01 * hi;
+    return Float32Array.from(values, (v) => (flat ? 0.5 : Math.min(1, Math.max(0, (v - lo) / (hi - lo)))));
+  }
   let max = 0;
   for (let i = 0; i < values.length; i++) if (values[i] > max) max = values[i];
   const out = new Float32Array(values.length);

@@ -1,7 +1,7 @@
 // Inspection results in the shapes of the studio contract (src/protocol/contract.ts), with their
 // images encoded as PNG data URLs: what the engine returns to the UI.
 import type { AttentionResult, Prediction, ReceptiveFieldResult } from '../protocol/contract.ts';
-import type { AttentionAnswer } from './attention.ts';
+import { attentionOverlayScale, type AttentionAnswer } from './attention.ts';
 import type { AttentionCapture } from './capture.ts';
 import { heatmapPng, overlayPng, pngDataUrl, type HeatmapScale, type RgbImage } from './overlay.ts';
 import type { ReceptiveField } from './receptive-field.ts';
@@ -28,7 +28,7 @@ export async function attentionResult(answer: AttentionAnswer, capture: Attentio
     pixel: answer.pixel,
     grid: answer.grid,
     map: answer.map,
-    overlay: pngDataUrl(await overlayPng(image, answer.pixelMap)),
+    overlay: pngDataUrl(await overlayPng(image, answer.pixelMap, attentionOverlayScale(answer))),
     imageSize: image.height,
     blocks: capture.summaries.map(({ index, name, layers, heads, grid, patch }) => ({ index, name, layers, heads, grid, patch })),
     top5: topK(capture.probs, capture.numClasses, labels),

@@ -70,7 +70,8 @@ describe('profileModel', () => {
 
   it('sums the block medians to within 15% of the end-to-end median (CPU time), for MobileViT and MobileNetV2', () => {
     for (const variant of ['mobilevit_xxs', 'mobilenet_v2'] as const) {
-      const { profile, gap } = profileWithBestAgreement(variant, 128);
+      // 256 px: at 128 px a pass is ~30 ms and the ~35 synchronisation points alone come near 15 %.
+      const { profile, gap } = profileWithBestAgreement(variant, 256);
       expect(profile.blocks[0].name).toBe(variant === 'mobilenet_v2' ? 'conv_stem' : 'stem');
       expect(gap, `${variant}: blocks ${profile.blocksMs.toFixed(2)} ms vs forward ${profile.totalMs.toFixed(2)} ms`).toBeLessThanOrEqual(0.15);
     }

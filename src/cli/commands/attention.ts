@@ -6,7 +6,7 @@ import { positiveInt, UsageError, type ParsedFlags } from '../args.ts';
 import type { CliCommand, CliIO } from '../command.ts';
 import { BACKEND_FLAG, JSON_FLAG, VARIANT_FLAG, setupBackend, variantFlag } from '../common.ts';
 import type { AttentionQuery } from '../../inspect/attention-math.ts';
-import { answerQuery, findBlock, type AttentionAnswer } from '../../inspect/attention.ts';
+import { answerQuery, attentionOverlayScale, findBlock, type AttentionAnswer } from '../../inspect/attention.ts';
 import { parseCell, parseCellOrMean, parseIndexOrMean } from '../../inspect/args.ts';
 import { captureAttention, checkBlockIndex } from '../../inspect/capture.ts';
 import { imageTensor, loadImage } from '../../inspect/image.ts';
@@ -113,7 +113,7 @@ export const command: CliCommand = {
         const dir = flags.out as string;
         mkdirSync(dir, { recursive: true });
         files.push(join(dir, 'attention.png'), join(dir, 'attention.json'));
-        writeFileSync(files[0], await overlayPng(image, answer.pixelMap));
+        writeFileSync(files[0], await overlayPng(image, answer.pixelMap, attentionOverlayScale(answer)));
         writeFileSync(files[1], JSON.stringify(toJson(answer, top5, []), null, 1));
       }
       if (flags.json) io.out(JSON.stringify(toJson(answer, top5, files)));
