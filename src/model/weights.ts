@@ -104,6 +104,10 @@ export function loadWeights(model: Model, source: string | TensorMap, opts: Load
     loaded++;
   }
   const notes: string[] = [];
+  if (format === 'huggingface') {
+    // Weights map 1:1 (no channel flip), so logits equal transformers' for the same input tensor.
+    notes.push("Hugging Face names mapped to timm's; apple/mobilevit-* checkpoints expect BGR input (transformers' image processor flips RGB to BGR)");
+  }
   if (headMismatch) {
     model.reinitHead();
     const fileHead = tensors.get(model.headKeys.find((k) => k.endsWith('bias'))!);

@@ -89,7 +89,9 @@ describe('weights', () => {
     const path = join(tmp(), 'hf.safetensors');
     writeSafetensors(path, hf);
     const model = createModel('mobilevit_xxs', { numClasses: 1000 });
-    expect(loadWeights(model, path).format).toBe('huggingface');
+    const report = loadWeights(model, path);
+    expect(report.format).toBe('huggingface');
+    expect(report.notes.join(' ')).toMatch(/expect BGR input/);
     for (const [k, t] of stateDict(model)) expect(maxAbsDiff(t.data, ref.get(k)!.data), k).toBe(0);
     model.dispose();
   });

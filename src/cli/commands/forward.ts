@@ -27,7 +27,8 @@ export const command: CliCommand = {
     const input = readSafetensors(inputPath).tensors.get('input_nhwc');
     if (!input) throw new Error(`${inputPath}: no tensor named input_nhwc`);
     if (input.shape.length !== 4 || input.shape[3] !== 3) throw new Error(`${inputPath}: input_nhwc must be [B, H, W, 3], got [${input.shape}]`);
-    const { model } = modelFromWeights(variant, weights, numClasses);
+    const { model, report } = modelFromWeights(variant, weights, numClasses);
+    for (const note of report.notes) io.err(note);
     const x = tf.tensor4d(input.data, input.shape as [number, number, number, number]);
     const logits = model.forward(x);
     const data = new Float32Array(logits.dataSync());

@@ -38,7 +38,8 @@ export const command: CliCommand = {
     const size = positiveInt(flags, 'image-size')!;
     const k = positiveInt(flags, 'top')!;
     await setupBackend(flags, io);
-    const { model } = modelFromWeights(variant, weights, positiveInt(flags, 'num-classes'));
+    const { model, report } = modelFromWeights(variant, weights, positiveInt(flags, 'num-classes'));
+    for (const note of report.notes) io.err(note);
     const labels = readLabels(flags.labels as string | undefined, model.numClasses);
     const img = await decodeForEval(image, size);
     const x = tf.tensor4d(img.data, [1, img.height, img.width, 3]);
