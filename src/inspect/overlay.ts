@@ -24,7 +24,10 @@ export type HeatmapScale =
    * shows fields spanning orders of magnitude (a receptive field's support sits at 1e-4 of its max).
    */
   | { kind: 'linear' | 'log'; floor?: number }
-  /** (value − lo) / (hi − lo), clamped; a range under 1 % of hi is flat and maps to 0.5. */
+  /**
+   * (value − lo) / (hi − lo), clamped. A range under 1 % of hi is flat: values in it map to 0.5 and
+   * values above it (an attention query's own patch) to 1.
+   */
   | { kind: 'range'; lo: number; hi: number };
 
 /** Values → [0, 1] per the scale, relative to the map's maximum (or the given range). */
@@ -32,7 +35,7 @@ export function normalise(values: ArrayLike<number>, scale: HeatmapScale = { kin
   if (scale.kind === 'range') {
     const { lo, hi } = scale;
     const flat = hi - lo <= 0.01 * hi;
-    return Float32Array.from(values, (v) => (flat ? 0.5 : Math.min(1, Math.max(0, (v - lo) / (hi - lo)))));
+    return Float32Array.from(values, (v) => (flat ? (v > hi ? 1 : 0.5) : Math.min(1, Math.max(0, (v - lo) / (hi - lo)))));
   }
   let max = 0;
   for (let i = 0; i < values.length; i++) if (values[i] > max) max = values[i];

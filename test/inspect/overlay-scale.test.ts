@@ -16,8 +16,9 @@ describe('attention overlay scale', () => {
     expect([...t].map((v) => +v.toFixed(4))).toEqual([0, 0.25, 1, 1]);
   });
 
-  it('maps equal shares (a flat map) to the middle of the colour map', () => {
-    const scale = attentionOverlayScale(answer([[0.5, 0.25], [0.125, 0.125]].map((r) => r.map(() => 0.25)), [0, 0], [2, 2]));
-    expect([...normalise([0.25, 0.25], scale)]).toEqual([0.5, 0.5]);
+  it('maps equal shares of the other patches (a flat map) to the middle, the query patch to the top', () => {
+    const map = [[0.4, 0.2], [0.2, 0.2]];
+    const scale = attentionOverlayScale(answer(map, [0, 0], [2, 2]));
+    expect([...normalise([0.2, 0.2, 0.4], scale)]).toEqual([0.5, 0.5, 1]);
   });
 });
