@@ -5,7 +5,7 @@
 import sharp from 'sharp';
 import { fromRgb, type RgbImage } from './decode.ts';
 import type { Jitter } from './pixels.ts';
-import { Rng, mixSeed } from './random.ts';
+import { Rng, mixSeed } from '../util/random.ts';
 
 export interface AugmentConfig {
   /** Area fraction of the crop, drawn uniformly. The reference uses (0.08, 1); small datasets often do better

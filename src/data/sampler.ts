@@ -10,7 +10,7 @@
 //
 // A plan is a pure function of (config, epoch, dataset size), so a sampler's whole state is (epoch, batchIndex):
 // a resumed run recomputes the plan and continues at the same batch.
-import { Rng, mixSeed } from './random.ts';
+import { Rng, mixSeed } from '../util/random.ts';
 
 export interface SamplerConfig {
   /** Base resolution (square side in pixels). */

@@ -1,5 +1,5 @@
 // The seeded, stratified validation split used when a dataset has no val/ folder.
-import { Rng, hashString, mixSeed } from './random.ts';
+import { Rng, hashString, mixSeed } from '../util/random.ts';
 
 export const DEFAULT_VAL_FRACTION = 0.15;
 

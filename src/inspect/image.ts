@@ -1,7 +1,7 @@
 // The input image of an inspection, kept as floats (height × width × 3 in [0, 1]) so that the overlays
 // are drawn over exactly the pixels the model saw.
 import * as tf from '@tensorflow/tfjs';
-import { Rng } from '../data/random.ts';
+import { Rng } from '../util/random.ts';
 import { decodeForEval } from '../data/eval-transform.ts';
 import type { RgbImage } from './overlay.ts';
 

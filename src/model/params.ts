@@ -2,6 +2,7 @@
 // TensorFlow.js layout (conv HWIO, depthwise HWC1, linear [in, out]). Converting to and from
 // PyTorch layout happens only in weights.ts.
 import * as tf from '@tensorflow/tfjs';
+import { STREAM, hashString, tfSeed } from '../util/random.ts';
 
 /** How a tensor is laid out here, which tells weights.ts how to convert it to PyTorch's layout. */
 export type Layout = 'conv' | 'dwconv' | 'linear' | 'vector';
@@ -27,15 +28,13 @@ export type Init =
 export class ParamStore {
   readonly params = new Map<string, Param>();
   private readonly scope = `m${storeCounter++}`;
-  private seed: number;
-
-  constructor(seed: number) {
-    this.seed = seed;
-  }
+  /** Each parameter's initial value is drawn from its own stream, mix(seed, init, hash(key)): it does
+   *  not depend on the order parameters are created in, and seed 0 is a seed like any other. */
+  constructor(private readonly seed: number) {}
 
   add(key: string, shape: number[], layout: Layout, init: Init, trainable = true): tf.Variable {
     if (this.params.has(key)) throw new Error(`duplicate parameter key ${key}`);
-    const value = this.initialValue(shape, init);
+    const value = this.initialValue(key, shape, init);
     // Variable names are global in tfjs: prefix with a per-store scope so two models can coexist.
     const variable = tf.variable(value, trainable, `${this.scope}/${key}`);
     value.dispose();
@@ -47,17 +46,18 @@ export class ParamStore {
   reinit(key: string): void {
     const p = this.params.get(key);
     if (!p) throw new Error(`no parameter ${key}`);
-    const value = this.initialValue(p.variable.shape, p.init);
+    const value = this.initialValue(key, p.variable.shape, p.init);
     p.variable.assign(value);
     value.dispose();
   }
 
-  private initialValue(shape: number[], init: Init): tf.Tensor {
+  private initialValue(key: string, shape: number[], init: Init): tf.Tensor {
+    const seed = tfSeed(this.seed, STREAM.init, hashString(key));
     switch (init.kind) {
       case 'zeros': return tf.zeros(shape);
       case 'ones': return tf.ones(shape);
-      case 'normal': return tf.randomNormal(shape, 0, init.std, 'float32', this.seed++);
-      case 'uniform': return tf.randomUniform(shape, -init.limit, init.limit, 'float32', this.seed++);
+      case 'normal': return tf.randomNormal(shape, 0, init.std, 'float32', seed);
+      case 'uniform': return tf.randomUniform(shape, -init.limit, init.limit, 'float32', seed);
     }
   }
 

@@ -9,7 +9,7 @@ import { DEFAULT_AUGMENT, cropResizeFlip, drawAugmentation, randomResizedCropBox
 import type { RgbImage } from '../../src/data/decode.ts';
 import { centreCrop, decodeForEval, evalResizeSize, roundHalfEven, shorterSideResize } from '../../src/data/eval-transform.ts';
 import { writeUnitFloats } from '../../src/data/pixels.ts';
-import { Rng } from '../../src/data/random.ts';
+import { Rng } from '../../src/util/random.ts';
 
 let tmp: string;
 beforeAll(async () => {

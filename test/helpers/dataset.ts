@@ -4,7 +4,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { Rng, mixSeed } from '../../src/data/random.ts';
+import { Rng, mixSeed } from '../../src/util/random.ts';
 
 export interface MakeDatasetOptions {
   /** A count (names become class_0, class_1, …) or the class names themselves. */

@@ -1,5 +1,7 @@
-// Small seeded random numbers for everything in the data pipeline that must be reproducible: the validation
-// split, the sampler's shuffles and resolutions, and each image's augmentation. Math.random is never used.
+// Seeded random numbers for everything that must be reproducible: the validation split, the sampler's
+// shuffles and resolutions, each image's augmentation, the weights' initial values and the dropout masks.
+// Every stream is mixSeed(run seed, stream tag, position…): a proper mix, so neighbouring seeds and
+// neighbouring positions share nothing. Math.random is never used.
 
 /** Mixes 32-bit words into one well-spread 32-bit seed (murmur3's finaliser after each word). */
 export function mixSeed(...words: number[]): number {
@@ -11,6 +13,17 @@ export function mixSeed(...words: number[]): number {
     h ^= h >>> 16;
   }
   return h >>> 0;
+}
+
+/** Tags of the random streams that TensorFlow.js draws (the data pipeline's streams carry their own tags). */
+export const STREAM = { init: 0x1417, dropout: 0xd0 } as const;
+
+/**
+ * A seed for TensorFlow.js's seeded ops (randomNormal, randomUniform, dropout). They treat 0 as "no
+ * seed" and fall back to Math.random(), so the mix is never 0.
+ */
+export function tfSeed(...words: number[]): number {
+  return mixSeed(...words) || 1;
 }
 
 /** A 32-bit string hash (FNV-1a over UTF-16 code units), used to give each class its own stream. */
