@@ -2,6 +2,7 @@
 // thumbnails) sees the same pixels: EXIF orientation applied, the first frame of an animation, transparency
 // flattened onto white (as an image viewer shows it), and grey, palette, 16-bit or CMYK input converted to
 // 8-bit sRGB with exactly three channels.
+import { FileReadError, checkRegularFile } from '../util/read-file.ts';
 import sharp, { type Metadata, type OutputInfo, type Sharp, type SharpOptions } from 'sharp';
 
 export interface RgbImage {
@@ -24,12 +25,47 @@ export class ImageReadError extends Error {
 
 const WHITE = { r: 255, g: 255, b: 255 };
 
+/**
+ * What an image file may be, checked before any decode or resize: a regular file (a FIFO or a device would
+ * block or never end), of bounded size, pixel count and aspect ratio. The aspect ratio matters as much as the
+ * pixels: resizing the shorter side of a 1 × 6000 image to 284 px asks for 284 × 1.7 million pixels.
+ */
+export const IMAGE_LIMITS = {
+  maxFileBytes: 256 * 1024 * 1024,
+  /** 100 megapixels (sharp's own default is 268). */
+  maxPixels: 100_000_000,
+  /** Longer side over shorter side: wide panoramas pass, strips and lines do not. */
+  maxAspectRatio: 20,
+};
+
 // 'truncated' rejects files that end early but tolerates libjpeg's benign warnings (such as extraneous bytes
 // before a marker), which many real photo collections contain and other decoders accept.
-const INPUT_OPTIONS: SharpOptions = { failOn: 'truncated', autoOrient: true };
+const INPUT_OPTIONS: SharpOptions = { failOn: 'truncated', autoOrient: true, limitInputPixels: IMAGE_LIMITS.maxPixels };
+
+/** Throws ImageReadError unless `file` is a regular file within IMAGE_LIMITS.maxFileBytes (checked on the opened descriptor). */
+export function checkImageFile(file: string): void {
+  try {
+    checkRegularFile(file, { maxBytes: IMAGE_LIMITS.maxFileBytes, what: 'image' });
+  } catch (e) {
+    if (e instanceof FileReadError) throw new ImageReadError(file, e.reason);
+    throw e;
+  }
+}
+
+/** Throws ImageReadError when an image of this size is over the pixel or aspect-ratio limit. */
+export function checkImageGeometry(file: string, width: number, height: number): void {
+  if (width * height > IMAGE_LIMITS.maxPixels) {
+    throw new ImageReadError(file, `too large: ${width} × ${height} pixels is more than the ${IMAGE_LIMITS.maxPixels / 1e6} megapixels allowed`);
+  }
+  const ratio = Math.max(width, height) / Math.min(width, height);
+  if (ratio > IMAGE_LIMITS.maxAspectRatio) {
+    throw new ImageReadError(file, `too elongated: ${width} × ${height} pixels has an aspect ratio above ${IMAGE_LIMITS.maxAspectRatio}:1`);
+  }
+}
 
 /** A sharp pipeline over `file` that produces 8-bit sRGB with three channels once `.raw()` is called. */
 export function openRgb(file: string): Sharp {
+  checkImageFile(file);
   return sharp(file, INPUT_OPTIONS).flatten({ background: WHITE }).toColourspace('srgb');
 }
 
@@ -55,6 +91,7 @@ export async function toRgb(pipeline: Sharp, file: string): Promise<RgbImage> {
 
 /** Width and height as displayed, i.e. after EXIF orientation, read from the header alone. */
 export async function orientedSize(file: string): Promise<{ width: number; height: number; format: string }> {
+  checkImageFile(file);
   let meta: Metadata;
   try {
     meta = await sharp(file, INPUT_OPTIONS).metadata();
@@ -64,6 +101,7 @@ export async function orientedSize(file: string): Promise<{ width: number; heigh
   const width = meta.autoOrient?.width ?? meta.width;
   const height = meta.autoOrient?.height ?? meta.height;
   if (!width || !height) throw new ImageReadError(file, 'the header gives no image size');
+  checkImageGeometry(file, width, height);
   return { width, height, format: meta.format ?? 'unknown' };
 }
 
@@ -76,7 +114,7 @@ export function describeDecodeError(e: unknown): string {
   const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0].trim();
   if (/unsupported image format/i.test(msg)) return 'not an image in a supported format (JPEG, PNG, WebP, GIF, TIFF, AVIF)';
   if (/premature end|truncat|read error|unexpected end|not enough data/i.test(msg)) return `truncated or corrupt (${msg})`;
-  if (/missing|ENOENT|no such file/i.test(msg)) return 'file disappeared while reading';
+  if (/missing|ENOENT|no such file/i.test(msg)) return 'no such file';
   if (/pixel limit/i.test(msg)) return `too large to decode (${msg})`;
   if (msg === '' || /^unknown error$/i.test(msg)) return UNDESCRIBED;
   return msg;

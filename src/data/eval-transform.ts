@@ -3,10 +3,14 @@
 // size x size crop. Output pixels are in [0, 1]; MobileViT uses no mean/std normalisation. Sizes and crop offsets
 // are computed as torchvision does, so a PyTorch evaluation of the same file sees the same crop.
 import sharp from 'sharp';
-import { openRgb, orientedSize, toRgb, type RgbImage } from './decode.ts';
+import { ImageReadError, openRgb, orientedSize, toRgb, type RgbImage } from './decode.ts';
 import { writeUnitFloats } from './pixels.ts';
 
 export const EVAL_CROP_PCT = 0.9;
+/** The largest evaluation size (the API allows 1024). */
+export const MAX_EVAL_SIZE = 4096;
+/** The resized image before the crop: a bound on memory whatever the image and the size (64 M pixels = 192 MB). */
+const MAX_RESIZED_PIXELS = 64_000_000;
 
 export interface EvalImage {
   /** NHWC with N = 1: `width * height * 3` floats in [0, 1]. */
@@ -50,10 +54,14 @@ export function centreCrop(img: RgbImage, size: number): Uint8Array {
 
 /** Decodes `file` and applies the evaluation transform; returns RGB bytes (what the evaluation cache keeps). */
 export async function evalTransformBytes(file: string, size: number, cropPct = EVAL_CROP_PCT): Promise<{ data: Uint8Array; original: { width: number; height: number } }> {
-  if (!(Number.isInteger(size) && size > 0)) throw new Error(`evaluation size must be a positive integer, got ${size}`);
+  if (!(Number.isInteger(size) && size > 0 && size <= MAX_EVAL_SIZE)) throw new Error(`evaluation size must be an integer from 1 to ${MAX_EVAL_SIZE}, got ${size}`);
   if (!(cropPct > 0 && cropPct <= 1)) throw new Error(`crop fraction must be in (0, 1], got ${cropPct}`);
+  // orientedSize checks the file (regular, bounded) and the image's pixels and aspect ratio before any resize.
   const original = await orientedSize(file);
   const target = shorterSideResize(original.width, original.height, evalResizeSize(size, cropPct));
+  if (target.width * target.height > MAX_RESIZED_PIXELS) {
+    throw new ImageReadError(file, `resizing ${original.width} × ${original.height} pixels for a ${size} px evaluation would need ${target.width} × ${target.height} pixels`);
+  }
   const resized = await toRgb(openRgb(file).resize(target.width, target.height, { fit: 'fill', kernel: sharp.kernel.cubic }), file);
   return { data: centreCrop(resized, size), original: { width: original.width, height: original.height } };
 }

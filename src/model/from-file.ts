@@ -1,18 +1,40 @@
 // Building a model for a weights file: the number of classes is read from the file's classifier when
 // not given, and a file that does not fit is one readable error.
-import { createModel, type Model } from './model.ts';
-import { readSafetensors } from './safetensors.ts';
+import { MAX_CLASSES, createModel, type Model } from './model.ts';
+import { readSafetensors, type TensorMap } from './safetensors.ts';
 import { loadWeights, WeightsError, type LoadReport } from './weights.ts';
 import { VARIANT_NAMES, type VariantName } from './types.ts';
 
 const HEAD_BIAS_KEYS = ['head.fc.bias', 'classifier.bias'];
 
+// A Map, not an object literal: a name like "constructor" or "__proto__" must not find Object.prototype's members.
+const ALIASES = new Map<string, VariantName>([
+  ['xxs', 'mobilevit_xxs'], ['xs', 'mobilevit_xs'], ['s', 'mobilevit_s'], ['mobilenetv2', 'mobilenet_v2'], ['mobilenetv2_100', 'mobilenet_v2'],
+]);
+
 export function parseVariant(name: string | undefined): VariantName {
   const v = (name ?? '').replace(/-/g, '_').toLowerCase();
-  const alias: Record<string, VariantName> = { xxs: 'mobilevit_xxs', xs: 'mobilevit_xs', s: 'mobilevit_s', mobilenetv2: 'mobilenet_v2', mobilenetv2_100: 'mobilenet_v2' };
-  const found = (VARIANT_NAMES as readonly string[]).includes(v) ? (v as VariantName) : alias[v];
-  if (!found) throw new WeightsError(`unknown variant "${name}" (expected one of ${VARIANT_NAMES.join(', ')})`);
+  const found = (VARIANT_NAMES as readonly string[]).includes(v) ? (v as VariantName) : ALIASES.get(v);
+  if (!found) throw new WeightsError(`unknown variant ${JSON.stringify(String(name ?? '')).slice(0, 80)} (expected one of ${VARIANT_NAMES.join(', ')})`);
   return found;
+}
+
+/**
+ * The classifier size a weights file declares, checked before a model of that size is built: the bias is
+ * one-dimensional, at most MAX_CLASSES long, and agrees with the classifier weight's first dimension.
+ */
+export function classesInFile(tensors: TensorMap, path: string): number | undefined {
+  const key = HEAD_BIAS_KEYS.find((k) => tensors.has(k));
+  if (key === undefined) return undefined;
+  const bias = tensors.get(key)!;
+  const weight = tensors.get(key.replace(/bias$/, 'weight'));
+  if (bias.shape.length !== 1) throw new WeightsError(`${path}: the classifier bias ${key} has shape [${bias.shape.join(', ')}], not one dimension`);
+  const n = bias.shape[0];
+  if (n < 1 || n > MAX_CLASSES) throw new WeightsError(`${path}: the classifier ${key} has ${n} classes; a model may have 1 to ${MAX_CLASSES}`);
+  if (weight && weight.shape[0] !== n) {
+    throw new WeightsError(`${path}: the classifier weight has shape [${weight.shape.join(', ')}] but its bias has ${n} classes`);
+  }
+  return n;
 }
 
 export interface ModelFromWeights {
@@ -26,9 +48,9 @@ export interface ModelFromWeights {
  */
 export function modelFromWeights(variant: VariantName, path: string, numClasses?: number, fineTune = false): ModelFromWeights {
   const { tensors } = readSafetensors(path);
-  const headBias = HEAD_BIAS_KEYS.map((k) => tensors.get(k)).find(Boolean);
-  const classes = numClasses ?? headBias?.shape[0];
-  if (!classes) throw new WeightsError(`${path}: no classifier in the file (head.fc.bias); pass --num-classes`);
+  const inFile = classesInFile(tensors, path);
+  const classes = numClasses ?? inFile;
+  if (classes === undefined) throw new WeightsError(`${path}: no classifier in the file (head.fc.bias); pass --num-classes`);
   const model = createModel(variant, { numClasses: classes });
   try {
     return { model, report: loadWeights(model, tensors, { source: path, allowHeadMismatch: fineTune }) };

@@ -7,13 +7,16 @@ import { buildMobileNetV2 } from './mobilenetv2.ts';
 import { buildMobileViT } from './mobilevit.ts';
 import { ParamStore, type Param } from './params.ts';
 import { VARIANTS, type Variant } from './variants.ts';
-import { VARIANT_NAMES, type BlockInfo, type ForwardOptions, type VariantName } from './types.ts';
+import { MIN_INPUT_SIZE, VARIANT_NAMES, type BlockInfo, type ForwardOptions, type VariantName } from './types.ts';
 
 export interface CreateModelOptions {
   numClasses?: number;
   /** Seed for the reference initialisation (default 0). */
   seed?: number;
 }
+
+/** The most classes a model may have (the API's limit too): a classifier size read from a file is checked against it. */
+export const MAX_CLASSES = 100_000;
 
 export class Model {
   readonly spec: Variant;
@@ -24,7 +27,9 @@ export class Model {
     if (!VARIANT_NAMES.includes(variant)) {
       throw new Error(`unknown variant "${variant}" (expected one of ${VARIANT_NAMES.join(', ')})`);
     }
-    if (!Number.isInteger(numClasses) || numClasses < 1) throw new Error(`num-classes must be a positive integer, got ${numClasses}`);
+    if (!Number.isSafeInteger(numClasses) || numClasses < 1 || numClasses > MAX_CLASSES) {
+      throw new RangeError(`the number of classes must be an integer from 1 to ${MAX_CLASSES}, got ${Number.isSafeInteger(numClasses) ? numClasses : 'a non-integer'}`);
+    }
     this.spec = VARIANTS[variant];
     this.store = new ParamStore(seed);
     const built = this.spec.family === 'mobilevit'
@@ -83,7 +88,7 @@ export class Model {
 
   private run(x: tf.Tensor4D, opts: ForwardOptions, until?: string): tf.Tensor {
     if (x.rank !== 4 || x.shape[3] !== 3) throw new Error(`input must be [batch, height, width, 3], got [${x.shape}]`);
-    if (x.shape[1] < 32 || x.shape[2] < 32) throw new Error(`input must be at least 32×32 pixels, got ${x.shape[1]}×${x.shape[2]}`);
+    if (x.shape[1] < MIN_INPUT_SIZE || x.shape[2] < MIN_INPUT_SIZE) throw new Error(`input must be at least ${MIN_INPUT_SIZE}×${MIN_INPUT_SIZE} pixels, got ${x.shape[1]}×${x.shape[2]}`);
     const ctx: Ctx = { ...opts, training: opts.training ?? false };
     return tf.tidy(() => {
       let h: tf.Tensor = x;

@@ -1,7 +1,7 @@
 // Safetensors read/write, by hand: a little-endian u64 header length, a JSON header, then raw
 // little-endian tensor data. Every tensor we hand out is float32 (weights are fp32 in this studio);
 // F16/BF16/F64 and integer tensors (timm's num_batches_tracked is I64) are converted on read.
-import { readFileSync } from 'node:fs';
+import { FileReadError, readRegularFile } from '../util/read-file.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 
 export interface NamedTensor {
@@ -46,47 +46,123 @@ function decode(dtype: string, bytes: Buffer, count: number): Float32Array {
   return out;
 }
 
-/** Parses a safetensors buffer; `source` names the file in error messages. */
-export function parseSafetensors(buf: Buffer, source = 'buffer'): SafetensorsFile {
-  if (buf.length < 8) throw new SafetensorsError(`${source}: not a safetensors file (${buf.length} bytes, too short for a header)`);
-  const n = Number(buf.readBigUInt64LE(0));
-  if (n <= 0 || 8 + n > buf.length) throw new SafetensorsError(`${source}: not a safetensors file (header length ${n} does not fit in ${buf.length} bytes)`);
-  let header: Record<string, any>;
-  try {
-    header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8'));
-  } catch (e) {
-    throw new SafetensorsError(`${source}: safetensors header is not valid JSON (${(e as Error).message})`);
+/** Limits on what a safetensors file may declare; checked before any tensor is built. */
+export const SAFETENSORS_LIMITS = {
+  /** The JSON header (safetensors' own reader allows 100 MB; ours are a few tens of kB). */
+  maxHeaderBytes: 16 * 1024 * 1024,
+  /** The whole file (MobileViT-S with 100,000 classes is about 280 MB in F32). */
+  maxFileBytes: 1024 * 1024 * 1024,
+  maxTensors: 100_000,
+  maxRank: 8,
+};
+
+/** A tensor name as it may appear in a message: printable, and short. */
+export function safeName(name: string): string {
+  const clean = name.replace(/[^\x20-\x7e]/g, '?');
+  return JSON.stringify(clean.length > 80 ? `${clean.slice(0, 80)}…` : clean);
+}
+
+interface Entry {
+  name: string;
+  dtype: string;
+  shape: number[];
+  count: number;
+  begin: number;
+  end: number;
+}
+
+/** Validates one header entry; every number is checked for type and range before it is used. */
+function checkEntry(name: string, info: unknown, dataLength: number, fail: (m: string) => never): Entry {
+  const what = `tensor ${safeName(name)}`;
+  if (typeof info !== 'object' || info === null || Array.isArray(info)) fail(`${what} has a header entry that is not an object`);
+  const { dtype, shape, data_offsets: off } = info as Record<string, unknown>;
+  if (typeof dtype !== 'string' || !Object.hasOwn(BYTES, dtype)) fail(`${what} has an unknown dtype (expected one of ${Object.keys(BYTES).join(', ')})`);
+  if (!Array.isArray(shape) || shape.length > SAFETENSORS_LIMITS.maxRank) fail(`${what} has no valid shape (an array of at most ${SAFETENSORS_LIMITS.maxRank} dimensions)`);
+  for (const d of shape) if (!Number.isSafeInteger(d) || d < 0) fail(`${what} has a shape dimension that is not a non-negative integer`);
+  let count = shape.includes(0) ? 0 : 1;
+  for (const d of count === 0 ? [] : (shape as number[])) {
+    count *= d;
+    // The data must fit in the file, so a product past the file's size is already wrong (and stays exact).
+    if (count > dataLength) fail(`${what} declares more elements than the file holds (file truncated?)`);
   }
-  const dataStart = 8 + n;
-  const tensors: TensorMap = new Map();
+  if (!Array.isArray(off) || off.length !== 2 || !off.every((v) => Number.isSafeInteger(v) && v >= 0)) {
+    fail(`${what} has malformed data_offsets (expected two non-negative integers)`);
+  }
+  const [begin, end] = off as [number, number];
+  if (begin > end || end > dataLength) fail(`${what} has data_offsets outside the file's data (file truncated?)`);
+  if (end - begin !== count * BYTES[dtype]) fail(`${what} (${dtype} [${shape.join(', ')}]) needs ${count * BYTES[dtype]} bytes but its data_offsets span ${end - begin}`);
+  return { name, dtype, shape: shape.slice() as number[], count, begin, end };
+}
+
+/**
+ * Checks the whole header against the buffer: lengths, dtypes, shapes against byte ranges, ranges in bounds
+ * and not overlapping. Returns the entries and metadata; builds no tensor. Messages describe the problem and
+ * never quote the file's bytes (a path to any readable file must not reveal what is in it).
+ */
+export function validateSafetensors(buf: Buffer, source = 'buffer'): { entries: Entry[]; metadata: Record<string, string>; dataStart: number } {
+  const fail = (m: string): never => {
+    throw new SafetensorsError(`${source}: ${m}`);
+  };
+  if (buf.length < 8) fail(`not a safetensors file: ${buf.length} bytes is too short for a header`);
+  const n = buf.readBigUInt64LE(0);
+  if (n === 0n) fail('not a safetensors file: the header length is zero');
+  if (n > BigInt(buf.length - 8)) fail('not a safetensors file: the header length is larger than the file');
+  if (n > BigInt(SAFETENSORS_LIMITS.maxHeaderBytes)) fail(`not a safetensors file: the header is larger than the ${SAFETENSORS_LIMITS.maxHeaderBytes / 1024 / 1024} MB allowed`);
+  const headerLength = Number(n);
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(8, 8 + headerLength)));
+  } catch {
+    // Neither the parser's message nor the text: both would quote the file.
+    fail('not a safetensors file: the header is not valid UTF-8 JSON');
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) fail('not a safetensors file: the header is not a JSON object');
+  const dataStart = 8 + headerLength;
+  const dataLength = buf.length - dataStart;
+  const names = Object.keys(header as object);
+  if (names.length > SAFETENSORS_LIMITS.maxTensors + 1) fail(`the header lists more than ${SAFETENSORS_LIMITS.maxTensors} tensors`);
   let metadata: Record<string, string> = {};
-  for (const [name, info] of Object.entries(header)) {
-    if (name === '__metadata__') { metadata = info ?? {}; continue; }
-    const { dtype, shape, data_offsets: off } = info ?? {};
-    if (!(dtype in BYTES) || !Array.isArray(shape) || !Array.isArray(off) || off.length !== 2) {
-      throw new SafetensorsError(`${source}: tensor "${name}" has a malformed header entry`);
+  const entries: Entry[] = [];
+  for (const name of names) {
+    const info = (header as Record<string, unknown>)[name];
+    if (name === '__metadata__') {
+      if (info === null || typeof info !== 'object' || Array.isArray(info) || !Object.values(info).every((v) => typeof v === 'string')) {
+        fail('the header\'s __metadata__ is not an object of strings');
+      }
+      metadata = Object.fromEntries(Object.entries(info as Record<string, string>));
+      continue;
     }
-    const count = shape.reduce((a: number, b: number) => a * b, 1);
-    const [b, e] = off;
-    if (e - b !== count * BYTES[dtype] || dataStart + e > buf.length || b < 0) {
-      throw new SafetensorsError(`${source}: tensor "${name}" (${dtype} [${shape}]) has data_offsets [${b}, ${e}] that do not match its size or the file (file truncated?)`);
-    }
-    const bytes = buf.subarray(dataStart + b, dataStart + e);
+    entries.push(checkEntry(name, info, dataLength, fail));
+  }
+  const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  for (let i = 1; i < sorted.length; i++) {
+    if (sorted[i].begin < sorted[i - 1].end) fail(`tensors ${safeName(sorted[i - 1].name)} and ${safeName(sorted[i].name)} have overlapping data`);
+  }
+  return { entries, metadata, dataStart };
+}
+
+/** Parses a safetensors buffer; `source` names the file in error messages. The whole file is validated first. */
+export function parseSafetensors(buf: Buffer, source = 'buffer'): SafetensorsFile {
+  const { entries, metadata, dataStart } = validateSafetensors(buf, source);
+  const tensors: TensorMap = new Map();
+  for (const { name, dtype, shape, count, begin, end } of entries) {
+    const bytes = buf.subarray(dataStart + begin, dataStart + end);
     const data = dtype === 'F32'
       ? new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength))
       : decode(dtype, bytes, count);
-    tensors.set(name, { shape: shape.slice(), data });
+    tensors.set(name, { shape, data });
   }
   return { tensors, metadata };
 }
 
-export function readSafetensors(path: string): SafetensorsFile {
+/** Reads and parses a safetensors file: a regular file of at most `maxBytes` (default SAFETENSORS_LIMITS.maxFileBytes). */
+export function readSafetensors(path: string, maxBytes = SAFETENSORS_LIMITS.maxFileBytes): SafetensorsFile {
   let buf: Buffer;
   try {
-    buf = readFileSync(path);
+    buf = readRegularFile(path, { maxBytes, what: 'safetensors file' });
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new SafetensorsError(code === 'ENOENT' ? `${path}: file not found` : `${path}: cannot read (${code ?? (e as Error).message})`);
+    if (e instanceof FileReadError) throw new SafetensorsError(e.message);
+    throw e;
   }
   return parseSafetensors(buf, path);
 }

@@ -104,7 +104,7 @@ describe('weights', () => {
     expect(() => loadWeights(model, bad)).toThrow(/broken\.safetensors: tensor ".*" .*file truncated/);
     writeFileSync(bad, 'hello');
     expect(() => loadWeights(model, bad)).toThrow(/broken\.safetensors: not a safetensors file/);
-    expect(() => loadWeights(model, join(dir, 'nope.safetensors'))).toThrow(/nope\.safetensors: file not found/);
+    expect(() => loadWeights(model, join(dir, 'nope.safetensors'))).toThrow(/nope\.safetensors: no such file/);
     model.dispose();
   });
 });
