@@ -3,11 +3,14 @@
 // Access rules (documented in README, "Desktop shell and packaging"):
 //   - every request whose Host is not 127.0.0.1:P or localhost:P → 403 (DNS rebinding)
 //   - GET / and /index.html need ?token=… (the printed URL); the reply sets an HttpOnly, SameSite=Strict
-//     cookie so that the page's own scripts, styles and images load without the token in their URLs
+//     cookie so that the page's own scripts, styles and images load without the token in their URLs.
+//     Cookies ignore ports (every web server on 127.0.0.1 receives it), so its value is a separate
+//     random asset key that unlocks static files only, never the token.
 //   - other static files: the token by query, Authorization: Bearer, or that cookie
-//   - the API (POST /api/<request>, the WebSocket /api/ws): the token by query or Bearer only — never
-//     the cookie, so another site cannot borrow it — and the WebSocket's Origin must be this server
-//   missing token → 401, wrong token → 403.
+//   - the API (POST /api/<request>, the WebSocket /api/ws): the token by query or Bearer only, and the
+//     WebSocket's Origin must be this server. An empty ?token= counts as absent; the scheme is
+//     case-insensitive (RFC 9110); every token presented must be right.
+//   missing token → 401, wrong token → 403. Every /api/ reply is JSON, refusals included.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +18,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { errorInfo, StudioError, type ErrorCode } from '../protocol/contract.ts';
 import { MAX_FRAME_BYTES, RequestFrame, type EventFrame, type ResponseFrame } from '../protocol/wire.ts';
 import { StudioService, type ServiceOptions } from '../service/service.ts';
-import { hostAllowed, newToken, originAllowed, securityHeaders, TOKEN_COOKIE, tokenEquals, tokenSources } from './security.ts';
+import { assetCookieName, checkAccess, hostAllowed, newToken, originAllowed, securityHeaders, tokenSources } from './security.ts';
 import { indexFile, resolveStatic, sendFile } from './static.ts';
 
 export interface ServerOptions {
@@ -58,18 +61,39 @@ function refuse(res: ServerResponse, status: number, message: string): void {
   res.end(message + '\n');
 }
 
-function readBody(req: IncomingMessage, limit: number): Promise<string> {
+/** An /api/ refusal: the same { ok: false, error } shape as every other API reply. */
+function refuseJson(res: ServerResponse, status: number, code: ErrorCode, message: string, extra: Record<string, string> = {}): void {
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', ...extra });
+  res.end(JSON.stringify({ ok: false, error: { code, message } }));
+}
+
+/** A body over the limit: answered 413 once it has been read (and dropped), then the connection closes. */
+class BodyTooLarge extends StudioError {
+  constructor(readonly limit: number) {
+    super('invalid_request', `the request body is larger than the ${limit / (1024 * 1024)} MB limit`);
+  }
+}
+
+/**
+ * Bodies over the limit are still read to their end (and dropped) so that the 413 reply reaches the
+ * client instead of a connection reset; past `drainLimit` bytes the connection is cut.
+ */
+function readBody(req: IncomingMessage, limit: number, drainLimit = 4 * limit): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > drainLimit) {
+      reject(new BodyTooLarge(limit));
+      return;
+    }
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > limit) {
-        reject(new StudioError('invalid_request', `request body larger than ${limit} bytes`));
-        req.destroy();
-      } else chunks.push(c);
+      if (size > drainLimit) req.destroy();
+      else if (size <= limit) chunks.push(c);
+      else chunks.length = 0;
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => (size > limit ? reject(new BodyTooLarge(limit)) : resolve(Buffer.concat(chunks).toString('utf8'))));
     req.on('error', reject);
   });
 }
@@ -79,31 +103,44 @@ const NOT_BUILT = `<!doctype html><meta charset="utf-8"><title>MobileViT Studio<
 
 export async function startServer(opts: ServerOptions = {}): Promise<RunningServer> {
   const token = opts.token ?? newToken();
+  /** The static-files cookie's value: never the token (see the top of this file). */
+  const assetKey = newToken();
   const staticDir = opts.staticDir ?? DEFAULT_STATIC_DIR;
   const log = opts.log ?? (() => {});
   const service = new StudioService({ mode: 'browser', workspace: opts.workspace, spawnEngine: opts.spawnEngine });
   let port = 0;
 
   /** null when allowed, else the status to refuse with. */
-  const gate = (req: IncomingMessage, url: URL, allowCookie: boolean): number | null => {
-    const t = tokenSources(req, url);
-    const given = t.query ?? t.bearer ?? (allowCookie ? t.cookie : null);
-    if (!given) return 401;
-    return tokenEquals(given, token) ? null : 403;
-  };
+  const gate = (req: IncomingMessage, url: URL, allowCookie: boolean): number | null =>
+    checkAccess(tokenSources(req, url, port), token, allowCookie ? assetKey : null);
 
   const server = createServer(async (req, res) => {
     try {
-      if (!hostAllowed(req.headers.host, port)) return refuse(res, 403, 'forbidden: unexpected Host header');
-      const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
+      const isApi = (req.url ?? '').startsWith('/api/');
+      if (!hostAllowed(req.headers.host, port)) {
+        return isApi ? refuseJson(res, 403, 'invalid_request', 'forbidden: unexpected Host header') : refuse(res, 403, 'forbidden: unexpected Host header');
+      }
+      let url: URL;
+      try {
+        url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
+      } catch {
+        return isApi ? refuseJson(res, 400, 'invalid_request', 'the request URL is malformed') : refuse(res, 400, 'bad request: malformed URL');
+      }
       const headers = securityHeaders(port);
       if (url.pathname.startsWith('/api/')) {
         const denied = gate(req, url, false);
-        if (denied) return refuse(res, denied, denied === 401 ? 'unauthorized: the session token is missing' : 'forbidden: wrong session token');
-        if (req.method !== 'POST') return refuse(res, 405, 'use POST /api/<request> with a JSON body');
-        const method = decodeURIComponent(url.pathname.slice('/api/'.length));
+        if (denied) return refuseJson(res, denied, 'invalid_request', denied === 401 ? 'unauthorized: the session token is missing (?token=… or Authorization: Bearer …)' : 'forbidden: wrong session token');
+        if (req.method !== 'POST') return refuseJson(res, 405, 'invalid_request', `${req.method} is not allowed: use POST /api/<request> with a JSON body`, { Allow: 'POST' });
         let reply;
+        let tooLarge = false;
         try {
+          const raw = url.pathname.slice('/api/'.length);
+          let method: string;
+          try {
+            method = decodeURIComponent(raw);
+          } catch {
+            throw new StudioError('invalid_request', `the request name in the URL is not valid percent-encoding: "${raw.slice(0, 100)}"`);
+          }
           const body = await readBody(req, MAX_FRAME_BYTES);
           let params: unknown;
           try {
@@ -113,9 +150,12 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
           }
           reply = await service.handle(method, params);
         } catch (e) {
+          tooLarge = e instanceof BodyTooLarge;
           reply = { ok: false as const, error: errorInfo(e) };
         }
-        res.writeHead(reply.ok ? 200 : HTTP_STATUS[reply.error.code], { ...headers, 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+        if (res.destroyed) return;
+        const status = tooLarge ? 413 : reply.ok ? 200 : HTTP_STATUS[reply.error.code];
+        res.writeHead(status, { ...headers, 'Content-Type': 'application/json', 'Cache-Control': 'no-store', ...(tooLarge ? { Connection: 'close' } : {}) });
         return res.end(JSON.stringify(reply));
       }
       if (req.method !== 'GET' && req.method !== 'HEAD') return refuse(res, 405, 'method not allowed');
@@ -123,7 +163,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       const denied = gate(req, url, !isIndex);
       if (denied) return refuse(res, denied, denied === 401 ? 'unauthorized: open the URL that `mobilevit-studio serve` printed (it carries ?token=…)' : 'forbidden: wrong session token');
       if (isIndex) {
-        const cookie = `${TOKEN_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`;
+        const cookie = `${assetCookieName(port)}=${assetKey}; HttpOnly; SameSite=Strict; Path=/`;
         const ok = await sendFile(res, indexFile(staticDir), req.method === 'HEAD', { ...headers, 'Set-Cookie': cookie });
         if (!ok) {
           res.writeHead(503, { ...headers, 'Content-Type': 'text/html; charset=utf-8' });
@@ -135,17 +175,32 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       if (!file || !(await sendFile(res, file, req.method === 'HEAD', headers))) return refuse(res, 404, 'not found');
     } catch (e) {
       log(`server: ${(e as Error).message}`);
-      if (!res.headersSent) refuse(res, 500, 'internal error');
-      else res.destroy();
+      if (res.headersSent) res.destroy();
+      else if ((req.url ?? '').startsWith('/api/')) refuseJson(res, 500, 'internal', 'internal error');
+      else refuse(res, 500, 'internal error');
     }
   });
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
+  // Requests Node's parser refuses (bad syntax, oversized headers) are answered in JSON too.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable || (socket as { _httpMessage?: unknown })._httpMessage) return socket.destroy();
+    const [status, text] = err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large'] : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout'] : [400, 'Bad Request'];
+    const body = JSON.stringify({ ok: false, error: { code: 'invalid_request', message: `malformed HTTP request (${text.toLowerCase()})` } });
+    socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  });
+
   server.on('upgrade', (req, socket, head) => {
-    const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
     const deny = (status: number, text: string) => {
       socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
+    socket.on('error', () => {});
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
+    } catch {
+      return deny(400, 'Bad Request');
+    }
     if (!hostAllowed(req.headers.host, port) || !originAllowed(req.headers.origin, port)) return deny(403, 'Forbidden');
     if (url.pathname !== '/api/ws') return deny(404, 'Not Found');
     const denied = gate(req, url, false);

@@ -27,6 +27,12 @@ function http(path: string, opts: { method?: string; headers?: Record<string, st
   });
 }
 
+/** Opens the page as the browser does and returns the cookie it was given ("name=value"). */
+async function assetCookie(): Promise<string> {
+  const page = await http(`/?token=${srv.token}`);
+  return String(page.headers['set-cookie']).split(';')[0];
+}
+
 function wsStatus(path: string, headers: Record<string, string> = {}): Promise<number> {
   return new Promise((resolve) => {
     const s = new WebSocket(`ws://127.0.0.1:${srv.port}${path}`, { headers });
@@ -73,13 +79,19 @@ describe('browser-mode server', () => {
     expect(page.body).toContain('<title>studio</title>');
     expect(page.headers['content-security-policy']).toMatch(/default-src 'none'.*script-src 'self'/);
     expect(page.headers['referrer-policy']).toBe('no-referrer');
-    expect(String(page.headers['set-cookie'])).toMatch(/studio_token=.*HttpOnly; SameSite=Strict/);
+    const setCookie = String(page.headers['set-cookie']);
+    expect(setCookie).toMatch(new RegExp(`^studio_assets_${srv.port}=[A-Za-z0-9_-]{32}; HttpOnly; SameSite=Strict; Path=/$`));
+    // The cookie reaches every server on 127.0.0.1 (cookies ignore ports): it must not be the token.
+    expect(setCookie).not.toContain(srv.token);
   });
 
-  it("serves the page's assets with the session cookie, and nothing outside the folder", async () => {
-    const cookie = `studio_token=${srv.token}`;
+  it("serves the page's assets with the asset cookie, and nothing outside the folder", async () => {
+    const cookie = await assetCookie();
     expect((await http('/assets/app.js')).status).toBe(401);
-    expect((await http('/assets/app.js', { headers: { Cookie: 'studio_token=nope' } })).status).toBe(403);
+    expect((await http('/assets/app.js', { headers: { Cookie: `studio_assets_${srv.port}=nope` } })).status).toBe(403);
+    // The token itself is no cookie value.
+    expect((await http('/assets/app.js', { headers: { Cookie: `studio_assets_${srv.port}=${srv.token}` } })).status).toBe(403);
+    expect((await http('/assets/app.js', { headers: { Authorization: `Bearer ${srv.token}` } })).status).toBe(200);
     const js = await http('/assets/app.js', { headers: { Cookie: cookie } });
     expect(js.status).toBe(200);
     expect(js.headers['content-type']).toMatch(/javascript/);
@@ -95,9 +107,15 @@ describe('browser-mode server', () => {
     expect((await http(`/?token=${srv.token}`, { headers: { Host: `localhost:${srv.port}` } })).status).toBe(200);
   });
 
-  it('answers the contract over HTTP with the token, never with the cookie alone', async () => {
+  it('answers the contract over HTTP with the token, never with the cookie', async () => {
     expect((await http('/api/app.info', { method: 'POST' })).status).toBe(401);
-    expect((await http('/api/app.info', { method: 'POST', headers: { Cookie: `studio_token=${srv.token}` } })).status).toBe(401);
+    const cookie = await assetCookie();
+    expect((await http('/api/app.info', { method: 'POST', headers: { Cookie: cookie } })).status).toBe(401);
+    const key = cookie.slice(cookie.indexOf('=') + 1);
+    // The cookie's value is no token either: the API refuses it by query and by Bearer.
+    expect((await http(`/api/app.info?token=${key}`, { method: 'POST' })).status).toBe(403);
+    expect((await http('/api/app.info', { method: 'POST', headers: { Authorization: `Bearer ${key}` } })).status).toBe(403);
+    expect(await wsStatus(`/api/ws?token=${key}`)).toBe(403);
     expect((await http('/api/app.info', { method: 'POST', headers: { Authorization: 'Bearer nope' } })).status).toBe(403);
     const auth = { Authorization: `Bearer ${srv.token}` };
     const info = await http('/api/app.info', { method: 'POST', headers: auth, body: '{}' });
@@ -150,5 +168,86 @@ describe('browser-mode server', () => {
     // Invalid params are refused before they are sent.
     await expect(client.request('runs.get', { runId: 12 as unknown as string })).rejects.toBeInstanceOf(StudioError);
     transport.close();
+  });
+});
+
+describe('browser-mode server: token parsing and hostile requests', () => {
+  const post = (path: string, headers: Record<string, string> = {}, body = '{}') => http(path, { method: 'POST', headers, body });
+  const json = (r: Res) => {
+    expect(r.headers['content-type'], r.body).toBe('application/json');
+    return JSON.parse(r.body);
+  };
+
+  it('matches the Authorization scheme case-insensitively (RFC 9110) and ignores an empty ?token=', async () => {
+    for (const scheme of ['bearer', 'BEARER', 'Bearer', 'bEaReR']) {
+      expect((await post('/api/app.info', { Authorization: `${scheme} ${srv.token}` })).status, scheme).toBe(200);
+    }
+    expect((await post('/api/app.info', { Authorization: `Bearer   ${srv.token}  ` })).status).toBe(200);
+    // An empty parameter is absent: it must not hide a valid Bearer token or a later non-empty one.
+    expect((await post('/api/app.info?token=', { Authorization: `Bearer ${srv.token}` })).status).toBe(200);
+    expect((await post(`/api/app.info?token=&token=${srv.token}`)).status).toBe(200);
+    expect((await post('/api/app.info?token=')).status).toBe(401);
+    // Other schemes and a scheme without credentials are no token at all.
+    expect((await post('/api/app.info', { Authorization: `Basic ${srv.token}` })).status).toBe(401);
+    expect((await post('/api/app.info', { Authorization: 'Bearer' })).status).toBe(401);
+    expect((await post('/api/app.info', { Authorization: 'Bearer ' })).status).toBe(401);
+    expect((await post('/api/app.info', { Authorization: `Bearer${srv.token}` })).status).toBe(401);
+    // Every token presented must be right: a wrong one beside a right one is refused.
+    expect((await post(`/api/app.info?token=${srv.token}`, { Authorization: 'Bearer wrong' })).status).toBe(403);
+    expect((await post('/api/app.info?token=wrong', { Authorization: `Bearer ${srv.token}` })).status).toBe(403);
+    expect(await wsStatus(`/api/ws?token=&token=${srv.token}`)).toBe(101);
+    expect(await wsStatus('/api/ws?token=', { Authorization: `bearer ${srv.token}` })).toBe(101);
+  });
+
+  it('answers every /api/ refusal in JSON: 401, 403, 405', async () => {
+    expect(json(await post('/api/app.info'))).toMatchObject({ ok: false, error: { code: 'invalid_request', message: expect.stringMatching(/token is missing/) } });
+    expect(json(await post('/api/app.info?token=nope'))).toMatchObject({ ok: false, error: { message: expect.stringMatching(/wrong session token/) } });
+    const get = await http(`/api/app.info?token=${srv.token}`);
+    expect(get.status).toBe(405);
+    expect(get.headers.allow).toBe('POST');
+    expect(json(get)).toMatchObject({ ok: false, error: { message: expect.stringMatching(/use POST/) } });
+  });
+
+  it('answers a request name that is not valid percent-encoding with a JSON 400, not a 500', async () => {
+    const r = await post(`/api/%E0%A4%A?token=${srv.token}`);
+    expect(r.status).toBe(400);
+    expect(json(r)).toMatchObject({ ok: false, error: { code: 'invalid_request', message: expect.stringMatching(/not valid percent-encoding: "%E0%A4%A"/) } });
+    const ok = await post(`/api/app%2Einfo?token=${srv.token}`);
+    expect(ok.status).toBe(200);
+  });
+
+  it('answers a JSON null body with an error that names the request', async () => {
+    for (const name of ['app.info', 'runs.get', 'settings.set', 'train.start', 'inspect.predict']) {
+      const r = await post(`/api/${name}?token=${srv.token}`, {}, 'null');
+      expect(r.status, name).toBe(400);
+      const e = json(r).error;
+      expect(e.message, name).toMatch(new RegExp(`^${name.replace('.', '\\.')}: .*Expected object, received null`));
+      expect(e.message).not.toMatch(/Cannot convert/);
+    }
+  });
+
+  it('answers a 49 MB body with a JSON 413 and then closes the connection (no reset)', async () => {
+    const body = 'x'.repeat(49 * 1024 * 1024);
+    const t0 = Date.now();
+    const r = await post(`/api/app.info?token=${srv.token}`, {}, body);
+    expect(r.status).toBe(413);
+    expect(r.headers.connection).toBe('close');
+    expect(json(r)).toMatchObject({ ok: false, error: { code: 'invalid_request', message: 'the request body is larger than the 48 MB limit' } });
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    // Still serving.
+    expect((await post(`/api/app.info?token=${srv.token}`)).status).toBe(200);
+  });
+
+  it('answers a request that HTTP cannot parse with a JSON 400', async () => {
+    const reply = await new Promise<string>((resolve, reject) => {
+      const sock = connect({ host: '127.0.0.1', port: srv.port }, () => sock.write('GARBAGE / NOT-HTTP\r\n\r\n'));
+      let data = '';
+      sock.on('data', (c) => (data += c));
+      sock.on('end', () => resolve(data));
+      sock.on('error', reject);
+    });
+    expect(reply).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(reply).toMatch(/Content-Type: application\/json/);
+    expect(JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4))).toMatchObject({ ok: false, error: { code: 'invalid_request' } });
   });
 });
