@@ -1,19 +1,30 @@
 #!/usr/bin/env node
-// `npm start`: builds what is missing or stale, then opens the desktop window. Where Electron's binary
-// is not installed (it downloads on first use, impossible offline), says so in one line, how to fix it,
-// and starts the browser mode instead. It finds the binary the way the electron package does, without
-// require('electron'), which would try to download it.
-//   npm start [-- serve flags]       e.g. npm start -- --port 8080 --no-open (browser mode)
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+// `npm start`: opens the desktop window, building what is missing or stale first.
+// Where Electron's binary is not installed (Electron 45 downloads nothing at `npm install`), it runs the electron
+// package's own installer, node_modules/electron/install.js, which honours ELECTRON_MIRROR, electron_config_cache,
+// electron_use_remote_checksums and (with HTTPS_PROXY/HTTP_PROXY set) a proxy, and shows the download's progress.
+// Only when that fails does it start the browser mode instead, saying why in one line.
+// It finds the binary the way the electron package does, without require('electron') (which throws without it).
+//   npm start [-- serve flags]     e.g. npm start -- --port 8080 --no-open (used by the browser mode)
+//   npm start -- --no-build        launch what is built, build nothing
+//   MOBILEVIT_ELECTRON_DIR         the electron package folder (default node_modules/electron)
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { register } from 'tsx/esm/api';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const at = (...p) => join(root, ...p);
+const say = (line) => process.stderr.write(`npm start: ${line}\n`);
 
-export function electronBinary(env = process.env) {
-  const pkgDir = at('node_modules', 'electron');
+/** The electron package folder: MOBILEVIT_ELECTRON_DIR, else node_modules/electron. */
+export function electronPackageDir(env = process.env) {
+  return resolve(env.MOBILEVIT_ELECTRON_DIR || at('node_modules', 'electron'));
+}
+
+/** The installed Electron executable, or null (read from the package's path.txt, as its index.js does). */
+export function electronBinary(pkgDir = electronPackageDir(), env = process.env) {
   const pathFile = join(pkgDir, 'path.txt');
   const rel = existsSync(pathFile) ? readFileSync(pathFile, 'utf8').trim() : null;
   const candidate = env.ELECTRON_OVERRIDE_DIST_PATH
@@ -22,45 +33,53 @@ export function electronBinary(env = process.env) {
   return candidate && existsSync(candidate) ? candidate : null;
 }
 
-/** Newest modification time of the files under the given folders (0 when none exist). */
-function newest(paths) {
-  let t = 0;
-  const walk = (p) => {
-    if (!existsSync(p)) return;
-    const st = statSync(p);
-    if (st.isDirectory()) for (const e of readdirSync(p)) walk(join(p, e));
-    else t = Math.max(t, st.mtimeMs);
+/**
+ * Runs the electron package's install.js with its progress on stderr; resolves with null when it installed a
+ * binary, else with the reason in one line.
+ */
+export function installElectron(pkgDir = electronPackageDir(), env = process.env) {
+  const installer = join(pkgDir, 'install.js');
+  if (!existsSync(installer)) return Promise.resolve(`${installer} does not exist (run \`npm install\`)`);
+  let version = '?';
+  try {
+    version = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')).version;
+  } catch {
+    // named as '?' below
+  }
+  const mirror = env.ELECTRON_MIRROR || env.npm_config_electron_mirror || 'the default mirror (github.com)';
+  say(`Electron's binary is not installed: installing Electron ${version} from ${mirror} with ${installer}…`);
+  const childEnv = {
+    ...env,
+    MOBILEVIT_PROGRESS_FD: '3',
+    ELECTRON_GET_NO_PROGRESS: '1', // ours replaces its bar (which shows only after 30 s, on a terminal)
   };
-  paths.forEach(walk);
-  return t;
-}
-
-function stale(output, sources) {
-  return !existsSync(output) || statSync(output).mtimeMs < newest(sources);
-}
-
-function run(label, script, args) {
-  process.stderr.write(`npm start: ${label}…\n`);
-  const r = spawnSync(process.execPath, [at(...script), ...args], { cwd: root, stdio: 'inherit' });
-  if (r.status !== 0) {
-    process.stderr.write(`npm start: ${label} failed (exit ${r.status ?? r.signal})\n`);
-    process.exit(r.status || 1);
-  }
-}
-
-function buildRenderer() {
-  if (stale(at('dist-renderer', 'index.html'), [at('renderer'), at('src', 'protocol'), at('vite.config.ts')])) {
-    run('building the window (vite build)', ['node_modules', 'vite', 'bin', 'vite.js'], ['build']);
-  }
-}
-
-function buildElectron() {
-  if (stale(at('dist-electron', 'electron', 'main.js'), [at('electron'), at('src')])) {
-    run('compiling the main process and engine (tsc)', ['node_modules', 'typescript', 'bin', 'tsc'], ['-p', 'electron/tsconfig.json']);
-  }
-  if (stale(at('dist-electron', 'electron', 'preload.cjs'), [at('electron', 'preload.ts'), at('src', 'protocol', 'names.ts')])) {
-    run('bundling the preload', ['node_modules', 'vite', 'bin', 'vite.js'], ['build', '-c', 'electron/vite.preload.config.ts']);
-  }
+  const proxy = env.HTTPS_PROXY || env.https_proxy || env.HTTP_PROXY || env.http_proxy;
+  if (proxy && !env.ELECTRON_GET_USE_PROXY) childEnv.ELECTRON_GET_USE_PROXY = '1';
+  const started = Date.now();
+  return new Promise((done) => {
+    const child = spawn(process.execPath, ['--require', at('scripts', 'electron-install-progress.cjs'), installer], {
+      cwd: pkgDir,
+      env: childEnv,
+      stdio: ['ignore', 'pipe', 'pipe', 2],
+    });
+    let err = '';
+    child.stdout.on('data', (c) => process.stderr.write(c));
+    child.stderr.on('data', (c) => (err += c));
+    child.on('error', (e) => done(`could not run ${installer}: ${e.message}`));
+    child.on('close', (code, signal) => {
+      if (process.env.MOBILEVIT_DEBUG && err) process.stderr.write(err);
+      if (code === 0 && electronBinary(pkgDir, env)) {
+        say(`installed Electron ${version} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        return done(null);
+      }
+      if (code === 0) return done(`${installer} finished but left no binary in ${join(pkgDir, 'dist')}`);
+      const lines = err.split('\n').map((l) => l.trim()).filter(Boolean);
+      const cause = lines.find((l) => l.startsWith('electron-install-reason: '))?.slice('electron-install-reason: '.length);
+      let reason = cause ?? lines.find((l) => !l.startsWith('at ')) ?? `${installer} failed (${signal ?? `exit ${code}`})`;
+      if (/ERR_REQUIRE_ESM/.test(err)) reason += ` (Electron ${version}'s installer needs Node ≥ 20.19)`;
+      done(reason);
+    });
+  });
 }
 
 /** Runs a child to completion, passing Ctrl-C on, and exits with its code. */
@@ -70,19 +89,40 @@ function handOver(cmd, args) {
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const passThrough = process.argv.slice(2);
-  const electron = electronBinary();
-  buildRenderer();
-  if (electron) {
-    buildElectron();
-    handOver(electron, ['.']);
-  } else {
-    process.stderr.write(
-      "npm start: Electron's binary is not installed (it downloads on first use, which is not possible here) — " +
-        'to get the desktop window run `npx install-electron` with network access (or set ELECTRON_OVERRIDE_DIST_PATH ' +
-        'to an unpacked Electron); starting the browser mode instead.\n',
-    );
-    handOver(process.execPath, [at('bin', 'mobilevit-studio.mjs'), 'serve', ...passThrough]);
+async function main(argv, env) {
+  const noBuild = argv.includes('--no-build');
+  const serveArgs = argv.filter((a) => a !== '--no-build');
+  register();
+  const { ensureBuilt, RENDERER, ELECTRON_MAIN, PRELOAD } = await import('../src/build/outputs.ts');
+  const build = (target) => ensureBuilt(target, { root, log: say });
+
+  const pkgDir = electronPackageDir(env);
+  let electron = electronBinary(pkgDir, env);
+  let reason = null;
+  if (!electron) {
+    reason = env.ELECTRON_OVERRIDE_DIST_PATH
+      ? `ELECTRON_OVERRIDE_DIST_PATH=${env.ELECTRON_OVERRIDE_DIST_PATH} holds no Electron binary`
+      : await installElectron(pkgDir, env);
+    electron = reason ? null : electronBinary(pkgDir, env);
   }
+  try {
+    if (!noBuild) await build(RENDERER);
+    if (electron && !noBuild) {
+      await build(ELECTRON_MAIN);
+      await build(PRELOAD);
+    }
+  } catch (e) {
+    say(e.message);
+    process.exit(1);
+  }
+  if (electron) return handOver(electron, [root]);
+  say(
+    `no desktop window: could not install Electron's binary (${reason}); starting the browser mode instead ` +
+      '(to retry: set ELECTRON_MIRROR or HTTPS_PROXY if needed and run `npm start` again, or point ELECTRON_OVERRIDE_DIST_PATH at an unpacked Electron)',
+  );
+  handOver(process.execPath, [at('bin', 'mobilevit-studio.mjs'), 'serve', ...(noBuild ? ['--no-build'] : []), ...serveArgs]);
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  await main(process.argv.slice(2), process.env);
 }

@@ -1,31 +1,19 @@
 // What the end-to-end tests need around the page: a built renderer, Debian's Chromium driven by
 // playwright-core, and screenshots that are saved as artifacts and checked to show something.
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import sharp from 'sharp';
+import { ensureBuilt, RENDERER } from '../../src/build/outputs.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const ARTIFACTS = join(ROOT, 'test', 'artifacts');
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-function newestMtime(path: string): number {
-  const st = statSync(path);
-  if (!st.isDirectory()) return st.mtimeMs;
-  return readdirSync(path).reduce((m, name) => Math.max(m, newestMtime(join(path, name))), st.mtimeMs);
-}
-
-/** Runs `vite build` when dist-renderer/ is missing or older than its sources. */
-export function ensureRendererBuilt(): void {
-  const index = join(ROOT, 'dist-renderer', 'index.html');
-  const sources = [join(ROOT, 'renderer'), join(ROOT, 'src', 'protocol'), join(ROOT, 'vite.config.ts')];
-  if (existsSync(index) && statSync(index).mtimeMs >= Math.max(...sources.map(newestMtime))) return;
-  execFileSync(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--logLevel', 'warn'], {
-    cwd: ROOT,
-    stdio: 'inherit',
-  });
+/** Builds dist-renderer/ when it is missing or older than its sources (the same check `npm start` and `serve` use). */
+export async function ensureRendererBuilt(): Promise<void> {
+  await ensureBuilt(RENDERER);
 }
 
 export async function launchChromium(): Promise<Browser> {

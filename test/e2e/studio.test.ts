@@ -46,7 +46,7 @@ async function shot(name: string): Promise<void> {
 const EPOCHS = Number(process.env.E2E_EPOCHS ?? 2);
 
 beforeAll(async () => {
-  ensureRendererBuilt();
+  await ensureRendererBuilt();
   tmp = await mkdtemp(join(tmpdir(), 'studio-e2e-'));
   data = await makeDataset(join(tmp, 'shapes'), {
     // Named after the shapes the generator draws for class indices 0..4 (names sorted).

@@ -3,6 +3,7 @@ import type { CliCommand } from '../command.ts';
 import { UsageError } from '../args.ts';
 import { startServer } from '../../server/server.ts';
 import { openBrowser } from '../../server/open-browser.ts';
+import { ensureBuilt, RENDERER } from '../../build/outputs.ts';
 
 export const command: CliCommand = {
   name: 'serve',
@@ -10,11 +11,14 @@ export const command: CliCommand = {
   flags: {
     port: { type: 'number', description: 'port to listen on; 0 picks a free one', default: 0 },
     open: { type: 'boolean', description: 'open the URL in the default browser (--no-open: do not)', default: true },
+    build: { type: 'boolean', description: "build the window's files first when they are missing or stale (--no-build: serve what is built)", default: true },
     workspace: { type: 'string', description: 'workspace folder for runs and settings (default: settings, $MOBILEVIT_WORKSPACE, or the OS data folder)' },
   },
   async run(flags, io) {
     const port = flags.port as number;
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be an integer from 0 to 65535, got "${port}"`);
+    // A fresh `npm ci` has no dist-renderer/: build it here rather than serve a page that cannot load.
+    if (flags.build) await ensureBuilt(RENDERER, { log: (l) => io.err(`serve: ${l}`), toolOutput: (c) => c.trim() && io.err(c.trimEnd()) });
     let server;
     try {
       server = await startServer({ port, workspace: flags.workspace as string | undefined, log: io.err });
