@@ -17,9 +17,11 @@ export function parseFlags(argv: string[], specs: Record<string, FlagSpec>): Par
     const arg = argv[i];
     if (!arg.startsWith('--')) throw new UsageError(`unexpected argument "${arg}"`);
     let [name, value] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
-    const negated = name.startsWith('no-') && !(name in specs) && specs[name.slice(3)]?.type === 'boolean';
+    // Own keys only: "--constructor" or "--__proto__" must not find Object.prototype's members.
+    const specOf = (n: string): FlagSpec | undefined => (Object.hasOwn(specs, n) ? specs[n] : undefined);
+    const negated = name.startsWith('no-') && !specOf(name) && specOf(name.slice(3))?.type === 'boolean';
     if (negated) name = name.slice(3);
-    const spec = specs[name];
+    const spec = specOf(name);
     if (!spec) throw new UsageError(`unknown flag --${name}`);
     if (spec.type === 'boolean') {
       if (value !== undefined && !['true', 'false'].includes(value)) throw new UsageError(`--${name} takes no value`);

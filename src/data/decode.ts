@@ -94,7 +94,8 @@ export async function orientedSize(file: string): Promise<{ width: number; heigh
   checkImageFile(file);
   let meta: Metadata;
   try {
-    meta = await sharp(file, INPUT_OPTIONS).metadata();
+    // The header alone (no pixel limit here): checkImageGeometry below gives the reason with the sizes.
+    meta = await sharp(file, { ...INPUT_OPTIONS, limitInputPixels: false }).metadata();
   } catch (e) {
     throw new ImageReadError(file, describeDecodeError(e));
   }

@@ -1,9 +1,12 @@
 // The engine's request loop: validates each message from the service, runs the handler, and always
 // answers — a malformed message or a throwing handler becomes an error reply, never a dead engine.
 import { describeZodError, errorInfo, type TrainEvent } from '../protocol/contract.ts';
+import { abortable } from './queue.ts';
 import { ToEngine, engineMethods, type EngineMethod, type EngineParams, type EngineResult, type FromEngine } from '../protocol/engine.ts';
 
 export interface HandlerContext {
+  /** Aborts when the service cancels this call (it timed out there): stop early where possible. */
+  signal: AbortSignal;
   progress(done: number, total: number, label?: string): void;
   trainEvent(runId: string, event: TrainEvent): void;
   trainEnded(runId: string, status: 'finished' | 'stopped' | 'paused' | 'failed', error: string | null): void;
@@ -11,6 +14,8 @@ export interface HandlerContext {
 
 export type Handlers = { [M in EngineMethod]: (p: EngineParams<M>, ctx: HandlerContext) => Promise<EngineResult<M>> };
 
+  /** The calls in progress, by id, so that a 'cancel' can abort them. */
+  const running = new Map<number, AbortController>();
 export function createDispatcher(post: (msg: FromEngine) => void, handlers: Handlers): (raw: unknown) => Promise<void> {
   return async (raw) => {
     const msg = ToEngine.safeParse(raw);
@@ -20,13 +25,24 @@ export function createDispatcher(post: (msg: FromEngine) => void, handlers: Hand
       if (typeof id === 'number' && Number.isInteger(id) && id >= 0) post({ type: 'error', id, error });
       else post({ type: 'log', level: 'warn', message: error.message });
       return;
+    if (msg.data.type === 'ping') {
+      post({ type: 'pong', id: msg.data.id });
+      return;
+    }
+    if (msg.data.type === 'cancel') {
+      running.get(msg.data.id)?.abort();
+      return;
+    }
     }
     const { id, method } = msg.data;
     const params = engineMethods[method].params.safeParse(msg.data.params);
     if (!params.success) {
       post({ type: 'error', id, error: { code: 'invalid_request', message: `${method}: ${describeZodError(params.error)}` } });
       return;
+    const controller = new AbortController();
+    running.set(id, controller);
     }
+      signal: controller.signal,
     const ctx: HandlerContext = {
       progress: (done, total, label) => post({ type: 'progress', id, done, total, ...(label ? { label } : {}) }),
       trainEvent: (runId, event) => post({ type: 'train.event', runId, event }),
@@ -34,7 +50,10 @@ export function createDispatcher(post: (msg: FromEngine) => void, handlers: Hand
     };
     try {
       const handler = handlers[method] as (p: unknown, c: HandlerContext) => Promise<unknown>;
-      post({ type: 'reply', id, ok: true, result: await handler(params.data, ctx) });
+      // A cancelled call answers at once (the handler may go on until it notices; its result is dropped).
+      post({ type: 'reply', id, ok: true, result: await abortable(handler(params.data, ctx), controller.signal, method) });
+    } finally {
+      running.delete(id);
     } catch (e) {
       post({ type: 'error', id, error: errorInfo(e) });
     }

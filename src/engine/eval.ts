@@ -35,5 +35,5 @@ export function evaluateRun(p: EngineParams<'eval'>, ctx: HandlerContext): Promi
       misclassified,
       misclassifiedTotal: r.misclassified.length,
     };
-  });
+  }, ctx.signal);
 }

@@ -21,6 +21,10 @@ export type HostEvent =
   | { kind: 'crashed'; reason: string };
 
 export interface CallOptions {
+  /** Gives up on the call: it fails at once and the engine is told to cancel it. */
+  signal?: AbortSignal;
+  /** Overrides the method's timeout (ms without a reply or progress). */
+  timeoutMs?: number;
   onProgress?: (done: number, total: number, label?: string) => void;
 }
 
@@ -28,6 +32,33 @@ interface Pending {
   method: EngineMethod;
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
+  /** Restarts the call's timeout (progress shows it is alive). */
+  touch: () => void;
+  /** Clears the timer and the abort listener. */
+  done: () => void;
+}
+
+/**
+ * How long a call may go without a reply or a progress report before it fails and is cancelled. Generous:
+ * the engine may be training at the same time, and a first inspection loads the model.
+ */
+export const CALL_TIMEOUTS_MS: Record<EngineMethod, number> = {
+  init: 120_000,
+  'train.start': 120_000,
+  'train.control': 60_000,
+  eval: 2 * 3600_000,
+  predict: 180_000,
+  attention: 180_000,
+  receptiveField: 600_000,
+  profile: 600_000,
+};
+
+/** After a call times out, the engine must answer a ping within this long, or it is restarted. */
+const PING_TIMEOUT_MS = 30_000;
+
+export interface HostOptions {
+  timeoutsMs?: Partial<Record<EngineMethod, number>>;
+  pingTimeoutMs?: number;
   onProgress?: CallOptions['onProgress'];
 }
 
@@ -49,10 +80,13 @@ export class EngineHost {
   private starting: Promise<EngineProcess> | null = null;
   private pending = new Map<number, Pending>();
   private nextId = 1;
+  private pings = new Map<number, () => void>();
+  private checking: EngineProcess | null = null;
   private listeners = new Set<(e: HostEvent) => void>();
 
   constructor(
     private readonly spawn: SpawnEngine,
+    private readonly options: HostOptions = {},
     private readonly backendChoice: () => BackendChoice,
   ) {}
 
@@ -69,6 +103,55 @@ export class EngineHost {
     const proc = await this.ensureStarted();
     return this.send(proc, method, params, opts);
   }
+  /**
+   * True when the engine answers a ping within `timeoutMs` (its event loop is free, even while it computes
+   * between steps); false when it is stuck or not running.
+   */
+  ping(timeoutMs = this.options.pingTimeoutMs ?? PING_TIMEOUT_MS): Promise<boolean> {
+    const proc = this.proc;
+    if (!proc || this.starting) return Promise.resolve(false);
+    return this.pingProcess(proc, timeoutMs);
+  }
+
+  private pingProcess(proc: EngineProcess, timeoutMs: number): Promise<boolean> {
+    const id = this.nextId++;
+    return new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        this.pings.delete(id);
+        resolve(false);
+      }, timeoutMs);
+      this.pings.set(id, () => {
+        clearTimeout(timer);
+        this.pings.delete(id);
+        resolve(true);
+      });
+      proc.send({ type: 'ping', id } satisfies ToEngine);
+    });
+  }
+
+  /**
+   * After a call timed out: an engine that does not answer a ping is stuck (a native call that never returns,
+   * an endless loop). It is killed and a fresh one started; the calls in flight fail, saying so.
+   */
+  private async checkResponsive(proc: EngineProcess): Promise<void> {
+    if (this.proc !== proc || this.checking === proc) return;
+    this.checking = proc;
+    const timeoutMs = this.options.pingTimeoutMs ?? PING_TIMEOUT_MS;
+    const alive = await this.pingProcess(proc, timeoutMs);
+    if (this.checking === proc) this.checking = null;
+    if (alive || this.proc !== proc) return;
+    const reason = `the compute engine stopped answering (no reply to a ping within ${timeoutMs / 1000} s) and was restarted`;
+    this.proc = null;
+    this.starting = null;
+    proc.kill();
+    this.lastCrash = reason;
+    this.failPending(reason);
+    this.setState('crashed', reason);
+    this.emit({ kind: 'crashed', reason });
+    // A fresh engine right away, so that the studio keeps serving.
+    this.ensureStarted().catch((e) => console.error(`engine host: the restarted engine did not start: ${(e as Error).message}`));
+  }
+
 
   /** Kills the engine (if running) and starts a fresh one with the current backend setting. */
   async restart(): Promise<void> {
@@ -109,6 +192,7 @@ export class EngineHost {
 
   private failPending(reason: string): void {
     const all = [...this.pending.values()];
+    for (const p of all) p.done();
     this.pending.clear();
     for (const p of all) p.reject(new StudioError('engine_crashed', `${p.method}: ${reason}`));
   }
@@ -161,9 +245,35 @@ export class EngineHost {
   }
 
   private send<M extends EngineMethod>(proc: EngineProcess, method: M, params: EngineParams<M>, opts: CallOptions): Promise<EngineResult<M>> {
+    const timeoutMs = opts.timeoutMs ?? this.options.timeoutsMs?.[method] ?? CALL_TIMEOUTS_MS[method];
     const id = this.nextId++;
     return new Promise<EngineResult<M>>((resolve, reject) => {
-      this.pending.set(id, { method, resolve: resolve as (v: unknown) => void, reject, onProgress: opts.onProgress });
+      if (opts.signal?.aborted) return reject(new StudioError('failed', `${method} was cancelled`));
+      let timer: NodeJS.Timeout | undefined;
+      // Fails this call alone and tells the engine to drop it; the engine keeps serving the others.
+      const giveUp = (message: string) => {
+        const p = this.pending.get(id);
+        if (!p) return;
+        this.pending.delete(id);
+        p.done();
+        proc.send({ type: 'cancel', id } satisfies ToEngine);
+        reject(new StudioError('failed', message));
+      };
+      const touch = () => {
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          giveUp(`${method} did not finish within ${Math.round(timeoutMs / 100) / 10} s and was cancelled`);
+          void this.checkResponsive(proc);
+        }, timeoutMs);
+      };
+      const onAbort = () => giveUp(`${method} was cancelled`);
+      const done = () => {
+        clearTimeout(timer);
+        opts.signal?.removeEventListener('abort', onAbort);
+      };
+      this.pending.set(id, { method, resolve: resolve as (v: unknown) => void, reject, onProgress: opts.onProgress, touch, done });
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      touch();
       const msg: ToEngine = { type: 'call', id, method, params };
       proc.send(msg);
     });
@@ -190,13 +300,20 @@ export class EngineHost {
       case 'log':
         (msg.level === 'info' ? console.log : console.error)(`engine: ${msg.message}`);
         return;
-      case 'progress':
-        this.pending.get(msg.id)?.onProgress?.(msg.done, msg.total, msg.label);
+      case 'pong':
+        this.pings.get(msg.id)?.();
+        return;
+      case 'progress': {
+      }
+        const p = this.pending.get(msg.id);
+        p?.touch();
+        p?.onProgress?.(msg.done, msg.total, msg.label);
         return;
       case 'reply':
+        p.done();
       case 'error': {
         const p = this.pending.get(msg.id);
-        if (!p) return;
+        if (!p) return; // a call that timed out or was cancelled: its late answer is dropped
         this.pending.delete(msg.id);
         if (msg.type === 'error') return p.reject(new StudioError(msg.error.code, msg.error.message, msg.error.details));
         const r = engineMethods[p.method].result.safeParse(msg.result);

@@ -15,7 +15,7 @@ import { modelFor, serial, withImageFile } from './models.ts';
 /** The reference resolution, for weights that do not say what they were trained at. */
 const DEFAULT_SIZE = 256;
 
-export function predict(p: EngineParams<'predict'>): Promise<EngineResult<'predict'>> {
+export function predict(p: EngineParams<'predict'>, ctx: HandlerContext): Promise<EngineResult<'predict'>> {
   return serial(async () => {
     const m = modelFor(p.model);
     const size = p.imageSize ?? m.imageSize ?? DEFAULT_SIZE;
@@ -27,10 +27,10 @@ export function predict(p: EngineParams<'predict'>): Promise<EngineResult<'predi
     const numClasses = probs.shape[1]!;
     probs.dispose();
     return { top5: topK(data, numClasses, m.labels), imageSize: size, ms };
-  });
+  }, ctx.signal);
 }
 
-export function attention(p: EngineParams<'attention'>): Promise<EngineResult<'attention'>> {
+export function attention(p: EngineParams<'attention'>, ctx: HandlerContext): Promise<EngineResult<'attention'>> {
   return serial(async () => {
     const m = modelFor(p.model);
     const size = p.imageSize ?? m.imageSize ?? DEFAULT_SIZE;
@@ -45,7 +45,7 @@ export function attention(p: EngineParams<'attention'>): Promise<EngineResult<'a
     }
     const answer = answerQuery(findBlock(capture.blocks, p.block), { layer: p.layer, head: p.head, patch: p.patch, pixel: p.pixel }, [size, size]);
     return attentionResult(answer, capture, img, m.labels);
-  });
+  }, ctx.signal);
 }
 
 export function receptiveField(p: EngineParams<'receptiveField'>, ctx: HandlerContext): Promise<EngineResult<'receptiveField'>> {
@@ -62,7 +62,7 @@ export function receptiveField(p: EngineParams<'receptiveField'>, ctx: HandlerCo
     } finally {
       x.dispose();
     }
-  });
+  }, ctx.signal);
 }
 
 export function profile(p: EngineParams<'profile'>, ctx: HandlerContext): Promise<EngineResult<'profile'>> {
@@ -77,5 +77,5 @@ export function profile(p: EngineParams<'profile'>, ctx: HandlerContext): Promis
     } finally {
       model.dispose();
     }
-  });
+  }, ctx.signal);
 }

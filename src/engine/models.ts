@@ -27,6 +27,10 @@ function keyOf(ref: EngineModel): string {
 
 /** Loads (or reuses) the model; a run's labels, else the request's. */
 export function modelFor(ref: EngineModel): InspectionModel {
+  // Labels and the class count are checked against each other before any model of that size is built.
+  if (ref.kind === 'weights' && ref.labels && ref.numClasses !== undefined && ref.labels.length !== ref.numClasses) {
+    throw new RangeError(`${ref.labels.length} labels for ${ref.numClasses} classes`);
+  }
   const key = keyOf(ref);
   if (cached?.key !== key) {
     const loaded = loadInspectionModel(
@@ -39,6 +43,9 @@ export function modelFor(ref: EngineModel): InspectionModel {
   }
   const loaded = cached.loaded;
   const labels = loaded.labels ?? (ref.kind === 'weights' ? ref.labels : undefined) ?? null;
+  if (labels && labels.length !== loaded.model.numClasses) {
+    throw new RangeError(`${labels.length} labels for a model with ${loaded.model.numClasses} classes (${loaded.source})`);
+  }
   return { ...loaded, labels };
 }
 
@@ -61,10 +68,6 @@ export async function withImageFile<T>(image: ImageInput, fn: (path: string) => 
   }
 }
 
-/** Runs inspection calls one at a time: they share the kept model, and interleaving only adds latency. */
-let queue: Promise<unknown> = Promise.resolve();
-export function serial<T>(fn: () => Promise<T>): Promise<T> {
-  const next = queue.then(fn, fn);
-  queue = next.catch(() => undefined);
-  return next;
-}
+/** Runs inspection calls one at a time: they share the kept model, and interleaving only adds latency. A
+ *  cancelled call releases the queue at once (src/engine/queue.ts). */
+export { serial } from './queue.ts';

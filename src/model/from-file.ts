@@ -28,11 +28,13 @@ export function classesInFile(tensors: TensorMap, path: string): number | undefi
   if (key === undefined) return undefined;
   const bias = tensors.get(key)!;
   const weight = tensors.get(key.replace(/bias$/, 'weight'));
-  if (bias.shape.length !== 1) throw new WeightsError(`${path}: the classifier bias ${key} has shape [${bias.shape.join(', ')}], not one dimension`);
+  // The file's own numbers are not quoted when they are out of range: they may be anything.
+  if (bias.shape.length !== 1) throw new WeightsError(`${path}: the classifier bias ${key} is not one-dimensional (${bias.shape.length} dimensions)`);
   const n = bias.shape[0];
-  if (n < 1 || n > MAX_CLASSES) throw new WeightsError(`${path}: the classifier ${key} has ${n} classes; a model may have 1 to ${MAX_CLASSES}`);
-  if (weight && weight.shape[0] !== n) {
-    throw new WeightsError(`${path}: the classifier weight has shape [${weight.shape.join(', ')}] but its bias has ${n} classes`);
+  if (n < 1) throw new WeightsError(`${path}: the classifier bias ${key} is empty (no classes)`);
+  if (n > MAX_CLASSES) throw new WeightsError(`${path}: the classifier ${key} declares more than the ${MAX_CLASSES} classes a model may have`);
+  if (weight && (weight.shape.length < 2 || weight.shape[0] !== n)) {
+    throw new WeightsError(`${path}: the classifier weight does not match its bias (${n} classes)`);
   }
   return n;
 }

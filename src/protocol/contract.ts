@@ -48,6 +48,12 @@ const prob = z.number().min(0).max(1);
 const Cell = z.tuple([int(0, 4096), int(0, 4096)]);
 
 /** The model a request runs on: a run's checkpoint, or a variant with optional imported weights. */
+/** Class names for a model: as many as the model may have classes (100,000), each one short line. */
+export const ClassLabels = z
+  .array(z.string().max(200, 'a label is longer than 200 characters'))
+  .min(1, 'labels is empty')
+  .max(100_000, 'more than 100,000 labels (the most classes a model may have)');
+
 export const ModelRef = z.union([
   z.object({ runId: RunId, checkpoint: z.enum(['best', 'last']).default('best') }).strict(),
   z
@@ -55,7 +61,7 @@ export const ModelRef = z.union([
       variant: VariantName,
       weights: FsPath.optional(), // safetensors with timm names; omitted: seeded random init
       numClasses: int(1, 100_000).optional(),
-      labels: z.array(z.string()).optional(),
+      labels: ClassLabels.optional(),
     })
     .strict(),
 ]);

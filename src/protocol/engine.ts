@@ -5,6 +5,7 @@ import { z } from 'zod';
 import {
   BackendChoice,
   BackendReport,
+  ClassLabels,
   ErrorInfo,
   FsPath,
   ImageInput,
@@ -25,7 +26,7 @@ export const EngineModel = z.discriminatedUnion('kind', [
     variant: VariantName,
     weights: FsPath.optional(),
     numClasses: z.number().int().positive().optional(),
-    labels: z.array(z.string()).optional(),
+    labels: ClassLabels.optional(),
   }),
 ]);
 export type EngineModel = z.infer<typeof EngineModel>;
@@ -66,18 +67,26 @@ export type EngineParams<M extends EngineMethod> = z.output<(typeof engineMethod
 export type EngineResult<M extends EngineMethod> = z.output<(typeof engineMethods)[M]['result']>;
 export const ENGINE_METHODS = Object.keys(engineMethods) as EngineMethod[];
 
-/** Service → engine. */
-export const ToEngine = z.object({
-  type: z.literal('call'),
-  id: z.number().int().nonnegative(),
-  method: z.enum(ENGINE_METHODS as [EngineMethod, ...EngineMethod[]]),
-  params: z.unknown(),
-});
+/**
+ * Service → engine: a call; the cancellation of a call the service gave up on (timed out); a ping, which the
+ * engine answers at once with a pong whatever it is computing, so a stuck engine can be told from a busy one.
+ */
+export const ToEngine = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('call'),
+    id: z.number().int().nonnegative(),
+    method: z.enum(ENGINE_METHODS as [EngineMethod, ...EngineMethod[]]),
+    params: z.unknown(),
+  }),
+  z.object({ type: z.literal('cancel'), id: z.number().int().nonnegative() }),
+  z.object({ type: z.literal('ping'), id: z.number().int().nonnegative() }),
+]);
 export type ToEngine = z.infer<typeof ToEngine>;
 
 /** Engine → service. */
 export const FromEngine = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ready'), pid: z.number().int() }),
+  z.object({ type: z.literal('pong'), id: z.number().int() }),
   z.object({ type: z.literal('reply'), id: z.number().int(), ok: z.literal(true), result: z.unknown() }),
   z.object({ type: z.literal('error'), id: z.number().int(), error: ErrorInfo }),
   z.object({ type: z.literal('progress'), id: z.number().int(), done: z.number(), total: z.number(), label: z.string().optional() }),

@@ -74,7 +74,7 @@ describe('mobilevit-studio CLI', () => {
     [['info', '--variant', 'xxs', '--colour', 'red'], /unknown flag --colour/],
     [['info', '--variant', 'xxs', '--image-size', 'big'], /--image-size must be a number/],
     [['frobnicate'], /unknown command "frobnicate"/],
-    [['forward', '--variant', 'xxs', '--weights', '/nope/w.safetensors', '--input', '/nope/i.safetensors', '--output', '/tmp/o.safetensors'], /\/nope\/i\.safetensors: file not found/],
+    [['forward', '--variant', 'xxs', '--weights', '/nope/w.safetensors', '--input', '/nope/i.safetensors', '--output', '/tmp/o.safetensors'], /\/nope\/i\.safetensors: no such file/],
     [['forward', '--variant', 'mobilevit_s', '--weights', W10, '--input', fixture('mobilevit_xxs_256_b2_c10.io.safetensors'), '--output', '/tmp/o.safetensors'], /does not fit mobilevit_s .*looks like a mobilevit_xxs checkpoint/],
     [['predict', '--variant', 'xxs', '--weights', W10, '--image', W10], /cannot|unsupported|decode|image/i],
     [['predict', '--variant', 'xxs', '--weights', W10], /--image is required/],

@@ -27,6 +27,11 @@ export const command: CliCommand = {
     const input = readSafetensors(inputPath).tensors.get('input_nhwc');
     if (!input) throw new Error(`${inputPath}: no tensor named input_nhwc`);
     if (input.shape.length !== 4 || input.shape[3] !== 3) throw new Error(`${inputPath}: input_nhwc must be [B, H, W, 3], got [${input.shape}]`);
+    // Activations grow with B × H × W: bound them before the model is built (16 M pixels ≈ a batch of 256 at 256 px).
+    const [b, h, w] = input.shape;
+    if (b < 1 || h < 32 || w < 32 || h > 4096 || w > 4096 || b * h * w > 16 * 1024 * 1024) {
+      throw new Error(`${inputPath}: input_nhwc [${input.shape}] is outside the sizes forward runs (B ≥ 1, H and W from 32 to 4096, B × H × W at most 16 M pixels)`);
+    }
     const { model, report } = modelFromWeights(variant, weights, numClasses);
     for (const note of report.notes) io.err(note);
     const x = tf.tensor4d(input.data, input.shape as [number, number, number, number]);

@@ -1,6 +1,6 @@
 // `predict`: top-k classes for one image, with the reference evaluation transform.
 import * as tf from '@tensorflow/tfjs';
-import { readFileSync } from 'node:fs';
+import { FileReadError, readRegularText } from '../../util/read-file.ts';
 import { positiveInt, requireFlag } from '../args.ts';
 import type { CliCommand } from '../command.ts';
 import { BACKEND_FLAG, JSON_FLAG, VARIANT_FLAG, setupBackend, table, variantFlag } from '../common.ts';
@@ -11,7 +11,8 @@ import { topK } from '../../model/predict.ts';
 function readLabels(path: string | undefined, classes: number): string[] {
   if (!path) return Array.from({ length: classes }, (_, i) => `class ${i}`);
   let text: string;
-  try { text = readFileSync(path, 'utf8'); } catch { throw new Error(`${path}: cannot read the labels file`); }
+  // A regular file of bounded size (100,000 labels of 200 characters at most), never a FIFO or a device.
+  try { text = readRegularText(path, { maxBytes: 20 * 1024 * 1024, what: 'labels file' }); } catch (e) { throw new Error(e instanceof FileReadError ? e.message : `${path}: cannot read the labels file`); }
   const labels = text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
   if (labels.length !== classes) throw new Error(`${path}: ${labels.length} labels for a ${classes}-class model`);
   return labels;
