@@ -1,6 +1,6 @@
 // The data layer's public surface: scan a folder, build the training cache and evaluation set, plan batches
 // with the sampler, and load them.
-export { scanDataset, summarizeScan, assertTrainable, DatasetError, IMAGE_EXTENSIONS } from './scan.ts';
+export { scanDataset, toScanSummary, assertTrainable, DatasetError, IMAGE_EXTENSIONS } from './scan.ts';
 export type { DatasetScan, ImageEntry, SkippedFile, ClassCount, SizeStats, ScanOptions, ScanProgress } from './scan.ts';
 export { DEFAULT_VAL_FRACTION } from './split.ts';
 export { ImageReadError, type RgbImage } from './decode.ts';

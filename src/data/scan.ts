@@ -9,6 +9,7 @@
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { extname, join, relative, resolve } from 'node:path';
 import sharp from 'sharp';
+import type { ScanSummary } from '../protocol/contract.ts';
 import { DEFAULT_CONCURRENCY, forEachLimit } from './concurrency.ts';
 import { ImageReadError, UNDESCRIBED, describeDecodeError, openRgb, orientedSize } from './decode.ts';
 import { DEFAULT_VAL_FRACTION, splitClass } from './split.ts';
@@ -193,10 +194,22 @@ export async function scanDataset(rootArg: string, opts: ScanOptions = {}): Prom
   };
 }
 
-/** The scan without its per-image lists: what a run's record and the UI's summary need. */
-export function summarizeScan(scan: DatasetScan): Omit<DatasetScan, 'train' | 'val'> & { trainCount: number; valCount: number } {
-  const { train, val, ...rest } = scan;
-  return { ...rest, trainCount: train.length, valCount: val.length };
+/** The scan without its per-image lists: what a run's record and the UI's summary hold. */
+export function toScanSummary(scan: DatasetScan): ScanSummary {
+  return {
+    root: scan.root,
+    layout: scan.layout,
+    split: scan.split,
+    classes: scan.counts.map((c) => ({ name: c.name, train: c.train, val: c.val, total: c.train + c.val })),
+    totalImages: scan.train.length + scan.val.length,
+    trainCount: scan.train.length,
+    valCount: scan.val.length,
+    imageSize: scan.imageSize,
+    skipped: scan.skipped,
+    ignored: scan.ignored,
+    notes: scan.notes,
+    problems: scan.problems,
+  };
 }
 
 interface Dir {

@@ -9,14 +9,13 @@ export interface HandlerContext {
   signal: AbortSignal;
   progress(done: number, total: number, label?: string): void;
   trainEvent(runId: string, event: TrainEvent): void;
-  trainEnded(runId: string, status: 'finished' | 'stopped' | 'paused' | 'failed', error: string | null): void;
 }
 
 export type Handlers = { [M in EngineMethod]: (p: EngineParams<M>, ctx: HandlerContext) => Promise<EngineResult<M>> };
 
+export function createDispatcher(post: (msg: FromEngine) => void, handlers: Handlers): (raw: unknown) => Promise<void> {
   /** The calls in progress, by id, so that a 'cancel' can abort them. */
   const running = new Map<number, AbortController>();
-export function createDispatcher(post: (msg: FromEngine) => void, handlers: Handlers): (raw: unknown) => Promise<void> {
   return async (raw) => {
     const msg = ToEngine.safeParse(raw);
     if (!msg.success) {
@@ -25,6 +24,7 @@ export function createDispatcher(post: (msg: FromEngine) => void, handlers: Hand
       if (typeof id === 'number' && Number.isInteger(id) && id >= 0) post({ type: 'error', id, error });
       else post({ type: 'log', level: 'warn', message: error.message });
       return;
+    }
     if (msg.data.type === 'ping') {
       post({ type: 'pong', id: msg.data.id });
       return;
@@ -33,29 +33,27 @@ export function createDispatcher(post: (msg: FromEngine) => void, handlers: Hand
       running.get(msg.data.id)?.abort();
       return;
     }
-    }
     const { id, method } = msg.data;
     const params = engineMethods[method].params.safeParse(msg.data.params);
     if (!params.success) {
       post({ type: 'error', id, error: { code: 'invalid_request', message: `${method}: ${describeZodError(params.error)}` } });
       return;
+    }
     const controller = new AbortController();
     running.set(id, controller);
-    }
-      signal: controller.signal,
     const ctx: HandlerContext = {
+      signal: controller.signal,
       progress: (done, total, label) => post({ type: 'progress', id, done, total, ...(label ? { label } : {}) }),
       trainEvent: (runId, event) => post({ type: 'train.event', runId, event }),
-      trainEnded: (runId, status, error) => post({ type: 'train.ended', runId, status, error }),
     };
     try {
       const handler = handlers[method] as (p: unknown, c: HandlerContext) => Promise<unknown>;
       // A cancelled call answers at once (the handler may go on until it notices; its result is dropped).
       post({ type: 'reply', id, ok: true, result: await abortable(handler(params.data, ctx), controller.signal, method) });
-    } finally {
-      running.delete(id);
     } catch (e) {
       post({ type: 'error', id, error: errorInfo(e) });
+    } finally {
+      running.delete(id);
     }
   };
 }

@@ -15,23 +15,23 @@ import type { EngineExit, EngineProcess, SpawnEngine } from './process.ts';
 
 export type HostEvent =
   | { kind: 'train.event'; runId: string; event: TrainEvent }
-  | { kind: 'train.ended'; runId: string; status: 'finished' | 'stopped' | 'paused' | 'failed'; error: string | null }
   | { kind: 'status'; state: EngineState; reason?: string; pid?: number }
   /** The engine died unexpectedly (not through close/restart). */
   | { kind: 'crashed'; reason: string };
 
 export interface CallOptions {
+  onProgress?: (done: number, total: number, label?: string) => void;
   /** Gives up on the call: it fails at once and the engine is told to cancel it. */
   signal?: AbortSignal;
   /** Overrides the method's timeout (ms without a reply or progress). */
   timeoutMs?: number;
-  onProgress?: (done: number, total: number, label?: string) => void;
 }
 
 interface Pending {
   method: EngineMethod;
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
+  onProgress?: CallOptions['onProgress'];
   /** Restarts the call's timeout (progress shows it is alive). */
   touch: () => void;
   /** Clears the timer and the abort listener. */
@@ -59,7 +59,6 @@ const PING_TIMEOUT_MS = 30_000;
 export interface HostOptions {
   timeoutsMs?: Partial<Record<EngineMethod, number>>;
   pingTimeoutMs?: number;
-  onProgress?: CallOptions['onProgress'];
 }
 
 /** How long a fresh engine may take to say it is ready (tfjs and wasm load in it). */
@@ -80,14 +79,14 @@ export class EngineHost {
   private starting: Promise<EngineProcess> | null = null;
   private pending = new Map<number, Pending>();
   private nextId = 1;
+  private listeners = new Set<(e: HostEvent) => void>();
   private pings = new Map<number, () => void>();
   private checking: EngineProcess | null = null;
-  private listeners = new Set<(e: HostEvent) => void>();
 
   constructor(
     private readonly spawn: SpawnEngine,
-    private readonly options: HostOptions = {},
     private readonly backendChoice: () => BackendChoice,
+    private readonly options: HostOptions = {},
   ) {}
 
   get pid(): number | undefined {
@@ -103,6 +102,7 @@ export class EngineHost {
     const proc = await this.ensureStarted();
     return this.send(proc, method, params, opts);
   }
+
   /**
    * True when the engine answers a ping within `timeoutMs` (its event loop is free, even while it computes
    * between steps); false when it is stuck or not running.
@@ -152,7 +152,6 @@ export class EngineHost {
     this.ensureStarted().catch((e) => console.error(`engine host: the restarted engine did not start: ${(e as Error).message}`));
   }
 
-
   /** Kills the engine (if running) and starts a fresh one with the current backend setting. */
   async restart(): Promise<void> {
     this.stop('restarting');
@@ -192,8 +191,8 @@ export class EngineHost {
 
   private failPending(reason: string): void {
     const all = [...this.pending.values()];
-    for (const p of all) p.done();
     this.pending.clear();
+    for (const p of all) p.done();
     for (const p of all) p.reject(new StudioError('engine_crashed', `${p.method}: ${reason}`));
   }
 
@@ -245,8 +244,8 @@ export class EngineHost {
   }
 
   private send<M extends EngineMethod>(proc: EngineProcess, method: M, params: EngineParams<M>, opts: CallOptions): Promise<EngineResult<M>> {
-    const timeoutMs = opts.timeoutMs ?? this.options.timeoutsMs?.[method] ?? CALL_TIMEOUTS_MS[method];
     const id = this.nextId++;
+    const timeoutMs = opts.timeoutMs ?? this.options.timeoutsMs?.[method] ?? CALL_TIMEOUTS_MS[method];
     return new Promise<EngineResult<M>>((resolve, reject) => {
       if (opts.signal?.aborted) return reject(new StudioError('failed', `${method} was cancelled`));
       let timer: NodeJS.Timeout | undefined;
@@ -294,9 +293,6 @@ export class EngineHost {
       case 'train.event':
         this.emit({ kind: 'train.event', runId: msg.runId, event: msg.event });
         return;
-      case 'train.ended':
-        this.emit({ kind: 'train.ended', runId: msg.runId, status: msg.status, error: msg.error });
-        return;
       case 'log':
         (msg.level === 'info' ? console.log : console.error)(`engine: ${msg.message}`);
         return;
@@ -304,17 +300,17 @@ export class EngineHost {
         this.pings.get(msg.id)?.();
         return;
       case 'progress': {
-      }
         const p = this.pending.get(msg.id);
         p?.touch();
         p?.onProgress?.(msg.done, msg.total, msg.label);
         return;
+      }
       case 'reply':
-        p.done();
       case 'error': {
         const p = this.pending.get(msg.id);
         if (!p) return; // a call that timed out or was cancelled: its late answer is dropped
         this.pending.delete(msg.id);
+        p.done();
         if (msg.type === 'error') return p.reject(new StudioError(msg.error.code, msg.error.message, msg.error.details));
         const r = engineMethods[p.method].result.safeParse(msg.result);
         if (r.success) p.resolve(r.data);

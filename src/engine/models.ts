@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ImageInput } from '../protocol/contract.ts';
 import type { EngineModel } from '../protocol/engine.ts';
-import { loadInspectionModel, type InspectionModel } from '../inspect/load.ts';
-import { FILES } from '../train/run-folder.ts';
+import { loadModel, type LoadedModel } from '../run/model.ts';
+import { FILES } from '../run/index.ts';
 
-let cached: { key: string; loaded: InspectionModel } | null = null;
+let cached: { key: string; loaded: LoadedModel } | null = null;
 
 function mtime(path: string): number {
   try {
@@ -26,14 +26,14 @@ function keyOf(ref: EngineModel): string {
 }
 
 /** Loads (or reuses) the model; a run's labels, else the request's. */
-export function modelFor(ref: EngineModel): InspectionModel {
+export function modelFor(ref: EngineModel): LoadedModel {
   // Labels and the class count are checked against each other before any model of that size is built.
   if (ref.kind === 'weights' && ref.labels && ref.numClasses !== undefined && ref.labels.length !== ref.numClasses) {
     throw new RangeError(`${ref.labels.length} labels for ${ref.numClasses} classes`);
   }
   const key = keyOf(ref);
   if (cached?.key !== key) {
-    const loaded = loadInspectionModel(
+    const loaded = loadModel(
       ref.kind === 'run'
         ? { run: ref.runDir, checkpoint: ref.checkpoint }
         : { variant: ref.variant, weights: ref.weights, numClasses: ref.numClasses ?? ref.labels?.length },

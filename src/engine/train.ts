@@ -1,42 +1,54 @@
 // Training in the engine: one run at a time, driven by src/train/loop.ts, which appends every event
 // to the run's metrics.jsonl and hands it here to forward to the service. train.start returns as
-// soon as the loop is under way; the events say how it goes.
-import { StudioError } from '../protocol/contract.ts';
+// soon as the loop is under way; the events say how it goes, and a terminal one says it is over.
+import { StudioError, isTerminalEvent } from '../protocol/contract.ts';
 import type { EngineParams, EngineResult } from '../protocol/engine.ts';
+import { recordFailure } from '../run/index.ts';
 import { runTraining } from '../train/loop.ts';
-import { appendEvent } from '../train/metrics-log.ts';
-import { FILES, markRunFailed } from '../train/run-folder.ts';
-import { join } from 'node:path';
 import type { HandlerContext } from './dispatch.ts';
 
-const running = new Map<string, AbortController>();
+interface Training {
+  controller: AbortController;
+  /** Its terminal event is out: the service may already ask for the next run, which waits for `done`. */
+  ended: boolean;
+  done: Promise<void>;
+}
+const running = new Map<string, Training>();
 
 export async function startTraining(p: EngineParams<'train.start'>, ctx: HandlerContext): Promise<EngineResult<'train.start'>> {
-  const [busy] = running.keys();
-  if (busy) throw new StudioError('conflict', `the engine is already training run ${busy}`);
-  const controller = new AbortController();
-  running.set(p.runId, controller);
-  void runTraining(p.runDir, { signal: controller.signal, onEvent: (event) => ctx.trainEvent(p.runId, event) })
-    .then((outcome) => ctx.trainEnded(p.runId, outcome.status, outcome.error))
+  for (const [id, t] of running) {
+    if (!t.ended) throw new StudioError('conflict', `the engine is already training run ${id}`);
+    await t.done; // the loop is releasing its run: a moment
+  }
+  const training: Training = { controller: new AbortController(), ended: false, done: Promise.resolve() };
+  running.set(p.runId, training);
+  const { controller } = training;
+  training.done = runTraining(p.runDir, {
+    signal: controller.signal,
+    onEvent: (event) => {
+      if (isTerminalEvent(event)) training.ended = true;
+      ctx.trainEvent(p.runId, event);
+    },
+  })
     .catch((e: unknown) => {
-      // The loop reports its own failures as events; this is for one that escaped it.
+      // The loop reports its own failures as events; this is for one that escaped it (or a run that
+      // another process holds the lock of, which the record then leaves as it is).
       const error = `training stopped unexpectedly: ${(e as Error).message ?? String(e)}`;
-      const event = { type: 'failed' as const, time: Date.now(), error };
+      let event = null;
       try {
-        markRunFailed(p.runDir, error);
-        appendEvent(join(p.runDir, FILES.metrics), event);
+        event = recordFailure(p.runDir, error);
       } finally {
-        ctx.trainEvent(p.runId, event);
-        ctx.trainEnded(p.runId, 'failed', error);
+        ctx.trainEvent(p.runId, event ?? { type: 'failed', time: Date.now(), error });
       }
     })
-    .finally(() => running.delete(p.runId));
+    .finally(() => running.delete(p.runId))
+    .then(() => undefined);
   return { runId: p.runId };
 }
 
 /** Stop and pause both end the loop after the current step with a checkpoint; pause marks it paused. */
 export async function controlTraining(p: EngineParams<'train.control'>): Promise<EngineResult<'train.control'>> {
-  const controller = running.get(p.runId);
+  const controller = running.get(p.runId)?.controller;
   if (!controller || controller.signal.aborted) return { runId: p.runId, accepted: false };
   controller.abort(p.action);
   return { runId: p.runId, accepted: true };

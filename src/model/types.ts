@@ -2,13 +2,16 @@
 // profiling and the MACs counter hang on the one forward pass.
 import type * as tf from '@tensorflow/tfjs';
 
-export type VariantName = 'mobilevit_xxs' | 'mobilevit_xs' | 'mobilevit_s' | 'mobilenet_v2';
-export const VARIANT_NAMES: readonly VariantName[] = ['mobilevit_xxs', 'mobilevit_xs', 'mobilevit_s', 'mobilenet_v2'];
+// These lists are the one definition: the contract (src/protocol) builds its schemas from them.
+export const VARIANT_NAMES = ['mobilevit_xxs', 'mobilevit_xs', 'mobilevit_s', 'mobilenet_v2'] as const;
+export type VariantName = (typeof VARIANT_NAMES)[number];
+/** The smallest input side: five stride-2 stages take 32 px down to 1. */
+export const MIN_INPUT_SIZE = 32;
 
 export type BlockKind = 'stem' | 'mv2' | 'mobilevit' | 'conv' | 'head';
 /** The parts a MobileViT block is split into for profiling and inspection. */
-export type PartName = 'local' | 'unfold' | 'transformer' | 'fold' | 'projection' | 'fusion';
-export const PART_NAMES: readonly PartName[] = ['local', 'unfold', 'transformer', 'fold', 'projection', 'fusion'];
+export const PART_NAMES = ['local', 'unfold', 'transformer', 'fold', 'projection', 'fusion'] as const;
+export type PartName = (typeof PART_NAMES)[number];
 
 export interface BlockInfo {
   /** Position in network order, 0-based. */

@@ -4,6 +4,7 @@
 // the same schemas. This file must stay free of Node and tfjs imports: the renderer bundles it.
 import { z } from 'zod';
 import type { EventName, RequestName } from './names.ts';
+import { MIN_INPUT_SIZE, PART_NAMES, VARIANT_NAMES } from '../model/types.ts';
 
 export { REQUEST_NAMES, EVENT_NAMES, isRequestName, isEventName } from './names.ts';
 export type { RequestName, EventName } from './names.ts';
@@ -11,7 +12,7 @@ export type { RequestName, EventName } from './names.ts';
 // ---------------------------------------------------------------------------------------------
 // Building blocks
 
-export const VariantName = z.enum(['mobilevit_xxs', 'mobilevit_xs', 'mobilevit_s', 'mobilenet_v2']);
+export const VariantName = z.enum(VARIANT_NAMES);
 export type VariantName = z.infer<typeof VariantName>;
 
 /** Which TensorFlow.js backend to use; 'auto' picks tfjs-node-gpu → tfjs-node → wasm → cpu. */
@@ -47,13 +48,13 @@ const finite = z.number().finite();
 const prob = z.number().min(0).max(1);
 const Cell = z.tuple([int(0, 4096), int(0, 4096)]);
 
-/** The model a request runs on: a run's checkpoint, or a variant with optional imported weights. */
 /** Class names for a model: as many as the model may have classes (100,000), each one short line. */
 export const ClassLabels = z
   .array(z.string().max(200, 'a label is longer than 200 characters'))
   .min(1, 'labels is empty')
   .max(100_000, 'more than 100,000 labels (the most classes a model may have)');
 
+/** The model a request runs on: a run's checkpoint, or a variant with optional imported weights. */
 export const ModelRef = z.union([
   z.object({ runId: RunId, checkpoint: z.enum(['best', 'last']).default('best') }).strict(),
   z
@@ -157,37 +158,46 @@ export type Thumbnail = z.infer<typeof Thumbnail>;
 // ---------------------------------------------------------------------------------------------
 // Training
 
+/** A recipe value the studio may choose from the dataset scan (src/train/recipe.ts); an explicit value wins. */
+const auto = <T extends z.ZodTypeAny>(t: T) => z.union([z.literal('auto'), t]);
+
 export const Augmentation = z
   .object({
-    /** Random-resized crop scale range, as the reference recipe (0.08–1). */
-    cropScale: z.tuple([prob, prob]).default([0.08, 1]),
-    hflip: z.boolean().default(true),
-    /** Optional extras, off in the reference recipe. */
-    colorJitter: z.number().min(0).max(1).default(0),
-    randAugment: z.boolean().default(false),
+    cropScale: auto(z.tuple([prob, prob]))
+      .default('auto')
+      .describe('random-resized crop area range "lo,hi" (reference 0.08,1; 1,1 = whole image), or auto: from image size vs training size and epochs'),
+    hflip: z.boolean().default(true).describe('random horizontal flip'),
+    colorJitter: z.number().min(0).max(1).default(0).describe('colour jitter strength (brightness, contrast, saturation); 0 = off, as the reference'),
+    randAugment: z.boolean().default(false).describe('RandAugment (not implemented yet)'),
   })
   .strict();
 
 export const TrainSettings = z
   .object({
-    data: FsPath,
-    variant: VariantName.default('mobilevit_xxs'),
-    /** Pretrained safetensors (timm names) to fine-tune from; the head is re-initialised when classes differ. */
-    weights: FsPath.optional(),
-    imageSize: int(32, 1024).default(256),
-    /** The paper's multi-scale sampler around imageSize (batch scaled by (base/size)²). */
-    multiScale: z.boolean().default(false),
-    epochs: int(1, 10_000).default(30),
-    batchSize: int(1, 4096).default(32),
-    lr: z.number().positive().max(10).default(0.002),
-    warmupEpochs: z.number().min(0).max(1000).default(1),
-    labelSmoothing: z.number().min(0).max(0.99).default(0.1),
-    weightDecay: z.number().min(0).max(10).default(0.01),
-    gradClip: z.number().positive().nullable().default(10),
-    ema: z.boolean().default(false),
-    freezeBackboneEpochs: int(0, 10_000).default(0),
-    valFraction: z.number().min(0.01).max(0.9).default(0.15),
-    seed: int(0, 2 ** 31 - 1).default(0),
+    data: FsPath.describe('dataset folder'),
+    variant: VariantName.default('mobilevit_xxs').describe('model architecture'),
+    weights: FsPath.optional().describe('pretrained weights (.safetensors, timm or Hugging Face names) to fine-tune; the head is re-initialised when classes differ'),
+    imageSize: int(MIN_INPUT_SIZE, 1024).default(256).describe('training resolution in px; with multi-scale the base of the resolution set'),
+    multiScale: z.boolean().default(false).describe("the paper's multi-scale sampler around the image size (batch scaled by (base/size)^2)"),
+    epochs: int(1, 10_000).default(30).describe('epochs'),
+    batchSize: int(1, 4096).default(32).describe('batch size at the image size'),
+    lr: z.number().positive().max(10).default(0.002).describe('peak learning rate of AdamW'),
+    warmupEpochs: auto(z.number().min(0).max(1000))
+      .default('auto')
+      .describe('linear warm-up length in epochs, or auto: about 50 steps, at least 1 epoch, at most a fifth of the run'),
+    minLrRatio: auto(z.number().min(0).max(1))
+      .default('auto')
+      .describe('floor of the cosine decay as a fraction of the peak lr (reference 0.1), or auto: 0.01 for runs under 10 epochs, else 0.1'),
+    labelSmoothing: z.number().min(0).max(0.99).default(0.1).describe('label smoothing'),
+    weightDecay: z.number().min(0).max(10).default(0.01).describe('AdamW weight decay'),
+    gradClip: z.number().positive().nullable().default(10).describe('global gradient-norm clip; none = no clipping'),
+    ema: z.boolean().default(false).describe('keep an exponential moving average of the weights and evaluate it'),
+    freezeBackboneEpochs: int(0, 10_000).default(0).describe('train only the classifier for the first N epochs (fine-tuning)'),
+    valFraction: z.number().min(0.01).max(0.9).default(0.15).describe('validation share when the folder has no val/'),
+    seed: int(0, 2 ** 31 - 1).default(0).describe('seed of the split, sampler, augmentation, init and dropout'),
+    evalCrop: auto(z.number().gt(0).max(1))
+      .default('auto')
+      .describe('evaluation centre-crop fraction (timm 0.9: resize to size/0.9, crop the centre; 1 = whole image), or auto: 1 when images are about the training size, else 0.9'),
     augmentation: Augmentation.default({}),
     // No backend here: the engine's backend is a studio setting (settings.set), shared by every run.
   })
@@ -234,6 +244,16 @@ export type TrainEventType = TrainEvent['type'];
 
 export const RunStatus = z.enum(['running', 'paused', 'stopped', 'finished', 'failed']);
 export type RunStatus = z.infer<typeof RunStatus>;
+
+/** The events that end a training session: one of them is the only signal that a run is over. */
+export type TerminalEvent = Extract<TrainEvent, { type: 'finished' | 'stopped' | 'failed' }>;
+export function isTerminalEvent(e: TrainEvent): e is TerminalEvent {
+  return e.type === 'finished' || e.type === 'stopped' || e.type === 'failed';
+}
+/** The status a terminal event leaves the run in. */
+export function statusAfter(e: TerminalEvent): Exclude<RunStatus, 'running'> {
+  return e.type === 'stopped' ? (e.reason === 'pause' ? 'paused' : 'stopped') : e.type;
+}
 
 export const RunSummary = z.object({
   id: RunId,
@@ -340,7 +360,7 @@ export const ReceptiveFieldResult = z.object({
 });
 export type ReceptiveFieldResult = z.infer<typeof ReceptiveFieldResult>;
 
-export const PartName = z.enum(['local', 'unfold', 'transformer', 'fold', 'projection', 'fusion']);
+export const PartName = z.enum(PART_NAMES);
 export const ProfileResult = z.object({
   variant: VariantName,
   backend: z.string(),
@@ -415,14 +435,14 @@ export const requests = {
     result: EvalResult,
   },
   'inspect.predict': {
-    params: z.object({ model: ModelRef, image: ImageInput, imageSize: int(32, 1024).optional() }).strict(),
+    params: z.object({ model: ModelRef, image: ImageInput, imageSize: int(MIN_INPUT_SIZE, 1024).optional() }).strict(),
     result: PredictResult,
   },
   'inspect.attention': {
     params: z.object({
       model: ModelRef,
       image: ImageInput,
-      imageSize: int(32, 1024).optional(),
+      imageSize: int(MIN_INPUT_SIZE, 1024).optional(),
       block: int(0, 16).default(0), // MobileViT block, from 0
       layer: z.union([int(0, 64), z.literal('rollout')]).default('rollout'),
       head: z.union([int(0, 64), z.literal('mean')]).default('mean'),
@@ -436,7 +456,7 @@ export const requests = {
       model: ModelRef,
       /** Omitted: a seeded random image of imageSize. */
       image: ImageInput.optional(),
-      imageSize: int(32, 512).default(128),
+      imageSize: int(MIN_INPUT_SIZE, 512).default(128),
       /** Network block index; omitted: every block. */
       block: int(0, 256).optional(),
       /** Output location in the block's feature map; omitted: the centre. */
@@ -448,7 +468,7 @@ export const requests = {
   'inspect.profile': {
     params: z.object({
       variant: VariantName,
-      imageSize: int(32, 1024).default(256),
+      imageSize: int(MIN_INPUT_SIZE, 1024).default(256),
       batch: int(1, 256).default(1),
       runs: int(1, 1000).default(10),
     }).strict(),
@@ -472,7 +492,8 @@ export type Result<K extends RequestName> = z.output<(typeof requests)[K]['resul
 
 export const events = {
   'train.event': z.object({ runId: RunId, event: TrainEvent }),
-  'run.status': z.object({ runId: RunId, status: RunStatus, error: z.string().nullable() }),
+  /** A run changed state; after a terminal train.event it carries the settled record (resumable or not). */
+  'run.status': z.object({ runId: RunId, status: RunStatus, error: z.string().nullable(), resumable: z.boolean() }),
   'engine.status': z.object({ state: EngineState, reason: z.string().optional(), pid: z.number().int().optional() }),
   /** Long work: task names the request ('dataset.scan', 'eval.run', …); total 0 means unknown. */
   progress: z.object({ task: z.string(), id: z.string(), done: z.number(), total: z.number(), label: z.string().optional() }),

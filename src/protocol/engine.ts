@@ -90,13 +90,12 @@ export const FromEngine = z.discriminatedUnion('type', [
   z.object({ type: z.literal('reply'), id: z.number().int(), ok: z.literal(true), result: z.unknown() }),
   z.object({ type: z.literal('error'), id: z.number().int(), error: ErrorInfo }),
   z.object({ type: z.literal('progress'), id: z.number().int(), done: z.number(), total: z.number(), label: z.string().optional() }),
-  /** A training event; the training code has already appended it to the run's metrics.jsonl. */
-  z.object({ type: z.literal('train.event'), runId: RunId, event: TrainEvent }),
   /**
-   * The training loop returned: run.json now holds its final status. (The terminal train.event comes
-   * first, before run.json is rewritten, so it cannot be the signal that the run is over.)
+   * A training event; the training code has already appended it to the run's metrics.jsonl. A terminal
+   * one (finished, stopped, failed) is the one signal that the run is over: run.json holds its final
+   * status before it is sent.
    */
-  z.object({ type: z.literal('train.ended'), runId: RunId, status: z.enum(['finished', 'stopped', 'paused', 'failed']), error: z.string().nullable() }),
+  z.object({ type: z.literal('train.event'), runId: RunId, event: TrainEvent }),
   /** The engine noticed something wrong that is not tied to a call (e.g. a malformed message it received). */
   z.object({ type: z.literal('log'), level: z.enum(['info', 'warn', 'error']), message: z.string() }),
 ]);

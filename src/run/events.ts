@@ -1,4 +1,5 @@
-// metrics.jsonl: the run's event stream, one JSON TrainEvent per line, appended as events happen.
+// metrics.jsonl: the run's event stream, one JSON TrainEvent per line, appended as events happen,
+// and the EventSink that training writes through (append, then hand to the listener).
 // Appends are not fsynced: a killed process loses nothing the kernel already has, and a torn last
 // line (power cut mid-write) is skipped on read. On resume the events the interrupted session
 // produced after its last checkpoint are dropped, because the resumed run produces them again:
@@ -52,4 +53,42 @@ export function rewindEvents(path: string, keep: number): number {
   }
   writeFileAtomic(path, kept.map((l) => l + '\n').join(''));
   return kept.length;
+}
+
+// Where training events go: appended to the run's metrics.jsonl (the record), then handed to the
+// listener (the engine forwards them to the window over IPC; the CLI prints them). The sink counts
+// what it has appended, so a checkpoint can say how much of the log it covers.
+export type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
+/** An event as the loop writes it; the sink stamps the time. */
+export type NewEvent = DistributiveOmit<TrainEvent, 'time'>;
+
+export class EventSink {
+  private appendFailed = false;
+
+  constructor(private readonly path: string, private readonly listener: ((e: TrainEvent) => void) | undefined, public count: number) {}
+
+  emit(partial: NewEvent): TrainEvent {
+    const event = { ...partial, time: Date.now() } as TrainEvent;
+    try {
+      appendEvent(this.path, event);
+      this.count++;
+    } catch (e) {
+      // A full disk must not kill the run over its log: say so once, keep training and reporting.
+      if (!this.appendFailed) {
+        this.appendFailed = true;
+        this.listener?.({ type: 'warning', time: Date.now(), message: `cannot append to ${this.path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): events are no longer recorded` });
+      }
+    }
+    try {
+      this.listener?.(event);
+    } catch (e) {
+      // The listener's failure (a closed pipe, a UI bug) is not the run's: it is recorded and training goes on.
+      console.error('training event listener failed:', e);
+    }
+    return event;
+  }
+
+  warn(message: string): void {
+    this.emit({ type: 'warning', message });
+  }
 }

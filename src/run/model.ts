@@ -1,12 +1,12 @@
-// The model an inspection runs on: a variant with optional weights (seeded random init otherwise), or
+// The model to evaluate or inspect: a variant with optional weights (seeded random init otherwise), or
 // a training run's folder (its variant, classes, image size and best — else last — checkpoint).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { modelFromWeights, parseVariant } from '../model/from-file.ts';
 import { createModel, type Model } from '../model/index.ts';
 import { loadWeights } from '../model/weights.ts';
-import { CheckpointStore, type CheckpointKind } from '../train/checkpoint.ts';
-import { FILES, readRun } from '../train/run-folder.ts';
+import { CheckpointStore, type CheckpointKind } from './checkpoint.ts';
+import { FILES, readRun } from './record.ts';
 
 export interface ModelSource {
   variant?: string;
@@ -21,7 +21,7 @@ export interface ModelSource {
   seed?: number;
 }
 
-export interface InspectionModel {
+export interface LoadedModel {
   model: Model;
   /** Class names when known (a run's classes). */
   labels: string[] | null;
@@ -32,7 +32,7 @@ export interface InspectionModel {
   notes: string[];
 }
 
-export function loadInspectionModel(src: ModelSource): InspectionModel {
+export function loadModel(src: ModelSource): LoadedModel {
   if (src.run !== undefined && src.weights !== undefined) throw new RangeError('give either weights or a run, not both');
   if (src.run !== undefined) return fromRun(src);
   const variant = parseVariant(src.variant);
@@ -47,7 +47,7 @@ export function loadInspectionModel(src: ModelSource): InspectionModel {
   return { model, labels: null, imageSize: null, source: src.weights, notes: report.notes };
 }
 
-function fromRun(src: ModelSource): InspectionModel {
+function fromRun(src: ModelSource): LoadedModel {
   const dir = src.run!;
   const run = readRun(dir);
   const variant = run.settings.variant;

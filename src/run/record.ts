@@ -1,16 +1,19 @@
-// A run's folder: runs/<id>/ in the workspace, holding
-//   run.json        settings, dataset summary, backend, versions, status (rewritten atomically)
-//   metrics.jsonl   the event stream, one TrainEvent per line, append-only
-//   labels.txt      class names, one per line, in label order
-//   evaluations/    the full evaluation of each epoch (epoch-001.json, …)
-//   checkpoints/    last/best manifests and their safetensors (see checkpoint.ts)
+// A run's folder: runs/<id>/ in the workspace. src/run owns it whole; every other domain goes through it.
+//   run.json        settings, dataset summary, backend, versions, status (rewritten atomically; record.ts)
+//   metrics.jsonl   the event stream, one TrainEvent per line, append-only (events.ts)
+//   labels.txt      class names, one per line, in label order (artifacts.ts)
+//   evaluations/    the full evaluation of each epoch, epoch-001.json, … (artifacts.ts)
+//   checkpoints/    last/best manifests and their safetensors (checkpoint.ts)
+// Who trains it is not written here: the run lock (lock.ts) says, and it cannot outlive its holder.
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
-import { RunId, TrainSettings, type RunStatus, type RunSummary, type ScanSummary, type TrainSettingsInput, describeZodError } from '../protocol/contract.ts';
+import { RunId, TrainSettings, type RunStatus, type RunSummary, type ScanSummary, type TrainEvent, type TrainSettingsInput, describeZodError } from '../protocol/contract.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
+import { TFJS_VERSION, appVersion } from '../util/version.ts';
+import { appendEvent } from './events.ts';
+import { probeRunLock } from './lock.ts';
 
 export const FILES = {
   run: 'run.json',
@@ -21,6 +24,7 @@ export const FILES = {
 } as const;
 
 const APP_DIR = 'mobilevit-studio';
+
 
 /**
  * The workspace: $MOBILEVIT_WORKSPACE, else the OS's per-user data folder — $XDG_DATA_HOME or
@@ -49,16 +53,8 @@ export interface RunRecord {
   best: { epoch: number; top1: number; loss: number } | null;
   last: { epoch: number; trainLoss: number; valLoss: number | null; valTop1: number | null } | null;
   error: string | null;
-  /** The process training this run while status is 'running' (null until one starts); a dead pid means it was killed. */
-  pid: number | null;
-}
-
-function studioVersion(): string {
-  try {
-    return JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
+  /** The recipe's 'auto' settings resolved against the dataset when the run first started (src/train/recipe.ts); a resume uses it. */
+  recipe?: import('../train/recipe.ts').ResolvedRecipe;
 }
 
 /** e.g. 20250131-142233-mobilevit_xxs-3fa9 (sortable by time, unique by the random tail). */
@@ -88,8 +84,8 @@ export function createRun(input: TrainSettingsInput, opts: { workspace?: string;
   const record: RunRecord = {
     format: 1, id, name: opts.name ?? id, status: 'running', createdAt: now, updatedAt: now, settings,
     classes: [], dataset: null, backend: null,
-    versions: { studio: studioVersion(), node: process.versions.node, tfjs: tf.version_core },
-    epochsDone: 0, best: null, last: null, error: null, pid: null,
+    versions: { studio: appVersion(), node: process.versions.node, tfjs: TFJS_VERSION },
+    epochsDone: 0, best: null, last: null, error: null,
   };
   writeFileAtomic(join(dir, FILES.run), JSON.stringify(record, null, 2));
   return { id, dir };
@@ -114,33 +110,32 @@ export function updateRun(dir: string, patch: Partial<Omit<RunRecord, 'format' |
   return next;
 }
 
-/** For a supervisor whose engine died (crash, out of memory): records why, unless the run already ended. */
-export function markRunFailed(dir: string, reason: string): RunRecord {
+/**
+ * For a supervisor whose trainer died (an engine crash, out of memory): records why in run.json and as
+ * the run's terminal 'failed' event, unless the run already ended. Returns that event (to forward), or
+ * null when there was nothing to record. The trainer is dead, so its appends cannot interleave.
+ */
+export function recordFailure(dir: string, reason: string): TrainEvent | null {
   const run = readRun(dir);
-  if (run.status !== 'running') return run;
-  return updateRun(dir, { status: 'failed', error: reason, pid: null });
-}
-
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  if (run.status !== 'running') return null;
+  updateRun(dir, { status: 'failed', error: reason });
+  const event: TrainEvent = { type: 'failed', time: Date.now(), error: reason };
+  appendEvent(join(dir, FILES.metrics), event);
+  return event;
 }
 
 /**
- * The run as the studio lists it. A run still marked 'running' whose process is gone was killed
- * without a word (kill -9, power cut, out-of-memory killer): it is reported failed, and resumable
- * from its last checkpoint.
+ * The run as the studio lists it. A run still marked 'running' that nobody holds the lock of was killed
+ * without a word (kill -9, power cut, out-of-memory killer): it is reported failed, and resumable from
+ * its last checkpoint. `live`: the caller has just handed the run to a trainer that may not hold the
+ * lock yet.
  */
-export function runSummary(dir: string): RunSummary {
+export async function runSummary(dir: string, opts: { live?: boolean } = {}): Promise<RunSummary> {
   const run = readRun(dir);
   let { status, error } = run;
-  if (status === 'running' && run.pid !== null && run.pid !== process.pid && !alive(run.pid)) {
+  if (status === 'running' && !opts.live && (await probeRunLock(dir)) === null) {
     status = 'failed';
-    error = `the training process (pid ${run.pid}) ended without a word (killed or crashed)`;
+    error = 'the training process ended without a word (killed or crashed)';
   }
   return {
     id: run.id, name: run.name, status, createdAt: run.createdAt, updatedAt: run.updatedAt, settings: run.settings,

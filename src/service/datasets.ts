@@ -3,25 +3,7 @@
 import { relative, resolve } from 'node:path';
 import { StudioError, type ScanSummary, type Thumbnail } from '../protocol/contract.ts';
 import { makeThumbnail } from '../data/thumbnail.ts';
-import { DatasetError, scanDataset, type DatasetScan, type ImageEntry, type ScanOptions } from '../data/scan.ts';
-
-export function toScanSummary(scan: DatasetScan): ScanSummary {
-  const classes = scan.counts.map((c) => ({ name: c.name, train: c.train, val: c.val, total: c.train + c.val }));
-  return {
-    root: scan.root,
-    layout: scan.layout,
-    split: scan.split,
-    classes,
-    totalImages: scan.train.length + scan.val.length,
-    trainCount: scan.train.length,
-    valCount: scan.val.length,
-    imageSize: scan.imageSize,
-    skipped: scan.skipped,
-    ignored: scan.ignored,
-    notes: scan.notes,
-    problems: scan.problems,
-  };
-}
+import { DatasetError, scanDataset, toScanSummary, type DatasetScan, type ImageEntry, type ScanOptions } from '../data/scan.ts';
 
 /** Remembers the last few scans, so thumbnails of a folder just scanned need no second walk. */
 export class DatasetService {

@@ -1,14 +1,13 @@
-// The runs of a workspace as the studio lists them. The run folder format (run.json, metrics.jsonl,
-// checkpoints/) belongs to the training code in src/train/run-folder.ts; this only reads it, renames
-// and deletes, and replays metrics.jsonl for the curves.
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+// The runs of a workspace as the studio lists them: reads through src/run (which owns the folder
+// format), renames and deletes under the run's lock, and replays metrics.jsonl for the curves.
+import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { StudioError, type RunDetail, type RunSummary } from '../protocol/contract.ts';
-import { FILES, readRun, runSummary, updateRun } from '../train/run-folder.ts';
-import { readEvents } from '../train/metrics-log.ts';
+import { FILES, RunLockedError, readEvents, readRun, runSummary, updateRun, withRunLock } from '../run/index.ts';
 
 export class RunStore {
-  constructor(readonly workspace: string) {}
+  /** `isLive(id)`: the service has handed this run to the engine, which may not hold its lock yet. */
+  constructor(readonly workspace: string, private readonly isLive: (runId: string) => boolean = () => false) {}
 
   get root(): string {
     return join(this.workspace, 'runs');
@@ -22,46 +21,78 @@ export class RunStore {
   }
 
   /** Newest first. Folders that are not readable runs are left out (and reported on the console once). */
-  list(): RunSummary[] {
+  async list(): Promise<RunSummary[]> {
     if (!existsSync(this.root)) return [];
-    const runs: RunSummary[] = [];
-    for (const entry of readdirSync(this.root, { withFileTypes: true })) {
-      if (!entry.isDirectory() || !existsSync(join(this.root, entry.name, FILES.run))) continue;
+    const entries = readdirSync(this.root, { withFileTypes: true })
+      .filter((e) => e.isDirectory() && existsSync(join(this.root, e.name, FILES.run)));
+    const runs = await Promise.all(entries.map(async (entry) => {
       try {
-        runs.push(runSummary(join(this.root, entry.name)));
+        return await this.summarize(entry.name, join(this.root, entry.name));
       } catch (e) {
         this.warnOnce(entry.name, (e as Error).message);
+        return null;
       }
-    }
-    return runs.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
+    }));
+    return runs.filter((r): r is RunSummary => r !== null)
+      .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
   }
 
-  summary(runId: string): RunSummary {
-    return this.read(runId, runSummary);
+  summary(runId: string): Promise<RunSummary> {
+    return this.read(runId, (dir) => this.summarize(runId, dir));
   }
 
-  detail(runId: string): RunDetail {
+  async detail(runId: string): Promise<RunDetail> {
     const dir = this.dirOf(runId);
-    const run = this.read(runId, runSummary);
+    const run = await this.summary(runId);
     const record = readRun(dir);
     const log = readEvents(join(dir, FILES.metrics));
     return { run, events: log.events, skippedEvents: log.skipped, dataset: record.dataset, backend: record.backend };
   }
 
-  rename(runId: string, name: string): RunSummary {
+  /** Refused while the run trains: the trainer rewrites run.json, and a rename must not be lost. */
+  rename(runId: string, name: string): Promise<RunSummary> {
     const dir = this.dirOf(runId);
-    updateRun(dir, { name });
-    return runSummary(dir);
+    return this.underLock(runId, dir, 'renaming', async () => {
+      updateRun(dir, { name });
+      return this.summarize(runId, dir);
+    });
   }
 
-  delete(runId: string): void {
-    rmSync(this.dirOf(runId), { recursive: true, force: true });
+  /**
+   * Refused while the run trains. The folder is first renamed out of the runs list (one atomic step),
+   * then removed, so a half-deleted run never shows up as a broken one.
+   */
+  delete(runId: string): Promise<void> {
+    const dir = this.dirOf(runId);
+    return this.underLock(runId, dir, 'deleting', () => {
+      const doomed = join(this.root, `.deleting-${runId}-${process.pid}`);
+      renameSync(dir, doomed);
+      rmSync(doomed, { recursive: true, force: true });
+    });
   }
 
-  private read<T>(runId: string, f: (dir: string) => T): T {
+  private async underLock<T>(runId: string, dir: string, purpose: string, fn: () => Promise<T> | T): Promise<T> {
+    if (this.isLive(runId)) throw new StudioError('conflict', `run ${runId} is training; stop it before ${purpose} it`);
+    try {
+      return await withRunLock(dir, purpose, fn);
+    } catch (e) {
+      if (e instanceof RunLockedError) {
+        const who = e.holder.pid !== null ? `process ${e.holder.pid}` : 'another process';
+        throw new StudioError('conflict', `run ${runId} is in use by ${who} (${e.holder.purpose ?? 'training'}); stop it before ${purpose} it`);
+      }
+      throw e;
+    }
+  }
+
+  /** A run handed to the engine but not yet locked by it (the engine is starting) is live, not dead. */
+  private summarize(runId: string, dir: string): Promise<RunSummary> {
+    return runSummary(dir, { live: this.isLive(runId) });
+  }
+
+  private async read<T>(runId: string, f: (dir: string) => Promise<T>): Promise<T> {
     const dir = this.dirOf(runId);
     try {
-      return f(dir);
+      return await f(dir);
     } catch (e) {
       throw new StudioError('failed', `run "${runId}" cannot be read: ${(e as Error).message}`);
     }

@@ -1,14 +1,13 @@
 // The studio service: implements every request of the contract and emits its events. It owns the
 // workspace on disk and the engine process; it knows nothing of Electron or WebSocket — a transport
 // calls handle() with whatever arrived and sends back the reply, which is always well-formed.
-import { createRequire } from 'node:module';
-import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   errorInfo,
   events as eventSchemas,
   describeZodError,
   isRequestName,
+  isTerminalEvent,
   parseParams,
   requests,
   StudioError,
@@ -19,19 +18,18 @@ import {
   type ParsedParams,
   type RequestName,
   type Result,
-  type RunStatus,
-  type RunSummary,
   type TrainEvent,
+  type RunSummary,
 } from '../protocol/contract.ts';
 import type { EngineModel } from '../protocol/engine.ts';
 import type { Reply } from '../protocol/wire.ts';
 import { EngineHost } from '../engine/host.ts';
 import { forkEngine, type SpawnEngine } from '../engine/process.ts';
-import { FILES, createRun, defaultWorkspace, markRunFailed } from '../train/run-folder.ts';
+import { createRun, defaultWorkspace, probeRunLock, recordFailure } from '../run/index.ts';
+import { TFJS_VERSION, appVersion } from '../util/version.ts';
 import { DatasetService } from './datasets.ts';
 import { RunStore } from './runs.ts';
 import { SettingsStore } from './settings.ts';
-import { appVersion } from './version.ts';
 
 export interface Dialogs {
   openFolder(opts: { title?: string }): Promise<string | null>;
@@ -56,9 +54,6 @@ interface RequestContext {
 }
 type Listener = <E extends EventName>(event: E, payload: EventPayload<E>) => void;
 
-const pkg = createRequire(import.meta.url);
-const TFJS_VERSION: string = pkg('@tensorflow/tfjs/package.json').version;
-
 export class StudioService {
   readonly engine: EngineHost;
   private readonly settings: SettingsStore;
@@ -73,12 +68,11 @@ export class StudioService {
     const fallback = opts.workspace ?? defaultWorkspace();
     this.settings = new SettingsStore(join(opts.configDir ?? fallback, 'settings.json'), fallback);
     if (this.settings.problem) console.warn(`studio: ${this.settings.problem}`);
-    this.runs = new RunStore(opts.workspace ?? this.settings.get().workspace);
+    this.runs = this.runStore(opts.workspace ?? this.settings.get().workspace);
     this.engine = new EngineHost(opts.spawnEngine ?? (() => forkEngine()), () => this.settings.get().backend);
     this.engine.onEvent((e) => {
       if (e.kind === 'status') this.emit('engine.status', { state: e.state, ...(e.reason ? { reason: e.reason } : {}), ...(e.pid ? { pid: e.pid } : {}) });
-      else if (e.kind === 'train.event') this.emit('train.event', { runId: e.runId, event: e.event });
-      else if (e.kind === 'train.ended') this.onTrainEnded(e.runId, e.status, e.error);
+      else if (e.kind === 'train.event') this.onTrainEvent(e.runId, e.event);
       else this.onEngineCrash(e.reason);
     });
   }
@@ -137,9 +131,17 @@ export class StudioService {
     }
   }
 
-  private onTrainEnded(runId: string, status: RunStatus, error: string | null): void {
+  /** The runs of a workspace; the run this service has handed to the engine counts as live from the start. */
+  private runStore(workspace: string): RunStore {
+    return new RunStore(workspace, (id) => this.active?.id === id);
+  }
+
+  /** A terminal event is the one signal that a run is over: run.json is final before it is sent. */
+  private onTrainEvent(runId: string, event: TrainEvent): void {
+    this.emit('train.event', { runId, event });
+    if (!isTerminalEvent(event)) return;
     if (this.active?.id === runId) this.active = null;
-    this.emit('run.status', { runId, status, error });
+    void this.emitStatus(runId);
   }
 
   private onEngineCrash(reason: string): void {
@@ -147,21 +149,18 @@ export class StudioService {
     if (!run) return;
     this.active = null;
     try {
-      markRunFailed(run.dir, reason);
-      const failed: TrainEvent = { type: 'failed', time: Date.now(), error: reason };
-      // The training code appends its own events; it is dead now, so this line cannot interleave.
-      appendFileSync(join(run.dir, FILES.metrics), JSON.stringify(failed) + '\n');
-      this.emit('train.event', { runId: run.id, event: failed });
+      const failed = recordFailure(run.dir, reason);
+      if (failed) this.emit('train.event', { runId: run.id, event: failed });
     } catch (e) {
       console.error(`studio: could not record the failure of run ${run.id}:`, e);
     }
-    this.emitStatus(run.id);
+    void this.emitStatus(run.id);
   }
 
-  private emitStatus(runId: string): void {
+  private async emitStatus(runId: string): Promise<void> {
     try {
-      const s = this.runs.summary(runId);
-      this.emit('run.status', { runId, status: s.status, error: s.error });
+      const s = await this.runs.summary(runId);
+      this.emit('run.status', { runId, status: s.status, error: s.error, resumable: s.resumable });
     } catch {
       // Deleted meanwhile: nothing to report.
     }
@@ -182,16 +181,23 @@ export class StudioService {
       await this.engine.call('train.start', { runId, runDir: dir });
     } catch (e) {
       if (this.active?.id === runId) this.active = null;
-      if (!(e instanceof StudioError && e.code === 'engine_crashed')) markRunFailed(dir, errorInfo(e).message);
-      this.emitStatus(runId);
+      if (!(e instanceof StudioError && e.code === 'engine_crashed')) {
+        const failed = recordFailure(dir, errorInfo(e).message);
+        if (failed) this.emit('train.event', { runId, event: failed });
+      }
+      await this.emitStatus(runId);
       throw e;
     }
-    this.emitStatus(runId);
+    await this.emitStatus(runId);
   }
 
   private async control(runId: string, action: 'stop' | 'pause'): Promise<RunSummary> {
     this.runs.dirOf(runId);
-    if (this.active?.id !== runId) throw new StudioError('conflict', `run ${runId} is not training`);
+    if (this.active?.id !== runId) {
+      const holder = await probeRunLock(this.runs.dirOf(runId));
+      const elsewhere = holder ? ` here; process ${holder.pid ?? '(unknown)'} trains it (stop that process)` : '';
+      throw new StudioError('conflict', `run ${runId} is not training${elsewhere}`);
+    }
     const r = await this.engine.call('train.control', { runId, action });
     if (!r.accepted) throw new StudioError('conflict', `run ${runId} is already stopping`);
     return this.runs.summary(runId);
@@ -223,7 +229,7 @@ export class StudioService {
       }
       const before = this.settings.get().backend;
       const next = this.settings.set(p);
-      this.runs = new RunStore(next.workspace);
+      this.runs = this.runStore(next.workspace);
       // A new backend needs a fresh engine; while a run trains, it applies from the next start.
       if (next.backend !== before && !this.active && this.engine.state === 'ready') await this.engine.restart();
       return next;
@@ -250,20 +256,20 @@ export class StudioService {
     'train.stop': (p) => this.control(p.runId, 'stop'),
     'train.pause': (p) => this.control(p.runId, 'pause'),
     'train.resume': async (p) => {
-      const s = this.runs.summary(p.runId);
-      if (this.active?.id === p.runId) throw new StudioError('conflict', `run ${p.runId} is already training`);
+      const s = await this.runs.summary(p.runId);
+      if (this.active?.id === p.runId || s.status === 'running') throw new StudioError('conflict', `run ${p.runId} is already training${s.status === 'running' && this.active?.id !== p.runId ? ' in another process' : ''}`);
       this.requireIdle(`resuming run ${p.runId}`);
       if (!s.resumable) throw new StudioError('conflict', `run ${p.runId} cannot be resumed (${s.status === 'finished' ? 'it finished' : 'it has no checkpoint yet'})`);
       await this.startTraining(p.runId, this.runs.dirOf(p.runId));
       return this.runs.summary(p.runId);
     },
 
-    'runs.list': () => ({ runs: this.runs.list() }),
+    'runs.list': async () => ({ runs: await this.runs.list() }),
     'runs.get': (p) => this.runs.detail(p.runId),
     'runs.rename': (p) => this.runs.rename(p.runId, p.name),
-    'runs.delete': (p) => {
+    'runs.delete': async (p) => {
       if (this.active?.id === p.runId) throw new StudioError('conflict', `run ${p.runId} is training; stop it before deleting it`);
-      this.runs.delete(p.runId);
+      await this.runs.delete(p.runId);
       return { runId: p.runId };
     },
 

@@ -7,11 +7,12 @@
 import { resolve } from 'node:path';
 import { buildEvalSet } from '../data/loader.ts';
 import { assertTrainable, scanDataset, type ImageEntry } from '../data/scan.ts';
-import { loadInspectionModel } from '../inspect/load.ts';
+import { loadModel } from '../run/model.ts';
 import { readSafetensors } from '../model/safetensors.ts';
-import type { CheckpointKind } from './checkpoint.ts';
 import { evaluateSet, type Evaluation } from './evaluate.ts';
-import { readRun } from './run-folder.ts';
+import { TrainSettings } from '../protocol/contract.ts';
+import { REFERENCE_RECIPE, datasetStats, resolveRecipe } from './recipe.ts';
+import { readRun, type CheckpointKind } from '../run/index.ts';
 
 export interface EvalRunOptions {
   /** A run folder; its variant, classes, image size and checkpoint are used. */
@@ -25,6 +26,8 @@ export interface EvalRunOptions {
   /** Default: the run's image size, else 256. */
   imageSize?: number;
   batchSize?: number;
+  /** Centre-crop fraction (1: the whole image); 'auto' or omitted: the run's recorded recipe, else chosen from the dataset. */
+  evalCrop?: number | 'auto';
   onProgress?: (task: 'scan' | 'eval-set', done: number, total: number) => void;
   signal?: AbortSignal;
 }
@@ -35,6 +38,8 @@ export interface EvalRunResult extends Evaluation {
   source: string;
   data: string;
   imageSize: number;
+  /** The centre-crop fraction used (1: the whole image). */
+  evalCrop: number;
   /** Which images: 'val' (a val/ folder or the run's split) or 'all'. */
   images: 'val' | 'all';
 }
@@ -58,14 +63,18 @@ export async function evaluateModel(opts: EvalRunOptions): Promise<EvalRunResult
   const entries: ImageEntry[] = images === 'val' ? scan.val : [...scan.train, ...scan.val];
   if (entries.length === 0) throw new Error(`${data} has no validation images to evaluate on`);
 
-  const loaded = loadInspectionModel(run
+  const loaded = loadModel(run
     ? { run: opts.run, checkpoint: opts.checkpoint }
     : { weights: opts.weights, variant: opts.variant ?? weightsVariant(opts.weights!), numClasses: scan.classes.length });
   try {
     const imageSize = opts.imageSize ?? loaded.imageSize ?? 256;
-    const set = await buildEvalSet(entries, imageSize, { signal: opts.signal, onProgress: (d, t) => opts.onProgress?.('eval-set', d, t) });
+    const evalCrop = typeof opts.evalCrop === 'number' ? opts.evalCrop
+      // A run evaluates as it was evaluated in training (a run from before recipes: the reference crop).
+      : run ? run.recipe?.settings.evalCrop ?? REFERENCE_RECIPE.evalCrop
+        : resolveRecipe(TrainSettings.parse({ data, imageSize }), datasetStats(scan)).settings.evalCrop;
+    const set = await buildEvalSet(entries, imageSize, { cropPct: evalCrop, signal: opts.signal, onProgress: (d, t) => opts.onProgress?.('eval-set', d, t) });
     const evaluation = await evaluateSet(loaded.model, set, opts.batchSize ?? run?.settings.batchSize ?? 32, scan.classes);
-    return { ...evaluation, classes: scan.classes, source: loaded.source, data: scan.root, imageSize, images };
+    return { ...evaluation, classes: scan.classes, source: loaded.source, data: scan.root, imageSize, evalCrop, images };
   } finally {
     loaded.model.dispose();
   }

@@ -8,25 +8,24 @@
 // weights (BatchNorm statistics included), AdamW moments and step counts, EMA weights and the
 // epoch's running train metrics are in the checkpoint. So the checkpoint's position is the whole
 // state, and nothing else needs saving for a bit-identical continuation.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { DEFAULT_AUGMENT, type AugmentConfig } from '../data/augment.ts';
 import { buildEvalSet, buildTrainSet, trainBatches, type EvalSet, type TrainSet } from '../data/loader.ts';
-import { mixSeed } from '../data/random.ts';
+import { STREAM, tfSeed } from '../util/random.ts';
 import { maxTrainSize, planEpoch, samplerSizes, totalBatches, type SamplerConfig } from '../data/sampler.ts';
-import { assertTrainable, scanDataset, type DatasetScan } from '../data/scan.ts';
-import { createModel, type Model } from '../model/index.ts';
+import { assertTrainable, scanDataset, toScanSummary, type DatasetScan } from '../data/scan.ts';
+import { MIN_INPUT_SIZE, createModel, type Model } from '../model/index.ts';
 import { loadWeights, stateDict } from '../model/weights.ts';
 import type { TrainEvent, TrainSettings } from '../protocol/contract.ts';
-import { toScanSummary } from '../service/datasets.ts';
-import { writeFileAtomic } from '../util/atomic.ts';
-import { CheckpointError, CheckpointStore, type FileWriter, type LoadedCheckpoint } from './checkpoint.ts';
-import { ADAMW, CHECKPOINT_EVERY_STEPS, EMA_DECAY, MIN_LR_RATIO, PREFETCH_BATCHES, WARMUP_START_LR } from './defaults.ts';
+import {
+  CheckpointError, CheckpointStore, EventSink, FILES, acquireRunLock, readRun, rewindEvents, updateRun, writeEvaluation, writeLabels,
+  type FileWriter, type LoadedCheckpoint, type NewEvent, type RunRecord,
+} from '../run/index.ts';
+import { ADAMW, CHECKPOINT_EVERY_STEPS, EMA_DECAY, PREFETCH_BATCHES, WARMUP_START_LR } from './defaults.ts';
+import { concrete, datasetStats, resolveRecipe } from './recipe.ts';
 import { evaluateSet, type Evaluation } from './evaluate.ts';
-import { EventSink, type NewEvent } from './events.ts';
-import { rewindEvents } from './metrics-log.ts';
-import { FILES, alive, readRun, updateRun, type RunRecord } from './run-folder.ts';
 import { imagesPerPass, isWasmMemoryFault } from './memory.ts';
 import { learningRate, progressAt, validateSchedule, type ScheduleSettings } from './schedule.ts';
 import { Trainer, type TrainerStateJson } from './trainer.ts';
@@ -82,9 +81,6 @@ export interface LoopState {
   rng: { seed: number; step: number };
 }
 
-/** The model needs at least 32×32 input (five stride-2 stages). */
-const MIN_INPUT_SIZE = 32;
-
 class NonFiniteLoss extends Error {}
 class Stopped extends Error {
   constructor(readonly reason: 'stop' | 'pause', readonly event: NewEvent) {
@@ -95,11 +91,13 @@ class Stopped extends Error {
 /** The data pipeline's augmentation from the contract's settings. */
 export function augmentConfig(s: TrainSettings): AugmentConfig {
   if (s.augmentation.randAugment) throw new Error('training settings: augmentation.randAugment is not implemented; turn it off');
-  return { ...DEFAULT_AUGMENT, scale: s.augmentation.cropScale, hflip: s.augmentation.hflip ? 0.5 : 0, colorJitter: s.augmentation.colorJitter };
+  const scale = concrete(s.augmentation.cropScale, 'augmentation.cropScale');
+  return { ...DEFAULT_AUGMENT, scale, hflip: s.augmentation.hflip ? 0.5 : 0, colorJitter: s.augmentation.colorJitter };
 }
 
 export function scheduleOf(s: TrainSettings): ScheduleSettings {
-  const sched = { lr: s.lr, minLr: s.lr * MIN_LR_RATIO, warmupEpochs: s.warmupEpochs, warmupStartLr: Math.min(WARMUP_START_LR, s.lr), epochs: s.epochs };
+  const minLr = s.lr * concrete(s.minLrRatio, 'minLrRatio');
+  const sched = { lr: s.lr, minLr, warmupEpochs: concrete(s.warmupEpochs, 'warmupEpochs'), warmupStartLr: Math.min(WARMUP_START_LR, s.lr), epochs: s.epochs };
   validateSchedule(sched);
   return sched;
 }
@@ -111,7 +109,7 @@ export function samplerOf(s: TrainSettings): SamplerConfig {
 /** Dropout seeds of one step: the i-th draw is mix(seed, stream, step, i). */
 function stepSeeds(seed: number, step: number): () => number {
   let i = 0;
-  return () => mixSeed(seed, 0xd0, step, i++);
+  return () => tfSeed(seed, STREAM.dropout, step, i++);
 }
 
 function describeSkipped(scan: DatasetScan): string | null {
@@ -127,11 +125,19 @@ function isAbort(e: unknown, signal: AbortSignal | undefined): boolean {
 
 /** Trains (or resumes) the run in `runDir`; resolves when it finishes, stops, pauses or fails. */
 export async function runTraining(runDir: string, opts: TrainingOptions = {}): Promise<TrainingOutcome> {
+  // One trainer per run: the lock is taken before anything is read or written, and released only once
+  // run.json is final, so whoever sees the lock free sees the run's settled state.
+  const lock = await acquireRunLock(runDir, 'training');
+  try {
+    return await trainLocked(runDir, opts);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function trainLocked(runDir: string, opts: TrainingOptions): Promise<TrainingOutcome> {
   const record = readRun(runDir);
   if (record.status === 'finished') throw new Error(`run ${record.id} has already finished`);
-  if (record.status === 'running' && record.pid !== null && record.pid !== process.pid && alive(record.pid)) {
-    throw new Error(`run ${record.id} is being trained by process ${record.pid}`);
-  }
   const store = new CheckpointStore<LoopState>(join(runDir, FILES.checkpoints), { writeFile: opts.writeFile });
   store.collect();
   const resume = store.load('last');
@@ -139,7 +145,7 @@ export async function runTraining(runDir: string, opts: TrainingOptions = {}): P
   const metricsPath = join(runDir, FILES.metrics);
   const covered = existsSync(metricsPath) ? rewindEvents(metricsPath, resume?.manifest.meta.events ?? 0) : 0;
   const sink = new EventSink(metricsPath, opts.onEvent, covered);
-  updateRun(runDir, { status: 'running', error: null, pid: process.pid, backend: tf.getBackend() });
+  updateRun(runDir, { status: 'running', error: null, backend: tf.getBackend() });
 
   const outcome: TrainingOutcome = {
     runId: record.id, runDir, status: 'failed', error: null, step: resume?.manifest.meta.step ?? 0,
@@ -150,7 +156,7 @@ export async function runTraining(runDir: string, opts: TrainingOptions = {}): P
   const finish = (status: TrainingStatus, error: string | null, event: NewEvent): TrainingOutcome => {
     Object.assign(outcome, { status, error });
     try {
-      updateRun(runDir, { status, error, pid: null });
+      updateRun(runDir, { status, error });
     } catch (e) {
       sink.warn(`could not update ${FILES.run}: ${(e as Error).message}`);
     }
@@ -215,8 +221,10 @@ class Session {
     const s = record.settings;
     const { signal, onPrepare } = opts;
     const sampler = samplerOf(s);
-    scheduleOf(s);
-    augmentConfig(s);
+    // Checked before the scan with the reference recipe in place of 'auto'; resolved against the data below.
+    const checked = resolveRecipe(s, null).settings;
+    scheduleOf(checked);
+    augmentConfig(checked);
     const smallest = samplerSizes(sampler)[0];
     if (smallest < MIN_INPUT_SIZE) {
       throw new Error(`training settings: ${s.multiScale ? `the multi-scale sampler around ${s.imageSize} px would train at ${smallest} px` : `imageSize ${smallest}`}, below the model's ${MIN_INPUT_SIZE} px minimum`);
@@ -228,11 +236,14 @@ class Session {
     if (record.classes.length > 0 && record.classes.join('\n') !== scan.classes.join('\n')) {
       throw new Error(`the classes in ${s.data} changed since the run started (then: ${record.classes.join(', ')}; now: ${scan.classes.join(', ')})`);
     }
-    writeFileAtomic(join(dir, FILES.labels), scan.classes.join('\n') + '\n');
+    writeLabels(dir, scan.classes);
     const previousTrainCount = record.dataset?.trainCount;
-    updateRun(dir, { classes: scan.classes, dataset: toScanSummary(scan) });
+    // Resolved once, when the run first starts; a resume uses the record (one from before recipes: the reference).
+    const recipe = record.recipe ?? resolveRecipe(s, resume ? null : datasetStats(scan));
+    updateRun(dir, { classes: scan.classes, dataset: toScanSummary(scan), recipe });
+    record = { ...record, settings: recipe.settings };
 
-    const notes: string[] = [];
+    const notes: string[] = [recipe.explanation];
     const skipped = describeSkipped(scan);
     if (skipped) notes.push(skipped);
     if (resume && previousTrainCount !== undefined && previousTrainCount !== scan.train.length) {
@@ -264,7 +275,7 @@ class Session {
       const trainSet = await buildTrainSet(scan.train, { maxTrainSize: maxTrainSize(sampler), signal, onProgress: (d, t) => onPrepare?.('cache', d, t) });
       if (trainSet.cachePlan.reduced) notes.push(`training images are cached with a shorter side of ${trainSet.cachePlan.shortSide} px to fit the memory budget`);
       const evalSet = scan.val.length === 0 ? null
-        : await buildEvalSet(scan.val, s.imageSize, { signal, onProgress: (d, t) => onPrepare?.('eval-set', d, t) });
+        : await buildEvalSet(scan.val, s.imageSize, { cropPct: recipe.settings.evalCrop, signal, onProgress: (d, t) => onPrepare?.('eval-set', d, t) });
       if (!evalSet) notes.push('no validation images: epochs report training metrics only');
 
       const totalSteps = totalBatches(sampler, s.epochs, trainSet.cache.length);
@@ -435,10 +446,8 @@ class Session {
   }
 
   private saveEvaluation(epoch: number, evaluation: Evaluation): void {
-    const dir = join(this.dir, FILES.evaluations);
     try {
-      mkdirSync(dir, { recursive: true });
-      writeFileAtomic(join(dir, `epoch-${String(epoch).padStart(3, '0')}.json`), JSON.stringify({ epoch, ...evaluation }));
+      writeEvaluation(this.dir, epoch, evaluation);
     } catch (e) {
       this.sink.warn(`could not save the evaluation of epoch ${epoch}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }

@@ -2,6 +2,7 @@
 // source tree and the compiled one (dist-electron/src/service/) sit at different depths.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 export function appVersion(from: string = dirname(fileURLToPath(import.meta.url))): string {
@@ -16,3 +17,6 @@ export function appVersion(from: string = dirname(fileURLToPath(import.meta.url)
     if (dirname(dir) === dir) return 'unknown';
   }
 }
+
+/** TensorFlow.js's version, read from its package so that asking needs no backend loaded. */
+export const TFJS_VERSION: string = createRequire(import.meta.url)('@tensorflow/tfjs-core/package.json').version;

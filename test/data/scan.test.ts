@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DatasetError, assertTrainable, scanDataset, summarizeScan, type DatasetScan } from '../../src/data/scan.ts';
+import { ScanSummary } from '../../src/protocol/contract.ts';
+import { DatasetError, assertTrainable, scanDataset, toScanSummary, type DatasetScan } from '../../src/data/scan.ts';
 import { valCount } from '../../src/data/split.ts';
 import { drawClassImage, encode, makeDataset } from '../helpers/dataset.ts';
 
@@ -68,8 +69,9 @@ describe('flat layout', () => {
   it('reports image size statistics and stays plain JSON', () => {
     expect(scan.imageSize).toEqual({ width: { min: 32, max: 32, median: 32 }, height: { min: 32, max: 32, median: 32 } });
     expect(JSON.parse(JSON.stringify(scan))).toEqual(scan);
-    const summary = summarizeScan(scan);
+    const summary = toScanSummary(scan);
     expect(summary).not.toHaveProperty('train');
+    expect(ScanSummary.parse(summary)).toEqual(summary);
     expect(summary.trainCount).toBe(51);
     expect(summary.valCount).toBe(9);
   });

@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.ts';
 import { createModel } from '../../src/model/index.ts';
 import { stateDict } from '../../src/model/weights.ts';
-import { CheckpointStore } from '../../src/train/checkpoint.ts';
-import { createRun, updateRun } from '../../src/train/run-folder.ts';
+import { CheckpointStore } from '../../src/run/index.ts';
+import { createRun, updateRun } from '../../src/run/index.ts';
 import { encode } from '../helpers/dataset.ts';
 import { fixture } from '../helpers/fixtures.ts';
 
@@ -93,7 +93,7 @@ describe('attention', () => {
     const model = createModel('mobilevit_xxs', { numClasses: 3, seed: 2 });
     new CheckpointStore(join(runDir, 'checkpoints')).save('last', 10, stateDict(model), null, {});
     model.dispose();
-    updateRun(runDir, { classes: ['cat', 'dog', 'fox'], status: 'stopped', pid: null });
+    updateRun(runDir, { classes: ['cat', 'dog', 'fox'], status: 'stopped' });
     const r = await cli('attention', '--run', runDir, '--image', image, '--block', '2', '--layer', '0', '--patch', '0,0', '--json', '--backend', 'wasm');
     expect(r.code, r.err.join('\n')).toBe(0);
     const j = JSON.parse(r.out);

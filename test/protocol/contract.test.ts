@@ -22,15 +22,11 @@ describe('contract', () => {
     const junk: unknown[] = [null, 42, 'x', [], { runId: '../../etc' }, { path: '' }, { path: 'a\0b' }, { model: 1 }];
     for (const name of REQUEST_NAMES) {
       for (const j of junk) {
-        let r: unknown;
-        try { r = parseParams(name, j); } catch (e) {
-          expect(e).toBeInstanceOf(StudioError);
-          expect((e as StudioError).code).toBe('invalid_request');
-          expect((e as StudioError).message.startsWith(name)).toBe(true);
-          continue;
-        }
-        // Only requests whose params are all optional may accept junk, and only an empty-ish object.
-        expect(typeof r).toBe('object');
+        let error: unknown = null;
+        try { parseParams(name, j); } catch (e) { error = e; }
+        expect(error, `${name} accepted ${JSON.stringify(j)}`).toBeInstanceOf(StudioError);
+        expect((error as StudioError).code).toBe('invalid_request');
+        expect((error as StudioError).message.startsWith(name)).toBe(true);
       }
     }
   });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { TensorMap } from '../../src/model/safetensors.ts';
-import { CheckpointError, CheckpointStore } from '../../src/train/checkpoint.ts';
+import { CheckpointError, CheckpointStore } from '../../src/run/index.ts';
 import { writeFileAtomic } from '../../src/util/atomic.ts';
 
 const tensors = (v: number): TensorMap => new Map([['fc.weight', { shape: [2, 2], data: new Float32Array([v, v + 1, v + 2, v + 3]) }]]);

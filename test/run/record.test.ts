@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { TrainEvent } from '../../src/protocol/contract.ts';
-import { appendEvent, readEvents, rewindEvents } from '../../src/train/metrics-log.ts';
-import { FILES, createRun, defaultWorkspace, markRunFailed, readRun, runSummary, updateRun } from '../../src/train/run-folder.ts';
+import { appendEvent, readEvents, rewindEvents } from '../../src/run/index.ts';
+import { FILES, acquireRunLock, createRun, defaultWorkspace, readRun, recordFailure, runSummary } from '../../src/run/index.ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'run-'));
 
@@ -35,14 +35,24 @@ describe('run folder', () => {
     expect(() => createRun({ data: '/d', batchSize: 'x' } as never, { workspace: tmp() })).toThrow(/batchSize/);
   });
 
-  it('reports a run whose process died as failed and resumable; markRunFailed records the reason', () => {
+  it('reports a running run that nobody holds the lock of as failed and resumable', async () => {
     const { dir } = createRun({ data: '/d' }, { workspace: tmp() });
-    updateRun(dir, { pid: 2 ** 22 + 12345 }); // above Linux's pid_max: never alive
-    expect(runSummary(dir)).toMatchObject({ status: 'failed', resumable: false, error: expect.stringMatching(/ended without a word/) });
+    expect(await runSummary(dir)).toMatchObject({ status: 'failed', resumable: false, error: expect.stringMatching(/ended without a word/) });
+    expect(await runSummary(dir, { live: true })).toMatchObject({ status: 'running', error: null });
+    const lock = await acquireRunLock(dir, 'training');
+    expect(await runSummary(dir)).toMatchObject({ status: 'running', error: null, resumable: false });
+    await lock.release();
     appendFileSync(join(dir, FILES.checkpoints, 'last.json'), '{}');
-    expect(runSummary(dir).resumable).toBe(true);
-    markRunFailed(dir, 'engine ran out of memory');
-    expect(runSummary(dir)).toMatchObject({ status: 'failed', error: 'engine ran out of memory' });
+    expect((await runSummary(dir)).resumable).toBe(true);
+  });
+
+  it('recordFailure records the reason once, in run.json and as the terminal event', async () => {
+    const { dir } = createRun({ data: '/d' }, { workspace: tmp() });
+    expect(recordFailure(dir, 'engine ran out of memory')).toMatchObject({ type: 'failed', error: 'engine ran out of memory' });
+    expect(await runSummary(dir)).toMatchObject({ status: 'failed', error: 'engine ran out of memory' });
+    expect(recordFailure(dir, 'again')).toBeNull();
+    expect(readEvents(join(dir, FILES.metrics)).events).toMatchObject([{ type: 'failed', error: 'engine ran out of memory' }]);
+    expect(readRun(dir).error).toBe('engine ran out of memory');
   });
 });
 

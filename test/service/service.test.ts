@@ -2,7 +2,7 @@ import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StudioService } from '../../src/service/service.ts';
-import { createRun } from '../../src/train/run-folder.ts';
+import { createRun } from '../../src/run/index.ts';
 import type { EventName } from '../../src/protocol/contract.ts';
 import { makeDataset } from '../helpers/dataset.ts';
 import { spawnFakeEngine, tempDir, waitFor } from '../engine/fixtures/studio.ts';

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.ts';
 import type { TrainEvent } from '../../src/protocol/contract.ts';
 import { TrainReporter, formatDuration } from '../../src/train/console-report.ts';
-import { createRun, updateRun } from '../../src/train/index.ts';
+import { createRun, updateRun } from '../../src/run/index.ts';
 
 async function run(args: string[]) {
   const out: string[] = [], err: string[] = [];

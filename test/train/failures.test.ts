@@ -5,7 +5,8 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.ts';
 import type { TrainEvent } from '../../src/protocol/contract.ts';
-import { CheckpointStore, FILES, readEvents, readRun, runSummary, runTraining } from '../../src/train/index.ts';
+import { runTraining } from '../../src/train/index.ts';
+import { CheckpointStore, FILES, readEvents, readRun, runSummary } from '../../src/run/index.ts';
 import { writeFileAtomic } from '../../src/util/atomic.ts';
 import { steps, tinyDataset, tinyRun } from './helpers.ts';
 
@@ -32,7 +33,7 @@ describe('training failures', () => {
     expect(outcome.status).toBe('failed');
     expect(outcome.error).toBe('the loss became NaN at step 4 (epoch 2): training stopped; the last good checkpoint (step 2) is kept');
     expect(events.at(-1)).toMatchObject({ type: 'failed', error: outcome.error, step: 3 });
-    expect(runSummary(dir)).toMatchObject({ status: 'failed', error: outcome.error, resumable: true });
+    expect(await runSummary(dir)).toMatchObject({ status: 'failed', error: outcome.error, resumable: true });
     const kept = store(dir).load('last')!;
     expect(kept.manifest.step).toBe(2);
     for (const t of kept.weights.values()) expect(t.data.every(Number.isFinite)).toBe(true);
@@ -71,8 +72,8 @@ describe('training failures', () => {
     });
     expect(paused.status).toBe('paused');
     expect(first.slice(-2)).toMatchObject([{ type: 'checkpoint', kind: 'last', step: 3 }, { type: 'stopped', reason: 'pause', step: 3 }]);
-    expect(readRun(dir)).toMatchObject({ status: 'paused', pid: null });
-    expect(runSummary(dir).resumable).toBe(true);
+    expect(readRun(dir)).toMatchObject({ status: 'paused' });
+    expect((await runSummary(dir)).resumable).toBe(true);
 
     const second: TrainEvent[] = [];
     const resumed = await runTraining(dir, { onEvent: (e) => second.push(e) });

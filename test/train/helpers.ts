@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeDataset, type MakeDatasetOptions } from '../helpers/dataset.ts';
 import type { TrainEvent, TrainSettingsInput } from '../../src/protocol/contract.ts';
-import { createRun } from '../../src/train/index.ts';
+import { createRun } from '../../src/run/index.ts';
 
 export async function tinyDataset(opts: Partial<MakeDatasetOptions> = {}): Promise<string> {
   const root = join(mkdtempSync(join(tmpdir(), 'train-data-')), 'data set ü'); // spaces and unicode on purpose

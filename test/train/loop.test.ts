@@ -7,24 +7,30 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.ts';
 import { main } from '../../src/cli/main.ts';
 import type { TrainEvent } from '../../src/protocol/contract.ts';
-import { CheckpointStore, FILES, evaluateModel, readEvents, readRun, runSummary, runTraining } from '../../src/train/index.ts';
+import { evaluateModel, runTraining, type TrainingOutcome } from '../../src/train/index.ts';
+import { CheckpointStore, FILES, readEvents, readRun, runSummary } from '../../src/run/index.ts';
 import { steps, tinyDataset, tinyRun } from './helpers.ts';
 
 beforeAll(async () => { await initBackend('wasm'); });
 
+// One run, trained once before the cases; every case only reads what it left, in any order.
 describe('a short training run', () => {
   let dir: string;
+  let outcome: TrainingOutcome;
   const events: TrainEvent[] = [];
   const tensorsAfterStep: number[] = [];
 
-  it('learns a small dataset far above chance, skipping and reporting corrupt files', async () => {
+  beforeAll(async () => {
     const data = await tinyDataset({ perClass: 24, corrupt: true });
     ({ dir } = tinyRun(data, { epochs: 7, batchSize: 16, lr: 0.004 }));
-    const outcome = await runTraining(dir, {
+    outcome = await runTraining(dir, {
       onEvent: (e) => events.push(e),
       afterStep: () => tensorsAfterStep.push(tf.memory().numTensors),
       checkpointEverySteps: 4,
     });
+  }, 300_000);
+
+  it('learns a small dataset far above chance, skipping and reporting corrupt files', () => {
     expect(outcome.error).toBeNull();
     expect(outcome.status).toBe('finished');
     expect(outcome.epochsDone).toBe(7);
@@ -61,8 +67,8 @@ describe('a short training run', () => {
     expect(stored.events.map((e) => e.type)).toEqual(events.map((e) => e.type));
   });
 
-  it('leaves run.json, labels.txt, per-epoch evaluations and best/last checkpoints', () => {
-    const run = runSummary(dir);
+  it('leaves run.json, labels.txt, per-epoch evaluations and best/last checkpoints', async () => {
+    const run = await runSummary(dir);
     expect(run).toMatchObject({ status: 'finished', epochsDone: 7, classes: ['class_0', 'class_1', 'class_2', 'class_3'], resumable: false });
     expect(readFileSync(join(dir, FILES.labels), 'utf8')).toBe('class_0\nclass_1\nclass_2\nclass_3\n');
     const evaluation = JSON.parse(readFileSync(join(dir, FILES.evaluations, 'epoch-007.json'), 'utf8'));

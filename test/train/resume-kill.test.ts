@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import type { TrainEvent } from '../../src/protocol/contract.ts';
-import { CheckpointStore, FILES, readEvents, readRun, runSummary } from '../../src/train/index.ts';
+import { CheckpointStore, FILES, readEvents, readRun, runSummary } from '../../src/run/index.ts';
 import { steps, tinyDataset } from './helpers.ts';
 
 const CLI = resolve('bin/mobilevit-studio.mjs');
@@ -54,7 +54,7 @@ describe('kill -9 and resume', () => {
     expect(steps(killed.events).at(-1)!.batch).toBeLessThan(steps(killed.events).at(-1)!.batches!);
     expect(new CheckpointStore(join(killedDir, FILES.checkpoints)).manifest('last')!.step).toBe(2);
     expect(readRun(killedDir).status).toBe('running');
-    expect(runSummary(killedDir)).toMatchObject({ status: 'failed', resumable: true });
+    expect(await runSummary(killedDir)).toMatchObject({ status: 'failed', resumable: true });
 
     const resumed = await cli(['resume', '--run', killedDir, '--backend', 'wasm', '--json']);
     expect(resumed.stderr).not.toMatch(/mobilevit-studio/);

@@ -55,13 +55,14 @@ class Training {
       if (this.replaying) this.replaying.push(event);
       else this.apply(event);
     });
-    studio.on('run.status', ({ runId, status, error }) => {
+    // The studio sends the run's settled record after its terminal event: status and resumability.
+    studio.on('run.status', ({ runId, status, error, resumable }) => {
       if (runId !== this.runId) return;
-      // The run's file can lag its event stream: after a final event, a late 'running' is stale.
-      const ended = ['finished', 'stopped', 'paused', 'failed'].includes(this.series.progress.state);
-      if (status === 'running' && ended) return;
+      // A 'running' sent as the run started can arrive after a run that ended at once: it is stale.
+      if (status === 'running' && this.series.progress.state !== 'running' && this.series.progress.state !== 'idle') return;
       this.status = status;
-      if (status !== 'running') void this.settle(runId);
+      this.resumable = resumable;
+      this.settled = status !== 'running';
       if (status === 'failed' && error) this.problem = { title: 'The run failed', message: error, hint: this.failHint() };
     });
     void this.adoptRunning();
@@ -162,8 +163,7 @@ class Training {
 
   private apply(e: TrainEvent): void {
     this.series.add(e);
-    if (e.type === 'failed' || e.type === 'finished' || e.type === 'stopped') void this.settle(this.runId!);
-    else if (e.type === 'started') {
+    if (e.type === 'started') {
       this.resumable = false;
       this.settled = false;
     }
@@ -174,28 +174,6 @@ class Training {
     else if (e.type === 'stopped') this.status = e.reason === 'pause' ? 'paused' : 'stopped';
     else if (e.type === 'started') this.status = 'running';
     this.revision++;
-  }
-
-  /**
-   * After a run ends, asks the studio for its summary until the run's folder says it has ended too (the
-   * final event can arrive before the folder is updated), and takes status and resumability from it.
-   */
-  private async settle(runId: string): Promise<void> {
-    for (let attempt = 0; attempt < 20 && this.runId === runId; attempt++) {
-      try {
-        const run = (await studio.request('runs.list', {})).runs.find((r) => r.id === runId);
-        if (!run || this.runId !== runId) return;
-        if (run.status !== 'running') {
-          this.status = run.status;
-          this.resumable = run.resumable;
-          this.settled = true;
-          return;
-        }
-      } catch {
-        return; // the connection banner or the next action says what is wrong
-      }
-      await new Promise((r) => setTimeout(r, 250));
-    }
   }
 
   private failHint(): string {

@@ -10,10 +10,11 @@ import { answerQuery, attentionOverlayScale, findBlock, type AttentionAnswer } f
 import { parseCell, parseCellOrMean, parseIndexOrMean } from '../../inspect/args.ts';
 import { captureAttention, checkBlockIndex } from '../../inspect/capture.ts';
 import { imageTensor, loadImage } from '../../inspect/image.ts';
-import { loadInspectionModel } from '../../inspect/load.ts';
+import { loadModel } from '../../run/model.ts';
 import { overlayPng, type RgbImage } from '../../inspect/overlay.ts';
 import { topK } from '../../inspect/results.ts';
 import type { Prediction } from '../../protocol/contract.ts';
+import { MIN_INPUT_SIZE } from '../../model/types.ts';
 
 /** Out-of-range selectors (RangeError from src/inspect) are the user's input: report them as usage errors. */
 function asUsage<T>(f: () => T): T {
@@ -95,14 +96,14 @@ export const command: CliCommand = {
     const { block, query } = parseRequest(flags);
     const requestedSize = positiveInt(flags, 'image-size');
     await setupBackend(flags, io);
-    const loaded = asUsage(() => loadInspectionModel({
+    const loaded = asUsage(() => loadModel({
       variant: flags.run === undefined ? variantFlag(flags) : (flags.variant as string | undefined), numClasses: positiveInt(flags, 'num-classes'),
       weights: flags.weights as string | undefined, run: flags.run as string | undefined,
     }));
     try {
       asUsage(() => checkBlockIndex(loaded.model, block));
       const size = requestedSize ?? loaded.imageSize ?? 256;
-      if (size < 32) throw new UsageError(`--image-size must be at least 32, got ${size}`);
+      if (size < MIN_INPUT_SIZE) throw new UsageError(`--image-size must be at least ${MIN_INPUT_SIZE}, got ${size}`);
       const image: RgbImage = await loadImage(flags.image as string, size);
       const x = imageTensor(image);
       const capture = await captureAttention(loaded.model, x, [block]).finally(() => x.dispose());

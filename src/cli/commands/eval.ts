@@ -2,8 +2,17 @@
 // loss, top-1, top-5, per-class accuracy, confusion matrix, the misclassified files.
 import { positiveInt, UsageError } from '../args.ts';
 import type { CliCommand } from '../command.ts';
+import { flagSpecs, settingFlags, settingsFromFlags } from '../settings-flags.ts';
 import { BACKEND_FLAG, JSON_FLAG, setupBackend, table } from '../common.ts';
 import { evaluateModel } from '../../train/index.ts';
+
+const EVAL_SETTING_FLAGS = settingFlags(['variant', 'data', 'imageSize', 'batchSize', 'evalCrop'], {
+  variant: 'variant of --weights (default: from the file, else mobilevit_xxs)',
+  data: "dataset folder (default: the run's); a flat folder not the run's is evaluated on all images",
+  'image-size': "evaluation resolution (default: the run's, else 256)",
+  'batch-size': "evaluation batch size (default: the run's, else 32)",
+  'eval-crop': "centre-crop fraction (1 = the whole image), or auto (default): the run's recorded recipe, else chosen from the dataset",
+});
 
 const pct = (v: number | null) => (v === null ? '–' : `${(v * 100).toFixed(1)} %`);
 
@@ -14,10 +23,8 @@ export const command: CliCommand = {
     run: { type: 'string', description: 'run folder: its best checkpoint (else last) on its validation images' },
     checkpoint: { type: 'string', description: 'best | last (with --run)' },
     weights: { type: 'string', description: 'weights file (.safetensors) instead of a run' },
-    variant: { type: 'string', description: 'variant of --weights (default: from the file, else mobilevit_xxs)' },
-    data: { type: 'string', description: "dataset folder (default: the run's); a flat folder not the run's is evaluated on all images" },
-    'image-size': { type: 'number', description: "evaluation resolution (default: the run's, else 256)" },
-    'batch-size': { type: 'number', description: 'evaluation batch size' },
+    // The training settings eval shares, generated from the contract's schema, with what they mean here.
+    ...flagSpecs(EVAL_SETTING_FLAGS),
     misclassified: { type: 'number', description: 'how many misclassified files to list (default 20)', default: 20 },
     backend: BACKEND_FLAG,
     json: JSON_FLAG,
@@ -30,8 +37,11 @@ export const command: CliCommand = {
     if (flags.weights && !flags.data) throw new UsageError('--weights needs --data DIR');
     const show = flags.misclassified as number;
     if (!Number.isInteger(show) || show < 0) throw new UsageError(`--misclassified must be a whole number, got ${show}`);
+    const given = settingsFromFlags({ ...flags, variant: undefined }, EVAL_SETTING_FLAGS) as { evalCrop?: number | 'auto' };
+    if (typeof given.evalCrop === 'number' && !(given.evalCrop > 0 && given.evalCrop <= 1)) throw new UsageError(`--eval-crop must be in (0, 1], got ${given.evalCrop}`);
     await setupBackend(flags, io);
     const r = await evaluateModel({
+      evalCrop: given.evalCrop,
       run: flags.run as string | undefined, checkpoint: checkpoint as 'best' | 'last' | undefined,
       weights: flags.weights as string | undefined, variant: flags.variant as string | undefined,
       data: flags.data as string | undefined, imageSize: positiveInt(flags, 'image-size'), batchSize: positiveInt(flags, 'batch-size'),
@@ -40,7 +50,7 @@ export const command: CliCommand = {
       io.out(JSON.stringify(r));
       return 0;
     }
-    io.out(`${r.source} on ${r.count} ${r.images === 'val' ? 'validation' : ''} images of ${r.data} at ${r.imageSize} px`);
+    io.out(`${r.source} on ${r.count} ${r.images === 'val' ? 'validation' : ''} images of ${r.data} at ${r.imageSize} px, ${r.evalCrop >= 1 ? 'whole image' : `centre ${Math.round(r.evalCrop * 100)}%`}`);
     io.out(`loss ${r.loss.toFixed(4)}   top-1 ${pct(r.top1)}   top-5 ${pct(r.top5)}\n`);
     io.out(table(['class', 'images', 'accuracy'], r.perClass.map((c) => [c.class, c.count, pct(c.accuracy)])));
     io.out('\nconfusion (rows: true class, columns: predicted, in class order)');

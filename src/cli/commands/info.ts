@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { positiveInt } from '../args.ts';
 import type { CliCommand } from '../command.ts';
 import { BACKEND_FLAG, JSON_FLAG, VARIANT_FLAG, fmtInt, fmtMacs, setupBackend, table, variantFlag } from '../common.ts';
-import { createModel } from '../../model/index.ts';
+import { MIN_INPUT_SIZE, createModel } from '../../model/index.ts';
 import { summarize } from '../../model/summary.ts';
 
 export const command: CliCommand = {
@@ -20,7 +20,7 @@ export const command: CliCommand = {
     const variant = variantFlag(flags);
     const numClasses = positiveInt(flags, 'num-classes')!;
     const size = positiveInt(flags, 'image-size')!;
-    if (size < 32) throw new Error(`--image-size must be at least 32, got ${size}`);
+    if (size < MIN_INPUT_SIZE) throw new Error(`--image-size must be at least ${MIN_INPUT_SIZE}, got ${size}`);
     await setupBackend(flags, io);
     const model = createModel(variant, { numClasses });
     const s = summarize(model, size);

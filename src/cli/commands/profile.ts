@@ -3,7 +3,7 @@
 import { positiveInt, UsageError } from '../args.ts';
 import type { CliCommand, CliIO } from '../command.ts';
 import { BACKEND_FLAG, JSON_FLAG, VARIANT_FLAG, fmtInt, fmtMacs, setupBackend, table, variantFlag } from '../common.ts';
-import { createModel } from '../../model/index.ts';
+import { MIN_INPUT_SIZE, createModel } from '../../model/index.ts';
 import { profileModel, type Profile } from '../../inspect/profile.ts';
 
 /** The issue's JSON shape (snake_case keys). */
@@ -49,7 +49,7 @@ export const command: CliCommand = {
   async run(flags, io) {
     const variant = variantFlag(flags);
     const imageSize = positiveInt(flags, 'image-size')!;
-    if (imageSize < 32) throw new UsageError(`--image-size must be at least 32, got ${imageSize}`);
+    if (imageSize < MIN_INPUT_SIZE) throw new UsageError(`--image-size must be at least ${MIN_INPUT_SIZE}, got ${imageSize}`);
     const batch = positiveInt(flags, 'batch')!;
     const runs = positiveInt(flags, 'runs')!;
     const warmup = flags.warmup as number;

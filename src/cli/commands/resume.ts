@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { requireFlag, UsageError } from '../args.ts';
 import type { CliCommand } from '../command.ts';
 import { BACKEND_FLAG, setupBackend } from '../common.ts';
-import { FILES, readRun } from '../../train/index.ts';
+import { FILES, readRun } from '../../run/index.ts';
 import { trainInTerminal } from './train.ts';
 
 export const command: CliCommand = {
