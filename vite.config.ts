@@ -18,5 +18,7 @@ export default defineConfig({
     cssCodeSplit: false,
     assetsInlineLimit: 0,
     reportCompressedSize: false,
+    // Not the "[PLUGIN_TIMINGS] … was slow" note: on a busy machine it fires on every build `serve` runs for a user.
+    rolldownOptions: { checks: { bundlerTimings: false } },
   },
 });

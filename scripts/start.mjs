@@ -105,6 +105,12 @@ async function main(argv, env) {
       : await installElectron(pkgDir, env);
     electron = reason ? null : electronBinary(pkgDir, env);
   }
+  if (!electron) {
+    say(
+      `no desktop window: could not install Electron's binary (${reason}); starting the browser mode instead ` +
+        '(to retry: set ELECTRON_MIRROR or HTTPS_PROXY if needed and run `npm start` again, or point ELECTRON_OVERRIDE_DIST_PATH at an unpacked Electron)',
+    );
+  }
   try {
     if (!noBuild) await build(RENDERER);
     if (electron && !noBuild) {
@@ -116,10 +122,6 @@ async function main(argv, env) {
     process.exit(1);
   }
   if (electron) return handOver(electron, [root]);
-  say(
-    `no desktop window: could not install Electron's binary (${reason}); starting the browser mode instead ` +
-      '(to retry: set ELECTRON_MIRROR or HTTPS_PROXY if needed and run `npm start` again, or point ELECTRON_OVERRIDE_DIST_PATH at an unpacked Electron)',
-  );
   handOver(process.execPath, [at('bin', 'mobilevit-studio.mjs'), 'serve', ...(noBuild ? ['--no-build'] : []), ...serveArgs]);
 }
 
