@@ -127,14 +127,16 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
         return isApi ? refuseJson(res, 400, 'invalid_request', 'the request URL is malformed') : refuse(res, 400, 'bad request: malformed URL');
       }
       const headers = securityHeaders(port);
-      if (url.pathname.startsWith('/api/')) {
+      // Routed on the path as sent: "/api/%2e%2e" is an (unknown) API request, not the page "/".
+      const rawPath = (req.url ?? '/').split('?')[0];
+      if (isApi || url.pathname.startsWith('/api/')) {
         const denied = gate(req, url, false);
         if (denied) return refuseJson(res, denied, 'invalid_request', denied === 401 ? 'unauthorized: the session token is missing (?token=… or Authorization: Bearer …)' : 'forbidden: wrong session token');
         if (req.method !== 'POST') return refuseJson(res, 405, 'invalid_request', `${req.method} is not allowed: use POST /api/<request> with a JSON body`, { Allow: 'POST' });
         let reply;
         let tooLarge = false;
         try {
-          const raw = url.pathname.slice('/api/'.length);
+          const raw = (isApi ? rawPath : url.pathname).slice('/api/'.length);
           let method: string;
           try {
             method = decodeURIComponent(raw);

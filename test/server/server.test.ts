@@ -214,6 +214,10 @@ describe('browser-mode server: token parsing and hostile requests', () => {
     expect(json(r)).toMatchObject({ ok: false, error: { code: 'invalid_request', message: expect.stringMatching(/not valid percent-encoding: "%E0%A4%A"/) } });
     const ok = await post(`/api/app%2Einfo?token=${srv.token}`);
     expect(ok.status).toBe(200);
+    // Routed on the path as sent: an encoded ".." is an unknown request, not the page.
+    const dots = await post(`/api/%2e%2e?token=${srv.token}`);
+    expect(dots.status).toBe(400);
+    expect(json(dots)).toMatchObject({ ok: false, error: { message: 'unknown request ".."' } });
   });
 
   it('answers a JSON null body with an error that names the request', async () => {
