@@ -5,6 +5,7 @@ const SECTIONS: Record<string, () => Promise<unknown>> = {
   train: async () => (await import('./train.ts')).benchTrain(),
   attention: async () => (await import('./attention.ts')).benchAttention(),
   ipc: async () => (await import('./ipc.ts')).benchIpc(),
+  recipe: async () => (await import('./recipe.ts')).benchRecipe(),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

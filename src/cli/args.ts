@@ -4,6 +4,8 @@ export interface FlagSpec {
   type: FlagType;
   description: string;
   default?: string | number | boolean;
+  /** What the value looks like in help, e.g. 'auto|lo,hi' (default: the type). */
+  value?: string;
 }
 export type ParsedFlags = Record<string, string | number | boolean | undefined>;
 

@@ -19,7 +19,7 @@ function commandHelp(c: CliCommand): string {
   const lines = [`mobilevit-studio ${c.name}: ${c.summary}`, ''];
   for (const [name, f] of Object.entries(c.flags)) {
     const dflt = f.default !== undefined ? ` (default ${f.default})` : '';
-    lines.push(`  --${name}${f.type === 'boolean' ? '' : ' <' + f.type + '>'}  ${f.description}${dflt}`);
+    lines.push(`  --${name}${f.type === 'boolean' ? '' : ' <' + (f.value ?? f.type) + '>'}  ${f.description}${dflt}`);
   }
   return lines.join('\n');
 }

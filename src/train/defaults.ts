@@ -13,7 +13,12 @@
 //                  dataset of a few thousand images one epoch is the shortest warm-up that still
 //                  covers tens of steps, which is what keeps Adam's early second-moment estimates
 //                  from producing huge first steps).
-//   decay          cosine to lr/10 (the paper: 0.002 → 0.0002) over the remaining epochs, per step.
+//                  (1 epoch is the reference; 'auto', the default, aims at ~50 steps: src/protocol/recipe.ts.)
+//   decay          cosine to lr/10 (the paper: 0.002 → 0.0002) over the remaining epochs, per step; 'auto'
+//                  anneals runs under 10 epochs to lr/100 (minLrRatio).
+//   augmentation   random-resized crop (8–100% of the area) + flip, evaluation on the centre 90%: the reference
+//                  for photos; 'auto' drops the crops and evaluates the whole image when the images are framed
+//                  at about the training size (src/protocol/recipe.ts, measured by bench/recipe.ts).
 //   epochs         30: small datasets overfit long before ImageNet's 300 epochs; label smoothing,
 //                  random-resized crops and weight decay are the regularisers that let 30 work.
 //   smoothing      0.1 (the paper's).
@@ -38,8 +43,6 @@
 export const ADAMW = { beta1: 0.9, beta2: 0.999, eps: 1e-8 } as const;
 /** Warm-up starts here rather than at 0, so the first step already moves the weights. */
 export const WARMUP_START_LR = 1e-6;
-/** The cosine floor as a fraction of the peak lr. */
-export const MIN_LR_RATIO = 0.1;
 export const EMA_DECAY = 0.9995;
 export const CHECKPOINT_EVERY_STEPS = 50;
 /** Batches prepared ahead of the one being trained on. */

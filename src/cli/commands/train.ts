@@ -5,11 +5,11 @@ import { existsSync } from 'node:fs';
 import { positiveInt, requireFlag, UsageError, type ParsedFlags } from '../args.ts';
 import type { CliCommand, CliIO } from '../command.ts';
 import { BACKEND_FLAG, setupBackend, variantFlag } from '../common.ts';
+import { TRAIN_SETTING_FLAGS, flagSpecs, settingsFromFlags } from '../settings-flags.ts';
 import type { TrainSettingsInput } from '../../protocol/contract.ts';
 import { TrainReporter } from '../../train/console-report.ts';
-import { createRun, runTraining, type TrainingOutcome } from '../../train/index.ts';
-
-const num = (flags: ParsedFlags, name: string): number | undefined => flags[name] as number | undefined;
+import { runTraining, type TrainingOutcome } from '../../train/index.ts';
+import { createRun } from '../../run/index.ts';
 
 /** Runs (or resumes) the run in `dir`, reporting on the terminal; exit code 0 unless it failed. */
 export async function trainInTerminal(dir: string, flags: ParsedFlags, io: CliIO): Promise<number> {
@@ -50,21 +50,8 @@ export const command: CliCommand = {
   name: 'train',
   summary: 'train a model on a folder of images (root/<class>/<image> or root/train|val/<class>/<image>)',
   flags: {
-    data: { type: 'string', description: 'dataset folder' },
-    variant: { type: 'string', description: 'mobilevit_xxs | mobilevit_xs | mobilevit_s | mobilenet_v2 (default mobilevit_xxs)' },
-    'image-size': { type: 'number', description: 'training resolution; with --multi-scale the base of the resolution set (default 256)' },
-    'multi-scale': { type: 'boolean', description: "the paper's multi-scale sampler around --image-size" },
-    epochs: { type: 'number', description: 'epochs (default 30)' },
-    'batch-size': { type: 'number', description: 'batch size at --image-size (default 32)' },
-    lr: { type: 'number', description: 'peak learning rate of AdamW (default 0.002)' },
-    'warmup-epochs': { type: 'number', description: 'linear warm-up length (default 1)' },
-    'weight-decay': { type: 'number', description: 'AdamW weight decay (default 0.01)' },
-    'label-smoothing': { type: 'number', description: 'label smoothing (default 0.1)' },
-    ema: { type: 'boolean', description: 'keep an exponential moving average of the weights and evaluate it' },
-    weights: { type: 'string', description: 'pretrained weights (.safetensors, timm or Hugging Face names) to fine-tune' },
-    'freeze-backbone-epochs': { type: 'number', description: 'train only the classifier for the first N epochs (fine-tuning)' },
-    'val-fraction': { type: 'number', description: 'validation share when the folder has no val/ (default 0.15)' },
-    seed: { type: 'number', description: 'seed of the split, sampler, augmentation, init and dropout (default 0)' },
+    // Every TrainSettings field, with help and default from the contract's schema.
+    ...flagSpecs(TRAIN_SETTING_FLAGS),
     'run-dir': { type: 'string', description: 'run folder to create (default: <workspace>/runs/<new id>)' },
     workspace: { type: 'string', description: 'workspace folder (default: $MOBILEVIT_WORKSPACE or the per-user data folder)' },
     name: { type: 'string', description: 'a name for the run' },
@@ -73,24 +60,8 @@ export const command: CliCommand = {
     json: { type: 'boolean', description: 'print the event stream as JSON lines instead of a progress bar' },
   },
   async run(flags, io) {
-    const settings: TrainSettingsInput = {
-      data: requireFlag<string>(flags, 'data'),
-      variant: variantFlag(flags, false),
-      weights: flags.weights as string | undefined,
-      imageSize: positiveInt(flags, 'image-size'),
-      multiScale: flags['multi-scale'] as boolean | undefined,
-      epochs: positiveInt(flags, 'epochs'),
-      batchSize: positiveInt(flags, 'batch-size'),
-      lr: num(flags, 'lr'),
-      warmupEpochs: num(flags, 'warmup-epochs'),
-      weightDecay: num(flags, 'weight-decay'),
-      labelSmoothing: num(flags, 'label-smoothing'),
-      ema: flags.ema as boolean | undefined,
-      freezeBackboneEpochs: num(flags, 'freeze-backbone-epochs'),
-      valFraction: num(flags, 'val-fraction'),
-      seed: num(flags, 'seed'),
-    };
-    for (const k of Object.keys(settings) as (keyof TrainSettingsInput)[]) if (settings[k] === undefined) delete settings[k];
+    const settings = { ...settingsFromFlags({ ...flags, variant: undefined }), data: requireFlag<string>(flags, 'data') } as TrainSettingsInput;
+    if (flags.variant !== undefined) settings.variant = variantFlag(flags, false); // also accepts the short names (xxs, …)
     // Refused before a run folder is made for them.
     positiveInt(flags, 'checkpoint-every');
     if (!existsSync(settings.data)) throw new UsageError(`dataset folder not found: ${settings.data}`);
