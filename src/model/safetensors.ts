@@ -51,7 +51,7 @@ export const SAFETENSORS_LIMITS = {
   /** The JSON header (safetensors' own reader allows 100 MB; ours are a few tens of kB). */
   maxHeaderBytes: 16 * 1024 * 1024,
   /** The whole file (MobileViT-S with 100,000 classes is about 280 MB in F32). */
-  maxFileBytes: 1024 * 1024 * 1024,
+  maxFileBytes: 512 * 1024 * 1024,
   maxTensors: 100_000,
   maxRank: 8,
 };
@@ -146,11 +146,26 @@ export function parseSafetensors(buf: Buffer, source = 'buffer'): SafetensorsFil
   const { entries, metadata, dataStart } = validateSafetensors(buf, source);
   const tensors: TensorMap = new Map();
   for (const { name, dtype, shape, count, begin, end } of entries) {
-    const bytes = buf.subarray(dataStart + begin, dataStart + end);
-    const data = dtype === 'F32'
-      ? new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength))
-      : decode(dtype, bytes, count);
-    tensors.set(name, { shape, data });
+    // Decoded on first use: a loader checks every key and shape against the model first, so a file that
+    // does not fit costs no more memory than its own bytes.
+    let data: Float32Array | undefined;
+    const tensor = { shape } as NamedTensor;
+    Object.defineProperty(tensor, 'data', {
+      enumerable: true,
+      get: () => {
+        if (!data) {
+          const bytes = buf.subarray(dataStart + begin, dataStart + end);
+          data = dtype === 'F32'
+            ? new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength))
+            : decode(dtype, bytes, count);
+        }
+        return data;
+      },
+      set: (v: Float32Array) => {
+        data = v;
+      },
+    });
+    tensors.set(name, tensor);
   }
   return { tensors, metadata };
 }
