@@ -23,13 +23,14 @@ import {
 } from '../protocol/contract.ts';
 import type { EngineModel } from '../protocol/engine.ts';
 import type { Reply } from '../protocol/wire.ts';
-import { EngineHost } from '../engine/host.ts';
+import { EngineHost, type HostOptions } from '../engine/host.ts';
 import { forkEngine, type SpawnEngine } from '../engine/process.ts';
 import { createRun, defaultWorkspace, probeRunLock, recordFailure } from '../run/index.ts';
 import { TFJS_VERSION, appVersion } from '../util/version.ts';
 import { DatasetService } from './datasets.ts';
 import { RunStore } from './runs.ts';
 import { SettingsStore } from './settings.ts';
+import { checkFixedWorkspace } from './workspace.ts';
 
 export interface Dialogs {
   openFolder(opts: { title?: string }): Promise<string | null>;
@@ -43,6 +44,8 @@ export interface ServiceOptions {
   /** Where settings.json lives; default: the fixed workspace, else the OS per-user data folder. */
   configDir?: string;
   spawnEngine?: SpawnEngine;
+  /** Engine call timeouts and the ping bound (tests shorten them); default: src/engine/host.ts's. */
+  engine?: HostOptions;
   /** Native open dialogs (Electron). Absent: dialog.* fail with 'unsupported'. */
   dialogs?: Dialogs;
   versions?: { electron?: string; chrome?: string };
@@ -65,11 +68,12 @@ export class StudioService {
   private nextTaskId = 1;
 
   constructor(private readonly opts: ServiceOptions) {
+    if (opts.workspace !== undefined) checkFixedWorkspace(opts.workspace); // never /, /etc, /proc, …
     const fallback = opts.workspace ?? defaultWorkspace();
     this.settings = new SettingsStore(join(opts.configDir ?? fallback, 'settings.json'), fallback);
     if (this.settings.problem) console.warn(`studio: ${this.settings.problem}`);
     this.runs = this.runStore(opts.workspace ?? this.settings.get().workspace);
-    this.engine = new EngineHost(opts.spawnEngine ?? (() => forkEngine()), () => this.settings.get().backend);
+    this.engine = new EngineHost(opts.spawnEngine ?? (() => forkEngine()), () => this.settings.get().backend, opts.engine);
     this.engine.onEvent((e) => {
       if (e.kind === 'status') this.emit('engine.status', { state: e.state, ...(e.reason ? { reason: e.reason } : {}), ...(e.pid ? { pid: e.pid } : {}) });
       else if (e.kind === 'train.event') this.onTrainEvent(e.runId, e.event);

@@ -79,6 +79,18 @@ export function checkWorkspacePath(input: string): string {
 }
 
 /**
+ * A workspace fixed on the command line (`serve --workspace`): relative paths mean the shell's folder there,
+ * as any command-line path does, but a system location (or a link into one) is refused all the same.
+ */
+export function checkFixedWorkspace(input: string): string {
+  const path = checkWorkspacePath(resolve(input));
+  const real = realOf(path);
+  const sys = systemLocation(real);
+  if (sys) fail(`${path} leads (through a symbolic link) to ${real}, ${parse(real).root === real ? 'the filesystem root' : `a system location (${sys})`}`);
+  return path;
+}
+
+/**
  * Validates a workspace the user chose and creates it when only the last folder is missing.
  * Returns the normalized absolute path; throws StudioError('invalid_request') saying what is wrong.
  */

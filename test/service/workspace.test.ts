@@ -1,14 +1,15 @@
 // settings.set's workspace: an absolute path to a directory the user can write to, never a system folder.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StudioError } from '../../src/protocol/contract.ts';
+import { StudioService } from '../../src/service/service.ts';
 import { SettingsStore } from '../../src/service/settings.ts';
 import { prepareWorkspace, systemLocation } from '../../src/service/workspace.ts';
-import { tempDir } from '../engine/fixtures/studio.ts';
+import { spawnFakeEngine, tempDir } from '../engine/fixtures/studio.ts';
 
 let tmp: ReturnType<typeof tempDir>;
 beforeEach(() => {
@@ -115,5 +116,49 @@ describe('SettingsStore workspace', () => {
       expect(store.get(), bad).toEqual({ workspace: join(tmp.dir, 'default'), backend: 'wasm' });
       expect(store.problem).toMatch(new RegExp(`^${file}: workspace: .*; using the default workspace$`));
     }
+  });
+});
+
+describe('settings.set through the service', () => {
+  it('refuses bad workspaces with a clear error, keeps the old one, and writes runs only inside the new one', async () => {
+    const saved = process.env.MOBILEVIT_WORKSPACE;
+    process.env.MOBILEVIT_WORKSPACE = join(tmp.dir, 'default');
+    const service = new StudioService({ mode: 'browser', configDir: join(tmp.dir, 'config'), spawnEngine: spawnFakeEngine });
+    try {
+      const before = await service.handle('settings.get', {});
+      for (const [workspace, message] of [
+        ['/', 'workspace: / is the filesystem root; choose a folder of your own, such as one in your home folder'],
+        ['/etc/passwd', 'workspace: /etc/passwd is a system location (/etc); choose a folder of your own, such as one in your home folder'],
+        ['/proc/self', 'workspace: /proc/self is a system location (/proc); choose a folder of your own, such as one in your home folder'],
+        ['workspace', /^workspace: "workspace" is a relative path; give an absolute one/],
+      ] as const) {
+        const r = await service.handle('settings.set', { workspace });
+        expect(r, workspace).toMatchObject({ ok: false, error: { code: 'invalid_request', message } });
+      }
+      expect(await service.handle('settings.get', {})).toEqual(before);
+      expect(existsSync(join(tmp.dir, 'config', 'settings.json'))).toBe(false);
+
+      const chosen = join(tmp.dir, 'chosen');
+      expect(await service.handle('settings.set', { workspace: chosen })).toMatchObject({ ok: true, result: { workspace: chosen } });
+      expect(statSync(chosen).isDirectory()).toBe(true);
+      const data = join(tmp.dir, 'data');
+      mkdirSync(join(data, 'a'), { recursive: true });
+      const started = await service.handle('train.start', { settings: { data, epochs: 1 }, name: '../../escape' });
+      expect(started.ok).toBe(true);
+      const runId = (started as { result: { runId: string } }).result.runId;
+      expect(existsSync(join(chosen, 'runs', runId, 'run.json'))).toBe(true);
+      // Nothing was written next to it, nor where the name points.
+      expect(readdirSync(tmp.dir).sort()).toEqual(['chosen', 'config', 'data']);
+      await service.handle('train.stop', { runId });
+    } finally {
+      await service.close();
+      if (saved === undefined) delete process.env.MOBILEVIT_WORKSPACE;
+      else process.env.MOBILEVIT_WORKSPACE = saved;
+    }
+  });
+
+  it('refuses a system location fixed on the command line (serve --workspace)', () => {
+    expect(() => new StudioService({ mode: 'browser', workspace: '/etc', spawnEngine: spawnFakeEngine })).toThrow('workspace: /etc is a system location (/etc)');
+    expect(() => new StudioService({ mode: 'cli', workspace: '/', spawnEngine: spawnFakeEngine })).toThrow('workspace: / is the filesystem root');
   });
 });
