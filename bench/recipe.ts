@@ -117,6 +117,6 @@ export async function benchRecipe(): Promise<{ runs: RunResult[]; photo: { expla
   console.log(`\nphoto-like (${photoData}): ${photo.explanation}`);
   if (photo.settings.augmentation.cropScale[0] >= 1 || photo.settings.evalCrop >= 1) throw new Error('photo-like data lost its random-resized crops or centre crop');
   const result = { runs, photo: { explanation: photo.explanation } };
-  writeResult('recipe', result);
+  writeResult('bench/results/recipe.json', result);
   return result;
 }

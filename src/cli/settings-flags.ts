@@ -68,7 +68,13 @@ function parserFor(flag: string, t: z.ZodTypeAny, nullable: boolean): { type: Fl
     const other = parserFor(flag, t, false);
     return { type: 'string', value: `${other.value ?? other.type}|none`, parse: (v) => (v === 'none' ? null : other.parse(v)) };
   }
-  if (t instanceof z.ZodNumber) return { type: 'number', parse: number };
+  if (t instanceof z.ZodNumber) {
+    if (!t.isInt) return { type: 'number', parse: number }; // ranges are checked by the schema, naming the field
+    const lo = t.minValue ?? -Infinity;
+    const hi = t.maxValue ?? Infinity;
+    const want = lo >= 1 ? `a positive integer${hi < Infinity ? ` up to ${hi}` : ''}` : `a whole number from ${lo} to ${hi}`;
+    return { type: 'number', parse: (v) => { const n = number(v); return Number.isInteger(n) && n >= lo && n <= hi ? n : bad(v, want); } };
+  }
   if (t instanceof z.ZodBoolean) return { type: 'boolean', parse: (v) => v };
   if (t instanceof z.ZodEnum) {
     const values = t._def.values as string[];

@@ -53,6 +53,8 @@ describe('settings flags generated from the schema', () => {
     expect(() => settingsFromFlags(parseFlags(['--crop-scale', '0.5'], train.flags))).toThrow(/--crop-scale must be 2 numbers/);
     expect(() => settingsFromFlags(parseFlags(['--eval-crop', 'half'], train.flags))).toThrow(UsageError);
     expect(() => settingsFromFlags(parseFlags(['--variant', 'big'], train.flags))).toThrow(/--variant must be one of/);
+    expect(() => settingsFromFlags(parseFlags(['--epochs', '0'], train.flags))).toThrow('--epochs must be a positive integer up to 10000, got "0"');
+    expect(() => settingsFromFlags(parseFlags(['--freeze-backbone-epochs', '1.5'], train.flags))).toThrow(/--freeze-backbone-epochs must be a whole number from 0 to 10000/);
   });
 
   it('a subset keeps the schema parser and may take its own help', () => {
