@@ -23,10 +23,6 @@ export function registerIpc(ipcMain: IpcMain, service: Pick<StudioService, 'hand
   return channels;
 }
 
-export function unregisterIpc(ipcMain: IpcMain): void {
-  for (const name of REQUEST_NAMES) ipcMain.removeHandler(requestChannel(name));
-}
-
 /** Sends every service event to the window while it exists. */
 export function forwardEvents(service: Pick<StudioService, 'on'>, contents: () => WebContents | null): () => void {
   return service.on((event, payload) => {

@@ -49,12 +49,6 @@ export function modelFor(ref: EngineModel): LoadedModel {
   return { ...loaded, labels };
 }
 
-/** Releases the kept model (tests check that nothing else stays allocated). */
-export function releaseModels(): void {
-  cached?.loaded.model.dispose();
-  cached = null;
-}
-
 /** Runs `fn` with a file path for the image: the path itself, or a temporary file holding the bytes. */
 export async function withImageFile<T>(image: ImageInput, fn: (path: string) => Promise<T>): Promise<T> {
   if ('path' in image) return fn(image.path);

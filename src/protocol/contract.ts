@@ -240,7 +240,6 @@ export const TrainEvent = z.discriminatedUnion('type', [
   ev('failed', { error: z.string(), epoch: z.number().int().optional(), step: z.number().int().optional() }),
 ]);
 export type TrainEvent = z.infer<typeof TrainEvent>;
-export type TrainEventType = TrainEvent['type'];
 
 export const RunStatus = z.enum(['running', 'paused', 'stopped', 'finished', 'failed']);
 export type RunStatus = z.infer<typeof RunStatus>;

@@ -1,5 +1,5 @@
-// The crash test: `train` runs in a child process that is killed with SIGKILL in the middle of an
-// epoch, after a checkpoint and before the next; `resume` then finishes the run. Its per-step losses,
+// The crash test: `train` runs in child processes killed with SIGKILL at several points (before any
+// checkpoint, mid-epoch after one, as an epoch ends); `resume` then finishes each run. Its per-step losses,
 // learning rates, resolutions and batch sizes (the multi-scale sampler's position), its validation
 // metrics and its final weights (EMA on, so its averaged weights and their evaluation too) must
 // equal those of the same run done without interruption.
@@ -34,44 +34,68 @@ function cli(args: string[], killAt?: (e: TrainEvent) => boolean): Promise<Child
   });
 }
 
+type Step = ReturnType<typeof steps>[number];
+const strip = (e: Step) => ({ step: e.step, epoch: e.epoch, loss: e.loss, lr: e.lr, resolution: e.resolution, batchSize: e.batchSize, acc: e.acc });
+
+/** Kill points: before the first checkpoint, just after one mid-epoch, and as the first epoch ends (evaluating, saving). */
+const KILL_POINTS: { name: string; at: (e: TrainEvent) => boolean; checkpointStep: number | null }[] = [
+  { name: 'before-any-checkpoint', at: (e) => e.type === 'step' && e.step === 1, checkpointStep: null },
+  { name: 'mid-epoch', at: (e) => e.type === 'step' && e.step === 3, checkpointStep: 2 },
+  { name: 'epoch-end', at: (e) => e.type === 'epoch' && e.epoch === 1, checkpointStep: null },
+];
+
 describe('kill -9 and resume', () => {
-  it('continues exactly where an uninterrupted run would be, step for step', async () => {
+  it('continues exactly where an uninterrupted run would be, step for step, from any kill point', async () => {
     const data = await tinyDataset({ classes: 4, perClass: 10, seed: 3 });
     const runs = mkdtempSync(join(tmpdir(), 'train-kill-'));
     const common = ['--data', data, '--multi-scale', '--image-size', '48', '--batch-size', '8', '--epochs', '2',
       '--checkpoint-every', '2', '--seed', '11', '--ema', '--backend', 'wasm', '--json'];
 
-    const killedDir = join(runs, 'killed');
-    // The two runs are independent: side by side they take the time of one.
-    const [whole, killed] = await Promise.all([
+    // The runs are independent: side by side they share the machine's cores.
+    const [whole, ...killed] = await Promise.all([
       cli(['train', ...common, '--run-dir', join(runs, 'whole')]),
-      cli(['train', ...common, '--run-dir', killedDir], (e) => e.type === 'step' && e.step === 3),
+      ...KILL_POINTS.map((k) => cli(['train', ...common, '--run-dir', join(runs, k.name)], k.at)),
     ]);
     expect(whole.stderr).not.toMatch(/mobilevit-studio/);
     expect(whole.code).toBe(0);
-    expect(killed.signal).toBe('SIGKILL');
-    // Killed mid-epoch, one step past the checkpoint of step 2, with nothing to say for itself.
-    expect(steps(killed.events).at(-1)!.batch).toBeLessThan(steps(killed.events).at(-1)!.batches!);
-    expect(new CheckpointStore(join(killedDir, FILES.checkpoints)).manifest('last')!.step).toBe(2);
-    expect(readRun(killedDir).status).toBe('running');
-    expect(await runSummary(killedDir)).toMatchObject({ status: 'failed', resumable: true });
-
-    const resumed = await cli(['resume', '--run', killedDir, '--backend', 'wasm', '--json']);
-    expect(resumed.stderr).not.toMatch(/mobilevit-studio/);
-    expect(resumed.code).toBe(0);
-    expect(resumed.events[0]).toMatchObject({ type: 'started', resumed: true, step: 2, epoch: 1 });
-
     const a = steps(readEvents(join(runs, 'whole', FILES.metrics)).events);
-    const b = steps(readEvents(join(killedDir, FILES.metrics)).events);
-    const strip = (e: (typeof a)[number]) => ({ step: e.step, epoch: e.epoch, loss: e.loss, lr: e.lr, resolution: e.resolution, batchSize: e.batchSize, acc: e.acc });
     expect(new Set(a.map((e) => e.resolution)).size).toBeGreaterThan(1); // the multi-scale sampler really varied the size
-    expect(b.map(strip)).toEqual(a.map(strip));
+    const wholeLast = new CheckpointStore(join(runs, 'whole', FILES.checkpoints)).load('last')!;
+    const finalOf = (c: Child) => c.events.find((e) => e.type === 'finished') as { val: unknown } | undefined;
 
-    const finalOf = (c: Child) => c.events.find((e) => e.type === 'finished');
-    expect(finalOf(resumed)).toMatchObject({ val: (finalOf(whole) as { val: unknown }).val });
-    const wa = new CheckpointStore(join(runs, 'whole', FILES.checkpoints)).load('last')!;
-    const wb = new CheckpointStore(join(killedDir, FILES.checkpoints)).load('last')!;
-    expect(wb.manifest.step).toBe(wa.manifest.step);
-    for (const [key, t] of wa.weights) expect(Buffer.from(wb.weights.get(key)!.data.buffer).equals(Buffer.from(t.data.buffer))).toBe(true);
-  }, 300_000);
+    for (const [i, k] of KILL_POINTS.entries()) {
+      const dir = join(runs, k.name);
+      expect(killed[i].signal, k.name).toBe('SIGKILL');
+      // Killed with nothing to say for itself: run.json still says running, the lock says nobody is.
+      expect(readRun(dir).status, k.name).toBe('running');
+      expect(await runSummary(dir), k.name).toMatchObject({ status: 'failed' });
+      if (k.checkpointStep !== null) expect(new CheckpointStore(join(dir, FILES.checkpoints)).manifest('last')!.step).toBe(k.checkpointStep);
+    }
+
+    // Two resumes of one run at once: exactly one trains, the other is refused naming the trainer.
+    const mid = join(runs, 'mid-epoch');
+    const racing = await Promise.all([0, 1].map(() => cli(['resume', '--run', mid, '--backend', 'wasm', '--json'])));
+    const winner = racing.find((r) => r.code === 0);
+    const loser = racing.find((r) => r.code !== 0);
+    expect(winner, racing.map((r) => r.stderr).join('\n')).toBeDefined();
+    expect(loser?.stderr).toMatch(/is being trained by process \d+/);
+    expect(loser?.events.filter((e) => e.type === 'step') ?? []).toHaveLength(0);
+    const resumedRuns = new Map([[mid, winner!]]);
+    for (const k of KILL_POINTS.filter((p) => join(runs, p.name) !== mid)) {
+      const dir = join(runs, k.name);
+      resumedRuns.set(dir, await cli(['resume', '--run', dir, '--backend', 'wasm', '--json']));
+    }
+
+    for (const [dir, resumed] of resumedRuns) {
+      expect(resumed.stderr, dir).not.toMatch(/mobilevit-studio/);
+      expect(resumed.code, dir).toBe(0);
+      expect(resumed.events[0], dir).toMatchObject({ type: 'started' });
+      const b = steps(readEvents(join(dir, FILES.metrics)).events);
+      expect(b.map(strip), dir).toEqual(a.map(strip));
+      expect(finalOf(resumed), dir).toMatchObject({ val: finalOf(whole)!.val });
+      const last = new CheckpointStore(join(dir, FILES.checkpoints)).load('last')!;
+      expect(last.manifest.step).toBe(wholeLast.manifest.step);
+      for (const [key, t] of wholeLast.weights) expect(Buffer.from(last.weights.get(key)!.data.buffer).equals(Buffer.from(t.data.buffer)), `${dir} ${key}`).toBe(true);
+    }
+  }, 600_000);
 });

@@ -3,6 +3,8 @@
 // and replayed from its metrics, so a reloaded window loses nothing.
 import {
   TrainSettings,
+  isTerminalEvent,
+  statusAfter,
   type RunStatus,
   type TrainEvent,
   type TrainSettingsInput,
@@ -167,12 +169,9 @@ class Training {
       this.resumable = false;
       this.settled = false;
     }
-    if (e.type === 'failed') {
-      this.status = 'failed';
-      this.problem = { title: 'The run failed', message: e.error, hint: this.failHint() };
-    } else if (e.type === 'finished') this.status = 'finished';
-    else if (e.type === 'stopped') this.status = e.reason === 'pause' ? 'paused' : 'stopped';
+    if (isTerminalEvent(e)) this.status = statusAfter(e);
     else if (e.type === 'started') this.status = 'running';
+    if (e.type === 'failed') this.problem = { title: 'The run failed', message: e.error, hint: this.failHint() };
     this.revision++;
   }
 
