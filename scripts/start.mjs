@@ -46,7 +46,10 @@ export function installElectron(pkgDir = electronPackageDir(), env = process.env
   } catch {
     // named as '?' below
   }
-  const mirror = env.ELECTRON_MIRROR || env.npm_config_electron_mirror || 'the default mirror (github.com)';
+  // The installer's own precedence (@electron/get): .npmrc's electron_mirror, then package.json's config, then the variable.
+  const mirror =
+    env.npm_config_electron_mirror || env.NPM_CONFIG_ELECTRON_MIRROR || env.npm_package_config_electron_mirror || env.ELECTRON_MIRROR ||
+    'the default mirror (github.com)';
   say(`Electron's binary is not installed: installing Electron ${version} from ${mirror} with ${installer}…`);
   const childEnv = {
     ...env,

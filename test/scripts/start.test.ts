@@ -112,8 +112,10 @@ function electronCopy(): { pkg: string; cache: string; marker: string } {
 }
 
 function startEnv(c: { pkg: string; cache: string; marker: string }, mirrorBase: string): NodeJS.ProcessEnv {
+  // An .npmrc or package.json mirror setting (seen through npm's variables under `npm test`) would win over ELECTRON_MIRROR.
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(npm_config_electron_|npm_package_config_electron_)/i.test(k)));
   return {
-    ...process.env,
+    ...inherited,
     NODE_PATH: join(ROOT, 'node_modules'),
     MOBILEVIT_ELECTRON_DIR: c.pkg,
     ELECTRON_MIRROR: mirrorBase,
