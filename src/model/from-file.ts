@@ -53,6 +53,10 @@ export function modelFromWeights(variant: VariantName, path: string, numClasses?
   const inFile = classesInFile(tensors, path);
   const classes = numClasses ?? inFile;
   if (classes === undefined) throw new WeightsError(`${path}: no classifier in the file (head.fc.bias); pass --num-classes`);
+  // Checked before a model of that size is built: only fine-tuning may replace the file's classifier.
+  if (!fineTune && inFile !== undefined && classes !== inFile) {
+    throw new WeightsError(`${path} does not fit: its classifier has ${inFile} classes, not ${classes}`);
+  }
   const model = createModel(variant, { numClasses: classes });
   try {
     return { model, report: loadWeights(model, tensors, { source: path, allowHeadMismatch: fineTune }) };

@@ -155,6 +155,12 @@ describe('malformed files: one clear error, quickly, quoting nothing', () => {
     expect(scan.train.length + scan.val.length).toBe(6);
   });
 
+  it('a class count that differs from the file\'s classifier fails before a model of that size is built', async () => {
+    const r = await failure(() => modelFromWeights('mobilevit_xxs', W10, 100_000));
+    expect(r.message).toMatch(/mobilevit_xxs_256_b2_c10\.weights\.safetensors does not fit: its classifier has 10 classes, not 100000$/);
+    expect(r.ms).toBeLessThan(FEW_SECONDS);
+  });
+
   it('labels are capped and checked against the class count before a model is built', () => {
     const many = Array.from({ length: 300_000 }, () => '');
     expect(() => parseParams('inspect.predict', { model: { variant: 'mobilevit_xxs', labels: many }, image: { path: '/x.png' } }))
