@@ -2,7 +2,7 @@ import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StudioService } from '../../src/service/service.ts';
-import { createRun } from '../../src/run/index.ts';
+import { acquireRunLock, createRun } from '../../src/run/index.ts';
 import type { EventName } from '../../src/protocol/contract.ts';
 import { makeDataset } from '../helpers/dataset.ts';
 import { spawnFakeEngine, tempDir, waitFor } from '../engine/fixtures/studio.ts';
@@ -108,6 +108,28 @@ describe('studio service', () => {
     await ok('runs.delete', { runId: id });
     expect(existsSync(dir)).toBe(false);
     expect((await ok('runs.list')).runs).toEqual([]);
+  });
+
+  it('refuses to delete, rename or resume a run that another process is training, and lists it as running', async () => {
+    const { id, dir } = createRun({ data: ws.dir, epochs: 2 }, { workspace: ws.dir, name: 'busy' });
+    appendFileSync(join(dir, 'checkpoints', 'last.json'), '{}');
+    // Another trainer (a CLI `resume`, another studio) holds the run's lock.
+    const lock = await acquireRunLock(dir, 'training');
+    try {
+      expect((await ok('runs.list')).runs[0]).toMatchObject({ id, status: 'running', resumable: false });
+      for (const [method, params] of [['runs.delete', { runId: id }], ['runs.rename', { runId: id, name: 'x' }], ['train.resume', { runId: id }]] as const) {
+        const r = await service.handle(method, params);
+        expect(!r.ok && r.error.code, method).toBe('conflict');
+        expect(!r.ok && r.error.message, method).toMatch(new RegExp(`process ${process.pid}|another process`));
+      }
+      expect(existsSync(join(dir, 'run.json'))).toBe(true);
+    } finally {
+      await lock.release();
+    }
+    // Its trainer gone without a word: failed, resumable, and deletable.
+    expect((await ok('runs.list')).runs[0]).toMatchObject({ id, status: 'failed', resumable: true });
+    await ok('runs.delete', { runId: id });
+    expect(existsSync(dir)).toBe(false);
   });
 
   it('scans a dataset with skipped files, and serves thumbnails from the scan', async () => {
