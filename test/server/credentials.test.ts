@@ -1,7 +1,7 @@
 // The cookie leak of issue 13, in a real browser: cookies ignore ports, so after the studio's page is opened
 // in Chromium, any other web server on 127.0.0.1 receives the studio's cookie. That cookie must unlock
 // nothing but the page's static files: not the HTTP API, not the WebSocket.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -80,6 +80,7 @@ beforeAll(async () => {
   await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
   otherPort = (other.address() as { port: number }).port;
 
+  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: install it with \`apt-get install -y chromium\` (or set CHROMIUM_PATH)`);
   context = await chromium.launchPersistentContext(join(tmp, 'profile'), {
     executablePath: CHROMIUM,
     headless: true,

@@ -6,6 +6,7 @@
 // FUZZ_SEED=<n> replays a run; FUZZ_CASES=<n> scales it (default 2,500 per transport).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -315,6 +316,59 @@ describe(`fuzzing the browser-mode API (seed ${SEED})`, () => {
     await healthy();
   });
 
+  it('answers (or closes) every one of 300 malformed raw HTTP requests, and keeps serving', async () => {
+    const r = makeRng(SEED + 2);
+    const auth = `Authorization: Bearer ${srv.token}\r\n`;
+    const host = `Host: 127.0.0.1:${srv.port}\r\n`;
+    const raws = [
+      () => Buffer.from(Array.from({ length: r.int(300) + 1 }, () => r.int(256))),
+      () => `GARBAGE\r\n\r\n`,
+      () => `POST /api/app.info HTTP/1.1\r\n${host}${auth}Content-Length: 10\r\n\r\n{}`, // shorter than declared: times out server-side, closed by us
+      () => `POST /api/app.info HTTP/1.1\r\n${host}${auth}Content-Length: -1\r\n\r\n`,
+      () => `POST /api/app.info HTTP/1.1\r\n${host}${auth}Content-Length: 2\r\nContent-Length: 3\r\n\r\n{}`,
+      () => `POST /api/app.info HTTP/1.1\r\n${host}${auth}Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n`,
+      () => `POST /api/app.info HTTP/1.1\r\n${host}${auth}Transfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\n2\r\n{}\r\n0\r\n\r\n`,
+      () => `POST /api/app.info HTTP/1.1\r\n${host}${auth}X-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+      () => `POST http://evil.example/api/app.info HTTP/1.1\r\n${host}${auth}Content-Length: 2\r\n\r\n{}`,
+      () => `CONNECT 127.0.0.1:22 HTTP/1.1\r\n${host}${auth}\r\n`,
+      () => `PUT /api/runs.delete HTTP/1.1\r\n${host}${auth}Content-Length: 2\r\n\r\n{}`,
+      () => `POST /api/${encodeURIComponent(r.pick(REQUEST_NAMES))} HTTP/1.0\r\n${host}${auth}\r\nnull`,
+      () => `GET /api/ws HTTP/1.1\r\n${host}Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: nope\r\n\r\n`,
+      () => `GET /api/ws?token=${srv.token} HTTP/1.1\r\n${host}Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 99\r\n\r\n`,
+      () => `GET /%ZZ HTTP/1.1\r\n${host}\r\n`,
+      () => `GET //evil.example/ HTTP/1.1\r\n${host}\r\n`,
+      () => `POST /api/app.info HTTP/1.1\r\nHost: \r\n${auth}\r\n`,
+    ];
+    const cases = Array.from({ length: 300 }, () => r.pick(raws)());
+    let checked = 0;
+    await pool(cases, 8, async (raw, i) => {
+      const text = await new Promise<string>((resolve, reject) => {
+        const sock = connect({ host: '127.0.0.1', port: srv.port }, () => sock.write(raw));
+        let data = '';
+        // A request the server waits on (an unfinished body) is given up by us: no answer is owed, no crash allowed.
+        const timer = setTimeout(() => (sock.destroy(), resolve(data)), 1500);
+        sock.on('data', (c) => {
+          data += c;
+          if (parseRaw(data)?.complete) (clearTimeout(timer), sock.destroy(), resolve(data));
+        });
+        sock.on('end', () => (clearTimeout(timer), resolve(data)));
+        sock.on('error', (e: NodeJS.ErrnoException) => (clearTimeout(timer), e.code === 'ECONNRESET' || e.code === 'EPIPE' ? resolve(data) : reject(e)));
+      });
+      const reply = parseRaw(text);
+      if (!reply) return; // closed without an answer (e.g. CONNECT, or given up above)
+      if (reply.status >= 500) throw new Error(`raw case ${i}: ${text.slice(0, 300)}`);
+      // WebSocket handshakes (/api/ws) are refused in plain HTTP, as the ws library does; the rest of /api/ is JSON.
+      const target = String(raw).split(' ')[1] ?? '';
+      if (/^\/api\/(?!ws)/.test(target) && reply.complete) {
+        expect(reply.contentType, `raw case ${i}`).toBe('application/json');
+        checkReply(`raw case ${i}`, reply.body);
+        checked++;
+      }
+    });
+    expect(checked).toBeGreaterThan(50);
+    await healthy();
+  });
+
   it('still serves pages and refuses bad tokens after the fuzzing (the server is healthy)', async () => {
     await healthy();
     expect((await post('/api/app.info', '{}', { Authorization: 'Bearer wrong' })).status).toBe(403);
@@ -330,6 +384,32 @@ describe(`fuzzing the browser-mode API (seed ${SEED})`, () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 });
+
+/** A raw HTTP/1.1 response: status, content type, body (chunked decoded), and whether it is all there. */
+function parseRaw(text: string): { status: number; contentType: string | undefined; body: string; complete: boolean } | null {
+  const m = /^HTTP\/1\.[01] (\d{3})/.exec(text);
+  const end = text.indexOf('\r\n\r\n');
+  if (!m || end < 0) return null;
+  const head = text.slice(0, end);
+  let rest = text.slice(end + 4);
+  const status = Number(m[1]);
+  const contentType = /\r\ncontent-type: ([^\r]*)/i.exec(head)?.[1];
+  if (/\r\ntransfer-encoding: chunked/i.test(head)) {
+    let body = '';
+    for (;;) {
+      const nl = rest.indexOf('\r\n');
+      if (nl < 0) return { status, contentType, body, complete: false };
+      const size = parseInt(rest.slice(0, nl), 16);
+      if (size === 0) return { status, contentType, body, complete: true };
+      const bytes = Buffer.from(rest.slice(nl + 2));
+      if (bytes.length < size + 2) return { status, contentType, body, complete: false };
+      body += bytes.subarray(0, size).toString('utf8');
+      rest = bytes.subarray(size + 2).toString('utf8');
+    }
+  }
+  const length = /\r\ncontent-length: (\d+)/i.exec(head)?.[1];
+  return { status, contentType, body: rest, complete: length !== undefined && Buffer.byteLength(rest) >= Number(length) };
+}
 
 function decodeURIComponentSafe(s: string): string {
   try {
