@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import type { EventName, RequestName } from './names.ts';
 import { MIN_INPUT_SIZE, PART_NAMES, VARIANT_NAMES } from '../model/types.ts';
+import { DEFAULT_VAL_FRACTION } from '../data/split.ts';
 
 export { REQUEST_NAMES, EVENT_NAMES, isRequestName, isEventName } from './names.ts';
 export type { RequestName, EventName } from './names.ts';
@@ -44,6 +45,8 @@ export type ImageInput = z.infer<typeof ImageInput>;
 export const RunId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'not a run id');
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
+/** The share of each class held out for validation when a folder has no val/. */
+const ValFraction = z.number().min(0.01).max(0.9);
 const finite = z.number().finite();
 const prob = z.number().min(0).max(1);
 const Cell = z.tuple([int(0, 4096), int(0, 4096)]);
@@ -193,7 +196,7 @@ export const TrainSettings = z
     gradClip: z.number().positive().nullable().default(10).describe('global gradient-norm clip; none = no clipping'),
     ema: z.boolean().default(false).describe('keep an exponential moving average of the weights and evaluate it'),
     freezeBackboneEpochs: int(0, 10_000).default(0).describe('train only the classifier for the first N epochs (fine-tuning)'),
-    valFraction: z.number().min(0.01).max(0.9).default(0.15).describe('validation share when the folder has no val/'),
+    valFraction: ValFraction.default(DEFAULT_VAL_FRACTION).describe('validation share when the folder has no val/'),
     seed: int(0, 2 ** 31 - 1).default(0).describe('seed of the split, sampler, augmentation, init and dropout'),
     evalCrop: auto(z.number().gt(0).max(1))
       .default('auto')
@@ -400,7 +403,7 @@ export const requests = {
     result: DialogResult,
   },
   'dataset.scan': {
-    params: z.object({ path: FsPath, valFraction: z.number().min(0.01).max(0.9).optional(), seed: int(0, 2 ** 31 - 1).optional() }).strict(),
+    params: z.object({ path: FsPath, valFraction: ValFraction.optional(), seed: int(0, 2 ** 31 - 1).optional() }).strict(),
     result: ScanSummary,
   },
   'dataset.thumbnails': {

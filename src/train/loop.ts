@@ -18,7 +18,7 @@ import { maxTrainSize, planEpoch, samplerSizes, totalBatches, type SamplerConfig
 import { assertTrainable, scanDataset, toScanSummary, type DatasetScan } from '../data/scan.ts';
 import { MIN_INPUT_SIZE, createModel, type Model } from '../model/index.ts';
 import { loadWeights, stateDict } from '../model/weights.ts';
-import type { TrainEvent, TrainSettings } from '../protocol/contract.ts';
+import type { RunStatus, TrainEvent, TrainSettings } from '../protocol/contract.ts';
 import {
   CheckpointError, CheckpointStore, EventSink, FILES, acquireRunLock, readRun, rewindEvents, updateRun, writeEvaluation, writeLabels,
   type FileWriter, type LoadedCheckpoint, type NewEvent, type RunRecord,
@@ -45,7 +45,7 @@ export interface TrainingOptions {
   onPrepare?: (task: 'scan' | 'cache' | 'eval-set', done: number, total: number) => void;
 }
 
-export type TrainingStatus = 'finished' | 'stopped' | 'paused' | 'failed';
+export type TrainingStatus = Exclude<RunStatus, 'running'>;
 
 export interface TrainingOutcome {
   runId: string;
