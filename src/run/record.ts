@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { RunId, TrainSettings, type RunStatus, type RunSummary, type ScanSummary, type TrainEvent, type TrainSettingsInput, describeZodError } from '../protocol/contract.ts';
+import type { ResolvedRecipe } from '../protocol/recipe.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { TFJS_VERSION, appVersion } from '../util/version.ts';
 import { appendEvent } from './events.ts';
@@ -54,7 +55,7 @@ export interface RunRecord {
   last: { epoch: number; trainLoss: number; valLoss: number | null; valTop1: number | null } | null;
   error: string | null;
   /** The recipe's 'auto' settings resolved against the dataset when the run first started (src/train/recipe.ts); a resume uses it. */
-  recipe?: import('../train/recipe.ts').ResolvedRecipe;
+  recipe?: ResolvedRecipe;
 }
 
 /** e.g. 20250131-142233-mobilevit_xxs-3fa9 (sortable by time, unique by the random tail). */

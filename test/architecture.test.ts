@@ -1,0 +1,68 @@
+// The layering the design keeps, checked on every relative import in src/: a domain may import only
+// the domains listed for it. The window's contract stays free of Node and TensorFlow.js.
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const SRC = fileURLToPath(new URL('../src', import.meta.url));
+
+/** domain → the domains it may import (besides itself). */
+const ALLOWED: Record<string, string[]> = {
+  util: [],
+  protocol: ['model', 'data', 'util'], // shared lists and defaults only (checked below: no Node, no tfjs)
+  model: ['util', 'protocol'],
+  backend: ['util'],
+  data: ['util', 'protocol'],
+  run: ['model', 'protocol', 'util'],
+  train: ['data', 'model', 'protocol', 'run', 'util', 'backend'],
+  inspect: ['data', 'model', 'protocol', 'util'],
+  engine: ['backend', 'data', 'inspect', 'model', 'protocol', 'run', 'train', 'util'],
+  service: ['data', 'engine', 'protocol', 'run', 'util'],
+  server: ['protocol', 'service', 'util', 'build'],
+  build: ['util'],
+  cli: ['backend', 'build', 'data', 'engine', 'inspect', 'model', 'protocol', 'run', 'server', 'service', 'train', 'util'],
+};
+
+function files(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+}
+
+/** Relative and package imports of a file; `runtime` leaves out `import type` (erased when compiled). */
+function imports(file: string, runtime = false): string[] {
+  const text = readFileSync(file, 'utf8');
+  return [...text.matchAll(/(?:^|\n)\s*(import|export)(\s+type)?[^'"]*?from\s+'([^']+)'|import\('([^']+)'\)/g)]
+    .filter((m) => !(runtime && m[2]))
+    .map((m) => m[3] ?? m[4]);
+}
+
+describe('architecture', () => {
+  it('every domain imports only the domains below it', () => {
+    const wrong: string[] = [];
+    for (const file of files(SRC)) {
+      const domain = relative(SRC, file).split('/')[0];
+      expect(ALLOWED[domain], `src/${domain} is not in the layering table`).toBeDefined();
+      for (const spec of imports(file)) {
+        if (!spec.startsWith('.')) continue;
+        const target = relative(SRC, resolve(dirname(file), spec)).split('/')[0];
+        if (target !== domain && !ALLOWED[domain].includes(target)) wrong.push(`${relative(SRC, file)} → ${spec}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('the contract, and what it imports, load without Node or TensorFlow.js', () => {
+    const seen = new Set<string>();
+    const visit = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      for (const spec of imports(file, true)) {
+        expect(spec, `${relative(SRC, file)} imports ${spec}`).not.toMatch(/^node:|tensorflow|^sharp$|^ws$/);
+        if (spec.startsWith('.') && !spec.endsWith('names.ts')) visit(resolve(dirname(file), spec));
+      }
+    };
+    visit(join(SRC, 'protocol', 'contract.ts'));
+    visit(join(SRC, 'protocol', 'client.ts'));
+    expect(seen.size).toBeGreaterThan(3);
+  });
+});
