@@ -272,6 +272,8 @@ export const RunSummary = z.object({
   error: z.string().nullable(),
   /** A checkpoint exists, so train.resume can continue it. */
   resumable: z.boolean(),
+  /** The recipe's 'auto' settings as resolved when the run started, and why (absent before it starts). */
+  recipe: z.object({ settings: TrainSettings, explanation: z.string() }).optional(),
 });
 export type RunSummary = z.infer<typeof RunSummary>;
 

@@ -144,3 +144,4 @@ export async function runSummary(dir: string, opts: { live?: boolean } = {}): Pr
     resumable: status !== 'finished' && status !== 'running' && existsSync(join(dir, FILES.checkpoints, 'last.json')),
   };
 }
+    ...(run.recipe ? { recipe: { settings: run.recipe.settings, explanation: run.recipe.explanation } } : {}),

@@ -2,8 +2,8 @@
 // explanation, told as one warning line, and taken from the record (not re-resolved) when the run resumes.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.ts';
-import type { TrainEvent } from '../../src/protocol/contract.ts';
-import { readRun, updateRun } from '../../src/run/index.ts';
+import { RunSummary, type TrainEvent } from '../../src/protocol/contract.ts';
+import { readRun, runSummary, updateRun } from '../../src/run/index.ts';
 import { runTraining } from '../../src/train/index.ts';
 import { resolveRecipe } from '../../src/train/recipe.ts';
 import { tinyDataset, tinyRun } from './helpers.ts';
@@ -28,6 +28,9 @@ describe('the recipe of a run', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ message: run.recipe!.explanation });
     expect(run.recipe!.explanation).toContain('24 px for training at 32 px');
+    // The runs list carries it, so the window shows what the run used.
+    const summary = RunSummary.parse(await runSummary(dir));
+    expect(summary.recipe).toEqual({ settings: run.recipe!.settings, explanation: run.recipe!.explanation });
   }, 120_000);
 
   it('a run that has recorded its recipe (a resume) keeps it, even when the data would now resolve differently', async () => {
