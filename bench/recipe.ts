@@ -8,6 +8,8 @@
 //
 // Environment: RECIPE_BENCH_TRAIN (images per class, default 80), RECIPE_BENCH_VAL (default 50),
 // RECIPE_BENCH_SEEDS (comma-separated, default 0), RECIPE_BENCH_BACKEND (default wasm),
+// RECIPE_BENCH_ABLATE=1 (also: the new recipe with the old floor, and with the old evaluation crop),
+// RECIPE_BENCH_PHOTO=1 (also train both recipes on the photo-like copy),
 // FASHION_MNIST_DIR (default /usr/share/datasets/fashion-mnist).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -65,7 +67,7 @@ async function buildDataset(name: string, scale: number): Promise<string> {
   return dir;
 }
 
-interface RunResult { recipe: string; seed: number; command: string; top1: number | null; bestTop1: number | null; explanation: string | null; seconds: number; error?: string }
+interface RunResult { data: string; recipe: string; seed: number; command: string; top1: number | null; bestTop1: number | null; explanation: string | null; seconds: number; error?: string }
 
 function train(args: string[]): Promise<{ events: TrainEvent[]; stderr: string; code: number | null }> {
   return new Promise((done) => {
@@ -83,35 +85,40 @@ function train(args: string[]): Promise<{ events: TrainEvent[]; stderr: string; 
 
 const OLD_RECIPE = ['--crop-scale', '0.08,1', '--eval-crop', '0.9', '--warmup-epochs', '1', '--min-lr-ratio', '0.1'];
 
+async function trainOne(data: string, recipe: string, extra: string[], seed: number): Promise<RunResult> {
+  const runDir = join(ROOT, 'runs', `${recipe.replace(/[^a-z0-9]+/gi, '-')}-seed${seed}-${Date.now()}`);
+  const args = ['--data', data, '--image-size', '32', '--epochs', '5', '--seed', String(seed), ...extra, '--backend', BACKEND, '--json', '--run-dir', runDir];
+  const command = `node bin/mobilevit-studio.mjs train ${args.join(' ')}`;
+  console.log(`$ ${command}`);
+  const t0 = performance.now();
+  const r = await train(args);
+  const seconds = (performance.now() - t0) / 1000;
+  const finished = r.events.find((e) => e.type === 'finished');
+  const explanation = r.events.find((e): e is Extract<TrainEvent, { type: 'warning' }> => e.type === 'warning' && e.message.startsWith('recipe:'))?.message ?? null;
+  const row: RunResult = {
+    data: data.split('/').pop()!, recipe, seed, command, seconds, explanation,
+    top1: finished?.type === 'finished' ? finished.val?.top1 ?? null : null,
+    bestTop1: finished?.type === 'finished' ? finished.best?.top1 ?? null : null,
+    ...(r.code !== 0 ? { error: r.stderr.trim().split('\n').pop() } : {}),
+  };
+  console.log(`  ${explanation ?? ''}\n  top-1 ${row.top1 ?? row.error} (${seconds.toFixed(0)} s)`);
+  return row;
+}
+
 export async function benchRecipe(): Promise<{ runs: RunResult[]; photo: { explanation: string } }> {
   const data = await buildDataset('fashion28', 1);
-  const runs: RunResult[] = [];
-  for (const seed of SEEDS) {
-    for (const [recipe, extra] of [['new defaults', []], ['old recipe', OLD_RECIPE]] as [string, string[]][]) {
-      const runDir = join(ROOT, 'runs', `${recipe.replace(' ', '-')}-seed${seed}-${Date.now()}`);
-      const args = ['--data', data, '--image-size', '32', '--epochs', '5', '--seed', String(seed), ...extra, '--backend', BACKEND, '--json', '--run-dir', runDir];
-      const command = `node bin/mobilevit-studio.mjs train ${args.join(' ')}`;
-      console.log(`$ ${command}`);
-      const t0 = performance.now();
-      const r = await train(args);
-      const seconds = (performance.now() - t0) / 1000;
-      const finished = r.events.find((e) => e.type === 'finished');
-      const explanation = r.events.find((e): e is Extract<TrainEvent, { type: 'warning' }> => e.type === 'warning' && e.message.startsWith('recipe:'))?.message ?? null;
-      const row: RunResult = {
-        recipe, seed, command, seconds, explanation,
-        top1: finished?.type === 'finished' ? finished.val?.top1 ?? null : null,
-        bestTop1: finished?.type === 'finished' ? finished.best?.top1 ?? null : null,
-        ...(r.code !== 0 ? { error: r.stderr.trim().split('\n').pop() } : {}),
-      };
-      console.log(`  ${explanation ?? ''}\n  top-1 ${row.top1 ?? row.error} (${seconds.toFixed(0)} s)`);
-      runs.push(row);
-    }
+  const photoData = await buildDataset('fashion112', 4);
+  const configs: [string, string, string[]][] = [[data, 'new defaults', []], [data, 'old recipe', OLD_RECIPE]];
+  if (process.env.RECIPE_BENCH_ABLATE === '1') {
+    configs.push([data, 'new, old floor 0.1', ['--min-lr-ratio', '0.1']], [data, 'new, old eval crop 0.9', ['--eval-crop', '0.9']]);
   }
-  console.log(table(['recipe', 'seed', 'top-1 (last)', 'top-1 (best)', 'seconds'],
-    runs.map((r) => [r.recipe, r.seed, r.top1 === null ? (r.error ?? '–') : r.top1.toFixed(3), r.bestTop1 === null ? '–' : r.bestTop1.toFixed(3), Math.round(r.seconds)])));
+  if (process.env.RECIPE_BENCH_PHOTO === '1') configs.push([photoData, 'new defaults', []], [photoData, 'old recipe', OLD_RECIPE]);
+  const runs: RunResult[] = [];
+  for (const seed of SEEDS) for (const [d, recipe, extra] of configs) runs.push(await trainOne(d, recipe, extra, seed));
+  console.log(table(['data', 'recipe', 'seed', 'top-1 (last)', 'top-1 (best)', 'seconds'],
+    runs.map((r) => [r.data, r.recipe, r.seed, r.top1 === null ? (r.error ?? '–') : r.top1.toFixed(3), r.bestTop1 === null ? '–' : r.bestTop1.toFixed(3), Math.round(r.seconds)])));
 
   // Photo-like: the same images at 112 px (4× the training size): random-resized crops and the centre crop stay.
-  const photoData = await buildDataset('fashion112', 4);
   const scan = await scanDataset(photoData, { verify: 'header' });
   const photo = resolveRecipe(TrainSettings.parse({ data: photoData, imageSize: 32, epochs: 5 }), datasetStats(scan));
   console.log(`\nphoto-like (${photoData}): ${photo.explanation}`);
