@@ -94,8 +94,16 @@ afterAll(async () => {
 });
 
 const children: ChildProcess[] = [];
-afterEach(() => {
-  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+afterEach(async () => {
+  for (const c of children.splice(0)) {
+    const exited = c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise((r) => c.once('exit', r));
+    try {
+      process.kill(-c.pid!, 'SIGKILL'); // the whole group: the child and anything it started
+    } catch {
+      // already gone
+    }
+    await exited;
+  }
 });
 
 let n = 0;
@@ -129,7 +137,8 @@ function startEnv(c: { pkg: string; cache: string; marker: string }, mirrorBase:
 
 /** Spawns `npm start` (node scripts/start.mjs) and collects its output; `until` resolves early on a match. */
 function start(args: string[], env: NodeJS.ProcessEnv, until?: RegExp): Promise<{ code: number | null; out: string; err: string; match?: RegExpExecArray }> {
-  const child = spawn(process.execPath, [START, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group, so the browser mode it hands over to is stopped with it.
+  const child = spawn(process.execPath, [START, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   children.push(child);
   let out = '';
   let err = '';

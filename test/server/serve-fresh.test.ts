@@ -19,8 +19,16 @@ symlinkSync(join(ROOT, 'node_modules'), join(checkout, 'node_modules'), 'dir');
 afterAll(() => tmp.remove());
 
 const children: ChildProcess[] = [];
-afterEach(() => {
-  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+afterEach(async () => {
+  for (const c of children.splice(0)) {
+    const exited = c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise((r) => c.once('exit', r));
+    try {
+      process.kill(-c.pid!, 'SIGKILL'); // the whole group: the child and anything it started
+    } catch {
+      // already gone
+    }
+    await exited;
+  }
 });
 
 /** Starts serve in the copy; resolves with the printed URL and what stderr said before it. */
@@ -28,6 +36,7 @@ function serve(): Promise<{ child: ChildProcess; url: string; errBefore: string 
   const child = spawn(process.execPath, [join(checkout, 'bin', 'mobilevit-studio.mjs'), 'serve', '--no-open', '--workspace', join(tmp.dir, 'ws')], {
     cwd: tmp.dir,
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true, // its own process group, so an engine it started goes with it
   });
   children.push(child);
   let out = '';
