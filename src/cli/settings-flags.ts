@@ -104,7 +104,7 @@ function walk(shape: z.ZodRawShape, prefix: string[], out: SettingFlag[]): void 
     }
     const flag = kebab(key);
     const p = parserFor(flag, u.inner, u.nullable);
-    const dflt = u.default !== undefined ? ` (default ${showValue(u.default)})` : '';
+    const dflt = u.default === true ? ` (default on; --no-${flag} turns it off)` : u.default !== undefined ? ` (default ${showValue(u.default)})` : '';
     out.push({ flag, path: [...prefix, key], spec: { type: p.type, value: p.value, description: `${u.description ?? key}${dflt}` }, parse: p.parse });
   }
 }

@@ -28,6 +28,7 @@ describe('settings flags generated from the schema', () => {
     expect(train.flags['crop-scale'].value).toBe('auto|lo,hi');
     expect(train.flags.variant.value).toBe('mobilevit_xxs|mobilevit_xs|mobilevit_s|mobilenet_v2');
     expect(train.flags.hflip.type).toBe('boolean');
+    expect(train.flags.hflip.description).toBe('random horizontal flip (default on; --no-hflip turns it off)');
   });
 
   it('parses flag values into nested settings the schema accepts', () => {

@@ -25,7 +25,7 @@ export const command: CliCommand = {
     weights: { type: 'string', description: 'weights file (.safetensors) instead of a run' },
     // The training settings eval shares, generated from the contract's schema, with what they mean here.
     ...flagSpecs(EVAL_SETTING_FLAGS),
-    misclassified: { type: 'number', description: 'how many misclassified files to list (default 20)', default: 20 },
+    misclassified: { type: 'number', description: 'how many misclassified files to list', default: 20 },
     backend: BACKEND_FLAG,
     json: JSON_FLAG,
   },
