@@ -10,18 +10,20 @@ const SRC = fileURLToPath(new URL('../src', import.meta.url));
 /** domain → the domains it may import (besides itself). */
 const ALLOWED: Record<string, string[]> = {
   util: [],
-  protocol: ['model', 'data', 'util'], // shared lists and defaults only (checked below: no Node, no tfjs)
+  protocol: ['model', 'data', 'backend', 'util'], // shared lists and defaults only (checked below: no Node, no tfjs)
   model: ['util', 'protocol'],
   backend: ['util'],
   data: ['util', 'protocol'],
   run: ['model', 'protocol', 'util'],
   train: ['data', 'model', 'protocol', 'run', 'util', 'backend'],
   inspect: ['data', 'model', 'protocol', 'util'],
-  engine: ['backend', 'data', 'inspect', 'model', 'protocol', 'run', 'train', 'util'],
-  service: ['data', 'engine', 'protocol', 'run', 'util'],
+  export: ['backend', 'data', 'inspect', 'model', 'protocol', 'run', 'util'],
+  zoo: ['model', 'protocol', 'util'],
+  engine: ['backend', 'data', 'export', 'inspect', 'model', 'protocol', 'run', 'train', 'util', 'zoo'],
+  service: ['data', 'engine', 'protocol', 'run', 'util', 'zoo'],
   server: ['protocol', 'service', 'util', 'build'],
   build: ['util'],
-  cli: ['backend', 'build', 'data', 'engine', 'inspect', 'model', 'protocol', 'run', 'server', 'service', 'train', 'util'],
+  cli: ['backend', 'build', 'data', 'engine', 'export', 'inspect', 'model', 'protocol', 'run', 'server', 'service', 'train', 'util', 'zoo'],
 };
 
 function files(dir: string): string[] {

@@ -8,8 +8,8 @@ import { registerWasmGradKernels } from './wasm-grad-kernels.ts';
 
 export { formatBackendBanner } from './banner.ts';
 
-export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
-export type BackendName = (typeof BACKEND_NAMES)[number];
+import { BACKEND_NAMES, type BackendName } from './names.ts';
+export { BACKEND_NAMES, type BackendName };
 
 export interface BackendReport {
   /** Our name for the backend (tensorflow-gpu and tensorflow are both tf's 'tensorflow'). */

@@ -1,14 +1,14 @@
 // Flags and set-up that several commands share: the backend, the variant, a model from weights.
-import { formatBackendBanner, initBackend, type BackendReport } from '../backend/index.ts';
+import { BACKEND_NAMES, formatBackendBanner, initBackend, type BackendReport } from '../backend/index.ts';
 import type { FlagSpec, ParsedFlags } from './args.ts';
 import { UsageError } from './args.ts';
 import type { CliIO } from './command.ts';
 import { parseVariant } from '../model/from-file.ts';
-import type { VariantName } from '../model/types.ts';
+import { MAX_INPUT_SIZE, MIN_INPUT_SIZE, VARIANT_NAMES, type VariantName } from '../model/types.ts';
 
-export const BACKEND_FLAG: FlagSpec = { type: 'string', description: 'tensorflow-gpu | tensorflow | wasm | cpu (default: fastest available; env MOBILEVIT_BACKEND)' };
+export const BACKEND_FLAG: FlagSpec = { type: 'string', description: `${BACKEND_NAMES.join(' | ')} (default: fastest available; env MOBILEVIT_BACKEND)` };
 export const JSON_FLAG: FlagSpec = { type: 'boolean', description: 'print JSON instead of a table' };
-export const VARIANT_FLAG: FlagSpec = { type: 'string', description: 'mobilevit_xxs | mobilevit_xs | mobilevit_s | mobilenet_v2' };
+export const VARIANT_FLAG: FlagSpec = { type: 'string', description: VARIANT_NAMES.join(' | ') };
 
 /** Starts the backend and reports it on stderr (stdout stays clean for JSON). */
 export async function setupBackend(flags: ParsedFlags, io: CliIO): Promise<BackendReport> {
@@ -19,7 +19,7 @@ export async function setupBackend(flags: ParsedFlags, io: CliIO): Promise<Backe
 
 export function variantFlag(flags: ParsedFlags, required = true): VariantName {
   if (flags.variant === undefined) {
-    if (required) throw new UsageError('--variant is required (mobilevit_xxs, mobilevit_xs, mobilevit_s or mobilenet_v2)');
+    if (required) throw new UsageError(`--variant is required (${VARIANT_NAMES.join(', ')})`);
     return 'mobilevit_xxs';
   }
   try {
@@ -27,6 +27,12 @@ export function variantFlag(flags: ParsedFlags, required = true): VariantName {
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+}
+
+/** An input side the model takes: a usage error naming the flag otherwise. */
+export function inputSize(size: number, flag: string): number {
+  if (size < MIN_INPUT_SIZE || size > MAX_INPUT_SIZE) throw new UsageError(`--${flag} must be between ${MIN_INPUT_SIZE} and ${MAX_INPUT_SIZE} px, got ${size}`);
+  return size;
 }
 
 /** Formats rows as an aligned text table (numbers right-aligned). */

@@ -7,6 +7,8 @@ export const VARIANT_NAMES = ['mobilevit_xxs', 'mobilevit_xs', 'mobilevit_s', 'm
 export type VariantName = (typeof VARIANT_NAMES)[number];
 /** The smallest input side: five stride-2 stages take 32 px down to 1. */
 export const MIN_INPUT_SIZE = 32;
+/** The largest input side the studio accepts (memory: activations grow with its square). */
+export const MAX_INPUT_SIZE = 1024;
 
 export type BlockKind = 'stem' | 'mv2' | 'mobilevit' | 'conv' | 'head';
 /** The parts a MobileViT block is split into for profiling and inspection. */

@@ -4,8 +4,9 @@
 // the same schemas. This file must stay free of Node and tfjs imports: the renderer bundles it.
 import { z } from 'zod';
 import type { EventName, RequestName } from './names.ts';
-import { MIN_INPUT_SIZE, PART_NAMES, VARIANT_NAMES } from '../model/types.ts';
+import { MAX_INPUT_SIZE, MIN_INPUT_SIZE, PART_NAMES, VARIANT_NAMES } from '../model/types.ts';
 import { DEFAULT_VAL_FRACTION } from '../data/split.ts';
+import { BACKEND_NAMES } from '../backend/names.ts';
 
 export { REQUEST_NAMES, EVENT_NAMES, isRequestName, isEventName } from './names.ts';
 export type { RequestName, EventName } from './names.ts';
@@ -17,7 +18,7 @@ export const VariantName = z.enum(VARIANT_NAMES);
 export type VariantName = z.infer<typeof VariantName>;
 
 /** Which TensorFlow.js backend to use; 'auto' picks tfjs-node-gpu → tfjs-node → wasm → cpu. */
-export const BackendChoice = z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']);
+export const BackendChoice = z.enum(['auto', ...BACKEND_NAMES]);
 export type BackendChoice = z.infer<typeof BackendChoice>;
 
 /** A filesystem path chosen by the user (dialog or typed). NUL bytes are refused: they truncate paths in C. */
@@ -180,7 +181,7 @@ export const TrainSettings = z
     data: FsPath.describe('dataset folder'),
     variant: VariantName.default('mobilevit_xxs').describe('model architecture'),
     weights: FsPath.optional().describe('pretrained weights (.safetensors, timm or Hugging Face names) to fine-tune; the head is re-initialised when classes differ'),
-    imageSize: int(MIN_INPUT_SIZE, 1024).default(256).describe('training resolution in px; with multi-scale the base of the resolution set'),
+    imageSize: int(MIN_INPUT_SIZE, MAX_INPUT_SIZE).default(256).describe('training resolution in px; with multi-scale the base of the resolution set'),
     multiScale: z.boolean().default(false).describe("the paper's multi-scale sampler around the image size (batch scaled by (base/size)^2)"),
     epochs: int(1, 10_000).default(30).describe('epochs'),
     batchSize: int(1, 4096).default(32).describe('batch size at the image size'),
@@ -439,14 +440,14 @@ export const requests = {
     result: EvalResult,
   },
   'inspect.predict': {
-    params: z.object({ model: ModelRef, image: ImageInput, imageSize: int(MIN_INPUT_SIZE, 1024).optional() }).strict(),
+    params: z.object({ model: ModelRef, image: ImageInput, imageSize: int(MIN_INPUT_SIZE, MAX_INPUT_SIZE).optional() }).strict(),
     result: PredictResult,
   },
   'inspect.attention': {
     params: z.object({
       model: ModelRef,
       image: ImageInput,
-      imageSize: int(MIN_INPUT_SIZE, 1024).optional(),
+      imageSize: int(MIN_INPUT_SIZE, MAX_INPUT_SIZE).optional(),
       block: int(0, 16).default(0), // MobileViT block, from 0
       layer: z.union([int(0, 64), z.literal('rollout')]).default('rollout'),
       head: z.union([int(0, 64), z.literal('mean')]).default('mean'),
@@ -472,7 +473,7 @@ export const requests = {
   'inspect.profile': {
     params: z.object({
       variant: VariantName,
-      imageSize: int(MIN_INPUT_SIZE, 1024).default(256),
+      imageSize: int(MIN_INPUT_SIZE, MAX_INPUT_SIZE).default(256),
       batch: int(1, 256).default(1),
       runs: int(1, 1000).default(10),
     }).strict(),

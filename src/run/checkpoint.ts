@@ -8,10 +8,11 @@
 // Two saves at the same step write identical data under the same names (nothing trains between
 // them), so overwriting a file the current manifest points to is harmless: it is replaced
 // atomically with the same bytes.
-import { existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { encodeSafetensors, parseSafetensors, type TensorMap } from '../model/safetensors.ts';
+import { encodeSafetensors, readSafetensors, type TensorMap } from '../model/safetensors.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
+import { FileReadError, readRegularFile } from '../util/read-file.ts';
 
 export type CheckpointKind = 'last' | 'best';
 
@@ -58,9 +59,10 @@ export class CheckpointStore<M = unknown> {
     if (!existsSync(path)) return null;
     let m: CheckpointManifest<M>;
     try {
-      m = JSON.parse(readFileSync(path, 'utf8'));
+      m = JSON.parse(readRegularFile(path, { maxBytes: 16 * 1024 * 1024, what: 'checkpoint manifest' }).toString('utf8'));
     } catch (e) {
-      throw new CheckpointError(`${path}: checkpoint manifest is not valid JSON (${(e as Error).message})`);
+      // Never the parser's message: it quotes the file.
+      throw e instanceof FileReadError ? e : new CheckpointError(`${path}: checkpoint manifest is not valid JSON`);
     }
     if (m?.format !== 1 || m.kind !== kind || typeof m.weights !== 'string' || !Number.isInteger(m.step)) {
       throw new CheckpointError(`${path}: not a checkpoint manifest this version understands`);
@@ -111,7 +113,7 @@ export class CheckpointStore<M = unknown> {
     const read = (name: string) => {
       const path = join(this.dir, name);
       if (!existsSync(path)) throw new CheckpointError(`${path}: file of the ${kind} checkpoint (step ${manifest.step}) is missing`);
-      return parseSafetensors(readFileSync(path), path).tensors;
+      return readSafetensors(path).tensors;
     };
     return { manifest, weights: read(manifest.weights), state: manifest.state ? read(manifest.state) : null };
   }

@@ -6,12 +6,13 @@
 //   checkpoints/    last/best manifests and their safetensors (checkpoint.ts)
 // Who trains it is not written here: the run lock (lock.ts) says, and it cannot outlive its holder.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { RunId, TrainSettings, type RunStatus, type RunSummary, type ScanSummary, type TrainEvent, type TrainSettingsInput, describeZodError } from '../protocol/contract.ts';
 import type { ResolvedRecipe } from '../protocol/recipe.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
+import { FileReadError, readRegularFile } from '../util/read-file.ts';
 import { TFJS_VERSION, appVersion } from '../util/version.ts';
 import { appendEvent } from './events.ts';
 import { probeRunLock } from './lock.ts';
@@ -25,6 +26,8 @@ export const FILES = {
 } as const;
 
 const APP_DIR = 'mobilevit-studio';
+/** run.json holds settings and a dataset summary (skipped files listed): a few MB at most. */
+const MAX_RECORD_BYTES = 64 * 1024 * 1024;
 
 
 /**
@@ -97,9 +100,10 @@ export function readRun(dir: string): RunRecord {
   if (!existsSync(path)) throw new Error(`${dir} is not a run folder (no ${FILES.run})`);
   let raw: RunRecord;
   try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
+    raw = JSON.parse(readRegularFile(path, { maxBytes: MAX_RECORD_BYTES, what: 'run record' }).toString('utf8'));
   } catch (e) {
-    throw new Error(`${path}: not valid JSON (${(e as Error).message})`);
+    // Never the parser's message: it quotes the file, which may not be ours (a link to a secret).
+    throw e instanceof FileReadError ? e : new Error(`${path}: not a run record (not valid JSON)`);
   }
   if (raw?.format !== 1) throw new Error(`${path}: not a run record this version understands`);
   return { ...raw, settings: parseSettings(raw.settings, `${path} settings`) };
@@ -142,6 +146,6 @@ export async function runSummary(dir: string, opts: { live?: boolean } = {}): Pr
     id: run.id, name: run.name, status, createdAt: run.createdAt, updatedAt: run.updatedAt, settings: run.settings,
     classes: run.classes, epochsDone: run.epochsDone, best: run.best, last: run.last, error,
     resumable: status !== 'finished' && status !== 'running' && existsSync(join(dir, FILES.checkpoints, 'last.json')),
+    ...(run.recipe ? { recipe: { settings: run.recipe.settings, explanation: run.recipe.explanation } } : {}),
   };
 }
-    ...(run.recipe ? { recipe: { settings: run.recipe.settings, explanation: run.recipe.explanation } } : {}),

@@ -41,7 +41,7 @@ export class SettingsStore {
         this.stored = { backend: r.data.backend };
       }
     } catch (e) {
-      this.problem = `${file}: not valid JSON (${(e as Error).message}); using defaults`;
+      this.problem = `${file}: not valid JSON; using defaults`;
     }
   }
 

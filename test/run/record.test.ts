@@ -1,10 +1,11 @@
-import { appendFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { TrainEvent } from '../../src/protocol/contract.ts';
 import { appendEvent, readEvents, rewindEvents } from '../../src/run/index.ts';
-import { FILES, acquireRunLock, createRun, defaultWorkspace, readRun, recordFailure, runSummary } from '../../src/run/index.ts';
+import { CheckpointStore, FILES, acquireRunLock, createRun, defaultWorkspace, readRun, recordFailure, runSummary } from '../../src/run/index.ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'run-'));
 
@@ -72,3 +73,28 @@ describe('metrics.jsonl', () => {
     expect(rewindEvents(path, 10)).toBe(2);
   });
 });
+
+describe('records that are not ours', () => {
+  it('never quote the file in an error: a run.json linked to a secret says only what is wrong', () => {
+    const dir = tmp();
+    const secret = join(dir, 'secret.txt');
+    writeFileSync(secret, 'SECRET_TOKEN=hunter2');
+    symlinkSync(secret, join(dir, FILES.run));
+    let message = '';
+    try { readRun(dir); } catch (e) { message = (e as Error).message; }
+    expect(message).toMatch(/not a run record/);
+    expect(message).not.toMatch(/SECRET|hunter/);
+    const store = new CheckpointStore(join(dir, FILES.checkpoints));
+    writeFileSync(join(dir, FILES.checkpoints, 'last.json'), '{"SECRET_TOKEN": hunter2}');
+    expect(() => store.manifest('last')).toThrow(/checkpoint manifest is not valid JSON$/);
+    rmSync(join(dir, FILES.checkpoints, 'last.json'));
+    mkfifoOrSkip(join(dir, FILES.checkpoints, 'last.json'));
+  });
+});
+
+/** A FIFO where a manifest should be: refused at once, never read (which would block forever). */
+function mkfifoOrSkip(path: string): void {
+  if (spawnSync('mkfifo', [path]).status !== 0) return;
+  const store = new CheckpointStore(join(path, '..'));
+  expect(() => store.manifest('last')).toThrow(/not a regular file/);
+}

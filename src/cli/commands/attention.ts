@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { positiveInt, UsageError, type ParsedFlags } from '../args.ts';
 import type { CliCommand, CliIO } from '../command.ts';
-import { BACKEND_FLAG, JSON_FLAG, VARIANT_FLAG, setupBackend, variantFlag } from '../common.ts';
+import { BACKEND_FLAG, JSON_FLAG, VARIANT_FLAG, setupBackend, variantFlag, inputSize } from '../common.ts';
 import type { AttentionQuery } from '../../inspect/attention-math.ts';
 import { answerQuery, attentionOverlayScale, findBlock, type AttentionAnswer } from '../../inspect/attention.ts';
 import { parseCell, parseCellOrMean, parseIndexOrMean } from '../../inspect/args.ts';
@@ -14,7 +14,6 @@ import { loadModel } from '../../run/model.ts';
 import { overlayPng, type RgbImage } from '../../inspect/overlay.ts';
 import { topK } from '../../inspect/results.ts';
 import type { Prediction } from '../../protocol/contract.ts';
-import { MIN_INPUT_SIZE } from '../../model/types.ts';
 
 /** Out-of-range selectors (RangeError from src/inspect) are the user's input: report them as usage errors. */
 function asUsage<T>(f: () => T): T {
@@ -103,7 +102,7 @@ export const command: CliCommand = {
     try {
       asUsage(() => checkBlockIndex(loaded.model, block));
       const size = requestedSize ?? loaded.imageSize ?? 256;
-      if (size < MIN_INPUT_SIZE) throw new UsageError(`--image-size must be at least ${MIN_INPUT_SIZE}, got ${size}`);
+      inputSize(size, 'image-size');
       const image: RgbImage = await loadImage(flags.image as string, size);
       const x = imageTensor(image);
       const capture = await captureAttention(loaded.model, x, [block]).finally(() => x.dispose());

@@ -2,8 +2,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { positiveInt } from '../args.ts';
 import type { CliCommand } from '../command.ts';
-import { BACKEND_FLAG, JSON_FLAG, VARIANT_FLAG, fmtInt, fmtMacs, setupBackend, table, variantFlag } from '../common.ts';
-import { MIN_INPUT_SIZE, createModel } from '../../model/index.ts';
+import { BACKEND_FLAG, JSON_FLAG, VARIANT_FLAG, fmtInt, fmtMacs, setupBackend, table, variantFlag, inputSize } from '../common.ts';
+import { createModel } from '../../model/index.ts';
 import { summarize } from '../../model/summary.ts';
 
 export const command: CliCommand = {
@@ -19,8 +19,7 @@ export const command: CliCommand = {
   async run(flags, io) {
     const variant = variantFlag(flags);
     const numClasses = positiveInt(flags, 'num-classes')!;
-    const size = positiveInt(flags, 'image-size')!;
-    if (size < MIN_INPUT_SIZE) throw new Error(`--image-size must be at least ${MIN_INPUT_SIZE}, got ${size}`);
+    const size = inputSize(positiveInt(flags, 'image-size')!, 'image-size');
     await setupBackend(flags, io);
     const model = createModel(variant, { numClasses });
     const s = summarize(model, size);

@@ -2,8 +2,8 @@
 // split into its parts (and its transformer into layers) — next to parameters and multiply-adds.
 import { positiveInt, UsageError } from '../args.ts';
 import type { CliCommand, CliIO } from '../command.ts';
-import { BACKEND_FLAG, JSON_FLAG, VARIANT_FLAG, fmtInt, fmtMacs, setupBackend, table, variantFlag } from '../common.ts';
-import { MIN_INPUT_SIZE, createModel } from '../../model/index.ts';
+import { BACKEND_FLAG, JSON_FLAG, VARIANT_FLAG, fmtInt, fmtMacs, setupBackend, table, variantFlag, inputSize } from '../common.ts';
+import { createModel } from '../../model/index.ts';
 import { profileModel, type Profile } from '../../inspect/profile.ts';
 
 /** The issue's JSON shape (snake_case keys). */
@@ -48,8 +48,7 @@ export const command: CliCommand = {
   },
   async run(flags, io) {
     const variant = variantFlag(flags);
-    const imageSize = positiveInt(flags, 'image-size')!;
-    if (imageSize < MIN_INPUT_SIZE) throw new UsageError(`--image-size must be at least ${MIN_INPUT_SIZE}, got ${imageSize}`);
+    const imageSize = inputSize(positiveInt(flags, 'image-size')!, 'image-size');
     const batch = positiveInt(flags, 'batch')!;
     const runs = positiveInt(flags, 'runs')!;
     const warmup = flags.warmup as number;

@@ -4,14 +4,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { positiveInt, UsageError } from '../args.ts';
 import type { CliCommand, CliIO } from '../command.ts';
-import { BACKEND_FLAG, JSON_FLAG, VARIANT_FLAG, setupBackend, table, variantFlag } from '../common.ts';
+import { BACKEND_FLAG, JSON_FLAG, VARIANT_FLAG, setupBackend, table, variantFlag, inputSize } from '../common.ts';
 import { parseCell } from '../../inspect/args.ts';
 import { imageTensor, loadImage, randomImage } from '../../inspect/image.ts';
 import { loadModel } from '../../run/model.ts';
 import { heatmapPng, overlayPng, type RgbImage } from '../../inspect/overlay.ts';
 import { receptiveFields, spatialBlocks, type ReceptiveField } from '../../inspect/receptive-field.ts';
 import { FIELD_SCALE } from '../../inspect/results.ts';
-import { MIN_INPUT_SIZE } from '../../model/types.ts';
 
 const pct = (v: number) => `${(v * 100).toFixed(2)}%`;
 
@@ -52,7 +51,7 @@ export const command: CliCommand = {
   async run(flags, io) {
     const variant = variantFlag(flags);
     const size = positiveInt(flags, 'size')!;
-    if (size < MIN_INPUT_SIZE) throw new UsageError(`--size must be at least ${MIN_INPUT_SIZE}, got ${size}`);
+    inputSize(size, 'size');
     const seed = flags.seed as number;
     if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be a non-negative integer, got "${seed}"`);
     if (flags.block !== undefined && !(Number.isInteger(flags.block) && (flags.block as number) >= 0))
