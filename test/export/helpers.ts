@@ -1,0 +1,39 @@
+// Shared by the export tests: a model with non-trivial BatchNorm/LayerNorm statistics (seeded), and the
+// TF.js and onnxruntime logits of one input.
+import * as tf from '@tensorflow/tfjs';
+import { createModel, type Model, type VariantName } from '../../src/model/index.ts';
+import { createOrtSession, ortLogits } from '../../src/export/ort.ts';
+
+/** Random init, then every normalisation parameter and running statistic drawn away from 0/1 (seeded). */
+export function randomModel(variant: VariantName, numClasses: number, seed: number): Model {
+  const model = createModel(variant, { numClasses, seed });
+  let k = 1;
+  for (const [key, p] of model.params) {
+    if (p.layout !== 'vector' || key.startsWith('head.') || key.startsWith('classifier.')) continue;
+    const s = seed * 7919 + k++ * 104729;
+    const positive = key.endsWith('running_var') || key.endsWith('.weight');
+    p.variable.assign(positive ? tf.randomUniform(p.variable.shape, 0.5, 1.5, 'float32', s) : tf.randomUniform(p.variable.shape, -0.2, 0.2, 'float32', s));
+  }
+  return model;
+}
+
+export function randomImages(b: number, size: number, seed: number): Float32Array {
+  return tf.tidy(() => tf.randomUniform([b, size, size, 3], 0, 1, 'float32', seed).dataSync() as Float32Array).slice();
+}
+
+export function tfLogits(model: Model, nhwc: Float32Array, b: number, size: number): Float32Array {
+  const x = tf.tensor4d(nhwc, [b, size, size, 3]);
+  const y = model.forward(x);
+  const out = y.dataSync().slice() as Float32Array;
+  tf.dispose([x, y]);
+  return out;
+}
+
+export async function onnxLogits(bytes: Uint8Array, nhwc: Float32Array, b: number, size: number): Promise<Float32Array> {
+  const session = await createOrtSession(bytes, { threads: 1 });
+  try {
+    return await ortLogits(session, nhwc, b, size, size);
+  } finally {
+    await session.release();
+  }
+}
