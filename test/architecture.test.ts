@@ -23,8 +23,7 @@ const ALLOWED: Record<string, string[]> = {
   service: ['data', 'engine', 'protocol', 'run', 'util', 'zoo'],
   server: ['protocol', 'service', 'util', 'build'],
   build: ['util'],
-  export: ['data', 'model', 'protocol', 'run', 'util'],
-  cli: ['backend', 'build', 'data', 'engine', 'export', 'export', 'inspect', 'model', 'protocol', 'run', 'server', 'service', 'train', 'util', 'zoo'],
+  cli: ['backend', 'build', 'data', 'engine', 'export', 'inspect', 'model', 'protocol', 'run', 'server', 'service', 'train', 'util', 'zoo'],
 };
 
 function files(dir: string): string[] {

@@ -56,7 +56,7 @@ describe('ONNX export matches TF.js in onnxruntime', () => {
   it('opset 13 (LayerNorm decomposed) matches too, and uses no LayerNormalization node', async () => {
     const model = randomModel('mobilevit_xxs', 5, 3);
     const bytes = exportOnnx(model, { imageSize: 72, opset: 13 });
-    const ops = new Set(decodeModel(bytes).graph!.node.map((n) => n.opType));
+    const ops = new Set(decodeModel(bytes).graph!.node!.map((n) => n.opType));
     expect(ops.has('LayerNormalization')).toBe(false);
     expect(ops.has('ReduceMean')).toBe(true);
     const x = randomImages(1, 72, 9);
@@ -71,17 +71,18 @@ describe('the ONNX graph', () => {
     const m = decodeModel(exportOnnx(model, { imageSize: 200, labels: ['cat', 'dog', 'fox'], cropPct: 0.95 }));
     model.dispose();
     const g = m.graph!;
-    const ops = new Set(g.node.map((n) => n.opType));
+    const nodes = g.node!;
+    const ops = new Set(nodes.map((n) => n.opType));
     for (const op of ['Conv', 'LayerNormalization', 'MatMul', 'Softmax', 'Reshape', 'Transpose', 'Resize', 'Concat', 'Gemm']) expect(ops, op).toContain(op);
     expect(ops.has('BatchNormalization')).toBe(false); // folded into the convolutions
-    expect(g.input[0].name).toBe('pixels');
-    expect(g.input[0].type!.tensorType!.shape!.dim!.map((d) => d.dimParam || Number(d.dimValue))).toEqual(['batch', 3, 200, 200]);
-    expect(g.output[0].name).toBe('logits');
-    for (const r of g.node.filter((n) => n.opType === 'Resize')) {
-      const mode = Object.fromEntries(r.attribute.map((a) => [a.name, new TextDecoder().decode(a.s)]));
+    expect(g.input![0].name).toBe('pixels');
+    expect(g.input![0].type!.tensorType!.shape!.dim!.map((d) => d.dimParam || Number(d.dimValue))).toEqual(['batch', 3, 200, 200]);
+    expect(g.output![0].name).toBe('logits');
+    for (const r of nodes.filter((n) => n.opType === 'Resize')) {
+      const mode = Object.fromEntries(r.attribute!.map((a) => [a.name, new TextDecoder().decode(a.s ?? new Uint8Array())]));
       expect(mode).toMatchObject({ mode: 'linear', coordinate_transformation_mode: 'half_pixel' });
     }
-    expect(g.node.some((n) => n.name.startsWith('stages.2.1/transformer.0/attn/'))).toBe(true);
+    expect(nodes.some((n) => n.name!.startsWith('stages.2.1/transformer.0/attn/'))).toBe(true);
     const meta = Object.fromEntries(m.metadataProps.map((p) => [p.key, p.value]));
     expect(JSON.parse(meta.labels)).toEqual(['cat', 'dog', 'fox']);
     expect(JSON.parse(meta.input_size)).toEqual([3, 200, 200]);
