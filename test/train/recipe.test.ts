@@ -14,6 +14,14 @@ describe('resolveRecipe', () => {
     expect([s.augmentation.cropScale, s.evalCrop, s.warmupEpochs, s.minLrRatio]).toEqual(['auto', 'auto', 'auto', 'auto']);
   });
 
+  it("the schema takes 'auto' or a valid value, nothing else", () => {
+    for (const bad of [{ evalCrop: 'whole' }, { evalCrop: 0 }, { evalCrop: 1.1 }, { warmupEpochs: -1 }, { minLrRatio: 2 },
+      { augmentation: { cropScale: 'none' } }, { augmentation: { cropScale: [0.5] } }]) {
+      expect(TrainSettings.safeParse({ data: '/d', ...bad }).success, JSON.stringify(bad)).toBe(false);
+    }
+    expect(TrainSettings.parse({ data: '/d', evalCrop: 1, augmentation: { cropScale: [1, 1] } })).toMatchObject({ evalCrop: 1, augmentation: { cropScale: [1, 1] } });
+  });
+
   it('images framed at the training size: whole image at evaluation, no random crops for a short run', () => {
     const r = resolveRecipe(settings({ imageSize: 32, epochs: 5 }), small);
     expect(r.settings.evalCrop).toBe(1);
