@@ -10,5 +10,7 @@ export interface CliCommand {
   name: string;
   summary: string;
   flags: Record<string, FlagSpec>;
-  run(flags: ParsedFlags, io: CliIO): Promise<number>;
+  /** Arguments that are not flags (`models pull NAME`); without this, any such argument is an error. */
+  positional?: { min: number; max: number; value: string };
+  run(flags: ParsedFlags, io: CliIO, args?: string[]): Promise<number>;
 }

@@ -24,6 +24,23 @@ function commandHelp(c: CliCommand): string {
   return lines.join('\n');
 }
 
+/** Separates a command's positional arguments from its flags (a non-boolean flag's value stays with it). */
+function splitPositional(argv: string[], cmd: CliCommand): { flagArgs: string[]; args: string[] } {
+  if (!cmd.positional) return { flagArgs: argv, args: [] };
+  const flagArgs: string[] = [];
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith('--')) { args.push(a); continue; }
+    flagArgs.push(a);
+    const name = a.slice(2);
+    if (!name.includes('=') && Object.hasOwn(cmd.flags, name) && cmd.flags[name].type !== 'boolean' && i + 1 < argv.length) flagArgs.push(argv[++i]);
+  }
+  const { min, max, value } = cmd.positional;
+  if (args.length < min || args.length > max) throw new UsageError(`${cmd.name} takes ${value}`);
+  return { flagArgs, args };
+}
+
 export async function main(argv: string[], io: CliIO = stdio): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === 'help') { io.out(usage()); return name ? 0 : 2; }
@@ -31,7 +48,8 @@ export async function main(argv: string[], io: CliIO = stdio): Promise<number> {
   if (!cmd) { io.err(`mobilevit-studio: unknown command "${name}" (try --help)`); return 2; }
   if (rest.includes('--help')) { io.out(commandHelp(cmd)); return 0; }
   try {
-    return await cmd.run(parseFlags(rest, cmd.flags), io);
+    const { flagArgs, args } = splitPositional(rest, cmd);
+    return await cmd.run(parseFlags(flagArgs, cmd.flags), io, args);
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     io.err(`mobilevit-studio ${name}: ${msg.split('\n')[0]}`);

@@ -11,6 +11,7 @@ import { command as profile } from './profile.ts';
 import { command as train } from './train.ts';
 import { command as resume } from './resume.ts';
 import { command as evaluate } from './eval.ts';
+import { command as models } from './models.ts';
 
 export const COMMANDS: CliCommand[] = [
   info,
@@ -23,4 +24,5 @@ export const COMMANDS: CliCommand[] = [
   train,
   resume,
   evaluate,
+  models,
 ];

@@ -1,0 +1,53 @@
+// `models list` / `models pull <name|repo>`: the zoo of ImageNet checkpoints on the Hugging Face Hub
+// ($HF_ENDPOINT, $HF_TOKEN, HTTPS_PROXY/NO_PROXY), cached under <workspace>/models.
+import { UsageError } from '../args.ts';
+import type { CliCommand } from '../command.ts';
+import { JSON_FLAG, table } from '../common.ts';
+import { downloadProgress, workspaceOf } from '../weights.ts';
+import { listZoo, pullZoo, zooEntryOrThrow } from '../../zoo/store.ts';
+
+const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
+
+export const command: CliCommand = {
+  name: 'models',
+  summary: 'the model zoo: `models list`, `models pull <name|repo>` (ImageNet weights from the Hugging Face Hub)',
+  flags: {
+    json: JSON_FLAG,
+    workspace: { type: 'string', description: 'workspace folder whose models/ holds the cache (default: $MOBILEVIT_WORKSPACE or the per-user data folder)' },
+  },
+  positional: { min: 1, max: 2, value: 'list | pull <name|repo>' },
+  async run(flags, io, args = []) {
+    const [sub, name] = args;
+    const workspace = workspaceOf(flags);
+    if (sub === 'list') {
+      if (name !== undefined) throw new UsageError('models list takes no name');
+      const rows = listZoo(workspace);
+      if (flags.json) { io.out(JSON.stringify(rows)); return 0; }
+      io.out(table(['name', 'variant', 'source', 'size', 'cached', 'ImageNet top-1'],
+        rows.map((r) => [r.name, r.variant, `${r.repo}@${r.revision}`, `${r.sizeApprox ? '≈' : ''}${mb(r.size)}`, r.cached ? 'yes' : 'no', r.top1 !== null ? `${r.top1.toFixed(1)} %` : '?'])));
+      io.err(`cache: ${workspace}/models   (hub: ${process.env.HF_ENDPOINT || 'https://huggingface.co'})`);
+      return 0;
+    }
+    if (sub === 'pull') {
+      if (name === undefined) throw new UsageError('models pull needs a name or repo id (see models list)');
+      let entry;
+      try { entry = zooEntryOrThrow(name); } catch (e) { throw new UsageError((e as Error).message); }
+      const control = new AbortController();
+      const onSignal = () => control.abort();
+      process.once('SIGINT', onSignal);
+      const progress = downloadProgress(entry.repo, io);
+      let r;
+      try {
+        r = await pullZoo(entry, workspace, { onProgress: progress.onProgress, signal: control.signal });
+      } finally {
+        progress.done();
+        process.off('SIGINT', onSignal);
+      }
+      for (const n of r.notes) io.err(n);
+      if (flags.json) io.out(JSON.stringify({ repo: r.repo, revision: r.revision, path: r.path, sha256: r.sha256, size: r.size }));
+      else io.out(`${r.downloaded ? 'pulled' : 'cached'} ${r.repo}@${r.revision}: ${r.path} (${mb(r.size)}, sha256 ${r.sha256}); use --weights ${r.name}`);
+      return 0;
+    }
+    throw new UsageError(sub === undefined ? 'models needs a subcommand: list or pull <name|repo>' : `unknown subcommand "${sub}" (list or pull)`);
+  },
+};

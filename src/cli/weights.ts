@@ -1,0 +1,63 @@
+// --weights as the CLI takes it: a file, or a zoo name / repo id pulled (with a progress bar) into the
+// workspace's cache. One helper used by every command that loads weights.
+import type { ParsedFlags } from './args.ts';
+import type { CliIO } from './command.ts';
+import { defaultWorkspace } from '../run/index.ts';
+import type { DownloadProgress } from '../zoo/download.ts';
+import { resolveWeights, type ResolvedWeights } from '../zoo/resolve.ts';
+
+const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
+
+function eta(s: number | null): string {
+  if (s === null || !Number.isFinite(s)) return '--:--';
+  const t = Math.round(s);
+  return `${Math.floor(t / 60)}:${String(t % 60).padStart(2, '0')}`;
+}
+
+/** One line: a bar, bytes, rate and time left. */
+export function formatDownload(what: string, p: DownloadProgress, width = 24): string {
+  const frac = p.total ? Math.min(1, p.received / p.total) : 0;
+  const bar = p.total ? `[${'#'.repeat(Math.round(frac * width)).padEnd(width, '.')}] ${(frac * 100).toFixed(0).padStart(3)} %` : '[downloading]';
+  return `${what} ${bar} ${mb(p.received)}${p.total ? ` / ${mb(p.total)}` : ''}  ${mb(p.bytesPerSec)}/s  ${eta(p.etaSec)} left${p.resumes ? `  (resumed ${p.resumes}×)` : ''}`;
+}
+
+/** A progress reporter on stderr: a redrawn bar on a terminal, a line every 25 % otherwise. */
+export function downloadProgress(what: string, io: CliIO, tty = process.stderr.isTTY === true): { onProgress: (p: DownloadProgress) => void; done: () => void } {
+  let shown = -1;
+  let drew = false;
+  return {
+    onProgress(p) {
+      if (tty) { process.stderr.write(`\r\x1b[2K${formatDownload(what, p).slice(0, (process.stderr.columns || 120) - 1)}`); drew = true; return; }
+      const q = p.total ? Math.floor((p.received / p.total) * 4) : 0;
+      if (q > shown) { shown = q; io.err(formatDownload(what, p)); }
+    },
+    done() { if (drew) process.stderr.write('\r\x1b[2K'); },
+  };
+}
+
+export function workspaceOf(flags: ParsedFlags): string {
+  return (flags.workspace as string | undefined) ?? defaultWorkspace();
+}
+
+/**
+ * Resolves --weights in place: a zoo name becomes the cached file's path (pulled first when missing) and
+ * supplies --variant when none was given. Returns the resolution, or null without --weights.
+ */
+export async function resolveWeightsFlag(flags: ParsedFlags, io: CliIO, signal?: AbortSignal): Promise<ResolvedWeights | null> {
+  const spec = flags.weights;
+  if (typeof spec !== 'string') return null;
+  const progress = downloadProgress(spec, io);
+  let r: ResolvedWeights;
+  try {
+    r = await resolveWeights(spec, workspaceOf(flags), { onProgress: progress.onProgress, signal });
+  } finally {
+    progress.done();
+  }
+  if (r.entry) {
+    if (r.pulled?.downloaded) io.err(`pulled ${r.entry.repo}@${r.entry.revision} (${mb(r.pulled.size)}, sha256 ${r.pulled.sha256.slice(0, 12)}…)`);
+    for (const n of r.pulled?.notes ?? []) io.err(n);
+    if (flags.variant === undefined) flags.variant = r.entry.variant;
+    flags.weights = r.path;
+  }
+  return r;
+}

@@ -1,0 +1,310 @@
+// Fetching one file from the Hugging Face Hub (or anything that answers like it) with node:http/https only:
+// redirects, HTTP(S)_PROXY / NO_PROXY (a CONNECT tunnel for https), HF_TOKEN, progress, cancel, resume with
+// Range after a dropped connection, a size cap, and the hub's sha256 checked before the file is published.
+//
+// Node 20's fetch has no proxy support from the environment, and undici's EnvHttpProxyAgent is not one of this
+// project's dependencies, so the requests are made here with the core modules.
+import { createHash, type Hash } from 'node:crypto';
+import { closeSync, createReadStream, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import tls from 'node:tls';
+import { basename, dirname } from 'node:path';
+import { writeFileAtomic } from '../util/atomic.ts';
+
+export const DEFAULT_ENDPOINT = 'https://huggingface.co';
+/** No zoo file comes near this; a server that sends more is refused. */
+export const HARD_CAP_BYTES = 512 * 1024 * 1024;
+
+export class DownloadError extends Error {}
+export class ChecksumError extends DownloadError {}
+
+export interface DownloadProgress {
+  received: number;
+  /** Expected total, when the server said. */
+  total: number | null;
+  /** Bytes per second over the last few seconds. */
+  bytesPerSec: number;
+  /** Seconds left at that rate, when the total is known. */
+  etaSec: number | null;
+  /** Connections resumed so far. */
+  resumes: number;
+}
+
+export interface DownloadOptions {
+  /** Defaults to $HF_ENDPOINT, else https://huggingface.co. */
+  endpoint?: string;
+  /** Defaults to $HF_TOKEN; sent to the endpoint's host only, never to the host a redirect leads to. */
+  token?: string;
+  env?: NodeJS.ProcessEnv;
+  signal?: AbortSignal;
+  onProgress?: (p: DownloadProgress) => void;
+  /** Refuse more bytes than this (default HARD_CAP_BYTES). */
+  maxBytes?: number;
+  /** How many times a dropped connection is resumed (default 5). */
+  retries?: number;
+  /** A connection silent for this long counts as dropped (default 30 s). */
+  idleTimeoutMs?: number;
+}
+
+export interface DownloadResult {
+  path: string;
+  sha256: string;
+  size: number;
+  /** X-Repo-Commit, when the hub sent it. */
+  commit: string | null;
+  /** How the hash was checked: the hub's X-Linked-Etag, its ETag, or not at all (no sha256 offered). */
+  verifiedBy: 'x-linked-etag' | 'etag' | 'none';
+  resumes: number;
+}
+
+export function endpointOf(env: NodeJS.ProcessEnv = process.env): string {
+  return (env.HF_ENDPOINT || DEFAULT_ENDPOINT).replace(/\/+$/, '');
+}
+
+/** `{endpoint}/{repo}/resolve/{revision}/{file}`, the revision URL-encoded (refs/pr/2 → refs%2Fpr%2F2). */
+export function resolveUrl(endpoint: string, repo: string, revision: string, file: string): string {
+  const path = file.split('/').map(encodeURIComponent).join('/');
+  return `${endpoint.replace(/\/+$/, '')}/${repo}/resolve/${encodeURIComponent(revision)}/${path}`;
+}
+
+/** The proxy for `url` from HTTPS_PROXY/HTTP_PROXY (either case), or null when none or NO_PROXY matches. */
+export function proxyFor(url: URL, env: NodeJS.ProcessEnv = process.env): URL | null {
+  const pick = (...names: string[]) => names.map((n) => env[n]).find((v) => v !== undefined && v !== '');
+  const raw = url.protocol === 'https:' ? pick('HTTPS_PROXY', 'https_proxy', 'ALL_PROXY', 'all_proxy') : pick('HTTP_PROXY', 'http_proxy', 'ALL_PROXY', 'all_proxy');
+  if (!raw) return null;
+  const noProxy = (pick('NO_PROXY', 'no_proxy') ?? '').split(/[\s,]+/).filter(Boolean);
+  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+  for (const rule of noProxy) {
+    if (rule === '*') return null;
+    const [h, p] = rule.toLowerCase().replace(/^\[|\]$/g, '').split(/:(?=\d+$)/);
+    if (p && p !== port) continue;
+    const bare = h.replace(/^\*?\./, '');
+    if (host === bare || host.endsWith(`.${bare}`)) return null;
+  }
+  try {
+    return new URL(/^[a-z]+:\/\//i.test(raw) ? raw : `http://${raw}`);
+  } catch {
+    throw new DownloadError(`the proxy setting ${JSON.stringify(raw).slice(0, 80)} is not a URL`);
+  }
+}
+
+interface Response {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: http.IncomingMessage;
+}
+
+function header(h: http.IncomingHttpHeaders, name: string): string | undefined {
+  const v = h[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** One GET, through the proxy the environment names for it. */
+function get(url: URL, headers: Record<string, string>, env: NodeJS.ProcessEnv, signal: AbortSignal | undefined, idleMs: number): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const proxy = proxyFor(url, env);
+    const https_ = url.protocol === 'https:';
+    if (!https_ && url.protocol !== 'http:') { reject(new DownloadError(`unsupported URL scheme ${url.protocol}`)); return; }
+    const proxyAuth = proxy && proxy.username ? { 'Proxy-Authorization': `Basic ${Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString('base64')}` } : {};
+    const onResponse = (res: http.IncomingMessage) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res });
+    const arm = (req: http.ClientRequest) => {
+      req.setTimeout(idleMs, () => req.destroy(new DownloadError(`no data for ${Math.round(idleMs / 1000)} s`)));
+      req.on('error', reject);
+      req.end();
+    };
+    const base = { headers: { ...headers, Host: url.host, 'User-Agent': 'mobilevit-studio' }, signal };
+    if (!proxy) {
+      arm((https_ ? https : http).request(url, { ...base, method: 'GET' }, onResponse));
+    } else if (!https_) {
+      // Plain HTTP through a proxy: the absolute URL as the request target.
+      arm(http.request({ ...base, host: proxy.hostname, port: proxy.port || 80, method: 'GET', path: url.href, headers: { ...base.headers, ...proxyAuth } }, onResponse));
+    } else {
+      const connect = http.request({ host: proxy.hostname, port: proxy.port || 80, method: 'CONNECT', path: `${url.hostname}:${url.port || 443}`, headers: { Host: `${url.hostname}:${url.port || 443}`, ...proxyAuth }, signal });
+      connect.on('connect', (res, socket) => {
+        if (res.statusCode !== 200) { socket.destroy(); reject(new DownloadError(`the proxy ${proxy.host} refused the tunnel (HTTP ${res.statusCode})`)); return; }
+        arm(https.request(url, { ...base, method: 'GET', createConnection: () => tls.connect({ socket, servername: url.hostname }) }, onResponse));
+      });
+      connect.setTimeout(idleMs, () => connect.destroy(new DownloadError(`the proxy ${proxy.host} did not answer`)));
+      connect.on('error', reject);
+      connect.end();
+    }
+  });
+}
+
+/** The sha256 in an X-Linked-Etag / ETag value, when it is one (LFS files: 64 hex digits; git blobs: 40, not sha256). */
+export function sha256FromEtag(v: string | undefined): string | null {
+  if (!v) return null;
+  const m = v.replace(/^W\//, '').replace(/"/g, '').trim().toLowerCase();
+  return /^[0-9a-f]{64}$/.test(m) ? m : null;
+}
+
+function fmtBytes(n: number): string {
+  return n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${(n / 1e3).toFixed(1)} kB`;
+}
+
+async function hashFile(path: string, hash: Hash): Promise<number> {
+  let n = 0;
+  for await (const chunk of createReadStream(path)) { hash.update(chunk as Buffer); n += (chunk as Buffer).length; }
+  return n;
+}
+
+function isAbortError(e: unknown, signal?: AbortSignal): boolean {
+  return !!signal?.aborted || (e instanceof Error && e.name === 'AbortError');
+}
+
+/**
+ * Downloads `{endpoint}/{repo}/resolve/{revision}/{file}` to `dest`: streamed to `dest.part` (resumed from it
+ * when a previous attempt left one), checked, then renamed into place with `dest.sha256` beside it.
+ */
+export async function downloadHubFile(repo: string, revision: string, file: string, dest: string, opts: DownloadOptions = {}): Promise<DownloadResult> {
+  const env = opts.env ?? process.env;
+  const endpoint = (opts.endpoint ?? endpointOf(env)).replace(/\/+$/, '');
+  const token = opts.token ?? env.HF_TOKEN ?? env.HUGGING_FACE_HUB_TOKEN;
+  const cap = Math.min(opts.maxBytes ?? HARD_CAP_BYTES, HARD_CAP_BYTES);
+  const retries = opts.retries ?? 5;
+  const idleMs = opts.idleTimeoutMs ?? 30_000;
+  const { signal } = opts;
+  const start = new URL(resolveUrl(endpoint, repo, revision, file));
+  const endpointHost = new URL(endpoint).host;
+  const what = `${repo}@${revision}/${file}`;
+
+  mkdirSync(dirname(dest), { recursive: true });
+  const part = `${dest}.part`;
+  let hash = createHash('sha256');
+  let received = existsSync(part) ? await hashFile(part, hash) : 0;
+  let expectedSha: string | null = null;
+  let verifiedBy: DownloadResult['verifiedBy'] = 'none';
+  let total: number | null = null;
+  let commit: string | null = null;
+  let fileUrl: URL | null = null; // where the bytes come from after the redirects
+  let resumes = 0;
+  const samples: [number, number][] = [];
+  let lastReport = 0;
+  const report = (force = false) => {
+    const now = performance.now();
+    if (!force && now - lastReport < 100) return;
+    lastReport = now;
+    samples.push([now, received]);
+    while (samples.length > 2 && now - samples[0][0] > 3000) samples.shift();
+    const [t0, b0] = samples[0];
+    const rate = now > t0 ? ((received - b0) * 1000) / (now - t0) : 0;
+    opts.onProgress?.({ received, total, bytesPerSec: rate, etaSec: total !== null && rate > 0 ? Math.max(0, total - received) / rate : null, resumes });
+  };
+
+  const resetPart = () => { try { unlinkSync(part); } catch { /* none */ } hash = createHash('sha256'); received = 0; };
+
+  /** Follows redirects from `url`; records the hub's headers on the way. */
+  const open = async (url: URL, range: number): Promise<Response> => {
+    for (let hop = 0; hop < 10; hop++) {
+      const headers: Record<string, string> = { 'Accept-Encoding': 'identity' };
+      if (token && url.host === endpointHost) headers.Authorization = `Bearer ${token}`;
+      if (range > 0) headers.Range = `bytes=${range}-`;
+      const res = await get(url, headers, env, signal, idleMs);
+      const linked = sha256FromEtag(header(res.headers, 'x-linked-etag'));
+      if (linked && !expectedSha) { expectedSha = linked; verifiedBy = 'x-linked-etag'; }
+      const linkedSize = Number(header(res.headers, 'x-linked-size'));
+      if (Number.isSafeInteger(linkedSize) && linkedSize >= 0 && total === null) total = linkedSize;
+      commit ??= header(res.headers, 'x-repo-commit') ?? null;
+      if (res.status >= 300 && res.status < 400 && res.headers.location) {
+        res.body.resume();
+        url = new URL(res.headers.location, url);
+        continue;
+      }
+      if (res.status === 200 || res.status === 206) { fileUrl = url; return res; }
+      res.body.resume();
+      if (res.status === 401 || res.status === 403) throw new DownloadError(`${what}: access refused (HTTP ${res.status})${token ? '' : '; a gated or private repository needs HF_TOKEN'}`);
+      if (res.status === 404) throw new DownloadError(`${what}: not found on ${endpoint} (HTTP 404: no such repository, revision or file)`);
+      if (res.status === 416 && range > 0) { resetPart(); return open(start, 0); }
+      throw new DownloadError(`${what}: the server answered HTTP ${res.status}`);
+    }
+    throw new DownloadError(`${what}: too many redirects`);
+  };
+
+  for (let attempt = 0; ; attempt++) {
+    if (signal?.aborted) throw new DownloadError(`download of ${what} cancelled`);
+    let res: Response;
+    try {
+      // A resume goes straight to the file URL (the CDN); the first request, and any after a failed resume, to the hub.
+      res = await open(attempt > 0 && fileUrl ? fileUrl : start, received);
+    } catch (e) {
+      if (isAbortError(e, signal)) throw new DownloadError(`download of ${what} cancelled`);
+      if (e instanceof DownloadError || attempt >= retries) throw e instanceof DownloadError ? e : new DownloadError(`${what}: ${(e as Error).message}`);
+      fileUrl = null;
+      resumes++;
+      continue;
+    }
+    if (res.status === 200 && received > 0) resetPart(); // the server ignored Range: start over
+    if (res.status === 200 && total === null) {
+      const len = Number(header(res.headers, 'content-length'));
+      if (Number.isSafeInteger(len) && len >= 0) total = len;
+    }
+    if (!expectedSha) {
+      const etag = sha256FromEtag(header(res.headers, 'etag'));
+      if (etag) { expectedSha = etag; verifiedBy = 'etag'; }
+    }
+    if (total !== null && total > cap) { res.body.destroy(); throw new DownloadError(`${what} is ${fmtBytes(total)}, over the ${fmtBytes(cap)} limit`); }
+
+    const fd = openSync(part, received > 0 ? 'a' : 'w');
+    let dropped: Error | null = null;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        res.body.on('data', (chunk: Buffer) => {
+          if (received + chunk.length > cap || (total !== null && received + chunk.length > total)) {
+            res.body.destroy(new DownloadError(`${what}: the server sent more than the ${fmtBytes(total ?? cap)} ${total !== null ? 'it announced' : 'limit'}`));
+            return;
+          }
+          writeSync(fd, chunk);
+          hash.update(chunk);
+          received += chunk.length;
+          report();
+        });
+        res.body.on('end', () => resolve());
+        res.body.on('aborted', () => reject(new Error('connection dropped')));
+        res.body.on('error', reject);
+        res.body.on('close', () => { if (!res.body.complete) reject(new Error('connection dropped')); });
+      });
+      fsyncSync(fd);
+    } catch (e) {
+      if (e instanceof DownloadError) { closeSync(fd); resetPart(); throw e; }
+      dropped = e as Error;
+    } finally {
+      try { closeSync(fd); } catch { /* closed above */ }
+    }
+    if (signal?.aborted) throw new DownloadError(`download of ${what} cancelled (${fmtBytes(received)} kept in ${basename(part)} for a later resume)`);
+    if (dropped || (total !== null && received < total)) {
+      if (attempt >= retries) throw new DownloadError(`${what}: the connection dropped ${attempt + 1} times; ${fmtBytes(received)} of ${total !== null ? fmtBytes(total) : '?'} kept for a later resume`);
+      resumes++;
+      report(true);
+      continue;
+    }
+    break;
+  }
+  report(true);
+
+  const sha256 = hash.digest('hex');
+  if (expectedSha && sha256 !== expectedSha) {
+    resetPart();
+    throw new ChecksumError(`${what}: checksum failed (sha256 ${sha256}, the hub says ${expectedSha}); the partial file was deleted`);
+  }
+  if (total !== null && received !== total) {
+    resetPart();
+    throw new ChecksumError(`${what}: size check failed (${received} bytes, the hub says ${total}); the partial file was deleted`);
+  }
+  renameSync(part, dest);
+  try { const d = openSync(dirname(dest), 'r'); try { fsyncSync(d); } finally { closeSync(d); } } catch { /* not on every platform */ }
+  writeFileAtomic(`${dest}.sha256`, `${sha256}  ${basename(dest)}\n`);
+  return { path: dest, sha256, size: statSync(dest).size, commit, verifiedBy, resumes };
+}
+
+/** The sha256 recorded beside a cached file, when both are there. */
+export function cachedSha256(path: string): string | null {
+  try {
+    if (!statSync(path).isFile() || statSync(`${path}.sha256`).size > 4096) return null;
+    const m = readFileSync(`${path}.sha256`, 'utf8').match(/^([0-9a-f]{64})\b/);
+    return m ? m[1] : null;
+  } catch {
+    return null;
+  }
+}
