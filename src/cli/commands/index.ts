@@ -11,6 +11,7 @@ import { command as profile } from './profile.ts';
 import { command as train } from './train.ts';
 import { command as resume } from './resume.ts';
 import { command as evaluate } from './eval.ts';
+import { command as exportCmd } from './export.ts';
 import { command as models } from './models.ts';
 
 export const COMMANDS: CliCommand[] = [
@@ -24,5 +25,6 @@ export const COMMANDS: CliCommand[] = [
   train,
   resume,
   evaluate,
+  exportCmd,
   models,
 ];

@@ -1,0 +1,84 @@
+// Every way out of the studio in one place: ONNX (built here), safetensors with timm keys, and the
+// run's recipe for timm's train.py. Loads the model (a run's checkpoint or a variant with weights),
+// writes the file(s), says what it wrote.
+import { statSync } from 'node:fs';
+import { writeFileAtomic } from '../util/atomic.ts';
+import { EVAL_CROP_PCT } from '../data/index.ts';
+import { saveWeights } from '../model/weights.ts';
+import { loadModel, type LoadedModel } from '../run/model.ts';
+import { readRun, type CheckpointKind } from '../run/index.ts';
+import { DEFAULT_OPSET, exportOnnx } from './onnx.ts';
+import { timmRecipe } from './timm-recipe.ts';
+
+export const EXPORT_FORMATS = ['onnx', 'safetensors', 'timm-recipe'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+export interface ExportRequest {
+  format: ExportFormat;
+  /** The file to write (timm-recipe: the YAML args file; the command line goes beside it as .sh). */
+  out: string;
+  run?: string;
+  checkpoint?: CheckpointKind;
+  variant?: string;
+  weights?: string;
+  numClasses?: number;
+  /** ONNX input size (default: the run's training size, else 256). */
+  imageSize?: number;
+  opset?: number;
+  /** Labels for a weights export (a run's are its classes). */
+  labels?: string[];
+}
+
+export interface ExportResult {
+  format: ExportFormat;
+  files: { path: string; bytes: number }[];
+  source: string;
+  notes: string[];
+  /** timm-recipe: the command line. */
+  command?: string;
+}
+
+function loadFor(req: ExportRequest): LoadedModel {
+  if (req.run === undefined && req.weights === undefined) throw new RangeError('give --run DIR, or --variant V --weights FILE');
+  if (req.run === undefined && req.variant === undefined) throw new RangeError('--weights needs --variant');
+  return loadModel(req.run !== undefined
+    ? { run: req.run, checkpoint: req.checkpoint }
+    : { variant: req.variant, weights: req.weights, numClasses: req.numClasses });
+}
+
+export function exportModel(req: ExportRequest): ExportResult {
+  if (req.format === 'timm-recipe') {
+    if (req.run === undefined) throw new RangeError('--format timm-recipe needs --run DIR');
+    const recipe = timmRecipe(readRun(req.run), { runDir: req.run, argsFile: req.out, checkpoint: req.checkpoint });
+    const script = req.out.replace(/\.ya?ml$/i, '') + '.sh';
+    writeFileAtomic(req.out, recipe.yaml);
+    writeFileAtomic(script, `#!/bin/sh\n# ${recipe.note}\n${recipe.command}\n`);
+    return {
+      format: req.format, source: req.run, notes: recipe.notes, command: recipe.command,
+      files: [{ path: req.out, bytes: Buffer.byteLength(recipe.yaml) }, { path: script, bytes: Buffer.byteLength(recipe.command) }],
+    };
+  }
+  const loaded = loadFor(req);
+  try {
+    const { model } = loaded;
+    if (req.format === 'safetensors') {
+      saveWeights(model, req.out, loaded.labels ? { labels: JSON.stringify(loaded.labels) } : {});
+      return { format: req.format, source: loaded.source, notes: loaded.notes, files: [{ path: req.out, bytes: fileSize(req.out) }] };
+    }
+    const run = req.run !== undefined ? readRun(req.run) : null;
+    const imageSize = req.imageSize ?? loaded.imageSize ?? 256;
+    const evalCrop = run?.recipe?.settings.evalCrop ?? (typeof run?.settings.evalCrop === 'number' ? run.settings.evalCrop : EVAL_CROP_PCT);
+    const bytes = exportOnnx(model, {
+      imageSize, opset: req.opset ?? DEFAULT_OPSET, labels: loaded.labels ?? req.labels ?? null, cropPct: evalCrop,
+      metadata: { source: loaded.source, ...(run ? { run_id: run.id } : {}) },
+    });
+    writeFileAtomic(req.out, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    return { format: req.format, source: loaded.source, notes: loaded.notes, files: [{ path: req.out, bytes: bytes.byteLength }] };
+  } finally {
+    loaded.model.dispose();
+  }
+}
+
+function fileSize(path: string): number {
+  return statSync(path).size;
+}
