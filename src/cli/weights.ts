@@ -5,6 +5,7 @@ import type { CliIO } from './command.ts';
 import { defaultWorkspace } from '../run/index.ts';
 import type { DownloadProgress } from '../zoo/download.ts';
 import { resolveWeights, type ResolvedWeights } from '../zoo/resolve.ts';
+import { findZooEntry } from '../zoo/zoo.ts';
 
 const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
 
@@ -45,7 +46,8 @@ export function workspaceOf(flags: ParsedFlags): string {
  */
 export async function resolveWeightsFlag(flags: ParsedFlags, io: CliIO, signal?: AbortSignal): Promise<ResolvedWeights | null> {
   const spec = flags.weights;
-  if (typeof spec !== 'string') return null;
+  // Not a zoo name: a path, left to the loaders (which say when it does not exist).
+  if (typeof spec !== 'string' || !findZooEntry(spec)) return null;
   const progress = downloadProgress(spec, io);
   let r: ResolvedWeights;
   try {

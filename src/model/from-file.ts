@@ -42,6 +42,22 @@ export function classesInFile(tensors: TensorMap, path: string): number | undefi
 export interface ModelFromWeights {
   model: Model;
   report: LoadReport;
+  /** Class names stored in the file's metadata (`labels`, a JSON array), when they fit its classifier. */
+  labels: string[] | null;
+}
+
+/** The `labels` metadata entry (the studio's runs and zoo files write it), when it is a list of `classes` strings. */
+export function labelsInMetadata(metadata: Record<string, string>, classes?: number): string[] | null {
+  const raw = metadata.labels;
+  if (typeof raw !== 'string' || raw.length > 20 * 1024 * 1024) return null;
+  try {
+    const v: unknown = JSON.parse(raw);
+    if (!Array.isArray(v) || v.length === 0 || !v.every((x) => typeof x === 'string')) return null;
+    if (classes !== undefined && v.length !== classes) return null;
+    return v as string[];
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -49,7 +65,7 @@ export interface ModelFromWeights {
  * file; with it, a different classifier is an error unless `fineTune` (then the head is re-initialised).
  */
 export function modelFromWeights(variant: VariantName, path: string, numClasses?: number, fineTune = false): ModelFromWeights {
-  const { tensors } = readSafetensors(path);
+  const { tensors, metadata } = readSafetensors(path);
   const inFile = classesInFile(tensors, path);
   const classes = numClasses ?? inFile;
   if (classes === undefined) throw new WeightsError(`${path}: no classifier in the file (head.fc.bias); pass --num-classes`);
@@ -59,7 +75,8 @@ export function modelFromWeights(variant: VariantName, path: string, numClasses?
   }
   const model = createModel(variant, { numClasses: classes });
   try {
-    return { model, report: loadWeights(model, tensors, { source: path, allowHeadMismatch: fineTune }) };
+    const report = loadWeights(model, tensors, { source: path, allowHeadMismatch: fineTune });
+    return { model, report, labels: report.headReinitialized ? null : labelsInMetadata(metadata, classes) };
   } catch (e) {
     model.dispose();
     throw e;

@@ -23,7 +23,7 @@ export interface ModelSource {
 
 export interface LoadedModel {
   model: Model;
-  /** Class names when known (a run's classes). */
+  /** Class names when known (a run's classes, or those stored in the weights' metadata). */
   labels: string[] | null;
   /** The run's training image size, a sensible default for inspecting it. */
   imageSize: number | null;
@@ -43,8 +43,8 @@ export function loadModel(src: ModelSource): LoadedModel {
   }
   if (!existsSync(src.weights)) throw new Error(`weights file ${src.weights} does not exist`);
   // Inspecting needs the file's own classifier: a head mismatch is an error here, not fine-tuning.
-  const { model, report } = modelFromWeights(variant, src.weights, src.numClasses);
-  return { model, labels: null, imageSize: null, source: src.weights, notes: report.notes };
+  const { model, report, labels } = modelFromWeights(variant, src.weights, src.numClasses);
+  return { model, labels, imageSize: null, source: src.weights, notes: report.notes };
 }
 
 function fromRun(src: ModelSource): LoadedModel {

@@ -11,6 +11,7 @@ import { parseCell, parseCellOrMean, parseIndexOrMean } from '../../inspect/args
 import { captureAttention, checkBlockIndex } from '../../inspect/capture.ts';
 import { imageTensor, loadImage } from '../../inspect/image.ts';
 import { loadModel } from '../../run/model.ts';
+import { resolveWeightsFlag } from '../weights.ts';
 import { overlayPng, type RgbImage } from '../../inspect/overlay.ts';
 import { topK } from '../../inspect/results.ts';
 import type { Prediction } from '../../protocol/contract.ts';
@@ -77,7 +78,7 @@ export const command: CliCommand = {
   flags: {
     variant: VARIANT_FLAG,
     'num-classes': { type: 'number', description: 'classes of the weights file (default: read from the file)' },
-    weights: { type: 'string', description: 'safetensors with timm or Hugging Face names' },
+    weights: { type: 'string', description: 'safetensors with timm or Hugging Face names, or a zoo model (see models list)' },
     run: { type: 'string', description: 'a training run folder (its best, else last, checkpoint)' },
     image: { type: 'string', description: 'the image to inspect' },
     'image-size': { type: 'number', description: 'input size (default: the run\'s, else 256)' },
@@ -94,6 +95,7 @@ export const command: CliCommand = {
   async run(flags, io) {
     const { block, query } = parseRequest(flags);
     const requestedSize = positiveInt(flags, 'image-size');
+    await resolveWeightsFlag(flags, io); // a zoo name or repo id: pulled when not cached
     await setupBackend(flags, io);
     const loaded = asUsage(() => loadModel({
       variant: flags.run === undefined ? variantFlag(flags) : (flags.variant as string | undefined), numClasses: positiveInt(flags, 'num-classes'),

@@ -5,6 +5,7 @@ import type { CliCommand } from '../command.ts';
 import { flagSpecs, settingFlags, settingsFromFlags } from '../settings-flags.ts';
 import { BACKEND_FLAG, JSON_FLAG, setupBackend, table } from '../common.ts';
 import { evaluateModel } from '../../train/index.ts';
+import { resolveWeightsFlag } from '../weights.ts';
 
 const EVAL_SETTING_FLAGS = settingFlags(['variant', 'data', 'imageSize', 'batchSize', 'evalCrop'], {
   variant: 'variant of --weights (default: from the file, else mobilevit_xxs)',
@@ -22,7 +23,7 @@ export const command: CliCommand = {
   flags: {
     run: { type: 'string', description: 'run folder: its best checkpoint (else last) on its validation images' },
     checkpoint: { type: 'string', description: 'best | last (with --run)' },
-    weights: { type: 'string', description: 'weights file (.safetensors) instead of a run' },
+    weights: { type: 'string', description: 'weights file (.safetensors) or a zoo model, instead of a run' },
     // The training settings eval shares, generated from the contract's schema, with what they mean here.
     ...flagSpecs(EVAL_SETTING_FLAGS),
     misclassified: { type: 'number', description: 'how many misclassified files to list', default: 20 },
@@ -39,6 +40,7 @@ export const command: CliCommand = {
     if (!Number.isInteger(show) || show < 0) throw new UsageError(`--misclassified must be a whole number, got ${show}`);
     const given = settingsFromFlags({ ...flags, variant: undefined }, EVAL_SETTING_FLAGS) as { evalCrop?: number | 'auto' };
     if (typeof given.evalCrop === 'number' && !(given.evalCrop > 0 && given.evalCrop <= 1)) throw new UsageError(`--eval-crop must be in (0, 1], got ${given.evalCrop}`);
+    await resolveWeightsFlag(flags, io); // a zoo name or repo id: pulled when not cached
     await setupBackend(flags, io);
     const r = await evaluateModel({
       evalCrop: given.evalCrop,

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { positiveInt, requireFlag } from '../args.ts';
 import type { CliCommand } from '../command.ts';
 import { BACKEND_FLAG, VARIANT_FLAG, setupBackend, variantFlag } from '../common.ts';
+import { resolveWeightsFlag } from '../weights.ts';
 import { modelFromWeights } from '../../model/from-file.ts';
 import { readSafetensors, writeSafetensors } from '../../model/safetensors.ts';
 
@@ -12,12 +13,13 @@ export const command: CliCommand = {
   flags: {
     variant: VARIANT_FLAG,
     'num-classes': { type: 'number', description: 'classifier size (default: read from the weights)' },
-    weights: { type: 'string', description: 'weights (.safetensors, timm or Hugging Face names)' },
+    weights: { type: 'string', description: 'weights (.safetensors, timm or Hugging Face names), or a zoo model (see models list)' },
     input: { type: 'string', description: 'safetensors file holding input_nhwc [B, H, W, 3] in [0, 1]' },
     output: { type: 'string', description: 'safetensors file to write logits [B, classes] to' },
     backend: BACKEND_FLAG,
   },
   async run(flags, io) {
+    await resolveWeightsFlag(flags, io); // a zoo name or repo id: pulled when not cached
     const variant = variantFlag(flags);
     const weights = requireFlag<string>(flags, 'weights');
     const inputPath = requireFlag<string>(flags, 'input');

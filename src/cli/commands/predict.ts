@@ -4,6 +4,7 @@ import { FileReadError, readRegularText } from '../../util/read-file.ts';
 import { positiveInt, requireFlag } from '../args.ts';
 import type { CliCommand } from '../command.ts';
 import { BACKEND_FLAG, JSON_FLAG, VARIANT_FLAG, setupBackend, table, variantFlag } from '../common.ts';
+import { resolveWeightsFlag } from '../weights.ts';
 import { decodeForEval } from '../../data/index.ts';
 import { modelFromWeights } from '../../model/from-file.ts';
 import { topK } from '../../model/predict.ts';
@@ -23,9 +24,9 @@ export const command: CliCommand = {
   summary: 'top-k classes for an image',
   flags: {
     variant: VARIANT_FLAG,
-    weights: { type: 'string', description: 'weights (.safetensors)' },
+    weights: { type: 'string', description: 'weights (.safetensors), or a zoo model (see models list)' },
     'num-classes': { type: 'number', description: 'classifier size (default: read from the weights)' },
-    labels: { type: 'string', description: 'text file with one class name per line' },
+    labels: { type: 'string', description: 'text file with one class name per line (default: the names stored in the weights, e.g. ImageNet for zoo models)' },
     image: { type: 'string', description: 'image file (JPEG, PNG, WebP, GIF, TIFF, AVIF…)' },
     'image-size': { type: 'number', description: 'evaluation size (resize shorter side to size/0.9, centre crop)', default: 256 },
     top: { type: 'number', description: 'how many classes to show', default: 5 },
@@ -33,15 +34,16 @@ export const command: CliCommand = {
     json: JSON_FLAG,
   },
   async run(flags, io) {
+    await resolveWeightsFlag(flags, io); // a zoo name or repo id: pulled when not cached
     const variant = variantFlag(flags);
     const weights = requireFlag<string>(flags, 'weights');
     const image = requireFlag<string>(flags, 'image');
     const size = positiveInt(flags, 'image-size')!;
     const k = positiveInt(flags, 'top')!;
     await setupBackend(flags, io);
-    const { model, report } = modelFromWeights(variant, weights, positiveInt(flags, 'num-classes'));
+    const { model, report, labels: stored } = modelFromWeights(variant, weights, positiveInt(flags, 'num-classes'));
     for (const note of report.notes) io.err(note);
-    const labels = readLabels(flags.labels as string | undefined, model.numClasses);
+    const labels = flags.labels === undefined && stored ? stored : readLabels(flags.labels as string | undefined, model.numClasses);
     const img = await decodeForEval(image, size);
     const x = tf.tensor4d(img.data, [1, img.height, img.width, 3]);
     const logits = model.forward(x);

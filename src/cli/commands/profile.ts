@@ -2,9 +2,12 @@
 // split into its parts (and its transformer into layers) — next to parameters and multiply-adds.
 import { positiveInt, UsageError } from '../args.ts';
 import type { CliCommand, CliIO } from '../command.ts';
+import type { ParsedFlags } from '../args.ts';
 import { BACKEND_FLAG, JSON_FLAG, VARIANT_FLAG, fmtInt, fmtMacs, setupBackend, table, variantFlag, inputSize } from '../common.ts';
 import { createModel } from '../../model/index.ts';
 import { profileModel, type Profile } from '../../inspect/profile.ts';
+import { parseVariantList, printSideBySide, profileBothRuntimes, sideBySideJson } from '../profile-ort.ts';
+import { resolveWeightsFlag } from '../weights.ts';
 
 /** The issue's JSON shape (snake_case keys). */
 function toJson(p: Profile) {
@@ -34,19 +37,41 @@ function printText(io: CliIO, p: Profile): void {
     `${fmtInt(p.params)} params; ${fmtMacs(p.macs)}MACs per pass of ${p.batch} image${p.batch > 1 ? 's' : ''}; ${((p.batch * 1000) / p.totalMs).toFixed(1)} images/s`);
 }
 
+/** --runtime onnxruntime: TF.js and onnxruntime per block, for one or several variants. */
+async function profileOnnxRuntime(flags: ParsedFlags, io: CliIO): Promise<number> {
+  if (flags.runtime !== 'onnxruntime') throw new UsageError(`--runtime must be tfjs or onnxruntime, got "${flags.runtime}"`);
+  const variants = parseVariantList(flags.variant as string | undefined);
+  const o = {
+    imageSize: inputSize(positiveInt(flags, 'image-size')!, 'image-size'), batch: positiveInt(flags, 'batch')!,
+    runs: positiveInt(flags, 'runs')!, warmup: flags.warmup as number, threads: positiveInt(flags, 'threads')!,
+  };
+  if (!Number.isInteger(o.warmup) || o.warmup < 0) throw new UsageError(`--warmup must be a non-negative integer, got "${o.warmup}"`);
+  await setupBackend(flags, io);
+  const results = [];
+  for (const v of variants) results.push(await profileBothRuntimes(v, o, flags.json ? undefined : (what, d, t) => io.err(`  ${what} pass ${d}/${t}`)));
+  if (flags.json) io.out(JSON.stringify(sideBySideJson(results)));
+  else printSideBySide(io, results);
+  return 0;
+}
+
 export const command: CliCommand = {
   name: 'profile',
   summary: 'per-block latency (MobileViT blocks split into their parts), params and MACs on this machine',
   flags: {
     variant: VARIANT_FLAG,
+    weights: { type: 'string', description: 'a zoo model or weights file: profiles its variant (latency does not depend on the values)' },
     'image-size': { type: 'number', description: 'input size in pixels', default: 256 },
     batch: { type: 'number', description: 'images per forward pass', default: 1 },
     runs: { type: 'number', description: 'measured runs (the median is reported)', default: 10 },
     warmup: { type: 'number', description: 'unmeasured runs first', default: 2 },
+    runtime: { type: 'string', description: 'tfjs (default) | onnxruntime: both runtimes block by block, several variants side by side (--variant a,b)' },
+    threads: { type: 'number', description: 'onnxruntime intra-op threads (default 2)', default: 2 },
     backend: BACKEND_FLAG,
     json: JSON_FLAG,
   },
   async run(flags, io) {
+    if (flags.runtime !== undefined && flags.runtime !== 'tfjs') return profileOnnxRuntime(flags, io);
+    await resolveWeightsFlag(flags, io); // a zoo name gives the variant (pulled when not cached)
     const variant = variantFlag(flags);
     const imageSize = inputSize(positiveInt(flags, 'image-size')!, 'image-size');
     const batch = positiveInt(flags, 'batch')!;

@@ -8,6 +8,7 @@ import { BACKEND_FLAG, JSON_FLAG, VARIANT_FLAG, setupBackend, table, variantFlag
 import { parseCell } from '../../inspect/args.ts';
 import { imageTensor, loadImage, randomImage } from '../../inspect/image.ts';
 import { loadModel } from '../../run/model.ts';
+import { resolveWeightsFlag } from '../weights.ts';
 import { heatmapPng, overlayPng, type RgbImage } from '../../inspect/overlay.ts';
 import { receptiveFields, spatialBlocks, type ReceptiveField } from '../../inspect/receptive-field.ts';
 import { FIELD_SCALE } from '../../inspect/results.ts';
@@ -38,7 +39,7 @@ export const command: CliCommand = {
   flags: {
     variant: VARIANT_FLAG,
     'num-classes': { type: 'number', description: 'classes of the weights file (default: read from the file)' },
-    weights: { type: 'string', description: 'safetensors with timm or Hugging Face names (default: timm-style random init)' },
+    weights: { type: 'string', description: 'safetensors with timm or Hugging Face names or a zoo model (default: timm-style random init)' },
     image: { type: 'string', description: 'measure on this image (default: a seeded random image)' },
     size: { type: 'number', description: 'input size in pixels', default: 128 },
     seed: { type: 'number', description: 'seed of the random image and of the random init', default: 0 },
@@ -49,6 +50,7 @@ export const command: CliCommand = {
     json: JSON_FLAG,
   },
   async run(flags, io) {
+    await resolveWeightsFlag(flags, io); // a zoo name or repo id: pulled when not cached
     const variant = variantFlag(flags);
     const size = positiveInt(flags, 'size')!;
     inputSize(size, 'size');

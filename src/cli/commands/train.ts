@@ -10,6 +10,7 @@ import type { TrainSettingsInput } from '../../protocol/contract.ts';
 import { TrainReporter } from '../../train/console-report.ts';
 import { runTraining, type TrainingOutcome } from '../../train/index.ts';
 import { createRun } from '../../run/index.ts';
+import { resolveWeightsFlag } from '../weights.ts';
 
 /** Runs (or resumes) the run in `dir`, reporting on the terminal; exit code 0 unless it failed. */
 export async function trainInTerminal(dir: string, flags: ParsedFlags, io: CliIO): Promise<number> {
@@ -60,6 +61,8 @@ export const command: CliCommand = {
     json: { type: 'boolean', description: 'print the event stream as JSON lines instead of a progress bar' },
   },
   async run(flags, io) {
+    requireFlag<string>(flags, 'data');
+    await resolveWeightsFlag(flags, io); // a zoo name or repo id: pulled when not cached, and its variant
     const settings = { ...settingsFromFlags({ ...flags, variant: undefined }), data: requireFlag<string>(flags, 'data') } as TrainSettingsInput;
     if (flags.variant !== undefined) settings.variant = variantFlag(flags, false); // also accepts the short names (xxs, …)
     // Refused before a run folder is made for them.
