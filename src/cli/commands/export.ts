@@ -6,6 +6,7 @@ import { BACKEND_FLAG, JSON_FLAG, inputSize, setupBackend } from '../common.ts';
 import { EXPORT_FORMATS, exportModel, type ExportFormat } from '../../export/export-model.ts';
 import { DEFAULT_OPSET, MAX_OPSET, MIN_OPSET } from '../../export/onnx.ts';
 import { readRegularText } from '../../util/read-file.ts';
+import { resolveWeightsFlag } from '../weights.ts';
 
 export const command: CliCommand = {
   name: 'export',
@@ -16,7 +17,7 @@ export const command: CliCommand = {
     run: { type: 'string', description: 'run folder' },
     checkpoint: { type: 'string', description: 'best | last (with --run; default best, else last)' },
     variant: { type: 'string', description: 'variant of --weights' },
-    weights: { type: 'string', description: 'weights (.safetensors) instead of a run' },
+    weights: { type: 'string', description: 'weights (.safetensors) or a zoo model, instead of a run' },
     'num-classes': { type: 'number', description: 'classifier size (default: read from the weights)' },
     labels: { type: 'string', description: 'text file with one class name per line (ONNX metadata, with --weights)' },
     'image-size': { type: 'number', description: "ONNX input size (default: the run's, else 256)" },
@@ -32,6 +33,7 @@ export const command: CliCommand = {
     if (checkpoint !== undefined && checkpoint !== 'best' && checkpoint !== 'last') throw new UsageError(`--checkpoint must be best or last, got "${checkpoint}"`);
     if (flags.run && flags.weights) throw new UsageError('give --run or --weights, not both');
     if (!flags.run && !flags.weights) throw new UsageError('give --run DIR, or --variant V --weights FILE');
+    await resolveWeightsFlag(flags, io); // a zoo name or repo id: pulled when not cached, and its variant
     if (flags.weights && !flags.variant) throw new UsageError('--weights needs --variant');
     const size = positiveInt(flags, 'image-size');
     const labels = flags.labels === undefined ? undefined
