@@ -40,55 +40,110 @@ function convInit(s: ConvSpec) {
   return { kind: 'normal' as const, std: Math.sqrt(2 / fanOut) };
 }
 
+/** A convolution's parameters and shape, for the inference path that folds BatchNorm into it. */
+interface ConvParts {
+  spec: ConvSpec;
+  weight: tf.Variable;
+  pad: number;
+}
+
 /** A bias-free (by default) convolution stored at `key` in HWIO (or HWC1 for depthwise). */
 export function conv(store: ParamStore, key: string, s: ConvSpec): Apply<tf.Tensor4D, tf.Tensor4D> {
-  const shape = s.depthwise ? [s.kernel, s.kernel, s.cin, 1] : [s.kernel, s.kernel, s.cin, s.cout];
-  const w = store.add(`${key}.weight`, shape, s.depthwise ? 'dwconv' : 'conv', convInit(s));
+  const parts = convParams(store, key, s);
   const b = s.bias ? store.add(`${key}.bias`, [s.cout], 'vector', { kind: 'zeros' }) : undefined;
-  const pad = (s.kernel - 1) >> 1;
-  return (x, ctx) => {
-    const xp = pad ? tf.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]]) : x;
-    let y = s.depthwise
-      ? tf.depthwiseConv2d(xp, w as tf.Tensor4D, s.stride, 'valid')
-      : tf.conv2d(xp, w as tf.Tensor4D, s.stride, 'valid');
-    if (b) y = tf.add(y, b);
-    const [n, h, wd] = y.shape;
-    ctx.probe?.macs?.(n * h * wd * s.kernel * s.kernel * (s.depthwise ? 1 : s.cin) * s.cout);
-    return y;
+  return (x, ctx) => runConv(parts, x, parts.weight as tf.Tensor4D, b, 'linear', ctx);
+}
+
+function convParams(store: ParamStore, key: string, s: ConvSpec): ConvParts {
+  const shape = s.depthwise ? [s.kernel, s.kernel, s.cin, 1] : [s.kernel, s.kernel, s.cin, s.cout];
+  const weight = store.add(`${key}.weight`, shape, s.depthwise ? 'dwconv' : 'conv', convInit(s));
+  return { spec: s, weight, pad: (s.kernel - 1) >> 1 };
+}
+
+/** Pads explicitly, convolves 'valid', adds the bias and a fusable activation in the same kernel. */
+function runConv(c: ConvParts, x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor | undefined,
+  activation: 'linear' | 'relu6', ctx: Ctx): tf.Tensor4D {
+  const s = c.spec;
+  const xp = c.pad ? tf.pad(x, [[0, 0], [c.pad, c.pad], [c.pad, c.pad], [0, 0]]) : x;
+  const args = { x: xp, filter, strides: s.stride, pad: 'valid' as const, bias, activation };
+  const y = s.depthwise ? tf.fused.depthwiseConv2d(args) : tf.fused.conv2d(args);
+  const [n, h, wd] = y.shape;
+  ctx.probe?.macs?.(n * h * wd * s.kernel * s.kernel * (s.depthwise ? 1 : s.cin) * s.cout);
+  return y;
+}
+
+interface BatchNormParams {
+  gamma: tf.Variable;
+  beta: tf.Variable;
+  mean: tf.Variable;
+  variance: tf.Variable;
+}
+
+function batchNormParams(store: ParamStore, key: string, channels: number, zeroGamma: boolean): BatchNormParams {
+  return {
+    gamma: store.add(`${key}.weight`, [channels], 'vector', { kind: zeroGamma ? 'zeros' : 'ones' }),
+    beta: store.add(`${key}.bias`, [channels], 'vector', { kind: 'zeros' }),
+    mean: store.add(`${key}.running_mean`, [channels], 'vector', { kind: 'zeros' }, false),
+    variance: store.add(`${key}.running_var`, [channels], 'vector', { kind: 'ones' }, false),
   };
 }
 
 /**
- * BatchNorm at `key` (weight, bias, running_mean, running_var) followed by `act`. Training mode
- * normalises with the batch's statistics and moves the running ones by momentum 0.1, with the
- * unbiased variance, as PyTorch; there the activation runs inside the BatchNorm op, which saves
+ * Training-mode BatchNorm: normalises with the batch's statistics and moves the running ones by momentum
+ * 0.1, with the unbiased variance, as PyTorch; the activation runs inside the BatchNorm op, which saves
  * memory (see batchNormTraining).
  */
-export function batchNormAct(store: ParamStore, key: string, channels: number, act: Activation, zeroGamma = false): Apply {
-  const gamma = store.add(`${key}.weight`, [channels], 'vector', { kind: zeroGamma ? 'zeros' : 'ones' });
-  const beta = store.add(`${key}.bias`, [channels], 'vector', { kind: 'zeros' });
-  const mean = store.add(`${key}.running_mean`, [channels], 'vector', { kind: 'zeros' }, false);
-  const variance = store.add(`${key}.running_var`, [channels], 'vector', { kind: 'ones' }, false);
-  return (x, ctx) => {
-    if (!ctx.training) return activate(tf.batchNorm(x, mean, variance, beta, gamma, BN_EPS), act);
-    const n = x.size / channels;
-    // The running statistics do not feed the loss, so updating them inside the forward pass is harmless.
-    const onStats = (batchMean: tf.Tensor1D, batchVar: tf.Tensor1D) => tf.tidy(() => {
-      const unbiased = tf.mul(batchVar, n / Math.max(1, n - 1));
-      mean.assign(tf.add(tf.mul(mean, 1 - BN_MOMENTUM), tf.mul(batchMean, BN_MOMENTUM)));
-      variance.assign(tf.add(tf.mul(variance, 1 - BN_MOMENTUM), tf.mul(unbiased, BN_MOMENTUM)));
-    });
-    return batchNormTraining(x, gamma as tf.Tensor1D, beta as tf.Tensor1D, { eps: BN_EPS, act, onStats });
-  };
+function batchNormTrain(bn: BatchNormParams, channels: number, act: Activation, x: tf.Tensor): tf.Tensor {
+  const n = x.size / channels;
+  // The running statistics do not feed the loss, so updating them inside the forward pass is harmless.
+  const onStats = (batchMean: tf.Tensor1D, batchVar: tf.Tensor1D) => tf.tidy(() => {
+    const unbiased = tf.mul(batchVar, n / Math.max(1, n - 1));
+    bn.mean.assign(tf.add(tf.mul(bn.mean, 1 - BN_MOMENTUM), tf.mul(batchMean, BN_MOMENTUM)));
+    bn.variance.assign(tf.add(tf.mul(bn.variance, 1 - BN_MOMENTUM), tf.mul(unbiased, BN_MOMENTUM)));
+  });
+  return batchNormTraining(x, bn.gamma as tf.Tensor1D, bn.beta as tf.Tensor1D, { eps: BN_EPS, act, onStats });
 }
 
-/** Conv → BatchNorm → activation, with the conv and BN at separate keys (timm has several naming styles). */
+/** BatchNorm at `key` (weight, bias, running_mean, running_var) followed by `act`. */
+export function batchNormAct(store: ParamStore, key: string, channels: number, act: Activation, zeroGamma = false): Apply {
+  const bn = batchNormParams(store, key, channels, zeroGamma);
+  return (x, ctx) => ctx.training
+    ? batchNormTrain(bn, channels, act, x)
+    : activate(tf.batchNorm(x, bn.mean, bn.variance, bn.beta, bn.gamma, BN_EPS), act);
+}
+
+/**
+ * Conv → BatchNorm → activation, with the conv and BN at separate keys (timm has several naming styles).
+ * In inference the BatchNorm is folded into the convolution: filter × γ/√(σ²+ε) and bias β − μ·γ/√(σ²+ε),
+ * one fused kernel instead of a conv plus a pass over the activations. The fold is recomputed from the
+ * current parameters at every call (a few thousand multiplies), so it is never stale after a load or a
+ * training step.
+ */
 export function convBnAct(
   store: ParamStore, convKey: string, bnKey: string, s: ConvSpec, act: Activation, zeroGamma = false,
 ): Apply<tf.Tensor4D, tf.Tensor4D> {
-  const c = conv(store, convKey, s);
-  const bn = batchNormAct(store, bnKey, s.cout, act, zeroGamma);
-  return (x, ctx) => bn(c(x, ctx), ctx) as tf.Tensor4D;
+  const c = convParams(store, convKey, s);
+  const bn = batchNormParams(store, bnKey, s.cout, zeroGamma);
+  return (x, ctx) => {
+    if (ctx.training) return batchNormTrain(bn, s.cout, act, runConv(c, x, c.weight as tf.Tensor4D, undefined, 'linear', ctx)) as tf.Tensor4D;
+    const [filter, bias] = tf.tidy(() => {
+      const scale = tf.div(bn.gamma, tf.sqrt(tf.add(bn.variance, BN_EPS)));
+      const shift = tf.sub(bn.beta, tf.mul(bn.mean, scale));
+      // The output channel is the last axis of HWIO, the input channel (= output) the third of depthwise HWC1.
+      const scaleShape = s.depthwise ? [1, 1, s.cout, 1] : [1, 1, 1, s.cout];
+      return [tf.mul(c.weight, scale.reshape(scaleShape)) as tf.Tensor4D, shift];
+    });
+    try {
+      const y = runConv(c, x, filter, bias, act === 'relu6' ? 'relu6' : 'linear', ctx);
+      if (act !== 'silu') return y;
+      const out = silu(y) as tf.Tensor4D;
+      y.dispose();
+      return out;
+    } finally {
+      filter.dispose();
+      bias.dispose();
+    }
+  };
 }
 
 /** timm's ConvNormAct naming: `<key>.conv.weight` and `<key>.bn.*`. */

@@ -129,7 +129,7 @@ describe('receptive-field', () => {
       [['--block', '12'], /--block 12 has no spatial output/],
       [['--location', '1,1'], /--location needs --block/],
       [['--block', '0', '--location', '40,0'], /location 40,0 is outside the 32×32 feature map of block 0 \(stem\)/],
-      [['--size', '16'], /--size must be at least 32/],
+      [['--size', '16'], /--size must be between 32 and 1024 px, got 16/],
     ];
     for (const [more, message] of cases) {
       const r = await cli('receptive-field', '--variant', 'mobilevit_xxs', '--size', '64', ...more);
