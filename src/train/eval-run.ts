@@ -9,7 +9,8 @@ import { buildEvalSet } from '../data/loader.ts';
 import { assertTrainable, scanDataset, type ImageEntry } from '../data/scan.ts';
 import { loadModel } from '../run/model.ts';
 import { readSafetensors } from '../model/safetensors.ts';
-import { evaluateSet, type Evaluation } from './evaluate.ts';
+import { evaluateSet, type EvalModel, type Evaluation } from './evaluate.ts';
+import type { Model } from '../model/model.ts';
 import { TrainSettings } from '../protocol/contract.ts';
 import { REFERENCE_RECIPE, datasetStats, resolveRecipe } from './recipe.ts';
 import { readRun, type CheckpointKind } from '../run/index.ts';
@@ -30,6 +31,8 @@ export interface EvalRunOptions {
   evalCrop?: number | 'auto';
   onProgress?: (task: 'scan' | 'eval-set', done: number, total: number) => void;
   signal?: AbortSignal;
+  /** Runs the loaded model elsewhere (the CLI's --runtime onnxruntime); called with the evaluation size. */
+  runtime?: (model: Model, imageSize: number) => Promise<EvalModel & { dispose(): unknown }>;
 }
 
 export interface EvalRunResult extends Evaluation {
@@ -73,7 +76,13 @@ export async function evaluateModel(opts: EvalRunOptions): Promise<EvalRunResult
       : run ? run.recipe?.settings.evalCrop ?? REFERENCE_RECIPE.evalCrop
         : resolveRecipe(TrainSettings.parse({ data, imageSize }), datasetStats(scan)).settings.evalCrop;
     const set = await buildEvalSet(entries, imageSize, { cropPct: evalCrop, signal: opts.signal, onProgress: (d, t) => opts.onProgress?.('eval-set', d, t) });
-    const evaluation = await evaluateSet(loaded.model, set, opts.batchSize ?? run?.settings.batchSize ?? 32, scan.classes);
+    const runner = opts.runtime ? await opts.runtime(loaded.model, imageSize) : null;
+    let evaluation: Evaluation;
+    try {
+      evaluation = await evaluateSet(runner ?? loaded.model, set, opts.batchSize ?? run?.settings.batchSize ?? 32, scan.classes);
+    } finally {
+      await runner?.dispose();
+    }
     return { ...evaluation, classes: scan.classes, source: loaded.source, data: scan.root, imageSize, evalCrop, images };
   } finally {
     loaded.model.dispose();

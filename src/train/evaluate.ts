@@ -91,7 +91,8 @@ export class EvalAccumulator {
 }
 
 export interface EvalModel {
-  forward(x: tf.Tensor4D, opts?: { training?: boolean }): tf.Tensor2D;
+  /** Logits; a model on another runtime (onnxruntime) may answer asynchronously. */
+  forward(x: tf.Tensor4D, opts?: { training?: boolean }): tf.Tensor2D | Promise<tf.Tensor2D>;
 }
 
 /**
@@ -103,7 +104,9 @@ export async function evaluate(model: EvalModel, batches: AsyncIterable<EvalBatc
   for await (const batch of batches) {
     let logProbs: tf.Tensor2D;
     try {
-      logProbs = tf.tidy(() => tf.logSoftmax(model.forward(batch.x, { training: false })));
+      const logits = await model.forward(batch.x, { training: false });
+      logProbs = tf.tidy(() => tf.logSoftmax(logits));
+      logits.dispose();
     } finally {
       batch.x.dispose();
     }

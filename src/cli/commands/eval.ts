@@ -5,6 +5,7 @@ import type { CliCommand } from '../command.ts';
 import { flagSpecs, settingFlags, settingsFromFlags } from '../settings-flags.ts';
 import { BACKEND_FLAG, JSON_FLAG, setupBackend, table } from '../common.ts';
 import { evaluateModel } from '../../train/index.ts';
+import { OrtModel, parseRuntime } from '../../export/ort-model.ts';
 import { resolveWeightsFlag } from '../weights.ts';
 
 const EVAL_SETTING_FLAGS = settingFlags(['variant', 'data', 'imageSize', 'batchSize', 'evalCrop'], {
@@ -27,10 +28,12 @@ export const command: CliCommand = {
     // The training settings eval shares, generated from the contract's schema, with what they mean here.
     ...flagSpecs(EVAL_SETTING_FLAGS),
     misclassified: { type: 'number', description: 'how many misclassified files to list', default: 20 },
+    runtime: { type: 'string', description: 'tfjs (default) | onnxruntime: evaluate the studio\'s ONNX export on onnxruntime-node' },
     backend: BACKEND_FLAG,
     json: JSON_FLAG,
   },
   async run(flags, io) {
+    const runtime = parseRuntime(flags.runtime);
     const checkpoint = flags.checkpoint as string | undefined;
     if (checkpoint !== undefined && checkpoint !== 'best' && checkpoint !== 'last') throw new UsageError(`--checkpoint must be best or last, got "${checkpoint}"`);
     if (!flags.run && !flags.weights) throw new UsageError('give --run DIR, or --weights FILE with --data DIR');
@@ -47,6 +50,7 @@ export const command: CliCommand = {
       run: flags.run as string | undefined, checkpoint: checkpoint as 'best' | 'last' | undefined,
       weights: flags.weights as string | undefined, variant: flags.variant as string | undefined,
       data: flags.data as string | undefined, imageSize: positiveInt(flags, 'image-size'), batchSize: positiveInt(flags, 'batch-size'),
+      runtime: runtime === 'onnxruntime' ? (model, size) => OrtModel.create(model, size) : undefined,
     });
     if (flags.json) {
       io.out(JSON.stringify(r));

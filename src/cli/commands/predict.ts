@@ -8,6 +8,7 @@ import { resolveWeightsFlag } from '../weights.ts';
 import { decodeForEval } from '../../data/index.ts';
 import { modelFromWeights } from '../../model/from-file.ts';
 import { topK } from '../../model/predict.ts';
+import { OrtModel, parseRuntime } from '../../export/ort-model.ts';
 
 function readLabels(path: string | undefined, classes: number): string[] {
   if (!path) return Array.from({ length: classes }, (_, i) => `class ${i}`);
@@ -30,10 +31,12 @@ export const command: CliCommand = {
     image: { type: 'string', description: 'image file (JPEG, PNG, WebP, GIF, TIFF, AVIF…)' },
     'image-size': { type: 'number', description: 'evaluation size (resize shorter side to size/0.9, centre crop)', default: 256 },
     top: { type: 'number', description: 'how many classes to show', default: 5 },
+    runtime: { type: 'string', description: 'tfjs (default) | onnxruntime: run the studio\'s ONNX export of the model on onnxruntime-node' },
     backend: BACKEND_FLAG,
     json: JSON_FLAG,
   },
   async run(flags, io) {
+    const runtime = parseRuntime(flags.runtime);
     await resolveWeightsFlag(flags, io); // a zoo name or repo id: pulled when not cached
     const variant = variantFlag(flags);
     const weights = requireFlag<string>(flags, 'weights');
@@ -46,11 +49,20 @@ export const command: CliCommand = {
     const labels = flags.labels === undefined && stored ? stored : readLabels(flags.labels as string | undefined, model.numClasses);
     const img = await decodeForEval(image, size);
     const x = tf.tensor4d(img.data, [1, img.height, img.width, 3]);
-    const logits = model.forward(x);
-    const top = topK(logits.dataSync() as Float32Array, k).map((p) => ({ ...p, label: labels[p.index] }));
-    tf.dispose([x, logits]);
+    let scores: Float32Array;
+    if (runtime === 'onnxruntime') {
+      const ort = await OrtModel.create(model, size);
+      scores = await ort.logits(img.data, 1);
+      await ort.dispose();
+    } else {
+      const logits = model.forward(x);
+      scores = logits.dataSync() as Float32Array;
+      logits.dispose();
+    }
+    const top = topK(scores, k).map((p) => ({ ...p, label: labels[p.index] }));
+    x.dispose();
     model.dispose();
-    if (flags.json) io.out(JSON.stringify({ image, variant, top }));
+    if (flags.json) io.out(JSON.stringify({ image, variant, runtime, top }));
     else io.out(table(['class', 'probability'], top.map((p) => [p.label, `${(p.probability * 100).toFixed(2)} %`])));
     return 0;
   },
