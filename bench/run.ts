@@ -6,6 +6,7 @@ const SECTIONS: Record<string, () => Promise<unknown>> = {
   attention: async () => (await import('./attention.ts')).benchAttention(),
   ipc: async () => (await import('./ipc.ts')).benchIpc(),
   recipe: async () => (await import('./recipe.ts')).benchRecipe(),
+  ort: async () => (await import('./ort.ts')).benchOrt(),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
