@@ -19,7 +19,7 @@ export function predict(p: EngineParams<'predict'>, ctx: HandlerContext): Promis
   return serial(async () => {
     const m = modelFor(p.model);
     const size = p.imageSize ?? m.imageSize ?? DEFAULT_SIZE;
-    const img = await withImageFile(p.image, (file) => loadImage(file, size));
+    const img = await withImageFile(p.image, (file) => loadImage(file, size, m.evalCrop));
     const start = performance.now();
     const probs = tf.tidy(() => tf.softmax(m.model.forward(imageTensor(img))));
     const data = (await probs.data()) as Float32Array;
@@ -34,7 +34,7 @@ export function attention(p: EngineParams<'attention'>, ctx: HandlerContext): Pr
   return serial(async () => {
     const m = modelFor(p.model);
     const size = p.imageSize ?? m.imageSize ?? DEFAULT_SIZE;
-    const img = await withImageFile(p.image, (file) => loadImage(file, size));
+    const img = await withImageFile(p.image, (file) => loadImage(file, size, m.evalCrop));
     const x = imageTensor(img);
     let capture;
     try {
@@ -54,7 +54,7 @@ export function receptiveField(p: EngineParams<'receptiveField'>, ctx: HandlerCo
     const all = spatialBlocks(m.model);
     const blocks = p.block === undefined ? all : all.filter((b) => b.index === p.block);
     if (blocks.length === 0) throw new RangeError(`block ${p.block} has no spatial output: blocks are ${all.map((b) => `${b.index} (${b.name})`).join(', ')}`);
-    const img = p.image ? await withImageFile(p.image, (file) => loadImage(file, p.imageSize)) : randomImage(p.imageSize, p.seed);
+    const img = p.image ? await withImageFile(p.image, (file) => loadImage(file, p.imageSize, m.evalCrop)) : randomImage(p.imageSize, p.seed);
     const x = imageTensor(img);
     try {
       const fields = fieldsOf(m.model, x, blocks, p.location, (done, total) => ctx.progress(done, total, blocks[done - 1]?.name));

@@ -5,9 +5,12 @@ import { Rng } from '../util/random.ts';
 import { decodeForEval } from '../data/eval-transform.ts';
 import type { RgbImage } from './overlay.ts';
 
-/** A file through the evaluation transform (resize the shorter side, centre crop to size × size). */
-export async function loadImage(file: string, size: number): Promise<RgbImage> {
-  const img = await decodeForEval(file, size);
+/**
+ * A file through the evaluation transform (resize the shorter side, centre crop to size × size); `crop` is
+ * the centre fraction kept (a run's recorded evaluation crop; default the reference 0.9).
+ */
+export async function loadImage(file: string, size: number, crop?: number | null): Promise<RgbImage> {
+  const img = await decodeForEval(file, size, crop ?? undefined);
   return { data: img.data, height: img.height, width: img.width };
 }
 

@@ -27,6 +27,8 @@ export interface LoadedModel {
   labels: string[] | null;
   /** The run's training image size, a sensible default for inspecting it. */
   imageSize: number | null;
+  /** The centre-crop fraction the run evaluated with (its recorded recipe); null: the reference crop. */
+  evalCrop: number | null;
   /** What was loaded, for messages: a path or 'random init (seed 0)'. */
   source: string;
   notes: string[];
@@ -39,12 +41,12 @@ export function loadModel(src: ModelSource): LoadedModel {
   const seed = src.seed ?? 0;
   if (src.weights === undefined) {
     const model = createModel(variant, { numClasses: src.numClasses ?? 1000, seed });
-    return { model, labels: null, imageSize: null, source: `random init (seed ${seed})`, notes: [] };
+    return { model, labels: null, imageSize: null, evalCrop: null, source: `random init (seed ${seed})`, notes: [] };
   }
   if (!existsSync(src.weights)) throw new Error(`weights file ${src.weights} does not exist`);
   // Inspecting needs the file's own classifier: a head mismatch is an error here, not fine-tuning.
   const { model, report, labels } = modelFromWeights(variant, src.weights, src.numClasses);
-  return { model, labels, imageSize: null, source: src.weights, notes: report.notes };
+  return { model, labels, imageSize: null, evalCrop: null, source: src.weights, notes: report.notes };
 }
 
 function fromRun(src: ModelSource): LoadedModel {
@@ -65,7 +67,9 @@ function fromRun(src: ModelSource): LoadedModel {
   const model = createModel(variant, { numClasses: classes.length });
   try {
     const report = loadWeights(model, path!, { allowHeadMismatch: false });
-    return { model, labels: classes, imageSize: run.settings.imageSize, source: `${path} (${kind} checkpoint)`, notes: report.notes };
+    // Inspect what the run evaluated: its recorded crop (a run from before recipes used the reference one).
+    const evalCrop = run.recipe?.settings.evalCrop ?? null;
+    return { model, labels: classes, imageSize: run.settings.imageSize, evalCrop, source: `${path} (${kind} checkpoint)`, notes: report.notes };
   } catch (e) {
     model.dispose();
     throw e;

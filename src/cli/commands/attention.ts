@@ -105,7 +105,7 @@ export const command: CliCommand = {
       asUsage(() => checkBlockIndex(loaded.model, block));
       const size = requestedSize ?? loaded.imageSize ?? 256;
       inputSize(size, 'image-size');
-      const image: RgbImage = await loadImage(flags.image as string, size);
+      const image: RgbImage = await loadImage(flags.image as string, size, loaded.evalCrop);
       const x = imageTensor(image);
       const capture = await captureAttention(loaded.model, x, [block]).finally(() => x.dispose());
       const answer = asUsage(() => answerQuery(findBlock(capture.blocks, block), query, [image.height, image.width]));

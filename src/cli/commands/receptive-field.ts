@@ -72,7 +72,7 @@ export const command: CliCommand = {
       const blocks = flags.block === undefined ? all : all.filter((b) => b.index === flags.block);
       if (blocks.length === 0)
         throw new UsageError(`--block ${flags.block} has no spatial output: blocks are 0..${all.length - 1} (${all.map((b) => b.name).join(', ')})`);
-      const image: RgbImage = flags.image !== undefined ? await loadImage(flags.image as string, size) : randomImage(size, seed);
+      const image: RgbImage = flags.image !== undefined ? await loadImage(flags.image as string, size, loaded.evalCrop) : randomImage(size, seed);
       const source = flags.image !== undefined ? (flags.image as string) : `random image, seed ${seed}`;
       const x = imageTensor(image);
       let fields: ReceptiveField[];
