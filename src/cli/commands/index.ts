@@ -13,6 +13,7 @@ import { command as resume } from './resume.ts';
 import { command as evaluate } from './eval.ts';
 import { command as exportCmd } from './export.ts';
 import { command as models } from './models.ts';
+import { command as bench } from './bench.ts';
 
 export const COMMANDS: CliCommand[] = [
   info,
@@ -27,4 +28,5 @@ export const COMMANDS: CliCommand[] = [
   evaluate,
   exportCmd,
   models,
+  bench,
 ];

@@ -1,0 +1,38 @@
+// `bench`: the speed a user's machine gives, as one JSON line, with every tensor released.
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../src/backend/index.ts';
+import { main } from '../../src/cli/main.ts';
+import { measureSpeed } from '../../src/train/speed.ts';
+
+beforeAll(async () => { await initBackend('wasm'); });
+
+async function cli(...args: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(args, { out: (l) => out.push(l), err: (l) => err.push(l) });
+  return { code, out, err };
+}
+
+describe('bench command', () => {
+  it.each(['inference', 'training'])('%s: prints the median and images/s as one JSON line', async (mode) => {
+    const r = await cli('bench', '--variant', 'mobilevit_xxs', '--mode', mode, '--image-size', '32', '--batch-size', '2', '--runs', '2', '--backend', 'wasm', '--json');
+    expect(r.code, r.err.join('\n')).toBe(0);
+    const line = JSON.parse(r.out.at(-1)!);
+    expect(Object.keys(line).sort()).toEqual(['backend', 'batchSize', 'imageSize', 'imagesPerSec', 'medianMs', 'mode', 'runs', 'variant', 'workers']);
+    expect(line).toMatchObject({ variant: 'mobilevit_xxs', mode, imageSize: 32, batchSize: 2, backend: 'wasm', workers: 1, runs: 2 });
+    expect(line.medianMs).toBeGreaterThan(0);
+    expect(line.imagesPerSec).toBeCloseTo((2 * 1000) / line.medianMs, 1);
+  });
+
+  it('refuses a bad mode or size with one line', async () => {
+    expect((await cli('bench', '--variant', 'mobilevit_xxs', '--mode', 'fast')).err.at(-1)).toMatch(/--mode must be inference or training/);
+    expect((await cli('bench', '--variant', 'mobilevit_xxs', '--image-size', '16')).err.at(-1)).toMatch(/--image-size must be between 32 and 1024/);
+  });
+
+  it('leaves no tensor behind', async () => {
+    const before = tf.memory().numTensors;
+    await measureSpeed({ variant: 'mobilenet_v2', mode: 'training', imageSize: 32, batchSize: 2, runs: 1, numClasses: 3 });
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
