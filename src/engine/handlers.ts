@@ -2,6 +2,7 @@
 import type { Handlers } from './dispatch.ts';
 import { selectBackend } from './backend.ts';
 import { evaluateRun } from './eval.ts';
+import { exportRun } from './export.ts';
 import { attention, predict, profile, receptiveField } from './inspect.ts';
 import { controlTraining, startTraining } from './train.ts';
 
@@ -14,4 +15,5 @@ export const HANDLERS: Handlers = {
   attention,
   receptiveField,
   profile,
+  export: exportRun,
 };

@@ -51,6 +51,7 @@ export const CALL_TIMEOUTS_MS: Record<EngineMethod, number> = {
   attention: 180_000,
   receptiveField: 600_000,
   profile: 600_000,
+  export: 600_000,
 };
 
 /** After a call times out, the engine must answer a ping within this long, or it is restarted. */

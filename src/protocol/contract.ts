@@ -245,6 +245,20 @@ export const TrainEvent = z.discriminatedUnion('type', [
 ]);
 export type TrainEvent = z.infer<typeof TrainEvent>;
 
+/** The ways out of the studio (the CLI's `export --format`). */
+export const ExportFormat = z.enum(['onnx', 'safetensors', 'timm-recipe']);
+export type ExportFormat = z.infer<typeof ExportFormat>;
+/** What an export wrote (into the run's exports/ folder). */
+export const ExportResult = z.object({
+  runId: RunId,
+  format: ExportFormat,
+  files: z.array(z.object({ path: z.string(), bytes: z.number().int().nonnegative() })),
+  /** timm-recipe: the command line to run it. */
+  command: z.string().optional(),
+  notes: z.array(z.string()),
+});
+export type ExportResult = z.infer<typeof ExportResult>;
+
 export const RunStatus = z.enum(['running', 'paused', 'stopped', 'finished', 'failed']);
 export type RunStatus = z.infer<typeof RunStatus>;
 
@@ -430,6 +444,17 @@ export const requests = {
   'runs.get': { params: z.object({ runId: RunId }).strict(), result: RunDetail },
   'runs.rename': { params: z.object({ runId: RunId, name: z.string().trim().min(1).max(200) }).strict(), result: RunSummary },
   'runs.delete': { params: z.object({ runId: RunId }).strict(), result: z.object({ runId: RunId }) },
+  'runs.export': {
+    params: z.object({
+      runId: RunId,
+      format: ExportFormat,
+      checkpoint: z.enum(['best', 'last']).default('best'),
+      /** ONNX input size; default the run's training size. */
+      imageSize: int(MIN_INPUT_SIZE, MAX_INPUT_SIZE).optional(),
+      opset: int(13, 21).default(17),
+    }).strict(),
+    result: ExportResult,
+  },
   'eval.run': {
     params: z.object({
       runId: RunId,

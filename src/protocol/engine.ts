@@ -60,6 +60,11 @@ export const engineMethods = {
     result: requests['inspect.receptiveField'].result,
   },
   profile: { params: requests['inspect.profile'].params, result: requests['inspect.profile'].result },
+  /** Writes an export of the run into outDir (ONNX and safetensors need the model, hence the engine). */
+  export: {
+    params: requests['runs.export'].params.omit({ runId: true }).extend({ runId: RunId, runDir: FsPath, outDir: FsPath }),
+    result: requests['runs.export'].result,
+  },
 } as const;
 
 export type EngineMethod = keyof typeof engineMethods;

@@ -17,6 +17,7 @@ export const REQUEST_NAMES = [
   'runs.get',
   'runs.rename',
   'runs.delete',
+  'runs.export',
   'eval.run',
   'inspect.predict',
   'inspect.attention',

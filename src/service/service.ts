@@ -277,6 +277,11 @@ export class StudioService {
       return { runId: p.runId };
     },
 
+    'runs.export': async (p, ctx) => {
+      const runDir = this.runs.dirOf(p.runId);
+      await this.runs.summary(p.runId); // a missing run is 'not found' here, not an engine error
+      return this.engine.call('export', { ...p, runDir, outDir: join(runDir, 'exports') }, { onProgress: ctx.progress });
+    },
     'eval.run': async (p, ctx) => {
       const r = await this.engine.call('eval', { runDir: this.runs.dirOf(p.runId), checkpoint: p.checkpoint, maxMisclassified: p.maxMisclassified }, { onProgress: ctx.progress });
       return { runId: p.runId, ...r };

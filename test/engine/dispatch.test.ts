@@ -19,6 +19,7 @@ const handlers: Handlers = {
   },
   receptiveField: never,
   profile: never,
+  export: never,
 };
 
 async function run(raw: unknown) {
