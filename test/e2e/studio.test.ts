@@ -218,6 +218,20 @@ describe('studio in the browser', () => {
     await shot('09-train-dark');
   });
 
+  it('exports a run as ONNX from the Runs view', async () => {
+    await nav('runs');
+    await page.getByRole('button', { name: 'Export XXS at 32 px' }).click();
+    const panel = page.getByTestId('export-run');
+    await panel.getByRole('combobox', { name: 'Export format' }).selectOption('onnx');
+    await panel.getByRole('combobox', { name: 'Checkpoint' }).selectOption('last');
+    await panel.getByRole('button', { name: 'Export', exact: true }).click();
+    await outcome('[data-testid="export-result"]', 120_000);
+    expect(await page.getByTestId('export-result').innerText()).toMatch(/exports\/.*-last-32px\.onnx/);
+    await panel.getByRole('combobox', { name: 'Export format' }).selectOption('timm-recipe');
+    await panel.getByRole('button', { name: 'Export', exact: true }).click();
+    await page.waitForFunction(() => /python train\.py -c/.test(document.querySelector('[data-testid="export-result"]')?.textContent ?? ''));
+  }, 180_000);
+
   it('deletes a run after asking', async () => {
     await nav('runs');
     const rows = page.getByTestId('run-row');

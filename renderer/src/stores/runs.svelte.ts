@@ -1,6 +1,6 @@
 // Every run in the workspace, the ones picked for overlaying curves (with their replayed curves), and
 // rename / delete. The list refreshes itself when a run changes state.
-import type { RunDetail, RunSummary } from '../../../src/protocol/contract.ts';
+import type { ExportResult, Params, RunDetail, RunSummary } from '../../../src/protocol/contract.ts';
 import { toProblem, type Problem } from '../lib/errors.ts';
 import { RunSeries } from '../lib/series.ts';
 import { studio } from './studio.svelte.ts';
@@ -57,6 +57,11 @@ class Runs {
       this.problem = toProblem(e, 'Could not rename the run');
       return false;
     }
+  }
+
+  /** Writes an export of a run (ONNX, safetensors, timm recipe) into its exports/ folder; throws with the reason. */
+  async exportRun(params: Params<'runs.export'>): Promise<ExportResult> {
+    return studio.request('runs.export', params);
   }
 
   async remove(id: string): Promise<void> {
