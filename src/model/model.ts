@@ -86,6 +86,18 @@ export class Model {
     return tf.tidy(() => tf.mean(this.run(x, opts, beforeHead), [1, 2]) as tf.Tensor2D);
   }
 
+  /**
+   * The classifier alone on pooled features [B, numFeatures] (what features() returns) → logits; with dropout
+   * when training. head(features(x)) equals forward(x).
+   */
+  head(features: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor2D {
+    const [b, f] = features.shape;
+    if (f !== this.spec.numFeatures) throw new Error(`head: features must be [batch, ${this.spec.numFeatures}], got [${features.shape}]`);
+    const ctx: Ctx = { ...opts, training: opts.training ?? false };
+    const last = this.list[this.list.length - 1];
+    return tf.tidy(() => last.apply(tf.reshape(features, [b, 1, 1, f]) as tf.Tensor4D, ctx) as tf.Tensor2D);
+  }
+
   private run(x: tf.Tensor4D, opts: ForwardOptions, until?: string): tf.Tensor {
     if (x.rank !== 4 || x.shape[3] !== 3) throw new Error(`input must be [batch, height, width, 3], got [${x.shape}]`);
     if (x.shape[1] < MIN_INPUT_SIZE || x.shape[2] < MIN_INPUT_SIZE) throw new Error(`input must be at least ${MIN_INPUT_SIZE}×${MIN_INPUT_SIZE} pixels, got ${x.shape[1]}×${x.shape[2]}`);

@@ -29,6 +29,7 @@ import { evaluateSet, type Evaluation } from './evaluate.ts';
 import { imagesPerPass, isWasmMemoryFault } from './memory.ts';
 import { learningRate, progressAt, validateSchedule, type ScheduleSettings } from './schedule.ts';
 import { Trainer, type TrainerStateJson } from './trainer.ts';
+import { FeatureBank, headOnlyView, loadForFineTune } from './head-only.ts';
 
 export interface TrainingOptions {
   /** Every event, after it is appended to metrics.jsonl. */
@@ -42,7 +43,7 @@ export interface TrainingOptions {
   /** Called after every step with the model (tests inject faults here). */
   afterStep?: (info: { step: number; model: Model }) => void;
   /** Progress of the preparation: dataset scan, image cache, evaluation set. */
-  onPrepare?: (task: 'scan' | 'cache' | 'eval-set', done: number, total: number) => void;
+  onPrepare?: (task: 'scan' | 'cache' | 'eval-set' | 'features', done: number, total: number) => void;
 }
 
 export type TrainingStatus = Exclude<RunStatus, 'running'>;
@@ -207,6 +208,8 @@ class Session {
     readonly state: LoopState,
     private readonly trainSet: TrainSet,
     private readonly evalSet: EvalSet | null,
+    /** Head-only runs: the frozen backbone's features, computed once. */
+    private readonly bank: FeatureBank | null = null,
   ) {
     this.every = opts.checkpointEverySteps ?? CHECKPOINT_EVERY_STEPS;
     this.sched = scheduleOf(record.settings);
@@ -253,9 +256,10 @@ class Session {
     const model = createModel(s.variant, { numClasses: scan.classes.length, seed: s.seed });
     let trainer: Trainer | null = null;
     try {
-      if (!resume && s.weights) notes.push(...loadWeights(model, s.weights).notes);
+      if (!resume && s.weights) notes.push(...loadForFineTune(model, s.weights, scan.classes).notes);
+      if (!resume && s.headOnly && !s.weights) notes.push('headOnly is set without weights: the classifier trains on a randomly initialised, frozen backbone');
       if (!resume && s.freezeBackboneEpochs > 0 && !s.weights) notes.push('freezeBackboneEpochs is set without weights to fine-tune: a randomly initialised backbone is frozen');
-      trainer = new Trainer(model, {
+      trainer = new Trainer(s.headOnly ? headOnlyView(model) : model, {
         adamw: { ...ADAMW, weightDecay: s.weightDecay }, labelSmoothing: s.labelSmoothing, gradClip: s.gradClip, emaDecay: s.ema ? EMA_DECAY : null,
       });
       let state: LoopState;
@@ -284,7 +288,10 @@ class Session {
         stepsPerEpoch: Math.round(totalSteps / s.epochs), totalSteps, resumed: resume !== null, backend: tf.getBackend(),
       });
       for (const note of notes) sink.warn(note);
-      return new Session(record, dir, store, sink, opts, scan, model, trainer, state, trainSet, evalSet);
+      const bank = s.headOnly ? await FeatureBank.build(model, trainSet, evalSet, {
+        size: s.imageSize, augment: augmentConfig(recipe.settings), seed: s.seed, signal, onProgress: (d, t) => onPrepare?.('features', d, t),
+      }) : null;
+      return new Session(record, dir, store, sink, opts, scan, model, trainer, state, trainSet, evalSet, bank);
     } catch (e) {
       trainer?.dispose();
       model.dispose();
@@ -301,7 +308,8 @@ class Session {
     for (let epoch = state.epoch; epoch < s.epochs; epoch++) {
       const batchesInEpoch = planEpoch(sampler, epoch, this.trainSet.cache.length).length;
       const frozen = epoch < s.freezeBackboneEpochs;
-      const batches = trainBatches(this.trainSet, { sampler, epoch, startBatch: state.batchIndex, augment, prefetch: PREFETCH_BATCHES });
+      const batches = this.bank ? this.bank.batches(sampler, epoch, state.batchIndex, this.trainSet.labels)
+        : trainBatches(this.trainSet, { sampler, epoch, startBatch: state.batchIndex, augment, prefetch: PREFETCH_BATCHES });
       let mark = performance.now();
       for (;;) {
         const next = await batches.next();
@@ -310,10 +318,10 @@ class Session {
         const dataWaitMs = performance.now() - mark;
         const lr = learningRate(this.sched, progressAt(epoch, b.batchIndex, batchesInEpoch));
         const n = b.labels.length;
-        const x = tf.tensor4d(b.x, [n, b.size, b.size, 3]);
+        const x = this.bank ? this.bank.tensor(epoch, b.indices) : tf.tensor4d(b.x, [n, b.size, b.size, 3]);
         let r;
         try {
-          r = await this.trainer.step(x, b.labels, lr, stepSeeds(s.seed, state.step), frozen, this.passSize(b.size, n));
+          r = await this.trainer.step(x, b.labels, lr, stepSeeds(s.seed, state.step), frozen && !this.bank, this.bank ? Infinity : this.passSize(b.size, n));
         } finally {
           x.dispose();
         }
@@ -386,6 +394,7 @@ class Session {
   }
 
   private evaluate(): Promise<Evaluation> {
+    if (this.bank) return this.bank.evaluate(this.model, this.s.batchSize, this.scan.classes);
     return evaluateSet(this.model, this.evalSet!, this.s.batchSize, this.scan.classes);
   }
 
@@ -410,7 +419,8 @@ class Session {
   }
 
   private weightsMeta(): Record<string, string> {
-    return { variant: this.model.variant, num_classes: String(this.model.numClasses), format: 'timm', run: this.record.id };
+    // The labels let a later fine-tune keep this classifier only for the same classes (head-only.ts loadForFineTune).
+    return { variant: this.model.variant, num_classes: String(this.model.numClasses), format: 'timm', run: this.record.id, labels: JSON.stringify(this.scan.classes) };
   }
 
   /** Saves 'last'; a failed write (full disk) is a warning and the previous checkpoint stays. */

@@ -1,0 +1,196 @@
+// Quick fine-tuning (TrainSettings.headOnly): the backbone is frozen for the whole run, so its pooled features
+// depend only on the image and its augmentation. They are computed once — one row per image and view, a few
+// augmented views when augmentation is on — and every training step after that is the classifier alone on
+// cached rows: seconds instead of minutes on a CPU.
+//
+// The backbone runs in inference mode (BatchNorm running statistics, no dropout), as a frozen backbone should:
+// features(x) here are exactly what Model.forward computes before its head, so head(features(x)) = forward(x).
+import * as tf from '@tensorflow/tfjs';
+import { cropResizeFlip, drawAugmentation, type AugmentConfig } from '../data/augment.ts';
+import { evalBatches, trainBatches, type Batch, type EvalSet, type TrainSet } from '../data/loader.ts';
+import { writeUnitFloats } from '../data/pixels.ts';
+import { planEpoch, type SamplerConfig } from '../data/sampler.ts';
+import { loadWeights, type LoadReport } from '../model/weights.ts';
+import { readSafetensors } from '../model/safetensors.ts';
+import { labelsInMetadata } from '../model/from-file.ts';
+import type { Model } from '../model/model.ts';
+import type { ForwardOptions } from '../model/types.ts';
+import { evaluate, type EvalBatch, type Evaluation } from './evaluate.ts';
+import type { TrainableModel } from './trainer.ts';
+
+/** Augmented views cached per training image when augmentation is on (epoch e trains on view e mod VIEWS). */
+export const HEAD_ONLY_VIEWS = 3;
+/** Images per backbone pass while the features are computed. */
+const FEATURE_BATCH = 16;
+
+/** 1 when the augmentation draws nothing (whole image, no flip, no jitter), else HEAD_ONLY_VIEWS. */
+export function viewsFor(augment: AugmentConfig): number {
+  return augment.scale[0] >= 1 && augment.hflip === 0 && augment.colorJitter === 0 ? 1 : HEAD_ONLY_VIEWS;
+}
+
+/**
+ * The classifier as a trainable model of its own: input [B, 1, 1, F] pooled features, parameters the model's
+ * head only (so the optimizer, its checkpoint state and the EMA cover exactly what trains).
+ */
+export function headOnlyView(model: Model): TrainableModel & { forward(x: tf.Tensor4D, opts?: ForwardOptions): tf.Tensor2D } {
+  const keys = model.headKeys;
+  const params = new Map([...model.params].filter(([k]) => keys.includes(k)));
+  return {
+    params,
+    headKeys: keys,
+    forward: (x, opts) => tf.tidy(() => model.head(tf.reshape(x, [x.shape[0], x.shape[3]]) as tf.Tensor2D, opts)),
+  };
+}
+
+/** The backbone's pooled features of a batch of images [n, H, W, 3] in inference mode, as a plain array. */
+async function featuresOf(model: Model, x: Float32Array, n: number, size: number): Promise<Float32Array> {
+  const t = tf.tensor4d(x, [n, size, size, 3]);
+  try {
+    const f = model.features(t, { training: false });
+    const data = (await f.data()) as Float32Array;
+    f.dispose();
+    return data;
+  } finally {
+    t.dispose();
+  }
+}
+
+export interface FeatureBankOptions {
+  /** The training resolution. */
+  size: number;
+  augment: AugmentConfig;
+  seed: number;
+  views?: number;
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Every training image's features under each view, and the evaluation set's, computed once. */
+export class FeatureBank {
+  private constructor(
+    readonly dim: number,
+    readonly views: number,
+    /** [views][images][dim]. */
+    private readonly train: Float32Array,
+    private readonly trainCount: number,
+    private readonly evalRows: { features: Float32Array; labels: Int32Array; paths: string[] } | null,
+  ) {}
+
+  static async build(model: Model, trainSet: TrainSet, evalSet: EvalSet | null, opts: FeatureBankOptions): Promise<FeatureBank> {
+    const dim = model.spec.numFeatures;
+    const views = opts.views ?? viewsFor(opts.augment);
+    const n = trainSet.cache.length;
+    const evalCount = evalSet?.images.length ?? 0;
+    const total = n * views + evalCount;
+    let done = 0;
+    const train = new Float32Array(views * n * dim);
+    // The same pipeline as training (augmentation drawn from (seed, view, image)), at a fixed size.
+    const sampler: SamplerConfig = { baseSize: opts.size, batchSize: FEATURE_BATCH, multiScale: false, seed: opts.seed };
+    for (let v = 0; v < views; v++) {
+      for await (const b of trainBatches(trainSet, { sampler, epoch: v, augment: opts.augment })) {
+        if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
+        const f = await featuresOf(model, b.x, b.indices.length, b.size);
+        b.release();
+        b.indices.forEach((idx, j) => train.set(f.subarray(j * dim, (j + 1) * dim), (v * n + idx) * dim));
+        opts.onProgress?.((done += b.indices.length), total);
+      }
+    }
+    let evalRows: FeatureBank['evalRows'] = null;
+    if (evalSet) {
+      const features = new Float32Array(evalCount * dim);
+      for await (const b of evalBatches(evalSet, FEATURE_BATCH)) {
+        if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
+        const f = await featuresOf(model, b.x, b.indices.length, b.size);
+        b.release();
+        b.indices.forEach((idx, j) => features.set(f.subarray(j * dim, (j + 1) * dim), idx * dim));
+        opts.onProgress?.((done += b.indices.length), total);
+      }
+      evalRows = { features, labels: evalSet.labels, paths: evalSet.paths };
+    }
+    return new FeatureBank(dim, views, train, n, evalRows);
+  }
+
+  /** The view epoch `epoch` trains on. */
+  viewOf(epoch: number): number {
+    return epoch % this.views;
+  }
+
+  /** Rows of `indices` for `epoch`'s view, shaped [n, 1, 1, dim] for headOnlyView. */
+  tensor(epoch: number, indices: ArrayLike<number>): tf.Tensor4D {
+    const v = this.viewOf(epoch);
+    const out = new Float32Array(indices.length * this.dim);
+    for (let j = 0; j < indices.length; j++) {
+      const at = (v * this.trainCount + indices[j]) * this.dim;
+      out.set(this.train.subarray(at, at + this.dim), j * this.dim);
+    }
+    return tf.tensor4d(out, [indices.length, 1, 1, this.dim]);
+  }
+
+  /**
+   * An epoch's batches in the sampler's plan (the same order a full run would see), as loader Batches whose
+   * `x` holds the features; `size` is the plan's resolution (the features were computed at the run's size).
+   */
+  async *batches(sampler: SamplerConfig, epoch: number, startBatch: number, labels: Int32Array): AsyncGenerator<Batch> {
+    const plan = planEpoch(sampler, epoch, this.trainCount);
+    for (let batchIndex = startBatch; batchIndex < plan.length; batchIndex++) {
+      const { size, indices } = plan[batchIndex];
+      yield {
+        x: new Float32Array(0), labels: Int32Array.from(indices, (i) => labels[i]), size, paths: [], indices: Int32Array.from(indices),
+        batchIndex, release: () => {},
+      };
+    }
+  }
+
+  /** Evaluates the head on the cached evaluation features (the same numbers as a full forward pass). */
+  async evaluate(model: Model, batchSize: number, classes: string[]): Promise<Evaluation> {
+    const rows = this.evalRows;
+    if (!rows) throw new Error('head-only: no evaluation set');
+    const dim = this.dim;
+    async function* batches(): AsyncGenerator<EvalBatch> {
+      for (let s = 0; s < rows!.labels.length; s += batchSize) {
+        const e = Math.min(rows!.labels.length, s + batchSize);
+        yield { x: tf.tensor4d(rows!.features.subarray(s * dim, e * dim), [e - s, 1, 1, dim]), labels: rows!.labels.subarray(s, e), files: rows!.paths.slice(s, e) };
+      }
+    }
+    return evaluate(headOnlyView(model), batches(), classes);
+  }
+}
+
+/**
+ * The reference path, without the bank: the features of `indices` under `epoch`'s view computed now, with a
+ * full backbone pass over freshly augmented images (tests check that the bank gives the same rows).
+ */
+export async function uncachedFeatures(model: Model, trainSet: TrainSet, indices: ArrayLike<number>, epoch: number, opts: FeatureBankOptions): Promise<tf.Tensor4D> {
+  const views = opts.views ?? viewsFor(opts.augment);
+  const view = epoch % views;
+  const size = opts.size;
+  const pixels = size * size * 3;
+  const x = new Float32Array(indices.length * pixels);
+  for (let j = 0; j < indices.length; j++) {
+    const img = trainSet.cache.get(indices[j]);
+    const aug = drawAugmentation(opts.augment, opts.seed, view, indices[j], img.width, img.height);
+    writeUnitFloats(await cropResizeFlip(img, size, aug), x, j * pixels, aug.jitter);
+  }
+  const f = await featuresOf(model, x, indices.length, size);
+  return tf.tensor4d(f, [indices.length, 1, 1, model.spec.numFeatures]);
+}
+
+/**
+ * Loads pretrained weights for fine-tuning on `classes`. The classifier is kept only when the file says it
+ * predicts exactly these classes, in this order (the studio stores them in the safetensors metadata); another
+ * label set, or a foreign file of the same size whose labels are unknown, gets a fresh head, and a note says so.
+ */
+export function loadForFineTune(model: Model, path: string, classes: readonly string[]): LoadReport {
+  const { tensors, metadata } = readSafetensors(path);
+  const report = loadWeights(model, tensors, { source: path, allowHeadMismatch: true });
+  if (report.headReinitialized) return report;
+  const stored = labelsInMetadata(metadata);
+  if (stored && stored.length === classes.length && stored.every((c, i) => c === classes[i])) {
+    return { ...report, notes: [...report.notes, `the classifier of ${path} predicts these ${classes.length} classes: kept, fine-tuning continues from it`] };
+  }
+  model.reinitHead();
+  const why = stored
+    ? `its labels (${stored.slice(0, 4).join(', ')}${stored.length > 4 ? ', …' : ''}) are not this dataset's (${classes.slice(0, 4).join(', ')}${classes.length > 4 ? ', …' : ''})`
+    : `it has ${classes.length} classes too, but no labels in its metadata, so which class is which is unknown`;
+  return { ...report, headReinitialized: true, notes: [...report.notes, `classifier re-initialised: ${why}; backbone loaded for fine-tuning`] };
+}

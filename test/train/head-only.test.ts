@@ -1,0 +1,178 @@
+// Quick fine-tuning (headOnly): features of the frozen backbone computed once give exactly the head that
+// training on uncached forward passes gives; a run keeps its labels in the weights so the next fine-tune knows
+// whether the classifier still fits; and a transfer task reaches a useful accuracy in seconds.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../src/backend/index.ts';
+import { DEFAULT_AUGMENT } from '../../src/data/augment.ts';
+import { buildEvalSet, buildTrainSet } from '../../src/data/loader.ts';
+import { planEpoch } from '../../src/data/sampler.ts';
+import { scanDataset } from '../../src/data/scan.ts';
+import { createModel } from '../../src/model/index.ts';
+import { readSafetensors } from '../../src/model/safetensors.ts';
+import { saveWeights, stateDict } from '../../src/model/weights.ts';
+import type { TrainEvent } from '../../src/protocol/contract.ts';
+import { CheckpointStore, FILES } from '../../src/run/index.ts';
+import { evaluateSet } from '../../src/train/evaluate.ts';
+import { FeatureBank, headOnlyView, loadForFineTune, uncachedFeatures } from '../../src/train/head-only.ts';
+import { runTraining } from '../../src/train/index.ts';
+import { Trainer } from '../../src/train/trainer.ts';
+import { Rng, mixSeed } from '../../src/util/random.ts';
+import { encode } from '../helpers/dataset.ts';
+import { maxAbsDiff } from '../helpers/fixtures.ts';
+import { tinyDataset, tinyRun } from './helpers.ts';
+import { mkdir, writeFile } from 'node:fs/promises';
+
+beforeAll(async () => { await initBackend('wasm'); });
+
+describe('the feature bank', () => {
+  it('cached features train the same head as uncached forward passes, and evaluate as a full forward pass does', async () => {
+    const data = await tinyDataset({ perClass: 6, layout: 'split', valPerClass: 3 });
+    const scan = await scanDataset(data, { valFraction: 0.2, seed: 1 });
+    const trainSet = await buildTrainSet(scan.train, { maxTrainSize: 32 });
+    const evalSet = await buildEvalSet(scan.val, 32, { cropPct: 1 });
+    const opts = { size: 32, augment: { ...DEFAULT_AUGMENT, scale: [0.3, 1] as [number, number], colorJitter: 0.2 }, seed: 3 };
+    const a = createModel('mobilevit_xxs', { numClasses: 4, seed: 7 });
+    const b = createModel('mobilevit_xxs', { numClasses: 4, seed: 7 });
+    const bank = await FeatureBank.build(a, trainSet, evalSet, opts);
+    expect(bank.views).toBe(3);
+    const settings = { adamw: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.05 }, labelSmoothing: 0.1, gradClip: 10, emaDecay: null };
+    const ta = new Trainer(headOnlyView(a), settings);
+    const tb = new Trainer(headOnlyView(b), settings);
+    const sampler = { baseSize: 32, batchSize: 8, multiScale: false, seed: 3 };
+    let step = 0;
+    for (let epoch = 0; epoch < 4; epoch++) { // epoch 3 reuses view 0
+      for (const { indices } of planEpoch(sampler, epoch, trainSet.cache.length)) {
+        const labels = Int32Array.from(indices, (i) => trainSet.labels[i]);
+        const seeds = () => { let k = 0; const s = step++; return () => mixSeed(11, s, k++); };
+        const xa = bank.tensor(epoch, indices);
+        const xb = await uncachedFeatures(b, trainSet, indices, epoch, opts);
+        expect(maxAbsDiff(xa.dataSync(), xb.dataSync())).toBeLessThan(1e-5);
+        const ra = await ta.step(xa, labels, 0.01, seeds());
+        step--;
+        const rb = await tb.step(xb, labels, 0.01, seeds());
+        expect(ra.loss).toBeCloseTo(rb.loss, 5);
+        tf.dispose([xa, xb]);
+      }
+    }
+    const ha = stateDict(a);
+    const hb = stateDict(b);
+    for (const k of a.headKeys) expect(maxAbsDiff(ha.get(k)!.data, hb.get(k)!.data), k).toBeLessThan(1e-5);
+    // The head moved, the backbone did not.
+    const fresh = stateDict(createModel('mobilevit_xxs', { numClasses: 4, seed: 7 }));
+    expect(maxAbsDiff(ha.get('head.fc.weight')!.data, fresh.get('head.fc.weight')!.data)).toBeGreaterThan(1e-3);
+    expect(maxAbsDiff(ha.get('stages.4.1.conv_fusion.conv.weight')!.data, fresh.get('stages.4.1.conv_fusion.conv.weight')!.data)).toBe(0);
+    const cached = await bank.evaluate(a, 8, scan.classes);
+    const full = await evaluateSet(a, evalSet, 8, scan.classes);
+    expect(cached.loss).toBeCloseTo(full.loss, 4);
+    expect(cached.top1).toBe(full.top1);
+    ta.dispose(); tb.dispose(); a.dispose(); b.dispose();
+  });
+});
+
+describe('which classifier a fine-tune keeps', () => {
+  it('kept for the same labels; re-initialised for other labels, and for a foreign file of the same size, with a note', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'head-'));
+    const src = createModel('mobilevit_xxs', { numClasses: 3, seed: 2 });
+    const fc = stateDict(src).get('head.fc.weight')!.data;
+    const ours = join(dir, 'ours.safetensors');
+    const foreign = join(dir, 'foreign.safetensors');
+    saveWeights(src, ours, { labels: JSON.stringify(['cat', 'dog', 'fox']) });
+    saveWeights(src, foreign);
+    const head = (m: ReturnType<typeof createModel>) => stateDict(m).get('head.fc.weight')!.data;
+
+    let m = createModel('mobilevit_xxs', { numClasses: 3, seed: 9 });
+    let r = loadForFineTune(m, ours, ['cat', 'dog', 'fox']);
+    expect(r.headReinitialized).toBe(false);
+    expect(maxAbsDiff(head(m), fc)).toBe(0);
+    expect(r.notes.join(' ')).toMatch(/kept/);
+
+    m = createModel('mobilevit_xxs', { numClasses: 3, seed: 9 });
+    r = loadForFineTune(m, ours, ['ant', 'bee', 'cow']);
+    expect(r.headReinitialized).toBe(true);
+    expect(maxAbsDiff(head(m), fc)).toBeGreaterThan(1e-3);
+    expect(r.notes.join(' ')).toMatch(/re-initialised: its labels \(cat, dog, fox\) are not this dataset's/);
+
+    m = createModel('mobilevit_xxs', { numClasses: 3, seed: 9 });
+    r = loadForFineTune(m, foreign, ['cat', 'dog', 'fox']);
+    expect(r.headReinitialized).toBe(true);
+    expect(r.notes.join(' ')).toMatch(/no labels in its metadata/);
+    // The backbone is loaded in every case.
+    expect(maxAbsDiff(stateDict(m).get('stem.conv.weight')!.data, stateDict(src).get('stem.conv.weight')!.data)).toBe(0);
+  });
+});
+
+/**
+ * Random shapes (disc, square, diamond, bars) on a noisy grey of random brightness; the class is the shape's hue
+ * (degrees in the folder name, ±8° per image). The source and target tasks use different hues.
+ */
+export async function hueDataset(root: string, hues: number[], perClass: number, valPerClass: number, size: number, seed: number): Promise<void> {
+  let n = 0;
+  for (const split of ['train', 'val'] as const) {
+    for (const hue of hues) {
+      const dir = join(root, split, `hue${hue}`);
+      await mkdir(dir, { recursive: true });
+      for (let i = 0; i < (split === 'train' ? perClass : valPerClass); i++) {
+        const rng = new Rng(mixSeed(seed, n++));
+        const h = (hue + rng.uniform(-8, 8)) / 360;
+        const f = (k: number) => { const t = (((k + h * 6) % 6) + 6) % 6; return 200 * (1 - Math.max(0, Math.min(t, 4 - t, 1))) + 40; };
+        const fg = [f(5), f(3), f(1)];
+        const shape = rng.int(0, 3);
+        const cx = rng.uniform(0.3, 0.7) * size, cy = rng.uniform(0.3, 0.7) * size, r = rng.uniform(0.15, 0.35) * size;
+        const grey = rng.uniform(60, 160);
+        const out = new Uint8Array(size * size * 3);
+        for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) {
+          const dx = x - cx, dy = y - cy;
+          const inside = shape === 0 ? Math.hypot(dx, dy) < r : shape === 1 ? Math.abs(dx) < r && Math.abs(dy) < r
+            : shape === 2 ? Math.abs(dx) + Math.abs(dy) < r * 1.3 : Math.abs(dy) < r && Math.floor(x / 5) % 2 === 0;
+          for (let c = 0; c < 3; c++) out[(y * size + x) * 3 + c] = Math.max(0, Math.min(255, Math.round((inside ? fg[c] : grey) + rng.uniform(-30, 30))));
+        }
+        await writeFile(join(dir, `${i}.png`), await encode(out, size, size, 'png'));
+      }
+    }
+  }
+}
+
+describe('a transfer task', () => {
+  it('weights trained on four hues give a useful head for four other hues in seconds (far above a random backbone); a full fine-tune continues from it', async () => {
+    const base = mkdtempSync(join(tmpdir(), 'transfer-'));
+    await hueDataset(join(base, 'source'), [0, 90, 180, 270], 40, 10, 40, 1);
+    await hueDataset(join(base, 'target'), [45, 135, 225, 315], 20, 15, 40, 2);
+    const source = tinyRun(join(base, 'source'), { imageSize: 32, epochs: 6, batchSize: 16, lr: 0.004, seed: 1 });
+    const pre = await runTraining(source.dir);
+    expect(pre.status, pre.error ?? '').toBe('finished');
+    const preWeights = new CheckpointStore(join(source.dir, FILES.checkpoints)).weightsPath('best')!;
+    expect(JSON.parse(readSafetensors(preWeights).metadata.labels)).toEqual(['hue0', 'hue180', 'hue270', 'hue90']);
+
+    const quickSettings = { imageSize: 32, epochs: 15, batchSize: 16, lr: 0.01, seed: 2, headOnly: true };
+    const events: TrainEvent[] = [];
+    const quick = tinyRun(join(base, 'target'), { ...quickSettings, weights: preWeights });
+    const t0 = performance.now();
+    const out = await runTraining(quick.dir, { onEvent: (e) => events.push(e) });
+    const seconds = (performance.now() - t0) / 1000;
+    expect(out.status, out.error ?? '').toBe('finished');
+    const warnings = events.filter((e) => e.type === 'warning').map((e) => (e as { message: string }).message).join('\n');
+    expect(warnings).toMatch(/classifier re-initialised: its labels \(hue0, hue180, hue270, hue90\) are not this dataset's/);
+    expect(events.filter((e) => e.type === 'step').length).toBe(15 * 5);
+    // The same quick run on a random backbone: what the pretrained features add.
+    const random = await runTraining(tinyRun(join(base, 'target'), quickSettings).dir);
+    console.log(`transfer: quick fine-tune ${seconds.toFixed(1)} s, best val top-1 ${(out.best!.top1 * 100).toFixed(1)} % (random backbone: ${(random.best!.top1 * 100).toFixed(1)} %)`);
+    expect(out.best!.top1).toBeGreaterThanOrEqual(0.85);
+    expect(out.best!.top1).toBeGreaterThan(random.best!.top1 + 0.15);
+    // Features of 80 images × 3 views + 60 val, then 75 head steps: seconds on wasm.
+    expect(seconds).toBeLessThan(30);
+
+    // The quick run's weights carry its labels: a full fine-tune on the same data keeps its head.
+    const quickWeights = new CheckpointStore(join(quick.dir, FILES.checkpoints)).weightsPath('best')!;
+    const full = tinyRun(join(base, 'target'), { imageSize: 32, epochs: 1, batchSize: 16, lr: 0.0005, seed: 2, weights: quickWeights });
+    const fullEvents: TrainEvent[] = [];
+    const f = await runTraining(full.dir, { onEvent: (e) => fullEvents.push(e) });
+    expect(f.status, f.error ?? '').toBe('finished');
+    const fullWarnings = fullEvents.filter((e) => e.type === "warning").map((e) => (e as { message: string }).message).join("\n");
+    expect(fullWarnings, fullWarnings).toMatch(/predicts these 4 classes: kept/);
+    expect(f.val!.top1).toBeGreaterThanOrEqual(0.7);
+  }, 600_000);
+});
