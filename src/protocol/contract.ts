@@ -197,6 +197,8 @@ export const TrainSettings = z
     gradClip: z.number().positive().nullable().default(10).describe('global gradient-norm clip; none = no clipping'),
     ema: z.boolean().default(false).describe('keep an exponential moving average of the weights and evaluate it'),
     freezeBackboneEpochs: int(0, 10_000).default(0).describe('train only the classifier for the first N epochs (fine-tuning)'),
+    headOnly: z.boolean().default(false)
+      .describe('quick fine-tune: the backbone stays frozen for the whole run, its features are computed once per image (a few augmented views when augmenting) and only the classifier trains'),
     valFraction: ValFraction.default(DEFAULT_VAL_FRACTION).describe('validation share when the folder has no val/'),
     seed: int(0, 2 ** 31 - 1).default(0).describe('seed of the split, sampler, augmentation, init and dropout'),
     evalCrop: auto(z.number().gt(0).max(1))
