@@ -9,6 +9,7 @@ import { imageTensor, loadImage, randomImage } from '../inspect/image.ts';
 import { receptiveFields as fieldsOf, spatialBlocks } from '../inspect/receptive-field.ts';
 import { attentionResult, receptiveFieldResult, topK } from '../inspect/results.ts';
 import { profileModel } from '../inspect/profile.ts';
+import { profileOnnxAsResult } from '../export/ort-profile.ts';
 import type { HandlerContext } from './dispatch.ts';
 import { modelFor, serial, withImageFile } from './models.ts';
 
@@ -71,7 +72,9 @@ export function profile(p: EngineParams<'profile'>, ctx: HandlerContext): Promis
     const model = createModel(p.variant, { numClasses: 1000, seed: 0 });
     try {
       ctx.progress(0, 1, `profiling ${p.variant} at ${p.imageSize} px`);
-      const r = profileModel(model, { imageSize: p.imageSize, batch: p.batch, runs: p.runs });
+      const r = p.runtime === 'onnxruntime'
+        ? await profileOnnxAsResult(model, { imageSize: p.imageSize, batch: p.batch, runs: p.runs })
+        : profileModel(model, { imageSize: p.imageSize, batch: p.batch, runs: p.runs });
       ctx.progress(1, 1);
       return { ...r, variant: p.variant };
     } finally {

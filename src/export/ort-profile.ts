@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Model } from '../model/index.ts';
 import { PART_NAMES, type PartName } from '../model/types.ts';
+import { summarize } from '../model/summary.ts';
 import { exportOnnx } from './onnx.ts';
 import { createOrtSession, loadOrt } from './ort.ts';
 
@@ -148,4 +149,19 @@ export async function profileOnnx(model: Model, o: OrtProfileOptions = {}): Prom
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The onnxruntime profile in the shape of the TF.js one (the contract's ProfileResult), so the Latency view
+ * draws either: per-block MACs come from the model's own forward pass (summarize), times per `batch` images.
+ */
+export async function profileOnnxAsResult(model: Model, o: OrtProfileOptions = {}) {
+  const p = await profileOnnx(model, o);
+  const summary = summarize(model, p.imageSize);
+  const macs = new Map(summary.blocks.map((b) => [b.name, b.macs * p.batch]));
+  const blocks = p.blocks.map((b) => ({ name: b.name, kind: b.kind, ms: b.ms, params: b.params, macs: macs.get(b.name) ?? 0, parts: b.parts }));
+  return {
+    variant: model.variant, backend: `onnxruntime (${p.threads} thread${p.threads > 1 ? 's' : ''})`, imageSize: p.imageSize, batch: p.batch, runs: p.runs,
+    totalMs: p.totalMs, blocksMs: p.blocksMs, params: model.paramCount(), macs: blocks.reduce((s, b) => s + b.macs, 0), blocks,
+  };
 }

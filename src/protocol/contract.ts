@@ -503,6 +503,8 @@ export const requests = {
       imageSize: int(MIN_INPUT_SIZE, MAX_INPUT_SIZE).default(256),
       batch: int(1, 256).default(1),
       runs: int(1, 1000).default(10),
+      /** tfjs (default): the studio's engine; onnxruntime: the studio's ONNX export on onnxruntime-node, per node mapped to blocks. */
+      runtime: z.enum(['tfjs', 'onnxruntime']).optional(),
     }).strict(),
     result: ProfileResult,
   },

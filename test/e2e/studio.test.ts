@@ -205,6 +205,15 @@ describe('studio in the browser', () => {
     await shot('07-latency');
   }, 300_000);
 
+  it('profiles on onnxruntime too, MobileNetV2 beside it', async () => {
+    await page.getByTestId('latency-runtime').selectOption('onnxruntime');
+    await page.getByTestId('latency-start').click();
+    await page.waitForFunction(() => /onnxruntime/.test(document.querySelector('[data-testid="latency-bars-card"]')?.textContent ?? ''), undefined, { timeout: 120_000 });
+    await outcome('[data-testid="baseline-bars"]:not([data-bars="0"])', 120_000);
+    expect(await attr('latency-bars', 'data-bars')).toBeGreaterThan(10);
+    await page.getByTestId('latency-runtime').selectOption('tfjs');
+  }, 180_000);
+
   it('shows the settings', async () => {
     await nav('settings');
     await page.waitForFunction((ws) => (document.querySelector('[data-testid="settings-workspace"]') as HTMLInputElement | null)?.value === ws, join(tmp, 'workspace'));

@@ -33,6 +33,20 @@ afterAll(async () => {
   ws.remove();
 });
 
+describe('inspect.profile on onnxruntime', () => {
+  it('gives the Latency view per-block times from onnxruntime, with MACs and MobileViT parts', async () => {
+    const r = await service.handle('inspect.profile', { variant: 'mobilevit_xxs', imageSize: 64, runs: 2, runtime: 'onnxruntime' });
+    expect(r.ok, JSON.stringify(r)).toBe(true);
+    const p = (r as { result: { backend: string; macs: number; blocks: { name: string; ms: number; macs: number; parts: { name: string }[] }[] } }).result;
+    expect(p.backend).toMatch(/^onnxruntime/);
+    expect(p.macs).toBeGreaterThan(1e7);
+    for (const b of p.blocks) expect(b.ms, b.name).toBeGreaterThan(0);
+    expect(p.blocks.find((b) => b.name === 'stages.2.1')!.parts.map((x) => x.name)).toEqual(['local', 'unfold', 'transformer', 'fold', 'projection', 'fusion']);
+    const tfjs = await service.handle('inspect.profile', { variant: 'mobilevit_xxs', imageSize: 64, runs: 1 });
+    expect((tfjs as { result: { backend: string; macs: number } }).result).toMatchObject({ backend: 'wasm', macs: p.macs });
+  }, 120_000);
+});
+
 describe('runs.export', () => {
   it('writes ONNX, safetensors and the timm recipe into the run\'s exports folder', async () => {
     const onnx = await service.handle('runs.export', { runId, format: 'onnx', checkpoint: 'last', imageSize: 96 });
