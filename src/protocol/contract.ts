@@ -407,6 +407,39 @@ export const ProfileResult = z.object({
 export type ProfileResult = z.infer<typeof ProfileResult>;
 
 // ---------------------------------------------------------------------------------------------
+// The model zoo (src/zoo): ImageNet checkpoints on the Hugging Face Hub, cached in <workspace>/models
+
+export const ZooModel = z.object({
+  name: z.string(),
+  repo: z.string(),
+  revision: z.string(),
+  variant: VariantName,
+  source: z.string(),
+  /** Bytes on disk when cached, else the approximate download size. */
+  size: z.number().int().nonnegative(),
+  sizeApprox: z.boolean(),
+  cached: z.boolean(),
+  channels: z.enum(['RGB', 'BGR']),
+  top1: z.number().nullable(),
+});
+export type ZooModel = z.infer<typeof ZooModel>;
+
+/** A zoo short name (mobilevit_xxs) or repo id (timm/mobilevit_xxs.cvnets_in1k). */
+const ZooName = z.string().trim().min(1).max(200);
+
+export const ZooPullResult = z.object({
+  name: z.string(), repo: z.string(), revision: z.string(),
+  /** The hub's file, whose sha256 and size these are. */
+  path: z.string(), sha256: z.string(), size: z.number().int(),
+  /** The file to train or inspect with (TrainSettings.weights, ModelRef.weights). */
+  weights: z.string(),
+  variant: VariantName,
+  downloaded: z.boolean(),
+  notes: z.array(z.string()),
+});
+export type ZooPullResult = z.infer<typeof ZooPullResult>;
+
+// ---------------------------------------------------------------------------------------------
 // The request table
 
 const empty = z.object({}).strict().default({});
@@ -508,6 +541,10 @@ export const requests = {
     }).strict(),
     result: ProfileResult,
   },
+  'models.list': { params: empty, result: z.object({ models: z.array(ZooModel), dir: z.string() }) },
+  /** Downloads (progress events: bytes; label: rate and time left) unless cached; the answer names the file to use. */
+  'models.pull': { params: z.object({ name: ZooName }).strict(), result: ZooPullResult },
+  'models.cancel': { params: z.object({ name: ZooName }).strict(), result: z.object({ cancelled: z.boolean() }) },
 } as const satisfies Record<RequestName, { params: z.ZodTypeAny; result: z.ZodTypeAny }>;
 
 // Compile-time check that the table has no request missing from names.ts (satisfies checks the other way).

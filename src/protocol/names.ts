@@ -23,6 +23,9 @@ export const REQUEST_NAMES = [
   'inspect.attention',
   'inspect.receptiveField',
   'inspect.profile',
+  'models.list',
+  'models.pull',
+  'models.cancel',
 ] as const;
 
 export const EVENT_NAMES = ['train.event', 'run.status', 'engine.status', 'progress'] as const;

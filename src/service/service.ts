@@ -28,6 +28,7 @@ import { forkEngine, type SpawnEngine } from '../engine/process.ts';
 import { createRun, defaultWorkspace, probeRunLock, recordFailure } from '../run/index.ts';
 import { TFJS_VERSION, appVersion } from '../util/version.ts';
 import { DatasetService } from './datasets.ts';
+import { ZooService } from './models.ts';
 import { RunStore } from './runs.ts';
 import { SettingsStore } from './settings.ts';
 import { checkFixedWorkspace } from './workspace.ts';
@@ -62,6 +63,7 @@ export class StudioService {
   private readonly settings: SettingsStore;
   private runs: RunStore;
   private readonly datasets = new DatasetService();
+  private readonly zoo = new ZooService();
   private readonly listeners = new Set<Listener>();
   /** The run the engine is training; the engine trains one at a time. */
   private active: { id: string; dir: string } | null = null;
@@ -170,9 +172,11 @@ export class StudioService {
     }
   }
 
-  private resolveModel(m: ModelRef): EngineModel {
+  private async resolveModel(m: ModelRef): Promise<EngineModel> {
     if ('runId' in m) return { kind: 'run', runDir: this.runs.dirOf(m.runId), checkpoint: m.checkpoint };
-    return { kind: 'weights', ...m };
+    // A zoo name (mobilevit_xxs, apple/mobilevit-small): its cached file, pulled first when missing.
+    const zoo = await this.zoo.resolve(m.weights, this.workspace);
+    return { kind: 'weights', ...m, ...(zoo ?? {}) };
   }
 
   private requireIdle(what: string): void {
@@ -253,7 +257,10 @@ export class StudioService {
 
     'train.start': async (p) => {
       this.requireIdle('starting a run');
-      const { id, dir } = createRun(p.settings, { workspace: this.workspace, name: p.name });
+      const zoo = await this.zoo.resolve(p.settings.weights, this.workspace); // a zoo name: its cached file and variant
+      const settings = zoo ? { ...p.settings, ...zoo } : p.settings;
+      this.requireIdle('starting a run'); // again: another run may have started during a download
+      const { id, dir } = createRun(settings, { workspace: this.workspace, name: p.name });
       await this.startTraining(id, dir);
       return { runId: id };
     },
@@ -286,9 +293,13 @@ export class StudioService {
       const r = await this.engine.call('eval', { runDir: this.runs.dirOf(p.runId), checkpoint: p.checkpoint, maxMisclassified: p.maxMisclassified }, { onProgress: ctx.progress });
       return { runId: p.runId, ...r };
     },
-    'inspect.predict': (p) => this.engine.call('predict', { ...p, model: this.resolveModel(p.model) }),
-    'inspect.attention': (p) => this.engine.call('attention', { ...p, model: this.resolveModel(p.model) }),
-    'inspect.receptiveField': (p, ctx) => this.engine.call('receptiveField', { ...p, model: this.resolveModel(p.model) }, { onProgress: ctx.progress }),
+    'inspect.predict': async (p) => this.engine.call('predict', { ...p, model: await this.resolveModel(p.model) }),
+    'inspect.attention': async (p) => this.engine.call('attention', { ...p, model: await this.resolveModel(p.model) }),
+    'inspect.receptiveField': async (p, ctx) => this.engine.call('receptiveField', { ...p, model: await this.resolveModel(p.model) }, { onProgress: ctx.progress }),
     'inspect.profile': (p, ctx) => this.engine.call('profile', p, { onProgress: ctx.progress }),
+
+    'models.list': () => this.zoo.list(this.workspace),
+    'models.pull': (p, ctx) => this.zoo.pull(p.name, this.workspace, ctx.progress),
+    'models.cancel': (p) => this.zoo.cancel(p.name),
   };
 }

@@ -5,6 +5,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { cachedSha256, downloadHubFile, type DownloadOptions } from './download.ts';
 import { convertZooFile } from './convert.ts';
+import type { VariantName } from '../model/types.ts';
 import { approxBytes, findZooEntry, ZOO, type ZooEntry } from './zoo.ts';
 
 export interface ZooPaths {
@@ -25,7 +26,7 @@ export interface ZooListing {
   name: string;
   repo: string;
   revision: string;
-  variant: string;
+  variant: VariantName;
   source: string;
   /** Bytes on disk when cached, otherwise the approximate download size. */
   size: number;

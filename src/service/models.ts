@@ -1,0 +1,56 @@
+// The model zoo as the service offers it: the list with cached marks, pulls with progress and cancel, and
+// zoo names accepted wherever a request names weights (train.start, ModelRef).
+import { existsSync } from 'node:fs';
+import { StudioError, type ZooModel, type ZooPullResult } from '../protocol/contract.ts';
+import { DownloadError } from '../zoo/download.ts';
+import { listZoo, pullZoo, ZooError } from '../zoo/store.ts';
+import { findZooEntry } from '../zoo/zoo.ts';
+
+const rate = (bps: number, eta: number | null) =>
+  `${(bps / 1e6).toFixed(1)} MB/s${eta !== null ? `, ${Math.floor(eta / 60)}:${String(Math.round(eta % 60)).padStart(2, '0')} left` : ''}`;
+
+export class ZooService {
+  /** Pulls in flight, by repo: a second request for the same model waits on the first. */
+  private readonly pulls = new Map<string, { control: AbortController; done: Promise<ZooPullResult> }>();
+
+  constructor(private readonly env: NodeJS.ProcessEnv = process.env) {}
+
+  list(workspace: string): { models: ZooModel[]; dir: string } {
+    return { models: listZoo(workspace), dir: `${workspace}/models` };
+  }
+
+  pull(name: string, workspace: string, progress?: (done: number, total: number, label?: string) => void): Promise<ZooPullResult> {
+    const entry = findZooEntry(name);
+    if (!entry) throw new StudioError('not_found', `${JSON.stringify(name).slice(0, 100)} is not a zoo model (models.list names them)`);
+    const running = this.pulls.get(entry.repo);
+    if (running) return running.done;
+    const control = new AbortController();
+    const done = pullZoo(entry, workspace, {
+      env: this.env, signal: control.signal,
+      onProgress: (p) => progress?.(p.received, p.total ?? 0, rate(p.bytesPerSec, p.etaSec)),
+    }).then((r) => ({ ...r, variant: entry.variant }), (e: unknown) => {
+      if (e instanceof DownloadError || e instanceof ZooError) throw new StudioError('failed', e.message);
+      throw e;
+    }).finally(() => this.pulls.delete(entry.repo));
+    this.pulls.set(entry.repo, { control, done });
+    return done;
+  }
+
+  cancel(name: string): { cancelled: boolean } {
+    const entry = findZooEntry(name);
+    const running = entry && this.pulls.get(entry.repo);
+    if (!running) return { cancelled: false };
+    running.control.abort();
+    return { cancelled: true };
+  }
+
+  /**
+   * `weights` as a request gave it: a zoo name (not an existing file) becomes the cached file, pulled first when
+   * missing, with the variant it needs; anything else is returned unchanged.
+   */
+  async resolve(weights: string | undefined, workspace: string): Promise<{ weights: string; variant: ZooPullResult['variant'] } | null> {
+    if (weights === undefined || existsSync(weights) || !findZooEntry(weights)) return null;
+    const r = await this.pull(weights, workspace);
+    return { weights: r.weights, variant: r.variant };
+  }
+}

@@ -1,0 +1,72 @@
+// The zoo through the service: models.list with cached marks, models.pull with progress events and cancel,
+// and a zoo name as ModelRef.weights (the engine gets the cached file, the variant and ImageNet labels).
+import { readFileSync } from 'node:fs';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { EventName } from '../../src/protocol/contract.ts';
+import { StudioService } from '../../src/service/service.ts';
+import { FakeHub } from '../helpers/fake-hub.ts';
+import { fixture } from '../helpers/fixtures.ts';
+import { spawnFakeEngine, tempDir } from '../engine/fixtures/studio.ts';
+
+const WEIGHTS = readFileSync(fixture('mobilevit_xxs_256_b1_c1000.weights.safetensors'));
+let hub: FakeHub;
+let ws: ReturnType<typeof tempDir>;
+let service: StudioService;
+let seen: { event: EventName; payload: any }[];
+const saved = process.env.HF_ENDPOINT;
+
+beforeAll(async () => {
+  hub = await new FakeHub().start();
+  hub.add('timm/mobilevit_xxs.cvnets_in1k', 'main', 'model.safetensors', { body: WEIGHTS });
+  hub.add('timm/mobilevit_xs.cvnets_in1k', 'main', 'model.safetensors', { body: Buffer.concat([WEIGHTS, WEIGHTS]), mode: 'slow' });
+  process.env.HF_ENDPOINT = hub.endpoint;
+});
+afterAll(async () => {
+  await hub.stop();
+  if (saved === undefined) delete process.env.HF_ENDPOINT; else process.env.HF_ENDPOINT = saved;
+});
+beforeEach(() => {
+  ws = tempDir();
+  service = new StudioService({ mode: 'cli', workspace: ws.dir, spawnEngine: spawnFakeEngine });
+  seen = [];
+  service.on((event, payload) => seen.push({ event, payload }));
+});
+afterEach(async () => { await service.close(); ws.remove(); });
+
+const call = (method: string, params: unknown = {}) => service.handle(method, params);
+
+describe('models.* requests', () => {
+  it('lists the zoo, pulls with byte progress, and lists it cached afterwards', async () => {
+    let r = await call('models.list');
+    expect(r.ok).toBe(true);
+    const list = (r as any).result.models as { name: string; cached: boolean }[];
+    expect(list).toHaveLength(7);
+    expect(list.every((m) => !m.cached)).toBe(true);
+
+    r = await call('models.pull', { name: 'mobilevit_xxs' });
+    expect(r.ok, JSON.stringify(r)).toBe(true);
+    const pulled = (r as any).result;
+    expect(pulled).toMatchObject({ repo: 'timm/mobilevit_xxs.cvnets_in1k', variant: 'mobilevit_xxs', size: WEIGHTS.length, downloaded: true });
+    expect(pulled.weights).toMatch(/model\.studio\.safetensors$/);
+    const progress = seen.filter((e) => e.event === 'progress' && e.payload.task === 'models.pull');
+    expect(progress.length).toBeGreaterThan(0);
+    expect(progress.at(-1)!.payload).toMatchObject({ done: WEIGHTS.length, total: WEIGHTS.length });
+    expect(progress.at(-1)!.payload.label).toMatch(/MB\/s/);
+
+    r = await call('models.list');
+    expect((r as any).result.models.find((m: { name: string }) => m.name === 'mobilevit_xxs').cached).toBe(true);
+  });
+
+  it('cancel stops a pull in flight; a name outside the zoo is not_found', async () => {
+    const pending = call('models.pull', { name: 'timm/mobilevit_xs.cvnets_in1k' });
+    await new Promise((res) => setTimeout(res, 150));
+    expect((await call('models.cancel', { name: 'mobilevit_xs' }) as any).result).toEqual({ cancelled: true });
+    const r = await pending;
+    expect(r.ok).toBe(false);
+    expect((r as any).error).toMatchObject({ code: 'failed' });
+    expect((r as any).error.message).toMatch(/cancelled/);
+    expect((await call('models.cancel', { name: 'mobilevit_xs' }) as any).result).toEqual({ cancelled: false });
+    const bad = await call('models.pull', { name: 'someone/else' });
+    expect((bad as any).error.code).toBe('not_found');
+  });
+});
