@@ -2,23 +2,18 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.ts';
-import { main } from '../../src/cli/main.ts';
+import { runCli } from '../helpers/cli.ts';
 import { measureSpeed } from '../../src/train/speed.ts';
 
 beforeAll(async () => { await initBackend('wasm'); });
 
-async function cli(...args: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(args, { out: (l) => out.push(l), err: (l) => err.push(l) });
-  return { code, out, err };
-}
+const cli = runCli;
 
 describe('bench command', () => {
   it.each(['inference', 'training'])('%s: prints the median and images/s as one JSON line', async (mode) => {
     const r = await cli('bench', '--variant', 'mobilevit_xxs', '--mode', mode, '--image-size', '32', '--batch-size', '2', '--runs', '2', '--backend', 'wasm', '--json');
     expect(r.code, r.err.join('\n')).toBe(0);
-    const line = JSON.parse(r.out.at(-1)!);
+    const line = JSON.parse(r.lines.at(-1)!);
     expect(Object.keys(line).sort()).toEqual(['backend', 'batchSize', 'imageSize', 'imagesPerSec', 'medianMs', 'mode', 'runs', 'variant', 'workers']);
     expect(line).toMatchObject({ variant: 'mobilevit_xxs', mode, imageSize: 32, batchSize: 2, backend: 'wasm', workers: 1, runs: 2 });
     expect(line.medianMs).toBeGreaterThan(0);

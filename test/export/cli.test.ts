@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.ts';
 import { decodeModel } from '../../src/export/onnx-graph.ts';
 import { STUDIO_WARMUP_START_LR, timmRecipe } from '../../src/export/timm-recipe.ts';
 import { createModel } from '../../src/model/index.ts';
@@ -17,16 +16,12 @@ import { parseSettings } from '../../src/run/record.ts';
 import { WARMUP_START_LR } from '../../src/train/defaults.ts';
 import { fixture, maxAbsDiff } from '../helpers/fixtures.ts';
 import { onnxLogits, randomImages, randomModel, tfLogits } from './helpers.ts';
+import { runCli } from '../helpers/cli.ts';
 
 let dir: string;
 let runDir: string;
 
-async function cli(...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
-  return { code, out: out.join('\n'), err };
-}
+const cli = runCli;
 
 beforeAll(async () => {
   await tf.setBackend('wasm');

@@ -5,20 +5,15 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.ts';
 import { saveWeights } from '../../src/model/weights.ts';
 import { makeDataset } from '../helpers/dataset.ts';
 import { randomModel } from './helpers.ts';
+import { runCli } from '../helpers/cli.ts';
 
 let data: string;
 let weights: string;
 
-async function cli(...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
-  return { code, out: out.join('\n'), err };
-}
+const cli = runCli;
 
 beforeAll(async () => {
   await tf.setBackend('wasm');

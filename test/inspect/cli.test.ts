@@ -6,24 +6,19 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.ts';
 import { createModel } from '../../src/model/index.ts';
 import { stateDict } from '../../src/model/weights.ts';
 import { CheckpointStore } from '../../src/run/index.ts';
 import { createRun, updateRun } from '../../src/run/index.ts';
 import { encode } from '../helpers/dataset.ts';
 import { fixture } from '../helpers/fixtures.ts';
+import { runCli } from '../helpers/cli.ts';
 
 const WEIGHTS = fixture('mobilevit_xxs_256_b2_c10.weights.safetensors');
 let dir: string;
 let image: string;
 
-async function cli(...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
-  return { code, out: out.join('\n'), err };
-}
+const cli = runCli;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'inspect-cli-'));

@@ -4,15 +4,14 @@ import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.ts';
 import type { TrainEvent } from '../../src/protocol/contract.ts';
 import { TrainReporter, formatDuration } from '../../src/train/console-report.ts';
 import { createRun, updateRun } from '../../src/run/index.ts';
+import { runCli } from '../helpers/cli.ts';
 
 async function run(args: string[]) {
-  const out: string[] = [], err: string[] = [];
-  const code = await main(args, { out: (l) => out.push(l), err: (l) => err.push(l) });
-  return { code, out, err };
+  const r = await runCli(...args);
+  return { code: r.code, out: r.lines, err: r.err };
 }
 
 describe('train / eval / resume errors', () => {

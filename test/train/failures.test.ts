@@ -52,7 +52,10 @@ describe('training failures', () => {
       afterStep: ({ step }) => { full = step >= 2; },
     });
     expect(outcome.status).toBe('finished');
-    const warnings = events.filter((e) => e.type === 'warning').map((e) => (e as { message: string }).message);
+    // The recipe's one line comes first, as in every run; the disk's warnings follow.
+    const all = events.filter((e) => e.type === 'warning').map((e) => (e as { message: string }).message);
+    expect(all[0]).toMatch(/^recipe: /);
+    const warnings = all.slice(1);
     expect(warnings[0]).toBe('could not write the last checkpoint at step 2: the disk is full (ENOSPC); the checkpoint of step 1 is kept');
     // Every save from step 2 on fails: steps 2, 3, 4 and the two epoch ends (steps 2 and 4).
     expect(warnings).toHaveLength(5);
