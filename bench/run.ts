@@ -7,6 +7,7 @@ const SECTIONS: Record<string, () => Promise<unknown>> = {
   ipc: async () => (await import('./ipc.ts')).benchIpc(),
   recipe: async () => (await import('./recipe.ts')).benchRecipe(),
   ort: async () => (await import('./ort.ts')).benchOrt(),
+  zoo: async () => (await import('./zoo.ts')).benchZoo(),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

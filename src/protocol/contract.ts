@@ -180,7 +180,7 @@ export const TrainSettings = z
   .object({
     data: FsPath.describe('dataset folder'),
     variant: VariantName.default('mobilevit_xxs').describe('model architecture'),
-    weights: FsPath.optional().describe('pretrained weights (.safetensors, timm or Hugging Face names) to fine-tune; the head is re-initialised when classes differ'),
+    weights: FsPath.optional().describe('pretrained weights to fine-tune: a .safetensors file (timm or Hugging Face names) or a zoo model (models list); the head is kept only for the same labels'),
     imageSize: int(MIN_INPUT_SIZE, MAX_INPUT_SIZE).default(256).describe('training resolution in px; with multi-scale the base of the resolution set'),
     multiScale: z.boolean().default(false).describe("the paper's multi-scale sampler around the image size (batch scaled by (base/size)^2)"),
     epochs: int(1, 10_000).default(30).describe('epochs'),

@@ -89,7 +89,8 @@ export class TrainReporter {
   /** Progress of the preparation before the first step. */
   prepare(task: string, done: number, total: number): void {
     if (this.json || !this.io.bar) return;
-    const what = task === 'scan' ? 'checking images' : task === 'cache' ? 'decoding training images' : 'preparing validation images';
+    const what = task === 'scan' ? 'checking images' : task === 'cache' ? 'decoding training images'
+      : task === 'features' ? 'computing backbone features (head-only)' : 'preparing validation images';
     this.io.bar(`${what} ${done}/${total}`);
   }
 

@@ -18,14 +18,25 @@ import type { ForwardOptions } from '../model/types.ts';
 import { evaluate, type EvalBatch, type Evaluation } from './evaluate.ts';
 import type { TrainableModel } from './trainer.ts';
 
-/** Augmented views cached per training image when augmentation is on (epoch e trains on view e mod VIEWS). */
-export const HEAD_ONLY_VIEWS = 3;
+/** Random views cached per training image when augmentation crops or jitters (epoch e trains on view e mod VIEWS). */
+export const HEAD_ONLY_VIEWS = 2;
 /** Images per backbone pass while the features are computed. */
 const FEATURE_BATCH = 16;
 
-/** 1 when the augmentation draws nothing (whole image, no flip, no jitter), else HEAD_ONLY_VIEWS. */
+const wholeImage = (a: AugmentConfig) => a.scale[0] >= 1 && a.colorJitter === 0;
+
+/**
+ * Views per image: 1 when the augmentation draws nothing (whole image, no flip, no jitter); 2 when it only flips
+ * (the image and its mirror: all there is); else HEAD_ONLY_VIEWS random views.
+ */
 export function viewsFor(augment: AugmentConfig): number {
-  return augment.scale[0] >= 1 && augment.hflip === 0 && augment.colorJitter === 0 ? 1 : HEAD_ONLY_VIEWS;
+  if (wholeImage(augment)) return augment.hflip === 0 ? 1 : 2;
+  return HEAD_ONLY_VIEWS;
+}
+
+/** The augmentation of view `v`: with flips only, view 0 is the image and view 1 its mirror; else the run's own. */
+export function viewAugment(augment: AugmentConfig, view: number): AugmentConfig {
+  return wholeImage(augment) && augment.hflip > 0 ? { ...augment, hflip: view % 2 } : augment;
 }
 
 /**
@@ -87,7 +98,7 @@ export class FeatureBank {
     // The same pipeline as training (augmentation drawn from (seed, view, image)), at a fixed size.
     const sampler: SamplerConfig = { baseSize: opts.size, batchSize: FEATURE_BATCH, multiScale: false, seed: opts.seed };
     for (let v = 0; v < views; v++) {
-      for await (const b of trainBatches(trainSet, { sampler, epoch: v, augment: opts.augment })) {
+      for await (const b of trainBatches(trainSet, { sampler, epoch: v, augment: viewAugment(opts.augment, v) })) {
         if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
         const f = await featuresOf(model, b.x, b.indices.length, b.size);
         b.release();
@@ -168,7 +179,7 @@ export async function uncachedFeatures(model: Model, trainSet: TrainSet, indices
   const x = new Float32Array(indices.length * pixels);
   for (let j = 0; j < indices.length; j++) {
     const img = trainSet.cache.get(indices[j]);
-    const aug = drawAugmentation(opts.augment, opts.seed, view, indices[j], img.width, img.height);
+    const aug = drawAugmentation(viewAugment(opts.augment, view), opts.seed, view, indices[j], img.width, img.height);
     writeUnitFloats(await cropResizeFlip(img, size, aug), x, j * pixels, aug.jitter);
   }
   const f = await featuresOf(model, x, indices.length, size);

@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../../src/server/server.ts';
+import sharp from 'sharp';
+import { IMAGENET_CLASSES } from '../../src/zoo/labels.ts';
 import { makeDataset } from '../helpers/dataset.ts';
 import { FakeHub } from '../helpers/fake-hub.ts';
 import { fixture } from '../helpers/fixtures.ts';
@@ -81,6 +83,23 @@ describe('Start from the zoo', () => {
     await page.getByTestId('train-status').filter({ hasText: 'Finished' }).waitFor({ timeout: 240_000 });
     await screenshot(page, 'zoo-03-quick-run');
   }, 300_000);
+
+  it('opens the zoo model in the Attention view: top-5 with ImageNet class names', async () => {
+    await page.locator('nav a[href="#/attention"]').click();
+    await page.getByRole('radio', { name: 'A variant + weights' }).click();
+    await page.getByTestId('attention-zoo').selectOption('mobilevit_xxs');
+    await page.locator('#a-size').selectOption('128');
+    const image = join(tmp, 'query.png');
+    await sharp({ create: { width: 160, height: 140, channels: 3, background: { r: 40, g: 120, b: 200 } } }).png().toFile(image);
+    await page.getByTestId('image-input').setInputFiles(image);
+    await page.locator('[data-testid="patch-picker"] svg rect').first().waitFor({ timeout: 120_000 });
+    const labels = await page.getByTestId('top5').locator('li').allInnerTexts();
+    expect(labels).toHaveLength(5);
+    const names = new Set(IMAGENET_CLASSES);
+    // Each line names an ImageNet class (the fixture's weights are random, so which ones does not matter).
+    for (const l of labels) expect([...names].some((n) => l.includes(n)), l).toBe(true);
+    await screenshot(page, 'zoo-04-attention');
+  }, 180_000);
 
   it('raised no page errors', () => {
     expect(problems).toEqual([]);

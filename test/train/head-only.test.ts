@@ -17,7 +17,7 @@ import { saveWeights, stateDict } from '../../src/model/weights.ts';
 import type { TrainEvent } from '../../src/protocol/contract.ts';
 import { CheckpointStore, FILES } from '../../src/run/index.ts';
 import { evaluateSet } from '../../src/train/evaluate.ts';
-import { FeatureBank, headOnlyView, loadForFineTune, uncachedFeatures } from '../../src/train/head-only.ts';
+import { FeatureBank, headOnlyView, loadForFineTune, uncachedFeatures, viewAugment, viewsFor } from '../../src/train/head-only.ts';
 import { runTraining } from '../../src/train/index.ts';
 import { Trainer } from '../../src/train/trainer.ts';
 import { Rng, mixSeed } from '../../src/util/random.ts';
@@ -38,13 +38,13 @@ describe('the feature bank', () => {
     const a = createModel('mobilevit_xxs', { numClasses: 4, seed: 7 });
     const b = createModel('mobilevit_xxs', { numClasses: 4, seed: 7 });
     const bank = await FeatureBank.build(a, trainSet, evalSet, opts);
-    expect(bank.views).toBe(3);
+    expect(bank.views).toBe(2);
     const settings = { adamw: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.05 }, labelSmoothing: 0.1, gradClip: 10, emaDecay: null };
     const ta = new Trainer(headOnlyView(a), settings);
     const tb = new Trainer(headOnlyView(b), settings);
     const sampler = { baseSize: 32, batchSize: 8, multiScale: false, seed: 3 };
     let step = 0;
-    for (let epoch = 0; epoch < 4; epoch++) { // epoch 3 reuses view 0
+    for (let epoch = 0; epoch < 3; epoch++) { // epoch 2 reuses view 0
       for (const { indices } of planEpoch(sampler, epoch, trainSet.cache.length)) {
         const labels = Int32Array.from(indices, (i) => trainSet.labels[i]);
         const seeds = () => { let k = 0; const s = step++; return () => mixSeed(11, s, k++); };
@@ -70,6 +70,19 @@ describe('the feature bank', () => {
     expect(cached.loss).toBeCloseTo(full.loss, 4);
     expect(cached.top1).toBe(full.top1);
     ta.dispose(); tb.dispose(); a.dispose(); b.dispose();
+  });
+});
+
+describe('views per image', () => {
+  it('1 without augmentation, 2 (the image and its mirror) with flips only, 2 random views with crops or jitter', () => {
+    const none = { ...DEFAULT_AUGMENT, scale: [1, 1] as [number, number], hflip: 0 };
+    expect(viewsFor(none)).toBe(1);
+    expect(viewsFor({ ...none, hflip: 0.5 })).toBe(2);
+    expect(viewAugment({ ...none, hflip: 0.5 }, 0).hflip).toBe(0);
+    expect(viewAugment({ ...none, hflip: 0.5 }, 1).hflip).toBe(1);
+    expect(viewsFor({ ...none, colorJitter: 0.1 })).toBe(2);
+    expect(viewsFor(DEFAULT_AUGMENT)).toBe(2);
+    expect(viewAugment(DEFAULT_AUGMENT, 1)).toBe(DEFAULT_AUGMENT);
   });
 });
 
@@ -162,7 +175,7 @@ describe('a transfer task', () => {
     console.log(`transfer: quick fine-tune ${seconds.toFixed(1)} s, best val top-1 ${(out.best!.top1 * 100).toFixed(1)} % (random backbone: ${(random.best!.top1 * 100).toFixed(1)} %)`);
     expect(out.best!.top1).toBeGreaterThanOrEqual(0.85);
     expect(out.best!.top1).toBeGreaterThan(random.best!.top1 + 0.15);
-    // Features of 80 images × 3 views + 60 val, then 75 head steps: seconds on wasm.
+    // Features of 80 images × 2 views + 60 val, then 75 head steps: seconds on wasm.
     expect(seconds).toBeLessThan(30);
 
     // The quick run's weights carry its labels: a full fine-tune on the same data keeps its head.
