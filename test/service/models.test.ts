@@ -57,6 +57,16 @@ describe('models.* requests', () => {
     expect((r as any).result.models.find((m: { name: string }) => m.name === 'mobilevit_xxs').cached).toBe(true);
   });
 
+  it('train.start with a zoo name: the run records the cached file and the zoo model\'s variant', async () => {
+    const r = await call('train.start', { settings: { data: ws.dir, epochs: 1, variant: 'mobilevit_s', weights: 'timm/mobilevit_xxs.cvnets_in1k' } });
+    expect(r.ok, JSON.stringify(r)).toBe(true);
+    const detail = await call('runs.get', { runId: (r as any).result.runId });
+    expect((detail as any).result.run?.settings ?? (detail as any).result.settings).toMatchObject({ variant: 'mobilevit_xxs' });
+    const settings = (detail as any).result.run?.settings ?? (detail as any).result.settings;
+    expect(settings.weights).toMatch(/models\/timm\/mobilevit_xxs.cvnets_in1k\/main\/model\.studio\.safetensors$/);
+    await call('train.stop', { runId: (r as any).result.runId });
+  });
+
   it('cancel stops a pull in flight; a name outside the zoo is not_found', async () => {
     const pending = call('models.pull', { name: 'timm/mobilevit_xs.cvnets_in1k' });
     await new Promise((res) => setTimeout(res, 150));
