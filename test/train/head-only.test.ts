@@ -73,6 +73,27 @@ describe('the feature bank', () => {
   });
 });
 
+describe('a head-only run', () => {
+  it('stopped after a few steps and resumed ends with exactly the weights of an uninterrupted run', async () => {
+    const data = await tinyDataset({ perClass: 8 });
+    const settings = { headOnly: true, epochs: 3, imageSize: 32, batchSize: 8, seed: 4, lr: 0.01 };
+    const whole = tinyRun(data, settings);
+    const split = tinyRun(data, settings);
+    expect((await runTraining(whole.dir)).status).toBe('finished');
+    const control = new AbortController();
+    const first = await runTraining(split.dir, { signal: control.signal, afterStep: ({ step }) => { if (step === 5) control.abort('stop'); } });
+    expect(first.status).toBe('stopped');
+    expect(first.step).toBe(5);
+    const second = await runTraining(split.dir);
+    expect(second.status).toBe('finished');
+    expect(second.step).toBe(12);
+    const a = new CheckpointStore(join(whole.dir, FILES.checkpoints)).load('last')!.weights;
+    const b = new CheckpointStore(join(split.dir, FILES.checkpoints)).load('last')!.weights;
+    expect([...b.keys()]).toEqual([...a.keys()]);
+    for (const [k, t] of a) expect(maxAbsDiff(t.data, b.get(k)!.data), k).toBe(0);
+  }, 120_000);
+});
+
 describe('views per image', () => {
   it('1 without augmentation, 2 (the image and its mirror) with flips only, 2 random views with crops or jitter', () => {
     const none = { ...DEFAULT_AUGMENT, scale: [1, 1] as [number, number], hflip: 0 };
