@@ -1,8 +1,11 @@
-// --weights as the CLI takes it: a file, or a zoo name / repo id pulled (with a progress bar) into the
-// workspace's cache. One helper used by every command that loads weights.
+// --weights as the CLI takes it: a file, a run folder (its best checkpoint), or a zoo name / repo id pulled
+// (with a progress bar) into the workspace's cache. One helper used by every command that loads weights.
 import type { ParsedFlags } from './args.ts';
 import type { CliIO } from './command.ts';
-import { defaultWorkspace } from '../run/index.ts';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { UsageError } from './args.ts';
+import { CheckpointStore, FILES, defaultWorkspace, readRun } from '../run/index.ts';
 import type { DownloadProgress } from '../zoo/download.ts';
 import { resolveWeights, type ResolvedWeights } from '../zoo/resolve.ts';
 import { findZooEntry } from '../zoo/zoo.ts';
@@ -46,8 +49,19 @@ export function workspaceOf(flags: ParsedFlags): string {
  */
 export async function resolveWeightsFlag(flags: ParsedFlags, io: CliIO, signal?: AbortSignal): Promise<ResolvedWeights | null> {
   const spec = flags.weights;
+  if (typeof spec !== 'string') return null;
+  // A run folder: its best (else last) checkpoint, e.g. a full fine-tune continuing a quick run.
+  if (existsSync(join(spec, FILES.run)) && statSync(spec).isDirectory()) {
+    const store = new CheckpointStore(join(spec, FILES.checkpoints));
+    const path = store.weightsPath('best') ?? store.weightsPath('last');
+    if (!path) throw new UsageError(`run ${spec} has no checkpoint yet`);
+    if (flags.variant === undefined) flags.variant = readRun(spec).settings.variant;
+    io.err(`weights: ${path}`);
+    flags.weights = path;
+    return { path, entry: null, pulled: null };
+  }
   // Not a zoo name: a path, left to the loaders (which say when it does not exist).
-  if (typeof spec !== 'string' || !findZooEntry(spec)) return null;
+  if (!findZooEntry(spec)) return null;
   const progress = downloadProgress(spec, io);
   let r: ResolvedWeights;
   try {
