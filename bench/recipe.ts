@@ -6,8 +6,8 @@
 // It then checks that photo-like data (the same images, 4× larger than the training size) keeps random-resized
 // crops and the centre crop, from the scan alone.
 //
-// Environment: RECIPE_BENCH_TRAIN (images per class, default 80), RECIPE_BENCH_VAL (default 50),
-// RECIPE_BENCH_SEEDS (comma-separated, default 0), RECIPE_BENCH_BACKEND (default wasm),
+// Environment: RECIPE_BENCH_TRAIN (images per class, default 250), RECIPE_BENCH_VAL (default 60),
+// RECIPE_BENCH_SEEDS (comma-separated, default 0,1), RECIPE_BENCH_BACKEND (default wasm),
 // RECIPE_BENCH_ABLATE=1 (also: the new recipe with the old floor, and with the old evaluation crop),
 // RECIPE_BENCH_PHOTO=1 (also train both recipes on the photo-like copy),
 // FASHION_MNIST_DIR (default /usr/share/datasets/fashion-mnist).
@@ -24,9 +24,9 @@ import { writeResult } from './machine.ts';
 
 const SOURCE = process.env.FASHION_MNIST_DIR ?? '/usr/share/datasets/fashion-mnist';
 const CLASSES = ['tshirt', 'trouser', 'pullover', 'dress', 'coat', 'sandal', 'shirt', 'sneaker', 'bag', 'boot'];
-const PER_CLASS_TRAIN = Number(process.env.RECIPE_BENCH_TRAIN ?? 80);
-const PER_CLASS_VAL = Number(process.env.RECIPE_BENCH_VAL ?? 50);
-const SEEDS = (process.env.RECIPE_BENCH_SEEDS ?? '0').split(',').map(Number);
+const PER_CLASS_TRAIN = Number(process.env.RECIPE_BENCH_TRAIN ?? 250);
+const PER_CLASS_VAL = Number(process.env.RECIPE_BENCH_VAL ?? 60);
+const SEEDS = (process.env.RECIPE_BENCH_SEEDS ?? '0,1').split(',').map(Number);
 const BACKEND = process.env.RECIPE_BENCH_BACKEND ?? 'wasm';
 const ROOT = '/tmp/mobilevit-recipe-bench';
 
