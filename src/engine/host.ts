@@ -10,11 +10,12 @@ import {
   type EngineResult,
   type ToEngine,
 } from '../protocol/engine.ts';
-import type { TrainEvent } from '../protocol/contract.ts';
+import type { PrepareTask, TrainEvent } from '../protocol/contract.ts';
 import type { EngineExit, EngineProcess, SpawnEngine } from './process.ts';
 
 export type HostEvent =
   | { kind: 'train.event'; runId: string; event: TrainEvent }
+  | { kind: 'train.prepare'; runId: string; task: PrepareTask; done: number; total: number }
   | { kind: 'status'; state: EngineState; reason?: string; pid?: number }
   /** The engine died unexpectedly (not through close/restart). */
   | { kind: 'crashed'; reason: string };
@@ -293,6 +294,9 @@ export class EngineHost {
         return;
       case 'train.event':
         this.emit({ kind: 'train.event', runId: msg.runId, event: msg.event });
+        return;
+      case 'train.prepare':
+        this.emit({ kind: 'train.prepare', runId: msg.runId, task: msg.task, done: msg.done, total: msg.total });
         return;
       case 'log':
         (msg.level === 'info' ? console.log : console.error)(`engine: ${msg.message}`);

@@ -25,6 +25,7 @@ export async function startTraining(p: EngineParams<'train.start'>, ctx: Handler
   const { controller } = training;
   training.done = runTraining(p.runDir, {
     signal: controller.signal,
+    onPrepare: (task, done, total) => ctx.trainPrepare(p.runId, task, done, total),
     onEvent: (event) => {
       if (isTerminalEvent(event)) training.ended = true;
       ctx.trainEvent(p.runId, event);

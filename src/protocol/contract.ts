@@ -264,6 +264,15 @@ export type ExportResult = z.infer<typeof ExportResult>;
 export const RunStatus = z.enum(['running', 'paused', 'stopped', 'finished', 'failed']);
 export type RunStatus = z.infer<typeof RunStatus>;
 
+/** What a run does before its first step, with the words the CLI and the window show for it. */
+export const PREPARE_LABELS = {
+  scan: 'checking images',
+  cache: 'decoding training images',
+  'eval-set': 'preparing validation images',
+  features: 'computing backbone features (head-only)',
+} as const;
+export type PrepareTask = keyof typeof PREPARE_LABELS;
+
 /** The events that end a training session: one of them is the only signal that a run is over. */
 export type TerminalEvent = Extract<TrainEvent, { type: 'finished' | 'stopped' | 'failed' }>;
 export function isTerminalEvent(e: TrainEvent): e is TerminalEvent {

@@ -12,6 +12,8 @@ import {
   RunId,
   TrainEvent,
   VariantName,
+  PREPARE_LABELS,
+  type PrepareTask,
   requests,
 } from './contract.ts';
 
@@ -101,6 +103,11 @@ export const FromEngine = z.discriminatedUnion('type', [
    * status before it is sent.
    */
   z.object({ type: z.literal('train.event'), runId: RunId, event: TrainEvent }),
+  /** Preparation before a run's first step (scan, decoding, head-only features): minutes on a large folder. */
+  z.object({
+    type: z.literal('train.prepare'), runId: RunId, task: z.enum(Object.keys(PREPARE_LABELS) as [PrepareTask, ...PrepareTask[]]),
+    done: z.number(), total: z.number(),
+  }),
   /** The engine noticed something wrong that is not tied to a call (e.g. a malformed message it received). */
   z.object({ type: z.literal('log'), level: z.enum(['info', 'warn', 'error']), message: z.string() }),
 ]);

@@ -49,6 +49,13 @@ export interface ResolvedRecipe {
 /** The reference recipe (ml-cvnets / timm for MobileViT): what 'auto' means when nothing is known. */
 export const REFERENCE_RECIPE = { cropScale: [0.08, 1] as [number, number], evalCrop: 0.9, warmupEpochs: 1, minLrRatio: 0.1 };
 
+/**
+ * The peak learning rate the window proposes for a quick (head-only) run: only a fresh linear classifier
+ * trains, on fixed features, and it converges within a few epochs at 0.01 where the from-scratch 0.002
+ * is slow (the quick runs measured in bench/results/zoo.json use it).
+ */
+export const HEAD_ONLY_LR = 0.01;
+
 /** Images whose shorter side is below this multiple of the training size count as framed at that size. */
 export const FRAMED_RATIO = 1.25;
 /** Warm-up aims at this many optimizer steps. */

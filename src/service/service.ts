@@ -8,6 +8,7 @@ import {
   describeZodError,
   isRequestName,
   isTerminalEvent,
+  PREPARE_LABELS,
   parseParams,
   requests,
   StudioError,
@@ -79,6 +80,9 @@ export class StudioService {
     this.engine.onEvent((e) => {
       if (e.kind === 'status') this.emit('engine.status', { state: e.state, ...(e.reason ? { reason: e.reason } : {}), ...(e.pid ? { pid: e.pid } : {}) });
       else if (e.kind === 'train.event') this.onTrainEvent(e.runId, e.event);
+      else if (e.kind === 'train.prepare') {
+        this.emit('progress', { task: 'train.prepare', id: e.runId, done: e.done, total: e.total, label: PREPARE_LABELS[e.task] });
+      }
       else this.onEngineCrash(e.reason);
     });
   }

@@ -1,7 +1,7 @@
 // How the CLI shows a training run: with --json every event as one JSON line on stdout; otherwise a
 // progress bar on a terminal's stderr (epoch, batch, loss, accuracy, images/s, ETA), one line per
 // epoch on stdout, warnings on stderr, and a closing summary.
-import type { TrainEvent } from '../protocol/contract.ts';
+import { PREPARE_LABELS, type PrepareTask, type TrainEvent } from '../protocol/contract.ts';
 
 export interface ReportIO {
   out(line: string): void;
@@ -87,11 +87,9 @@ export class TrainReporter {
   }
 
   /** Progress of the preparation before the first step. */
-  prepare(task: string, done: number, total: number): void {
+  prepare(task: PrepareTask, done: number, total: number): void {
     if (this.json || !this.io.bar) return;
-    const what = task === 'scan' ? 'checking images' : task === 'cache' ? 'decoding training images'
-      : task === 'features' ? 'computing backbone features (head-only)' : 'preparing validation images';
-    this.io.bar(`${what} ${done}/${total}`);
+    this.io.bar(`${PREPARE_LABELS[task]} ${done}/${total}`);
   }
 
   private line(stream: 'out' | 'err', text: string): void {

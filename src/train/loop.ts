@@ -18,7 +18,7 @@ import { maxTrainSize, planEpoch, samplerSizes, totalBatches, type SamplerConfig
 import { assertTrainable, scanDataset, toScanSummary, type DatasetScan } from '../data/scan.ts';
 import { MIN_INPUT_SIZE, createModel, type Model } from '../model/index.ts';
 import { loadWeights, stateDict } from '../model/weights.ts';
-import type { RunStatus, TrainEvent, TrainSettings } from '../protocol/contract.ts';
+import type { PrepareTask, RunStatus, TrainEvent, TrainSettings } from '../protocol/contract.ts';
 import {
   CheckpointError, CheckpointStore, EventSink, FILES, acquireRunLock, readRun, rewindEvents, updateRun, writeEvaluation, writeLabels,
   type FileWriter, type LoadedCheckpoint, type NewEvent, type RunRecord,
@@ -43,7 +43,7 @@ export interface TrainingOptions {
   /** Called after every step with the model (tests inject faults here). */
   afterStep?: (info: { step: number; model: Model }) => void;
   /** Progress of the preparation: dataset scan, image cache, evaluation set. */
-  onPrepare?: (task: 'scan' | 'cache' | 'eval-set' | 'features', done: number, total: number) => void;
+  onPrepare?: (task: PrepareTask, done: number, total: number) => void;
 }
 
 export type TrainingStatus = Exclude<RunStatus, 'running'>;

@@ -53,7 +53,9 @@ describe('Start from the zoo', () => {
     await page.getByTestId('dataset-path').fill(join(tmp, 'data'));
     await page.getByTestId('dataset-path').press('Enter');
     await page.locator('nav a[href="#/train"]').click();
+    expect(await page.getByTestId('train-lr').inputValue()).toBe('0.002');
     await page.getByTestId('start-quick').check();
+    expect(await page.getByTestId('train-lr').inputValue()).toBe('0.01'); // a lone head wants a larger rate
     const options = await page.getByTestId('start-from').locator('option').allInnerTexts();
     expect(options.some((o) => /MobileViT-XXS · timm\/mobilevit_xxs.cvnets_in1k .*download/.test(o))).toBe(true);
     expect(options.some((o) => /apple\/mobilevit-small/.test(o))).toBe(true);
@@ -100,6 +102,14 @@ describe('Start from the zoo', () => {
     for (const l of labels) expect([...names].some((n) => l.includes(n)), l).toBe(true);
     await screenshot(page, 'zoo-04-attention');
   }, 180_000);
+
+  it('opens a zoo model in the Latency view as its variant', async () => {
+    await page.locator('nav a[href="#/latency"]').click();
+    await page.getByTestId('latency-variant').selectOption('mobilenet_v2');
+    const zooOption = await page.getByTestId('latency-zoo').locator('option', { hasText: 'mobilevit_xxs' }).first().getAttribute('value');
+    await page.getByTestId('latency-zoo').selectOption(zooOption!);
+    expect(await page.getByTestId('latency-variant').inputValue()).toBe('mobilevit_xxs');
+  });
 
   it('raised no page errors', () => {
     expect(problems).toEqual([]);

@@ -43,6 +43,11 @@ describe('training through the engine', () => {
     expect(status.error).toMatch(/killed by SIGKILL/);
     const { runs } = await ok('runs.list');
     expect(runs[0]).toMatchObject({ id: runId, name: 'crashy', status: 'failed', resumable: true });
+    // Before its first step the run said what it was preparing, as progress the window shows.
+    const prep = seen.filter((e) => e.event === 'progress' && e.payload.task === 'train.prepare' && e.payload.id === runId).map((e) => e.payload);
+    expect(prep.map((p) => p.label)).toContain('checking images');
+    expect(prep.map((p) => p.label)).toContain('decoding training images');
+    expect(prep.every((p) => p.done <= p.total)).toBe(true);
   });
 
   it('resumes from the checkpoint to the end', async () => {
