@@ -67,9 +67,8 @@ export function exportModel(req: ExportRequest): ExportResult {
     }
     const run = req.run !== undefined ? readRun(req.run) : null;
     const imageSize = req.imageSize ?? loaded.imageSize ?? 256;
-    const evalCrop = run?.recipe?.settings.evalCrop ?? (typeof run?.settings.evalCrop === 'number' ? run.settings.evalCrop : EVAL_CROP_PCT);
     const bytes = exportOnnx(model, {
-      imageSize, opset: req.opset ?? DEFAULT_OPSET, labels: loaded.labels ?? req.labels ?? null, cropPct: evalCrop,
+      imageSize, opset: req.opset ?? DEFAULT_OPSET, labels: loaded.labels ?? req.labels ?? null, cropPct: loaded.evalCrop ?? EVAL_CROP_PCT,
       metadata: { source: loaded.source, ...(run ? { run_id: run.id } : {}) },
     });
     writeFileAtomic(req.out, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
