@@ -1,5 +1,5 @@
 // Copies the end-to-end screenshots the README shows into assets/screenshots/, scaled down and palette-
-// quantised so they stay small in git. Run after `npx vitest run test/e2e`:
+// quantised so they stay small in git. Run after `npx vitest run test/e2e` (studio and zoo):
 //   node bin/run-ts.mjs test/e2e/readme-screenshots.ts
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ const PICKS: Record<string, string> = {
   '07-latency': 'latency',
   '08-settings': 'settings',
   '09-train-dark': 'train-dark',
+  'zoo-03-quick-run': 'quick',
 };
 
 const out = join(ROOT, 'assets', 'screenshots');
