@@ -17,9 +17,13 @@ import type { Model } from '../model/model.ts';
 import type { ForwardOptions } from '../model/types.ts';
 import { evaluate, type EvalBatch, type Evaluation } from './evaluate.ts';
 import type { TrainableModel } from './trainer.ts';
+import { ForwardPool, defaultThreads, inferenceRows } from '../device/forward-pool.ts';
 
 /** Random views cached per training image when augmentation crops or jitters (epoch e trains on view e mod VIEWS). */
 export const HEAD_ONLY_VIEWS = 2;
+/** Below this many pixels of backbone passes the features are computed on this thread alone. */
+const POOL_MIN_PIXELS = 64 * 224 * 224;
+
 /** Images per backbone pass while the features are computed. */
 const FEATURE_BATCH = 16;
 
@@ -53,19 +57,6 @@ export function headOnlyView(model: Model): TrainableModel & { forward(x: tf.Ten
   };
 }
 
-/** The backbone's pooled features of a batch of images [n, H, W, 3] in inference mode, as a plain array. */
-async function featuresOf(model: Model, x: Float32Array, n: number, size: number): Promise<Float32Array> {
-  const t = tf.tensor4d(x, [n, size, size, 3]);
-  try {
-    const f = model.features(t, { training: false });
-    const data = (await f.data()) as Float32Array;
-    f.dispose();
-    return data;
-  } finally {
-    t.dispose();
-  }
-}
-
 export interface FeatureBankOptions {
   /** The training resolution. */
   size: number;
@@ -74,6 +65,10 @@ export interface FeatureBankOptions {
   views?: number;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
+  /** Threads for the backbone passes (default: one per core; see src/device/forward-pool.ts). */
+  threads?: number;
+  /** Said when the pool has fewer threads than asked. */
+  onNote?: (note: string) => void;
 }
 
 /** Every training image's features under each view, and the evaluation set's, computed once. */
@@ -95,30 +90,38 @@ export class FeatureBank {
     const total = n * views + evalCount;
     let done = 0;
     const train = new Float32Array(views * n * dim);
-    // The same pipeline as training (augmentation drawn from (seed, view, image)), at a fixed size.
+    // The same pipeline as training (augmentation drawn from (seed, view, image)), at a fixed size. Each batch
+    // is split across the machine's cores: inference rows do not depend on the split (tested bit for bit).
     const sampler: SamplerConfig = { baseSize: opts.size, batchSize: FEATURE_BATCH, multiScale: false, seed: opts.seed };
-    for (let v = 0; v < views; v++) {
-      for await (const b of trainBatches(trainSet, { sampler, epoch: v, augment: viewAugment(opts.augment, v) })) {
-        if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
-        const f = await featuresOf(model, b.x, b.indices.length, b.size);
-        b.release();
-        b.indices.forEach((idx, j) => train.set(f.subarray(j * dim, (j + 1) * dim), (v * n + idx) * dim));
-        opts.onProgress?.((done += b.indices.length), total);
+    // Starting a worker costs about a second: worth it from a few seconds of passes on (64 images at 224 px).
+    const worthThreads = total * opts.size * opts.size >= POOL_MIN_PIXELS;
+    const pool = await ForwardPool.start(model, opts.threads ?? (worthThreads ? defaultThreads() : 1), opts.onNote);
+    try {
+      for (let v = 0; v < views; v++) {
+        for await (const b of trainBatches(trainSet, { sampler, epoch: v, augment: viewAugment(opts.augment, v) })) {
+          if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
+          const f = await pool.run('features', b.x, b.indices.length, b.size);
+          b.release();
+          b.indices.forEach((idx, j) => train.set(f.subarray(j * dim, (j + 1) * dim), (v * n + idx) * dim));
+          opts.onProgress?.((done += b.indices.length), total);
+        }
       }
-    }
-    let evalRows: FeatureBank['evalRows'] = null;
-    if (evalSet) {
-      const features = new Float32Array(evalCount * dim);
-      for await (const b of evalBatches(evalSet, FEATURE_BATCH)) {
-        if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
-        const f = await featuresOf(model, b.x, b.indices.length, b.size);
-        b.release();
-        b.indices.forEach((idx, j) => features.set(f.subarray(j * dim, (j + 1) * dim), idx * dim));
-        opts.onProgress?.((done += b.indices.length), total);
+      let evalRows: FeatureBank['evalRows'] = null;
+      if (evalSet) {
+        const features = new Float32Array(evalCount * dim);
+        for await (const b of evalBatches(evalSet, FEATURE_BATCH)) {
+          if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
+          const f = await pool.run('features', b.x, b.indices.length, b.size);
+          b.release();
+          b.indices.forEach((idx, j) => features.set(f.subarray(j * dim, (j + 1) * dim), idx * dim));
+          opts.onProgress?.((done += b.indices.length), total);
+        }
+        evalRows = { features, labels: evalSet.labels, paths: evalSet.paths };
       }
-      evalRows = { features, labels: evalSet.labels, paths: evalSet.paths };
+      return new FeatureBank(dim, views, train, n, evalRows);
+    } finally {
+      await pool.close();
     }
-    return new FeatureBank(dim, views, train, n, evalRows);
   }
 
   /** The view epoch `epoch` trains on. */
@@ -182,7 +185,7 @@ export async function uncachedFeatures(model: Model, trainSet: TrainSet, indices
     const aug = drawAugmentation(viewAugment(opts.augment, view), opts.seed, view, indices[j], img.width, img.height);
     writeUnitFloats(await cropResizeFlip(img, size, aug), x, j * pixels, aug.jitter);
   }
-  const f = await featuresOf(model, x, indices.length, size);
+  const f = await inferenceRows(model, 'features', x, indices.length, size);
   return tf.tensor4d(f, [indices.length, 1, 1, model.spec.numFeatures]);
 }
 

@@ -290,6 +290,7 @@ class Session {
       for (const note of notes) sink.warn(note);
       const bank = s.headOnly ? await FeatureBank.build(model, trainSet, evalSet, {
         size: s.imageSize, augment: augmentConfig(recipe.settings), seed: s.seed, signal, onProgress: (d, t) => onPrepare?.('features', d, t),
+        onNote: (note) => sink.warn(note),
       }) : null;
       return new Session(record, dir, store, sink, opts, scan, model, trainer, state, trainSet, evalSet, bank);
     } catch (e) {

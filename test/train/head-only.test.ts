@@ -37,7 +37,10 @@ describe('the feature bank', () => {
     const opts = { size: 32, augment: { ...DEFAULT_AUGMENT, scale: [0.3, 1] as [number, number], colorJitter: 0.2 }, seed: 3 };
     const a = createModel('mobilevit_xxs', { numClasses: 4, seed: 7 });
     const b = createModel('mobilevit_xxs', { numClasses: 4, seed: 7 });
-    const bank = await FeatureBank.build(a, trainSet, evalSet, opts);
+    // Built on two threads (the forward pool), checked below against single-thread passes.
+    const notes: string[] = [];
+    const bank = await FeatureBank.build(a, trainSet, evalSet, { ...opts, threads: 2, onNote: (n) => notes.push(n) });
+    expect(notes).toEqual([]);
     expect(bank.views).toBe(2);
     const settings = { adamw: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.05 }, labelSmoothing: 0.1, gradClip: 10, emaDecay: null };
     const ta = new Trainer(headOnlyView(a), settings);

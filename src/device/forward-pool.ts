@@ -1,0 +1,119 @@
+// Inference passes on every core. TensorFlow.js's wasm backend runs on one thread in Node, so a batch of
+// forward passes (a quick run's backbone features, evaluation) is split by rows: this thread computes the
+// first share and each worker thread (its own wasm instance and model replica) one of the others, in
+// parallel. Inference treats every image on its own (BatchNorm uses its running statistics), so the
+// result does not depend on the split. Workers that cannot start leave the pool with fewer of them.
+import { availableParallelism } from 'node:os';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import * as tf from '@tensorflow/tfjs';
+import type { Model } from '../model/index.ts';
+import { stateDict } from '../model/weights.ts';
+
+export type PassKind = 'features' | 'logits';
+export interface PoolRequest { id: number; what: PassKind; x: Float32Array; n: number; size: number }
+export type PoolReply = { id: number; data: Float32Array } | { id: number; error: string };
+
+/**
+ * The worker's entry beside this file. In the source tree it is TypeScript: the worker registers tsx itself
+ * first (loader flags given to a worker thread do not reach its module loader); built, it is JavaScript.
+ */
+function workerSource(): string {
+  const entry = pathToFileURL(fileURLToPath(import.meta.url).replace(/forward-pool\.(ts|js)$/, 'forward-worker.$1')).href;
+  // tsx's ESM API (require() resolves its CommonJS twin, which cannot register ESM hooks).
+  const tsx = entry.endsWith('.ts') ? pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href : null;
+  return `(async () => {${tsx ? ` (await import(${JSON.stringify(tsx)})).register();` : ''} await import(${JSON.stringify(entry)}); })()`
+    + `.catch((e) => { require('node:worker_threads').parentPort.postMessage({ failed: String(e && e.message || e) }); });`;
+}
+
+/** Inference-mode outputs of n images [n, size, size, 3] on this thread: pooled features or logits. */
+export async function inferenceRows(model: Model, what: PassKind, x: Float32Array, n: number, size: number): Promise<Float32Array> {
+  const t = tf.tensor4d(x, [n, size, size, 3]);
+  try {
+    const out = what === 'features' ? model.features(t, { training: false }) : model.forward(t, { training: false });
+    const data = (await out.data()) as Float32Array;
+    out.dispose();
+    return data;
+  } finally {
+    t.dispose();
+  }
+}
+
+/** Threads the pool uses by default: one per core, this one included. */
+export function defaultThreads(): number {
+  return Math.max(1, availableParallelism());
+}
+
+export class ForwardPool {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (d: Float32Array) => void; reject: (e: Error) => void }>();
+
+  private constructor(private readonly model: Model, private readonly workers: Worker[]) {
+    for (const w of workers) {
+      w.on('message', (m: PoolReply) => {
+        const p = this.pending.get(m.id);
+        if (!p) return;
+        this.pending.delete(m.id);
+        if ('error' in m) p.reject(new Error(`forward worker: ${m.error}`));
+        else p.resolve(m.data);
+      });
+    }
+  }
+
+  /** Threads in use, this one included. */
+  get threads(): number {
+    return this.workers.length + 1;
+  }
+
+  /**
+   * A pool of `threads` (this thread and threads − 1 workers) holding the model's current weights. Workers
+   * that fail to start are left out, and `onNote` says why; the pool then works with fewer.
+   */
+  static async start(model: Model, threads = defaultThreads(), onNote?: (note: string) => void): Promise<ForwardPool> {
+    if (threads <= 1) return new ForwardPool(model, []);
+    const source = workerSource();
+    const workerData = { backend: tf.getBackend(), variant: model.variant, numClasses: model.numClasses, weights: stateDict(model) };
+    const started = await Promise.allSettled(Array.from({ length: threads - 1 }, () => new Promise<Worker>((resolve, reject) => {
+      const w = new Worker(source, { eval: true, workerData });
+      w.once('message', (m: { ready?: string; failed?: string }) => (m.ready ? resolve(w) : reject(new Error(m.failed ?? 'no ready message'))));
+      w.once('error', reject);
+      w.once('exit', (code) => reject(new Error(`exited with code ${code}`)));
+    })));
+    const workers = started.filter((s): s is PromiseFulfilledResult<Worker> => s.status === 'fulfilled').map((s) => s.value);
+    const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) onNote?.(`${started.length - workers.length} of ${threads - 1} forward worker(s) could not start (${(failed.reason as Error).message}): inference passes use ${workers.length + 1} thread(s)`);
+    for (const w of workers) w.removeAllListeners('exit').removeAllListeners('error').unref();
+    return new ForwardPool(model, workers);
+  }
+
+  /** Inference-mode outputs of n images [n, size, size, 3] (pooled features or logits), rows in order. */
+  async run(what: PassKind, x: Float32Array, n: number, size: number): Promise<Float32Array> {
+    const perImage = size * size * 3;
+    const shares = Math.min(this.threads, n);
+    const bounds = Array.from({ length: shares + 1 }, (_, i) => Math.round((i * n) / shares));
+    // Workers first (they run while this thread computes its own share).
+    const remote = this.workers.slice(0, shares - 1).map((w, i) => {
+      const [a, b] = [bounds[i + 1], bounds[i + 2]];
+      const id = this.nextId++;
+      const rows = x.slice(a * perImage, b * perImage);
+      return new Promise<Float32Array>((resolve, reject) => {
+        this.pending.set(id, { resolve, reject });
+        const req: PoolRequest = { id, what, x: rows, n: b - a, size };
+        w.postMessage(req, [rows.buffer]);
+      });
+    });
+    const local = inferenceRows(this.model, what, x.subarray(0, bounds[1] * perImage), bounds[1], size);
+    const parts = [await local, ...(await Promise.all(remote))];
+    const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
+    let at = 0;
+    for (const p of parts) { out.set(p, at); at += p.length; }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    for (const p of this.pending.values()) p.reject(new Error('the forward pool was closed'));
+    this.pending.clear();
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
