@@ -45,6 +45,17 @@ export function defaultThreads(): number {
   return Math.max(1, availableParallelism());
 }
 
+/**
+ * Starting a worker costs about a second (a wasm instance, a model replica): the pool pays for itself from a few
+ * seconds of passes on, about 64 images at 224 px. Below this many input pixels, one thread does the work.
+ */
+export const POOL_WORTH_PIXELS = 64 * 224 * 224;
+
+/** Threads for `pixels` of inference work: every core when it pays, else this one. */
+export function threadsFor(pixels: number): number {
+  return pixels >= POOL_WORTH_PIXELS ? defaultThreads() : 1;
+}
+
 export class ForwardPool {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (d: Float32Array) => void; reject: (e: Error) => void }>();
@@ -109,6 +120,18 @@ export class ForwardPool {
     let at = 0;
     for (const p of parts) { out.set(p, at); at += p.length; }
     return out;
+  }
+
+  /** The pool as a model for evaluation: logits of a batch, computed across the threads. */
+  asLogitsModel(): { forward(x: tf.Tensor4D): Promise<tf.Tensor2D> } {
+    return {
+      forward: async (x) => {
+        const [n, h, w] = x.shape;
+        if (h !== w) throw new RangeError(`the forward pool takes square images, got ${h}×${w}`);
+        const rows = await this.run('logits', (await x.data()) as Float32Array, n, h);
+        return tf.tensor2d(rows, [n, rows.length / n]);
+      },
+    };
   }
 
   async close(): Promise<void> {

@@ -4,6 +4,8 @@
 // The model runs in inference mode (BatchNorm running statistics, no dropout).
 import * as tf from '@tensorflow/tfjs';
 import { evalBatches, type EvalSet } from '../data/loader.ts';
+import { ForwardPool, threadsFor } from '../device/forward-pool.ts';
+import { Model } from '../model/model.ts';
 
 export interface EvalBatch {
   x: tf.Tensor4D;
@@ -117,12 +119,22 @@ export async function evaluate(model: EvalModel, batches: AsyncIterable<EvalBatc
   return acc.result();
 }
 
-/** Evaluates on a prepared evaluation set (src/data's buildEvalSet), in batches of `batchSize`. */
-export function evaluateSet(model: EvalModel, set: EvalSet, batchSize: number, classes: string[]): Promise<Evaluation> {
+/**
+ * Evaluates on a prepared evaluation set (src/data's buildEvalSet), in batches of `batchSize`. A studio model
+ * with enough work runs its passes on every core (src/device/forward-pool.ts: the same logits, bit for bit).
+ */
+export async function evaluateSet(model: EvalModel, set: EvalSet, batchSize: number, classes: string[]): Promise<Evaluation> {
   async function* batches(): AsyncGenerator<EvalBatch> {
     for await (const b of evalBatches(set, batchSize)) {
       yield { x: tf.tensor4d(b.x, [b.labels.length, b.size, b.size, 3]), labels: b.labels, files: b.paths };
     }
   }
-  return evaluate(model, batches(), classes);
+  const threads = model instanceof Model ? threadsFor(set.images.length * set.size * set.size) : 1;
+  if (threads <= 1) return evaluate(model, batches(), classes);
+  const pool = await ForwardPool.start(model as Model, threads);
+  try {
+    return await evaluate(pool.asLogitsModel(), batches(), classes);
+  } finally {
+    await pool.close();
+  }
 }

@@ -17,13 +17,10 @@ import type { Model } from '../model/model.ts';
 import type { ForwardOptions } from '../model/types.ts';
 import { evaluate, type EvalBatch, type Evaluation } from './evaluate.ts';
 import type { TrainableModel } from './trainer.ts';
-import { ForwardPool, defaultThreads, inferenceRows } from '../device/forward-pool.ts';
+import { ForwardPool, inferenceRows, threadsFor } from '../device/forward-pool.ts';
 
 /** Random views cached per training image when augmentation crops or jitters (epoch e trains on view e mod VIEWS). */
 export const HEAD_ONLY_VIEWS = 2;
-/** Below this many pixels of backbone passes the features are computed on this thread alone. */
-const POOL_MIN_PIXELS = 64 * 224 * 224;
-
 /** Images per backbone pass while the features are computed. */
 const FEATURE_BATCH = 16;
 
@@ -65,7 +62,7 @@ export interface FeatureBankOptions {
   views?: number;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
-  /** Threads for the backbone passes (default: one per core; see src/device/forward-pool.ts). */
+  /** Threads for the backbone passes (default: one per core when the work pays for it; src/device/forward-pool.ts). */
   threads?: number;
   /** Said when the pool has fewer threads than asked. */
   onNote?: (note: string) => void;
@@ -93,9 +90,7 @@ export class FeatureBank {
     // The same pipeline as training (augmentation drawn from (seed, view, image)), at a fixed size. Each batch
     // is split across the machine's cores: inference rows do not depend on the split (tested bit for bit).
     const sampler: SamplerConfig = { baseSize: opts.size, batchSize: FEATURE_BATCH, multiScale: false, seed: opts.seed };
-    // Starting a worker costs about a second: worth it from a few seconds of passes on (64 images at 224 px).
-    const worthThreads = total * opts.size * opts.size >= POOL_MIN_PIXELS;
-    const pool = await ForwardPool.start(model, opts.threads ?? (worthThreads ? defaultThreads() : 1), opts.onNote);
+    const pool = await ForwardPool.start(model, opts.threads ?? threadsFor(total * opts.size * opts.size), opts.onNote);
     try {
       for (let v = 0; v < views; v++) {
         for await (const b of trainBatches(trainSet, { sampler, epoch: v, augment: viewAugment(opts.augment, v) })) {

@@ -6,6 +6,7 @@ import { initBackend } from '../../src/backend/index.ts';
 import { ForwardPool } from '../../src/device/forward-pool.ts';
 import { createModel } from '../../src/model/index.ts';
 import { Rng } from '../../src/util/random.ts';
+import { evaluate, type EvalBatch } from '../../src/train/evaluate.ts';
 
 beforeAll(async () => { await initBackend('wasm'); });
 
@@ -38,6 +39,32 @@ describe('forward pool', () => {
     } finally {
       await three.close();
       await one.close();
+      model.dispose();
+    }
+    expect(tf.memory().numTensors).toBe(0);
+  });
+
+  it('evaluates as the model does: the same loss, accuracy, confusion and mistakes', async () => {
+    const model = createModel('mobilenet_v2', { numClasses: 3, seed: 4 });
+    const rng = new Rng(9);
+    const size = 32;
+    const images = Array.from({ length: 10 }, () => Float32Array.from({ length: size * size * 3 }, () => rng.next()));
+    const labels = Int32Array.from({ length: 10 }, (_, i) => i % 3);
+    async function* batches(): AsyncGenerator<EvalBatch> {
+      for (let s = 0; s < 10; s += 4) {
+        const n = Math.min(4, 10 - s);
+        const x = new Float32Array(n * size * size * 3);
+        for (let j = 0; j < n; j++) x.set(images[s + j], j * size * size * 3);
+        yield { x: tf.tensor4d(x, [n, size, size, 3]), labels: labels.subarray(s, s + n), files: Array.from({ length: n }, (_, j) => `img${s + j}.png`) };
+      }
+    }
+    const pool = await ForwardPool.start(model, 2);
+    try {
+      const direct = await evaluate(model, batches(), ['a', 'b', 'c']);
+      const pooled = await evaluate(pool.asLogitsModel(), batches(), ['a', 'b', 'c']);
+      expect(pooled).toEqual(direct);
+    } finally {
+      await pool.close();
       model.dispose();
     }
     expect(tf.memory().numTensors).toBe(0);
