@@ -12,49 +12,21 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import sharp from 'sharp';
 import { table } from '../src/cli/common.ts';
 import type { TrainEvent } from '../src/protocol/contract.ts';
-import { Rng, mixSeed } from '../src/util/random.ts';
 import { writeResult } from './machine.ts';
+import { hueDataset as writeHueDataset } from '../test/helpers/dataset.ts';
 
 const BACKEND = process.env.ZOO_BENCH_BACKEND ?? 'wasm';
 const IMAGES = Number(process.env.ZOO_BENCH_IMAGES ?? 1000);
 const ROOT = '/tmp/mobilevit-zoo-bench';
 const FIXTURE = resolve('test/fixtures/mobilevit_xxs_256_b1_c1000.weights.safetensors');
 
-/** Random shapes on noisy grey; the class is the shape's hue. `split`: train/ and val/ folders, else flat. */
+/** The transfer task's generated data (test/helpers/dataset.ts), built once into `dir`. */
 async function hueDataset(dir: string, hues: number[], perClass: number, valPerClass: number, size: number, seed: number): Promise<string> {
   if (existsSync(join(dir, '.done'))) return dir;
   rmSync(dir, { recursive: true, force: true });
-  let n = 0;
-  const jobs: Promise<unknown>[] = [];
-  for (const [split, count] of [['train', perClass], ['val', valPerClass]] as const) {
-    for (const hue of hues) {
-      const folder = join(dir, split, `hue${hue}`);
-      mkdirSync(folder, { recursive: true });
-      for (let i = 0; i < count; i++) {
-        const rng = new Rng(mixSeed(seed, n++));
-        const h = (hue + rng.uniform(-8, 8)) / 360;
-        const f = (k: number) => { const t = (((k + h * 6) % 6) + 6) % 6; return 200 * (1 - Math.max(0, Math.min(t, 4 - t, 1))) + 40; };
-        const fg = [f(5), f(3), f(1)];
-        const shape = rng.int(0, 3);
-        const cx = rng.uniform(0.3, 0.7) * size, cy = rng.uniform(0.3, 0.7) * size, r = rng.uniform(0.15, 0.35) * size;
-        const grey = rng.uniform(60, 160);
-        const bar = Math.max(3, Math.round(size / 8));
-        const out = Buffer.alloc(size * size * 3);
-        for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) {
-          const dx = x - cx, dy = y - cy;
-          const inside = shape === 0 ? Math.hypot(dx, dy) < r : shape === 1 ? Math.abs(dx) < r && Math.abs(dy) < r
-            : shape === 2 ? Math.abs(dx) + Math.abs(dy) < r * 1.3 : Math.abs(dy) < r && Math.floor(x / bar) % 2 === 0;
-          for (let c = 0; c < 3; c++) out[(y * size + x) * 3 + c] = Math.max(0, Math.min(255, Math.round((inside ? fg[c] : grey) + rng.uniform(-30, 30))));
-        }
-        jobs.push(sharp(out, { raw: { width: size, height: size, channels: 3 } }).png().toFile(join(folder, `${i}.png`)));
-        if (jobs.length > 32) await Promise.all(jobs.splice(0));
-      }
-    }
-  }
-  await Promise.all(jobs);
+  await writeHueDataset(dir, hues, perClass, valPerClass, size, seed);
   writeFileSync(join(dir, '.done'), '');
   return dir;
 }

@@ -14,20 +14,13 @@ import { scanDataset } from '../../src/data/scan.ts';
 import { modelFromWeights } from '../../src/model/from-file.ts';
 import { encodeSafetensors } from '../../src/model/safetensors.ts';
 import { ModelRef, parseParams } from '../../src/protocol/contract.ts';
-import { fixture } from '../helpers/fixtures.ts';
+import { fixture, rawSafetensors } from '../helpers/fixtures.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'mvit-hostile-'));
 const W10 = fixture('mobilevit_xxs_256_b2_c10.weights.safetensors');
 const at = (name: string) => join(dir, name);
 
-/** A safetensors file from a header (object or raw text) and some data bytes. */
-function safetensors(header: unknown, dataBytes = 0, raw?: string): Buffer {
-  const json = Buffer.from(raw ?? JSON.stringify(header));
-  const out = Buffer.alloc(8 + json.length + dataBytes);
-  out.writeBigUInt64LE(BigInt(json.length), 0);
-  json.copy(out, 8);
-  return out;
-}
+const safetensors = rawSafetensors;
 
 function crc32(buf: Buffer): number {
   let c = ~0;

@@ -1,14 +1,9 @@
 // A safetensors file is validated whole before any tensor is built, and its errors never quote its bytes.
 import { describe, expect, it } from 'vitest';
 import { SafetensorsError, encodeSafetensors, parseSafetensors } from '../../src/model/safetensors.ts';
+import { rawSafetensors } from '../helpers/fixtures.ts';
 
-function file(header: unknown, dataBytes = 0, headerText?: string): Buffer {
-  const json = Buffer.from(headerText ?? JSON.stringify(header));
-  const out = Buffer.alloc(8 + json.length + dataBytes);
-  out.writeBigUInt64LE(BigInt(json.length), 0);
-  json.copy(out, 8);
-  return out;
-}
+const file = rawSafetensors;
 
 const cases: [string, Buffer, RegExp][] = [
   ['too short', Buffer.from('abc'), /not a safetensors file: 3 bytes is too short/],

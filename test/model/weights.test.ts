@@ -8,7 +8,7 @@ import { createModel } from '../../src/model/index.ts';
 import { hfKeyToTimm } from '../../src/model/huggingface.ts';
 import { readSafetensors, writeSafetensors, type TensorMap } from '../../src/model/safetensors.ts';
 import { loadWeights, saveWeights, stateDict } from '../../src/model/weights.ts';
-import { fixture, FIXTURES, maxAbsDiff } from '../helpers/fixtures.ts';
+import { fixture, maxAbsDiff, huggingFaceFixture } from '../helpers/fixtures.ts';
 import { readFileSync } from 'node:fs';
 
 beforeAll(async () => { await tf.setBackend('cpu'); });
@@ -68,24 +68,9 @@ describe('weights', () => {
   });
 
   it('reads Hugging Face apple/mobilevit names, with query/key/value merged into qkv', () => {
-    // Build an HF-named file from the fixture using the mapping table that ships beside it.
-    const rows = readFileSync(join(FIXTURES, 'timm_mobilevit_xxs_keys.txt'), 'utf8').split('\n')
-      .filter((l) => l && !l.startsWith('#')).map((l) => l.trim().split(/\s+/));
-    const ref = readSafetensors(fixture('mobilevit_xxs_256_b1_c1000.weights.safetensors')).tensors;
-    const hf: TensorMap = new Map();
-    for (const [timm, , , hfKey] of rows) {
-      const t = ref.get(timm);
-      if (!t) continue; // num_batches_tracked
-      if (hfKey.includes('{query,key,value}')) {
-        const d = t.shape[0] / 3;
-        const per = t.data.length / 3;
-        ['query', 'key', 'value'].forEach((part, i) => hf.set(hfKey.replace('{query,key,value}', part),
-          { shape: [d, ...t.shape.slice(1)], data: t.data.slice(i * per, (i + 1) * per) }));
-      } else {
-        expect(hfKeyToTimm(hfKey)).toBe(timm);
-        hf.set(hfKey, t);
-      }
-    }
+    // An HF-named file built from the fixture with the mapping table that ships beside it.
+    const { hf, ref, renamed } = huggingFaceFixture();
+    for (const [hfKey, timm] of renamed) expect(hfKeyToTimm(hfKey)).toBe(timm);
     const path = join(tmp(), 'hf.safetensors');
     writeSafetensors(path, hf);
     const model = createModel('mobilevit_xxs', { numClasses: 1000 });

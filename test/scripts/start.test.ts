@@ -2,7 +2,7 @@
 // from a mirror (here a local HTTP server with a stub zip and its SHASUMS256.txt), shows progress, launches it with
 // the app's folder, and falls back to the browser mode, saying why, when the mirror is down or the zip's checksum
 // does not match. Runs against a copy of node_modules/electron, never the real one.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -10,8 +10,9 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { crc32 } from 'node:zlib';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../engine/fixtures/studio.ts';
+import { killGroupsAfterEach } from '../helpers/process-groups.ts';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const START = join(ROOT, 'scripts', 'start.mjs');
@@ -93,18 +94,7 @@ afterAll(async () => {
   tmp.remove();
 });
 
-const children: ChildProcess[] = [];
-afterEach(async () => {
-  for (const c of children.splice(0)) {
-    const exited = c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise((r) => c.once('exit', r));
-    try {
-      process.kill(-c.pid!, 'SIGKILL'); // the whole group: the child and anything it started
-    } catch {
-      // already gone
-    }
-    await exited;
-  }
-});
+const track = killGroupsAfterEach();
 
 let n = 0;
 /** A fresh copy of the electron package (its own files only; its dependencies resolve through NODE_PATH). */
@@ -139,7 +129,7 @@ function startEnv(c: { pkg: string; cache: string; marker: string }, mirrorBase:
 function start(args: string[], env: NodeJS.ProcessEnv, until?: RegExp): Promise<{ code: number | null; out: string; err: string; match?: RegExpExecArray }> {
   // Its own process group, so the browser mode it hands over to is stopped with it.
   const child = spawn(process.execPath, [START, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  children.push(child);
+  track(child);
   let out = '';
   let err = '';
   return new Promise((resolve, reject) => {

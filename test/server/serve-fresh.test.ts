@@ -6,8 +6,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, symlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../engine/fixtures/studio.ts';
+import { killGroupsAfterEach } from '../helpers/process-groups.ts';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const tmp = tempDir('serve-fresh-');
@@ -18,18 +19,7 @@ for (const p of ['bin', 'src', 'renderer', 'vite.config.ts', 'package.json', 'pa
 symlinkSync(join(ROOT, 'node_modules'), join(checkout, 'node_modules'), 'dir');
 afterAll(() => tmp.remove());
 
-const children: ChildProcess[] = [];
-afterEach(async () => {
-  for (const c of children.splice(0)) {
-    const exited = c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise((r) => c.once('exit', r));
-    try {
-      process.kill(-c.pid!, 'SIGKILL'); // the whole group: the child and anything it started
-    } catch {
-      // already gone
-    }
-    await exited;
-  }
-});
+const track = killGroupsAfterEach();
 
 /** Starts serve in the copy; resolves with the printed URL and what stderr said before it. */
 function serve(): Promise<{ child: ChildProcess; url: string; errBefore: string }> {
@@ -38,7 +28,7 @@ function serve(): Promise<{ child: ChildProcess; url: string; errBefore: string 
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true, // its own process group, so an engine it started goes with it
   });
-  children.push(child);
+  track(child);
   let out = '';
   let err = '';
   return new Promise((resolve, reject) => {

@@ -20,11 +20,10 @@ import { evaluateSet } from '../../src/train/evaluate.ts';
 import { FeatureBank, headOnlyView, loadForFineTune, uncachedFeatures, viewAugment, viewsFor } from '../../src/train/head-only.ts';
 import { runTraining } from '../../src/train/index.ts';
 import { Trainer } from '../../src/train/trainer.ts';
-import { Rng, mixSeed } from '../../src/util/random.ts';
-import { encode } from '../helpers/dataset.ts';
+import { mixSeed } from '../../src/util/random.ts';
+import { hueDataset } from '../helpers/dataset.ts';
 import { maxAbsDiff } from '../helpers/fixtures.ts';
 import { tinyDataset, tinyRun } from './helpers.ts';
-import { mkdir, writeFile } from 'node:fs/promises';
 
 beforeAll(async () => { await initBackend('wasm'); });
 
@@ -141,37 +140,6 @@ describe('which classifier a fine-tune keeps', () => {
     expect(maxAbsDiff(stateDict(m).get('stem.conv.weight')!.data, stateDict(src).get('stem.conv.weight')!.data)).toBe(0);
   });
 });
-
-/**
- * Random shapes (disc, square, diamond, bars) on a noisy grey of random brightness; the class is the shape's hue
- * (degrees in the folder name, ±8° per image). The source and target tasks use different hues.
- */
-export async function hueDataset(root: string, hues: number[], perClass: number, valPerClass: number, size: number, seed: number): Promise<void> {
-  let n = 0;
-  for (const split of ['train', 'val'] as const) {
-    for (const hue of hues) {
-      const dir = join(root, split, `hue${hue}`);
-      await mkdir(dir, { recursive: true });
-      for (let i = 0; i < (split === 'train' ? perClass : valPerClass); i++) {
-        const rng = new Rng(mixSeed(seed, n++));
-        const h = (hue + rng.uniform(-8, 8)) / 360;
-        const f = (k: number) => { const t = (((k + h * 6) % 6) + 6) % 6; return 200 * (1 - Math.max(0, Math.min(t, 4 - t, 1))) + 40; };
-        const fg = [f(5), f(3), f(1)];
-        const shape = rng.int(0, 3);
-        const cx = rng.uniform(0.3, 0.7) * size, cy = rng.uniform(0.3, 0.7) * size, r = rng.uniform(0.15, 0.35) * size;
-        const grey = rng.uniform(60, 160);
-        const out = new Uint8Array(size * size * 3);
-        for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) {
-          const dx = x - cx, dy = y - cy;
-          const inside = shape === 0 ? Math.hypot(dx, dy) < r : shape === 1 ? Math.abs(dx) < r && Math.abs(dy) < r
-            : shape === 2 ? Math.abs(dx) + Math.abs(dy) < r * 1.3 : Math.abs(dy) < r && Math.floor(x / 5) % 2 === 0;
-          for (let c = 0; c < 3; c++) out[(y * size + x) * 3 + c] = Math.max(0, Math.min(255, Math.round((inside ? fg[c] : grey) + rng.uniform(-30, 30))));
-        }
-        await writeFile(join(dir, `${i}.png`), await encode(out, size, size, 'png'));
-      }
-    }
-  }
-}
 
 describe('a transfer task', () => {
   it('weights trained on four hues give a useful head for four other hues in seconds (far above a random backbone); a full fine-tune continues from it', async () => {

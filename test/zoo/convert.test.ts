@@ -7,13 +7,13 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { modelFromWeights } from '../../src/model/from-file.ts';
 import { createModel } from '../../src/model/index.ts';
-import { encodeSafetensors, readSafetensors, type NamedTensor, type TensorMap } from '../../src/model/safetensors.ts';
+import { encodeSafetensors, readSafetensors, type NamedTensor } from '../../src/model/safetensors.ts';
 import { saveWeights } from '../../src/model/weights.ts';
 import { foldNormalization, swapInputChannels } from '../../src/zoo/convert.ts';
 import { IMAGENET_CLASSES } from '../../src/zoo/labels.ts';
 import { pullZoo } from '../../src/zoo/store.ts';
 import { FakeHub } from '../helpers/fake-hub.ts';
-import { FIXTURES, fixture, maxAbs, maxAbsDiff } from '../helpers/fixtures.ts';
+import { fixture, maxAbs, maxAbsDiff, huggingFaceFixture } from '../helpers/fixtures.ts';
 
 let hub: FakeHub;
 let ws: string;
@@ -52,23 +52,8 @@ describe('stem arithmetic', () => {
   });
 });
 
-/** The fixture's weights under transformers' names, built from the mapping table beside it. */
-function huggingFaceFile(): Buffer {
-  const rows = readFileSync(join(FIXTURES, 'timm_mobilevit_xxs_keys.txt'), 'utf8').split('\n')
-    .filter((l) => l && !l.startsWith('#')).map((l) => l.trim().split(/\s+/));
-  const ref = readSafetensors(fixture('mobilevit_xxs_256_b1_c1000.weights.safetensors')).tensors;
-  const hf: TensorMap = new Map();
-  for (const [timm, , , hfKey] of rows) {
-    const t = ref.get(timm);
-    if (!t) continue;
-    if (hfKey.includes('{query,key,value}')) {
-      const d = t.shape[0] / 3;
-      const per = t.data.length / 3;
-      ['query', 'key', 'value'].forEach((part, i) => hf.set(hfKey.replace('{query,key,value}', part), { shape: [d, ...t.shape.slice(1)], data: t.data.slice(i * per, (i + 1) * per) }));
-    } else hf.set(hfKey, t);
-  }
-  return encodeSafetensors(hf);
-}
+/** The fixture's weights under transformers' names. */
+const huggingFaceFile = () => encodeSafetensors(huggingFaceFixture().hf);
 
 describe('zoo files through the hub', () => {
   it('apple/mobilevit-xx-small at refs/pr/2: converted to timm names, and on RGB it equals the original on BGR', async () => {
