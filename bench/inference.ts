@@ -1,9 +1,9 @@
 // Inference latency: batch 1, 256×256, median of N runs after warm-up, every variant on every backend
 // this machine has. Reference points from the issue, measured on this machine class: onnxruntime-node
 // runs XXS in about 9–20 ms, PyTorch (OpenBLAS, 2 threads) in 22–42 ms.
-import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/index.ts';
-import { createModel, VARIANT_NAMES } from '../src/model/index.ts';
+import { VARIANT_NAMES } from '../src/model/index.ts';
+import { measureSpeed } from '../src/train/speed.ts';
 import { table } from '../src/cli/common.ts';
 import { machine, median, writeResult } from './machine.ts';
 
@@ -23,15 +23,10 @@ export async function benchInference(opts: { runs?: number; size?: number; backe
     // The plain JS backend is ~20× slower: fewer runs keep the benchmark under a few minutes.
     const n = backend === 'cpu' ? Math.min(runs, 5) : runs;
     for (const variant of VARIANT_NAMES) {
-      const model = createModel(variant, { numClasses: 1000 });
-      const x = tf.randomUniform([1, size, size, 3]) as tf.Tensor4D;
-      const once = () => { const t0 = performance.now(); const y = model.forward(x); y.dataSync(); y.dispose(); return performance.now() - t0; };
-      for (let i = 0; i < 3; i++) once();
-      const times = Array.from({ length: n }, once);
+      // The same measurement as `mobilevit-studio bench` (src/train/speed.ts).
+      const { times } = await measureSpeed({ variant, mode: 'inference', imageSize: size, batchSize: 1, runs: n, warmup: 3 });
       rows.push({ backend, variant, median_ms: +median(times).toFixed(2), min_ms: +Math.min(...times).toFixed(2), runs: n });
       console.log(`${backend} ${variant}: ${median(times).toFixed(1)} ms`);
-      x.dispose();
-      model.dispose();
     }
   }
   console.log('\nInference latency, batch 1, ' + size + '×' + size + ' (median of N runs after 3 warm-up runs)');

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { cpus, totalmem, platform, release, arch } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { median } from '../src/util/median.ts';
 
 export function machine() {
   return {
@@ -16,11 +17,7 @@ export function machine() {
   };
 }
 
-export function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
+export { median };
 
 export function percentile(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);

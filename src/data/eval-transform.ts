@@ -5,8 +5,10 @@
 import sharp from 'sharp';
 import { ImageReadError, openRgb, orientedSize, toRgb, type RgbImage } from './decode.ts';
 import { writeUnitFloats } from './pixels.ts';
+import { REFERENCE_RECIPE } from '../protocol/recipe.ts';
 
-export const EVAL_CROP_PCT = 0.9;
+/** The centre fraction kept: the reference recipe's (timm's crop_pct), defined once in src/protocol/recipe.ts. */
+export const EVAL_CROP_PCT = REFERENCE_RECIPE.evalCrop;
 /** The largest evaluation size (the API allows 1024). */
 export const MAX_EVAL_SIZE = 4096;
 /** The resized image before the crop: a bound on memory whatever the image and the size (64 M pixels = 192 MB). */

@@ -6,6 +6,7 @@
 import type { Model } from '../model/model.ts';
 import { stateDict } from '../model/weights.ts';
 import { MIN_INPUT_SIZE } from '../model/types.ts';
+import { EVAL_CROP_PCT } from '../data/eval-transform.ts';
 import { encodeModel, OnnxGraph } from './onnx-graph.ts';
 import { emitMobileNetV2, emitMobileViT } from './onnx-networks.ts';
 
@@ -46,7 +47,7 @@ export function exportOnnx(model: Model, o: OnnxExportOptions): Uint8Array {
   if (!Number.isInteger(size) || size < MIN_INPUT_SIZE || size > 4096) throw new RangeError(`the image size must be an integer from ${MIN_INPUT_SIZE} to 4096, got ${size}`);
   const labels = o.labels ?? Array.from({ length: model.numClasses }, (_, i) => `class ${i}`);
   if (labels.length !== model.numClasses) throw new RangeError(`${labels.length} labels for a ${model.numClasses}-class model`);
-  const cropPct = o.cropPct ?? 0.9;
+  const cropPct = o.cropPct ?? EVAL_CROP_PCT;
 
   const g = new OnnxGraph(opset);
   const ctx = { g, weights: stateDict(model) };

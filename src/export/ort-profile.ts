@@ -11,6 +11,7 @@ import { PART_NAMES, type PartName } from '../model/types.ts';
 import { summarize } from '../model/summary.ts';
 import { exportOnnx } from './onnx.ts';
 import { createOrtSession, loadOrt } from './ort.ts';
+import { median } from '../util/median.ts';
 
 export interface OrtPartTiming {
   name: PartName;
@@ -59,11 +60,6 @@ export function partOf(module: string): PartName | null {
   return null;
 }
 
-const median = (v: number[]) => {
-  const s = [...v].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 /**
  * Aggregates a profiler trace: per measured run (the last `runs` model_run windows), each block's kernel

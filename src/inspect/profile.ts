@@ -8,6 +8,7 @@ import type { Model } from '../model/index.ts';
 import { PART_NAMES, type PartName, type Probe } from '../model/types.ts';
 import type { ProfileResult } from '../protocol/contract.ts';
 import { imageTensor, randomImage } from './image.ts';
+import { median } from '../util/median.ts';
 
 /** The result is the contract's ProfileResult: what the CLI prints and the UI shows. */
 export type Profile = ProfileResult;
@@ -75,12 +76,6 @@ function timingProbe(out: Sample[], clock: () => number): Probe {
   };
 }
 
-export function median(values: number[]): number {
-  if (values.length === 0) throw new RangeError('median of nothing');
-  const s = [...values].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 function positiveInt(name: string, v: number, min = 1): number {
   if (!Number.isInteger(v) || v < min) throw new RangeError(`${name} must be an integer ≥ ${min}, got ${v}`);

@@ -73,7 +73,7 @@ export async function evaluateModel(opts: EvalRunOptions): Promise<EvalRunResult
     const imageSize = opts.imageSize ?? loaded.imageSize ?? 256;
     const evalCrop = typeof opts.evalCrop === 'number' ? opts.evalCrop
       // A run evaluates as it was evaluated in training (a run from before recipes: the reference crop).
-      : run ? run.recipe?.settings.evalCrop ?? REFERENCE_RECIPE.evalCrop
+      : run ? loaded.evalCrop ?? REFERENCE_RECIPE.evalCrop
         : resolveRecipe(TrainSettings.parse({ data, imageSize }), datasetStats(scan)).settings.evalCrop;
     const set = await buildEvalSet(entries, imageSize, { cropPct: evalCrop, signal: opts.signal, onProgress: (d, t) => opts.onProgress?.('eval-set', d, t) });
     const runner = opts.runtime ? await opts.runtime(loaded.model, imageSize) : null;

@@ -8,6 +8,7 @@ import { ADAMW } from './defaults.ts';
 import { imagesPerPass } from './memory.ts';
 import { Trainer } from './trainer.ts';
 import { Rng, STREAM, tfSeed } from '../util/random.ts';
+import { median } from '../util/median.ts';
 
 export type SpeedMode = 'inference' | 'training';
 
@@ -36,8 +37,6 @@ export interface SpeedResult {
   /** Every timed run, ms. */
   times: number[];
 }
-
-const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1];
 
 export async function measureSpeed(o: SpeedOptions, onRun?: (done: number, total: number) => void): Promise<SpeedResult> {
   const warmup = o.warmup ?? (o.mode === 'training' ? 1 : 3);

@@ -4,7 +4,8 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.ts';
 import { createModel, PART_NAMES, type VariantName } from '../../src/model/index.ts';
-import { median, profileModel, type Profile } from '../../src/inspect/profile.ts';
+import { profileModel, type Profile } from '../../src/inspect/profile.ts';
+import { median } from '../../src/util/median.ts';
 
 beforeAll(async () => {
   await initBackend('wasm');
