@@ -6,23 +6,17 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from './args.ts';
 import { CheckpointStore, FILES, defaultWorkspace, readRun } from '../run/index.ts';
-import type { DownloadProgress } from '../zoo/download.ts';
+import { formatTimeLeft, type DownloadProgress } from '../zoo/download.ts';
 import { resolveWeights, type ResolvedWeights } from '../zoo/resolve.ts';
 import { findZooEntry } from '../zoo/zoo.ts';
 
 const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
 
-function eta(s: number | null): string {
-  if (s === null || !Number.isFinite(s)) return '--:--';
-  const t = Math.round(s);
-  return `${Math.floor(t / 60)}:${String(t % 60).padStart(2, '0')}`;
-}
-
 /** One line: a bar, bytes, rate and time left. */
 export function formatDownload(what: string, p: DownloadProgress, width = 24): string {
   const frac = p.total ? Math.min(1, p.received / p.total) : 0;
   const bar = p.total ? `[${'#'.repeat(Math.round(frac * width)).padEnd(width, '.')}] ${(frac * 100).toFixed(0).padStart(3)} %` : '[downloading]';
-  return `${what} ${bar} ${mb(p.received)}${p.total ? ` / ${mb(p.total)}` : ''}  ${mb(p.bytesPerSec)}/s  ${eta(p.etaSec)} left${p.resumes ? `  (resumed ${p.resumes}×)` : ''}`;
+  return `${what} ${bar} ${mb(p.received)}${p.total ? ` / ${mb(p.total)}` : ''}  ${mb(p.bytesPerSec)}/s  ${formatTimeLeft(p.etaSec)} left${p.resumes ? `  (resumed ${p.resumes}×)` : ''}`;
 }
 
 /** A progress reporter on stderr: a redrawn bar on a terminal, a line every 25 % otherwise. */

@@ -2,12 +2,12 @@
 // zoo names accepted wherever a request names weights (train.start, ModelRef).
 import { existsSync } from 'node:fs';
 import { StudioError, type ZooModel, type ZooPullResult } from '../protocol/contract.ts';
-import { DownloadError } from '../zoo/download.ts';
+import { DownloadError, formatTimeLeft } from '../zoo/download.ts';
 import { listZoo, pullZoo, ZooError } from '../zoo/store.ts';
 import { findZooEntry } from '../zoo/zoo.ts';
 
 const rate = (bps: number, eta: number | null) =>
-  `${(bps / 1e6).toFixed(1)} MB/s${eta !== null ? `, ${Math.floor(eta / 60)}:${String(Math.round(eta % 60)).padStart(2, '0')} left` : ''}`;
+  `${(bps / 1e6).toFixed(1)} MB/s${eta !== null ? `, ${formatTimeLeft(eta)} left` : ''}`;
 
 export class ZooService {
   /** Pulls in flight, by repo: a second request for the same model waits on the first. */

@@ -31,6 +31,13 @@ export interface DownloadProgress {
   resumes: number;
 }
 
+/** Time left as m:ss ('--:--' when unknown), as the CLI's bar and the window's label show it. */
+export function formatTimeLeft(seconds: number | null): string {
+  if (seconds === null || !Number.isFinite(seconds)) return '--:--';
+  const t = Math.round(seconds);
+  return `${Math.floor(t / 60)}:${String(t % 60).padStart(2, '0')}`;
+}
+
 export interface DownloadOptions {
   /** Defaults to $HF_ENDPOINT, else https://huggingface.co. */
   endpoint?: string;
