@@ -131,6 +131,16 @@ export class EngineHost {
     });
   }
 
+  /** The engine is gone unexpectedly (it died, or was killed for not answering): everything waiting on it fails. */
+  private crashed(reason: string): void {
+    this.proc = null;
+    this.starting = null;
+    this.lastCrash = reason;
+    this.failPending(reason);
+    this.setState('crashed', reason);
+    this.emit({ kind: 'crashed', reason });
+  }
+
   /**
    * After a call timed out: an engine that does not answer a ping is stuck (a native call that never returns,
    * an endless loop). It is killed and a fresh one started; the calls in flight fail, saying so.
@@ -143,13 +153,8 @@ export class EngineHost {
     if (this.checking === proc) this.checking = null;
     if (alive || this.proc !== proc) return;
     const reason = `the compute engine stopped answering (no reply to a ping within ${timeoutMs / 1000} s) and was restarted`;
-    this.proc = null;
-    this.starting = null;
     proc.kill();
-    this.lastCrash = reason;
-    this.failPending(reason);
-    this.setState('crashed', reason);
-    this.emit({ kind: 'crashed', reason });
+    this.crashed(reason);
     // A fresh engine right away, so that the studio keeps serving.
     this.ensureStarted().catch((e) => console.error(`engine host: the restarted engine did not start: ${(e as Error).message}`));
   }
@@ -214,14 +219,9 @@ export class EngineHost {
     proc.onMessage((raw) => this.receive(proc, raw, readyResolve));
     proc.onExit((exit) => {
       if (this.proc !== proc) return; // stopped on purpose: already handled
-      this.proc = null;
-      this.starting = null;
       const reason = describeExit(exit);
-      this.lastCrash = reason;
       readyReject(new StudioError('engine_crashed', reason));
-      this.failPending(reason);
-      this.setState('crashed', reason);
-      this.emit({ kind: 'crashed', reason });
+      this.crashed(reason);
     });
     const timer = setTimeout(() => readyReject(new StudioError('engine_crashed', `the compute engine did not start within ${READY_TIMEOUT_MS / 1000} s`)), READY_TIMEOUT_MS);
     try {
