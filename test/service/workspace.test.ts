@@ -79,15 +79,16 @@ describe('workspace validation', () => {
     chmodSync(locked, 0o755);
     chmodSync(join(locked, 'inside'), 0o555);
     chmodSync(tmp.dir, 0o755);
+    // Root may write anywhere (CI runs as root): the check drops to an unprivileged user (nobody) once the
+    // module is loaded, so the checkout itself need not be readable by that user (a clone in a 0700 folder).
     const check = `
       import { prepareWorkspace } from ${JSON.stringify(pathToFileURL(join(process.cwd(), 'src/service/workspace.ts')).href)};
+      if (process.getuid() === 0) { process.setgid(65534); process.setuid(65534); }
       for (const p of ${JSON.stringify([join(locked, 'inside'), join(locked, 'new')])}) {
         try { prepareWorkspace(p); console.log('accepted ' + p); } catch (e) { console.log(e.message); }
       }`;
-    // Root may write anywhere: run the check as an unprivileged user then (CI runs as root).
-    const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
     const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-    const r = spawnSync(process.execPath, ['--import', tsx, '--input-type=module', '-e', check], { encoding: 'utf8', ...asNobody, cwd: '/' });
+    const r = spawnSync(process.execPath, ['--import', tsx, '--input-type=module', '-e', check], { encoding: 'utf8', cwd: '/' });
     expect(r.stderr).toBe('');
     expect(r.stdout.trim().split('\n')).toEqual([
       `workspace: ${join(locked, 'inside')} is not writable by you`,
