@@ -50,13 +50,7 @@ function timingProbe(out: Sample[], clock: () => number): Probe {
   let partStart = 0;
   let layerStart = 0;
   let current: Sample | undefined;
-  // A block's input is usually the previous block's output, synchronised a moment ago: not again.
-  let synced: number | null = null;
-  const mark = (t: tf.Tensor) => {
-    if (t.id !== synced) sync(t);
-    synced = t.id;
-    return clock();
-  };
+  const mark = (t: tf.Tensor) => (sync(t), clock());
   return {
     blockStart(_info, input) {
       blockStart = partStart = mark(input);
