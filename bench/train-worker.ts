@@ -7,7 +7,7 @@ import { initBackend } from '../src/backend/index.ts';
 import { createModel, type VariantName } from '../src/model/index.ts';
 import { ADAMW } from '../src/train/defaults.ts';
 import { imagesPerPass } from '../src/train/memory.ts';
-import { Trainer } from '../src/train/trainer.ts';
+import { Trainer } from '../src/optim/trainer.ts';
 
 export interface WorkerJob { backend: string; variant: VariantName; size: number; batch: number; steps: number }
 export interface WorkerResult { imagesPerSec: number; msPerStep: number; passes: number }

@@ -3,7 +3,7 @@
 // these files, and no other file on disk can be reached from the page.
 import { readFile } from 'node:fs/promises';
 import { protocol } from 'electron';
-import { contentType, resolveStatic } from '../src/server/static.ts';
+import { contentType, resolveStatic } from '../src/util/static-files.ts';
 import { APP_SCHEME, CSP } from './security.ts';
 
 /** Must run before the app is ready. */

@@ -15,16 +15,17 @@ const ALLOWED: Record<string, string[]> = {
   backend: ['util'],
   data: ['util', 'protocol'],
   run: ['model', 'protocol', 'util'],
-  train: ['data', 'device', 'model', 'protocol', 'run', 'util', 'backend'],
-  device: ['backend', 'model', 'util'],
+  optim: ['model', 'util'],
+  train: ['data', 'device', 'model', 'optim', 'protocol', 'run', 'util', 'backend'],
+  device: ['backend', 'build', 'inspect', 'model', 'optim', 'protocol', 'util'],
   inspect: ['data', 'model', 'protocol', 'util'],
   export: ['backend', 'data', 'inspect', 'model', 'protocol', 'run', 'util'],
   zoo: ['model', 'protocol', 'util'],
-  engine: ['backend', 'data', 'export', 'inspect', 'model', 'protocol', 'run', 'train', 'util', 'zoo'],
+  engine: ['backend', 'data', 'device', 'export', 'inspect', 'model', 'protocol', 'run', 'train', 'util', 'zoo'],
   service: ['data', 'engine', 'protocol', 'run', 'util', 'zoo'],
   server: ['protocol', 'service', 'util', 'build'],
   build: ['util'],
-  cli: ['backend', 'build', 'data', 'engine', 'export', 'inspect', 'model', 'protocol', 'run', 'server', 'service', 'train', 'util', 'zoo'],
+  cli: ['backend', 'build', 'data', 'device', 'engine', 'export', 'inspect', 'model', 'protocol', 'run', 'server', 'service', 'train', 'util', 'zoo'],
 };
 
 function files(dir: string): string[] {

@@ -2,3 +2,16 @@
 // from this list too.
 export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
+
+/**
+ * Backends of a Chromium page (headless Chromium from the CLI, Electron's hidden window): its GPU through
+ * WebGPU or WebGL, or its multi-threaded SIMD WebAssembly. They run on a compute device (src/device/).
+ */
+export const PAGE_BACKENDS = ['webgpu', 'webgl', 'wasm-threads'] as const;
+export type PageBackend = (typeof PAGE_BACKENDS)[number];
+
+/** Every name --backend and the Settings view accept, 'auto' aside. */
+export const DEVICE_NAMES = [...BACKEND_NAMES, ...PAGE_BACKENDS] as const;
+export type DeviceName = (typeof DEVICE_NAMES)[number];
+
+export const isPageBackend = (name: string): name is PageBackend => (PAGE_BACKENDS as readonly string[]).includes(name);

@@ -51,6 +51,18 @@ export const PRELOAD: BuildTarget = {
   command: () => [VITE, 'build', '-c', 'electron/vite.preload.config.ts', '--logLevel', 'warn'],
 };
 
+/**
+ * The compute device page (src/device/page/): the model, training step and inspection code bundled with TF.js's
+ * webgpu, webgl and wasm backends into dist-device/, for headless Chromium and Electron's hidden window.
+ */
+export const DEVICE_PAGE: BuildTarget = {
+  label: 'bundling the compute device page (vite build)',
+  output: 'dist-device/index.html',
+  sources: ['src/device', 'src/model', 'src/train', 'src/inspect', 'src/backend', 'src/util', 'package-lock.json'],
+  command: (outDir) => [VITE, 'build', '-c', 'src/device/page/vite.config.ts', '--logLevel', 'warn', ...(outDir ? ['--outDir', outDir] : [])],
+  swapDir: 'dist-device',
+};
+
 /** Newest modification time of the files under the given paths (0 when none exist). */
 export function newestMtime(paths: string[]): number {
   let t = 0;

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Model } from '../model/index.ts';
 import { PART_NAMES, type PartName, type Probe } from '../model/types.ts';
 import type { ProfileResult } from '../protocol/contract.ts';
-import { imageTensor, randomImage } from './image.ts';
+import { imageTensor, randomImage } from './tensor-image.ts';
 import { median } from '../util/median.ts';
 
 /** The result is the contract's ProfileResult: what the CLI prints and the UI shows. */

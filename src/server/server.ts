@@ -19,7 +19,7 @@ import { errorInfo, StudioError, type ErrorCode } from '../protocol/contract.ts'
 import { MAX_FRAME_BYTES, RequestFrame, type EventFrame, type ResponseFrame } from '../protocol/wire.ts';
 import { StudioService, type ServiceOptions } from '../service/service.ts';
 import { assetCookieName, checkAccess, hostAllowed, newToken, originAllowed, securityHeaders, tokenSources } from './security.ts';
-import { indexFile, resolveStatic, sendFile } from './static.ts';
+import { indexFile, resolveStatic, sendFile } from '../util/static-files.ts';
 
 export interface ServerOptions {
   /** 0 picks a free port. */

@@ -16,7 +16,7 @@ import { labelsInMetadata } from '../model/from-file.ts';
 import type { Model } from '../model/model.ts';
 import type { ForwardOptions } from '../model/types.ts';
 import { evaluate, type EvalBatch, type Evaluation } from './evaluate.ts';
-import type { TrainableModel } from './trainer.ts';
+import type { TrainableModel } from '../optim/trainer.ts';
 import { ForwardPool, inferenceRows, threadsFor } from '../device/forward-pool.ts';
 
 /** Random views cached per training image when augmentation crops or jitters (epoch e trains on view e mod VIEWS). */

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { DEFAULT_AUGMENT, type AugmentConfig } from '../data/augment.ts';
 import { buildEvalSet, buildTrainSet, trainBatches, type EvalSet, type TrainSet } from '../data/loader.ts';
-import { STREAM, tfSeed } from '../util/random.ts';
+import { stepSeeds } from '../util/random.ts';
 import { maxTrainSize, planEpoch, samplerSizes, totalBatches, type SamplerConfig } from '../data/sampler.ts';
 import { assertTrainable, scanDataset, toScanSummary, type DatasetScan } from '../data/scan.ts';
 import { MIN_INPUT_SIZE, createModel, type Model } from '../model/index.ts';
@@ -28,7 +28,7 @@ import { concrete, datasetStats, resolveRecipe } from './recipe.ts';
 import { evaluateSet, type Evaluation } from './evaluate.ts';
 import { imagesPerPass, isWasmMemoryFault } from './memory.ts';
 import { learningRate, progressAt, validateSchedule, type ScheduleSettings } from './schedule.ts';
-import { Trainer, type TrainerStateJson } from './trainer.ts';
+import { Trainer, type TrainerStateJson } from '../optim/trainer.ts';
 import { FeatureBank, headOnlyView, loadForFineTune } from './head-only.ts';
 
 export interface TrainingOptions {
@@ -105,12 +105,6 @@ export function scheduleOf(s: TrainSettings): ScheduleSettings {
 
 export function samplerOf(s: TrainSettings): SamplerConfig {
   return { baseSize: s.imageSize, batchSize: s.batchSize, multiScale: s.multiScale, seed: s.seed };
-}
-
-/** Dropout seeds of one step: the i-th draw is mix(seed, stream, step, i). */
-function stepSeeds(seed: number, step: number): () => number {
-  let i = 0;
-  return () => tfSeed(seed, STREAM.dropout, step, i++);
 }
 
 function describeSkipped(scan: DatasetScan): string | null {

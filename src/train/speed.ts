@@ -6,7 +6,7 @@ import { createModel } from '../model/index.ts';
 import type { VariantName } from '../model/types.ts';
 import { ADAMW } from './defaults.ts';
 import { imagesPerPass } from './memory.ts';
-import { Trainer } from './trainer.ts';
+import { Trainer } from '../optim/trainer.ts';
 import { Rng, STREAM, tfSeed } from '../util/random.ts';
 import { median } from '../util/median.ts';
 

@@ -26,6 +26,12 @@ export function tfSeed(...words: number[]): number {
   return mixSeed(...words) || 1;
 }
 
+/** Dropout seeds of one training step: the i-th draw is mix(seed, stream, step, i). */
+export function stepSeeds(seed: number, step: number): () => number {
+  let i = 0;
+  return () => tfSeed(seed, STREAM.dropout, step, i++);
+}
+
 /** A 32-bit string hash (FNV-1a over UTF-16 code units), used to give each class its own stream. */
 export function hashString(s: string): number {
   let h = 0x811c9dc5;

@@ -19,7 +19,7 @@ import { CheckpointStore, FILES } from '../../src/run/index.ts';
 import { evaluateSet } from '../../src/train/evaluate.ts';
 import { FeatureBank, headOnlyView, loadForFineTune, uncachedFeatures, viewAugment, viewsFor } from '../../src/train/head-only.ts';
 import { runTraining } from '../../src/train/index.ts';
-import { Trainer } from '../../src/train/trainer.ts';
+import { Trainer } from '../../src/optim/trainer.ts';
 import { mixSeed } from '../../src/util/random.ts';
 import { hueDataset } from '../helpers/dataset.ts';
 import { maxAbsDiff } from '../helpers/fixtures.ts';

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { smoothedCrossEntropy } from '../../src/train/loss.ts';
+import { smoothedCrossEntropy } from '../../src/optim/loss.ts';
 
 beforeAll(async () => { await tf.setBackend('cpu'); });
 

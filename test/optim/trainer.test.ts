@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ForwardOptions } from '../../src/model/types.ts';
-import { Trainer, type TrainableModel, type TrainerSettings } from '../../src/train/trainer.ts';
+import { Trainer, type TrainableModel, type TrainerSettings } from '../../src/optim/trainer.ts';
 
 beforeAll(async () => { await tf.setBackend('cpu'); });
 

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AdamW, decays } from '../../src/train/adamw.ts';
+import { AdamW, decays } from '../../src/optim/adamw.ts';
 
 beforeAll(async () => { await tf.setBackend('cpu'); });
 

@@ -1,0 +1,189 @@
+// A compute device in headless Chromium (the CLI, `serve`, tests): serves the device page (dist-device/,
+// built on demand) cross-origin isolated on 127.0.0.1, launches Chromium with playwright-core, and talks to
+// the page over a WebSocket that only the page, holding this launch's token, may open.
+//
+// Lifetime: the browser is this process's child. It is closed with the device, and a watchdog closes it
+// when this process dies without closing it (SIGKILL included): see launchBrowser.
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { PageBackend } from '../backend/names.ts';
+import { DEVICE_PAGE, ROOT, ensureBuilt } from '../build/outputs.ts';
+import { indexFile, resolveStatic, sendFile } from '../util/static-files.ts';
+import { ChannelDevice, type DeviceChannel } from './device.ts';
+import { decodeFrame, encodeFrame, type DeviceInfo, type DeviceReply } from './wire.ts';
+
+/** Where Chromium or Chrome usually is, per platform; CHROMIUM_PATH wins. */
+const CANDIDATES: Partial<Record<NodeJS.Platform, string[]>> = {
+  linux: ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable', '/snap/bin/chromium'],
+  darwin: ['/Applications/Google Chrome.app/Contents/MacOS/Google Chrome', '/Applications/Chromium.app/Contents/MacOS/Chromium'],
+  win32: [
+    `${process.env['PROGRAMFILES'] ?? 'C:\\Program Files'}\\Google\\Chrome\\Application\\chrome.exe`,
+    `${process.env['PROGRAMFILES(X86)'] ?? 'C:\\Program Files (x86)'}\\Google\\Chrome\\Application\\chrome.exe`,
+    `${process.env['LOCALAPPDATA'] ?? ''}\\Google\\Chrome\\Application\\chrome.exe`,
+  ],
+};
+
+export class NoChromiumError extends Error {}
+
+/** The Chromium or Chrome executable: CHROMIUM_PATH, else the first usual place that exists. */
+export function findChromium(env: Record<string, string | undefined> = process.env): string {
+  const named = env.CHROMIUM_PATH?.trim();
+  if (named) {
+    if (!existsSync(named)) throw new NoChromiumError(`CHROMIUM_PATH is ${named}, which does not exist`);
+    return named;
+  }
+  const found = (CANDIDATES[process.platform] ?? []).find((p) => existsSync(p));
+  if (!found) throw new NoChromiumError('no Chromium or Chrome found (install chromium, e.g. `apt-get install chromium`, or set CHROMIUM_PATH)');
+  return found;
+}
+
+/** Flags for a page that computes: WebGPU on (Linux needs it unlocked), no UI, nothing phoning home. */
+export function chromiumArgs(): string[] {
+  return [
+    '--headless=new',
+    '--enable-unsafe-webgpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+    // A background page must not be throttled while it trains.
+    '--disable-background-timer-throttling',
+    '--disable-renderer-backgrounding',
+    // Root (a container, CI) cannot use Chromium's sandbox.
+    ...(process.getuid?.() === 0 ? ['--no-sandbox'] : []),
+  ];
+}
+
+/** The page's headers: cross-origin isolated (threaded wasm needs SharedArrayBuffer) and a strict CSP. */
+const PAGE_HEADERS = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+  'Content-Security-Policy': "default-src 'none'; script-src 'self' 'wasm-unsafe-eval' blob:; worker-src 'self' blob:; connect-src 'self' ws://127.0.0.1:*",
+  'X-Content-Type-Options': 'nosniff',
+};
+
+const MAX_FRAME_BYTES = 1 << 30;
+
+function sameToken(given: string | null, token: string): boolean {
+  if (given === null) return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Serves dist-device/ and accepts one WebSocket carrying `token`; resolves the server and the socket to come. */
+async function servePage(root: string, token: string): Promise<{ server: Server; port: number; socket: Promise<WebSocket> }> {
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const file = url.pathname === '/' ? indexFile(root) : resolveStatic(root, url.pathname);
+    const head = req.method === 'HEAD';
+    if (!file || (req.method !== 'GET' && !head)) { res.writeHead(404).end(); return; }
+    void sendFile(res, file, head, PAGE_HEADERS).then((sent) => { if (!sent) res.writeHead(404).end(); });
+  });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
+  let taken = false;
+  const socket = new Promise<WebSocket>((resolve) => {
+    server.on('upgrade', (req: IncomingMessage, sock, head) => {
+      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+      if (taken || url.pathname !== '/device' || !sameToken(url.searchParams.get('token'), token)) {
+        sock.end('HTTP/1.1 403 Forbidden\r\n\r\n');
+        return;
+      }
+      taken = true;
+      wss.handleUpgrade(req, sock, head, (ws) => resolve(ws));
+    });
+  });
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
+  return { server, port: (server.address() as AddressInfo).port, socket };
+}
+
+function socketChannel(ws: WebSocket): DeviceChannel & { first(): Promise<unknown> } {
+  const replies: ((r: DeviceReply) => void)[] = [];
+  const closes: ((why: string) => void)[] = [];
+  let firstWaiter: ((m: unknown) => void) | null = null;
+  let closed = false;
+  const closeWith = (why: string) => {
+    if (closed) return;
+    closed = true;
+    for (const c of closes) c(why);
+  };
+  ws.on('message', (data: Buffer) => {
+    let message: unknown;
+    try {
+      message = decodeFrame(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer);
+    } catch (e) {
+      closeWith((e as Error).message);
+      ws.terminate();
+      return;
+    }
+    const m = message as { id?: unknown; lost?: string };
+    if (firstWaiter) { const w = firstWaiter; firstWaiter = null; w(message); return; }
+    if (typeof m.lost === 'string') { closeWith(m.lost); return; }
+    if (typeof m.id === 'number') for (const r of replies) r(message as DeviceReply);
+  });
+  ws.on('close', () => closeWith('the page closed its connection (the browser or its tab crashed, or was closed)'));
+  ws.on('error', (e) => closeWith(e.message));
+  return {
+    first: () => new Promise((resolve) => { firstWaiter = resolve; }),
+    send: (call) => ws.send(encodeFrame(call)),
+    onReply: (fn) => replies.push(fn),
+    onClose: (fn) => closes.push(fn),
+    close: () => ws.close(),
+  };
+}
+
+export interface ChromiumDeviceOptions {
+  /** Gives up on a browser or page that does not come up (first WebGPU use compiles shaders: slow on software). */
+  startTimeoutMs?: number;
+  env?: Record<string, string | undefined>;
+  /** Progress for the user while the page is built and the browser starts. */
+  onNote?: (note: string) => void;
+}
+
+/** Starts headless Chromium with the device page on `backend`; the returned device closes the browser. */
+export async function openChromiumDevice(backend: PageBackend, opts: ChromiumDeviceOptions = {}): Promise<ChannelDevice> {
+  const executablePath = findChromium(opts.env);
+  await ensureBuilt(DEVICE_PAGE, { log: (line) => opts.onNote?.(line) });
+  const token = randomBytes(24).toString('base64url');
+  const { server, port, socket } = await servePage(join(ROOT, 'dist-device'), token);
+  let browser: Browser | null = null;
+  const release = async () => {
+    await browser?.close().catch(() => undefined);
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+  };
+  try {
+    browser = await chromium.launch({ executablePath, args: chromiumArgs(), headless: true, handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false });
+    const host = `headless Chromium ${browser.version()}`;
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (e) => problems.push(e.message));
+    if (process.env.MOBILEVIT_DEVICE_DEBUG) page.on('console', (m) => process.stderr.write(`[device page] ${m.type()}: ${m.text()}\n`));
+    const base = `http://127.0.0.1:${port}`;
+    const hash = new URLSearchParams({ backend, host, ws: `ws://127.0.0.1:${port}/device?token=${token}` });
+    await page.goto(`${base}/#${hash}`);
+    const timeout = opts.startTimeoutMs ?? 60_000;
+    const ws = await within(socket, timeout, () => `the device page did not connect within ${timeout / 1000} s${problems.length ? `: ${problems.join('; ')}` : ''}`);
+    const channel = socketChannel(ws);
+    const hello = await within(channel.first(), timeout, () => `the device page did not start ${backend} within ${timeout / 1000} s`) as { ready?: DeviceInfo; failed?: string };
+    if (!hello.ready) throw new Error(`${backend} cannot be used in ${host}: ${hello.failed ?? 'the page sent no ready message'}`);
+    // A crashed tab also ends the WebSocket, which fails the pending call (ChannelDevice).
+    page.on('crash', () => ws.terminate());
+    browser.on('disconnected', () => ws.terminate());
+    return new ChannelDevice(hello.ready, channel, release);
+  } catch (e) {
+    await release();
+    throw e;
+  }
+}
+
+function within<T>(p: Promise<T>, ms: number, why: () => string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([p, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(why())), ms); })]).finally(() => clearTimeout(timer));
+}

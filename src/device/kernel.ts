@@ -1,0 +1,139 @@
+// The device side of a compute device: holds one model (and, to train, its Trainer) on whatever TensorFlow.js
+// backend its host set up, and answers DeviceRequests with the studio's own model, training-step and
+// inspection code. The same class runs in this process (local.ts), in a Chromium page (page/entry.ts) and
+// could run in any other JavaScript host: it touches no file and imports nothing from Node.
+import * as tf from '@tensorflow/tfjs';
+import { captureAttention } from '../inspect/capture.ts';
+import { profileModel } from '../inspect/profile.ts';
+import { receptiveFields, spatialBlocks } from '../inspect/receptive-field.ts';
+import { createModel, type Model } from '../model/model.ts';
+import { loadWeights, stateDict } from '../model/weights.ts';
+import { Trainer } from '../optim/trainer.ts';
+import { stepSeeds } from '../util/random.ts';
+import type { DeviceInfo, DeviceRequest, DeviceResults, Weights } from './wire.ts';
+
+export class DeviceKernel {
+  private model: Model | null = null;
+  private trainer: Trainer | null = null;
+
+  constructor(private readonly describe: () => DeviceInfo) {}
+
+  /** The model, once opened (the in-process device lends it to code that needs the object itself). */
+  get current(): Model | null {
+    return this.model;
+  }
+
+  async handle<R extends DeviceRequest>(req: R): Promise<DeviceResults[R['op']]> {
+    return (await this.dispatch(req)) as DeviceResults[R['op']];
+  }
+
+  private async dispatch(req: DeviceRequest): Promise<unknown> {
+    switch (req.op) {
+      case 'info':
+        return this.describe();
+      case 'open': {
+        this.release();
+        const model = createModel(req.model.variant, { numClasses: req.model.numClasses });
+        try {
+          loadWeights(model, req.weights, { allowHeadMismatch: false, source: 'the weights sent to the device' });
+          if (req.train) {
+            this.trainer = new Trainer(model, req.train.settings);
+            if (req.train.state) this.trainer.importState(req.train.state.tensors, req.train.state.json, 'the optimizer state sent to the device');
+          }
+        } catch (e) {
+          this.trainer?.dispose();
+          this.trainer = null;
+          model.dispose();
+          throw e;
+        }
+        this.model = model;
+        return null;
+      }
+      case 'step': {
+        const trainer = this.needTrainer();
+        const n = req.labels.length;
+        const x = tf.tensor4d(req.x, [n, req.size, req.size, 3]);
+        try {
+          return await trainer.step(x, req.labels, req.lr, stepSeeds(req.seed, req.step), req.frozen, req.imagesPerPass ?? Infinity);
+        } finally {
+          x.dispose();
+        }
+      }
+      case 'logits':
+        return this.withWeights(req.weights, () => this.rows(req.x, req.n, req.size, (x) => this.needModel().forward(x, { training: false })));
+      case 'features':
+        return this.rows(req.x, req.n, req.size, (x) => this.needModel().features(x, { training: false }));
+      case 'weights':
+        return this.withWeights(req.weights, async () => stateDict(this.needModel()));
+      case 'trainer-state':
+        return this.needTrainer().exportState();
+      case 'attention': {
+        const x = tf.tensor4d(req.x, req.shape);
+        try {
+          return await captureAttention(this.needModel(), x, req.only ?? undefined);
+        } finally {
+          x.dispose();
+        }
+      }
+      case 'receptive-field': {
+        const model = this.needModel();
+        const all = spatialBlocks(model);
+        const blocks = req.blocks === null ? all : req.blocks.map((i) => {
+          if (!all[i]) throw new RangeError(`receptive field: block ${i} is not one of the ${all.length} spatial blocks`);
+          return all[i];
+        });
+        const x = tf.tensor4d(req.x, req.shape);
+        try {
+          return receptiveFields(model, x, blocks, req.location ?? undefined);
+        } finally {
+          x.dispose();
+        }
+      }
+      case 'profile':
+        return profileModel(this.needModel(), req.options);
+      case 'close':
+        this.release();
+        return null;
+    }
+  }
+
+  /** Runs `pass` on n images [n, size, size, 3] in inference mode and returns its output's rows. */
+  private async rows(data: Float32Array, n: number, size: number, pass: (x: tf.Tensor4D) => tf.Tensor): Promise<Float32Array> {
+    const x = tf.tensor4d(data, [n, size, size, 3]);
+    try {
+      const out = pass(x);
+      try {
+        // A copy: a backend may hand out a view of memory it reuses.
+        return new Float32Array((await out.data()) as Float32Array);
+      } finally {
+        out.dispose();
+      }
+    } finally {
+      x.dispose();
+    }
+  }
+
+  private withWeights<T>(which: Weights, fn: () => Promise<T>): Promise<T> {
+    if (which === 'live') return fn();
+    const ema = this.needTrainer().ema;
+    if (!ema) throw new Error('the device has no averaged (EMA) weights: the run does not use EMA');
+    return ema.withAveraged(fn);
+  }
+
+  private needModel(): Model {
+    if (!this.model) throw new Error('the device has no model yet (open it first)');
+    return this.model;
+  }
+
+  private needTrainer(): Trainer {
+    if (!this.trainer) throw new Error('the device was opened for inference, not training');
+    return this.trainer;
+  }
+
+  private release(): void {
+    this.trainer?.dispose();
+    this.model?.dispose();
+    this.trainer = null;
+    this.model = null;
+  }
+}

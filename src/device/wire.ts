@@ -1,0 +1,175 @@
+// What crosses between the engine and a compute device (src/device/kernel.ts, wherever it runs: this
+// process, a Chromium page, a worker), and its binary framing for transports without structured clone
+// (a WebSocket). Free of tfjs and of Node, so both ends bundle it.
+//
+// Pixels, labels, weights and optimizer state cross as typed arrays, weights under timm keys in PyTorch
+// layout (the checkpoint's own form), so a checkpoint written from one device resumes on another.
+import type { TensorMap } from '../model/safetensors.ts';
+import type { VariantName } from '../model/types.ts';
+import type { AttentionCapture } from '../inspect/capture.ts';
+import type { ReceptiveField } from '../inspect/receptive-field.ts';
+import type { ProfileResult } from '../protocol/contract.ts';
+import type { StepResult, TrainerSettings, TrainerStateJson } from '../optim/trainer.ts';
+
+/** What the device is: its TensorFlow.js backend and, for a GPU backend, the adapter it got. */
+export interface DeviceInfo {
+  /** The studio's name for it: an in-process backend (wasm, cpu, tensorflow…) or a page one (webgpu, webgl, wasm-threads). */
+  name: string;
+  /** tf.getBackend() on the device. */
+  tfBackend: string;
+  /** Where the tensors live, in a user's words: "this process", "headless Chromium 156", "hidden window". */
+  host: string;
+  /** The GPU adapter (webgpu / webgl) or CPU threads (wasm), in a user's words. */
+  adapter: string | null;
+  /** A software adapter (SwiftShader, a fallback adapter): correct but slow; never picked over a CPU path. */
+  software: boolean;
+  threads?: number;
+}
+
+export interface ModelSpec { variant: VariantName; numClasses: number }
+
+export interface TrainSpec {
+  settings: TrainerSettings;
+  /** Optimizer moments and EMA weights to continue from (a checkpoint's state). */
+  state?: { tensors: TensorMap; json: TrainerStateJson };
+}
+
+export type Weights = 'live' | 'averaged';
+
+export type DeviceRequest =
+  | { op: 'info' }
+  /** Builds the model from `weights` (every key, timm layout) and, with `train`, its trainer. */
+  | { op: 'open'; model: ModelSpec; weights: TensorMap; train?: TrainSpec }
+  /**
+   * One optimizer step on n images [n, size, size, 3]. Dropout seeds derive from (seed, step) exactly as in
+   * the engine (util/random.ts stepSeeds). imagesPerPass null: the whole batch in one pass.
+   */
+  | { op: 'step'; x: Float32Array; size: number; labels: Int32Array; lr: number; seed: number; step: number; frozen: boolean; imagesPerPass: number | null }
+  /** Inference-mode logits [n, classes] of n images, with the live or the EMA-averaged weights. */
+  | { op: 'logits'; x: Float32Array; n: number; size: number; weights: Weights }
+  /** Inference-mode pooled features [n, features] (the head-only runs' backbone features). */
+  | { op: 'features'; x: Float32Array; n: number; size: number }
+  | { op: 'weights'; weights: Weights }
+  | { op: 'trainer-state' }
+  /** Probabilities and attention of the MobileViT blocks `only` (all: null) for images [n, h, w, 3] (inspect/capture.ts). */
+  | { op: 'attention'; x: Float32Array; shape: [number, number, number, number]; only: number[] | null }
+  /** Effective receptive fields after the spatial blocks `blocks` (indices into spatialBlocks; all: null). */
+  | { op: 'receptive-field'; x: Float32Array; shape: [number, number, number, number]; blocks: number[] | null; location: [number, number] | null }
+  /** Per-block latency of forward passes (inspect/profile.ts), timed where the tensors live. */
+  | { op: 'profile'; options: DeviceProfileOptions }
+  | { op: 'close' };
+
+export interface DeviceProfileOptions { imageSize?: number; batch?: number; runs?: number; warmup?: number; seed?: number }
+
+export type DeviceOp = DeviceRequest['op'];
+
+/** One call's answer; `id` pairs it with its request. */
+export type DeviceReply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string };
+export type DeviceCall = DeviceRequest & { id: number };
+
+export interface DeviceResults {
+  info: DeviceInfo;
+  open: null;
+  step: StepResult;
+  logits: Float32Array;
+  features: Float32Array;
+  weights: TensorMap;
+  'trainer-state': { tensors: TensorMap; json: TrainerStateJson };
+  attention: AttentionCapture;
+  'receptive-field': ReceptiveField[];
+  profile: ProfileResult;
+  close: null;
+}
+
+// ---- Binary framing: [u32 header length][header JSON][buffers, each 8-aligned] ----
+// The header is {m: message, b: [[offset, bytes], …]}, with every typed array of the message replaced by
+// {"$b": index, "t": type} and every Map by {"$m": entries}. Non-finite numbers are not in the protocol
+// (JSON cannot carry them).
+
+const ARRAYS = { f32: Float32Array, i32: Int32Array, u8: Uint8Array } as const;
+type ArrayTag = keyof typeof ARRAYS;
+
+function tagOf(v: unknown): ArrayTag | null {
+  if (v instanceof Float32Array) return 'f32';
+  if (v instanceof Int32Array) return 'i32';
+  if (v instanceof Uint8Array) return 'u8';
+  return null;
+}
+
+const align8 = (n: number) => Math.ceil(n / 8) * 8; // not bitwise: offsets may pass 2^31
+
+/** A message as one ArrayBuffer (typed arrays copied once, no base64). */
+export function encodeFrame(message: unknown): ArrayBuffer {
+  const buffers: Uint8Array[] = [];
+  const body = JSON.stringify(message, function (this: unknown, key, value) {
+    const raw = (this as Record<string, unknown>)[key]; // before toJSON (typed arrays have none, but be exact)
+    const tag = tagOf(raw);
+    if (tag) {
+      const a = raw as Float32Array | Int32Array | Uint8Array;
+      buffers.push(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+      return { $b: buffers.length - 1, t: tag };
+    }
+    if (raw instanceof Map) return { $m: [...raw] };
+    return value;
+  });
+  // Offsets depend on the header's length, which depends on the offsets' digits: place buffers after a
+  // header padded to a bound that the final header cannot exceed.
+  const table = (base: number) => {
+    let at = base;
+    return buffers.map((b) => { const entry = [at, b.byteLength]; at = align8(at + b.byteLength); return entry; });
+  };
+  const encoder = new TextEncoder();
+  const bound = align8(4 + encoder.encode(`{"m":${body},"b":${JSON.stringify(table(1e15))}}`).length);
+  const offsets = table(bound);
+  const head = encoder.encode(`{"m":${body},"b":${JSON.stringify(offsets)}}`);
+  const total = offsets.length ? offsets[offsets.length - 1][0] + offsets[offsets.length - 1][1] : bound;
+  const out = new Uint8Array(align8(total));
+  new DataView(out.buffer).setUint32(0, head.length, true);
+  out.set(head, 4);
+  buffers.forEach((b, i) => out.set(b, offsets[i][0]));
+  return out.buffer;
+}
+
+export class FrameError extends Error {}
+
+/** The message of a frame; its typed arrays are views into `frame` (no copy). Throws FrameError on a malformed frame. */
+export function decodeFrame(frame: ArrayBuffer): unknown {
+  const fail = (why: string) => new FrameError(`device frame of ${frame.byteLength} bytes: ${why}`);
+  if (frame.byteLength < 4) throw fail('shorter than its header length');
+  const headLength = new DataView(frame).getUint32(0, true);
+  if (4 + headLength > frame.byteLength) throw fail(`its header claims ${headLength} bytes`);
+  let header: { m?: unknown; b?: unknown };
+  try {
+    header = JSON.parse(new TextDecoder().decode(new Uint8Array(frame, 4, headLength)));
+  } catch (e) {
+    throw fail(`the header is not JSON (${(e as Error).message})`);
+  }
+  const table = header?.b;
+  if (!Array.isArray(table)) throw fail('the header has no buffer table');
+  const view = (index: unknown, tag: unknown): ArrayLike<number> => {
+    const entry = typeof index === 'number' ? table[index] : undefined;
+    if (!(typeof tag === 'string' && tag in ARRAYS)) throw fail(`unknown array type ${JSON.stringify(tag)}`);
+    const Type = ARRAYS[tag as ArrayTag];
+    const [at, bytes] = Array.isArray(entry) ? entry : [];
+    if (!Number.isInteger(at) || !Number.isInteger(bytes) || at < 4 + headLength || at % 8 !== 0 || bytes < 0
+      || bytes % Type.BYTES_PER_ELEMENT !== 0 || at + bytes > frame.byteLength) {
+      throw fail(`buffer ${JSON.stringify(index)} lies outside the frame`);
+    }
+    return new Type(frame, at, bytes / Type.BYTES_PER_ELEMENT);
+  };
+  const revive = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(revive);
+    if (!v || typeof v !== 'object') return v;
+    const o = v as Record<string, unknown>;
+    if ('$b' in o) return view(o.$b, o.t);
+    if ('$m' in o) {
+      if (!Array.isArray(o.$m)) throw fail('a map without entries');
+      return new Map(o.$m.map((e) => {
+        if (!Array.isArray(e) || e.length !== 2) throw fail('a map entry is not a pair');
+        return [revive(e[0]), revive(e[1])] as [unknown, unknown];
+      }));
+    }
+    return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, revive(x)]));
+  };
+  return revive(header.m);
+}
