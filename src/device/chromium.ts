@@ -15,6 +15,7 @@ import type { PageBackend } from '../backend/names.ts';
 import { DEVICE_PAGE, ROOT, ensureBuilt } from '../build/outputs.ts';
 import { indexFile, resolveStatic, sendFile } from '../util/static-files.ts';
 import { ChannelDevice, type DeviceChannel } from './device.ts';
+import { PAGE_HEADERS } from './page-headers.ts';
 import { decodeFrame, encodeFrame, type DeviceInfo, type DeviceReply } from './wire.ts';
 
 /** Where Chromium or Chrome usually is, per platform; CHROMIUM_PATH wins. */
@@ -58,15 +59,6 @@ export function chromiumArgs(): string[] {
     ...(process.getuid?.() === 0 ? ['--no-sandbox'] : []),
   ];
 }
-
-/** The page's headers: cross-origin isolated (threaded wasm needs SharedArrayBuffer) and a strict CSP. */
-const PAGE_HEADERS = {
-  'Cross-Origin-Opener-Policy': 'same-origin',
-  'Cross-Origin-Embedder-Policy': 'require-corp',
-  'Cross-Origin-Resource-Policy': 'same-origin',
-  'Content-Security-Policy': "default-src 'none'; script-src 'self' 'wasm-unsafe-eval' blob:; worker-src 'self' blob:; connect-src 'self' ws://127.0.0.1:*",
-  'X-Content-Type-Options': 'nosniff',
-};
 
 const MAX_FRAME_BYTES = 1 << 30;
 
