@@ -43,11 +43,11 @@ export const ELECTRON_MAIN: BuildTarget = {
   command: () => [TSC, '-p', 'electron/tsconfig.json'],
 };
 
-/** The preload, bundled by vite into dist-electron/electron/preload.cjs. */
+/** The preloads (the window's, the hidden device window's), bundled by vite into dist-electron/electron/*.cjs. */
 export const PRELOAD: BuildTarget = {
-  label: 'bundling the preload (vite build)',
+  label: 'bundling the preloads (vite build)',
   output: 'dist-electron/electron/preload.cjs',
-  sources: ['electron/preload.ts', 'electron/vite.preload.config.ts', 'src/protocol/names.ts'],
+  sources: ['electron/preload.ts', 'electron/device-preload.ts', 'electron/vite.preload.config.ts', 'src/protocol/names.ts', 'src/device/window-messages.ts', 'src/backend/names.ts'],
   command: () => [VITE, 'build', '-c', 'electron/vite.preload.config.ts', '--logLevel', 'warn'],
 };
 

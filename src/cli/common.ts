@@ -1,5 +1,7 @@
 // Flags and set-up that several commands share: the backend, the variant, a model from weights.
 import { BACKEND_NAMES, formatBackendBanner, initBackend, type BackendReport } from '../backend/index.ts';
+import { DEVICE_NAMES } from '../backend/names.ts';
+import { describeDevice, openDevice, type OpenedDevice } from '../device/open.ts';
 import type { FlagSpec, ParsedFlags } from './args.ts';
 import { UsageError } from './args.ts';
 import type { CliIO } from './command.ts';
@@ -9,6 +11,33 @@ import { MAX_INPUT_SIZE, MIN_INPUT_SIZE, VARIANT_NAMES, type VariantName } from 
 export const BACKEND_FLAG: FlagSpec = { type: 'string', description: `${BACKEND_NAMES.join(' | ')} (default: fastest available; env MOBILEVIT_BACKEND)` };
 export const JSON_FLAG: FlagSpec = { type: 'boolean', description: 'print JSON instead of a table' };
 export const VARIANT_FLAG: FlagSpec = { type: 'string', description: VARIANT_NAMES.join(' | ') };
+
+/** --backend of the commands whose tensor work can run on a Chromium page (webgpu, webgl, wasm-threads) too. */
+export const DEVICE_FLAG: FlagSpec = {
+  type: 'string',
+  description: `${DEVICE_NAMES.join(' | ')} (default: fastest in-process backend; env MOBILEVIT_BACKEND). webgpu, webgl and wasm-threads run in headless Chromium (CHROMIUM_PATH)`,
+};
+
+/**
+ * Opens the compute device --backend names and reports it on stderr. The caller closes it (a page device is a
+ * browser process): use withDevice.
+ */
+export async function setupDevice(flags: ParsedFlags, io: CliIO): Promise<OpenedDevice> {
+  const opened = await openDevice(flags.backend as string | undefined, { onNote: (n) => io.err(n) });
+  if (opened.device.info.host === 'this process') io.err(formatBackendBanner(opened.backend));
+  else io.err(`device: ${describeDevice(opened.device)}`);
+  return opened;
+}
+
+/** Runs `fn` with the device --backend names, and closes it however `fn` ends. */
+export async function withDevice<T>(flags: ParsedFlags, io: CliIO, fn: (opened: OpenedDevice) => Promise<T>): Promise<T> {
+  const opened = await setupDevice(flags, io);
+  try {
+    return await fn(opened);
+  } finally {
+    await opened.device.close();
+  }
+}
 
 /** Starts the backend and reports it on stderr (stdout stays clean for JSON). */
 export async function setupBackend(flags: ParsedFlags, io: CliIO): Promise<BackendReport> {

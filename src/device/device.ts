@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Model } from '../model/model.ts';
 import { DeviceKernel } from './kernel.ts';
-import type { DeviceCall, DeviceInfo, DeviceReply, DeviceRequest, DeviceResults } from './wire.ts';
+import type { DeviceCall, DeviceInfo, DeviceReply, DeviceRequest, DeviceResults, Weights } from './wire.ts';
 
 export interface ComputeDevice {
   readonly info: DeviceInfo;
@@ -36,6 +36,11 @@ export class LocalDevice implements ComputeDevice {
 
   localModel(): Model | null {
     return this.kernel.current;
+  }
+
+  /** Runs `fn` on the model itself with the live or the EMA-averaged weights in place (evaluation on the forward pool). */
+  withModel<T>(which: Weights, fn: (model: Model) => Promise<T>): Promise<T> {
+    return this.kernel.withModel(which, fn);
   }
 
   async close(): Promise<void> {

@@ -10,7 +10,7 @@ import { createModel, type Model } from '../model/model.ts';
 import { loadWeights, stateDict } from '../model/weights.ts';
 import { Trainer } from '../optim/trainer.ts';
 import { stepSeeds } from '../util/random.ts';
-import type { DeviceInfo, DeviceRequest, DeviceResults, Weights } from './wire.ts';
+import type { DeviceInfo, DeviceRequest, DeviceResults, Shape4, Weights } from './wire.ts';
 
 export class DeviceKernel {
   private model: Model | null = null;
@@ -38,7 +38,8 @@ export class DeviceKernel {
           loadWeights(model, req.weights, { allowHeadMismatch: false, source: 'the weights sent to the device' });
           if (req.train) {
             this.trainer = new Trainer(model, req.train.settings);
-            if (req.train.state) this.trainer.importState(req.train.state.tensors, req.train.state.json, 'the optimizer state sent to the device');
+            const state = req.train.state;
+            if (state) this.trainer.importState(state.tensors, state.json, state.source ?? 'the optimizer state sent to the device');
           }
         } catch (e) {
           this.trainer?.dispose();
@@ -60,9 +61,9 @@ export class DeviceKernel {
         }
       }
       case 'logits':
-        return this.withWeights(req.weights, () => this.rows(req.x, req.n, req.size, (x) => this.needModel().forward(x, { training: false })));
+        return this.withWeights(req.weights, () => this.rows(req.x, req.shape, (x) => this.needModel().forward(x, { training: false })));
       case 'features':
-        return this.rows(req.x, req.n, req.size, (x) => this.needModel().features(x, { training: false }));
+        return this.rows(req.x, req.shape, (x) => this.needModel().features(x, { training: false }));
       case 'weights':
         return this.withWeights(req.weights, async () => stateDict(this.needModel()));
       case 'trainer-state':
@@ -97,9 +98,9 @@ export class DeviceKernel {
     }
   }
 
-  /** Runs `pass` on n images [n, size, size, 3] in inference mode and returns its output's rows. */
-  private async rows(data: Float32Array, n: number, size: number, pass: (x: tf.Tensor4D) => tf.Tensor): Promise<Float32Array> {
-    const x = tf.tensor4d(data, [n, size, size, 3]);
+  /** Runs `pass` on images [n, h, w, 3] in inference mode and returns its output's rows. */
+  private async rows(data: Float32Array, shape: Shape4, pass: (x: tf.Tensor4D) => tf.Tensor): Promise<Float32Array> {
+    const x = tf.tensor4d(data, shape);
     try {
       const out = pass(x);
       try {
@@ -118,6 +119,11 @@ export class DeviceKernel {
     const ema = this.needTrainer().ema;
     if (!ema) throw new Error('the device has no averaged (EMA) weights: the run does not use EMA');
     return ema.withAveraged(fn);
+  }
+
+  /** Runs `fn` on the model object with the live or the EMA-averaged weights in place (in-process callers only). */
+  withModel<T>(which: Weights, fn: (model: Model) => Promise<T>): Promise<T> {
+    return this.withWeights(which, () => fn(this.needModel()));
   }
 
   private needModel(): Model {

@@ -30,11 +30,12 @@ export interface ModelSpec { variant: VariantName; numClasses: number }
 
 export interface TrainSpec {
   settings: TrainerSettings;
-  /** Optimizer moments and EMA weights to continue from (a checkpoint's state). */
-  state?: { tensors: TensorMap; json: TrainerStateJson };
+  /** Optimizer moments and EMA weights to continue from (a checkpoint's state); `source` names it in errors. */
+  state?: { tensors: TensorMap; json: TrainerStateJson; source?: string };
 }
 
 export type Weights = 'live' | 'averaged';
+export type Shape4 = [number, number, number, number];
 
 export type DeviceRequest =
   | { op: 'info' }
@@ -45,16 +46,16 @@ export type DeviceRequest =
    * the engine (util/random.ts stepSeeds). imagesPerPass null: the whole batch in one pass.
    */
   | { op: 'step'; x: Float32Array; size: number; labels: Int32Array; lr: number; seed: number; step: number; frozen: boolean; imagesPerPass: number | null }
-  /** Inference-mode logits [n, classes] of n images, with the live or the EMA-averaged weights. */
-  | { op: 'logits'; x: Float32Array; n: number; size: number; weights: Weights }
-  /** Inference-mode pooled features [n, features] (the head-only runs' backbone features). */
-  | { op: 'features'; x: Float32Array; n: number; size: number }
+  /** Inference-mode logits [n, classes] of images [n, h, w, 3], with the live or the EMA-averaged weights. */
+  | { op: 'logits'; x: Float32Array; shape: Shape4; weights: Weights }
+  /** Inference-mode pooled features [n, features] of images [n, h, w, 3]. */
+  | { op: 'features'; x: Float32Array; shape: Shape4 }
   | { op: 'weights'; weights: Weights }
   | { op: 'trainer-state' }
   /** Probabilities and attention of the MobileViT blocks `only` (all: null) for images [n, h, w, 3] (inspect/capture.ts). */
-  | { op: 'attention'; x: Float32Array; shape: [number, number, number, number]; only: number[] | null }
+  | { op: 'attention'; x: Float32Array; shape: Shape4; only: number[] | null }
   /** Effective receptive fields after the spatial blocks `blocks` (indices into spatialBlocks; all: null). */
-  | { op: 'receptive-field'; x: Float32Array; shape: [number, number, number, number]; blocks: number[] | null; location: [number, number] | null }
+  | { op: 'receptive-field'; x: Float32Array; shape: Shape4; blocks: number[] | null; location: [number, number] | null }
   /** Per-block latency of forward passes (inspect/profile.ts), timed where the tensors live. */
   | { op: 'profile'; options: DeviceProfileOptions }
   | { op: 'close' };

@@ -13,11 +13,10 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { DEFAULT_AUGMENT, type AugmentConfig } from '../data/augment.ts';
 import { buildEvalSet, buildTrainSet, trainBatches, type EvalSet, type TrainSet } from '../data/loader.ts';
-import { stepSeeds } from '../util/random.ts';
 import { maxTrainSize, planEpoch, samplerSizes, totalBatches, type SamplerConfig } from '../data/sampler.ts';
 import { assertTrainable, scanDataset, toScanSummary, type DatasetScan } from '../data/scan.ts';
 import { MIN_INPUT_SIZE, createModel, type Model } from '../model/index.ts';
-import { loadWeights, stateDict } from '../model/weights.ts';
+import { loadWeights } from '../model/weights.ts';
 import type { PrepareTask, RunStatus, TrainEvent, TrainSettings } from '../protocol/contract.ts';
 import {
   CheckpointError, CheckpointStore, EventSink, FILES, acquireRunLock, readRun, rewindEvents, updateRun, writeEvaluation, writeLabels,
@@ -25,11 +24,13 @@ import {
 } from '../run/index.ts';
 import { ADAMW, CHECKPOINT_EVERY_STEPS, EMA_DECAY, PREFETCH_BATCHES, WARMUP_START_LR } from './defaults.ts';
 import { concrete, datasetStats, resolveRecipe } from './recipe.ts';
-import { evaluateSet, type Evaluation } from './evaluate.ts';
+import type { Evaluation } from './evaluate.ts';
 import { imagesPerPass, isWasmMemoryFault } from './memory.ts';
 import { learningRate, progressAt, validateSchedule, type ScheduleSettings } from './schedule.ts';
-import { Trainer, type TrainerStateJson } from '../optim/trainer.ts';
-import { FeatureBank, headOnlyView, loadForFineTune } from './head-only.ts';
+import type { TrainerSettings, TrainerStateJson } from '../optim/trainer.ts';
+import { DeviceLostError, LocalDevice, type ComputeDevice } from '../device/device.ts';
+import { DeviceCompute, HeadOnlyCompute, type RunCompute, type TrainerState } from './compute.ts';
+import { FeatureBank, loadForFineTune } from './head-only.ts';
 
 export interface TrainingOptions {
   /** Every event, after it is appended to metrics.jsonl. */
@@ -40,8 +41,13 @@ export interface TrainingOptions {
   checkpointEverySteps?: number;
   /** Replaces the atomic file writer of checkpoints (tests inject a full disk). */
   writeFile?: FileWriter;
-  /** Called after every step with the model (tests inject faults here). */
-  afterStep?: (info: { step: number; model: Model }) => void;
+  /** Called after every step with the model when it lives in this process (tests inject faults here). */
+  afterStep?: (info: { step: number; model: Model | null }) => void;
+  /**
+   * Where the tensor work runs (src/device/): this process's backend by default, or a Chromium page
+   * (webgpu, webgl, wasm-threads). The caller keeps it open and closes it; the run only releases its model.
+   */
+  device?: ComputeDevice;
   /** Progress of the preparation: dataset scan, image cache, evaluation set. */
   onPrepare?: (task: PrepareTask, done: number, total: number) => void;
 }
@@ -140,7 +146,8 @@ async function trainLocked(runDir: string, opts: TrainingOptions): Promise<Train
   const metricsPath = join(runDir, FILES.metrics);
   const covered = existsSync(metricsPath) ? rewindEvents(metricsPath, resume?.manifest.meta.events ?? 0) : 0;
   const sink = new EventSink(metricsPath, opts.onEvent, covered);
-  updateRun(runDir, { status: 'running', error: null, backend: tf.getBackend() });
+  const device = opts.device ?? new LocalDevice(tf.getBackend());
+  updateRun(runDir, { status: 'running', error: null, backend: device.info.name });
 
   const outcome: TrainingOutcome = {
     runId: record.id, runDir, status: 'failed', error: null, step: resume?.manifest.meta.step ?? 0,
@@ -161,7 +168,7 @@ async function trainLocked(runDir: string, opts: TrainingOptions): Promise<Train
 
   let session: Session | null = null;
   try {
-    session = await Session.prepare(record, runDir, store, resume, sink, opts);
+    session = await Session.prepare(record, runDir, store, resume, sink, opts, device);
     return finish('finished', null, await session.train(outcome));
   } catch (e) {
     if (e instanceof Stopped) return finish(e.reason === 'pause' ? 'paused' : 'stopped', null, e.event);
@@ -172,15 +179,18 @@ async function trainLocked(runDir: string, opts: TrainingOptions): Promise<Train
       return finish(reason === 'pause' ? 'paused' : 'stopped', null, { type: 'stopped', reason, epoch: 1, step: 0, ...at });
     }
     const kept = store.manifest('last');
-    const message = isWasmMemoryFault(e) && tf.getBackend() === 'wasm'
+    const message = isWasmMemoryFault(e) && (session?.tfBackend ?? device.info.tfBackend) === 'wasm'
       ? `the wasm backend ran out of memory (${e instanceof Error ? e.message : String(e)}); lower --batch-size or --image-size, or use tfjs-node`
       : e instanceof Error ? e.message : String(e);
     const error = e instanceof NonFiniteLoss
       ? `${message}; ${kept ? `the last good checkpoint (step ${kept.step}) is kept` : 'no checkpoint had been saved yet'}`
-      : message;
+      : e instanceof DeviceLostError
+        ? `${message}; ${kept ? `resuming continues from the last checkpoint (step ${kept.step})` : 'no checkpoint had been saved yet'}`
+        : message;
     return finish('failed', error, { type: 'failed', error, ...at });
   } finally {
-    session?.dispose();
+    await session?.dispose();
+    if (!opts.device) await device.close();
   }
 }
 
@@ -197,8 +207,9 @@ class Session {
     private readonly sink: EventSink,
     private readonly opts: TrainingOptions,
     private readonly scan: DatasetScan,
-    private readonly model: Model,
-    private readonly trainer: Trainer,
+    private readonly compute: RunCompute,
+    /** Whether the compute has EMA weights (evaluated and kept as 'best' in place of the live ones). */
+    private readonly averaged: boolean,
     readonly state: LoopState,
     private readonly trainSet: TrainSet,
     private readonly evalSet: EvalSet | null,
@@ -213,8 +224,12 @@ class Session {
     return this.record.settings;
   }
 
+  get tfBackend(): string {
+    return this.compute.tfBackend;
+  }
+
   static async prepare(record: RunRecord, dir: string, store: CheckpointStore<LoopState>, resume: LoadedCheckpoint<LoopState> | null,
-    sink: EventSink, opts: TrainingOptions): Promise<Session> {
+    sink: EventSink, opts: TrainingOptions, device: ComputeDevice): Promise<Session> {
     const s = record.settings;
     const { signal, onPrepare } = opts;
     const sampler = samplerOf(s);
@@ -247,27 +262,24 @@ class Session {
       notes.push(`the training set has ${scan.train.length} images now, ${previousTrainCount} when the run started: batches differ from here on`);
     }
 
+    // The initial weights are drawn (or loaded) here, in this process, whatever the device: the same seed gives
+    // the same start on every device, and a checkpoint from one device resumes on another.
     const model = createModel(s.variant, { numClasses: scan.classes.length, seed: s.seed });
-    let trainer: Trainer | null = null;
+    let compute: RunCompute | null = null;
+    let modelGone = false;
     try {
       if (!resume && s.weights) notes.push(...loadForFineTune(model, s.weights, scan.classes).notes);
       if (!resume && s.headOnly && !s.weights) notes.push('headOnly is set without weights: the classifier trains on a randomly initialised, frozen backbone');
       if (!resume && s.freezeBackboneEpochs > 0 && !s.weights) notes.push('freezeBackboneEpochs is set without weights to fine-tune: a randomly initialised backbone is frozen');
-      trainer = new Trainer(s.headOnly ? headOnlyView(model) : model, {
+      const settings: TrainerSettings = {
         adamw: { ...ADAMW, weightDecay: s.weightDecay }, labelSmoothing: s.labelSmoothing, gradClip: s.gradClip, emaDecay: s.ema ? EMA_DECAY : null,
-      });
-      let state: LoopState;
+      };
+      let resumeState: (TrainerState & { source: string }) | undefined;
       if (resume) {
         const { manifest } = resume;
         loadWeights(model, resume.weights, { allowHeadMismatch: false, source: join(store.dir, manifest.weights) });
         if (!resume.state || !manifest.state) throw new CheckpointError(`${join(store.dir, 'last.json')}: the checkpoint has no optimizer state`);
-        trainer.importState(resume.state, manifest.meta.trainer, join(store.dir, manifest.state));
-        state = structuredClone(manifest.meta);
-      } else {
-        state = {
-          epoch: 0, batchIndex: 0, step: 0, train: { lossSum: 0, correct: 0, images: 0, seconds: 0 }, best: null, lr: 0,
-          trainer: (await trainer.exportState()).json, events: 0, rng: { seed: s.seed, step: 0 },
-        };
+        resumeState = { tensors: resume.state, json: manifest.meta.trainer, source: join(store.dir, manifest.state) };
       }
 
       const trainSet = await buildTrainSet(scan.train, { maxTrainSize: maxTrainSize(sampler), signal, onProgress: (d, t) => onPrepare?.('cache', d, t) });
@@ -276,20 +288,33 @@ class Session {
         : await buildEvalSet(scan.val, s.imageSize, { cropPct: recipe.settings.evalCrop, signal, onProgress: (d, t) => onPrepare?.('eval-set', d, t) });
       if (!evalSet) notes.push('no validation images: epochs report training metrics only');
 
+      const startStep = resume?.manifest.meta.step ?? 0;
       const totalSteps = totalBatches(sampler, s.epochs, trainSet.cache.length);
       sink.emit({
-        type: 'started', runId: record.id, epoch: state.epoch + 1, step: state.step, totalEpochs: s.epochs,
-        stepsPerEpoch: Math.round(totalSteps / s.epochs), totalSteps, resumed: resume !== null, backend: tf.getBackend(),
+        type: 'started', runId: record.id, epoch: (resume?.manifest.meta.epoch ?? 0) + 1, step: startStep, totalEpochs: s.epochs,
+        stepsPerEpoch: Math.round(totalSteps / s.epochs), totalSteps, resumed: resume !== null, backend: s.headOnly ? tf.getBackend() : device.info.name,
       });
       for (const note of notes) sink.warn(note);
-      const bank = s.headOnly ? await FeatureBank.build(model, trainSet, evalSet, {
-        size: s.imageSize, augment: augmentConfig(recipe.settings), seed: s.seed, signal, onProgress: (d, t) => onPrepare?.('features', d, t),
-        onNote: (note) => sink.warn(note),
-      }) : null;
-      return new Session(record, dir, store, sink, opts, scan, model, trainer, state, trainSet, evalSet, bank);
+      let bank: FeatureBank | null = null;
+      if (s.headOnly) {
+        bank = await FeatureBank.build(model, trainSet, evalSet, {
+          size: s.imageSize, augment: augmentConfig(recipe.settings), seed: s.seed, signal, onProgress: (d, t) => onPrepare?.('features', d, t),
+          onNote: (note) => sink.warn(note),
+        });
+        compute = new HeadOnlyCompute(model, bank, settings, resumeState, resumeState?.source);
+      } else {
+        compute = await DeviceCompute.open(device, model, settings, resumeState);
+        model.dispose();
+      }
+      modelGone = true;
+      const state: LoopState = resume ? structuredClone(resume.manifest.meta) : {
+        epoch: 0, batchIndex: 0, step: 0, train: { lossSum: 0, correct: 0, images: 0, seconds: 0 }, best: null, lr: 0,
+        trainer: (await compute.trainerState()).json, events: 0, rng: { seed: s.seed, step: 0 },
+      };
+      return new Session(record, dir, store, sink, opts, scan, compute, settings.emaDecay !== null, state, trainSet, evalSet, bank);
     } catch (e) {
-      trainer?.dispose();
-      model.dispose();
+      await compute?.dispose();
+      if (!modelGone && !compute) model.dispose();
       throw e;
     }
   }
@@ -313,13 +338,10 @@ class Session {
         const dataWaitMs = performance.now() - mark;
         const lr = learningRate(this.sched, progressAt(epoch, b.batchIndex, batchesInEpoch));
         const n = b.labels.length;
-        const x = this.bank ? this.bank.tensor(epoch, b.indices) : tf.tensor4d(b.x, [n, b.size, b.size, 3]);
-        let r;
-        try {
-          r = await this.trainer.step(x, b.labels, lr, stepSeeds(s.seed, state.step), frozen && !this.bank, this.bank ? Infinity : this.passSize(b.size, n));
-        } finally {
-          x.dispose();
-        }
+        const r = await this.compute.step({
+          batch: b, epoch, lr, seed: s.seed, step: state.step, frozenBackbone: frozen && !this.bank,
+          imagesPerPass: this.bank ? Infinity : this.passSize(b.size, n),
+        });
         if (!Number.isFinite(r.loss)) throw new NonFiniteLoss(`the loss became ${r.loss} at step ${state.step + 1} (epoch ${epoch + 1}): training stopped`);
         const stepMs = performance.now() - mark;
         state.step++;
@@ -334,7 +356,7 @@ class Session {
           type: 'step', epoch: epoch + 1, step: state.step, loss: r.loss, lr, imagesPerSec: n / (stepMs / 1000), dataWaitMs,
           resolution: b.size, batchSize: n, acc: r.correct / n, batch: state.batchIndex, batches: batchesInEpoch,
         });
-        this.opts.afterStep?.({ step: state.step, model: this.model });
+        this.opts.afterStep?.({ step: state.step, model: this.compute.localModel() });
         // Checkpoint time counts neither as compute nor as data wait: the clock restarts after it.
         const reason = this.stopReason();
         if (reason) {
@@ -357,9 +379,9 @@ class Session {
 
   /** Evaluates (the averaged weights when EMA is on), records the epoch, keeps the best, checkpoints. */
   private async endEpoch(epoch: number, outcome: TrainingOutcome): Promise<void> {
-    const { state, trainer } = this;
+    const { state } = this;
     const evaluation = this.evalSet === null ? null
-      : trainer.ema ? await trainer.ema.withAveraged(() => this.evaluate()) : await this.evaluate();
+      : await this.compute.evaluate(this.averaged ? 'averaged' : 'live', this.evalSet, this.s.batchSize, this.scan.classes);
     const train = { loss: state.train.lossSum / Math.max(1, state.train.images), top1: state.train.correct / Math.max(1, state.train.images) };
     const seconds = state.train.seconds;
     state.epoch = epoch + 1;
@@ -388,17 +410,13 @@ class Session {
     await this.saveLast();
   }
 
-  private evaluate(): Promise<Evaluation> {
-    if (this.bank) return this.bank.evaluate(this.model, this.s.batchSize, this.scan.classes);
-    return evaluateSet(this.model, this.evalSet!, this.s.batchSize, this.scan.classes);
-  }
-
   /** Images per forward/backward pass at this resolution; says so once per resolution when it splits batches. */
   private passSize(size: number, batch: number): number {
-    const per = imagesPerPass(tf.getBackend(), this.s.variant, size);
+    const backend = this.compute.tfBackend;
+    const per = imagesPerPass(backend, this.s.variant, size);
     if (per < batch && !this.splitSizes.has(size)) {
       this.splitSizes.add(size);
-      this.sink.warn(`${tf.getBackend()}: batches at ${size} px are trained ${per} image(s) per pass with gradient accumulation`
+      this.sink.warn(`${backend}: batches at ${size} px are trained ${per} image(s) per pass with gradient accumulation`
         + ` (wasm memory ends at 4 GB); BatchNorm sees ${per} image(s) at a time. A faster backend (tfjs-node) or a smaller --image-size avoids it`);
     }
     return per;
@@ -415,18 +433,19 @@ class Session {
 
   private weightsMeta(): Record<string, string> {
     // The labels let a later fine-tune keep this classifier only for the same classes (head-only.ts loadForFineTune).
-    return { variant: this.model.variant, num_classes: String(this.model.numClasses), format: 'timm', run: this.record.id, labels: JSON.stringify(this.scan.classes) };
+    return { variant: this.s.variant, num_classes: String(this.scan.classes.length), format: 'timm', run: this.record.id, labels: JSON.stringify(this.scan.classes) };
   }
 
   /** Saves 'last'; a failed write (full disk) is a warning and the previous checkpoint stays. */
   private async saveLast(): Promise<void> {
     const { state } = this;
-    const exported = await this.trainer.exportState();
+    const exported = await this.compute.trainerState();
+    const weights = await this.compute.weights('live');
     state.trainer = exported.json;
     state.rng = { seed: this.s.seed, step: state.step };
     state.events = this.sink.count + 1; // this checkpoint's own event comes next
     try {
-      this.store.save('last', state.step, stateDict(this.model), exported.tensors, state, this.weightsMeta());
+      this.store.save('last', state.step, weights, exported.tensors, state, this.weightsMeta());
     } catch (e) {
       if (!(e instanceof CheckpointError)) throw e;
       const prev = this.store.manifest('last');
@@ -439,7 +458,7 @@ class Session {
 
   /** Saves 'best': the weights a user takes away (the averaged ones when EMA is on). */
   private async saveBest(epoch: number): Promise<void> {
-    const weights = this.trainer.ema ? await this.trainer.ema.withAveraged(async () => stateDict(this.model)) : stateDict(this.model);
+    const weights = await this.compute.weights(this.averaged ? 'averaged' : 'live');
     try {
       this.store.save('best', this.state.step, weights, null, this.state, this.weightsMeta());
       this.sink.emit({ type: 'checkpoint', kind: 'best', epoch, step: this.state.step });
@@ -458,8 +477,7 @@ class Session {
     }
   }
 
-  dispose(): void {
-    this.trainer.dispose();
-    this.model.dispose();
+  dispose(): Promise<void> {
+    return this.compute.dispose();
   }
 }

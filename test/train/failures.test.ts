@@ -27,7 +27,7 @@ describe('training failures', () => {
       checkpointEverySteps: 2,
       // Poison one weight after step 3, so that step 4's loss is NaN.
       afterStep: ({ step, model }) => {
-        if (step === 3) tf.tidy(() => model.params.get('stem.conv.weight')!.variable.assign(tf.fill(model.params.get('stem.conv.weight')!.variable.shape, NaN)));
+        if (step === 3) tf.tidy(() => model!.params.get('stem.conv.weight')!.variable.assign(tf.fill(model!.params.get('stem.conv.weight')!.variable.shape, NaN)));
       },
     });
     expect(outcome.status).toBe('failed');

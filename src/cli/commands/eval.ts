@@ -3,7 +3,9 @@
 import { positiveInt, UsageError } from '../args.ts';
 import type { CliCommand } from '../command.ts';
 import { flagSpecs, settingFlags, settingsFromFlags } from '../settings-flags.ts';
-import { BACKEND_FLAG, JSON_FLAG, setupBackend, table } from '../common.ts';
+import { DEVICE_FLAG, JSON_FLAG, table, withDevice } from '../common.ts';
+import { LocalDevice } from '../../device/device.ts';
+import { openForInference } from '../../device/inference.ts';
 import { evaluateModel } from '../../train/index.ts';
 import { OrtModel, parseRuntime } from '../../export/ort-model.ts';
 import { resolveWeightsFlag } from '../weights.ts';
@@ -29,7 +31,7 @@ export const command: CliCommand = {
     ...flagSpecs(EVAL_SETTING_FLAGS),
     misclassified: { type: 'number', description: 'how many misclassified files to list', default: 20 },
     runtime: { type: 'string', description: 'tfjs (default) | onnxruntime: evaluate the studio\'s ONNX export on onnxruntime-node' },
-    backend: BACKEND_FLAG,
+    backend: DEVICE_FLAG,
     json: JSON_FLAG,
   },
   async run(flags, io) {
@@ -44,14 +46,14 @@ export const command: CliCommand = {
     const given = settingsFromFlags({ ...flags, variant: undefined }, EVAL_SETTING_FLAGS) as { evalCrop?: number | 'auto' };
     if (typeof given.evalCrop === 'number' && !(given.evalCrop > 0 && given.evalCrop <= 1)) throw new UsageError(`--eval-crop must be in (0, 1], got ${given.evalCrop}`);
     await resolveWeightsFlag(flags, io); // a zoo name or repo id: pulled when not cached
-    await setupBackend(flags, io);
-    const r = await evaluateModel({
+    const r = await withDevice(flags, io, ({ device }) => evaluateModel({
       evalCrop: given.evalCrop,
       run: flags.run as string | undefined, checkpoint: checkpoint as 'best' | 'last' | undefined,
       weights: flags.weights as string | undefined, variant: flags.variant as string | undefined,
       data: flags.data as string | undefined, imageSize: positiveInt(flags, 'image-size'), batchSize: positiveInt(flags, 'batch-size'),
-      runtime: runtime === 'onnxruntime' ? (model, size) => OrtModel.create(model, size) : undefined,
-    });
+      runtime: runtime === 'onnxruntime' ? (model, size) => OrtModel.create(model, size)
+        : device instanceof LocalDevice ? undefined : (model) => openForInference(device, model),
+    }));
     if (flags.json) {
       io.out(JSON.stringify(r));
       return 0;

@@ -1,8 +1,9 @@
 // `forward`: runs `input_nhwc` of a safetensors file through the model in eval mode and writes `logits`.
+import { deviceLogits } from '../../device/inference.ts';
 import * as tf from '@tensorflow/tfjs';
 import { positiveInt, requireFlag } from '../args.ts';
 import type { CliCommand } from '../command.ts';
-import { BACKEND_FLAG, VARIANT_FLAG, setupBackend, variantFlag } from '../common.ts';
+import { DEVICE_FLAG, withDevice, VARIANT_FLAG, variantFlag } from '../common.ts';
 import { resolveWeightsFlag } from '../weights.ts';
 import { modelFromWeights } from '../../model/from-file.ts';
 import { readSafetensors, writeSafetensors } from '../../model/safetensors.ts';
@@ -16,7 +17,7 @@ export const command: CliCommand = {
     weights: { type: 'string', description: 'weights (.safetensors, timm or Hugging Face names), or a zoo model (see models list)' },
     input: { type: 'string', description: 'safetensors file holding input_nhwc [B, H, W, 3] in [0, 1]' },
     output: { type: 'string', description: 'safetensors file to write logits [B, classes] to' },
-    backend: BACKEND_FLAG,
+    backend: DEVICE_FLAG,
   },
   async run(flags, io) {
     await resolveWeightsFlag(flags, io); // a zoo name or repo id: pulled when not cached
@@ -25,24 +26,25 @@ export const command: CliCommand = {
     const inputPath = requireFlag<string>(flags, 'input');
     const outputPath = requireFlag<string>(flags, 'output');
     const numClasses = positiveInt(flags, 'num-classes');
-    await setupBackend(flags, io);
-    const input = readSafetensors(inputPath).tensors.get('input_nhwc');
-    if (!input) throw new Error(`${inputPath}: no tensor named input_nhwc`);
-    if (input.shape.length !== 4 || input.shape[3] !== 3) throw new Error(`${inputPath}: input_nhwc must be [B, H, W, 3], got [${input.shape}]`);
-    // Activations grow with B × H × W: bound them before the model is built (16 M pixels ≈ a batch of 256 at 256 px).
-    const [b, h, w] = input.shape;
-    if (b < 1 || h < 32 || w < 32 || h > 4096 || w > 4096 || b * h * w > 16 * 1024 * 1024) {
-      throw new Error(`${inputPath}: input_nhwc [${input.shape}] is outside the sizes forward runs (B ≥ 1, H and W from 32 to 4096, B × H × W at most 16 M pixels)`);
-    }
-    const { model, report } = modelFromWeights(variant, weights, numClasses);
-    for (const note of report.notes) io.err(note);
-    const x = tf.tensor4d(input.data, input.shape as [number, number, number, number]);
-    const logits = model.forward(x);
-    const data = new Float32Array(logits.dataSync());
-    writeSafetensors(outputPath, new Map([['logits', { shape: logits.shape.slice(), data }]]), { variant, backend: tf.getBackend() });
-    tf.dispose([x, logits]);
-    model.dispose();
-    io.err(`wrote logits [${logits.shape}] to ${outputPath}`);
-    return 0;
+    return withDevice(flags, io, async ({ device }) => {
+      const input = readSafetensors(inputPath).tensors.get('input_nhwc');
+      if (!input) throw new Error(`${inputPath}: no tensor named input_nhwc`);
+      if (input.shape.length !== 4 || input.shape[3] !== 3) throw new Error(`${inputPath}: input_nhwc must be [B, H, W, 3], got [${input.shape}]`);
+      // Activations grow with B × H × W: bound them before the model is built (16 M pixels ≈ a batch of 256 at 256 px).
+      const [b, h, w] = input.shape;
+      if (b < 1 || h < 32 || w < 32 || h > 4096 || w > 4096 || b * h * w > 16 * 1024 * 1024) {
+        throw new Error(`${inputPath}: input_nhwc [${input.shape}] is outside the sizes forward runs (B ≥ 1, H and W from 32 to 4096, B × H × W at most 16 M pixels)`);
+      }
+      const { model, report } = modelFromWeights(variant, weights, numClasses);
+      for (const note of report.notes) io.err(note);
+      const x = tf.tensor4d(input.data, input.shape as [number, number, number, number]);
+      const logits = await deviceLogits(device, model, x);
+      const data = new Float32Array(await logits.data());
+      writeSafetensors(outputPath, new Map([['logits', { shape: logits.shape.slice(), data }]]), { variant, backend: device.info.name });
+      tf.dispose([x, logits]);
+      model.dispose();
+      io.err(`wrote logits [${logits.shape}] to ${outputPath}`);
+      return 0;
+    });
   },
 };

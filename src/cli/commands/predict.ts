@@ -1,9 +1,10 @@
 // `predict`: top-k classes for one image, with the reference evaluation transform.
+import { deviceLogits } from '../../device/inference.ts';
 import * as tf from '@tensorflow/tfjs';
 import { FileReadError, readRegularText } from '../../util/read-file.ts';
 import { positiveInt, requireFlag } from '../args.ts';
 import type { CliCommand } from '../command.ts';
-import { BACKEND_FLAG, JSON_FLAG, VARIANT_FLAG, setupBackend, table, variantFlag } from '../common.ts';
+import { DEVICE_FLAG, withDevice, JSON_FLAG, VARIANT_FLAG, table, variantFlag } from '../common.ts';
 import { resolveWeightsFlag } from '../weights.ts';
 import { decodeForEval } from '../../data/index.ts';
 import { modelFromWeights } from '../../model/from-file.ts';
@@ -32,7 +33,7 @@ export const command: CliCommand = {
     'image-size': { type: 'number', description: 'evaluation size (resize shorter side to size/0.9, centre crop)', default: 256 },
     top: { type: 'number', description: 'how many classes to show', default: 5 },
     runtime: { type: 'string', description: 'tfjs (default) | onnxruntime: run the studio\'s ONNX export of the model on onnxruntime-node' },
-    backend: BACKEND_FLAG,
+    backend: DEVICE_FLAG,
     json: JSON_FLAG,
   },
   async run(flags, io) {
@@ -43,27 +44,28 @@ export const command: CliCommand = {
     const image = requireFlag<string>(flags, 'image');
     const size = positiveInt(flags, 'image-size')!;
     const k = positiveInt(flags, 'top')!;
-    await setupBackend(flags, io);
-    const { model, report, labels: stored } = modelFromWeights(variant, weights, positiveInt(flags, 'num-classes'));
-    for (const note of report.notes) io.err(note);
-    const labels = flags.labels === undefined && stored ? stored : readLabels(flags.labels as string | undefined, model.numClasses);
-    const img = await decodeForEval(image, size);
-    const x = tf.tensor4d(img.data, [1, img.height, img.width, 3]);
-    let scores: Float32Array;
-    if (runtime === 'onnxruntime') {
-      const ort = await OrtModel.create(model, size);
-      scores = await ort.logits(img.data, 1);
-      await ort.dispose();
-    } else {
-      const logits = model.forward(x);
-      scores = logits.dataSync() as Float32Array;
-      logits.dispose();
-    }
-    const top = topK(scores, k).map((p) => ({ ...p, label: labels[p.index] }));
-    x.dispose();
-    model.dispose();
-    if (flags.json) io.out(JSON.stringify({ image, variant, runtime, top }));
-    else io.out(table(['class', 'probability'], top.map((p) => [p.label, `${(p.probability * 100).toFixed(2)} %`])));
-    return 0;
+    return withDevice(flags, io, async ({ device }) => {
+      const { model, report, labels: stored } = modelFromWeights(variant, weights, positiveInt(flags, 'num-classes'));
+      for (const note of report.notes) io.err(note);
+      const labels = flags.labels === undefined && stored ? stored : readLabels(flags.labels as string | undefined, model.numClasses);
+      const img = await decodeForEval(image, size);
+      const x = tf.tensor4d(img.data, [1, img.height, img.width, 3]);
+      let scores: Float32Array;
+      if (runtime === 'onnxruntime') {
+        const ort = await OrtModel.create(model, size);
+        scores = await ort.logits(img.data, 1);
+        await ort.dispose();
+      } else {
+        const logits = await deviceLogits(device, model, x);
+        scores = (await logits.data()) as Float32Array;
+        logits.dispose();
+      }
+      const top = topK(scores, k).map((p) => ({ ...p, label: labels[p.index] }));
+      x.dispose();
+      model.dispose();
+      if (flags.json) io.out(JSON.stringify({ image, variant, runtime, top }));
+      else io.out(table(['class', 'probability'], top.map((p) => [p.label, `${(p.probability * 100).toFixed(2)} %`])));
+      return 0;
+    });
   },
 };

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireFlag, UsageError } from '../args.ts';
 import type { CliCommand } from '../command.ts';
-import { BACKEND_FLAG, setupBackend } from '../common.ts';
+import { DEVICE_FLAG, withDevice } from '../common.ts';
 import { FILES, readRun } from '../../run/index.ts';
 import { trainInTerminal } from './train.ts';
 
@@ -14,7 +14,7 @@ export const command: CliCommand = {
   flags: {
     run: { type: 'string', description: 'run folder (runs/<id>)' },
     'checkpoint-every': { type: 'number', description: 'save the last checkpoint every N steps, besides every epoch end (default 50)' },
-    backend: BACKEND_FLAG,
+    backend: DEVICE_FLAG,
     json: { type: 'boolean', description: 'print the event stream as JSON lines instead of a progress bar' },
   },
   async run(flags, io) {
@@ -27,7 +27,6 @@ export const command: CliCommand = {
     }
     if (status === 'finished') throw new UsageError(`run ${dir} has finished: there is nothing to resume`);
     if (!existsSync(join(dir, FILES.checkpoints, 'last.json'))) io.err(`run ${dir} has no checkpoint yet: it starts from the beginning`);
-    await setupBackend(flags, io);
-    return trainInTerminal(dir, flags, io);
+    return withDevice(flags, io, ({ device }) => trainInTerminal(dir, flags, io, device));
   },
 };

@@ -4,7 +4,8 @@
 import { existsSync } from 'node:fs';
 import { positiveInt, requireFlag, UsageError, type ParsedFlags } from '../args.ts';
 import type { CliCommand, CliIO } from '../command.ts';
-import { BACKEND_FLAG, setupBackend, variantFlag } from '../common.ts';
+import { DEVICE_FLAG, variantFlag, withDevice } from '../common.ts';
+import type { ComputeDevice } from '../../device/device.ts';
 import { TRAIN_SETTING_FLAGS, flagSpecs, settingsFromFlags } from '../settings-flags.ts';
 import type { TrainSettingsInput } from '../../protocol/contract.ts';
 import { TrainReporter } from '../../train/console-report.ts';
@@ -13,7 +14,7 @@ import { createRun } from '../../run/index.ts';
 import { resolveWeightsFlag } from '../weights.ts';
 
 /** Runs (or resumes) the run in `dir`, reporting on the terminal; exit code 0 unless it failed. */
-export async function trainInTerminal(dir: string, flags: ParsedFlags, io: CliIO): Promise<number> {
+export async function trainInTerminal(dir: string, flags: ParsedFlags, io: CliIO, device: ComputeDevice): Promise<number> {
   const json = flags.json === true;
   const tty = !json && process.stderr.isTTY === true;
   const reporter = new TrainReporter({
@@ -35,6 +36,7 @@ export async function trainInTerminal(dir: string, flags: ParsedFlags, io: CliIO
     outcome = await runTraining(dir, {
       onEvent: (e) => reporter.event(e),
       signal: control.signal,
+      device,
       checkpointEverySteps: positiveInt(flags, 'checkpoint-every'),
       onPrepare: (task, done, total) => reporter.prepare(task, done, total),
     });
@@ -57,7 +59,7 @@ export const command: CliCommand = {
     workspace: { type: 'string', description: 'workspace folder (default: $MOBILEVIT_WORKSPACE or the per-user data folder)' },
     name: { type: 'string', description: 'a name for the run' },
     'checkpoint-every': { type: 'number', description: 'save the last checkpoint every N steps, besides every epoch end (default 50)' },
-    backend: BACKEND_FLAG,
+    backend: DEVICE_FLAG,
     json: { type: 'boolean', description: 'print the event stream as JSON lines instead of a progress bar' },
   },
   async run(flags, io) {
@@ -74,8 +76,9 @@ export const command: CliCommand = {
     } catch (e) {
       throw new UsageError((e as Error).message);
     }
-    await setupBackend(flags, io);
-    if (!flags.json) io.err(`run folder: ${run.dir}`);
-    return trainInTerminal(run.dir, flags, io);
+    return withDevice(flags, io, ({ device }) => {
+      if (!flags.json) io.err(`run folder: ${run.dir}`);
+      return trainInTerminal(run.dir, flags, io, device);
+    });
   },
 };

@@ -4,7 +4,7 @@
 //   - in Electron: a MessagePort the hidden window's preload hands over (#transport=port, structured clone).
 // The first message is {ready: DeviceInfo} or {failed: reason}; a lost GPU device closes the channel.
 import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-webgpu';
+import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { setThreadsCount, setWasmPaths, getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
@@ -13,6 +13,7 @@ import { isPageBackend, type PageBackend } from '../../backend/names.ts';
 import { registerWasmGradKernels } from '../../backend/wasm-grad-kernels.ts';
 import { DeviceKernel } from '../kernel.ts';
 import { decodeFrame, encodeFrame, type DeviceCall, type DeviceInfo } from '../wire.ts';
+import { DEVICE_PORT_MESSAGE } from '../window-messages.ts';
 
 interface PageChannel {
   send(message: unknown): void;
@@ -20,21 +21,38 @@ interface PageChannel {
   close(): void;
 }
 
-/** A GPU adapter's own words, e.g. "swiftshader (google)"; software when it is a fallback adapter. */
-interface GpuAdapterInfo { vendor?: string; architecture?: string; description?: string; device?: string; isFallbackAdapter?: boolean }
+const keepAlive: unknown[] = [];
 
 const SOFTWARE = /swiftshader|llvmpipe|softpipe|software|basic render/i;
 
 async function setUp(backend: PageBackend): Promise<Omit<DeviceInfo, 'name' | 'host'>> {
   if (backend === 'webgpu') {
-    const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<{ info?: GpuAdapterInfo; isFallbackAdapter?: boolean } | null> } }).gpu;
+    const gpu = (navigator as Navigator & { gpu?: GPU }).gpu;
     if (!gpu) throw new Error('this browser has no WebGPU (navigator.gpu is missing)');
-    const adapter = await gpu.requestAdapter();
+    const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
     if (!adapter) throw new Error('WebGPU has no adapter on this machine');
+    const limits = adapter.limits;
+    // TF.js's own factory asks for the same limits but drops its adapter: once no adapter is referenced,
+    // Chromium can release the GPU instance under the device ("A valid external Instance reference no longer
+    // exists") and the run loses its device minutes in. This page makes the device and keeps both.
+    const device = await adapter.requestDevice({
+      requiredFeatures: (['timestamp-query', 'bgra8unorm-storage'] as GPUFeatureName[]).filter((f) => adapter.features.has(f)),
+      requiredLimits: {
+        maxComputeWorkgroupStorageSize: limits.maxComputeWorkgroupStorageSize,
+        maxComputeWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension,
+        maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
+        maxBufferSize: limits.maxBufferSize,
+        maxComputeWorkgroupSizeX: limits.maxComputeWorkgroupSizeX,
+        maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
+      },
+    });
+    keepAlive.push(adapter, device);
+    tf.removeBackend('webgpu');
+    tf.registerBackend('webgpu', () => new WebGPUBackend(device, adapter.info), 3);
     if (!(await tf.setBackend('webgpu'))) throw new Error('the TF.js webgpu backend failed to initialise');
-    const info = adapter.info ?? {};
+    const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
     const name = [info.description, info.architecture, info.vendor].filter(Boolean).join(' / ') || 'unnamed adapter';
-    const software = info.isFallbackAdapter === true || adapter.isFallbackAdapter === true || SOFTWARE.test(name);
+    const software = info.isFallbackAdapter === true || (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter === true || SOFTWARE.test(name);
     return { tfBackend: 'webgpu', adapter: name, software };
   }
   if (backend === 'webgl') {
@@ -83,7 +101,7 @@ function webSocketChannel(url: string): Promise<PageChannel> {
 function portChannel(): Promise<PageChannel> {
   return new Promise((resolve) => {
     window.addEventListener('message', function take(e: MessageEvent) {
-      if (e.source !== window || e.data !== 'mobilevit-device-port' || !e.ports[0]) return;
+      if (e.source !== window || e.data !== DEVICE_PORT_MESSAGE || !e.ports[0]) return;
       window.removeEventListener('message', take);
       const port = e.ports[0];
       resolve({

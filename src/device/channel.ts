@@ -1,0 +1,124 @@
+// A DeviceChannel to a device page over any message transport (an Electron MessagePort, a WebSocket), and the
+// page's hello that turns it into a ChannelDevice. The page's side is page/entry.ts: its first message is
+// {ready: DeviceInfo} or {failed: reason}; then replies {id, ok, …}; {lost: reason} when its GPU goes away.
+import { ChannelDevice, type DeviceChannel } from './device.ts';
+import type { DeviceInfo, DeviceReply } from './wire.ts';
+
+/** One end of a transport, messages already decoded. */
+export interface Endpoint {
+  send(message: unknown): void;
+  onMessage(fn: (message: unknown) => void): void;
+  /** The other end went away (crashed, closed), with why in a user's words. */
+  onClose(fn: (why: string) => void): void;
+  close(): void;
+}
+
+export type Hello = { ready: DeviceInfo } | { failed: string } | { closed: string };
+
+export interface PageChannel extends DeviceChannel {
+  /** The page's first message, or {closed} when the channel closed before it came. */
+  readonly hello: Promise<Hello>;
+  /** Closes the channel for a reason learnt elsewhere (its window's renderer crashed): pending calls fail with it. */
+  fail(why: string): void;
+}
+
+export function pageChannel(endpoint: Endpoint): PageChannel {
+  const replies: ((r: DeviceReply) => void)[] = [];
+  const closes: ((why: string) => void)[] = [];
+  let closedWhy: string | null = null;
+  let greeted = false;
+  let greet!: (h: Hello) => void;
+  const hello = new Promise<Hello>((resolve) => (greet = resolve));
+  const closeWith = (why: string) => {
+    if (closedWhy !== null) return;
+    closedWhy = why;
+    greet({ closed: why }); // no-op once the hello came
+    for (const c of closes) c(why);
+  };
+  endpoint.onMessage((message) => {
+    if (closedWhy !== null) return;
+    const m = (message && typeof message === 'object' ? message : {}) as { id?: unknown; lost?: unknown; ready?: DeviceInfo; failed?: unknown };
+    if (!greeted) {
+      greeted = true;
+      greet(m.ready ? { ready: m.ready } : { failed: typeof m.failed === 'string' ? m.failed : 'the page sent no ready message' });
+    } else if (typeof m.lost === 'string') {
+      closeWith(m.lost);
+      endpoint.close();
+    } else if (typeof m.id === 'number') {
+      for (const r of replies) r(m as DeviceReply);
+    }
+  });
+  endpoint.onClose(closeWith);
+  const fail = (why: string) => {
+    closeWith(why);
+    endpoint.close();
+  };
+  return {
+    hello,
+    send: (call) => {
+      if (closedWhy === null) endpoint.send(call);
+    },
+    onReply: (fn) => void replies.push(fn),
+    // A listener that comes after the close (the page died between its hello and the device's construction) still hears it.
+    onClose: (fn) => (closedWhy !== null ? fn(closedWhy) : void closes.push(fn)),
+    close: () => fail('closed by the engine'),
+    fail,
+  };
+}
+
+export interface PageDeviceStart {
+  backend: string;
+  /** Where the page runs, in a user's words ("headless Chromium 140", "Electron hidden window (Chromium 140)"). */
+  host: string;
+  timeoutMs: number;
+  /** Frees what hosts the page; called here when the page does not start, else by the device's close(). */
+  release: () => Promise<void>;
+}
+
+/** The device once the page says ready; else rejects with the page's reason, having released its host. */
+export async function openPageDevice(channel: PageChannel, start: PageDeviceStart): Promise<ChannelDevice> {
+  const { backend, host, timeoutMs } = start;
+  try {
+    const hello = await within(channel.hello, timeoutMs, () => `the device page in ${host} did not start ${backend} within ${timeoutMs / 1000} s`);
+    if ('ready' in hello) return new ChannelDevice(hello.ready, channel, start.release);
+    throw new Error('failed' in hello
+      ? `${backend} cannot be used in ${host}: ${hello.failed}`
+      : `the ${backend} device page in ${host} went away before it started: ${hello.closed}`);
+  } catch (e) {
+    channel.close();
+    await start.release();
+    throw e;
+  }
+}
+
+/** `p`, or a rejection with why() after ms. */
+export function within<T>(p: Promise<T>, ms: number, why: () => string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(why())), ms)));
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Electron's MessagePortMain (what a utilityProcess receives), or anything shaped like it: 'message' events
+ * carry {data}, and messages queue until start().
+ */
+export interface MessagePortMainLike {
+  postMessage(message: unknown): void;
+  on(event: 'message', fn: (e: { data: unknown }) => void): unknown;
+  on(event: 'close', fn: () => void): unknown;
+  start(): void;
+  close(): void;
+}
+
+/** An endpoint over a MessagePortMain (structured clone: typed arrays and Maps cross as they are, no frames). */
+export function portEndpoint(port: MessagePortMainLike, closedWhy: string): Endpoint {
+  return {
+    send: (m) => port.postMessage(m),
+    onMessage: (fn) => {
+      port.on('message', (e) => fn(e.data));
+      port.start();
+    },
+    onClose: (fn) => void port.on('close', () => fn(closedWhy)),
+    close: () => port.close(),
+  };
+}

@@ -1,0 +1,144 @@
+// The tensor work of one training session, as the loop sees it: a step on a batch, an evaluation, the
+// weights and the optimizer state to checkpoint. Two kinds:
+// - DeviceCompute: the whole model trains on a compute device (src/device/: this process or a Chromium
+//   page); the batch crosses as pixels, the weights and state come back as typed arrays;
+// - HeadOnlyCompute: the classifier trains alone on the frozen backbone's cached features (head-only.ts),
+//   in this process: a few thousand multiply-adds per image, which no device would speed up.
+import * as tf from '@tensorflow/tfjs';
+import type { Batch, EvalSet } from '../data/loader.ts';
+import { LocalDevice, type ComputeDevice } from '../device/device.ts';
+import type { Weights } from '../device/wire.ts';
+import type { TensorMap } from '../model/safetensors.ts';
+import type { Model } from '../model/model.ts';
+import { stateDict } from '../model/weights.ts';
+import { Trainer, type StepResult, type TrainerSettings, type TrainerStateJson } from '../optim/trainer.ts';
+import { stepSeeds } from '../util/random.ts';
+import { evaluateSet, type EvalModel, type Evaluation } from './evaluate.ts';
+import { headOnlyView, type FeatureBank } from './head-only.ts';
+
+export interface StepInput {
+  batch: Batch;
+  epoch: number;
+  lr: number;
+  /** The run's seed and the global step about to run: the dropout seeds derive from them. */
+  seed: number;
+  step: number;
+  frozenBackbone: boolean;
+  /** Images per forward/backward pass (gradient accumulation); Infinity: the whole batch. */
+  imagesPerPass: number;
+}
+
+export interface TrainerState { tensors: TensorMap; json: TrainerStateJson }
+
+export interface RunCompute {
+  /** The TF.js backend the passes run on (wasm splits large batches: memory.ts). */
+  readonly tfBackend: string;
+  step(input: StepInput): Promise<StepResult>;
+  evaluate(which: Weights, evalSet: EvalSet, batchSize: number, classes: string[]): Promise<Evaluation>;
+  weights(which: Weights): Promise<TensorMap>;
+  trainerState(): Promise<TrainerState>;
+  /** The model object, when it lives in this process (test hooks). */
+  localModel(): Model | null;
+  dispose(): Promise<void>;
+}
+
+export class DeviceCompute implements RunCompute {
+  private constructor(private readonly device: ComputeDevice) {}
+
+  /** Sends `model`'s weights (and a checkpoint's optimizer state) to the device and builds its trainer there. */
+  static async open(device: ComputeDevice, model: Model, settings: TrainerSettings, state?: TrainerState): Promise<DeviceCompute> {
+    await device.call({ op: 'open', model: { variant: model.variant, numClasses: model.numClasses }, weights: stateDict(model), train: { settings, state } });
+    return new DeviceCompute(device);
+  }
+
+  get tfBackend(): string {
+    return this.device.info.tfBackend;
+  }
+
+  step(i: StepInput): Promise<StepResult> {
+    const { x, size, labels } = i.batch;
+    return this.device.call({
+      op: 'step', x, size, labels, lr: i.lr, seed: i.seed, step: i.step, frozen: i.frozenBackbone,
+      imagesPerPass: Number.isFinite(i.imagesPerPass) ? i.imagesPerPass : null,
+    });
+  }
+
+  evaluate(which: Weights, evalSet: EvalSet, batchSize: number, classes: string[]): Promise<Evaluation> {
+    const device = this.device;
+    // In this process the model itself is evaluated, so its passes spread over every core (the forward pool).
+    if (device instanceof LocalDevice) return device.withModel(which, (model) => evaluateSet(model, evalSet, batchSize, classes));
+    const remote: EvalModel = {
+      async forward(x) {
+        const rows = await device.call({ op: 'logits', x: (await x.data()) as Float32Array, shape: x.shape, weights: which });
+        return tf.tensor2d(rows, [x.shape[0], rows.length / x.shape[0]]);
+      },
+    };
+    return evaluateSet(remote, evalSet, batchSize, classes);
+  }
+
+  weights(which: Weights): Promise<TensorMap> {
+    return this.device.call({ op: 'weights', weights: which });
+  }
+
+  trainerState(): Promise<TrainerState> {
+    return this.device.call({ op: 'trainer-state' });
+  }
+
+  localModel(): Model | null {
+    return this.device.localModel();
+  }
+
+  /** Releases the model on the device (the device itself belongs to whoever opened it). */
+  async dispose(): Promise<void> {
+    await this.device.call({ op: 'close' }).catch(() => undefined); // a lost device holds nothing any more
+  }
+}
+
+export class HeadOnlyCompute implements RunCompute {
+  private readonly trainer: Trainer;
+
+  constructor(private readonly model: Model, private readonly bank: FeatureBank, settings: TrainerSettings, state?: TrainerState, source = 'the checkpoint') {
+    this.trainer = new Trainer(headOnlyView(model), settings);
+    if (state) this.trainer.importState(state.tensors, state.json, source);
+  }
+
+  get tfBackend(): string {
+    return tf.getBackend();
+  }
+
+  async step(i: StepInput): Promise<StepResult> {
+    const x = this.bank.tensor(i.epoch, i.batch.indices);
+    try {
+      return await this.trainer.step(x, i.batch.labels, i.lr, stepSeeds(i.seed, i.step));
+    } finally {
+      x.dispose();
+    }
+  }
+
+  evaluate(which: Weights, _evalSet: EvalSet, batchSize: number, classes: string[]): Promise<Evaluation> {
+    return this.withWeights(which, () => this.bank.evaluate(this.model, batchSize, classes));
+  }
+
+  weights(which: Weights): Promise<TensorMap> {
+    return this.withWeights(which, async () => stateDict(this.model));
+  }
+
+  trainerState(): Promise<TrainerState> {
+    return this.trainer.exportState();
+  }
+
+  localModel(): Model {
+    return this.model;
+  }
+
+  private withWeights<T>(which: Weights, fn: () => Promise<T>): Promise<T> {
+    if (which === 'live') return fn();
+    if (!this.trainer.ema) throw new Error('head-only: the run has no averaged (EMA) weights');
+    return this.trainer.ema.withAveraged(fn);
+  }
+
+  async dispose(): Promise<void> {
+    this.trainer.dispose();
+    this.model.dispose();
+  }
+}
