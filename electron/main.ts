@@ -5,6 +5,7 @@ import { app, BrowserWindow, dialog, ipcMain, session, shell } from 'electron';
 import { StudioService } from '../src/service/service.ts';
 import { registerAppScheme, serveRenderer } from './app-protocol.ts';
 import { createCloseGuard } from './close-guard.ts';
+import { DeviceWindows, allowPageGpu } from './device-window.ts';
 import { utilityEngine } from './engine-process.ts';
 import { forwardEvents, registerIpc } from './ipc.ts';
 import { APP_URL, denyPermissions, guardContents, webPreferences } from './security.ts';
@@ -15,11 +16,14 @@ export function appPaths(root: string) {
     renderer: join(root, 'dist-renderer'),
     preload: join(root, 'dist-electron', 'electron', 'preload.cjs'),
     engine: join(root, 'dist-electron', 'src', 'engine', 'main.js'),
+    devicePage: join(root, 'dist-device'),
+    devicePreload: join(root, 'dist-electron', 'electron', 'device-preload.cjs'),
   };
 }
 
 export async function startDesktop(): Promise<void> {
   registerAppScheme();
+  allowPageGpu(app.commandLine);
   if (!app.requestSingleInstanceLock()) {
     app.quit();
     return;
@@ -31,9 +35,10 @@ export async function startDesktop(): Promise<void> {
   app.on('web-contents-created', (_e, contents) => guardContents(contents, (url) => void shell.openExternal(url)));
 
   let win: BrowserWindow | null = null;
+  const devices = new DeviceWindows({ page: paths.devicePage, preload: paths.devicePreload });
   const service = new StudioService({
     mode: 'electron',
-    spawnEngine: () => utilityEngine(paths.engine),
+    spawnEngine: () => utilityEngine(paths.engine, devices),
     versions: { electron: process.versions.electron, chrome: process.versions.chrome },
     dialogs: {
       async openFolder({ title }) {
@@ -77,7 +82,11 @@ export async function startDesktop(): Promise<void> {
       close: () => win?.close(),
     }),
   );
-  win.on('closed', () => (win = null));
+  // Hidden device windows count as windows: without closing them, 'window-all-closed' would never come.
+  win.on('closed', () => {
+    win = null;
+    devices.closeAll();
+  });
   app.on('window-all-closed', () => {
     void service.close().then(() => app.quit());
   });

@@ -58,6 +58,15 @@ export function guardContents(contents: WebContents, openExternal: (url: string)
   });
 }
 
+/** The hidden device window's page never navigates, opens windows or embeds anything: every attempt is refused. */
+export function guardDevicePage(contents: WebContents): void {
+  const refuse = (e: { preventDefault(): void }) => e.preventDefault();
+  contents.on('will-navigate', refuse);
+  contents.on('will-redirect', refuse);
+  contents.on('will-attach-webview', refuse);
+  contents.setWindowOpenHandler(() => ({ action: 'deny' }));
+}
+
 /** Denies every permission (camera, notifications, …): the studio needs none. */
 export function denyPermissions(session: Session): void {
   session.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));

@@ -96,7 +96,7 @@ async function main(argv, env) {
   const noBuild = argv.includes('--no-build');
   const serveArgs = argv.filter((a) => a !== '--no-build');
   register();
-  const { ensureBuilt, RENDERER, ELECTRON_MAIN, PRELOAD } = await import('../src/build/outputs.ts');
+  const { ensureBuilt, RENDERER, ELECTRON_MAIN, PRELOAD, DEVICE_PAGE } = await import('../src/build/outputs.ts');
   const build = (target) => ensureBuilt(target, { root, log: say });
 
   const pkgDir = electronPackageDir(env);
@@ -119,6 +119,7 @@ async function main(argv, env) {
     if (electron && !noBuild) {
       await build(ELECTRON_MAIN);
       await build(PRELOAD);
+      await build(DEVICE_PAGE); // the hidden windows' page (webgpu, webgl, wasm-threads devices)
     }
   } catch (e) {
     say(e.message);

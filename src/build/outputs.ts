@@ -58,7 +58,7 @@ export const PRELOAD: BuildTarget = {
 export const DEVICE_PAGE: BuildTarget = {
   label: 'bundling the compute device page (vite build)',
   output: 'dist-device/index.html',
-  sources: ['src/device', 'src/model', 'src/train', 'src/inspect', 'src/backend', 'src/util', 'package-lock.json'],
+  sources: ['src/device', 'src/model', 'src/optim', 'src/inspect', 'src/backend', 'src/util', 'package-lock.json'],
   command: (outDir) => [VITE, 'build', '-c', 'src/device/page/vite.config.ts', '--logLevel', 'warn', ...(outDir ? ['--outDir', outDir] : [])],
   swapDir: 'dist-device',
 };

@@ -4,7 +4,13 @@
 import { connectParent } from './port.ts';
 import { createDispatcher } from './dispatch.ts';
 import { HANDLERS } from './handlers.ts';
+import { useWindowDevices } from './window-devices.ts';
 
 const port = connectParent();
-port.onMessage(createDispatcher((m) => port.post(m), HANDLERS));
+const dispatch = createDispatcher((m) => port.post(m), HANDLERS);
+// Under Electron, page devices are hidden windows of the main process, whose answers arrive on this port too.
+const windows = port.electron ? useWindowDevices((m) => port.post(m)) : null;
+port.onMessage((msg, ports) => {
+  if (!windows?.receive(msg, ports)) void dispatch(msg);
+});
 port.post({ type: 'ready', pid: process.pid });

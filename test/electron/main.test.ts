@@ -13,7 +13,7 @@ afterAll(() => tmp.remove());
 const m = vi.hoisted(() => {
   const handlers = new Map<string, (event: unknown, params: unknown) => Promise<unknown>>();
   const windows: any[] = [];
-  return { handlers, windows, schemes: [] as unknown[], protocolHandlers: [] as string[], loaded: [] as string[] };
+  return { handlers, windows, schemes: [] as unknown[], protocolHandlers: [] as string[], loaded: [] as string[], switches: [] as string[] };
 });
 
 vi.mock('electron', async () => {
@@ -23,6 +23,7 @@ vi.mock('electron', async () => {
     whenReady: () => Promise.resolve(),
     getAppPath: () => '/opt/studio',
     quit: vi.fn(),
+    commandLine: { appendSwitch: (s: string) => m.switches.push(s) },
   });
   class BrowserWindow extends EventEmitter {
     webContents = Object.assign(new EventEmitter(), { send: vi.fn(), isDestroyed: () => false, setWindowOpenHandler: vi.fn() });
@@ -61,6 +62,8 @@ describe('electron main', () => {
     expect(m.loaded).toEqual(['app://studio/index.html']);
     expect(m.schemes).toEqual([{ scheme: 'app', privileges: expect.objectContaining({ standard: true, secure: true }) }]);
     expect(m.protocolHandlers).toEqual(['app']);
+    // The hidden device windows' WebGPU is behind this switch on Linux (electron/device-window.ts).
+    expect(m.switches).toEqual(process.platform === 'linux' ? ['enable-unsafe-webgpu'] : []);
   });
 
   it('wires every request of the contract to an IPC handler, and nothing else', () => {
