@@ -2,8 +2,11 @@
 // built on demand) cross-origin isolated on 127.0.0.1, launches Chromium with playwright-core, and talks to
 // the page over a WebSocket that only the page, holding this launch's token, may open.
 //
-// Lifetime: the browser is this process's child. It is closed with the device, and a watchdog closes it
-// when this process dies without closing it (SIGKILL included): see launchBrowser.
+// Lifetime: the browser is this process's child, in its own process group (playwright starts it detached), so a
+// signal to our group does not reach it. It is closed with the device; when this process dies without closing it
+// (SIGKILL included), Chromium exits by itself: playwright drives it over --remote-debugging-pipe, and Chromium
+// closes when that pipe's far end goes away, taking its GPU, renderer and crashpad processes with it (measured:
+// gone within ~3 s, also with a page busy compiling shaders; test/device/chromium.test.ts holds it to that).
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
@@ -55,6 +58,9 @@ export function chromiumArgs(): string[] {
     // A background page must not be throttled while it trains.
     '--disable-background-timer-throttling',
     '--disable-renderer-backgrounding',
+    // Long GPU tasks (a software adapter compiling a large shader, a big readback) must not make Chromium
+    // restart its GPU process: that loses the device mid-run ("A valid external Instance reference…").
+    '--disable-gpu-watchdog',
     // Root (a container, CI) cannot use Chromium's sandbox.
     ...(process.getuid?.() === 0 ? ['--no-sandbox'] : []),
   ];
@@ -70,7 +76,7 @@ function sameToken(given: string | null, token: string): boolean {
 }
 
 /** Serves dist-device/ and accepts one WebSocket carrying `token`; resolves the server and the socket to come. */
-async function servePage(root: string, token: string): Promise<{ server: Server; port: number; socket: Promise<WebSocket> }> {
+export async function servePage(root: string, token: string): Promise<{ server: Server; port: number; socket: Promise<WebSocket> }> {
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const file = url.pathname === '/' ? indexFile(root) : resolveStatic(root, url.pathname);
@@ -82,6 +88,9 @@ async function servePage(root: string, token: string): Promise<{ server: Server;
   let taken = false;
   const socket = new Promise<WebSocket>((resolve) => {
     server.on('upgrade', (req: IncomingMessage, sock, head) => {
+      // Node leaves an upgrading socket without an error listener: a client that resets it (any local process
+      // may connect) would otherwise throw ECONNRESET out of the engine.
+      sock.on('error', () => sock.destroy());
       const url = new URL(req.url ?? '/', 'http://127.0.0.1');
       if (taken || url.pathname !== '/device' || !sameToken(url.searchParams.get('token'), token)) {
         sock.end('HTTP/1.1 403 Forbidden\r\n\r\n');
@@ -98,11 +107,15 @@ async function servePage(root: string, token: string): Promise<{ server: Server;
 function socketChannel(ws: WebSocket): DeviceChannel & { first(): Promise<unknown> } {
   const replies: ((r: DeviceReply) => void)[] = [];
   const closes: ((why: string) => void)[] = [];
-  let firstWaiter: ((m: unknown) => void) | null = null;
-  let closed = false;
+  let firstWaiter: { resolve: (m: unknown) => void; reject: (e: Error) => void } | null = null;
+  let closed: string | null = null;
+  const gone = (why: string) => new Error(`the device page went away before it started: ${why}`);
   const closeWith = (why: string) => {
-    if (closed) return;
-    closed = true;
+    if (closed !== null) return;
+    closed = why;
+    // A page that dies before its first message fails the start now, not at the start timeout.
+    firstWaiter?.reject(gone(why));
+    firstWaiter = null;
     for (const c of closes) c(why);
   };
   ws.on('message', (data: Buffer) => {
@@ -115,14 +128,17 @@ function socketChannel(ws: WebSocket): DeviceChannel & { first(): Promise<unknow
       return;
     }
     const m = message as { id?: unknown; lost?: string };
-    if (firstWaiter) { const w = firstWaiter; firstWaiter = null; w(message); return; }
+    if (firstWaiter) { const w = firstWaiter; firstWaiter = null; w.resolve(message); return; }
     if (typeof m.lost === 'string') { closeWith(m.lost); return; }
     if (typeof m.id === 'number') for (const r of replies) r(message as DeviceReply);
   });
   ws.on('close', () => closeWith('the page closed its connection (the browser or its tab crashed, or was closed)'));
   ws.on('error', (e) => closeWith(e.message));
   return {
-    first: () => new Promise((resolve) => { firstWaiter = resolve; }),
+    first: () => new Promise((resolve, reject) => {
+      if (closed !== null) reject(gone(closed));
+      else firstWaiter = { resolve, reject };
+    }),
     send: (call) => ws.send(encodeFrame(call)),
     onReply: (fn) => replies.push(fn),
     onClose: (fn) => closes.push(fn),
@@ -145,10 +161,15 @@ export async function openChromiumDevice(backend: PageBackend, opts: ChromiumDev
   const token = randomBytes(24).toString('base64url');
   const { server, port, socket } = await servePage(join(ROOT, 'dist-device'), token);
   let browser: Browser | null = null;
+  let ws: WebSocket | null = null;
   const release = async () => {
     await browser?.close().catch(() => undefined);
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    // close() waits for every open connection: end them (keep-alive, and the socket of a page that outlived
+    // its browser's close), or release would wait for them forever.
+    ws?.terminate();
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeAllConnections();
+    await closed;
   };
   try {
     browser = await chromium.launch({ executablePath, args: chromiumArgs(), headless: true, handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false });
@@ -161,13 +182,14 @@ export async function openChromiumDevice(backend: PageBackend, opts: ChromiumDev
     const hash = new URLSearchParams({ backend, host, ws: `ws://127.0.0.1:${port}/device?token=${token}` });
     await page.goto(`${base}/#${hash}`);
     const timeout = opts.startTimeoutMs ?? 60_000;
-    const ws = await within(socket, timeout, () => `the device page did not connect within ${timeout / 1000} s${problems.length ? `: ${problems.join('; ')}` : ''}`);
-    const channel = socketChannel(ws);
+    const live = await within(socket, timeout, () => `the device page did not connect within ${timeout / 1000} s${problems.length ? `: ${problems.join('; ')}` : ''}`);
+    ws = live;
+    const channel = socketChannel(live);
     const hello = await within(channel.first(), timeout, () => `the device page did not start ${backend} within ${timeout / 1000} s`) as { ready?: DeviceInfo; failed?: string };
     if (!hello.ready) throw new Error(`${backend} cannot be used in ${host}: ${hello.failed ?? 'the page sent no ready message'}`);
     // A crashed tab also ends the WebSocket, which fails the pending call (ChannelDevice).
-    page.on('crash', () => ws.terminate());
-    browser.on('disconnected', () => ws.terminate());
+    page.on('crash', () => live.terminate());
+    browser.on('disconnected', () => live.terminate());
     return new ChannelDevice(hello.ready, channel, release);
   } catch (e) {
     await release();

@@ -7,16 +7,18 @@ import { captureAttention } from '../inspect/capture.ts';
 import { profileModel } from '../inspect/profile.ts';
 import { receptiveFields, spatialBlocks } from '../inspect/receptive-field.ts';
 import { createModel, type Model } from '../model/model.ts';
-import { loadWeights, stateDict } from '../model/weights.ts';
+import { loadWeights, readStateDict } from '../model/weights.ts';
 import { Trainer } from '../optim/trainer.ts';
 import { stepSeeds } from '../util/random.ts';
-import type { DeviceInfo, DeviceRequest, DeviceResults, Shape4, Weights } from './wire.ts';
+import { describeDeviceInfo } from './describe.ts';
+import type { DeviceInfo, DeviceProfileOptions, DeviceRequest, DeviceResults, Shape4, Weights } from './wire.ts';
 
 export class DeviceKernel {
   private model: Model | null = null;
   private trainer: Trainer | null = null;
 
-  constructor(private readonly describe: () => DeviceInfo) {}
+  /** `cpuClock`: the process's CPU time in ms, where it measures the kernel's work alone (single-threaded, in-process). */
+  constructor(private readonly describe: () => DeviceInfo, private readonly cpuClock?: () => number) {}
 
   /** The model, once opened (the in-process device lends it to code that needs the object itself). */
   get current(): Model | null {
@@ -65,7 +67,7 @@ export class DeviceKernel {
       case 'features':
         return this.rows(req.x, req.shape, (x) => this.needModel().features(x, { training: false }));
       case 'weights':
-        return this.withWeights(req.weights, async () => stateDict(this.needModel()));
+        return this.withWeights(req.weights, () => readStateDict(this.needModel()));
       case 'trainer-state':
         return this.needTrainer().exportState();
       case 'attention': {
@@ -91,11 +93,19 @@ export class DeviceKernel {
         }
       }
       case 'profile':
-        return profileModel(this.needModel(), req.options);
+        return this.profile(req.options);
       case 'close':
         this.release();
         return null;
     }
+  }
+
+  /** Per-block latency, named after the device that measured it (wasm-threads, not tf's "wasm"). */
+  private profile({ clock, ...options }: DeviceProfileOptions): DeviceResults['profile'] {
+    const info = this.describe();
+    if (clock === 'cpu' && !this.cpuClock) throw new Error(`the CPU-time clock measures in-process single-threaded backends only (wasm, cpu), not ${info.name}`);
+    const result = profileModel(this.needModel(), { ...options, clock: clock === 'cpu' ? this.cpuClock : undefined });
+    return { ...result, backend: info.name, device: describeDeviceInfo(info) };
   }
 
   /** Runs `pass` on images [n, h, w, 3] in inference mode and returns its output's rows. */

@@ -4,7 +4,7 @@
 import { statSync } from 'node:fs';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { EVAL_CROP_PCT } from '../data/index.ts';
-import { saveWeights } from '../model/weights.ts';
+import { saveWeights } from '../model/weights-file.ts';
 import { loadModel, type LoadedModel } from '../run/model.ts';
 import { readRun, type CheckpointKind } from '../run/index.ts';
 import { DEFAULT_OPSET, exportOnnx } from './onnx.ts';

@@ -1,11 +1,11 @@
-// Weights in and out, as safetensors with timm's state_dict keys and PyTorch layouts, so a file saved
+// Weights in and out under timm's state_dict keys and PyTorch layouts, so a file saved
 // here loads in PyTorch (timm.create_model(..., pretrained_cfg_overlay=dict(file=...))) and back.
 import * as tf from '@tensorflow/tfjs';
 import { huggingFaceToTimm, isHuggingFace } from './huggingface.ts';
 import { fromTorchLayout, toTorchLayout, torchShape } from './layout.ts';
 import { createModel, type Model } from './model.ts';
 import { VARIANT_NAMES, type VariantName } from './types.ts';
-import { readSafetensors, writeSafetensors, type TensorMap } from './safetensors.ts';
+import type { TensorMap } from './safetensors.ts';
 
 export class WeightsError extends Error {}
 
@@ -35,8 +35,17 @@ export function stateDict(model: Model): TensorMap {
   return out;
 }
 
-export function saveWeights(model: Model, path: string, metadata: Record<string, string> = {}): void {
-  writeSafetensors(path, stateDict(model), { variant: model.variant, num_classes: String(model.numClasses), format: 'timm', ...metadata });
+/**
+ * stateDict read without blocking: what a GPU backend needs (webgpu's synchronous read goes through canvases,
+ * slow and, on some adapters, fatal to the device).
+ */
+export async function readStateDict(model: Model): Promise<TensorMap> {
+  const out: TensorMap = new Map();
+  for (const [key, p] of model.params) {
+    const data = (await p.variable.data()) as Float32Array;
+    out.set(key, toTorchLayout(p.layout, { shape: p.variable.shape.slice(), data: new Float32Array(data) }));
+  }
+  return out;
 }
 
 /** The variant whose every backbone key and shape the file matches, if any (for the error message). */
@@ -61,9 +70,9 @@ function list(keys: string[], max = 12): string {
  * Loads weights into `model`, checking every key and shape first: nothing is assigned unless the whole
  * file fits (or only the classifier differs, with allowHeadMismatch). Accepts timm and Hugging Face names.
  */
-export function loadWeights(model: Model, source: string | TensorMap, opts: LoadOptions = {}): LoadReport {
-  const name = opts.source ?? (typeof source === 'string' ? source : 'weights');
-  let tensors = typeof source === 'string' ? readSafetensors(source).tensors : source;
+export function loadWeights(model: Model, source: TensorMap, opts: LoadOptions = {}): LoadReport {
+  const name = opts.source ?? 'weights';
+  let tensors = source;
   const format = isHuggingFace(tensors) ? 'huggingface' : 'timm';
   if (format === 'huggingface') tensors = huggingFaceToTimm(tensors);
 

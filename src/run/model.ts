@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { modelFromWeights, parseVariant } from '../model/from-file.ts';
 import { createModel, type Model } from '../model/index.ts';
-import { loadWeights } from '../model/weights.ts';
+import { loadWeightsFile } from '../model/weights-file.ts';
 import { CheckpointStore, type CheckpointKind } from './checkpoint.ts';
 import { FILES, readRun } from './record.ts';
 
@@ -66,7 +66,7 @@ function fromRun(src: ModelSource): LoadedModel {
     throw new RangeError(`run ${dir} has ${classes.length} classes, not ${src.numClasses}`);
   const model = createModel(variant, { numClasses: classes.length });
   try {
-    const report = loadWeights(model, path!, { allowHeadMismatch: false });
+    const report = loadWeightsFile(model, path!, { allowHeadMismatch: false });
     // Inspect what the run evaluated: its recorded crop (a run from before recipes used the reference one).
     const evalCrop = run.recipe?.settings.evalCrop ?? null;
     return { model, labels: classes, imageSize: run.settings.imageSize, evalCrop, source: `${path} (${kind} checkpoint)`, notes: report.notes };

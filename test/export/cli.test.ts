@@ -9,7 +9,8 @@ import { decodeModel } from '../../src/export/onnx-graph.ts';
 import { STUDIO_WARMUP_START_LR, timmRecipe } from '../../src/export/timm-recipe.ts';
 import { createModel } from '../../src/model/index.ts';
 import { readSafetensors } from '../../src/model/safetensors.ts';
-import { loadWeights, stateDict } from '../../src/model/weights.ts';
+import { stateDict } from '../../src/model/weights.ts';
+import { loadWeightsFile } from '../../src/model/weights-file.ts';
 import { resolveRecipe } from '../../src/protocol/recipe.ts';
 import { CheckpointStore, createRun, readRun, updateRun } from '../../src/run/index.ts';
 import { parseSettings } from '../../src/run/record.ts';
@@ -50,7 +51,7 @@ describe('export --format onnx', () => {
     expect(meta.run_id).toBe(readRun(runDir).id);
     // The checkpoint's weights in TF.js against the file in onnxruntime.
     const model = createModel('mobilevit_xs', { numClasses: 3 });
-    loadWeights(model, new CheckpointStore(join(runDir, 'checkpoints')).weightsPath('best')!);
+    loadWeightsFile(model, new CheckpointStore(join(runDir, 'checkpoints')).weightsPath('best')!);
     const x = randomImages(2, 72, 4);
     expect(maxAbsDiff(await onnxLogits(bytes, x, 2, 72), tfLogits(model, x, 2, 72))).toBeLessThan(1e-4);
     model.dispose();

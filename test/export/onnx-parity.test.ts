@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeModel } from '../../src/export/onnx-graph.ts';
 import { exportOnnx } from '../../src/export/onnx.ts';
 import { createModel, type VariantName } from '../../src/model/index.ts';
-import { loadWeights } from '../../src/model/weights.ts';
+import { loadWeightsFile } from '../../src/model/weights-file.ts';
 import { loadFixture, maxAbsDiff } from '../helpers/fixtures.ts';
 import { onnxLogits, randomImages, randomModel, tfLogits } from './helpers.ts';
 
@@ -45,7 +45,7 @@ describe('ONNX export matches TF.js in onnxruntime', () => {
   it('the timm fixture (XXS, 10 classes): onnxruntime gives timm\'s logits', async () => {
     const { weights, io } = loadFixture('mobilevit_xxs_256_b2_c10');
     const model = createModel('mobilevit_xxs', { numClasses: 10 });
-    loadWeights(model, weights);
+    loadWeightsFile(model, weights);
     const input = io.get('input_nhwc')!;
     const got = await onnxLogits(exportOnnx(model, { imageSize: 256 }), input.data, 2, 256);
     expect(maxAbsDiff(got, io.get('logits')!.data)).toBeLessThan(TOL);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { saveWeights } from '../../src/model/weights.ts';
+import { saveWeights } from '../../src/model/weights-file.ts';
 import { makeDataset } from '../helpers/dataset.ts';
 import { randomModel } from './helpers.ts';
 import { runCli } from '../helpers/cli.ts';

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { describe, expect, it } from 'vitest';
 import { createModel, type PartName } from '../../src/model/index.ts';
-import { loadWeights } from '../../src/model/weights.ts';
+import { loadWeightsFile } from '../../src/model/weights-file.ts';
 import { readSafetensors } from '../../src/model/safetensors.ts';
 import { fixture, loadFixture, maxAbs, maxAbsDiff } from '../helpers/fixtures.ts';
 
@@ -17,7 +17,7 @@ describe.each(['cpu', 'wasm'])('parity with timm on %s', (backend) => {
     await tf.setBackend(backend);
     const { weights, io } = loadFixture(name);
     const model = createModel('mobilevit_xxs', { numClasses: classes });
-    loadWeights(model, weights);
+    loadWeightsFile(model, weights);
     const input = io.get('input_nhwc')!;
     const x = tf.tensor4d(input.data, input.shape as [number, number, number, number]);
     const logits = model.forward(x);
@@ -35,7 +35,7 @@ describe.each(['cpu', 'wasm'])('parity with timm on %s', (backend) => {
     const { weights, io } = loadFixture(name);
     const stages = readSafetensors(fixture(`${name}.stages.safetensors`)).tensors;
     const model = createModel('mobilevit_xxs', { numClasses: 10 });
-    loadWeights(model, weights);
+    loadWeightsFile(model, weights);
     const input = io.get('input_nhwc')!;
     // Sample 0 only, like the stage fixtures.
     const x = tf.tensor4d(input.data.subarray(0, 256 * 256 * 3), [1, 256, 256, 3]);

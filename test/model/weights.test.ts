@@ -7,7 +7,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createModel } from '../../src/model/index.ts';
 import { hfKeyToTimm } from '../../src/model/huggingface.ts';
 import { readSafetensors, writeSafetensors, type TensorMap } from '../../src/model/safetensors.ts';
-import { loadWeights, saveWeights, stateDict } from '../../src/model/weights.ts';
+import { loadWeights, stateDict } from '../../src/model/weights.ts';
+import { loadWeightsFile, saveWeights } from '../../src/model/weights-file.ts';
 import { fixture, maxAbsDiff, huggingFaceFixture } from '../helpers/fixtures.ts';
 import { readFileSync } from 'node:fs';
 
@@ -19,7 +20,7 @@ describe('weights', () => {
   it('state_dict equals the timm file tensor for tensor, and save → load is exact', () => {
     const ref = readSafetensors(XXS10).tensors;
     const model = createModel('mobilevit_xxs', { numClasses: 10 });
-    loadWeights(model, XXS10);
+    loadWeightsFile(model, XXS10);
     const sd = stateDict(model);
     expect([...sd.keys()]).toEqual([...ref.keys()]);
     for (const [k, t] of sd) {
@@ -29,7 +30,7 @@ describe('weights', () => {
     const path = join(tmp(), 'w.safetensors');
     saveWeights(model, path);
     const other = createModel('mobilevit_xxs', { numClasses: 10, seed: 7 });
-    loadWeights(other, path);
+    loadWeightsFile(other, path);
     for (const [k, t] of stateDict(other)) expect(maxAbsDiff(t.data, sd.get(k)!.data), k).toBe(0);
     model.dispose(); other.dispose();
   });
@@ -50,20 +51,20 @@ describe('weights', () => {
 
   it('rejects weights of another variant with a readable error', () => {
     const model = createModel('mobilevit_xs', { numClasses: 10 });
-    expect(() => loadWeights(model, XXS10)).toThrow(/does not fit mobilevit_xs \(timm names\) — it looks like a mobilevit_xxs checkpoint: \d+ mis-shaped: stages\.0\.0\.conv1_1x1\.conv\.weight \(file \[32,16,1,1\] vs model \[64,16,1,1\]\)/);
+    expect(() => loadWeightsFile(model, XXS10)).toThrow(/does not fit mobilevit_xs \(timm names\) — it looks like a mobilevit_xxs checkpoint: \d+ mis-shaped: stages\.0\.0\.conv1_1x1\.conv\.weight \(file \[32,16,1,1\] vs model \[64,16,1,1\]\)/);
     model.dispose();
   });
 
   it('keeps the backbone and re-initialises a classifier with another number of classes', () => {
     const model = createModel('mobilevit_xxs', { numClasses: 3, seed: 3 });
-    const report = loadWeights(model, XXS10);
+    const report = loadWeightsFile(model, XXS10);
     expect(report.headReinitialized).toBe(true);
     expect(report.notes[0]).toMatch(/re-initialised for 3 classes .*has 10/);
     const ref = readSafetensors(XXS10).tensors;
     const sd = stateDict(model);
     expect(maxAbsDiff(sd.get('final_conv.conv.weight')!.data, ref.get('final_conv.conv.weight')!.data)).toBe(0);
     expect(sd.get('head.fc.weight')!.shape).toEqual([3, 320]);
-    expect(() => loadWeights(model, XXS10, { allowHeadMismatch: false })).toThrow(/classifier shape differs/);
+    expect(() => loadWeightsFile(model, XXS10, { allowHeadMismatch: false })).toThrow(/classifier shape differs/);
     model.dispose();
   });
 
@@ -74,7 +75,7 @@ describe('weights', () => {
     const path = join(tmp(), 'hf.safetensors');
     writeSafetensors(path, hf);
     const model = createModel('mobilevit_xxs', { numClasses: 1000 });
-    const report = loadWeights(model, path);
+    const report = loadWeightsFile(model, path);
     expect(report.format).toBe('huggingface');
     expect(report.notes.join(' ')).toMatch(/expect BGR input/);
     for (const [k, t] of stateDict(model)) expect(maxAbsDiff(t.data, ref.get(k)!.data), k).toBe(0);
@@ -86,10 +87,10 @@ describe('weights', () => {
     const bad = join(dir, 'broken.safetensors');
     writeFileSync(bad, readFileSync(XXS10).subarray(0, 100_000));
     const model = createModel('mobilevit_xxs', { numClasses: 10 });
-    expect(() => loadWeights(model, bad)).toThrow(/broken\.safetensors: tensor ".*" .*file truncated/);
+    expect(() => loadWeightsFile(model, bad)).toThrow(/broken\.safetensors: tensor ".*" .*file truncated/);
     writeFileSync(bad, 'hello');
-    expect(() => loadWeights(model, bad)).toThrow(/broken\.safetensors: not a safetensors file/);
-    expect(() => loadWeights(model, join(dir, 'nope.safetensors'))).toThrow(/nope\.safetensors: no such file/);
+    expect(() => loadWeightsFile(model, bad)).toThrow(/broken\.safetensors: not a safetensors file/);
+    expect(() => loadWeightsFile(model, join(dir, 'nope.safetensors'))).toThrow(/nope\.safetensors: no such file/);
     model.dispose();
   });
 });

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { modelFromWeights } from '../../src/model/from-file.ts';
 import { createModel } from '../../src/model/index.ts';
 import { encodeSafetensors, readSafetensors, type NamedTensor } from '../../src/model/safetensors.ts';
-import { saveWeights } from '../../src/model/weights.ts';
+import { saveWeights } from '../../src/model/weights-file.ts';
 import { foldNormalization, swapInputChannels } from '../../src/zoo/convert.ts';
 import { IMAGENET_CLASSES } from '../../src/zoo/labels.ts';
 import { pullZoo } from '../../src/zoo/store.ts';
