@@ -3,6 +3,7 @@
 // present, timm's own ONNX export of the same network timed in the same process (a check on the export).
 import { existsSync } from 'node:fs';
 import { initBackend } from '../src/backend/index.ts';
+import { LocalDevice } from '../src/device/device.ts';
 import { VARIANT_NAMES } from '../src/model/index.ts';
 import { table } from '../src/cli/common.ts';
 import { profileBothRuntimes, sideBySideJson, type SideBySide } from '../src/cli/profile-ort.ts';
@@ -33,10 +34,11 @@ export async function benchOrt(opts: { runs?: number; size?: number; threads?: n
   const size = opts.size ?? 256;
   const threads = opts.threads ?? 2;
   const report = await initBackend('wasm');
+  const device = new LocalDevice(report.name);
   const results: SideBySide[] = [];
   const peers: Record<string, number | null> = {};
   for (const variant of VARIANT_NAMES) {
-    results.push(await profileBothRuntimes(variant, { imageSize: size, batch: 1, runs, warmup: 3, threads }));
+    results.push(await profileBothRuntimes(device, variant, { imageSize: size, batch: 1, runs, warmup: 3, threads }));
     peers[variant] = size === 256 ? await peerMs(variant, runs, threads) : null;
     console.log(`${variant}: TF.js ${results.at(-1)!.tfjs.totalMs.toFixed(1)} ms, onnxruntime ${results.at(-1)!.onnxruntime.totalMs.toFixed(1)} ms`);
   }

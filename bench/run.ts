@@ -8,6 +8,7 @@ const SECTIONS: Record<string, () => Promise<unknown>> = {
   recipe: async () => (await import('./recipe.ts')).benchRecipe(),
   ort: async () => (await import('./ort.ts')).benchOrt(),
   zoo: async () => (await import('./zoo.ts')).benchZoo(),
+  devices: async () => (await import('./devices.ts')).benchDevices(),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

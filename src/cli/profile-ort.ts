@@ -1,9 +1,12 @@
 // `profile --runtime onnxruntime`: the same network block by block on TF.js (the studio's engine) and on
 // onnxruntime-node (the studio's own ONNX export, its profiler's per-node times mapped back onto the blocks),
-// with parameters and MACs; several variants side by side (--variant mobilevit_xxs,mobilenet_v2).
+// with parameters and MACs; several variants side by side (--variant mobilevit_xxs,mobilenet_v2). The TF.js side is
+// timed on the compute device --backend names; onnxruntime-node runs in this process.
 import { parseVariant } from '../model/from-file.ts';
 import { createModel } from '../model/index.ts';
-import { profileModel, type Profile } from '../inspect/profile.ts';
+import type { Profile } from '../inspect/profile.ts';
+import type { ComputeDevice } from '../device/device.ts';
+import { inspectOn } from '../device/inspect.ts';
 import { profileOnnx, type OrtProfile } from '../export/ort-profile.ts';
 import { UsageError } from './args.ts';
 import type { CliIO } from './command.ts';
@@ -24,10 +27,11 @@ export function parseVariantList(value: string | undefined): string[] {
   }
 }
 
-export async function profileBothRuntimes(variant: string, o: { imageSize: number; batch: number; runs: number; warmup: number; threads: number }, onProgress?: (what: string, done: number, total: number) => void): Promise<SideBySide> {
+export async function profileBothRuntimes(device: ComputeDevice, variant: string, o: { imageSize: number; batch: number; runs: number; warmup: number; threads: number }, onProgress?: (what: string, done: number, total: number) => void): Promise<SideBySide> {
   const model = createModel(parseVariant(variant), { numClasses: 1000, seed: 0 });
   try {
-    const tfjs = profileModel(model, { ...o, onProgress: (d, t) => onProgress?.(`${variant} tfjs`, d, t) });
+    const { imageSize, batch, runs, warmup } = o;
+    const tfjs = await inspectOn(device, model, (inspector) => inspector.profile({ imageSize, batch, runs, warmup }));
     const onnxruntime = await profileOnnx(model, { ...o, onProgress: (d, t) => onProgress?.(`${variant} onnxruntime`, d, t) });
     return { variant, tfjs, onnxruntime };
   } finally {
@@ -39,7 +43,7 @@ const ms = (v: number) => `${v.toFixed(2)} ms`;
 
 export function printSideBySide(io: CliIO, results: SideBySide[]): void {
   for (const { variant, tfjs, onnxruntime: ort } of results) {
-    io.out(`\n${variant} at ${tfjs.imageSize}×${tfjs.imageSize}, batch ${tfjs.batch}: TF.js ${tfjs.backend} vs onnxruntime (${ort.threads} threads), medians of ${tfjs.runs} runs`);
+    io.out(`\n${variant} at ${tfjs.imageSize}×${tfjs.imageSize}, batch ${tfjs.batch}: TF.js on ${tfjs.device ?? tfjs.backend} vs onnxruntime (${ort.threads} threads), medians of ${tfjs.runs} runs`);
     const rows: (string | number)[][] = [];
     tfjs.blocks.forEach((b, i) => {
       const o = ort.blocks[i];
@@ -67,7 +71,7 @@ export function sideBySideJson(results: SideBySide[]) {
     runtime: 'onnxruntime',
     variants: results.map(({ variant, tfjs, onnxruntime: ort }) => ({
       variant, image_size: tfjs.imageSize, batch: tfjs.batch, runs: tfjs.runs, params: tfjs.params, macs: tfjs.macs,
-      tfjs: { backend: tfjs.backend, total_ms: tfjs.totalMs, blocks_ms: tfjs.blocksMs },
+      tfjs: { backend: tfjs.backend, device: tfjs.device ?? null, total_ms: tfjs.totalMs, blocks_ms: tfjs.blocksMs },
       onnxruntime: { threads: ort.threads, total_ms: ort.totalMs, blocks_ms: ort.blocksMs },
       blocks: tfjs.blocks.map((b, i) => ({
         name: b.name, kind: b.kind, params: b.params, macs: b.macs, tfjs_ms: b.ms, onnxruntime_ms: ort.blocks[i].ms,

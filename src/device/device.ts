@@ -20,6 +20,13 @@ export interface ComputeDevice {
 /** The device went away under a call: the page or browser crashed or was killed, or the GPU was reset. */
 export class DeviceLostError extends Error {}
 
+/** In-process backends whose work is this process's main thread alone, so its CPU time measures that work. */
+const SINGLE_THREADED = new Set(['wasm', 'cpu']);
+const processCpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
 export class LocalDevice implements ComputeDevice {
   readonly info: DeviceInfo;
   private readonly kernel: DeviceKernel;
@@ -27,7 +34,7 @@ export class LocalDevice implements ComputeDevice {
   /** `name`: the studio's name for the backend this process runs (src/backend's report). */
   constructor(name: string) {
     this.info = { name, tfBackend: tf.getBackend(), host: 'this process', adapter: null, software: false };
-    this.kernel = new DeviceKernel(() => this.info);
+    this.kernel = new DeviceKernel(() => this.info, SINGLE_THREADED.has(this.info.tfBackend) ? processCpuMs : undefined);
   }
 
   call<R extends DeviceRequest>(req: R): Promise<DeviceResults[R['op']]> {

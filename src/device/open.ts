@@ -4,6 +4,7 @@
 import { BackendError, initBackend, type BackendReport } from '../backend/index.ts';
 import { DEVICE_NAMES, isPageBackend, type PageBackend } from '../backend/names.ts';
 import { openChromiumDevice } from './chromium.ts';
+import { describeDeviceInfo } from './describe.ts';
 import { LocalDevice, type ComputeDevice } from './device.ts';
 
 export interface OpenDeviceOptions {
@@ -20,6 +21,14 @@ let pageOpener: PageDeviceOpener = (backend, opts) => openChromiumDevice(backend
 /** Where page devices open from now on (Electron's engine: its hidden window). */
 export function usePageDeviceOpener(opener: PageDeviceOpener): void {
   pageOpener = opener;
+}
+
+/**
+ * A page device from the current opener (headless Chromium, or Electron's hidden window), leaving this
+ * process's backend as it is (openDevice selects one for the host's own work; a measurement must not switch it).
+ */
+export function openPage(backend: PageBackend, opts: OpenDeviceOptions = {}): Promise<ComputeDevice> {
+  return pageOpener(backend, opts);
 }
 
 export interface OpenedDevice {
@@ -50,6 +59,5 @@ export async function openDevice(requested: string | undefined, opts: OpenDevice
 
 /** One line for a user: which device computes, and where. */
 export function describeDevice(device: ComputeDevice): string {
-  const { name, host, adapter, software } = device.info;
-  return `${name} in ${host}${adapter ? ` (${adapter}${software ? ', a software adapter: correct but slow' : ''})` : ''}`;
+  return describeDeviceInfo(device.info);
 }

@@ -60,7 +60,11 @@ export type DeviceRequest =
   | { op: 'profile'; options: DeviceProfileOptions }
   | { op: 'close' };
 
-export interface DeviceProfileOptions { imageSize?: number; batch?: number; runs?: number; warmup?: number; seed?: number }
+export interface DeviceProfileOptions {
+  imageSize?: number; batch?: number; runs?: number; warmup?: number; seed?: number;
+  /** 'cpu': the process's CPU time (in-process single-threaded backends only: other processes' load then drops out). */
+  clock?: 'wall' | 'cpu';
+}
 
 export type DeviceOp = DeviceRequest['op'];
 

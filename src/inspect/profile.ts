@@ -3,6 +3,11 @@
 // queued work), so each block, each MobileViT part and each transformer layer is charged the time
 // from the previous boundary to its own. The end-to-end latency is measured on the same input without
 // the probe, interleaved with the probed runs so that both see the same machine state.
+//
+// On a GPU backend (webgpu, webgl) a boundary's read-back is a real round trip: it drains the queue and waits
+// for the copy, so its cost lands in the block it ends. That cost is measured on its own (a sync with nothing
+// queued) and reported with the number of syncs per pass, so a reader can tell compute from synchronisation;
+// the end-to-end time is measured without any.
 import * as tf from '@tensorflow/tfjs';
 import type { Model } from '../model/index.ts';
 import { PART_NAMES, type PartName, type Probe } from '../model/types.ts';
@@ -44,13 +49,13 @@ function sync(t: tf.Tensor): void {
   one.dispose();
 }
 
-/** A probe that times every boundary of one forward pass into `out` (one Sample per block, in order). */
-function timingProbe(out: Sample[], clock: () => number): Probe {
+/** A probe that times every boundary of one forward pass into `out` (one Sample per block, in order); `syncs` counts them. */
+function timingProbe(out: Sample[], clock: () => number, syncs: { count: number }): Probe {
   let blockStart = 0;
   let partStart = 0;
   let layerStart = 0;
   let current: Sample | undefined;
-  const mark = (t: tf.Tensor) => (sync(t), clock());
+  const mark = (t: tf.Tensor) => (sync(t), syncs.count++, clock());
   return {
     blockStart(_info, input) {
       blockStart = partStart = mark(input);
@@ -101,10 +106,28 @@ export function profileModel(model: Model, opts: ProfileOptions = {}): Profile {
     y.dispose();
     return ms;
   };
+  const syncs = { count: 0 };
   const probed = (): Sample[] => {
     const samples: Sample[] = [];
-    model.forward(x, { probe: timingProbe(samples, clock) }).dispose();
+    syncs.count = 0;
+    model.forward(x, { probe: timingProbe(samples, clock, syncs) }).dispose();
     return samples;
+  };
+  // One boundary's synchronisation with nothing queued: the slice kernel and 1-element read-back of a pass's
+  // output, already computed. (Not of the input: on webgpu its slice is a shader no boundary uses, and the
+  // first use of a shader compiles it.)
+  const idleSyncs = (n: number): number[] => {
+    const y = model.forward(x);
+    try {
+      sync(y);
+      return Array.from({ length: n }, () => {
+        const start = clock();
+        sync(y);
+        return clock() - start;
+      });
+    } finally {
+      y.dispose();
+    }
   };
   try {
     const progress = (done: number) => opts.onProgress?.(done, warmup + runs);
@@ -116,6 +139,7 @@ export function profileModel(model: Model, opts: ProfileOptions = {}): Profile {
       perRun.push(probed());
       progress(warmup + i + 1);
     }
+    const syncTimes = idleSyncs(Math.max(5, runs));
     const timings = blocks.map((info, b): BlockTiming => {
       const samples = perRun.map((r) => r[b]);
       const parts = info.kind !== 'mobilevit' ? [] : PART_NAMES.map((name): PartTiming => {
@@ -135,6 +159,7 @@ export function profileModel(model: Model, opts: ProfileOptions = {}): Profile {
       params: model.paramCount(),
       macs: timings.reduce((s, t) => s + t.macs, 0),
       blocks: timings,
+      sync: { ms: median(syncTimes), perPass: syncs.count },
     };
   } finally {
     x.dispose();

@@ -412,6 +412,13 @@ export const ProfileResult = z.object({
     // inspect (issue 5): the transformer part also carries each layer's ms.
     parts: z.array(z.object({ name: PartName, ms: finite, layers: z.array(finite).optional() })),
   })),
+  /** The device that measured it, in a user's words (device/describe.ts), e.g. a software WebGPU adapter. */
+  device: z.string().optional(),
+  /**
+   * What timing each boundary costs there: one synchronisation (a 1-element read-back) with nothing queued,
+   * and how many a probed pass makes. The block times include them; the end-to-end time has none.
+   */
+  sync: z.object({ ms: finite, perPass: z.number().int() }).optional(),
 });
 export type ProfileResult = z.infer<typeof ProfileResult>;
 

@@ -14,8 +14,8 @@ describe('bench command', () => {
     const r = await cli('bench', '--variant', 'mobilevit_xxs', '--mode', mode, '--image-size', '32', '--batch-size', '2', '--runs', '2', '--backend', 'wasm', '--json');
     expect(r.code, r.err.join('\n')).toBe(0);
     const line = JSON.parse(r.lines.at(-1)!);
-    expect(Object.keys(line).sort()).toEqual(['backend', 'batchSize', 'imageSize', 'imagesPerSec', 'medianMs', 'mode', 'runs', 'variant', 'workers']);
-    expect(line).toMatchObject({ variant: 'mobilevit_xxs', mode, imageSize: 32, batchSize: 2, backend: 'wasm', workers: 1, runs: 2 });
+    expect(Object.keys(line).sort()).toEqual(['adapter', 'backend', 'batchSize', 'device', 'imageSize', 'imagesPerSec', 'medianMs', 'mode', 'runs', 'software', 'variant', 'workers']);
+    expect(line).toMatchObject({ variant: 'mobilevit_xxs', mode, imageSize: 32, batchSize: 2, backend: 'wasm', workers: 1, runs: 2, device: 'wasm in this process', adapter: null, software: false });
     expect(line.medianMs).toBeGreaterThan(0);
     expect(line.imagesPerSec).toBeCloseTo((2 * 1000) / line.medianMs, 1);
   });

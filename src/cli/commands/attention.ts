@@ -1,15 +1,17 @@
 // `attention`: where one patch of an image attends across all patches, in one MobileViT block (one
-// layer or rolled out over its layers), from the model's own forward pass.
+// layer or rolled out over its layers), from the model's own forward pass on the compute device --backend names
+// (this process, or webgpu / webgl / wasm-threads in a Chromium page).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { positiveInt, UsageError, type ParsedFlags } from '../args.ts';
 import type { CliCommand, CliIO } from '../command.ts';
-import { BACKEND_FLAG, JSON_FLAG, VARIANT_FLAG, setupBackend, variantFlag, inputSize } from '../common.ts';
+import { DEVICE_FLAG, JSON_FLAG, VARIANT_FLAG, variantFlag, inputSize, withDevice } from '../common.ts';
+import { inspectOn } from '../../device/inspect.ts';
 import type { AttentionQuery } from '../../inspect/attention-math.ts';
 import { answerQuery, attentionOverlayScale, findBlock, type AttentionAnswer } from '../../inspect/attention.ts';
 import { parseCell, parseCellOrMean, parseIndexOrMean } from '../../inspect/args.ts';
-import { captureAttention, checkBlockIndex } from '../../inspect/capture.ts';
-import { imageTensor, loadImage } from '../../inspect/image.ts';
+import { checkBlockIndex } from '../../inspect/capture.ts';
+import { loadImage } from '../../inspect/image.ts';
 import { loadModel } from '../../run/model.ts';
 import { resolveWeightsFlag } from '../weights.ts';
 import { overlayPng, type RgbImage } from '../../inspect/overlay.ts';
@@ -89,40 +91,41 @@ export const command: CliCommand = {
     patch: { type: 'string', description: 'query patch row,col in the patch grid' },
     pixel: { type: 'string', description: 'pixel inside the patch ph,pw, or mean', default: 'mean' },
     out: { type: 'string', description: 'folder for attention.png (overlay) and attention.json' },
-    backend: BACKEND_FLAG,
+    backend: DEVICE_FLAG,
     json: JSON_FLAG,
   },
   async run(flags, io) {
     const { block, query } = parseRequest(flags);
     const requestedSize = positiveInt(flags, 'image-size');
     await resolveWeightsFlag(flags, io); // a zoo name or repo id: pulled when not cached
-    await setupBackend(flags, io);
-    const loaded = asUsage(() => loadModel({
-      variant: flags.run === undefined ? variantFlag(flags) : (flags.variant as string | undefined), numClasses: positiveInt(flags, 'num-classes'),
-      weights: flags.weights as string | undefined, run: flags.run as string | undefined,
-    }));
-    try {
-      asUsage(() => checkBlockIndex(loaded.model, block));
-      const size = requestedSize ?? loaded.imageSize ?? 256;
-      inputSize(size, 'image-size');
-      const image: RgbImage = await loadImage(flags.image as string, size, loaded.evalCrop);
-      const x = imageTensor(image);
-      const capture = await captureAttention(loaded.model, x, [block]).finally(() => x.dispose());
-      const answer = asUsage(() => answerQuery(findBlock(capture.blocks, block), query, [image.height, image.width]));
-      const top5 = topK(capture.probs, capture.numClasses, loaded.labels);
-      const files: string[] = [];
-      if (flags.out !== undefined) {
-        const dir = flags.out as string;
-        mkdirSync(dir, { recursive: true });
-        files.push(join(dir, 'attention.png'), join(dir, 'attention.json'));
-        writeFileSync(files[0], await overlayPng(image, answer.pixelMap, attentionOverlayScale(answer)));
-        writeFileSync(files[1], JSON.stringify(toJson(answer, top5, []), null, 1));
+    return withDevice(flags, io, async ({ device }) => {
+      const loaded = asUsage(() => loadModel({
+        variant: flags.run === undefined ? variantFlag(flags) : (flags.variant as string | undefined), numClasses: positiveInt(flags, 'num-classes'),
+        weights: flags.weights as string | undefined, run: flags.run as string | undefined,
+      }));
+      try {
+        asUsage(() => checkBlockIndex(loaded.model, block));
+        const size = requestedSize ?? loaded.imageSize ?? 256;
+        inputSize(size, 'image-size');
+        const image: RgbImage = await loadImage(flags.image as string, size, loaded.evalCrop);
+        // Only the asked block's weights come back (a large image's first block alone can hold 100 MB).
+        const capture = await inspectOn(device, loaded.model, (inspector) => inspector.attention(image, [block]));
+        const answer = asUsage(() => answerQuery(findBlock(capture.blocks, block), query, [image.height, image.width]));
+        const top5 = topK(capture.probs, capture.numClasses, loaded.labels);
+        const files: string[] = [];
+        if (flags.out !== undefined) {
+          const dir = flags.out as string;
+          mkdirSync(dir, { recursive: true });
+          files.push(join(dir, 'attention.png'), join(dir, 'attention.json'));
+          writeFileSync(files[0], await overlayPng(image, answer.pixelMap, attentionOverlayScale(answer)));
+          writeFileSync(files[1], JSON.stringify(toJson(answer, top5, []), null, 1));
+        }
+        if (flags.json) io.out(JSON.stringify(toJson(answer, top5, files)));
+        else printText(io, answer, top5, files);
+        return 0;
+      } finally {
+        loaded.model.dispose();
       }
-      if (flags.json) io.out(JSON.stringify(toJson(answer, top5, files)));
-      else printText(io, answer, top5, files);
-      return 0;
-    } finally {
-      loaded.model.dispose();
-    }
+    });
   },
 };

@@ -1,18 +1,21 @@
 // `profile`: where a forward pass spends its time on this machine — every block, each MobileViT block
-// split into its parts (and its transformer into layers) — next to parameters and multiply-adds.
+// split into its parts (and its transformer into layers) — next to parameters and multiply-adds, timed on the
+// compute device --backend names (this process, or webgpu / webgl / wasm-threads in a Chromium page).
 import { positiveInt, UsageError } from '../args.ts';
 import type { CliCommand, CliIO } from '../command.ts';
 import type { ParsedFlags } from '../args.ts';
-import { BACKEND_FLAG, JSON_FLAG, VARIANT_FLAG, fmtInt, fmtMacs, setupBackend, table, variantFlag, inputSize } from '../common.ts';
+import { DEVICE_FLAG, JSON_FLAG, VARIANT_FLAG, fmtInt, fmtMacs, table, variantFlag, inputSize, withDevice } from '../common.ts';
+import { inspectOn } from '../../device/inspect.ts';
 import { createModel } from '../../model/index.ts';
-import { profileModel, type Profile } from '../../inspect/profile.ts';
+import type { Profile } from '../../inspect/profile.ts';
 import { parseVariantList, printSideBySide, profileBothRuntimes, sideBySideJson } from '../profile-ort.ts';
 import { resolveWeightsFlag } from '../weights.ts';
 
 /** The issue's JSON shape (snake_case keys). */
 function toJson(p: Profile) {
   return {
-    variant: p.variant, backend: p.backend, image_size: p.imageSize, batch: p.batch, runs: p.runs,
+    variant: p.variant, backend: p.backend, device: p.device ?? null, image_size: p.imageSize, batch: p.batch, runs: p.runs,
+    sync_ms: p.sync?.ms ?? null, syncs_per_pass: p.sync?.perPass ?? null,
     total_ms: p.totalMs, blocks_ms: p.blocksMs, params: p.params, macs: p.macs,
     blocks: p.blocks.map((b) => ({ name: b.name, kind: b.kind, ms: b.ms, params: b.params, macs: b.macs, parts: b.parts })),
   };
@@ -30,11 +33,16 @@ function printText(io: CliIO, p: Profile): void {
       part.layers?.forEach((l, i) => rows.push([`    layer ${i}`, '', ms(l), share(l), '', '']));
     }
   }
-  io.out(`${p.variant} at ${p.imageSize}×${p.imageSize}, batch ${p.batch}, backend ${p.backend}: median of ${p.runs} runs`);
+  io.out(`${p.variant} at ${p.imageSize}×${p.imageSize}, batch ${p.batch}, on ${p.device ?? p.backend}: median of ${p.runs} runs`);
   io.out(table(['block', 'kind', 'time', 'share', 'params', 'MACs'], rows));
   const gap = ((p.blocksMs - p.totalMs) / p.totalMs) * 100;
   io.out(`sum of blocks ${ms(p.blocksMs)}; end-to-end ${ms(p.totalMs)} (${gap >= 0 ? '+' : ''}${gap.toFixed(1)}%); ` +
     `${fmtInt(p.params)} params; ${fmtMacs(p.macs)}MACs per pass of ${p.batch} image${p.batch > 1 ? 's' : ''}; ${((p.batch * 1000) / p.totalMs).toFixed(1)} images/s`);
+  if (p.sync) {
+    // The block times include one wait per boundary; on a GPU each is a real round trip, so say what it costs.
+    io.out(`each of the ${p.sync.perPass} boundaries waits for the device (a 1-element read-back, ${ms(p.sync.ms)} with nothing queued): ` +
+      `about ${ms(p.sync.ms * p.sync.perPass)} of the sum of blocks is synchronisation; end-to-end has none`);
+  }
 }
 
 /** --runtime onnxruntime: TF.js and onnxruntime per block, for one or several variants. */
@@ -46,12 +54,13 @@ async function profileOnnxRuntime(flags: ParsedFlags, io: CliIO): Promise<number
     runs: positiveInt(flags, 'runs')!, warmup: flags.warmup as number, threads: positiveInt(flags, 'threads')!,
   };
   if (!Number.isInteger(o.warmup) || o.warmup < 0) throw new UsageError(`--warmup must be a non-negative integer, got "${o.warmup}"`);
-  await setupBackend(flags, io);
-  const results = [];
-  for (const v of variants) results.push(await profileBothRuntimes(v, o, flags.json ? undefined : (what, d, t) => io.err(`  ${what} pass ${d}/${t}`)));
-  if (flags.json) io.out(JSON.stringify(sideBySideJson(results)));
-  else printSideBySide(io, results);
-  return 0;
+  return withDevice(flags, io, async ({ device }) => {
+    const results = [];
+    for (const v of variants) results.push(await profileBothRuntimes(device, v, o, flags.json ? undefined : (what, d, t) => io.err(`  ${what} pass ${d}/${t}`)));
+    if (flags.json) io.out(JSON.stringify(sideBySideJson(results)));
+    else printSideBySide(io, results);
+    return 0;
+  });
 }
 
 export const command: CliCommand = {
@@ -66,7 +75,8 @@ export const command: CliCommand = {
     warmup: { type: 'number', description: 'unmeasured runs first', default: 2 },
     runtime: { type: 'string', description: 'tfjs (default) | onnxruntime: both runtimes block by block, several variants side by side (--variant a,b)' },
     threads: { type: 'number', description: 'onnxruntime intra-op threads (default 2)', default: 2 },
-    backend: BACKEND_FLAG,
+    clock: { type: 'string', description: 'wall (default) | cpu: this process\'s CPU time, so other processes\' load drops out (in-process wasm or cpu only)', default: 'wall' },
+    backend: DEVICE_FLAG,
     json: JSON_FLAG,
   },
   async run(flags, io) {
@@ -78,19 +88,22 @@ export const command: CliCommand = {
     const runs = positiveInt(flags, 'runs')!;
     const warmup = flags.warmup as number;
     if (!Number.isInteger(warmup) || warmup < 0) throw new UsageError(`--warmup must be a non-negative integer, got "${warmup}"`);
-    await setupBackend(flags, io);
-    // Latency does not depend on the weights: a seeded random init with ImageNet's 1000 classes.
-    const model = createModel(variant, { numClasses: 1000, seed: 0 });
-    try {
-      const p = profileModel(model, {
-        imageSize, batch, runs, warmup,
-        onProgress: flags.json ? undefined : (done, total) => io.err(`  pass ${done}/${total}`),
-      });
-      if (flags.json) io.out(JSON.stringify(toJson(p)));
-      else printText(io, p);
-      return 0;
-    } finally {
-      model.dispose();
-    }
+    const clock = flags.clock as string;
+    if (clock !== 'wall' && clock !== 'cpu') throw new UsageError(`--clock must be wall or cpu, got "${clock}"`);
+    return withDevice(flags, io, async ({ device }) => {
+      if (clock === 'cpu' && !(device.info.host === 'this process' && ['wasm', 'cpu'].includes(device.info.tfBackend)))
+        throw new UsageError(`--clock cpu measures single-threaded in-process backends only (wasm, cpu), not ${device.info.name}`);
+      // Latency does not depend on the weights: a seeded random init with ImageNet's 1000 classes.
+      const model = createModel(variant, { numClasses: 1000, seed: 0 });
+      try {
+        if (!flags.json) io.err(`profiling ${variant}: ${warmup} warm-up and ${runs} timed passes`);
+        const p = await inspectOn(device, model, (inspector) => inspector.profile({ imageSize, batch, runs, warmup, clock }));
+        if (flags.json) io.out(JSON.stringify(toJson(p)));
+        else printText(io, p);
+        return 0;
+      } finally {
+        model.dispose();
+      }
+    });
   },
 };

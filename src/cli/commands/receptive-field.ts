@@ -1,16 +1,18 @@
 // `receptive-field`: the effective receptive field of one output location after each block (or one),
-// with how much of the image it covers — local before the first MobileViT block, global after it.
+// with how much of the image it covers — local before the first MobileViT block, global after it. The gradients
+// are taken on the compute device --backend names (this process, or a Chromium page: webgpu, webgl, wasm-threads).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { positiveInt, UsageError } from '../args.ts';
 import type { CliCommand, CliIO } from '../command.ts';
-import { BACKEND_FLAG, JSON_FLAG, VARIANT_FLAG, setupBackend, table, variantFlag, inputSize } from '../common.ts';
+import { DEVICE_FLAG, JSON_FLAG, VARIANT_FLAG, table, variantFlag, inputSize, withDevice } from '../common.ts';
+import { inspectOn } from '../../device/inspect.ts';
 import { parseCell } from '../../inspect/args.ts';
-import { imageTensor, loadImage, randomImage } from '../../inspect/image.ts';
+import { loadImage, randomImage } from '../../inspect/image.ts';
 import { loadModel } from '../../run/model.ts';
 import { resolveWeightsFlag } from '../weights.ts';
 import { heatmapPng, overlayPng, type RgbImage } from '../../inspect/overlay.ts';
-import { receptiveFields, spatialBlocks, type ReceptiveField } from '../../inspect/receptive-field.ts';
+import { spatialBlocks, type ReceptiveField } from '../../inspect/receptive-field.ts';
 import { FIELD_SCALE } from '../../inspect/results.ts';
 
 const pct = (v: number) => `${(v * 100).toFixed(2)}%`;
@@ -46,7 +48,7 @@ export const command: CliCommand = {
     block: { type: 'number', description: 'network block index (default: every block with a spatial output)' },
     location: { type: 'string', description: 'output location row,col in the block\'s feature map (needs --block; default: the centre)' },
     out: { type: 'string', description: 'folder for one heatmap PNG per block (and overlays with --image) and receptive-field.json' },
-    backend: BACKEND_FLAG,
+    backend: DEVICE_FLAG,
     json: JSON_FLAG,
   },
   async run(flags, io) {
@@ -65,44 +67,41 @@ export const command: CliCommand = {
     } catch (e) {
       throw new UsageError((e as Error).message);
     }
-    await setupBackend(flags, io);
-    const loaded = loadModel({ variant, weights: flags.weights as string | undefined, numClasses: positiveInt(flags, 'num-classes'), seed });
-    try {
-      const all = spatialBlocks(loaded.model);
-      const blocks = flags.block === undefined ? all : all.filter((b) => b.index === flags.block);
-      if (blocks.length === 0)
-        throw new UsageError(`--block ${flags.block} has no spatial output: blocks are 0..${all.length - 1} (${all.map((b) => b.name).join(', ')})`);
-      const image: RgbImage = flags.image !== undefined ? await loadImage(flags.image as string, size, loaded.evalCrop) : randomImage(size, seed);
-      const source = flags.image !== undefined ? (flags.image as string) : `random image, seed ${seed}`;
-      const x = imageTensor(image);
-      let fields: ReceptiveField[];
+    return withDevice(flags, io, async ({ device }) => {
+      const loaded = loadModel({ variant, weights: flags.weights as string | undefined, numClasses: positiveInt(flags, 'num-classes'), seed });
       try {
-        fields = receptiveFields(loaded.model, x, blocks, location, flags.json ? undefined : (done, total) => io.err(`  ${done}/${total} ${blocks[done - 1].name}`));
-      } catch (e) {
-        throw e instanceof RangeError ? new UsageError(e.message) : e;
-      } finally {
-        x.dispose();
-      }
-      const files: string[] = [];
-      const json = { variant, image_size: size, source, blocks: fields.map(fieldJson) };
-      if (flags.out !== undefined) {
-        const dir = flags.out as string;
-        mkdirSync(dir, { recursive: true });
-        for (const f of fields) {
-          files.push(join(dir, fileName(f, 'field')));
-          writeFileSync(files.at(-1)!, await heatmapPng(f.field, size, size, FIELD_SCALE));
-          if (flags.image === undefined) continue;
-          files.push(join(dir, fileName(f, 'overlay')));
-          writeFileSync(files.at(-1)!, await overlayPng(image, f.field, FIELD_SCALE));
+        const all = spatialBlocks(loaded.model);
+        const blocks = flags.block === undefined ? all : all.filter((b) => b.index === flags.block);
+        if (blocks.length === 0)
+          throw new UsageError(`--block ${flags.block} has no spatial output: blocks are 0..${all.length - 1} (${all.map((b) => b.name).join(', ')})`);
+        const image: RgbImage = flags.image !== undefined ? await loadImage(flags.image as string, size, loaded.evalCrop) : randomImage(size, seed);
+        const source = flags.image !== undefined ? (flags.image as string) : `random image, seed ${seed}`;
+        // A location outside the block's feature map is the user's input (a RangeError in this process; a page
+        // device's error arrives as its message alone).
+        const fields = await inspectOn(device, loaded.model, (inspector) => inspector.receptiveFields(image, blocks.map((b) => all.indexOf(b)), location ?? null,
+          flags.json ? undefined : (done, total) => io.err(`  ${done}/${total} ${blocks[done - 1].name}`)))
+          .catch((e: Error) => { throw e instanceof RangeError || / is outside the .* feature map /.test(e.message) ? new UsageError(e.message) : e; });
+        const files: string[] = [];
+        const json = { variant, image_size: size, source, blocks: fields.map(fieldJson) };
+        if (flags.out !== undefined) {
+          const dir = flags.out as string;
+          mkdirSync(dir, { recursive: true });
+          for (const f of fields) {
+            files.push(join(dir, fileName(f, 'field')));
+            writeFileSync(files.at(-1)!, await heatmapPng(f.field, size, size, FIELD_SCALE));
+            if (flags.image === undefined) continue;
+            files.push(join(dir, fileName(f, 'overlay')));
+            writeFileSync(files.at(-1)!, await overlayPng(image, f.field, FIELD_SCALE));
+          }
+          files.push(join(dir, 'receptive-field.json'));
+          writeFileSync(files.at(-1)!, JSON.stringify(json, null, 1));
         }
-        files.push(join(dir, 'receptive-field.json'));
-        writeFileSync(files.at(-1)!, JSON.stringify(json, null, 1));
+        if (flags.json) io.out(JSON.stringify({ ...json, files }));
+        else printText(io, source, size, fields, files);
+        return 0;
+      } finally {
+        loaded.model.dispose();
       }
-      if (flags.json) io.out(JSON.stringify({ ...json, files }));
-      else printText(io, source, size, fields, files);
-      return 0;
-    } finally {
-      loaded.model.dispose();
-    }
+    });
   },
 };

@@ -1,0 +1,62 @@
+// Inspection on a compute device: the model's weights go to the device once, then attention, receptive fields
+// and per-block profiles are computed where the device keeps its tensors (this process or a Chromium page) by
+// the kernel's own src/inspect code, and come back as plain data. The in-process device takes the same path
+// (its kernel opens its own copy of the model), so a command behaves alike on every backend.
+import type { AttentionCapture } from '../inspect/capture.ts';
+import type { RgbImage } from '../inspect/overlay.ts';
+import type { ReceptiveField } from '../inspect/receptive-field.ts';
+import type { Model } from '../model/model.ts';
+import { stateDict } from '../model/weights.ts';
+import type { ProfileResult } from '../protocol/contract.ts';
+import type { ComputeDevice } from './device.ts';
+import type { DeviceProfileOptions, Shape4 } from './wire.ts';
+
+export class DeviceInspector {
+  private constructor(private readonly device: ComputeDevice) {}
+
+  /** Sends `model` (variant, classes, every weight) to the device; close() releases it there. */
+  static async open(device: ComputeDevice, model: Model): Promise<DeviceInspector> {
+    await device.call({ op: 'open', model: { variant: model.variant, numClasses: model.numClasses }, weights: stateDict(model) });
+    return new DeviceInspector(device);
+  }
+
+  /** Probabilities and every layer's attention of the MobileViT blocks `only` (all: null) for one image. */
+  attention(image: RgbImage, only: number[] | null): Promise<AttentionCapture> {
+    return this.device.call({ op: 'attention', x: image.data, shape: shapeOf(image), only });
+  }
+
+  /**
+   * Effective receptive fields after the spatial blocks at `positions` (indices into spatialBlocks), one call
+   * per block so that a slow device still reports progress between them.
+   */
+  async receptiveFields(image: RgbImage, positions: number[], location: [number, number] | null,
+    onProgress?: (done: number, total: number) => void): Promise<ReceptiveField[]> {
+    const fields: ReceptiveField[] = [];
+    for (const position of positions) {
+      fields.push(...await this.device.call({ op: 'receptive-field', x: image.data, shape: shapeOf(image), blocks: [position], location }));
+      onProgress?.(fields.length, positions.length);
+    }
+    return fields;
+  }
+
+  /** Per-block latency timed on the device (the result names it: `device`). */
+  profile(options: DeviceProfileOptions): Promise<ProfileResult> {
+    return this.device.call({ op: 'profile', options });
+  }
+
+  async close(): Promise<void> {
+    await this.device.call({ op: 'close' }).catch(() => undefined); // a lost device holds nothing any more
+  }
+}
+
+/** Runs `fn` with `model` opened on `device`, and releases it there however `fn` ends. */
+export async function inspectOn<T>(device: ComputeDevice, model: Model, fn: (inspector: DeviceInspector) => Promise<T>): Promise<T> {
+  const inspector = await DeviceInspector.open(device, model);
+  try {
+    return await fn(inspector);
+  } finally {
+    await inspector.close();
+  }
+}
+
+const shapeOf = (image: RgbImage): Shape4 => [1, image.height, image.width, 3];
