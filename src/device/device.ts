@@ -27,6 +27,11 @@ const processCpuMs = () => {
   return (u.user + u.system) / 1000;
 };
 
+/** Whether `device` can time with the process's CPU clock (profile --clock cpu): in-process and single-threaded. */
+export function hasCpuClock(device: ComputeDevice): boolean {
+  return device instanceof LocalDevice && SINGLE_THREADED.has(device.info.tfBackend);
+}
+
 export class LocalDevice implements ComputeDevice {
   readonly info: DeviceInfo;
   private readonly kernel: DeviceKernel;

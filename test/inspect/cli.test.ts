@@ -151,6 +151,17 @@ describe('profile', () => {
     expect(vit.macs).toBeGreaterThan(0);
   });
 
+  it('times with the process CPU clock on request (single-threaded wasm), and refuses an unknown clock', async () => {
+    const r = await cli('profile', '--variant', 'mobilevit_xxs', '--image-size', '32', '--runs', '1', '--warmup', '0', '--clock', 'cpu', '--json', '--backend', 'wasm');
+    expect(r.code, r.err.join('\n')).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j).toMatchObject({ backend: 'wasm', device: 'wasm in this process' });
+    expect(j.total_ms).toBeGreaterThan(0);
+    expect(j.syncs_per_pass).toBe(53);
+    const bad = await cli('profile', '--variant', 'mobilevit_xxs', '--clock', 'gpu', '--backend', 'wasm');
+    expect([bad.code, bad.err.at(-1)]).toEqual([2, expect.stringMatching(/--clock must be wall or cpu, got "gpu"/)]);
+  });
+
   it('prints a table with both totals, and refuses bad flags', async () => {
     const r = await cli('profile', '--variant', 'mobilenet_v2', '--image-size', '32', '--runs', '1', '--warmup', '0', '--backend', 'wasm');
     expect(r.code).toBe(0);

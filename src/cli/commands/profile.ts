@@ -5,6 +5,7 @@ import { positiveInt, UsageError } from '../args.ts';
 import type { CliCommand, CliIO } from '../command.ts';
 import type { ParsedFlags } from '../args.ts';
 import { DEVICE_FLAG, JSON_FLAG, VARIANT_FLAG, fmtInt, fmtMacs, table, variantFlag, inputSize, withDevice } from '../common.ts';
+import { hasCpuClock } from '../../device/device.ts';
 import { inspectOn } from '../../device/inspect.ts';
 import { createModel } from '../../model/index.ts';
 import type { Profile } from '../../inspect/profile.ts';
@@ -91,7 +92,7 @@ export const command: CliCommand = {
     const clock = flags.clock as string;
     if (clock !== 'wall' && clock !== 'cpu') throw new UsageError(`--clock must be wall or cpu, got "${clock}"`);
     return withDevice(flags, io, async ({ device }) => {
-      if (clock === 'cpu' && !(device.info.host === 'this process' && ['wasm', 'cpu'].includes(device.info.tfBackend)))
+      if (clock === 'cpu' && !hasCpuClock(device))
         throw new UsageError(`--clock cpu measures single-threaded in-process backends only (wasm, cpu), not ${device.info.name}`);
       // Latency does not depend on the weights: a seeded random init with ImageNet's 1000 classes.
       const model = createModel(variant, { numClasses: 1000, seed: 0 });
