@@ -30,7 +30,9 @@ function profileWithBestAgreement(variant: VariantName, imageSize: number): { pr
     let best: { profile: Profile; gap: number } | undefined;
     for (let attempt = 0; attempt < 3 && !(best && best.gap <= 0.15); attempt++) {
       const profile = profileModel(model, { imageSize, runs: 5, warmup: 2, clock: cpuClock });
-      const gap = Math.abs(profile.blocksMs - profile.totalMs) / profile.totalMs;
+      // The probe's own cost (a read-back at every boundary, measured alone by the profile) is not the pass's.
+      const instrumentation = profile.sync ? profile.sync.ms * profile.sync.perPass : 0;
+      const gap = Math.abs(profile.blocksMs - instrumentation - profile.totalMs) / profile.totalMs;
       if (!best || gap < best.gap) best = { profile, gap };
     }
     return best!;
@@ -71,7 +73,8 @@ describe('profileModel', () => {
 
   it('sums the block medians to within 15% of the end-to-end median (CPU time), for MobileViT and MobileNetV2', () => {
     for (const variant of ['mobilevit_xxs', 'mobilenet_v2'] as const) {
-      // 256 px: at 128 px a pass is ~30 ms and the ~35 synchronisation points alone come near 15 %.
+      // 256 px: at 128 px a pass is ~30 ms and the ~35 synchronisation points come near 15 % (their idle cost is
+      // taken out, but under load a sync costs more than idle).
       const { profile, gap } = profileWithBestAgreement(variant, 256);
       expect(profile.blocks[0].name).toBe(variant === 'mobilenet_v2' ? 'conv_stem' : 'stem');
       expect(gap, `${variant}: blocks ${profile.blocksMs.toFixed(2)} ms vs forward ${profile.totalMs.toFixed(2)} ms`).toBeLessThanOrEqual(0.15);
