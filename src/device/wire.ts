@@ -88,8 +88,8 @@ export interface DeviceResults {
 
 // ---- Binary framing: [u32 header length][header JSON][buffers, each 8-aligned] ----
 // The header is {m: message, b: [[offset, bytes], …]}, with every typed array of the message replaced by
-// {"$b": index, "t": type} and every Map by {"$m": entries}. Non-finite numbers are not in the protocol
-// (JSON cannot carry them).
+// {"$b": index, "t": type}, every Map by {"$m": entries} and every non-finite number by {"$n": "NaN"} (JSON
+// has none, and a diverged step's loss is NaN: it must arrive as NaN, not null).
 
 const ARRAYS = { f32: Float32Array, i32: Int32Array, u8: Uint8Array } as const;
 type ArrayTag = keyof typeof ARRAYS;
@@ -102,6 +102,8 @@ function tagOf(v: unknown): ArrayTag | null {
 }
 
 const align8 = (n: number) => Math.ceil(n / 8) * 8; // not bitwise: offsets may pass 2^31
+const MARKERS = ['$b', '$m', '$n'];
+const NON_FINITE: Record<string, number> = { NaN, Infinity, '-Infinity': -Infinity };
 
 /** A message as one ArrayBuffer (typed arrays copied once, no base64). */
 export function encodeFrame(message: unknown): ArrayBuffer {
@@ -115,6 +117,12 @@ export function encodeFrame(message: unknown): ArrayBuffer {
       return { $b: buffers.length - 1, t: tag };
     }
     if (raw instanceof Map) return { $m: [...raw] };
+    if (typeof raw === 'number' && !Number.isFinite(raw)) return { $n: String(raw) };
+    // Anything else binary would arrive as an object of indices, and a marker key would be read as a marker.
+    if (ArrayBuffer.isView(raw) || raw instanceof ArrayBuffer) throw new TypeError(`device frame: cannot carry ${Object.prototype.toString.call(raw)} at "${key}" (only Float32Array, Int32Array, Uint8Array)`);
+    if (value && typeof value === 'object' && !Array.isArray(value) && MARKERS.some((m) => Object.hasOwn(value, m))) {
+      throw new TypeError(`device frame: an object at "${key}" has a key reserved for the framing (${MARKERS.join(', ')})`);
+    }
     return value;
   });
   // Offsets depend on the header's length, which depends on the offsets' digits: place buffers after a
@@ -145,15 +153,16 @@ export function decodeFrame(frame: ArrayBuffer): unknown {
   if (4 + headLength > frame.byteLength) throw fail(`its header claims ${headLength} bytes`);
   let header: { m?: unknown; b?: unknown };
   try {
-    header = JSON.parse(new TextDecoder().decode(new Uint8Array(frame, 4, headLength)));
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(new Uint8Array(frame, 4, headLength)));
   } catch (e) {
     throw fail(`the header is not JSON (${(e as Error).message})`);
   }
   const table = header?.b;
   if (!Array.isArray(table)) throw fail('the header has no buffer table');
+  if (!('m' in header)) throw fail('the header has no message');
   const view = (index: unknown, tag: unknown): ArrayLike<number> => {
     const entry = typeof index === 'number' ? table[index] : undefined;
-    if (!(typeof tag === 'string' && tag in ARRAYS)) throw fail(`unknown array type ${JSON.stringify(tag)}`);
+    if (!(typeof tag === 'string' && Object.hasOwn(ARRAYS, tag))) throw fail(`unknown array type ${JSON.stringify(tag)}`);
     const Type = ARRAYS[tag as ArrayTag];
     const [at, bytes] = Array.isArray(entry) ? entry : [];
     if (!Number.isInteger(at) || !Number.isInteger(bytes) || at < 4 + headLength || at % 8 !== 0 || bytes < 0
@@ -167,6 +176,10 @@ export function decodeFrame(frame: ArrayBuffer): unknown {
     if (!v || typeof v !== 'object') return v;
     const o = v as Record<string, unknown>;
     if ('$b' in o) return view(o.$b, o.t);
+    if ('$n' in o) {
+      if (typeof o.$n !== 'string' || !Object.hasOwn(NON_FINITE, o.$n)) throw fail(`unknown number ${JSON.stringify(o.$n)}`);
+      return NON_FINITE[o.$n];
+    }
     if ('$m' in o) {
       if (!Array.isArray(o.$m)) throw fail('a map without entries');
       return new Map(o.$m.map((e) => {
@@ -176,5 +189,10 @@ export function decodeFrame(frame: ArrayBuffer): unknown {
     }
     return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, revive(x)]));
   };
-  return revive(header.m);
+  try {
+    return revive(header.m);
+  } catch (e) {
+    if (e instanceof FrameError) throw e;
+    throw fail(`the message cannot be read (${(e as Error).message})`); // e.g. nested too deep for the stack
+  }
 }

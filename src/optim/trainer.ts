@@ -102,7 +102,10 @@ export class Trainer {
     const norm = tf.tidy(() => {
       const named = new Map<string, tf.Tensor>();
       for (const [name, g] of Object.entries(total.grads)) named.set(this.keyOf.get(name)!, g);
-      const norm = tf.sqrt(tf.addN([...named.values()].map((g) => tf.sum(tf.square(g))))) as tf.Scalar;
+      // Not tf.addN over every gradient: on webgpu its kernel binds each input as a storage buffer, and with 8 or
+      // more (above maxStorageBuffersPerShaderStage) the command buffer is invalid: the norm reads 0 and the update
+      // is silently dropped. tf.stack (a concat, which webgpu splits to fit that limit) and one sum are safe everywhere.
+      const norm = tf.sqrt(tf.sum(tf.stack([...named.values()].map((g) => tf.sum(tf.square(g)))))) as tf.Scalar;
       if (clip !== null) {
         // min(1, clip / (norm + 1e-6)), computed on the device: no sync in the middle of the step.
         const scale = tf.minimum(1, tf.div(clip, tf.add(norm, 1e-6)));
