@@ -1,6 +1,6 @@
-// Backend selection in the engine (src/backend picks and loads it), reported in the contract's shape.
-import type { BackendChoice, BackendReport } from '../protocol/contract.ts';
-import { formatBackendBanner, initBackend, type BackendReport as Selected } from '../backend/index.ts';
+// The in-process backend src/backend selected, in the contract's shape (engine/devices.ts adds the device).
+import type { BackendReport } from '../protocol/contract.ts';
+import { formatBackendBanner, type BackendReport as Selected } from '../backend/index.ts';
 
 export function toContractReport(r: Selected): BackendReport {
   const banner = formatBackendBanner(r);
@@ -15,9 +15,4 @@ export function toContractReport(r: Selected): BackendReport {
     ],
     ...(hint ? { fasterHint: hint } : {}),
   };
-}
-
-/** 'auto' defers to MOBILEVIT_BACKEND, then the fastest available. */
-export async function selectBackend(choice: BackendChoice): Promise<BackendReport> {
-  return toContractReport(await initBackend(choice === 'auto' ? undefined : choice));
 }

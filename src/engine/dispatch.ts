@@ -1,6 +1,6 @@
 // The engine's request loop: validates each message from the service, runs the handler, and always
 // answers — a malformed message or a throwing handler becomes an error reply, never a dead engine.
-import { describeZodError, errorInfo, type PrepareTask, type TrainEvent } from '../protocol/contract.ts';
+import { describeZodError, errorInfo, type BackendReport, type PrepareTask, type TrainEvent } from '../protocol/contract.ts';
 import { abortable } from './queue.ts';
 import { ToEngine, engineMethods, type EngineMethod, type EngineParams, type EngineResult, type FromEngine } from '../protocol/engine.ts';
 
@@ -10,6 +10,8 @@ export interface HandlerContext {
   progress(done: number, total: number, label?: string): void;
   trainEvent(runId: string, event: TrainEvent): void;
   trainPrepare(runId: string, task: PrepareTask, done: number, total: number): void;
+  /** The engine moved to another compute device ('auto' measured): what app.info reports from now on. */
+  deviceChanged(report: BackendReport): void;
 }
 
 export type Handlers = { [M in EngineMethod]: (p: EngineParams<M>, ctx: HandlerContext) => Promise<EngineResult<M>> };
@@ -47,6 +49,7 @@ export function createDispatcher(post: (msg: FromEngine) => void, handlers: Hand
       progress: (done, total, label) => post({ type: 'progress', id, done, total, ...(label ? { label } : {}) }),
       trainEvent: (runId, event) => post({ type: 'train.event', runId, event }),
       trainPrepare: (runId, task, done, total) => post({ type: 'train.prepare', runId, task, done, total }),
+      deviceChanged: (report) => post({ type: 'device', report }),
     };
     try {
       const handler = handlers[method] as (p: unknown, c: HandlerContext) => Promise<unknown>;

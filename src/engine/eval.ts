@@ -1,16 +1,22 @@
 // eval.run in the engine: src/train/eval-run.ts evaluates a run's checkpoint on the run's validation
 // images; this adds thumbnails of the misclassified ones for the window's gallery.
 import { makeThumbnail } from '../data/thumbnail.ts';
+import { LocalDevice } from '../device/device.ts';
+import { openForInference } from '../device/inference.ts';
 import type { EngineParams, EngineResult } from '../protocol/engine.ts';
 import { evaluateModel } from '../train/eval-run.ts';
 import type { HandlerContext } from './dispatch.ts';
 import { serial } from './models.ts';
+import { engineDevices } from './devices.ts';
 
 const THUMBNAIL_SIZE = 96;
 
 export function evaluateRun(p: EngineParams<'eval'>, ctx: HandlerContext): Promise<EngineResult<'eval'>> {
   return serial(async () => {
+    const device = await engineDevices.current();
     const r = await evaluateModel({
+      // In this process the model itself is evaluated (its passes spread over every core: device/forward-pool.ts).
+      runtime: device instanceof LocalDevice ? undefined : (model) => openForInference(device, model),
       run: p.runDir,
       checkpoint: p.checkpoint,
       onProgress: (task, done, total) => ctx.progress(done, total, task === 'scan' ? 'checking the images' : 'preparing the images'),

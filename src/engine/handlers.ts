@@ -1,13 +1,15 @@
 // Every engine method and the function that does it.
 import type { Handlers } from './dispatch.ts';
-import { selectBackend } from './backend.ts';
+import { StudioError } from '../protocol/contract.ts';
+import { engineDevices } from './devices.ts';
+import { serial } from './queue.ts';
 import { evaluateRun } from './eval.ts';
 import { exportRun } from './export.ts';
 import { attention, predict, profile, receptiveField } from './inspect.ts';
-import { controlTraining, startTraining } from './train.ts';
+import { controlTraining, startTraining, trainingActive } from './train.ts';
 
 export const HANDLERS: Handlers = {
-  init: (p) => selectBackend(p.backend),
+  init: (p) => engineDevices.init(p.backend, p.deviceCache),
   'train.start': startTraining,
   'train.control': controlTraining,
   eval: evaluateRun,
@@ -16,4 +18,9 @@ export const HANDLERS: Handlers = {
   receptiveField,
   profile,
   export: exportRun,
+  // After the queued inspections, alone: a measurement beside other work would time that work.
+  measure: (p, ctx) => {
+    if (trainingActive()) return Promise.reject(new StudioError('conflict', 'a run is training: measure the devices when it ends'));
+    return serial(() => engineDevices.measure(p, { signal: ctx.signal, onProgress: ctx.progress, onChange: ctx.deviceChanged }), ctx.signal);
+  },
 };

@@ -53,6 +53,8 @@ export const CALL_TIMEOUTS_MS: Record<EngineMethod, number> = {
   receptiveField: 600_000,
   profile: 600_000,
   export: 600_000,
+  // Each measured device reports progress; one device's warm-up step may compile shaders for minutes.
+  measure: 600_000,
 };
 
 /** After a call times out, the engine must answer a ping within this long, or it is restarted. */
@@ -61,6 +63,8 @@ const PING_TIMEOUT_MS = 30_000;
 export interface HostOptions {
   timeoutsMs?: Partial<Record<EngineMethod, number>>;
   pingTimeoutMs?: number;
+  /** The file of measured device speeds the engine reads and writes ('auto', the Measure button). */
+  deviceCache?: string;
 }
 
 /** How long a fresh engine may take to say it is ready (tfjs and wasm load in it). */
@@ -226,7 +230,8 @@ export class EngineHost {
     const timer = setTimeout(() => readyReject(new StudioError('engine_crashed', `the compute engine did not start within ${READY_TIMEOUT_MS / 1000} s`)), READY_TIMEOUT_MS);
     try {
       await ready;
-      this.backend = await this.send(proc, 'init', { backend: this.backendChoice() }, {});
+      const deviceCache = this.options.deviceCache;
+      this.backend = await this.send(proc, 'init', { backend: this.backendChoice(), ...(deviceCache ? { deviceCache } : {}) }, {});
     } catch (e) {
       if (this.proc === proc) {
         // Started but unusable (e.g. the backend failed to load): do not leave it half-alive.
@@ -300,6 +305,11 @@ export class EngineHost {
         return;
       case 'log':
         (msg.level === 'info' ? console.log : console.error)(`engine: ${msg.message}`);
+        return;
+      case 'device':
+        // 'auto' moved the engine to the device it measured fastest: app.info says so from now on.
+        this.backend = msg.report;
+        this.setState(this.state);
         return;
       case 'pong':
         this.pings.get(msg.id)?.();

@@ -1,8 +1,11 @@
 // Inspection handlers: predict, attention, receptive field and profile. The work is src/inspect/'s;
-// this picks the model and the image and returns the contract's shapes (src/inspect/results.ts).
+// this picks the model and the image and returns the contract's shapes (src/inspect/results.ts). On a page
+// device (engine/devices.ts) the model's weights go there for each call and the device computes
+// (device/inspect.ts); in this process the kept model itself is used, with no copy to build per question.
 import * as tf from '@tensorflow/tfjs';
 import type { EngineParams, EngineResult } from '../protocol/engine.ts';
-import { createModel } from '../model/index.ts';
+import { createModel, type Model } from '../model/index.ts';
+import type { RgbImage } from '../inspect/overlay.ts';
 import { captureAttention } from '../inspect/capture.ts';
 import { answerQuery, findBlock } from '../inspect/attention.ts';
 import { imageTensor, loadImage, randomImage } from '../inspect/image.ts';
@@ -12,6 +15,10 @@ import { profileModel } from '../inspect/profile.ts';
 import { profileOnnxAsResult } from '../export/ort-profile.ts';
 import type { HandlerContext } from './dispatch.ts';
 import { modelFor, serial, withImageFile } from './models.ts';
+import { LocalDevice } from '../device/device.ts';
+import { deviceLogits } from '../device/inference.ts';
+import { inspectOn } from '../device/inspect.ts';
+import { engineDevices } from './devices.ts';
 
 /** The reference resolution, for weights that do not say what they were trained at. */
 const DEFAULT_SIZE = 256;
@@ -21,8 +28,13 @@ export function predict(p: EngineParams<'predict'>, ctx: HandlerContext): Promis
     const m = modelFor(p.model);
     const size = p.imageSize ?? m.imageSize ?? DEFAULT_SIZE;
     const img = await withImageFile(p.image, (file) => loadImage(file, size, m.evalCrop));
+    const device = await engineDevices.current();
+    const x = imageTensor(img);
     const start = performance.now();
-    const probs = tf.tidy(() => tf.softmax(m.model.forward(imageTensor(img))));
+    // On a page device this includes sending the weights and the image: what a prediction costs there.
+    const logits = await deviceLogits(device, m.model, x).finally(() => x.dispose());
+    const probs = tf.tidy(() => tf.softmax(logits));
+    logits.dispose();
     const data = (await probs.data()) as Float32Array;
     const ms = performance.now() - start;
     const numClasses = probs.shape[1]!;
@@ -36,17 +48,22 @@ export function attention(p: EngineParams<'attention'>, ctx: HandlerContext): Pr
     const m = modelFor(p.model);
     const size = p.imageSize ?? m.imageSize ?? DEFAULT_SIZE;
     const img = await withImageFile(p.image, (file) => loadImage(file, size, m.evalCrop));
-    const x = imageTensor(img);
-    let capture;
-    try {
-      // Every block is captured: the selectors need each block's layers, heads and grid.
-      capture = await captureAttention(m.model, x);
-    } finally {
-      x.dispose();
-    }
+    const device = await engineDevices.current();
+    // Every block is captured: the selectors need each block's layers, heads and grid.
+    const capture = device instanceof LocalDevice ? await captureHere(m.model, img)
+      : await inspectOn(device, m.model, (inspector) => inspector.attention(img, null));
     const answer = answerQuery(findBlock(capture.blocks, p.block), { layer: p.layer, head: p.head, patch: p.patch, pixel: p.pixel }, [size, size]);
     return attentionResult(answer, capture, img, m.labels);
   }, ctx.signal);
+}
+
+async function captureHere(model: Model, img: RgbImage) {
+  const x = imageTensor(img);
+  try {
+    return await captureAttention(model, x);
+  } finally {
+    x.dispose();
+  }
 }
 
 export function receptiveField(p: EngineParams<'receptiveField'>, ctx: HandlerContext): Promise<EngineResult<'receptiveField'>> {
@@ -56,10 +73,15 @@ export function receptiveField(p: EngineParams<'receptiveField'>, ctx: HandlerCo
     const blocks = p.block === undefined ? all : all.filter((b) => b.index === p.block);
     if (blocks.length === 0) throw new RangeError(`block ${p.block} has no spatial output: blocks are ${all.map((b) => `${b.index} (${b.name})`).join(', ')}`);
     const img = p.image ? await withImageFile(p.image, (file) => loadImage(file, p.imageSize, m.evalCrop)) : randomImage(p.imageSize, p.seed);
+    const progress = (done: number, total: number) => ctx.progress(done, total, blocks[done - 1]?.name);
+    const device = await engineDevices.current();
+    if (!(device instanceof LocalDevice)) {
+      const positions = blocks.map((b) => all.indexOf(b));
+      return receptiveFieldResult(await inspectOn(device, m.model, (inspector) => inspector.receptiveFields(img, positions, p.location ?? null, progress)));
+    }
     const x = imageTensor(img);
     try {
-      const fields = fieldsOf(m.model, x, blocks, p.location, (done, total) => ctx.progress(done, total, blocks[done - 1]?.name));
-      return await receptiveFieldResult(fields);
+      return await receptiveFieldResult(fieldsOf(m.model, x, blocks, p.location, progress));
     } finally {
       x.dispose();
     }
@@ -72,9 +94,11 @@ export function profile(p: EngineParams<'profile'>, ctx: HandlerContext): Promis
     const model = createModel(p.variant, { numClasses: 1000, seed: 0 });
     try {
       ctx.progress(0, 1, `profiling ${p.variant} at ${p.imageSize} px`);
-      const r = p.runtime === 'onnxruntime'
-        ? await profileOnnxAsResult(model, { imageSize: p.imageSize, batch: p.batch, runs: p.runs })
-        : profileModel(model, { imageSize: p.imageSize, batch: p.batch, runs: p.runs });
+      const device = await engineDevices.current();
+      const options = { imageSize: p.imageSize, batch: p.batch, runs: p.runs };
+      const r = p.runtime === 'onnxruntime' ? await profileOnnxAsResult(model, options)
+        : device instanceof LocalDevice ? profileModel(model, options)
+          : await inspectOn(device, model, (inspector) => inspector.profile(options)); // timed where the device computes
       ctx.progress(1, 1);
       return { ...r, variant: p.variant };
     } finally {

@@ -3,9 +3,12 @@
 // soon as the loop is under way; the events say how it goes, and a terminal one says it is over.
 import { StudioError, isTerminalEvent } from '../protocol/contract.ts';
 import type { EngineParams, EngineResult } from '../protocol/engine.ts';
-import { recordFailure } from '../run/index.ts';
+import { readRun, recordFailure } from '../run/index.ts';
 import { runTraining } from '../train/loop.ts';
+import type { ComputeDevice } from '../device/device.ts';
+import { engineDevices } from './devices.ts';
 import type { HandlerContext } from './dispatch.ts';
+import { serial } from './queue.ts';
 
 interface Training {
   controller: AbortController;
@@ -23,14 +26,15 @@ export async function startTraining(p: EngineParams<'train.start'>, ctx: Handler
   const training: Training = { controller: new AbortController(), ended: false, done: Promise.resolve() };
   running.set(p.runId, training);
   const { controller } = training;
-  training.done = runTraining(p.runDir, {
+  training.done = deviceFor(p, ctx, controller.signal).then((device) => runTraining(p.runDir, {
+    device,
     signal: controller.signal,
     onPrepare: (task, done, total) => ctx.trainPrepare(p.runId, task, done, total),
     onEvent: (event) => {
       if (isTerminalEvent(event)) training.ended = true;
       ctx.trainEvent(p.runId, event);
     },
-  })
+  }))
     .catch((e: unknown) => {
       // The loop reports its own failures as events; this is for one that escaped it (or a run that
       // another process holds the lock of, which the record then leaves as it is).
@@ -45,6 +49,32 @@ export async function startTraining(p: EngineParams<'train.start'>, ctx: Handler
     .finally(() => running.delete(p.runId))
     .then(() => undefined);
   return { runId: p.runId };
+}
+
+/**
+ * The engine's device, chosen for the run's variant and size when the backend is 'auto' (a measurement,
+ * under the inspection queue so that nothing else computes meanwhile; stopping the run cancels it).
+ * Head-only runs compute their few multiply-adds in this process whatever the device.
+ */
+async function deviceFor(p: EngineParams<'train.start'>, ctx: HandlerContext, signal: AbortSignal): Promise<ComputeDevice> {
+  let settings;
+  try {
+    settings = readRun(p.runDir).settings;
+  } catch {
+    return engineDevices.current(); // the loop reports the unreadable run itself
+  }
+  const spec = { variant: settings.variant, imageSize: settings.imageSize };
+  if (settings.headOnly || !engineDevices.choosesFor(spec)) return engineDevices.current();
+  return serial(() => engineDevices.forTraining(spec, {
+    signal,
+    onProgress: (done, total) => ctx.trainPrepare(p.runId, 'devices', done, total),
+    onChange: (report) => ctx.deviceChanged(report),
+  }), signal).catch(() => engineDevices.current()); // stopped while waiting for the queue: the loop stops too
+}
+
+/** Whether a run is training (measuring the devices meanwhile would time the run, not them). */
+export function trainingActive(): boolean {
+  return [...running.values()].some((t) => !t.ended);
 }
 
 /** Stop and pause both end the loop after the current step with a checkpoint; pause marks it paused. */

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { EventName, RequestName } from './names.ts';
 import { MAX_INPUT_SIZE, MIN_INPUT_SIZE, PART_NAMES, VARIANT_NAMES } from '../model/types.ts';
 import { DEFAULT_VAL_FRACTION } from '../data/split.ts';
-import { BACKEND_NAMES } from '../backend/names.ts';
+import { DEVICE_NAMES } from '../backend/names.ts';
 
 export { REQUEST_NAMES, EVENT_NAMES, isRequestName, isEventName } from './names.ts';
 export type { RequestName, EventName } from './names.ts';
@@ -17,8 +17,11 @@ export type { RequestName, EventName } from './names.ts';
 export const VariantName = z.enum(VARIANT_NAMES);
 export type VariantName = z.infer<typeof VariantName>;
 
-/** Which TensorFlow.js backend to use; 'auto' picks tfjs-node-gpu → tfjs-node → wasm → cpu. */
-export const BackendChoice = z.enum(['auto', ...BACKEND_NAMES]);
+/**
+ * Which compute device to use: an in-process backend or a Chromium page one (webgpu, webgl, wasm-threads);
+ * 'auto' measures them at the first training of a variant and size, and takes the fastest (src/device/choose.ts).
+ */
+export const BackendChoice = z.enum(['auto', ...DEVICE_NAMES]);
 export type BackendChoice = z.infer<typeof BackendChoice>;
 
 /** A filesystem path chosen by the user (dialog or typed). NUL bytes are refused: they truncate paths in C. */
@@ -78,8 +81,21 @@ export type Prediction = z.infer<typeof Prediction>;
 // ---------------------------------------------------------------------------------------------
 // App, settings, dialogs
 
+/** The compute device the engine holds open (src/device/wire.ts's DeviceInfo, for the window). */
+export const DeviceReport = z.object({
+  /** The studio's name: an in-process backend (wasm, tensorflow…) or a page one (webgpu, webgl, wasm-threads). */
+  name: z.string(),
+  /** "this process", "headless Chromium 150…", "Electron hidden window…". */
+  host: z.string(),
+  /** The GPU adapter or CPU threads, in a user's words. */
+  adapter: z.string().nullable(),
+  /** A software GPU adapter (SwiftShader): correct but slow. */
+  software: z.boolean(),
+});
+export type DeviceReport = z.infer<typeof DeviceReport>;
+
 export const BackendReport = z.object({
-  /** tf.getBackend() of the engine: 'tensorflow' (tfjs-node), 'wasm' or 'cpu'. */
+  /** The studio's name of what computes: an in-process backend (tensorflow, wasm, cpu…) or a page one (webgpu…). */
   active: z.string(),
   /** Whether the active backend runs on a GPU. */
   gpu: z.boolean(),
@@ -88,8 +104,38 @@ export const BackendReport = z.object({
   tried: z.array(z.object({ name: z.string(), ok: z.boolean(), detail: z.string() })),
   /** How to get a faster backend on this machine, when there is one. */
   fasterHint: z.string().optional(),
+  /** The compute device the engine holds open (src/device/): which, where, and on which adapter. */
+  device: DeviceReport.optional(),
 });
 export type BackendReport = z.infer<typeof BackendReport>;
+
+/** One device's measured training speed (src/device/auto.ts), or why it has none. */
+export const DeviceSpeed = z.object({
+  device: z.string(),
+  /** Null: its page did not start. */
+  host: z.string().nullable(),
+  adapter: z.string().nullable(),
+  software: z.boolean(),
+  /** Training images per second (forward + backward + optimizer step); null: not measured. */
+  imagesPerSecond: z.number().positive().nullable(),
+  /** Why there is no number (did not start, skipped by a rule, failed), in a user's words. */
+  note: z.string().nullable(),
+});
+export type DeviceSpeed = z.infer<typeof DeviceSpeed>;
+
+/** The devices of this machine measured on one variant and size, and the one 'auto' takes. */
+export const DeviceSpeeds = z.object({
+  variant: VariantName,
+  imageSize: z.number().int().positive(),
+  batch: z.number().int().positive(),
+  /** When it was measured, ms since 1970. */
+  measuredAt: z.number(),
+  rows: z.array(DeviceSpeed),
+  chosen: z.string().nullable(),
+  /** Why that one, one line. */
+  reason: z.string(),
+});
+export type DeviceSpeeds = z.infer<typeof DeviceSpeeds>;
 
 export const EngineState = z.enum(['idle', 'starting', 'ready', 'crashed', 'stopped']);
 export type EngineState = z.infer<typeof EngineState>;
@@ -270,6 +316,7 @@ export const PREPARE_LABELS = {
   cache: 'decoding training images',
   'eval-set': 'preparing validation images',
   features: 'computing backbone features (head-only)',
+  devices: 'measuring the compute devices',
 } as const;
 export type PrepareTask = keyof typeof PREPARE_LABELS;
 
@@ -561,6 +608,14 @@ export const requests = {
   /** Downloads (progress events: bytes; label: rate and time left) unless cached; the answer names the file to use. */
   'models.pull': { params: z.object({ name: ZooName }).strict(), result: ZooPullResult },
   'models.cancel': { params: z.object({ name: ZooName }).strict(), result: z.object({ cancelled: z.boolean() }) },
+  /** The latest measurement of this machine's compute devices (null: never measured); reads a file, starts nothing. */
+  'devices.speeds': { params: empty, result: z.object({ table: DeviceSpeeds.nullable() }) },
+  /** Measures every device on `variant` at `imageSize` (progress events; devices.cancel stops it). */
+  'devices.measure': {
+    params: z.object({ variant: VariantName.default('mobilevit_xxs'), imageSize: int(MIN_INPUT_SIZE, MAX_INPUT_SIZE).default(256) }).strict().default({}),
+    result: DeviceSpeeds,
+  },
+  'devices.cancel': { params: empty, result: z.object({ cancelled: z.boolean() }) },
 } as const satisfies Record<RequestName, { params: z.ZodTypeAny; result: z.ZodTypeAny }>;
 
 // Compile-time check that the table has no request missing from names.ts (satisfies checks the other way).

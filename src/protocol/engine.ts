@@ -38,7 +38,8 @@ const withModel = <T extends z.ZodRawShape>(shape: T) =>
 
 /** Every engine method: params → result. Inspection params are the contract's, with the model resolved. */
 export const engineMethods = {
-  init: { params: z.object({ backend: BackendChoice }), result: BackendReport },
+  /** Opens the compute device; `deviceCache` is the file of measured device speeds ('auto' reads and writes it). */
+  init: { params: z.object({ backend: BackendChoice, deviceCache: FsPath.optional() }), result: BackendReport },
   /** Trains the run folder (run.json holds the settings); continues from its checkpoint when it has one. */
   'train.start': {
     params: z.object({ runId: RunId, runDir: FsPath }),
@@ -62,6 +63,8 @@ export const engineMethods = {
     result: requests['inspect.receptiveField'].result,
   },
   profile: { params: requests['inspect.profile'].params, result: requests['inspect.profile'].result },
+  /** Measures every compute device (src/device/auto.ts) and stores the result in init's deviceCache. */
+  measure: { params: requests['devices.measure'].params, result: requests['devices.measure'].result },
   /** Writes an export of the run into outDir (ONNX and safetensors need the model, hence the engine). */
   export: {
     params: requests['runs.export'].params.omit({ runId: true }).extend({ runId: RunId, runDir: FsPath, outDir: FsPath }),
@@ -108,6 +111,8 @@ export const FromEngine = z.discriminatedUnion('type', [
     type: z.literal('train.prepare'), runId: RunId, task: z.enum(Object.keys(PREPARE_LABELS) as [PrepareTask, ...PrepareTask[]]),
     done: z.number(), total: z.number(),
   }),
+  /** The engine now computes on another device ('auto' chose it by measurement): app.info's backend is this. */
+  z.object({ type: z.literal('device'), report: BackendReport }),
   /** The engine noticed something wrong that is not tied to a call (e.g. a malformed message it received). */
   z.object({ type: z.literal('log'), level: z.enum(['info', 'warn', 'error']), message: z.string() }),
 ]);

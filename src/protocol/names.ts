@@ -26,6 +26,9 @@ export const REQUEST_NAMES = [
   'models.list',
   'models.pull',
   'models.cancel',
+  'devices.speeds',
+  'devices.measure',
+  'devices.cancel',
 ] as const;
 
 export const EVENT_NAMES = ['train.event', 'run.status', 'engine.status', 'progress'] as const;

@@ -26,6 +26,7 @@ import type { EngineModel } from '../protocol/engine.ts';
 import type { Reply } from '../protocol/wire.ts';
 import { EngineHost, type HostOptions } from '../engine/host.ts';
 import { forkEngine, type SpawnEngine } from '../engine/process.ts';
+import { DEVICE_SPEEDS_FILE, SpeedFile } from '../engine/device-speeds.ts';
 import { createRun, defaultWorkspace, probeRunLock, recordFailure } from '../run/index.ts';
 import { TFJS_VERSION, appVersion } from '../util/version.ts';
 import { DatasetService } from './datasets.ts';
@@ -62,6 +63,10 @@ type Listener = <E extends EventName>(event: E, payload: EventPayload<E>) => voi
 export class StudioService {
   readonly engine: EngineHost;
   private readonly settings: SettingsStore;
+  /** The measured device speeds beside settings.json (the engine writes them). */
+  private readonly speeds: SpeedFile;
+  /** The Measure button's measurement in flight, which devices.cancel stops. */
+  private measuring: AbortController | null = null;
   private runs: RunStore;
   private readonly datasets = new DatasetService();
   private readonly zoo = new ZooService();
@@ -74,9 +79,10 @@ export class StudioService {
     if (opts.workspace !== undefined) checkFixedWorkspace(opts.workspace); // never /, /etc, /proc, …
     const fallback = opts.workspace ?? defaultWorkspace();
     this.settings = new SettingsStore(join(opts.configDir ?? fallback, 'settings.json'), fallback);
+    this.speeds = new SpeedFile(join(opts.configDir ?? fallback, DEVICE_SPEEDS_FILE));
     if (this.settings.problem) console.warn(`studio: ${this.settings.problem}`);
     this.runs = this.runStore(opts.workspace ?? this.settings.get().workspace);
-    this.engine = new EngineHost(opts.spawnEngine ?? (() => forkEngine()), () => this.settings.get().backend, opts.engine);
+    this.engine = new EngineHost(opts.spawnEngine ?? (() => forkEngine()), () => this.settings.get().backend, { deviceCache: this.speeds.path, ...opts.engine });
     this.engine.onEvent((e) => {
       if (e.kind === 'status') this.emit('engine.status', { state: e.state, ...(e.reason ? { reason: e.reason } : {}), ...(e.pid ? { pid: e.pid } : {}) });
       else if (e.kind === 'train.event') this.onTrainEvent(e.runId, e.event);
@@ -305,5 +311,23 @@ export class StudioService {
     'models.list': () => this.zoo.list(this.workspace),
     'models.pull': (p, ctx) => this.zoo.pull(p.name, this.workspace, ctx.progress),
     'models.cancel': (p) => this.zoo.cancel(p.name),
+
+    'devices.speeds': () => ({ table: this.speeds.latest() }),
+    'devices.measure': async (p, ctx) => {
+      this.requireIdle('measuring the devices');
+      if (this.measuring) throw new StudioError('conflict', 'the devices are being measured already');
+      const controller = new AbortController();
+      this.measuring = controller;
+      try {
+        return await this.engine.call('measure', p, { onProgress: ctx.progress, signal: controller.signal });
+      } finally {
+        if (this.measuring === controller) this.measuring = null;
+      }
+    },
+    'devices.cancel': () => {
+      const measuring = this.measuring;
+      measuring?.abort();
+      return { cancelled: measuring !== null };
+    },
   };
 }

@@ -27,6 +27,8 @@ export interface SpeedOptions {
   warmup?: number;
   /** Classes of the classifier (the default is ImageNet's). */
   numClasses?: number;
+  /** Checked before each run: an aborted measurement stops there, rejecting with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 export interface SpeedResult {
@@ -71,6 +73,7 @@ export async function measureSpeed(o: SpeedOptions, onRun?: (done: number, total
   await dev.call({ op: 'open', model: { variant: o.variant, numClasses }, weights, train: training ? { settings: SETTINGS } : undefined });
   let step = 0;
   const once = async (): Promise<number> => {
+    o.signal?.throwIfAborted();
     const t0 = performance.now();
     if (training) {
       await dev.call({ op: 'step', x, size: o.imageSize, labels, lr: 1e-3, seed: 1, step: step++, frozen: false, imagesPerPass: Number.isFinite(perPass) ? perPass : null });

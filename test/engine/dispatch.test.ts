@@ -20,6 +20,7 @@ const handlers: Handlers = {
   receptiveField: never,
   profile: never,
   export: never,
+  measure: never,
 };
 
 async function run(raw: unknown) {

@@ -2,6 +2,7 @@
 // one line here.
 import type { CliCommand } from '../command.ts';
 import { command as info } from './info.ts';
+import { command as devices } from './devices.ts';
 import { command as forward } from './forward.ts';
 import { command as predict } from './predict.ts';
 import { command as serve } from './serve.ts';
@@ -17,6 +18,7 @@ import { command as bench } from './bench.ts';
 
 export const COMMANDS: CliCommand[] = [
   info,
+  devices,
   forward,
   predict,
   serve,

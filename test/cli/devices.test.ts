@@ -1,0 +1,39 @@
+// `mobilevit-studio devices` as a user runs it, on a machine without Chromium (CHROMIUM_PATH names nothing):
+// the page devices say why they did not start, --measure times the in-process one and keeps the table, and a
+// plain listing then reads it from the file.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const dir = mkdtempSync(join(tmpdir(), 'mvit-devices-'));
+const file = join(dir, 'device-speeds.json');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const devices = async (...args: string[]) => {
+  const env = { ...process.env, MOBILEVIT_BACKEND: 'wasm', CHROMIUM_PATH: join(dir, 'no-chromium') };
+  const { stdout, stderr } = await promisify(execFile)('node', ['bin/mobilevit-studio.mjs', 'devices', '--image-size', '32', '--file', file, ...args], { env });
+  return { stdout, stderr };
+};
+
+describe('mobilevit-studio devices', () => {
+  it('lists what starts, measures on request, and reads the measurement back', async () => {
+    const listed = JSON.parse((await devices('--json')).stdout);
+    expect(listed.rows.map((r: { device: string }) => r.device)).toEqual(['wasm', 'webgpu', 'webgl', 'wasm-threads']);
+    expect(listed.rows[1]).toMatchObject({ host: null, imagesPerSecond: null, note: expect.stringMatching(/^did not start: CHROMIUM_PATH is .*no-chromium, which does not exist/) });
+    expect(listed.rows[0]).toMatchObject({ host: 'this process', imagesPerSecond: null });
+    expect(() => readFileSync(file)).toThrow(); // a listing stores nothing
+
+    const measured = await devices('--measure');
+    expect(measured.stderr).toMatch(/measuring wasm \(1 of 1\)/);
+    expect(measured.stdout).toMatch(/^wasm +this process +— +\d+\.\d images\/s/m);
+    expect(measured.stdout).toMatch(/auto takes wasm: wasm measured fastest/);
+
+    const again = JSON.parse((await devices('--json')).stdout);
+    expect(again.cached).toBe(true);
+    expect(again.rows[0].imagesPerSecond).toBeGreaterThan(0);
+    expect(JSON.parse(readFileSync(file, 'utf8')).entries).toHaveLength(1);
+  });
+});
