@@ -1,6 +1,7 @@
 // Compute devices in real headless Chromium (SwiftShader here: a software GPU, slow but exact): logits and whole
 // training steps agree with timm and with this process's cpu backend on webgpu, webgl and threaded wasm; a killed
-// browser fails the call in flight instead of hanging; no Chromium outlives an engine that is SIGKILLed.
+// browser or a crashed page fails the call in flight instead of hanging; no Chromium outlives an engine that is
+// SIGKILLed.
 //
 // Time: SwiftShader compiles each shader on the CPU (webgpu: ~30 CPU-s for a 64 px forward, ~60 for a training
 // step's) and runs them slowly (a 256 px batch of 2: ~70 CPU-s more), so the GPU backends work at 64 px against
@@ -157,7 +158,8 @@ describe.skipIf(!HAVE_CHROMIUM)(HAVE_CHROMIUM ? 'Chromium devices' : 'Chromium d
 
   describe('webgl', () => {
     let device: ChannelDevice;
-    beforeAll(async () => { ({ device } = await openWithBrowser('webgl')); }, 5 * MINUTES);
+    let browserPid: number;
+    beforeAll(async () => { ({ device, browserPid } = await openWithBrowser('webgl')); }, 5 * MINUTES);
     afterAll(() => device?.close());
 
     it('reports its renderer, SwiftShader here, as software', () => {
@@ -168,6 +170,20 @@ describe.skipIf(!HAVE_CHROMIUM)(HAVE_CHROMIUM ? 'Chromium devices' : 'Chromium d
     it('gives the cpu backend\'s logits within 1e-3', async () => {
       expect(maxAbsDiff(await smallLogits(device), (await reference()).logits)).toBeLessThan(1e-3);
     }, 10 * MINUTES);
+
+    it('a crashed page (its browser alive) fails the call in flight with DeviceLostError', async () => {
+      const browser = processes().find((p) => p.pid === browserPid)!;
+      const profile = /--user-data-dir=(\S+)/.exec(browser.cmdline)![1];
+      const renderers = processes().filter((p) => p.cmdline.includes(profile) && p.cmdline.includes('--type=renderer'));
+      expect(renderers.length).toBeGreaterThanOrEqual(1);
+      const outcome = device.call({ op: 'profile', options: { imageSize: 64, runs: 1_000_000, warmup: 0 } }).then(() => 'answered', (e: Error) => e);
+      await new Promise((r) => setTimeout(r, 500));
+      for (const r of renderers) process.kill(r.pid, 'SIGKILL');
+      const err = await Promise.race([outcome, new Promise((r) => setTimeout(() => r('still pending 60 s after the crash'), 60_000))]);
+      expect(err).toBeInstanceOf(DeviceLostError);
+      expect((err as Error).message).toMatch(/the webgl device .* was lost during profile/);
+      await expect(device.call({ op: 'info' })).rejects.toThrow(DeviceLostError);
+    }, 2 * MINUTES);
   });
 
   it('no Chromium outlives an engine that is SIGKILLed', async () => {
