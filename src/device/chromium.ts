@@ -17,9 +17,10 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { PageBackend } from '../backend/names.ts';
 import { DEVICE_PAGE, ROOT, ensureBuilt } from '../build/outputs.ts';
 import { indexFile, resolveStatic, sendFile } from '../util/static-files.ts';
-import { ChannelDevice, type DeviceChannel } from './device.ts';
+import { openPageDevice, pageChannel, within, type Endpoint } from './channel.ts';
+import type { ChannelDevice } from './device.ts';
 import { PAGE_HEADERS } from './page-headers.ts';
-import { decodeFrame, encodeFrame, type DeviceInfo, type DeviceReply } from './wire.ts';
+import { decodeFrame, encodeFrame } from './wire.ts';
 
 /** Where Chromium or Chrome usually is, per platform; CHROMIUM_PATH wins. */
 const CANDIDATES: Partial<Record<NodeJS.Platform, string[]>> = {
@@ -104,44 +105,30 @@ export async function servePage(root: string, token: string): Promise<{ server: 
   return { server, port: (server.address() as AddressInfo).port, socket };
 }
 
-function socketChannel(ws: WebSocket): DeviceChannel & { first(): Promise<unknown> } {
-  const replies: ((r: DeviceReply) => void)[] = [];
+/** An endpoint over the page's WebSocket: wire.ts frames; a frame that does not decode ends the channel. */
+function socketEndpoint(ws: WebSocket): Endpoint {
   const closes: ((why: string) => void)[] = [];
-  let firstWaiter: { resolve: (m: unknown) => void; reject: (e: Error) => void } | null = null;
-  let closed: string | null = null;
-  const gone = (why: string) => new Error(`the device page went away before it started: ${why}`);
-  const closeWith = (why: string) => {
-    if (closed !== null) return;
-    closed = why;
-    // A page that dies before its first message fails the start now, not at the start timeout.
-    firstWaiter?.reject(gone(why));
-    firstWaiter = null;
-    for (const c of closes) c(why);
-  };
-  ws.on('message', (data: Buffer) => {
-    let message: unknown;
-    try {
-      message = decodeFrame(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer);
-    } catch (e) {
-      closeWith((e as Error).message);
-      ws.terminate();
-      return;
-    }
-    const m = message as { id?: unknown; lost?: string };
-    if (firstWaiter) { const w = firstWaiter; firstWaiter = null; w.resolve(message); return; }
-    if (typeof m.lost === 'string') { closeWith(m.lost); return; }
-    if (typeof m.id === 'number') for (const r of replies) r(message as DeviceReply);
-  });
-  ws.on('close', () => closeWith('the page closed its connection (the browser or its tab crashed, or was closed)'));
-  ws.on('error', (e) => closeWith(e.message));
+  const closeWith = (why: string) => { for (const c of closes.splice(0)) c(why); };
   return {
-    first: () => new Promise((resolve, reject) => {
-      if (closed !== null) reject(gone(closed));
-      else firstWaiter = { resolve, reject };
+    send: (m) => ws.send(encodeFrame(m)),
+    onMessage: (fn) => void ws.on('message', (data: Buffer) => {
+      let message: unknown;
+      try {
+        message = decodeFrame(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer);
+      } catch (e) {
+        closeWith((e as Error).message);
+        ws.terminate();
+        return;
+      }
+      fn(message);
     }),
-    send: (call) => ws.send(encodeFrame(call)),
-    onReply: (fn) => replies.push(fn),
-    onClose: (fn) => closes.push(fn),
+    onClose: (fn) => {
+      closes.push(fn);
+      if (closes.length === 1) {
+        ws.on('close', () => closeWith('the page closed its connection (the browser or its tab crashed, or was closed)'));
+        ws.on('error', (e) => closeWith(e.message));
+      }
+    },
     close: () => ws.close(),
   };
 }
@@ -162,7 +149,9 @@ export async function openChromiumDevice(backend: PageBackend, opts: ChromiumDev
   const { server, port, socket } = await servePage(join(ROOT, 'dist-device'), token);
   let browser: Browser | null = null;
   let ws: WebSocket | null = null;
-  const release = async () => {
+  let released: Promise<void> | null = null;
+  // Once, whoever calls it first: the device's close(), or a start that failed.
+  const release = () => (released ??= (async () => {
     await browser?.close().catch(() => undefined);
     // close() waits for every open connection: end them (keep-alive, and the socket of a page that outlived
     // its browser's close), or release would wait for them forever.
@@ -170,7 +159,7 @@ export async function openChromiumDevice(backend: PageBackend, opts: ChromiumDev
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeAllConnections();
     await closed;
-  };
+  })());
   try {
     browser = await chromium.launch({ executablePath, args: chromiumArgs(), headless: true, handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false });
     const host = `headless Chromium ${browser.version()}`;
@@ -184,20 +173,12 @@ export async function openChromiumDevice(backend: PageBackend, opts: ChromiumDev
     const timeout = opts.startTimeoutMs ?? 60_000;
     const live = await within(socket, timeout, () => `the device page did not connect within ${timeout / 1000} s${problems.length ? `: ${problems.join('; ')}` : ''}`);
     ws = live;
-    const channel = socketChannel(live);
-    const hello = await within(channel.first(), timeout, () => `the device page did not start ${backend} within ${timeout / 1000} s`) as { ready?: DeviceInfo; failed?: string };
-    if (!hello.ready) throw new Error(`${backend} cannot be used in ${host}: ${hello.failed ?? 'the page sent no ready message'}`);
     // A crashed tab also ends the WebSocket, which fails the pending call (ChannelDevice).
     page.on('crash', () => live.terminate());
     browser.on('disconnected', () => live.terminate());
-    return new ChannelDevice(hello.ready, channel, release);
+    return await openPageDevice(pageChannel(socketEndpoint(live)), { backend, host, timeoutMs: timeout, release });
   } catch (e) {
     await release();
     throw e;
   }
-}
-
-function within<T>(p: Promise<T>, ms: number, why: () => string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([p, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(why())), ms); })]).finally(() => clearTimeout(timer));
 }
