@@ -4,8 +4,8 @@
 // in Chromium against single-thread wasm in Node, shape for shape.
 //
 // A software adapter (SwiftShader, llvmpipe: what a machine without a usable GPU gets) is correct but slow: it is
-// labelled as such, measured at small shapes with few runs (its first pass at a shape compiles shaders for tens of
-// seconds), and never read as a GPU's speed.
+// labelled as such, measured for inference only at a small shape with few runs (its first pass at a shape compiles
+// shaders for tens of seconds), and never read as a GPU's speed.
 import { table } from '../src/cli/common.ts';
 import { describeDevice, openDevice } from '../src/device/open.ts';
 import type { ComputeDevice } from '../src/device/device.ts';
@@ -19,11 +19,12 @@ const FULL: Shape[] = [
   { mode: 'inference', imageSize: 256, batchSize: 1, runs: 10 },
   { mode: 'training', imageSize: 128, batchSize: 8, runs: 3 },
 ];
-/** A software adapter: small shapes, few runs (minutes otherwise, for numbers that say nothing about a GPU). */
-const SOFTWARE: Shape[] = [
-  { mode: 'inference', imageSize: 64, batchSize: 1, runs: 3 },
-  { mode: 'training', imageSize: 64, batchSize: 4, runs: 2 },
-];
+/**
+ * A software adapter: inference at a small shape, few runs. Its training steps took minutes here (SwiftShader on
+ * 2 loaded cores: 7 s a step on webgpu, 81 s on webgl at 32 px, batch 2), for numbers that say nothing about a
+ * GPU; `mobilevit-studio bench --backend webgpu --mode training` measures one on demand.
+ */
+const SOFTWARE: Shape[] = [{ mode: 'inference', imageSize: 64, batchSize: 1, runs: 3 }];
 
 export type DeviceRow = Omit<SpeedResult, 'times'> & { minMs: number };
 
@@ -37,10 +38,11 @@ async function measureOn(device: ComputeDevice, shapes: Shape[], rows: DeviceRow
   }
 }
 
-export async function benchDevices() {
+/** `backends`: which to measure (default: Node's wasm and every page device). */
+export async function benchDevices(opts: { backends?: string[] } = {}) {
   const rows: DeviceRow[] = [];
   const skipped: { backend: string; reason: string }[] = [];
-  for (const name of ['wasm', ...PAGE_DEVICES]) {
+  for (const name of opts.backends ?? ['wasm', ...PAGE_DEVICES]) {
     let device: ComputeDevice;
     try {
       ({ device } = await openDevice(name, { onNote: (n) => console.log(n) }));

@@ -5,7 +5,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { captureAttention } from '../inspect/capture.ts';
 import { profileModel } from '../inspect/profile.ts';
-import { receptiveFields, spatialBlocks } from '../inspect/receptive-field.ts';
+import { profileModelByCuts } from '../inspect/profile-cuts.ts';
+import { receptiveFieldAsync, spatialBlocks } from '../inspect/receptive-field.ts';
 import { createModel, type Model } from '../model/model.ts';
 import { loadWeights, readStateDict } from '../model/weights.ts';
 import { Trainer } from '../optim/trainer.ts';
@@ -87,24 +88,30 @@ export class DeviceKernel {
         });
         const x = tf.tensor4d(req.x, req.shape);
         try {
-          return receptiveFields(model, x, blocks, req.location ?? undefined);
+          const fields = [];
+          for (const block of blocks) fields.push(await receptiveFieldAsync(model, x, block, req.location ?? undefined));
+          return fields;
         } finally {
           x.dispose();
         }
       }
       case 'profile':
-        return this.profile(req.options);
+        return await this.profile(req.options);
       case 'close':
         this.release();
         return null;
     }
   }
 
-  /** Per-block latency, named after the device that measured it (wasm-threads, not tf's "wasm"). */
-  private profile({ clock, ...options }: DeviceProfileOptions): DeviceResults['profile'] {
+  /**
+   * Per-block latency, named after the device that measured it (wasm-threads, not tf's "wasm"). On webgpu a
+   * synchronous read does not wait for the GPU (and can lose the device), so the pass is timed by cuts there.
+   */
+  private async profile({ clock, ...options }: DeviceProfileOptions): Promise<DeviceResults['profile']> {
     const info = this.describe();
     if (clock === 'cpu' && !this.cpuClock) throw new Error(`the CPU-time clock measures in-process single-threaded backends only (wasm, cpu), not ${info.name}`);
-    const result = profileModel(this.needModel(), { ...options, clock: clock === 'cpu' ? this.cpuClock : undefined });
+    const result = tf.getBackend() === 'webgpu' ? await profileModelByCuts(this.needModel(), options)
+      : profileModel(this.needModel(), { ...options, clock: clock === 'cpu' ? this.cpuClock : undefined });
     return { ...result, backend: info.name, device: describeDeviceInfo(info) };
   }
 

@@ -4,10 +4,11 @@
 // from the previous boundary to its own. The end-to-end latency is measured on the same input without
 // the probe, interleaved with the probed runs so that both see the same machine state.
 //
-// On a GPU backend (webgpu, webgl) a boundary's read-back is a real round trip: it drains the queue and waits
-// for the copy, so its cost lands in the block it ends. That cost is measured on its own (a sync with nothing
-// queued) and reported with the number of syncs per pass, so a reader can tell compute from synchronisation;
-// the end-to-end time is measured without any.
+// On a GPU backend (webgl) a boundary's read-back is a real round trip: it drains the queue and waits for the
+// copy, so its cost lands in the block it ends. That cost is measured on its own (a sync with nothing queued)
+// and reported with the number of syncs per pass, so a reader can tell compute from synchronisation; the
+// end-to-end time is measured without any. Where a synchronous read does not wait (webgpu), profile-cuts.ts
+// times the same boundaries another way.
 import * as tf from '@tensorflow/tfjs';
 import type { Model } from '../model/index.ts';
 import { PART_NAMES, type PartName, type Probe } from '../model/types.ts';
@@ -36,26 +37,31 @@ export interface ProfileOptions {
 }
 
 /** One probed forward pass: every block's time, its parts and layers, and its multiply-adds. */
-interface Sample {
+export interface Sample {
   ms: number;
   macs: number;
   parts: Map<PartName, number>;
   layers: number[];
 }
 
+/** The first element of `t`: what a boundary reads back. */
+export const firstElement = (t: tf.Tensor): tf.Tensor => tf.slice(t, new Array(t.rank).fill(0), new Array(t.rank).fill(1));
+
 function sync(t: tf.Tensor): void {
-  const one = tf.slice(t, new Array(t.rank).fill(0), new Array(t.rank).fill(1));
+  const one = firstElement(t);
   one.dataSync();
   one.dispose();
 }
 
-/** A probe that times every boundary of one forward pass into `out` (one Sample per block, in order); `syncs` counts them. */
-function timingProbe(out: Sample[], clock: () => number, syncs: { count: number }): Probe {
+/**
+ * A probe that charges every boundary of one forward pass into `out` (one Sample per block, in order); `mark`
+ * gives a boundary's time, in the order blockStart, partEnd…, layerEnd…, blockEnd (profile-cuts.ts replays it).
+ */
+export function timingProbe(out: Sample[], mark: (t: tf.Tensor) => number): Probe {
   let blockStart = 0;
   let partStart = 0;
   let layerStart = 0;
   let current: Sample | undefined;
-  const mark = (t: tf.Tensor) => (sync(t), syncs.count++, clock());
   return {
     blockStart(_info, input) {
       blockStart = partStart = mark(input);
@@ -87,16 +93,47 @@ function positiveInt(name: string, v: number, min = 1): number {
   return v;
 }
 
-/** Profiles `model` on a seeded random batch: `warmup` unmeasured passes, then the median of `runs`. */
-export function profileModel(model: Model, opts: ProfileOptions = {}): Profile {
+/** The checked sizes of a profile and its seeded random input batch (the caller disposes it). */
+export function profileInput(opts: ProfileOptions) {
   const imageSize = positiveInt('image size', opts.imageSize ?? 256, 32);
   const batch = positiveInt('batch', opts.batch ?? 1);
   const runs = positiveInt('runs', opts.runs ?? 10);
   const warmup = positiveInt('warmup', opts.warmup ?? 2, 0);
-  const blocks = model.blocks();
   const single = imageTensor(randomImage(imageSize, opts.seed ?? 0));
   const x = tf.tile(single, [batch, 1, 1, 1]) as tf.Tensor4D;
   single.dispose();
+  return { imageSize, batch, runs, warmup, x };
+}
+
+/** The profile from every run's samples (medians per block, part and layer) and end-to-end times. */
+export function summarise(model: Model, shape: { imageSize: number; batch: number; runs: number }, totals: number[], perRun: Sample[][],
+  timing: NonNullable<Profile['timing']>): Profile {
+  const timings = model.blocks().map((info, b): BlockTiming => {
+    const samples = perRun.map((r) => r[b]);
+    const parts = info.kind !== 'mobilevit' ? [] : PART_NAMES.map((name): PartTiming => {
+      const ms = median(samples.map((s) => s.parts.get(name)!));
+      if (name !== 'transformer') return { name, ms };
+      const layers = samples[0].layers.map((_, l) => median(samples.map((s) => s.layers[l])));
+      return { name, ms, layers };
+    });
+    return { name: info.name, kind: info.kind, ms: median(samples.map((s) => s.ms)), params: info.params, macs: samples[0].macs, parts };
+  });
+  return {
+    variant: model.variant,
+    backend: tf.getBackend(),
+    ...shape,
+    totalMs: median(totals),
+    blocksMs: timings.reduce((s, t) => s + t.ms, 0),
+    params: model.paramCount(),
+    macs: timings.reduce((s, t) => s + t.macs, 0),
+    blocks: timings,
+    timing,
+  };
+}
+
+/** Profiles `model` on a seeded random batch: `warmup` unmeasured passes, then the median of `runs`. */
+export function profileModel(model: Model, opts: ProfileOptions = {}): Profile {
+  const { imageSize, batch, runs, warmup, x } = profileInput(opts);
   const clock = opts.clock ?? (() => performance.now());
   const plain = (): number => {
     const start = clock();
@@ -106,15 +143,16 @@ export function profileModel(model: Model, opts: ProfileOptions = {}): Profile {
     y.dispose();
     return ms;
   };
-  const syncs = { count: 0 };
+  let syncs = 0;
+  const mark = (t: tf.Tensor) => (sync(t), syncs++, clock());
   const probed = (): Sample[] => {
     const samples: Sample[] = [];
-    syncs.count = 0;
-    model.forward(x, { probe: timingProbe(samples, clock, syncs) }).dispose();
+    syncs = 0;
+    model.forward(x, { probe: timingProbe(samples, mark) }).dispose();
     return samples;
   };
   // One boundary's synchronisation with nothing queued: the slice kernel and 1-element read-back of a pass's
-  // output, already computed. (Not of the input: on webgpu its slice is a shader no boundary uses, and the
+  // output, already computed. (Not of the input: on a GPU its slice is a shader no boundary uses, and the
   // first use of a shader compiles it.)
   const idleSyncs = (n: number): number[] => {
     const y = model.forward(x);
@@ -139,28 +177,8 @@ export function profileModel(model: Model, opts: ProfileOptions = {}): Profile {
       perRun.push(probed());
       progress(warmup + i + 1);
     }
-    const syncTimes = idleSyncs(Math.max(5, runs));
-    const timings = blocks.map((info, b): BlockTiming => {
-      const samples = perRun.map((r) => r[b]);
-      const parts = info.kind !== 'mobilevit' ? [] : PART_NAMES.map((name): PartTiming => {
-        const ms = median(samples.map((s) => s.parts.get(name)!));
-        if (name !== 'transformer') return { name, ms };
-        const layers = samples[0].layers.map((_, l) => median(samples.map((s) => s.layers[l])));
-        return { name, ms, layers };
-      });
-      return { name: info.name, kind: info.kind, ms: median(samples.map((s) => s.ms)), params: info.params, macs: samples[0].macs, parts };
-    });
-    return {
-      variant: model.variant,
-      backend: tf.getBackend(),
-      imageSize, batch, runs,
-      totalMs: median(totals),
-      blocksMs: timings.reduce((s, t) => s + t.ms, 0),
-      params: model.paramCount(),
-      macs: timings.reduce((s, t) => s + t.macs, 0),
-      blocks: timings,
-      sync: { ms: median(syncTimes), perPass: syncs.count },
-    };
+    const syncMs = median(idleSyncs(Math.max(5, runs)));
+    return summarise(model, { imageSize, batch, runs }, totals, perRun, { method: 'sync', syncMs, syncs });
   } finally {
     x.dispose();
   }

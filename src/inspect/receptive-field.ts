@@ -51,12 +51,8 @@ export function spatialBlocks(model: Model): BlockInfo[] {
   return model.blocks().filter((b) => b.kind !== 'head');
 }
 
-/**
- * The field of one output location after `block` for the single image x [1, H, W, 3]; `location`
- * defaults to the centre of the block's feature map, (⌊h/2⌋, ⌊w/2⌋). Runs the network only up to
- * that block.
- */
-export function receptiveField(model: Model, x: tf.Tensor4D, block: BlockInfo, location?: [number, number]): ReceptiveField {
+/** |∂ location sum / ∂ x| summed over the input channels [H, W], with where the location is (see receptiveField). */
+function fieldTensor(model: Model, x: tf.Tensor4D, block: BlockInfo, location?: [number, number]) {
   if (x.shape[0] !== 1) throw new RangeError(`the receptive field takes one image, got a batch of ${x.shape[0]}`);
   if (block.kind === 'head') throw new RangeError(`block ${block.index} (${block.name}) is the classifier: it has no spatial output`);
   let featureSize: [number, number] = [0, 0];
@@ -70,12 +66,38 @@ export function receptiveField(model: Model, x: tf.Tensor4D, block: BlockInfo, l
     return tf.sum(tf.slice(out, [0, at[0], at[1], 0], [1, 1, 1, -1]));
   };
   const magnitude = tf.tidy(() => tf.sum(tf.abs(tf.grad(locationSum)(x)), -1));
-  const field = magnitude.dataSync() as Float32Array;
-  magnitude.dispose();
-  return {
+  const finish = (field: Float32Array): ReceptiveField => ({
     index: block.index, name: block.name, kind: block.kind, featureSize, location: at,
     ...fieldStats(field), imageSize: [x.shape[1], x.shape[2]], field,
-  };
+  });
+  return { magnitude, finish };
+}
+
+/**
+ * The field of one output location after `block` for the single image x [1, H, W, 3]; `location`
+ * defaults to the centre of the block's feature map, (⌊h/2⌋, ⌊w/2⌋). Runs the network only up to
+ * that block.
+ */
+export function receptiveField(model: Model, x: tf.Tensor4D, block: BlockInfo, location?: [number, number]): ReceptiveField {
+  const { magnitude, finish } = fieldTensor(model, x, block, location);
+  try {
+    return finish(magnitude.dataSync() as Float32Array);
+  } finally {
+    magnitude.dispose();
+  }
+}
+
+/**
+ * The same, read back asynchronously: on webgpu a synchronous read goes through canvases, which SwiftShader
+ * answered with zeros (an all-zero field); the device kernel uses this one.
+ */
+export async function receptiveFieldAsync(model: Model, x: tf.Tensor4D, block: BlockInfo, location?: [number, number]): Promise<ReceptiveField> {
+  const { magnitude, finish } = fieldTensor(model, x, block, location);
+  try {
+    return finish(new Float32Array((await magnitude.data()) as Float32Array));
+  } finally {
+    magnitude.dispose();
+  }
 }
 
 /** Fields after each of `blocks` (network order), reporting progress after each. */

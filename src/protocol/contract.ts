@@ -462,10 +462,12 @@ export const ProfileResult = z.object({
   /** The device that measured it, in a user's words (device/describe.ts), e.g. a software WebGPU adapter. */
   device: z.string().optional(),
   /**
-   * What timing each boundary costs there: one synchronisation (a 1-element read-back) with nothing queued,
-   * and how many a probed pass makes. The block times include them; the end-to-end time has none.
+   * How the boundaries were timed. 'sync': the pass waits for the device at each of `syncs` boundaries (a
+   * 1-element read-back, `syncMs` each with nothing queued; the block times include them). 'cuts': where a
+   * synchronous read does not wait (webgpu), the pass is cut at each boundary in turn and the read-back awaited:
+   * `syncs` cuts a run, `syncMs` the read-back's latency, which cancels out of the block times.
    */
-  sync: z.object({ ms: finite, perPass: z.number().int() }).optional(),
+  timing: z.object({ method: z.enum(['sync', 'cuts']), syncMs: finite, syncs: z.number().int() }).optional(),
 });
 export type ProfileResult = z.infer<typeof ProfileResult>;
 

@@ -31,7 +31,7 @@ function profileWithBestAgreement(variant: VariantName, imageSize: number): { pr
     for (let attempt = 0; attempt < 3 && !(best && best.gap <= 0.15); attempt++) {
       const profile = profileModel(model, { imageSize, runs: 5, warmup: 2, clock: cpuClock });
       // The probe's own cost (a read-back at every boundary, measured alone by the profile) is not the pass's.
-      const instrumentation = profile.sync ? profile.sync.ms * profile.sync.perPass : 0;
+      const instrumentation = profile.timing?.method === 'sync' ? profile.timing.syncMs * profile.timing.syncs : 0;
       const gap = Math.abs(profile.blocksMs - instrumentation - profile.totalMs) / profile.totalMs;
       if (!best || gap < best.gap) best = { profile, gap };
     }

@@ -16,7 +16,7 @@ import { resolveWeightsFlag } from '../weights.ts';
 function toJson(p: Profile) {
   return {
     variant: p.variant, backend: p.backend, device: p.device ?? null, image_size: p.imageSize, batch: p.batch, runs: p.runs,
-    sync_ms: p.sync?.ms ?? null, syncs_per_pass: p.sync?.perPass ?? null,
+    timing: p.timing?.method ?? null, sync_ms: p.timing?.syncMs ?? null, syncs_per_pass: p.timing?.syncs ?? null,
     total_ms: p.totalMs, blocks_ms: p.blocksMs, params: p.params, macs: p.macs,
     blocks: p.blocks.map((b) => ({ name: b.name, kind: b.kind, ms: b.ms, params: b.params, macs: b.macs, parts: b.parts })),
   };
@@ -39,10 +39,15 @@ function printText(io: CliIO, p: Profile): void {
   const gap = ((p.blocksMs - p.totalMs) / p.totalMs) * 100;
   io.out(`sum of blocks ${ms(p.blocksMs)}; end-to-end ${ms(p.totalMs)} (${gap >= 0 ? '+' : ''}${gap.toFixed(1)}%); ` +
     `${fmtInt(p.params)} params; ${fmtMacs(p.macs)}MACs per pass of ${p.batch} image${p.batch > 1 ? 's' : ''}; ${((p.batch * 1000) / p.totalMs).toFixed(1)} images/s`);
-  if (p.sync) {
-    // The block times include one wait per boundary; on a GPU each is a real round trip, so say what it costs.
-    io.out(`each of the ${p.sync.perPass} boundaries waits for the device (a 1-element read-back, ${ms(p.sync.ms)} with nothing queued): ` +
-      `about ${ms(p.sync.ms * p.sync.perPass)} of the sum of blocks is synchronisation; end-to-end has none`);
+  const t = p.timing;
+  // The block times include one wait per boundary; on a GPU each is a real round trip, so say what it costs.
+  if (t?.method === 'sync') {
+    io.out(`each of the ${t.syncs} boundaries waits for the device (a 1-element read-back, ${ms(t.syncMs)} with nothing queued): ` +
+      `about ${ms(t.syncMs * t.syncs)} of the sum of blocks is synchronisation; end-to-end has none`);
+  }
+  if (t?.method === 'cuts') {
+    io.out(`each boundary timed by cutting the pass there and awaiting a read-back (${t.syncs} cuts a run, ${ms(t.syncMs)} of read-back ` +
+      'latency each, which cancels out of the block times): no block waits mid-pass');
   }
 }
 
