@@ -48,11 +48,14 @@ describe('profileModelByCuts', () => {
     const model = createModel('mobilevit_xxs', { numClasses: 10, seed: 0 });
     try {
       let best = Infinity;
-      for (let attempt = 0; attempt < 3 && best > 0.15; attempt++) {
+      // 35 %: each profile restarts the pass once per boundary (38 for XXS), so its CPU time carries that much more
+      // noise than one pass; under a parallel test suite the best of three measured up to 26 % (alone: within 15 %).
+      // A bias in the method shows beyond it (clamping each run before the median: 40–44 %).
+      for (let attempt = 0; attempt < 3 && best > 0.35; attempt++) {
         const p = await profileModelByCuts(model, { imageSize: 128, runs: 3, warmup: 1, clock: cpuClock });
         best = Math.min(best, Math.abs(p.blocksMs - p.totalMs) / p.totalMs);
       }
-      expect(best).toBeLessThanOrEqual(0.15);
+      expect(best).toBeLessThanOrEqual(0.35);
     } finally {
       model.dispose();
     }
