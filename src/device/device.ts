@@ -6,6 +6,7 @@
 //   message channel; a channel that closes under a call fails it with DeviceLostError.
 import * as tf from '@tensorflow/tfjs';
 import type { Model } from '../model/model.ts';
+import { processCpuMs } from '../util/cpu-clock.ts';
 import { DeviceKernel } from './kernel.ts';
 import type { DeviceCall, DeviceInfo, DeviceReply, DeviceRequest, DeviceResults, Weights } from './wire.ts';
 
@@ -22,10 +23,6 @@ export class DeviceLostError extends Error {}
 
 /** In-process backends whose work is this process's main thread alone, so its CPU time measures that work. */
 const SINGLE_THREADED = new Set(['wasm', 'cpu']);
-const processCpuMs = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-};
 
 /** Whether `device` can time with the process's CPU clock (profile --clock cpu): in-process and single-threaded. */
 export function hasCpuClock(device: ComputeDevice): boolean {

@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.ts';
+import { processCpuMs } from '../../src/util/cpu-clock.ts';
 import { createModel, PART_NAMES } from '../../src/model/index.ts';
 import { profileModelByCuts } from '../../src/inspect/profile-cuts.ts';
 
@@ -13,12 +14,6 @@ beforeAll(async () => {
 });
 
 const sum = (a: number[]) => a.reduce((s, v) => s + v, 0);
-
-/** Process CPU time in ms: this single-threaded wasm process's work, whatever else the machine runs. */
-const cpuClock = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-};
 
 describe('profileModelByCuts', () => {
   it('charges every block, part and layer from the cut times, and leaves no tensor behind', async () => {
@@ -52,7 +47,7 @@ describe('profileModelByCuts', () => {
       // noise than one pass; under a parallel test suite the best of three measured up to 26 % (alone: within 15 %).
       // A bias in the method shows beyond it (clamping each run before the median: 40–44 %).
       for (let attempt = 0; attempt < 3 && best > 0.35; attempt++) {
-        const p = await profileModelByCuts(model, { imageSize: 128, runs: 3, warmup: 1, clock: cpuClock });
+        const p = await profileModelByCuts(model, { imageSize: 128, runs: 3, warmup: 1, clock: processCpuMs });
         best = Math.min(best, Math.abs(p.blocksMs - p.totalMs) / p.totalMs);
       }
       expect(best).toBeLessThanOrEqual(0.35);

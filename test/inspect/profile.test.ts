@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.ts';
+import { processCpuMs } from '../../src/util/cpu-clock.ts';
 import { createModel, PART_NAMES, type VariantName } from '../../src/model/index.ts';
 import { profileModel, type Profile } from '../../src/inspect/profile.ts';
 import { median } from '../../src/util/median.ts';
@@ -12,12 +13,6 @@ beforeAll(async () => {
 });
 
 const sum = (a: number[]) => a.reduce((s, v) => s + v, 0);
-
-/** Process CPU time in ms: the work of this (single-threaded wasm) process, whatever else the machine runs. */
-const cpuClock = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-};
 
 /**
  * Whether the probe's boundaries cover the whole pass without distorting it. On a shared CI machine wall
@@ -29,7 +24,7 @@ function profileWithBestAgreement(variant: VariantName, imageSize: number): { pr
   try {
     let best: { profile: Profile; gap: number } | undefined;
     for (let attempt = 0; attempt < 3 && !(best && best.gap <= 0.15); attempt++) {
-      const profile = profileModel(model, { imageSize, runs: 5, warmup: 2, clock: cpuClock });
+      const profile = profileModel(model, { imageSize, runs: 5, warmup: 2, clock: processCpuMs });
       // The probe's own cost (a read-back at every boundary, measured alone by the profile) is not the pass's.
       const instrumentation = profile.timing?.method === 'sync' ? profile.timing.syncMs * profile.timing.syncs : 0;
       const gap = Math.abs(profile.blocksMs - instrumentation - profile.totalMs) / profile.totalMs;
