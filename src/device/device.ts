@@ -16,7 +16,16 @@ export interface ComputeDevice {
   /** The model object itself when the tensors live in this process (the forward pool, tests); else null. */
   localModel(): Model | null;
   close(): Promise<void>;
+  /**
+   * How many calls so far could have changed the model the device holds (every op but READ_ONLY_OPS, however it
+   * ended): while the count stays put, the device holds what the call that made it left (device/resident.ts).
+   * Absent where a device does not count; its model is then sent again whenever it is needed.
+   */
+  readonly modelChanges?: number;
 }
+
+/** Ops that leave the device's model and weights as they were; any other (open, step, close, one added later) may change them. */
+const READ_ONLY_OPS: ReadonlySet<DeviceRequest['op']> = new Set(['info', 'logits', 'features', 'weights', 'trainer-state', 'attention', 'receptive-field', 'profile']);
 
 /** The device went away under a call: the page or browser crashed or was killed, or the GPU was reset. */
 export class DeviceLostError extends Error {}
@@ -32,6 +41,7 @@ export function hasCpuClock(device: ComputeDevice): boolean {
 export class LocalDevice implements ComputeDevice {
   readonly info: DeviceInfo;
   private readonly kernel: DeviceKernel;
+  private changes = 0;
 
   /** `name`: the studio's name for the backend this process runs (src/backend's report). */
   constructor(name: string) {
@@ -40,6 +50,7 @@ export class LocalDevice implements ComputeDevice {
   }
 
   call<R extends DeviceRequest>(req: R): Promise<DeviceResults[R['op']]> {
+    if (!READ_ONLY_OPS.has(req.op)) this.changes++;
     return this.kernel.handle(req);
   }
 
@@ -52,7 +63,12 @@ export class LocalDevice implements ComputeDevice {
     return this.kernel.withModel(which, fn);
   }
 
+  get modelChanges(): number {
+    return this.changes;
+  }
+
   async close(): Promise<void> {
+    this.changes++;
     await this.kernel.handle({ op: 'close' });
   }
 }
@@ -71,6 +87,7 @@ export class ChannelDevice implements ComputeDevice {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; op: string }>();
   private lostReason: string | null = null;
+  private changes = 0;
 
   /** `release` frees what hosts the page (the browser, the window, the server) once the channel is closed. */
   constructor(readonly info: DeviceInfo, private readonly channel: DeviceChannel, private readonly release: () => Promise<void>) {
@@ -93,6 +110,7 @@ export class ChannelDevice implements ComputeDevice {
   }
 
   call<R extends DeviceRequest>(req: R): Promise<DeviceResults[R['op']]> {
+    if (!READ_ONLY_OPS.has(req.op)) this.changes++;
     if (this.lostReason !== null) return Promise.reject(this.lostError(req.op));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
@@ -103,6 +121,10 @@ export class ChannelDevice implements ComputeDevice {
 
   localModel(): null {
     return null;
+  }
+
+  get modelChanges(): number {
+    return this.changes;
   }
 
   /** Whether the channel is gone (the device cannot answer any more). */

@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Model } from '../model/model.ts';
 import { stateDict } from '../model/weights.ts';
 import { LocalDevice, type ComputeDevice } from './device.ts';
+import { openResident } from './resident.ts';
 
 export interface DeviceModel {
   /** Inference-mode logits of x [n, size, size, 3] on the device, as a tensor of this process. */
@@ -29,10 +30,7 @@ export async function openForInference(device: ComputeDevice, model: Model): Pro
 /** Inference-mode logits of x with `model`'s weights on the device: the model itself when the device is this process. */
 export async function deviceLogits(device: ComputeDevice, model: Model, x: tf.Tensor4D): Promise<tf.Tensor2D> {
   if (device instanceof LocalDevice) return model.forward(x, { training: false });
-  const opened = await openForInference(device, model);
-  try {
-    return await opened.forward(x);
-  } finally {
-    await opened.dispose();
-  }
+  await openResident(device, model); // left there, as inspection leaves it: the next question of these weights sends none
+  const rows = await device.call({ op: 'logits', x: (await x.data()) as Float32Array, shape: x.shape, weights: 'live' });
+  return tf.tensor2d(rows, [x.shape[0], rows.length / x.shape[0]]);
 }

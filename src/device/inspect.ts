@@ -1,22 +1,23 @@
 // Inspection on a compute device: the model's weights go to the device once, then attention, receptive fields
 // and per-block profiles are computed where the device keeps its tensors (this process or a Chromium page) by
-// the kernel's own src/inspect code, and come back as plain data. The in-process device takes the same path
-// (its kernel opens its own copy of the model), so a command behaves alike on every backend.
+// the kernel's own src/inspect code, and come back as plain data. The model stays on the device for the next
+// question about the same weights (resident.ts). The in-process device takes the same path (its kernel opens
+// its own copy of the model), so a command behaves alike on every backend.
 import type { AttentionCapture } from '../inspect/capture.ts';
 import type { RgbImage } from '../inspect/overlay.ts';
 import type { ReceptiveField } from '../inspect/receptive-field.ts';
 import type { Model } from '../model/model.ts';
-import { stateDict } from '../model/weights.ts';
 import type { ProfileResult } from '../protocol/contract.ts';
 import type { ComputeDevice } from './device.ts';
+import { openResident } from './resident.ts';
 import type { DeviceProfileOptions, Shape4 } from './wire.ts';
 
 export class DeviceInspector {
   private constructor(private readonly device: ComputeDevice) {}
 
-  /** Sends `model` (variant, classes, every weight) to the device; close() releases it there. */
+  /** Sends `model` (variant, classes, every weight) to the device unless it holds these weights already; close() releases it there. */
   static async open(device: ComputeDevice, model: Model): Promise<DeviceInspector> {
-    await device.call({ op: 'open', model: { variant: model.variant, numClasses: model.numClasses }, weights: stateDict(model) });
+    await openResident(device, model);
     return new DeviceInspector(device);
   }
 
@@ -49,14 +50,12 @@ export class DeviceInspector {
   }
 }
 
-/** Runs `fn` with `model` opened on `device`, and releases it there however `fn` ends. */
+/**
+ * Runs `fn` with `model` opened on `device`, and leaves it there for the next question about the same weights
+ * (inspection only reads it; the next open, step or close of anything else replaces or releases it).
+ */
 export async function inspectOn<T>(device: ComputeDevice, model: Model, fn: (inspector: DeviceInspector) => Promise<T>): Promise<T> {
-  const inspector = await DeviceInspector.open(device, model);
-  try {
-    return await fn(inspector);
-  } finally {
-    await inspector.close();
-  }
+  return fn(await DeviceInspector.open(device, model));
 }
 
 const shapeOf = (image: RgbImage): Shape4 => [1, image.height, image.width, 3];

@@ -1,7 +1,8 @@
 // Inspection handlers: predict, attention, receptive field and profile. The work is src/inspect/'s;
 // this picks the model and the image and returns the contract's shapes (src/inspect/results.ts). On a page
-// device (engine/devices.ts) the model's weights go there for each call and the device computes
-// (device/inspect.ts); in this process the kept model itself is used, with no copy to build per question.
+// device (engine/devices.ts) the device computes (device/inspect.ts), and the model's weights go there only when
+// it does not hold them already (device/resident.ts); in this process the kept model itself is used, with no
+// copy to build per question.
 import * as tf from '@tensorflow/tfjs';
 import type { EngineParams, EngineResult } from '../protocol/engine.ts';
 import { createModel, type Model } from '../model/index.ts';
@@ -31,7 +32,7 @@ export function predict(p: EngineParams<'predict'>, ctx: HandlerContext): Promis
     const device = await engineDevices.current();
     const x = imageTensor(img);
     const start = performance.now();
-    // On a page device this includes sending the weights and the image: what a prediction costs there.
+    // On a page device this includes sending the image (and the weights, the first time): what a prediction costs there.
     const logits = await deviceLogits(device, m.model, x).finally(() => x.dispose());
     const probs = tf.tidy(() => tf.softmax(logits));
     logits.dispose();
