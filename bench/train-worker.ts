@@ -8,6 +8,7 @@ import { createModel, type VariantName } from '../src/model/index.ts';
 import { ADAMW } from '../src/train/defaults.ts';
 import { imagesPerPass } from '../src/train/memory.ts';
 import { Trainer } from '../src/optim/trainer.ts';
+import { stepSeeds } from '../src/util/random.ts';
 
 export interface WorkerJob { backend: string; variant: VariantName; size: number; batch: number; steps: number }
 export interface WorkerResult { imagesPerSec: number; msPerStep: number; passes: number }
@@ -19,8 +20,11 @@ async function measure(job: WorkerJob): Promise<WorkerResult> {
   const x = tf.randomUniform([job.batch, job.size, job.size, 3]) as tf.Tensor4D;
   const labels = Int32Array.from({ length: job.batch }, (_, i) => i % 10);
   const perPass = imagesPerPass(tf.getBackend(), job.variant, job.size);
-  let seed = 0;
-  const step = () => trainer.step(x, labels, 1e-3, () => seed++, false, perPass);
+  let n = 0;
+  const step = () => {
+    const k = n++;
+    return trainer.step(x, labels, 1e-3, (pass) => stepSeeds(1, k, pass), false, perPass);
+  };
   await step(); // warm-up: kernel set-up, heap growth
   const t0 = performance.now();
   for (let i = 0; i < job.steps; i++) await step();

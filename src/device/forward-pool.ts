@@ -4,28 +4,15 @@
 // parallel. Inference treats every image on its own (BatchNorm uses its running statistics), so the
 // result does not depend on the split. Workers that cannot start leave the pool with fewer of them.
 import { availableParallelism } from 'node:os';
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import type { Model } from '../model/index.ts';
 import { stateDict } from '../model/weights.ts';
+import { workerSource } from './worker-source.ts';
 
 export type PassKind = 'features' | 'logits';
 export interface PoolRequest { id: number; what: PassKind; x: Float32Array; n: number; size: number }
 export type PoolReply = { id: number; data: Float32Array } | { id: number; error: string };
-
-/**
- * The worker's entry beside this file. In the source tree it is TypeScript: the worker registers tsx itself
- * first (loader flags given to a worker thread do not reach its module loader); built, it is JavaScript.
- */
-function workerSource(): string {
-  const entry = pathToFileURL(fileURLToPath(import.meta.url).replace(/forward-pool\.(ts|js)$/, 'forward-worker.$1')).href;
-  // tsx's ESM API (require() resolves its CommonJS twin, which cannot register ESM hooks).
-  const tsx = entry.endsWith('.ts') ? pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href : null;
-  return `(async () => {${tsx ? ` (await import(${JSON.stringify(tsx)})).register();` : ''} await import(${JSON.stringify(entry)}); })()`
-    + `.catch((e) => { require('node:worker_threads').parentPort.postMessage({ failed: String(e && e.message || e) }); });`;
-}
 
 /** Inference-mode outputs of n images [n, size, size, 3] on this thread: pooled features or logits. */
 export async function inferenceRows(model: Model, what: PassKind, x: Float32Array, n: number, size: number): Promise<Float32Array> {
@@ -83,7 +70,7 @@ export class ForwardPool {
    */
   static async start(model: Model, threads = defaultThreads(), onNote?: (note: string) => void): Promise<ForwardPool> {
     if (threads <= 1) return new ForwardPool(model, []);
-    const source = workerSource();
+    const source = workerSource('forward-worker');
     const workerData = { backend: tf.getBackend(), variant: model.variant, numClasses: model.numClasses, weights: stateDict(model) };
     const started = await Promise.allSettled(Array.from({ length: threads - 1 }, () => new Promise<Worker>((resolve, reject) => {
       const w = new Worker(source, { eval: true, workerData });

@@ -58,11 +58,22 @@ export class DeviceKernel {
         const n = req.labels.length;
         const x = tf.tensor4d(req.x, [n, req.size, req.size, 3]);
         try {
-          return await trainer.step(x, req.labels, req.lr, stepSeeds(req.seed, req.step), req.frozen, req.imagesPerPass ?? Infinity);
+          return await trainer.step(x, req.labels, req.lr, (pass) => stepSeeds(req.seed, req.step, pass), req.frozen, req.imagesPerPass ?? Infinity);
         } finally {
           x.dispose();
         }
       }
+      case 'grads': {
+        const trainer = this.needTrainer();
+        const x = tf.tensor4d(req.x, [req.labels.length, req.size, req.size, 3]);
+        try {
+          return await trainer.shareGradients(x, req.labels, req.share, (pass) => stepSeeds(req.seed, req.step, pass));
+        } finally {
+          x.dispose();
+        }
+      }
+      case 'apply':
+        return await this.needTrainer().applyShared(req.grads, req.statistics, req.lr);
       case 'logits':
         return this.withWeights(req.weights, () => this.rows(req.x, req.shape, (x) => this.needModel().forward(x, { training: false })));
       case 'features':

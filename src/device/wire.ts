@@ -9,7 +9,7 @@ import type { VariantName } from '../model/types.ts';
 import type { AttentionCapture } from '../inspect/capture.ts';
 import type { ReceptiveField } from '../inspect/receptive-field.ts';
 import type { ProfileResult } from '../protocol/contract.ts';
-import type { StepResult, TrainerSettings, TrainerStateJson } from '../optim/trainer.ts';
+import type { BatchShare, PassStatistics, ShareGradients, StepResult, TrainerSettings, TrainerStateJson } from '../optim/trainer.ts';
 
 /** What the device is: its TensorFlow.js backend and, for a GPU backend, the adapter it got. */
 export interface DeviceInfo {
@@ -46,6 +46,14 @@ export type DeviceRequest =
    * the engine (util/random.ts stepSeeds). imagesPerPass null: the whole batch in one pass.
    */
   | { op: 'step'; x: Float32Array; size: number; labels: Int32Array; lr: number; seed: number; step: number; frozen: boolean; imagesPerPass: number | null }
+  /**
+   * A step split across devices (parallel.ts), first half: the forward and backward passes of one share of the
+   * batch (images [n, size, size, 3]: passes share.firstPass, … of the step, dropout seeded as in 'step'), summed
+   * and weighted, not applied.
+   */
+  | { op: 'grads'; x: Float32Array; size: number; labels: Int32Array; seed: number; step: number; share: BatchShare }
+  /** Second half: the shares' summed gradients (TF.js layout) and combined BatchNorm statistics, for every replica. */
+  | { op: 'apply'; grads: TensorMap; statistics: PassStatistics; lr: number }
   /** Inference-mode logits [n, classes] of images [n, h, w, 3], with the live or the EMA-averaged weights. */
   | { op: 'logits'; x: Float32Array; shape: Shape4; weights: Weights }
   /** Inference-mode pooled features [n, features] of images [n, h, w, 3]. */
@@ -76,6 +84,9 @@ export interface DeviceResults {
   info: DeviceInfo;
   open: null;
   step: StepResult;
+  grads: ShareGradients;
+  /** The global gradient norm before clipping. */
+  apply: number;
   logits: Float32Array;
   features: Float32Array;
   weights: TensorMap;

@@ -10,6 +10,7 @@ import type { ForwardOptions } from '../model/types.ts';
 import { AdamW, type AdamWSettings, type AdamWStateJson } from './adamw.ts';
 import { WeightEma } from './ema.ts';
 import { smoothedCrossEntropy } from './loss.ts';
+import { BN_MOMENTUM } from '../model/layers.ts';
 
 /** The part of Model the trainer needs (a stand-in with a couple of variables satisfies it in tests). */
 export interface TrainableModel {
@@ -36,6 +37,65 @@ export interface StepResult {
   gradNorm: number;
 }
 
+/** Dropout seeds of each pass of a step: pass p draws from seeds(p) (util/random.ts stepSeeds). */
+export type PassSeeds = (pass: number) => () => number;
+
+/**
+ * Where a share of a batch sits in the step: its images are passes firstPass, firstPass + 1, … of perPass
+ * images each (the last may be short) of a batch of batchSize images.
+ */
+export interface BatchShare {
+  batchSize: number;
+  firstPass: number;
+  perPass: number;
+  frozenBackbone: boolean;
+}
+
+/** Images per forward/backward pass of a batch of n for a memory bound of imagesPerPass (at least 1). */
+export function passSize(n: number, imagesPerPass: number): number {
+  return Math.max(1, Math.min(n, Math.floor(imagesPerPass)));
+}
+
+/** One share's half of a step (Trainer.shareGradients): gradients by timm key in TF.js layout, weighted. */
+export interface ShareGradients {
+  loss: number;
+  correct: number;
+  grads: TensorMap;
+  statistics: PassStatistics;
+}
+
+/**
+ * What passes in a row did to the BatchNorm running statistics: r ← (1−m)^passes · r + added, m the momentum.
+ * Non-trainable parameters by timm key.
+ */
+export interface PassStatistics {
+  added: TensorMap;
+  passes: number;
+}
+
+/**
+ * The statistics of the shares' passes run one after another, in order: a later share's passes decay what
+ * an earlier one added by (1−m) each. So a step split across threads leaves the statistics one thread's
+ * passes would have.
+ */
+export function combineStatistics(shares: readonly PassStatistics[]): PassStatistics {
+  const passes = shares.reduce((k, s) => k + s.passes, 0);
+  const added: TensorMap = new Map();
+  let after = passes;
+  for (const s of shares) {
+    after -= s.passes;
+    const decay = (1 - BN_MOMENTUM) ** after;
+    for (const [key, t] of s.added) {
+      const sum = added.get(key);
+      if (!sum) added.set(key, { shape: t.shape, data: t.data.map((v) => decay * v) });
+      else for (let i = 0; i < t.data.length; i++) sum.data[i] += decay * t.data[i];
+    }
+  }
+  return { added, passes };
+}
+
+type Sums = { loss: tf.Scalar; correct: tf.Scalar; grads: Record<string, tf.Tensor> };
+
 export interface TrainerStateJson {
   optimizer: AdamWStateJson;
   emaUpdates: number | null;
@@ -46,10 +106,14 @@ export class Trainer {
   readonly ema: WeightEma | null;
   private readonly trainable: { key: string; variable: tf.Variable }[];
   private readonly keyOf = new Map<string, string>(); // variable.name → timm key
+  private readonly trainableKeys: Set<string>;
+  /** The statistics before this replica's share of the step in progress (shareGradients → applyShared). */
+  private statisticsBefore: TensorMap | null = null;
 
   constructor(readonly model: TrainableModel, readonly settings: TrainerSettings) {
     this.trainable = [...model.params].filter(([, p]) => p.trainable).map(([key, p]) => ({ key, variable: p.variable }));
     for (const { key, variable } of this.trainable) this.keyOf.set(variable.name, key);
+    this.trainableKeys = new Set(this.trainable.map((p) => p.key));
     this.optimizer = new AdamW(this.trainable, settings.adamw);
     this.ema = settings.emaDecay === null ? null
       : new WeightEma([...model.params].map(([key, p]) => ({ key, variable: p.variable })), settings.emaDecay);
@@ -60,33 +124,116 @@ export class Trainer {
    * than the batch, the forward/backward passes go through the batch in slices of that many images
    * and their gradients are averaged before the single update (gradient accumulation): the same
    * step as one pass, except that BatchNorm's statistics come from each slice. This is how a batch
-   * too large for wasm's 4 GB memory still trains (see memory.ts).
+   * too large for wasm's 4 GB memory still trains (see memory.ts). Pass p draws its dropout seeds from `seeds(p)`.
    */
-  async step(x: tf.Tensor4D, labels: Int32Array, lr: number, nextSeed: () => number, frozenBackbone = false,
+  async step(x: tf.Tensor4D, labels: Int32Array, lr: number, seeds: PassSeeds, frozenBackbone = false,
     imagesPerPass = Infinity): Promise<StepResult> {
     const n = x.shape[0];
-    if (labels.length !== n) throw new Error(`training step: ${labels.length} labels for a batch of ${n}`);
-    const head = new Set(this.model.headKeys);
-    const vars = (frozenBackbone ? this.trainable.filter((p) => head.has(p.key)) : this.trainable).map((p) => p.variable);
-    const smoothing = this.settings.labelSmoothing;
-    const per = Math.max(1, Math.min(n, Math.floor(imagesPerPass)));
+    const total = this.accumulate(x, labels, { batchSize: n, firstPass: 0, perPass: passSize(n, imagesPerPass), frozenBackbone }, seeds);
+    const norm = this.update(this.byKey(total.grads), lr);
+    const [loss, gradNorm, correct] = await Promise.all([total.loss.data(), norm.data(), total.correct.data()]);
+    tf.dispose([total.loss, total.correct, norm, ...Object.values(total.grads)]);
+    return { loss: loss[0], gradNorm: gradNorm[0], correct: correct[0] };
+  }
 
-    // Sums over the slices, each weighted by its share of the batch.
-    type Sums = { loss: tf.Scalar; correct: tf.Scalar; grads: Record<string, tf.Tensor> };
+  /**
+   * The first half of a step split across threads (device/parallel.ts): the passes of one share of the batch,
+   * their loss, hits and weighted gradients summed, read out with what the passes added to the BatchNorm
+   * statistics. The shares' sums, added up, are what step() would compute over the whole batch in passes of
+   * `perPass`; combineStatistics() composes the statistics as one thread's passes in a row would have.
+   */
+  async shareGradients(x: tf.Tensor4D, labels: Int32Array, share: BatchShare, seeds: PassSeeds): Promise<ShareGradients> {
+    const before = await this.readStatistics();
+    const sums = this.accumulate(x, labels, share, seeds);
+    try {
+      const grads: TensorMap = new Map();
+      for (const [name, g] of Object.entries(sums.grads)) {
+        grads.set(this.keyOf.get(name)!, { shape: g.shape.slice(), data: new Float32Array((await g.data()) as Float32Array) });
+      }
+      // Each pass moved the statistics r ← (1−m)·r + m·batch: after k passes r = (1−m)^k·r₀ + added.
+      const passes = Math.ceil(x.shape[0] / share.perPass);
+      const kept = (1 - BN_MOMENTUM) ** passes;
+      const after = await this.readStatistics();
+      const added: TensorMap = new Map();
+      for (const [key, b] of after) {
+        const r0 = before.get(key)!.data;
+        added.set(key, { shape: b.shape, data: b.data.map((v, i) => v - kept * r0[i]) });
+      }
+      this.statisticsBefore = before;
+      const [loss, correct] = await Promise.all([sums.loss.data(), sums.correct.data()]);
+      return { loss: loss[0], correct: correct[0], grads, statistics: { added, passes } };
+    } finally {
+      tf.dispose([sums.loss, sums.correct, ...Object.values(sums.grads)]);
+    }
+  }
+
+  /**
+   * The second half: every replica applies the same summed gradients (clipping, AdamW, EMA), so replicas stay
+   * equal, and sets the same BatchNorm statistics: (1−m)^passes · (its statistics before its share) + added,
+   * with the shares combined by combineStatistics(). Returns the global gradient norm before clipping.
+   */
+  async applyShared(grads: TensorMap, statistics: PassStatistics, lr: number): Promise<number> {
+    const before = this.statisticsBefore;
+    if (!before) throw new Error('applying gradients: this replica computed no share of the step (grads first)');
+    this.statisticsBefore = null;
+    const kept = (1 - BN_MOMENTUM) ** statistics.passes;
+    for (const [key, b] of statistics.added) {
+      const p = this.model.params.get(key);
+      const r0 = before.get(key);
+      if (!p || !r0 || r0.data.length !== b.data.length) throw new Error(`applying gradients: "${key}" is not a BatchNorm statistic of the model`);
+      tf.tidy(() => p.variable.assign(tf.tensor(b.data.map((v, i) => kept * r0.data[i] + v), p.variable.shape)));
+    }
+    const named = new Map<string, tf.Tensor>();
+    for (const [key, g] of grads) {
+      if (!this.trainableKeys.has(key)) throw new Error(`applying gradients: "${key}" is not a trainable parameter of the model`);
+      named.set(key, tf.tensor(g.data, g.shape));
+    }
+    try {
+      const norm = this.update(named, lr);
+      const value = (await norm.data())[0];
+      norm.dispose();
+      return value;
+    } finally {
+      tf.dispose([...named.values()]);
+    }
+  }
+
+  /** The BatchNorm running statistics (the non-trainable parameters), read out. */
+  private async readStatistics(): Promise<TensorMap> {
+    const out: TensorMap = new Map();
+    for (const [key, p] of this.model.params) {
+      if (!p.trainable) out.set(key, { shape: p.variable.shape.slice(), data: new Float32Array((await p.variable.data()) as Float32Array) });
+    }
+    return out;
+  }
+
+  /**
+   * Forward and backward passes over `x` (the share's images) in slices of share.perPass images; each pass's
+   * loss and gradients weighted by its part of the whole batch and summed. Gradients by variable name.
+   */
+  private accumulate(x: tf.Tensor4D, labels: Int32Array, share: BatchShare, seeds: PassSeeds): Sums {
+    const count = x.shape[0];
+    if (labels.length !== count) throw new Error(`training step: ${labels.length} labels for a batch of ${count}`);
+    const head = new Set(this.model.headKeys);
+    const vars = (share.frozenBackbone ? this.trainable.filter((p) => head.has(p.key)) : this.trainable).map((p) => p.variable);
+    const smoothing = this.settings.labelSmoothing;
+    const per = share.perPass;
+
     let sums: Sums | null = null;
-    for (let start = 0; start < n; start += per) {
-      const count = Math.min(per, n - start);
+    for (let start = 0; start < count; start += per) {
+      const size = Math.min(per, count - start);
+      const nextSeed = seeds(share.firstPass + start / per);
       const prev: Sums | null = sums;
       sums = tf.tidy(() => {
-        const xs = count === n ? x : tf.slice(x, [start, 0, 0, 0], [count, -1, -1, -1]);
-        const y = tf.tensor1d(labels.subarray(start, start + count), 'int32');
+        const xs = size === count ? x : tf.slice(x, [start, 0, 0, 0], [size, -1, -1, -1]);
+        const y = tf.tensor1d(labels.subarray(start, start + size), 'int32');
         let hits: tf.Scalar | undefined;
         const { value, grads } = tf.variableGrads(() => {
           const logits = this.model.forward(xs, { training: true, nextSeed });
           hits = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'float32')));
           return smoothedCrossEntropy(logits, y, smoothing);
         }, vars);
-        const w = count / n;
+        const w = size / share.batchSize;
         const weigh = (t: tf.Tensor) => (w === 1 ? t : tf.mul(t, w));
         const correct = prev ? tf.add(prev.correct, hits!) : tf.clone(hits!);
         hits!.dispose(); // kept inside the gradient function, so this tidy would not release it
@@ -96,12 +243,18 @@ export class Trainer {
       });
       if (prev) tf.dispose([prev.loss, prev.correct, ...Object.values(prev.grads)]);
     }
-    const total = sums!;
+    return sums!;
+  }
 
+  private byKey(grads: Record<string, tf.Tensor>): Map<string, tf.Tensor> {
+    return new Map(Object.entries(grads).map(([name, g]) => [this.keyOf.get(name)!, g]));
+  }
+
+  /** Clipping, AdamW and EMA with gradients by timm key (not disposed here); the global norm before clipping. */
+  private update(grads: Map<string, tf.Tensor>, lr: number): tf.Scalar {
     const clip = this.settings.gradClip;
-    const norm = tf.tidy(() => {
-      const named = new Map<string, tf.Tensor>();
-      for (const [name, g] of Object.entries(total.grads)) named.set(this.keyOf.get(name)!, g);
+    return tf.tidy(() => {
+      const named = new Map(grads);
       // Not tf.addN over every gradient: on webgpu its kernel binds each input as a storage buffer, and with 8 or
       // more (above maxStorageBuffersPerShaderStage) the command buffer is invalid: the norm reads 0 and the update
       // is silently dropped. tf.stack (a concat, which webgpu splits to fit that limit) and one sum are safe everywhere.
@@ -115,9 +268,6 @@ export class Trainer {
       this.ema?.update();
       return norm;
     });
-    const [loss, gradNorm, correct] = await Promise.all([total.loss.data(), norm.data(), total.correct.data()]);
-    tf.dispose([total.loss, total.correct, norm, ...Object.values(total.grads)]);
-    return { loss: loss[0], gradNorm: gradNorm[0], correct: correct[0] };
   }
 
   /** Optimizer moments and EMA weights as one tensor map (`opt.m.*`, `opt.v.*`, `ema.*`) plus JSON. */

@@ -109,7 +109,7 @@ export class HeadOnlyCompute implements RunCompute {
   async step(i: StepInput): Promise<StepResult> {
     const x = this.bank.tensor(i.epoch, i.batch.indices);
     try {
-      return await this.trainer.step(x, i.batch.labels, i.lr, stepSeeds(i.seed, i.step));
+      return await this.trainer.step(x, i.batch.labels, i.lr, (pass) => stepSeeds(i.seed, i.step, pass));
     } finally {
       x.dispose();
     }

@@ -26,10 +26,15 @@ export function tfSeed(...words: number[]): number {
   return mixSeed(...words) || 1;
 }
 
-/** Dropout seeds of one training step: the i-th draw is mix(seed, stream, step, i). */
-export function stepSeeds(seed: number, step: number): () => number {
+/**
+ * Dropout seeds of one pass of a training step (a step goes through its batch in passes when the batch is
+ * split: memory.ts, or worker threads). Pass 0's i-th draw is mix(seed, stream, step, i), the stream a step
+ * of one pass always had; pass p's is mix(seed, stream, step, i, p). So a pass draws the same masks whichever
+ * thread computes it.
+ */
+export function stepSeeds(seed: number, step: number, pass = 0): () => number {
   let i = 0;
-  return () => tfSeed(seed, STREAM.dropout, step, i++);
+  return pass === 0 ? () => tfSeed(seed, STREAM.dropout, step, i++) : () => tfSeed(seed, STREAM.dropout, step, i++, pass);
 }
 
 /** A 32-bit string hash (FNV-1a over UTF-16 code units), used to give each class its own stream. */

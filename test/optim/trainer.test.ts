@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ForwardOptions } from '../../src/model/types.ts';
-import { Trainer, type TrainableModel, type TrainerSettings } from '../../src/optim/trainer.ts';
+import { Trainer, combineStatistics, type PassSeeds, type TrainableModel, type TrainerSettings } from '../../src/optim/trainer.ts';
 
 beforeAll(async () => { await tf.setBackend('cpu'); });
 
@@ -45,7 +45,7 @@ function batch(i: number): { x: tf.Tensor4D; y: Int32Array } {
   return { x: tf.tensor4d(px, [4, 2, 2, 3]), y };
 }
 
-const seeds = () => { let s = 0; return () => s++; };
+const seeds = (): PassSeeds => () => { let s = 0; return () => s++; };
 
 describe('trainer step', () => {
   it('learns a separable toy problem, with a flat tensor count, and releases everything on dispose', async () => {
@@ -168,5 +168,41 @@ describe('trainer step', () => {
       });
       sliced.w.forEach((v, k) => expect(v).toBeCloseTo(one.w[k], 5));
     }
+  });
+});
+
+describe('a step split across replicas (shareGradients, combineStatistics, applyShared)', () => {
+  it('is the one-trainer step in the same passes: weights, running statistics, loss; a flat tensor count', async () => {
+    const [a, b, one] = [tinyModel(5), tinyModel(5), tinyModel(5)];
+    const replicas = [new Trainer(a, { ...SETTINGS, emaDecay: 0.9 }), new Trainer(b, { ...SETTINGS, emaDecay: 0.9 })];
+    const reference = new Trainer(one, { ...SETTINGS, emaDecay: 0.9 });
+    const counts: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const { x, y } = batch(i);
+      const halves = [0, 2].map((start) => tf.slice(x, [start, 0, 0, 0], [2, -1, -1, -1]));
+      const shares = await Promise.all(replicas.map((t, k) => t.shareGradients(halves[k], y.slice(2 * k, 2 * k + 2),
+        { batchSize: 4, firstPass: k, perPass: 2, frozenBackbone: false }, seeds())));
+      const grads = new Map(shares[0].grads);
+      for (const [key, g] of shares[1].grads) grads.set(key, { shape: g.shape, data: g.data.map((v, j) => v + grads.get(key)!.data[j]) });
+      const statistics = combineStatistics(shares.map((s) => s.statistics));
+      expect(statistics.passes).toBe(2);
+      const norms = await Promise.all(replicas.map((t) => t.applyShared(grads, statistics, 0.05)));
+      const r = await reference.step(x, y, 0.05, seeds(), false, 2);
+      expect(shares[0].loss + shares[1].loss).toBeCloseTo(r.loss, 6);
+      expect(shares[0].correct + shares[1].correct).toBe(r.correct);
+      expect(norms[0]).toBeCloseTo(r.gradNorm, 6);
+      expect(norms[1]).toBe(norms[0]);
+      tf.dispose([x, ...halves]);
+      counts.push(tf.memory().numTensors);
+    }
+    expect(new Set(counts).size).toBe(1);
+    for (const key of one.params.keys()) {
+      const want = Array.from(one.params.get(key)!.variable.dataSync());
+      for (const m of [a, b]) Array.from(m.params.get(key)!.variable.dataSync()).forEach((v, j) => expect(v, key).toBeCloseTo(want[j], 6));
+    }
+    // Applying without a share of one's own has nothing to start the statistics from.
+    await expect(replicas[0].applyShared(new Map(), { added: new Map(), passes: 1 }, 0.05)).rejects.toThrow(/computed no share/);
+    for (const t of [...replicas, reference]) t.dispose();
+    for (const m of [a, b, one]) m.dispose();
   });
 });

@@ -50,7 +50,7 @@ describe('the feature bank', () => {
     for (let epoch = 0; epoch < 3; epoch++) { // epoch 2 reuses view 0
       for (const { indices } of planEpoch(sampler, epoch, trainSet.cache.length)) {
         const labels = Int32Array.from(indices, (i) => trainSet.labels[i]);
-        const seeds = () => { let k = 0; const s = step++; return () => mixSeed(11, s, k++); };
+        const seeds = () => { const s = step++; return (pass: number) => { let k = 0; return () => mixSeed(11, s, k++, pass); }; };
         const xa = bank.tensor(epoch, indices);
         const xb = await uncachedFeatures(b, trainSet, indices, epoch, opts);
         expect(maxAbsDiff(xa.dataSync(), xb.dataSync())).toBeLessThan(1e-5);

@@ -1,0 +1,172 @@
+// wasm on every core: a compute device made of worker threads of this process, each a DeviceKernel with its
+// own wasm instance and a replica of the model (kernel-worker.ts). TensorFlow.js's wasm backend runs on one
+// thread in Node, so this is how training and evaluation use the machine's other cores.
+//
+// Training is data parallel, as PyTorch's DistributedDataParallel on one machine: a step's batch is cut into
+// passes, each worker runs the forward and backward passes of its share ('grads'), the shares' gradients are
+// summed here, and every replica applies the same sum ('apply'): the same clipping, AdamW and EMA update, so
+// the replicas stay equal. What that changes against one thread:
+// - BatchNorm normalises each pass with that pass's statistics: the step equals one thread's step with
+//   imagesPerPass = the pass size here (at most ⌈batch / workers⌉), up to float summation order;
+// - nothing else: the running statistics are composed as one thread's passes in a row would leave them
+//   (optim/trainer.ts combineStatistics).
+// Each pass draws its own dropout seeds (util/random.ts stepSeeds), so results depend on the seed and the
+// worker count, never on timing. Inference splits the images by rows and is exact whatever the split.
+// Shares are sent as copies of their rows: a structured clone of a view would copy the whole batch's buffer.
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { Model } from '../model/model.ts';
+import type { TensorMap } from '../model/safetensors.ts';
+import { combineStatistics, passSize, type StepResult } from '../optim/trainer.ts';
+import { openPageDevice, pageChannel, type Endpoint } from './channel.ts';
+import type { ChannelDevice, ComputeDevice } from './device.ts';
+import type { DeviceInfo, DeviceRequest, DeviceResults } from './wire.ts';
+import { workerSource } from './worker-source.ts';
+
+/** The studio's name for this device. */
+export const WORKERS_DEVICE = 'wasm-workers';
+
+/** A worker builds its wasm instance in well under a second; a minute means it is stuck. */
+const START_TIMEOUT_MS = 60_000;
+
+function workerEndpoint(worker: Worker): Endpoint {
+  return {
+    send: (m) => worker.postMessage(m),
+    onMessage: (fn) => void worker.on('message', fn),
+    onClose: (fn) => {
+      worker.on('error', (e) => fn(`its thread failed: ${e.message}`));
+      worker.on('exit', (code) => fn(`its thread exited (code ${code})`));
+    },
+    close: () => void worker.terminate(),
+  };
+}
+
+/** Contiguous bounds cutting `total` items into `parts` near-equal runs: [0, …, total]. */
+function split(total: number, parts: number): number[] {
+  return Array.from({ length: parts + 1 }, (_, i) => Math.round((i * total) / parts));
+}
+
+/** `into` += `add`, key by key (shapes are the workers' own, equal by construction; `add` is ours to keep). */
+function addInto(into: TensorMap, add: TensorMap): void {
+  for (const [key, t] of add) {
+    const sum = into.get(key);
+    if (!sum) into.set(key, t);
+    else for (let i = 0; i < t.data.length; i++) sum.data[i] += t.data[i];
+  }
+}
+
+export class ParallelDevice implements ComputeDevice {
+  readonly info: DeviceInfo;
+
+  private constructor(private readonly workers: ChannelDevice[]) {
+    const n = workers.length;
+    this.info = { name: WORKERS_DEVICE, tfBackend: workers[0].info.tfBackend, host: `${n} worker thread${n === 1 ? '' : 's'} of this process`, adapter: `${n} thread${n === 1 ? '' : 's'}, data parallel`, software: false, threads: n };
+  }
+
+  /** `threads` workers (default: one per core), each on the in-process backend `backend` (wasm). */
+  static async open(threads = availableParallelism(), backend = 'wasm'): Promise<ParallelDevice> {
+    const n = Math.max(1, Math.floor(threads));
+    const source = workerSource('kernel-worker');
+    const started = await Promise.allSettled(Array.from({ length: n }, (_, i) => {
+      const info = { name: WORKERS_DEVICE, host: `worker thread ${i + 1} of ${n}`, adapter: '1 thread', software: false };
+      const worker = new Worker(source, { eval: true, workerData: { backend, info } });
+      return openPageDevice(pageChannel(workerEndpoint(worker)), {
+        backend, host: `worker thread ${i + 1}`, timeoutMs: START_TIMEOUT_MS, release: async () => void (await worker.terminate()),
+      });
+    }));
+    const workers = started.filter((s): s is PromiseFulfilledResult<ChannelDevice> => s.status === 'fulfilled').map((s) => s.value);
+    const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) {
+      await Promise.all(workers.map((w) => w.close()));
+      throw new Error(`${WORKERS_DEVICE}: a worker thread could not start: ${(failed.reason as Error).message}`);
+    }
+    return new ParallelDevice(workers);
+  }
+
+  get threads(): number {
+    return this.workers.length;
+  }
+
+  /** Every call that may change the model reaches the first worker (it always computes the first share). */
+  get modelChanges(): number | undefined {
+    return this.workers[0].modelChanges;
+  }
+
+  async call<R extends DeviceRequest>(req: R): Promise<DeviceResults[R['op']]> {
+    return (await this.dispatch(req)) as DeviceResults[R['op']];
+  }
+
+  private async dispatch(req: DeviceRequest): Promise<unknown> {
+    switch (req.op) {
+      case 'info':
+        return this.info;
+      case 'open':
+      case 'close':
+        await Promise.all(this.workers.map((w) => w.call(req)));
+        return null;
+      case 'step':
+        return this.step(req);
+      case 'logits':
+      case 'features':
+        return this.rows(req);
+      case 'grads':
+      case 'apply':
+        throw new Error(`${WORKERS_DEVICE}: '${req.op}' is its own workers' half of a step; send 'step'`);
+      default:
+        // Replicas are equal: one answers reads (weights, optimizer state) and inspections.
+        return this.workers[0].call(req);
+    }
+  }
+
+  /**
+   * One optimizer step: the batch in passes of at most ⌈n / workers⌉ images (fewer where memory bounds them),
+   * a contiguous run of passes per worker, their gradient sums added in worker order, then applied everywhere.
+   */
+  private async step(req: Extract<DeviceRequest, { op: 'step' }>): Promise<StepResult> {
+    const n = req.labels.length;
+    const perImage = req.size * req.size * 3;
+    const per = passSize(n, Math.min(req.imagesPerPass ?? Infinity, Math.ceil(n / this.workers.length)));
+    const passes = Math.ceil(n / per);
+    const bounds = split(passes, Math.min(this.workers.length, passes));
+    const shares = await Promise.all(bounds.slice(1).map((end, i) => {
+      const [a, b] = [bounds[i] * per, Math.min(n, end * per)];
+      return this.workers[i].call({
+        op: 'grads', x: req.x.slice(a * perImage, b * perImage), size: req.size, labels: req.labels.slice(a, b),
+        seed: req.seed, step: req.step, share: { batchSize: n, firstPass: bounds[i], perPass: per, frozenBackbone: req.frozen },
+      });
+    }));
+    const grads: TensorMap = new Map();
+    let loss = 0, correct = 0;
+    for (const s of shares) {
+      loss += s.loss;
+      correct += s.correct;
+      addInto(grads, s.grads);
+    }
+    const statistics = combineStatistics(shares.map((s) => s.statistics));
+    const norms = await Promise.all(this.workers.map((w) => w.call({ op: 'apply', grads, statistics, lr: req.lr })));
+    return { loss, correct, gradNorm: norms[0] };
+  }
+
+  /** Inference rows split across the workers, in order (each image is computed on its own: the split is exact). */
+  private async rows(req: Extract<DeviceRequest, { op: 'logits' | 'features' }>): Promise<Float32Array> {
+    const [n, h, w, c] = req.shape;
+    const bounds = split(n, Math.min(this.workers.length, n));
+    const parts = await Promise.all(bounds.slice(1).map((end, i) => {
+      const a = bounds[i];
+      const x = req.x.slice(a * h * w * c, end * h * w * c);
+      return this.workers[i].call({ ...req, x, shape: [end - a, h, w, c] });
+    }));
+    const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
+    let at = 0;
+    for (const p of parts) { out.set(p, at); at += p.length; }
+    return out;
+  }
+
+  localModel(): Model | null {
+    return null;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.close()));
+  }
+}
