@@ -10,8 +10,16 @@ export type BackendName = (typeof BACKEND_NAMES)[number];
 export const PAGE_BACKENDS = ['webgpu', 'webgl', 'wasm-threads'] as const;
 export type PageBackend = (typeof PAGE_BACKENDS)[number];
 
+/**
+ * wasm on every core: worker threads of this process, each its own wasm instance, training data parallel
+ * (src/device/parallel.ts). TF.js's wasm runs on one thread in Node.
+ */
+export const WORKER_BACKENDS = ['wasm-workers'] as const;
+export type WorkerBackend = (typeof WORKER_BACKENDS)[number];
+
 /** Every name --backend and the Settings view accept, 'auto' aside. */
-export const DEVICE_NAMES = [...BACKEND_NAMES, ...PAGE_BACKENDS] as const;
+export const DEVICE_NAMES = [...BACKEND_NAMES, ...WORKER_BACKENDS, ...PAGE_BACKENDS] as const;
 export type DeviceName = (typeof DEVICE_NAMES)[number];
 
+export const isWorkerBackend = (name: string): name is WorkerBackend => (WORKER_BACKENDS as readonly string[]).includes(name);
 export const isPageBackend = (name: string): name is PageBackend => (PAGE_BACKENDS as readonly string[]).includes(name);

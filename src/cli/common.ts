@@ -15,7 +15,7 @@ export const VARIANT_FLAG: FlagSpec = { type: 'string', description: VARIANT_NAM
 /** --backend of the commands whose tensor work can run on a Chromium page (webgpu, webgl, wasm-threads) too. */
 export const DEVICE_FLAG: FlagSpec = {
   type: 'string',
-  description: `${DEVICE_NAMES.join(' | ')} (default: fastest in-process backend; env MOBILEVIT_BACKEND). webgpu, webgl and wasm-threads run in headless Chromium (CHROMIUM_PATH)`,
+  description: `${DEVICE_NAMES.join(' | ')} (default: fastest in-process backend; env MOBILEVIT_BACKEND). wasm-workers trains data parallel on one worker thread per core (env MOBILEVIT_WORKERS); webgpu, webgl and wasm-threads run in headless Chromium (CHROMIUM_PATH)`,
 };
 
 /**

@@ -2,10 +2,11 @@
 // loads it) or a Chromium page backend. The page lives in headless Chromium by default; the Electron engine
 // replaces the opener with one that uses its hidden window (usePageDeviceOpener).
 import { BackendError, initBackend, type BackendReport } from '../backend/index.ts';
-import { DEVICE_NAMES, isPageBackend, type PageBackend } from '../backend/names.ts';
+import { DEVICE_NAMES, isPageBackend, isWorkerBackend, type PageBackend } from '../backend/names.ts';
 import { openChromiumDevice } from './chromium.ts';
 import { describeDeviceInfo } from './describe.ts';
 import { LocalDevice, type ComputeDevice } from './device.ts';
+import { openWorkerDevice } from './parallel.ts';
 
 export interface OpenDeviceOptions {
   /** Where MOBILEVIT_BACKEND is read; process.env by default. */
@@ -44,6 +45,10 @@ export interface OpenedDevice {
 export async function openDevice(requested: string | undefined, opts: OpenDeviceOptions = {}): Promise<OpenedDevice> {
   const env = opts.env ?? process.env;
   const raw = (requested?.trim() || env.MOBILEVIT_BACKEND?.trim() || 'auto').toLowerCase();
+  if (isWorkerBackend(raw)) {
+    const backend = await initBackend('wasm', { env });
+    return { device: await openWorkerDevice(env), backend };
+  }
   if (!isPageBackend(raw)) {
     if (raw !== 'auto' && !(DEVICE_NAMES as readonly string[]).includes(raw)) {
       const where = requested?.trim() ? 'backend' : 'MOBILEVIT_BACKEND';

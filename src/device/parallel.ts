@@ -55,12 +55,24 @@ function addInto(into: TensorMap, add: TensorMap): void {
   }
 }
 
+/**
+ * The device --backend wasm-workers names: one worker per core, or MOBILEVIT_WORKERS of them (a run is
+ * reproducible for a given seed and worker count, so a user who moves a run between machines can pin it).
+ */
+export function openWorkerDevice(env: Record<string, string | undefined> = process.env): Promise<ParallelDevice> {
+  const raw = env.MOBILEVIT_WORKERS?.trim();
+  if (!raw) return ParallelDevice.open();
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 256) throw new Error(`MOBILEVIT_WORKERS must be a whole number from 1 to 256, got "${raw}"`);
+  return ParallelDevice.open(n);
+}
+
 export class ParallelDevice implements ComputeDevice {
   readonly info: DeviceInfo;
 
   private constructor(private readonly workers: ChannelDevice[]) {
     const n = workers.length;
-    this.info = { name: WORKERS_DEVICE, tfBackend: workers[0].info.tfBackend, host: `${n} worker thread${n === 1 ? '' : 's'} of this process`, adapter: `${n} thread${n === 1 ? '' : 's'}, data parallel`, software: false, threads: n };
+    this.info = { name: WORKERS_DEVICE, tfBackend: workers[0].info.tfBackend, host: `${n} worker thread${n === 1 ? '' : 's'} of this process`, adapter: `${n} thread${n === 1 ? '' : 's'}, data parallel`, software: false, threads: n, workers: n };
   }
 
   /** `threads` workers (default: one per core), each on the in-process backend `backend` (wasm). */

@@ -24,6 +24,8 @@ export interface DeviceInfo {
   /** A software adapter (SwiftShader, a fallback adapter): correct but slow; never picked over a CPU path. */
   software: boolean;
   threads?: number;
+  /** Model replicas that each compute a share of a batch (wasm-workers: one per worker thread); else 1. */
+  workers?: number;
 }
 
 export interface ModelSpec { variant: VariantName; numClasses: number }

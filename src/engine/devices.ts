@@ -5,11 +5,13 @@
 // training of a variant and size then measures every device (src/device/auto.ts, answered from the speeds
 // file when this machine was measured before) and moves to the fastest. So does the Settings' Measure button.
 import { initBackend, formatBackendBanner, type BackendReport as Selected } from '../backend/index.ts';
-import { PAGE_BACKENDS, isPageBackend } from '../backend/names.ts';
+import { PAGE_BACKENDS, isPageBackend, isWorkerBackend } from '../backend/names.ts';
 import { chooseByMeasurement, type AutoChoice } from '../device/auto.ts';
 import { MEASURE_BATCH, MeasureCancelled, isGpuDevice, type MachineFacts, type SpeedSpec, type SpeedStore } from '../device/choose.ts';
 import { LocalDevice, type ComputeDevice } from '../device/device.ts';
 import { openPage, type PageDeviceOpener } from '../device/open.ts';
+import { WORKERS_DEVICE, openWorkerDevice } from '../device/parallel.ts';
+import { availableParallelism } from 'node:os';
 import type { VariantName } from '../model/types.ts';
 import type { BackendChoice, BackendReport, DeviceSpeeds } from '../protocol/contract.ts';
 import { measureSpeed } from '../train/speed.ts';
@@ -21,6 +23,8 @@ const MEASURE_CLASSES = 10;
 
 export interface DeviceDeps {
   openPage: PageDeviceOpener;
+  /** The data-parallel worker device (wasm-workers); 'auto' measures it only where this is given (more than one core). */
+  openWorkers?: () => Promise<ComputeDevice>;
   /** Images/s of a device (tests: made up). */
   measure?: (device: ComputeDevice, spec: SpeedSpec, signal: AbortSignal | undefined) => Promise<number>;
   facts: () => MachineFacts;
@@ -50,7 +54,7 @@ export class EngineDevices {
   /** What measurement chose per variant and size in this engine: the next run of it needs no probing. */
   private readonly picked = new Map<string, string>();
 
-  constructor(private readonly deps: DeviceDeps = { openPage, facts: machineFacts, env: process.env }) {}
+  constructor(private readonly deps: DeviceDeps = defaultDeps()) {}
 
   get report(): BackendReport | null {
     return this.slot?.report ?? null;
@@ -65,12 +69,16 @@ export class EngineDevices {
     return this.choice === 'auto' && !this.deps.env.MOBILEVIT_BACKEND?.trim() && !off;
   }
 
-  /** Opens the device for `choice`, closing the one before. A page that cannot start leaves the in-process backend, saying why. */
+  /** Opens the device for `choice`, closing the one before. A page or worker device that cannot start leaves the in-process backend, saying why. */
   async init(choice: BackendChoice, speedsFile?: string): Promise<BackendReport> {
     await this.close();
     this.choice = choice;
     this.store = speedsFile ? new SpeedFile(speedsFile) : memoryStore();
     this.picked.clear();
+    if (isWorkerBackend(choice)) {
+      this.local = await initBackend('wasm', { env: this.deps.env });
+      return this.adoptOrLocal(choice, () => (this.deps.openWorkers ?? (() => openWorkerDevice(this.deps.env)))());
+    }
     if (!isPageBackend(choice)) {
       this.local = await initBackend(choice === 'auto' ? undefined : choice, { env: this.deps.env });
       const device = new LocalDevice(this.local.name);
@@ -78,11 +86,17 @@ export class EngineDevices {
     }
     // The engine's own work beside the page (decoding, small tensors) takes the fastest in-process backend.
     this.local = await initBackend('auto', { env: { ...this.deps.env, MOBILEVIT_BACKEND: undefined } });
+    return this.adoptOrLocal(choice, () => this.deps.openPage(choice, { env: this.deps.env }));
+  }
+
+  /** Adopts the device `open` gives for the Settings' `choice`; one that cannot start leaves the in-process backend, saying why. */
+  private async adoptOrLocal(choice: BackendChoice, open: () => Promise<ComputeDevice>): Promise<BackendReport> {
     try {
-      return this.adopt(await this.deps.openPage(choice, { env: this.deps.env }), `${choice}: chosen in Settings`);
+      return this.adopt(await open(), `${choice}: chosen in Settings`);
     } catch (e) {
-      const why = `${choice} was chosen but cannot start (${message(e)}): computing on ${this.local.name} in this process instead`;
-      const report = this.adopt(new LocalDevice(this.local.name), why);
+      const local = this.local!;
+      const why = `${choice} was chosen but cannot start (${message(e)}): computing on ${local.name} in this process instead`;
+      const report = this.adopt(new LocalDevice(local.name), why);
       report.tried.unshift({ name: choice, ok: false, detail: message(e) });
       return report;
     }
@@ -169,7 +183,7 @@ export interface ProbeOptions extends MeasureCallOptions {
  * chooses among them by measurement (src/device/auto.ts) on `spec`. The engine and `mobilevit-studio devices`.
  */
 export function probeDevices(local: string, spec: SpeedSpec, store: SpeedStore, o: ProbeOptions = {},
-  deps: DeviceDeps = { openPage, facts: machineFacts, env: process.env }): Promise<AutoChoice> {
+  deps: DeviceDeps = defaultDeps()): Promise<AutoChoice> {
   // A warm-up step (kernels built, shaders compiled, the heap grown), then two timed optimizer steps, each one
   // device call timed from here: what a run on that device waits for, the batch's round trip included. The
   // same measurement as `bench` (train/speed.ts).
@@ -181,10 +195,17 @@ export function probeDevices(local: string, spec: SpeedSpec, store: SpeedStore, 
     remeasure: o.remeasure, lookupOnly: o.lookupOnly, measureSoftware: o.measureSoftware,
     candidates: [
       { name: local, open: async () => new LocalDevice(local) },
+      ...(deps.openWorkers ? [{ name: WORKERS_DEVICE, open: deps.openWorkers }] : []),
       ...PAGE_BACKENDS.map((b) => ({ name: b, open: () => deps.openPage(b, { env: deps.env }) })),
     ],
     measure: (device, signal) => measure(device, spec, signal),
   });
+}
+
+/** The real openers; the worker device only where there is more than one core to spread over. */
+function defaultDeps(): DeviceDeps {
+  const env = process.env;
+  return { openPage, facts: machineFacts, env, openWorkers: availableParallelism() > 1 ? () => openWorkerDevice(env) : undefined };
 }
 
 /** The engine's one. */

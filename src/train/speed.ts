@@ -37,7 +37,7 @@ export interface SpeedResult {
   imageSize: number;
   batchSize: number;
   backend: string;
-  /** Processes working on it (the wasm engine is one). */
+  /** Model replicas working on it, each a share of the batch (wasm-workers: its worker threads; else 1). */
   workers: number;
   medianMs: number;
   imagesPerSec: number;
@@ -91,7 +91,7 @@ export async function measureSpeed(o: SpeedOptions, onRun?: (done: number, total
     }
     const medianMs = median(times);
     return {
-      variant: o.variant, mode: o.mode, imageSize: o.imageSize, batchSize: o.batchSize, backend: dev.info.name, workers: 1,
+      variant: o.variant, mode: o.mode, imageSize: o.imageSize, batchSize: o.batchSize, backend: dev.info.name, workers: dev.info.workers ?? 1,
       medianMs: +medianMs.toFixed(2), imagesPerSec: +((o.batchSize * 1000) / medianMs).toFixed(2), runs: o.runs,
       device: describeDeviceInfo(dev.info), adapter: dev.info.adapter, software: dev.info.software, times,
     };
