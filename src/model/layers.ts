@@ -1,6 +1,6 @@
 // The building blocks every variant is made of. Each builder registers its parameters under timm's
-// keys and returns a function of (input, context). Convolutions pad explicitly and run 'valid':
-// TF's 'same' pads only bottom/right on stride 2, PyTorch pads every side.
+// keys and returns a function of (input, context). Convolutions pad every side by (k−1)/2, as PyTorch
+// does (a pad number, not TF's 'same', which pads only bottom/right on stride 2).
 import * as tf from '@tensorflow/tfjs';
 import { batchNormTraining, layerNormLastAxis, matMul2d, silu, type Activation } from './custom-grads.ts';
 import type { ParamStore } from './params.ts';
@@ -60,12 +60,13 @@ function convParams(store: ParamStore, key: string, s: ConvSpec): ConvParts {
   return { spec: s, weight, pad: (s.kernel - 1) >> 1 };
 }
 
-/** Pads explicitly, convolves 'valid', adds the bias and a fusable activation in the same kernel. */
+/** Convolves with PyTorch's padding, adds the bias and a fusable activation in the same kernel. */
 function runConv(c: ConvParts, x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor | undefined,
   activation: 'linear' | 'relu6', ctx: Ctx): tf.Tensor4D {
   const s = c.spec;
-  const xp = c.pad ? tf.pad(x, [[0, 0], [c.pad, c.pad], [c.pad, c.pad], [0, 0]]) : x;
-  const args = { x: xp, filter, strides: s.stride, pad: 'valid' as const, bias, activation };
+  // PyTorch's symmetric zero padding, as the conv's own padding (no padded copy of x; the gradient kernels
+  // then never crop a padded copy either).
+  const args = { x, filter, strides: s.stride, pad: c.pad, bias, activation };
   const y = s.depthwise ? tf.fused.depthwiseConv2d(args) : tf.fused.conv2d(args);
   const [n, h, wd] = y.shape;
   ctx.probe?.macs?.(n * h * wd * s.kernel * s.kernel * (s.depthwise ? 1 : s.cin) * s.cout);
