@@ -58,8 +58,9 @@ function addInto(into: TensorMap, add: TensorMap): void {
 /**
  * The device --backend wasm-workers names: one worker per core, or MOBILEVIT_WORKERS of them (a run is
  * reproducible for a given seed and worker count, so a user who moves a run between machines can pin it).
+ * Async: a bad MOBILEVIT_WORKERS rejects (for 'auto', one candidate that did not start), never throws at the call.
  */
-export function openWorkerDevice(env: Record<string, string | undefined> = process.env): Promise<ParallelDevice> {
+export async function openWorkerDevice(env: Record<string, string | undefined> = process.env): Promise<ParallelDevice> {
   const raw = env.MOBILEVIT_WORKERS?.trim();
   if (!raw) return ParallelDevice.open();
   const n = Number(raw);

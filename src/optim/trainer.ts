@@ -171,10 +171,11 @@ export class Trainer {
    * The second half: every replica applies the same summed gradients (clipping, AdamW, EMA), so replicas stay
    * equal, and sets the same BatchNorm statistics: (1−m)^passes · (its statistics before its share) + added,
    * with the shares combined by combineStatistics(). Returns the global gradient norm before clipping.
+   * A replica without a share (a batch of fewer passes than replicas) starts from its statistics as they are:
+   * where every replica's were before the step.
    */
   async applyShared(grads: TensorMap, statistics: PassStatistics, lr: number): Promise<number> {
-    const before = this.statisticsBefore;
-    if (!before) throw new Error('applying gradients: this replica computed no share of the step (grads first)');
+    const before = this.statisticsBefore ?? await this.readStatistics();
     this.statisticsBefore = null;
     const kept = (1 - BN_MOMENTUM) ** statistics.passes;
     for (const [key, b] of statistics.added) {

@@ -20,6 +20,26 @@ describe('bench command', () => {
     expect(line.imagesPerSec).toBeCloseTo((2 * 1000) / line.medianMs, 1);
   });
 
+  it('wasm-workers: reports its worker threads (MOBILEVIT_WORKERS of them); a bad MOBILEVIT_WORKERS is one line naming it', async () => {
+    const before = process.env.MOBILEVIT_WORKERS;
+    try {
+      process.env.MOBILEVIT_WORKERS = '3'; // not this machine's core count: the count the variable names
+      const r = await cli('bench', '--variant', 'mobilevit_xxs', '--mode', 'training', '--image-size', '32', '--batch-size', '4', '--runs', '1', '--backend', 'wasm-workers', '--json');
+      expect(r.code, r.err.join('\n')).toBe(0);
+      const line = JSON.parse(r.lines.at(-1)!);
+      expect(line).toMatchObject({ mode: 'training', batchSize: 4, backend: 'wasm-workers', workers: 3, runs: 1, adapter: '3 threads, data parallel', software: false });
+      expect(line.imagesPerSec).toBeGreaterThan(0);
+      process.env.MOBILEVIT_WORKERS = 'abc';
+      const bad = await cli('bench', '--variant', 'mobilevit_xxs', '--mode', 'training', '--image-size', '32', '--batch-size', '4', '--runs', '1', '--backend', 'wasm-workers', '--json');
+      expect(bad.code).toBe(1);
+      expect(bad.lines).toEqual([]);
+      expect(bad.err).toEqual(['mobilevit-studio bench: MOBILEVIT_WORKERS must be a whole number from 1 to 256, got "abc"']);
+    } finally {
+      if (before === undefined) delete process.env.MOBILEVIT_WORKERS;
+      else process.env.MOBILEVIT_WORKERS = before;
+    }
+  }, 120_000);
+
   it('refuses a bad mode or size with one line', async () => {
     expect((await cli('bench', '--variant', 'mobilevit_xxs', '--mode', 'fast')).err.at(-1)).toMatch(/--mode must be inference or training/);
     expect((await cli('bench', '--variant', 'mobilevit_xxs', '--image-size', '16')).err.at(-1)).toMatch(/--image-size must be between 32 and 1024/);

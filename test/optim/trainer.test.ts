@@ -173,8 +173,10 @@ describe('trainer step', () => {
 
 describe('a step split across replicas (shareGradients, combineStatistics, applyShared)', () => {
   it('is the one-trainer step in the same passes: weights, running statistics, loss; a flat tensor count', async () => {
-    const [a, b, one] = [tinyModel(5), tinyModel(5), tinyModel(5)];
+    const [a, b, one, c] = [tinyModel(5), tinyModel(5), tinyModel(5), tinyModel(5)];
     const replicas = [new Trainer(a, { ...SETTINGS, emaDecay: 0.9 }), new Trainer(b, { ...SETTINGS, emaDecay: 0.9 })];
+    // A third replica gets no share (a batch of fewer passes than replicas, as 4 images on 3 workers): it applies the same step.
+    const idle = new Trainer(c, { ...SETTINGS, emaDecay: 0.9 });
     const reference = new Trainer(one, { ...SETTINGS, emaDecay: 0.9 });
     const counts: number[] = [];
     for (let i = 0; i < 4; i++) {
@@ -186,23 +188,22 @@ describe('a step split across replicas (shareGradients, combineStatistics, apply
       for (const [key, g] of shares[1].grads) grads.set(key, { shape: g.shape, data: g.data.map((v, j) => v + grads.get(key)!.data[j]) });
       const statistics = combineStatistics(shares.map((s) => s.statistics));
       expect(statistics.passes).toBe(2);
-      const norms = await Promise.all(replicas.map((t) => t.applyShared(grads, statistics, 0.05)));
+      const norms = await Promise.all([...replicas, idle].map((t) => t.applyShared(grads, statistics, 0.05)));
       const r = await reference.step(x, y, 0.05, seeds(), false, 2);
       expect(shares[0].loss + shares[1].loss).toBeCloseTo(r.loss, 6);
       expect(shares[0].correct + shares[1].correct).toBe(r.correct);
       expect(norms[0]).toBeCloseTo(r.gradNorm, 6);
       expect(norms[1]).toBe(norms[0]);
+      expect(norms[2]).toBe(norms[0]);
       tf.dispose([x, ...halves]);
       counts.push(tf.memory().numTensors);
     }
     expect(new Set(counts).size).toBe(1);
     for (const key of one.params.keys()) {
       const want = Array.from(one.params.get(key)!.variable.dataSync());
-      for (const m of [a, b]) Array.from(m.params.get(key)!.variable.dataSync()).forEach((v, j) => expect(v, key).toBeCloseTo(want[j], 6));
+      for (const m of [a, b, c]) Array.from(m.params.get(key)!.variable.dataSync()).forEach((v, j) => expect(v, key).toBeCloseTo(want[j], 6));
     }
-    // Applying without a share of one's own has nothing to start the statistics from.
-    await expect(replicas[0].applyShared(new Map(), { added: new Map(), passes: 1 }, 0.05)).rejects.toThrow(/computed no share/);
-    for (const t of [...replicas, reference]) t.dispose();
-    for (const m of [a, b, one]) m.dispose();
+    for (const t of [...replicas, idle, reference]) t.dispose();
+    for (const m of [a, b, one, c]) m.dispose();
   });
 });
