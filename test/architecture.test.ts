@@ -12,7 +12,7 @@ const ALLOWED: Record<string, string[]> = {
   util: [],
   protocol: ['model', 'data', 'backend', 'util'], // shared lists and defaults only (checked below: no Node, no tfjs)
   model: ['util', 'protocol'],
-  backend: ['util'],
+  backend: ['build', 'util'],
   data: ['util', 'protocol'],
   run: ['model', 'protocol', 'util'],
   optim: ['model', 'util'],

@@ -11,6 +11,7 @@
 //
 // Every function runs inside tf.tidy and returns one new tensor; the inputs are not disposed.
 import * as tf from '@tensorflow/tfjs';
+import { transposedMatMulIsFast } from '../util/kernel-traits.ts';
 
 export type ConvPad = 'valid' | 'same' | number | number[][];
 
@@ -92,7 +93,11 @@ export function conv2dFilterGrad(
     if (kh === 1 && kw === 1) {
       const xs = g.strideH > 1 || g.strideW > 1 ? tf.stridedSlice(xw, [0, 0, 0, 0], xw.shape, [1, g.strideH, g.strideW, 1]) : xw;
       const rows = dy.shape[0] * g.outH * g.outW;
-      return tf.matMul(tf.transpose(tf.reshape(xs, [rows, ci])), tf.reshape(dy, [rows, co])).reshape(filterShape) as tf.Tensor4D;
+      const x2 = tf.reshape(xs, [rows, ci]) as tf.Tensor2D;
+      // With the studio's matmul kernel, xᵀ·dy needs no transposed copy of x (util/kernel-traits.ts).
+      const product = transposedMatMulIsFast(tf.getBackend()) ? tf.matMul(x2, tf.reshape(dy, [rows, co]), true, false)
+        : tf.matMul(tf.transpose(x2), tf.reshape(dy, [rows, co]));
+      return product.reshape(filterShape) as tf.Tensor4D;
     }
     const xT = tf.transpose(xw, [3, 1, 2, 0]) as tf.Tensor4D;
     const dyAsFilter = tf.transpose(dy, [1, 2, 0, 3]) as tf.Tensor4D;

@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { loadNative, type ImportModule } from './native.ts';
 import { loadWasm, wasmVersion } from './wasm.ts';
 import { registerWasmGradKernels } from './wasm-grad-kernels.ts';
+import type { SimdKernels } from './wasm-simd-kernels.ts';
 
 export { formatBackendBanner } from './banner.ts';
 
@@ -27,6 +28,8 @@ export interface BackendReport {
   /** wasm only. */
   simd?: boolean;
   threads?: number;
+  /** wasm only: the studio's own SIMD kernels in use (src/backend/wasm-simd-kernels.ts), or why none. */
+  kernels?: SimdKernels;
   /** tensorflow-gpu only: whether TensorFlow found a CUDA device. */
   gpu?: boolean;
 }
@@ -49,7 +52,7 @@ interface Attempt {
   ok: boolean;
   reason?: string;
   notInstalled?: boolean;
-  details: Pick<BackendReport, 'simd' | 'threads' | 'gpu'> & { versions?: Record<string, string> };
+  details: Pick<BackendReport, 'simd' | 'threads' | 'gpu' | 'kernels'> & { versions?: Record<string, string> };
 }
 
 async function attempt(name: BackendName, importModule: ImportModule): Promise<Attempt> {
@@ -60,7 +63,7 @@ async function attempt(name: BackendName, importModule: ImportModule): Promise<A
   }
   if (name === 'wasm') {
     const r = await loadWasm();
-    return { ok: r.ok, reason: r.reason, details: { simd: r.simd, threads: r.threads } };
+    return { ok: r.ok, reason: r.reason, details: { simd: r.simd, threads: r.threads, kernels: r.kernels } };
   }
   return (await tf.setBackend('cpu'))
     ? { ok: true, details: {} }
@@ -113,11 +116,12 @@ async function select(requested: string | undefined, opts: InitBackendOptions): 
   throw new BackendError(`no TensorFlow.js backend could be initialised: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`);
 }
 
-function omitVersions(d: Attempt['details']): Pick<BackendReport, 'simd' | 'threads' | 'gpu'> {
-  const out: Pick<BackendReport, 'simd' | 'threads' | 'gpu'> = {};
+function omitVersions(d: Attempt['details']): Pick<BackendReport, 'simd' | 'threads' | 'gpu' | 'kernels'> {
+  const out: Pick<BackendReport, 'simd' | 'threads' | 'gpu' | 'kernels'> = {};
   if (d.simd !== undefined) out.simd = d.simd;
   if (d.threads !== undefined) out.threads = d.threads;
   if (d.gpu !== undefined) out.gpu = d.gpu;
+  if (d.kernels !== undefined) out.kernels = d.kernels;
   return out;
 }
 

@@ -5,12 +5,15 @@ import * as tfwasm from '@tensorflow/tfjs-backend-wasm';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, sep } from 'node:path';
+import { enableSimdKernels, type SimdKernels } from './wasm-simd-kernels.ts';
 
 export interface WasmLoad {
   ok: boolean;
   reason?: string;
   simd?: boolean;
   threads?: number;
+  /** The studio's own SIMD kernels in use, or why none. */
+  kernels?: SimdKernels;
 }
 
 let pathsSet = false;
@@ -46,7 +49,9 @@ export async function loadWasm(): Promise<WasmLoad> {
     return { ok: false, reason: 'the WebAssembly backend failed to initialise (see the warning above)' };
   }
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-  return { ok: true, simd: simd === true, threads: tfwasm.getThreadsCount() };
+  // The kernels are SIMD code: without SIMD (an old runtime) TF.js's own run.
+  const kernels: SimdKernels = simd === true ? await enableSimdKernels() : { names: [], reason: 'this runtime has no WebAssembly SIMD' };
+  return { ok: true, simd: simd === true, threads: tfwasm.getThreadsCount(), kernels };
 }
 
 export const wasmVersion = tfwasm.version_wasm;

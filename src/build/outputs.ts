@@ -63,6 +63,18 @@ export const DEVICE_PAGE: BuildTarget = {
   swapDir: 'dist-device',
 };
 
+/**
+ * The studio's WebAssembly SIMD kernels (src/backend/kernels/*.c), compiled by clang into dist-kernels/ for TF.js's
+ * wasm backend in Node (src/backend/wasm-simd-kernels.ts builds them on first use where clang is installed).
+ */
+export const WASM_KERNELS: BuildTarget = {
+  label: "compiling the studio's wasm SIMD kernels (clang)",
+  output: 'dist-kernels/kernels.wasm',
+  sources: ['src/backend/kernels', 'scripts/build-kernels.mjs'],
+  command: (outDir) => ['scripts/build-kernels.mjs', ...(outDir ? [outDir] : [])],
+  swapDir: 'dist-kernels',
+};
+
 /** Newest modification time of the files under the given paths (0 when none exist). */
 export function newestMtime(paths: string[]): number {
   let t = 0;

@@ -19,7 +19,7 @@ const leadingAxes = (rank: number) => Array.from({ length: rank - 1 }, (_, i) =>
  * it gives built-in gradients, so without this every temporary of the backward (several full-size
  * tensors per layer) would live until the whole backward pass ends.
  */
-function tidyGrad<S extends tf.Tensor[]>(f: (dy: tf.Tensor, saved: S) => tf.Tensor | tf.Tensor[]) {
+export function tidyGrad<S extends tf.Tensor[]>(f: (dy: tf.Tensor, saved: S) => tf.Tensor | tf.Tensor[]) {
   return (dy: tf.Tensor, saved: tf.Tensor[]) => tf.tidy(() => f(dy, saved as S));
 }
 
@@ -101,63 +101,6 @@ export const silu: (x: tf.Tensor) => tf.Tensor = tf.customGrad((xIn, save) => {
     gradFunc: tidyGrad((dy, [x]) => activationGrad(dy, x, 'silu')),
   };
 }) as (x: tf.Tensor) => tf.Tensor;
-
-/**
- * 2-D a·b whose backward transposes explicitly: tf's MatMul gradient multiplies with transposeA /
- * transposeB, which on wasm runs six to seven times slower than a transpose then a plain matMul
- * (a [2048,64]ᵀ·[2048,192] weight gradient: 26 ms against 4 ms).
- */
-export const matMul2d: (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D = tf.customGrad((aIn, bIn, save) => {
-  const [a, b] = [aIn, bIn] as tf.Tensor2D[];
-  (save as tf.GradSaveFunc)([a, b]);
-  return {
-    value: tf.matMul(a, b),
-    gradFunc: tidyGrad<tf.Tensor2D[]>((dy, [a, b]) => [
-      tf.matMul(dy as tf.Tensor2D, tf.transpose(b)),
-      tf.matMul(tf.transpose(a), dy as tf.Tensor2D),
-    ]),
-  };
-}) as (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D;
-
-/** Swaps the last two axes of a rank-4 tensor (a fast rank-4 transpose on wasm). */
-export const swapLast = (t: tf.Tensor4D): tf.Tensor4D => tf.transpose(t, [0, 1, 3, 2]);
-
-/**
- * Whether a product is attention's scores over many patches ([·, N, hd]·[·, hd, N] with N ≥ 256), which
- * TF.js wasm computes several times faster as separate 2-D products than as one batched product
- * (measured, CPU ms, 16 slices of 256×16·16×256: 30 batched against 5 per slice; 64 slices: 125 against
- * 82). Smaller N (64 patches) and the other products (N×N·N×hd) are faster batched.
- */
-function scoresAsSlices(a: tf.Tensor4D, b: tf.Tensor4D): boolean {
-  return a.shape[2] >= 256 && b.shape[3] >= 256 && a.shape[3] < a.shape[2];
-}
-
-/** [B, H, M, K]·[B, H, K, N] as B·H separate 2-D products. */
-function matMulPerSlice(a: tf.Tensor4D, b: tf.Tensor4D): tf.Tensor4D {
-  const [bs, h, m, k] = a.shape;
-  const n = b.shape[3];
-  return tf.tidy(() => {
-    const as = tf.unstack(a.reshape([bs * h, m, k]));
-    const bsl = tf.unstack(b.reshape([bs * h, k, n]));
-    return tf.concat(as.map((x, i) => tf.matMul(x as tf.Tensor2D, bsl[i] as tf.Tensor2D)), 0).reshape([bs, h, m, n]);
-  });
-}
-
-/**
- * Batched a·b for rank-4 [B, H, M, K]·[B, H, K, N] (attention's scores and mixing), with the same
- * explicit-transpose backward as matMul2d: tf's own gradient uses transposeA/transposeB products.
- */
-export const batchMatMul4d: (a: tf.Tensor4D, b: tf.Tensor4D) => tf.Tensor4D = tf.customGrad((aIn, bIn, save) => {
-  const [a, b] = [aIn, bIn] as tf.Tensor4D[];
-  (save as tf.GradSaveFunc)([a, b]);
-  return {
-    value: scoresAsSlices(a, b) ? matMulPerSlice(a, b) : tf.matMul(a, b),
-    gradFunc: tidyGrad<tf.Tensor4D[]>((dy, [a, b]) => [
-      tf.matMul(dy as tf.Tensor4D, swapLast(b)),
-      tf.matMul(swapLast(a), dy as tf.Tensor4D),
-    ]),
-  };
-}) as (a: tf.Tensor4D, b: tf.Tensor4D) => tf.Tensor4D;
 
 /**
  * LayerNorm over the last axis: y = (x − mean)·invstd·gamma + beta. Backward, with g = dy·gamma:

@@ -2,7 +2,8 @@
 // keys and returns a function of (input, context). Convolutions pad every side by (k−1)/2, as PyTorch
 // does (a pad number, not TF's 'same', which pads only bottom/right on stride 2).
 import * as tf from '@tensorflow/tfjs';
-import { batchNormTraining, layerNormLastAxis, matMul2d, silu, type Activation } from './custom-grads.ts';
+import { batchNormTraining, layerNormLastAxis, silu, type Activation } from './custom-grads.ts';
+import { matMul2d } from './matmul.ts';
 import type { ParamStore } from './params.ts';
 import type { ForwardOptions } from './types.ts';
 

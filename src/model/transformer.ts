@@ -2,7 +2,7 @@
 // Block): x + Attn(LN(x)), then x + MLP(LN(x)). Attention runs among the N patches, separately for
 // each of the B·P pixel positions, which is why the sequence batch is B·P.
 import * as tf from '@tensorflow/tfjs';
-import { batchMatMul4d, swapLast } from './custom-grads.ts';
+import { batchMatMul4d, batchMatMul4dTransposeB } from './matmul.ts';
 import { activate, dropout, layerNorm, linear, type Ctx } from './layers.ts';
 import type { ParamStore } from './params.ts';
 
@@ -37,7 +37,7 @@ export function transformerLayer(store: ParamStore, key: string, s: TransformerL
     const [q, k, v] = tf.split(qkv(norm1(x, ctx), ctx), 3, 2).map(toHeads);
     ctx.probe?.macs?.(2 * seqs * s.heads * n * n * headDim);
     // Scale q rather than the N×N scores: the same product, on N·hd values instead of N².
-    const weights = tf.softmax(batchMatMul4d(tf.mul(q, 1 / Math.sqrt(headDim)) as tf.Tensor4D, swapLast(k))) as tf.Tensor4D;
+    const weights = tf.softmax(batchMatMul4dTransposeB(tf.mul(q, 1 / Math.sqrt(headDim)) as tf.Tensor4D, k)) as tf.Tensor4D;
     sink?.(weights);
     const attended = batchMatMul4d(weights, v).transpose([0, 2, 1, 3]).reshape([seqs, n, s.dim]);
     const y = tf.add(x, dropout(proj(attended, ctx), s.dropout, ctx));

@@ -1,8 +1,11 @@
 // The hand-written gradients equal TF.js's autodiff of the plain formulas (cpu backend, random inputs),
 // and the ops leave no tensors behind, with or without a gradient tape.
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { batchMatMul4d, batchNormTraining, layerNormLastAxis, matMul2d, silu, type Activation } from '../../src/model/custom-grads.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { batchNormTraining, layerNormLastAxis, silu, type Activation } from '../../src/model/custom-grads.ts';
+import { batchMatMul4d, batchMatMul4dTransposeB, matMul2d } from '../../src/model/matmul.ts';
+import { initBackend } from '../../src/backend/index.ts';
+import { transposedMatMulIsFast } from '../../src/util/kernel-traits.ts';
 import { maxAbs, maxAbsDiff } from '../helpers/fixtures.ts';
 
 beforeAll(async () => { await tf.setBackend('cpu'); });
@@ -103,21 +106,37 @@ describe('silu', () => {
   });
 });
 
-describe('matMul2d', () => {
-  it('gradients w.r.t. both factors match autodiff of tf.matMul', () => {
+// Both formulations: explicit transposes (cpu, and wasm with TF.js's own kernels) and transposed operands
+// (wasm with the studio's SIMD matmul: util/kernel-traits.ts).
+describe.each(['cpu', 'wasm'])('matrix products on %s', (backend) => {
+  beforeAll(async () => {
+    if (backend === 'wasm') await initBackend('wasm');
+    await tf.setBackend(backend);
+    expect(transposedMatMulIsFast(backend)).toBe(backend === 'wasm');
+  });
+  afterAll(async () => { await tf.setBackend('cpu'); });
+
+  it('matMul2d: gradients w.r.t. both factors match autodiff of tf.matMul', () => {
     const a = tf.randomNormal([7, 5], 0, 1, 'float32', 8);
     const b = tf.randomNormal([5, 3], 0, 1, 'float32', 9);
     expectSameGradients((p, q) => matMul2d(p as tf.Tensor2D, q as tf.Tensor2D), (p, q) => tf.matMul(p as tf.Tensor2D, q as tf.Tensor2D), [a, b], 10);
     tf.dispose([a, b]);
   });
-});
 
-describe('batchMatMul4d', () => {
-  it('gradients w.r.t. both batched factors match autodiff of tf.matMul', () => {
+  it('batchMatMul4d: gradients w.r.t. both batched factors match autodiff of tf.matMul', () => {
     const a = tf.randomNormal([2, 3, 6, 4], 0, 1, 'float32', 21);
     const b = tf.randomNormal([2, 3, 4, 5], 0, 1, 'float32', 22);
     expectSameGradients((p, q) => batchMatMul4d(p as tf.Tensor4D, q as tf.Tensor4D), (p, q) => tf.matMul(p as tf.Tensor4D, q as tf.Tensor4D), [a, b], 23);
     tf.dispose([a, b]);
+  });
+
+  it('batchMatMul4dTransposeB (q·kᵀ): value and gradients match autodiff, also over 256 patches (per-slice products)', () => {
+    for (const [n, seed] of [[6, 31], [256, 35]]) {
+      const a = tf.randomNormal([1, 2, n, 4], 0, 1, 'float32', seed);
+      const b = tf.randomNormal([1, 2, n, 4], 0, 1, 'float32', seed + 1);
+      expectSameGradients((p, q) => batchMatMul4dTransposeB(p as tf.Tensor4D, q as tf.Tensor4D), (p, q) => tf.matMul(p as tf.Tensor4D, q as tf.Tensor4D, false, true), [a, b], seed + 2);
+      tf.dispose([a, b]);
+    }
   });
 });
 

@@ -1,0 +1,116 @@
+// The studio's own WebAssembly SIMD kernels for TF.js's wasm backend in Node, compiled from
+// src/backend/kernels/*.c by clang (scripts/build-kernels.mjs → dist-kernels/kernels.wasm, built on first use
+// where clang is installed, and by `npm run build` for the packaged app). They replace TF.js kernels that
+// measurements showed to be the bottleneck; where the module is missing, TF.js's own kernels run and the
+// backend report says why.
+//
+// The module imports the wasm backend's own memory, so a kernel reads its inputs and writes its output where
+// TF.js keeps them (no copy). That only holds for Node's single-threaded wasm (the threaded build's memory is
+// shared, and its page does not load these kernels).
+import * as tf from '@tensorflow/tfjs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, WASM_KERNELS, ensureBuilt, needsBuild } from '../build/outputs.ts';
+import { batchMatMulKernel } from './simd-batch-matmul.ts';
+import { markTransposedMatMulFast } from '../util/kernel-traits.ts';
+
+/** What the wasm backend uses of the studio's kernels: which ones, or why none. */
+export type SimdKernels = { names: string[] } | { names: []; reason: string };
+
+/** The exports every kernel binds to (the C functions of src/backend/kernels/). */
+export interface KernelExports {
+  batch_matmul(a: number, b: number, c: number, batch: number, batchA: number, batchB: number, m: number, k: number, n: number,
+    transposeA: number, transposeB: number, scratch: number): void;
+}
+
+/** The parts of TF.js's WasmBackend a kernel needs (it has no public type for them). */
+export interface WasmBackendParts {
+  wasm: { asm: { memory: WebAssembly.Memory }; _malloc(bytes: number): number; _free(ptr: number): void };
+  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+}
+
+/** A kernel's replacement: it answers the cases it handles and hands the rest to TF.js's own. */
+export type KernelWrapper = (builtin: tf.KernelFunc, exportsFor: (backend: WasmBackendParts) => KernelExports) => tf.KernelFunc;
+
+const WRAPPERS: Record<string, KernelWrapper> = { BatchMatMul: batchMatMulKernel };
+
+/**
+ * The module's imports must be TF.js's memory alone, and it must hold no data segment (its data would be
+ * written over TF.js's memory when instantiated). The build also refuses code that uses a stack.
+ */
+export function checkKernelModule(bytes: Uint8Array<ArrayBuffer>, source: string): WebAssembly.Module {
+  if (!WebAssembly.validate(bytes)) throw new Error(`${source} is not a valid WebAssembly module`);
+  // Sections after the 8-byte header: an id byte, then the size as unsigned LEB128.
+  for (let at = 8; at < bytes.length;) {
+    const id = bytes[at++];
+    let size = 0;
+    for (let shift = 0; ; shift += 7) {
+      const b = bytes[at++];
+      size += (b & 0x7f) * 2 ** shift;
+      if (!(b & 0x80)) break;
+    }
+    if (id === 11 && size > 1) throw new Error(`${source} has a data section: it would overwrite TF.js's memory`);
+    at += size;
+  }
+  const mod = new WebAssembly.Module(bytes);
+  const imports = WebAssembly.Module.imports(mod).map((i) => `${i.module}.${i.name}:${i.kind}`);
+  if (imports.join() !== 'env.memory:memory') throw new Error(`${source} must import env.memory only, imports ${imports.join(', ') || 'nothing'}`);
+  const exported = new Set(WebAssembly.Module.exports(mod).filter((e) => e.kind === 'function').map((e) => e.name));
+  const missing = ['batch_matmul'].filter((f) => !exported.has(f));
+  if (missing.length) throw new Error(`${source} lacks ${missing.join(', ')} (rebuild: npm run build:kernels)`);
+  return mod;
+}
+
+function hasClang(): boolean {
+  const r = spawnSync(process.env.CLANG || 'clang', ['--version'], { stdio: 'ignore' });
+  return !r.error && r.status === 0;
+}
+
+let status: SimdKernels | null = null;
+
+/**
+ * Builds the module if needed and possible, and registers the kernels for the wasm backend (once per process;
+ * later calls answer the first one's result). Never throws: a kernel that cannot load leaves TF.js's own.
+ */
+export async function enableSimdKernels(opts: { log?: (line: string) => void } = {}): Promise<SimdKernels> {
+  if (status) return status;
+  status = await load(opts.log).catch((e: Error) => ({ names: [] as [], reason: e.message.split('\n')[0] }));
+  return status;
+}
+
+async function load(log?: (line: string) => void): Promise<SimdKernels> {
+  const file = join(ROOT, WASM_KERNELS.output);
+  const why = needsBuild(WASM_KERNELS);
+  if (why) {
+    if (!hasClang()) {
+      if (why === 'missing') return { names: [], reason: "the studio's SIMD kernels are not built and clang is not installed (Debian: apt-get install clang lld llvm)" };
+      log?.(`the studio's SIMD kernels are older than their sources and clang is not installed: using the built ones`);
+    } else {
+      await ensureBuilt(WASM_KERNELS, { log: log ?? (() => undefined), toolOutput: log ? (c) => log(c.trimEnd()) : () => undefined });
+    }
+  }
+  const mod = checkKernelModule(new Uint8Array(readFileSync(file)), file);
+  const instances = new WeakMap<WasmBackendParts, KernelExports>();
+  const exportsFor = (backend: WasmBackendParts): KernelExports => {
+    let e = instances.get(backend);
+    if (!e) {
+      e = new WebAssembly.Instance(mod, { env: { memory: backend.wasm.asm.memory } }).exports as unknown as KernelExports;
+      instances.set(backend, e);
+    }
+    return e;
+  };
+  const names: string[] = [];
+  for (const [name, wrap] of Object.entries(WRAPPERS)) {
+    const builtin = tf.getKernel(name, 'wasm');
+    if (!builtin) continue;
+    tf.unregisterKernel(name, 'wasm');
+    // Keeps the builtin's setup (it binds the wasm function the fallback calls).
+    tf.registerKernel({ ...builtin, kernelFunc: wrap(builtin.kernelFunc, exportsFor) });
+    names.push(name);
+  }
+  // Products with transposed operands now cost what plain ones do: the model drops its explicit transposes.
+  if (names.includes('BatchMatMul')) markTransposedMatMulFast('wasm');
+  return { names };
+}

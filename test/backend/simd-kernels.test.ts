@@ -1,0 +1,86 @@
+// The studio's SIMD kernels on TF.js's wasm backend: built from source here (CI installs clang), checked before
+// use, and equal to the cpu backend's products on every shape the kernel handles (transposes, broadcast batches,
+// sizes that leave tails in every loop), with TF.js's own kernel answering the rest.
+import * as tf from '@tensorflow/tfjs';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend, type BackendReport } from '../../src/backend/index.ts';
+import { checkKernelModule } from '../../src/backend/wasm-simd-kernels.ts';
+import { ROOT, WASM_KERNELS } from '../../src/build/outputs.ts';
+import { transposedMatMulIsFast } from '../../src/util/kernel-traits.ts';
+import { Rng } from '../../src/util/random.ts';
+
+let report: BackendReport;
+beforeAll(async () => { report = await initBackend('wasm'); }, 120_000);
+
+function values(shape: number[], seed: number): Float32Array {
+  const rng = new Rng(seed);
+  return Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.next() * 2 - 1);
+}
+
+/** The product on `backend` as plain numbers. */
+async function on(backend: string, a: { shape: number[]; data: Float32Array }, b: { shape: number[]; data: Float32Array }, ta: boolean, tb: boolean) {
+  await tf.setBackend(backend);
+  const x = tf.tensor(a.data, a.shape), y = tf.tensor(b.data, b.shape);
+  const z = tf.matMul(x, y, ta, tb);
+  const out = { shape: z.shape, data: Array.from(await z.data()) };
+  tf.dispose([x, y, z]);
+  return out;
+}
+
+describe("the studio's wasm SIMD kernels", () => {
+  it('are built and in use on wasm, and say so in the backend line', () => {
+    expect(report.kernels).toEqual({ names: ['BatchMatMul'] });
+    expect(transposedMatMulIsFast('wasm')).toBe(true);
+    expect(transposedMatMulIsFast('cpu')).toBe(false);
+  });
+
+  it('BatchMatMul equals the cpu backend: batches, broadcasts, transposes, every loop tail', async () => {
+    const cases: Array<[number[], number[]]> = [
+      [[3, 5, 7], [3, 7, 9]], // tails: 5 rows (4 + 1), 9 columns (8 + 1)
+      [[2, 2, 64, 16], [2, 2, 16, 64]], // attention's scores, blocks only
+      [[4, 13, 6], [6, 11]], // b broadcast: one matrix for the batch
+      [[1, 6, 3], [5, 3, 10]], // a broadcast
+      [[70, 12], [12, 20]], // 2-D
+      [[300, 5], [5, 3]], // k tiles (gemm_tn tiles k by 128)
+      [[2, 0, 4], [2, 4, 3]], // empty
+    ];
+    for (const [sa, sb] of cases) {
+      for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+        const swap = (s: number[], t: boolean) => (t ? [...s.slice(0, -2), s[s.length - 1], s[s.length - 2]] : s);
+        const a = { shape: swap(sa, ta), data: values(swap(sa, ta), 1) }, b = { shape: swap(sb, tb), data: values(swap(sb, tb), 2) };
+        const want = await on('cpu', a, b, ta, tb);
+        const got = await on('wasm', a, b, ta, tb);
+        expect(got.shape, `${sa}·${sb} ${ta} ${tb}`).toEqual(want.shape);
+        got.data.forEach((v, i) => expect(Math.abs(v - want.data[i]), `${sa}·${sb} ${ta} ${tb} [${i}]`).toBeLessThan(1e-5));
+      }
+    }
+  });
+
+  it("leaves TF.js's own kernel the cases it does not handle, with TF.js's own errors", async () => {
+    await tf.setBackend('wasm');
+    // int32 products: TF.js's own kernel answers (it does not multiply integers on wasm, and says so)
+    const [p, q] = [tf.tensor2d([[1, 2]], [1, 2], 'int32'), tf.tensor2d([[3], [4]], [2, 1], 'int32')];
+    expect(() => tf.matMul(p, q)).toThrow(/non-float32/);
+    // batches that broadcast to a grid ([2,1] with [1,3]): not "the same batch or one matrix"
+    const a = tf.ones([2, 1, 2, 2]), b = tf.ones([1, 3, 2, 2]);
+    const c = tf.matMul(a, b);
+    expect(c.shape).toEqual([2, 3, 2, 2]);
+    expect(Array.from(await c.data()).every((v) => v === 2)).toBe(true);
+    expect(() => tf.matMul(tf.ones([2, 3]), tf.ones([4, 5]))).toThrow(/inner shapes/);
+    tf.dispose([p, q, a, b, c]);
+  });
+
+  it('refuses a module that would write into TF.js memory or import anything else', () => {
+    const built = new Uint8Array(readFileSync(join(ROOT, WASM_KERNELS.output)));
+    expect(() => checkKernelModule(built, 'kernels.wasm')).not.toThrow();
+    // A minimal module with a data section of one segment.
+    const withData = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
+      2, 0x0f, 1, 3, 0x65, 0x6e, 0x76, 6, 0x6d, 0x65, 0x6d, 0x6f, 0x72, 0x79, 2, 0, 1, // import env.memory (min 1)
+      11, 7, 1, 0, 0x41, 0, 0x0b, 1, 0x2a]); // data: segment 0 at i32.const 0, one byte
+    expect(() => checkKernelModule(withData, 'data.wasm')).toThrow(/data\.wasm has a data section/);
+    const noImports = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]);
+    expect(() => checkKernelModule(noImports, 'empty.wasm')).toThrow(/must import env\.memory only, imports nothing/);
+  });
+});
