@@ -13,6 +13,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, WASM_KERNELS, ensureBuilt, needsBuild } from '../build/outputs.ts';
 import { batchMatMulKernel } from './simd-batch-matmul.ts';
+import { depthwiseFilterGradKernel } from './simd-depthwise.ts';
+import { meanKernel, sumKernel } from './simd-reductions.ts';
 import { markTransposedMatMulFast } from '../util/kernel-traits.ts';
 
 /** What the wasm backend uses of the studio's kernels: which ones, or why none. */
@@ -22,7 +24,12 @@ export type SimdKernels = { names: string[] } | { names: []; reason: string };
 export interface KernelExports {
   batch_matmul(a: number, b: number, c: number, batch: number, batchA: number, batchB: number, m: number, k: number, n: number,
     transposeA: number, transposeB: number, scratch: number): void;
+  sum_rows(x: number, out: number, rows: number, cols: number, scale: number): void;
+  depthwise_filter_grad(x: number, dy: number, dw: number, batch: number, h: number, w: number, c: number, oh: number, ow: number,
+    kh: number, kw: number, strideH: number, strideW: number, padTop: number, padLeft: number): void;
 }
+
+const EXPORTS: Array<keyof KernelExports> = ['batch_matmul', 'sum_rows', 'depthwise_filter_grad'];
 
 /** The parts of TF.js's WasmBackend a kernel needs (it has no public type for them). */
 export interface WasmBackendParts {
@@ -34,7 +41,13 @@ export interface WasmBackendParts {
 /** A kernel's replacement: it answers the cases it handles and hands the rest to TF.js's own. */
 export type KernelWrapper = (builtin: tf.KernelFunc, exportsFor: (backend: WasmBackendParts) => KernelExports) => tf.KernelFunc;
 
-const WRAPPERS: Record<string, KernelWrapper> = { BatchMatMul: batchMatMulKernel };
+const WRAPPERS: Record<string, KernelWrapper> = {
+  BatchMatMul: batchMatMulKernel,
+  Sum: sumKernel,
+  Mean: meanKernel,
+  // Registered by wasm-grad-kernels.ts (composed from TF.js's kernels) before these.
+  DepthwiseConv2dNativeBackpropFilter: depthwiseFilterGradKernel,
+};
 
 /**
  * The module's imports must be TF.js's memory alone, and it must hold no data segment (its data would be
@@ -58,7 +71,7 @@ export function checkKernelModule(bytes: Uint8Array<ArrayBuffer>, source: string
   const imports = WebAssembly.Module.imports(mod).map((i) => `${i.module}.${i.name}:${i.kind}`);
   if (imports.join() !== 'env.memory:memory') throw new Error(`${source} must import env.memory only, imports ${imports.join(', ') || 'nothing'}`);
   const exported = new Set(WebAssembly.Module.exports(mod).filter((e) => e.kind === 'function').map((e) => e.name));
-  const missing = ['batch_matmul'].filter((f) => !exported.has(f));
+  const missing = EXPORTS.filter((f) => !exported.has(f));
   if (missing.length) throw new Error(`${source} lacks ${missing.join(', ')} (rebuild: npm run build:kernels)`);
   return mod;
 }

@@ -31,7 +31,7 @@ async function on(backend: string, a: { shape: number[]; data: Float32Array }, b
 
 describe("the studio's wasm SIMD kernels", () => {
   it('are built and in use on wasm, and say so in the backend line', () => {
-    expect(report.kernels).toEqual({ names: ['BatchMatMul'] });
+    expect(report.kernels).toEqual({ names: ['BatchMatMul', 'Sum', 'Mean', 'DepthwiseConv2dNativeBackpropFilter'] });
     expect(transposedMatMulIsFast('wasm')).toBe(true);
     expect(transposedMatMulIsFast('cpu')).toBe(false);
   });
@@ -55,6 +55,54 @@ describe("the studio's wasm SIMD kernels", () => {
         expect(got.shape, `${sa}·${sb} ${ta} ${tb}`).toEqual(want.shape);
         got.data.forEach((v, i) => expect(Math.abs(v - want.data[i]), `${sa}·${sb} ${ta} ${tb} [${i}]`).toBeLessThan(1e-5));
       }
+    }
+  });
+
+  it('Sum and Mean over the leading axes equal the cpu backend (keepDims, channel tails); other axes stay with TF.js', async () => {
+    for (const shape of [[2, 5, 6, 37], [9, 16], [3, 1, 4, 3]]) {
+      const data = values(shape, 3);
+      const lead = shape.slice(0, -1).map((_, i) => i);
+      for (const axes of [lead, [...lead].reverse(), [shape.length - 1], [0]]) {
+        for (const keepDims of [false, true]) {
+          const results: Record<string, { shape: number[]; data: number[] }> = {};
+          for (const backend of ['cpu', 'wasm']) {
+            await tf.setBackend(backend);
+            const x = tf.tensor(data, shape);
+            const [s, m] = [tf.sum(x, axes, keepDims), tf.mean(x, axes, keepDims)];
+            results[backend] = { shape: s.shape, data: [...(await s.data()), ...(await m.data())] };
+            tf.dispose([x, s, m]);
+          }
+          expect(results.wasm.shape, `${shape} ${axes} ${keepDims}`).toEqual(results.cpu.shape);
+          results.wasm.data.forEach((v, i) => expect(Math.abs(v - results.cpu.data[i]), `${shape} ${axes} [${i}]`).toBeLessThan(1e-5));
+        }
+      }
+    }
+  });
+
+  it("the depthwise filter gradient equals the cpu backend's (strides, paddings, odd sizes, channel tails)", async () => {
+    const cases: Array<{ x: number[]; k: number; stride: number; pad: 'valid' | 'same' | number }> = [
+      { x: [2, 9, 7, 6], k: 3, stride: 1, pad: 1 },
+      { x: [2, 9, 7, 6], k: 3, stride: 2, pad: 1 },
+      { x: [1, 8, 8, 8], k: 3, stride: 2, pad: 'same' },
+      { x: [3, 6, 5, 5], k: 5, stride: 1, pad: 'valid' },
+    ];
+    for (const c of cases) {
+      const [b, , , ch] = c.x;
+      const xs = values(c.x, 5), ws = values([c.k, c.k, ch, 1], 6);
+      const grads: Record<string, number[]> = {};
+      for (const backend of ['cpu', 'wasm']) {
+        await tf.setBackend(backend);
+        const x = tf.tensor4d(xs, c.x as [number, number, number, number]);
+        const w = tf.tensor4d(ws, [c.k, c.k, ch, 1]);
+        const y = tf.depthwiseConv2d(x, w, c.stride, c.pad);
+        const r = tf.tensor(values(y.shape, 7), y.shape);
+        const g = tf.grad((f: tf.Tensor) => tf.sum(tf.mul(tf.depthwiseConv2d(x, f as tf.Tensor4D, c.stride, c.pad), r)))(w);
+        grads[backend] = Array.from(await g.data());
+        expect(g.shape).toEqual([c.k, c.k, ch, 1]);
+        tf.dispose([x, w, y, r, g]);
+      }
+      const scale = Math.max(...grads.cpu.map(Math.abs));
+      grads.wasm.forEach((v, i) => expect(Math.abs(v - grads.cpu[i]) / scale, `${JSON.stringify(c)} [${i}] of batch ${b}`).toBeLessThan(1e-5));
     }
   });
 
