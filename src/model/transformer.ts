@@ -3,7 +3,7 @@
 // each of the B·P pixel positions, which is why the sequence batch is B·P.
 import * as tf from '@tensorflow/tfjs';
 import { batchMatMul4d, batchMatMul4dTransposeB } from './matmul.ts';
-import { activate, dropout, layerNorm, linear, type Ctx } from './layers.ts';
+import { activate, dropout, layerNorm, linear, linearParts, type Ctx } from './layers.ts';
 import type { ParamStore } from './params.ts';
 
 const LINEAR_INIT = { kind: 'normal' as const, std: 0.01 }; // timm ByobNet's Linear init
@@ -22,7 +22,7 @@ export function transformerLayer(store: ParamStore, key: string, s: TransformerL
   const hidden = Math.round(s.dim * s.mlpRatio);
   const headDim = s.dim / s.heads;
   const norm1 = layerNorm(store, `${key}.norm1`, s.dim);
-  const qkv = linear(store, `${key}.attn.qkv`, s.dim, 3 * s.dim, LINEAR_INIT);
+  const qkv = linearParts(store, `${key}.attn.qkv`, s.dim, 3, s.dim, LINEAR_INIT);
   const proj = linear(store, `${key}.attn.proj`, s.dim, s.dim, LINEAR_INIT);
   const norm2 = layerNorm(store, `${key}.norm2`, s.dim);
   const fc1 = linear(store, `${key}.mlp.fc1`, s.dim, hidden, LINEAR_INIT);
@@ -34,7 +34,7 @@ export function transformerLayer(store: ParamStore, key: string, s: TransformerL
     // qkv features are [q | k | v], each split into heads. Rank-4 transposes only (fast on wasm):
     // [S, N, d] → [S, N, heads, hd] → [S, heads, N, hd].
     const toHeads = (t: tf.Tensor) => t.reshape([seqs, n, s.heads, headDim]).transpose([0, 2, 1, 3]) as tf.Tensor4D;
-    const [q, k, v] = tf.split(qkv(norm1(x, ctx), ctx), 3, 2).map(toHeads);
+    const [q, k, v] = qkv(norm1(x, ctx), ctx).map(toHeads);
     ctx.probe?.macs?.(2 * seqs * s.heads * n * n * headDim);
     // Scale q rather than the N×N scores: the same product, on N·hd values instead of N².
     const weights = tf.softmax(batchMatMul4dTransposeB(tf.mul(q, 1 / Math.sqrt(headDim)) as tf.Tensor4D, k)) as tf.Tensor4D;
