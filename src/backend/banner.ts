@@ -9,7 +9,7 @@ function details(r: BackendReport): string {
   if (r.simd !== undefined) parts.push(r.simd ? 'SIMD' : 'no SIMD');
   if (r.threads !== undefined) parts.push(`${r.threads} thread${r.threads === 1 ? '' : 's'}`);
   if (r.gpu !== undefined) parts.push(r.gpu ? 'CUDA device' : 'no CUDA device found, running on the CPU');
-  if (r.kernels) parts.push(r.kernels.names.length ? `studio SIMD kernels: ${r.kernels.names.join(', ')}` : `TF.js kernels only: ${'reason' in r.kernels ? r.kernels.reason : 'none apply'}`);
+  if (r.kernels) parts.push(r.kernels.names.length ? `${r.kernels.names.length} studio SIMD kernels` : `TF.js kernels only: ${'reason' in r.kernels ? r.kernels.reason : 'none apply'}`);
   if (r.requested !== 'auto') parts.push(r.reason);
   return parts.length ? ` (${parts.join(', ')})` : '';
 }

@@ -15,7 +15,8 @@ import { ROOT, WASM_KERNELS, ensureBuilt, needsBuild } from '../build/outputs.ts
 import { batchMatMulKernel } from './simd-batch-matmul.ts';
 import { depthwiseFilterGradKernel } from './simd-depthwise.ts';
 import { meanKernel, sumKernel } from './simd-reductions.ts';
-import { markTransposedMatMulFast } from '../util/kernel-traits.ts';
+import { markFusedBatchNorm, markTransposedMatMulFast } from '../util/kernel-traits.ts';
+import { BATCH_NORM_MAKERS } from './simd-batchnorm.ts';
 
 /** What the wasm backend uses of the studio's kernels: which ones, or why none. */
 export type SimdKernels = { names: string[] } | { names: []; reason: string };
@@ -27,9 +28,14 @@ export interface KernelExports {
   sum_rows(x: number, out: number, rows: number, cols: number, scale: number): void;
   depthwise_filter_grad(x: number, dy: number, dw: number, batch: number, h: number, w: number, c: number, oh: number, ow: number,
     kh: number, kw: number, strideH: number, strideW: number, padTop: number, padLeft: number): void;
+  bn_moments(x: number, mean: number, variance: number, rows: number, cols: number): void;
+  bn_act_forward(x: number, mean: number, variance: number, gamma: number, beta: number, y: number, rows: number, cols: number,
+    eps: number, act: number, scratch: number): void;
+  bn_act_backward(x: number, dy: number, mean: number, variance: number, gamma: number, beta: number, dx: number, dgamma: number,
+    dbeta: number, rows: number, cols: number, eps: number, act: number, scratch: number): void;
 }
 
-const EXPORTS: Array<keyof KernelExports> = ['batch_matmul', 'sum_rows', 'depthwise_filter_grad'];
+const EXPORTS: Array<keyof KernelExports> = ['batch_matmul', 'sum_rows', 'depthwise_filter_grad', 'bn_moments', 'bn_act_forward', 'bn_act_backward'];
 
 /** The parts of TF.js's WasmBackend a kernel needs (it has no public type for them). */
 export interface WasmBackendParts {
@@ -123,7 +129,12 @@ async function load(log?: (line: string) => void): Promise<SimdKernels> {
     tf.registerKernel({ ...builtin, kernelFunc: wrap(builtin.kernelFunc, exportsFor) });
     names.push(name);
   }
+  for (const [name, make] of Object.entries(BATCH_NORM_MAKERS)) {
+    if (!tf.getKernel(name, 'wasm')) tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: make(exportsFor) });
+    names.push(name);
+  }
   // Products with transposed operands now cost what plain ones do: the model drops its explicit transposes.
   if (names.includes('BatchMatMul')) markTransposedMatMulFast('wasm');
+  markFusedBatchNorm('wasm');
   return { names };
 }

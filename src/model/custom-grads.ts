@@ -5,6 +5,7 @@
 // backward pass. Each op here saves only the tensors its backward needs and reduces per channel with
 // broadcasting instead.
 import * as tf from '@tensorflow/tfjs';
+import { BATCH_NORM_KERNELS, fusedBatchNormFits } from '../util/kernel-traits.ts';
 
 /** Receives a batch's mean and biased variance per channel; they are released when it returns. */
 export type StatsSink = (mean: tf.Tensor1D, variance: tf.Tensor1D) => void;
@@ -60,6 +61,7 @@ export function batchNormTraining(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Ten
   if (gamma.size !== channels || beta.size !== channels) {
     throw new Error(`batchNormTraining: ${channels} channels, gamma has ${gamma.size} and beta ${beta.size}`);
   }
+  if (fusedBatchNormFits(tf.getBackend(), channels)) return fusedBatchNormTraining(x, gamma, beta, { eps, act, onStats });
   const axes = leadingAxes(x.rank);
   const n = x.size / channels;
   // FusedBatchNorm: one pass over x on wasm.
@@ -87,6 +89,26 @@ export function batchNormTraining(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Ten
         const dx = tf.add(tf.add(tf.mul(dy, a), tf.mul(centred, b)), c);
         return [dx, dgamma, dbeta];
       }),
+    };
+  });
+  return op(x, gamma, beta);
+}
+
+/**
+ * batchNormTraining on the backend's fused kernels (util/kernel-traits.ts): the same maths and the same saved
+ * tensors, in one kernel for the statistics, one for the forward and one for the whole backward.
+ */
+function fusedBatchNormTraining(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D,
+  { eps, act = 'none', onStats }: BatchNormTrainingOptions): tf.Tensor {
+  const run = (name: string, inputs: tf.NamedTensorMap) => tf.engine().runKernel(name, inputs, { eps, act } as unknown as tf.NamedAttrMap);
+  const op = tf.customGrad((xIn, g, b, save) => {
+    const [x, gamma, beta] = [xIn, g, b] as tf.Tensor[];
+    const [mean, variance] = run(BATCH_NORM_KERNELS.moments, { x }) as tf.Tensor[];
+    onStats?.(mean as tf.Tensor1D, variance as tf.Tensor1D);
+    (save as tf.GradSaveFunc)([x, mean, variance, gamma, beta]);
+    return {
+      value: run(BATCH_NORM_KERNELS.act, { x, mean, variance, gamma, beta }) as tf.Tensor,
+      gradFunc: (dy, [x, mean, variance, gamma, beta]) => run(BATCH_NORM_KERNELS.actGrad, { x, dy, mean, variance, gamma, beta }) as tf.Tensor[],
     };
   });
   return op(x, gamma, beta);

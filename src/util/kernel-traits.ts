@@ -11,3 +11,21 @@ export function markTransposedMatMulFast(backend: string): void {
 export function transposedMatMulIsFast(backend: string): boolean {
   return transposedMatMul.has(backend);
 }
+
+/**
+ * The studio's fused training-mode BatchNorm (src/backend/kernels/batchnorm.c), as TF.js kernels of these names
+ * where a backend has them: moments → [mean, variance]; act → y; act-grad → [dx, dgamma, dbeta]. Attributes
+ * { eps, act: 'none' | 'relu6' | 'silu' }.
+ */
+export const BATCH_NORM_KERNELS = { moments: 'StudioBatchNormMoments', act: 'StudioBatchNormAct', actGrad: 'StudioBatchNormActGrad' } as const;
+
+const fusedBatchNorm = new Set<string>();
+
+export function markFusedBatchNorm(backend: string): void {
+  fusedBatchNorm.add(backend);
+}
+
+/** Whether `backend` has the fused BatchNorm kernels for `channels` channels (they take multiples of 4). */
+export function fusedBatchNormFits(backend: string, channels: number): boolean {
+  return fusedBatchNorm.has(backend) && channels % 4 === 0;
+}

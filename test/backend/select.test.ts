@@ -129,6 +129,12 @@ describe('formatBackendBanner', () => {
     expect(line).toMatch(/^backend: wasm \(SIMD, 1 thread\) — tfjs-node-gpu not installed; tfjs-node not installed — for a faster backend: npm install @tensorflow\/tfjs-node \(/);
   });
 
+  it("says how many of the studio's SIMD kernels run, or why none do", () => {
+    expect(formatBackendBanner({ ...base, skipped: [], kernels: { names: ['BatchMatMul', 'Sum'] } })).toBe('backend: wasm (SIMD, 1 thread, 2 studio SIMD kernels)');
+    expect(formatBackendBanner({ ...base, skipped: [], kernels: { names: [], reason: 'clang is not installed' } }))
+      .toBe('backend: wasm (SIMD, 1 thread, TF.js kernels only: clang is not installed)');
+  });
+
   it('says when a backend was requested, and gives full reasons for broken packages', () => {
     expect(formatBackendBanner({ ...base, name: 'cpu', tfBackend: 'cpu', requested: 'cpu', requestedBy: 'argument', reason: 'requested', skipped: [], simd: undefined, threads: undefined }))
       .toBe('backend: cpu (requested)');

@@ -31,7 +31,7 @@ async function on(backend: string, a: { shape: number[]; data: Float32Array }, b
 
 describe("the studio's wasm SIMD kernels", () => {
   it('are built and in use on wasm, and say so in the backend line', () => {
-    expect(report.kernels).toEqual({ names: ['BatchMatMul', 'Sum', 'Mean', 'DepthwiseConv2dNativeBackpropFilter'] });
+    expect(report.kernels).toEqual({ names: ['BatchMatMul', 'Sum', 'Mean', 'DepthwiseConv2dNativeBackpropFilter', 'StudioBatchNormMoments', 'StudioBatchNormAct', 'StudioBatchNormActGrad'] });
     expect(transposedMatMulIsFast('wasm')).toBe(true);
     expect(transposedMatMulIsFast('cpu')).toBe(false);
   });

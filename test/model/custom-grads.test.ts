@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchNormTraining, layerNormLastAxis, silu, type Activation } from '../../src/model/custom-grads.ts';
 import { batchMatMul4d, batchMatMul4dTransposeB, matMul2d } from '../../src/model/matmul.ts';
 import { initBackend } from '../../src/backend/index.ts';
-import { transposedMatMulIsFast } from '../../src/util/kernel-traits.ts';
+import { fusedBatchNormFits, transposedMatMulIsFast } from '../../src/util/kernel-traits.ts';
 import { maxAbs, maxAbsDiff } from '../helpers/fixtures.ts';
 
 beforeAll(async () => { await tf.setBackend('cpu'); });
@@ -40,7 +40,15 @@ function expectSameGradients(custom: (...xs: tf.Tensor[]) => tf.Tensor, plain: (
   expect(tf.memory().numTensors).toBe(before);
 }
 
-describe('batchNormTraining', () => {
+// On wasm with the studio's kernels, channels in multiples of 4 take the fused kernels (util/kernel-traits.ts).
+describe.each(['cpu', 'wasm'])('batchNormTraining on %s', (backend) => {
+  beforeAll(async () => {
+    if (backend === 'wasm') await initBackend('wasm');
+    await tf.setBackend(backend);
+    expect(fusedBatchNormFits(backend, 8)).toBe(backend === 'wasm');
+  });
+  afterAll(async () => { await tf.setBackend('cpu'); });
+
   const activations: Record<Activation, (y: tf.Tensor) => tf.Tensor> = {
     none: (y) => y,
     silu: (y) => tf.mul(y, tf.sigmoid(y)),
@@ -61,6 +69,10 @@ describe('batchNormTraining', () => {
     ['fused SiLU', [2, 6, 5, 4], 1, 'silu'],
     // gamma and beta spread the output over both of ReLU6's clipping points.
     ['fused ReLU6', [2, 6, 5, 4], 1, 'relu6'],
+    ['8 channels, mean far from zero, SiLU', [3, 9, 7, 8], 20, 'silu'],
+    ['8 channels, ReLU6', [3, 9, 7, 8], 1, 'relu6'],
+    // more rows than one accumulation block of the kernels (256)
+    ['many rows', [4, 16, 12, 4], 3, 'none'],
   ])('%s: gradients w.r.t. x, gamma and beta match autodiff', (_, shape, offset, act) => {
     const s = shape as number[];
     const c = s[3];
