@@ -4,11 +4,20 @@
 // This module touches files and spawns the build tools; it never loads a tensor backend.
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The repository root (this file lives in src/build/). */
-export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/**
+ * The repository root (this file lives in src/build/), or the app's root when this file runs compiled into
+ * dist-electron/src/build/ (Electron from a checkout, or the packaged app): the built folders sit beside
+ * dist-electron/, not in it.
+ */
+export const ROOT = appRoot(fileURLToPath(new URL('../..', import.meta.url)));
+
+export function appRoot(dir: string): string {
+  const trimmed = dir.replace(/[\\/]+$/, '');
+  return basename(trimmed) === 'dist-electron' ? dirname(trimmed) : trimmed;
+}
 
 export interface BuildTarget {
   /** Says what is being built, in a user's words. */

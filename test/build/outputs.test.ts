@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ensureBuilt, needsBuild, newestMtime, RENDERER, type BuildTarget } from '../../src/build/outputs.ts';
+import { appRoot, ensureBuilt, needsBuild, newestMtime, RENDERER, type BuildTarget } from '../../src/build/outputs.ts';
 import { tempDir } from '../engine/fixtures/studio.ts';
 
 let tmp: { dir: string; remove(): void } | undefined;
@@ -114,5 +114,13 @@ describe('build outputs', () => {
     await expect(ensureBuilt(missing, { root, log: () => {} })).rejects.toThrow(
       'out/index.html is missing and node_modules/vite/bin/vite.js is not installed (a development dependency): run `npm install`',
     );
+  });
+});
+
+describe('the root the built folders are found from', () => {
+  it('is the checkout from src/build/, and the folder beside dist-electron/ when compiled into it (Electron, the packaged app)', () => {
+    expect(appRoot('/home/me/studio/')).toBe('/home/me/studio');
+    expect(appRoot('/home/me/studio/dist-electron/')).toBe('/home/me/studio');
+    expect(appRoot('/opt/MobileViT Studio/resources/app.asar/dist-electron')).toBe('/opt/MobileViT Studio/resources/app.asar');
   });
 });
