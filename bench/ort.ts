@@ -1,31 +1,24 @@
 // Per-block latency on onnxruntime-node (the studio's own ONNX export, its profiler's node times mapped
 // onto the blocks) beside TF.js, every variant at 256 px, batch 1; plus, where the shared fixtures are
 // present, timm's own ONNX export of the same network timed in the same process (a check on the export).
-import { existsSync } from 'node:fs';
 import { initBackend } from '../src/backend/index.ts';
 import { LocalDevice } from '../src/device/device.ts';
 import { VARIANT_NAMES } from '../src/model/index.ts';
 import { table } from '../src/cli/common.ts';
 import { profileBothRuntimes, sideBySideJson, type SideBySide } from '../src/cli/profile-ort.ts';
-import { createOrtSession, loadOrt } from '../src/export/ort.ts';
 import { machine, median, writeResult } from './machine.ts';
+import { openPeer } from './peer.ts';
 
-const PEER_DIR = new URL('../../shared/fixtures/peer-onnx/', import.meta.url).pathname;
-
-/** timm's export (fixed input `input` [1, 3, 256, 256]): median session.run ms. */
+/** timm's export: median session.run ms after 3 warm-up runs (null where the file is missing). */
 async function peerMs(variant: string, runs: number, threads: number): Promise<number | null> {
-  const file = `${PEER_DIR}${variant}.onnx`;
-  if (!existsSync(file)) return null;
-  const ort = await loadOrt();
-  const session = await createOrtSession(file, { threads });
-  const x = new ort.Tensor('float32', new Float32Array(3 * 256 * 256).fill(0.5), [1, 3, 256, 256]);
+  const peer = await openPeer(variant, threads);
+  if (!peer) return null;
   const times: number[] = [];
   for (let i = 0; i < runs + 3; i++) {
-    const t0 = performance.now();
-    await session.run({ [session.inputNames[0]]: x });
-    if (i >= 3) times.push(performance.now() - t0);
+    const ms = await peer.once();
+    if (i >= 3) times.push(ms);
   }
-  await session.release();
+  await peer.release();
   return median(times);
 }
 

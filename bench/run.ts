@@ -9,6 +9,7 @@ const SECTIONS: Record<string, () => Promise<unknown>> = {
   ort: async () => (await import('./ort.ts')).benchOrt(),
   zoo: async () => (await import('./zoo.ts')).benchZoo(),
   devices: async () => (await import('./devices.ts')).benchDevices(),
+  speed: async () => (await import('./speed.ts')).benchSpeed(),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

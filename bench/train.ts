@@ -7,10 +7,9 @@
 //   3. the data pipeline alone (images/s it can produce), fixed 256 and multi-scale.
 // For scale, PyTorch with OpenBLAS trains XXS on this machine class at about 11–15 images/s at
 // 256 px (batch 16) and 78–93 images/s at 128 px (batch 32).
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { initBackend } from '../src/backend/index.ts';
 import { table } from '../src/cli/common.ts';
 import { benchPipeline } from '../src/data/bench.ts';
@@ -21,6 +20,7 @@ import { runTraining } from '../src/train/index.ts';
 import { createRun } from '../src/run/index.ts';
 import { imagesPerPass } from '../src/train/memory.ts';
 import { makeDataset } from '../test/helpers/dataset.ts';
+import { runChild } from './child.ts';
 import { machine, writeResult } from './machine.ts';
 import type { WorkerJob, WorkerResult } from './train-worker.ts';
 
@@ -52,22 +52,7 @@ function batchFor(backend: string, variant: VariantName, size: number, batch: nu
   return backend === 'wasm' ? Math.min(batch, imagesPerPass('wasm', variant, size)) : batch;
 }
 
-function worker(job: WorkerJob): Promise<WorkerResult | { error: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, [resolve('bin/run-ts.mjs'), resolve('bench/train-worker.ts'), JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '', err = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { err += d; });
-    child.on('close', (code, signal) => {
-      const last = out.trim().split('\n').pop() ?? '';
-      try {
-        done(JSON.parse(last));
-      } catch {
-        done({ error: `worker ended (${signal ?? `exit ${code}`}): ${err.trim().split('\n').pop() ?? ''}` });
-      }
-    });
-  });
-}
+const worker = (job: WorkerJob) => runChild<WorkerResult>('bench/train-worker.ts', job);
 
 /**
  * Batch at 256 px of the epoch comparison: small, so that the few dozen images a CPU backend gets

@@ -55,10 +55,14 @@ export interface SpeedResult {
 /** The recipe's optimizer settings, without EMA (a benchmark step is the update alone). */
 const SETTINGS: TrainerSettings = { adamw: { ...ADAMW, weightDecay: 0.01 }, labelSmoothing: 0.1, gradClip: 10, emaDecay: null };
 
-/** `device`: where to measure (default: this process's backend, released afterwards). */
-export async function measureSpeed(o: SpeedOptions, onRun?: (done: number, total: number) => void, device?: ComputeDevice): Promise<SpeedResult> {
-  const dev = device ?? new LocalDevice(tf.getBackend());
-  const warmup = o.warmup ?? (o.mode === 'training' ? 1 : 3);
+/** One run of the measurement: its time in ms. `close` releases what was opened on the device (the device stays open). */
+export interface SpeedRun { once(): Promise<number>; close(): Promise<void> }
+
+/**
+ * Opens the measurement's model (and optimizer, for training) on `dev`, with its batch: each `once()` is one timed
+ * device call. measureSpeed runs it; a benchmark can interleave it with another runtime (bench/speed.ts).
+ */
+export async function openSpeedRun(o: SpeedOptions, dev: ComputeDevice): Promise<SpeedRun> {
   const numClasses = o.numClasses ?? 1000;
   const model = createModel(o.variant, { numClasses, seed: 1 });
   const weights = stateDict(model);
@@ -72,21 +76,33 @@ export async function measureSpeed(o: SpeedOptions, onRun?: (done: number, total
   const perPass = imagesPerPass(dev.info.tfBackend, o.variant, o.imageSize);
   await dev.call({ op: 'open', model: { variant: o.variant, numClasses }, weights, train: training ? { settings: SETTINGS } : undefined });
   let step = 0;
-  const once = async (): Promise<number> => {
-    o.signal?.throwIfAborted();
-    const t0 = performance.now();
-    if (training) {
-      await dev.call({ op: 'step', x, size: o.imageSize, labels, lr: 1e-3, seed: 1, step: step++, frozen: false, imagesPerPass: Number.isFinite(perPass) ? perPass : null });
-    } else {
-      await dev.call({ op: 'logits', x, shape, weights: 'live' });
-    }
-    return performance.now() - t0;
+  return {
+    async once() {
+      o.signal?.throwIfAborted();
+      const t0 = performance.now();
+      if (training) {
+        await dev.call({ op: 'step', x, size: o.imageSize, labels, lr: 1e-3, seed: 1, step: step++, frozen: false, imagesPerPass: Number.isFinite(perPass) ? perPass : null });
+      } else {
+        await dev.call({ op: 'logits', x, shape, weights: 'live' });
+      }
+      return performance.now() - t0;
+    },
+    async close() {
+      await dev.call({ op: 'close' }).catch(() => undefined);
+    },
   };
+}
+
+/** `device`: where to measure (default: this process's backend, released afterwards). */
+export async function measureSpeed(o: SpeedOptions, onRun?: (done: number, total: number) => void, device?: ComputeDevice): Promise<SpeedResult> {
+  const dev = device ?? new LocalDevice(tf.getBackend());
+  const warmup = o.warmup ?? (o.mode === 'training' ? 1 : 3);
+  const run = await openSpeedRun(o, dev);
   try {
-    for (let i = 0; i < warmup; i++) await once();
+    for (let i = 0; i < warmup; i++) await run.once();
     const times: number[] = [];
     for (let i = 0; i < o.runs; i++) {
-      times.push(await once());
+      times.push(await run.once());
       onRun?.(i + 1, o.runs);
     }
     const medianMs = median(times);
@@ -97,6 +113,6 @@ export async function measureSpeed(o: SpeedOptions, onRun?: (done: number, total
     };
   } finally {
     // The caller's device stays open (it may measure more); only what was opened on it is released.
-    await dev.call({ op: 'close' }).catch(() => undefined);
+    await run.close();
   }
 }

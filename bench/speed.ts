@@ -1,0 +1,116 @@
+// Issue 8's speed benchmark (`npm run bench -- speed`): the engine against a peer in the same run, and its targets.
+//   1. Inference, batch 1, 256 px, every variant: the studio's engine (wasm in this process, one 'logits' device
+//      call per pass: the `bench` command's measurement, train/speed.ts) and onnxruntime-node running timm's export
+//      of the same network (../shared/fixtures/peer-onnx/, 2 intra-op threads: bench/peer.ts), in alternate rounds
+//      after warm-up; medians of each, their ratio, and the studio against the issue's PyTorch latencies.
+//   2. Training, XXS at 128 px batch 32 and 256 px batch 16 (forward + backward + AdamW, train mode), on wasm (this
+//      thread) and wasm-workers (data parallel over worker threads): median step, images/s against the issue's
+//      PyTorch figures. Each configuration runs in its own process (bench/speed-worker.ts) so that
+//   3. its peak resident memory (getrusage maxRSS: the whole process, worker threads included) is its own.
+// PyTorch's figures are the issue's measurements on this machine class (PyTorch 1.13 + OpenBLAS, 2 threads), not this
+// run's. Fewer runs for a quick check: SPEED_BENCH_ROUNDS, SPEED_BENCH_PASSES, SPEED_BENCH_STEPS; one part alone:
+// SPEED_BENCH_ONLY=inference|training.
+import { table } from '../src/cli/common.ts';
+import { openDevice } from '../src/device/open.ts';
+import { VARIANT_NAMES, type VariantName } from '../src/model/index.ts';
+import { openSpeedRun } from '../src/train/speed.ts';
+import { runChild } from './child.ts';
+import { machine, median, writeResult } from './machine.ts';
+import { openPeer, PEER_DIR } from './peer.ts';
+import type { SpeedJob, SpeedJobResult } from './speed-worker.ts';
+
+const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+const ROUNDS = env('SPEED_BENCH_ROUNDS', 5);
+const PASSES = env('SPEED_BENCH_PASSES', 3);
+const STEPS = env('SPEED_BENCH_STEPS', 3);
+const ONLY = process.env.SPEED_BENCH_ONLY;
+const WARMUP = 3;
+const PEER_THREADS = 2;
+
+/** Issue 8's measurements, batch 1, 256 px, median ms, and XXS training images/s by `${size}/${batch}`. */
+const PYTORCH_MS: Record<VariantName, number> = { mobilevit_xxs: 20.4, mobilevit_xs: 42.3, mobilevit_s: 58.8, mobilenet_v2: 17.4 };
+const PYTORCH_IMAGES_PER_SEC: Record<string, number> = { '128/32': 83.3, '256/16': 11.6 };
+const TARGET = { inferenceVsPytorch: 3, inferenceVsOrt: 7, trainingVsPytorch: 0.35 };
+
+const round = (n: number, d = 2) => +n.toFixed(d);
+const met = (ok: boolean) => (ok ? 'met' : 'not met');
+
+interface InferenceRow { variant: VariantName; studioMs: number; ortMs: number | null; studioOverOrt: number | null; pytorchMs: number; studioOverPytorch: number; met: boolean; studioTimes: number[]; ortTimes: number[] }
+
+async function inference(): Promise<InferenceRow[]> {
+  const { device } = await openDevice('wasm');
+  const rows: InferenceRow[] = [];
+  for (const variant of VARIANT_NAMES) {
+    const studio = await openSpeedRun({ variant, mode: 'inference', imageSize: 256, batchSize: 1, runs: 0 }, device);
+    const peer = await openPeer(variant, PEER_THREADS);
+    const studioTimes: number[] = [], ortTimes: number[] = [];
+    for (let i = 0; i < WARMUP; i++) { await studio.once(); await peer?.once(); }
+    for (let r = 0; r < ROUNDS; r++) {
+      for (let i = 0; i < PASSES; i++) studioTimes.push(await studio.once());
+      if (peer) for (let i = 0; i < PASSES; i++) ortTimes.push(await peer.once());
+    }
+    await studio.close();
+    await peer?.release();
+    const studioMs = median(studioTimes), ortMs = peer ? median(ortTimes) : null;
+    rows.push({
+      variant, studioMs: round(studioMs), ortMs: ortMs === null ? null : round(ortMs), studioOverOrt: ortMs === null ? null : round(studioMs / ortMs),
+      pytorchMs: PYTORCH_MS[variant], studioOverPytorch: round(studioMs / PYTORCH_MS[variant]), met: studioMs <= TARGET.inferenceVsPytorch * PYTORCH_MS[variant],
+      studioTimes: studioTimes.map((t) => round(t, 1)), ortTimes: ortTimes.map((t) => round(t, 1)),
+    });
+    console.log(`${variant}: studio ${studioMs.toFixed(1)} ms, onnxruntime ${ortMs?.toFixed(1) ?? '–'} ms`);
+  }
+  await device.close();
+  return rows;
+}
+
+type TrainingRow = { backend: string; size: number; batch: number; pytorchImagesPerSec: number; ratio: number | null; met: boolean } & (SpeedJobResult | { error: string });
+
+async function training(): Promise<TrainingRow[]> {
+  const rows: TrainingRow[] = [];
+  for (const [size, batch] of [[128, 32], [256, 16]]) {
+    for (const backend of ['wasm', 'wasm-workers']) {
+      const r = await runChild<SpeedJobResult>('bench/speed-worker.ts', { backend, size, batch, runs: STEPS, warmup: 1 } satisfies SpeedJob);
+      const pytorch = PYTORCH_IMAGES_PER_SEC[`${size}/${batch}`];
+      const ratio = 'error' in r ? null : round(r.imagesPerSec / pytorch, 3);
+      rows.push({ backend, size, batch, pytorchImagesPerSec: pytorch, ratio, met: ratio !== null && ratio >= TARGET.trainingVsPytorch, ...r });
+      console.log(`${backend} ${size} px batch ${batch}: ${'error' in r ? `failed: ${r.error}` : `${r.imagesPerSec} images/s, peak RSS ${r.peakRssMb} MB`}`);
+    }
+  }
+  return rows;
+}
+
+export async function benchSpeed() {
+  const inferenceRows = ONLY === 'training' ? [] : await inference();
+  const trainingRows = ONLY === 'inference' ? [] : await training();
+  const peerMissing = inferenceRows.length > 0 && inferenceRows.every((r) => r.ortMs === null);
+
+  if (inferenceRows.length) {
+    console.log(`\nInference, batch 1, 256 px: medians of ${ROUNDS} rounds × ${PASSES} passes each, interleaved in this process after ${WARMUP} warm-up passes`
+      + `\nstudio: TF.js wasm, 1 thread; onnxruntime-node: timm's export, ${PEER_THREADS} intra-op threads; PyTorch: the issue's measurements (1.13 + OpenBLAS, 2 threads), not this run's`);
+    if (peerMissing) console.log(`(no peer: ${PEER_DIR} is missing, so the studio's figures stand alone)`);
+    console.log(table(['variant', 'studio ms', 'onnxruntime ms', `studio/ORT (target ≈${TARGET.inferenceVsOrt}×)`, 'PyTorch ms (issue)', `studio/PyTorch (target ≤${TARGET.inferenceVsPytorch}×)`, 'target'],
+      inferenceRows.map((r) => [r.variant, r.studioMs, r.ortMs ?? '–', r.studioOverOrt === null ? '–' : `${r.studioOverOrt}×`, r.pytorchMs, `${r.studioOverPytorch}×`, met(r.met)])));
+  }
+  if (trainingRows.length) {
+    const ok = trainingRows.filter((r): r is TrainingRow & SpeedJobResult => !('error' in r));
+    console.log(`\nTraining MobileViT-XXS (forward + backward + AdamW, train mode): median of ${STEPS} steps after 1 warm-up step, each configuration in its own process`
+      + `\nPyTorch: the issue's measurements, not this run's; target ≥ ${TARGET.trainingVsPytorch}× PyTorch's images/s`);
+    console.log(table(['backend', 'workers', 'size', 'batch', 'ms/step', 'images/s', 'PyTorch images/s (issue)', 'ratio', 'target'],
+      trainingRows.map((r) => 'error' in r
+        ? [r.backend, '–', `${r.size} px`, r.batch, '–', `failed: ${r.error}`, r.pytorchImagesPerSec, '–', 'not met']
+        : [r.backend, r.workers, `${r.size} px`, r.batch, Math.round(r.medianMs), r.imagesPerSec, r.pytorchImagesPerSec, `${r.ratio}×`, met(r.met)])));
+    console.log('\nMemory of those training runs: resident set (RSS) of the configuration\'s process, in MB. "before model": once the device'
+      + '\nis open (Node, TF.js, the wasm instance of each thread); "peak": getrusage maxRSS over the whole run, every thread included');
+    console.log(table(['backend', 'size', 'batch', 'RSS before model MB', 'peak RSS MB'], ok.map((r) => [r.backend, `${r.size} px`, r.batch, r.rssBeforeMb, r.peakRssMb])));
+  }
+
+  const result = {
+    machine: machine(), date: new Date().toISOString(),
+    settings: { rounds: ROUNDS, passesPerRound: PASSES, warmupPasses: WARMUP, peerThreads: PEER_THREADS, trainingSteps: STEPS, trainingWarmupSteps: 1 },
+    references: { source: 'issue 8 (PyTorch 1.13 + OpenBLAS, 2 threads, on this machine class; not measured by this run)', pytorchMs: PYTORCH_MS, pytorchImagesPerSec: PYTORCH_IMAGES_PER_SEC },
+    targets: TARGET, peer: peerMissing ? `missing: ${PEER_DIR}` : PEER_DIR,
+    inference: inferenceRows, training: trainingRows,
+  };
+  writeResult('bench/results/speed.json', result);
+  return result;
+}
