@@ -13,7 +13,7 @@ import type { DeviceCall, DeviceInfo, DeviceReply, DeviceRequest, DeviceResults,
 export interface ComputeDevice {
   readonly info: DeviceInfo;
   call<R extends DeviceRequest>(req: R): Promise<DeviceResults[R['op']]>;
-  /** The model object itself when the tensors live in this process (the forward pool, tests); else null. */
+  /** The model object itself when the tensors live in this process (evaluation on every core, tests); else null. */
   localModel(): Model | null;
   close(): Promise<void>;
   /**
@@ -58,7 +58,7 @@ export class LocalDevice implements ComputeDevice {
     return this.kernel.current;
   }
 
-  /** Runs `fn` on the model itself with the live or the EMA-averaged weights in place (evaluation on the forward pool). */
+  /** Runs `fn` on the model itself with the live or the EMA-averaged weights in place (evaluation on every core: parallel.ts). */
   withModel<T>(which: Weights, fn: (model: Model) => Promise<T>): Promise<T> {
     return this.kernel.withModel(which, fn);
   }

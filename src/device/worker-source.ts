@@ -1,5 +1,5 @@
-// How this process starts a worker thread on one of src/device's worker entries (the forward pool's, the
-// parallel device's). In the source tree the entry is TypeScript: the worker registers tsx itself first
+// How this process starts a worker thread on a src/device worker entry (the parallel device's kernel-worker).
+// In the source tree the entry is TypeScript: the worker registers tsx itself first
 // (loader flags given to a worker thread do not reach its module loader); built, it is JavaScript.
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';

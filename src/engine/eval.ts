@@ -15,7 +15,7 @@ export function evaluateRun(p: EngineParams<'eval'>, ctx: HandlerContext): Promi
   return serial(async () => {
     const device = await engineDevices.current();
     const r = await evaluateModel({
-      // In this process the model itself is evaluated (its passes spread over every core: device/forward-pool.ts).
+      // In this process the model itself is evaluated (its passes spread over every core: device/parallel.ts).
       runtime: device instanceof LocalDevice ? undefined : (model) => openForInference(device, model),
       run: p.runDir,
       checkpoint: p.checkpoint,

@@ -7,13 +7,14 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Batch, EvalSet } from '../data/loader.ts';
 import { LocalDevice, type ComputeDevice } from '../device/device.ts';
+import { logitsOn } from '../device/inference.ts';
 import type { Weights } from '../device/wire.ts';
 import type { TensorMap } from '../model/safetensors.ts';
 import type { Model } from '../model/model.ts';
 import { stateDict } from '../model/weights.ts';
 import { Trainer, type StepResult, type TrainerSettings, type TrainerStateJson } from '../optim/trainer.ts';
 import { stepSeeds } from '../util/random.ts';
-import { evaluateSet, type EvalModel, type Evaluation } from './evaluate.ts';
+import { evaluateSet, type Evaluation } from './evaluate.ts';
 import { headOnlyView, type FeatureBank } from './head-only.ts';
 
 export interface StepInput {
@@ -65,15 +66,9 @@ export class DeviceCompute implements RunCompute {
 
   evaluate(which: Weights, evalSet: EvalSet, batchSize: number, classes: string[]): Promise<Evaluation> {
     const device = this.device;
-    // In this process the model itself is evaluated, so its passes spread over every core (the forward pool).
+    // In this process the model itself is evaluated, so its passes spread over every core (device/parallel.ts).
     if (device instanceof LocalDevice) return device.withModel(which, (model) => evaluateSet(model, evalSet, batchSize, classes));
-    const remote: EvalModel = {
-      async forward(x) {
-        const rows = await device.call({ op: 'logits', x: (await x.data()) as Float32Array, shape: x.shape, weights: which });
-        return tf.tensor2d(rows, [x.shape[0], rows.length / x.shape[0]]);
-      },
-    };
-    return evaluateSet(remote, evalSet, batchSize, classes);
+    return evaluateSet(logitsOn(device, which), evalSet, batchSize, classes);
   }
 
   weights(which: Weights): Promise<TensorMap> {

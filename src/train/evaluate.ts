@@ -4,7 +4,8 @@
 // The model runs in inference mode (BatchNorm running statistics, no dropout).
 import * as tf from '@tensorflow/tfjs';
 import { evalBatches, type EvalSet } from '../data/loader.ts';
-import { ForwardPool, threadsFor } from '../device/forward-pool.ts';
+import { logitsOn } from '../device/inference.ts';
+import { openInferenceWorkers, threadsFor } from '../device/parallel.ts';
 import { Model } from '../model/model.ts';
 
 export interface EvalBatch {
@@ -121,20 +122,21 @@ export async function evaluate(model: EvalModel, batches: AsyncIterable<EvalBatc
 
 /**
  * Evaluates on a prepared evaluation set (src/data's buildEvalSet), in batches of `batchSize`. A studio model
- * with enough work runs its passes on every core (src/device/forward-pool.ts: the same logits, bit for bit).
+ * with enough work runs its passes on every core (src/device/parallel.ts's worker threads: the same logits, bit
+ * for bit); where the workers cannot start, on this thread, and `onNote` says why.
  */
-export async function evaluateSet(model: EvalModel, set: EvalSet, batchSize: number, classes: string[]): Promise<Evaluation> {
+export async function evaluateSet(model: EvalModel, set: EvalSet, batchSize: number, classes: string[], onNote?: (note: string) => void): Promise<Evaluation> {
   async function* batches(): AsyncGenerator<EvalBatch> {
     for await (const b of evalBatches(set, batchSize)) {
       yield { x: tf.tensor4d(b.x, [b.labels.length, b.size, b.size, 3]), labels: b.labels, files: b.paths };
     }
   }
   const threads = model instanceof Model ? threadsFor(set.images.length * set.size * set.size) : 1;
-  if (threads <= 1) return evaluate(model, batches(), classes);
-  const pool = await ForwardPool.start(model as Model, threads);
+  const workers = await openInferenceWorkers(model as Model, threads, onNote);
+  if (!workers) return evaluate(model, batches(), classes);
   try {
-    return await evaluate(pool.asLogitsModel(), batches(), classes);
+    return await evaluate(logitsOn(workers), batches(), classes);
   } finally {
-    await pool.close();
+    await workers.close();
   }
 }

@@ -17,7 +17,7 @@ import type { Model } from '../model/model.ts';
 import type { ForwardOptions } from '../model/types.ts';
 import { evaluate, type EvalBatch, type Evaluation } from './evaluate.ts';
 import type { TrainableModel } from '../optim/trainer.ts';
-import { ForwardPool, inferenceRows, threadsFor } from '../device/forward-pool.ts';
+import { openInferenceWorkers, threadsFor } from '../device/parallel.ts';
 
 /** Random views cached per training image when augmentation crops or jitters (epoch e trains on view e mod VIEWS). */
 export const HEAD_ONLY_VIEWS = 2;
@@ -62,10 +62,23 @@ export interface FeatureBankOptions {
   views?: number;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
-  /** Threads for the backbone passes (default: one per core when the work pays for it; src/device/forward-pool.ts). */
+  /** Threads for the backbone passes (default: one per core when the work pays for it; src/device/parallel.ts). */
   threads?: number;
-  /** Said when the pool has fewer threads than asked. */
+  /** Said when the worker threads cannot start and the passes run on this thread. */
   onNote?: (note: string) => void;
+}
+
+/** Inference-mode pooled features of n images [n, size, size, 3] on this thread. */
+async function featureRows(model: Model, x: Float32Array, n: number, size: number): Promise<Float32Array> {
+  const t = tf.tensor4d(x, [n, size, size, 3]);
+  try {
+    const out = model.features(t, { training: false });
+    const data = (await out.data()) as Float32Array;
+    out.dispose();
+    return data;
+  } finally {
+    t.dispose();
+  }
 }
 
 /** Every training image's features under each view, and the evaluation set's, computed once. */
@@ -90,12 +103,15 @@ export class FeatureBank {
     // The same pipeline as training (augmentation drawn from (seed, view, image)), at a fixed size. Each batch
     // is split across the machine's cores: inference rows do not depend on the split (tested bit for bit).
     const sampler: SamplerConfig = { baseSize: opts.size, batchSize: FEATURE_BATCH, multiScale: false, seed: opts.seed };
-    const pool = await ForwardPool.start(model, opts.threads ?? threadsFor(total * opts.size * opts.size), opts.onNote);
+    const workers = await openInferenceWorkers(model, opts.threads ?? threadsFor(total * opts.size * opts.size), opts.onNote);
+    const featuresOf = (x: Float32Array, n: number, size: number) => workers
+      ? workers.call({ op: 'features', x, shape: [n, size, size, 3] })
+      : featureRows(model, x, n, size);
     try {
       for (let v = 0; v < views; v++) {
         for await (const b of trainBatches(trainSet, { sampler, epoch: v, augment: viewAugment(opts.augment, v) })) {
           if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
-          const f = await pool.run('features', b.x, b.indices.length, b.size);
+          const f = await featuresOf(b.x, b.indices.length, b.size);
           b.release();
           b.indices.forEach((idx, j) => train.set(f.subarray(j * dim, (j + 1) * dim), (v * n + idx) * dim));
           opts.onProgress?.((done += b.indices.length), total);
@@ -106,7 +122,7 @@ export class FeatureBank {
         const features = new Float32Array(evalCount * dim);
         for await (const b of evalBatches(evalSet, FEATURE_BATCH)) {
           if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
-          const f = await pool.run('features', b.x, b.indices.length, b.size);
+          const f = await featuresOf(b.x, b.indices.length, b.size);
           b.release();
           b.indices.forEach((idx, j) => features.set(f.subarray(j * dim, (j + 1) * dim), idx * dim));
           opts.onProgress?.((done += b.indices.length), total);
@@ -115,7 +131,7 @@ export class FeatureBank {
       }
       return new FeatureBank(dim, views, train, n, evalRows);
     } finally {
-      await pool.close();
+      await workers?.close();
     }
   }
 
@@ -180,7 +196,7 @@ export async function uncachedFeatures(model: Model, trainSet: TrainSet, indices
     const aug = drawAugmentation(viewAugment(opts.augment, view), opts.seed, view, indices[j], img.width, img.height);
     writeUnitFloats(await cropResizeFlip(img, size, aug), x, j * pixels, aug.jitter);
   }
-  const f = await inferenceRows(model, 'features', x, indices.length, size);
+  const f = await featureRows(model, x, indices.length, size);
   return tf.tensor4d(f, [indices.length, 1, 1, model.spec.numFeatures]);
 }
 

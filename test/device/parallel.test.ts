@@ -1,14 +1,19 @@
 // The data-parallel device: worker threads, each a replica, each computing a share of a step. A step on it is
 // one thread's step with passes of ⌈batch / workers⌉ images (weights, BatchNorm statistics, loss, hits and
 // gradient norm), the same in a fresh device (reproducible), and inference rows are the single thread's.
+// Opened for a model of this process (a quick run's features, evaluation), its rows are the model's own, bit for
+// bit, evaluation through it is evaluation in-process, and it leaves no tensor behind.
+import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.ts';
 import { LocalDevice, type ComputeDevice } from '../../src/device/device.ts';
-import { ParallelDevice } from '../../src/device/parallel.ts';
+import { logitsOn } from '../../src/device/inference.ts';
+import { openInferenceWorkers, ParallelDevice } from '../../src/device/parallel.ts';
 import { createModel } from '../../src/model/index.ts';
 import type { TensorMap } from '../../src/model/safetensors.ts';
 import { stateDict } from '../../src/model/weights.ts';
 import type { StepResult } from '../../src/optim/trainer.ts';
+import { evaluate, type EvalBatch } from '../../src/train/evaluate.ts';
 import { Rng } from '../../src/util/random.ts';
 
 const SIZE = 48;
@@ -105,5 +110,90 @@ describe('wasm-workers: data parallel across worker threads', () => {
 
   it('a worker that cannot start fails the device with one line naming it and the cause', async () => {
     await expect(ParallelDevice.open(2, 'no-such-backend')).rejects.toThrow(/wasm-workers: a worker thread could not start: .*no-such-backend/);
+  }, 60_000);
+});
+
+/** A model's inference-mode rows on this thread. */
+async function ownRows(model: ReturnType<typeof createModel>, what: 'features' | 'logits', x: Float32Array, n: number): Promise<Float32Array> {
+  const t = tf.tensor4d(x, [n, SIZE, SIZE, 3]);
+  const out = what === 'features' ? model.features(t, { training: false }) : model.forward(t, { training: false });
+  const data = new Float32Array((await out.data()) as Float32Array);
+  tf.dispose([t, out]);
+  return data;
+}
+
+const sameBits = (a: Float32Array, b: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+
+describe('wasm-workers for a model of this process (openInferenceWorkers)', () => {
+  it('gives the model\'s own features and logits, bit for bit, in order, and leaves no tensor', async () => {
+    const before = tf.memory().numTensors;
+    const model = createModel('mobilevit_xxs', { numClasses: 5, seed: 3 });
+    // Non-trivial running statistics, so a worker that used other weights would show.
+    const warm = tf.randomUniform([4, 32, 32, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
+    model.forward(warm, { training: true, nextSeed: () => 1 }).dispose();
+    warm.dispose();
+    const notes: string[] = [];
+    expect(await openInferenceWorkers(model, 1)).toBeNull(); // one thread: the model itself does the work
+    const workers = await openInferenceWorkers(model, 3, (m) => notes.push(m));
+    try {
+      expect(notes).toEqual([]);
+      expect(workers!.threads).toBe(3);
+      for (const n of [7, 1]) { // 1: fewer images than threads, still in its row
+        const { x } = batch(n, 11);
+        const shape: [number, number, number, number] = [n, SIZE, SIZE, 3];
+        const pairs = [
+          [await workers!.call({ op: 'features', x, shape }), await ownRows(model, 'features', x, n)],
+          [await workers!.call({ op: 'logits', x, shape, weights: 'live' }), await ownRows(model, 'logits', x, n)],
+        ];
+        for (const [a, b] of pairs) {
+          expect(a.length).toBe(b.length);
+          expect(sameBits(a, b)).toBe(true);
+        }
+      }
+    } finally {
+      await workers?.close();
+      model.dispose();
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  }, 120_000);
+
+  it('evaluates as the model does: the same loss, accuracy, confusion and mistakes', async () => {
+    const before = tf.memory().numTensors;
+    const model = createModel('mobilenet_v2', { numClasses: 3, seed: 4 });
+    const rng = new Rng(9);
+    const size = 32;
+    const images = Array.from({ length: 10 }, () => Float32Array.from({ length: size * size * 3 }, () => rng.next()));
+    const labels = Int32Array.from({ length: 10 }, (_, i) => i % 3);
+    async function* batches(): AsyncGenerator<EvalBatch> {
+      for (let s = 0; s < 10; s += 4) {
+        const n = Math.min(4, 10 - s);
+        const x = new Float32Array(n * size * size * 3);
+        for (let j = 0; j < n; j++) x.set(images[s + j], j * size * size * 3);
+        yield { x: tf.tensor4d(x, [n, size, size, 3]), labels: labels.subarray(s, s + n), files: Array.from({ length: n }, (_, j) => `img${s + j}.png`) };
+      }
+    }
+    const workers = await openInferenceWorkers(model, 2);
+    try {
+      expect(workers).not.toBeNull();
+      const direct = await evaluate(model, batches(), ['a', 'b', 'c']);
+      const pooled = await evaluate(logitsOn(workers!), batches(), ['a', 'b', 'c']);
+      expect(pooled).toEqual(direct);
+    } finally {
+      await workers?.close();
+      model.dispose();
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  }, 120_000);
+
+  it('workers that cannot start leave the work to this thread, and a note says why', async () => {
+    const model = createModel('mobilenet_v2', { numClasses: 3, seed: 4 });
+    const notes: string[] = [];
+    try {
+      expect(await openInferenceWorkers(model, 2, (m) => notes.push(m), 'no-such-backend')).toBeNull();
+    } finally {
+      model.dispose();
+    }
+    expect(notes).toHaveLength(1);
+    expect(notes[0]).toMatch(/wasm-workers: a worker thread could not start: .*no-such-backend.*: inference passes run on this thread/);
   }, 60_000);
 });

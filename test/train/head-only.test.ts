@@ -37,7 +37,7 @@ describe('the feature bank', () => {
     const opts = { size: 32, augment: { ...DEFAULT_AUGMENT, scale: [0.3, 1] as [number, number], colorJitter: 0.2 }, seed: 3 };
     const a = createModel('mobilevit_xxs', { numClasses: 4, seed: 7 });
     const b = createModel('mobilevit_xxs', { numClasses: 4, seed: 7 });
-    // Built on two threads (the forward pool), checked below against single-thread passes.
+    // Built on two worker threads (device/parallel.ts), checked below against single-thread passes.
     const notes: string[] = [];
     const bank = await FeatureBank.build(a, trainSet, evalSet, { ...opts, threads: 2, onNote: (n) => notes.push(n) });
     expect(notes).toEqual([]);
