@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, WASM_KERNELS, ensureBuilt, needsBuild } from '../build/outputs.ts';
 import { batchMatMulKernel } from './simd-batch-matmul.ts';
-import { depthwiseFilterGradKernel } from './simd-depthwise.ts';
+import { conv2dFilterGradKernel, depthwiseFilterGradKernel } from './simd-filter-grads.ts';
 import { meanKernel, sumKernel } from './simd-reductions.ts';
 import { markFusedBatchNorm, markTransposedMatMulFast } from '../util/kernel-traits.ts';
 import { BATCH_NORM_MAKERS } from './simd-batchnorm.ts';
@@ -28,6 +28,8 @@ export interface KernelExports {
   sum_rows(x: number, out: number, rows: number, cols: number, scale: number): void;
   depthwise_filter_grad(x: number, dy: number, dw: number, batch: number, h: number, w: number, c: number, oh: number, ow: number,
     kh: number, kw: number, strideH: number, strideW: number, padTop: number, padLeft: number): void;
+  conv_filter_grad(x: number, dy: number, dw: number, batch: number, h: number, w: number, ci: number, oh: number, ow: number, co: number,
+    kh: number, kw: number, strideH: number, strideW: number, padTop: number, padLeft: number): void;
   bn_moments(x: number, mean: number, variance: number, rows: number, cols: number): void;
   bn_act_forward(x: number, mean: number, variance: number, gamma: number, beta: number, y: number, rows: number, cols: number,
     eps: number, act: number, scratch: number): void;
@@ -35,7 +37,7 @@ export interface KernelExports {
     dbeta: number, rows: number, cols: number, eps: number, act: number, scratch: number): void;
 }
 
-const EXPORTS: Array<keyof KernelExports> = ['batch_matmul', 'sum_rows', 'depthwise_filter_grad', 'bn_moments', 'bn_act_forward', 'bn_act_backward'];
+const EXPORTS: Array<keyof KernelExports> = ['batch_matmul', 'sum_rows', 'depthwise_filter_grad', 'conv_filter_grad', 'bn_moments', 'bn_act_forward', 'bn_act_backward'];
 
 /** The parts of TF.js's WasmBackend a kernel needs (it has no public type for them). */
 export interface WasmBackendParts {
@@ -52,6 +54,7 @@ const WRAPPERS: Record<string, KernelWrapper> = {
   Sum: sumKernel,
   Mean: meanKernel,
   // Registered by wasm-grad-kernels.ts (composed from TF.js's kernels) before these.
+  Conv2DBackpropFilter: conv2dFilterGradKernel,
   DepthwiseConv2dNativeBackpropFilter: depthwiseFilterGradKernel,
 };
 

@@ -78,13 +78,12 @@ static void gemm(const float* a, const float* b, float* c, u32 m, u32 k, u32 n) 
   }
 }
 
-// c (m×n) = aᵀ · b with a stored k×m and b k×n (row-major): the weight-gradient form (xᵀ·dy), whose k is
-// every pixel of a batch. Each step p adds a's row p (m contiguous values) times b's row p, an outer product,
-// so neither operand is transposed; k goes in tiles that keep both tiles in cache while every block of c
-// passes over them.
+// c (m×n) += aᵀ · b with a's rows (m values each) lda floats apart and b's rows (n values) ldb apart: the
+// weight-gradient form (xᵀ·dy), whose k is every pixel of a batch. Each step p adds a's row p times b's row p,
+// an outer product, so neither operand is transposed; k goes in tiles that keep both tiles in cache while every
+// block of c passes over them. Also used by conv-filter-grad.c.
 #define K_TILE 128
-static void gemm_tn(const float* a, const float* b, float* c, u32 m, u32 k, u32 n) {
-  for (u32 i = 0; i < m * n; i++) c[i] = 0;
+void gemm_tn_acc(const float* a, u32 lda, const float* b, u32 ldb, float* c, u32 m, u32 k, u32 n) {
   for (u32 p0 = 0; p0 < k; p0 += K_TILE) {
     u32 p1 = p0 + K_TILE < k ? p0 + K_TILE : k;
     u32 i = 0;
@@ -97,8 +96,8 @@ static void gemm_tn(const float* a, const float* b, float* c, u32 m, u32 k, u32 
         v128_t c20 = wasm_v128_load(cr + 2 * n), c21 = wasm_v128_load(cr + 2 * n + 4);
         v128_t c30 = wasm_v128_load(cr + 3 * n), c31 = wasm_v128_load(cr + 3 * n + 4);
         for (u32 p = p0; p < p1; p++) {
-          v128_t av = wasm_v128_load(a + p * m + i);
-          const float* bp = b + p * n + j;
+          v128_t av = wasm_v128_load(a + p * lda + i);
+          const float* bp = b + p * ldb + j;
           v128_t b0 = wasm_v128_load(bp), b1 = wasm_v128_load(bp + 4);
           v128_t x0 = wasm_i32x4_shuffle(av, av, 0, 0, 0, 0), x1 = wasm_i32x4_shuffle(av, av, 1, 1, 1, 1);
           v128_t x2 = wasm_i32x4_shuffle(av, av, 2, 2, 2, 2), x3 = wasm_i32x4_shuffle(av, av, 3, 3, 3, 3);
@@ -115,8 +114,8 @@ static void gemm_tn(const float* a, const float* b, float* c, u32 m, u32 k, u32 
       for (; j < n; j++) {
         float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
         for (u32 p = p0; p < p1; p++) {
-          float bv = b[p * n + j];
-          const float* ap = a + p * m + i;
+          float bv = b[p * ldb + j];
+          const float* ap = a + p * lda + i;
           s0 += ap[0] * bv; s1 += ap[1] * bv; s2 += ap[2] * bv; s3 += ap[3] * bv;
         }
         c[i * n + j] += s0; c[(i + 1) * n + j] += s1; c[(i + 2) * n + j] += s2; c[(i + 3) * n + j] += s3;
@@ -126,12 +125,12 @@ static void gemm_tn(const float* a, const float* b, float* c, u32 m, u32 k, u32 
       u32 j = 0;
       for (; j + 4 <= n; j += 4) {
         v128_t acc = wasm_v128_load(c + i * n + j);
-        for (u32 p = p0; p < p1; p++) acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_splat(a[p * m + i]), wasm_v128_load(b + p * n + j)));
+        for (u32 p = p0; p < p1; p++) acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_splat(a[p * lda + i]), wasm_v128_load(b + p * ldb + j)));
         wasm_v128_store(c + i * n + j, acc);
       }
       for (; j < n; j++) {
         float s = 0;
-        for (u32 p = p0; p < p1; p++) s += a[p * m + i] * b[p * n + j];
+        for (u32 p = p0; p < p1; p++) s += a[p * lda + i] * b[p * ldb + j];
         c[i * n + j] += s;
       }
     }
@@ -149,7 +148,11 @@ void batch_matmul(const float* a, const float* b, float* c, u32 batch, u32 batch
     const float* bt = b + (batchB == 1 ? 0 : t) * k * n;
     if (transposeB && (t == 0 || batchB != 1)) transpose(bt, packedB, n, k);
     const float* bm = transposeB ? packedB : bt;
-    if (transposeA) gemm_tn(at, bm, c + t * m * n, m, k, n);
+    if (transposeA) {
+      float* ct = c + t * m * n;
+      for (u32 q = 0; q < m * n; q++) ct[q] = 0;
+      gemm_tn_acc(at, m, bm, n, ct, m, k, n);
+    }
     else gemm(at, bm, c + t * m * n, m, k, n);
   }
 }
