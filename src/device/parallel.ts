@@ -74,6 +74,11 @@ function addInto(into: TensorMap, add: TensorMap): void {
   }
 }
 
+/** MOBILEVIT_WORKERS=0: the wasm-workers device is off ('auto' does not measure it; asking for it says so). */
+export function workersOff(env: Record<string, string | undefined>): boolean {
+  return env.MOBILEVIT_WORKERS?.trim() === '0';
+}
+
 /**
  * The device --backend wasm-workers names: one worker per core, or MOBILEVIT_WORKERS of them (a run is
  * reproducible for a given seed and worker count, so a user who moves a run between machines can pin it).
@@ -82,8 +87,9 @@ function addInto(into: TensorMap, add: TensorMap): void {
 export async function openWorkerDevice(env: Record<string, string | undefined> = process.env): Promise<ParallelDevice> {
   const raw = env.MOBILEVIT_WORKERS?.trim();
   if (!raw) return ParallelDevice.open();
+  if (workersOff(env)) throw new Error(`${WORKERS_DEVICE} is turned off (MOBILEVIT_WORKERS=0)`);
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 256) throw new Error(`MOBILEVIT_WORKERS must be a whole number from 1 to 256, got "${raw}"`);
+  if (!Number.isInteger(n) || n < 0 || n > 256) throw new Error(`MOBILEVIT_WORKERS must be a whole number from 1 to 256 (0: off), got "${raw}"`);
   return ParallelDevice.open(n);
 }
 

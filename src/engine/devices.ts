@@ -10,7 +10,7 @@ import { chooseByMeasurement, type AutoChoice } from '../device/auto.ts';
 import { MEASURE_BATCH, MeasureCancelled, isGpuDevice, type MachineFacts, type SpeedSpec, type SpeedStore } from '../device/choose.ts';
 import { LocalDevice, type ComputeDevice } from '../device/device.ts';
 import { openPage, type PageDeviceOpener } from '../device/open.ts';
-import { WORKERS_DEVICE, openWorkerDevice } from '../device/parallel.ts';
+import { WORKERS_DEVICE, openWorkerDevice, workersOff } from '../device/parallel.ts';
 import { availableParallelism } from 'node:os';
 import type { VariantName } from '../model/types.ts';
 import type { BackendChoice, BackendReport, DeviceSpeeds } from '../protocol/contract.ts';
@@ -205,7 +205,8 @@ export function probeDevices(local: string, spec: SpeedSpec, store: SpeedStore, 
 /** The real openers; the worker device only where there is more than one core to spread over. */
 function defaultDeps(): DeviceDeps {
   const env = process.env;
-  return { openPage, facts: machineFacts, env, openWorkers: availableParallelism() > 1 ? () => openWorkerDevice(env) : undefined };
+  const offered = availableParallelism() > 1 && !workersOff(env);
+  return { openPage, facts: machineFacts, env, openWorkers: offered ? () => openWorkerDevice(env) : undefined };
 }
 
 /** The engine's one. */

@@ -33,7 +33,7 @@ describe('bench command', () => {
       const bad = await cli('bench', '--variant', 'mobilevit_xxs', '--mode', 'training', '--image-size', '32', '--batch-size', '4', '--runs', '1', '--backend', 'wasm-workers', '--json');
       expect(bad.code).toBe(1);
       expect(bad.lines).toEqual([]);
-      expect(bad.err).toEqual(['mobilevit-studio bench: MOBILEVIT_WORKERS must be a whole number from 1 to 256, got "abc"']);
+      expect(bad.err).toEqual(['mobilevit-studio bench: MOBILEVIT_WORKERS must be a whole number from 1 to 256 (0: off), got "abc"']);
     } finally {
       if (before === undefined) delete process.env.MOBILEVIT_WORKERS;
       else process.env.MOBILEVIT_WORKERS = before;

@@ -150,7 +150,7 @@ describe("the engine's device", () => {
     // Without an opener given, the real one (openWorkerDevice) reads the engine's env: a bad MOBILEVIT_WORKERS is why.
     const h = engine(fakes({ MOBILEVIT_WORKERS: 'abc' }).deps);
     const env = await h.init('wasm-workers');
-    expect(env.reason).toMatch(/^wasm-workers was chosen but cannot start \(MOBILEVIT_WORKERS must be a whole number from 1 to 256, got "abc"\): computing on wasm in this process instead$/);
+    expect(env.reason).toMatch(/^wasm-workers was chosen but cannot start \(MOBILEVIT_WORKERS must be a whole number from 1 to 256 \(0: off\), got "abc"\): computing on wasm in this process instead$/);
     expect(env.device).toMatchObject({ name: 'wasm', host: 'this process' });
   });
 
@@ -186,7 +186,7 @@ describe("the engine's device", () => {
     const f = fakes();
     const r = await probeDevices('wasm', { ...SPEC, batch: 16 }, { get: () => null, put: () => undefined }, {},
       { ...f.deps, openWorkers: () => openWorkerDevice({ MOBILEVIT_WORKERS: 'abc' }) });
-    expect(r.table.rows.find((x) => x.device === 'wasm-workers')).toMatchObject({ imagesPerSecond: null, note: 'did not start: MOBILEVIT_WORKERS must be a whole number from 1 to 256, got "abc"' });
+    expect(r.table.rows.find((x) => x.device === 'wasm-workers')).toMatchObject({ imagesPerSecond: null, note: 'did not start: MOBILEVIT_WORKERS must be a whole number from 1 to 256 (0: off), got "abc"' });
     expect(r.table.chosen).toBe('webgpu');
     expect(f.measure).toHaveBeenCalledTimes(4);
     await r.device?.close();

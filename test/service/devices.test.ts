@@ -1,5 +1,5 @@
 // devices.speeds / devices.measure / devices.cancel through the service and the real engine, on a machine
-// whose Chromium is hidden (CHROMIUM_PATH names nothing), so that only the in-process device starts and a
+// whose Chromium is hidden (CHROMIUM_PATH names nothing) and wasm-workers off, so that only the in-process device starts and a
 // measurement takes seconds: the Measure button's progress, the table kept beside settings.json, the engine's
 // report naming its device, a cancelled measurement, 'auto' choosing at a first training, and no measurement
 // while a run trains.
@@ -15,7 +15,8 @@ let ws: ReturnType<typeof tempDir>;
 let service: StudioService;
 let seen: { event: EventName; payload: any }[];
 
-const start = (spawnEngine = () => forkEngine(undefined, { ...process.env, CHROMIUM_PATH: join(ws.dir, 'no-chromium') })) => {
+// MOBILEVIT_WORKERS=0 turns the wasm-workers device off: the in-process device is the only one that starts.
+const start = (spawnEngine = () => forkEngine(undefined, { ...process.env, CHROMIUM_PATH: join(ws.dir, 'no-chromium'), MOBILEVIT_WORKERS: '0' })) => {
   service = new StudioService({ mode: 'cli', workspace: ws.dir, spawnEngine });
   service.on((event, payload) => seen.push({ event, payload }));
 };
@@ -67,7 +68,7 @@ describe('measuring the devices through the service', () => {
   });
 
   it("with 'auto', the first training chooses the device (here the only one that starts) before preparing", async () => {
-    start(() => forkEngine(undefined, { ...process.env, CHROMIUM_PATH: join(ws.dir, 'no-chromium'), MOBILEVIT_AUTO_MEASURE: '' }));
+    start(() => forkEngine(undefined, { ...process.env, CHROMIUM_PATH: join(ws.dir, 'no-chromium'), MOBILEVIT_WORKERS: '0', MOBILEVIT_AUTO_MEASURE: '' }));
     const data = await makeDataset(join(ws.dir, 'data'), { classes: 2, perClass: 3, size: 16, seed: 1 });
     await ok('train.start', { settings: { data: data.root, epochs: 1, imageSize: 32, batchSize: 2 } });
     await waitFor(() => (service.activeRun() === null ? true : undefined), 120_000, 'the run to end');

@@ -1,6 +1,7 @@
 // `train`: trains a model on a folder of images, in a new run folder, with a progress bar (or the
 // event stream as JSON lines with --json). Ctrl-C stops after the current step with a checkpoint;
 // `resume --run DIR` continues it.
+import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
 import { positiveInt, requireFlag, UsageError, type ParsedFlags } from '../args.ts';
 import type { CliCommand, CliIO } from '../command.ts';
@@ -17,6 +18,10 @@ import { resolveWeightsFlag } from '../weights.ts';
 export async function trainInTerminal(dir: string, flags: ParsedFlags, io: CliIO, device: ComputeDevice): Promise<number> {
   const json = flags.json === true;
   const tty = !json && process.stderr.isTTY === true;
+  const cores = availableParallelism();
+  if (!json && device.info.name === 'wasm' && cores > 1) {
+    io.err(`training on one of ${cores} cores: --backend wasm-workers trains on all of them (data parallel, see the README)`);
+  }
   const reporter = new TrainReporter({
     ...io,
     bar: tty ? (t) => process.stderr.write(`\r\x1b[2K${t.slice(0, (process.stderr.columns || 120) - 1)}`) : undefined,
