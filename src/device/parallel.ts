@@ -7,7 +7,8 @@
 // summed here, and every replica applies the same sum ('apply'): the same clipping, AdamW and EMA update, so
 // the replicas stay equal. What that changes against one thread:
 // - BatchNorm normalises each pass with that pass's statistics: the step equals one thread's step with
-//   imagesPerPass = the pass size here (at most ⌈batch / workers⌉), up to float summation order;
+//   imagesPerPass = the pass size here (parallelPassSize: at most ⌈batch / workers⌉, and small enough that
+//   the workers together hold no more images than one thread's pass), up to float summation order;
 // - nothing else: the running statistics are composed as one thread's passes in a row would leave them
 //   (optim/trainer.ts combineStatistics).
 // Each pass draws its own dropout seeds (util/random.ts stepSeeds), so results depend on the seed and the
@@ -93,6 +94,18 @@ export async function openWorkerDevice(env: Record<string, string | undefined> =
   return ParallelDevice.open(n);
 }
 
+/**
+ * Images per pass when `workers` run passes at once and one thread's memory bound is `imagesPerPass`: the
+ * workers together hold no more images at a time than one thread's pass would (so a step's peak memory is
+ * not multiplied by the worker count), and the passes come in a multiple of the worker count, equal sizes,
+ * so that every worker has the same work. At most ⌈n / workers⌉.
+ */
+export function parallelPassSize(n: number, workers: number, imagesPerPass: number): number {
+  const cap = Math.max(1, Math.floor(imagesPerPass / workers));
+  const passes = workers * Math.max(1, Math.ceil(n / (workers * cap)));
+  return passSize(n, Math.ceil(n / passes));
+}
+
 export class ParallelDevice implements ComputeDevice {
   readonly info: DeviceInfo;
 
@@ -157,13 +170,13 @@ export class ParallelDevice implements ComputeDevice {
   }
 
   /**
-   * One optimizer step: the batch in passes of at most ⌈n / workers⌉ images (fewer where memory bounds them),
-   * a contiguous run of passes per worker, their gradient sums added in worker order, then applied everywhere.
+   * One optimizer step: the batch in passes of parallelPassSize images, a contiguous run of passes per worker,
+   * their gradient sums added in worker order, then applied everywhere.
    */
   private async step(req: Extract<DeviceRequest, { op: 'step' }>): Promise<StepResult> {
     const n = req.labels.length;
     const perImage = req.size * req.size * 3;
-    const per = passSize(n, Math.min(req.imagesPerPass ?? Infinity, Math.ceil(n / this.workers.length)));
+    const per = parallelPassSize(n, this.workers.length, req.imagesPerPass ?? Infinity);
     const passes = Math.ceil(n / per);
     const bounds = split(passes, Math.min(this.workers.length, passes));
     const shares = await Promise.all(bounds.slice(1).map((end, i) => {

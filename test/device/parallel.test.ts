@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.ts';
 import { LocalDevice, type ComputeDevice } from '../../src/device/device.ts';
 import { logitsOn } from '../../src/device/inference.ts';
-import { openInferenceWorkers, ParallelDevice } from '../../src/device/parallel.ts';
+import { openInferenceWorkers, parallelPassSize, ParallelDevice } from '../../src/device/parallel.ts';
 import { createModel } from '../../src/model/index.ts';
 import type { TensorMap } from '../../src/model/safetensors.ts';
 import { stateDict } from '../../src/model/weights.ts';
@@ -55,14 +55,29 @@ function maxDiff(a: TensorMap, b: TensorMap): { params: number; statistics: numb
 }
 
 describe('wasm-workers: data parallel across worker threads', () => {
+  it('cuts a batch into equal passes, a multiple of the workers, holding no more images at once than one thread would', () => {
+    expect(parallelPassSize(32, 2, Infinity)).toBe(16);
+    expect(parallelPassSize(32, 2, 42)).toBe(16); // XXS at 128 px: memory allows one thread 42 images
+    expect(parallelPassSize(16, 2, 10)).toBe(4); // XXS at 256 px: 4 passes of 4, 2 per worker, 8 images at once
+    expect(parallelPassSize(5, 2, Infinity)).toBe(3);
+    expect(parallelPassSize(5, 2, 4)).toBe(2);
+    expect(parallelPassSize(1, 2, Infinity)).toBe(1);
+    expect(parallelPassSize(7, 3, 1)).toBe(1);
+    for (const [n, w, ipp] of [[32, 4, 10], [17, 3, 6], [9, 8, 100]]) {
+      const per = parallelPassSize(n, w, ipp);
+      expect(per * w, `${n} on ${w} with ${ipp}`).toBeLessThanOrEqual(Math.max(w, ipp));
+    }
+  });
+
   it('a step is one thread\'s step in passes of ⌈batch / workers⌉, statistics included, and reproducible', async () => {
     const parallel = await ParallelDevice.open(2);
     const again = await ParallelDevice.open(2);
     const local = new LocalDevice('wasm');
     try {
       expect(parallel.info).toMatchObject({ name: 'wasm-workers', tfBackend: 'wasm', threads: 2 });
-      // 5 images: passes of 3 and 2; then a memory bound of 2 per pass: 3 passes, 2 on the first worker, 1 on the second.
-      for (const [n, perPass, onOne] of [[5, null, 3], [6, 2, 2]] as const) {
+      // 5 images: passes of 3 and 2. Then a memory bound of 4 images for one thread: the two workers together hold
+      // at most 4, so passes of 2 (2 + 2 + 1): two on the first worker, one on the second.
+      for (const [n, perPass, onOne] of [[5, null, 3], [5, 4, 2]] as const) {
         const a = await train(parallel, n, perPass);
         const b = await train(local, n, onOne);
         a.steps.forEach((r, i) => {

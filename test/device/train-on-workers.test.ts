@@ -5,9 +5,10 @@
 // on the other), as it does on the workers themselves.
 //
 // On 2 workers a batch of 5 is trained in passes of 3 and 2 (one per worker), and BatchNorm sees each pass
-// alone. To compare a step on wasm in this process with one on the workers, wasm here is held to passes of 3 as
-// well (train/memory.ts's bound, which the loop asks for each step); the workers already train in passes of at
-// most that bound. Each epoch ends with a batch of 1: one pass, so the second worker has no share of that step.
+// alone. To compare a step on wasm in this process with one on the workers, train/memory.ts's bound (which the
+// loop asks for each step) is held at 6 images while the workers train (together they hold at most that: passes
+// of 3) and at 3 while wasm in this process does (passes of 3 as well). Each epoch ends with a batch of 1: one
+// pass, so the second worker has no share of that step.
 import { cpSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,10 +21,10 @@ import { CheckpointStore, FILES, readRun } from '../../src/run/index.ts';
 import { runTraining } from '../../src/train/index.ts';
 import { steps, tinyDataset, tinyRun } from '../train/helpers.ts';
 
-const PER_PASS = 3;
+const bound = vi.hoisted(() => ({ images: 6 }));
 vi.mock('../../src/train/memory.ts', async (importOriginal) => {
   const real = await importOriginal<typeof import('../../src/train/memory.ts')>();
-  return { ...real, imagesPerPass: (backend: string) => (backend === 'wasm' ? PER_PASS : Infinity) };
+  return { ...real, imagesPerPass: (backend: string) => (backend === 'wasm' ? bound.images : Infinity) };
 });
 
 type Epoch = Extract<TrainEvent, { type: 'epoch' }>;
@@ -108,8 +109,9 @@ describe('training on wasm-workers (2 worker threads)', () => {
     const copy = join(mkdtempSync(join(tmpdir(), 'train-ws-')), 'copy');
     cpSync(stopped.dir, copy, { recursive: true });
 
-    // On wasm in this process (no device given: the loop's own).
-    const onWasm = await resume(stopped.dir);
+    // On wasm in this process (no device given: the loop's own), in passes of 3 as the workers' were.
+    bound.images = 3;
+    const onWasm = await resume(stopped.dir).finally(() => { bound.images = 6; });
     expect(onWasm.outcome.status, onWasm.outcome.error ?? '').toBe('finished');
     expect(onWasm.events[0]).toMatchObject({ type: 'started', resumed: true, step: 6, backend: 'wasm' });
     expect(readRun(stopped.dir)).toMatchObject({ status: 'finished', backend: 'wasm' });
