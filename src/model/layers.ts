@@ -171,9 +171,11 @@ export type LinearInit = { kind: 'normal'; std: number } | { kind: 'uniform'; li
 
 /**
  * A linear layer at `key` whose output is `parts` equal blocks of features (attention's [q | k | v]), returned
- * as `parts` tensors: each block's own product with its columns of the weight. The same numbers as one product
- * then a split, without the split: splitting the last axis of a large activation is a strided copy that cost
- * wasm 226 ms of a 1.7 s step (XXS, 128 px, batch 32), where slicing the weight's columns is a few kB.
+ * as `parts` tensors. Either half of it copies something on wasm, so it copies the smaller: with more rows than
+ * input features (training batches) each block is its own product with a slice of the weight's columns, rather
+ * than one product whose output's last axis is then split (a strided copy that cost 226 ms of a 1.7 s XXS step
+ * at 128 px, batch 32); with fewer (inference on one image, late stages) one product, then the split (slicing
+ * MobileViT-S's [240, 720] weight cost 12.7 ms of a 172 ms pass). The same numbers either way.
  */
 export function linearParts(store: ParamStore, key: string, din: number, parts: number, dout: number, init: LinearInit) {
   const w = store.add(`${key}.weight`, [din, parts * dout], 'linear', init);
@@ -183,6 +185,7 @@ export function linearParts(store: ParamStore, key: string, din: number, parts: 
     const rows = lead.reduce((a, c) => a * c, 1);
     ctx.probe?.macs?.(rows * din * parts * dout);
     const x2 = x.reshape([rows, din]) as tf.Tensor2D;
+    if (rows < din) return tf.split(tf.add(matMul2d(x2, w as tf.Tensor2D), b), parts, 1).map((t) => t.reshape([...lead, dout]));
     return Array.from({ length: parts }, (_, p) => {
       const wp = tf.slice(w, [0, p * dout], [din, dout]) as tf.Tensor2D;
       return tf.add(matMul2d(x2, wp), tf.slice(b, [p * dout], [dout])).reshape([...lead, dout]);
