@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { batchNormTraining, layerNormLastAxis, silu, type Activation } from './custom-grads.ts';
 import { matMul2d } from './matmul.ts';
+import { transposedMatMulIsFast } from '../util/kernel-traits.ts';
 import type { ParamStore } from './params.ts';
 import type { ForwardOptions } from './types.ts';
 
@@ -63,6 +64,25 @@ function convParams(store: ParamStore, key: string, s: ConvSpec): ConvParts {
 
 const addBias = (y: tf.Tensor4D, bias: tf.Tensor | undefined): tf.Tensor4D => (bias ? tf.add(y, bias) : y);
 
+/**
+ * Whether an inference 1×1 convolution runs as a matrix product: where the studio's matmul kernel runs
+ * (util/kernel-traits.ts) and the map is at most 32×32. Its filter is a new tensor at every pass (BatchNorm
+ * folded in), and XNNPACK packs a new filter again at every call: on the late stages' small maps and wide
+ * filters that packing costs more than the product (MobileNetV2's 8×8 160→960: 1.7 ms as a conv, 0.8 as a
+ * product; at 128×128 16→96 the conv stays faster, 1.6 against 2.0).
+ */
+function pointwiseAsProduct(s: ConvSpec, x: tf.Tensor4D): boolean {
+  return s.kernel === 1 && s.stride === 1 && !s.depthwise && x.shape[1] * x.shape[2] <= 32 * 32 && transposedMatMulIsFast(tf.getBackend());
+}
+
+/** A 1×1 convolution as [pixels, cin]·[cin, cout], plus the bias and activation. */
+function pointwiseProduct(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor | undefined, activation: 'linear' | 'relu6'): tf.Tensor4D {
+  const [n, h, w, cin] = x.shape;
+  const cout = filter.shape[3];
+  const y = addBias(tf.matMul(x.reshape([n * h * w, cin]) as tf.Tensor2D, filter.reshape([cin, cout]) as tf.Tensor2D).reshape([n, h, w, cout]) as tf.Tensor4D, bias);
+  return activation === 'relu6' ? tf.relu6(y) : y;
+}
+
 /** Convolves with PyTorch's padding, adds the bias and a fusable activation (in one kernel outside training). */
 function runConv(c: ConvParts, x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor | undefined,
   activation: 'linear' | 'relu6', ctx: Ctx): tf.Tensor4D {
@@ -75,7 +95,8 @@ function runConv(c: ConvParts, x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Ten
   // 53 + 36 ms of an XXS step at 128 px, batch 32, on wasm).
   const y = ctx.training && activation === 'linear'
     ? addBias(s.depthwise ? tf.depthwiseConv2d(x, filter, s.stride, c.pad) : tf.conv2d(x, filter, s.stride, c.pad), bias)
-    : s.depthwise ? tf.fused.depthwiseConv2d(args) : tf.fused.conv2d(args);
+    : pointwiseAsProduct(s, x) ? pointwiseProduct(x, filter, bias, activation)
+      : s.depthwise ? tf.fused.depthwiseConv2d(args) : tf.fused.conv2d(args);
   const [n, h, wd] = y.shape;
   ctx.probe?.macs?.(n * h * wd * s.kernel * s.kernel * (s.depthwise ? 1 : s.cin) * s.cout);
   return y;
