@@ -1,7 +1,8 @@
 // Training-mode BatchNorm with its activation, over every axis but the last (channels-last), in as few
 // passes over the activations as the maths allows. Composed from TF.js's wasm kernels, the forward takes
 // five passes (moments, normalise, sigmoid, multiply) and the backward about twelve, each writing a full
-// tensor; here the forward takes three reads and one write, the backward two reads of x and dy and one write.
+// tensor; here the forward takes three reads and one write, the backward two reads of x, one of dy, and dx
+// written twice (first the activation's part d, then the result).
 //   y  = act(x̂·γ + β),  x̂ = (x − mean)·invstd,  invstd = 1/√(var + eps),  var biased
 //   d  = dy·act'(x̂·γ + β)
 //   dγ = Σ d·x̂,  dβ = Σ d,  dx = γ·invstd·(d − dβ/n − x̂·dγ/n)
@@ -129,6 +130,8 @@ void bn_act_backward(const float* x, const float* dy, const float* mean, const f
       for (u32 r = r0; r < r1; r++) {
         v128_t xh = wasm_f32x4_mul(wasm_f32x4_sub(wasm_v128_load(x + r * cols + c), m), is);
         v128_t d = act_grad4(wasm_f32x4_add(wasm_f32x4_mul(xh, g), b), wasm_v128_load(dy + r * cols + c), act);
+        // d waits in dx for the second pass (the activation's derivative, an exp and a division for SiLU, once).
+        wasm_v128_store(dx + r * cols + c, d);
         sd = wasm_f32x4_add(sd, d);
         sdx = wasm_f32x4_add(sdx, wasm_f32x4_mul(d, xh));
       }
@@ -140,7 +143,7 @@ void bn_act_backward(const float* x, const float* dy, const float* mean, const f
   for (u32 r = 0; r < rows; r++) {
     for (u32 c = 0; c < cols; c += 4) {
       v128_t xh = wasm_f32x4_mul(wasm_f32x4_sub(wasm_v128_load(x + r * cols + c), wasm_v128_load(mean + c)), wasm_v128_load(invstd + c));
-      v128_t d = act_grad4(wasm_f32x4_add(wasm_f32x4_mul(xh, wasm_v128_load(gamma + c)), wasm_v128_load(beta + c)), wasm_v128_load(dy + r * cols + c), act);
+      v128_t d = wasm_v128_load(dx + r * cols + c);
       v128_t k1 = wasm_f32x4_mul(wasm_v128_load(dbeta + c), inv), k2 = wasm_f32x4_mul(wasm_v128_load(dgamma + c), inv);
       v128_t t = wasm_f32x4_sub(wasm_f32x4_sub(d, k1), wasm_f32x4_mul(xh, k2));
       wasm_v128_store(dx + r * cols + c, wasm_f32x4_mul(wasm_v128_load(scale + c), t));
