@@ -26,6 +26,34 @@ export const conv2dFilterGradKernel: KernelWrapper = (builtin, exportsFor) => (a
   return out;
 };
 
+/**
+ * The input gradient of a 1×1, stride-1, unpadded convolution (most of MobileViT's and MobileNetV2's) as one
+ * product dy·Wᵀ on the studio's matmul ([pixels, cout]·[cin, cout]ᵀ); composed from TF.js's kernels it is a
+ * reversed, transposed filter and a convolution. Every other convolution stays composed (conv-grads.ts).
+ */
+export const pointwiseInputGradKernel: KernelWrapper = (builtin, exportsFor) => (args) => {
+  const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+  const a = args.attrs as { strides: number | [number, number]; pad: 'valid' | 'same' | number; inputShape: [number, number, number, number];
+    dimRoundingMode?: 'floor' | 'round' | 'ceil'; dataFormat?: string };
+  const strides = Array.isArray(a.strides) ? a.strides : [a.strides, a.strides];
+  const [kh, kw, ci, co] = filter.shape;
+  const pointwise = kh === 1 && kw === 1 && strides.every((s) => s === 1) && (a.pad === 'valid' || a.pad === 0 || a.pad === 'same');
+  if (!pointwise || dy.dtype !== 'float32' || filter.dtype !== 'float32' || (a.dataFormat !== undefined && a.dataFormat !== 'NHWC')
+    || dy.shape.join() !== [...a.inputShape.slice(0, 3), co].join() || a.inputShape[3] !== ci) return builtin(args);
+  const backend = args.backend as unknown as Parameters<typeof exportsFor>[0];
+  const out = backend.makeOutput(a.inputShape, 'float32');
+  const rows = a.inputShape[0] * a.inputShape[1] * a.inputShape[2];
+  if (rows === 0) return out;
+  const offset = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId)!.memoryOffset;
+  const scratch = backend.wasm._malloc(ci * co * 4);
+  try {
+    exportsFor(backend).batch_matmul(offset(dy), offset(filter), offset(out), 1, 1, 1, rows, co, ci, 0, 1, scratch);
+  } finally {
+    backend.wasm._free(scratch);
+  }
+  return out;
+};
+
 export const depthwiseFilterGradKernel: KernelWrapper = (builtin, exportsFor) => (args) => {
   const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
   const a = args.attrs as FilterGradAttrs;

@@ -73,6 +73,14 @@ function fasterConv2DBackpropInput(builtin: tf.KernelFunc): tf.KernelFunc {
 const ours = new WeakSet<tf.KernelFunc>(MISSING.map((k) => k.kernelFunc));
 
 /**
+ * Marks a kernel function that wraps ours (the studio's SIMD kernels, wasm-simd-kernels.ts), so that a later
+ * registerWasmGradKernels() leaves it in place instead of wrapping it again.
+ */
+export function markStudioKernel(kernelFunc: tf.KernelFunc): void {
+  ours.add(kernelFunc);
+}
+
+/**
  * Registers those of the three missing kernels that wasm does not already have (a later tfjs release
  * that ships its own keeps them) and wraps its Conv2DBackpropInput. Safe to call any number of times.
  * Returns the names it registered now.

@@ -13,7 +13,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, WASM_KERNELS, ensureBuilt, needsBuild } from '../build/outputs.ts';
 import { batchMatMulKernel } from './simd-batch-matmul.ts';
-import { conv2dFilterGradKernel, depthwiseFilterGradKernel } from './simd-filter-grads.ts';
+import { markStudioKernel } from './wasm-grad-kernels.ts';
+import { conv2dFilterGradKernel, depthwiseFilterGradKernel, pointwiseInputGradKernel } from './simd-filter-grads.ts';
 import { meanKernel, sumKernel } from './simd-reductions.ts';
 import { markFusedBatchNorm, markTransposedMatMulFast } from '../util/kernel-traits.ts';
 import { BATCH_NORM_MAKERS } from './simd-batchnorm.ts';
@@ -55,6 +56,8 @@ const WRAPPERS: Record<string, KernelWrapper> = {
   Mean: meanKernel,
   // Registered by wasm-grad-kernels.ts (composed from TF.js's kernels) before these.
   Conv2DBackpropFilter: conv2dFilterGradKernel,
+  // Wraps wasm-grad-kernels.ts's faster composed one, which keeps the cases this does not take.
+  Conv2DBackpropInput: pointwiseInputGradKernel,
   DepthwiseConv2dNativeBackpropFilter: depthwiseFilterGradKernel,
 };
 
@@ -129,7 +132,9 @@ async function load(log?: (line: string) => void): Promise<SimdKernels> {
     if (!builtin) continue;
     tf.unregisterKernel(name, 'wasm');
     // Keeps the builtin's setup (it binds the wasm function the fallback calls).
-    tf.registerKernel({ ...builtin, kernelFunc: wrap(builtin.kernelFunc, exportsFor) });
+    const kernelFunc = wrap(builtin.kernelFunc, exportsFor);
+    markStudioKernel(kernelFunc);
+    tf.registerKernel({ ...builtin, kernelFunc });
     names.push(name);
   }
   for (const [name, make] of Object.entries(BATCH_NORM_MAKERS)) {

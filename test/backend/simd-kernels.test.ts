@@ -31,7 +31,7 @@ async function on(backend: string, a: { shape: number[]; data: Float32Array }, b
 
 describe("the studio's wasm SIMD kernels", () => {
   it('are built and in use on wasm, and say so in the backend line', () => {
-    expect(report.kernels).toEqual({ names: ['BatchMatMul', 'Sum', 'Mean', 'Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'StudioBatchNormMoments', 'StudioBatchNormAct', 'StudioBatchNormActGrad'] });
+    expect(report.kernels).toEqual({ names: ['BatchMatMul', 'Sum', 'Mean', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'DepthwiseConv2dNativeBackpropFilter', 'StudioBatchNormMoments', 'StudioBatchNormAct', 'StudioBatchNormActGrad'] });
     expect(transposedMatMulIsFast('wasm')).toBe(true);
     expect(transposedMatMulIsFast('cpu')).toBe(false);
   });
@@ -106,13 +106,15 @@ describe("the studio's wasm SIMD kernels", () => {
     }
   });
 
-  it("the convolution filter gradient equals the cpu backend's (3×3 and 1×1, strides, paddings, the stem's 3 channels, tails)", async () => {
+  it("the convolution filter and input gradients equal the cpu backend's (3×3 and 1×1, strides, paddings, the stem's 3 channels, tails)", async () => {
     const cases: Array<{ x: number[]; k: number; co: number; stride: number; pad: 'valid' | 'same' | number }> = [
       { x: [2, 9, 7, 6], k: 3, co: 10, stride: 1, pad: 1 },
       { x: [2, 12, 12, 3], k: 3, co: 16, stride: 2, pad: 1 }, // the stem
       { x: [1, 8, 9, 8], k: 3, co: 8, stride: 2, pad: 'same' },
       { x: [3, 6, 5, 5], k: 5, co: 7, stride: 1, pad: 'valid' },
       { x: [2, 6, 6, 12], k: 1, co: 9, stride: 2, pad: 0 },
+      { x: [2, 5, 7, 12], k: 1, co: 10, stride: 1, pad: 0 }, // pointwise: one product each way
+      { x: [1, 4, 4, 5], k: 1, co: 3, stride: 1, pad: 'same' },
     ];
     for (const c of cases) {
       const ci = c.x[3];
@@ -125,8 +127,10 @@ describe("the studio's wasm SIMD kernels", () => {
         const y = tf.conv2d(x, w, c.stride, c.pad);
         const r = tf.tensor(values(y.shape, 10), y.shape);
         const g = tf.grad((f: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x, f as tf.Tensor4D, c.stride, c.pad), r)))(w);
-        grads[backend] = Array.from(await g.data());
-        tf.dispose([x, w, y, r, g]);
+        const gx = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(v as tf.Tensor4D, w, c.stride, c.pad), r)))(x);
+        expect(gx.shape).toEqual(c.x);
+        grads[backend] = [...(await g.data()), ...(await gx.data())];
+        tf.dispose([x, w, y, r, g, gx]);
       }
       const scale = Math.max(...grads.cpu.map(Math.abs));
       grads.wasm.forEach((v, i) => expect(Math.abs(v - grads.cpu[i]) / scale, `${JSON.stringify(c)} [${i}]`).toBeLessThan(1e-5));
