@@ -105,18 +105,33 @@ export async function enableSimdKernels(opts: { log?: (line: string) => void } =
   return status;
 }
 
-async function load(log?: (line: string) => void): Promise<SimdKernels> {
+/** The built module's bytes, building it first where it is missing or stale and clang is here; null: not built. */
+async function builtModule(log?: (line: string) => void): Promise<Uint8Array<ArrayBuffer> | null> {
   const file = join(ROOT, WASM_KERNELS.output);
   const why = needsBuild(WASM_KERNELS);
   if (why) {
     if (!hasClang()) {
-      if (why === 'missing') return { names: [], reason: "the studio's SIMD kernels are not built and clang is not installed (Debian: apt-get install clang lld llvm)" };
+      if (why === 'missing') return null;
       log?.(`the studio's SIMD kernels are older than their sources and clang is not installed: using the built ones`);
     } else {
       await ensureBuilt(WASM_KERNELS, { log: log ?? (() => undefined), toolOutput: log ? (c) => log(c.trimEnd()) : () => undefined });
     }
   }
-  const mod = checkKernelModule(new Uint8Array(readFileSync(file)), file);
+  try {
+    return new Uint8Array(readFileSync(file));
+  } catch (e) {
+    // Another process's build swapped the folder in at this moment (two renames): once more.
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    await new Promise((r) => setTimeout(r, 200));
+    return new Uint8Array(readFileSync(file));
+  }
+}
+
+async function load(log?: (line: string) => void): Promise<SimdKernels> {
+  const file = join(ROOT, WASM_KERNELS.output);
+  const bytes = await builtModule(log);
+  if (!bytes) return { names: [], reason: "the studio's SIMD kernels are not built and clang is not installed (Debian: apt-get install clang lld llvm)" };
+  const mod = checkKernelModule(bytes, file);
   const instances = new WeakMap<WasmBackendParts, KernelExports>();
   const exportsFor = (backend: WasmBackendParts): KernelExports => {
     let e = instances.get(backend);
