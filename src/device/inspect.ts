@@ -28,16 +28,22 @@ export class DeviceInspector {
 
   /**
    * Effective receptive fields after the spatial blocks at `positions` (indices into spatialBlocks), one call
-   * per block so that a slow device still reports progress between them.
+   * per block so that a slow device still reports progress between them; as many at once as the device has
+   * workers (wasm-workers answers them on different threads), in the order asked.
    */
   async receptiveFields(image: RgbImage, positions: number[], location: [number, number] | null,
     onProgress?: (done: number, total: number) => void): Promise<ReceptiveField[]> {
-    const fields: ReceptiveField[] = [];
-    for (const position of positions) {
-      fields.push(...await this.device.call({ op: 'receptive-field', x: image.data, shape: shapeOf(image), blocks: [position], location }));
-      onProgress?.(fields.length, positions.length);
-    }
-    return fields;
+    const fields: ReceptiveField[][] = [];
+    let next = 0, done = 0;
+    const lane = async () => {
+      while (next < positions.length) {
+        const i = next++;
+        fields[i] = await this.device.call({ op: 'receptive-field', x: image.data, shape: shapeOf(image), blocks: [positions[i]], location });
+        onProgress?.(++done, positions.length);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, this.device.info.workers ?? 1) }, lane));
+    return fields.flat();
   }
 
   /** Per-block latency timed on the device (the result names it: `device`). */

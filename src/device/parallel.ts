@@ -24,6 +24,7 @@ import { stateDict } from '../model/weights.ts';
 import { combineStatistics, passSize, type StepResult } from '../optim/trainer.ts';
 import { openPageDevice, pageChannel, type Endpoint } from './channel.ts';
 import type { ChannelDevice, ComputeDevice } from './device.ts';
+import type { AttentionCapture } from '../inspect/capture.ts';
 import type { DeviceInfo, DeviceRequest, DeviceResults } from './wire.ts';
 import { workerSource } from './worker-source.ts';
 
@@ -64,6 +65,14 @@ export function threadsFor(pixels: number): number {
 /** Contiguous bounds cutting `total` items into `parts` near-equal runs: [0, …, total]. */
 function split(total: number, parts: number): number[] {
   return Array.from({ length: parts + 1 }, (_, i) => Math.round((i * total) / parts));
+}
+
+/** The arrays one after another. */
+function concat(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
+  let at = 0;
+  for (const p of parts) { out.set(p, at); at += p.length; }
+  return out;
 }
 
 /** `into` += `add`, key by key (shapes are the workers' own, equal by construction; `add` is ours to keep). */
@@ -108,6 +117,8 @@ export function parallelPassSize(n: number, workers: number, imagesPerPass: numb
 
 export class ParallelDevice implements ComputeDevice {
   readonly info: DeviceInfo;
+  /** Round robin for calls one worker answers alone (the replicas are equal). */
+  private nextWorker = 0;
 
   private constructor(private readonly workers: ChannelDevice[]) {
     const n = workers.length;
@@ -160,6 +171,11 @@ export class ParallelDevice implements ComputeDevice {
       case 'logits':
       case 'features':
         return this.rows(req);
+      case 'attention':
+        return this.attention(req);
+      case 'receptive-field':
+        // One image: calls for different blocks (the inspector sends them together) go to different workers.
+        return this.workers[this.nextWorker++ % this.workers.length].call(req);
       case 'grads':
       case 'apply':
         throw new Error(`${WORKERS_DEVICE}: '${req.op}' is its own workers' half of a step; send 'step'`);
@@ -198,6 +214,30 @@ export class ParallelDevice implements ComputeDevice {
     return { loss, correct, gradNorm: norms[0] };
   }
 
+  /**
+   * Attention of several images split across the workers by images and put back together: the sequences of
+   * each layer are image-major (b·P + p, model/unfold.ts), so each block's layers are the workers' arrays one
+   * after another, and so are the probabilities. One image goes to the next worker.
+   */
+  private async attention(req: Extract<DeviceRequest, { op: 'attention' }>): Promise<AttentionCapture> {
+    const [n, h, w, c] = req.shape;
+    if (n < 2 || this.workers.length === 1) return this.workers[this.nextWorker++ % this.workers.length].call(req);
+    const bounds = split(n, Math.min(this.workers.length, n));
+    const parts = await Promise.all(bounds.slice(1).map((end, i) => this.workers[i].call({
+      ...req, x: req.x.slice(bounds[i] * h * w * c, end * h * w * c), shape: [end - bounds[i], h, w, c],
+    })));
+    const [first] = parts;
+    return {
+      ...first,
+      probs: concat(parts.map((p) => p.probs)),
+      blocks: first.blocks.map((block, k) => ({
+        ...block,
+        batch: parts.reduce((s, p) => s + p.blocks[k].batch, 0),
+        layers: block.layers.map((_, l) => concat(parts.map((p) => p.blocks[k].layers[l]))),
+      })),
+    };
+  }
+
   /** Inference rows split across the workers, in order (each image is computed on its own: the split is exact). */
   private async rows(req: Extract<DeviceRequest, { op: 'logits' | 'features' }>): Promise<Float32Array> {
     const [n, h, w, c] = req.shape;
@@ -207,10 +247,7 @@ export class ParallelDevice implements ComputeDevice {
       const x = req.x.slice(a * h * w * c, end * h * w * c);
       return this.workers[i].call({ ...req, x, shape: [end - a, h, w, c] });
     }));
-    const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
-    let at = 0;
-    for (const p of parts) { out.set(p, at); at += p.length; }
-    return out;
+    return concat(parts);
   }
 
   localModel(): Model | null {

@@ -8,6 +8,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.ts';
 import { LocalDevice, type ComputeDevice } from '../../src/device/device.ts';
 import { logitsOn } from '../../src/device/inference.ts';
+import { DeviceInspector } from '../../src/device/inspect.ts';
+import { spatialBlocks } from '../../src/inspect/receptive-field.ts';
 import { openInferenceWorkers, parallelPassSize, ParallelDevice } from '../../src/device/parallel.ts';
 import { createModel } from '../../src/model/index.ts';
 import type { TensorMap } from '../../src/model/safetensors.ts';
@@ -211,4 +213,38 @@ describe('wasm-workers for a model of this process (openInferenceWorkers)', () =
     expect(notes).toHaveLength(1);
     expect(notes[0]).toMatch(/wasm-workers: a worker thread could not start: .*no-such-backend.*: inference passes run on this thread/);
   }, 60_000);
+});
+
+describe('wasm-workers: inspection', () => {
+  it("attention of several images split by images, and receptive fields of several blocks at once, are one thread's, bit for bit", async () => {
+    const model = createModel('mobilevit_xxs', { numClasses: 5, seed: 4 });
+    const parallel = await ParallelDevice.open(2);
+    const local = new LocalDevice('wasm');
+    try {
+      const open = { op: 'open' as const, model: { variant: 'mobilevit_xxs' as const, numClasses: 5 }, weights };
+      await Promise.all([parallel.call(open), local.call(open)]);
+      const n = 3;
+      const { x } = batch(n, 11);
+      const req = { op: 'attention' as const, x, shape: [n, SIZE, SIZE, 3] as [number, number, number, number], only: null };
+      const [a, b] = [await parallel.call(req), await local.call(req)];
+      expect(a.blocks.map((k) => k.batch)).toEqual([n, n, n]);
+      expect(a.summaries).toEqual(b.summaries);
+      expect(Array.from(a.probs)).toEqual(Array.from(b.probs));
+      a.blocks.forEach((block, k) => block.layers.forEach((layer, l) => expect(Array.from(layer), `block ${k} layer ${l}`).toEqual(Array.from(b.blocks[k].layers[l]))));
+
+      // The inspector asks for every spatial block's field, two at a time on two workers, in order.
+      const image = { data: x.slice(0, SIZE * SIZE * 3), height: SIZE, width: SIZE };
+      const positions = spatialBlocks(model).map((_, i) => i);
+      const progress: number[] = [];
+      const [onWorkers, inProcess] = [await DeviceInspector.open(parallel, model), await DeviceInspector.open(local, model)];
+      const fa = await onWorkers.receptiveFields(image, positions, null, (done) => progress.push(done));
+      const fb = await inProcess.receptiveFields(image, positions, null);
+      expect(progress).toEqual(positions.map((_, i) => i + 1));
+      expect(fa.map((f) => f.index)).toEqual(fb.map((f) => f.index));
+      fa.forEach((f, i) => expect(Array.from(f.field), f.name).toEqual(Array.from(fb[i].field)));
+    } finally {
+      await Promise.all([parallel.close(), local.close()]);
+      model.dispose();
+    }
+  }, 180_000);
 });
