@@ -9,6 +9,7 @@ const SECTIONS: Record<string, () => Promise<unknown>> = {
   ort: async () => (await import('./ort.ts')).benchOrt(),
   zoo: async () => (await import('./zoo.ts')).benchZoo(),
   devices: async () => (await import('./devices.ts')).benchDevices(),
+  kernels: async () => (await import('./kernels.ts')).benchKernels(),
   speed: async () => (await import('./speed.ts')).benchSpeed(),
 };
 

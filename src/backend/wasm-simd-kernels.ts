@@ -16,7 +16,7 @@ import { batchMatMulKernel } from './simd-batch-matmul.ts';
 import { markStudioKernel } from './wasm-grad-kernels.ts';
 import { conv2dFilterGradKernel, depthwiseFilterGradKernel, pointwiseInputGradKernel } from './simd-filter-grads.ts';
 import { meanKernel, sumKernel } from './simd-reductions.ts';
-import { markFusedBatchNorm, markTransposedMatMulFast } from '../util/kernel-traits.ts';
+import { markFusedBatchNorm, markTransposedMatMulFast, withMarksSuspended } from '../util/kernel-traits.ts';
 import { BATCH_NORM_MAKERS } from './simd-batchnorm.ts';
 
 /** What the wasm backend uses of the studio's kernels: which ones, or why none. */
@@ -94,6 +94,27 @@ function hasClang(): boolean {
 }
 
 let status: SimdKernels | null = null;
+/** TF.js's own kernel under each name the studio's replaced, and the studio's, for withTfjsKernels. */
+const swapped = new Map<string, { tfjs: tf.KernelConfig; studio: tf.KernelConfig }>();
+
+/**
+ * Runs `fn` on TF.js's own wasm kernels and the model's formulations for them, as a machine without clang would
+ * (bench/kernels.ts compares the two in one process); the studio's kernels are back once it ends.
+ */
+export async function withTfjsKernels<T>(fn: () => Promise<T>): Promise<T> {
+  const swap = (which: 'tfjs' | 'studio') => {
+    for (const [name, k] of swapped) {
+      tf.unregisterKernel(name, 'wasm');
+      tf.registerKernel(k[which]);
+    }
+  };
+  swap('tfjs');
+  try {
+    return await withMarksSuspended(fn);
+  } finally {
+    swap('studio');
+  }
+}
 
 /**
  * Builds the module if needed and possible, and registers the kernels for the wasm backend (once per process;
@@ -149,7 +170,9 @@ async function load(log?: (line: string) => void): Promise<SimdKernels> {
     // Keeps the builtin's setup (it binds the wasm function the fallback calls).
     const kernelFunc = wrap(builtin.kernelFunc, exportsFor);
     markStudioKernel(kernelFunc);
-    tf.registerKernel({ ...builtin, kernelFunc });
+    const studio = { ...builtin, kernelFunc };
+    swapped.set(name, { tfjs: builtin, studio });
+    tf.registerKernel(studio);
     names.push(name);
   }
   for (const [name, make] of Object.entries(BATCH_NORM_MAKERS)) {

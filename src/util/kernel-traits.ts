@@ -2,6 +2,18 @@
 // backend when it installs kernels that change the answer (the studio's SIMD matmul on wasm); the model reads
 // it when it builds a product. Unmarked backends keep the formulation measured fastest with TF.js's own kernels.
 const transposedMatMul = new Set<string>();
+/** While set, every backend answers as with TF.js's own kernels (the benchmark's comparison: bench/kernels.ts). */
+let suspended = false;
+
+/** Runs `fn` with every mark ignored, and restores them however it ends. */
+export async function withMarksSuspended<T>(fn: () => Promise<T>): Promise<T> {
+  suspended = true;
+  try {
+    return await fn();
+  } finally {
+    suspended = false;
+  }
+}
 
 /** `backend` (tf.getBackend()'s name) multiplies with transposed operands, and in batches, as fast as plainly. */
 export function markTransposedMatMulFast(backend: string): void {
@@ -9,7 +21,7 @@ export function markTransposedMatMulFast(backend: string): void {
 }
 
 export function transposedMatMulIsFast(backend: string): boolean {
-  return transposedMatMul.has(backend);
+  return !suspended && transposedMatMul.has(backend);
 }
 
 /**
@@ -27,5 +39,5 @@ export function markFusedBatchNorm(backend: string): void {
 
 /** Whether `backend` has the fused BatchNorm kernels for `channels` channels (they take multiples of 4). */
 export function fusedBatchNormFits(backend: string, channels: number): boolean {
-  return fusedBatchNorm.has(backend) && channels % 4 === 0;
+  return !suspended && fusedBatchNorm.has(backend) && channels % 4 === 0;
 }

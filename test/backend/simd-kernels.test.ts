@@ -6,9 +6,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, type BackendReport } from '../../src/backend/index.ts';
-import { checkKernelModule } from '../../src/backend/wasm-simd-kernels.ts';
+import { checkKernelModule, withTfjsKernels } from '../../src/backend/wasm-simd-kernels.ts';
 import { ROOT, WASM_KERNELS } from '../../src/build/outputs.ts';
-import { transposedMatMulIsFast } from '../../src/util/kernel-traits.ts';
+import { fusedBatchNormFits, transposedMatMulIsFast } from '../../src/util/kernel-traits.ts';
 import { Rng } from '../../src/util/random.ts';
 
 let report: BackendReport;
@@ -149,6 +149,19 @@ describe("the studio's wasm SIMD kernels", () => {
     expect(Array.from(await c.data()).every((v) => v === 2)).toBe(true);
     expect(() => tf.matMul(tf.ones([2, 3]), tf.ones([4, 5]))).toThrow(/inner shapes/);
     tf.dispose([p, q, a, b, c]);
+  });
+
+  it("withTfjsKernels runs TF.js's own kernels and formulations for its duration, then the studio's again", async () => {
+    const studio = tf.getKernel('BatchMatMul', 'wasm')!.kernelFunc;
+    const inside = await withTfjsKernels(async () => ({
+      kernel: tf.getKernel('BatchMatMul', 'wasm')!.kernelFunc, fast: transposedMatMulIsFast('wasm'), fused: fusedBatchNormFits('wasm', 8),
+    }));
+    expect(inside.kernel).not.toBe(studio);
+    expect(inside).toMatchObject({ fast: false, fused: false });
+    expect(tf.getKernel('BatchMatMul', 'wasm')!.kernelFunc).toBe(studio);
+    expect(transposedMatMulIsFast('wasm') && fusedBatchNormFits('wasm', 8)).toBe(true);
+    await expect(withTfjsKernels(async () => { throw new Error('boom'); })).rejects.toThrow('boom');
+    expect(tf.getKernel('BatchMatMul', 'wasm')!.kernelFunc).toBe(studio);
   });
 
   it('refuses a module that would write into TF.js memory or import anything else', () => {
