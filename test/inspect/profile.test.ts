@@ -17,14 +17,16 @@ const sum = (a: number[]) => a.reduce((s, v) => s + v, 0);
 /**
  * Whether the probe's boundaries cover the whole pass without distorting it. On a shared CI machine wall
  * time mostly measures the other processes, so this uses the CPU-time clock; a real mismatch (a block
- * left out, the probe slowing the pass) shows in every attempt, so the best of three is checked.
+ * left out, the probe slowing the pass) shows in every attempt, so the best of five is checked.
  */
 function profileWithBestAgreement(variant: VariantName, imageSize: number): { profile: Profile; gap: number } {
   const model = createModel(variant, { numClasses: 10, seed: 0 });
   try {
     let best: { profile: Profile; gap: number } | undefined;
-    for (let attempt = 0; attempt < 3 && !(best && best.gap <= 0.15); attempt++) {
-      const profile = profileModel(model, { imageSize, runs: 5, warmup: 2, clock: processCpuMs });
+    // Five attempts: MobileNetV2's pass at 256 px is ~30 ms since its 1×1 convolutions run as products, and a
+    // clean-clone CI run under the parallel suite measured 16.6 % in the best of three.
+    for (let attempt = 0; attempt < 5 && !(best && best.gap <= 0.15); attempt++) {
+      const profile = profileModel(model, { imageSize, runs: 7, warmup: 2, clock: processCpuMs });
       // The probe's own cost (a read-back at every boundary, measured alone by the profile) is not the pass's.
       const instrumentation = profile.timing?.method === 'sync' ? profile.timing.syncMs * profile.timing.syncs : 0;
       const gap = Math.abs(profile.blocksMs - instrumentation - profile.totalMs) / profile.totalMs;
