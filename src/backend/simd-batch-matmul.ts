@@ -4,6 +4,7 @@
 // [256,64,16]·[256,16,64], 10× on a weight gradient [65536,16]ᵀ·[65536,32] (TF.js's transposeA path).
 import * as tf from '@tensorflow/tfjs';
 import type { KernelWrapper } from './wasm-simd-kernels.ts';
+import { offsetOf, wasmBackendOf, withScratch } from './wasm-memory.ts';
 
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
@@ -26,17 +27,10 @@ export const batchMatMulKernel: KernelWrapper = (builtin, exportsFor) => (args) 
   const [m, k] = transposeA ? [ca, ra] : [ra, ca];
   const [k2, n] = transposeB ? [cb, rb] : [rb, cb];
   if (k !== k2) return builtin(args); // TF.js's own error names the shapes
-  const backend = args.backend as unknown as Parameters<typeof exportsFor>[0];
+  const backend = wasmBackendOf(args);
   const out = backend.makeOutput([...outer, m, n], 'float32');
   if (m * n === 0) return out;
-  const offset = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId)!.memoryOffset;
-  const scratchBytes = transposeB ? k * n * 4 : 0;
-  const scratch = scratchBytes ? backend.wasm._malloc(scratchBytes) : 0;
-  try {
-    exportsFor(backend).batch_matmul(offset(a), offset(b), offset(out), batch, batchA, batchB, m, k, n,
-      transposeA ? 1 : 0, transposeB ? 1 : 0, scratch);
-  } finally {
-    if (scratch) backend.wasm._free(scratch);
-  }
+  withScratch(backend, transposeB ? k * n * 4 : 0, (scratch) => exportsFor(backend).batch_matmul(offsetOf(backend, a),
+    offsetOf(backend, b), offsetOf(backend, out), batch, batchA, batchB, m, k, n, transposeA ? 1 : 0, transposeB ? 1 : 0, scratch));
   return out;
 };

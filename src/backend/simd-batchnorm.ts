@@ -2,14 +2,15 @@
 // (util/kernel-traits.ts BATCH_NORM_KERNELS); the model's batchNormTraining uses them where they exist.
 import * as tf from '@tensorflow/tfjs';
 import { BATCH_NORM_KERNELS } from '../util/kernel-traits.ts';
-import type { KernelExports, WasmBackendParts } from './wasm-simd-kernels.ts';
+import type { KernelExports } from './wasm-simd-kernels.ts';
+import { offsetOf, wasmBackendOf, withScratch, type WasmBackendParts } from './wasm-memory.ts';
 
 const ACT: Record<string, number> = { none: 0, relu6: 1, silu: 2 };
 
 type Maker = (exportsFor: (backend: WasmBackendParts) => KernelExports) => tf.KernelFunc;
 
 function parts(args: Parameters<tf.KernelFunc>[0], names: string[]) {
-  const backend = args.backend as unknown as WasmBackendParts;
+  const backend = wasmBackendOf(args);
   const inputs = args.inputs as Record<string, tf.TensorInfo>;
   for (const n of names) {
     if (inputs[n]?.dtype !== 'float32') throw new Error(`${BATCH_NORM_KERNELS.act}: input ${n} must be float32`);
@@ -17,7 +18,7 @@ function parts(args: Parameters<tf.KernelFunc>[0], names: string[]) {
   const x = inputs.x;
   const cols = x.shape[x.shape.length - 1];
   if (cols % 4 !== 0) throw new Error(`the studio's BatchNorm kernels take channels in multiples of 4, got ${cols}`);
-  const offset = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId)!.memoryOffset;
+  const offset = (t: tf.TensorInfo) => offsetOf(backend, t);
   return { backend, inputs, x, cols, rows: tf.util.sizeFromShape(x.shape) / cols, offset };
 }
 
@@ -25,16 +26,6 @@ function attrs(args: Parameters<tf.KernelFunc>[0]): { eps: number; act: number }
   const a = args.attrs as { eps: number; act: string };
   if (!(a.act in ACT)) throw new Error(`${BATCH_NORM_KERNELS.act}: unknown activation ${a.act}`);
   return { eps: a.eps, act: ACT[a.act] };
-}
-
-/** Runs `fn` with `bytes` of TF.js heap as scratch. */
-function withScratch<T>(backend: WasmBackendParts, bytes: number, fn: (ptr: number) => T): T {
-  const ptr = backend.wasm._malloc(bytes);
-  try {
-    return fn(ptr);
-  } finally {
-    backend.wasm._free(ptr);
-  }
 }
 
 const moments: Maker = (exportsFor) => (args) => {

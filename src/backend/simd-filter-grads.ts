@@ -4,6 +4,7 @@
 // 274 ms of a 2.6 s step in tf.profile). Depthwise multipliers above 1, dilations and NCHW stay composed.
 import * as tf from '@tensorflow/tfjs';
 import type { KernelWrapper } from './wasm-simd-kernels.ts';
+import { offsetOf, wasmBackendOf, withScratch } from './wasm-memory.ts';
 
 type FilterGradAttrs = {
   strides: number | [number, number]; pad: 'valid' | 'same' | number; dilations?: number | [number, number];
@@ -18,10 +19,9 @@ export const conv2dFilterGradKernel: KernelWrapper = (builtin, exportsFor) => (a
   const [b, h, w, ci] = x.shape;
   const co = a.filterShape[3];
   if (a.filterShape[2] !== ci || dy.shape.join() !== [b, info.outHeight, info.outWidth, co].join()) return builtin(args);
-  const backend = args.backend as unknown as Parameters<typeof exportsFor>[0];
+  const backend = wasmBackendOf(args);
   const out = backend.makeOutput(a.filterShape, 'float32');
-  const offset = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId)!.memoryOffset;
-  exportsFor(backend).conv_filter_grad(offset(x), offset(dy), offset(out), b, h, w, ci, info.outHeight, info.outWidth, co,
+  exportsFor(backend).conv_filter_grad(offsetOf(backend, x), offsetOf(backend, dy), offsetOf(backend, out), b, h, w, ci, info.outHeight, info.outWidth, co,
     info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left);
   return out;
 };
@@ -40,17 +40,12 @@ export const pointwiseInputGradKernel: KernelWrapper = (builtin, exportsFor) => 
   const pointwise = kh === 1 && kw === 1 && strides.every((s) => s === 1) && (a.pad === 'valid' || a.pad === 0 || a.pad === 'same');
   if (!pointwise || dy.dtype !== 'float32' || filter.dtype !== 'float32' || (a.dataFormat !== undefined && a.dataFormat !== 'NHWC')
     || dy.shape.join() !== [...a.inputShape.slice(0, 3), co].join() || a.inputShape[3] !== ci) return builtin(args);
-  const backend = args.backend as unknown as Parameters<typeof exportsFor>[0];
+  const backend = wasmBackendOf(args);
   const out = backend.makeOutput(a.inputShape, 'float32');
   const rows = a.inputShape[0] * a.inputShape[1] * a.inputShape[2];
   if (rows === 0) return out;
-  const offset = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId)!.memoryOffset;
-  const scratch = backend.wasm._malloc(ci * co * 4);
-  try {
-    exportsFor(backend).batch_matmul(offset(dy), offset(filter), offset(out), 1, 1, 1, rows, co, ci, 0, 1, scratch);
-  } finally {
-    backend.wasm._free(scratch);
-  }
+  withScratch(backend, ci * co * 4, (scratch) =>
+    exportsFor(backend).batch_matmul(offsetOf(backend, dy), offsetOf(backend, filter), offsetOf(backend, out), 1, 1, 1, rows, co, ci, 0, 1, scratch));
   return out;
 };
 
@@ -64,10 +59,9 @@ export const depthwiseFilterGradKernel: KernelWrapper = (builtin, exportsFor) =>
   const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], a.filterShape, a.strides, 1, a.pad, a.dimRoundingMode, true);
   const [b, h, w, c] = x.shape;
   if (dy.shape.join() !== [b, info.outHeight, info.outWidth, c].join()) return builtin(args); // its own error names the shapes
-  const backend = args.backend as unknown as Parameters<typeof exportsFor>[0];
+  const backend = wasmBackendOf(args);
   const out = backend.makeOutput(a.filterShape, 'float32');
-  const offset = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId)!.memoryOffset;
-  exportsFor(backend).depthwise_filter_grad(offset(x), offset(dy), offset(out), b, h, w, c, info.outHeight, info.outWidth,
+  exportsFor(backend).depthwise_filter_grad(offsetOf(backend, x), offsetOf(backend, dy), offsetOf(backend, out), b, h, w, c, info.outHeight, info.outWidth,
     info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left);
   return out;
 };

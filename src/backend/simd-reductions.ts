@@ -3,6 +3,7 @@
 // innermost axes and transpose the whole tensor first; other reductions stay with them.
 import * as tf from '@tensorflow/tfjs';
 import type { KernelWrapper } from './wasm-simd-kernels.ts';
+import { offsetOf, wasmBackendOf } from './wasm-memory.ts';
 
 /** Whether `axis` names exactly the leading axes of a rank-`rank` tensor (all but the last). */
 function leadingAxes(axis: number | number[], shape: number[]): boolean {
@@ -17,12 +18,11 @@ function reduceRows(mean: boolean): KernelWrapper {
     if (x.dtype !== 'float32' || !leadingAxes(axis, x.shape)) return builtin(args);
     const cols = x.shape[x.shape.length - 1];
     const rows = tf.util.sizeFromShape(x.shape) / Math.max(1, cols);
-    const backend = args.backend as unknown as Parameters<typeof exportsFor>[0];
+    const backend = wasmBackendOf(args);
     const out = backend.makeOutput(keepDims ? [...x.shape.slice(0, -1).map(() => 1), cols] : [cols], 'float32');
     if (cols === 0) return out;
-    const offset = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId)!.memoryOffset;
     // An empty mean is NaN, as TF.js's (0 / 0).
-    exportsFor(backend).sum_rows(offset(x), offset(out), rows, cols, mean ? 1 / rows : 1);
+    exportsFor(backend).sum_rows(offsetOf(backend, x), offsetOf(backend, out), rows, cols, mean ? 1 / rows : 1);
     return out;
   };
 }

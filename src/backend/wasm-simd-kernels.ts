@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { ROOT, WASM_KERNELS, ensureBuilt, needsBuild } from '../build/outputs.ts';
 import { batchMatMulKernel } from './simd-batch-matmul.ts';
 import { markStudioKernel } from './wasm-grad-kernels.ts';
+import type { WasmBackendParts } from './wasm-memory.ts';
 import { conv2dFilterGradKernel, depthwiseFilterGradKernel, pointwiseInputGradKernel } from './simd-filter-grads.ts';
 import { meanKernel, sumKernel } from './simd-reductions.ts';
 import { markFusedBatchNorm, markTransposedMatMulFast, withMarksSuspended } from '../util/kernel-traits.ts';
@@ -40,12 +41,6 @@ export interface KernelExports {
 
 const EXPORTS: Array<keyof KernelExports> = ['batch_matmul', 'sum_rows', 'depthwise_filter_grad', 'conv_filter_grad', 'bn_moments', 'bn_act_forward', 'bn_act_backward'];
 
-/** The parts of TF.js's WasmBackend a kernel needs (it has no public type for them). */
-export interface WasmBackendParts {
-  wasm: { asm: { memory: WebAssembly.Memory }; _malloc(bytes: number): number; _free(ptr: number): void };
-  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-}
 
 /** A kernel's replacement: it answers the cases it handles and hands the rest to TF.js's own. */
 export type KernelWrapper = (builtin: tf.KernelFunc, exportsFor: (backend: WasmBackendParts) => KernelExports) => tf.KernelFunc;

@@ -220,12 +220,8 @@ export class ParallelDevice implements ComputeDevice {
    * after another, and so are the probabilities. One image goes to the next worker.
    */
   private async attention(req: Extract<DeviceRequest, { op: 'attention' }>): Promise<AttentionCapture> {
-    const [n, h, w, c] = req.shape;
-    if (n < 2 || this.workers.length === 1) return this.workers[this.nextWorker++ % this.workers.length].call(req);
-    const bounds = split(n, Math.min(this.workers.length, n));
-    const parts = await Promise.all(bounds.slice(1).map((end, i) => this.workers[i].call({
-      ...req, x: req.x.slice(bounds[i] * h * w * c, end * h * w * c), shape: [end - bounds[i], h, w, c],
-    })));
+    if (req.shape[0] < 2 || this.workers.length === 1) return this.workers[this.nextWorker++ % this.workers.length].call(req);
+    const parts = await this.byImages(req);
     const [first] = parts;
     return {
       ...first,
@@ -240,14 +236,16 @@ export class ParallelDevice implements ComputeDevice {
 
   /** Inference rows split across the workers, in order (each image is computed on its own: the split is exact). */
   private async rows(req: Extract<DeviceRequest, { op: 'logits' | 'features' }>): Promise<Float32Array> {
+    return concat(await this.byImages(req));
+  }
+
+  /** `req` for images [n, h, w, c] sent as contiguous runs of its images, one run per worker; the answers in order. */
+  private byImages<R extends Extract<DeviceRequest, { op: 'logits' | 'features' | 'attention' }>>(req: R): Promise<Array<DeviceResults[R['op']]>> {
     const [n, h, w, c] = req.shape;
     const bounds = split(n, Math.min(this.workers.length, n));
-    const parts = await Promise.all(bounds.slice(1).map((end, i) => {
-      const a = bounds[i];
-      const x = req.x.slice(a * h * w * c, end * h * w * c);
-      return this.workers[i].call({ ...req, x, shape: [end - a, h, w, c] });
-    }));
-    return concat(parts);
+    return Promise.all(bounds.slice(1).map((end, i) => this.workers[i].call({
+      ...req, x: req.x.slice(bounds[i] * h * w * c, end * h * w * c), shape: [end - bounds[i], h, w, c],
+    } as R)));
   }
 
   localModel(): Model | null {
