@@ -257,6 +257,18 @@ export const TrainSettings = z
 export type TrainSettings = z.infer<typeof TrainSettings>;
 export type TrainSettingsInput = z.input<typeof TrainSettings>;
 
+/**
+ * The Train view as a person left it: the dataset folder, the form (every setting but the folder) and the
+ * run it showed. Kept in the workspace (views.set), so a reload or a second window shows the same.
+ */
+export const TrainViewState = z
+  .object({ data: FsPath.nullable(), settings: TrainSettings.omit({ data: true }), runId: RunId.nullable() })
+  .strict();
+export type TrainViewState = z.infer<typeof TrainViewState>;
+export const ViewState = z.object({ train: TrainViewState.nullable() });
+export type ViewState = z.infer<typeof ViewState>;
+export const ViewStatePatch = z.object({ train: TrainViewState.optional() }).strict();
+
 const Metrics = z.object({ loss: finite, top1: prob, top5: prob.nullable().optional() });
 
 // Unknown fields are stripped: metrics.jsonl may carry more than the UI shows. time: ms since the epoch.
@@ -347,8 +359,20 @@ export const RunSummary = z.object({
   resumable: z.boolean(),
   /** The recipe's 'auto' settings as resolved when the run started, and why (absent before it starts). */
   recipe: z.object({ settings: TrainSettings, explanation: z.string() }).optional(),
+  /** A person's labels and notes on the run (runs.annotate). */
+  tags: z.array(z.string()),
+  notes: z.string(),
 });
 export type RunSummary = z.infer<typeof RunSummary>;
+
+/** A label on a run: one short word or phrase; the Runs view filters by it. */
+export const RunTag = z
+  .string()
+  .trim()
+  .min(1, 'a tag is empty')
+  .max(40, 'a tag is longer than 40 characters')
+  .regex(/^[^,\n\r\t]+$/, 'a tag holds no commas, tabs or line breaks');
+export const RunNotes = z.string().max(10_000, 'notes are longer than 10,000 characters');
 
 export const RunDetail = z.object({
   run: RunSummary,
@@ -514,6 +538,9 @@ export const requests = {
   'settings.get': { params: empty, result: Settings },
   'settings.set': { params: SettingsPatch, result: Settings },
   /** Electron only; in browser mode these fail with code 'unsupported' and the UI shows a path field. */
+  /** What the window's views were showing, kept in the workspace so a reload or a second window shows the same. */
+  'views.get': { params: empty, result: ViewState },
+  'views.set': { params: ViewStatePatch, result: ViewState },
   'dialog.openFolder': { params: z.object({ title: z.string().max(200).optional() }).strict().default({}), result: DialogResult },
   'dialog.openFile': {
     params: z.object({ title: z.string().max(200).optional(), filters: z.array(FileFilter).max(10).optional() }).strict().default({}),
@@ -543,6 +570,11 @@ export const requests = {
   'runs.list': { params: empty, result: z.object({ runs: z.array(RunSummary) }) },
   'runs.get': { params: z.object({ runId: RunId }).strict(), result: RunDetail },
   'runs.rename': { params: z.object({ runId: RunId, name: z.string().trim().min(1).max(200) }).strict(), result: RunSummary },
+  /** Sets a run's tags and/or notes (kept in its run.json); refused while the run trains, like a rename. */
+  'runs.annotate': {
+    params: z.object({ runId: RunId, tags: z.array(RunTag).max(20, 'more than 20 tags').optional(), notes: RunNotes.optional() }).strict(),
+    result: RunSummary,
+  },
   'runs.delete': { params: z.object({ runId: RunId }).strict(), result: z.object({ runId: RunId }) },
   'runs.export': {
     params: z.object({

@@ -59,6 +59,9 @@ export interface RunRecord {
   error: string | null;
   /** The recipe's 'auto' settings resolved against the dataset when the run first started (src/train/recipe.ts); a resume uses it. */
   recipe?: ResolvedRecipe;
+  /** A person's labels and notes on the run (the Runs view); absent until first set. */
+  tags?: string[];
+  notes?: string;
 }
 
 /** e.g. 20250131-142233-mobilevit_xxs-3fa9 (sortable by time, unique by the random tail). */
@@ -146,6 +149,7 @@ export async function runSummary(dir: string, opts: { live?: boolean } = {}): Pr
     id: run.id, name: run.name, status, createdAt: run.createdAt, updatedAt: run.updatedAt, settings: run.settings,
     classes: run.classes, epochsDone: run.epochsDone, best: run.best, last: run.last, error,
     resumable: status !== 'finished' && status !== 'running' && existsSync(join(dir, FILES.checkpoints, 'last.json')),
+    tags: run.tags ?? [], notes: run.notes ?? '',
     ...(run.recipe ? { recipe: { settings: run.recipe.settings, explanation: run.recipe.explanation } } : {}),
   };
 }

@@ -58,6 +58,18 @@ export class RunStore {
     });
   }
 
+  /** Tags and notes, each kept as given when omitted; refused while the run trains, as a rename is. */
+  annotate(runId: string, a: { tags?: string[]; notes?: string }): Promise<RunSummary> {
+    const dir = this.dirOf(runId);
+    return this.underLock(runId, dir, 'annotating', async () => {
+      updateRun(dir, {
+        ...(a.tags !== undefined ? { tags: [...new Set(a.tags)] } : {}),
+        ...(a.notes !== undefined ? { notes: a.notes } : {}),
+      });
+      return this.summarize(runId, dir);
+    });
+  }
+
   /**
    * Refused while the run trains. The folder is first renamed out of the runs list (one atomic step),
    * then removed, so a half-deleted run never shows up as a broken one.

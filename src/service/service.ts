@@ -33,6 +33,7 @@ import { DatasetService } from './datasets.ts';
 import { ZooService } from './models.ts';
 import { RunStore } from './runs.ts';
 import { SettingsStore } from './settings.ts';
+import { ViewStore } from './views.ts';
 import { checkFixedWorkspace } from './workspace.ts';
 
 export interface Dialogs {
@@ -253,6 +254,9 @@ export class StudioService {
       return next;
     },
 
+    'views.get': () => new ViewStore(this.workspace).get(),
+    'views.set': (p) => new ViewStore(this.workspace).set(p),
+
     'dialog.openFolder': async (p) => {
       if (!this.opts.dialogs) throw new StudioError('unsupported', 'open dialogs exist only in the desktop app: type the folder path instead');
       return { path: await this.opts.dialogs.openFolder(p) };
@@ -288,6 +292,7 @@ export class StudioService {
     'runs.list': async () => ({ runs: await this.runs.list() }),
     'runs.get': (p) => this.runs.detail(p.runId),
     'runs.rename': (p) => this.runs.rename(p.runId, p.name),
+    'runs.annotate': (p) => this.runs.annotate(p.runId, { tags: p.tags, notes: p.notes }),
     'runs.delete': async (p) => {
       if (this.active?.id === p.runId) throw new StudioError('conflict', `run ${p.runId} is training; stop it before deleting it`);
       await this.runs.delete(p.runId);

@@ -6,7 +6,6 @@
 // FUZZ_SEED=<n> replays a run; FUZZ_CASES=<n> scales it (default 2,500 per transport).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -14,28 +13,13 @@ import { REQUEST_NAMES } from '../../src/protocol/contract.ts';
 import { Reply } from '../../src/protocol/wire.ts';
 import { startServer, type RunningServer } from '../../src/server/server.ts';
 import { makeDataset } from '../helpers/dataset.ts';
+import { MALFORMED_TARGETS, makeRng, parseRaw, pool, rawExchange, type Rng } from '../helpers/fuzz.ts';
 import { spawnFakeEngine, tempDir } from '../engine/fixtures/studio.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261201);
 const CASES = Number(process.env.FUZZ_CASES ?? 2500);
 /** No single reply may take longer than this. */
 const REPLY_TIMEOUT_MS = 10_000;
-
-/** mulberry32: a small seeded generator, so a failure can be replayed with FUZZ_SEED. */
-function makeRng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)];
-  return { next, int, pick, chance: (p: number) => next() < p };
-}
-type Rng = ReturnType<typeof makeRng>;
 
 let tmp: ReturnType<typeof tempDir>;
 let srv: RunningServer;
@@ -96,6 +80,7 @@ function seedParams(name: string, r: Rng): Record<string, unknown> {
     case 'dataset.thumbnails': return { path: dataDir, class: r.pick(['class_0', 'nope', '..']), limit: r.pick([1, 24, 200, 201]), offset: r.pick([0, 5, 10_000_000]), size: r.pick([16, 96, 256, 257]) };
     case 'train.start': return { settings: { data: dataDir, epochs: 1, imageSize: 32, batchSize: 2, augmentation: {} }, name: 'fuzz' };
     case 'runs.rename': return { runId, name: randomString(r) };
+    case 'runs.annotate': return { runId, tags: [randomString(r)], notes: randomString(r) };
     case 'eval.run': return { runId, checkpoint: 'best', maxMisclassified: r.pick([0, 48, 501]) };
     case 'inspect.predict': return { model, image, imageSize: r.pick([32, 64, 1024, 1025]) };
     case 'inspect.attention': return { model, image, block: r.int(20), layer: r.pick([0, 'rollout', 65]), head: r.pick([0, 'mean']), patch: [r.int(5), r.int(5)], pixel: r.pick(['mean', [0, 1]]) };
@@ -184,17 +169,6 @@ function checkReply(what: string, text: string): Reply {
     if (r.data.error.code === 'internal') throw new Error(`${what}: internal error: ${m.slice(0, 300)}`);
   }
   return r.data;
-}
-
-/** Runs `tasks` with at most `n` in flight. */
-async function pool<T>(items: T[], n: number, fn: (x: T, i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: n }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      await fn(items[i], i);
-    }
-  }));
 }
 
 async function healthy(): Promise<void> {
@@ -302,7 +276,7 @@ describe(`fuzzing the browser-mode API (seed ${SEED})`, () => {
           JSON.stringify({ type: 'request', id: {}, method: 'app.info' }), JSON.stringify({ type: 'request', id: -3, method: 'x'.repeat(101) }),
           JSON.stringify(randomValue(r)) === undefined ? 'undefined' : JSON.stringify([randomValue(r)])]));
       } else {
-        s.send(Buffer.from(Array.from({ length: r.int(64) + 1 }, () => r.int(256))), { binary: true });
+        s.send(r.bytes(r.int(64) + 1), { binary: true });
       }
     }
     const deadline = Date.now() + 30_000;
@@ -321,7 +295,7 @@ describe(`fuzzing the browser-mode API (seed ${SEED})`, () => {
     const auth = `Authorization: Bearer ${srv.token}\r\n`;
     const host = `Host: 127.0.0.1:${srv.port}\r\n`;
     const raws = [
-      () => Buffer.from(Array.from({ length: r.int(300) + 1 }, () => r.int(256))),
+      () => r.bytes(r.int(300) + 1),
       () => `GARBAGE\r\n\r\n`,
       () => `POST /api/app.info HTTP/1.1\r\n${host}${auth}Content-Length: 10\r\n\r\n{}`, // shorter than declared: times out server-side, closed by us
       () => `POST /api/app.info HTTP/1.1\r\n${host}${auth}Content-Length: -1\r\n\r\n`,
@@ -338,22 +312,14 @@ describe(`fuzzing the browser-mode API (seed ${SEED})`, () => {
       () => `GET /%ZZ HTTP/1.1\r\n${host}\r\n`,
       () => `GET //evil.example/ HTTP/1.1\r\n${host}\r\n`,
       () => `POST /api/app.info HTTP/1.1\r\nHost: \r\n${auth}\r\n`,
+      () => `${r.pick(['GET', 'POST', 'HEAD'])} ${r.pick(MALFORMED_TARGETS)} HTTP/1.1\r\n${host}${auth}\r\n`,
+      () => `GET ${r.pick(MALFORMED_TARGETS)} HTTP/1.1\r\n${host}Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n`
+        + `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
     ];
     const cases = Array.from({ length: 300 }, () => r.pick(raws)());
     let checked = 0;
     await pool(cases, 8, async (raw, i) => {
-      const text = await new Promise<string>((resolve, reject) => {
-        const sock = connect({ host: '127.0.0.1', port: srv.port }, () => sock.write(raw));
-        let data = '';
-        // A request the server waits on (an unfinished body) is given up by us: no answer is owed, no crash allowed.
-        const timer = setTimeout(() => (sock.destroy(), resolve(data)), 1500);
-        sock.on('data', (c) => {
-          data += c;
-          if (parseRaw(data)?.complete) (clearTimeout(timer), sock.destroy(), resolve(data));
-        });
-        sock.on('end', () => (clearTimeout(timer), resolve(data)));
-        sock.on('error', (e: NodeJS.ErrnoException) => (clearTimeout(timer), e.code === 'ECONNRESET' || e.code === 'EPIPE' ? resolve(data) : reject(e)));
-      });
+      const text = await rawExchange(srv.port, raw);
       const reply = parseRaw(text);
       if (!reply) return; // closed without an answer (e.g. CONNECT, or given up above)
       if (reply.status >= 500) throw new Error(`raw case ${i}: ${text.slice(0, 300)}`);
@@ -384,32 +350,6 @@ describe(`fuzzing the browser-mode API (seed ${SEED})`, () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 });
-
-/** A raw HTTP/1.1 response: status, content type, body (chunked decoded), and whether it is all there. */
-function parseRaw(text: string): { status: number; contentType: string | undefined; body: string; complete: boolean } | null {
-  const m = /^HTTP\/1\.[01] (\d{3})/.exec(text);
-  const end = text.indexOf('\r\n\r\n');
-  if (!m || end < 0) return null;
-  const head = text.slice(0, end);
-  let rest = text.slice(end + 4);
-  const status = Number(m[1]);
-  const contentType = /\r\ncontent-type: ([^\r]*)/i.exec(head)?.[1];
-  if (/\r\ntransfer-encoding: chunked/i.test(head)) {
-    let body = '';
-    for (;;) {
-      const nl = rest.indexOf('\r\n');
-      if (nl < 0) return { status, contentType, body, complete: false };
-      const size = parseInt(rest.slice(0, nl), 16);
-      if (size === 0) return { status, contentType, body, complete: true };
-      const bytes = Buffer.from(rest.slice(nl + 2));
-      if (bytes.length < size + 2) return { status, contentType, body, complete: false };
-      body += bytes.subarray(0, size).toString('utf8');
-      rest = bytes.subarray(size + 2).toString('utf8');
-    }
-  }
-  const length = /\r\ncontent-length: (\d+)/i.exec(head)?.[1];
-  return { status, contentType, body: rest, complete: length !== undefined && Buffer.byteLength(rest) >= Number(length) };
-}
 
 function decodeURIComponentSafe(s: string): string {
   try {

@@ -110,6 +110,35 @@ describe('studio service', () => {
     expect((await ok('runs.list')).runs).toEqual([]);
   });
 
+  it('keeps tags and notes on a run in its run.json, and refuses bad ones naming the field', async () => {
+    const { id, dir } = createRun({ data: ws.dir, epochs: 2 }, { workspace: ws.dir, name: 'tagged' });
+    expect((await ok('runs.list')).runs[0]).toMatchObject({ tags: [], notes: '' });
+    const r = await ok('runs.annotate', { runId: id, tags: [' baseline ', 'xxs', 'xxs'], notes: 'lr too high?' });
+    expect(r).toMatchObject({ tags: ['baseline', 'xxs'], notes: 'lr too high?' });
+    expect(JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'))).toMatchObject({ tags: ['baseline', 'xxs'], notes: 'lr too high?' });
+    // Notes alone keep the tags.
+    expect(await ok('runs.annotate', { runId: id, notes: '' })).toMatchObject({ tags: ['baseline', 'xxs'], notes: '' });
+    for (const [tags, field] of [[['a,b'], /tags\.0: a tag holds no commas/], [[''], /tags\.0: a tag is empty/], [['x'.repeat(41)], /tags\.0: a tag is longer than 40/]] as const) {
+      const bad = await service.handle('runs.annotate', { runId: id, tags });
+      expect(!bad.ok && bad.error.code).toBe('invalid_request');
+      expect(!bad.ok && bad.error.message).toMatch(field);
+    }
+    expect((await ok('runs.get', { runId: id })).run.tags).toEqual(['baseline', 'xxs']);
+  });
+
+  it('keeps the Train view in the workspace, and reads a damaged views.json as nothing kept', async () => {
+    expect(await ok('views.get')).toEqual({ train: null });
+    const train = { data: join(ws.dir, 'data'), settings: { variant: 'mobilevit_xs', imageSize: 64, epochs: 3 }, runId: null };
+    const saved = await ok('views.set', { train });
+    expect(saved.train).toMatchObject({ data: train.data, runId: null, settings: { variant: 'mobilevit_xs', imageSize: 64, epochs: 3, batchSize: 32 } });
+    expect(await ok('views.get')).toEqual(saved);
+    const bad = await service.handle('views.set', { train: { ...train, settings: { imageSize: 8 } } });
+    expect(!bad.ok && bad.error.message).toMatch(/train\.settings\.imageSize/);
+    expect(await ok('views.get')).toEqual(saved); // nothing half-written
+    writeFileSync(join(ws.dir, 'views.json'), '{ not json');
+    expect(await ok('views.get')).toEqual({ train: null });
+  });
+
   it('refuses to delete, rename or resume a run that another process is training, and lists it as running', async () => {
     const { id, dir } = createRun({ data: ws.dir, epochs: 2 }, { workspace: ws.dir, name: 'busy' });
     appendFileSync(join(dir, 'checkpoints', 'last.json'), '{}');
@@ -117,7 +146,7 @@ describe('studio service', () => {
     const lock = await acquireRunLock(dir, 'training');
     try {
       expect((await ok('runs.list')).runs[0]).toMatchObject({ id, status: 'running', resumable: false });
-      for (const [method, params] of [['runs.delete', { runId: id }], ['runs.rename', { runId: id, name: 'x' }], ['train.resume', { runId: id }]] as const) {
+      for (const [method, params] of [['runs.delete', { runId: id }], ['runs.rename', { runId: id, name: 'x' }], ['runs.annotate', { runId: id, tags: ['x'] }], ['train.resume', { runId: id }]] as const) {
         const r = await service.handle(method, params);
         expect(!r.ok && r.error.code, method).toBe('conflict');
         expect(!r.ok && r.error.message, method).toMatch(new RegExp(`process ${process.pid}|another process`));
