@@ -1,26 +1,22 @@
-// A compute device in headless Chromium (the CLI, `serve`, tests): serves the device page (dist-device/,
-// built on demand) cross-origin isolated on 127.0.0.1, launches Chromium with playwright-core, and talks to
-// the page over a WebSocket that only the page, holding this launch's token, may open.
+// A compute device in headless Chromium (the CLI, `serve`, tests): serves the device page (dist-device/, built on
+// demand) on 127.0.0.1 (page-server.ts), launches Chromium with playwright-core, and talks to the page over a
+// WebSocket that only the page, holding this launch's token, may open.
 //
 // Lifetime: the browser is this process's child, in its own process group (playwright starts it detached), so a
 // signal to our group does not reach it. It is closed with the device; when this process dies without closing it
 // (SIGKILL included), Chromium exits by itself: playwright drives it over --remote-debugging-pipe, and Chromium
 // closes when that pipe's far end goes away, taking its GPU, renderer and crashpad processes with it (measured:
 // gone within ~3 s, also with a page busy compiling shaders; test/device/chromium.test.ts holds it to that).
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import type { PageBackend } from '../backend/names.ts';
 import { DEVICE_PAGE, ROOT, ensureBuilt } from '../build/outputs.ts';
-import { indexFile, resolveStatic, sendFile } from '../util/static-files.ts';
-import { openPageDevice, pageChannel, within, type Endpoint } from './channel.ts';
+import { openPageDevice, pageChannel, within } from './channel.ts';
 import type { ChannelDevice } from './device.ts';
-import { PAGE_HEADERS } from './page-headers.ts';
-import { decodeFrame, encodeFrame } from './wire.ts';
+import { servePage, socketEndpoint } from './page-server.ts';
 
 /** Where Chromium or Chrome usually is, per platform; CHROMIUM_PATH wins. */
 const CANDIDATES: Partial<Record<NodeJS.Platform, string[]>> = {
@@ -65,72 +61,6 @@ export function chromiumArgs(): string[] {
     // Root (a container, CI) cannot use Chromium's sandbox.
     ...(process.getuid?.() === 0 ? ['--no-sandbox'] : []),
   ];
-}
-
-const MAX_FRAME_BYTES = 1 << 30;
-
-function sameToken(given: string | null, token: string): boolean {
-  if (given === null) return false;
-  const a = Buffer.from(given);
-  const b = Buffer.from(token);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
-/** Serves dist-device/ and accepts one WebSocket carrying `token`; resolves the server and the socket to come. */
-export async function servePage(root: string, token: string): Promise<{ server: Server; port: number; socket: Promise<WebSocket> }> {
-  const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const file = url.pathname === '/' ? indexFile(root) : resolveStatic(root, url.pathname);
-    const head = req.method === 'HEAD';
-    if (!file || (req.method !== 'GET' && !head)) { res.writeHead(404).end(); return; }
-    void sendFile(res, file, head, PAGE_HEADERS).then((sent) => { if (!sent) res.writeHead(404).end(); });
-  });
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
-  let taken = false;
-  const socket = new Promise<WebSocket>((resolve) => {
-    server.on('upgrade', (req: IncomingMessage, sock, head) => {
-      // Node leaves an upgrading socket without an error listener: a client that resets it (any local process
-      // may connect) would otherwise throw ECONNRESET out of the engine.
-      sock.on('error', () => sock.destroy());
-      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-      if (taken || url.pathname !== '/device' || !sameToken(url.searchParams.get('token'), token)) {
-        sock.end('HTTP/1.1 403 Forbidden\r\n\r\n');
-        return;
-      }
-      taken = true;
-      wss.handleUpgrade(req, sock, head, (ws) => resolve(ws));
-    });
-  });
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
-  return { server, port: (server.address() as AddressInfo).port, socket };
-}
-
-/** An endpoint over the page's WebSocket: wire.ts frames; a frame that does not decode ends the channel. */
-function socketEndpoint(ws: WebSocket): Endpoint {
-  const closes: ((why: string) => void)[] = [];
-  const closeWith = (why: string) => { for (const c of closes.splice(0)) c(why); };
-  return {
-    send: (m) => ws.send(encodeFrame(m)),
-    onMessage: (fn) => void ws.on('message', (data: Buffer) => {
-      let message: unknown;
-      try {
-        message = decodeFrame(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer);
-      } catch (e) {
-        closeWith((e as Error).message);
-        ws.terminate();
-        return;
-      }
-      fn(message);
-    }),
-    onClose: (fn) => {
-      closes.push(fn);
-      if (closes.length === 1) {
-        ws.on('close', () => closeWith('the page closed its connection (the browser or its tab crashed, or was closed)'));
-        ws.on('error', (e) => closeWith(e.message));
-      }
-    },
-    close: () => ws.close(),
-  };
 }
 
 export interface ChromiumDeviceOptions {

@@ -1,4 +1,4 @@
-// The compute device page's server (src/device/chromium.ts servePage): the page cross-origin isolated, and a
+// The compute device page's server (src/device/page-server.ts): the page cross-origin isolated, and a
 // WebSocket gate that only this launch's page passes, once: any local process can reach 127.0.0.1.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { servePage } from '../../src/device/chromium.ts';
+import { servePage } from '../../src/device/page-server.ts';
+import { parseRaw, rawExchange } from '../helpers/fuzz.ts';
 
 describe('the device page server', () => {
   const token = randomBytes(24).toString('base64url');
@@ -62,6 +63,18 @@ describe('the device page server', () => {
       process.off('uncaughtException', take);
     }
     expect(thrown).toEqual([]);
+  });
+
+  it('answers only requests that name it as 127.0.0.1:<port> or localhost:<port> (DNS rebinding), and malformed targets with 400', async () => {
+    const status = async (head: string) => parseRaw(await rawExchange(served.port, `${head}\r\n\r\n`))?.status;
+    expect(await status(`GET / HTTP/1.1\r\nHost: localhost:${served.port}`)).toBe(200);
+    expect(await status(`GET / HTTP/1.1\r\nHost: rebound.example:${served.port}`)).toBe(403);
+    expect(await status(`GET / HTTP/1.1\r\nHost: 127.0.0.1`)).toBe(403);
+    expect(await status(`GET //x:99999 HTTP/1.1\r\nHost: 127.0.0.1:${served.port}`)).toBe(400);
+    // The page's own token from another host name is refused too, and the socket stays free for the page.
+    const upgrade = 'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==';
+    expect(await status(`GET /device?token=${token} HTTP/1.1\r\nHost: rebound.example:${served.port}\r\n${upgrade}`)).toBe(403);
+    expect(await status(`GET //x:99999 HTTP/1.1\r\nHost: 127.0.0.1:${served.port}\r\n${upgrade}`)).toBe(403);
   });
 
   it('refuses a WebSocket without the token (403), then takes the right one once and refuses a second', async () => {
