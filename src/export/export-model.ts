@@ -1,7 +1,8 @@
 // Every way out of the studio in one place: ONNX (built here), safetensors with timm keys, and the
 // run's recipe for timm's train.py. Loads the model (a run's checkpoint or a variant with weights),
 // writes the file(s), says what it wrote.
-import { statSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { EVAL_CROP_PCT } from '../data/index.ts';
 import { saveWeights } from '../model/weights-file.ts';
@@ -39,17 +40,34 @@ export interface ExportResult {
 }
 
 function loadFor(req: ExportRequest): LoadedModel {
-  if (req.run === undefined && req.weights === undefined) throw new RangeError('give --run DIR, or --variant V --weights FILE');
-  if (req.run === undefined && req.variant === undefined) throw new RangeError('--weights needs --variant');
   return loadModel(req.run !== undefined
     ? { run: req.run, checkpoint: req.checkpoint }
     : { variant: req.variant, weights: req.weights, numClasses: req.numClasses });
 }
 
+const EXAMPLE_NAME: Record<ExportFormat, string> = { onnx: 'model.onnx', safetensors: 'model.safetensors', 'timm-recipe': 'args.yaml' };
+
+/**
+ * Checked before any model is loaded, so a wrong `--out` costs one clear line instead of a built model:
+ * it must name a file, not a folder; its folder is created when missing.
+ */
+function prepareOut(out: string, format: ExportFormat): void {
+  if (statSync(out, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new RangeError(`--out ${out} is a folder: give the file to write, such as ${join(out, EXAMPLE_NAME[format])}`);
+  }
+  try {
+    mkdirSync(dirname(out), { recursive: true });
+  } catch (e) {
+    throw new Error(`cannot create the folder ${dirname(out)} for ${out} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+}
+
 export function exportModel(req: ExportRequest): ExportResult {
   if (req.format === 'timm-recipe') {
     if (req.run === undefined) throw new RangeError('--format timm-recipe needs --run DIR');
-    const recipe = timmRecipe(readRun(req.run), { runDir: req.run, argsFile: req.out, checkpoint: req.checkpoint });
+    const run = readRun(req.run);
+    prepareOut(req.out, req.format);
+    const recipe = timmRecipe(run, { runDir: req.run, argsFile: req.out, checkpoint: req.checkpoint });
     const script = req.out.replace(/\.ya?ml$/i, '') + '.sh';
     writeFileAtomic(req.out, recipe.yaml);
     writeFileAtomic(script, `#!/bin/sh\n# ${recipe.note}\n${recipe.command}\n`);
@@ -58,6 +76,9 @@ export function exportModel(req: ExportRequest): ExportResult {
       files: [{ path: req.out, bytes: Buffer.byteLength(recipe.yaml) }, { path: script, bytes: Buffer.byteLength(recipe.command) }],
     };
   }
+  if (req.run === undefined && req.weights === undefined) throw new RangeError('give --run DIR, or --variant V --weights FILE');
+  if (req.run === undefined && req.variant === undefined) throw new RangeError('--weights needs --variant');
+  prepareOut(req.out, req.format);
   const loaded = loadFor(req);
   try {
     const { model } = loaded;

@@ -1,5 +1,5 @@
 // `export`: ONNX and safetensors from a run or from weights, and a run's timm train.py recipe, through the CLI.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -121,4 +121,28 @@ describe('export --format timm-recipe', () => {
     expect(r.notes.join('\n')).toMatch(/reference recipe/);
     expect(STUDIO_WARMUP_START_LR).toBe(WARMUP_START_LR);
   });
+});
+
+describe('export --out', () => {
+  it('refuses a folder in words before writing anything, and leaves no temp file in it', async () => {
+    const folder = join(dir, 'exports-folder');
+    mkdirSync(folder);
+    for (const format of ['onnx', 'safetensors', 'timm-recipe']) {
+      const r = await cli('export', '--format', format, '--run', runDir, '--out', folder, '--backend', 'wasm');
+      expect(r.code, format).not.toBe(0);
+      expect(r.err.at(-1)).toMatch(new RegExp(`--out ${folder} is a folder: give the file to write, such as ${folder}/(model\\.onnx|model\\.safetensors|args\\.yaml)`));
+    }
+    expect(readdirSync(folder)).toEqual([]);
+  }, 60_000);
+
+  it('creates the folders of --out that do not exist yet', async () => {
+    const out = join(dir, 'new', 'deeper', 'run.safetensors');
+    const r = await cli('export', '--format', 'safetensors', '--run', runDir, '--out', out, '--backend', 'wasm');
+    expect(r.code, r.err.join('\n')).toBe(0);
+    expect(readSafetensors(out).tensors.size).toBeGreaterThan(0);
+    const recipe = join(dir, 'new-recipes', 'r.yaml');
+    expect((await cli('export', '--format', 'timm-recipe', '--run', runDir, '--out', recipe)).code).toBe(0);
+    expect(existsSync(join(dir, 'new-recipes', 'r.sh'))).toBe(true);
+    expect(readdirSync(join(dir, 'new', 'deeper'))).toEqual(['run.safetensors']);
+  }, 60_000);
 });
