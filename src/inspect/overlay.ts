@@ -91,4 +91,12 @@ export async function overlayPng(image: RgbImage, values: ArrayLike<number>, sca
   return sharp(rgb, { raw: { width, height, channels: 3 } }).png().toBuffer();
 }
 
+/** The image alone, as the model saw it: what a window fades an overlay in and out over. */
+export async function imagePng(image: RgbImage): Promise<Buffer> {
+  const { height, width } = image;
+  const rgb = Buffer.alloc(height * width * 3);
+  for (let i = 0; i < rgb.length; i++) rgb[i] = Math.round(Math.min(1, Math.max(0, image.data[i])) * 255);
+  return sharp(rgb, { raw: { width, height, channels: 3 } }).png().toBuffer();
+}
+
 export const pngDataUrl = (png: Buffer): string => `data:image/png;base64,${png.toString('base64')}`;

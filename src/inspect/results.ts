@@ -3,7 +3,7 @@
 import type { AttentionResult, Prediction, ReceptiveFieldResult } from '../protocol/contract.ts';
 import { attentionOverlayScale, type AttentionAnswer } from './attention.ts';
 import type { AttentionCapture } from './capture.ts';
-import { heatmapPng, overlayPng, pngDataUrl, type HeatmapScale, type RgbImage } from './overlay.ts';
+import { heatmapPng, imagePng, overlayPng, pngDataUrl, type HeatmapScale, type RgbImage } from './overlay.ts';
 import type { ReceptiveField } from './receptive-field.ts';
 
 /** Receptive fields span orders of magnitude: show them on a log scale down to the support level. */
@@ -29,6 +29,7 @@ export async function attentionResult(answer: AttentionAnswer, capture: Attentio
     grid: answer.grid,
     map: answer.map,
     overlay: pngDataUrl(await overlayPng(image, answer.pixelMap, attentionOverlayScale(answer))),
+    image: pngDataUrl(await imagePng(image)),
     imageSize: image.height,
     blocks: capture.summaries.map(({ index, name, layers, heads, grid, patch }) => ({ index, name, layers, heads, grid, patch })),
     top5: topK(capture.probs, capture.numClasses, labels),

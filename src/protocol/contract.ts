@@ -436,6 +436,8 @@ export const AttentionResult = z.object({
   map: z.array(z.array(z.number())),
   /** The heatmap over the input image, PNG. */
   overlay: DisplayDataUrl,
+  /** The input image alone as the model saw it (resized, cropped), PNG: the window fades the overlay over it. */
+  image: DisplayDataUrl,
   imageSize: z.number().int(),
   blocks: z.array(AttentionBlockInfo),
   top5: z.array(Prediction),

@@ -1,5 +1,6 @@
 // The real engine process: backend selection, inspection calls, and a crash under a call.
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EngineHost } from '../../src/engine/host.ts';
 import { forkEngine } from '../../src/engine/process.ts';
@@ -42,6 +43,9 @@ describe('engine process', () => {
     expect(a.grid).toEqual([4, 4]); // 64 px → 8×8 feature map at the first MobileViT block → 4×4 patches of 2×2
     expect(a.map.flat().reduce((s, v) => s + v, 0)).toBeCloseTo(1, 4);
     expect(a.overlay).toMatch(/^data:image\/png;base64,/);
+    // The input alone, at the size the model saw, for the window's opacity slider.
+    const seen = await sharp(Buffer.from(a.image.slice(a.image.indexOf(',') + 1), 'base64')).metadata();
+    expect([seen.format, seen.width, seen.height]).toEqual(['png', 64, 64]);
     expect(a.blocks.map((b) => b.index)).toEqual([0, 1, 2]);
     const bad = host.call('attention', { model, image: { path: image }, imageSize: 64, block: 7, layer: 0, head: 'mean', patch: [0, 0], pixel: 'mean' });
     await expect(bad).rejects.toMatchObject({ code: 'failed', message: expect.stringMatching(/block 7/) });
