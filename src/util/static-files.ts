@@ -48,7 +48,9 @@ export async function sendFile(res: ServerResponse, file: string, head: boolean,
     ...headers,
   });
   if (head) res.end();
-  else createReadStream(file).pipe(res);
+  // A file that fails to read after its stat (removed meanwhile, an I/O error) ends this response, cut short
+  // because its length was promised; unhandled, the stream's error would throw out of the server's process.
+  else createReadStream(file).on('error', () => res.destroy()).pipe(res);
   return true;
 }
 
