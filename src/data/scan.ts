@@ -6,8 +6,10 @@
 //   root/train/<class>/… + root/val/<class>/… split: `val` may also be named `valid`, `validation` or `test`
 // Images may sit in sub-folders of a class folder. Class indices follow the sorted class names, as
 // torchvision's ImageFolder does, so labels match a PyTorch run on the same folder.
+// The walk stays inside the folder: a symbolic link to a folder elsewhere (/proc/<pid>/root is one to `/`) is
+// reported as skipped, not followed, and a folder with more entries than any dataset has stops the scan.
 import { readdir, realpath, stat } from 'node:fs/promises';
-import { extname, join, relative, resolve } from 'node:path';
+import { extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import sharp from 'sharp';
 import type { ScanSummary } from '../protocol/contract.ts';
 import { DEFAULT_CONCURRENCY, forEachLimit } from './concurrency.ts';
@@ -21,6 +23,10 @@ export const IMAGE_EXTENSIONS: ReadonlySet<string> = new Set([
 ]);
 
 const VAL_FOLDER_NAMES = ['val', 'valid', 'validation', 'test'];
+
+/** Files and folders listed before a scan gives up: ImageNet-1k, the largest dataset the studio trains on, has
+ *  about 1.33 million. */
+export const MAX_SCAN_ENTRIES = 3_000_000;
 
 export interface ImageEntry {
   /** Absolute path. */
@@ -84,6 +90,8 @@ export interface ScanOptions {
   concurrency?: number;
   onProgress?: (p: ScanProgress) => void;
   signal?: AbortSignal;
+  /** Files and folders listed (images or not) before the scan stops with a DatasetError (default MAX_SCAN_ENTRIES). */
+  maxEntries?: number;
 }
 
 export class DatasetError extends Error {
@@ -107,7 +115,7 @@ export async function scanDataset(rootArg: string, opts: ScanOptions = {}): Prom
   if (!rootStat) throw new DatasetError(`dataset folder not found: ${root}`);
   if (!rootStat.isDirectory()) throw new DatasetError(`dataset path is not a folder: ${root}`);
 
-  const walk = new Walker();
+  const walk = new Walker({ root, rootReal: await realpath(root), maxEntries: opts.maxEntries ?? MAX_SCAN_ENTRIES, signal: opts.signal });
   const top = await walk.list(root);
   const notes: string[] = [];
   const problems: string[] = [];
@@ -221,16 +229,30 @@ function isHidden(name: string): boolean {
   return name.startsWith('.') || name === '__MACOSX';
 }
 
-/** Lists folders, following symbolic links once each, counting ignored files and recording unreadable entries. */
+/** Whether `path` is `root` or inside it (both real paths). */
+function isInside(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
+}
+
+/**
+ * Lists folders, following symbolic links once each, but only to folders inside the dataset; counts ignored
+ * files and what it listed, and records unreadable entries and links it did not follow.
+ */
 class Walker {
   ignored = 0;
   skipped: SkippedFile[] = [];
   private seen = new Set<string>();
+  private listed = 0;
+
+  /** `root` as the user named it (for messages) and its real path (what links must stay inside). */
+  constructor(private readonly opts: { root: string; rootReal: string; maxEntries: number; signal?: AbortSignal }) {}
 
   /** The visible sub-folders and image files directly in `dir`. */
   async list(dir: string): Promise<{ dirs: Dir[]; images: string[] }> {
     const dirs: Dir[] = [];
     const images: string[] = [];
+    this.opts.signal?.throwIfAborted();
     const real = await realpath(dir).catch(() => dir);
     if (this.seen.has(real)) return { dirs, images }; // a link back up the tree
     this.seen.add(real);
@@ -240,6 +262,10 @@ class Walker {
     } catch (e) {
       this.skipped.push({ path: dir, reason: `folder cannot be listed (${(e as Error).message})` });
       return { dirs, images };
+    }
+    this.listed += entries.length;
+    if (this.listed > this.opts.maxEntries) {
+      throw new DatasetError(`the scan of ${this.opts.root} stopped after ${this.opts.maxEntries.toLocaleString('en-US')} files and folders, more than any dataset holds: choose the dataset's own folder`);
     }
     for (const ent of entries) {
       const path = join(dir, ent.name);
@@ -258,6 +284,13 @@ class Walker {
         }
         isDir = target.isDirectory();
         isFile = target.isFile();
+        if (isDir) {
+          const real = await realpath(path).catch(() => null);
+          if (real === null || !isInside(this.opts.rootReal, real)) {
+            this.skipped.push({ path, reason: `symbolic link to a folder outside the dataset${real ? ` (${real})` : ''}: not followed` });
+            continue;
+          }
+        }
       }
       if (isDir) dirs.push({ name: ent.name, path });
       else if (isFile && IMAGE_EXTENSIONS.has(extname(ent.name).toLowerCase())) images.push(path);

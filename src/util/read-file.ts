@@ -87,22 +87,29 @@ export function checkRegularFile(path: string, opts: ReadOptions): number {
 /** Reads a whole regular file of at most `maxBytes`; a file that grows while being read is refused too. */
 export function readRegularFile(path: string, opts: ReadOptions): Buffer {
   const { fd, size } = openRegularFile(path, opts);
+  const readAt = (buf: Buffer, offset: number, length: number, position: number): number => {
+    try {
+      return readSync(fd, buf, offset, length, position);
+    } catch (e) {
+      // /proc/self/mem and its kind say they are empty regular files, then fail the first read (EIO, EINVAL).
+      if (size === 0) {
+        const code = (e as NodeJS.ErrnoException)?.code ?? 'unknown error';
+        throw new FileReadError(path, `a special file that cannot be read (${code}), not a regular file (expected ${article(opts.what)})`, 'not_regular');
+      }
+      const d = describeOpenError(e);
+      throw new FileReadError(path, d.reason, d.code);
+    }
+  };
   try {
     const buf = Buffer.allocUnsafe(size);
     let pos = 0;
     while (pos < size) {
-      let n: number;
-      try {
-        n = readSync(fd, buf, pos, size - pos, pos);
-      } catch (e) {
-        const d = describeOpenError(e);
-        throw new FileReadError(path, d.reason, d.code);
-      }
+      const n = readAt(buf, pos, size - pos, pos);
       if (n === 0) throw new FileReadError(path, `the ${opts.what} shrank while it was being read`, 'unreadable');
       pos += n;
     }
     // One more byte would mean the file grew past what fstat said: refuse rather than read a moving target.
-    if (readSync(fd, Buffer.alloc(1), 0, 1, size) !== 0) {
+    if (readAt(Buffer.alloc(1), 0, 1, size) !== 0) {
       // /proc and /sys files say they are empty and then produce text: not a file the studio can use.
       if (size === 0) throw new FileReadError(path, `a virtual file whose size is not known, not a regular file (expected ${article(opts.what)})`, 'not_regular');
       throw new FileReadError(path, `the ${opts.what} grew while it was being read`, 'unreadable');

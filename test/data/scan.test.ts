@@ -178,6 +178,31 @@ describe('paths', () => {
     expect(scan.counts.map((c) => c.train)).toEqual([3, 4]);
     expect(scan.skipped).toEqual([{ path: join(root, 'class_1', 'broken.png'), reason: 'broken symbolic link' }]);
   });
+
+  it('does not follow a link to a folder outside the dataset, and says so', async () => {
+    const root = join(tmp, 'links-out');
+    await makeDataset(root, { classes: 2, perClass: 3, size: 32 });
+    const elsewhere = join(tmp, 'elsewhere');
+    await makeDataset(elsewhere, { classes: ['more'], perClass: 4, size: 32 });
+    await symlink(join(elsewhere, 'more'), join(root, 'class_0', 'more'));
+    await symlink(elsewhere, join(root, 'class_2'));
+    const scan = await scanDataset(root, { valFraction: 0 });
+    expect(scan.classes).toEqual(['class_0', 'class_1']);
+    expect(scan.counts.map((c) => c.train)).toEqual([3, 3]);
+    expect(scan.train.some((e) => e.path.startsWith(elsewhere))).toBe(false);
+    expect(scan.skipped).toEqual([
+      { path: join(root, 'class_0', 'more'), reason: `symbolic link to a folder outside the dataset (${join(elsewhere, 'more')}): not followed` },
+      { path: join(root, 'class_2'), reason: `symbolic link to a folder outside the dataset (${elsewhere}): not followed` },
+    ]);
+  });
+
+  it('stops a scan that lists more files and folders than the cap, naming the folder', async () => {
+    const root = join(tmp, 'too-many');
+    await makeDataset(root, { classes: 2, perClass: 6, size: 32 });
+    await expect(scanDataset(root, { maxEntries: 10 })).rejects.toThrow(new DatasetError(`the scan of ${root} stopped after 10 files and folders, more than any dataset holds: choose the dataset's own folder`));
+    const within = await scanDataset(root, { maxEntries: 14 }); // 2 class folders and 12 images: exactly the cap
+    expect(within.train.length + within.val.length).toBe(12);
+  });
 });
 
 describe('datasets that cannot be trained on', () => {

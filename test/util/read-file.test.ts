@@ -25,6 +25,8 @@ describe('readRegularFile', () => {
   it.each([
     ['/dev/zero', /\/dev\/zero: a device, not a regular file \(expected a weights file\)/],
     ['/proc/self/status', /\/proc\/self\/status: a virtual file whose size is not known/],
+    // Says it is an empty regular file, then fails the first read with EIO.
+    ['/proc/self/mem', /^\/proc\/self\/mem: a special file that cannot be read \(EIO\), not a regular file \(expected a weights file\)$/],
     [dir, /a directory, not a regular file/],
     [join(dir, 'missing'), /missing: no such file$/],
   ])('refuses %s at once', (path, message) => {
