@@ -5,7 +5,7 @@ import { BATCH_NORM_KERNELS } from '../util/kernel-traits.ts';
 import type { KernelExports } from './wasm-simd-kernels.ts';
 import { offsetOf, wasmBackendOf, withScratch, type WasmBackendParts } from './wasm-memory.ts';
 
-const ACT: Record<string, number> = { none: 0, relu6: 1, silu: 2 };
+const ACT: Record<string, number> = { none: 0, relu6: 1, silu: 2, relu: 3 };
 
 type Maker = (exportsFor: (backend: WasmBackendParts) => KernelExports) => tf.KernelFunc;
 

@@ -10,7 +10,7 @@ import { BATCH_NORM_KERNELS, fusedBatchNormFits } from '../util/kernel-traits.ts
 /** Receives a batch's mean and biased variance per channel; they are released when it returns. */
 export type StatsSink = (mean: tf.Tensor1D, variance: tf.Tensor1D) => void;
 
-export type Activation = 'silu' | 'relu6' | 'none';
+export type Activation = 'silu' | 'relu6' | 'relu' | 'none';
 
 /** Every axis but the last (the channels / features). */
 const leadingAxes = (rank: number) => Array.from({ length: rank - 1 }, (_, i) => i);
@@ -31,12 +31,14 @@ function activationGrad(dy: tf.Tensor, y: tf.Tensor, act: Activation): tf.Tensor
     return tf.mul(dy, tf.mul(s, tf.add(1, tf.mul(y, tf.sub(1, s)))));
   }
   if (act === 'relu6') return tf.mul(dy, tf.cast(tf.logicalAnd(tf.greater(y, 0), tf.less(y, 6)), 'float32'));
+  if (act === 'relu') return tf.mul(dy, tf.cast(tf.greater(y, 0), 'float32'));
   return dy;
 }
 
 function applyActivation(y: tf.Tensor, act: Activation): tf.Tensor {
   if (act === 'silu') return tf.mul(y, tf.sigmoid(y));
   if (act === 'relu6') return tf.relu6(y);
+  if (act === 'relu') return tf.relu(y);
   return y;
 }
 

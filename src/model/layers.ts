@@ -19,6 +19,7 @@ export type Apply<I extends tf.Tensor = tf.Tensor, O extends tf.Tensor = tf.Tens
 export function activate(x: tf.Tensor, act: Activation): tf.Tensor {
   if (act === 'silu') return silu(x);
   if (act === 'relu6') return tf.relu6(x);
+  if (act === 'relu') return tf.relu(x);
   return x;
 }
 
@@ -34,6 +35,8 @@ export interface ConvSpec {
   stride: number;
   depthwise?: boolean;
   bias?: boolean;
+  /** Atrous rate (DeepLabv3's ASPP); the padding grows with it so the map keeps its size at stride 1. */
+  dilation?: number;
 }
 
 /** He-normal with fan_out, as timm initialises every conv. */
@@ -47,6 +50,7 @@ interface ConvParts {
   spec: ConvSpec;
   weight: tf.Variable;
   pad: number;
+  dilation: number;
 }
 
 /** A bias-free (by default) convolution stored at `key` in HWIO (or HWC1 for depthwise). */
@@ -59,7 +63,8 @@ export function conv(store: ParamStore, key: string, s: ConvSpec): Apply<tf.Tens
 function convParams(store: ParamStore, key: string, s: ConvSpec): ConvParts {
   const shape = s.depthwise ? [s.kernel, s.kernel, s.cin, 1] : [s.kernel, s.kernel, s.cin, s.cout];
   const weight = store.add(`${key}.weight`, shape, s.depthwise ? 'dwconv' : 'conv', convInit(s));
-  return { spec: s, weight, pad: (s.kernel - 1) >> 1 };
+  const dilation = s.dilation ?? 1;
+  return { spec: s, weight, pad: dilation * ((s.kernel - 1) >> 1), dilation };
 }
 
 const addBias = (y: tf.Tensor4D, bias: tf.Tensor | undefined): tf.Tensor4D => (bias ? tf.add(y, bias) : y);
@@ -76,25 +81,29 @@ function pointwiseAsProduct(s: ConvSpec, x: tf.Tensor4D): boolean {
 }
 
 /** A 1×1 convolution as [pixels, cin]·[cin, cout], plus the bias and activation. */
-function pointwiseProduct(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor | undefined, activation: 'linear' | 'relu6'): tf.Tensor4D {
+function pointwiseProduct(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor | undefined, activation: FusedActivation): tf.Tensor4D {
   const [n, h, w, cin] = x.shape;
   const cout = filter.shape[3];
   const y = addBias(tf.matMul(x.reshape([n * h * w, cin]) as tf.Tensor2D, filter.reshape([cin, cout]) as tf.Tensor2D).reshape([n, h, w, cout]) as tf.Tensor4D, bias);
-  return activation === 'relu6' ? tf.relu6(y) : y;
+  return activation === 'linear' ? y : activate(y, activation) as tf.Tensor4D;
 }
+
+/** The activations the fused conv kernels apply themselves. */
+type FusedActivation = 'linear' | 'relu6' | 'relu';
 
 /** Convolves with PyTorch's padding, adds the bias and a fusable activation (in one kernel outside training). */
 function runConv(c: ConvParts, x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor | undefined,
-  activation: 'linear' | 'relu6', ctx: Ctx): tf.Tensor4D {
+  activation: FusedActivation, ctx: Ctx): tf.Tensor4D {
   const s = c.spec;
   // PyTorch's symmetric zero padding, as the conv's own padding (no padded copy of x; the gradient kernels
   // then never crop a padded copy either).
-  const args = { x, filter, strides: s.stride, pad: c.pad, bias, activation };
+  const dilations = c.dilation;
+  const args = { x, filter, strides: s.stride, pad: c.pad, dilations, bias, activation };
   // Training takes the plain ops: their gradient computes dx only where something upstream needs it, where the
   // fused ops' computes dx and the filter gradient together (for the stem: an image gradient nobody reads,
   // 53 + 36 ms of an XXS step at 128 px, batch 32, on wasm).
   const y = ctx.training && activation === 'linear'
-    ? addBias(s.depthwise ? tf.depthwiseConv2d(x, filter, s.stride, c.pad) : tf.conv2d(x, filter, s.stride, c.pad), bias)
+    ? addBias(s.depthwise ? tf.depthwiseConv2d(x, filter, s.stride, c.pad, 'NHWC', dilations) : tf.conv2d(x, filter, s.stride, c.pad, 'NHWC', dilations), bias)
     : pointwiseAsProduct(s, x) ? pointwiseProduct(x, filter, bias, activation)
       : s.depthwise ? tf.fused.depthwiseConv2d(args) : tf.fused.conv2d(args);
   const [n, h, wd] = y.shape;
@@ -164,7 +173,7 @@ export function convBnAct(
       return [tf.mul(c.weight, scale.reshape(scaleShape)) as tf.Tensor4D, shift];
     });
     try {
-      const y = runConv(c, x, filter, bias, act === 'relu6' ? 'relu6' : 'linear', ctx);
+      const y = runConv(c, x, filter, bias, act === 'relu6' || act === 'relu' ? act : 'linear', ctx);
       if (act !== 'silu') return y;
       const out = silu(y) as tf.Tensor4D;
       y.dispose();

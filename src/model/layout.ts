@@ -45,3 +45,17 @@ export function torchShape(layout: Layout, shape: number[]): number[] {
   const perm = TO_TORCH[layout];
   return perm ? perm.map((p) => shape[p]) : shape;
 }
+
+/** Swaps input channels 0 and 2 of an OIHW conv weight: a BGR-trained stem that takes RGB. */
+export function swapInputChannels(w: NamedTensor): NamedTensor {
+  const [o, i, kh, kw] = w.shape;
+  if (w.shape.length !== 4 || i !== 3) throw new Error(`the stem weight is [${w.shape}], not [O, 3, kh, kw]`);
+  const data = new Float32Array(w.data);
+  const k = kh * kw;
+  for (let oc = 0; oc < o; oc++) {
+    const b = oc * 3 * k;
+    data.set(w.data.subarray(b + 2 * k, b + 3 * k), b);
+    data.set(w.data.subarray(b, b + k), b + 2 * k);
+  }
+  return { shape: w.shape.slice(), data };
+}

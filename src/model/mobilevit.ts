@@ -54,15 +54,20 @@ export function mobilevitBlock(store: ParamStore, key: string, info: BlockInfo, 
   };
 }
 
-export function buildMobileViT(store: ParamStore, v: MobileViTVariant, numClasses: number): BlockList {
-  const list = new BlockList(store);
+/**
+ * The stem and the five stages into `list`; returns the last stage's channels. `outputStride` 16 runs the last
+ * stage's stride-2 MV2 block at stride 1 (transformers' DeepLabv3 backbone: dilate_layer_5 halves its dilation
+ * back to 1, so nothing is dilated).
+ */
+export function addMobileViTBackbone(list: BlockList, store: ParamStore, v: MobileViTVariant, outputStride: 16 | 32 = 32): number {
   list.add('stem', 'stem', () => convNormAct(store, 'stem', { cin: 3, cout: v.stemChannels, kernel: 3, stride: 2 }, 'silu'));
   let cin = v.stemChannels;
   v.stages.forEach((stage, si) => {
+    const stride = outputStride === 16 && si === v.stages.length - 1 ? 1 : stage.stride;
     for (let bi = 0; bi < stage.depth; bi++) {
       const c = cin;
       list.add(`stages.${si}.${bi}`, 'mv2', () =>
-        mv2Block(store, `stages.${si}.${bi}`, c, stage.channels, bi === 0 ? stage.stride : 1, stage.expansion));
+        mv2Block(store, `stages.${si}.${bi}`, c, stage.channels, bi === 0 ? stride : 1, stage.expansion));
       cin = stage.channels;
     }
     if (stage.vit) {
@@ -70,6 +75,12 @@ export function buildMobileViT(store: ParamStore, v: MobileViTVariant, numClasse
       list.add(key, 'mobilevit', (info) => mobilevitBlock(store, key, info, stage.channels, stage.vit!, v.transformerDropout));
     }
   });
+  return cin;
+}
+
+export function buildMobileViT(store: ParamStore, v: MobileViTVariant, numClasses: number): BlockList {
+  const list = new BlockList(store);
+  const cin = addMobileViTBackbone(list, store, v);
   list.add('final_conv', 'conv', () => convNormAct(store, 'final_conv', { cin, cout: v.numFeatures, kernel: 1, stride: 1 }, 'silu'));
   list.add('head', 'head', () =>
     classifierHead(store, 'head.fc', v.numFeatures, numClasses, v.classifierDropout, { kind: 'normal', std: 0.01 }).apply as Apply<tf.Tensor4D, tf.Tensor>);

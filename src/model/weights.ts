@@ -2,10 +2,24 @@
 // here loads in PyTorch (timm.create_model(..., pretrained_cfg_overlay=dict(file=...))) and back.
 import * as tf from '@tensorflow/tfjs';
 import { huggingFaceToTimm, isHuggingFace } from './huggingface.ts';
-import { fromTorchLayout, toTorchLayout, torchShape } from './layout.ts';
-import { createModel, type Model } from './model.ts';
+import { fromTorchLayout, swapInputChannels, toTorchLayout, torchShape } from './layout.ts';
+import { createModel } from './model.ts';
+import type { Param } from './params.ts';
 import { VARIANT_NAMES, type VariantName } from './types.ts';
 import type { TensorMap } from './safetensors.ts';
+
+/** What the loader needs of a network (a classifier or a segmentation model). */
+export interface WeightsTarget {
+  readonly variant: string;
+  readonly numClasses: number;
+  readonly params: ReadonlyMap<string, Param>;
+  /** The keys a checkpoint with another label set cannot fill (re-initialised instead). */
+  readonly headKeys: string[];
+  reinitHead(): void;
+}
+
+/** The stem convolution of a MobileViT backbone under timm's name. */
+const MOBILEVIT_STEM = 'stem.conv.weight';
 
 export class WeightsError extends Error {}
 
@@ -26,7 +40,7 @@ export interface LoadOptions {
 }
 
 /** The model's weights and BatchNorm buffers in PyTorch layout under timm keys (no num_batches_tracked). */
-export function stateDict(model: Model): TensorMap {
+export function stateDict(model: Pick<WeightsTarget, 'params'>): TensorMap {
   const out: TensorMap = new Map();
   for (const [key, p] of model.params) {
     const data = p.variable.dataSync() as Float32Array;
@@ -39,7 +53,7 @@ export function stateDict(model: Model): TensorMap {
  * stateDict read without blocking: what a GPU backend needs (webgpu's synchronous read goes through canvases,
  * slow and, on some adapters, fatal to the device).
  */
-export async function readStateDict(model: Model): Promise<TensorMap> {
+export async function readStateDict(model: Pick<WeightsTarget, 'params'>): Promise<TensorMap> {
   const out: TensorMap = new Map();
   for (const [key, p] of model.params) {
     const data = (await p.variable.data()) as Float32Array;
@@ -49,7 +63,8 @@ export async function readStateDict(model: Model): Promise<TensorMap> {
 }
 
 /** The variant whose every backbone key and shape the file matches, if any (for the error message). */
-function guessVariant(tensors: TensorMap, model: Model): VariantName | undefined {
+function guessVariant(tensors: TensorMap, model: WeightsTarget): VariantName | undefined {
+  if (!(VARIANT_NAMES as readonly string[]).includes(model.variant)) return undefined;
   for (const variant of VARIANT_NAMES) {
     if (variant === model.variant) continue;
     const candidate = createModel(variant, { numClasses: 1 });
@@ -70,11 +85,15 @@ function list(keys: string[], max = 12): string {
  * Loads weights into `model`, checking every key and shape first: nothing is assigned unless the whole
  * file fits (or only the classifier differs, with allowHeadMismatch). Accepts timm and Hugging Face names.
  */
-export function loadWeights(model: Model, source: TensorMap, opts: LoadOptions = {}): LoadReport {
+export function loadWeights(model: WeightsTarget, source: TensorMap, opts: LoadOptions = {}): LoadReport {
   const name = opts.source ?? 'weights';
   let tensors = source;
   const format = isHuggingFace(tensors) ? 'huggingface' : 'timm';
   if (format === 'huggingface') tensors = huggingFaceToTimm(tensors);
+  // transformers' segmentation checkpoints are Apple's (apple/deeplabv3-mobilevit-*), trained on BGR: swapping
+  // the stem's input channels makes the model take RGB like every other model of the studio.
+  const bgrStem = format === 'huggingface' && [...tensors.keys()].some((k) => k.startsWith('segmentation_head.')) && tensors.has(MOBILEVIT_STEM);
+  if (bgrStem) tensors = new Map(tensors).set(MOBILEVIT_STEM, swapInputChannels(tensors.get(MOBILEVIT_STEM)!));
 
   const missing: string[] = [];
   const misshaped: string[] = [];
@@ -113,7 +132,9 @@ export function loadWeights(model: Model, source: TensorMap, opts: LoadOptions =
     loaded++;
   }
   const notes: string[] = [];
-  if (format === 'huggingface') {
+  if (bgrStem) {
+    notes.push("Hugging Face names mapped to timm's; the checkpoint was trained on BGR, so the stem's input channels were swapped: the model takes RGB");
+  } else if (format === 'huggingface') {
     // Weights map 1:1 (no channel flip), so logits equal transformers' for the same input tensor.
     notes.push("Hugging Face names mapped to timm's; apple/mobilevit-* checkpoints expect BGR input (transformers' image processor flips RGB to BGR)");
   }

@@ -2,6 +2,7 @@
 // BGR order and timm MobileNetV2's ImageNet mean/std folded into the stem), the ImageNet labels in the
 // metadata. Pure arithmetic on Float32Arrays: no tensor backend.
 import { huggingFaceToTimm, isHuggingFace } from '../model/huggingface.ts';
+import { swapInputChannels } from '../model/layout.ts';
 import { readSafetensors, writeSafetensors, type NamedTensor, type TensorMap } from '../model/safetensors.ts';
 import { zooLabels } from './labels.ts';
 import type { ZooEntry } from './zoo.ts';
@@ -13,20 +14,6 @@ const STEM = {
 } as const;
 
 export const LABELS_METADATA_KEY = 'labels';
-
-/** Swaps input channels 0 and 2 of an OIHW conv weight: a BGR-trained stem that takes RGB. */
-export function swapInputChannels(w: NamedTensor): NamedTensor {
-  const [o, i, kh, kw] = w.shape;
-  if (w.shape.length !== 4 || i !== 3) throw new Error(`the stem weight is [${w.shape}], not [O, 3, kh, kw]`);
-  const data = new Float32Array(w.data);
-  const k = kh * kw;
-  for (let oc = 0; oc < o; oc++) {
-    const b = oc * 3 * k;
-    data.set(w.data.subarray(b + 2 * k, b + 3 * k), b);
-    data.set(w.data.subarray(b, b + k), b + 2 * k);
-  }
-  return { shape: w.shape.slice(), data };
-}
 
 /**
  * Folds x_norm = (x − mean) / std into the stem: W' = W / std per input channel, and the constant

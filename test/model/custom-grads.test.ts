@@ -53,6 +53,7 @@ describe.each(['cpu', 'wasm'])('batchNormTraining on %s', (backend) => {
     none: (y) => y,
     silu: (y) => tf.mul(y, tf.sigmoid(y)),
     relu6: (y) => tf.relu6(y),
+    relu: (y) => tf.relu(y),
   };
   const plain = (act: Activation) => (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => {
     const { mean, variance } = tf.moments(x, [0, 1, 2]);
@@ -71,6 +72,9 @@ describe.each(['cpu', 'wasm'])('batchNormTraining on %s', (backend) => {
     ['fused ReLU6', [2, 6, 5, 4], 1, 'relu6'],
     ['8 channels, mean far from zero, SiLU', [3, 9, 7, 8], 20, 'silu'],
     ['8 channels, ReLU6', [3, 9, 7, 8], 1, 'relu6'],
+    // DeepLabv3's ASPP: half of the outputs below zero.
+    ['fused ReLU', [2, 6, 5, 4], 0, 'relu'],
+    ['8 channels, ReLU', [3, 9, 7, 8], 1, 'relu'],
     // more rows than one accumulation block of the kernels (256)
     ['many rows', [4, 16, 12, 4], 3, 'none'],
   ])('%s: gradients w.r.t. x, gamma and beta match autodiff', (_, shape, offset, act) => {

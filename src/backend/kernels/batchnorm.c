@@ -6,12 +6,13 @@
 //   y  = act(x̂·γ + β),  x̂ = (x − mean)·invstd,  invstd = 1/√(var + eps),  var biased
 //   d  = dy·act'(x̂·γ + β)
 //   dγ = Σ d·x̂,  dβ = Σ d,  dx = γ·invstd·(d − dβ/n − x̂·dγ/n)
-// act: 0 none, 1 relu6 (derivative 1 on 0 < z < 6, as the model's composed version), 2 silu z·σ(z).
+// act: 0 none, 1 relu6 (derivative 1 on 0 < z < 6, as the model's composed version), 2 silu z·σ(z),
+// 3 relu (derivative 1 on z > 0; DeepLabv3's ASPP).
 #include <wasm_simd128.h>
 
 typedef unsigned int u32;
 
-enum { ACT_NONE = 0, ACT_RELU6 = 1, ACT_SILU = 2 };
+enum { ACT_NONE = 0, ACT_RELU6 = 1, ACT_SILU = 2, ACT_RELU = 3 };
 
 // e^x for |x| < 87 to about 2 ulp: x = n·ln2 + r with |r| ≤ ln2/2, e^r by its degree-6 Taylor polynomial,
 // 2^n built in the exponent bits.
@@ -39,6 +40,7 @@ static v128_t sigmoid4(v128_t z) {
 static v128_t act4(v128_t z, u32 act) {
   if (act == ACT_RELU6) return wasm_f32x4_min(wasm_f32x4_max(z, wasm_f32x4_splat(0)), wasm_f32x4_splat(6.0f));
   if (act == ACT_SILU) return wasm_f32x4_mul(z, sigmoid4(z));
+  if (act == ACT_RELU) return wasm_f32x4_max(z, wasm_f32x4_splat(0));
   return z;
 }
 
@@ -53,6 +55,7 @@ static v128_t act_grad4(v128_t z, v128_t g, u32 act) {
     v128_t one = wasm_f32x4_splat(1.0f);
     return wasm_f32x4_mul(g, wasm_f32x4_mul(s, wasm_f32x4_add(one, wasm_f32x4_mul(z, wasm_f32x4_sub(one, s)))));
   }
+  if (act == ACT_RELU) return wasm_v128_and(g, wasm_f32x4_gt(z, wasm_f32x4_splat(0)));
   return g;
 }
 
