@@ -2,10 +2,15 @@
 // redirects, HTTP(S)_PROXY / NO_PROXY (a CONNECT tunnel for https), HF_TOKEN, progress, cancel, resume with
 // Range after a dropped connection, a size cap, and the hub's sha256 checked before the file is published.
 //
+// What a hostile hub or workspace cannot do (test/hostile/hub.test.ts): get the token over another scheme, host
+// or port, or after an https → http redirect; make a write follow a symbolic link (.part is opened O_NOFOLLOW);
+// keep a pull alive with an endless redirect or error body (those bodies are destroyed, not read); turn a size
+// cap into "connection dropped" retries; or have an unusable file published (`verify` runs before the rename).
+//
 // Node 20's fetch has no proxy support from the environment, and undici's EnvHttpProxyAgent is not one of this
 // project's dependencies, so the requests are made here with the core modules.
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, createReadStream, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, createReadStream, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
@@ -16,8 +21,23 @@ export const DEFAULT_ENDPOINT = 'https://huggingface.co';
 /** No zoo file comes near this; a server that sends more is refused. */
 export const HARD_CAP_BYTES = 512 * 1024 * 1024;
 
-export class DownloadError extends Error {}
-export class ChecksumError extends DownloadError {}
+/**
+ * What went wrong, for the advice a caller gives: the Hub cannot be reached ('unreachable': no network, DNS,
+ * refused, TLS), a proxy refused, the Hub refused access (401/403) or has no such file (404); or the file itself
+ * was wrong ('limit', 'checksum', 'unusable'); or the answer made no sense ('server'); or the user cancelled.
+ */
+export type DownloadFailure = 'unreachable' | 'proxy' | 'refused' | 'not_found' | 'limit' | 'checksum' | 'unusable' | 'server' | 'cancelled' | 'dropped';
+
+export class DownloadError extends Error {
+  constructor(message: string, readonly failure: DownloadFailure = 'server') {
+    super(message);
+  }
+}
+export class ChecksumError extends DownloadError {
+  constructor(message: string) {
+    super(message, 'checksum');
+  }
+}
 
 export interface DownloadProgress {
   received: number;
@@ -41,7 +61,7 @@ export function formatTimeLeft(seconds: number | null): string {
 export interface DownloadOptions {
   /** Defaults to $HF_ENDPOINT, else https://huggingface.co. */
   endpoint?: string;
-  /** Defaults to $HF_TOKEN; sent to the endpoint's host only, never to the host a redirect leads to. */
+  /** Defaults to $HF_TOKEN; sent to the endpoint's own scheme, host and port only, never where a redirect leads. */
   token?: string;
   env?: NodeJS.ProcessEnv;
   signal?: AbortSignal;
@@ -52,6 +72,11 @@ export interface DownloadOptions {
   retries?: number;
   /** A connection silent for this long counts as dropped (default 30 s). */
   idleTimeoutMs?: number;
+  /**
+   * Checks the complete, checksummed partial file before it is published (e.g. that it is the model it should
+   * be). When it throws, the partial file is deleted and the error is the download's.
+   */
+  verify?: (partPath: string, sha256: string) => void | Promise<void>;
 }
 
 export interface DownloadResult {
@@ -97,6 +122,75 @@ export function proxyFor(url: URL, env: NodeJS.ProcessEnv = process.env): URL | 
   }
 }
 
+const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME', 'EAI_NODATA']);
+const ROUTE_CODES = new Set(['ENETUNREACH', 'EHOSTUNREACH', 'ENETDOWN', 'EHOSTDOWN']);
+const TLS_CODES = /^(CERT_|UNABLE_TO_|SELF_SIGNED_|DEPTH_ZERO_|ERR_TLS_CERT|ERR_SSL_|HOSTNAME_MISMATCH)/;
+
+/**
+ * A failure to connect, in words, as a DownloadError that is not retried (it would fail the same way at once);
+ * null for the errors a retry may cure (a reset or dropped connection).
+ */
+export function unreachable(e: unknown, target: URL, viaProxy: boolean): DownloadError | null {
+  const code = String((e as NodeJS.ErrnoException)?.code ?? '');
+  const who = viaProxy ? `the proxy ${target.host}` : target.hostname;
+  const failure = viaProxy ? 'proxy' : 'unreachable';
+  if (DNS_CODES.has(code)) return new DownloadError(`cannot reach ${who}: its name does not resolve (${code}: no network, or no DNS server answers)`, failure);
+  if (code === 'ECONNREFUSED') return new DownloadError(`${who} refused the connection (ECONNREFUSED: nothing listens at ${target.host}, or a firewall)`, failure);
+  if (ROUTE_CODES.has(code)) return new DownloadError(`cannot reach ${who}: no network route to it (${code})`, failure);
+  if (TLS_CODES.test(code)) {
+    return new DownloadError(`the TLS certificate of ${who} is not trusted (${code}): a proxy or firewall that intercepts https? NODE_EXTRA_CA_CERTS can name its certificate`, failure);
+  }
+  return null;
+}
+
+/** Where a redirect's Location leads: one clear error for a malformed address or an https → http downgrade. */
+export function redirectTarget(from: URL, location: string, what: string): URL {
+  let to: URL;
+  try {
+    to = new URL(location, from);
+  } catch {
+    throw new DownloadError(`${what}: the server redirected to a malformed address ${JSON.stringify(location.slice(0, 80))}`, 'server');
+  }
+  if (from.protocol === 'https:' && to.protocol === 'http:') {
+    throw new DownloadError(`${what}: refused a redirect from https to plain http (${to.host}): the file would travel unencrypted`, 'server');
+  }
+  return to;
+}
+
+/** The token goes to the endpoint's own origin only (scheme, host and port), never where a redirect leads. */
+export function sendsToken(url: URL, endpoint: URL): boolean {
+  return url.origin === endpoint.origin;
+}
+
+/** Opens a partial file for writing without following a symbolic link in its place (ELOOP names the file). */
+function openPart(path: string, append: boolean): number {
+  try {
+    return openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | (append ? constants.O_APPEND : constants.O_TRUNC), 0o644);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw new DownloadError(`${path} is a symbolic link: refused (a download never writes through a link); remove it`, 'unusable');
+    throw e;
+  }
+}
+
+/** Writes `data` to a fresh partial file at `path`, never through a link. */
+export function writePart(path: string, data: Buffer): void {
+  const fd = openPart(path, false);
+  try {
+    for (let w = 0; w < data.length;) w += writeSync(fd, data, w);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The size of the partial file at `path` (0 when there is none); anything but a regular file is refused. */
+function partSize(path: string): number {
+  let st;
+  try { st = lstatSync(path); } catch { return 0; }
+  if (!st.isFile()) throw new DownloadError(`${path} is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'}: refused (a download never writes through a link); remove it`, 'unusable');
+  return st.size;
+}
+
 interface Response {
   status: number;
   headers: http.IncomingHttpHeaders;
@@ -117,8 +211,8 @@ function get(url: URL, headers: Record<string, string>, env: NodeJS.ProcessEnv, 
     const proxyAuth = proxy && proxy.username ? { 'Proxy-Authorization': `Basic ${Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString('base64')}` } : {};
     const onResponse = (res: http.IncomingMessage) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res });
     const arm = (req: http.ClientRequest) => {
-      req.setTimeout(idleMs, () => req.destroy(new DownloadError(`no data for ${Math.round(idleMs / 1000)} s`)));
-      req.on('error', reject);
+      req.setTimeout(idleMs, () => req.destroy(new DownloadError(`no data for ${Math.round(idleMs / 1000)} s`, 'unreachable')));
+      req.on('error', (e) => reject(unreachable(e, proxy && !https_ ? proxy : url, !!proxy && !https_) ?? e));
       req.end();
     };
     const base = { headers: { ...headers, Host: url.host, 'User-Agent': 'mobilevit-studio' }, signal };
@@ -130,11 +224,16 @@ function get(url: URL, headers: Record<string, string>, env: NodeJS.ProcessEnv, 
     } else {
       const connect = http.request({ host: proxy.hostname, port: proxy.port || 80, method: 'CONNECT', path: `${url.hostname}:${url.port || 443}`, headers: { Host: `${url.hostname}:${url.port || 443}`, ...proxyAuth }, signal });
       connect.on('connect', (res, socket) => {
-        if (res.statusCode !== 200) { socket.destroy(); reject(new DownloadError(`the proxy ${proxy.host} refused the tunnel (HTTP ${res.statusCode})`)); return; }
+        if (res.statusCode !== 200) {
+          socket.destroy();
+          const auth = res.statusCode === 407 ? ': it wants credentials, given as HTTPS_PROXY=http://user:password@host:port' : '';
+          reject(new DownloadError(`the proxy ${proxy.host} refused the tunnel to ${url.host} (HTTP ${res.statusCode}${auth})`, 'proxy'));
+          return;
+        }
         arm(https.request(url, { ...base, method: 'GET', createConnection: () => tls.connect({ socket, servername: url.hostname }) }, onResponse));
       });
-      connect.setTimeout(idleMs, () => connect.destroy(new DownloadError(`the proxy ${proxy.host} did not answer`)));
-      connect.on('error', reject);
+      connect.setTimeout(idleMs, () => connect.destroy(new DownloadError(`the proxy ${proxy.host} did not answer`, 'proxy')));
+      connect.on('error', (e) => reject(unreachable(e, proxy, true) ?? e));
       connect.end();
     }
   });
@@ -151,10 +250,23 @@ function fmtBytes(n: number): string {
   return n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${(n / 1e3).toFixed(1)} kB`;
 }
 
-async function hashFile(path: string, hash: Hash): Promise<number> {
+/** Hashes the partial file at `path` (opened without following a link); its size, 0 when there is none. */
+async function hashPart(path: string, hash: Hash): Promise<number> {
+  if (partSize(path) === 0) return 0;
   let n = 0;
-  for await (const chunk of createReadStream(path)) { hash.update(chunk as Buffer); n += (chunk as Buffer).length; }
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  for await (const chunk of createReadStream('', { fd })) { hash.update(chunk as Buffer); n += (chunk as Buffer).length; }
   return n;
+}
+
+/**
+ * Publishes a verified partial file: renamed into place (a rename replaces a link at `dest`, never follows it),
+ * then `dest.sha256` beside it, written last, so a file with its .sha256 is always a complete, checked one.
+ */
+export function publishPart(part: string, dest: string, sha256: string): void {
+  renameSync(part, dest);
+  try { const d = openSync(dirname(dest), 'r'); try { fsyncSync(d); } finally { closeSync(d); } } catch { /* not on every platform */ }
+  writeFileAtomic(`${dest}.sha256`, `${sha256}  ${basename(dest)}\n`);
 }
 
 function isAbortError(e: unknown, signal?: AbortSignal): boolean {
@@ -174,13 +286,13 @@ export async function downloadHubFile(repo: string, revision: string, file: stri
   const idleMs = opts.idleTimeoutMs ?? 30_000;
   const { signal } = opts;
   const start = new URL(resolveUrl(endpoint, repo, revision, file));
-  const endpointHost = new URL(endpoint).host;
+  const endpointUrl = new URL(endpoint);
   const what = `${repo}@${revision}/${file}`;
 
   mkdirSync(dirname(dest), { recursive: true });
   const part = `${dest}.part`;
   let hash = createHash('sha256');
-  let received = existsSync(part) ? await hashFile(part, hash) : 0;
+  let received = await hashPart(part, hash);
   let expectedSha: string | null = null;
   let verifiedBy: DownloadResult['verifiedBy'] = 'none';
   let total: number | null = null;
@@ -206,7 +318,7 @@ export async function downloadHubFile(repo: string, revision: string, file: stri
   const open = async (url: URL, range: number): Promise<Response> => {
     for (let hop = 0; hop < 10; hop++) {
       const headers: Record<string, string> = { 'Accept-Encoding': 'identity' };
-      if (token && url.host === endpointHost) headers.Authorization = `Bearer ${token}`;
+      if (token && sendsToken(url, endpointUrl)) headers.Authorization = `Bearer ${token}`;
       if (range > 0) headers.Range = `bytes=${range}-`;
       const res = await get(url, headers, env, signal, idleMs);
       const linked = sha256FromEtag(header(res.headers, 'x-linked-etag'));
@@ -214,30 +326,32 @@ export async function downloadHubFile(repo: string, revision: string, file: stri
       const linkedSize = Number(header(res.headers, 'x-linked-size'));
       if (Number.isSafeInteger(linkedSize) && linkedSize >= 0 && total === null) total = linkedSize;
       commit ??= header(res.headers, 'x-repo-commit') ?? null;
-      if (res.status >= 300 && res.status < 400 && res.headers.location) {
-        res.body.resume();
-        url = new URL(res.headers.location, url);
+      if (res.status === 200 || res.status === 206) { fileUrl = url; return res; }
+      // Any other answer's body is destroyed, not read: an endless one must not keep the pull (and a socket) alive.
+      res.body.destroy();
+      if (res.status >= 300 && res.status < 400 && res.headers.location !== undefined) {
+        url = redirectTarget(url, res.headers.location, what);
         continue;
       }
-      if (res.status === 200 || res.status === 206) { fileUrl = url; return res; }
-      res.body.resume();
-      if (res.status === 401 || res.status === 403) throw new DownloadError(`${what}: access refused (HTTP ${res.status})${token ? '' : '; a gated or private repository needs HF_TOKEN'}`);
-      if (res.status === 404) throw new DownloadError(`${what}: not found on ${endpoint} (HTTP 404: no such repository, revision or file)`);
+      if (res.status === 401 || res.status === 403) throw new DownloadError(`${what}: ${endpointUrl.host} refused access (HTTP ${res.status})${token ? ': HF_TOKEN is not accepted for it' : '; a gated or private repository needs HF_TOKEN'}`, 'refused');
+      if (res.status === 404) throw new DownloadError(`${what}: not found on ${endpoint} (HTTP 404: no such repository, revision or file)`, 'not_found');
+      if (res.status === 407) throw new DownloadError(`${what}: the proxy refused the request (HTTP 407: it wants credentials, given as HTTP_PROXY=http://user:password@host:port)`, 'proxy');
       if (res.status === 416 && range > 0) { resetPart(); return open(start, 0); }
       throw new DownloadError(`${what}: the server answered HTTP ${res.status}`);
     }
-    throw new DownloadError(`${what}: too many redirects`);
+    throw new DownloadError(`${what}: too many redirects`, 'server');
   };
 
   for (let attempt = 0; ; attempt++) {
-    if (signal?.aborted) throw new DownloadError(`download of ${what} cancelled`);
+    if (signal?.aborted) throw new DownloadError(`download of ${what} cancelled`, 'cancelled');
     let res: Response;
     try {
       // A resume goes straight to the file URL (the CDN); the first request, and any after a failed resume, to the hub.
       res = await open(attempt > 0 && fileUrl ? fileUrl : start, received);
     } catch (e) {
-      if (isAbortError(e, signal)) throw new DownloadError(`download of ${what} cancelled`);
-      if (e instanceof DownloadError || attempt >= retries) throw e instanceof DownloadError ? e : new DownloadError(`${what}: ${(e as Error).message}`);
+      if (isAbortError(e, signal)) throw new DownloadError(`download of ${what} cancelled`, 'cancelled');
+      if (e instanceof DownloadError) throw e.message.startsWith(what) ? e : new DownloadError(`${what}: ${e.message}`, e.failure);
+      if (attempt >= retries) throw new DownloadError(`${what}: ${(e as Error).message}`, 'dropped');
       fileUrl = null;
       resumes++;
       continue;
@@ -251,15 +365,28 @@ export async function downloadHubFile(repo: string, revision: string, file: stri
       const etag = sha256FromEtag(header(res.headers, 'etag'));
       if (etag) { expectedSha = etag; verifiedBy = 'etag'; }
     }
-    if (total !== null && total > cap) { res.body.destroy(); throw new DownloadError(`${what} is ${fmtBytes(total)}, over the ${fmtBytes(cap)} limit`); }
+    if (total !== null && total > cap) { res.body.destroy(); resetPart(); throw new DownloadError(`${what} is ${fmtBytes(total)}, over the ${fmtBytes(cap)} limit`, 'limit'); }
 
-    const fd = openSync(part, received > 0 ? 'a' : 'w');
+    let fd: number;
+    try {
+      fd = openPart(part, received > 0);
+    } catch (e) {
+      res.body.destroy();
+      throw e;
+    }
     let dropped: Error | null = null;
     try {
       await new Promise<void>((resolve, reject) => {
+        let refused = false;
         res.body.on('data', (chunk: Buffer) => {
+          if (refused) return;
           if (received + chunk.length > cap || (total !== null && received + chunk.length > total)) {
-            res.body.destroy(new DownloadError(`${what}: the server sent more than the ${fmtBytes(total ?? cap)} ${total !== null ? 'it announced' : 'limit'}`));
+            // Rejected before the body is destroyed, so the refusal (not a "dropped connection") is the outcome.
+            refused = true;
+            reject(new DownloadError(total !== null && total < cap
+              ? `${what}: the server sent more than the ${fmtBytes(total)} it announced: over the limit, refused`
+              : `${what}: the server sent more than ${fmtBytes(cap)}: over the limit, refused`, 'limit'));
+            res.body.destroy();
             return;
           }
           writeSync(fd, chunk);
@@ -279,9 +406,10 @@ export async function downloadHubFile(repo: string, revision: string, file: stri
     } finally {
       try { closeSync(fd); } catch { /* closed above */ }
     }
-    if (signal?.aborted) throw new DownloadError(`download of ${what} cancelled (${fmtBytes(received)} kept in ${basename(part)} for a later resume)`);
-    if (dropped || (total !== null && received < total)) {
-      if (attempt >= retries) throw new DownloadError(`${what}: the connection dropped ${attempt + 1} times; ${fmtBytes(received)} of ${total !== null ? fmtBytes(total) : '?'} kept for a later resume`);
+    if (signal?.aborted) throw new DownloadError(`download of ${what} cancelled (${fmtBytes(received)} kept in ${basename(part)} for a later resume)`, 'cancelled');
+    // A body that ended cleanly but short of the announced size is a size error below, not a drop to retry.
+    if (dropped) {
+      if (attempt >= retries) throw new DownloadError(`${what}: the connection dropped ${attempt + 1} times; ${fmtBytes(received)} of ${total !== null ? fmtBytes(total) : '?'} kept for a later resume`, 'dropped');
       resumes++;
       report(true);
       continue;
@@ -299,16 +427,23 @@ export async function downloadHubFile(repo: string, revision: string, file: stri
     resetPart();
     throw new ChecksumError(`${what}: size check failed (${received} bytes, the hub says ${total}); the partial file was deleted`);
   }
-  renameSync(part, dest);
-  try { const d = openSync(dirname(dest), 'r'); try { fsyncSync(d); } finally { closeSync(d); } } catch { /* not on every platform */ }
-  writeFileAtomic(`${dest}.sha256`, `${sha256}  ${basename(dest)}\n`);
+  if (opts.verify) {
+    try {
+      await opts.verify(part, sha256);
+    } catch (e) {
+      resetPart();
+      throw e;
+    }
+  }
+  publishPart(part, dest, sha256);
   return { path: dest, sha256, size: statSync(dest).size, commit, verifiedBy, resumes };
 }
 
-/** The sha256 recorded beside a cached file, when both are there. */
+/** The sha256 recorded beside a cached file, when both are there as regular files (a link is not a cached file). */
 export function cachedSha256(path: string): string | null {
   try {
-    if (!statSync(path).isFile() || statSync(`${path}.sha256`).size > 4096) return null;
+    const sum = lstatSync(`${path}.sha256`);
+    if (!lstatSync(path).isFile() || !sum.isFile() || sum.size > 4096) return null;
     const m = readFileSync(`${path}.sha256`, 'utf8').match(/^([0-9a-f]{64})\b/);
     return m ? m[1] : null;
   } catch {

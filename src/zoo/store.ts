@@ -1,10 +1,16 @@
 // The zoo's cache in the workspace: <workspace>/models/<repo>/<revision>/<file> (the hub's bytes, with
 // <file>.sha256 beside them) and <file>.studio.safetensors (converted for the studio). A cached model needs
-// no network. Pulling = download (src/zoo/download.ts) + convert (src/zoo/convert.ts).
-import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { cachedSha256, downloadHubFile, type DownloadOptions } from './download.ts';
-import { convertZooFile } from './convert.ts';
+// no network. Pulling = download (src/zoo/download.ts) + verify and convert (src/zoo/verify.ts), all before
+// the file is published; importing does the same with a local file. The .sha256 is written last: a model is
+// cached only when both files are complete and checked. A cached copy that no longer opens is pulled again.
+import { createHash } from 'node:crypto';
+import { lstatSync, statSync, unlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { readSafetensors } from '../model/safetensors.ts';
+import { FileReadError, readRegularFile } from '../util/read-file.ts';
+import { CacheDirError, ensureCacheDir } from './cache-dir.ts';
+import { cachedSha256, DownloadError, downloadHubFile, publishPart, writePart, type DownloadFailure, type DownloadOptions } from './download.ts';
+import { writeVerifiedCopy, ZooFileError } from './verify.ts';
 import type { VariantName } from '../model/types.ts';
 import { approxBytes, findZooEntry, ZOO, type ZooEntry } from './zoo.ts';
 
@@ -36,9 +42,13 @@ export interface ZooListing {
   top1: number | null;
 }
 
+function isRegularFile(path: string): boolean {
+  try { return lstatSync(path).isFile(); } catch { return false; }
+}
+
 export function isCached(entry: ZooEntry, workspace: string): boolean {
   const p = zooPaths(entry, workspace);
-  return cachedSha256(p.hubFile) !== null && existsSync(p.weights);
+  return cachedSha256(p.hubFile) !== null && isRegularFile(p.weights);
 }
 
 export function listZoo(workspace: string): ZooListing[] {
@@ -75,25 +85,117 @@ export function zooEntryOrThrow(name: string): ZooEntry {
   return e;
 }
 
-/** Makes `name` available in the workspace's cache; downloads only what is missing. */
+/** The most bytes a zoo file may have: each is a few MB to a few tens, and four times that is generous and bounded. */
+function fileCap(entry: ZooEntry): number {
+  return approxBytes(entry) * 4 + 1024 * 1024;
+}
+
+/** Why the cached studio copy cannot be used (it does not open, or was made from another file), or null. */
+function damage(p: ZooPaths, sha256: string): string | null {
+  if (!isRegularFile(p.weights)) return `${p.weights} is missing or not a regular file`;
+  try {
+    if (readSafetensors(p.weights).metadata.source_sha256 !== sha256) return `${p.weights} was not made from the cached download`;
+    return null;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+/** Removes a cached model, its .sha256 (the mark of a complete entry) first. */
+function removeCached(p: ZooPaths): void {
+  for (const f of [`${p.hubFile}.sha256`, p.weights, p.hubFile]) {
+    try { unlinkSync(f); } catch { /* not there */ }
+  }
+}
+
+/** Failures that mean the Hub could not be used at all, after which the person needs another way in. */
+const HUB_UNAVAILABLE: ReadonlySet<DownloadFailure> = new Set(['unreachable', 'proxy', 'refused', 'not_found']);
+
+/** What a person can do without the Hub. */
+export function withoutTheHub(entry: ZooEntry): string {
+  return `Without the Hub: import a local copy (mobilevit-studio models import <file.safetensors> --as ${entry.name}), `
+    + 'set HF_ENDPOINT to a mirror of huggingface.co, or train from scratch';
+}
+
+/** One error for a failed pull or import: what happened, and for an unreachable Hub, what to do instead. */
+function explained(entry: ZooEntry, e: unknown): unknown {
+  if (e instanceof DownloadError && HUB_UNAVAILABLE.has(e.failure)) return new DownloadError(`${e.message}. ${withoutTheHub(entry)}`, e.failure);
+  if (e instanceof ZooFileError) return new ZooError(`${e.message}; nothing was cached`);
+  if (e instanceof CacheDirError) return new ZooError(e.message);
+  return e;
+}
+
+function pullResult(entry: ZooEntry, p: ZooPaths, sha256: string, downloaded: boolean, notes: string[]): PullResult {
+  if (entry.channels === 'BGR') notes.push(`${entry.repo} was trained on BGR input: its stem's input channels are swapped so that it takes RGB like every studio model`);
+  if (entry.normalize) notes.push(`${entry.repo} was trained on ImageNet mean/std input: the normalisation is folded into its stem`);
+  return { name: entry.name, repo: entry.repo, revision: entry.revision, path: p.hubFile, sha256, size: statSync(p.hubFile).size, weights: p.weights, downloaded, notes };
+}
+
+/**
+ * Makes `name` available in the workspace's cache; downloads only what is missing or damaged. A download is
+ * published only once it has passed every check (size, sha256, header, the architecture's keys and shapes).
+ */
 export async function pullZoo(name: string | ZooEntry, workspace: string, opts: DownloadOptions = {}): Promise<PullResult> {
   const entry = typeof name === 'string' ? zooEntryOrThrow(name) : name;
   const p = zooPaths(entry, workspace);
   const notes: string[] = [];
-  let sha256 = cachedSha256(p.hubFile);
-  let downloaded = false;
-  if (sha256 === null) {
-    // Each zoo file is a few MB to a few tens: four times the expected size is a generous, bounded cap.
-    const r = await downloadHubFile(entry.repo, entry.revision, entry.file, p.hubFile, { ...opts, maxBytes: opts.maxBytes ?? approxBytes(entry) * 4 + 1024 * 1024 });
-    sha256 = r.sha256;
-    downloaded = true;
-    if (r.verifiedBy === 'none') notes.push(`the hub sent no sha256 for ${entry.repo}/${entry.file}: stored unverified (sha256 ${r.sha256})`);
-    if (entry.commit && r.commit && !r.commit.startsWith(entry.commit)) {
-      notes.push(`${entry.repo}@${entry.revision} is now at commit ${r.commit.slice(0, 12)}, not the ${entry.commit} the studio was written against`);
-    }
+  const recorded = cachedSha256(p.hubFile);
+  if (recorded !== null) {
+    const why = damage(p, recorded);
+    if (why === null) return pullResult(entry, p, recorded, false, notes);
+    removeCached(p);
+    notes.push(`the cached copy of ${entry.name} could not be used (${why}): pulled again`);
   }
-  if (downloaded || !existsSync(p.weights)) convertZooFile(entry, p.hubFile, sha256, p.weights);
-  if (entry.channels === 'BGR') notes.push(`${entry.repo} was trained on BGR input: its stem's input channels are swapped so that it takes RGB like every studio model`);
-  if (entry.normalize) notes.push(`${entry.repo} was trained on ImageNet mean/std input: the normalisation is folded into its stem`);
-  return { name: entry.name, repo: entry.repo, revision: entry.revision, path: p.hubFile, sha256, size: statSync(p.hubFile).size, weights: p.weights, downloaded, notes };
+  let r;
+  try {
+    ensureCacheDir(workspace, dirname(p.hubFile));
+    r = await downloadHubFile(entry.repo, entry.revision, entry.file, p.hubFile, {
+      ...opts, maxBytes: opts.maxBytes ?? fileCap(entry),
+      verify: (part, sha256) => writeVerifiedCopy(entry, part, sha256, p.weights),
+    });
+  } catch (e) {
+    throw explained(entry, e);
+  }
+  if (r.verifiedBy === 'none') notes.push(`the hub sent no sha256 for ${entry.repo}/${entry.file}: stored unverified (sha256 ${r.sha256})`);
+  if (entry.commit && r.commit && !r.commit.startsWith(entry.commit)) {
+    notes.push(`${entry.repo}@${entry.revision} is now at commit ${r.commit.slice(0, 12)}, not the ${entry.commit} the studio was written against`);
+  }
+  return pullResult(entry, p, r.sha256, true, notes);
+}
+
+/** PyTorch's own formats: a zip (torch.save) or a bare pickle, by name or by their first bytes. */
+function isPyTorchFile(file: string, head: Buffer): boolean {
+  return /\.(pt|pth|bin|ckpt|pkl)$/i.test(file) || head.subarray(0, 4).equals(Buffer.from('PK\x03\x04', 'latin1')) || (head[0] === 0x80 && head[1] >= 2 && head[1] <= 5);
+}
+
+/**
+ * Puts a local .safetensors file into the cache as zoo model `name`, checked as a download is (header, the
+ * architecture's keys and shapes) but against no checksum of the Hub's; replaces what was cached under it only
+ * once it has passed (until its .sha256 is rewritten, the old one no longer matches the copy: damage, re-pulled).
+ */
+export async function importZoo(file: string, name: string | ZooEntry, workspace: string): Promise<PullResult> {
+  const entry = typeof name === 'string' ? zooEntryOrThrow(name) : name;
+  const p = zooPaths(entry, workspace);
+  let buf: Buffer;
+  try {
+    buf = readRegularFile(file, { maxBytes: fileCap(entry), what: 'weights file' });
+  } catch (e) {
+    throw e instanceof FileReadError ? new ZooError(e.message) : e;
+  }
+  if (isPyTorchFile(file, buf)) {
+    throw new ZooError(`${file}: a PyTorch checkpoint cannot be imported yet; save it as safetensors first `
+      + '(python: safetensors.torch.save_file(torch.load(f, weights_only=True), "model.safetensors"))');
+  }
+  const sha256 = createHash('sha256').update(buf).digest('hex');
+  const part = `${p.hubFile}.import`;
+  try {
+    ensureCacheDir(workspace, dirname(p.hubFile));
+    writePart(part, buf);
+    await writeVerifiedCopy(entry, part, sha256, p.weights, file);
+    publishPart(part, p.hubFile, sha256);
+  } catch (e) {
+    try { unlinkSync(part); } catch { /* not written */ }
+    throw explained(entry, e);
+  }
+  return pullResult(entry, p, sha256, false, [`imported ${file} as ${entry.name} (sha256 ${sha256}): checked as a ${entry.variant} checkpoint, not against the Hub's checksum`]);
 }

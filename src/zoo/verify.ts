@@ -1,0 +1,94 @@
+// What a file must be before it enters the zoo's cache as a given model (a download or an import): a
+// safetensors file whose header declares floating-point weights of about the model's size — checked on the
+// header alone, before any tensor is decoded, so a file of one huge U8 tensor costs no memory — and, once
+// converted, exactly the architecture's keys and shapes, checked by the loader every later use goes through.
+// Only then is the studio's copy written (src/zoo/convert.ts makes it); nothing is written otherwise.
+import { parseSafetensors, SAFETENSORS_LIMITS, validateSafetensors, writeSafetensors, type TensorMap } from '../model/safetensors.ts';
+import { FileReadError, readRegularFile } from '../util/read-file.ts';
+import { convertTensors, LABELS_METADATA_KEY } from './convert.ts';
+import { zooLabels } from './labels.ts';
+import type { ZooEntry } from './zoo.ts';
+
+export class ZooFileError extends Error {}
+
+type HeaderEntry = ReturnType<typeof validateSafetensors>['entries'][number];
+
+const WEIGHT_DTYPES = new Set(['F32', 'F16', 'BF16', 'F64']);
+/** BatchNorm's step counters are integers in timm's and transformers' files. */
+const isCounter = (name: string) => name.endsWith('num_batches_tracked');
+
+/**
+ * The most values a checkpoint of `entry` may hold: its parameters plus BatchNorm's running statistics and
+ * counters, which come to under 2 % of any zoo model's; the margin keeps a file of the wrong model or of
+ * padding from being decoded (each value becomes 4 bytes of Float32Array).
+ */
+export function valueBudget(entry: ZooEntry): number {
+  return Math.ceil(entry.params * 1.05) + 100_000;
+}
+
+/** Checks the header's dtypes and its total number of values against `entry`, before anything is decoded. */
+export function checkHeaderBudget(entry: ZooEntry, entries: readonly HeaderEntry[], source: string): void {
+  let values = 0;
+  for (const e of entries) {
+    const allowed = WEIGHT_DTYPES.has(e.dtype) || (isCounter(e.name) && (e.dtype === 'I64' || e.dtype === 'I32'));
+    if (!allowed) throw new ZooFileError(`${source}: holds a ${e.dtype} tensor where ${entry.name} has floating-point weights: not a ${entry.name} checkpoint`);
+    values += e.count;
+  }
+  const budget = valueBudget(entry);
+  if (values > budget) {
+    throw new ZooFileError(`${source}: holds ${values.toLocaleString('en')} values, more than the ${budget.toLocaleString('en')} a ${entry.name} checkpoint can have: refused before converting it`);
+  }
+}
+
+/**
+ * Loads `tensors` (timm names, PyTorch layouts) into a fresh `entry.variant` model of `classes` classes and
+ * disposes it: every key and shape must be the architecture's, the classifier included. The model code (and
+ * TensorFlow.js with it) is loaded only here, when a new file is checked, never to list or use the cache.
+ */
+export async function checkArchitecture(entry: ZooEntry, tensors: TensorMap, classes: number, source: string): Promise<void> {
+  const [{ createModel }, { loadWeights }] = await Promise.all([import('../model/model.ts'), import('../model/weights.ts')]);
+  const model = createModel(entry.variant, { numClasses: classes });
+  try {
+    loadWeights(model, tensors, { source, allowHeadMismatch: false });
+  } catch (e) {
+    throw new ZooFileError(`${(e as Error).message}: not a ${entry.name} checkpoint`);
+  } finally {
+    model.dispose();
+  }
+}
+
+/** The hub file's place on the Hub, as the studio's copy records it and messages name it. */
+export function hubOrigin(entry: ZooEntry): string {
+  return `${entry.repo}@${entry.revision}/${entry.file}`;
+}
+
+/**
+ * Writes the studio's copy of `source` (the hub's file, or a file being imported) to `dest` once it has passed
+ * every check above. `origin` names the file in messages and in the copy's metadata. Every refusal of the file
+ * is a ZooFileError.
+ */
+export async function writeVerifiedCopy(entry: ZooEntry, source: string, sha256: string, dest: string, origin = hubOrigin(entry)): Promise<void> {
+  let buf: Buffer;
+  try {
+    buf = readRegularFile(source, { maxBytes: SAFETENSORS_LIMITS.maxFileBytes, what: 'safetensors file' });
+  } catch (e) {
+    if (e instanceof FileReadError) throw new ZooFileError(`${origin}: ${e.reason}`);
+    throw e;
+  }
+  let out: TensorMap;
+  try {
+    checkHeaderBudget(entry, validateSafetensors(buf, origin).entries, origin);
+    out = convertTensors(entry, parseSafetensors(buf, origin).tensors);
+  } catch (e) {
+    // Not a safetensors file, or not one convertTensors can read (no stem, half of a q/k/v): a file error.
+    if (e instanceof ZooFileError || !(e instanceof Error) || e instanceof TypeError || e instanceof RangeError) throw e;
+    throw new ZooFileError(e.message);
+  }
+  const labels = zooLabels(entry.labels);
+  await checkArchitecture(entry, out, labels.length, origin);
+  writeSafetensors(dest, out, {
+    format: 'timm', variant: entry.variant, num_classes: String(labels.length), source: origin, source_sha256: sha256,
+    input: 'RGB in [0, 1]' + (entry.channels === 'BGR' ? ' (BGR stem swapped)' : '') + (entry.normalize ? ' (mean/std folded into the stem)' : ''),
+    [LABELS_METADATA_KEY]: JSON.stringify(labels), label_set: entry.labels,
+  });
+}
