@@ -3,6 +3,7 @@
 import type { ExportResult, Params, RunDetail, RunSummary } from '../../../src/protocol/contract.ts';
 import { toProblem, type Problem } from '../lib/errors.ts';
 import { RunSeries } from '../lib/series.ts';
+import type { SortKey } from '../lib/run-table.ts';
 import { studio } from './studio.svelte.ts';
 
 export interface Overlay {
@@ -18,6 +19,9 @@ class Runs {
   /** Runs whose curves are overlaid, in the order they were picked. */
   selected = $state<string[]>([]);
   overlays = $state.raw<Overlay[]>([]);
+  /** The table's order and filter (lib/run-table.ts): newest first until a header is clicked. */
+  sort = $state<SortKey>({ column: 'created', descending: true });
+  filter = $state('');
   private details = new Map<string, RunDetail>();
 
   init(): void {
@@ -55,6 +59,18 @@ class Runs {
       return true;
     } catch (e) {
       this.problem = toProblem(e, 'Could not rename the run');
+      return false;
+    }
+  }
+
+  async annotate(id: string, a: { tags?: string[]; notes?: string }): Promise<boolean> {
+    try {
+      const run = await studio.request('runs.annotate', { runId: id, ...a });
+      this.list = this.list.map((r) => (r.id === id ? run : r));
+      this.problem = null;
+      return true;
+    } catch (e) {
+      this.problem = toProblem(e, 'Could not save the tags and notes');
       return false;
     }
   }
