@@ -12,6 +12,13 @@ import { studio } from './studio.svelte.ts';
 
 export type Cell = [number, number];
 
+/** Where the image came from when another view sent it here: an evaluation's mistake. */
+export interface ImageContext {
+  trueClass: string;
+  predictedClass: string;
+  confidence: number;
+}
+
 class Attention {
   source = $state<'run' | 'variant'>('run');
   runId = $state<string | null>(null);
@@ -23,6 +30,10 @@ class Attention {
   imageName = $state('');
   /** What to show before the first answer: the dropped file itself. */
   preview = $state<string | null>(null);
+  /** Set when Evaluate opened a misclassified image here; cleared by the next image. */
+  context = $state.raw<ImageContext | null>(null);
+  /** How strongly the heatmap covers the image: 0 shows the image alone, 1 the full overlay. */
+  opacity = $state(1);
 
   block = $state(0);
   layer = $state<number | 'rollout'>('rollout');
@@ -44,7 +55,17 @@ class Attention {
     return { variant: this.variant, ...(this.weights.trim() ? { weights: this.weights.trim() } : {}) };
   }
 
-  setImage(image: ImageInput, name: string, preview: string | null): void {
+  /** Opens a validation image Evaluate got wrong, on the run's checkpoint at the size it trained at. */
+  openMistake(run: { id: string; imageSize: number }, file: string, thumbnail: string, context: ImageContext): void {
+    this.source = 'run';
+    this.runId = run.id;
+    this.imageSize = run.imageSize;
+    this.block = 0;
+    this.setImage({ path: file }, file.split(/[\\/]/).pop() ?? file, thumbnail, context);
+  }
+
+  setImage(image: ImageInput, name: string, preview: string | null, context: ImageContext | null = null): void {
+    this.context = context;
     this.image = image;
     this.imageName = name;
     this.preview = preview;
