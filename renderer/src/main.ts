@@ -7,11 +7,13 @@ import { runs } from './stores/runs.svelte.ts';
 import { studio } from './stores/studio.svelte.ts';
 import { theme } from './stores/theme.svelte.ts';
 import { training } from './stores/training.svelte.ts';
+import { trainView } from './stores/train-view.svelte.ts';
 
 theme.init();
 nav.init();
 studio.connect();
 training.init();
+trainView.init();
 runs.init();
 
 mount(App, { target: document.getElementById('app')! });

@@ -1,6 +1,6 @@
 // The run the Train view follows: its settings form, its live curves (from 'train.event'), and the
-// start/stop/pause/resume actions. A run that is already training when the window opens is picked up
-// and replayed from its metrics, so a reloaded window loses nothing.
+// start/stop/pause/resume actions. Which run and form a window opens on is train-view.svelte.ts's: a run
+// still training, else the one the view showed last; it is replayed from its metrics.
 import {
   TrainSettings,
   isTerminalEvent,
@@ -67,7 +67,6 @@ class Training {
       this.settled = status !== 'running';
       if (status === 'failed' && error) this.problem = { title: 'The run failed', message: error, hint: this.failHint() };
     });
-    void this.adoptRunning();
   }
 
   /** Mutated in place: the form component holds on to this object. */
@@ -177,16 +176,6 @@ class Training {
 
   private failHint(): string {
     return 'The last good checkpoint is kept: fix the cause, then press Resume to continue from it.';
-  }
-
-  private async adoptRunning(): Promise<void> {
-    try {
-      const { runs } = await studio.request('runs.list', {});
-      const live = runs.find((r) => r.status === 'running' || r.status === 'paused');
-      if (live && !this.runId) await this.follow(live.id);
-    } catch {
-      // Nothing to adopt when the list cannot be read; the Runs view shows that error.
-    }
   }
 }
 

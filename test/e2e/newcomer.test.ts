@@ -1,0 +1,206 @@
+// What a newcomer expects around the studio (issue 24), in Debian's Chromium against the browser mode: the
+// Train view survives a reload and opens the same in a second window; the Runs table has every setting and
+// final metric as a sortable, filterable column, tags and notes kept in the run folder, and curves that
+// download as CSV and PNG; a misclassified image opens in Attention with its classes, under an overlay whose
+// opacity a slider sets. The steps share one browser and one workspace, in order. Small: 4 classes of
+// 32-px images, runs of 1 and 2 epochs.
+import { readFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import sharp from 'sharp';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type RunningServer } from '../../src/server/server.ts';
+import { makeDataset, type GeneratedDataset } from '../helpers/dataset.ts';
+import { ensureRendererBuilt, launchChromium, screenshot, watchPage } from './harness.ts';
+
+let tmp: string;
+let data: GeneratedDataset;
+let server: RunningServer;
+let browser: Browser;
+let page: Page;
+let problems: string[];
+
+const nav = (p: Page, view: string) => p.locator(`nav a[href="#/${view}"]`).click();
+
+/** Waits for `selector`; fails at once with the view's error text if it shows one instead. */
+async function outcome(p: Page, selector: string, timeout: number): Promise<void> {
+  const alert = p.locator('main [role="alert"]');
+  await p.locator(`${selector}, main [role="alert"]`).first().waitFor({ timeout });
+  if (await alert.count()) throw new Error(`the view shows an error: ${(await alert.first().innerText()).replace(/\s+/g, ' ')}`);
+}
+
+async function train(epochs: number, lr: string): Promise<void> {
+  await nav(page, 'train');
+  await page.getByTestId('train-variant').selectOption('mobilevit_xxs');
+  await page.getByTestId('train-size').fill('32');
+  await page.getByTestId('train-epochs').fill(String(epochs));
+  await page.getByTestId('train-batch').fill('8');
+  await page.getByTestId('train-lr').fill(lr);
+  await page.getByTestId('train-start').click();
+  await outcome(page, '[data-testid="train-status"]:text-is("Finished")', 300_000);
+}
+
+/** The train view as it shows: folder, form, run status and how many loss points. */
+async function trainViewOf(p: Page) {
+  await p.locator('[data-testid="loss-chart"]:not([data-points="0"])').waitFor({ timeout: 30_000 });
+  return {
+    data: await p.locator('.dataset code').innerText(),
+    size: await p.getByTestId('train-size').inputValue(),
+    epochs: await p.getByTestId('train-epochs').inputValue(),
+    batch: await p.getByTestId('train-batch').inputValue(),
+    lr: await p.getByTestId('train-lr').inputValue(),
+    status: await p.getByTestId('train-status').innerText(),
+  };
+}
+
+/** Clicks a download button and returns the downloaded file's bytes and suggested name. */
+async function downloadOf(name: string): Promise<{ file: string; bytes: Buffer }> {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name }).click()]);
+  return { file: download.suggestedFilename(), bytes: await readFile((await download.path())!) };
+}
+
+beforeAll(async () => {
+  await ensureRendererBuilt();
+  tmp = await mkdtemp(join(tmpdir(), 'studio-e2e-newcomer-'));
+  data = await makeDataset(join(tmp, 'shapes'), {
+    classes: ['circle', 'square', 'stripes', 'stripes_vertical'], perClass: 6, valPerClass: 4, layout: 'split', size: 32, seed: 11,
+  });
+  server = await startServer({ workspace: join(tmp, 'workspace') });
+  browser = await launchChromium();
+  page = await browser.newPage({ viewport: { width: 1360, height: 900 }, colorScheme: 'light' });
+  problems = watchPage(page);
+}, 180_000);
+
+afterEach(async (ctx) => {
+  if (ctx.task.result?.state === 'fail' && page) {
+    await screenshot(page, `failed-newcomer-${ctx.task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}`).catch(() => {});
+  }
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  if (tmp) await rm(tmp, { recursive: true, force: true });
+});
+
+describe('what a newcomer expects (issue 24)', () => {
+  it('item 5: a reload, and a second window, show the Train view as it was: folder, settings, the finished run', async () => {
+    await page.goto(server.url);
+    await page.locator('.conn[data-state="connected"]').waitFor();
+    await page.getByTestId('dataset-path').fill(data.root);
+    await page.getByTestId('dataset-path').press('Enter');
+    await outcome(page, '[data-testid="class-counts"] [data-bars]:not([data-bars="0"])', 30_000);
+    await train(1, '0.003');
+    const before = await trainViewOf(page);
+    expect(before).toMatchObject({ data: data.root, size: '32', epochs: '1', batch: '8', status: 'Finished' });
+
+    await page.waitForTimeout(600); // the view is saved once the form has been still for 300 ms
+    await page.reload();
+    await page.locator('.conn[data-state="connected"]').waitFor();
+    expect(await trainViewOf(page)).toEqual(before);
+
+    const second = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+    try {
+      await second.goto(server.url.replace(/#.*$/, '') + '#/train');
+      expect(await trainViewOf(second)).toEqual(before);
+    } finally {
+      await second.close();
+    }
+  }, 420_000);
+
+  it('item 8: a runs table with every setting and final metric, sorted and filtered by them', async () => {
+    await train(2, '0.002');
+    await nav(page, 'runs');
+    const rows = page.getByTestId('run-row');
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="run-row"]').length === 2);
+    const headers = (await page.locator('[data-testid="runs-table"] thead th').allInnerTexts()).map((h) => h.replace(/ [↑↓]$/, ''));
+    expect(headers).toEqual(expect.arrayContaining(['lr', 'imageSize', 'batchSize', 'epochs', 'warmupEpochs', 'labelSmoothing', 'weightDecay',
+      'seed', 'hflip', 'cropScale', 'best val. top-1', 'last val. loss', 'epochs done']));
+    const epochsOfRows = () => rows.locator('td[data-col="epochs"]').allInnerTexts();
+    await page.getByTestId('sort-epochs').click();
+    expect(await epochsOfRows()).toEqual(['1', '2']);
+    await page.getByTestId('sort-epochs').click();
+    expect(await epochsOfRows()).toEqual(['2', '1']);
+    expect(await rows.first().locator('td[data-col="lr"]').innerText()).toBe('2.0e-3');
+
+    await page.getByTestId('runs-filter').fill('lr=0.003');
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="run-row"]').length === 1);
+    expect(await epochsOfRows()).toEqual(['1']);
+    await page.getByTestId('runs-filter').fill('');
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="run-row"]').length === 2);
+  });
+
+  it('item 8: tags and notes on a run, kept in its folder, filter the table', async () => {
+    const row = page.locator('[data-testid="run-row"]', { has: page.locator('td[data-col="epochs"]', { hasText: /^1$/ }) });
+    const runId = (await row.getAttribute('data-run'))!;
+    await row.locator('td.name button').click();
+    await page.getByRole('textbox', { name: /^Tags of/ }).fill('baseline, tiny');
+    await page.getByRole('textbox', { name: /^Notes on/ }).fill('lr 3e-3, one epoch');
+    await page.getByRole('button', { name: 'Save tags and notes' }).click();
+    await row.locator('.tag', { hasText: 'baseline' }).waitFor();
+    const record = JSON.parse(await readFile(join(tmp, 'workspace', 'runs', runId, 'run.json'), 'utf8'));
+    expect(record).toMatchObject({ tags: ['baseline', 'tiny'], notes: 'lr 3e-3, one epoch' });
+
+    await page.reload();
+    await page.locator('.conn[data-state="connected"]').waitFor();
+    await page.getByTestId('runs-filter').fill('tags:baseline');
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="run-row"]').length === 1);
+    expect(await page.getByTestId('run-row').getAttribute('data-run')).toBe(runId);
+    await page.getByTestId('runs-filter').fill('one epoch'); // words of the notes
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="run-row"]').length === 1);
+    await page.getByTestId('runs-filter').fill('');
+  });
+
+  it('item 8: the compared runs\' curves download as CSV and PNG', async () => {
+    const rows = page.getByTestId('run-row');
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="run-row"]').length === 2);
+    for (const box of await rows.getByRole('checkbox').all()) await box.check();
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid="runs-acc-chart"]')?.getAttribute('data-points')) === 3);
+    const names = await rows.locator('td.name button').allInnerTexts();
+
+    const csv = await downloadOf('Download Validation accuracy as CSV');
+    expect(csv.file).toBe('validation-accuracy.csv');
+    const lines = csv.bytes.toString('utf8').trim().split('\n');
+    expect(lines[0].split(',').slice(1).sort()).toEqual([...names].sort());
+    expect(lines.map((l) => l.split(',')[0])).toEqual(['epoch', '1', '2']);
+    for (const l of lines.slice(1)) for (const v of l.split(',').slice(1).filter(Boolean)) expect(Number(v)).toBeGreaterThanOrEqual(0);
+    expect(lines[2].split(',').filter(Boolean)).toHaveLength(2); // epoch 2: only the 2-epoch run
+
+    const png = await downloadOf('Download Validation loss as PNG');
+    expect(png.file).toBe('validation-loss.png');
+    const meta = await sharp(png.bytes).metadata();
+    expect(meta.format).toBe('png');
+    expect(meta.width).toBeGreaterThan(200);
+    const stats = await sharp(png.bytes).stats();
+    expect(Math.max(...stats.channels.slice(0, 3).map((c) => c.stdev))).toBeGreaterThan(5); // lines on a background
+    await screenshot(page, 'newcomer-runs-table');
+  });
+
+  it('item 7: a misclassified image opens in Attention with its classes, under an overlay with an opacity slider', async () => {
+    await nav(page, 'evaluate');
+    await page.getByTestId('eval-start').click();
+    await outcome(page, '[data-testid="confusion"]', 120_000);
+    const mistake = page.locator('[data-testid="misclassified"] li').first();
+    await mistake.waitFor();
+    const predicted = (await mistake.locator('.pred').innerText()).replace(/\s*\d+ %$/, '');
+    const truth = (await mistake.locator('.true').innerText()).replace(/^was /, '');
+    await mistake.getByTestId('inspect-mistake').click();
+
+    await page.waitForURL(/#\/attention$/);
+    const context = page.getByTestId('attention-context');
+    expect(await context.innerText()).toContain(`${truth}, predicted ${predicted}`);
+    await outcome(page, '[data-testid="overlay-opacity"]', 120_000);
+    const overlay = page.getByTestId('overlay');
+    expect(await overlay.getAttribute('src')).toMatch(/^data:image\/png;base64,/);
+    expect(await page.locator('[data-testid="patch-picker"] img.base').getAttribute('src')).toMatch(/^data:image\/png;base64,/);
+    expect(await overlay.evaluate((el) => getComputedStyle(el).opacity)).toBe('1');
+    await page.getByTestId('overlay-opacity').fill('0.3');
+    expect(await overlay.evaluate((el) => getComputedStyle(el).opacity)).toBe('0.3');
+    await screenshot(page, 'newcomer-attention-mistake');
+  }, 240_000);
+
+  it('raised no page errors, console errors or CSP violations', () => {
+    expect(problems).toEqual([]);
+  });
+});
