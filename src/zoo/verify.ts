@@ -82,7 +82,7 @@ export async function writeVerifiedCopy(entry: ZooEntry, source: string, sha256:
   } catch (e) {
     // Not a safetensors file, or not one convertTensors can read (no stem, half of a q/k/v): a file error.
     if (e instanceof ZooFileError || !(e instanceof Error) || e instanceof TypeError || e instanceof RangeError) throw e;
-    throw new ZooFileError(e.message);
+    throw new ZooFileError(e.message.startsWith(origin) ? e.message : `${origin}: ${e.message}: not a ${entry.name} checkpoint`);
   }
   const labels = zooLabels(entry.labels);
   await checkArchitecture(entry, out, labels.length, origin);

@@ -17,11 +17,12 @@ const SHA = createHash('sha256').update(WEIGHTS).digest('hex');
 let hub: FakeHub;
 let ws: string;
 
-const run = (...args: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-  const env = { ...process.env, MOBILEVIT_BACKEND: 'wasm', HF_ENDPOINT: hub.endpoint, MOBILEVIT_WORKSPACE: ws, HTTP_PROXY: '', http_proxy: '' };
+const runWith = (endpoint: string, workspace: string, args: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+  const env = { ...process.env, MOBILEVIT_BACKEND: 'wasm', HF_ENDPOINT: endpoint, MOBILEVIT_WORKSPACE: workspace, HTTP_PROXY: '', http_proxy: '' };
   execFile('node', ['bin/mobilevit-studio.mjs', ...args], { env }, (err, stdout, stderr) =>
     resolve({ code: err ? (err as { code?: number }).code ?? 1 : 0, stdout, stderr }));
 });
+const run = (...args: string[]) => runWith(hub.endpoint, ws, args);
 
 beforeAll(async () => {
   hub = await new FakeHub().start();
@@ -81,5 +82,28 @@ describe('models list / pull', () => {
     const top = JSON.parse(r.stdout).top as { index: number; label: string }[];
     expect(top).toHaveLength(5);
     for (const t of top) expect(t.label).toBe(IMAGENET_CLASSES[t.index]);
+  });
+});
+
+describe('offline: models pull says what to do, models import fills the cache', () => {
+  it('a pull with nothing listening names the failure and the ways around it; import, then list shows it cached', async () => {
+    const offlineWs = mkdtempSync(join(tmpdir(), 'mvit-models-offline-'));
+    const nowhere = 'http://127.0.0.1:9'; // the discard port: nothing listens there
+    try {
+      let r = await runWith(nowhere, offlineWs, ['models', 'pull', 'mobilevit_xxs']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/127\.0\.0\.1 refused the connection \(ECONNREFUSED.*Without the Hub: import a local copy \(mobilevit-studio models import <file\.safetensors> --as mobilevit_xxs\), set HF_ENDPOINT to a mirror/);
+      r = await runWith(nowhere, offlineWs, ['models', 'import', fixture('mobilevit_xxs_256_b1_c1000.weights.safetensors')]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/needs --as <name>/);
+      r = await runWith(nowhere, offlineWs, ['models', 'import', fixture('mobilevit_xxs_256_b1_c1000.weights.safetensors'), '--as', 'xxs']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^imported timm\/mobilevit_xxs\.cvnets_in1k@main: .*; use --weights mobilevit_xxs/);
+      expect(r.stderr).toMatch(/not against the Hub's checksum/);
+      r = await runWith(nowhere, offlineWs, ['models', 'list', '--json']);
+      expect((JSON.parse(r.stdout) as { name: string; cached: boolean }[]).find((m) => m.name === 'mobilevit_xxs')?.cached).toBe(true);
+    } finally {
+      rmSync(offlineWs, { recursive: true, force: true });
+    }
   });
 });

@@ -1,21 +1,27 @@
 // `models list` / `models pull <name|repo>`: the zoo of ImageNet checkpoints on the Hugging Face Hub
-// ($HF_ENDPOINT, $HF_TOKEN, HTTPS_PROXY/NO_PROXY), cached under <workspace>/models.
+// ($HF_ENDPOINT, $HF_TOKEN, HTTPS_PROXY/NO_PROXY), cached under <workspace>/models. `models import <file> --as
+// <name>` puts a local copy in that cache (offline, or from a mirror the studio cannot reach itself).
 import { UsageError } from '../args.ts';
 import type { CliCommand } from '../command.ts';
 import { JSON_FLAG, table } from '../common.ts';
 import { downloadProgress, workspaceOf } from '../weights.ts';
-import { listZoo, pullZoo, zooEntryOrThrow } from '../../zoo/store.ts';
+import { importZoo, listZoo, pullZoo, zooEntryOrThrow, type PullResult } from '../../zoo/store.ts';
 
 const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
 
+function entryOf(name: string) {
+  try { return zooEntryOrThrow(name); } catch (e) { throw new UsageError((e as Error).message); }
+}
+
 export const command: CliCommand = {
   name: 'models',
-  summary: 'the model zoo: `models list`, `models pull <name|repo>` (ImageNet weights from the Hugging Face Hub)',
+  summary: 'the model zoo: `models list`, `models pull <name|repo>` (ImageNet weights from the Hugging Face Hub), `models import <file> --as <name>`',
   flags: {
     json: JSON_FLAG,
     workspace: { type: 'string', description: 'workspace folder whose models/ holds the cache (default: $MOBILEVIT_WORKSPACE or the per-user data folder)' },
+    as: { type: 'string', description: 'models import: the zoo model the file is (see models list), e.g. mobilevit_xxs' },
   },
-  positional: { min: 1, max: 2, value: 'list | pull <name|repo>' },
+  positional: { min: 1, max: 2, value: 'list | pull <name|repo> | import <file.safetensors>' },
   async run(flags, io, args = []) {
     const [sub, name] = args;
     const workspace = workspaceOf(flags);
@@ -30,8 +36,7 @@ export const command: CliCommand = {
     }
     if (sub === 'pull') {
       if (name === undefined) throw new UsageError('models pull needs a name or repo id (see models list)');
-      let entry;
-      try { entry = zooEntryOrThrow(name); } catch (e) { throw new UsageError((e as Error).message); }
+      const entry = entryOf(name);
       const control = new AbortController();
       const onSignal = () => control.abort();
       process.once('SIGINT', onSignal);
@@ -43,11 +48,21 @@ export const command: CliCommand = {
         progress.done();
         process.off('SIGINT', onSignal);
       }
-      for (const n of r.notes) io.err(n);
-      if (flags.json) io.out(JSON.stringify({ repo: r.repo, revision: r.revision, path: r.path, sha256: r.sha256, size: r.size }));
-      else io.out(`${r.downloaded ? 'pulled' : 'cached'} ${r.repo}@${r.revision}: ${r.path} (${mb(r.size)}, sha256 ${r.sha256}); use --weights ${r.name}`);
+      report(r, r.downloaded ? 'pulled' : 'cached');
       return 0;
     }
-    throw new UsageError(sub === undefined ? 'models needs a subcommand: list or pull <name|repo>' : `unknown subcommand "${sub}" (list or pull)`);
+    if (sub === 'import') {
+      if (name === undefined) throw new UsageError('models import needs a .safetensors file: models import <file> --as <name>');
+      if (typeof flags.as !== 'string') throw new UsageError('models import needs --as <name>: the zoo model the file is (see models list)');
+      report(await importZoo(name, entryOf(flags.as), workspace), 'imported');
+      return 0;
+    }
+    throw new UsageError(sub === undefined ? 'models needs a subcommand: list, pull <name|repo> or import <file> --as <name>' : `unknown subcommand "${sub}" (list, pull or import)`);
+
+    function report(r: PullResult, verb: string): void {
+      for (const n of r.notes) io.err(n);
+      if (flags.json) io.out(JSON.stringify({ repo: r.repo, revision: r.revision, path: r.path, sha256: r.sha256, size: r.size }));
+      else io.out(`${verb} ${r.repo}@${r.revision}: ${r.path} (${mb(r.size)}, sha256 ${r.sha256}); use --weights ${r.name}`);
+    }
   },
 };
