@@ -3,6 +3,7 @@
 // does (a pad number, not TF's 'same', which pads only bottom/right on stride 2).
 import * as tf from '@tensorflow/tfjs';
 import { batchNormTraining, layerNormLastAxis, silu, type Activation } from './custom-grads.ts';
+import { atrousConvTaps } from './atrous.ts';
 import { matMul2d } from './matmul.ts';
 import { transposedMatMulIsFast } from '../util/kernel-traits.ts';
 import type { ParamStore } from './params.ts';
@@ -85,8 +86,11 @@ function pointwiseProduct(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor |
   const [n, h, w, cin] = x.shape;
   const cout = filter.shape[3];
   const y = addBias(tf.matMul(x.reshape([n * h * w, cin]) as tf.Tensor2D, filter.reshape([cin, cout]) as tf.Tensor2D).reshape([n, h, w, cout]) as tf.Tensor4D, bias);
-  return activation === 'linear' ? y : activate(y, activation) as tf.Tensor4D;
+  return applyActivation(y, activation);
 }
+
+const applyActivation = (y: tf.Tensor4D, activation: FusedActivation): tf.Tensor4D =>
+  activation === 'linear' ? y : activate(y, activation) as tf.Tensor4D;
 
 /** The activations the fused conv kernels apply themselves. */
 type FusedActivation = 'linear' | 'relu6' | 'relu';
@@ -102,7 +106,10 @@ function runConv(c: ConvParts, x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Ten
   // Training takes the plain ops: their gradient computes dx only where something upstream needs it, where the
   // fused ops' computes dx and the filter gradient together (for the stem: an image gradient nobody reads,
   // 53 + 36 ms of an XXS step at 128 px, batch 32, on wasm).
-  const y = ctx.training && activation === 'linear'
+  // A dilated convolution trains as per-tap products (atrous.ts): TF.js has no gradient for dilation.
+  const y = ctx.training && dilations > 1 && !s.depthwise
+    ? applyActivation(addBias(atrousConvTaps(x, filter, s.stride, c.pad, dilations), bias), activation)
+    : ctx.training && activation === 'linear'
     ? addBias(s.depthwise ? tf.depthwiseConv2d(x, filter, s.stride, c.pad, 'NHWC', dilations) : tf.conv2d(x, filter, s.stride, c.pad, 'NHWC', dilations), bias)
     : pointwiseAsProduct(s, x) ? pointwiseProduct(x, filter, bias, activation)
       : s.depthwise ? tf.fused.depthwiseConv2d(args) : tf.fused.conv2d(args);
