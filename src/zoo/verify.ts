@@ -63,11 +63,12 @@ export function hubOrigin(entry: ZooEntry): string {
 }
 
 /**
- * Writes the studio's copy of `source` (the hub's file, or a file being imported) to `dest` once it has passed
- * every check above. `origin` names the file in messages and in the copy's metadata. Every refusal of the file
- * is a ZooFileError.
+ * Writes the studio's copy of `source` (the hub's file, or the local file `importedFrom`) to `dest` once it has
+ * passed every check above. The copy's `source` metadata is always the zoo row's place on the Hub (what names
+ * the row it came from); an import adds `imported_from`. Every refusal of the file is a ZooFileError.
  */
-export async function writeVerifiedCopy(entry: ZooEntry, source: string, sha256: string, dest: string, origin = hubOrigin(entry)): Promise<void> {
+export async function writeVerifiedCopy(entry: ZooEntry, source: string, sha256: string, dest: string, importedFrom?: string): Promise<void> {
+  const origin = importedFrom ?? hubOrigin(entry);
   let buf: Buffer;
   try {
     buf = readRegularFile(source, { maxBytes: SAFETENSORS_LIMITS.maxFileBytes, what: 'safetensors file' });
@@ -87,7 +88,8 @@ export async function writeVerifiedCopy(entry: ZooEntry, source: string, sha256:
   const labels = zooLabels(entry.labels);
   await checkArchitecture(entry, out, labels.length, origin);
   writeSafetensors(dest, out, {
-    format: 'timm', variant: entry.variant, num_classes: String(labels.length), source: origin, source_sha256: sha256,
+    format: 'timm', variant: entry.variant, num_classes: String(labels.length), source: hubOrigin(entry), source_sha256: sha256,
+    ...(importedFrom !== undefined ? { imported_from: importedFrom } : {}),
     input: 'RGB in [0, 1]' + (entry.channels === 'BGR' ? ' (BGR stem swapped)' : '') + (entry.normalize ? ' (mean/std folded into the stem)' : ''),
     [LABELS_METADATA_KEY]: JSON.stringify(labels), label_set: entry.labels,
   });

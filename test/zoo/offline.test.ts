@@ -96,7 +96,8 @@ describe('importZoo: a local file into the cache', () => {
     expect(r.notes.join(' ')).toMatch(/imported .* as mobilevit_xxs .*not against the Hub's checksum/);
     expect(isCached(findZooEntry('xxs')!, ws)).toBe(true);
     const studio = readSafetensors(r.weights);
-    expect(studio.metadata).toMatchObject({ source: WEIGHTS_FILE, source_sha256: SHA, variant: 'mobilevit_xxs' });
+    // `source` names the zoo row (what inference looks its preprocessing up by); the file is recorded beside it.
+    expect(studio.metadata).toMatchObject({ source: 'timm/mobilevit_xxs.cvnets_in1k@main/model.safetensors', imported_from: WEIGHTS_FILE, source_sha256: SHA, variant: 'mobilevit_xxs' });
     expect(JSON.parse(studio.metadata.labels)).toHaveLength(1000);
     const offline = await pullZoo('xxs', ws, { env: { HF_ENDPOINT: 'http://127.0.0.1:9' } });
     expect(offline).toMatchObject({ downloaded: false, sha256: SHA, weights: r.weights });
