@@ -14,9 +14,10 @@ import { chromium, type Browser } from 'playwright-core';
 import type { WebSocket } from 'ws';
 import type { PageBackend } from '../backend/names.ts';
 import { DEVICE_PAGE, ROOT, ensureBuilt } from '../build/outputs.ts';
-import { openPageDevice, pageChannel, within } from './channel.ts';
+import { openPageDevice, pageChannel } from './channel.ts';
 import type { ChannelDevice } from './device.ts';
-import { servePage, socketEndpoint } from './page-server.ts';
+import { servePage, socketEndpoint, type PageServer } from './page-server.ts';
+import { StartWatch } from './start-watch.ts';
 
 /** Where Chromium or Chrome usually is, per platform; CHROMIUM_PATH wins. */
 const CANDIDATES: Partial<Record<NodeJS.Platform, string[]>> = {
@@ -43,8 +44,11 @@ export function findChromium(env: Record<string, string | undefined> = process.e
   return found;
 }
 
+/** This process's user id; null where there is none (Windows). */
+const currentUid = (): number | null => process.getuid?.() ?? null;
+
 /** Flags for a page that computes: WebGPU on (Linux needs it unlocked), no UI, nothing phoning home. */
-export function chromiumArgs(): string[] {
+export function chromiumArgs(uid: number | null = currentUid()): string[] {
   return [
     '--headless=new',
     '--enable-unsafe-webgpu',
@@ -58,57 +62,86 @@ export function chromiumArgs(): string[] {
     // Long GPU tasks (a software adapter compiling a large shader, a big readback) must not make Chromium
     // restart its GPU process: that loses the device mid-run ("A valid external Instance reference…").
     '--disable-gpu-watchdog',
-    // Root (a container, CI) cannot use Chromium's sandbox.
-    ...(process.getuid?.() === 0 ? ['--no-sandbox'] : []),
+    // Chromium refuses to start its sandbox as root (a container, CI): only there does it run without one, and
+    // sandboxNote says so. Never otherwise.
+    ...(uid === 0 ? ['--no-sandbox'] : []),
   ];
 }
 
+/** What the log says when Chromium runs without its sandbox (as root), else null. */
+export function sandboxNote(uid: number | null = currentUid()): string | null {
+  return uid === 0
+    ? "running as root: headless Chromium starts without its sandbox (--no-sandbox), which it cannot use as root; run as another user to keep it"
+    : null;
+}
+
+/** How long a start may take no step (launch, page load, each step of the page's backend set-up) before it fails. */
+export const START_STALL_MS = 180_000;
+
 export interface ChromiumDeviceOptions {
-  /** Gives up on a browser or page that does not come up (first WebGPU use compiles shaders: slow on software). */
+  /** How long the start may take no step before it fails (a slow start that keeps moving is given the time it needs). */
   startTimeoutMs?: number;
   env?: Record<string, string | undefined>;
-  /** Progress for the user while the page is built and the browser starts. */
+  /** Progress for the user while the page is built and the browser starts (a start that takes long says each step). */
   onNote?: (note: string) => void;
+  /** Cancels the start (the browser is closed). */
+  signal?: AbortSignal;
 }
 
 /** Starts headless Chromium with the device page on `backend`; the returned device closes the browser. */
 export async function openChromiumDevice(backend: PageBackend, opts: ChromiumDeviceOptions = {}): Promise<ChannelDevice> {
   const executablePath = findChromium(opts.env);
-  await ensureBuilt(DEVICE_PAGE, { log: (line) => opts.onNote?.(line) });
-  const token = randomBytes(24).toString('base64url');
-  const { server, port, socket } = await servePage(join(ROOT, 'dist-device'), token);
-  let browser: Browser | null = null;
+  const stallMs = opts.startTimeoutMs ?? START_STALL_MS;
+  const watch = new StartWatch({ what: `${backend} in headless Chromium`, stallMs, signal: opts.signal, onNote: opts.onNote });
+  let launching: Promise<Browser> | null = null;
   let ws: WebSocket | null = null;
+  let page: PageServer | null = null;
   let released: Promise<void> | null = null;
-  // Once, whoever calls it first: the device's close(), or a start that failed.
+  // Once, whoever calls it first: the device's close(), or a start that failed or was cancelled.
   const release = () => (released ??= (async () => {
-    await browser?.close().catch(() => undefined);
+    watch.end();
+    // A launch the start gave up on still ends in a browser (or playwright's own launch timeout): close it too.
+    await launching?.then((b) => b.close()).catch(() => undefined);
     // close() waits for every open connection: end them (keep-alive, and the socket of a page that outlived
     // its browser's close), or release would wait for them forever.
     ws?.terminate();
+    if (!page) return;
+    const { server } = page;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeAllConnections();
     await closed;
   })());
+  const problems: string[] = [];
   try {
-    browser = await chromium.launch({ executablePath, args: chromiumArgs(), headless: true, handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false });
+    watch.stepTo('building the device page');
+    await watch.guard(ensureBuilt(DEVICE_PAGE, { log: (line) => opts.onNote?.(line) }));
+    const token = randomBytes(24).toString('base64url');
+    page = await servePage(join(ROOT, 'dist-device'), token);
+    const { port, socket } = page;
+    watch.stepTo('launching headless Chromium');
+    const note = sandboxNote();
+    if (note) opts.onNote?.(note);
+    launching = chromium.launch({ executablePath, args: chromiumArgs(), headless: true, handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false, timeout: stallMs });
+    const browser = await watch.guard(launching);
     const host = `headless Chromium ${browser.version()}`;
-    const page = await browser.newPage();
-    const problems: string[] = [];
-    page.on('pageerror', (e) => problems.push(e.message));
-    if (process.env.MOBILEVIT_DEVICE_DEBUG) page.on('console', (m) => process.stderr.write(`[device page] ${m.type()}: ${m.text()}\n`));
-    const base = `http://127.0.0.1:${port}`;
+    watch.stepTo('opening a tab');
+    const tab = await watch.guard(browser.newPage());
+    tab.on('pageerror', (e) => problems.push(e.message));
+    if (process.env.MOBILEVIT_DEVICE_DEBUG) tab.on('console', (m) => process.stderr.write(`[device page] ${m.type()}: ${m.text()}\n`));
+    // Its scripts (TF.js and its backends, megabytes) run before DOMContentLoaded; the page then connects.
+    tab.once('domcontentloaded', () => watch.stepTo('waiting for the device page to connect'));
+    watch.stepTo("loading the device page's scripts");
     const hash = new URLSearchParams({ backend, host, ws: `ws://127.0.0.1:${port}/device?token=${token}` });
-    await page.goto(`${base}/#${hash}`);
-    const timeout = opts.startTimeoutMs ?? 60_000;
-    const live = await within(socket, timeout, () => `the device page did not connect within ${timeout / 1000} s${problems.length ? `: ${problems.join('; ')}` : ''}`);
+    await watch.guard(tab.goto(`http://127.0.0.1:${port}/#${hash}`, { waitUntil: 'commit', timeout: 0 }));
+    const live = await watch.guard(socket);
     ws = live;
     // A crashed tab also ends the WebSocket, which fails the pending call (ChannelDevice).
-    page.on('crash', () => live.terminate());
+    tab.on('crash', () => live.terminate());
     browser.on('disconnected', () => live.terminate());
-    return await openPageDevice(pageChannel(socketEndpoint(live)), { backend, host, timeoutMs: timeout, release });
+    return await openPageDevice(pageChannel(socketEndpoint(live)), { backend, host, timeoutMs: stallMs, release, watch });
   } catch (e) {
     await release();
+    if (problems.length) (e as Error).message += ` (the page reported: ${problems.join('; ')})`;
     throw e;
   }
 }

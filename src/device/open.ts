@@ -11,13 +11,15 @@ import { openWorkerDevice } from './parallel.ts';
 export interface OpenDeviceOptions {
   /** Where MOBILEVIT_BACKEND is read; process.env by default. */
   env?: Record<string, string | undefined>;
-  /** Progress while a page device starts (building its page, launching the browser). */
+  /** Progress while a page device starts (building its page, launching the browser, a slow start's steps). */
   onNote?: (note: string) => void;
+  /** Cancels a page device's start (its browser is closed). */
+  signal?: AbortSignal;
 }
 
 export type PageDeviceOpener = (backend: PageBackend, opts: OpenDeviceOptions) => Promise<ComputeDevice>;
 
-let pageOpener: PageDeviceOpener = (backend, opts) => openChromiumDevice(backend, { env: opts.env, onNote: opts.onNote });
+let pageOpener: PageDeviceOpener = (backend, opts) => openChromiumDevice(backend, { env: opts.env, onNote: opts.onNote, signal: opts.signal });
 
 /** Where page devices open from now on (Electron's engine: its hidden window). */
 export function usePageDeviceOpener(opener: PageDeviceOpener): void {

@@ -196,7 +196,7 @@ export function probeDevices(local: string, spec: SpeedSpec, store: SpeedStore, 
     candidates: [
       { name: local, open: async () => new LocalDevice(local) },
       ...(deps.openWorkers ? [{ name: WORKERS_DEVICE, open: deps.openWorkers }] : []),
-      ...PAGE_BACKENDS.map((b) => ({ name: b, open: () => deps.openPage(b, { env: deps.env }) })),
+      ...PAGE_BACKENDS.map((b) => ({ name: b, open: () => deps.openPage(b, { env: deps.env, signal: o.signal }) })),
     ],
     measure: (device, signal) => measure(device, spec, signal),
   });

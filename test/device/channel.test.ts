@@ -3,6 +3,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { openPageDevice, pageChannel, portEndpoint, type PageChannel } from '../../src/device/channel.ts';
 import { DeviceLostError } from '../../src/device/device.ts';
+import { StartCancelled, StartWatch } from '../../src/device/start-watch.ts';
 import type { DeviceInfo } from '../../src/device/wire.ts';
 import { MessageChannelMain, type FakePortMain } from '../electron/fixtures/fake-electron.ts';
 
@@ -50,13 +51,36 @@ describe('a device page over a MessagePort', () => {
     expect(release).toHaveBeenCalledTimes(1);
   });
 
-  it('rejects when the port closes before the hello, or the hello does not come in time', async () => {
+  it('rejects when the port closes before the hello, or the page takes no step of its start in time', async () => {
     const a = connected();
     a.page.close();
     await expect(openPageDevice(a.channel, start())).rejects.toThrow('went away before it started: the port closed');
     const b = connected();
     const release = vi.fn(async () => undefined);
-    await expect(openPageDevice(b.channel, start(release, 50))).rejects.toThrow('did not start webgl within 0.05 s');
+    await expect(openPageDevice(b.channel, start(release, 50))).rejects.toThrow('webgl in test host did not start: no progress for 0.05 s');
+    expect(release).toHaveBeenCalledTimes(1);
+  });
+
+  it("hears the page's start steps: a slow start says them, a stalled one names the step it stopped in", async () => {
+    const { channel, page } = connected();
+    const notes: string[] = [];
+    let heard!: () => void;
+    const stepHeard = new Promise<void>((resolve) => (heard = resolve));
+    const watch = new StartWatch({ what: 'webgl in test host', stallMs: 3000, noteAfterMs: 0, onNote: (n) => (notes.push(n), n.includes('creating the WebGPU device') && heard()) });
+    const opened = openPageDevice(channel, { ...start(), watch });
+    page.postMessage({ starting: 'creating the WebGPU device' });
+    await stepHeard;
+    await expect(opened).rejects.toThrow('no progress for 3 s (while creating the WebGPU device');
+    expect(notes[0]).toMatch(/^starting webgl in test host: waiting for the device page to set up its backend/);
+  });
+
+  it('is cancelled by its signal, and releases its host', async () => {
+    const { channel } = connected();
+    const control = new AbortController();
+    const release = vi.fn(async () => undefined);
+    const opened = openPageDevice(channel, { ...start(release), signal: control.signal });
+    control.abort();
+    await expect(opened).rejects.toBeInstanceOf(StartCancelled);
     expect(release).toHaveBeenCalledTimes(1);
   });
 

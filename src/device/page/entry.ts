@@ -2,7 +2,8 @@
 // then answers the engine's DeviceCalls with a DeviceKernel, one call at a time. The engine reaches it
 //   - from the CLI, `serve` and tests: a WebSocket back to the engine (#ws=…, frames of wire.ts);
 //   - in Electron: a MessagePort the hidden window's preload hands over (#transport=port, structured clone).
-// The first message is {ready: DeviceInfo} or {failed: reason}; a lost GPU device closes the channel.
+// While it sets up it says each step ({starting: label}: a slow start that keeps moving is not given up on); then
+// {ready: DeviceInfo} or {failed: reason}; a lost GPU device closes the channel.
 import * as tf from '@tensorflow/tfjs';
 import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { setThreadsCount, setWasmPaths, getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
@@ -25,13 +26,15 @@ const keepAlive: unknown[] = [];
 
 const SOFTWARE = /swiftshader|llvmpipe|softpipe|software|basic render/i;
 
-async function setUp(backend: PageBackend): Promise<Omit<DeviceInfo, 'name' | 'host'>> {
+async function setUp(backend: PageBackend, say: (step: string) => void): Promise<Omit<DeviceInfo, 'name' | 'host'>> {
   if (backend === 'webgpu') {
+    say('requesting a WebGPU adapter');
     const gpu = (navigator as Navigator & { gpu?: GPU }).gpu;
     if (!gpu) throw new Error('this browser has no WebGPU (navigator.gpu is missing)');
     const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
     if (!adapter) throw new Error('WebGPU has no adapter on this machine');
     const limits = adapter.limits;
+    say('creating the WebGPU device');
     // TF.js's own factory asks for the same limits but drops its adapter: once no adapter is referenced,
     // Chromium can release the GPU instance under the device ("A valid external Instance reference no longer
     // exists") and the run loses its device minutes in. This page makes the device and keeps both.
@@ -47,6 +50,7 @@ async function setUp(backend: PageBackend): Promise<Omit<DeviceInfo, 'name' | 'h
       },
     });
     keepAlive.push(adapter, device);
+    say("setting up TF.js's webgpu backend");
     tf.removeBackend('webgpu');
     tf.registerBackend('webgpu', () => new WebGPUBackend(device, adapter.info), 3);
     if (!(await tf.setBackend('webgpu'))) throw new Error('the TF.js webgpu backend failed to initialise');
@@ -56,6 +60,7 @@ async function setUp(backend: PageBackend): Promise<Omit<DeviceInfo, 'name' | 'h
     return { tfBackend: 'webgpu', adapter: name, software };
   }
   if (backend === 'webgl') {
+    say("setting up TF.js's webgl backend");
     if (!(await tf.setBackend('webgl'))) throw new Error('the TF.js webgl backend failed to initialise (no WebGL2 here?)');
     const gl = document.createElement('canvas').getContext('webgl2');
     const ext = gl?.getExtension('WEBGL_debug_renderer_info');
@@ -67,6 +72,7 @@ async function setUp(backend: PageBackend): Promise<Omit<DeviceInfo, 'name' | 'h
   // TF.js defaults to half the cores; the page is the engine's only compute, so it takes them all.
   setThreadsCount(navigator.hardwareConcurrency || 1);
   registerWasmGradKernels();
+  say("compiling TF.js's threaded wasm backend");
   if (!(await tf.setBackend('wasm'))) throw new Error('the TF.js wasm backend failed to initialise');
   const threads = getThreadsCount();
   return { tfBackend: 'wasm', adapter: `${threads} thread(s), SIMD`, software: false, threads };
@@ -121,7 +127,7 @@ async function main(): Promise<void> {
   let info: DeviceInfo;
   try {
     if (!isPageBackend(backend)) throw new Error(`unknown page backend "${backend}"`);
-    info = { name: backend, host: params.get('host') ?? navigator.userAgent, ...(await setUp(backend)) };
+    info = { name: backend, host: params.get('host') ?? navigator.userAgent, ...(await setUp(backend, (step) => channel.send({ starting: step }))) };
   } catch (e) {
     channel.send({ failed: (e as Error).message ?? String(e) });
     return;
