@@ -11,13 +11,16 @@
 //     WebSocket's Origin must be this server. An empty ?token= counts as absent; the scheme is
 //     case-insensitive (RFC 9110); every token presented must be right.
 //   missing token → 401, wrong token → 403. Every /api/ reply is JSON, refusals included.
+// Request bodies (POST and WebSocket frames): each at most MAX_FRAME_BYTES (413), all together within a
+// budget (503 at once, Retry-After: 1); see bodies.ts.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { errorInfo, StudioError, type ErrorCode } from '../protocol/contract.ts';
 import { MAX_FRAME_BYTES, RequestFrame, type EventFrame, type ResponseFrame } from '../protocol/wire.ts';
 import { StudioService, type ServiceOptions } from '../service/service.ts';
+import { BodyBudget, bodyRefusal, frameIdFromHead, messageBytes, readBody, ServerBusy } from './bodies.ts';
 import { assetCookieName, checkAccess, hostAllowed, newToken, originAllowed, securityHeaders, tokenSources } from './security.ts';
 import { indexFile, resolveStatic, sendFile } from '../util/static-files.ts';
 
@@ -32,6 +35,8 @@ export interface ServerOptions {
   spawnEngine?: ServiceOptions['spawnEngine'];
   /** A fixed token (tests); default a random one. */
   token?: string;
+  /** Bytes of request bodies (HTTP and WebSocket) held at once across connections (default DEFAULT_BODY_BUDGET). */
+  bodyBudget?: number;
   log?: (line: string) => void;
 }
 
@@ -40,8 +45,13 @@ export interface RunningServer {
   token: string;
   port: number;
   service: StudioService;
+  /** The request bodies held now and at most (what the budget allowed). */
+  bodies: BodyBudget;
   close(): Promise<void>;
 }
+
+/** Two of the largest bodies at once: ~300 MB of the server's memory while both are parsed and handled. */
+export const DEFAULT_BODY_BUDGET = 2 * MAX_FRAME_BYTES;
 
 export const DEFAULT_STATIC_DIR = fileURLToPath(new URL('../../dist-renderer', import.meta.url));
 
@@ -67,37 +77,6 @@ function refuseJson(res: ServerResponse, status: number, code: ErrorCode, messag
   res.end(JSON.stringify({ ok: false, error: { code, message } }));
 }
 
-/** A body over the limit: answered 413 once it has been read (and dropped), then the connection closes. */
-class BodyTooLarge extends StudioError {
-  constructor(readonly limit: number) {
-    super('invalid_request', `the request body is larger than the ${limit / (1024 * 1024)} MB limit`);
-  }
-}
-
-/**
- * Bodies over the limit are still read to their end (and dropped) so that the 413 reply reaches the
- * client instead of a connection reset; past `drainLimit` bytes the connection is cut.
- */
-function readBody(req: IncomingMessage, limit: number, drainLimit = 4 * limit): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > drainLimit) {
-      reject(new BodyTooLarge(limit));
-      return;
-    }
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > drainLimit) req.destroy();
-      else if (size <= limit) chunks.push(c);
-      else chunks.length = 0;
-    });
-    req.on('end', () => (size > limit ? reject(new BodyTooLarge(limit)) : resolve(Buffer.concat(chunks).toString('utf8'))));
-    req.on('error', reject);
-  });
-}
-
 const NOT_BUILT = `<!doctype html><meta charset="utf-8"><title>MobileViT Studio</title>
 <p>The window's files are not built yet. Run <code>npm run build</code> (or <code>npx vite build</code>) and reload.</p>`;
 
@@ -108,6 +87,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const staticDir = opts.staticDir ?? DEFAULT_STATIC_DIR;
   const log = opts.log ?? (() => {});
   const service = new StudioService({ mode: 'browser', workspace: opts.workspace, spawnEngine: opts.spawnEngine });
+  const bodies = new BodyBudget(opts.bodyBudget ?? DEFAULT_BODY_BUDGET);
   let port = 0;
 
   /** null when allowed, else the status to refuse with. */
@@ -134,7 +114,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
         if (denied) return refuseJson(res, denied, 'invalid_request', denied === 401 ? 'unauthorized: the session token is missing (?token=… or Authorization: Bearer …)' : 'forbidden: wrong session token');
         if (req.method !== 'POST') return refuseJson(res, 405, 'invalid_request', `${req.method} is not allowed: use POST /api/<request> with a JSON body`, { Allow: 'POST' });
         let reply;
-        let tooLarge = false;
+        let refusal: ReturnType<typeof bodyRefusal> = null;
+        let held = 0;
         try {
           const raw = (isApi ? rawPath : url.pathname).slice('/api/'.length);
           let method: string;
@@ -143,22 +124,27 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
           } catch {
             throw new StudioError('invalid_request', `the request name in the URL is not valid percent-encoding: "${raw.slice(0, 100)}"`);
           }
-          const body = await readBody(req, MAX_FRAME_BYTES);
+          const body = await readBody(req, MAX_FRAME_BYTES, bodies);
+          held = body.held;
           let params: unknown;
           try {
-            params = body.trim() ? JSON.parse(body) : {};
+            params = body.text.trim() ? JSON.parse(body.text) : {};
           } catch {
             throw new StudioError('invalid_request', `${method}: the body is not JSON`);
           }
           reply = await service.handle(method, params);
         } catch (e) {
-          tooLarge = e instanceof BodyTooLarge;
+          refusal = bodyRefusal(e);
           reply = { ok: false as const, error: errorInfo(e) };
         }
-        if (res.destroyed) return;
-        const status = tooLarge ? 413 : reply.ok ? 200 : HTTP_STATUS[reply.error.code];
-        res.writeHead(status, { ...headers, 'Content-Type': 'application/json', 'Cache-Control': 'no-store', ...(tooLarge ? { Connection: 'close' } : {}) });
-        return res.end(JSON.stringify(reply));
+        try {
+          if (res.destroyed) return;
+          const status = refusal?.status ?? (reply.ok ? 200 : HTTP_STATUS[reply.error.code]);
+          res.writeHead(status, { ...headers, 'Content-Type': 'application/json', 'Cache-Control': 'no-store', ...refusal?.headers });
+          return res.end(JSON.stringify(reply));
+        } finally {
+          bodies.give(held);
+        }
       }
       if (req.method !== 'GET' && req.method !== 'HEAD') return refuse(res, 405, 'method not allowed');
       const isIndex = url.pathname === '/' || url.pathname === '/index.html';
@@ -213,22 +199,32 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const send = (ws: WebSocket, frame: ResponseFrame | EventFrame) => {
     if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame));
   };
+  /** One WebSocket request frame: parsed, checked against the contract, handled, answered by its id. */
+  const answerFrame = async (ws: WebSocket, data: RawData): Promise<void> => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(data.toString());
+    } catch {
+      return send(ws, { type: 'response', id: null, ok: false, error: { code: 'invalid_request', message: 'the frame is not JSON' } });
+    }
+    const frame = RequestFrame.safeParse(parsed);
+    if (!frame.success) {
+      const id = (parsed as { id?: unknown } | null)?.id;
+      const safeId = typeof id === 'number' || (typeof id === 'string' && id.length <= 64) ? id : null;
+      return send(ws, { type: 'response', id: safeId, ok: false, error: { code: 'invalid_request', message: 'malformed request frame: expected {type:"request", id, method, params}' } });
+    }
+    const reply = await service.handle(frame.data.method, frame.data.params);
+    send(ws, { type: 'response', id: frame.data.id, ...reply });
+  };
   wss.on('connection', (ws) => {
     ws.on('message', async (data) => {
-      let parsed: unknown;
+      const size = messageBytes(data);
+      if (!bodies.take(size, size)) return send(ws, { type: 'response', id: frameIdFromHead(data), ok: false, error: new ServerBusy(bodies).toInfo() });
       try {
-        parsed = JSON.parse(data.toString());
-      } catch {
-        return send(ws, { type: 'response', id: null, ok: false, error: { code: 'invalid_request', message: 'the frame is not JSON' } });
+        await answerFrame(ws, data);
+      } finally {
+        bodies.give(size);
       }
-      const frame = RequestFrame.safeParse(parsed);
-      if (!frame.success) {
-        const id = (parsed as { id?: unknown } | null)?.id;
-        const safeId = typeof id === 'number' || (typeof id === 'string' && id.length <= 64) ? id : null;
-        return send(ws, { type: 'response', id: safeId, ok: false, error: { code: 'invalid_request', message: 'malformed request frame: expected {type:"request", id, method, params}' } });
-      }
-      const reply = await service.handle(frame.data.method, frame.data.params);
-      send(ws, { type: 'response', id: frame.data.id, ...reply });
     });
     ws.on('error', (e) => log(`websocket: ${e.message}`));
   });
@@ -249,6 +245,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     token,
     port,
     service,
+    bodies,
     async close() {
       for (const ws of wss.clients) ws.terminate();
       wss.close();
