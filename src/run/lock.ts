@@ -59,6 +59,11 @@ const usesSocketFile = (address: string) => !address.startsWith('\0') && !addres
 
 /** Who holds the run's lock, or null when nobody does. */
 export function probeRunLock(dir: string): Promise<LockHolder | null> {
+  return probe(dir, false);
+}
+
+/** `taking`: the prober tried to take the lock, and tells the holder so (see WAIT_FOR_TAKER). */
+function probe(dir: string, taking: boolean): Promise<LockHolder | null> {
   const address = lockAddress(dir);
   return new Promise((resolvePromise) => {
     const socket = connect(address);
@@ -72,7 +77,10 @@ export function probeRunLock(dir: string): Promise<LockHolder | null> {
     const unknown = (): LockHolder => ({ pid: null, since: null, purpose: null });
     const timer = setTimeout(() => done(connected ? unknown() : null), HOLDER_REPLY_MS);
     socket.setEncoding('utf8');
-    socket.on('connect', () => { connected = true; });
+    socket.on('connect', () => {
+      connected = true;
+      if (taking) socket.write('taking\n');
+    });
     socket.on('data', (chunk: string) => {
       text += chunk;
       if (text.length > 4096) done(unknown());
@@ -107,15 +115,26 @@ function listen(server: Server, address: string): Promise<void> {
 }
 
 /**
+ * A test hook: with MOBILEVIT_TEST_LOCK_WAIT_FOR_TAKER=1 in the environment, whoever takes a lock waits, before it
+ * goes on, until another process has tried to take it too. A test that races two takers then decides by what
+ * happened, not by which of them the machine ran first (on a loaded machine one `resume` ended before the other
+ * began). The holder is idle meanwhile, so the refused taker always hears its pid.
+ */
+export const WAIT_FOR_TAKER = 'MOBILEVIT_TEST_LOCK_WAIT_FOR_TAKER';
+
+/**
  * Takes the run's lock, or throws RunLockedError naming the live holder. The lock does not keep the
  * process alive; release() (or the process's death) frees it.
  */
-export async function acquireRunLock(dir: string, purpose: string): Promise<RunLock> {
+export async function acquireRunLock(dir: string, purpose: string, env: Record<string, string | undefined> = process.env): Promise<RunLock> {
   const address = lockAddress(dir);
   const me = JSON.stringify({ pid: process.pid, since: new Date().toISOString(), purpose }) + '\n';
+  let takerTried!: () => void;
+  const tried = new Promise<void>((resolvePromise) => (takerTried = resolvePromise));
   for (let attempt = 0; ; attempt++) {
     const server = createServer((socket) => {
       socket.on('error', () => { /* the prober went away */ });
+      socket.once('data', () => takerTried()); // only a refused taker writes (probe)
       socket.end(me);
     });
     try {
@@ -124,7 +143,7 @@ export async function acquireRunLock(dir: string, purpose: string): Promise<RunL
       if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE') {
         throw new Error(`cannot lock the run in ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
       }
-      const holder = await probeRunLock(dir);
+      const holder = await probe(dir, true);
       if (holder) throw new RunLockedError(dir, holder);
       // Only a socket file can outlive its holder; remove it once and try again.
       if (!usesSocketFile(address) || attempt > 0) throw new RunLockedError(dir, { pid: null, since: null, purpose: null });
@@ -132,6 +151,11 @@ export async function acquireRunLock(dir: string, purpose: string): Promise<RunL
       continue;
     }
     server.unref();
+    if (env[WAIT_FOR_TAKER]) {
+      server.ref(); // this wait alone must keep the process alive
+      await tried;
+      server.unref();
+    }
     let released = false;
     return {
       dir,

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RunLockedError, acquireRunLock, probeRunLock, withRunLock } from '../../src/run/lock.ts';
+import { RunLockedError, WAIT_FOR_TAKER, acquireRunLock, probeRunLock, withRunLock } from '../../src/run/lock.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const dirs: string[] = [];
@@ -65,6 +65,19 @@ describe('run lock', () => {
     process.kill(child.pid!, 'SIGKILL');
     for (let i = 0; i < 100 && (await probeRunLock(dir)) !== null; i++) await new Promise((r) => setTimeout(r, 20));
     const lock = await acquireRunLock(dir, 'training');
+    await lock.release();
+  });
+
+  it('with the test hook, a taker holds on until another has tried to take the lock (a probe is no try)', async () => {
+    const dir = runDir();
+    let holding = false;
+    const first = acquireRunLock(dir, 'training', { [WAIT_FOR_TAKER]: '1' }).then((lock) => ((holding = true), lock));
+    while ((await probeRunLock(dir)) === null) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(holding, 'a probe (runs.list, a summary) let the holder go on').toBe(false);
+    await expect(acquireRunLock(dir, 'training')).rejects.toThrow(`is being trained by process ${process.pid}`);
+    const lock = await first;
+    expect(holding).toBe(true);
     await lock.release();
   });
 
