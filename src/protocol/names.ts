@@ -29,6 +29,7 @@ export const REQUEST_NAMES = [
   'models.list',
   'models.pull',
   'models.cancel',
+  'models.import',
   'devices.speeds',
   'devices.measure',
   'devices.cancel',

@@ -1,10 +1,16 @@
-// The model zoo as the service offers it: the list with cached marks, pulls with progress and cancel, and
-// zoo names accepted wherever a request names weights (train.start, ModelRef).
+// The model zoo as the service offers it: the list with cached marks, pulls with progress and cancel, imports
+// of a local file, and zoo names accepted wherever a request names weights (train.start, ModelRef).
 import { existsSync } from 'node:fs';
 import { StudioError, type ZooModel, type ZooPullResult } from '../protocol/contract.ts';
 import { DownloadError, formatTimeLeft } from '../zoo/download.ts';
-import { listZoo, pullZoo, ZooError } from '../zoo/store.ts';
+import { importZoo, listZoo, pullZoo, ZooError } from '../zoo/store.ts';
 import { findZooEntry } from '../zoo/zoo.ts';
+
+/** A pull's or import's failure as the window shows it: the zoo's one-line message (what happened, what to do). */
+function failed(e: unknown): never {
+  if (e instanceof DownloadError || e instanceof ZooError) throw new StudioError('failed', e.message);
+  throw e;
+}
 
 const rate = (bps: number, eta: number | null) =>
   `${(bps / 1e6).toFixed(1)} MB/s${eta !== null ? `, ${formatTimeLeft(eta)} left` : ''}`;
@@ -28,12 +34,17 @@ export class ZooService {
     const done = pullZoo(entry, workspace, {
       env: this.env, signal: control.signal,
       onProgress: (p) => progress?.(p.received, p.total ?? 0, rate(p.bytesPerSec, p.etaSec)),
-    }).then((r) => ({ ...r, variant: entry.variant }), (e: unknown) => {
-      if (e instanceof DownloadError || e instanceof ZooError) throw new StudioError('failed', e.message);
-      throw e;
-    }).finally(() => this.pulls.delete(entry.repo));
+    }).then((r) => ({ ...r, variant: entry.variant }), failed).finally(() => this.pulls.delete(entry.repo));
     this.pulls.set(entry.repo, { control, done });
     return done;
+  }
+
+  /** Puts the local `file` into the cache as zoo model `name` (refused while that model is being pulled). */
+  async import(file: string, name: string, workspace: string): Promise<ZooPullResult> {
+    const entry = findZooEntry(name);
+    if (!entry) throw new StudioError('not_found', `${JSON.stringify(name).slice(0, 100)} is not a zoo model (models.list names them)`);
+    if (this.pulls.has(entry.repo)) throw new StudioError('conflict', `${entry.name} is being pulled; import it when the pull has ended`);
+    return importZoo(file, entry, workspace).then((r) => ({ ...r, variant: entry.variant }), failed);
   }
 
   cancel(name: string): { cancelled: boolean } {

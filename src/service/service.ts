@@ -316,6 +316,7 @@ export class StudioService {
     'models.list': () => this.zoo.list(this.workspace),
     'models.pull': (p, ctx) => this.zoo.pull(p.name, this.workspace, ctx.progress),
     'models.cancel': (p) => this.zoo.cancel(p.name),
+    'models.import': (p) => this.zoo.import(p.file, p.name, this.workspace),
 
     'devices.speeds': () => ({ table: this.speeds.latest() }),
     'devices.measure': async (p, ctx) => {

@@ -79,4 +79,34 @@ describe('models.* requests', () => {
     const bad = await call('models.pull', { name: 'someone/else' });
     expect((bad as any).error.code).toBe('not_found');
   });
+
+  it('models.import puts a local file in the cache; a bad one fails in words and caches nothing', async () => {
+    let r = await call('models.import', { file: fixture('mobilevit_xxs_256_b1_c1000.weights.safetensors'), name: 'xxs' });
+    expect(r.ok, JSON.stringify(r)).toBe(true);
+    expect((r as any).result).toMatchObject({ name: 'mobilevit_xxs', variant: 'mobilevit_xxs', downloaded: false, size: WEIGHTS.length });
+    r = await call('models.list');
+    expect((r as any).result.models.find((m: { name: string }) => m.name === 'mobilevit_xxs').cached).toBe(true);
+    r = await call('models.import', { file: fixture('mobilevit_xxs_256_b1_c1000.weights.safetensors'), name: 'mobilevit_s' });
+    expect((r as any).error).toMatchObject({ code: 'failed' });
+    expect((r as any).error.message).toMatch(/does not fit mobilevit_s.*nothing was cached/);
+    r = await call('models.import', { file: fixture('mobilevit_xxs_256_b1_c1000.weights.safetensors'), name: 'someone/else' });
+    expect((r as any).error.code).toBe('not_found');
+  });
+});
+
+it('Quick from ImageNet weights with no network: train.start fails with what happened and what to do, and no run is left', async () => {
+  const ws = tempDir();
+  const saved = process.env.HF_ENDPOINT;
+  process.env.HF_ENDPOINT = 'http://127.0.0.1:9'; // the discard port: nothing listens there
+  const service = new StudioService({ mode: 'cli', workspace: ws.dir, spawnEngine: spawnFakeEngine });
+  try {
+    const r = await service.handle('train.start', { settings: { data: ws.dir, epochs: 1, weights: 'mobilevit_xxs' } });
+    expect((r as any).error).toMatchObject({ code: 'failed' });
+    expect((r as any).error.message).toMatch(/refused the connection.*Without the Hub: import a local copy .*HF_ENDPOINT to a mirror.*from scratch/);
+    expect(((await service.handle('runs.list', {})) as any).result.runs).toEqual([]);
+  } finally {
+    await service.close();
+    ws.remove();
+    if (saved === undefined) delete process.env.HF_ENDPOINT; else process.env.HF_ENDPOINT = saved;
+  }
 });
