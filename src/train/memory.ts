@@ -1,32 +1,167 @@
-// How many images one forward/backward pass may hold. The wasm backend lives in a 32-bit heap that
-// ends at 4 GB, and running past it does not throw a clean error: it corrupts memory ("memory access
-// out of bounds", "divide by zero") and the process cannot go on. Training XXS at 256 px with the
-// default batch of 32 needs about 8 GB of activations there, so on wasm a batch is trained in
-// slices that fit (Trainer.step's gradient accumulation). Other backends take the batch whole.
-import type { VariantName } from '../model/types.ts';
+// The memory one forward (and backward) pass needs, and what the backend can give it. The wasm backend lives
+// in a 32-bit heap that ends at 4 GB, and running past it does not throw a clean error: it corrupts memory
+// ("memory access out of bounds") and aborts the module, after which every call fails with "Aborted()" until
+// the process is restarted. So on wasm a training batch is trained in slices that fit (Trainer.step's
+// gradient accumulation), and every inspection request is checked against the same estimate before any
+// tensor exists (checkPassBudget). Training on other backends takes the batch whole.
+import { StudioError } from '../protocol/contract.ts';
+import { VARIANTS } from '../model/variants.ts';
+import { patchGrid } from '../model/unfold.ts';
+import { MIN_INPUT_SIZE, type VariantName } from '../model/types.ts';
 
-/**
- * Peak tensor bytes of one training pass per image pixel, measured on wasm with tf.profile
- * (128 px, batch 2, this code base's model with its custom BatchNorm/SiLU/LayerNorm gradients and the
- * wasm gradient kernels); it scales linearly with batch and pixels.
- */
-const BYTES_PER_IMAGE_PIXEL: Record<VariantName, number> = {
-  mobilevit_xxs: 3.83e3,
-  mobilevit_xs: 7.98e3,
-  mobilevit_s: 11.04e3,
-  mobilenet_v2: 4.45e3,
-};
+/** A training pass (forward, backward and the update) or an inference pass (forward in eval mode). */
+export type PassKind = 'train' | 'infer';
 
-/** What a training pass may take of wasm's 4 GB, leaving room for the heap's growth steps and fragmentation. */
-export const WASM_PASS_BUDGET_BYTES = 2.5 * 2 ** 30;
-
-/** Images per pass at `size` px on `backend` (Infinity: no limit). */
-export function imagesPerPass(backend: string, variant: VariantName, size: number): number {
-  if (backend !== 'wasm') return Infinity;
-  return Math.max(1, Math.floor(WASM_PASS_BUDGET_BYTES / (BYTES_PER_IMAGE_PIXEL[variant] * size * size)));
+interface Footprint {
+  /** Bytes whatever the batch: the weights' gradients and the optimizer's temporaries, folded BatchNorm filters. */
+  fixed: number;
+  /** Bytes per image whatever its size. */
+  perImage: number;
+  /** Bytes per image pixel, besides attention. */
+  perPixel: number;
 }
 
-/** A wasm heap overrun surfaces as one of these WebAssembly runtime errors. */
+/**
+ * Peak tensor bytes of one pass on wasm, fitted to tf.profile's peaks (batches of 1 and 4 at 128 and 256 px, this
+ * code base's model with its custom BatchNorm/SiLU/LayerNorm gradients and the wasm gradient kernels) with the
+ * attention term below, rounded up. A training step's peak is the larger of its passes' and its update's, which
+ * the fixed part takes whole (MobileViT-S and MobileNetV2 update millions of weights); where the update hid the
+ * passes at 128 px, the pixels alone carry the 256-px figure.
+ */
+const FOOTPRINT: Record<PassKind, Record<VariantName, Footprint>> = {
+  train: {
+    mobilevit_xxs: { fixed: 16e6, perImage: 0.3e6, perPixel: 2.6e3 },
+    mobilevit_xs: { fixed: 20e6, perImage: 0, perPixel: 5.15e3 },
+    mobilevit_s: { fixed: 201e6, perImage: 0, perPixel: 7.0e3 },
+    mobilenet_v2: { fixed: 106e6, perImage: 0, perPixel: 2.33e3 },
+  },
+  infer: {
+    mobilevit_xxs: { fixed: 1.2e6, perImage: 3.5e6, perPixel: 1.0e3 },
+    mobilevit_xs: { fixed: 2.2e6, perImage: 11.6e6, perPixel: 1.72e3 },
+    mobilevit_s: { fixed: 5.2e6, perImage: 15.4e6, perPixel: 2.45e3 },
+    mobilenet_v2: { fixed: 10.2e6, perImage: 6.9e6, perPixel: 0.93e3 },
+  },
+};
+
+/**
+ * Copies of every transformer layer's attention weights [P·B, heads, N, N] a pass holds at its peak (the
+ * scores and their softmax; in training their gradients too): fitted on XXS at 128, 256 and 384 px, where
+ * they grow with the fourth power of the size (2.9 and 5.4). They are what makes a 1024-px pass need gigabytes.
+ */
+const ATTENTION_COPIES: Record<PassKind, number> = { infer: 3, train: 6 };
+
+/** Bytes of one copy of the attention weights of every transformer layer, for one image at `size` px. */
+export function attentionBytes(variant: VariantName, size: number): number {
+  const spec = VARIANTS[variant];
+  if (spec.family !== 'mobilevit') return 0;
+  let side = Math.ceil(size / 2); // the stride-2 stem
+  let bytes = 0;
+  for (const stage of spec.stages) {
+    if (stage.stride === 2) side = Math.ceil(side / 2);
+    if (!stage.vit) continue;
+    const grid = patchGrid(side, side, stage.vit.patch);
+    const tokens = grid.rows * grid.cols;
+    bytes += stage.vit.depth * stage.vit.heads * stage.vit.patch[0] * stage.vit.patch[1] * tokens * tokens * 4;
+  }
+  return bytes;
+}
+
+export interface PassShape {
+  variant: VariantName;
+  /** Square input side in px. */
+  size: number;
+  images: number;
+  kind: PassKind;
+}
+
+/** Estimated peak bytes of one pass: the one estimate training and inspection both plan with. */
+export function passBytes(p: PassShape): number {
+  const f = FOOTPRINT[p.kind][p.variant];
+  return f.fixed + p.images * (f.perImage + f.perPixel * p.size * p.size + ATTENTION_COPIES[p.kind] * attentionBytes(p.variant, p.size));
+}
+
+/** wasm32's address space: a heap never grows past it. */
+export const WASM32_HEAP_BYTES = 2 ** 32;
+
+/**
+ * The share of the heap left free that a pass may plan on, leaving room for the heap's growth steps and
+ * fragmentation (2.5 GB of an empty heap: what training on wasm has used without an abort).
+ */
+const HEAP_HEADROOM = 0.625;
+
+/**
+ * The bytes a pass may plan on when `inUseBytes` of the heap are held already: on wasm what is left of the
+ * 4 GB heap, less headroom; other backends have no such ceiling (Infinity).
+ */
+export function passBudget(backend: string, inUseBytes = 0): number {
+  if (backend !== 'wasm') return Infinity;
+  return Math.max(0, (WASM32_HEAP_BYTES - inUseBytes) * HEAP_HEADROOM);
+}
+
+/** The most images one pass of `kind` at `size` px fits in `budget` bytes (0: not even one; Infinity: no limit). */
+export function imagesThatFit(budget: number, variant: VariantName, size: number, kind: PassKind): number {
+  if (!Number.isFinite(budget)) return Infinity;
+  const fixed = passBytes({ variant, size, images: 0, kind });
+  const one = passBytes({ variant, size, images: 1, kind }) - fixed;
+  return Math.max(0, Math.floor((budget - fixed) / one));
+}
+
+/**
+ * Images per training pass at `size` px on `backend` (Infinity: no limit). Planned on an empty heap, not on
+ * what the engine happens to hold: a run resumed in a fresh engine must slice its batches as the
+ * uninterrupted run did, or it would not continue it exactly (the run's own weights are small next to the
+ * headroom). At least 1: a size where not even one image fits is refused before training (checkPassBudget).
+ */
+export function imagesPerPass(backend: string, variant: VariantName, size: number): number {
+  return Math.max(1, imagesThatFit(passBudget(backend), variant, size, 'train'));
+}
+
+/** The heap a pass would run in: its backend, and the bytes held there already. */
+export interface Heap {
+  backend: string;
+  inUseBytes: number;
+}
+
+/** What a pass is for, as the message names it ('inspect.predict'). */
+export interface PlannedPass extends PassShape {
+  what: string;
+}
+
+const MB = 2 ** 20;
+const mb = (bytes: number) => `${Math.ceil(bytes / MB)} MB`;
+
+/** The largest multiple of 32 px (the model's stride) at which `images` fit in `budget`, or null. */
+function largestSize(p: PlannedPass, budget: number): number | null {
+  for (let size = Math.floor((p.size - 1) / 32) * 32; size >= MIN_INPUT_SIZE; size -= 32) {
+    if (imagesThatFit(budget, p.variant, size, p.kind) >= p.images) return size;
+  }
+  return null;
+}
+
+/** Throws a 'failed' StudioError naming the limit and what to lower when the pass would not fit in the heap. */
+export function checkPassBudget(p: PlannedPass, heap: Heap): void {
+  const limit = passBudget(heap.backend, heap.inUseBytes);
+  const need = passBytes(p);
+  if (need <= limit) return;
+  const fitImages = imagesThatFit(limit, p.variant, p.size, p.kind);
+  const fitSize = largestSize(p, limit);
+  const lower = [
+    ...(p.images > 1 && fitImages >= 1 ? [`the batch to at most ${fitImages}`] : []),
+    ...(fitSize !== null ? [`the image size to at most ${fitSize} px`] : []),
+  ];
+  const batch = p.images > 1 ? ` × batch ${p.images}` : '';
+  throw new StudioError('failed',
+    `${p.what} of ${p.variant} at ${p.size} px${batch} needs about ${mb(need)}, over the ${heap.backend} backend's limit of ${mb(limit)} `
+    + `(its 4 GB heap, ${mb(heap.inUseBytes)} in use, less room to grow): `
+    + `${lower.length ? `lower ${lower.join(' or ')}` : 'free memory in the engine (restart it)'}, or use a backend without the 4 GB ceiling (tfjs-node)`,
+    { neededBytes: Math.round(need), limitBytes: Math.round(limit) });
+}
+
+/**
+ * A wasm heap overrun or abort, from TF.js's wasm module or onnxruntime's: the WebAssembly runtime's traps
+ * and Emscripten's abort, or onnxruntime's failed allocation.
+ */
 export function isWasmMemoryFault(e: unknown): boolean {
-  return e instanceof WebAssembly.RuntimeError || /memory access out of bounds|Aborted\(|out of memory/i.test(String((e as Error)?.message ?? e));
+  return e instanceof WebAssembly.RuntimeError
+    || /memory access out of bounds|table index is out of bounds|Aborted\(|out of memory|bad_alloc|Cannot enlarge memory/i.test(String((e as Error)?.message ?? e));
 }

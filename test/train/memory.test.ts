@@ -1,0 +1,125 @@
+// The one memory estimate that training and inspection plan with (src/train/memory.ts): it is not below what a
+// pass really holds on wasm, it grows with the attention's N² (what made a 1024-px request abort the heap), and
+// a pass over the heap's limit is refused in one line that names the limit and what to lower.
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../src/backend/index.ts';
+import { createModel } from '../../src/model/index.ts';
+import { Trainer } from '../../src/optim/trainer.ts';
+import { ADAMW } from '../../src/train/defaults.ts';
+import {
+  WASM32_HEAP_BYTES, attentionBytes, checkPassBudget, imagesPerPass, imagesThatFit, isWasmMemoryFault, passBudget, passBytes,
+} from '../../src/train/memory.ts';
+import { StudioError } from '../../src/protocol/contract.ts';
+
+beforeAll(async () => {
+  await initBackend('wasm');
+});
+
+const GB = 2 ** 30;
+
+/** Peak tensor bytes of `fn` beyond what was held before it. */
+async function peakOf(fn: () => Promise<void> | void): Promise<number> {
+  const before = tf.memory().numBytes;
+  const info = await tf.profile(async () => { await fn(); });
+  return info.peakBytes - before;
+}
+
+describe('the memory estimate', () => {
+  it('is at or above the measured peak of an inference pass, and not far above it', async () => {
+    for (const [variant, size, images] of [['mobilevit_xxs', 384, 1], ['mobilevit_xs', 96, 3], ['mobilevit_s', 64, 2], ['mobilenet_v2', 160, 2]] as const) {
+      const model = createModel(variant, { numClasses: 10, seed: 0 });
+      const x = tf.zeros([images, size, size, 3]) as tf.Tensor4D;
+      const peak = await peakOf(() => model.forward(x).dispose());
+      x.dispose();
+      model.dispose();
+      const estimate = passBytes({ variant, size, images, kind: 'infer' });
+      expect(estimate, `${variant} at ${size} px × ${images}`).toBeGreaterThanOrEqual(peak);
+      expect(estimate, `${variant} at ${size} px × ${images}`).toBeLessThan(2.5 * peak);
+    }
+  });
+
+  it('is at or above the measured peak of a training step', async () => {
+    const [variant, size, images] = ['mobilevit_xxs', 96, 3] as const;
+    const model = createModel(variant, { numClasses: 10, seed: 0 });
+    const trainer = new Trainer(model, { adamw: { ...ADAMW, weightDecay: 0.01 }, labelSmoothing: 0.1, gradClip: null, emaDecay: null });
+    const x = tf.zeros([images, size, size, 3]) as tf.Tensor4D;
+    const step = () => trainer.step(x, new Int32Array(images), 1e-4, () => () => 0.5).then(() => undefined);
+    await step(); // the optimizer's moments exist from here on, as in a run
+    const peak = await peakOf(step);
+    x.dispose();
+    trainer.optimizer.dispose?.();
+    model.dispose();
+    const estimate = passBytes({ variant, size, images, kind: 'train' });
+    expect(estimate).toBeGreaterThanOrEqual(peak);
+    expect(estimate).toBeLessThan(2.5 * peak);
+  });
+
+  it("grows with the attention's N²: four times the side, 256 times the attention", () => {
+    expect(attentionBytes('mobilevit_xxs', 1024) / attentionBytes('mobilevit_xxs', 256)).toBeCloseTo(256, 0);
+    expect(attentionBytes('mobilenet_v2', 1024)).toBe(0);
+    // One 1024-px image's inference needs more than the whole wasm heap: the request that aborted it.
+    expect(passBytes({ variant: 'mobilevit_xxs', size: 1024, images: 1, kind: 'infer' })).toBeGreaterThan(WASM32_HEAP_BYTES);
+    expect(passBytes({ variant: 'mobilevit_s', size: 256, images: 8, kind: 'infer' })).toBeCloseTo(8 * passBytes({ variant: 'mobilevit_s', size: 256, images: 1, kind: 'infer' }) - 7 * passBytes({ variant: 'mobilevit_s', size: 256, images: 0, kind: 'infer' }), -3);
+  });
+});
+
+describe('the budget', () => {
+  it("is wasm's 4 GB heap less what is in use, less headroom; other backends have no ceiling", () => {
+    expect(passBudget('wasm')).toBeCloseTo(2.5 * GB, -6);
+    expect(passBudget('wasm', 2 * GB)).toBeCloseTo(1.25 * GB, -6);
+    expect(passBudget('wasm', 5 * GB)).toBe(0);
+    expect(passBudget('tensorflow')).toBe(Infinity);
+    expect(imagesThatFit(passBudget('webgpu'), 'mobilevit_s', 1024, 'infer')).toBe(Infinity);
+  });
+
+  it('slices training batches on wasm by the same estimate, one image at least', () => {
+    const per = imagesPerPass('wasm', 'mobilevit_xxs', 256);
+    expect(passBytes({ variant: 'mobilevit_xxs', size: 256, images: per, kind: 'train' })).toBeLessThanOrEqual(passBudget('wasm'));
+    expect(passBytes({ variant: 'mobilevit_xxs', size: 256, images: per + 1, kind: 'train' })).toBeGreaterThan(passBudget('wasm'));
+    expect(imagesPerPass('wasm', 'mobilevit_s', 1024)).toBe(1);
+    expect(imagesPerPass('tensorflow', 'mobilevit_s', 1024)).toBe(Infinity);
+  });
+
+  it('refuses a pass over the limit in one line naming the limit and the size that fits', () => {
+    const heap = { backend: 'wasm', inUseBytes: 100 * 2 ** 20 };
+    const refusal = (() => {
+      try {
+        checkPassBudget({ what: 'inspect.predict', variant: 'mobilevit_xxs', size: 1024, images: 1, kind: 'infer' }, heap);
+      } catch (e) {
+        return e as StudioError;
+      }
+      throw new Error('not refused');
+    })();
+    expect(refusal).toBeInstanceOf(StudioError);
+    expect(refusal.code).toBe('failed');
+    expect(refusal.message).not.toContain('\n');
+    const m = /^inspect\.predict of mobilevit_xxs at 1024 px needs about (\d+) MB, over the wasm backend's limit of (\d+) MB \(its 4 GB heap, 100 MB in use, less room to grow\): lower the image size to at most (\d+) px/.exec(refusal.message);
+    expect(m, refusal.message).not.toBeNull();
+    const [need, limit, fits] = [Number(m![1]), Number(m![2]), Number(m![3])];
+    expect(need).toBeGreaterThan(limit);
+    expect(limit * 2 ** 20).toBeCloseTo(passBudget('wasm', heap.inUseBytes), -7);
+    // The size it names fits, the next step up does not.
+    expect(() => checkPassBudget({ what: 'x', variant: 'mobilevit_xxs', size: fits, images: 1, kind: 'infer' }, heap)).not.toThrow();
+    expect(() => checkPassBudget({ what: 'x', variant: 'mobilevit_xxs', size: fits + 32, images: 1, kind: 'infer' }, heap)).toThrow();
+    expect(refusal.details).toMatchObject({ limitBytes: expect.any(Number), neededBytes: expect.any(Number) });
+  });
+
+  it('names the batch that fits, and counts what the heap holds already', () => {
+    const batchPass = { what: 'inspect.profile', variant: 'mobilevit_s' as const, size: 256, images: 64, kind: 'infer' as const };
+    expect(() => checkPassBudget(batchPass, { backend: 'wasm', inUseBytes: 0 })).toThrow(/× batch 64 .*: lower the batch to at most \d+ or the image size to at most \d+ px/);
+    const small = { what: 'inspect.predict', variant: 'mobilevit_s' as const, size: 512, images: 1, kind: 'infer' as const };
+    expect(() => checkPassBudget(small, { backend: 'wasm', inUseBytes: 0 })).not.toThrow();
+    expect(() => checkPassBudget(small, { backend: 'wasm', inUseBytes: 3.8 * GB })).toThrow(/3892 MB in use/);
+    expect(() => checkPassBudget(batchPass, { backend: 'tensorflow', inUseBytes: 0 })).not.toThrow();
+  });
+
+  it('tells a wasm heap fault from an ordinary error', () => {
+    for (const m of ['RuntimeError: memory access out of bounds', 'Aborted(). Build with -sASSERTIONS for more info.', 'table index is out of bounds', 'std::bad_alloc']) {
+      expect(isWasmMemoryFault(new Error(m)), m).toBe(true);
+    }
+    expect(isWasmMemoryFault(new WebAssembly.RuntimeError('unreachable'))).toBe(true);
+    expect(isWasmMemoryFault(new Error('ENOENT: no such file'))).toBe(false);
+    expect(isWasmMemoryFault(new Error("inspect.predict needs about 9000 MB, over the wasm backend's limit"))).toBe(false);
+  });
+});
