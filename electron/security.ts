@@ -1,7 +1,10 @@
 // The window's security settings, kept in one place so that tests can check them: no Node in the page,
 // a sandboxed preload, isolated contexts, a strict CSP on everything the app protocol serves, and no
-// navigation, new windows, webviews or permission prompts.
+// navigation, new windows, webviews or permission prompts. Links open in the system browser only when
+// they are pages the studio itself shows.
 import type { BrowserWindowConstructorOptions, Session, WebContents } from 'electron';
+import { DEFAULT_ENDPOINT } from '../src/zoo/download.ts';
+import { ZOO } from '../src/zoo/zoo.ts';
 
 /** The renderer is served from app://studio/ (a privileged standard scheme), never file://. */
 export const APP_SCHEME = 'app';
@@ -43,7 +46,26 @@ export function isAppUrl(url: string | undefined): boolean {
   return url !== undefined && (url === APP_ORIGIN || url.startsWith(`${APP_ORIGIN}/`));
 }
 
-/** Blocks navigation away from the app, new windows (https links open in the system browser), webviews. */
+/** The zoo's model pages on the Hugging Face Hub: the only external pages the studio links to. */
+const EXTERNAL_PAGES: readonly { origin: string; path: string }[] = ZOO.map((e) => ({ origin: new URL(DEFAULT_ENDPOINT).origin, path: `/${e.repo}` }));
+
+/**
+ * The URL to hand to the system browser, normalised, when `url` is one of EXTERNAL_PAGES or a page below one
+ * (its files, its model card) on exactly that origin, with no credentials; null for anything else.
+ */
+export function allowedExternalUrl(url: string): string | null {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return null;
+  }
+  if (u.username || u.password) return null;
+  const ok = EXTERNAL_PAGES.some((p) => u.origin === p.origin && (u.pathname === p.path || u.pathname.startsWith(`${p.path}/`)));
+  return ok ? u.href : null;
+}
+
+/** Blocks navigation away from the app, new windows (the studio's own links open in the system browser), webviews. */
 export function guardContents(contents: WebContents, openExternal: (url: string) => void): void {
   contents.on('will-navigate', (e, url) => {
     if (!isAppUrl(url)) e.preventDefault();
@@ -53,7 +75,8 @@ export function guardContents(contents: WebContents, openExternal: (url: string)
   });
   contents.on('will-attach-webview', (e) => e.preventDefault());
   contents.setWindowOpenHandler(({ url }) => {
-    if (/^https:\/\//.test(url)) openExternal(url);
+    const allowed = allowedExternalUrl(url);
+    if (allowed !== null) openExternal(allowed);
     return { action: 'deny' };
   });
 }

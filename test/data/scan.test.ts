@@ -203,6 +203,15 @@ describe('paths', () => {
     const within = await scanDataset(root, { maxEntries: 14 }); // 2 class folders and 12 images: exactly the cap
     expect(within.train.length + within.val.length).toBe(12);
   });
+
+  it('stops walking when cancelled, before it lists anything more', async () => {
+    const root = join(tmp, 'cancelled');
+    await makeDataset(root, { classes: 2, perClass: 2, size: 32 });
+    const cancelled = new AbortController();
+    cancelled.abort(new Error('scan cancelled'));
+    // Listing even the top folder would pass a cap of 1, so the cancellation must come first.
+    await expect(scanDataset(root, { maxEntries: 1, signal: cancelled.signal })).rejects.toThrow('scan cancelled');
+  });
 });
 
 describe('datasets that cannot be trained on', () => {

@@ -5,7 +5,8 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 
 vi.mock('electron', () => ({ protocol: { registerSchemesAsPrivileged: vi.fn(), handle: vi.fn() } }));
 
-const { CSP, APP_URL, guardContents, isAppUrl, webPreferences, denyPermissions } = await import('../../electron/security.ts');
+const { CSP, APP_URL, allowedExternalUrl, guardContents, isAppUrl, webPreferences, denyPermissions } = await import('../../electron/security.ts');
+const { ZOO } = await import('../../src/zoo/zoo.ts');
 const { rendererResponse } = await import('../../electron/app-protocol.ts');
 const { tempDir } = await import('../engine/fixtures/studio.ts');
 
@@ -50,10 +51,29 @@ describe('electron window security', () => {
     expect(nav('will-navigate', 'app://studio/index.html')).toBe(false);
     expect(nav('will-attach-webview', 'app://studio/')).toBe(true);
     const handler = contents.setWindowOpenHandler.mock.calls[0][0];
+    const zooPage = `https://huggingface.co/${ZOO[0].repo}`;
+    expect(handler({ url: zooPage })).toEqual({ action: 'deny' });
     expect(handler({ url: 'https://github.com/x' })).toEqual({ action: 'deny' });
     expect(handler({ url: 'javascript:alert(1)' })).toEqual({ action: 'deny' });
     expect(handler({ url: 'file:///etc/passwd' })).toEqual({ action: 'deny' });
-    expect(opened).toEqual(['https://github.com/x']);
+    expect(opened).toEqual([zooPage]);
+  });
+
+  it('opens in the system browser only the pages the studio shows: the zoo models on the Hugging Face Hub', () => {
+    for (const e of ZOO) {
+      expect(allowedExternalUrl(`https://huggingface.co/${e.repo}`), e.repo).toBe(`https://huggingface.co/${e.repo}`);
+      expect(allowedExternalUrl(`https://huggingface.co/${e.repo}/blob/main/README.md`), e.repo).toBe(`https://huggingface.co/${e.repo}/blob/main/README.md`);
+    }
+    const repo = 'timm/mobilevit_s.cvnets_in1k';
+    expect(ZOO.map((e) => e.repo)).toContain(repo);
+    expect(allowedExternalUrl(`HTTPS://HuggingFace.co/${repo}`)).toBe(`https://huggingface.co/${repo}`); // normalised
+    for (const url of [
+      'https://github.com/x', 'https://huggingface.co/', 'https://huggingface.co/timm', 'https://huggingface.co/evil/model',
+      `https://huggingface.co/${repo}x`, `https://huggingface.co/${repo}/../../evil/model`, `https://huggingface.co/${repo}/%2e%2e/%2e%2e/evil`,
+      `http://huggingface.co/${repo}`, `https://huggingface.co:8443/${repo}`, `https://user:pw@huggingface.co/${repo}`,
+      `https://huggingface.co.evil.example/${repo}`, `https://evil.example/huggingface.co/${repo}`, `javascript:alert(1)//huggingface.co/${repo}`,
+      'not a url', '',
+    ]) expect(allowedExternalUrl(url), url).toBe(null);
   });
 
   it('denies every permission request', () => {
