@@ -109,13 +109,6 @@ export async function openPageDevice(channel: PageChannel, start: PageDeviceStar
   }
 }
 
-/** `p`, or a rejection with why() after ms. */
-export function within<T>(p: Promise<T>, ms: number, why: () => string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(why())), ms)));
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
-}
-
 /**
  * Electron's MessagePortMain (what a utilityProcess receives), or anything shaped like it: 'message' events
  * carry {data}, and messages queue until start().

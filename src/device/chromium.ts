@@ -17,7 +17,7 @@ import { DEVICE_PAGE, ROOT, ensureBuilt } from '../build/outputs.ts';
 import { openPageDevice, pageChannel } from './channel.ts';
 import type { ChannelDevice } from './device.ts';
 import { servePage, socketEndpoint, type PageServer } from './page-server.ts';
-import { StartWatch } from './start-watch.ts';
+import { START_STALL_MS, StartWatch } from './start-watch.ts';
 
 /** Where Chromium or Chrome usually is, per platform; CHROMIUM_PATH wins. */
 const CANDIDATES: Partial<Record<NodeJS.Platform, string[]>> = {
@@ -74,9 +74,6 @@ export function sandboxNote(uid: number | null = currentUid()): string | null {
     ? "running as root: headless Chromium starts without its sandbox (--no-sandbox), which it cannot use as root; run as another user to keep it"
     : null;
 }
-
-/** How long a start may take no step (launch, page load, each step of the page's backend set-up) before it fails. */
-export const START_STALL_MS = 180_000;
 
 export interface ChromiumDeviceOptions {
   /** How long the start may take no step before it fails (a slow start that keeps moving is given the time it needs). */

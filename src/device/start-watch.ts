@@ -17,6 +17,9 @@ export interface StartWatchOptions {
   remindEveryMs?: number;
 }
 
+/** How long a page device's start may take no step (launch, page load, each step of its backend set-up) before it fails. */
+export const START_STALL_MS = 180_000;
+
 export class StartCancelled extends Error {}
 
 export class StartWatch {

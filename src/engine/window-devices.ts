@@ -2,7 +2,8 @@
 // (electron/device-window.ts) and reaches over a MessagePort that main hands to both ends. Registered as the
 // page opener (device/open.ts) when the engine runs as a utilityProcess; the CLI keeps headless Chromium.
 import type { PageBackend } from '../backend/names.ts';
-import { openPageDevice, pageChannel, portEndpoint, within, type MessagePortMainLike, type PageChannel } from '../device/channel.ts';
+import { openPageDevice, pageChannel, portEndpoint, type MessagePortMainLike, type PageChannel } from '../device/channel.ts';
+import { START_STALL_MS, StartWatch } from '../device/start-watch.ts';
 import type { ComputeDevice } from '../device/device.ts';
 import { usePageDeviceOpener, type OpenDeviceOptions } from '../device/open.ts';
 import { asWindowReply, isDeviceMessage, type WindowRequest } from '../device/window-messages.ts';
@@ -16,8 +17,8 @@ export class WindowDevices {
   /** Channels handed over, so that main's word of a crash reaches them. */
   private readonly live = new Map<number, PageChannel>();
 
-  /** `post` reaches the main process; `startTimeoutMs` bounds the window's load and the page's backend set-up together. */
-  constructor(private readonly post: (m: WindowRequest) => void, private readonly startTimeoutMs = 60_000) {}
+  /** `post` reaches the main process; `startTimeoutMs`: how long the window's load, or a step of the page's start, may take. */
+  constructor(private readonly post: (m: WindowRequest) => void, private readonly startTimeoutMs = START_STALL_MS) {}
 
   /** Takes main's answers (returns true for them); anything else is the service's. */
   receive(message: unknown, ports: readonly unknown[]): boolean {
@@ -40,26 +41,28 @@ export class WindowDevices {
 
   async open(backend: PageBackend, opts: OpenDeviceOptions = {}): Promise<ComputeDevice> {
     const id = this.nextId++;
-    const started = Date.now();
     const release = async () => {
       this.waiting.delete(id);
       this.live.delete(id);
       this.post({ type: 'device.close', id });
     };
     opts.onNote?.(`starting ${backend} in a hidden window`);
+    // One watch over the window's load and the page's steps: slow is fine, stalled is not (start-watch.ts).
+    const watch = new StartWatch({ what: `${backend} in a hidden window`, stallMs: this.startTimeoutMs, signal: opts.signal, onNote: opts.onNote });
+    watch.stepTo('loading the hidden window');
     let handed: { port: MessagePortMainLike; host: string };
     try {
       const answer = new Promise<typeof handed>((resolve, reject) => this.waiting.set(id, { resolve, reject }));
       this.post({ type: 'device.open', id, backend });
-      handed = await within(answer, this.startTimeoutMs, () => `the hidden window for ${backend} did not load within ${this.startTimeoutMs / 1000} s`);
+      handed = await watch.guard(answer);
     } catch (e) {
+      watch.end();
       await release();
       throw new Error(`cannot open a ${backend} device in a hidden window: ${(e as Error).message}`);
     }
     const channel = pageChannel(portEndpoint(handed.port, PORT_CLOSED));
     this.live.set(id, channel);
-    const timeoutMs = Math.max(1, this.startTimeoutMs - (Date.now() - started));
-    return openPageDevice(channel, { backend, host: handed.host, timeoutMs, release });
+    return openPageDevice(channel, { backend, host: handed.host, timeoutMs: this.startTimeoutMs, release, watch });
   }
 }
 

@@ -54,7 +54,7 @@ describe("the Electron engine's hidden-window devices", () => {
 
   it('gives up on a window that does not load in time, and lets a late port go', async () => {
     const e = engine(50);
-    await expect(e.devices.open('wasm-threads')).rejects.toThrow('the hidden window for wasm-threads did not load within 0.05 s');
+    await expect(e.devices.open('wasm-threads')).rejects.toThrow('cannot open a wasm-threads device in a hidden window: wasm-threads in a hidden window did not start: no progress for 0.05 s (while loading the hidden window');
     expect(e.posted.at(-1)).toEqual({ type: 'device.close', id: 1 });
     const page = handOver(e.devices, 1);
     await new Promise<void>((resolve) => page.once('close', resolve)); // the engine closed its end
