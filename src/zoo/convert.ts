@@ -1,10 +1,9 @@
 // A hub file made ready for the studio, once, at pull time: timm key names, RGB input in [0, 1] (Apple's
-// BGR order and timm MobileNetV2's ImageNet mean/std folded into the stem), the ImageNet labels in the
-// metadata. Pure arithmetic on Float32Arrays: no tensor backend.
+// BGR order and timm MobileNetV2's ImageNet mean/std folded into the stem). Pure arithmetic on Float32Arrays:
+// no tensor backend. src/zoo/verify.ts checks the file and writes the copy, with the labels in its metadata.
 import { huggingFaceToTimm, isHuggingFace } from '../model/huggingface.ts';
 import { swapInputChannels } from '../model/layout.ts';
-import { readSafetensors, writeSafetensors, type NamedTensor, type TensorMap } from '../model/safetensors.ts';
-import { zooLabels } from './labels.ts';
+import type { NamedTensor, TensorMap } from '../model/safetensors.ts';
 import type { ZooEntry } from './zoo.ts';
 
 /** The stem convolution and its BatchNorm, by family. */
@@ -58,18 +57,4 @@ export function convertTensors(entry: ZooEntry, input: TensorMap): TensorMap {
     t.set(rmKey, folded.runningMean);
   }
   return t;
-}
-
-/** Writes the studio's copy of a verified hub file. */
-export function convertZooFile(entry: ZooEntry, source: string, sha256: string, dest: string): void {
-  const { tensors } = readSafetensors(source);
-  const out = convertTensors(entry, tensors);
-  const labels = zooLabels(entry.labels);
-  const head = out.get(entry.variant === 'mobilenet_v2' ? 'classifier.bias' : 'head.fc.bias');
-  writeSafetensors(dest, out, {
-    format: 'timm', variant: entry.variant, num_classes: String(head?.shape[0] ?? labels.length),
-    source: `${entry.repo}@${entry.revision}/${entry.file}`, source_sha256: sha256,
-    input: 'RGB in [0, 1]' + (entry.channels === 'BGR' ? ' (BGR stem swapped)' : '') + (entry.normalize ? ' (mean/std folded into the stem)' : ''),
-    ...(head?.shape[0] === labels.length ? { [LABELS_METADATA_KEY]: JSON.stringify(labels), label_set: entry.labels } : {}),
-  });
 }
