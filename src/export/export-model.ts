@@ -4,15 +4,15 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.ts';
-import { EVAL_CROP_PCT } from '../data/index.ts';
+import { inferencePreprocessing } from '../data/eval-transform.ts';
 import { saveWeights } from '../model/weights-file.ts';
 import { loadModel, type LoadedModel } from '../run/model.ts';
 import { readRun, type CheckpointKind } from '../run/index.ts';
-import { DEFAULT_OPSET, exportOnnx } from './onnx.ts';
+import { exportOnnx } from './onnx.ts';
+import { DEFAULT_OPSET, type ExportFormat } from './formats.ts';
 import { timmRecipe } from './timm-recipe.ts';
 
-export const EXPORT_FORMATS = ['onnx', 'safetensors', 'timm-recipe'] as const;
-export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+export { EXPORT_FORMATS, type ExportFormat } from './formats.ts';
 
 export interface ExportRequest {
   format: ExportFormat;
@@ -23,7 +23,7 @@ export interface ExportRequest {
   variant?: string;
   weights?: string;
   numClasses?: number;
-  /** ONNX input size (default: the run's training size, else 256). */
+  /** ONNX input size (default: the run's training size, the zoo model's evaluation size, else 256). */
   imageSize?: number;
   opset?: number;
   /** Labels for a weights export (a run's are its classes). */
@@ -52,7 +52,7 @@ const EXAMPLE_NAME: Record<ExportFormat, string> = { onnx: 'model.onnx', safeten
  * it must name a file, not a folder; its folder is created when missing.
  */
 function prepareOut(out: string, format: ExportFormat): void {
-  if (statSync(out, { throwIfNoEntry: false })?.isDirectory()) {
+  if (/[\\/]$/.test(out) || statSync(out, { throwIfNoEntry: false })?.isDirectory()) {
     throw new RangeError(`--out ${out} is a folder: give the file to write, such as ${join(out, EXAMPLE_NAME[format])}`);
   }
   try {
@@ -87,9 +87,9 @@ export function exportModel(req: ExportRequest): ExportResult {
       return { format: req.format, source: loaded.source, notes: loaded.notes, files: [{ path: req.out, bytes: fileSize(req.out) }] };
     }
     const run = req.run !== undefined ? readRun(req.run) : null;
-    const imageSize = req.imageSize ?? loaded.imageSize ?? 256;
+    const pre = inferencePreprocessing(loaded, { imageSize: req.imageSize });
     const bytes = exportOnnx(model, {
-      imageSize, opset: req.opset ?? DEFAULT_OPSET, labels: loaded.labels ?? req.labels ?? null, cropPct: loaded.evalCrop ?? EVAL_CROP_PCT,
+      imageSize: pre.imageSize, opset: req.opset ?? DEFAULT_OPSET, labels: loaded.labels ?? req.labels ?? null, preprocessing: pre,
       metadata: { source: loaded.source, ...(run ? { run_id: run.id } : {}) },
     });
     writeFileAtomic(req.out, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));

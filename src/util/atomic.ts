@@ -17,7 +17,7 @@ function reasonFor(path: string, code: string | undefined): string {
   const dir = dirname(path);
   switch (code) {
     case 'ENOENT': return `the folder ${dir} does not exist`;
-    case 'ENOTDIR': return `${dir} is not a folder (a part of the path is a file)`;
+    case 'ENOTDIR': return `a part of ${dir} is a file, not a folder`;
     case 'EISDIR': return 'it is a folder; give a file name';
     case 'EACCES': case 'EPERM': return `permission denied in ${dir}`;
     case 'ENOSPC': return 'the disk is full (ENOSPC)';

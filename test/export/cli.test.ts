@@ -133,6 +133,10 @@ describe('export --out', () => {
       expect(r.err.at(-1)).toMatch(new RegExp(`--out ${folder} is a folder: give the file to write, such as ${folder}/(model\\.onnx|model\\.safetensors|args\\.yaml)`));
     }
     expect(readdirSync(folder)).toEqual([]);
+    // A path that ends in a separator names a folder too, whether or not it exists.
+    const missing = join(dir, 'not-yet') + '/';
+    expect((await cli('export', '--format', 'timm-recipe', '--run', runDir, '--out', missing)).err.at(-1)).toBe(`mobilevit-studio export: --out ${missing} is a folder: give the file to write, such as ${join(missing, 'args.yaml')}`);
+    expect(existsSync(missing)).toBe(false);
   }, 60_000);
 
   it('creates the folders of --out that do not exist yet', async () => {

@@ -54,7 +54,7 @@ describe('writeFileAtomic', () => {
   it('says when a part of the path is a file', () => {
     const d = folder('file-in-path');
     writeFileSync(join(d, 'plain'), '');
-    expect(() => writeFileAtomic(join(d, 'plain', 'x.json'), 'x')).toThrow(`cannot write ${join(d, 'plain', 'x.json')}: ${join(d, 'plain')} is not a folder (a part of the path is a file)`);
+    expect(() => writeFileAtomic(join(d, 'plain', 'x.json'), 'x')).toThrow(`cannot write ${join(d, 'plain', 'x.json')}: a part of ${join(d, 'plain')} is a file, not a folder`);
     expect(readdirSync(d)).toEqual(['plain']);
   });
 });
