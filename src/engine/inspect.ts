@@ -98,7 +98,7 @@ export function profile(p: EngineParams<'profile'>, ctx: HandlerContext): Promis
       const device = await engineDevices.current();
       const options = { imageSize: p.imageSize, batch: p.batch, runs: p.runs };
       const r = p.runtime === 'onnxruntime' ? await profileOnnxAsResult(model, options)
-        : device instanceof LocalDevice ? profileModel(model, options)
+        : p.device === 'in-process' || device instanceof LocalDevice ? profileModel(model, options)
           : await inspectOn(device, model, (inspector) => inspector.profile(options)); // timed where the device computes
       ctx.progress(1, 1);
       return { ...r, variant: p.variant };

@@ -637,6 +637,11 @@ export const requests = {
       runs: int(1, 1000).default(10),
       /** tfjs (default): the studio's engine; onnxruntime: the studio's ONNX export on onnxruntime-node, per node mapped to blocks. */
       runtime: z.enum(['tfjs', 'onnxruntime']).optional(),
+      /**
+       * Where TF.js times it: 'engine' (default) the engine's compute device (which 'auto' picks for training, maybe
+       * a Chromium page), 'in-process' the engine's own backend (tensorflow or wasm) whatever the device.
+       */
+      device: z.enum(['engine', 'in-process']).optional(),
     }).strict(),
     result: ProfileResult,
   },

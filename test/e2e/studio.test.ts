@@ -166,14 +166,14 @@ describe('studio in the browser', () => {
     const picker = page.getByTestId('patch-picker');
     await outcome('[data-testid="patch-picker"] svg rect', 120_000); // the grid and the selected patch
     expect(await page.getByTestId('top5').locator('li').count()).toBe(data.classes.length); // 5 classes: top-5 lists all
-    const first = await picker.locator('img').getAttribute('src');
+    const first = await picker.getByTestId('overlay').getAttribute('src');
     const box = (await picker.boundingBox())!;
     await picker.click({ position: { x: box.width * 0.15, y: box.height * 0.2 } });
     await page.waitForFunction((prev) => {
-      const src = document.querySelector('[data-testid="patch-picker"] img')?.getAttribute('src');
+      const src = document.querySelector('[data-testid="patch-picker"] [data-testid="overlay"]')?.getAttribute('src');
       return !!src && src !== prev && !document.querySelector('[data-testid="patch-picker"].loading');
     }, first, { timeout: 60_000 });
-    const heatmap = (await picker.locator('img').getAttribute('src'))!;
+    const heatmap = (await picker.getByTestId('overlay').getAttribute('src'))!;
     expect(heatmap.startsWith('data:image/')).toBe(true);
     expect(await dataUrlStdev(heatmap)).toBeGreaterThan(5);
     expect(await page.locator('[data-testid="attention-grid"] button').count()).toBe(64); // 8 × 8 patches at 128 px
@@ -205,13 +205,24 @@ describe('studio in the browser', () => {
     await shot('07-latency');
   }, 300_000);
 
-  it('profiles on onnxruntime too, MobileNetV2 beside it', async () => {
-    await page.getByTestId('latency-runtime').selectOption('onnxruntime');
-    await page.getByTestId('latency-start').click();
-    await page.waitForFunction(() => /onnxruntime/.test(document.querySelector('[data-testid="latency-bars-card"]')?.textContent ?? ''), undefined, { timeout: 120_000 });
+  it('times every inference path side by side, draws the fastest and names its runtime and device (issue 24 item 2)', async () => {
+    const paths = page.getByTestId('latency-paths');
+    // This engine computes in its own process: TF.js there and onnxruntime, each timed.
+    expect(await paths.locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-path')))).toEqual(['in-process', 'onnxruntime']);
+    const times = (await paths.getByTestId('path-ms').allInnerTexts()).map((t) => Number.parseFloat(t) * (t.endsWith(' s') ? 1000 : 1));
+    expect(times.every((t) => t > 0)).toBe(true);
+    const fastest = times[0] <= times[1] ? 'in-process' : 'onnxruntime';
+    expect(await paths.locator('tr.shown').getAttribute('data-path')).toBe(fastest);
+    expect(await paths.locator(`tr[data-path="${fastest}"]`).innerText()).toContain('fastest');
+    const card = page.getByTestId('latency-bars-card');
+    expect(await card.innerText()).toMatch(fastest === 'onnxruntime' ? /onnxruntime on the ONNX export · onnxruntime/ : /TF\.js in the engine process · \w+/);
+    // The other path on demand, MobileNetV2 timed on it too.
+    const other = fastest === 'onnxruntime' ? 'in-process' : 'onnxruntime';
+    await paths.locator(`tr[data-path="${other}"]`).getByRole('button', { name: 'Show' }).click();
+    await page.waitForFunction((o) => document.querySelector('[data-testid="latency-paths"] tr.shown')?.getAttribute('data-path') === o, other);
     await outcome('[data-testid="baseline-bars"]:not([data-bars="0"])', 120_000);
+    expect(await card.innerText()).toMatch(other === 'onnxruntime' ? /onnxruntime/ : /TF\.js in the engine process/);
     expect(await attr('latency-bars', 'data-bars')).toBeGreaterThan(10);
-    await page.getByTestId('latency-runtime').selectOption('tfjs');
   }, 180_000);
 
   it('shows the settings', async () => {

@@ -31,6 +31,9 @@ describe('engine process', () => {
     expect(r.blocks.length).toBeGreaterThan(5);
     const vit = r.blocks.find((b) => b.kind === 'mobilevit')!;
     expect(vit.parts.map((p) => p.name)).toEqual(['local', 'unfold', 'transformer', 'fold', 'projection', 'fusion']);
+    // Timed in the engine's own process whatever its device (the Latency view's first path).
+    const here = await host.call('profile', { variant: 'mobilevit_xxs', imageSize: 32, batch: 1, runs: 1, device: 'in-process' });
+    expect([here.backend, here.device]).toEqual(['wasm', undefined]);
   });
 
   it('predicts and answers attention queries on a file and on dropped bytes', async () => {
