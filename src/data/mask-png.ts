@@ -20,11 +20,16 @@ const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const GREY = 0;
 const PALETTE = 3;
 
-export class MaskError extends Error {}
+export class MaskError extends Error {
+  constructor(readonly file: string, readonly reason: string) {
+    super(`${file}: ${reason}`);
+    this.name = 'MaskError';
+  }
+}
 
 /** Decodes an indexed (colour type 3) or grey (colour type 0, up to 8 bits) PNG into class indices. */
 export function decodeIndexMask(png: Uint8Array, name = 'mask'): IndexMask {
-  const fail = (why: string): never => { throw new MaskError(`${name}: ${why}`); };
+  const fail = (why: string): never => { throw new MaskError(name, why); };
   const buf = Buffer.from(png.buffer, png.byteOffset, png.byteLength);
   if (buf.length < 8 || !buf.subarray(0, 8).equals(SIGNATURE)) fail('not a PNG file');
   let pos = 8;
@@ -143,7 +148,7 @@ function chunk(type: string, body: Uint8Array): Buffer {
 /** An 8-bit palette PNG of `mask` (index 255, VOC's "ignore", included), with VOC's palette by default. */
 export function encodeIndexMask(mask: IndexMask, palette = vocPalette()): Buffer {
   const { width, height, data } = mask;
-  if (data.length !== width * height) throw new MaskError(`encodeIndexMask: ${data.length} indices for ${width}×${height} pixels`);
+  if (data.length !== width * height) throw new MaskError('encodeIndexMask', `${data.length} indices for ${width}×${height} pixels`);
   const ihdr = Buffer.alloc(13);
   ihdr.writeUInt32BE(width, 0);
   ihdr.writeUInt32BE(height, 4);
