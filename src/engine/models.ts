@@ -5,6 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ImageInput } from '../protocol/contract.ts';
+import { ImageReadError } from '../data/decode.ts';
 import type { EngineModel } from '../protocol/engine.ts';
 import { loadModel, type LoadedModel } from '../run/model.ts';
 import { FILES } from '../run/index.ts';
@@ -57,6 +58,9 @@ export async function withImageFile<T>(image: ImageInput, fn: (path: string) => 
     const file = join(dir, 'dropped-image');
     await writeFile(file, Buffer.from(image.dataUrl.slice(image.dataUrl.indexOf(',') + 1), 'base64'));
     return await fn(file);
+  } catch (e) {
+    // The temporary file's path means nothing to the person who dropped the image (and is this machine's).
+    throw e instanceof ImageReadError && e.file === join(dir, 'dropped-image') ? new ImageReadError('the dropped image', e.reason) : e;
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -552,6 +552,11 @@ export const requests = {
     params: z.object({ path: FsPath, valFraction: ValFraction.optional(), seed: int(0, 2 ** 31 - 1).optional() }).strict(),
     result: ScanSummary,
   },
+  /** Folders of the workspace to open as a dataset (datasets/ and the others it does not keep itself), for the browser mode. */
+  'dataset.folders': {
+    params: empty,
+    result: z.object({ workspace: z.string(), folders: z.array(z.object({ name: z.string(), path: z.string() })) }),
+  },
   'dataset.thumbnails': {
     params: z.object({
       path: FsPath,

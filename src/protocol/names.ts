@@ -8,6 +8,7 @@ export const REQUEST_NAMES = [
   'dialog.openFolder',
   'dialog.openFile',
   'dataset.scan',
+  'dataset.folders',
   'dataset.thumbnails',
   'train.start',
   'train.stop',

@@ -30,6 +30,7 @@ import { DEVICE_SPEEDS_FILE, SpeedFile } from '../engine/device-speeds.ts';
 import { createRun, defaultWorkspace, probeRunLock, recordFailure } from '../run/index.ts';
 import { TFJS_VERSION, appVersion } from '../util/version.ts';
 import { DatasetService } from './datasets.ts';
+import { workspaceFolders } from './dataset-folders.ts';
 import { ZooService } from './models.ts';
 import { RunStore } from './runs.ts';
 import { SettingsStore } from './settings.ts';
@@ -267,6 +268,7 @@ export class StudioService {
     },
 
     'dataset.scan': (p, ctx) => this.datasets.scan(p.path, { valFraction: p.valFraction, seed: p.seed, onProgress: (s) => ctx.progress(s.done, s.total, s.path) }),
+    'dataset.folders': () => ({ workspace: this.workspace, folders: workspaceFolders(this.workspace) }),
     'dataset.thumbnails': (p) => this.datasets.thumbnails(p),
 
     'train.start': async (p) => {

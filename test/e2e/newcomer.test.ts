@@ -2,16 +2,17 @@
 // Train view survives a reload and opens the same in a second window; the Runs table has every setting and
 // final metric as a sortable, filterable column, tags and notes kept in the run folder, and curves that
 // download as CSV and PNG; a misclassified image opens in Attention with its classes, under an overlay whose
-// opacity a slider sets. The steps share one browser and one workspace, in order. Small: 4 classes of
-// 32-px images, runs of 1 and 2 epochs.
-import { readFile, mkdtemp, rm } from 'node:fs/promises';
+// opacity a slider sets; images dropped on the page are inspected (and hostile ones refused with a reason), and a
+// dataset is picked from the workspace's folders. The steps share one browser and one workspace, in order.
+// Small: 4 classes of 32-px images, runs of 1 and 2 epochs.
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../../src/server/server.ts';
-import { makeDataset, type GeneratedDataset } from '../helpers/dataset.ts';
+import { drawClassImage, encode, makeDataset, type GeneratedDataset } from '../helpers/dataset.ts';
 import { ensureRendererBuilt, launchChromium, screenshot, watchPage } from './harness.ts';
 
 let tmp: string;
@@ -60,12 +61,25 @@ async function downloadOf(name: string): Promise<{ file: string; bytes: Buffer }
   return { file: download.suggestedFilename(), bytes: await readFile((await download.path())!) };
 }
 
+/** Drops a file on `target` as a person dragging it from their desktop would: bytes given, or `size` zero bytes. */
+async function drop(target: string, file: { name: string; type: string; bytes?: Buffer; size?: number }): Promise<void> {
+  const dataTransfer = await page.evaluateHandle(({ name, type, b64, size }) => {
+    const bytes = b64 !== null ? Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)) : new Uint8Array(size);
+    const dt = new DataTransfer();
+    dt.items.add(new File([bytes], name, { type }));
+    return dt;
+  }, { name: file.name, type: file.type, b64: file.bytes?.toString('base64') ?? null, size: file.size ?? 0 });
+  await page.dispatchEvent(target, 'drop', { dataTransfer });
+}
+
 beforeAll(async () => {
   await ensureRendererBuilt();
   tmp = await mkdtemp(join(tmpdir(), 'studio-e2e-newcomer-'));
   data = await makeDataset(join(tmp, 'shapes'), {
     classes: ['circle', 'square', 'stripes', 'stripes_vertical'], perClass: 6, valPerClass: 4, layout: 'split', size: 32, seed: 11,
   });
+  // A dataset of 3 classes in the workspace's datasets/ folder, to be picked from the list (item 9).
+  await makeDataset(join(tmp, 'workspace', 'datasets', 'three-shapes'), { classes: 3, perClass: 4, size: 32, seed: 12 });
   server = await startServer({ workspace: join(tmp, 'workspace') });
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1360, height: 900 }, colorScheme: 'light' });
@@ -199,6 +213,39 @@ describe('what a newcomer expects (issue 24)', () => {
     expect(await overlay.evaluate((el) => getComputedStyle(el).opacity)).toBe('0.3');
     await screenshot(page, 'newcomer-attention-mistake');
   }, 240_000);
+
+  it('item 9: an image dropped on the page is inspected; a fake or oversized one is refused with the reason', async () => {
+    const zone = '[aria-label="Image drop zone"]';
+    await drop(zone, { name: 'my-photo.png', type: 'image/png', bytes: await encode(drawClassImage(1, 4, 48, 5), 48, 48, 'png') });
+    await page.getByTestId('attention-map').locator('h2, h3', { hasText: 'my-photo.png' }).first().waitFor();
+    await outcome(page, '[data-testid="overlay-opacity"]', 120_000);
+    expect(await page.getByTestId('attention-context').count()).toBe(0); // a dropped image has no evaluation behind it
+    expect(await page.getByTestId('top5').locator('li').count()).toBe(4);
+
+    // Bytes that claim to be a PNG: decoded on the studio with its checks, refused in words.
+    await drop(zone, { name: 'fake.png', type: 'image/png', bytes: Buffer.from('this is not an image at all, just text') });
+    const alert = page.locator('main [role="alert"]');
+    await alert.waitFor({ timeout: 60_000 });
+    expect(await alert.innerText()).toMatch(/fake\.png[\s\S]*cannot read image the dropped image: not an image/);
+    await alert.getByRole('button', { name: /dismiss/i }).click();
+
+    // Too big to send: refused in the window before a byte leaves it.
+    await drop(zone, { name: 'huge.png', type: 'image/png', size: 30_000_000 });
+    expect(await alert.innerText()).toMatch(/huge\.png.*30\.0 MB; images up to 24 MB/s);
+    await alert.getByRole('button', { name: /dismiss/i }).click();
+    // Not an image type at all.
+    await drop(zone, { name: 'notes.txt', type: 'text/plain', bytes: Buffer.from('hello') });
+    expect(await alert.innerText()).toMatch(/notes\.txt.*not a PNG, JPEG, WebP or GIF/s);
+    await alert.getByRole('button', { name: /dismiss/i }).click();
+  }, 180_000);
+
+  it('item 9: a dataset folder is picked from the workspace\'s folders, no path typed', async () => {
+    await nav(page, 'dataset');
+    const list = page.getByTestId('workspace-folders');
+    await list.getByRole('button', { name: 'datasets/three-shapes' }).click();
+    await page.getByTestId('dataset-stats').filter({ hasText: /classes\s*3\b/i }).waitFor({ timeout: 30_000 });
+    expect(await page.getByTestId('dataset-path').inputValue()).toBe(join(tmp, 'workspace', 'datasets', 'three-shapes'));
+  });
 
   it('raised no page errors, console errors or CSP violations', () => {
     expect(problems).toEqual([]);

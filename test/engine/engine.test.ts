@@ -52,6 +52,9 @@ describe('engine process', () => {
     expect(a.blocks.map((b) => b.index)).toEqual([0, 1, 2]);
     const bad = host.call('attention', { model, image: { path: image }, imageSize: 64, block: 7, layer: 0, head: 'mean', patch: [0, 0], pixel: 'mean' });
     await expect(bad).rejects.toMatchObject({ code: 'failed', message: expect.stringMatching(/block 7/) });
+    // Dropped bytes that are no image: refused in words that name what was dropped, not a temporary file.
+    const fake = host.call('predict', { model, image: { dataUrl: `data:image/png;base64,${Buffer.from('not an image').toString('base64')}` } });
+    await expect(fake).rejects.toMatchObject({ code: 'failed', message: expect.stringMatching(/^cannot read image the dropped image: not an image/) });
     const missing = host.call('predict', { model, image: { path: join(tmp.dir, 'nope.png') } });
     await expect(missing).rejects.toMatchObject({ code: 'failed' });
   });

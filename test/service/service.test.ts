@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StudioService } from '../../src/service/service.ts';
@@ -124,6 +124,17 @@ describe('studio service', () => {
       expect(!bad.ok && bad.error.message).toMatch(field);
     }
     expect((await ok('runs.get', { runId: id })).run.tags).toEqual(['baseline', 'xxs']);
+  });
+
+  it('lists the workspace\'s folders a dataset can be opened from, links included, its own folders left out', async () => {
+    for (const d of ['datasets/flowers', 'datasets/birds', 'shapes', 'runs/r1', 'models/m', '.hidden', 'elsewhere/cars']) mkdirSync(join(ws.dir, d), { recursive: true });
+    writeFileSync(join(ws.dir, 'notes.txt'), 'x');
+    symlinkSync(join(ws.dir, 'elsewhere', 'cars'), join(ws.dir, 'datasets', 'cars'));
+    symlinkSync(join(ws.dir, 'gone'), join(ws.dir, 'datasets', 'dangling'));
+    const { workspace, folders } = await ok('dataset.folders');
+    expect(workspace).toBe(ws.dir);
+    expect(folders.map((f: { name: string }) => f.name)).toEqual(['datasets/birds', 'datasets/cars', 'datasets/flowers', 'elsewhere', 'shapes']);
+    expect(folders[1].path).toBe(join(ws.dir, 'datasets', 'cars'));
   });
 
   it('keeps the Train view in the workspace, and reads a damaged views.json as nothing kept', async () => {

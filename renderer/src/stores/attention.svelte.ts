@@ -121,7 +121,7 @@ class Attention {
       });
       if (seq === this.seq) this.result = r; // a newer click supersedes this answer
     } catch (e) {
-      if (seq === this.seq) this.problem = toProblem(e, 'Could not compute the attention map');
+      if (seq === this.seq) this.problem = toProblem(e, `Could not compute the attention map of ${this.imageName}`);
     } finally {
       if (seq === this.seq) this.loading = false;
     }

@@ -29,6 +29,19 @@ class Dataset {
   thumbsClass = $state<string | null>(null);
   thumbsLoading = $state(false);
   thumbsProblem = $state.raw<Problem | null>(null);
+  /** The workspace's folders a dataset can be opened from (dataset.folders): a browser on another device cannot type a path. */
+  folders = $state.raw<{ name: string; path: string }[]>([]);
+  workspace = $state<string | null>(null);
+
+  async loadFolders(): Promise<void> {
+    try {
+      const r = await studio.request('dataset.folders', {});
+      this.folders = r.folders;
+      this.workspace = r.workspace;
+    } catch {
+      // The list is a convenience beside the path field, which still works.
+    }
+  }
 
   async open(path: string): Promise<void> {
     const p = path.trim();
