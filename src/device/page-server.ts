@@ -13,9 +13,8 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { timingSafeEqual } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { hostAllowed } from '../server/security.ts';
+import { hostAllowed, tokenEquals } from '../server/security.ts';
 import { indexFile, resolveStatic, sendFile } from '../util/static-files.ts';
 import type { Endpoint } from './channel.ts';
 import { PAGE_HEADERS } from './page-headers.ts';
@@ -28,13 +27,6 @@ export interface PageServer {
   port: number;
   /** The page's WebSocket, once it has connected with the token. */
   socket: Promise<WebSocket>;
-}
-
-function sameToken(given: string | null, token: string): boolean {
-  if (given === null) return false;
-  const a = Buffer.from(given);
-  const b = Buffer.from(token);
-  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 /** The request's path and query, or null when its target is not one (`//x:99999`, `http://[`, …). */
@@ -75,7 +67,7 @@ export async function servePage(root: string, token: string): Promise<PageServer
       // ECONNRESET out of the engine.
       sock.on('error', () => sock.destroy());
       const url = requestUrl(req);
-      if (!hostAllowed(req.headers.host, port) || taken || url?.pathname !== '/device' || !sameToken(url.searchParams.get('token'), token)) {
+      if (!hostAllowed(req.headers.host, port) || taken || url?.pathname !== '/device' || !tokenEquals(url.searchParams.get('token'), token)) {
         refuseUpgrade(sock, '403 Forbidden');
         return;
       }

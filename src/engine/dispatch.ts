@@ -12,11 +12,17 @@ export interface HandlerContext {
   trainPrepare(runId: string, task: PrepareTask, done: number, total: number): void;
   /** The engine moved to another compute device ('auto' measured): what app.info reports from now on. */
   deviceChanged(report: BackendReport): void;
+  /** This engine cannot go on (its wasm heap aborted, src/engine/fault.ts): the service replaces it. */
+  fault(reason: string): void;
 }
 
 export type Handlers = { [M in EngineMethod]: (p: EngineParams<M>, ctx: HandlerContext) => Promise<EngineResult<M>> };
 
-export function createDispatcher(post: (msg: FromEngine) => void, handlers: Handlers): (raw: unknown) => Promise<void> {
+/**
+ * `faultOf` tells a failure that leaves the engine unusable (why, or null); after replying to the call, the
+ * dispatcher reports it as a fault.
+ */
+export function createDispatcher(post: (msg: FromEngine) => void, handlers: Handlers, faultOf: (e: unknown) => string | null = () => null): (raw: unknown) => Promise<void> {
   /** The calls in progress, by id, so that a 'cancel' can abort them. */
   const running = new Map<number, AbortController>();
   return async (raw) => {
@@ -50,6 +56,7 @@ export function createDispatcher(post: (msg: FromEngine) => void, handlers: Hand
       trainEvent: (runId, event) => post({ type: 'train.event', runId, event }),
       trainPrepare: (runId, task, done, total) => post({ type: 'train.prepare', runId, task, done, total }),
       deviceChanged: (report) => post({ type: 'device', report }),
+      fault: (reason) => post({ type: 'fault', reason }),
     };
     try {
       const handler = handlers[method] as (p: unknown, c: HandlerContext) => Promise<unknown>;
@@ -57,6 +64,8 @@ export function createDispatcher(post: (msg: FromEngine) => void, handlers: Hand
       post({ type: 'reply', id, ok: true, result: await abortable(handler(params.data, ctx), controller.signal, method) });
     } catch (e) {
       post({ type: 'error', id, error: errorInfo(e) });
+      const fault = faultOf(e);
+      if (fault) ctx.fault(fault);
     } finally {
       running.delete(id);
     }

@@ -7,14 +7,17 @@ import type { EngineParams, EngineResult } from '../protocol/engine.ts';
 import { evaluateModel } from '../train/eval-run.ts';
 import type { HandlerContext } from './dispatch.ts';
 import { serial } from './models.ts';
-import { engineDevices } from './devices.ts';
+import { budgetedBatch } from './budget.ts';
+import { readRun } from '../run/index.ts';
 
 const THUMBNAIL_SIZE = 96;
 
 export function evaluateRun(p: EngineParams<'eval'>, ctx: HandlerContext): Promise<EngineResult<'eval'>> {
   return serial(async () => {
-    const device = await engineDevices.current();
+    const { settings } = readRun(p.runDir);
+    const { device, batch } = await budgetedBatch({ what: 'eval.run', variant: settings.variant, size: settings.imageSize, images: settings.batchSize, kind: 'infer' });
     const r = await evaluateModel({
+      batchSize: batch,
       // In this process the model itself is evaluated (its passes spread over every core: device/parallel.ts).
       runtime: device instanceof LocalDevice ? undefined : (model) => openForInference(device, model),
       run: p.runDir,

@@ -3,13 +3,18 @@ import type { Handlers } from './dispatch.ts';
 import { StudioError } from '../protocol/contract.ts';
 import { engineDevices } from './devices.ts';
 import { serial } from './queue.ts';
+import { fillHeapAtInit } from './heap-test-hook.ts';
 import { evaluateRun } from './eval.ts';
 import { exportRun } from './export.ts';
 import { attention, predict, profile, receptiveField } from './inspect.ts';
 import { controlTraining, startTraining, trainingActive } from './train.ts';
 
 export const HANDLERS: Handlers = {
-  init: (p) => engineDevices.init(p.backend, p.deviceCache),
+  init: async (p) => {
+    const report = await engineDevices.init(p.backend, p.deviceCache);
+    fillHeapAtInit();
+    return report;
+  },
   'train.start': startTraining,
   'train.control': controlTraining,
   eval: evaluateRun,

@@ -1,6 +1,7 @@
 // The service's handle on the engine: starts it on first use, pairs calls with replies, forwards
 // training events and progress, and turns a crash into rejected calls plus a 'crashed' status. The next
-// call after a crash starts a fresh engine, so the studio keeps working.
+// call after a crash starts a fresh engine, so the studio keeps working; an engine that is stuck or whose
+// wasm heap aborted is replaced at once.
 import { BackendChoice, BackendReport, StudioError, describeZodError, type EngineState } from '../protocol/contract.ts';
 import {
   FromEngine,
@@ -156,10 +157,17 @@ export class EngineHost {
     const alive = await this.pingProcess(proc, timeoutMs);
     if (this.checking === proc) this.checking = null;
     if (alive || this.proc !== proc) return;
-    const reason = `the compute engine stopped answering (no reply to a ping within ${timeoutMs / 1000} s) and was restarted`;
+    this.replace(proc, `the compute engine stopped answering (no reply to a ping within ${timeoutMs / 1000} s) and was restarted`);
+  }
+
+  /**
+   * Kills an engine that cannot go on (stuck, or its wasm heap aborted) and starts a fresh one right away, so that
+   * the studio keeps serving; the calls in flight fail, and app.info says why in lastCrash.
+   */
+  private replace(proc: EngineProcess, reason: string): void {
+    if (this.proc !== proc) return;
     proc.kill();
     this.crashed(reason);
-    // A fresh engine right away, so that the studio keeps serving.
     this.ensureStarted().catch((e) => console.error(`engine host: the restarted engine did not start: ${(e as Error).message}`));
   }
 
@@ -313,6 +321,9 @@ export class EngineHost {
         return;
       case 'pong':
         this.pings.get(msg.id)?.();
+        return;
+      case 'fault':
+        this.replace(proc, `the compute engine's ${msg.reason}; it was restarted`);
         return;
       case 'progress': {
         const p = this.pending.get(msg.id);

@@ -19,7 +19,7 @@ import { modelFor, serial, withImageFile } from './models.ts';
 import { LocalDevice } from '../device/device.ts';
 import { deviceLogits } from '../device/inference.ts';
 import { inspectOn } from '../device/inspect.ts';
-import { engineDevices } from './devices.ts';
+import { budgetedDevice } from './budget.ts';
 
 /** The reference resolution, for weights that do not say what they were trained at. */
 const DEFAULT_SIZE = 256;
@@ -28,8 +28,8 @@ export function predict(p: EngineParams<'predict'>, ctx: HandlerContext): Promis
   return serial(async () => {
     const m = modelFor(p.model);
     const size = p.imageSize ?? m.imageSize ?? DEFAULT_SIZE;
+    const device = await budgetedDevice({ what: 'inspect.predict', variant: m.model.variant, size, images: 1, kind: 'infer' });
     const img = await withImageFile(p.image, (file) => loadImage(file, size, m.evalCrop));
-    const device = await engineDevices.current();
     const x = imageTensor(img);
     const start = performance.now();
     // On a page device this includes sending the image (and the weights, the first time): what a prediction costs there.
@@ -48,8 +48,8 @@ export function attention(p: EngineParams<'attention'>, ctx: HandlerContext): Pr
   return serial(async () => {
     const m = modelFor(p.model);
     const size = p.imageSize ?? m.imageSize ?? DEFAULT_SIZE;
+    const device = await budgetedDevice({ what: 'inspect.attention', variant: m.model.variant, size, images: 1, kind: 'infer' });
     const img = await withImageFile(p.image, (file) => loadImage(file, size, m.evalCrop));
-    const device = await engineDevices.current();
     // Every block is captured: the selectors need each block's layers, heads and grid.
     const capture = device instanceof LocalDevice ? await captureHere(m.model, img)
       : await inspectOn(device, m.model, (inspector) => inspector.attention(img, null));
@@ -73,9 +73,10 @@ export function receptiveField(p: EngineParams<'receptiveField'>, ctx: HandlerCo
     const all = spatialBlocks(m.model);
     const blocks = p.block === undefined ? all : all.filter((b) => b.index === p.block);
     if (blocks.length === 0) throw new RangeError(`block ${p.block} has no spatial output: blocks are ${all.map((b) => `${b.index} (${b.name})`).join(', ')}`);
+    // A field is a gradient with respect to the image: a backward pass, planned as a training pass of one image.
+    const device = await budgetedDevice({ what: 'inspect.receptiveField', variant: m.model.variant, size: p.imageSize, images: 1, kind: 'train' });
     const img = p.image ? await withImageFile(p.image, (file) => loadImage(file, p.imageSize, m.evalCrop)) : randomImage(p.imageSize, p.seed);
     const progress = (done: number, total: number) => ctx.progress(done, total, blocks[done - 1]?.name);
-    const device = await engineDevices.current();
     if (!(device instanceof LocalDevice)) {
       const positions = blocks.map((b) => all.indexOf(b));
       return receptiveFieldResult(await inspectOn(device, m.model, (inspector) => inspector.receptiveFields(img, positions, p.location ?? null, progress)));
@@ -91,11 +92,13 @@ export function receptiveField(p: EngineParams<'receptiveField'>, ctx: HandlerCo
 
 export function profile(p: EngineParams<'profile'>, ctx: HandlerContext): Promise<EngineResult<'profile'>> {
   return serial(async () => {
+    // onnxruntime computes natively; the multiply-adds it reports come from one image's pass here (summarize).
+    const images = p.runtime === 'onnxruntime' ? 1 : p.batch;
+    const device = await budgetedDevice({ what: 'inspect.profile', variant: p.variant, size: p.imageSize, images, kind: 'infer' });
     // Latency does not depend on the weights: a seeded random init with ImageNet's 1000 classes.
     const model = createModel(p.variant, { numClasses: 1000, seed: 0 });
     try {
       ctx.progress(0, 1, `profiling ${p.variant} at ${p.imageSize} px`);
-      const device = await engineDevices.current();
       const options = { imageSize: p.imageSize, batch: p.batch, runs: p.runs };
       const r = p.runtime === 'onnxruntime' ? await profileOnnxAsResult(model, options)
         : p.device === 'in-process' || device instanceof LocalDevice ? profileModel(model, options)

@@ -4,10 +4,11 @@
 import { connectParent } from './port.ts';
 import { createDispatcher } from './dispatch.ts';
 import { HANDLERS } from './handlers.ts';
+import { heapFault } from './fault.ts';
 import { useWindowDevices } from './window-devices.ts';
 
 const port = connectParent();
-const dispatch = createDispatcher((m) => port.post(m), HANDLERS);
+const dispatch = createDispatcher((m) => port.post(m), HANDLERS, heapFault);
 // Under Electron, page devices are hidden windows of the main process, whose answers arrive on this port too.
 const windows = port.electron ? useWindowDevices((m) => port.post(m)) : null;
 port.onMessage((msg, ports) => {

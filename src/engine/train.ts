@@ -9,6 +9,8 @@ import type { ComputeDevice } from '../device/device.ts';
 import { engineDevices } from './devices.ts';
 import type { HandlerContext } from './dispatch.ts';
 import { serial } from './queue.ts';
+import { heapFault } from './fault.ts';
+import { fillHeapAfterStep } from './heap-test-hook.ts';
 
 interface Training {
   controller: AbortController;
@@ -29,13 +31,18 @@ export async function startTraining(p: EngineParams<'train.start'>, ctx: Handler
   training.done = deviceFor(p, ctx, controller.signal).then((device) => runTraining(p.runDir, {
     device,
     signal: controller.signal,
+    afterStep: fillHeapAfterStep(),
     onPrepare: (task, done, total) => ctx.trainPrepare(p.runId, task, done, total),
     onEvent: (event) => {
       if (isTerminalEvent(event)) training.ended = true;
       ctx.trainEvent(p.runId, event);
     },
   }))
-    .catch((e: unknown) => {
+    .then((outcome) => {
+      // The run is recorded failed (resumable from its last checkpoint); an engine whose heap aborted is replaced.
+      const fault = outcome.status === 'failed' ? heapFault(outcome.error) : null;
+      if (fault) ctx.fault(fault);
+    }, (e: unknown) => {
       // The loop reports its own failures as events; this is for one that escaped it (or a run that
       // another process holds the lock of, which the record then leaves as it is).
       const error = `training stopped unexpectedly: ${(e as Error).message ?? String(e)}`;
@@ -45,6 +52,8 @@ export async function startTraining(p: EngineParams<'train.start'>, ctx: Handler
       } finally {
         ctx.trainEvent(p.runId, event ?? { type: 'failed', time: Date.now(), error });
       }
+      const fault = heapFault(e);
+      if (fault) ctx.fault(fault);
     })
     .finally(() => running.delete(p.runId))
     .then(() => undefined);

@@ -113,6 +113,11 @@ export const FromEngine = z.discriminatedUnion('type', [
   }),
   /** The engine now computes on another device ('auto' chose it by measurement): app.info's backend is this. */
   z.object({ type: z.literal('device'), report: BackendReport }),
+  /**
+   * The engine's WebAssembly heap aborted (a pass ran past its 4 GB, or a trap left it corrupt): every later call
+   * would fail with it, so the service replaces the engine at once.
+   */
+  z.object({ type: z.literal('fault'), reason: z.string() }),
   /** The engine noticed something wrong that is not tied to a call (e.g. a malformed message it received). */
   z.object({ type: z.literal('log'), level: z.enum(['info', 'warn', 'error']), message: z.string() }),
 ]);

@@ -25,7 +25,7 @@ import {
 import { ADAMW, CHECKPOINT_EVERY_STEPS, EMA_DECAY, PREFETCH_BATCHES, WARMUP_START_LR } from './defaults.ts';
 import { concrete, datasetStats, resolveRecipe } from './recipe.ts';
 import type { Evaluation } from './evaluate.ts';
-import { imagesPerPass, isWasmMemoryFault } from './memory.ts';
+import { checkPassBudget, imagesPerPass, isWasmMemoryFault } from './memory.ts';
 import { learningRate, progressAt, validateSchedule, type ScheduleSettings } from './schedule.ts';
 import type { TrainerSettings, TrainerStateJson } from '../optim/trainer.ts';
 import { DeviceLostError, LocalDevice, type ComputeDevice } from '../device/device.ts';
@@ -184,7 +184,7 @@ async function trainLocked(runDir: string, opts: TrainingOptions): Promise<Train
       : e instanceof Error ? e.message : String(e);
     const error = e instanceof NonFiniteLoss
       ? `${message}; ${kept ? `the last good checkpoint (step ${kept.step}) is kept` : 'no checkpoint had been saved yet'}`
-      : e instanceof DeviceLostError
+      : e instanceof DeviceLostError || isWasmMemoryFault(e) // the engine restarts; the run goes on from its checkpoint
         ? `${message}; ${kept ? `resuming continues from the last checkpoint (step ${kept.step})` : 'no checkpoint had been saved yet'}`
         : message;
     return finish('failed', error, { type: 'failed', error, ...at });
@@ -241,6 +241,8 @@ class Session {
     if (smallest < MIN_INPUT_SIZE) {
       throw new Error(`training settings: ${s.multiScale ? `the multi-scale sampler around ${s.imageSize} px would train at ${smallest} px` : `imageSize ${smallest}`}, below the model's ${MIN_INPUT_SIZE} px minimum`);
     }
+    // One image of the largest resolution must fit a pass (batches are sliced to fit), or the wasm heap would abort.
+    if (!s.headOnly) checkPassBudget({ what: 'training', variant: s.variant, size: samplerSizes(sampler).at(-1)!, images: 1, kind: 'train' }, { backend: device.info.tfBackend, inUseBytes: 0 });
 
     // The dataset is scanned again on resume: files may have come or gone, the classes must not change.
     const scan = await scanDataset(s.data, { valFraction: s.valFraction, seed: s.seed, signal, onProgress: (p) => onPrepare?.('scan', p.done, p.total) });

@@ -401,7 +401,8 @@ export async function downloadHubFile(repo: string, revision: string, file: stri
       });
       fsyncSync(fd);
     } catch (e) {
-      if (e instanceof DownloadError) { closeSync(fd); resetPart(); throw e; }
+      // Only a refused size is fatal here; anything else that ends the body (a reset, the idle timeout) is a drop to resume.
+      if (e instanceof DownloadError && e.failure === 'limit') { closeSync(fd); resetPart(); throw e; }
       dropped = e as Error;
     } finally {
       try { closeSync(fd); } catch { /* closed above */ }

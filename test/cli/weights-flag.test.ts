@@ -12,6 +12,8 @@ import { FakeHub } from '../helpers/fake-hub.ts';
 import { fixture } from '../helpers/fixtures.ts';
 
 const W = fixture('mobilevit_xxs_256_b2_c10.weights.safetensors');
+/** What the hub serves must be the zoo model itself (a pull checks its keys and shapes): XXS with 1000 classes. */
+const ZOO_XXS = fixture('mobilevit_xxs_256_b1_c1000.weights.safetensors');
 const io = { out: () => {}, err: (l: string) => lines.push(l) };
 let lines: string[] = [];
 let ws: string;
@@ -21,7 +23,7 @@ const saved = process.env.HF_ENDPOINT;
 beforeAll(async () => {
   ws = mkdtempSync(join(tmpdir(), 'weights-flag-'));
   hub = await new FakeHub().start();
-  hub.add('timm/mobilevit_s.cvnets_in1k', 'main', 'model.safetensors', { body: readFileSync(W) });
+  hub.add('timm/mobilevit_xxs.cvnets_in1k', 'main', 'model.safetensors', { body: readFileSync(ZOO_XXS) });
   process.env.HF_ENDPOINT = hub.endpoint;
 });
 afterAll(async () => {
@@ -54,16 +56,16 @@ describe('resolveWeightsFlag', () => {
 
   it('a zoo name: pulled into --workspace with a progress line, then the cached file and the zoo variant', async () => {
     lines = [];
-    const flags: ParsedFlags = { weights: 'mobilevit_s', workspace: ws };
+    const flags: ParsedFlags = { weights: 'mobilevit_xxs', workspace: ws };
     const r = await resolveWeightsFlag(flags, io);
-    expect(r!.entry!.repo).toBe('timm/mobilevit_s.cvnets_in1k');
-    expect(flags.variant).toBe('mobilevit_s');
-    expect(flags.weights).toBe(join(ws, 'models', 'timm', 'mobilevit_s.cvnets_in1k', 'main', 'model.studio.safetensors'));
+    expect(r!.entry!.repo).toBe('timm/mobilevit_xxs.cvnets_in1k');
+    expect(flags.variant).toBe('mobilevit_xxs');
+    expect(flags.weights).toBe(join(ws, 'models', 'timm', 'mobilevit_xxs.cvnets_in1k', 'main', 'model.studio.safetensors'));
     expect(lines.join('\n')).toMatch(/100 %/);
-    expect(lines.join('\n')).toMatch(/pulled timm\/mobilevit_s.cvnets_in1k@main/);
+    expect(lines.join('\n')).toMatch(/pulled timm\/mobilevit_xxs.cvnets_in1k@main/);
     // An explicit --variant is kept (the loader then says whether the file fits it).
-    const again: ParsedFlags = { weights: 'timm/mobilevit_s.cvnets_in1k', workspace: ws, variant: 'mobilevit_xxs' };
+    const again: ParsedFlags = { weights: 'timm/mobilevit_xxs.cvnets_in1k', workspace: ws, variant: 'mobilevit_s' };
     await resolveWeightsFlag(again, io);
-    expect(again.variant).toBe('mobilevit_xxs');
+    expect(again.variant).toBe('mobilevit_s');
   });
 });

@@ -240,6 +240,18 @@ describe('size caps and malformed answers (item 6)', () => {
     expect(readdirSync(ws)).toEqual([]);
   });
 
+  it('a body that stalls mid-file is a drop to resume (the partial file kept), not a refusal', async () => {
+    const hub = await scripted((req, res) => {
+      if (!req.url!.startsWith('/cdn')) { res.writeHead(302, { Location: '/cdn/f', 'X-Linked-Etag': `"${sha(WEIGHTS)}"` }).end(); return; }
+      const from = Number(req.headers.range?.match(/^bytes=(\d+)-$/)?.[1] ?? 0);
+      if (from === 0) { res.writeHead(200, { 'Content-Length': String(WEIGHTS.length) }).write(WEIGHTS.subarray(0, 1 << 20)); return; } // then silence
+      res.writeHead(206, { 'Content-Length': String(WEIGHTS.length - from), 'Content-Range': `bytes ${from}-${WEIGHTS.length - 1}/${WEIGHTS.length}` }).end(WEIGHTS.subarray(from));
+    });
+    const r = await downloadHubFile(XXS, 'main', FILE, join(ws, 'f'), { env: { HF_ENDPOINT: hub.url }, idleTimeoutMs: 300 });
+    expect(r).toMatchObject({ sha256: sha(WEIGHTS), resumes: 1 });
+    expect(cdnRequests(hub)).toBe(2);
+  });
+
   it('a malformed Location is one clear error, asked once', async () => {
     const hub = await scripted((_req, res) => { res.writeHead(302, { Location: 'http://[oops/cdn' }).end(); });
     await expect(downloadHubFile(XXS, 'main', FILE, join(ws, 'f'), { env: { HF_ENDPOINT: hub.url } }))
