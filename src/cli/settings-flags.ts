@@ -146,5 +146,7 @@ export function settingsFromFlags(flags: ParsedFlags, list: readonly SettingFlag
     for (const k of f.path.slice(0, -1)) at = (at[k] ??= {}) as Record<string, unknown>;
     at[f.path[f.path.length - 1]] = f.parse(v);
   }
+  // A quick run solves its classifier without lr or epochs (headSolver optimum); asking for either is asking for steps.
+  if (out.headOnly === true && out.headSolver === undefined && (out.lr !== undefined || out.epochs !== undefined)) out.headSolver = 'steps';
   return out;
 }

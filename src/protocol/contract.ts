@@ -244,7 +244,9 @@ export const TrainSettings = z
     ema: z.boolean().default(false).describe('keep an exponential moving average of the weights and evaluate it'),
     freezeBackboneEpochs: int(0, 10_000).default(0).describe('train only the classifier for the first N epochs (fine-tuning)'),
     headOnly: z.boolean().default(false)
-      .describe('quick fine-tune: the backbone stays frozen for the whole run, its features are computed once per image (a few augmented views when augmenting) and only the classifier trains'),
+      .describe('quick fine-tune: the backbone stays frozen for the whole run, its features are computed once per image (its evaluation view and mirror; a few random views with explicit crops or jitter) and only the classifier trains'),
+    headSolver: z.enum(['optimum', 'steps']).default('optimum')
+      .describe('how a quick fine-tune trains its classifier: optimum = solved to its optimum on the cached features (full-batch L-BFGS, weight decay chosen on a held-out fold; lr, epochs and the schedule are not used), steps = AdamW steps with lr and epochs as a full run (the CLI picks it when --lr or --epochs is given)'),
     valFraction: ValFraction.default(DEFAULT_VAL_FRACTION).describe('validation share when the folder has no val/'),
     seed: int(0, 2 ** 31 - 1).default(0).describe('seed of the split, sampler, augmentation, init and dropout'),
     evalCrop: auto(z.number().gt(0).max(1))

@@ -74,9 +74,15 @@ export function datasetStats(scan: {
 const round2 = (v: number) => Math.round(v * 100) / 100;
 const fmtRange = (r: [number, number]) => `${Math.round(r[0] * 100)}–${Math.round(r[1] * 100)}%`;
 
+/** A quick run whose classifier is solved to its optimum (one solve: the run has one epoch of one step). */
+export function solvesHead(s: Pick<TrainSettings, 'headOnly' | 'headSolver'>): boolean {
+  return s.headOnly && s.headSolver === 'optimum';
+}
+
 /** Resolves every 'auto' of `settings` from `stats` (null: the reference recipe). Explicit values are kept as given. */
 export function resolveRecipe(settings: TrainSettings, stats: DatasetStats | null): ResolvedRecipe {
   const a = settings.augmentation;
+  const solving = solvesHead(settings);
   const why: string[] = [];
   const chosen: string[] = [];
   let cropScale: [number, number];
@@ -92,7 +98,7 @@ export function resolveRecipe(settings: TrainSettings, stats: DatasetStats | nul
     const framed = ratio < FRAMED_RATIO;
     const perClass = Math.round(stats.trainImages / Math.max(1, stats.classes));
     const stepsPerEpoch = Math.max(1, Math.ceil(stats.trainImages / settings.batchSize));
-    why.push(`images ${Math.round(stats.shortSide)} px for training at ${settings.imageSize} px (${framed ? 'framed at about the training size' : 'larger, photo-like'}), ${perClass} per class, ${settings.epochs} epochs of ~${stepsPerEpoch} steps`);
+    why.push(`images ${Math.round(stats.shortSide)} px for training at ${settings.imageSize} px (${framed ? 'framed at about the training size' : 'larger, photo-like'}), ${perClass} per class${solving ? '' : `, ${settings.epochs} epochs of ~${stepsPerEpoch} steps`}`);
     if (framed) {
       cropScale = settings.epochs >= 20 ? [0.5, 1] : [1, 1];
       evalCrop = 1;
@@ -104,18 +110,28 @@ export function resolveRecipe(settings: TrainSettings, stats: DatasetStats | nul
     minLrRatio = settings.epochs < 10 ? 0.01 : REFERENCE_RECIPE.minLrRatio;
   }
 
+  if (settings.headOnly) {
+    // A quick run's rows are computed once: random crops drawn once per view are not augmentation, only partial
+    // views from another distribution than the evaluated one (train/head-only.ts). A linear probe's views instead.
+    cropScale = [1, 1];
+    why.push('quick fine-tune: each training image as evaluation sees it (and its mirror with flips)');
+  }
+  if (solving) why.push('the classifier solved to its optimum in one pass (headSolver optimum: no lr, epochs or schedule)');
+
   // Explicit values win; only what 'auto' chose is reported as chosen.
   if (a.cropScale !== 'auto') cropScale = a.cropScale;
   else chosen.push(cropScale[0] >= 1 ? 'no random crops (whole image)' : `random crops of ${fmtRange(cropScale)} of the area`);
   if (settings.evalCrop !== 'auto') evalCrop = settings.evalCrop;
   else chosen.push(evalCrop >= 1 ? 'evaluation on the whole image' : `evaluation on the centre ${Math.round(evalCrop * 100)}%`);
+  // A solved classifier has no schedule: the values are resolved all the same (the record stays complete), unsaid.
   if (settings.warmupEpochs !== 'auto') warmupEpochs = settings.warmupEpochs;
-  else chosen.push(`warm-up ${warmupEpochs} epoch${warmupEpochs === 1 ? '' : 's'}`);
+  else if (!solving) chosen.push(`warm-up ${warmupEpochs} epoch${warmupEpochs === 1 ? '' : 's'}`);
   if (settings.minLrRatio !== 'auto') minLrRatio = settings.minLrRatio;
-  else chosen.push(`cosine floor ${minLrRatio}× lr`);
+  else if (!solving) chosen.push(`cosine floor ${minLrRatio}× lr`);
 
   const resolved: ResolvedSettings = {
     ...settings,
+    ...(solving ? { epochs: 1 } : {}),
     augmentation: { ...a, cropScale },
     evalCrop,
     warmupEpochs,

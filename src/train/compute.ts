@@ -16,6 +16,7 @@ import { Trainer, type StepResult, type TrainerSettings, type TrainerStateJson }
 import { stepSeeds } from '../util/random.ts';
 import { evaluateSet, type Evaluation } from './evaluate.ts';
 import { headOnlyView, type FeatureBank } from './head-only.ts';
+import { fitHead, type HeadFit } from './head-solve.ts';
 
 export interface StepInput {
   batch: Batch;
@@ -108,6 +109,21 @@ export class HeadOnlyCompute implements RunCompute {
     } finally {
       x.dispose();
     }
+  }
+
+  /** Solves the classifier to its optimum on every cached row (head-solve.ts) and puts it in the model. */
+  solve(labels: Int32Array, seed: number): HeadFit {
+    const fit = fitHead(this.bank.rows(labels, this.model.numClasses), seed);
+    const head = [...headOnlyView(this.model).params.values()].map((p) => p.variable);
+    const weight = head.find((v) => v.rank === 2);
+    const bias = head.find((v) => v.rank === 1);
+    if (!weight || !bias || head.length !== 2) throw new Error(`head-only: the classifier of ${this.model.variant} is not one linear layer`);
+    const split = weight.size;
+    tf.tidy(() => {
+      weight.assign(tf.tensor(Float32Array.from(fit.solved.params.subarray(0, split)), weight.shape));
+      bias.assign(tf.tensor(Float32Array.from(fit.solved.params.subarray(split)), bias.shape));
+    });
+    return fit;
   }
 
   evaluate(which: Weights, _evalSet: EvalSet, batchSize: number, classes: string[]): Promise<Evaluation> {

@@ -1,7 +1,15 @@
 // Quick fine-tuning (TrainSettings.headOnly): the backbone is frozen for the whole run, so its pooled features
-// depend only on the image and its augmentation. They are computed once — one row per image and view, a few
-// augmented views when augmentation is on — and every training step after that is the classifier alone on
-// cached rows: seconds instead of minutes on a CPU.
+// depend only on the image and its augmentation. They are computed once — one row per image and view — and every
+// training step after that is the classifier alone on cached rows: seconds instead of minutes on a CPU.
+//
+// Which views. Without random crops or colour jitter (what a quick run's recipe resolves to), a training image's
+// view is its evaluation view — the run's evaluation transform, the same resize kernel and crop — and, with flips
+// on, its mirror: what a linear probe trains on. Views through the training pipeline instead (a bilinear resize
+// that stretches the whole image to a square, where evaluation resizes the shorter side with bicubic and crops)
+// gave the classifier rows from another distribution than the ones it is evaluated on, and a random-resized crop
+// drawn once per view is no augmentation, only two fixed, partial views of each image: on a Fashion-MNIST
+// transfer task (bench/zoo.ts) both cost several points of top-1 against a linear probe. Explicit random crops
+// or jitter still give HEAD_ONLY_VIEWS random views through the training pipeline.
 //
 // The backbone runs in inference mode (BatchNorm running statistics, no dropout), as a frozen backbone should:
 // features(x) here are exactly what Model.forward computes before its head, so head(features(x)) = forward(x).
@@ -18,13 +26,15 @@ import type { ForwardOptions } from '../model/types.ts';
 import { evaluate, type EvalBatch, type Evaluation } from './evaluate.ts';
 import type { TrainableModel } from '../optim/trainer.ts';
 import { openInferenceWorkers, threadsFor } from '../device/parallel.ts';
+import type { HeadRows } from './head-solve.ts';
 
 /** Random views cached per training image when augmentation crops or jitters (epoch e trains on view e mod VIEWS). */
 export const HEAD_ONLY_VIEWS = 2;
 /** Images per backbone pass while the features are computed. */
 const FEATURE_BATCH = 16;
 
-const wholeImage = (a: AugmentConfig) => a.scale[0] >= 1 && a.colorJitter === 0;
+/** No random crop and no jitter: a training image's views are its evaluation view and, with flips, its mirror. */
+export const wholeImage = (a: AugmentConfig) => a.scale[0] >= 1 && a.colorJitter === 0;
 
 /**
  * Views per image: 1 when the augmentation draws nothing (whole image, no flip, no jitter); 2 when it only flips
@@ -66,6 +76,45 @@ export interface FeatureBankOptions {
   threads?: number;
   /** Said when the worker threads cannot start and the passes run on this thread. */
   onNote?: (note: string) => void;
+  /**
+   * The training images through the run's evaluation transform (buildEvalSet of the training entries, in the
+   * training set's order): required when the augmentation is wholeImage, whose views these are.
+   */
+  trainViews?: EvalSet;
+}
+
+/** Mirrors n images [n, size, size, 3] left to right, in place (the flip of a whole-image view). */
+export function mirrorImages(x: Float32Array, n: number, size: number): Float32Array {
+  for (let i = 0; i < n; i++) {
+    for (let y = 0; y < size; y++) {
+      const row = (i * size + y) * size;
+      for (let l = 0, r = size - 1; l < r; l++, r--) {
+        for (let c = 0; c < 3; c++) {
+          const a = (row + l) * 3 + c;
+          const b = (row + r) * 3 + c;
+          const t = x[a]; x[a] = x[b]; x[b] = t;
+        }
+      }
+    }
+  }
+  return x;
+}
+
+/** The batches of view `v` of every training image, each with its images' positions in the training set. */
+function viewBatches(trainSet: TrainSet, opts: FeatureBankOptions, v: number): AsyncGenerator<Batch> {
+  if (!wholeImage(opts.augment)) {
+    // The same pipeline as training (augmentation drawn from (seed, view, image)), at a fixed size.
+    const sampler: SamplerConfig = { baseSize: opts.size, batchSize: FEATURE_BATCH, multiScale: false, seed: opts.seed };
+    return trainBatches(trainSet, { sampler, epoch: v, augment: viewAugment(opts.augment, v) });
+  }
+  const views = opts.trainViews;
+  if (!views || views.images.length !== trainSet.cache.length || views.size !== opts.size) {
+    throw new Error(`head-only: whole-image views need the ${trainSet.cache.length} training images through the evaluation transform at ${opts.size} px`);
+  }
+  if (v === 0) return evalBatches(views, FEATURE_BATCH);
+  return (async function* mirrored() {
+    for await (const b of evalBatches(views, FEATURE_BATCH)) yield { ...b, x: mirrorImages(b.x, b.indices.length, b.size) };
+  })();
 }
 
 /** Inference-mode pooled features of n images [n, size, size, 3] on this thread. */
@@ -100,16 +149,14 @@ export class FeatureBank {
     const total = n * views + evalCount;
     let done = 0;
     const train = new Float32Array(views * n * dim);
-    // The same pipeline as training (augmentation drawn from (seed, view, image)), at a fixed size. Each batch
-    // is split across the machine's cores: inference rows do not depend on the split (tested bit for bit).
-    const sampler: SamplerConfig = { baseSize: opts.size, batchSize: FEATURE_BATCH, multiScale: false, seed: opts.seed };
+    // Each batch is split across the machine's cores: inference rows do not depend on the split (tested bit for bit).
     const workers = await openInferenceWorkers(model, opts.threads ?? threadsFor(total * opts.size * opts.size), opts.onNote);
     const featuresOf = (x: Float32Array, n: number, size: number) => workers
       ? workers.call({ op: 'features', x, shape: [n, size, size, 3] })
       : featureRows(model, x, n, size);
     try {
       for (let v = 0; v < views; v++) {
-        for await (const b of trainBatches(trainSet, { sampler, epoch: v, augment: viewAugment(opts.augment, v) })) {
+        for await (const b of viewBatches(trainSet, opts, v)) {
           if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
           const f = await featuresOf(b.x, b.indices.length, b.size);
           b.release();
@@ -133,6 +180,16 @@ export class FeatureBank {
     } finally {
       await workers?.close();
     }
+  }
+
+  /** Every cached training row (each view of each image) with its label and image, for the head solver. */
+  rows(labels: Int32Array, classes: number): HeadRows {
+    const n = this.trainCount;
+    return {
+      x: this.train, dim: this.dim, classes,
+      labels: Int32Array.from({ length: this.views * n }, (_, r) => labels[r % n]),
+      images: Int32Array.from({ length: this.views * n }, (_, r) => r % n),
+    };
   }
 
   /** The view epoch `epoch` trains on. */
@@ -192,6 +249,12 @@ export async function uncachedFeatures(model: Model, trainSet: TrainSet, indices
   const pixels = size * size * 3;
   const x = new Float32Array(indices.length * pixels);
   for (let j = 0; j < indices.length; j++) {
+    if (wholeImage(opts.augment)) {
+      // The image's evaluation view, one at a time, mirrored for view 1.
+      writeUnitFloats(opts.trainViews!.images[indices[j]], x, j * pixels, null);
+      if (view === 1) mirrorImages(x.subarray(j * pixels, (j + 1) * pixels), 1, size);
+      continue;
+    }
     const img = trainSet.cache.get(indices[j]);
     const aug = drawAugmentation(viewAugment(opts.augment, view), opts.seed, view, indices[j], img.width, img.height);
     writeUnitFloats(await cropResizeFlip(img, size, aug), x, j * pixels, aug.jitter);

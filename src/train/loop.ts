@@ -23,14 +23,14 @@ import {
   type FileWriter, type LoadedCheckpoint, type NewEvent, type RunRecord,
 } from '../run/index.ts';
 import { ADAMW, CHECKPOINT_EVERY_STEPS, EMA_DECAY, PREFETCH_BATCHES, WARMUP_START_LR } from './defaults.ts';
-import { concrete, datasetStats, resolveRecipe } from './recipe.ts';
+import { concrete, datasetStats, resolveRecipe, solvesHead } from './recipe.ts';
 import type { Evaluation } from './evaluate.ts';
 import { checkPassBudget, imagesPerPass, isWasmMemoryFault } from './memory.ts';
 import { learningRate, progressAt, validateSchedule, type ScheduleSettings } from './schedule.ts';
 import type { TrainerSettings, TrainerStateJson } from '../optim/trainer.ts';
 import { DeviceLostError, LocalDevice, type ComputeDevice } from '../device/device.ts';
 import { DeviceCompute, HeadOnlyCompute, type RunCompute, type TrainerState } from './compute.ts';
-import { FeatureBank, loadForFineTune } from './head-only.ts';
+import { FeatureBank, loadForFineTune, wholeImage } from './head-only.ts';
 
 export interface TrainingOptions {
   /** Every event, after it is appended to metrics.jsonl. */
@@ -274,7 +274,7 @@ class Session {
       if (!resume && s.headOnly && !s.weights) notes.push('headOnly is set without weights: the classifier trains on a randomly initialised, frozen backbone');
       if (!resume && s.freezeBackboneEpochs > 0 && !s.weights) notes.push('freezeBackboneEpochs is set without weights to fine-tune: a randomly initialised backbone is frozen');
       const settings: TrainerSettings = {
-        adamw: { ...ADAMW, weightDecay: s.weightDecay }, labelSmoothing: s.labelSmoothing, gradClip: s.gradClip, emaDecay: s.ema ? EMA_DECAY : null,
+        adamw: { ...ADAMW, weightDecay: s.weightDecay }, labelSmoothing: s.labelSmoothing, gradClip: s.gradClip, emaDecay: s.ema && !solvesHead(s) ? EMA_DECAY : null,
       };
       let resumeState: (TrainerState & { source: string }) | undefined;
       if (resume) {
@@ -291,17 +291,22 @@ class Session {
       if (!evalSet) notes.push('no validation images: epochs report training metrics only');
 
       const startStep = resume?.manifest.meta.step ?? 0;
-      const totalSteps = totalBatches(sampler, s.epochs, trainSet.cache.length);
+      const epochs = recipe.settings.epochs; // 1 when a quick run's classifier is solved (one solve, one step)
+      const totalSteps = solvesHead(recipe.settings) ? 1 : totalBatches(sampler, epochs, trainSet.cache.length);
       sink.emit({
-        type: 'started', runId: record.id, epoch: (resume?.manifest.meta.epoch ?? 0) + 1, step: startStep, totalEpochs: s.epochs,
-        stepsPerEpoch: Math.round(totalSteps / s.epochs), totalSteps, resumed: resume !== null, backend: s.headOnly ? tf.getBackend() : device.info.name,
+        type: 'started', runId: record.id, epoch: (resume?.manifest.meta.epoch ?? 0) + 1, step: startStep, totalEpochs: epochs,
+        stepsPerEpoch: Math.round(totalSteps / epochs), totalSteps, resumed: resume !== null, backend: s.headOnly ? tf.getBackend() : device.info.name,
       });
       for (const note of notes) sink.warn(note);
       let bank: FeatureBank | null = null;
       if (s.headOnly) {
+        const augment = augmentConfig(recipe.settings);
+        const trainViews = wholeImage(augment)
+          ? await buildEvalSet(scan.train, s.imageSize, { cropPct: recipe.settings.evalCrop, signal, onProgress: (d, t) => onPrepare?.('eval-set', d, t) })
+          : undefined;
         bank = await FeatureBank.build(model, trainSet, evalSet, {
-          size: s.imageSize, augment: augmentConfig(recipe.settings), seed: s.seed, signal, onProgress: (d, t) => onPrepare?.('features', d, t),
-          onNote: (note) => sink.warn(note),
+          size: s.imageSize, augment, seed: s.seed, signal, onProgress: (d, t) => onPrepare?.('features', d, t),
+          onNote: (note) => sink.warn(note), trainViews,
         });
         compute = new HeadOnlyCompute(model, bank, settings, resumeState, resumeState?.source);
       } else {
@@ -328,6 +333,11 @@ class Session {
     const sampler = samplerOf(s);
     const augment = augmentConfig(s);
     for (let epoch = state.epoch; epoch < s.epochs; epoch++) {
+      if (this.compute instanceof HeadOnlyCompute && solvesHead(s)) {
+        this.solveHead(this.compute, epoch);
+        await this.endEpoch(epoch, outcome);
+        continue;
+      }
       const batchesInEpoch = planEpoch(sampler, epoch, this.trainSet.cache.length).length;
       const frozen = epoch < s.freezeBackboneEpochs;
       const batches = this.bank ? this.bank.batches(sampler, epoch, state.batchIndex, this.trainSet.labels)
@@ -377,6 +387,25 @@ class Session {
       type: 'finished', epoch: state.epoch, step: state.step, val: val && { loss: val.loss, top1: val.top1, top5: val.top5 },
       best: state.best, weights: this.store.weightsPath(state.best ? 'best' : 'last') ?? undefined,
     };
+  }
+
+  /** A quick run's classifier solved on the cached rows: the epoch's one step, and a line saying what was done. */
+  private solveHead(compute: HeadOnlyCompute, epoch: number): void {
+    const { state } = this;
+    const t0 = performance.now();
+    const fit = compute.solve(this.trainSet.labels, this.s.seed);
+    const seconds = (performance.now() - t0) / 1000;
+    const rows = this.bank!.views * this.trainSet.cache.length;
+    this.sink.warn(`${fit.summary} (${seconds.toFixed(1)} s)`);
+    state.step++;
+    state.batchIndex = 0;
+    state.lr = 0;
+    state.train = { lossSum: fit.train.loss * rows, correct: Math.round(fit.train.top1 * rows), images: rows, seconds };
+    this.sink.emit({
+      type: 'step', epoch: epoch + 1, step: state.step, loss: fit.train.loss, lr: 0, imagesPerSec: rows / Math.max(seconds, 1e-9), dataWaitMs: 0,
+      resolution: this.s.imageSize, batchSize: rows, acc: fit.train.top1, batch: 1, batches: 1,
+    });
+    this.opts.afterStep?.({ step: state.step, model: this.compute.localModel() });
   }
 
   /** Evaluates (the averaged weights when EMA is on), records the epoch, keeps the best, checkpoints. */

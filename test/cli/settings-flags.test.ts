@@ -50,6 +50,15 @@ describe('settings flags generated from the schema', () => {
     expect(settingsFromFlags(parseFlags(['--data', '/d'], train.flags))).toEqual({ data: '/d' });
   });
 
+  it('a quick run given --lr or --epochs trains its classifier by steps; without them it is solved; --head-solver wins', () => {
+    const parse = (args: string[]) => settingsFromFlags(parseFlags(['--data', '/d', ...args], train.flags));
+    expect(parse(['--head-only'])).toEqual({ data: '/d', headOnly: true });
+    expect(parse(['--head-only', '--lr', '0.01'])).toMatchObject({ headSolver: 'steps' });
+    expect(parse(['--head-only', '--epochs', '5'])).toMatchObject({ headSolver: 'steps' });
+    expect(parse(['--head-only', '--lr', '0.01', '--head-solver', 'optimum'])).toMatchObject({ headSolver: 'optimum' });
+    expect(parse(['--lr', '0.01'])).toEqual({ data: '/d', lr: 0.01 });
+  });
+
   it('refuses malformed values with the flag named', () => {
     expect(() => settingsFromFlags(parseFlags(['--crop-scale', '0.5'], train.flags))).toThrow(/--crop-scale must be 2 numbers/);
     expect(() => settingsFromFlags(parseFlags(['--eval-crop', 'half'], train.flags))).toThrow(UsageError);

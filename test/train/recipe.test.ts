@@ -35,6 +35,25 @@ describe('resolveRecipe', () => {
     expect(r.explanation).not.toContain('\n');
   });
 
+  it('a quick run: no random crops whatever the images and the run length; a solved classifier is one epoch, no schedule said', () => {
+    for (const stats of [small, photos, null]) {
+      const steps = resolveRecipe(settings({ imageSize: 128, epochs: 30, headOnly: true, headSolver: 'steps' }), stats);
+      expect(steps.settings.augmentation.cropScale).toEqual([1, 1]);
+      expect(steps.settings.epochs).toBe(30);
+      expect(steps.explanation).toContain('warm-up');
+      const solved = resolveRecipe(settings({ imageSize: 128, epochs: 30, headOnly: true }), stats);
+      expect(solved.settings.augmentation.cropScale).toEqual([1, 1]);
+      expect(solved.settings.epochs).toBe(1);
+      expect(solved.explanation).toContain('classifier solved to its optimum');
+      expect(solved.explanation).not.toMatch(/warm-up|cosine floor|epochs of/);
+      expect(resolveRecipe(solved.settings, stats).settings).toEqual(solved.settings);
+    }
+    // Explicit crops still win.
+    expect(resolveRecipe(settings({ headOnly: true, augmentation: { cropScale: [0.5, 1] } }), photos).settings.augmentation.cropScale).toEqual([0.5, 1]);
+    // Not a quick run: as before.
+    expect(resolveRecipe(settings({ imageSize: 128, epochs: 30, headSolver: 'optimum' }), photos).settings.epochs).toBe(30);
+  });
+
   it('framed images trained long get mild crops', () => {
     expect(resolveRecipe(settings({ imageSize: 32, epochs: 30 }), small).settings.augmentation.cropScale).toEqual([0.5, 1]);
   });
