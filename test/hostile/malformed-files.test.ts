@@ -95,6 +95,7 @@ const weightsCases: [string, string, RegExp][] = [
   ['/dev/zero', '/dev/zero', /^\/dev\/zero: a device, not a regular file \(expected a safetensors file\)$/],
   ['a FIFO', 'weights.fifo', /weights\.fifo: a named pipe \(FIFO\), not a regular file/],
   ['/proc/self/status', '/proc/self/status', /a virtual file whose size is not known, not a regular file/],
+  ['/proc/self/mem (an empty regular file whose first read fails with EIO)', '/proc/self/mem', /^\/proc\/self\/mem: a special file that cannot be read \(EIO\), not a regular file \(expected a safetensors file\)$/],
   ['a folder', dir, /a directory, not a regular file/],
   ['a missing file', 'nope.safetensors', /nope\.safetensors: no such file$/],
   ['a text file (e.g. /etc/shadow)', 'shadow-like', /shadow-like: not a safetensors file: the header length is larger than the file$/],
