@@ -656,8 +656,11 @@ export const requests = {
   /** Downloads (progress events: bytes; label: rate and time left) unless cached; the answer names the file to use. */
   'models.pull': { params: z.object({ name: ZooName }).strict(), result: ZooPullResult },
   'models.cancel': { params: z.object({ name: ZooName }).strict(), result: z.object({ cancelled: z.boolean() }) },
-  /** Puts a local .safetensors `file` into the cache as zoo model `name`, checked as a download is (no network). */
-  'models.import': { params: z.object({ file: FsPath, name: ZooName }).strict(), result: ZooPullResult },
+  /**
+   * Puts a local .safetensors `file` into the cache as zoo model `name` (without it: recognised by the file's key
+   * names and size), checked as a download is (no network).
+   */
+  'models.import': { params: z.object({ file: FsPath, name: ZooName.optional() }).strict(), result: ZooPullResult },
   /** The latest measurement of this machine's compute devices (null: never measured); reads a file, starts nothing. */
   'devices.speeds': { params: empty, result: z.object({ table: DeviceSpeeds.nullable() }) },
   /** Measures every device on `variant` at `imageSize` (progress events; devices.cancel stops it). */

@@ -39,12 +39,16 @@ export class ZooService {
     return done;
   }
 
-  /** Puts the local `file` into the cache as zoo model `name` (refused while that model is being pulled). */
-  async import(file: string, name: string, workspace: string): Promise<ZooPullResult> {
-    const entry = findZooEntry(name);
-    if (!entry) throw new StudioError('not_found', `${JSON.stringify(name).slice(0, 100)} is not a zoo model (models.list names them)`);
-    if (this.pulls.has(entry.repo)) throw new StudioError('conflict', `${entry.name} is being pulled; import it when the pull has ended`);
-    return importZoo(file, entry, workspace).then((r) => ({ ...r, variant: entry.variant }), failed);
+  /**
+   * Puts the local `file` into the cache as zoo model `name`, or the one it is recognised as (refused while that
+   * model is being pulled).
+   */
+  async import(file: string, name: string | undefined, workspace: string): Promise<ZooPullResult> {
+    const entry = name === undefined ? undefined : findZooEntry(name);
+    if (name !== undefined && !entry) throw new StudioError('not_found', `${JSON.stringify(name).slice(0, 100)} is not a zoo model (models.list names them)`);
+    if (entry && this.pulls.has(entry.repo)) throw new StudioError('conflict', `${entry.name} is being pulled; import it when the pull has ended`);
+    const r = await importZoo(file, entry, workspace).catch(failed);
+    return { ...r, variant: findZooEntry(r.name)!.variant };
   }
 
   cancel(name: string): { cancelled: boolean } {

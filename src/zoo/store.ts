@@ -6,11 +6,12 @@
 import { createHash } from 'node:crypto';
 import { lstatSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { readSafetensors } from '../model/safetensors.ts';
+import { isHuggingFace } from '../model/huggingface.ts';
+import { readSafetensors, validateSafetensors } from '../model/safetensors.ts';
 import { FileReadError, readRegularFile } from '../util/read-file.ts';
 import { CacheDirError, ensureCacheDir } from './cache-dir.ts';
 import { cachedSha256, DownloadError, downloadHubFile, publishPart, writePart, type DownloadFailure, type DownloadOptions } from './download.ts';
-import { writeVerifiedCopy, ZooFileError } from './verify.ts';
+import { valueBudget, writeVerifiedCopy, ZooFileError } from './verify.ts';
 import type { VariantName } from '../model/types.ts';
 import { approxBytes, findZooEntry, ZOO, type ZooEntry } from './zoo.ts';
 
@@ -163,22 +164,40 @@ export async function pullZoo(name: string | ZooEntry, workspace: string, opts: 
   return pullResult(entry, p, r.sha256, true, notes);
 }
 
+/**
+ * The zoo model a file is, from its header alone: its key names (timm's or transformers') and its number of
+ * values, which falls between the parameters and the value budget of exactly one zoo model of that naming.
+ */
+function recognise(file: string, buf: Buffer): ZooEntry {
+  let candidates: ZooEntry[] = [];
+  try {
+    const { entries } = validateSafetensors(buf, file);
+    const values = entries.reduce((n, e) => n + e.count, 0);
+    const hf = isHuggingFace(new Map(entries.map((e) => [e.name, { shape: e.shape, data: new Float32Array(0) }])));
+    candidates = ZOO.filter((e) => (e.keys === 'huggingface') === hf && values >= e.params && values <= valueBudget(e));
+  } catch (e) {
+    throw new ZooError((e as Error).message);
+  }
+  if (candidates.length === 1) return candidates[0];
+  throw new ZooError(`${file}: cannot tell which zoo model this is by its key names and size; name it with --as (one of ${ZOO.map((e) => e.name).join(', ')})`);
+}
+
 /** PyTorch's own formats: a zip (torch.save) or a bare pickle, by name or by their first bytes. */
 function isPyTorchFile(file: string, head: Buffer): boolean {
   return /\.(pt|pth|bin|ckpt|pkl)$/i.test(file) || head.subarray(0, 4).equals(Buffer.from('PK\x03\x04', 'latin1')) || (head[0] === 0x80 && head[1] >= 2 && head[1] <= 5);
 }
 
 /**
- * Puts a local .safetensors file into the cache as zoo model `name`, checked as a download is (header, the
- * architecture's keys and shapes) but against no checksum of the Hub's; replaces what was cached under it only
- * once it has passed (until its .sha256 is rewritten, the old one no longer matches the copy: damage, re-pulled).
+ * Puts a local .safetensors file into the cache as zoo model `name` (recognised from the file when not given),
+ * checked as a download is (header, the architecture's keys and shapes) but against no checksum of the Hub's;
+ * replaces what was cached under it only once it has passed (until its .sha256 is rewritten, the old one no
+ * longer matches the copy: damage, pulled again).
  */
-export async function importZoo(file: string, name: string | ZooEntry, workspace: string): Promise<PullResult> {
-  const entry = typeof name === 'string' ? zooEntryOrThrow(name) : name;
-  const p = zooPaths(entry, workspace);
+export async function importZoo(file: string, name: string | ZooEntry | undefined, workspace: string): Promise<PullResult> {
+  const named = typeof name === 'string' ? zooEntryOrThrow(name) : name;
   let buf: Buffer;
   try {
-    buf = readRegularFile(file, { maxBytes: fileCap(entry), what: 'weights file' });
+    buf = readRegularFile(file, { maxBytes: named ? fileCap(named) : Math.max(...ZOO.map(fileCap)), what: 'weights file' });
   } catch (e) {
     throw e instanceof FileReadError ? new ZooError(e.message) : e;
   }
@@ -186,6 +205,8 @@ export async function importZoo(file: string, name: string | ZooEntry, workspace
     throw new ZooError(`${file}: a PyTorch checkpoint cannot be imported yet; save it as safetensors first `
       + '(python: safetensors.torch.save_file(torch.load(f, weights_only=True), "model.safetensors"))');
   }
+  const entry = named ?? recognise(file, buf);
+  const p = zooPaths(entry, workspace);
   const sha256 = createHash('sha256').update(buf).digest('hex');
   const part = `${p.hubFile}.import`;
   try {
@@ -197,5 +218,6 @@ export async function importZoo(file: string, name: string | ZooEntry, workspace
     try { unlinkSync(part); } catch { /* not written */ }
     throw explained(entry, e);
   }
-  return pullResult(entry, p, sha256, false, [`imported ${file} as ${entry.name} (sha256 ${sha256}): checked as a ${entry.variant} checkpoint, not against the Hub's checksum`]);
+  const how = named ? '' : ', recognised by its key names and size';
+  return pullResult(entry, p, sha256, false, [`imported ${file} as ${entry.name}${how} (sha256 ${sha256}): checked as a ${entry.variant} checkpoint, not against the Hub's checksum`]);
 }

@@ -91,6 +91,8 @@ describe('models.* requests', () => {
     expect((r as any).error.message).toMatch(/does not fit mobilevit_s.*nothing was cached/);
     r = await call('models.import', { file: fixture('mobilevit_xxs_256_b1_c1000.weights.safetensors'), name: 'someone/else' });
     expect((r as any).error.code).toBe('not_found');
+    r = await call('models.import', { file: fixture('mobilevit_xxs_256_b1_c1000.weights.safetensors') }); // recognised
+    expect((r as any).result).toMatchObject({ name: 'mobilevit_xxs', variant: 'mobilevit_xxs' });
   });
 });
 

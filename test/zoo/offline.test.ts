@@ -8,12 +8,12 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { readSafetensors } from '../../src/model/safetensors.ts';
+import { encodeSafetensors, readSafetensors } from '../../src/model/safetensors.ts';
 import { DownloadError } from '../../src/zoo/download.ts';
 import { importZoo, isCached, pullZoo, zooPaths } from '../../src/zoo/store.ts';
 import { findZooEntry } from '../../src/zoo/zoo.ts';
 import { FakeHub } from '../helpers/fake-hub.ts';
-import { fixture } from '../helpers/fixtures.ts';
+import { fixture, huggingFaceFixture } from '../helpers/fixtures.ts';
 
 const WEIGHTS_FILE = fixture('mobilevit_xxs_256_b1_c1000.weights.safetensors');
 const WEIGHTS = readFileSync(WEIGHTS_FILE);
@@ -102,6 +102,18 @@ describe('importZoo: a local file into the cache', () => {
     const offline = await pullZoo('xxs', ws, { env: { HF_ENDPOINT: 'http://127.0.0.1:9' } });
     expect(offline).toMatchObject({ downloaded: false, sha256: SHA, weights: r.weights });
     expect(readdirSync(zooPaths(findZooEntry('xxs')!, ws).dir).sort()).toEqual(['model.safetensors', 'model.safetensors.sha256', 'model.studio.safetensors']);
+  });
+
+  it('without a name, the file is recognised by its key names and size, or the person is asked to name it', async () => {
+    const timm = await importZoo(WEIGHTS_FILE, undefined, ws);
+    expect(timm.name).toBe('mobilevit_xxs');
+    expect(timm.notes.join(' ')).toMatch(/recognised by its key names and size/);
+    const hfFile = join(ws, 'hf.safetensors');
+    writeFileSync(hfFile, encodeSafetensors(huggingFaceFixture().hf));
+    expect((await importZoo(hfFile, undefined, ws)).name).toBe('apple_mobilevit_xxs');
+    const tiny = join(ws, 'tiny.safetensors');
+    writeFileSync(tiny, encodeSafetensors(new Map([['stem.conv.weight', { shape: [16, 3, 3, 3], data: new Float32Array(432) }]])));
+    await expect(importZoo(tiny, undefined, ws)).rejects.toThrow(/tiny\.safetensors: cannot tell which zoo model this is .*name it with --as \(one of mobilevit_xxs, /);
   });
 
   it('a PyTorch checkpoint is refused with a way to convert it, by its name or by its bytes', async () => {

@@ -15,11 +15,11 @@ function entryOf(name: string) {
 
 export const command: CliCommand = {
   name: 'models',
-  summary: 'the model zoo: `models list`, `models pull <name|repo>` (ImageNet weights from the Hugging Face Hub), `models import <file> --as <name>`',
+  summary: 'the model zoo: `models list`, `models pull <name|repo>` (ImageNet weights from the Hugging Face Hub), `models import <file> [--as <name>]`',
   flags: {
     json: JSON_FLAG,
     workspace: { type: 'string', description: 'workspace folder whose models/ holds the cache (default: $MOBILEVIT_WORKSPACE or the per-user data folder)' },
-    as: { type: 'string', description: 'models import: the zoo model the file is (see models list), e.g. mobilevit_xxs' },
+    as: { type: 'string', description: 'models import: the zoo model the file is (see models list), e.g. mobilevit_xxs; default: recognised by its key names and size' },
   },
   positional: { min: 1, max: 2, value: 'list | pull <name|repo> | import <file.safetensors>' },
   async run(flags, io, args = []) {
@@ -52,12 +52,11 @@ export const command: CliCommand = {
       return 0;
     }
     if (sub === 'import') {
-      if (name === undefined) throw new UsageError('models import needs a .safetensors file: models import <file> --as <name>');
-      if (typeof flags.as !== 'string') throw new UsageError('models import needs --as <name>: the zoo model the file is (see models list)');
-      report(await importZoo(name, entryOf(flags.as), workspace), 'imported');
+      if (name === undefined) throw new UsageError('models import needs a .safetensors file: models import <file> [--as <name>]');
+      report(await importZoo(name, typeof flags.as === 'string' ? entryOf(flags.as) : undefined, workspace), 'imported');
       return 0;
     }
-    throw new UsageError(sub === undefined ? 'models needs a subcommand: list, pull <name|repo> or import <file> --as <name>' : `unknown subcommand "${sub}" (list, pull or import)`);
+    throw new UsageError(sub === undefined ? 'models needs a subcommand: list, pull <name|repo> or import <file> [--as <name>]' : `unknown subcommand "${sub}" (list, pull or import)`);
 
     function report(r: PullResult, verb: string): void {
       for (const n of r.notes) io.err(n);
