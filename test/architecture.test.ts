@@ -16,7 +16,7 @@ const ALLOWED: Record<string, string[]> = {
   data: ['util', 'protocol'],
   run: ['model', 'protocol', 'util'],
   optim: ['model', 'util'],
-  train: ['data', 'device', 'model', 'optim', 'protocol', 'run', 'util', 'backend'],
+  train: ['data', 'device', 'export', 'model', 'optim', 'protocol', 'run', 'util', 'backend'], // export: a quick run's features on onnxruntime
   device: ['backend', 'build', 'inspect', 'model', 'optim', 'protocol', 'util'],
   inspect: ['data', 'model', 'protocol', 'util'],
   export: ['backend', 'data', 'inspect', 'model', 'protocol', 'run', 'util'],

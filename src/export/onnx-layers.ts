@@ -133,11 +133,19 @@ export function fold(ctx: EmitCtx, x: string, name: string, channels: number, gr
   return h !== rows * ph || w !== cols * pw ? resizeBilinear(ctx, y, name, h, w) : y;
 }
 
+/** Global average pooling → flatten: the pooled features [batch, channels] the classifier takes (Model.features). */
+export function pooledFeatures(ctx: EmitCtx, x: string, name: string): string {
+  const pooled = ctx.g.op('GlobalAveragePool', [x], `${name}/GlobalAveragePool`);
+  return ctx.g.op('Flatten', [pooled], `${name}/Flatten`, { axis: 1 });
+}
+
+/** What a network ends in: the classifier (an export), or the pooled features alone (ort-features.ts). */
+export type Head = (ctx: EmitCtx, x: string, name: string, key: string) => string;
+
 /** Global average pooling → flatten → the classifier as Gemm with PyTorch's [classes, features] weight. */
 export function classifier(ctx: EmitCtx, x: string, name: string, key: string): string {
   const { g } = ctx;
-  const pooled = g.op('GlobalAveragePool', [x], `${name}/GlobalAveragePool`);
-  const flat = g.op('Flatten', [pooled], `${name}/Flatten`, { axis: 1 });
+  const flat = pooledFeatures(ctx, x, name);
   const w = tensor(ctx, `${key}.weight`);
   const b = tensor(ctx, `${key}.bias`);
   return g.op('Gemm', [flat, g.weight(`${name}.weight`, w.shape, new Float32Array(w.data)), g.weight(`${name}.bias`, b.shape, new Float32Array(b.data))],

@@ -2,7 +2,7 @@
 // mobilenetv2.ts, transformer.ts). Node names start with the studio's block name (timm's module path).
 import { type MobileNetV2Variant, type MobileViTVariant, type ViTSpec } from '../model/variants.ts';
 import { patchGrid } from '../model/unfold.ts';
-import { classifier, convBn, fold, layerNorm, linear, unfold, type EmitCtx } from './onnx-layers.ts';
+import { classifier, convBn, fold, layerNorm, linear, unfold, type EmitCtx, type Head } from './onnx-layers.ts';
 
 /** Spatial size tracker: (H + 2p − k)/s + 1 for the studio's symmetric-padded convolutions. */
 const convOut = (size: number, k: number, s: number) => Math.floor((size + 2 * ((k - 1) >> 1) - k) / s) + 1;
@@ -58,7 +58,7 @@ function mobilevitBlock(ctx: EmitCtx, st: State, key: string, channels: number, 
   return { x: out, h: st.h, w: st.w };
 }
 
-export function emitMobileViT(ctx: EmitCtx, input: string, size: [number, number], v: MobileViTVariant): string {
+export function emitMobileViT(ctx: EmitCtx, input: string, size: [number, number], v: MobileViTVariant, head: Head = classifier): string {
   let st: State = {
     x: convBn(ctx, input, 'stem', 'stem.conv', 'stem.bn', { stride: 2, act: 'silu' }),
     h: convOut(size[0], 3, 2), w: convOut(size[1], 3, 2),
@@ -72,10 +72,10 @@ export function emitMobileViT(ctx: EmitCtx, input: string, size: [number, number
     if (stage.vit) st = mobilevitBlock(ctx, st, `stages.${si}.${stage.depth}`, stage.channels, stage.vit);
   });
   const feat = convBn(ctx, st.x, 'final_conv', 'final_conv.conv', 'final_conv.bn', { stride: 1, act: 'silu' });
-  return classifier(ctx, feat, 'head', 'head.fc');
+  return head(ctx, feat, 'head', 'head.fc');
 }
 
-export function emitMobileNetV2(ctx: EmitCtx, input: string, v: MobileNetV2Variant): string {
+export function emitMobileNetV2(ctx: EmitCtx, input: string, v: MobileNetV2Variant, head: Head = classifier): string {
   let x = convBn(ctx, input, 'conv_stem', 'conv_stem', 'bn1', { stride: 2, act: 'relu6' });
   let cin = v.stemChannels;
   v.stages.forEach((stage, si) => {
@@ -97,5 +97,5 @@ export function emitMobileNetV2(ctx: EmitCtx, input: string, v: MobileNetV2Varia
     }
   });
   const feat = convBn(ctx, x, 'conv_head', 'conv_head', 'bn2', { stride: 1, act: 'relu6' });
-  return classifier(ctx, feat, 'classifier', 'classifier');
+  return head(ctx, feat, 'classifier', 'classifier');
 }

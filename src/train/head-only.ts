@@ -25,7 +25,8 @@ import type { Model } from '../model/model.ts';
 import type { ForwardOptions } from '../model/types.ts';
 import { evaluate, type EvalBatch, type Evaluation } from './evaluate.ts';
 import type { TrainableModel } from '../optim/trainer.ts';
-import { openInferenceWorkers, threadsFor } from '../device/parallel.ts';
+import { threadsFor } from '../device/parallel.ts';
+import { openFeatureSource, type InferenceRuntime } from './feature-runtime.ts';
 import type { HeadRows } from './head-solve.ts';
 
 /** Random views cached per training image when augmentation crops or jitters (epoch e trains on view e mod VIEWS). */
@@ -74,8 +75,10 @@ export interface FeatureBankOptions {
   onProgress?: (done: number, total: number) => void;
   /** Threads for the backbone passes (default: one per core when the work pays for it; src/device/parallel.ts). */
   threads?: number;
-  /** Said when the worker threads cannot start and the passes run on this thread. */
+  /** Says which runtime computes the features and why, or that the worker threads could not start. */
   onNote?: (note: string) => void;
+  /** The runtime of the backbone passes (default 'auto': feature-runtime.ts's rule). */
+  runtime?: InferenceRuntime | 'auto';
   /**
    * The training images through the run's evaluation transform (buildEvalSet of the training entries, in the
    * training set's order): required when the augmentation is wholeImage, whose views these are.
@@ -149,11 +152,12 @@ export class FeatureBank {
     const total = n * views + evalCount;
     let done = 0;
     const train = new Float32Array(views * n * dim);
-    // Each batch is split across the machine's cores: inference rows do not depend on the split (tested bit for bit).
-    const workers = await openInferenceWorkers(model, opts.threads ?? threadsFor(total * opts.size * opts.size), opts.onNote);
-    const featuresOf = (x: Float32Array, n: number, size: number) => workers
-      ? workers.call({ op: 'features', x, shape: [n, size, size, 3] })
-      : featureRows(model, x, n, size);
+    // On the faster runtime of the machine (feature-runtime.ts); on TF.js each batch is split across the cores:
+    // inference rows do not depend on the split (tested bit for bit), nor on the runtime beyond float noise (tested).
+    const source = await openFeatureSource(model, opts.size, {
+      threads: opts.threads ?? threadsFor(total * opts.size * opts.size), runtime: opts.runtime, onNote: opts.onNote,
+    });
+    const featuresOf = (x: Float32Array, n: number, size: number) => source.features(x, n, size);
     try {
       for (let v = 0; v < views; v++) {
         for await (const b of viewBatches(trainSet, opts, v)) {
@@ -178,7 +182,7 @@ export class FeatureBank {
       }
       return new FeatureBank(dim, views, train, n, evalRows);
     } finally {
-      await workers?.close();
+      await source.close();
     }
   }
 

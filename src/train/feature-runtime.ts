@@ -1,0 +1,171 @@
+// Where a quick run's backbone features are computed: TF.js (wasm, split across worker threads: device/parallel.ts)
+// or onnxruntime-node on the studio's own ONNX export of the backbone (export/ort-features.ts), whichever is
+// faster on this machine for the model and size. The rule: measured once per machine, variant and size on the
+// same probe images (one warm-up pass, then one timed pass each), the faster wins, and onnxruntime only when its
+// rows agree with TF.js's within PARITY (else a note says why it was set aside). The choice is kept in
+// inference-runtimes.json beside the device speeds (the per-user data folder or $MOBILEVIT_WORKSPACE), so the
+// next run on the machine does not measure again. MOBILEVIT_INFERENCE_RUNTIME=tfjs|onnxruntime|auto overrides;
+// where 'auto' measures nothing (MOBILEVIT_AUTO_MEASURE=off, as the tests run) TF.js is used unless cached.
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { openInferenceWorkers, defaultThreads } from '../device/parallel.ts';
+import { OrtFeatures } from '../export/ort-features.ts';
+import type { Model } from '../model/model.ts';
+import { defaultWorkspace } from '../run/index.ts';
+import { writeFileAtomic } from '../util/atomic.ts';
+import { Rng } from '../util/random.ts';
+import { TFJS_VERSION, appVersion } from '../util/version.ts';
+
+export const INFERENCE_RUNTIMES = ['tfjs', 'onnxruntime'] as const;
+export type InferenceRuntime = (typeof INFERENCE_RUNTIMES)[number];
+/** Largest difference allowed between the runtimes' features, relative to the features' largest magnitude. */
+export const PARITY = 1e-4;
+/** Images of the measurement's probe batch. */
+const PROBE_IMAGES = 8;
+export const RUNTIMES_FILE = 'inference-runtimes.json';
+
+/** Inference-mode pooled features of images [n, size, size, 3] on one runtime. */
+export interface FeatureSource {
+  runtime: InferenceRuntime;
+  /** Where it runs, in words (the run's note). */
+  where: string;
+  features(x: Float32Array, n: number, size: number): Promise<Float32Array>;
+  close(): Promise<void>;
+}
+
+/** A measurement kept for the machine. */
+interface Kept { key: string; runtime: InferenceRuntime; msPerImage: Record<InferenceRuntime, number>; reason: string; measuredAt: number }
+
+/** TF.js: on `threads` worker threads when more than one (and they start), else this thread. */
+async function openTfjs(model: Model, threads: number, onNote?: (note: string) => void): Promise<FeatureSource> {
+  const workers = await openInferenceWorkers(model, threads, onNote);
+  if (workers) {
+    return {
+      runtime: 'tfjs', where: `TF.js ${tf.getBackend()} on ${workers.threads} worker threads`,
+      features: (x, n, size) => workers.call({ op: 'features', x, shape: [n, size, size, 3] }),
+      close: () => workers.close(),
+    };
+  }
+  return {
+    runtime: 'tfjs', where: `TF.js ${tf.getBackend()} on this thread`,
+    features: async (x, n, size) => {
+      const t = tf.tensor4d(x, [n, size, size, 3]);
+      const out = model.features(t, { training: false });
+      t.dispose();
+      try {
+        return (await out.data()) as Float32Array;
+      } finally {
+        out.dispose();
+      }
+    },
+    close: async () => undefined,
+  };
+}
+
+async function openOrt(model: Model, size: number): Promise<FeatureSource> {
+  const threads = defaultThreads();
+  const ort = await OrtFeatures.create(model, size, threads);
+  return {
+    runtime: 'onnxruntime', where: `onnxruntime-node on ${threads} thread${threads === 1 ? '' : 's'}`,
+    features: (x, n, s) => {
+      if (s !== size) throw new Error(`onnxruntime features exported at ${size} px got ${s} px images`);
+      return ort.features(x, n);
+    },
+    close: () => ort.dispose(),
+  };
+}
+
+/** The key of a kept choice: the machine, the versions, the model and the size. */
+export function runtimeKey(model: Model, size: number): string {
+  const cpu = cpus();
+  return JSON.stringify({
+    studio: appVersion(), tfjs: TFJS_VERSION, backend: tf.getBackend(), platform: `${process.platform}-${process.arch}`,
+    cpu: cpu[0]?.model.trim() ?? 'unknown', cores: cpu.length, variant: model.variant, size,
+  });
+}
+
+function readKept(file: string): Kept[] {
+  try {
+    return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { entries: Kept[] }).entries ?? [] : [];
+  } catch {
+    return []; // a broken file is no measurement: measured again
+  }
+}
+
+function keep(file: string, k: Kept): void {
+  const entries = [k, ...readKept(file).filter((e) => e.key !== k.key)].slice(0, 32);
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileAtomic(file, JSON.stringify({ format: 1, entries }, null, 1) + '\n');
+}
+
+/** The faster runtime of a measurement, TF.js when onnxruntime's rows disagree (the rule, free of any runtime). */
+export function chooseRuntime(ms: Record<InferenceRuntime, number>, maxRelDiff: number): { runtime: InferenceRuntime; reason: string } {
+  const timings = `${ms.onnxruntime.toFixed(1)} ms/image on onnxruntime, ${ms.tfjs.toFixed(1)} on TF.js`;
+  if (!(maxRelDiff <= PARITY)) return { runtime: 'tfjs', reason: `onnxruntime set aside: its features differ from TF.js's by ${maxRelDiff.toExponential(1)} (over ${PARITY}); ${timings}` };
+  return ms.onnxruntime < ms.tfjs ? { runtime: 'onnxruntime', reason: `measured faster: ${timings}` } : { runtime: 'tfjs', reason: `measured faster: ${timings}` };
+}
+
+async function timePerImage(source: FeatureSource, x: Float32Array, size: number): Promise<{ ms: number; rows: Float32Array }> {
+  await source.features(x, PROBE_IMAGES, size); // warm-up: first-call allocations, the workers' first pass
+  const t0 = performance.now();
+  const rows = await source.features(x, PROBE_IMAGES, size);
+  return { ms: (performance.now() - t0) / PROBE_IMAGES, rows };
+}
+
+export interface FeatureSourceOptions {
+  /** TF.js threads (device/parallel.ts threadsFor); 1 means the work is too small to measure anything: TF.js here. */
+  threads: number;
+  /** 'auto' (default: MOBILEVIT_INFERENCE_RUNTIME, else the measured rule) or a runtime. */
+  runtime?: InferenceRuntime | 'auto';
+  onNote?: (note: string) => void;
+  env?: Record<string, string | undefined>;
+  /** Where choices are kept (default: inference-runtimes.json in the default workspace). */
+  file?: string;
+}
+
+/** Opens the runtime the rule picks for `model` at `size` px, saying which and why through onNote. */
+export async function openFeatureSource(model: Model, size: number, o: FeatureSourceOptions): Promise<FeatureSource> {
+  const env = o.env ?? process.env;
+  const asked = o.runtime ?? (env.MOBILEVIT_INFERENCE_RUNTIME?.trim() || 'auto');
+  if (asked !== 'auto' && !(INFERENCE_RUNTIMES as readonly string[]).includes(asked)) {
+    throw new Error(`MOBILEVIT_INFERENCE_RUNTIME must be one of auto, ${INFERENCE_RUNTIMES.join(', ')}, got "${asked}"`);
+  }
+  const say = (s: FeatureSource, why: string) => { o.onNote?.(`backbone features on ${s.where} (${why})`); return s; };
+  const tryOrt = async (why: string): Promise<FeatureSource> => {
+    try {
+      return say(await openOrt(model, size), why);
+    } catch (e) {
+      return say(await openTfjs(model, o.threads, o.onNote), `onnxruntime could not start: ${(e as Error).message}`);
+    }
+  };
+  if (asked === 'onnxruntime') return tryOrt('asked for');
+  if (asked === 'tfjs' || o.threads <= 1) return openTfjs(model, o.threads, o.onNote); // the studio's default path, unsaid
+  const file = o.file ?? join(defaultWorkspace(env), RUNTIMES_FILE);
+  const key = runtimeKey(model, size);
+  const kept = readKept(file).find((e) => e.key === key);
+  if (kept) return kept.runtime === 'onnxruntime' ? tryOrt(`${kept.reason}; kept for this machine in ${file}`) : say(await openTfjs(model, o.threads, o.onNote), `${kept.reason}; kept for this machine in ${file}`);
+  if (env.MOBILEVIT_AUTO_MEASURE === 'off') return openTfjs(model, o.threads, o.onNote);
+
+  // Measure both on the same probe images, then keep the one that wins open.
+  const rng = new Rng(size);
+  const probe = Float32Array.from({ length: PROBE_IMAGES * size * size * 3 }, () => rng.next());
+  const tfjs = await openTfjs(model, o.threads, o.onNote);
+  let ort: FeatureSource | null = null;
+  try {
+    ort = await openOrt(model, size);
+  } catch (e) {
+    return say(tfjs, `onnxruntime could not start: ${(e as Error).message}`);
+  }
+  const a = await timePerImage(tfjs, probe, size);
+  const b = await timePerImage(ort, probe, size);
+  let diff = 0;
+  let scale = 0;
+  a.rows.forEach((v, i) => { diff = Math.max(diff, Math.abs(v - b.rows[i])); scale = Math.max(scale, Math.abs(v)); });
+  const choice = chooseRuntime({ tfjs: a.ms, onnxruntime: b.ms }, diff / Math.max(scale, 1e-12));
+  keep(file, { key, runtime: choice.runtime, msPerImage: { tfjs: a.ms, onnxruntime: b.ms }, reason: choice.reason, measuredAt: Date.now() });
+  const [chosen, other] = choice.runtime === 'onnxruntime' ? [ort, tfjs] : [tfjs, ort];
+  await other.close();
+  return say(chosen, `${choice.reason} at ${size} px; kept for this machine in ${file}`);
+}
