@@ -130,7 +130,7 @@ const TLS_CODES = /^(CERT_|UNABLE_TO_|SELF_SIGNED_|DEPTH_ZERO_|ERR_TLS_CERT|ERR_
  * A failure to connect, in words, as a DownloadError that is not retried (it would fail the same way at once);
  * null for the errors a retry may cure (a reset or dropped connection).
  */
-export function unreachable(e: unknown, target: URL, viaProxy: boolean): DownloadError | null {
+function unreachable(e: unknown, target: URL, viaProxy: boolean): DownloadError | null {
   const code = String((e as NodeJS.ErrnoException)?.code ?? '');
   const who = viaProxy ? `the proxy ${target.host}` : target.hostname;
   const failure = viaProxy ? 'proxy' : 'unreachable';
