@@ -7,16 +7,17 @@ import { existsSync, readdirSync, renameSync, rmSync, statSync, utimesSync } fro
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+const COMPILED_DIRS = ['dist-electron', 'dist-cli'];
 /**
  * The repository root (this file lives in src/build/), or the app's root when this file runs compiled into
- * dist-electron/src/build/ (Electron from a checkout, or the packaged app): the built folders sit beside
- * dist-electron/, not in it.
+ * dist-electron/src/build/ (Electron from a checkout, or the packaged app) or dist-cli/src/build/ (the compiled
+ * CLI): the built folders sit beside dist-electron/ and dist-cli/, not in them.
  */
 export const ROOT = appRoot(fileURLToPath(new URL('../..', import.meta.url)));
 
 export function appRoot(dir: string): string {
   const trimmed = dir.replace(/[\\/]+$/, '');
-  return basename(trimmed) === 'dist-electron' ? dirname(trimmed) : trimmed;
+  return COMPILED_DIRS.includes(basename(trimmed)) ? dirname(trimmed) : trimmed;
 }
 
 export interface BuildTarget {
@@ -50,6 +51,18 @@ export const ELECTRON_MAIN: BuildTarget = {
   output: 'dist-electron/electron/main.js',
   sources: ['electron', 'src'],
   command: () => [TSC, '-p', 'electron/tsconfig.json'],
+};
+
+/**
+ * The CLI: src/ transpiled file by file into dist-cli/ (bin/mobilevit-studio.mjs runs it, building it on first use
+ * and when a source is newer; tsx runs the sources only when it cannot be built).
+ */
+export const CLI: BuildTarget = {
+  label: 'compiling the command line (scripts/build-cli.mjs)',
+  output: 'dist-cli/src/cli/main.js',
+  sources: ['src', 'scripts/build-cli.mjs'],
+  command: (outDir) => ['scripts/build-cli.mjs', ...(outDir ? [outDir] : [])],
+  swapDir: 'dist-cli',
 };
 
 /** The preloads (the window's, the hidden device window's), bundled by vite into dist-electron/electron/*.cjs. */

@@ -43,6 +43,15 @@ export function parseFlags(argv: string[], specs: Record<string, FlagSpec>): Par
   return out;
 }
 
+/** Runs `f`, reporting an out-of-range input (a RangeError from the library code) as a usage error. */
+export function asUsage<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    throw e instanceof RangeError ? new UsageError(e.message) : e;
+  }
+}
+
 export function requireFlag<T extends string | number>(flags: ParsedFlags, name: string): T {
   const v = flags[name];
   if (v === undefined) throw new UsageError(`--${name} is required`);

@@ -1,12 +1,13 @@
 // Flags and set-up that several commands share: the backend, the variant, a model from weights.
-import { BACKEND_NAMES, formatBackendBanner, initBackend, type BackendReport } from '../backend/index.ts';
-import { DEVICE_NAMES } from '../backend/names.ts';
-import { describeDevice, openDevice, type OpenedDevice } from '../device/open.ts';
+// The command registry imports this to list flags (`--help`), so TF.js and the devices load only when a
+// command sets one up (a dynamic import), not with the registry.
+import type { BackendReport } from '../backend/index.ts';
+import { BACKEND_NAMES, DEVICE_NAMES } from '../backend/names.ts';
+import type { OpenedDevice } from '../device/open.ts';
 import type { FlagSpec, ParsedFlags } from './args.ts';
 import { UsageError } from './args.ts';
 import type { CliIO } from './command.ts';
-import { parseVariant } from '../model/from-file.ts';
-import { MAX_INPUT_SIZE, MIN_INPUT_SIZE, VARIANT_NAMES, type VariantName } from '../model/types.ts';
+import { MAX_INPUT_SIZE, MIN_INPUT_SIZE, VARIANT_NAMES, parseVariant, type VariantName } from '../model/types.ts';
 
 export const BACKEND_FLAG: FlagSpec = { type: 'string', description: `${BACKEND_NAMES.join(' | ')} (default: fastest available; env MOBILEVIT_BACKEND)` };
 export const JSON_FLAG: FlagSpec = { type: 'boolean', description: 'print JSON instead of a table' };
@@ -23,6 +24,7 @@ export const DEVICE_FLAG: FlagSpec = {
  * browser process): use withDevice.
  */
 export async function setupDevice(flags: ParsedFlags, io: CliIO): Promise<OpenedDevice> {
+  const [{ describeDevice, openDevice }, { formatBackendBanner }] = await Promise.all([import('../device/open.ts'), import('../backend/index.ts')]);
   const opened = await openDevice(flags.backend as string | undefined, { onNote: (n) => io.err(n) });
   if (opened.device.info.host === 'this process') io.err(formatBackendBanner(opened.backend));
   else io.err(`device: ${describeDevice(opened.device)}`);
@@ -41,6 +43,7 @@ export async function withDevice<T>(flags: ParsedFlags, io: CliIO, fn: (opened: 
 
 /** Starts the backend and reports it on stderr (stdout stays clean for JSON). */
 export async function setupBackend(flags: ParsedFlags, io: CliIO): Promise<BackendReport> {
+  const { formatBackendBanner, initBackend } = await import('../backend/index.ts');
   const report = await initBackend(flags.backend as string | undefined);
   io.err(formatBackendBanner(report));
   return report;

@@ -4,11 +4,12 @@ import type { ParsedFlags } from './args.ts';
 import type { CliIO } from './command.ts';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { UsageError } from './args.ts';
+import { positiveInt, UsageError } from './args.ts';
 import { CheckpointStore, FILES, defaultWorkspace, readRun } from '../run/index.ts';
 import { formatTimeLeft, type DownloadProgress } from '../zoo/download.ts';
 import { resolveWeights, type ResolvedWeights } from '../zoo/resolve.ts';
 import { findZooEntry } from '../zoo/zoo.ts';
+import type { ModelSource } from '../run/model.ts';
 
 const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
 
@@ -37,6 +38,32 @@ export function workspaceOf(flags: ParsedFlags): string {
   return (flags.workspace as string | undefined) ?? defaultWorkspace();
 }
 
+/** The --run flag of every command that takes --weights. */
+export const RUN_FLAG = { type: 'string', description: "a training run folder: its best (else last) checkpoint, classes and recorded recipe (image size, evaluation crop)" } as const;
+
+const isRunDir = (p: string): boolean => existsSync(join(p, FILES.run)) && statSync(p).isDirectory();
+
+/**
+ * The model --run or --weights names, for the commands that run it (predict, eval, attention, receptive-field,
+ * forward, export, profile): a run folder given to --weights counts as --run, so its recorded recipe applies; a zoo
+ * name is pulled when not cached (src/run/model.ts loadModel then finds its row's preprocessing).
+ */
+export async function modelSourceFlags(flags: ParsedFlags, io: CliIO): Promise<ModelSource> {
+  if (flags.run !== undefined && flags.weights !== undefined) throw new UsageError('give --run DIR or --weights FILE, not both');
+  if (typeof flags.weights === 'string' && isRunDir(flags.weights)) {
+    flags.run = flags.weights;
+    delete flags.weights;
+  }
+  if (typeof flags.run === 'string') {
+    if (!isRunDir(flags.run)) throw new Error(`--run ${flags.run} is not a run folder (no ${FILES.run} in it)`);
+    if (flags.variant === undefined) flags.variant = readRun(flags.run).settings.variant;
+  } else await resolveWeightsFlag(flags, io);
+  return {
+    run: flags.run as string | undefined, weights: flags.weights as string | undefined, variant: flags.variant as string | undefined,
+    numClasses: positiveInt(flags, 'num-classes'),
+  };
+}
+
 /**
  * Resolves --weights in place: a zoo name becomes the cached file's path (pulled first when missing) and
  * supplies --variant when none was given. Returns the resolution, or null without --weights.
@@ -45,7 +72,7 @@ export async function resolveWeightsFlag(flags: ParsedFlags, io: CliIO, signal?:
   const spec = flags.weights;
   if (typeof spec !== 'string') return null;
   // A run folder: its best (else last) checkpoint, e.g. a full fine-tune continuing a quick run.
-  if (existsSync(join(spec, FILES.run)) && statSync(spec).isDirectory()) {
+  if (isRunDir(spec)) {
     const store = new CheckpointStore(join(spec, FILES.checkpoints));
     const path = store.weightsPath('best') ?? store.weightsPath('last');
     if (!path) throw new UsageError(`run ${spec} has no checkpoint yet`);

@@ -5,12 +5,49 @@
 import sharp from 'sharp';
 import { ImageReadError, openRgb, orientedSize, toRgb, type RgbImage } from './decode.ts';
 import { writeUnitFloats } from './pixels.ts';
-import { REFERENCE_RECIPE } from '../protocol/recipe.ts';
+import { REFERENCE_RECIPE, type Interpolation } from '../protocol/recipe.ts';
+
+export { INTERPOLATIONS, type Interpolation } from '../protocol/recipe.ts';
 
 /** The centre fraction kept: the reference recipe's (timm's crop_pct), defined once in src/protocol/recipe.ts. */
 export const EVAL_CROP_PCT = REFERENCE_RECIPE.evalCrop;
 /** The largest evaluation size (the API allows 1024). */
 export const MAX_EVAL_SIZE = 4096;
+const SHARP_KERNEL = { bicubic: sharp.kernel.cubic, bilinear: sharp.kernel.linear } as const satisfies Record<Interpolation, string>;
+
+/**
+ * How an image becomes a model's input: the shorter side resized to floor(imageSize / cropPct) with
+ * `interpolation`, then the centred imageSize × imageSize crop.
+ */
+export interface Preprocessing {
+  imageSize: number;
+  cropPct: number;
+  interpolation: Interpolation;
+}
+
+/** The reference (timm's MobileViT config): what applies where nothing is recorded or given. */
+export const REFERENCE_PREPROCESSING: Preprocessing = { imageSize: 256, cropPct: EVAL_CROP_PCT, interpolation: 'bicubic' };
+
+/** What a model's source records of its preprocessing (a run's recipe, a zoo row); null: not recorded. */
+export interface RecordedPreprocessing {
+  imageSize: number | null;
+  evalCrop: number | null;
+  interpolation: Interpolation | null;
+}
+
+/**
+ * The one place every inference path (predict, eval, attention, receptive field, the engine's inspection, the
+ * ONNX export's metadata) takes its preprocessing from: what is given explicitly (flags, a request's fields),
+ * else what the model's source records (a run's recipe, a zoo row), else the reference.
+ */
+export function inferencePreprocessing(recorded: RecordedPreprocessing | null, explicit: Partial<Preprocessing> = {}): Preprocessing {
+  return {
+    imageSize: explicit.imageSize ?? recorded?.imageSize ?? REFERENCE_PREPROCESSING.imageSize,
+    cropPct: explicit.cropPct ?? recorded?.evalCrop ?? REFERENCE_PREPROCESSING.cropPct,
+    interpolation: explicit.interpolation ?? recorded?.interpolation ?? REFERENCE_PREPROCESSING.interpolation,
+  };
+}
+
 /** The resized image before the crop: a bound on memory whatever the image and the size (64 M pixels = 192 MB). */
 const MAX_RESIZED_PIXELS = 64_000_000;
 
@@ -55,7 +92,7 @@ export function centreCrop(img: RgbImage, size: number): Uint8Array {
 }
 
 /** Decodes `file` and applies the evaluation transform; returns RGB bytes (what the evaluation cache keeps). */
-export async function evalTransformBytes(file: string, size: number, cropPct = EVAL_CROP_PCT): Promise<{ data: Uint8Array; original: { width: number; height: number } }> {
+export async function evalTransformBytes(file: string, size: number, cropPct = EVAL_CROP_PCT, interpolation: Interpolation = 'bicubic'): Promise<{ data: Uint8Array; original: { width: number; height: number } }> {
   if (!(Number.isInteger(size) && size > 0 && size <= MAX_EVAL_SIZE)) throw new Error(`evaluation size must be an integer from 1 to ${MAX_EVAL_SIZE}, got ${size}`);
   if (!(cropPct > 0 && cropPct <= 1)) throw new Error(`crop fraction must be in (0, 1], got ${cropPct}`);
   // orientedSize checks the file (regular, bounded) and the image's pixels and aspect ratio before any resize.
@@ -64,13 +101,13 @@ export async function evalTransformBytes(file: string, size: number, cropPct = E
   if (target.width * target.height > MAX_RESIZED_PIXELS) {
     throw new ImageReadError(file, `resizing ${original.width} × ${original.height} pixels for a ${size} px evaluation would need ${target.width} × ${target.height} pixels`);
   }
-  const resized = await toRgb(openRgb(file).resize(target.width, target.height, { fit: 'fill', kernel: sharp.kernel.cubic }), file);
+  const resized = await toRgb(openRgb(file).resize(target.width, target.height, { fit: 'fill', kernel: SHARP_KERNEL[interpolation] }), file);
   return { data: centreCrop(resized, size), original: { width: original.width, height: original.height } };
 }
 
 /** Decodes any common image and applies the evaluation transform: the input `predict` and inspection use. */
-export async function decodeForEval(file: string, size: number, cropPct = EVAL_CROP_PCT): Promise<EvalImage> {
-  const { data, original } = await evalTransformBytes(file, size, cropPct);
+export async function decodeForEval(file: string, size: number, cropPct = EVAL_CROP_PCT, interpolation: Interpolation = 'bicubic'): Promise<EvalImage> {
+  const { data, original } = await evalTransformBytes(file, size, cropPct, interpolation);
   const out = new Float32Array(data.length);
   writeUnitFloats(data, out, 0, null);
   return { data: out, width: size, height: size, original };

@@ -4,7 +4,7 @@ import { DEFAULT_AUGMENT, cropResizeFlip, drawAugmentation, validateAugment, typ
 import { BufferPool } from './buffer-pool.ts';
 import { DEFAULT_CACHE_BUDGET_BYTES, ImageCache, defaultCacheShortSide, planCache, type CachePlan } from './cache.ts';
 import { DEFAULT_CONCURRENCY, forEachLimit } from './concurrency.ts';
-import { EVAL_CROP_PCT, evalTransformBytes } from './eval-transform.ts';
+import { EVAL_CROP_PCT, evalTransformBytes, type Interpolation } from './eval-transform.ts';
 import { writeUnitFloats } from './pixels.ts';
 import { prefetched } from './prefetch.ts';
 import { planEpoch, type SamplerConfig } from './sampler.ts';
@@ -105,14 +105,14 @@ export interface EvalSet {
 }
 
 /** Applies the evaluation transform to every image once; evaluations then only copy bytes. */
-export async function buildEvalSet(entries: readonly ImageEntry[], size: number, opts: BuildOptions & { cropPct?: number } = {}): Promise<EvalSet> {
+export async function buildEvalSet(entries: readonly ImageEntry[], size: number, opts: BuildOptions & { cropPct?: number; interpolation?: Interpolation } = {}): Promise<EvalSet> {
   const images = new Array<Uint8Array>(entries.length);
   let done = 0;
   await forEachLimit(
     entries,
     opts.concurrency ?? DEFAULT_CONCURRENCY,
     async (e, i) => {
-      images[i] = (await evalTransformBytes(e.path, size, opts.cropPct ?? EVAL_CROP_PCT)).data;
+      images[i] = (await evalTransformBytes(e.path, size, opts.cropPct ?? EVAL_CROP_PCT, opts.interpolation)).data;
       opts.onProgress?.(++done, entries.length);
     },
     opts.signal,

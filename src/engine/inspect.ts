@@ -20,16 +20,14 @@ import { LocalDevice } from '../device/device.ts';
 import { deviceLogits } from '../device/inference.ts';
 import { inspectOn } from '../device/inspect.ts';
 import { budgetedDevice } from './budget.ts';
-
-/** The reference resolution, for weights that do not say what they were trained at. */
-const DEFAULT_SIZE = 256;
+import { inferencePreprocessing } from '../data/eval-transform.ts';
 
 export function predict(p: EngineParams<'predict'>, ctx: HandlerContext): Promise<EngineResult<'predict'>> {
   return serial(async () => {
     const m = modelFor(p.model);
-    const size = p.imageSize ?? m.imageSize ?? DEFAULT_SIZE;
-    const device = await budgetedDevice({ what: 'inspect.predict', variant: m.model.variant, size, images: 1, kind: 'infer' });
-    const img = await withImageFile(p.image, (file) => loadImage(file, size, m.evalCrop));
+    const pre = inferencePreprocessing(m, { imageSize: p.imageSize });
+    const device = await budgetedDevice({ what: 'inspect.predict', variant: m.model.variant, size: pre.imageSize, images: 1, kind: 'infer' });
+    const img = await withImageFile(p.image, (file) => loadImage(file, pre));
     const x = imageTensor(img);
     const start = performance.now();
     // On a page device this includes sending the image (and the weights, the first time): what a prediction costs there.
@@ -40,21 +38,22 @@ export function predict(p: EngineParams<'predict'>, ctx: HandlerContext): Promis
     const ms = performance.now() - start;
     const numClasses = probs.shape[1]!;
     probs.dispose();
-    return { top5: topK(data, numClasses, m.labels), imageSize: size, ms };
+    return { top5: topK(data, numClasses, m.labels), imageSize: pre.imageSize, recordedImageSize: m.imageSize, ms };
   }, ctx.signal);
 }
 
 export function attention(p: EngineParams<'attention'>, ctx: HandlerContext): Promise<EngineResult<'attention'>> {
   return serial(async () => {
     const m = modelFor(p.model);
-    const size = p.imageSize ?? m.imageSize ?? DEFAULT_SIZE;
+    const pre = inferencePreprocessing(m, { imageSize: p.imageSize });
+    const size = pre.imageSize;
     const device = await budgetedDevice({ what: 'inspect.attention', variant: m.model.variant, size, images: 1, kind: 'infer' });
-    const img = await withImageFile(p.image, (file) => loadImage(file, size, m.evalCrop));
+    const img = await withImageFile(p.image, (file) => loadImage(file, pre));
     // Every block is captured: the selectors need each block's layers, heads and grid.
     const capture = device instanceof LocalDevice ? await captureHere(m.model, img)
       : await inspectOn(device, m.model, (inspector) => inspector.attention(img, null));
     const answer = answerQuery(findBlock(capture.blocks, p.block), { layer: p.layer, head: p.head, patch: p.patch, pixel: p.pixel }, [size, size]);
-    return attentionResult(answer, capture, img, m.labels);
+    return attentionResult(answer, capture, img, m.labels, m.imageSize);
   }, ctx.signal);
 }
 
@@ -75,7 +74,7 @@ export function receptiveField(p: EngineParams<'receptiveField'>, ctx: HandlerCo
     if (blocks.length === 0) throw new RangeError(`block ${p.block} has no spatial output: blocks are ${all.map((b) => `${b.index} (${b.name})`).join(', ')}`);
     // A field is a gradient with respect to the image: a backward pass, planned as a training pass of one image.
     const device = await budgetedDevice({ what: 'inspect.receptiveField', variant: m.model.variant, size: p.imageSize, images: 1, kind: 'train' });
-    const img = p.image ? await withImageFile(p.image, (file) => loadImage(file, p.imageSize, m.evalCrop)) : randomImage(p.imageSize, p.seed);
+    const img = p.image ? await withImageFile(p.image, (file) => loadImage(file, inferencePreprocessing(m, { imageSize: p.imageSize }))) : randomImage(p.imageSize, p.seed);
     const progress = (done: number, total: number) => ctx.progress(done, total, blocks[done - 1]?.name);
     if (!(device instanceof LocalDevice)) {
       const positions = blocks.map((b) => all.indexOf(b));

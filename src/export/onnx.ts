@@ -6,31 +6,31 @@
 import type { Model } from '../model/model.ts';
 import { stateDict } from '../model/weights.ts';
 import { MIN_INPUT_SIZE } from '../model/types.ts';
-import { EVAL_CROP_PCT } from '../data/eval-transform.ts';
+import { REFERENCE_PREPROCESSING, type Preprocessing } from '../data/eval-transform.ts';
+import { DEFAULT_OPSET, MAX_OPSET, MIN_OPSET } from './formats.ts';
 import { encodeModel, OnnxGraph } from './onnx-graph.ts';
 import { emitMobileNetV2, emitMobileViT } from './onnx-networks.ts';
 
 export const ONNX_INPUT = 'pixels';
 export const ONNX_OUTPUT = 'logits';
-export const DEFAULT_OPSET = 17;
-export const MIN_OPSET = 13;
-export const MAX_OPSET = 21;
+export { DEFAULT_OPSET, MAX_OPSET, MIN_OPSET };
 
 export interface OnnxExportOptions {
   imageSize: number;
   opset?: number;
   /** Class names, written to the metadata (default: "class i"). */
   labels?: string[] | null;
-  /** The evaluation transform's centre-crop fraction (the resize is to size / crop on the shorter side). */
-  cropPct?: number;
+  /** The evaluation transform (src/data/eval-transform.ts inferencePreprocessing) written to the metadata; its
+   *  imageSize is the graph's. Default: the reference crop and kernel. */
+  preprocessing?: Omit<Preprocessing, 'imageSize'>;
   /** Extra metadata (run id, checkpoint…). */
   metadata?: Record<string, string>;
 }
 
 /** The preprocessing a deployment must reproduce, as written to the model's metadata. */
-export function preprocessing(imageSize: number, cropPct: number) {
+export function preprocessing({ imageSize, cropPct, interpolation }: Preprocessing) {
   return {
-    resize: { shorter_side: Math.floor(imageSize / cropPct), interpolation: 'bicubic' },
+    resize: { shorter_side: Math.floor(imageSize / cropPct), interpolation },
     crop: { kind: 'center', size: [imageSize, imageSize], crop_pct: cropPct },
     channel_order: 'RGB',
     layout: 'NCHW',
@@ -47,7 +47,7 @@ export function exportOnnx(model: Model, o: OnnxExportOptions): Uint8Array {
   if (!Number.isInteger(size) || size < MIN_INPUT_SIZE || size > 4096) throw new RangeError(`the image size must be an integer from ${MIN_INPUT_SIZE} to 4096, got ${size}`);
   const labels = o.labels ?? Array.from({ length: model.numClasses }, (_, i) => `class ${i}`);
   if (labels.length !== model.numClasses) throw new RangeError(`${labels.length} labels for a ${model.numClasses}-class model`);
-  const cropPct = o.cropPct ?? EVAL_CROP_PCT;
+  const { cropPct, interpolation } = o.preprocessing ?? REFERENCE_PREPROCESSING;
 
   const g = new OnnxGraph(opset);
   const ctx = { g, weights: stateDict(model) };
@@ -60,7 +60,7 @@ export function exportOnnx(model: Model, o: OnnxExportOptions): Uint8Array {
     num_classes: String(model.numClasses),
     labels: JSON.stringify(labels),
     input_size: JSON.stringify([3, size, size]),
-    preprocessing: JSON.stringify(preprocessing(size, cropPct)),
+    preprocessing: JSON.stringify(preprocessing({ imageSize: size, cropPct, interpolation })),
     ...o.metadata,
   };
   return encodeModel(g, {

@@ -19,7 +19,7 @@ export function topK(probs: Float32Array, numClasses: number, labels: string[] |
 }
 
 /** `image` is the input the model saw (height × width × 3 in [0, 1]). */
-export async function attentionResult(answer: AttentionAnswer, capture: AttentionCapture, image: RgbImage, labels: string[] | null): Promise<AttentionResult> {
+export async function attentionResult(answer: AttentionAnswer, capture: AttentionCapture, image: RgbImage, labels: string[] | null, recordedImageSize: number | null): Promise<AttentionResult> {
   return {
     block: answer.block,
     layer: answer.layer,
@@ -31,6 +31,7 @@ export async function attentionResult(answer: AttentionAnswer, capture: Attentio
     overlay: pngDataUrl(await overlayPng(image, answer.pixelMap, attentionOverlayScale(answer))),
     image: pngDataUrl(await imagePng(image)),
     imageSize: image.height,
+    recordedImageSize,
     blocks: capture.summaries.map(({ index, name, layers, heads, grid, patch }) => ({ index, name, layers, heads, grid, patch })),
     top5: topK(capture.probs, capture.numClasses, labels),
   };

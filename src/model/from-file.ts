@@ -3,21 +3,11 @@
 import { MAX_CLASSES, createModel, type Model } from './model.ts';
 import { readSafetensors, type TensorMap } from './safetensors.ts';
 import { loadWeights, WeightsError, type LoadReport } from './weights.ts';
-import { VARIANT_NAMES, type VariantName } from './types.ts';
+import { parseVariant, type VariantName } from './types.ts';
+
+export { parseVariant };
 
 const HEAD_BIAS_KEYS = ['head.fc.bias', 'classifier.bias'];
-
-// A Map, not an object literal: a name like "constructor" or "__proto__" must not find Object.prototype's members.
-const ALIASES = new Map<string, VariantName>([
-  ['xxs', 'mobilevit_xxs'], ['xs', 'mobilevit_xs'], ['s', 'mobilevit_s'], ['mobilenetv2', 'mobilenet_v2'], ['mobilenetv2_100', 'mobilenet_v2'],
-]);
-
-export function parseVariant(name: string | undefined): VariantName {
-  const v = (name ?? '').replace(/-/g, '_').toLowerCase();
-  const found = (VARIANT_NAMES as readonly string[]).includes(v) ? (v as VariantName) : ALIASES.get(v);
-  if (!found) throw new WeightsError(`unknown variant ${JSON.stringify(String(name ?? '')).slice(0, 80)} (expected one of ${VARIANT_NAMES.join(', ')})`);
-  return found;
-}
 
 /**
  * The classifier size a weights file declares, checked before a model of that size is built: the bias is
@@ -44,6 +34,8 @@ export interface ModelFromWeights {
   report: LoadReport;
   /** Class names stored in the file's metadata (`labels`, a JSON array), when they fit its classifier. */
   labels: string[] | null;
+  /** The file's metadata (safetensors `__metadata__`). */
+  metadata: Record<string, string>;
 }
 
 /** The `labels` metadata entry (the studio's runs and zoo files write it), when it is a list of `classes` strings. */
@@ -76,7 +68,7 @@ export function modelFromWeights(variant: VariantName, path: string, numClasses?
   const model = createModel(variant, { numClasses: classes });
   try {
     const report = loadWeights(model, tensors, { source: path, allowHeadMismatch: fineTune });
-    return { model, report, labels: report.headReinitialized ? null : labelsInMetadata(metadata, classes) };
+    return { model, report, labels: report.headReinitialized ? null : labelsInMetadata(metadata, classes), metadata };
   } catch (e) {
     model.dispose();
     throw e;

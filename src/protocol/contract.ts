@@ -409,9 +409,16 @@ export const EvalResult = z.object({
 });
 export type EvalResult = z.infer<typeof EvalResult>;
 
+/**
+ * The input size the model's source records (a run's training size, a zoo model's evaluation size); null when it
+ * records none. The window warns when an inspection's imageSize differs from it.
+ */
+const recordedImageSize = z.number().int().nullable();
+
 export const PredictResult = z.object({
   top5: z.array(Prediction),
   imageSize: z.number().int(),
+  recordedImageSize,
   ms: finite,
 });
 export type PredictResult = z.infer<typeof PredictResult>;
@@ -441,6 +448,7 @@ export const AttentionResult = z.object({
   /** The input image alone as the model saw it (resized, cropped), PNG: the window fades the overlay over it. */
   image: DisplayDataUrl,
   imageSize: z.number().int(),
+  recordedImageSize,
   blocks: z.array(AttentionBlockInfo),
   top5: z.array(Prediction),
 });

@@ -46,6 +46,10 @@ export interface ResolvedRecipe {
   stats: DatasetStats | null;
 }
 
+/** The resize kernels of the sources the studio loads: timm's configs say bicubic, Apple's Hugging Face ones bilinear. */
+export const INTERPOLATIONS = ['bicubic', 'bilinear'] as const;
+export type Interpolation = (typeof INTERPOLATIONS)[number];
+
 /** The reference recipe (ml-cvnets / timm for MobileViT): what 'auto' means when nothing is known. */
 export const REFERENCE_RECIPE = { cropScale: [0.08, 1] as [number, number], evalCrop: 0.9, warmupEpochs: 1, minLrRatio: 0.1 };
 

@@ -1,8 +1,12 @@
 // The model to evaluate or inspect: a variant with optional weights (seeded random init otherwise), or
-// a training run's folder (its variant, classes, image size and best — else last — checkpoint).
+// a training run's folder (its variant, classes, image size and best — else last — checkpoint), with what its
+// source records of its preprocessing (a run's recipe, the zoo row a converted file came from): every inference
+// path turns that into its input with src/data/eval-transform.ts inferencePreprocessing.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { RecordedPreprocessing } from '../data/eval-transform.ts';
 import { modelFromWeights, parseVariant } from '../model/from-file.ts';
+import { zooEntryOfSource } from '../zoo/zoo.ts';
 import { createModel, type Model } from '../model/index.ts';
 import { loadWeightsFile } from '../model/weights-file.ts';
 import { CheckpointStore, type CheckpointKind } from './checkpoint.ts';
@@ -21,18 +25,16 @@ export interface ModelSource {
   seed?: number;
 }
 
-export interface LoadedModel {
+export interface LoadedModel extends RecordedPreprocessing {
   model: Model;
   /** Class names when known (a run's classes, or those stored in the weights' metadata). */
   labels: string[] | null;
-  /** The run's training image size, a sensible default for inspecting it. */
-  imageSize: number | null;
-  /** The centre-crop fraction the run evaluated with (its recorded recipe); null: the reference crop. */
-  evalCrop: number | null;
   /** What was loaded, for messages: a path or 'random init (seed 0)'. */
   source: string;
   notes: string[];
 }
+
+const NOT_RECORDED: RecordedPreprocessing = { imageSize: null, evalCrop: null, interpolation: null };
 
 export function loadModel(src: ModelSource): LoadedModel {
   if (src.run !== undefined && src.weights !== undefined) throw new RangeError('give either weights or a run, not both');
@@ -41,12 +43,14 @@ export function loadModel(src: ModelSource): LoadedModel {
   const seed = src.seed ?? 0;
   if (src.weights === undefined) {
     const model = createModel(variant, { numClasses: src.numClasses ?? 1000, seed });
-    return { model, labels: null, imageSize: null, evalCrop: null, source: `random init (seed ${seed})`, notes: [] };
+    return { model, labels: null, ...NOT_RECORDED, source: `random init (seed ${seed})`, notes: [] };
   }
   if (!existsSync(src.weights)) throw new Error(`weights file ${src.weights} does not exist`);
   // Inspecting needs the file's own classifier: a head mismatch is an error here, not fine-tuning.
-  const { model, report, labels } = modelFromWeights(variant, src.weights, src.numClasses);
-  return { model, labels, imageSize: null, evalCrop: null, source: src.weights, notes: report.notes };
+  const { model, report, labels, metadata } = modelFromWeights(variant, src.weights, src.numClasses);
+  const zoo = zooEntryOfSource(metadata.source);
+  const recorded = zoo ? { imageSize: zoo.imageSize, evalCrop: zoo.evalCrop, interpolation: zoo.interpolation } : NOT_RECORDED;
+  return { model, labels, ...recorded, source: src.weights, notes: report.notes };
 }
 
 function fromRun(src: ModelSource): LoadedModel {
@@ -69,7 +73,7 @@ function fromRun(src: ModelSource): LoadedModel {
     const report = loadWeightsFile(model, path!, { allowHeadMismatch: false });
     // Inspect what the run evaluated: its recorded crop (a run from before recipes used the reference one).
     const evalCrop = run.recipe?.settings.evalCrop ?? null;
-    return { model, labels: classes, imageSize: run.settings.imageSize, evalCrop, source: `${path} (${kind} checkpoint)`, notes: report.notes };
+    return { model, labels: classes, imageSize: run.settings.imageSize, evalCrop, interpolation: null, source: `${path} (${kind} checkpoint)`, notes: report.notes };
   } catch (e) {
     model.dispose();
     throw e;

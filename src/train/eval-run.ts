@@ -12,7 +12,8 @@ import { readSafetensors } from '../model/safetensors.ts';
 import { evaluateSet, type EvalModel, type Evaluation } from './evaluate.ts';
 import type { Model } from '../model/model.ts';
 import { TrainSettings } from '../protocol/contract.ts';
-import { REFERENCE_RECIPE, datasetStats, resolveRecipe } from './recipe.ts';
+import { datasetStats, resolveRecipe } from './recipe.ts';
+import { inferencePreprocessing, type Interpolation } from '../data/eval-transform.ts';
 import { readRun, type CheckpointKind } from '../run/index.ts';
 
 export interface EvalRunOptions {
@@ -24,8 +25,10 @@ export interface EvalRunOptions {
   variant?: string;
   /** Dataset folder; default: the run's. */
   data?: string;
-  /** Default: the run's image size, else 256. */
+  /** Default: the run's image size (the zoo model's evaluation size), else 256. */
   imageSize?: number;
+  /** Default: the zoo model's resize kernel, else bicubic. */
+  interpolation?: Interpolation;
   batchSize?: number;
   /** Centre-crop fraction (1: the whole image); 'auto' or omitted: the run's recorded recipe, else chosen from the dataset. */
   evalCrop?: number | 'auto';
@@ -43,6 +46,7 @@ export interface EvalRunResult extends Evaluation {
   imageSize: number;
   /** The centre-crop fraction used (1: the whole image). */
   evalCrop: number;
+  interpolation: Interpolation;
   /** Which images: 'val' (a val/ folder or the run's split) or 'all'. */
   images: 'val' | 'all';
 }
@@ -70,12 +74,15 @@ export async function evaluateModel(opts: EvalRunOptions): Promise<EvalRunResult
     ? { run: opts.run, checkpoint: opts.checkpoint }
     : { weights: opts.weights, variant: opts.variant ?? weightsVariant(opts.weights!), numClasses: scan.classes.length });
   try {
-    const imageSize = opts.imageSize ?? loaded.imageSize ?? 256;
-    const evalCrop = typeof opts.evalCrop === 'number' ? opts.evalCrop
-      // A run evaluates as it was evaluated in training (a run from before recipes: the reference crop).
-      : run ? loaded.evalCrop ?? REFERENCE_RECIPE.evalCrop
-        : resolveRecipe(TrainSettings.parse({ data, imageSize }), datasetStats(scan)).settings.evalCrop;
-    const set = await buildEvalSet(entries, imageSize, { cropPct: evalCrop, signal: opts.signal, onProgress: (d, t) => opts.onProgress?.('eval-set', d, t) });
+    // A run evaluates as it was evaluated in training, a zoo file as its source does (inferencePreprocessing); a
+    // weights file that records no crop takes the recipe's choice for this dataset.
+    const { imageSize } = inferencePreprocessing(loaded, { imageSize: opts.imageSize });
+    const dataCrop = !run && loaded.evalCrop === null ? resolveRecipe(TrainSettings.parse({ data, imageSize }), datasetStats(scan)).settings.evalCrop : undefined;
+    const pre = inferencePreprocessing(loaded, {
+      imageSize, cropPct: typeof opts.evalCrop === 'number' ? opts.evalCrop : dataCrop, interpolation: opts.interpolation,
+    });
+    const evalCrop = pre.cropPct;
+    const set = await buildEvalSet(entries, imageSize, { cropPct: evalCrop, interpolation: pre.interpolation, signal: opts.signal, onProgress: (d, t) => opts.onProgress?.('eval-set', d, t) });
     const runner = opts.runtime ? await opts.runtime(loaded.model, imageSize) : null;
     let evaluation: Evaluation;
     try {
@@ -83,7 +90,7 @@ export async function evaluateModel(opts: EvalRunOptions): Promise<EvalRunResult
     } finally {
       await runner?.dispose();
     }
-    return { ...evaluation, classes: scan.classes, source: loaded.source, data: scan.root, imageSize, evalCrop, images };
+    return { ...evaluation, classes: scan.classes, source: loaded.source, data: scan.root, imageSize, evalCrop, interpolation: pre.interpolation, images };
   } finally {
     loaded.model.dispose();
   }

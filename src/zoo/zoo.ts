@@ -12,6 +12,7 @@
 // timm's MobileNetV2 expects ImageNet mean/std, and Apple's MobileViT expects BGR: both are folded into the
 // stem once, when the file is converted for the studio (src/zoo/convert.ts).
 import type { VariantName } from '../model/types.ts';
+import type { Interpolation } from '../data/eval-transform.ts';
 
 export type ZooSource = 'timm' | 'apple';
 
@@ -42,6 +43,10 @@ export interface ZooEntry {
   params: number;
   /** Evaluation size of the source's config. */
   imageSize: number;
+  /** The centre fraction its evaluation keeps (timm's crop_pct; Apple's crop 256 of a 288 px resize). */
+  evalCrop: number;
+  /** The resize kernel of the source's evaluation transform. */
+  interpolation: Interpolation;
   /** Which label set the classifier predicts. */
   labels: 'imagenet-1k';
 }
@@ -51,14 +56,16 @@ const IMAGENET_STD: [number, number, number] = [0.229, 0.224, 0.225];
 
 const timmVit = (size: 'xxs' | 'xs' | 's', params: number, top1: number, commit?: string): ZooEntry => ({
   name: `mobilevit_${size}`, repo: `timm/mobilevit_${size}.cvnets_in1k`, revision: 'main', commit, file: 'model.safetensors',
-  variant: `mobilevit_${size}`, source: 'timm', keys: 'timm', channels: 'RGB', normalize: null, top1, params, imageSize: 256, labels: 'imagenet-1k',
+  variant: `mobilevit_${size}`, source: 'timm', keys: 'timm', channels: 'RGB', normalize: null, top1, params, imageSize: 256, evalCrop: 0.9,
+  interpolation: 'bicubic', labels: 'imagenet-1k',
 });
 
 const appleVit = (hfSize: string, size: 'xxs' | 'xs' | 's', params: number, top1: number): ZooEntry => ({
   name: `apple_mobilevit_${size}`, repo: `apple/mobilevit-${hfSize}`,
   // The safetensors conversion was never merged: it lives in the pull request's ref.
   revision: 'refs/pr/2', file: 'model.safetensors',
-  variant: `mobilevit_${size}`, source: 'apple', keys: 'huggingface', channels: 'BGR', normalize: null, top1, params, imageSize: 256, labels: 'imagenet-1k',
+  variant: `mobilevit_${size}`, source: 'apple', keys: 'huggingface', channels: 'BGR', normalize: null, top1, params, imageSize: 256, evalCrop: 256 / 288,
+  interpolation: 'bilinear', labels: 'imagenet-1k',
 });
 
 /** The zoo, in the order it is listed. */
@@ -69,7 +76,7 @@ export const ZOO: readonly ZooEntry[] = [
   {
     name: 'mobilenetv2_100', repo: 'timm/mobilenetv2_100.ra_in1k', revision: 'main', file: 'model.safetensors',
     variant: 'mobilenet_v2', source: 'timm', keys: 'timm', channels: 'RGB', normalize: { mean: IMAGENET_MEAN, std: IMAGENET_STD },
-    top1: 72.97, params: 3_504_872, imageSize: 224, labels: 'imagenet-1k',
+    top1: 72.97, params: 3_504_872, imageSize: 224, evalCrop: 0.875, interpolation: 'bicubic', labels: 'imagenet-1k',
   },
   appleVit('xx-small', 'xxs', 1_272_024, 69.0),
   appleVit('x-small', 'xs', 2_317_848, 74.8),
@@ -95,6 +102,11 @@ export function findZooEntry(name: string): ZooEntry | undefined {
     ?? (id === 'mobilenet_v2' || id === 'mobilenetv2' ? ZOO.find((e) => e.variant === 'mobilenet_v2') : undefined);
   if (hit && rev !== undefined && rev !== hit.revision.toLowerCase()) return undefined;
   return hit;
+}
+
+/** The entry a converted file came from, by the `source` its metadata records (`repo@revision/file`, src/zoo/convert.ts). */
+export function zooEntryOfSource(source: string | undefined): ZooEntry | undefined {
+  return source === undefined ? undefined : ZOO.find((e) => source === `${e.repo}@${e.revision}/${e.file}`);
 }
 
 /** True when `spec` reads as a zoo name or repo id rather than a file path. */

@@ -3,29 +3,15 @@
 // (this process, or webgpu / webgl / wasm-threads in a Chromium page).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { positiveInt, UsageError, type ParsedFlags } from '../args.ts';
+import { asUsage, UsageError, type ParsedFlags } from '../args.ts';
 import type { CliCommand, CliIO } from '../command.ts';
-import { DEVICE_FLAG, JSON_FLAG, VARIANT_FLAG, variantFlag, inputSize, withDevice } from '../common.ts';
-import { inspectOn } from '../../device/inspect.ts';
+import { DEVICE_FLAG, JSON_FLAG, VARIANT_FLAG, inputSize, variantFlag, withDevice } from '../common.ts';
 import type { AttentionQuery } from '../../inspect/attention-math.ts';
-import { answerQuery, attentionOverlayScale, findBlock, type AttentionAnswer } from '../../inspect/attention.ts';
+import type { AttentionAnswer } from '../../inspect/attention.ts';
 import { parseCell, parseCellOrMean, parseIndexOrMean } from '../../inspect/args.ts';
-import { checkBlockIndex } from '../../inspect/capture.ts';
-import { loadImage } from '../../inspect/image.ts';
-import { loadModel } from '../../run/model.ts';
-import { resolveWeightsFlag } from '../weights.ts';
-import { overlayPng, type RgbImage } from '../../inspect/overlay.ts';
-import { topK } from '../../inspect/results.ts';
+import { modelSourceFlags, RUN_FLAG } from '../weights.ts';
+import { INFERENCE_FLAGS, explicitPreprocessing } from '../preprocessing-flags.ts';
 import type { Prediction } from '../../protocol/contract.ts';
-
-/** Out-of-range selectors (RangeError from src/inspect) are the user's input: report them as usage errors. */
-function asUsage<T>(f: () => T): T {
-  try {
-    return f();
-  } catch (e) {
-    throw e instanceof RangeError ? new UsageError(e.message) : e;
-  }
-}
 
 interface Request {
   block: number;
@@ -81,9 +67,9 @@ export const command: CliCommand = {
     variant: VARIANT_FLAG,
     'num-classes': { type: 'number', description: 'classes of the weights file (default: read from the file)' },
     weights: { type: 'string', description: 'safetensors with timm or Hugging Face names, or a zoo model (see models list)' },
-    run: { type: 'string', description: 'a training run folder (its best, else last, checkpoint)' },
+    run: RUN_FLAG,
     image: { type: 'string', description: 'the image to inspect' },
-    'image-size': { type: 'number', description: 'input size (default: the run\'s, else 256)' },
+    ...INFERENCE_FLAGS,
     block: { type: 'number', description: 'MobileViT block, from 0' },
     layer: { type: 'number', description: 'transformer layer inside the block, from 0' },
     rollout: { type: 'boolean', description: 'attention rollout over all layers of the block instead of one layer' },
@@ -96,18 +82,18 @@ export const command: CliCommand = {
   },
   async run(flags, io) {
     const { block, query } = parseRequest(flags);
-    const requestedSize = positiveInt(flags, 'image-size');
-    await resolveWeightsFlag(flags, io); // a zoo name or repo id: pulled when not cached
+    const explicit = explicitPreprocessing(flags);
+    const source = await modelSourceFlags(flags, io); // a zoo name or repo id: pulled when not cached
     return withDevice(flags, io, async ({ device }) => {
-      const loaded = asUsage(() => loadModel({
-        variant: flags.run === undefined ? variantFlag(flags) : (flags.variant as string | undefined), numClasses: positiveInt(flags, 'num-classes'),
-        weights: flags.weights as string | undefined, run: flags.run as string | undefined,
-      }));
+      const [{ inspectOn }, { answerQuery, attentionOverlayScale, findBlock }, { checkBlockIndex }, { loadImage }, { loadModel }, { overlayPng }, { topK }, { inferencePreprocessing }] =
+        await Promise.all([import('../../device/inspect.ts'), import('../../inspect/attention.ts'), import('../../inspect/capture.ts'), import('../../inspect/image.ts'),
+          import('../../run/model.ts'), import('../../inspect/overlay.ts'), import('../../inspect/results.ts'), import('../../data/eval-transform.ts')]);
+      const loaded = asUsage(() => loadModel({ ...source, variant: variantFlag(flags) }));
       try {
         asUsage(() => checkBlockIndex(loaded.model, block));
-        const size = requestedSize ?? loaded.imageSize ?? 256;
-        inputSize(size, 'image-size');
-        const image: RgbImage = await loadImage(flags.image as string, size, loaded.evalCrop);
+        const pre = inferencePreprocessing(loaded, explicit);
+        inputSize(pre.imageSize, 'image-size');
+        const image = await loadImage(flags.image as string, pre);
         // Only the asked block's weights come back (a large image's first block alone can hold 100 MB).
         const capture = await inspectOn(device, loaded.model, (inspector) => inspector.attention(image, [block]));
         const answer = asUsage(() => answerQuery(findBlock(capture.blocks, block), query, [image.height, image.width]));

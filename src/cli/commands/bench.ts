@@ -4,8 +4,7 @@
 import { positiveInt, UsageError } from '../args.ts';
 import type { CliCommand } from '../command.ts';
 import { DEVICE_FLAG, inputSize, variantFlag, VARIANT_FLAG, withDevice } from '../common.ts';
-import { describeDevice } from '../../device/open.ts';
-import { measureSpeed, type SpeedMode } from '../../train/speed.ts';
+import type { SpeedMode } from '../../train/speed.ts';
 
 const MODES: SpeedMode[] = ['inference', 'training'];
 
@@ -29,6 +28,7 @@ export const command: CliCommand = {
     const batchSize = positiveInt(flags, 'batch-size')!;
     const runs = positiveInt(flags, 'runs')!;
     return withDevice(flags, io, async ({ device }) => {
+      const [{ describeDevice }, { measureSpeed }] = await Promise.all([import('../../device/open.ts'), import('../../train/speed.ts')]);
       const r = await measureSpeed({ variant, mode, imageSize, batchSize, runs }, (done, total) => {
         if (!flags.json) io.err(`run ${done}/${total}`);
       }, device);

@@ -6,7 +6,6 @@ import type { CliCommand } from '../command.ts';
 import { JSON_FLAG, VARIANT_FLAG, inputSize, setupBackend, table, variantFlag } from '../common.ts';
 import { MEASURE_BATCH } from '../../device/choose.ts';
 import { SpeedFile, defaultSpeedsFile } from '../../engine/device-speeds.ts';
-import { probeDevices } from '../../engine/devices.ts';
 
 export const command: CliCommand = {
   name: 'devices',
@@ -23,6 +22,7 @@ export const command: CliCommand = {
     const variant = variantFlag(flags, false);
     const imageSize = inputSize(positiveInt(flags, 'image-size')!, 'image-size');
     const local = await setupBackend(flags, io);
+    const { probeDevices } = await import('../../engine/devices.ts');
     const store = new SpeedFile((flags.file as string | undefined) ?? defaultSpeedsFile());
     const controller = new AbortController();
     const stop = () => controller.abort();

@@ -4,11 +4,8 @@ import { positiveInt, UsageError } from '../args.ts';
 import type { CliCommand } from '../command.ts';
 import { flagSpecs, settingFlags, settingsFromFlags } from '../settings-flags.ts';
 import { DEVICE_FLAG, JSON_FLAG, table, withDevice } from '../common.ts';
-import { LocalDevice } from '../../device/device.ts';
-import { openForInference } from '../../device/inference.ts';
-import { evaluateModel } from '../../train/index.ts';
-import { OrtModel, parseRuntime } from '../../export/ort-model.ts';
-import { resolveWeightsFlag } from '../weights.ts';
+import { modelSourceFlags, RUN_FLAG } from '../weights.ts';
+import { INFERENCE_FLAGS, describePreprocessing, explicitPreprocessing } from '../preprocessing-flags.ts';
 
 const EVAL_SETTING_FLAGS = settingFlags(['variant', 'data', 'imageSize', 'batchSize', 'evalCrop'], {
   variant: 'variant of --weights (default: from the file, else mobilevit_xxs)',
@@ -24,9 +21,10 @@ export const command: CliCommand = {
   name: 'eval',
   summary: 'evaluate a run (--run) or weights (--weights --data): accuracy, per class, confusion, mistakes',
   flags: {
-    run: { type: 'string', description: 'run folder: its best checkpoint (else last) on its validation images' },
+    run: { ...RUN_FLAG, description: `${RUN_FLAG.description}, on its validation images` },
     checkpoint: { type: 'string', description: 'best | last (with --run)' },
-    weights: { type: 'string', description: 'weights file (.safetensors) or a zoo model, instead of a run' },
+    weights: { type: 'string', description: 'weights file (.safetensors) or a zoo model, instead of a run (a run folder counts as --run)' },
+    interpolation: INFERENCE_FLAGS.interpolation,
     // The training settings eval shares, generated from the contract's schema, with what they mean here.
     ...flagSpecs(EVAL_SETTING_FLAGS),
     misclassified: { type: 'number', description: 'how many misclassified files to list', default: 20 },
@@ -35,21 +33,24 @@ export const command: CliCommand = {
     json: JSON_FLAG,
   },
   async run(flags, io) {
+    const [{ LocalDevice }, { openForInference }, { evaluateModel }, { OrtModel, parseRuntime }] = await Promise.all([
+      import('../../device/device.ts'), import('../../device/inference.ts'), import('../../train/index.ts'), import('../../export/ort-model.ts'),
+    ]);
     const runtime = parseRuntime(flags.runtime);
     const checkpoint = flags.checkpoint as string | undefined;
     if (checkpoint !== undefined && checkpoint !== 'best' && checkpoint !== 'last') throw new UsageError(`--checkpoint must be best or last, got "${checkpoint}"`);
     if (!flags.run && !flags.weights) throw new UsageError('give --run DIR, or --weights FILE with --data DIR');
-    if (flags.run && flags.weights) throw new UsageError('give --run or --weights, not both');
-    if (flags.weights && !flags.data) throw new UsageError('--weights needs --data DIR');
+    const { interpolation } = explicitPreprocessing({ interpolation: flags.interpolation });
+    const source = await modelSourceFlags(flags, io); // a zoo name or repo id: pulled when not cached
+    if (source.weights && !flags.data) throw new UsageError('--weights needs --data DIR');
     const show = flags.misclassified as number;
     if (!Number.isInteger(show) || show < 0) throw new UsageError(`--misclassified must be a whole number, got ${show}`);
     const given = settingsFromFlags({ ...flags, variant: undefined }, EVAL_SETTING_FLAGS) as { evalCrop?: number | 'auto' };
     if (typeof given.evalCrop === 'number' && !(given.evalCrop > 0 && given.evalCrop <= 1)) throw new UsageError(`--eval-crop must be in (0, 1], got ${given.evalCrop}`);
-    await resolveWeightsFlag(flags, io); // a zoo name or repo id: pulled when not cached
     const r = await withDevice(flags, io, ({ device }) => evaluateModel({
-      evalCrop: given.evalCrop,
-      run: flags.run as string | undefined, checkpoint: checkpoint as 'best' | 'last' | undefined,
-      weights: flags.weights as string | undefined, variant: flags.variant as string | undefined,
+      evalCrop: given.evalCrop, interpolation,
+      run: source.run, checkpoint: checkpoint as 'best' | 'last' | undefined,
+      weights: source.weights, variant: source.variant,
       data: flags.data as string | undefined, imageSize: positiveInt(flags, 'image-size'), batchSize: positiveInt(flags, 'batch-size'),
       runtime: runtime === 'onnxruntime' ? (model, size) => OrtModel.create(model, size)
         : device instanceof LocalDevice ? undefined : (model) => openForInference(device, model),
@@ -58,7 +59,7 @@ export const command: CliCommand = {
       io.out(JSON.stringify(r));
       return 0;
     }
-    io.out(`${r.source} on ${r.count} ${r.images === 'val' ? 'validation' : ''} images of ${r.data} at ${r.imageSize} px, ${r.evalCrop >= 1 ? 'whole image' : `centre ${Math.round(r.evalCrop * 100)}%`}`);
+    io.out(`${r.source} on ${r.count} ${r.images === 'val' ? 'validation' : ''} images of ${r.data} at ${r.imageSize} px, ${describePreprocessing({ imageSize: r.imageSize, cropPct: r.evalCrop, interpolation: r.interpolation })}`);
     io.out(`loss ${r.loss.toFixed(4)}   top-1 ${pct(r.top1)}   top-5 ${pct(r.top5)}\n`);
     io.out(table(['class', 'images', 'accuracy'], r.perClass.map((c) => [c.class, c.count, pct(c.accuracy)])));
     io.out('\nconfusion (rows: true class, columns: predicted, in class order)');

@@ -3,10 +3,9 @@
 import { positiveInt, requireFlag, UsageError } from '../args.ts';
 import type { CliCommand } from '../command.ts';
 import { BACKEND_FLAG, JSON_FLAG, inputSize, setupBackend } from '../common.ts';
-import { EXPORT_FORMATS, exportModel, type ExportFormat } from '../../export/export-model.ts';
-import { DEFAULT_OPSET, MAX_OPSET, MIN_OPSET } from '../../export/onnx.ts';
+import { DEFAULT_OPSET, EXPORT_FORMATS, MAX_OPSET, MIN_OPSET, type ExportFormat } from '../../export/formats.ts';
 import { readRegularText } from '../../util/read-file.ts';
-import { resolveWeightsFlag } from '../weights.ts';
+import { modelSourceFlags } from '../weights.ts';
 
 export const command: CliCommand = {
   name: 'export',
@@ -14,13 +13,13 @@ export const command: CliCommand = {
   flags: {
     format: { type: 'string', description: EXPORT_FORMATS.join(' | ') },
     out: { type: 'string', description: 'file to write (timm-recipe: the YAML args file; a .sh with the command goes beside it)' },
-    run: { type: 'string', description: 'run folder' },
+    run: { type: 'string', description: 'run folder (its recorded recipe gives the ONNX preprocessing metadata)' },
     checkpoint: { type: 'string', description: 'best | last (with --run; default best, else last)' },
     variant: { type: 'string', description: 'variant of --weights' },
-    weights: { type: 'string', description: 'weights (.safetensors) or a zoo model, instead of a run' },
+    weights: { type: 'string', description: 'weights (.safetensors) or a zoo model, instead of a run (a run folder counts as --run)' },
     'num-classes': { type: 'number', description: 'classifier size (default: read from the weights)' },
     labels: { type: 'string', description: 'text file with one class name per line (ONNX metadata, with --weights)' },
-    'image-size': { type: 'number', description: "ONNX input size (default: the run's, else 256)" },
+    'image-size': { type: 'number', description: "ONNX input size (default: the run's, the zoo model's, else 256)" },
     opset: { type: 'number', description: `ONNX opset, ${MIN_OPSET}–${MAX_OPSET} (default ${DEFAULT_OPSET}: LayerNormalization)` },
     backend: BACKEND_FLAG,
     json: JSON_FLAG,
@@ -31,19 +30,19 @@ export const command: CliCommand = {
     const out = requireFlag<string>(flags, 'out');
     const checkpoint = flags.checkpoint as string | undefined;
     if (checkpoint !== undefined && checkpoint !== 'best' && checkpoint !== 'last') throw new UsageError(`--checkpoint must be best or last, got "${checkpoint}"`);
-    if (flags.run && flags.weights) throw new UsageError('give --run or --weights, not both');
     if (!flags.run && !flags.weights) throw new UsageError('give --run DIR, or --variant V --weights FILE');
-    await resolveWeightsFlag(flags, io); // a zoo name or repo id: pulled when not cached, and its variant
-    if (flags.weights && !flags.variant) throw new UsageError('--weights needs --variant');
+    const source = await modelSourceFlags(flags, io); // a zoo name or repo id: pulled when not cached, and its variant
+    if (source.weights && !source.variant) throw new UsageError('--weights needs --variant');
     const size = positiveInt(flags, 'image-size');
     const labels = flags.labels === undefined ? undefined
       : readRegularText(flags.labels as string, { maxBytes: 20 * 1024 * 1024, what: 'labels file' }).split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
     // The model's weights are held in TF.js variables, so a backend is needed to load them.
     if (format !== 'timm-recipe') await setupBackend(flags, io);
+    const { exportModel } = await import('../../export/export-model.ts');
     const r = exportModel({
       format: format as ExportFormat, out,
-      run: flags.run as string | undefined, checkpoint: checkpoint as 'best' | 'last' | undefined,
-      variant: flags.variant as string | undefined, weights: flags.weights as string | undefined,
+      run: source.run, checkpoint: checkpoint as 'best' | 'last' | undefined,
+      variant: source.run === undefined ? source.variant : undefined, weights: source.weights,
       numClasses: positiveInt(flags, 'num-classes'), imageSize: size === undefined ? undefined : inputSize(size, 'image-size'),
       opset: positiveInt(flags, 'opset'), labels,
     });

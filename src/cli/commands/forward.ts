@@ -1,11 +1,8 @@
 // `forward`: runs `input_nhwc` of a safetensors file through the model in eval mode and writes `logits`.
-import { deviceLogits } from '../../device/inference.ts';
-import * as tf from '@tensorflow/tfjs';
-import { positiveInt, requireFlag } from '../args.ts';
+import { requireFlag, UsageError } from '../args.ts';
 import type { CliCommand } from '../command.ts';
 import { DEVICE_FLAG, withDevice, VARIANT_FLAG, variantFlag } from '../common.ts';
-import { resolveWeightsFlag } from '../weights.ts';
-import { modelFromWeights } from '../../model/from-file.ts';
+import { modelSourceFlags, RUN_FLAG } from '../weights.ts';
 import { readSafetensors, writeSafetensors } from '../../model/safetensors.ts';
 
 export const command: CliCommand = {
@@ -14,19 +11,20 @@ export const command: CliCommand = {
   flags: {
     variant: VARIANT_FLAG,
     'num-classes': { type: 'number', description: 'classifier size (default: read from the weights)' },
-    weights: { type: 'string', description: 'weights (.safetensors, timm or Hugging Face names), or a zoo model (see models list)' },
+    weights: { type: 'string', description: 'weights (.safetensors, timm or Hugging Face names), a zoo model (see models list) or a run folder' },
+    run: RUN_FLAG,
     input: { type: 'string', description: 'safetensors file holding input_nhwc [B, H, W, 3] in [0, 1]' },
     output: { type: 'string', description: 'safetensors file to write logits [B, classes] to' },
     backend: DEVICE_FLAG,
   },
   async run(flags, io) {
-    await resolveWeightsFlag(flags, io); // a zoo name or repo id: pulled when not cached
-    const variant = variantFlag(flags);
-    const weights = requireFlag<string>(flags, 'weights');
+    if (flags.weights === undefined && flags.run === undefined) throw new UsageError('give --weights FILE|MODEL or --run DIR');
     const inputPath = requireFlag<string>(flags, 'input');
     const outputPath = requireFlag<string>(flags, 'output');
-    const numClasses = positiveInt(flags, 'num-classes');
+    const source = await modelSourceFlags(flags, io); // a zoo name or repo id: pulled when not cached
+    const variant = variantFlag(flags);
     return withDevice(flags, io, async ({ device }) => {
+      const [tf, { deviceLogits }, { loadModel }] = await Promise.all([import('@tensorflow/tfjs'), import('../../device/inference.ts'), import('../../run/model.ts')]);
       const input = readSafetensors(inputPath).tensors.get('input_nhwc');
       if (!input) throw new Error(`${inputPath}: no tensor named input_nhwc`);
       if (input.shape.length !== 4 || input.shape[3] !== 3) throw new Error(`${inputPath}: input_nhwc must be [B, H, W, 3], got [${input.shape}]`);
@@ -35,8 +33,8 @@ export const command: CliCommand = {
       if (b < 1 || h < 32 || w < 32 || h > 4096 || w > 4096 || b * h * w > 16 * 1024 * 1024) {
         throw new Error(`${inputPath}: input_nhwc [${input.shape}] is outside the sizes forward runs (B ≥ 1, H and W from 32 to 4096, B × H × W at most 16 M pixels)`);
       }
-      const { model, report } = modelFromWeights(variant, weights, numClasses);
-      for (const note of report.notes) io.err(note);
+      const { model, notes } = loadModel({ ...source, variant });
+      for (const note of notes) io.err(note);
       const x = tf.tensor4d(input.data, input.shape as [number, number, number, number]);
       const logits = await deviceLogits(device, model, x);
       const data = new Float32Array(await logits.data());

@@ -1,10 +1,7 @@
 // `info`: parameters, multiply-adds and output shape of every block of a variant.
-import * as tf from '@tensorflow/tfjs';
 import { positiveInt } from '../args.ts';
 import type { CliCommand } from '../command.ts';
 import { BACKEND_FLAG, JSON_FLAG, VARIANT_FLAG, fmtInt, fmtMacs, setupBackend, table, variantFlag, inputSize } from '../common.ts';
-import { createModel } from '../../model/index.ts';
-import { summarize } from '../../model/summary.ts';
 
 export const command: CliCommand = {
   name: 'info',
@@ -21,6 +18,7 @@ export const command: CliCommand = {
     const numClasses = positiveInt(flags, 'num-classes')!;
     const size = inputSize(positiveInt(flags, 'image-size')!, 'image-size');
     await setupBackend(flags, io);
+    const [tf, { createModel }, { summarize }] = await Promise.all([import('@tensorflow/tfjs'), import('../../model/index.ts'), import('../../model/summary.ts')]);
     const model = createModel(variant, { numClasses });
     const s = summarize(model, size);
     model.dispose();

@@ -1,15 +1,12 @@
-// `predict`: top-k classes for one image, with the reference evaluation transform.
-import { deviceLogits } from '../../device/inference.ts';
-import * as tf from '@tensorflow/tfjs';
+// `predict`: top-k classes for one image, preprocessed as the model's source records (a run's recipe, a zoo
+// row; src/data/eval-transform.ts inferencePreprocessing), or as the flags say.
+import type * as tf from '@tensorflow/tfjs';
 import { FileReadError, readRegularText } from '../../util/read-file.ts';
-import { positiveInt, requireFlag } from '../args.ts';
+import { asUsage, positiveInt, requireFlag, UsageError } from '../args.ts';
 import type { CliCommand } from '../command.ts';
-import { DEVICE_FLAG, withDevice, JSON_FLAG, VARIANT_FLAG, table, variantFlag } from '../common.ts';
-import { resolveWeightsFlag } from '../weights.ts';
-import { decodeForEval } from '../../data/index.ts';
-import { modelFromWeights } from '../../model/from-file.ts';
-import { topK } from '../../model/predict.ts';
-import { OrtModel, parseRuntime } from '../../export/ort-model.ts';
+import { DEVICE_FLAG, withDevice, JSON_FLAG, VARIANT_FLAG, table, inputSize, variantFlag } from '../common.ts';
+import { modelSourceFlags, RUN_FLAG } from '../weights.ts';
+import { INFERENCE_FLAGS, describePreprocessing, explicitPreprocessing } from '../preprocessing-flags.ts';
 
 function readLabels(path: string | undefined, classes: number): string[] {
   if (!path) return Array.from({ length: classes }, (_, i) => `class ${i}`);
@@ -26,46 +23,59 @@ export const command: CliCommand = {
   summary: 'top-k classes for an image',
   flags: {
     variant: VARIANT_FLAG,
-    weights: { type: 'string', description: 'weights (.safetensors), or a zoo model (see models list)' },
+    weights: { type: 'string', description: 'weights (.safetensors), a zoo model (see models list), or a run folder' },
+    run: RUN_FLAG,
     'num-classes': { type: 'number', description: 'classifier size (default: read from the weights)' },
-    labels: { type: 'string', description: 'text file with one class name per line (default: the names stored in the weights, e.g. ImageNet for zoo models)' },
+    labels: { type: 'string', description: 'text file with one class name per line (default: the run\'s classes, or the names stored in the weights, e.g. ImageNet for zoo models)' },
     image: { type: 'string', description: 'image file (JPEG, PNG, WebP, GIF, TIFF, AVIF…)' },
-    'image-size': { type: 'number', description: 'evaluation size (resize shorter side to size/0.9, centre crop)', default: 256 },
+    ...INFERENCE_FLAGS,
     top: { type: 'number', description: 'how many classes to show', default: 5 },
     runtime: { type: 'string', description: 'tfjs (default) | onnxruntime: run the studio\'s ONNX export of the model on onnxruntime-node' },
     backend: DEVICE_FLAG,
     json: JSON_FLAG,
   },
   async run(flags, io) {
+    const { parseRuntime } = await import('../../export/ort-model.ts');
     const runtime = parseRuntime(flags.runtime);
-    await resolveWeightsFlag(flags, io); // a zoo name or repo id: pulled when not cached
-    const variant = variantFlag(flags);
-    const weights = requireFlag<string>(flags, 'weights');
     const image = requireFlag<string>(flags, 'image');
-    const size = positiveInt(flags, 'image-size')!;
     const k = positiveInt(flags, 'top')!;
+    const explicit = explicitPreprocessing(flags);
+    if (flags.weights === undefined && flags.run === undefined) throw new UsageError('give --weights FILE|MODEL or --run DIR');
+    const source = await modelSourceFlags(flags, io);
     return withDevice(flags, io, async ({ device }) => {
-      const { model, report, labels: stored } = modelFromWeights(variant, weights, positiveInt(flags, 'num-classes'));
-      for (const note of report.notes) io.err(note);
-      const labels = flags.labels === undefined && stored ? stored : readLabels(flags.labels as string | undefined, model.numClasses);
-      const img = await decodeForEval(image, size);
-      const x = tf.tensor4d(img.data, [1, img.height, img.width, 3]);
-      let scores: Float32Array;
-      if (runtime === 'onnxruntime') {
-        const ort = await OrtModel.create(model, size);
-        scores = await ort.logits(img.data, 1);
-        await ort.dispose();
-      } else {
-        const logits = await deviceLogits(device, model, x);
-        scores = (await logits.data()) as Float32Array;
-        logits.dispose();
+      const [tfjs, { deviceLogits }, { loadModel }, { decodeForEval, inferencePreprocessing }, { topK }, { OrtModel }] = await Promise.all([
+        import('@tensorflow/tfjs'), import('../../device/inference.ts'), import('../../run/model.ts'), import('../../data/index.ts'),
+        import('../../model/predict.ts'), import('../../export/ort-model.ts'),
+      ]);
+      const loaded = asUsage(() => loadModel({ ...source, variant: variantFlag(flags) }));
+      const { model } = loaded;
+      try {
+        for (const note of loaded.notes) io.err(note);
+        const labels = flags.labels === undefined && loaded.labels ? loaded.labels : readLabels(flags.labels as string | undefined, model.numClasses);
+        const pre = inferencePreprocessing(loaded, explicit);
+        inputSize(pre.imageSize, 'image-size');
+        const img = await decodeForEval(image, pre.imageSize, pre.cropPct, pre.interpolation);
+        let scores: Float32Array;
+        if (runtime === 'onnxruntime') {
+          const ort = await OrtModel.create(model, pre.imageSize);
+          scores = await ort.logits(img.data, 1);
+          await ort.dispose();
+        } else {
+          const x: tf.Tensor4D = tfjs.tensor4d(img.data, [1, img.height, img.width, 3]);
+          const logits = await deviceLogits(device, model, x).finally(() => x.dispose());
+          scores = (await logits.data()) as Float32Array;
+          logits.dispose();
+        }
+        const top = topK(scores, k).map((p) => ({ ...p, label: labels[p.index] }));
+        if (flags.json) io.out(JSON.stringify({ image, variant: model.variant, runtime, preprocessing: pre, top }));
+        else {
+          io.err(`${image} at ${pre.imageSize} px, ${describePreprocessing(pre)} (${loaded.source})`);
+          io.out(table(['class', 'probability'], top.map((p) => [p.label, `${(p.probability * 100).toFixed(2)} %`])));
+        }
+        return 0;
+      } finally {
+        model.dispose();
       }
-      const top = topK(scores, k).map((p) => ({ ...p, label: labels[p.index] }));
-      x.dispose();
-      model.dispose();
-      if (flags.json) io.out(JSON.stringify({ image, variant, runtime, top }));
-      else io.out(table(['class', 'probability'], top.map((p) => [p.label, `${(p.probability * 100).toFixed(2)} %`])));
-      return 0;
     });
   },
 };

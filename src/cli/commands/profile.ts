@@ -5,12 +5,8 @@ import { positiveInt, UsageError } from '../args.ts';
 import type { CliCommand, CliIO } from '../command.ts';
 import type { ParsedFlags } from '../args.ts';
 import { DEVICE_FLAG, JSON_FLAG, VARIANT_FLAG, fmtInt, fmtMacs, table, variantFlag, inputSize, withDevice } from '../common.ts';
-import { hasCpuClock } from '../../device/device.ts';
-import { inspectOn } from '../../device/inspect.ts';
-import { createModel } from '../../model/index.ts';
 import type { Profile } from '../../inspect/profile.ts';
-import { parseVariantList, printSideBySide, profileBothRuntimes, sideBySideJson } from '../profile-ort.ts';
-import { resolveWeightsFlag } from '../weights.ts';
+import { modelSourceFlags } from '../weights.ts';
 
 /** The issue's JSON shape (snake_case keys). */
 function toJson(p: Profile) {
@@ -54,6 +50,7 @@ function printText(io: CliIO, p: Profile): void {
 /** --runtime onnxruntime: TF.js and onnxruntime per block, for one or several variants. */
 async function profileOnnxRuntime(flags: ParsedFlags, io: CliIO): Promise<number> {
   if (flags.runtime !== 'onnxruntime') throw new UsageError(`--runtime must be tfjs or onnxruntime, got "${flags.runtime}"`);
+  const { parseVariantList } = await import('../profile-ort.ts');
   const variants = parseVariantList(flags.variant as string | undefined);
   const o = {
     imageSize: inputSize(positiveInt(flags, 'image-size')!, 'image-size'), batch: positiveInt(flags, 'batch')!,
@@ -61,6 +58,7 @@ async function profileOnnxRuntime(flags: ParsedFlags, io: CliIO): Promise<number
   };
   if (!Number.isInteger(o.warmup) || o.warmup < 0) throw new UsageError(`--warmup must be a non-negative integer, got "${o.warmup}"`);
   return withDevice(flags, io, async ({ device }) => {
+    const { printSideBySide, profileBothRuntimes, sideBySideJson } = await import('../profile-ort.ts');
     const results = [];
     for (const v of variants) results.push(await profileBothRuntimes(device, v, o, flags.json ? undefined : (what, d, t) => io.err(`  ${what} pass ${d}/${t}`)));
     if (flags.json) io.out(JSON.stringify(sideBySideJson(results)));
@@ -74,7 +72,8 @@ export const command: CliCommand = {
   summary: 'per-block latency (MobileViT blocks split into their parts), params and MACs on this machine',
   flags: {
     variant: VARIANT_FLAG,
-    weights: { type: 'string', description: 'a zoo model or weights file: profiles its variant (latency does not depend on the values)' },
+    weights: { type: 'string', description: 'a zoo model, weights file or run folder: profiles its variant (latency does not depend on the values)' },
+    run: { type: 'string', description: 'a training run folder: profiles its variant' },
     'image-size': { type: 'number', description: 'input size in pixels', default: 256 },
     batch: { type: 'number', description: 'images per forward pass', default: 1 },
     runs: { type: 'number', description: 'measured runs (the median is reported)', default: 10 },
@@ -87,7 +86,7 @@ export const command: CliCommand = {
   },
   async run(flags, io) {
     if (flags.runtime !== undefined && flags.runtime !== 'tfjs') return profileOnnxRuntime(flags, io);
-    await resolveWeightsFlag(flags, io); // a zoo name gives the variant (pulled when not cached)
+    await modelSourceFlags(flags, io); // a run or zoo name gives the variant (a zoo model is pulled when not cached)
     const variant = variantFlag(flags);
     const imageSize = inputSize(positiveInt(flags, 'image-size')!, 'image-size');
     const batch = positiveInt(flags, 'batch')!;
@@ -97,6 +96,7 @@ export const command: CliCommand = {
     const clock = flags.clock as string;
     if (clock !== 'wall' && clock !== 'cpu') throw new UsageError(`--clock must be wall or cpu, got "${clock}"`);
     return withDevice(flags, io, async ({ device }) => {
+      const [{ hasCpuClock }, { inspectOn }, { createModel }] = await Promise.all([import('../../device/device.ts'), import('../../device/inspect.ts'), import('../../model/index.ts')]);
       if (clock === 'cpu' && !hasCpuClock(device))
         throw new UsageError(`--clock cpu measures single-threaded in-process backends only (wasm, cpu), not ${device.info.name}`);
       // Latency does not depend on the weights: a seeded random init with ImageNet's 1000 classes.

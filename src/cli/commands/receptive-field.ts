@@ -6,14 +6,14 @@ import { join } from 'node:path';
 import { positiveInt, UsageError } from '../args.ts';
 import type { CliCommand, CliIO } from '../command.ts';
 import { DEVICE_FLAG, JSON_FLAG, VARIANT_FLAG, table, variantFlag, inputSize, withDevice } from '../common.ts';
-import { inspectOn } from '../../device/inspect.ts';
 import { parseCell } from '../../inspect/args.ts';
-import { loadImage, randomImage } from '../../inspect/image.ts';
-import { loadModel } from '../../run/model.ts';
-import { resolveWeightsFlag } from '../weights.ts';
-import { heatmapPng, overlayPng, type RgbImage } from '../../inspect/overlay.ts';
-import { spatialBlocks, type ReceptiveField } from '../../inspect/receptive-field.ts';
-import { FIELD_SCALE } from '../../inspect/results.ts';
+import { modelSourceFlags, RUN_FLAG } from '../weights.ts';
+import { INFERENCE_FLAGS, explicitPreprocessing } from '../preprocessing-flags.ts';
+import type { RgbImage } from '../../inspect/overlay.ts';
+import type { ReceptiveField } from '../../inspect/receptive-field.ts';
+
+/** The random image's side when nothing records one: small enough that a field per block stays quick. */
+const RANDOM_IMAGE_SIZE = 128;
 
 const pct = (v: number) => `${(v * 100).toFixed(2)}%`;
 
@@ -41,9 +41,12 @@ export const command: CliCommand = {
   flags: {
     variant: VARIANT_FLAG,
     'num-classes': { type: 'number', description: 'classes of the weights file (default: read from the file)' },
-    weights: { type: 'string', description: 'safetensors with timm or Hugging Face names or a zoo model (default: timm-style random init)' },
+    weights: { type: 'string', description: 'safetensors with timm or Hugging Face names, a zoo model or a run folder (default: timm-style random init)' },
+    run: RUN_FLAG,
     image: { type: 'string', description: 'measure on this image (default: a seeded random image)' },
-    size: { type: 'number', description: 'input size in pixels', default: 128 },
+    size: { type: 'number', description: `input size in pixels (default: the run's or zoo model's, else ${RANDOM_IMAGE_SIZE})` },
+    'eval-crop': INFERENCE_FLAGS['eval-crop'],
+    interpolation: INFERENCE_FLAGS.interpolation,
     seed: { type: 'number', description: 'seed of the random image and of the random init', default: 0 },
     block: { type: 'number', description: 'network block index (default: every block with a spatial output)' },
     location: { type: 'string', description: 'output location row,col in the block\'s feature map (needs --block; default: the centre)' },
@@ -52,10 +55,11 @@ export const command: CliCommand = {
     json: JSON_FLAG,
   },
   async run(flags, io) {
-    await resolveWeightsFlag(flags, io); // a zoo name or repo id: pulled when not cached
+    const source = await modelSourceFlags(flags, io); // a zoo name or repo id: pulled when not cached
     const variant = variantFlag(flags);
-    const size = positiveInt(flags, 'size')!;
-    inputSize(size, 'size');
+    const givenSize = positiveInt(flags, 'size');
+    if (givenSize !== undefined) inputSize(givenSize, 'size');
+    const explicit = { ...explicitPreprocessing(flags), imageSize: givenSize };
     const seed = flags.seed as number;
     if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be a non-negative integer, got "${seed}"`);
     if (flags.block !== undefined && !(Number.isInteger(flags.block) && (flags.block as number) >= 0))
@@ -68,13 +72,19 @@ export const command: CliCommand = {
       throw new UsageError((e as Error).message);
     }
     return withDevice(flags, io, async ({ device }) => {
-      const loaded = loadModel({ variant, weights: flags.weights as string | undefined, numClasses: positiveInt(flags, 'num-classes'), seed });
+      const [{ inspectOn }, { loadImage, randomImage }, { loadModel }, { heatmapPng, overlayPng }, { spatialBlocks }, { FIELD_SCALE }, { inferencePreprocessing }] = await Promise.all([
+        import('../../device/inspect.ts'), import('../../inspect/image.ts'), import('../../run/model.ts'), import('../../inspect/overlay.ts'),
+        import('../../inspect/receptive-field.ts'), import('../../inspect/results.ts'), import('../../data/eval-transform.ts'),
+      ]);
+      const loaded = loadModel({ ...source, variant, seed });
       try {
+        const pre = inferencePreprocessing(loaded, { ...explicit, imageSize: explicit.imageSize ?? loaded.imageSize ?? RANDOM_IMAGE_SIZE });
+        const size = pre.imageSize;
         const all = spatialBlocks(loaded.model);
         const blocks = flags.block === undefined ? all : all.filter((b) => b.index === flags.block);
         if (blocks.length === 0)
           throw new UsageError(`--block ${flags.block} has no spatial output: blocks are 0..${all.length - 1} (${all.map((b) => b.name).join(', ')})`);
-        const image: RgbImage = flags.image !== undefined ? await loadImage(flags.image as string, size, loaded.evalCrop) : randomImage(size, seed);
+        const image: RgbImage = flags.image !== undefined ? await loadImage(flags.image as string, pre) : randomImage(size, seed);
         const source = flags.image !== undefined ? (flags.image as string) : `random image, seed ${seed}`;
         // A location outside the block's feature map is the user's input (a RangeError in this process; a page
         // device's error arrives as its message alone).

@@ -1,8 +1,6 @@
 // `mobilevit-studio serve`: the studio in a browser, for remote and headless machines.
 import type { CliCommand } from '../command.ts';
 import { UsageError } from '../args.ts';
-import { startServer } from '../../server/server.ts';
-import { openBrowser } from '../../server/open-browser.ts';
 import { ensureBuilt, RENDERER } from '../../build/outputs.ts';
 
 export const command: CliCommand = {
@@ -19,6 +17,7 @@ export const command: CliCommand = {
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be an integer from 0 to 65535, got "${port}"`);
     // A fresh `npm ci` has no dist-renderer/: build it here rather than serve a page that cannot load.
     if (flags.build) await ensureBuilt(RENDERER, { log: (l) => io.err(`serve: ${l}`), toolOutput: (c) => c.trim() && io.err(c.trimEnd()) });
+    const [{ startServer }, { openBrowser }] = await Promise.all([import('../../server/server.ts'), import('../../server/open-browser.ts')]);
     let server;
     try {
       server = await startServer({ port, workspace: flags.workspace as string | undefined, log: io.err });

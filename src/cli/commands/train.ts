@@ -10,7 +10,7 @@ import type { ComputeDevice } from '../../device/device.ts';
 import { TRAIN_SETTING_FLAGS, flagSpecs, settingsFromFlags } from '../settings-flags.ts';
 import type { TrainSettingsInput } from '../../protocol/contract.ts';
 import { TrainReporter } from '../../train/console-report.ts';
-import { runTraining, type TrainingOutcome } from '../../train/index.ts';
+import type { TrainingOutcome } from '../../train/index.ts';
 import { createRun } from '../../run/index.ts';
 import { resolveWeightsFlag } from '../weights.ts';
 
@@ -36,6 +36,7 @@ export async function trainInTerminal(dir: string, flags: ParsedFlags, io: CliIO
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const { runTraining } = await import('../../train/index.ts');
   let outcome: TrainingOutcome;
   try {
     outcome = await runTraining(dir, {
