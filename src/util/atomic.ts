@@ -23,6 +23,7 @@ function reasonFor(path: string, code: string | undefined): string {
     case 'ENOSPC': return 'the disk is full (ENOSPC)';
     case 'EDQUOT': return 'the disk quota is used up (EDQUOT)';
     case 'EROFS': return `${dir} is on a read-only file system`;
+    case 'EEXIST': return `something (a link?) is already where its temporary file goes in ${dir}`;
     default: return `the write failed (${code ?? 'unknown error'})`;
   }
 }
@@ -36,7 +37,8 @@ export function writeFileAtomic(path: string, data: Buffer | string): void {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
   let fd: number;
   try {
-    fd = openSync(tmp, 'w');
+    // 'wx': a temp name is new by construction, so anything already there (a planted link) is refused, never written through.
+    fd = openSync(tmp, 'wx');
   } catch (e) {
     throw fail(path, e);
   }

@@ -1,9 +1,9 @@
 // Atomic writes: the target is replaced whole or not at all, a failure leaves no temp file behind, and its
 // message names the file the caller asked for.
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { AtomicWriteError, writeFileAtomic } from '../../src/util/atomic.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'atomic-'));
@@ -56,5 +56,20 @@ describe('writeFileAtomic', () => {
     writeFileSync(join(d, 'plain'), '');
     expect(() => writeFileAtomic(join(d, 'plain', 'x.json'), 'x')).toThrow(`cannot write ${join(d, 'plain', 'x.json')}: a part of ${join(d, 'plain')} is a file, not a folder`);
     expect(readdirSync(d)).toEqual(['plain']);
+  });
+
+  it('never writes through a link planted where its temp file goes', () => {
+    const d = folder('planted');
+    const victim = join(root, 'victim.txt');
+    writeFileSync(victim, 'precious');
+    const now = vi.spyOn(Date, 'now').mockReturnValue(1234);
+    try {
+      symlinkSync(victim, join(d, `.w.json.${process.pid}.1234.tmp`));
+      expect(() => writeFileAtomic(join(d, 'w.json'), 'new')).toThrow(/cannot write .*w\.json: something \(a link\?\) is already where its temporary file goes/);
+    } finally {
+      now.mockRestore();
+    }
+    expect(readFileSync(victim, 'utf8')).toBe('precious');
+    expect(existsSync(join(d, 'w.json'))).toBe(false);
   });
 });
