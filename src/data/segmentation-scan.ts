@@ -10,7 +10,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
-import { IGNORE_INDEX } from '../optim/segmentation-loss.ts';
+import { IGNORE_INDEX } from '../util/mask-values.ts';
 import { readRegularFile, readRegularText } from '../util/read-file.ts';
 import { DEFAULT_CONCURRENCY, forEachLimit } from './concurrency.ts';
 import { orientedSize } from './decode.ts';

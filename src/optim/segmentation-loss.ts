@@ -3,9 +3,7 @@
 // CrossEntropyLoss(ignore_index=255): the mean over the labelled pixels only.
 import * as tf from '@tensorflow/tfjs';
 import { resizeBilinear } from '../model/unfold.ts';
-
-/** The label value of pixels that count for nothing (VOC's object borders, crop padding). */
-export const IGNORE_INDEX = 255;
+import { IGNORE_INDEX } from '../util/mask-values.ts';
 
 /** logits [B, h, w, C] and labels [B, H, W] (int32 class indices or IGNORE_INDEX) → the mean loss over labelled pixels. */
 export function pixelCrossEntropy(logits: tf.Tensor4D, labels: tf.Tensor3D): tf.Scalar {

@@ -3,7 +3,7 @@
 // totals (not a mean of per-image IoUs); mIoU the mean over classes that occur in the labels or the
 // predictions; pixel accuracy = Σ TP / labelled pixels; mean class accuracy over classes present in the labels.
 // Plain arrays, no tensors: the evaluation reads each batch's argmax once and hands it here.
-import { IGNORE_INDEX } from '../optim/segmentation-loss.ts';
+import { IGNORE_INDEX } from '../util/mask-values.ts';
 
 export interface SegmentationScores {
   miou: number;

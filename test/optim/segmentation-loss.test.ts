@@ -5,7 +5,8 @@ import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.ts';
 import { SegmentationModel } from '../../src/model/segmentation.ts';
-import { IGNORE_INDEX, pixelCrossEntropy } from '../../src/optim/segmentation-loss.ts';
+import { pixelCrossEntropy } from '../../src/optim/segmentation-loss.ts';
+import { IGNORE_INDEX } from '../../src/util/mask-values.ts';
 
 /** Bilinear, align_corners false, on one channel-last map: what PyTorch's interpolate computes. */
 function upsample(src: number[][][], h: number, w: number): number[][][] {

@@ -1,6 +1,6 @@
 // mIoU and the other segmentation scores on cases worked out by hand.
 import { describe, expect, it } from 'vitest';
-import { IGNORE_INDEX } from '../../src/optim/segmentation-loss.ts';
+import { IGNORE_INDEX } from '../../src/util/mask-values.ts';
 import { PixelConfusion } from '../../src/train/segmentation-metrics.ts';
 
 describe('PixelConfusion', () => {
