@@ -15,7 +15,8 @@ export interface SafetensorsFile {
   metadata: Record<string, string>;
 }
 
-const BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2, F64: 8, I64: 8, I32: 4, U8: 1, I8: 1, BOOL: 1 };
+/** Bytes per element of each dtype the studio reads (safetensors' names; PyTorch checkpoints map onto them). */
+export const DTYPE_BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2, F64: 8, I64: 8, I32: 4, U8: 1, I8: 1, BOOL: 1 };
 
 export class SafetensorsError extends Error {}
 
@@ -28,7 +29,8 @@ function halfToFloat(h: number): number {
   return s * 2 ** (e - 15) * (1 + f / 1024);
 }
 
-function decode(dtype: string, bytes: Buffer, count: number): Float32Array {
+/** `count` little-endian elements of `dtype` from `bytes`, as float32. */
+export function decodeElements(dtype: string, bytes: Buffer, count: number): Float32Array {
   const out = new Float32Array(count);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (let i = 0; i < count; i++) {
@@ -76,7 +78,7 @@ function checkEntry(name: string, info: unknown, dataLength: number, fail: (m: s
   const what = `tensor ${safeName(name)}`;
   if (typeof info !== 'object' || info === null || Array.isArray(info)) fail(`${what} has a header entry that is not an object`);
   const { dtype, shape, data_offsets: off } = info as Record<string, unknown>;
-  if (typeof dtype !== 'string' || !Object.hasOwn(BYTES, dtype)) fail(`${what} has an unknown dtype (expected one of ${Object.keys(BYTES).join(', ')})`);
+  if (typeof dtype !== 'string' || !Object.hasOwn(DTYPE_BYTES, dtype)) fail(`${what} has an unknown dtype (expected one of ${Object.keys(DTYPE_BYTES).join(', ')})`);
   if (!Array.isArray(shape) || shape.length > SAFETENSORS_LIMITS.maxRank) fail(`${what} has no valid shape (an array of at most ${SAFETENSORS_LIMITS.maxRank} dimensions)`);
   for (const d of shape) if (!Number.isSafeInteger(d) || d < 0) fail(`${what} has a shape dimension that is not a non-negative integer`);
   let count = shape.includes(0) ? 0 : 1;
@@ -90,7 +92,7 @@ function checkEntry(name: string, info: unknown, dataLength: number, fail: (m: s
   }
   const [begin, end] = off as [number, number];
   if (begin > end || end > dataLength) fail(`${what} has data_offsets outside the file's data (file truncated?)`);
-  if (end - begin !== count * BYTES[dtype]) fail(`${what} (${dtype} [${shape.join(', ')}]) needs ${count * BYTES[dtype]} bytes but its data_offsets span ${end - begin}`);
+  if (end - begin !== count * DTYPE_BYTES[dtype]) fail(`${what} (${dtype} [${shape.join(', ')}]) needs ${count * DTYPE_BYTES[dtype]} bytes but its data_offsets span ${end - begin}`);
   return { name, dtype, shape: shape.slice() as number[], count, begin, end };
 }
 
@@ -157,7 +159,7 @@ export function parseSafetensors(buf: Buffer, source = 'buffer'): SafetensorsFil
           const bytes = buf.subarray(dataStart + begin, dataStart + end);
           data = dtype === 'F32'
             ? new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength))
-            : decode(dtype, bytes, count);
+            : decodeElements(dtype, bytes, count);
         }
         return data;
       },
