@@ -337,6 +337,13 @@ export async function downloadHubFile(repo: string, revision: string, file: stri
       if (res.status === 404) throw new DownloadError(`${what}: not found on ${endpoint} (HTTP 404: no such repository, revision or file)`, 'not_found');
       if (res.status === 407) throw new DownloadError(`${what}: the proxy refused the request (HTTP 407: it wants credentials, given as HTTP_PROXY=http://user:password@host:port)`, 'proxy');
       if (res.status === 416 && range > 0) { resetPart(); return open(start, 0); }
+      if (res.status === 502 || res.status === 503 || res.status === 504) {
+        // Through a plain-HTTP proxy these are the proxy's own answer: it could not reach the host.
+        const proxy = proxyFor(url, env);
+        throw proxy
+          ? new DownloadError(`${what}: the proxy ${proxy.host} could not reach ${url.host} (HTTP ${res.status})`, 'proxy')
+          : new DownloadError(`${what}: ${url.host} is unavailable (HTTP ${res.status}: down or overloaded; try again later)`, 'unreachable');
+      }
       throw new DownloadError(`${what}: the server answered HTTP ${res.status}`);
     }
     throw new DownloadError(`${what}: too many redirects`, 'server');

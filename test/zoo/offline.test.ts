@@ -66,6 +66,22 @@ describe('a pull without the Hub says what happened and what to do', () => {
     }
   });
 
+  it('the Hub down (503), or a plain-HTTP proxy that cannot reach it', async () => {
+    const down = http.createServer((_req, res) => res.writeHead(503).end('maintenance'));
+    await new Promise<void>((r) => down.listen(0, '127.0.0.1', r));
+    const port = (down.address() as AddressInfo).port;
+    try {
+      await expect(pullZoo('xxs', ws, { env: { HF_ENDPOINT: `http://127.0.0.1:${port}` } }))
+        .rejects.toThrow(new RegExp(`127\\.0\\.0\\.1:${port} is unavailable \\(HTTP 503: down or overloaded; try again later\\)\\. Without the Hub`));
+      // The same server as a plain-HTTP proxy: its 503 is the proxy's answer.
+      const err = await pullZoo('xxs', ws, { env: { HF_ENDPOINT: 'http://hub.example', HTTP_PROXY: `http://127.0.0.1:${port}` } }).catch((e) => e);
+      expect(err.failure).toBe('proxy');
+      expect(err.message).toMatch(new RegExp(`the proxy 127\\.0\\.0\\.1:${port} could not reach hub\\.example \\(HTTP 503\\)\\. Without the Hub`));
+    } finally {
+      await new Promise<void>((r) => down.close(() => r()));
+    }
+  });
+
   describe('the Hub answers', () => {
     let hub: FakeHub;
     beforeAll(async () => { hub = await new FakeHub().start(); });
