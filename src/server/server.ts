@@ -15,7 +15,8 @@
 // budget (503 at once, Retry-After: 1); see bodies.ts.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { ROOT, RENDERER } from '../build/outputs.ts';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { errorInfo, StudioError, type ErrorCode } from '../protocol/contract.ts';
 import { MAX_FRAME_BYTES, RequestFrame, type EventFrame, type ResponseFrame } from '../protocol/wire.ts';
@@ -53,7 +54,8 @@ export interface RunningServer {
 /** Two of the largest bodies at once: ~300 MB of the server's memory while both are parsed and handled. */
 export const DEFAULT_BODY_BUDGET = 2 * MAX_FRAME_BYTES;
 
-export const DEFAULT_STATIC_DIR = fileURLToPath(new URL('../../dist-renderer', import.meta.url));
+/** The window's built files, beside src/ (or beside dist-cli/ and dist-electron/ when this file runs compiled). */
+export const DEFAULT_STATIC_DIR = join(ROOT, RENDERER.swapDir!);
 
 const HTTP_STATUS: Record<ErrorCode, number> = {
   invalid_request: 400,
