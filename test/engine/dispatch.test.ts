@@ -23,9 +23,9 @@ const handlers: Handlers = {
   measure: never,
 };
 
-async function run(raw: unknown) {
+async function run(raw: unknown, faultOf?: (e: unknown) => string | null) {
   const out: unknown[] = [];
-  await createDispatcher((m) => out.push(m), handlers)(raw);
+  await createDispatcher((m) => out.push(m), handlers, faultOf)(raw);
   for (const m of out) expect(FromEngine.safeParse(m).success).toBe(true);
   return out as any[];
 }
@@ -50,5 +50,24 @@ describe('engine dispatcher', () => {
       .toEqual([{ type: 'error', id: 4, error: { code: 'failed', message: 'cannot read image /x.png: truncated' } }]);
     const [reply] = await run({ type: 'call', id: 5, method: 'attention', params: { model: { kind: 'weights', variant: 'mobilevit_xxs' }, image: { path: '/x.png' }, block: 9, layer: 0, head: 'mean', patch: [0, 0], pixel: 'mean' } });
     expect(reply).toEqual({ type: 'error', id: 5, error: { code: 'failed', message: 'block 9 is out of range' } });
+  });
+});
+
+describe('a failure that leaves the engine unusable', () => {
+  const predict = { type: 'call', id: 6, method: 'predict', params: { model: { kind: 'weights', variant: 'mobilevit_xxs' }, image: { path: '/x.png' } } };
+
+  it('is answered, then reported as a fault for the service to replace the engine', async () => {
+    const seen: unknown[] = [];
+    const out = await run(predict, (e) => (seen.push(e), 'WebAssembly heap aborted (Aborted())'));
+    expect(out).toEqual([
+      { type: 'error', id: 6, error: { code: 'failed', message: 'cannot read image /x.png: truncated' } },
+      { type: 'fault', reason: 'WebAssembly heap aborted (Aborted())' },
+    ]);
+    expect(seen).toHaveLength(1);
+    expect((seen[0] as Error).message).toMatch(/truncated/);
+  });
+
+  it('is not reported when the failure leaves the engine usable', async () => {
+    expect(await run(predict, () => null)).toHaveLength(1);
   });
 });

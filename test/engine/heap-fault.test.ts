@@ -8,9 +8,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EngineHost, type HostEvent } from '../../src/engine/host.ts';
 import { forkEngine } from '../../src/engine/process.ts';
 import { StudioService } from '../../src/service/service.ts';
-import type { EventName } from '../../src/protocol/contract.ts';
 import { encode, drawClassImage, makeDataset } from '../helpers/dataset.ts';
-import { tempDir, waitFor } from './fixtures/studio.ts';
+import { tempDir, waitFor, watchService } from './fixtures/studio.ts';
 
 let tmp: ReturnType<typeof tempDir>;
 let image: string;
@@ -82,14 +81,7 @@ describe('a run whose engine heap aborts mid-training', () => {
       spawnEngine: () => forkEngine(undefined, spawns++ === 0
         ? { ...process.env, MOBILEVIT_TEST_WASM_HEAP_LEFT_MB: '0', MOBILEVIT_TEST_WASM_FILL_AFTER_STEP: '5' } : process.env),
     });
-    const seen: { event: EventName; payload: any }[] = [];
-    service.on((event, payload) => seen.push({ event, payload }));
-    const ok = async (method: string, params: unknown = {}) => {
-      const r = await service.handle(method, params);
-      if (!r.ok) throw new Error(`${method}: ${r.error.code}: ${r.error.message}`);
-      return r.result as any;
-    };
-    const trainEvents = (runId: string) => seen.filter((e) => e.event === 'train.event' && e.payload.runId === runId).map((e) => e.payload.event);
+    const { seen, ok, trainEvents, resumeToEnd } = watchService(service);
     try {
       await ok('settings.set', { backend: 'wasm' });
       const { runId } = await ok('train.start', { settings: { data, imageSize: 32, epochs: 3, batchSize: 4 } });
@@ -106,10 +98,7 @@ describe('a run whose engine heap aborts mid-training', () => {
       expect(seen.some((e) => e.event === 'engine.status' && e.payload.state === 'crashed' && /heap aborted/.test(e.payload.reason))).toBe(true);
       expect((await ok('runs.list')).runs[0]).toMatchObject({ id: runId, status: 'failed', resumable: true });
 
-      const before = trainEvents(runId).length;
-      await ok('train.resume', { runId });
-      await waitFor(() => (service.activeRun() === null ? true : undefined), 180_000, 'the resumed run to end');
-      const resumed = trainEvents(runId).slice(before);
+      const resumed = await resumeToEnd(runId, 180_000);
       expect(resumed[0]).toMatchObject({ type: 'started', resumed: true });
       expect(resumed.at(-1)).toMatchObject({ type: 'finished' });
       expect(spawns).toBe(2);

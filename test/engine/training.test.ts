@@ -4,33 +4,28 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StudioService } from '../../src/service/service.ts';
-import type { EventName } from '../../src/protocol/contract.ts';
 import { makeDataset } from '../helpers/dataset.ts';
-import { tempDir, waitFor } from './fixtures/studio.ts';
+import { tempDir, waitFor, watchService } from './fixtures/studio.ts';
 
 let tmp: ReturnType<typeof tempDir>;
 let service: StudioService;
 let data: string;
-const seen: { event: EventName; payload: any }[] = [];
+let seen: ReturnType<typeof watchService>['seen'];
+let ok: ReturnType<typeof watchService>['ok'];
+let trainEvents: ReturnType<typeof watchService>['trainEvents'];
+let resumeToEnd: ReturnType<typeof watchService>['resumeToEnd'];
 
 beforeAll(async () => {
   tmp = tempDir();
   data = (await makeDataset(join(tmp.dir, 'data'), { classes: 2, perClass: 8, size: 32 })).root;
   service = new StudioService({ mode: 'cli', workspace: join(tmp.dir, 'ws') });
-  service.on((event, payload) => seen.push({ event, payload }));
+  ({ seen, ok, trainEvents, resumeToEnd } = watchService(service));
   await service.handle('settings.set', { backend: 'wasm' });
 });
 afterAll(async () => {
   await service.close();
   tmp.remove();
 });
-
-const ok = async (method: string, params: unknown = {}) => {
-  const r = await service.handle(method, params);
-  if (!r.ok) throw new Error(`${method}: ${r.error.code}: ${r.error.message}`);
-  return r.result as any;
-};
-const trainEvents = (runId: string) => seen.filter((e) => e.event === 'train.event' && e.payload.runId === runId).map((e) => e.payload.event);
 
 describe('training through the engine', () => {
   let runId: string;
@@ -51,10 +46,7 @@ describe('training through the engine', () => {
   });
 
   it('resumes from the checkpoint to the end', async () => {
-    const before = trainEvents(runId).length;
-    await ok('train.resume', { runId });
-    await waitFor(() => (service.activeRun() === null ? true : undefined), 120_000, 'the run to end');
-    const resumed = trainEvents(runId).slice(before);
+    const resumed = await resumeToEnd(runId, 120_000);
     expect(resumed[0]).toMatchObject({ type: 'started', resumed: true });
     expect(resumed.at(-1)).toMatchObject({ type: 'finished' });
     const detail = await ok('runs.get', { runId });

@@ -1,6 +1,7 @@
 // The one memory estimate that training and inspection plan with (src/train/memory.ts): it is not below what a
 // pass really holds on wasm, it grows with the attention's N² (what made a 1024-px request abort the heap), and
 // a pass over the heap's limit is refused in one line that names the limit and what to lower.
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.ts';
@@ -11,6 +12,9 @@ import {
   WASM32_HEAP_BYTES, attentionBytes, checkPassBudget, imagesPerPass, imagesThatFit, isWasmMemoryFault, passBudget, passBytes,
 } from '../../src/train/memory.ts';
 import { StudioError } from '../../src/protocol/contract.ts';
+import { runTraining } from '../../src/train/index.ts';
+import { FILES, readEvents } from '../../src/run/index.ts';
+import { tinyDataset, tinyRun } from './helpers.ts';
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -121,5 +125,17 @@ describe('the budget', () => {
     expect(isWasmMemoryFault(new WebAssembly.RuntimeError('unreachable'))).toBe(true);
     expect(isWasmMemoryFault(new Error('ENOENT: no such file'))).toBe(false);
     expect(isWasmMemoryFault(new Error("inspect.predict needs about 9000 MB, over the wasm backend's limit"))).toBe(false);
+  });
+});
+
+describe('training', () => {
+  it('refuses, before any step, a size where not even one image fits a pass on wasm', async () => {
+    const { dir } = tinyRun(await tinyDataset({ classes: 2, perClass: 4 }), { variant: 'mobilevit_s', imageSize: 1024 });
+    const outcome = await runTraining(dir);
+    expect(outcome.status).toBe('failed');
+    expect(outcome.error).toMatch(/^training of mobilevit_s at 1024 px needs about \d+ MB, over the wasm backend's limit of \d+ MB .*: lower the image size to at most \d+ px/);
+    const types = readEvents(join(dir, FILES.metrics)).events.map((e) => e.type);
+    expect(types).toContain('failed');
+    expect(types).not.toContain('started');
   });
 });
