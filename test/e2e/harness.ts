@@ -3,9 +3,11 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { rm } from 'node:fs/promises';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import sharp from 'sharp';
 import { ensureBuilt, RENDERER } from '../../src/build/outputs.ts';
+import { startServer, type RunningServer } from '../../src/server/server.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const ARTIFACTS = join(ROOT, 'test', 'artifacts');
@@ -61,4 +63,43 @@ export async function dataUrlStdev(dataUrl: string): Promise<number> {
   const buf = Buffer.from(dataUrl.slice(dataUrl.indexOf(',') + 1), 'base64');
   const stats = await sharp(buf).stats();
   return Math.max(...stats.channels.slice(0, 3).map((c) => c.stdev));
+}
+
+/**
+ * Waits for what a step should produce; if the view shows an error instead, fails at once with the error's
+ * text (rather than timing out without saying why).
+ */
+export async function viewOutcome(page: Page, selector: string, timeout: number): Promise<void> {
+  const alert = page.locator('main [role="alert"]');
+  await page.locator(`${selector}, main [role="alert"]`).first().waitFor({ timeout });
+  if (await alert.count()) throw new Error(`the view shows an error: ${(await alert.first().innerText()).replace(/\s+/g, ' ')}`);
+}
+
+/** A failed step leaves a picture of what the page showed, next to the other artifacts (for afterEach). */
+export async function shotIfFailed(page: Page | undefined, task: { name: string; result?: { state: string } }, prefix: string): Promise<void> {
+  if (task.result?.state !== 'fail' || !page) return;
+  await screenshot(page, `${prefix}-${task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}`).catch(() => {});
+}
+
+export interface StudioPage {
+  server: RunningServer;
+  browser: Browser;
+  page: Page;
+  /** What the page complains about (watchPage). */
+  problems: string[];
+}
+
+/** The browser-mode server on `workspace`, and Chromium with one watched page (1360 × 900, light scheme). */
+export async function startStudio(workspace: string): Promise<StudioPage> {
+  const server = await startServer({ workspace });
+  const browser = await launchChromium();
+  const page = await browser.newPage({ viewport: { width: 1360, height: 900 }, colorScheme: 'light' });
+  return { server, browser, page, problems: watchPage(page) };
+}
+
+/** Closes whatever startStudio opened and removes the test's temporary folder. */
+export async function stopStudio(studio: Partial<StudioPage>, tmp: string | undefined): Promise<void> {
+  await studio.browser?.close();
+  await studio.server?.close();
+  if (tmp) await rm(tmp, { recursive: true, force: true });
 }

@@ -5,15 +5,15 @@
 // opacity a slider sets; images dropped on the page are inspected (and hostile ones refused with a reason), and a
 // dataset is picked from the workspace's folders. The steps share one browser and one workspace, in order.
 // Small: 4 classes of 32-px images, runs of 1 and 2 epochs.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, type RunningServer } from '../../src/server/server.ts';
+import type { RunningServer } from '../../src/server/server.ts';
 import { drawClassImage, encode, makeDataset, type GeneratedDataset } from '../helpers/dataset.ts';
-import { ensureRendererBuilt, launchChromium, screenshot, watchPage } from './harness.ts';
+import { ensureRendererBuilt, screenshot, shotIfFailed, startStudio, stopStudio, viewOutcome } from './harness.ts';
 
 let tmp: string;
 let data: GeneratedDataset;
@@ -24,13 +24,6 @@ let problems: string[];
 
 const nav = (p: Page, view: string) => p.locator(`nav a[href="#/${view}"]`).click();
 
-/** Waits for `selector`; fails at once with the view's error text if it shows one instead. */
-async function outcome(p: Page, selector: string, timeout: number): Promise<void> {
-  const alert = p.locator('main [role="alert"]');
-  await p.locator(`${selector}, main [role="alert"]`).first().waitFor({ timeout });
-  if (await alert.count()) throw new Error(`the view shows an error: ${(await alert.first().innerText()).replace(/\s+/g, ' ')}`);
-}
-
 async function train(epochs: number, lr: string): Promise<void> {
   await nav(page, 'train');
   await page.getByTestId('train-variant').selectOption('mobilevit_xxs');
@@ -39,7 +32,7 @@ async function train(epochs: number, lr: string): Promise<void> {
   await page.getByTestId('train-batch').fill('8');
   await page.getByTestId('train-lr').fill(lr);
   await page.getByTestId('train-start').click();
-  await outcome(page, '[data-testid="train-status"]:text-is("Finished")', 300_000);
+  await viewOutcome(page, '[data-testid="train-status"]:text-is("Finished")', 300_000);
 }
 
 /** The train view as it shows: folder, form, run status and how many loss points. */
@@ -80,23 +73,12 @@ beforeAll(async () => {
   });
   // A dataset of 3 classes in the workspace's datasets/ folder, to be picked from the list (item 9).
   await makeDataset(join(tmp, 'workspace', 'datasets', 'three-shapes'), { classes: 3, perClass: 4, size: 32, seed: 12 });
-  server = await startServer({ workspace: join(tmp, 'workspace') });
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1360, height: 900 }, colorScheme: 'light' });
-  problems = watchPage(page);
+  ({ server, browser, page, problems } = await startStudio(join(tmp, 'workspace')));
 }, 180_000);
 
-afterEach(async (ctx) => {
-  if (ctx.task.result?.state === 'fail' && page) {
-    await screenshot(page, `failed-newcomer-${ctx.task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}`).catch(() => {});
-  }
-});
+afterEach((ctx) => shotIfFailed(page, ctx.task, 'failed-newcomer'));
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  if (tmp) await rm(tmp, { recursive: true, force: true });
-});
+afterAll(() => stopStudio({ browser, server }, tmp));
 
 describe('what a newcomer expects (issue 24)', () => {
   it('item 5: a reload, and a second window, show the Train view as it was: folder, settings, the finished run', async () => {
@@ -104,7 +86,7 @@ describe('what a newcomer expects (issue 24)', () => {
     await page.locator('.conn[data-state="connected"]').waitFor();
     await page.getByTestId('dataset-path').fill(data.root);
     await page.getByTestId('dataset-path').press('Enter');
-    await outcome(page, '[data-testid="class-counts"] [data-bars]:not([data-bars="0"])', 30_000);
+    await viewOutcome(page, '[data-testid="class-counts"] [data-bars]:not([data-bars="0"])', 30_000);
     await train(1, '0.003');
     const before = await trainViewOf(page);
     expect(before).toMatchObject({ data: data.root, size: '32', epochs: '1', batch: '8', status: 'Finished' });
@@ -194,7 +176,7 @@ describe('what a newcomer expects (issue 24)', () => {
   it('item 7: a misclassified image opens in Attention with its classes, under an overlay with an opacity slider', async () => {
     await nav(page, 'evaluate');
     await page.getByTestId('eval-start').click();
-    await outcome(page, '[data-testid="confusion"]', 120_000);
+    await viewOutcome(page, '[data-testid="confusion"]', 120_000);
     const mistake = page.locator('[data-testid="misclassified"] li').first();
     await mistake.waitFor();
     const predicted = (await mistake.locator('.pred').innerText()).replace(/\s*\d+ %$/, '');
@@ -204,7 +186,7 @@ describe('what a newcomer expects (issue 24)', () => {
     await page.waitForURL(/#\/attention$/);
     const context = page.getByTestId('attention-context');
     expect(await context.innerText()).toContain(`${truth}, predicted ${predicted}`);
-    await outcome(page, '[data-testid="overlay-opacity"]', 120_000);
+    await viewOutcome(page, '[data-testid="overlay-opacity"]', 120_000);
     const overlay = page.getByTestId('overlay');
     expect(await overlay.getAttribute('src')).toMatch(/^data:image\/png;base64,/);
     expect(await page.locator('[data-testid="patch-picker"] img.base').getAttribute('src')).toMatch(/^data:image\/png;base64,/);
@@ -218,7 +200,7 @@ describe('what a newcomer expects (issue 24)', () => {
     const zone = '[aria-label="Image drop zone"]';
     await drop(zone, { name: 'my-photo.png', type: 'image/png', bytes: await encode(drawClassImage(1, 4, 48, 5), 48, 48, 'png') });
     await page.getByTestId('attention-map').locator('h2, h3', { hasText: 'my-photo.png' }).first().waitFor();
-    await outcome(page, '[data-testid="overlay-opacity"]', 120_000);
+    await viewOutcome(page, '[data-testid="overlay-opacity"]', 120_000);
     expect(await page.getByTestId('attention-context').count()).toBe(0); // a dropped image has no evaluation behind it
     expect(await page.getByTestId('top5').locator('li').count()).toBe(4);
 

@@ -3,14 +3,14 @@
 // loss chart fill, evaluate, click a patch and get an attention heatmap, profile the blocks. Every view is
 // screenshotted to test/artifacts/ and checked to be more than a blank page. The steps share one browser
 // and one workspace, in order: each builds on the one before.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, type RunningServer } from '../../src/server/server.ts';
+import type { RunningServer } from '../../src/server/server.ts';
 import { drawClassImage, encode, makeDataset, type GeneratedDataset } from '../helpers/dataset.ts';
-import { dataUrlStdev, ensureRendererBuilt, launchChromium, screenshot, watchPage } from './harness.ts';
+import { dataUrlStdev, ensureRendererBuilt, screenshot, shotIfFailed, startStudio, stopStudio, viewOutcome } from './harness.ts';
 
 // A page with real content (text, cards, charts) has a pixel standard deviation well above this;
 // a blank page is 0 and a page that failed to render is a few units.
@@ -26,15 +26,7 @@ let problems: string[];
 const nav = (view: string) => page.locator(`nav a[href="#/${view}"]`).click();
 const attr = async (testid: string, name: string) => Number(await page.getByTestId(testid).getAttribute(name));
 
-/**
- * Waits for what a step should produce; if the view shows an error instead, fails at once with the
- * error's text (rather than timing out without saying why).
- */
-async function outcome(selector: string, timeout: number): Promise<void> {
-  const alert = page.locator('main [role="alert"]');
-  await page.locator(`${selector}, main [role="alert"]`).first().waitFor({ timeout });
-  if (await alert.count()) throw new Error(`the view shows an error: ${(await alert.first().innerText()).replace(/\s+/g, ' ')}`);
-}
+const outcome = (selector: string, timeout: number) => viewOutcome(page, selector, timeout);
 
 async function shot(name: string): Promise<void> {
   await page.evaluate(() => window.scrollTo(0, 0)); // the sticky sidebar is drawn where the page is scrolled
@@ -56,24 +48,12 @@ beforeAll(async () => {
     corrupt: true,
     seed: 3,
   });
-  server = await startServer({ workspace: join(tmp, 'workspace') });
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1360, height: 900 }, colorScheme: 'light' });
-  problems = watchPage(page);
+  ({ server, browser, page, problems } = await startStudio(join(tmp, 'workspace')));
 }, 180_000);
 
-// A failed step leaves a picture of what the page showed, next to the other artifacts.
-afterEach(async (ctx) => {
-  if (ctx.task.result?.state === 'fail' && page) {
-    await screenshot(page, `failed-${ctx.task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}`).catch(() => {});
-  }
-});
+afterEach((ctx) => shotIfFailed(page, ctx.task, 'failed'));
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  if (tmp) await rm(tmp, { recursive: true, force: true });
-});
+afterAll(() => stopStudio({ browser, server }, tmp));
 
 describe('studio in the browser', () => {
   it('opens with its session token and connects', async () => {
