@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { lstatSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isHuggingFace } from '../model/huggingface.ts';
-import { readSafetensors, validateSafetensors } from '../model/safetensors.ts';
+import { parseSafetensors, readSafetensors } from '../model/safetensors.ts';
 import { FileReadError, readRegularFile } from '../util/read-file.ts';
 import { CacheDirError, ensureCacheDir } from './cache-dir.ts';
 import { cachedSha256, DownloadError, downloadHubFile, publishPart, writePart, type DownloadFailure, type DownloadOptions } from './download.ts';
@@ -171,9 +171,9 @@ export async function pullZoo(name: string | ZooEntry, workspace: string, opts: 
 function recognise(file: string, buf: Buffer): ZooEntry {
   let candidates: ZooEntry[] = [];
   try {
-    const { entries } = validateSafetensors(buf, file);
-    const values = entries.reduce((n, e) => n + e.count, 0);
-    const hf = isHuggingFace(new Map(entries.map((e) => [e.name, { shape: e.shape, data: new Float32Array(0) }])));
+    const { tensors } = parseSafetensors(buf, file); // each tensor's data is decoded on first use: not here
+    const values = [...tensors.values()].reduce((n, t) => n + t.shape.reduce((a, d) => a * d, 1), 0);
+    const hf = isHuggingFace(tensors);
     candidates = ZOO.filter((e) => (e.keys === 'huggingface') === hf && values >= e.params && values <= valueBudget(e));
   } catch (e) {
     throw new ZooError((e as Error).message);
