@@ -173,7 +173,7 @@ describe('what a newcomer expects (issue 24)', () => {
     await screenshot(page, 'newcomer-runs-table');
   });
 
-  it('item 7: a misclassified image opens in Attention with its classes, under an overlay with an opacity slider', async () => {
+  it('item 7: a misclassified image opens in Attention with its classes, under an overlay with an opacity slider; another size is warned of (item 1)', async () => {
     await nav(page, 'evaluate');
     await page.getByTestId('eval-start').click();
     await viewOutcome(page, '[data-testid="confusion"]', 120_000);
@@ -194,6 +194,16 @@ describe('what a newcomer expects (issue 24)', () => {
     await page.getByTestId('overlay-opacity').fill('0.3');
     expect(await overlay.evaluate((el) => getComputedStyle(el).opacity)).toBe('0.3');
     await screenshot(page, 'newcomer-attention-mistake');
+
+    // At another size than the run trained at, the view says so, and puts it back.
+    const warning = page.getByTestId('attention-size-warning');
+    expect(await warning.count()).toBe(0);
+    await page.locator('#a-size').selectOption('64');
+    await warning.waitFor({ timeout: 120_000 });
+    expect(await warning.innerText()).toMatch(/at 32 px; this map is computed at\s+64 px/);
+    await warning.getByRole('button', { name: 'Use 32 px' }).click();
+    await warning.waitFor({ state: 'detached', timeout: 120_000 });
+    expect(await page.locator('#a-size').inputValue()).toBe('32');
   }, 240_000);
 
   it('item 9: an image dropped on the page is inspected; a fake or oversized one is refused with the reason', async () => {
