@@ -7,11 +7,11 @@ import { createHash } from 'node:crypto';
 import { lstatSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isHuggingFace } from '../model/huggingface.ts';
-import { parseSafetensors, readSafetensors } from '../model/safetensors.ts';
+import { parseSafetensors, readSafetensors, writeSafetensors } from '../model/safetensors.ts';
 import { FileReadError, readRegularFile } from '../util/read-file.ts';
 import { CacheDirError, ensureCacheDir } from './cache-dir.ts';
 import { cachedSha256, DownloadError, downloadHubFile, publishPart, writePart, type DownloadFailure, type DownloadOptions } from './download.ts';
-import { valueBudget, writeVerifiedCopy, ZooFileError } from './verify.ts';
+import { checkedCopy, valueBudget, writeVerifiedCopy, ZooFileError } from './verify.ts';
 import type { VariantName } from '../model/types.ts';
 import { approxBytes, findZooEntry, ZOO, type ZooEntry } from './zoo.ts';
 
@@ -210,9 +210,11 @@ export async function importZoo(file: string, name: string | ZooEntry | undefine
   const sha256 = createHash('sha256').update(buf).digest('hex');
   const part = `${p.hubFile}.import`;
   try {
+    // Checked in memory first, so a refused file leaves nothing at all in the workspace (not even a folder).
+    const copy = await checkedCopy(entry, buf, sha256, file);
     ensureCacheDir(workspace, dirname(p.hubFile));
     writePart(part, buf);
-    await writeVerifiedCopy(entry, part, sha256, p.weights, file);
+    writeSafetensors(p.weights, copy.tensors, copy.metadata);
     publishPart(part, p.hubFile, sha256);
   } catch (e) {
     try { unlinkSync(part); } catch { /* not written */ }

@@ -62,35 +62,50 @@ export function hubOrigin(entry: ZooEntry): string {
   return `${entry.repo}@${entry.revision}/${entry.file}`;
 }
 
+/** The studio's copy of a zoo file: its tensors and metadata, ready to be written. */
+export interface StudioCopy {
+  tensors: TensorMap;
+  metadata: Record<string, string>;
+}
+
 /**
- * Writes the studio's copy of `source` (the hub's file, or the local file `importedFrom`) to `dest` once it has
- * passed every check above. The copy's `source` metadata is always the zoo row's place on the Hub (what names
+ * The studio's copy of `buf` (the hub's file, or the local file `importedFrom`), once it has passed every check
+ * above; nothing is written. The copy's `source` metadata is always the zoo row's place on the Hub (what names
  * the row it came from); an import adds `imported_from`. Every refusal of the file is a ZooFileError.
  */
-export async function writeVerifiedCopy(entry: ZooEntry, source: string, sha256: string, dest: string, importedFrom?: string): Promise<void> {
+export async function checkedCopy(entry: ZooEntry, buf: Buffer, sha256: string, importedFrom?: string): Promise<StudioCopy> {
   const origin = importedFrom ?? hubOrigin(entry);
-  let buf: Buffer;
-  try {
-    buf = readRegularFile(source, { maxBytes: SAFETENSORS_LIMITS.maxFileBytes, what: 'safetensors file' });
-  } catch (e) {
-    if (e instanceof FileReadError) throw new ZooFileError(`${origin}: ${e.reason}`);
-    throw e;
-  }
-  let out: TensorMap;
+  let tensors: TensorMap;
   try {
     checkHeaderBudget(entry, validateSafetensors(buf, origin).entries, origin);
-    out = convertTensors(entry, parseSafetensors(buf, origin).tensors);
+    tensors = convertTensors(entry, parseSafetensors(buf, origin).tensors);
   } catch (e) {
     // Not a safetensors file, or not one convertTensors can read (no stem, half of a q/k/v): a file error.
     if (e instanceof ZooFileError || !(e instanceof Error) || e instanceof TypeError || e instanceof RangeError) throw e;
     throw new ZooFileError(e.message.startsWith(origin) ? e.message : `${origin}: ${e.message}: not a ${entry.name} checkpoint`);
   }
   const labels = zooLabels(entry.labels);
-  await checkArchitecture(entry, out, labels.length, origin);
-  writeSafetensors(dest, out, {
-    format: 'timm', variant: entry.variant, num_classes: String(labels.length), source: hubOrigin(entry), source_sha256: sha256,
-    ...(importedFrom !== undefined ? { imported_from: importedFrom } : {}),
-    input: 'RGB in [0, 1]' + (entry.channels === 'BGR' ? ' (BGR stem swapped)' : '') + (entry.normalize ? ' (mean/std folded into the stem)' : ''),
-    [LABELS_METADATA_KEY]: JSON.stringify(labels), label_set: entry.labels,
-  });
+  await checkArchitecture(entry, tensors, labels.length, origin);
+  return {
+    tensors,
+    metadata: {
+      format: 'timm', variant: entry.variant, num_classes: String(labels.length), source: hubOrigin(entry), source_sha256: sha256,
+      ...(importedFrom !== undefined ? { imported_from: importedFrom } : {}),
+      input: 'RGB in [0, 1]' + (entry.channels === 'BGR' ? ' (BGR stem swapped)' : '') + (entry.normalize ? ' (mean/std folded into the stem)' : ''),
+      [LABELS_METADATA_KEY]: JSON.stringify(labels), label_set: entry.labels,
+    },
+  };
+}
+
+/** Reads the downloaded file at `source` and writes its checked studio copy to `dest` (nothing when refused). */
+export async function writeVerifiedCopy(entry: ZooEntry, source: string, sha256: string, dest: string): Promise<void> {
+  let buf: Buffer;
+  try {
+    buf = readRegularFile(source, { maxBytes: SAFETENSORS_LIMITS.maxFileBytes, what: 'safetensors file' });
+  } catch (e) {
+    if (e instanceof FileReadError) throw new ZooFileError(`${hubOrigin(entry)}: ${e.reason}`);
+    throw e;
+  }
+  const copy = await checkedCopy(entry, buf, sha256);
+  writeSafetensors(dest, copy.tensors, copy.metadata);
 }

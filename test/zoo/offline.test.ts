@@ -127,6 +127,7 @@ describe('importZoo: a local file into the cache', () => {
     const hfFile = join(ws, 'hf.safetensors');
     writeFileSync(hfFile, encodeSafetensors(huggingFaceFixture().hf));
     expect((await importZoo(hfFile, undefined, ws)).name).toBe('apple_mobilevit_xxs');
+    expect(existsSync(join(ws, 'models', 'apple'))).toBe(true);
     const tiny = join(ws, 'tiny.safetensors');
     writeFileSync(tiny, encodeSafetensors(new Map([['stem.conv.weight', { shape: [16, 3, 3, 3], data: new Float32Array(432) }]])));
     await expect(importZoo(tiny, undefined, ws)).rejects.toThrow(/tiny\.safetensors: cannot tell which zoo model this is .*name it with --as \(one of mobilevit_xxs, /);
@@ -146,6 +147,7 @@ describe('importZoo: a local file into the cache', () => {
     const first = await importZoo(WEIGHTS_FILE, 'mobilevit_xxs', ws);
     await expect(importZoo(WEIGHTS_FILE, 'mobilenetv2_100', ws)).rejects.toThrow(/\.safetensors: .*no stem convolution conv_stem\.weight .*not a mobilenetv2_100 checkpoint; nothing was cached/);
     expect(isCached(findZooEntry('mobilenetv2_100')!, ws)).toBe(false);
+    expect(existsSync(zooPaths(findZooEntry('mobilenetv2_100')!, ws).dir)).toBe(false); // not even its folder
     const bad = join(ws, 'truncated.safetensors');
     writeFileSync(bad, WEIGHTS.subarray(0, WEIGHTS.length - 10));
     await expect(importZoo(bad, 'mobilevit_xxs', ws)).rejects.toThrow(/truncated\.safetensors: .*nothing was cached/);
