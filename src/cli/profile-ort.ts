@@ -7,6 +7,7 @@ import { createModel } from '../model/index.ts';
 import type { Profile } from '../inspect/profile.ts';
 import type { ComputeDevice } from '../device/device.ts';
 import { inspectOn } from '../device/inspect.ts';
+import { checkFits } from '../device/heap.ts';
 import { profileOnnx, type OrtProfile } from '../export/ort-profile.ts';
 import { UsageError } from './args.ts';
 import type { CliIO } from './command.ts';
@@ -28,9 +29,10 @@ export function parseVariantList(value: string | undefined): string[] {
 }
 
 export async function profileBothRuntimes(device: ComputeDevice, variant: string, o: { imageSize: number; batch: number; runs: number; warmup: number; threads: number }, onProgress?: (what: string, done: number, total: number) => void): Promise<SideBySide> {
+  const { imageSize, batch, runs, warmup } = o;
+  checkFits(device, { what: 'profile', variant: parseVariant(variant), size: imageSize, images: batch, kind: 'infer' });
   const model = createModel(parseVariant(variant), { numClasses: 1000, seed: 0 });
   try {
-    const { imageSize, batch, runs, warmup } = o;
     const tfjs = await inspectOn(device, model, (inspector) => inspector.profile({ imageSize, batch, runs, warmup }));
     const onnxruntime = await profileOnnx(model, { ...o, onProgress: (d, t) => onProgress?.(`${variant} onnxruntime`, d, t) });
     return { variant, tfjs, onnxruntime };

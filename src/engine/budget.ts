@@ -1,22 +1,14 @@
 // Inspection requests are checked against the memory their pass needs before any tensor of them exists: on
 // wasm a pass that runs past the 4 GB heap aborts the module, and every later request with it (train/memory.ts).
-import * as tf from '@tensorflow/tfjs';
-import { LocalDevice, type ComputeDevice } from '../device/device.ts';
-import { checkPassBudget, imagesThatFit, passBudget, type Heap, type PlannedPass } from '../train/memory.ts';
+import type { ComputeDevice } from '../device/device.ts';
+import { checkFits, heapOf } from '../device/heap.ts';
+import { imagesThatFit, passBudget, type PlannedPass } from '../train/memory.ts';
 import { engineDevices } from './devices.ts';
-
-/**
- * The heap a pass on `device` runs in. This process's holds the kept model and whatever else is alive; a page's
- * or a worker's holds little besides the model's weights, which the estimate's headroom covers.
- */
-export function heapOf(device: ComputeDevice): Heap {
-  return { backend: device.info.tfBackend, inUseBytes: device instanceof LocalDevice ? tf.memory().numBytes : 0 };
-}
 
 /** The engine's device, once `pass` is known to fit its memory; otherwise one line naming the limit and what to lower. */
 export async function budgetedDevice(pass: PlannedPass): Promise<ComputeDevice> {
   const device = await engineDevices.current();
-  checkPassBudget(pass, heapOf(device));
+  checkFits(device, pass);
   return device;
 }
 

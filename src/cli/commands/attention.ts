@@ -85,14 +85,15 @@ export const command: CliCommand = {
     const explicit = explicitPreprocessing(flags);
     const source = await modelSourceFlags(flags, io); // a zoo name or repo id: pulled when not cached
     return withDevice(flags, io, async ({ device }) => {
-      const [{ inspectOn }, { answerQuery, attentionOverlayScale, findBlock }, { checkBlockIndex }, { loadImage }, { loadModel }, { overlayPng }, { topK }, { inferencePreprocessing }] =
+      const [{ inspectOn }, { answerQuery, attentionOverlayScale, findBlock }, { checkBlockIndex }, { loadImage }, { loadModel }, { overlayPng }, { topK }, { inferencePreprocessing }, { checkFits }] =
         await Promise.all([import('../../device/inspect.ts'), import('../../inspect/attention.ts'), import('../../inspect/capture.ts'), import('../../inspect/image.ts'),
-          import('../../run/model.ts'), import('../../inspect/overlay.ts'), import('../../inspect/results.ts'), import('../../data/eval-transform.ts')]);
+          import('../../run/model.ts'), import('../../inspect/overlay.ts'), import('../../inspect/results.ts'), import('../../data/eval-transform.ts'), import('../../device/heap.ts')]);
       const loaded = asUsage(() => loadModel({ ...source, variant: variantFlag(flags) }));
       try {
         asUsage(() => checkBlockIndex(loaded.model, block));
         const pre = inferencePreprocessing(loaded, explicit);
         inputSize(pre.imageSize, 'image-size');
+        checkFits(device, { what: 'attention', variant: loaded.model.variant, size: pre.imageSize, images: 1, kind: 'infer' });
         const image = await loadImage(flags.image as string, pre);
         // Only the asked block's weights come back (a large image's first block alone can hold 100 MB).
         const capture = await inspectOn(device, loaded.model, (inspector) => inspector.attention(image, [block]));

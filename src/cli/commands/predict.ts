@@ -43,9 +43,9 @@ export const command: CliCommand = {
     if (flags.weights === undefined && flags.run === undefined) throw new UsageError('give --weights FILE|MODEL or --run DIR');
     const source = await modelSourceFlags(flags, io);
     return withDevice(flags, io, async ({ device }) => {
-      const [tfjs, { deviceLogits }, { loadModel }, { decodeForEval, inferencePreprocessing }, { topK }, { OrtModel }] = await Promise.all([
+      const [tfjs, { deviceLogits }, { loadModel }, { decodeForEval, inferencePreprocessing }, { topK }, { OrtModel }, { checkFits }] = await Promise.all([
         import('@tensorflow/tfjs'), import('../../device/inference.ts'), import('../../run/model.ts'), import('../../data/index.ts'),
-        import('../../model/predict.ts'), import('../../export/ort-model.ts'),
+        import('../../model/predict.ts'), import('../../export/ort-model.ts'), import('../../device/heap.ts'),
       ]);
       const loaded = asUsage(() => loadModel({ ...source, variant: variantFlag(flags) }));
       const { model } = loaded;
@@ -54,6 +54,7 @@ export const command: CliCommand = {
         const labels = flags.labels === undefined && loaded.labels ? loaded.labels : readLabels(flags.labels as string | undefined, model.numClasses);
         const pre = inferencePreprocessing(loaded, explicit);
         inputSize(pre.imageSize, 'image-size');
+        if (runtime !== 'onnxruntime') checkFits(device, { what: 'predict', variant: model.variant, size: pre.imageSize, images: 1, kind: 'infer' });
         const img = await decodeForEval(image, pre.imageSize, pre.cropPct, pre.interpolation);
         let scores: Float32Array;
         if (runtime === 'onnxruntime') {

@@ -96,9 +96,12 @@ export const command: CliCommand = {
     const clock = flags.clock as string;
     if (clock !== 'wall' && clock !== 'cpu') throw new UsageError(`--clock must be wall or cpu, got "${clock}"`);
     return withDevice(flags, io, async ({ device }) => {
-      const [{ hasCpuClock }, { inspectOn }, { createModel }] = await Promise.all([import('../../device/device.ts'), import('../../device/inspect.ts'), import('../../model/index.ts')]);
+      const [{ hasCpuClock }, { inspectOn }, { createModel }, { checkFits }] = await Promise.all([
+        import('../../device/device.ts'), import('../../device/inspect.ts'), import('../../model/index.ts'), import('../../device/heap.ts'),
+      ]);
       if (clock === 'cpu' && !hasCpuClock(device))
         throw new UsageError(`--clock cpu measures single-threaded in-process backends only (wasm, cpu), not ${device.info.name}`);
+      checkFits(device, { what: 'profile', variant, size: imageSize, images: batch, kind: 'infer' });
       // Latency does not depend on the weights: a seeded random init with ImageNet's 1000 classes.
       const model = createModel(variant, { numClasses: 1000, seed: 0 });
       try {

@@ -72,9 +72,9 @@ export const command: CliCommand = {
       throw new UsageError((e as Error).message);
     }
     return withDevice(flags, io, async ({ device }) => {
-      const [{ inspectOn }, { loadImage, randomImage }, { loadModel }, { heatmapPng, overlayPng }, { spatialBlocks }, { FIELD_SCALE }, { inferencePreprocessing }] = await Promise.all([
+      const [{ inspectOn }, { loadImage, randomImage }, { loadModel }, { heatmapPng, overlayPng }, { spatialBlocks }, { FIELD_SCALE }, { inferencePreprocessing }, { checkFits }] = await Promise.all([
         import('../../device/inspect.ts'), import('../../inspect/image.ts'), import('../../run/model.ts'), import('../../inspect/overlay.ts'),
-        import('../../inspect/receptive-field.ts'), import('../../inspect/results.ts'), import('../../data/eval-transform.ts'),
+        import('../../inspect/receptive-field.ts'), import('../../inspect/results.ts'), import('../../data/eval-transform.ts'), import('../../device/heap.ts'),
       ]);
       const loaded = loadModel({ ...source, variant, seed });
       try {
@@ -84,6 +84,8 @@ export const command: CliCommand = {
         const blocks = flags.block === undefined ? all : all.filter((b) => b.index === flags.block);
         if (blocks.length === 0)
           throw new UsageError(`--block ${flags.block} has no spatial output: blocks are 0..${all.length - 1} (${all.map((b) => b.name).join(', ')})`);
+        // A field is a gradient with respect to the image: a backward pass, planned as a training pass of one image.
+        checkFits(device, { what: 'receptive-field', variant, size, images: 1, kind: 'train' });
         const image: RgbImage = flags.image !== undefined ? await loadImage(flags.image as string, pre) : randomImage(size, seed);
         const source = flags.image !== undefined ? (flags.image as string) : `random image, seed ${seed}`;
         // A location outside the block's feature map is the user's input (a RangeError in this process; a page
