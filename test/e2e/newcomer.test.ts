@@ -239,6 +239,26 @@ describe('what a newcomer expects (issue 24)', () => {
     expect(await page.getByTestId('dataset-path').inputValue()).toBe(join(tmp, 'workspace', 'datasets', 'three-shapes'));
   });
 
+  it('item 2: with the engine on another device, Latency times it beside the engine process and onnxruntime, each named', async () => {
+    // Training moved to worker threads (as 'auto' may move it to a Chromium page): a second TF.js path.
+    expect(await server.service.handle('settings.set', { backend: 'wasm-workers' })).toMatchObject({ ok: true });
+    await page.reload();
+    await page.locator('.backend', { hasText: 'wasm-workers' }).waitFor({ timeout: 120_000 });
+    await nav(page, 'latency');
+    await page.getByTestId('latency-size').selectOption('64');
+    await page.locator('#l-runs').fill('2');
+    await page.getByTestId('latency-start').click();
+    await viewOutcome(page, '[data-testid="baseline-bars"]:not([data-bars="0"])', 300_000);
+    const rows = page.getByTestId('latency-paths').locator('tbody tr');
+    expect(await rows.evaluateAll((trs) => trs.map((r) => r.getAttribute('data-path')))).toEqual(['in-process', 'engine', 'onnxruntime']);
+    expect(await rows.nth(1).innerText()).toMatch(/TF\.js on the training device, wasm-workers \(\d+ worker threads? of this process\)/);
+    expect(await page.getByTestId('latency-paths').getByTestId('path-ms').count()).toBe(3); // every path has its figure
+    const shown = (await page.getByTestId('latency-paths').locator('tr.shown').getAttribute('data-path'))!;
+    expect(await page.getByTestId('latency-paths').locator(`tr[data-path="${shown}"]`).innerText()).toContain('fastest');
+    await screenshot(page, 'newcomer-latency-paths');
+    expect(await server.service.handle('settings.set', { backend: 'auto' })).toMatchObject({ ok: true });
+  }, 420_000);
+
   it('raised no page errors, console errors or CSP violations', () => {
     expect(problems).toEqual([]);
   });
