@@ -39,19 +39,30 @@ export abstract class Network {
   protected abstract describe(): string;
 
   protected run(x: tf.Tensor4D, opts: ForwardOptions, until?: string): tf.Tensor {
-    if (x.rank !== 4 || x.shape[3] !== 3) throw new Error(`input must be [batch, height, width, 3], got [${x.shape}]`);
-    if (x.shape[1] < MIN_INPUT_SIZE || x.shape[2] < MIN_INPUT_SIZE) throw new Error(`input must be at least ${MIN_INPUT_SIZE}×${MIN_INPUT_SIZE} pixels, got ${x.shape[1]}×${x.shape[2]}`);
+    this.checkInput(x);
     const ctx: Ctx = { ...opts, training: opts.training ?? false };
     return tf.tidy(() => {
       let h: tf.Tensor = x;
-      for (const { info, apply } of this.list) {
-        opts.probe?.blockStart?.(info, h as tf.Tensor4D);
-        h = apply(h as tf.Tensor4D, ctx);
-        opts.probe?.blockEnd?.(info, h);
-        if (info.name === until) break;
+      for (const block of this.list) {
+        h = this.applyBlock(block, h as tf.Tensor4D, ctx);
+        if (block.info.name === until) break;
       }
       return h;
     });
+  }
+
+  /** One block with the probe told before and after: the step of every traversal, sequential or branching. */
+  protected applyBlock(block: Block, x: tf.Tensor4D, ctx: Ctx): tf.Tensor {
+    ctx.probe?.blockStart?.(block.info, x);
+    const y = block.apply(x, ctx);
+    ctx.probe?.blockEnd?.(block.info, y);
+    return y;
+  }
+
+  /** Checks an input image batch: [B, H, W, 3], at least the smallest size. */
+  protected checkInput(x: tf.Tensor4D): void {
+    if (x.rank !== 4 || x.shape[3] !== 3) throw new Error(`input must be [batch, height, width, 3], got [${x.shape}]`);
+    if (x.shape[1] < MIN_INPUT_SIZE || x.shape[2] < MIN_INPUT_SIZE) throw new Error(`input must be at least ${MIN_INPUT_SIZE}×${MIN_INPUT_SIZE} pixels, got ${x.shape[1]}×${x.shape[2]}`);
   }
 
   dispose(): void {

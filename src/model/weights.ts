@@ -1,6 +1,7 @@
 // Weights in and out under timm's state_dict keys and PyTorch layouts, so a file saved
 // here loads in PyTorch (timm.create_model(..., pretrained_cfg_overlay=dict(file=...))) and back.
 import * as tf from '@tensorflow/tfjs';
+import { cvnetsToTimm, isCvnets } from './cvnets.ts';
 import { huggingFaceToTimm, isHuggingFace } from './huggingface.ts';
 import { fromTorchLayout, swapInputChannels, toTorchLayout, torchShape } from './layout.ts';
 import { createModel } from './model.ts';
@@ -24,7 +25,7 @@ const MOBILEVIT_STEM = 'stem.conv.weight';
 export class WeightsError extends Error {}
 
 export interface LoadReport {
-  format: 'timm' | 'huggingface';
+  format: 'timm' | 'huggingface' | 'cvnets';
   loaded: number;
   /** True when the file's classifier had another number of classes and the head was re-initialised. */
   headReinitialized: boolean;
@@ -88,11 +89,13 @@ function list(keys: string[], max = 12): string {
 export function loadWeights(model: WeightsTarget, source: TensorMap, opts: LoadOptions = {}): LoadReport {
   const name = opts.source ?? 'weights';
   let tensors = source;
-  const format = isHuggingFace(tensors) ? 'huggingface' : 'timm';
+  const format = isHuggingFace(tensors) ? 'huggingface' : isCvnets(tensors) ? 'cvnets' : 'timm';
   if (format === 'huggingface') tensors = huggingFaceToTimm(tensors);
-  // transformers' segmentation checkpoints are Apple's (apple/deeplabv3-mobilevit-*), trained on BGR: swapping
-  // the stem's input channels makes the model take RGB like every other model of the studio.
-  const bgrStem = format === 'huggingface' && [...tensors.keys()].some((k) => k.startsWith('segmentation_head.')) && tensors.has(MOBILEVIT_STEM);
+  if (format === 'cvnets') tensors = cvnetsToTimm(tensors);
+  // ml-cvnets reads images as BGR, and transformers' segmentation checkpoints are Apple's (apple/deeplabv3-mobilevit-*)
+  // trained that way: swapping the stem's input channels makes the model take RGB like every other model of the studio.
+  const bgrStem = (format === 'cvnets' || (format === 'huggingface' && [...tensors.keys()].some((k) => k.startsWith('segmentation_head.'))))
+    && tensors.has(MOBILEVIT_STEM);
   if (bgrStem) tensors = new Map(tensors).set(MOBILEVIT_STEM, swapInputChannels(tensors.get(MOBILEVIT_STEM)!));
 
   const missing: string[] = [];
@@ -133,7 +136,7 @@ export function loadWeights(model: WeightsTarget, source: TensorMap, opts: LoadO
   }
   const notes: string[] = [];
   if (bgrStem) {
-    notes.push("Hugging Face names mapped to timm's; the checkpoint was trained on BGR, so the stem's input channels were swapped: the model takes RGB");
+    notes.push(`${format === 'cvnets' ? "ml-cvnets'" : 'Hugging Face'} names mapped to timm's; the checkpoint was trained on BGR, so the stem's input channels were swapped: the model takes RGB`);
   } else if (format === 'huggingface') {
     // Weights map 1:1 (no channel flip), so logits equal transformers' for the same input tensor.
     notes.push("Hugging Face names mapped to timm's; apple/mobilevit-* checkpoints expect BGR input (transformers' image processor flips RGB to BGR)");
