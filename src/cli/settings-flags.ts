@@ -72,7 +72,8 @@ function parserFor(flag: string, t: z.ZodTypeAny, nullable: boolean): { type: Fl
     if (!t.isInt) return { type: 'number', parse: number }; // ranges are checked by the schema, naming the field
     const lo = t.minValue ?? -Infinity;
     const hi = t.maxValue ?? Infinity;
-    const want = lo >= 1 ? `a positive integer${hi < Infinity ? ` up to ${hi}` : ''}` : `a whole number from ${lo} to ${hi}`;
+    // The schema's own range (imageSize: 32 to 1024), so the flag's error and the rule cannot drift apart.
+    const want = lo === 1 ? `a positive integer${hi < Infinity ? ` up to ${hi}` : ''}` : `a whole number from ${lo} to ${hi}`;
     return { type: 'number', parse: (v) => { const n = number(v); return Number.isInteger(n) && n >= lo && n <= hi ? n : bad(v, want); } };
   }
   if (t instanceof z.ZodBoolean) return { type: 'boolean', parse: (v) => v };

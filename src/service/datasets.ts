@@ -1,7 +1,8 @@
 // Dataset requests: the scan summary and thumbnails. They run in the service process: sharp decodes on
 // libuv's thread pool, so the event loop (and the window's requests) stay responsive meanwhile.
 import { relative, resolve } from 'node:path';
-import { StudioError, type ScanSummary, type Thumbnail } from '../protocol/contract.ts';
+import { StudioError, type ScanSummary, type Thumbnail, type TrainSettingsInput } from '../protocol/contract.ts';
+import { SettingsError, checkStartable } from '../train/preflight.ts';
 import { makeThumbnail } from '../data/thumbnail.ts';
 import { DatasetError, scanDataset, toScanSummary, type DatasetScan, type ImageEntry, type ScanOptions } from '../data/scan.ts';
 
@@ -37,6 +38,19 @@ export class DatasetService {
       }
     }
     return { items, total: entries.length };
+  }
+
+  /**
+   * A run's settings and dataset checked before its folder is made (src/train/preflight.ts), with a scan of the
+   * folder made here when there is one: what would fail is refused as an invalid request, leaving no failed run.
+   */
+  async preflight(settings: TrainSettingsInput): Promise<void> {
+    try {
+      await checkStartable(settings, { scan: async (path) => this.cached(path) ?? (await scanDataset(path, { verify: 'header' })) });
+    } catch (e) {
+      if (e instanceof SettingsError || e instanceof DatasetError) throw new StudioError('invalid_request', e.message);
+      throw e;
+    }
   }
 
   private async run(path: string, opts: ScanOptions): Promise<DatasetScan> {

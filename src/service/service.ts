@@ -275,7 +275,8 @@ export class StudioService {
       this.requireIdle('starting a run');
       const zoo = await this.zoo.resolve(p.settings.weights, this.workspace); // a zoo name: its cached file and variant
       const settings = zoo ? { ...p.settings, ...zoo } : p.settings;
-      this.requireIdle('starting a run'); // again: another run may have started during a download
+      await this.datasets.preflight(settings); // settings that could never train make no run folder
+      this.requireIdle('starting a run'); // again: another run may have started during a download (or the scan)
       const { id, dir } = createRun(settings, { workspace: this.workspace, name: p.name });
       await this.startTraining(id, dir);
       return { runId: id };

@@ -15,7 +15,7 @@ import { DEFAULT_AUGMENT, type AugmentConfig } from '../data/augment.ts';
 import { buildEvalSet, buildTrainSet, trainBatches, type EvalSet, type TrainSet } from '../data/loader.ts';
 import { maxTrainSize, planEpoch, samplerSizes, totalBatches, type SamplerConfig } from '../data/sampler.ts';
 import { assertTrainable, scanDataset, toScanSummary, type DatasetScan } from '../data/scan.ts';
-import { MIN_INPUT_SIZE, createModel, type Model } from '../model/index.ts';
+import { createModel, type Model } from '../model/index.ts';
 import { loadWeights } from '../model/weights.ts';
 import type { PrepareTask, RunStatus, TrainEvent, TrainSettings } from '../protocol/contract.ts';
 import {
@@ -25,6 +25,7 @@ import {
 import { ADAMW, CHECKPOINT_EVERY_STEPS, EMA_DECAY, PREFETCH_BATCHES, WARMUP_START_LR } from './defaults.ts';
 import { concrete, datasetStats, resolveRecipe, solvesHead } from './recipe.ts';
 import type { Evaluation } from './evaluate.ts';
+import { checkSettings } from './preflight.ts';
 import { checkPassBudget, imagesPerPass, isWasmMemoryFault } from './memory.ts';
 import { learningRate, progressAt, validateSchedule, type ScheduleSettings } from './schedule.ts';
 import type { TrainerSettings, TrainerStateJson } from '../optim/trainer.ts';
@@ -97,7 +98,6 @@ class Stopped extends Error {
 
 /** The data pipeline's augmentation from the contract's settings. */
 export function augmentConfig(s: TrainSettings): AugmentConfig {
-  if (s.augmentation.randAugment) throw new Error('training settings: augmentation.randAugment is not implemented; turn it off');
   const scale = concrete(s.augmentation.cropScale, 'augmentation.cropScale');
   return { ...DEFAULT_AUGMENT, scale, hflip: s.augmentation.hflip ? 0.5 : 0, colorJitter: s.augmentation.colorJitter };
 }
@@ -236,11 +236,8 @@ class Session {
     // Checked before the scan with the reference recipe in place of 'auto'; resolved against the data below.
     const checked = resolveRecipe(s, null).settings;
     scheduleOf(checked);
+    checkSettings(checked); // as before the run was created (preflight.ts); a run recorded before then may fail here
     augmentConfig(checked);
-    const smallest = samplerSizes(sampler)[0];
-    if (smallest < MIN_INPUT_SIZE) {
-      throw new Error(`training settings: ${s.multiScale ? `the multi-scale sampler around ${s.imageSize} px would train at ${smallest} px` : `imageSize ${smallest}`}, below the model's ${MIN_INPUT_SIZE} px minimum`);
-    }
     // One image of the largest resolution must fit a pass (batches are sliced to fit), or the wasm heap would abort.
     if (!s.headOnly) checkPassBudget({ what: 'training', variant: s.variant, size: samplerSizes(sampler).at(-1)!, images: 1, kind: 'train' }, { backend: device.info.tfBackend, inUseBytes: 0 });
 

@@ -1,11 +1,13 @@
 // The zoo through the service: models.list with cached marks, models.pull with progress events and cancel,
 // and a zoo name as ModelRef.weights (the engine gets the cached file, the variant and ImageNet labels).
+import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { EventName } from '../../src/protocol/contract.ts';
 import { StudioService } from '../../src/service/service.ts';
 import { FakeHub } from '../helpers/fake-hub.ts';
 import { fixture } from '../helpers/fixtures.ts';
+import { makeDataset } from '../helpers/dataset.ts';
 import { spawnFakeEngine, tempDir } from '../engine/fixtures/studio.ts';
 
 const WEIGHTS = readFileSync(fixture('mobilevit_xxs_256_b1_c1000.weights.safetensors'));
@@ -58,7 +60,8 @@ describe('models.* requests', () => {
   });
 
   it('train.start with a zoo name: the run records the cached file and the zoo model\'s variant', async () => {
-    const r = await call('train.start', { settings: { data: ws.dir, epochs: 1, variant: 'mobilevit_s', weights: 'timm/mobilevit_xxs.cvnets_in1k' } });
+    const ds = await makeDataset(join(ws.dir, 'data'), { classes: 2, perClass: 2, size: 32 });
+    const r = await call('train.start', { settings: { data: ds.root, epochs: 1, variant: 'mobilevit_s', weights: 'timm/mobilevit_xxs.cvnets_in1k' } });
     expect(r.ok, JSON.stringify(r)).toBe(true);
     const detail = await call('runs.get', { runId: (r as any).result.runId });
     expect((detail as any).result.run?.settings ?? (detail as any).result.settings).toMatchObject({ variant: 'mobilevit_xxs' });

@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StudioService } from '../../src/service/service.ts';
@@ -189,10 +189,11 @@ describe('studio service', () => {
   });
 
   it('trains through the engine, streams events and pauses', async () => {
-    const { runId } = await ok('train.start', { settings: { data: ws.dir, epochs: 1 }, name: 'live' });
+    const ds = await makeDataset(join(ws.dir, 'data'), { classes: 2, perClass: 2, size: 32 });
+    const { runId } = await ok('train.start', { settings: { data: ds.root, epochs: 1 }, name: 'live' });
     await waitFor(() => (seen.filter((e) => e.event === 'train.event' && e.payload.event.type === 'step').length >= 3 ? true : undefined), 10_000, 'step events');
     expect(service.activeRun()).toBe(runId);
-    const second = await service.handle('train.start', { settings: { data: ws.dir } });
+    const second = await service.handle('train.start', { settings: { data: ds.root } });
     expect(!second.ok && second.error.code).toBe('conflict');
     await ok('train.pause', { runId });
     const status = await waitFor(() => seen.find((e) => e.event === 'run.status' && e.payload.status !== 'running')?.payload, 5000, 'run.status');
@@ -203,8 +204,27 @@ describe('studio service', () => {
     expect(detail.events.filter((e: any) => e.type === 'step').length).toBeGreaterThanOrEqual(3);
   });
 
+  it('refuses settings that could never train before a run folder exists (one class, RandAugment, a size below the minimum)', async () => {
+    const one = await makeDataset(join(ws.dir, 'one'), { classes: 1, perClass: 2, size: 32 });
+    const two = await makeDataset(join(ws.dir, 'two'), { classes: 2, perClass: 2, size: 32 });
+    const refusals: [unknown, RegExp][] = [
+      [{ data: one.root }, /need at least two class folders, found only .*class_0/],
+      [{ data: two.root, augmentation: { randAugment: true } }, /augmentation\.randAugment is not implemented/],
+      [{ data: two.root, imageSize: 16 }, /settings\.imageSize: Number must be greater than or equal to 32/],
+      [{ data: two.root, imageSize: 32, multiScale: true }, /multi-scale sampler around 32 px would train at \d+ px, below the model's 32 px minimum/],
+    ];
+    for (const [settings, message] of refusals) {
+      const r = await service.handle('train.start', { settings });
+      expect(!r.ok && r.error.code, JSON.stringify(r)).toBe('invalid_request');
+      expect(!r.ok && r.error.message).toMatch(message);
+    }
+    expect((await ok('runs.list')).runs).toEqual([]);
+    expect(existsSync(join(ws.dir, 'runs')) ? readdirSync(join(ws.dir, 'runs')) : []).toEqual([]);
+  });
+
   it('marks the run failed when the engine dies, keeps answering, and restarts the engine', async () => {
-    const { runId } = await ok('train.start', { settings: { data: ws.dir, epochs: 1 } });
+    const ds = await makeDataset(join(ws.dir, 'data'), { classes: 2, perClass: 2, size: 32 });
+    const { runId } = await ok('train.start', { settings: { data: ds.root, epochs: 1 } });
     await waitFor(() => (seen.some((e) => e.event === 'train.event' && e.payload.event.type === 'step') ? true : undefined), 10_000, 'a step');
     const pid = service.engine.pid!;
     process.kill(pid, 'SIGKILL');

@@ -76,6 +76,8 @@ export const command: CliCommand = {
     // Refused before a run folder is made for them.
     positiveInt(flags, 'checkpoint-every');
     if (!existsSync(settings.data)) throw new UsageError(`dataset folder not found: ${settings.data}`);
+    const { checkStartable, SettingsError } = await import('../../train/preflight.ts');
+    await checkStartable(settings).catch((e: Error) => { throw e instanceof SettingsError ? new UsageError(e.message) : e; });
     let run: { id: string; dir: string };
     try {
       run = createRun(settings, { runDir: flags['run-dir'] as string | undefined, workspace: flags.workspace as string | undefined, name: flags.name as string | undefined });
