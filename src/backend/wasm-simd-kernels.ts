@@ -17,8 +17,10 @@ import { markStudioKernel } from './wasm-grad-kernels.ts';
 import type { WasmBackendParts } from './wasm-memory.ts';
 import { conv2dFilterGradKernel, depthwiseFilterGradKernel, pointwiseInputGradKernel } from './simd-filter-grads.ts';
 import { meanKernel, sumKernel } from './simd-reductions.ts';
-import { markFusedBatchNorm, markTransposedMatMulFast, withMarksSuspended } from '../util/kernel-traits.ts';
+import { markFusedBatchNorm, markFusedUpdates, markTransposedMatMulFast, withMarksSuspended } from '../util/kernel-traits.ts';
 import { BATCH_NORM_MAKERS } from './simd-batchnorm.ts';
+import { depthwiseConvKernel, depthwiseInputGradKernel } from './simd-depthwise.ts';
+import { UPDATE_MAKERS } from './simd-updates.ts';
 
 /** What the wasm backend uses of the studio's kernels: which ones, or why none. */
 export type SimdKernels = { names: string[] } | { names: []; reason: string };
@@ -37,9 +39,17 @@ export interface KernelExports {
     eps: number, act: number, scratch: number): void;
   bn_act_backward(x: number, dy: number, mean: number, variance: number, gamma: number, beta: number, dx: number, dgamma: number,
     dbeta: number, rows: number, cols: number, eps: number, act: number, scratch: number): void;
+  depthwise_conv(x: number, w: number, bias: number, y: number, batch: number, h: number, wd: number, c: number, oh: number, ow: number,
+    kh: number, kw: number, strideH: number, strideW: number, padTop: number, padLeft: number, hasBias: number, act: number): void;
+  depthwise_input_grad(dy: number, w: number, dx: number, batch: number, h: number, wd: number, c: number, oh: number, ow: number,
+    kh: number, kw: number, strideH: number, strideW: number, padTop: number, padLeft: number): void;
+  adamw_update(p: number, g: number, m: number, v: number, pOut: number, mOut: number, vOut: number, n: number, beta1: number,
+    oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, sqrtBc2: number, eps: number, decay: number, shrink: number, step: number): void;
+  ema_update(avg: number, w: number, out: number, n: number, d: number, oneMinusD: number): void;
 }
 
-const EXPORTS: Array<keyof KernelExports> = ['batch_matmul', 'sum_rows', 'depthwise_filter_grad', 'conv_filter_grad', 'bn_moments', 'bn_act_forward', 'bn_act_backward'];
+const EXPORTS: Array<keyof KernelExports> = ['batch_matmul', 'sum_rows', 'depthwise_filter_grad', 'conv_filter_grad', 'bn_moments', 'bn_act_forward', 'bn_act_backward',
+  'depthwise_conv', 'depthwise_input_grad', 'adamw_update', 'ema_update'];
 
 
 /** A kernel's replacement: it answers the cases it handles and hands the rest to TF.js's own. */
@@ -54,6 +64,10 @@ const WRAPPERS: Record<string, KernelWrapper> = {
   // Wraps wasm-grad-kernels.ts's faster composed one, which keeps the cases this does not take.
   Conv2DBackpropInput: pointwiseInputGradKernel,
   DepthwiseConv2dNativeBackpropFilter: depthwiseFilterGradKernel,
+  DepthwiseConv2dNative: depthwiseConvKernel,
+  FusedDepthwiseConv2D: depthwiseConvKernel,
+  // Wraps wasm-grad-kernels.ts's composed one, which keeps the cases this does not take.
+  DepthwiseConv2dNativeBackpropInput: depthwiseInputGradKernel,
 };
 
 /**
@@ -170,12 +184,13 @@ async function load(log?: (line: string) => void): Promise<SimdKernels> {
     tf.registerKernel(studio);
     names.push(name);
   }
-  for (const [name, make] of Object.entries(BATCH_NORM_MAKERS)) {
+  for (const [name, make] of Object.entries({ ...BATCH_NORM_MAKERS, ...UPDATE_MAKERS })) {
     if (!tf.getKernel(name, 'wasm')) tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: make(exportsFor) });
     names.push(name);
   }
   // Products with transposed operands now cost what plain ones do: the model drops its explicit transposes.
   if (names.includes('BatchMatMul')) markTransposedMatMulFast('wasm');
   markFusedBatchNorm('wasm');
+  markFusedUpdates('wasm');
   return { names };
 }

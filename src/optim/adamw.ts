@@ -8,6 +8,7 @@
 // (a backbone frozen for the first epochs) get their own bias correction.
 import * as tf from '@tensorflow/tfjs';
 import type { TensorMap } from '../model/safetensors.ts';
+import { FUSED_UPDATE_KERNELS, fusedUpdatesRun } from '../util/kernel-traits.ts';
 
 export interface AdamWSettings {
   beta1: number;
@@ -60,6 +61,9 @@ export class AdamW {
   /** One update with the given gradients (by parameter key); parameters without a gradient are left as they are. */
   apply(grads: Map<string, tf.Tensor>, lr: number): void {
     const { beta1, beta2, eps, weightDecay } = this.settings;
+    // Where the backend has it, one kernel per parameter (src/backend/kernels/adamw.c) computes what the ops
+    // below do, the same float32 operations on the same scalars.
+    const fused = fusedUpdatesRun(tf.getBackend());
     tf.tidy(() => {
       for (const [key, g] of grads) {
         const s = this.slots.get(key);
@@ -67,12 +71,22 @@ export class AdamW {
         s.step += 1;
         const bc1 = 1 - beta1 ** s.step;
         const bc2 = 1 - beta2 ** s.step;
+        const shrink = s.decay && weightDecay > 0 ? 1 - lr * weightDecay : null;
+        if (fused) {
+          const attrs = { beta1, oneMinusBeta1: 1 - beta1, beta2, oneMinusBeta2: 1 - beta2, sqrtBc2: Math.sqrt(bc2), eps, shrink, step: lr / bc1 };
+          const [p, m, v] = tf.engine().runKernel(FUSED_UPDATE_KERNELS.adamw, { p: s.param.variable, g, m: s.m, v: s.v },
+            attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+          s.m.assign(m);
+          s.v.assign(v);
+          s.param.variable.assign(p);
+          continue;
+        }
         const m = tf.add(tf.mul(s.m, beta1), tf.mul(g, 1 - beta1));
         const v = tf.add(tf.mul(s.v, beta2), tf.mul(tf.square(g), 1 - beta2));
         s.m.assign(m);
         s.v.assign(v);
         const denom = tf.add(tf.div(tf.sqrt(v), Math.sqrt(bc2)), eps);
-        const p = s.decay && weightDecay > 0 ? tf.mul(s.param.variable, 1 - lr * weightDecay) : s.param.variable;
+        const p = shrink === null ? s.param.variable : tf.mul(s.param.variable, shrink);
         s.param.variable.assign(tf.sub(p, tf.mul(tf.div(m, denom), lr / bc1)));
       }
     });

@@ -6,6 +6,7 @@
 // state dict).
 import * as tf from '@tensorflow/tfjs';
 import type { TensorMap } from '../model/safetensors.ts';
+import { FUSED_UPDATE_KERNELS, fusedUpdatesRun } from '../util/kernel-traits.ts';
 
 export interface EmaParam { key: string; variable: tf.Variable }
 
@@ -24,8 +25,14 @@ export class WeightEma {
 
   update(): void {
     const d = this.currentDecay();
+    // One kernel per parameter where the backend has it (src/backend/kernels/adamw.c): the same float32 operations.
+    const fused = fusedUpdatesRun(tf.getBackend());
     tf.tidy(() => {
-      for (const { source, avg } of this.shadow.values()) avg.assign(tf.add(tf.mul(avg, d), tf.mul(source, 1 - d)));
+      for (const { source, avg } of this.shadow.values()) {
+        avg.assign(fused && source.dtype === 'float32'
+          ? tf.engine().runKernel(FUSED_UPDATE_KERNELS.ema, { avg, w: source }, { d, oneMinusD: 1 - d }) as tf.Tensor
+          : tf.add(tf.mul(avg, d), tf.mul(source, 1 - d)));
+      }
     });
     this.updates += 1;
   }

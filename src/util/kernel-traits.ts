@@ -41,3 +41,22 @@ export function markFusedBatchNorm(backend: string): void {
 export function fusedBatchNormFits(backend: string, channels: number): boolean {
   return !suspended && fusedBatchNorm.has(backend) && channels % 4 === 0;
 }
+
+/**
+ * The studio's fused optimizer updates (src/backend/kernels/adamw.c), as TF.js kernels of these names where a
+ * backend has them: adamw {p, g, m, v} → [p', m', v'] with attributes { beta1, oneMinusBeta1, beta2,
+ * oneMinusBeta2, sqrtBc2, eps, shrink (null: no weight decay), step }; ema {avg, w} → avg' with { d, oneMinusD }.
+ * Every input float32; src/optim/adamw.ts and ema.ts hand them the scalars their composed updates use.
+ */
+export const FUSED_UPDATE_KERNELS = { adamw: 'StudioAdamW', ema: 'StudioEma' } as const;
+
+const fusedUpdates = new Set<string>();
+
+export function markFusedUpdates(backend: string): void {
+  fusedUpdates.add(backend);
+}
+
+/** Whether `backend` runs AdamW's and the EMA's update of a parameter as one kernel. */
+export function fusedUpdatesRun(backend: string): boolean {
+  return !suspended && fusedUpdates.has(backend);
+}

@@ -1,0 +1,120 @@
+// Depthwise convolution (channel multiplier 1, NHWC) and its input gradient, both as a gather per output pixel:
+//   forward  y[b, oy, ox, c]  = act(Σ_{i,j} x[b, oy·s + i − padTop, ox·s + j − padLeft, c] · w[i, j, c] + bias[c])
+//   backward dx[b, r, q, c]   = Σ_{i,j} dy[b, (r + padTop − i)/s, (q + padLeft − j)/s, c] · w[i, j, c]
+// where the backward sums only taps whose division is exact and lands inside dy (taps in the zero padding add
+// nothing either way). TF.js's wasm forward is XNNPACK's, but the training path's input gradient is composed
+// (a stride-dilated, padded copy of dy, then a convolution with the flipped filter). Here each output pixel's
+// taps are found once and its channels summed sixteen (then four) at a time in registers, taps in the order
+// i, j from a zero sum, as TF.js's cpu backend adds them. Channels must be a multiple of 4 (the caller checks).
+#include <wasm_simd128.h>
+
+typedef unsigned int u32;
+typedef int i32;
+
+enum { ACT_LINEAR = 0, ACT_RELU = 1, ACT_RELU6 = 2 };
+
+static v128_t activate(v128_t v, u32 act) {
+  if (act == ACT_RELU) return wasm_f32x4_max(v, wasm_f32x4_splat(0));
+  if (act == ACT_RELU6) return wasm_f32x4_min(wasm_f32x4_max(v, wasm_f32x4_splat(0)), wasm_f32x4_splat(6.0f));
+  return v;
+}
+
+// One output pixel: the taps form a grid of rows × cols, the first tap's input at `in` and weights at `w`;
+// moving one tap row (col) moves the input by inRow (inCol) floats and the weights by wRow (wCol).
+static void pixel(float* out, const float* in, const float* w, u32 c, u32 rows, u32 cols,
+                  i32 inRow, i32 inCol, i32 wRow, i32 wCol, const float* bias, u32 act) {
+  u32 k = 0;
+  for (; k + 16 <= c; k += 16) {
+    v128_t a0 = wasm_f32x4_splat(0), a1 = a0, a2 = a0, a3 = a0;
+    for (u32 i = 0; i < rows; i++) {
+      for (u32 j = 0; j < cols; j++) {
+        const float* xp = in + (i32)i * inRow + (i32)j * inCol + k;
+        const float* wp = w + (i32)i * wRow + (i32)j * wCol + k;
+        a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load(xp), wasm_v128_load(wp)));
+        a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wasm_v128_load(xp + 4), wasm_v128_load(wp + 4)));
+        a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wasm_v128_load(xp + 8), wasm_v128_load(wp + 8)));
+        a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(wasm_v128_load(xp + 12), wasm_v128_load(wp + 12)));
+      }
+    }
+    if (bias) {
+      a0 = wasm_f32x4_add(a0, wasm_v128_load(bias + k));
+      a1 = wasm_f32x4_add(a1, wasm_v128_load(bias + k + 4));
+      a2 = wasm_f32x4_add(a2, wasm_v128_load(bias + k + 8));
+      a3 = wasm_f32x4_add(a3, wasm_v128_load(bias + k + 12));
+    }
+    wasm_v128_store(out + k, activate(a0, act));
+    wasm_v128_store(out + k + 4, activate(a1, act));
+    wasm_v128_store(out + k + 8, activate(a2, act));
+    wasm_v128_store(out + k + 12, activate(a3, act));
+  }
+  for (; k < c; k += 4) {
+    v128_t a = wasm_f32x4_splat(0);
+    for (u32 i = 0; i < rows; i++) {
+      for (u32 j = 0; j < cols; j++) {
+        a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(in + (i32)i * inRow + (i32)j * inCol + k),
+                                             wasm_v128_load(w + (i32)i * wRow + (i32)j * wCol + k)));
+      }
+    }
+    if (bias) a = wasm_f32x4_add(a, wasm_v128_load(bias + k));
+    wasm_v128_store(out + k, activate(a, act));
+  }
+}
+
+static u32 min_u(i32 a, i32 b) { return (u32)(a < b ? a : b); }
+static u32 max0(i32 a) { return (u32)(a > 0 ? a : 0); }
+
+// hasBias 0: no bias (bias is then not read). act: 0 linear, 1 relu, 2 relu6.
+__attribute__((export_name("depthwise_conv")))
+void depthwise_conv(const float* x, const float* w, const float* bias, float* y, u32 batch, u32 h, u32 wd, u32 c,
+                    u32 oh, u32 ow, u32 kh, u32 kw, u32 strideH, u32 strideW, u32 padTop, u32 padLeft,
+                    u32 hasBias, u32 act) {
+  for (u32 b = 0; b < batch; b++) {
+    for (u32 oy = 0; oy < oh; oy++) {
+      // Taps i with 0 ≤ oy·s + i − padTop < h.
+      i32 top = (i32)(oy * strideH) - (i32)padTop;
+      u32 i0 = max0(-top), i1 = min_u((i32)kh, (i32)h - top);
+      for (u32 ox = 0; ox < ow; ox++) {
+        i32 left = (i32)(ox * strideW) - (i32)padLeft;
+        u32 j0 = max0(-left), j1 = min_u((i32)kw, (i32)wd - left);
+        float* out = y + ((b * oh + oy) * ow + ox) * c;
+        const float* in = x + (((i32)(b * h) + top + (i32)i0) * (i32)wd + left + (i32)j0) * (i32)c;
+        pixel(out, in, w + (i0 * kw + j0) * c, c, i1 > i0 ? i1 - i0 : 0, j1 > j0 ? j1 - j0 : 0,
+              (i32)(wd * c), (i32)c, (i32)(kw * c), (i32)c, hasBias ? bias : 0, act);
+      }
+    }
+  }
+}
+
+// The taps i of one input row r that reach dy: i ≡ r + pad (mod s), 0 ≤ (r + pad − i)/s < on, 0 ≤ i < k.
+// Sets the first tap, the count, and the dy row it reads.
+static u32 input_grad_taps(u32 r, u32 pad, u32 s, u32 on, u32 k, u32* first, u32* from) {
+  u32 t = r + pad;
+  u32 i = t % s;
+  // Raise i (by s) until (t − i)/s < on.
+  if (t / s >= on) i += (t / s - on + 1) * s;
+  *first = i;
+  if (i >= k || i > t) return 0;
+  *from = (t - i) / s;
+  u32 last = k - 1 < t ? k - 1 : t;
+  return (last - i) / s + 1;
+}
+
+__attribute__((export_name("depthwise_input_grad")))
+void depthwise_input_grad(const float* dy, const float* w, float* dx, u32 batch, u32 h, u32 wd, u32 c,
+                          u32 oh, u32 ow, u32 kh, u32 kw, u32 strideH, u32 strideW, u32 padTop, u32 padLeft) {
+  for (u32 b = 0; b < batch; b++) {
+    for (u32 r = 0; r < h; r++) {
+      u32 i0 = 0, dyRow = 0;
+      u32 rows = input_grad_taps(r, padTop, strideH, oh, kh, &i0, &dyRow);
+      for (u32 q = 0; q < wd; q++) {
+        u32 j0 = 0, dyCol = 0;
+        u32 cols = input_grad_taps(q, padLeft, strideW, ow, kw, &j0, &dyCol);
+        float* out = dx + ((b * h + r) * wd + q) * c;
+        const float* in = dy + ((b * oh + dyRow) * ow + dyCol) * c;
+        // The next tap (i + s) reads the dy row above.
+        pixel(out, in, w + (i0 * kw + j0) * c, c, rows, cols, -(i32)(ow * c), -(i32)c,
+              (i32)(strideH * kw * c), (i32)(strideW * c), 0, ACT_LINEAR);
+      }
+    }
+  }
+}
