@@ -7,17 +7,16 @@ import type { EngineParams, EngineResult } from '../protocol/engine.ts';
 import { evaluateModel } from '../train/eval-run.ts';
 import type { HandlerContext } from './dispatch.ts';
 import { serial } from './models.ts';
-import { budgetedBatch } from './budget.ts';
-import { readRun } from '../run/index.ts';
+import { engineDevices } from './devices.ts';
+import { heapOf } from '../device/heap.ts';
 
 const THUMBNAIL_SIZE = 96;
 
 export function evaluateRun(p: EngineParams<'eval'>, ctx: HandlerContext): Promise<EngineResult<'eval'>> {
   return serial(async () => {
-    const { settings } = readRun(p.runDir);
-    const { device, batch } = await budgetedBatch({ what: 'eval.run', variant: settings.variant, size: settings.imageSize, images: settings.batchSize, kind: 'infer' });
+    const device = await engineDevices.current();
     const r = await evaluateModel({
-      batchSize: batch,
+      heap: heapOf(device), // batches cut to what fits the device's memory
       // In this process the model itself is evaluated (its passes spread over every core: device/parallel.ts).
       runtime: device instanceof LocalDevice ? undefined : (model) => openForInference(device, model),
       run: p.runDir,

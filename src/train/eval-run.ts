@@ -15,6 +15,7 @@ import { TrainSettings } from '../protocol/contract.ts';
 import { datasetStats, resolveRecipe } from './recipe.ts';
 import { inferencePreprocessing, type Interpolation } from '../data/eval-transform.ts';
 import { readRun, type CheckpointKind } from '../run/index.ts';
+import { batchThatFits, type Heap } from './memory.ts';
 
 export interface EvalRunOptions {
   /** A run folder; its variant, classes, image size and checkpoint are used. */
@@ -30,6 +31,8 @@ export interface EvalRunOptions {
   /** Default: the zoo model's resize kernel, else bicubic. */
   interpolation?: Interpolation;
   batchSize?: number;
+  /** The heap the passes run in (src/device/heap.ts): batches are cut to what fits it, and a size where one image does not is refused. */
+  heap?: Heap;
   /** Centre-crop fraction (1: the whole image); 'auto' or omitted: the run's recorded recipe, else chosen from the dataset. */
   evalCrop?: number | 'auto';
   onProgress?: (task: 'scan' | 'eval-set', done: number, total: number) => void;
@@ -82,11 +85,13 @@ export async function evaluateModel(opts: EvalRunOptions): Promise<EvalRunResult
       imageSize, cropPct: typeof opts.evalCrop === 'number' ? opts.evalCrop : dataCrop, interpolation: opts.interpolation,
     });
     const evalCrop = pre.cropPct;
+    const requested = opts.batchSize ?? run?.settings.batchSize ?? 32;
+    const batchSize = opts.heap ? batchThatFits({ what: 'evaluation', variant: loaded.model.variant, size: imageSize, images: requested, kind: 'infer' }, opts.heap) : requested;
     const set = await buildEvalSet(entries, imageSize, { cropPct: evalCrop, interpolation: pre.interpolation, signal: opts.signal, onProgress: (d, t) => opts.onProgress?.('eval-set', d, t) });
     const runner = opts.runtime ? await opts.runtime(loaded.model, imageSize) : null;
     let evaluation: Evaluation;
     try {
-      evaluation = await evaluateSet(runner ?? loaded.model, set, opts.batchSize ?? run?.settings.batchSize ?? 32, scan.classes);
+      evaluation = await evaluateSet(runner ?? loaded.model, set, batchSize, scan.classes);
     } finally {
       await runner?.dispose();
     }

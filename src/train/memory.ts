@@ -158,6 +158,15 @@ export function checkPassBudget(p: PlannedPass, heap: Heap): void {
 }
 
 /**
+ * The most images of `p.images` one pass fits in the heap (inference results do not depend on the batch); a
+ * pass where not even one image fits is refused as checkPassBudget does.
+ */
+export function batchThatFits(p: PlannedPass, heap: Heap): number {
+  checkPassBudget({ ...p, images: 1 }, heap);
+  return Math.min(p.images, imagesThatFit(passBudget(heap.backend, heap.inUseBytes), p.variant, p.size, p.kind));
+}
+
+/**
  * A wasm heap overrun or abort, from TF.js's wasm module or onnxruntime's: the WebAssembly runtime's traps
  * and Emscripten's abort, or onnxruntime's failed allocation.
  */

@@ -9,10 +9,11 @@ import { createModel } from '../../src/model/index.ts';
 import { Trainer } from '../../src/optim/trainer.ts';
 import { ADAMW } from '../../src/train/defaults.ts';
 import {
-  WASM32_HEAP_BYTES, attentionBytes, checkPassBudget, imagesPerPass, imagesThatFit, isWasmMemoryFault, passBudget, passBytes,
+  WASM32_HEAP_BYTES, attentionBytes, batchThatFits, checkPassBudget, imagesPerPass, imagesThatFit, isWasmMemoryFault, passBudget, passBytes,
 } from '../../src/train/memory.ts';
 import { StudioError } from '../../src/protocol/contract.ts';
-import { runTraining } from '../../src/train/index.ts';
+import { evaluateModel, runTraining } from '../../src/train/index.ts';
+import { fixture } from '../helpers/fixtures.ts';
 import { FILES, readEvents } from '../../src/run/index.ts';
 import { tinyDataset, tinyRun } from './helpers.ts';
 
@@ -137,5 +138,24 @@ describe('training', () => {
     const types = readEvents(join(dir, FILES.metrics)).events.map((e) => e.type);
     expect(types).toContain('failed');
     expect(types).not.toContain('started');
+  });
+});
+
+describe('evaluation', () => {
+  it('cuts its batches to what fits the heap, with the same results, and refuses when one image does not fit', async () => {
+    const data = await tinyDataset({ classes: 10, perClass: 2, size: 48 });
+    const base = { weights: fixture('mobilevit_xxs_256_b2_c10.weights.safetensors'), variant: 'mobilevit_xxs', data, imageSize: 64, batchSize: 32 };
+    // A heap with room for three 64-px images at a time.
+    const pass = { what: 'evaluation', variant: 'mobilevit_xxs' as const, size: 64, images: 32, kind: 'infer' as const };
+    const tight = { backend: 'wasm', inUseBytes: WASM32_HEAP_BYTES - (passBytes({ ...pass, images: 3 }) + 1e6) / 0.625 };
+    expect(batchThatFits(pass, tight)).toBe(3);
+    expect(batchThatFits(pass, { backend: 'wasm', inUseBytes: 0 })).toBe(32);
+    const whole = await evaluateModel(base);
+    const cut = await evaluateModel({ ...base, heap: tight });
+    expect(cut.count).toBe(20);
+    expect(cut.confusion).toEqual(whole.confusion);
+    expect(cut.loss).toBeCloseTo(whole.loss, 4);
+    await expect(evaluateModel({ ...base, heap: { backend: 'wasm', inUseBytes: WASM32_HEAP_BYTES } }))
+      .rejects.toThrow(/^evaluation of mobilevit_xxs at 64 px needs about \d+ MB, over the wasm backend's limit of 0 MB/);
   });
 });

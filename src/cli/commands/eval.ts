@@ -33,8 +33,9 @@ export const command: CliCommand = {
     json: JSON_FLAG,
   },
   async run(flags, io) {
-    const [{ LocalDevice }, { openForInference }, { evaluateModel }, { OrtModel, parseRuntime }] = await Promise.all([
+    const [{ LocalDevice }, { openForInference }, { evaluateModel }, { OrtModel, parseRuntime }, { heapOf }] = await Promise.all([
       import('../../device/device.ts'), import('../../device/inference.ts'), import('../../train/index.ts'), import('../../export/ort-model.ts'),
+      import('../../device/heap.ts'),
     ]);
     const runtime = parseRuntime(flags.runtime);
     const checkpoint = flags.checkpoint as string | undefined;
@@ -52,6 +53,7 @@ export const command: CliCommand = {
       run: source.run, checkpoint: checkpoint as 'best' | 'last' | undefined,
       weights: source.weights, variant: source.variant,
       data: flags.data as string | undefined, imageSize: positiveInt(flags, 'image-size'), batchSize: positiveInt(flags, 'batch-size'),
+      heap: runtime === 'onnxruntime' ? undefined : heapOf(device), // onnxruntime computes natively
       runtime: runtime === 'onnxruntime' ? (model, size) => OrtModel.create(model, size)
         : device instanceof LocalDevice ? undefined : (model) => openForInference(device, model),
     }));
