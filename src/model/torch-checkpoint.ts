@@ -60,6 +60,10 @@ export function parseTorchCheckpoint(bytes: Buffer, name = 'checkpoint'): Tensor
     if (!pkl) return fail('holds no data.pkl: it is a zip archive, but not one written by torch.save');
     const prefix = pkl.slice(0, -'data.pkl'.length);
     const storages = new Map<string, Storage>();
+    // Every tensor is decoded into its own array: a view (stride 0 broadcasts one element) can declare far more
+    // elements than its storage holds, so the total is bounded like a safetensors file's.
+    let elements = 0;
+    const maxElements = SAFETENSORS_LIMITS.maxFileBytes / 4;
 
     const storageClasses = new Map<string, StorageClass>(Object.entries(STORAGE_DTYPES).map(([cls, dtype]) => [cls, { module: 'torch', name: cls, dtype }]));
     const globals: Record<string, PickleGlobal> = {
@@ -109,6 +113,8 @@ export function parseTorchCheckpoint(bytes: Buffer, name = 'checkpoint'): Tensor
       const count = shape.reduce((a, b) => a * b, 1);
       const last = (offset as number) + shape.reduce((a, d, i) => a + (d > 0 ? (d - 1) * strides[i] : 0), 0);
       if (count > 0 && last >= s.numel) fail(`has a tensor [${shape}] that reaches element ${last} of a storage of ${s.numel}`);
+      elements += count;
+      if (elements > maxElements) fail(`declares more than ${maxElements} tensor elements in all (the tensor [${shape}] passes the limit)`);
       return new RebuiltTensor({ shape, data: gather(s, offset as number, shape, strides, count) });
     };
 

@@ -45,6 +45,8 @@ describe('readTorchCheckpoint', () => {
   it('refuses a storage that declares more elements than it holds, and a tensor reaching past its storage', () => {
     expect(() => readTorchCheckpoint(fixture('torch/huge_numel.pt'))).toThrow(/declares storage 0 as 2147483647 F32 elements .* but its entry holds 16/);
     expect(() => readTorchCheckpoint(fixture('torch/huge_size.pt'))).toThrow(/tensor \[100000000\] that reaches element 99999999 of a storage of 4/);
+    // A view of stride 0 reads one element a billion times: bounded before anything is allocated.
+    expect(() => readTorchCheckpoint(fixture('torch/broadcast_view.pt'))).toThrow(/declares more than 134217728 tensor elements in all \(the tensor \[1000000000\]/);
   });
 
   it('refuses files that are not checkpoints, and truncated archives, with one TorchCheckpointError', () => {
