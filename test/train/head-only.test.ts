@@ -101,7 +101,10 @@ describe('whole-image views', () => {
     expect(maxAbsDiff(view0.dataSync(), direct.dataSync())).toBeLessThan(1e-5);
     expect(maxAbsDiff(view1.dataSync(), directMirror.dataSync())).toBeLessThan(1e-5);
     expect(maxAbsDiff(view0.dataSync(), view1.dataSync())).toBeGreaterThan(1e-4);
-    tf.dispose([images, mirrored, direct, directMirror, view0, view1]);
+    // The reference path without the bank gives the same rows.
+    const uncached = await uncachedFeatures(model, trainSet, indices, 1, { size: 32, augment, seed: 2, trainViews });
+    expect(maxAbsDiff(uncached.dataSync(), view1.dataSync())).toBeLessThan(1e-5);
+    tf.dispose([images, mirrored, direct, directMirror, view0, view1, uncached]);
     model.dispose();
   });
 });
