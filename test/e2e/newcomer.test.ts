@@ -96,12 +96,18 @@ describe('what a newcomer expects (issue 24)', () => {
     await page.locator('.conn[data-state="connected"]').waitFor();
     expect(await trainViewOf(page)).toEqual(before);
 
-    const second = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+    // A second window with nothing of the first (another browser profile: no recent folders in its storage).
+    const other = await browser.newContext({ viewport: { width: 1360, height: 900 } });
     try {
-      await second.goto(server.url.replace(/#.*$/, '') + '#/train');
+      const second = await other.newPage();
+      // Opened on the Dataset view, which shows the kept folder once the studio has said what it is.
+      await second.goto(server.url.replace(/#.*$/, '') + '#/dataset');
+      await second.locator('[data-testid="class-counts"] [data-bars]:not([data-bars="0"])').waitFor();
+      expect(await second.getByTestId('dataset-path').inputValue()).toBe(data.root);
+      await nav(second, 'train');
       expect(await trainViewOf(second)).toEqual(before);
     } finally {
-      await second.close();
+      await other.close();
     }
   }, 420_000);
 
