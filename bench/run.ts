@@ -11,6 +11,7 @@ const SECTIONS: Record<string, () => Promise<unknown>> = {
   devices: async () => (await import('./devices.ts')).benchDevices(),
   kernels: async () => (await import('./kernels.ts')).benchKernels(),
   speed: async () => (await import('./speed.ts')).benchSpeed(),
+  cli: async () => (await import('./cli.ts')).benchCli(),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
