@@ -21,10 +21,9 @@ export interface RunColumn {
 /** The settings a run used: the recipe's 'auto' values as resolved when it started, else as asked. */
 const usedSettings = (run: RunSummary): Record<string, unknown> => run.recipe?.settings ?? run.settings;
 
-function formatSetting(v: Cell | unknown): string {
-  if (v === null || v === undefined) return '—';
+function formatSetting(v: Cell): string {
+  if (v === null) return '—';
   if (typeof v === 'boolean') return v ? 'yes' : 'no';
-  if (Array.isArray(v)) return v.join('–');
   if (typeof v === 'number' && v !== 0 && Math.abs(v) < 0.01) return sci(v);
   return String(v);
 }
@@ -45,7 +44,7 @@ function settingColumns(shape: Record<string, unknown>, prefix: string[] = []): 
       let v: unknown = usedSettings(run);
       for (const k of path) v = (v as Record<string, unknown> | undefined)?.[k];
       if (v === undefined) return null;
-      return Array.isArray(v) ? v.join('–') : (v as Cell);
+      return Array.isArray(v) ? v.join('–') : (v as Cell); // a range (cropScale) as one cell: "0.25–1"
     };
     const description = (schema as { description?: string }).description ?? key;
     return [{ id: path.join('.'), label: key, title: description, group: 'setting', value: read, format: formatSetting }];
