@@ -14,7 +14,7 @@ const ALLOWED: Record<string, string[]> = {
   model: ['util', 'protocol'],
   backend: ['build', 'util'],
   data: ['util', 'protocol'],
-  run: ['model', 'protocol', 'util'],
+  run: ['model', 'protocol', 'util', 'zoo'], // zoo: the preprocessing of a converted zoo file (its row)
   optim: ['model', 'util'],
   train: ['data', 'device', 'export', 'model', 'optim', 'protocol', 'run', 'util', 'backend'], // export: a quick run's features on onnxruntime
   device: ['backend', 'build', 'inspect', 'model', 'optim', 'protocol', 'util'],

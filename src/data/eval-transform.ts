@@ -7,46 +7,15 @@ import { ImageReadError, openRgb, orientedSize, toRgb, type RgbImage } from './d
 import { writeUnitFloats } from './pixels.ts';
 import { REFERENCE_RECIPE, type Interpolation } from '../protocol/recipe.ts';
 
-export { INTERPOLATIONS, type Interpolation } from '../protocol/recipe.ts';
+export {
+  INTERPOLATIONS, REFERENCE_PREPROCESSING, inferencePreprocessing, type Interpolation, type Preprocessing, type RecordedPreprocessing,
+} from '../protocol/recipe.ts';
 
 /** The centre fraction kept: the reference recipe's (timm's crop_pct), defined once in src/protocol/recipe.ts. */
 export const EVAL_CROP_PCT = REFERENCE_RECIPE.evalCrop;
 /** The largest evaluation size (the API allows 1024). */
 export const MAX_EVAL_SIZE = 4096;
 const SHARP_KERNEL = { bicubic: sharp.kernel.cubic, bilinear: sharp.kernel.linear } as const satisfies Record<Interpolation, string>;
-
-/**
- * How an image becomes a model's input: the shorter side resized to floor(imageSize / cropPct) with
- * `interpolation`, then the centred imageSize × imageSize crop.
- */
-export interface Preprocessing {
-  imageSize: number;
-  cropPct: number;
-  interpolation: Interpolation;
-}
-
-/** The reference (timm's MobileViT config): what applies where nothing is recorded or given. */
-export const REFERENCE_PREPROCESSING: Preprocessing = { imageSize: 256, cropPct: EVAL_CROP_PCT, interpolation: 'bicubic' };
-
-/** What a model's source records of its preprocessing (a run's recipe, a zoo row); null: not recorded. */
-export interface RecordedPreprocessing {
-  imageSize: number | null;
-  evalCrop: number | null;
-  interpolation: Interpolation | null;
-}
-
-/**
- * The one place every inference path (predict, eval, attention, receptive field, the engine's inspection, the
- * ONNX export's metadata) takes its preprocessing from: what is given explicitly (flags, a request's fields),
- * else what the model's source records (a run's recipe, a zoo row), else the reference.
- */
-export function inferencePreprocessing(recorded: RecordedPreprocessing | null, explicit: Partial<Preprocessing> = {}): Preprocessing {
-  return {
-    imageSize: explicit.imageSize ?? recorded?.imageSize ?? REFERENCE_PREPROCESSING.imageSize,
-    cropPct: explicit.cropPct ?? recorded?.evalCrop ?? REFERENCE_PREPROCESSING.cropPct,
-    interpolation: explicit.interpolation ?? recorded?.interpolation ?? REFERENCE_PREPROCESSING.interpolation,
-  };
-}
 
 /** The resized image before the crop: a bound on memory whatever the image and the size (64 M pixels = 192 MB). */
 const MAX_RESIZED_PIXELS = 64_000_000;

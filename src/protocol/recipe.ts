@@ -54,6 +54,39 @@ export type Interpolation = (typeof INTERPOLATIONS)[number];
 export const REFERENCE_RECIPE = { cropScale: [0.08, 1] as [number, number], evalCrop: 0.9, warmupEpochs: 1, minLrRatio: 0.1 };
 
 /**
+ * How an image becomes a model's input: the shorter side resized to floor(imageSize / cropPct) with
+ * `interpolation`, then the centred imageSize × imageSize crop.
+ */
+export interface Preprocessing {
+  imageSize: number;
+  cropPct: number;
+  interpolation: Interpolation;
+}
+
+/** The reference (timm's MobileViT config): what applies where nothing is recorded or given. */
+export const REFERENCE_PREPROCESSING: Preprocessing = { imageSize: 256, cropPct: REFERENCE_RECIPE.evalCrop, interpolation: 'bicubic' };
+
+/** What a model's source records of its preprocessing (a run's recipe, a zoo row); null: not recorded. */
+export interface RecordedPreprocessing {
+  imageSize: number | null;
+  evalCrop: number | null;
+  interpolation: Interpolation | null;
+}
+
+/**
+ * The one place every inference path (predict, eval, attention, receptive field, the engine's inspection, the
+ * ONNX export's metadata) takes its preprocessing from: what is given explicitly (flags, a request's fields),
+ * else what the model's source records (a run's recipe, a zoo row), else the reference.
+ */
+export function inferencePreprocessing(recorded: RecordedPreprocessing | null, explicit: Partial<Preprocessing> = {}): Preprocessing {
+  return {
+    imageSize: explicit.imageSize ?? recorded?.imageSize ?? REFERENCE_PREPROCESSING.imageSize,
+    cropPct: explicit.cropPct ?? recorded?.evalCrop ?? REFERENCE_PREPROCESSING.cropPct,
+    interpolation: explicit.interpolation ?? recorded?.interpolation ?? REFERENCE_PREPROCESSING.interpolation,
+  };
+}
+
+/**
  * The peak learning rate the window proposes for a quick (head-only) run: only a fresh linear classifier
  * trains, on fixed features, and it converges within a few epochs at 0.01 where the from-scratch 0.002
  * is slow (the quick runs measured in bench/results/zoo.json use it).

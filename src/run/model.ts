@@ -4,7 +4,7 @@
 // path turns that into its input with src/data/eval-transform.ts inferencePreprocessing.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RecordedPreprocessing } from '../data/eval-transform.ts';
+import type { RecordedPreprocessing } from '../protocol/recipe.ts';
 import { modelFromWeights, parseVariant } from '../model/from-file.ts';
 import { zooEntryOfSource } from '../zoo/zoo.ts';
 import { createModel, type Model } from '../model/index.ts';

@@ -2,9 +2,9 @@
 // libuv's thread pool, so the event loop (and the window's requests) stay responsive meanwhile.
 import { relative, resolve } from 'node:path';
 import { StudioError, type ScanSummary, type Thumbnail, type TrainSettingsInput } from '../protocol/contract.ts';
-import { SettingsError, checkStartable } from '../train/preflight.ts';
+import { SettingsError, parseTrainable } from '../protocol/trainable.ts';
 import { makeThumbnail } from '../data/thumbnail.ts';
-import { DatasetError, scanDataset, toScanSummary, type DatasetScan, type ImageEntry, type ScanOptions } from '../data/scan.ts';
+import { DatasetError, assertTrainable, scanDataset, toScanSummary, type DatasetScan, type ImageEntry, type ScanOptions } from '../data/scan.ts';
 
 /** Remembers the last few scans, so thumbnails of a folder just scanned need no second walk. */
 export class DatasetService {
@@ -41,12 +41,14 @@ export class DatasetService {
   }
 
   /**
-   * A run's settings and dataset checked before its folder is made (src/train/preflight.ts), with a scan of the
-   * folder made here when there is one: what would fail is refused as an invalid request, leaving no failed run.
+   * A run's settings (src/protocol/trainable.ts) and dataset checked before its folder is made, with a scan of the
+   * folder made here when there is one (else a header scan): what would fail is refused as an invalid request,
+   * leaving no failed run.
    */
   async preflight(settings: TrainSettingsInput): Promise<void> {
     try {
-      await checkStartable(settings, { scan: async (path) => this.cached(path) ?? (await scanDataset(path, { verify: 'header' })) });
+      const s = parseTrainable(settings);
+      assertTrainable(this.cached(s.data) ?? (await scanDataset(s.data, { valFraction: s.valFraction, seed: s.seed, verify: 'header' })));
     } catch (e) {
       if (e instanceof SettingsError || e instanceof DatasetError) throw new StudioError('invalid_request', e.message);
       throw e;

@@ -18,6 +18,7 @@ import { assertTrainable, scanDataset, toScanSummary, type DatasetScan } from '.
 import { createModel, type Model } from '../model/index.ts';
 import { loadWeights } from '../model/weights.ts';
 import type { PrepareTask, RunStatus, TrainEvent, TrainSettings } from '../protocol/contract.ts';
+import { checkSettings } from '../protocol/trainable.ts';
 import {
   CheckpointError, CheckpointStore, EventSink, FILES, acquireRunLock, readRun, rewindEvents, updateRun, writeEvaluation, writeLabels,
   type FileWriter, type LoadedCheckpoint, type NewEvent, type RunRecord,
@@ -25,7 +26,6 @@ import {
 import { ADAMW, CHECKPOINT_EVERY_STEPS, EMA_DECAY, PREFETCH_BATCHES, WARMUP_START_LR } from './defaults.ts';
 import { concrete, datasetStats, resolveRecipe, solvesHead } from './recipe.ts';
 import type { Evaluation } from './evaluate.ts';
-import { checkSettings } from './preflight.ts';
 import { checkPassBudget, imagesPerPass, isWasmMemoryFault } from './memory.ts';
 import { learningRate, progressAt, validateSchedule, type ScheduleSettings } from './schedule.ts';
 import type { TrainerSettings, TrainerStateJson } from '../optim/trainer.ts';
@@ -236,7 +236,7 @@ class Session {
     // Checked before the scan with the reference recipe in place of 'auto'; resolved against the data below.
     const checked = resolveRecipe(s, null).settings;
     scheduleOf(checked);
-    checkSettings(checked); // as before the run was created (preflight.ts); a run recorded before then may fail here
+    checkSettings(checked); // as before the run was created (protocol/trainable.ts); a run recorded before then may fail here
     augmentConfig(checked);
     // One image of the largest resolution must fit a pass (batches are sliced to fit), or the wasm heap would abort.
     if (!s.headOnly) checkPassBudget({ what: 'training', variant: s.variant, size: samplerSizes(sampler).at(-1)!, images: 1, kind: 'train' }, { backend: device.info.tfBackend, inUseBytes: 0 });

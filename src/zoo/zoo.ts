@@ -12,7 +12,7 @@
 // timm's MobileNetV2 expects ImageNet mean/std, and Apple's MobileViT expects BGR: both are folded into the
 // stem once, when the file is converted for the studio (src/zoo/convert.ts).
 import type { VariantName } from '../model/types.ts';
-import type { Interpolation } from '../data/eval-transform.ts';
+import type { Interpolation } from '../protocol/recipe.ts';
 
 export type ZooSource = 'timm' | 'apple';
 

@@ -8,7 +8,7 @@ import type { CliCommand, CliIO } from '../command.ts';
 import { DEVICE_FLAG, variantFlag, withDevice } from '../common.ts';
 import type { ComputeDevice } from '../../device/device.ts';
 import { TRAIN_SETTING_FLAGS, flagSpecs, settingsFromFlags } from '../settings-flags.ts';
-import type { TrainSettingsInput } from '../../protocol/contract.ts';
+import type { TrainSettings, TrainSettingsInput } from '../../protocol/contract.ts';
 import { TrainReporter } from '../../train/console-report.ts';
 import type { TrainingOutcome } from '../../train/index.ts';
 import { createRun } from '../../run/index.ts';
@@ -76,8 +76,15 @@ export const command: CliCommand = {
     // Refused before a run folder is made for them.
     positiveInt(flags, 'checkpoint-every');
     if (!existsSync(settings.data)) throw new UsageError(`dataset folder not found: ${settings.data}`);
-    const { checkStartable, SettingsError } = await import('../../train/preflight.ts');
-    await checkStartable(settings).catch((e: Error) => { throw e instanceof SettingsError ? new UsageError(e.message) : e; });
+    // Settings and a dataset that could never train make no run folder (a header scan: two classes or more).
+    const [{ SettingsError, parseTrainable }, { assertTrainable, scanDataset }] = await Promise.all([import('../../protocol/trainable.ts'), import('../../data/scan.ts')]);
+    let parsed: TrainSettings;
+    try {
+      parsed = parseTrainable(settings);
+    } catch (e) {
+      throw e instanceof SettingsError ? new UsageError((e as Error).message) : e;
+    }
+    assertTrainable(await scanDataset(parsed.data, { valFraction: parsed.valFraction, seed: parsed.seed, verify: 'header' }));
     let run: { id: string; dir: string };
     try {
       run = createRun(settings, { runDir: flags['run-dir'] as string | undefined, workspace: flags.workspace as string | undefined, name: flags.name as string | undefined });

@@ -1,0 +1,29 @@
+// Which settings the studio can train, checked from the settings alone, so that a run that could never train is
+// refused before its folder exists (issue 24 item 4): the contract's schema (its own texts, e.g. "imageSize: Number
+// must be greater than or equal to 32"), what the studio does not implement, and the sizes the sampler would train
+// at. The service and `train` run it before making a run folder, with a scan of the dataset (data/scan.ts
+// assertTrainable: at least two class folders with readable images); the training loop runs it when a run starts
+// or resumes. Pure: no files, no tensor backend.
+import { samplerSizes } from '../data/sampler.ts';
+import { MIN_INPUT_SIZE } from '../model/types.ts';
+import { TrainSettings, describeZodError, type TrainSettingsInput } from './contract.ts';
+
+/** Settings a run cannot start with: the message names the field. */
+export class SettingsError extends Error {}
+
+/** The checks beyond the schema: what is not implemented, and the smallest size trained at. */
+export function checkSettings(s: TrainSettings): void {
+  if (s.augmentation.randAugment) throw new SettingsError('training settings: augmentation.randAugment is not implemented; turn it off');
+  const smallest = samplerSizes({ baseSize: s.imageSize, batchSize: s.batchSize, multiScale: s.multiScale, seed: s.seed })[0];
+  if (smallest < MIN_INPUT_SIZE) {
+    throw new SettingsError(`training settings: ${s.multiScale ? `the multi-scale sampler around ${s.imageSize} px would train at ${smallest} px` : `imageSize ${smallest}`}, below the model's ${MIN_INPUT_SIZE} px minimum`);
+  }
+}
+
+/** The settings parsed by the contract's schema and checked (checkSettings); a SettingsError otherwise. */
+export function parseTrainable(input: TrainSettingsInput): TrainSettings {
+  const parsed = TrainSettings.safeParse(input);
+  if (!parsed.success) throw new SettingsError(`training settings: ${describeZodError(parsed.error)}`);
+  checkSettings(parsed.data);
+  return parsed.data;
+}
