@@ -20,7 +20,7 @@ export interface OnnxExportOptions {
   opset?: number;
   /** Class names, written to the metadata (default: "class i"). */
   labels?: string[] | null;
-  /** The evaluation transform (src/data/eval-transform.ts inferencePreprocessing) written to the metadata; its
+  /** The evaluation transform (src/protocol/recipe.ts inferencePreprocessing) written to the metadata; its
    *  imageSize is the graph's. Default: the reference crop and kernel. */
   preprocessing?: Omit<Preprocessing, 'imageSize'>;
   /** Extra metadata (run id, checkpoint…). */

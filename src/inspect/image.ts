@@ -3,7 +3,7 @@
 import { decodeForEval, type Preprocessing } from '../data/eval-transform.ts';
 import type { RgbImage } from './overlay.ts';
 
-/** A file through the model's preprocessing (src/data/eval-transform.ts inferencePreprocessing). */
+/** A file through the model's preprocessing (src/protocol/recipe.ts inferencePreprocessing). */
 export async function loadImage(file: string, p: Preprocessing): Promise<RgbImage> {
   const img = await decodeForEval(file, p.imageSize, p.cropPct, p.interpolation);
   return { data: img.data, height: img.height, width: img.width };

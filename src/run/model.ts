@@ -1,7 +1,7 @@
 // The model to evaluate or inspect: a variant with optional weights (seeded random init otherwise), or
 // a training run's folder (its variant, classes, image size and best — else last — checkpoint), with what its
 // source records of its preprocessing (a run's recipe, the zoo row a converted file came from): every inference
-// path turns that into its input with src/data/eval-transform.ts inferencePreprocessing.
+// path turns that into its input with src/protocol/recipe.ts inferencePreprocessing.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RecordedPreprocessing } from '../protocol/recipe.ts';

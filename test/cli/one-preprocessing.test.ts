@@ -1,4 +1,4 @@
-// Every inference path preprocesses an image one way (src/data/eval-transform.ts inferencePreprocessing): the run's
+// Every inference path preprocesses an image one way (src/protocol/recipe.ts inferencePreprocessing): the run's
 // recorded recipe when a run is named (its training size and evaluation crop), the zoo row's for a zoo model, the
 // flags when they are given. `predict` on a run's validation image agrees with `eval` on it, whether the run is
 // named by --run or --weights (issue 24 item 1: predict used 256 px and the 0.9 crop, eval the run's 32 px whole image).

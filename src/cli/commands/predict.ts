@@ -1,5 +1,5 @@
 // `predict`: top-k classes for one image, preprocessed as the model's source records (a run's recipe, a zoo
-// row; src/data/eval-transform.ts inferencePreprocessing), or as the flags say.
+// row; src/protocol/recipe.ts inferencePreprocessing), or as the flags say.
 import type * as tf from '@tensorflow/tfjs';
 import { FileReadError, readRegularText } from '../../util/read-file.ts';
 import { asUsage, positiveInt, requireFlag, UsageError } from '../args.ts';
