@@ -21,7 +21,7 @@ static v128_t activate(v128_t v, u32 act) {
 
 // One output pixel: the taps form a grid of rows × cols, the first tap's input at `in` and weights at `w`;
 // moving one tap row (col) moves the input by inRow (inCol) floats and the weights by wRow (wCol).
-static void pixel(float* out, const float* in, const float* w, u32 c, u32 rows, u32 cols,
+static inline __attribute__((always_inline)) void pixel_taps(float* out, const float* in, const float* w, u32 c, u32 rows, u32 cols,
                   i32 inRow, i32 inCol, i32 wRow, i32 wCol, const float* bias, u32 act) {
   u32 k = 0;
   for (; k + 16 <= c; k += 16) {
@@ -60,8 +60,113 @@ static void pixel(float* out, const float* in, const float* w, u32 c, u32 rows, 
   }
 }
 
+// Two output pixels with the same taps, the second's input `next` floats after the first's, their outputs c
+// apart: each weight vector loaded once serves both (the loads, not the arithmetic, bound the single pixel).
+// The sums run in the same order as pixel_taps', so either way gives the same numbers.
+static inline __attribute__((always_inline)) void pair_taps(float* out, const float* in, i32 next, const float* w, u32 c,
+                  u32 rows, u32 cols, i32 inRow, i32 inCol, i32 wRow, i32 wCol, const float* bias, u32 act) {
+  u32 k = 0;
+  for (; k + 8 <= c; k += 8) {
+    v128_t a0 = wasm_f32x4_splat(0), a1 = a0, b0 = a0, b1 = a0;
+    for (u32 i = 0; i < rows; i++) {
+      for (u32 j = 0; j < cols; j++) {
+        const float* xp = in + (i32)i * inRow + (i32)j * inCol + k;
+        const float* wp = w + (i32)i * wRow + (i32)j * wCol + k;
+        v128_t w0 = wasm_v128_load(wp), w1 = wasm_v128_load(wp + 4);
+        a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load(xp), w0));
+        a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wasm_v128_load(xp + 4), w1));
+        b0 = wasm_f32x4_add(b0, wasm_f32x4_mul(wasm_v128_load(xp + next), w0));
+        b1 = wasm_f32x4_add(b1, wasm_f32x4_mul(wasm_v128_load(xp + next + 4), w1));
+      }
+    }
+    if (bias) {
+      v128_t c0 = wasm_v128_load(bias + k), c1 = wasm_v128_load(bias + k + 4);
+      a0 = wasm_f32x4_add(a0, c0); a1 = wasm_f32x4_add(a1, c1); b0 = wasm_f32x4_add(b0, c0); b1 = wasm_f32x4_add(b1, c1);
+    }
+    wasm_v128_store(out + k, activate(a0, act));
+    wasm_v128_store(out + k + 4, activate(a1, act));
+    wasm_v128_store(out + c + k, activate(b0, act));
+    wasm_v128_store(out + c + k + 4, activate(b1, act));
+  }
+  for (; k < c; k += 4) {
+    v128_t a = wasm_f32x4_splat(0), b = a;
+    for (u32 i = 0; i < rows; i++) {
+      for (u32 j = 0; j < cols; j++) {
+        const float* xp = in + (i32)i * inRow + (i32)j * inCol + k;
+        v128_t wv = wasm_v128_load(w + (i32)i * wRow + (i32)j * wCol + k);
+        a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(xp), wv));
+        b = wasm_f32x4_add(b, wasm_f32x4_mul(wasm_v128_load(xp + next), wv));
+      }
+    }
+    if (bias) { a = wasm_f32x4_add(a, wasm_v128_load(bias + k)); b = wasm_f32x4_add(b, wasm_v128_load(bias + k)); }
+    wasm_v128_store(out + k, activate(a, act));
+    wasm_v128_store(out + c + k, activate(b, act));
+  }
+}
+
+// A 3×3 filter's pixels away from the border (most of them) take the tap loops unrolled.
+static void pixel(float* out, const float* in, const float* w, u32 c, u32 rows, u32 cols,
+                  i32 inRow, i32 inCol, i32 wRow, i32 wCol, const float* bias, u32 act) {
+  if (rows == 3 && cols == 3) pixel_taps(out, in, w, c, 3, 3, inRow, inCol, wRow, wCol, bias, act);
+  else pixel_taps(out, in, w, c, rows, cols, inRow, inCol, wRow, wCol, bias, act);
+}
+
+static void pair(float* out, const float* in, i32 next, const float* w, u32 c, u32 rows, u32 cols,
+                 i32 inRow, i32 inCol, i32 wRow, i32 wCol, const float* bias, u32 act) {
+  if (rows == 3 && cols == 3) pair_taps(out, in, next, w, c, 3, 3, inRow, inCol, wRow, wCol, bias, act);
+  else pair_taps(out, in, next, w, c, rows, cols, inRow, inCol, wRow, wCol, bias, act);
+}
+
+// n pixels along an output row whose 3×3 taps all fall inside the map (the first one's top-left tap at `in`,
+// the next pixel `step` floats on): four channels at a time, their nine weight vectors held in registers across
+// the row, so each multiply-add loads only its input. Same order of sums as pixel_taps.
+static void row_3x3(float* out, const float* in, const float* w, u32 c, u32 n, i32 step, i32 inRow,
+                    const float* bias, u32 act) {
+  for (u32 k = 0; k < c; k += 4) {
+    const float* wk = w + k;
+    v128_t w0 = wasm_v128_load(wk), w1 = wasm_v128_load(wk + c), w2 = wasm_v128_load(wk + 2 * c);
+    v128_t w3 = wasm_v128_load(wk + 3 * c), w4 = wasm_v128_load(wk + 4 * c), w5 = wasm_v128_load(wk + 5 * c);
+    v128_t w6 = wasm_v128_load(wk + 6 * c), w7 = wasm_v128_load(wk + 7 * c), w8 = wasm_v128_load(wk + 8 * c);
+    v128_t bk = bias ? wasm_v128_load(bias + k) : wasm_f32x4_splat(0);
+    const float* r0 = in + k;
+    for (u32 p = 0; p < n; p++, r0 += step) {
+      const float* r1 = r0 + inRow;
+      const float* r2 = r1 + inRow;
+      v128_t a = wasm_f32x4_splat(0);
+      a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(r0), w0));
+      a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(r0 + c), w1));
+      a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(r0 + 2 * c), w2));
+      a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(r1), w3));
+      a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(r1 + c), w4));
+      a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(r1 + 2 * c), w5));
+      a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(r2), w6));
+      a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(r2 + c), w7));
+      a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(r2 + 2 * c), w8));
+      if (bias) a = wasm_f32x4_add(a, bk);
+      wasm_v128_store(out + p * c + k, activate(a, act));
+    }
+  }
+}
+
 static u32 min_u(i32 a, i32 b) { return (u32)(a < b ? a : b); }
 static u32 max0(i32 a) { return (u32)(a > 0 ? a : 0); }
+
+// The pixel at ox (and its twin, the next pixel with the same taps, where there is one); returns the next ox.
+static u32 depthwise_pixels(const float* x, const float* w, const float* bias, float* y, u32 b, u32 oy, u32 ox, u32 h, u32 wd,
+                            u32 c, u32 oh, u32 ow, u32 kh, u32 kw, u32 strideW, i32 top, u32 i0, u32 i1, u32 padLeft,
+                            u32 hasBias, u32 act) {
+  i32 left = (i32)(ox * strideW) - (i32)padLeft;
+  u32 j0 = max0(-left), j1 = min_u((i32)kw, (i32)wd - left);
+  float* out = y + ((b * oh + oy) * ow + ox) * c;
+  const float* in = x + (((i32)(b * h) + top + (i32)i0) * (i32)wd + left + (i32)j0) * (i32)c;
+  u32 rows = i1 > i0 ? i1 - i0 : 0, cols = j1 > j0 ? j1 - j0 : 0;
+  // The next pixel along the row has the same taps where neither touches the left or right border.
+  i32 nextLeft = left + (i32)strideW;
+  int twin = ox + 1 < ow && max0(-nextLeft) == j0 && min_u((i32)kw, (i32)wd - nextLeft) == j1;
+  if (twin) pair(out, in, (i32)(strideW * c), w + (i0 * kw + j0) * c, c, rows, cols, (i32)(wd * c), (i32)c, (i32)(kw * c), (i32)c, hasBias ? bias : 0, act);
+  else pixel(out, in, w + (i0 * kw + j0) * c, c, rows, cols, (i32)(wd * c), (i32)c, (i32)(kw * c), (i32)c, hasBias ? bias : 0, act);
+  return ox + (twin ? 2 : 1);
+}
 
 // hasBias 0: no bias (bias is then not read). act: 0 linear, 1 relu, 2 relu6.
 __attribute__((export_name("depthwise_conv")))
@@ -73,14 +178,21 @@ void depthwise_conv(const float* x, const float* w, const float* bias, float* y,
       // Taps i with 0 ≤ oy·s + i − padTop < h.
       i32 top = (i32)(oy * strideH) - (i32)padTop;
       u32 i0 = max0(-top), i1 = min_u((i32)kh, (i32)h - top);
-      for (u32 ox = 0; ox < ow; ox++) {
-        i32 left = (i32)(ox * strideW) - (i32)padLeft;
-        u32 j0 = max0(-left), j1 = min_u((i32)kw, (i32)wd - left);
-        float* out = y + ((b * oh + oy) * ow + ox) * c;
-        const float* in = x + (((i32)(b * h) + top + (i32)i0) * (i32)wd + left + (i32)j0) * (i32)c;
-        pixel(out, in, w + (i0 * kw + j0) * c, c, i1 > i0 ? i1 - i0 : 0, j1 > j0 ? j1 - j0 : 0,
-              (i32)(wd * c), (i32)c, (i32)(kw * c), (i32)c, hasBias ? bias : 0, act);
+      u32 ox = 0;
+      if (kh == 3 && kw == 3 && i1 - i0 == 3) {
+        // The pixels between the left and right borders: ox·s − padLeft ≥ 0 and ox·s − padLeft + 3 ≤ w.
+        u32 from = (padLeft + strideW - 1) / strideW;
+        u32 to = wd + padLeft >= 3 ? (wd + padLeft - 3) / strideW + 1 : 0;
+        if (to > ow) to = ow;
+        if (to > from) {
+          // Border pixels on the left first, then the row.
+          for (; ox < from;) ox = depthwise_pixels(x, w, bias, y, b, oy, ox, h, wd, c, oh, ow, kh, kw, strideW, top, i0, i1, padLeft, hasBias, act);
+          row_3x3(y + ((b * oh + oy) * ow + from) * c, x + (((i32)(b * h) + top) * (i32)wd + (i32)(from * strideW) - (i32)padLeft) * (i32)c,
+                  w, c, to - from, (i32)(strideW * c), (i32)(wd * c), hasBias ? bias : 0, act);
+          ox = to;
+        }
       }
+      while (ox < ow) ox = depthwise_pixels(x, w, bias, y, b, oy, ox, h, wd, c, oh, ow, kh, kw, strideW, top, i0, i1, padLeft, hasBias, act);
     }
   }
 }
@@ -106,14 +218,20 @@ void depthwise_input_grad(const float* dy, const float* w, float* dx, u32 batch,
     for (u32 r = 0; r < h; r++) {
       u32 i0 = 0, dyRow = 0;
       u32 rows = input_grad_taps(r, padTop, strideH, oh, kh, &i0, &dyRow);
-      for (u32 q = 0; q < wd; q++) {
-        u32 j0 = 0, dyCol = 0;
+      for (u32 q = 0; q < wd;) {
+        u32 j0 = 0, dyCol = 0, nextJ0 = 0, nextCol = 0;
         u32 cols = input_grad_taps(q, padLeft, strideW, ow, kw, &j0, &dyCol);
         float* out = dx + ((b * h + r) * wd + q) * c;
         const float* in = dy + ((b * oh + dyRow) * ow + dyCol) * c;
+        // The next pixel has the same taps, one dy column on, away from the borders at stride 1.
+        int twin = q + 1 < wd && input_grad_taps(q + 1, padLeft, strideW, ow, kw, &nextJ0, &nextCol) == cols
+          && nextJ0 == j0 && nextCol == dyCol + 1;
         // The next tap (i + s) reads the dy row above.
-        pixel(out, in, w + (i0 * kw + j0) * c, c, rows, cols, -(i32)(ow * c), -(i32)c,
-              (i32)(strideH * kw * c), (i32)(strideW * c), 0, ACT_LINEAR);
+        if (twin) pair(out, in, (i32)c, w + (i0 * kw + j0) * c, c, rows, cols, -(i32)(ow * c), -(i32)c,
+                       (i32)(strideH * kw * c), (i32)(strideW * c), 0, ACT_LINEAR);
+        else pixel(out, in, w + (i0 * kw + j0) * c, c, rows, cols, -(i32)(ow * c), -(i32)c,
+                   (i32)(strideH * kw * c), (i32)(strideW * c), 0, ACT_LINEAR);
+        q += twin ? 2 : 1;
       }
     }
   }
