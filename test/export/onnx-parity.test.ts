@@ -68,7 +68,7 @@ describe('ONNX export matches TF.js in onnxruntime', () => {
 describe('the ONNX graph', () => {
   it('has the studio\'s ops, a dynamic batch, named blocks and the metadata a deployment needs', () => {
     const model = randomModel('mobilevit_xxs', 3, 1);
-    const m = decodeModel(exportOnnx(model, { imageSize: 200, labels: ['cat', 'dog', 'fox'], cropPct: 0.95 }));
+    const m = decodeModel(exportOnnx(model, { imageSize: 200, labels: ['cat', 'dog', 'fox'], preprocessing: { cropPct: 0.95, interpolation: 'bilinear' } }));
     model.dispose();
     const g = m.graph!;
     const nodes = g.node!;
@@ -86,7 +86,7 @@ describe('the ONNX graph', () => {
     const meta = Object.fromEntries(m.metadataProps.map((p) => [p.key, p.value]));
     expect(JSON.parse(meta.labels)).toEqual(['cat', 'dog', 'fox']);
     expect(JSON.parse(meta.input_size)).toEqual([3, 200, 200]);
-    expect(JSON.parse(meta.preprocessing)).toMatchObject({ channel_order: 'RGB', layout: 'NCHW', crop: { crop_pct: 0.95 }, resize: { shorter_side: 210 } });
+    expect(JSON.parse(meta.preprocessing)).toMatchObject({ channel_order: 'RGB', layout: 'NCHW', crop: { crop_pct: 0.95 }, resize: { shorter_side: 210, interpolation: 'bilinear' } });
     expect(meta.variant).toBe('mobilevit_xxs');
   });
 

@@ -7,6 +7,7 @@ import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.ts';
 import { loadImage } from '../../src/inspect/image.ts';
+import { inferencePreprocessing } from '../../src/data/eval-transform.ts';
 import { createModel } from '../../src/model/index.ts';
 import { stateDict } from '../../src/model/weights.ts';
 import { resolveRecipe } from '../../src/protocol/recipe.ts';
@@ -42,8 +43,9 @@ describe('a run’s model', () => {
     const px = Buffer.alloc(32 * 32 * 3, 0);
     for (let y = 0; y < 32; y++) for (let x = 0; x < 32; x++) if (x < 2 || y < 2 || x > 29 || y > 29) px.fill(255, (y * 32 + x) * 3, (y * 32 + x) * 3 + 3);
     await sharp(px, { raw: { width: 32, height: 32, channels: 3 } }).png().toFile(file);
-    const whole = await loadImage(file, 32, loaded.evalCrop);
-    const cropped = await loadImage(file, 32);
+    const whole = await loadImage(file, inferencePreprocessing(loaded));
+    const cropped = await loadImage(file, inferencePreprocessing(before));
+    expect(whole.height).toBe(32); // the run's training size
     expect(whole.data[0]).toBeCloseTo(1, 1);
     expect(cropped.data[0]).toBeLessThan(whole.data[0]);
   });
