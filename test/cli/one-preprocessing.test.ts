@@ -10,10 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.ts';
 import { inferencePreprocessing, REFERENCE_PREPROCESSING } from '../../src/data/eval-transform.ts';
 import { createModel } from '../../src/model/index.ts';
-import { stateDict } from '../../src/model/weights.ts';
 import { saveWeights } from '../../src/model/weights-file.ts';
-import { resolveRecipe } from '../../src/protocol/recipe.ts';
-import { CheckpointStore, createRun, readRun, updateRun } from '../../src/run/index.ts';
+import { readRun } from '../../src/run/index.ts';
 import { loadModel } from '../../src/run/model.ts';
 import { ZOO } from '../../src/zoo/zoo.ts';
 import { runCli as cli } from '../helpers/cli.ts';
@@ -23,12 +21,12 @@ let dir: string;
 let runDir: string;
 let valImage: string;
 
-/** A 48×40 picture whose border differs from its centre, so a crop changes what the model sees. */
+/** A 44×36 picture whose border differs from its centre, so a crop changes what the model sees. */
 async function picture(file: string, seed: number): Promise<void> {
-  const w = 48, h = 40;
+  const w = 44, h = 36;
   const rgb = Buffer.alloc(w * h * 3);
   for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-    const edge = x < 6 || y < 6 || x >= w - 6 || y >= h - 6;
+    const edge = x < 5 || y < 5 || x >= w - 5 || y >= h - 5;
     rgb.set(edge ? [250, (seed * 70) % 256, 20] : [(x * 5 + seed * 40) % 256, (y * 6) % 256, 120], (y * w + x) * 3);
   }
   await sharp(rgb, { raw: { width: w, height: h, channels: 3 } }).png().toFile(file);
@@ -48,15 +46,13 @@ beforeAll(async () => {
   valImage = join(data, 'val', 'b', 'val.png');
   await picture(valImage, 7);
 
-  ({ dir: runDir } = createRun({ data, variant: 'mobilevit_xxs', imageSize: 32, batchSize: 4 }, { runDir: join(dir, 'run') }));
-  const model = createModel('mobilevit_xxs', { numClasses: CLASSES.length, seed: 3 });
-  new CheckpointStore(join(runDir, 'checkpoints')).save('last', 1, stateDict(model), null, {});
-  model.dispose();
-  // Images framed at about the training size: the recipe evaluates the whole image, not the reference 0.9 crop.
-  const recipe = resolveRecipe(readRun(runDir).settings, { shortSide: 36, trainImages: 6, classes: 3 });
-  expect(recipe.settings.evalCrop).toBe(1);
-  updateRun(runDir, { classes: CLASSES, status: 'stopped', recipe });
-});
+  // One epoch at 32 px: 36-px images are framed at about the training size, so the recipe the run records
+  // evaluates the whole image, not the reference 0.9 crop.
+  runDir = join(dir, 'run');
+  const trained = await cli('train', '--data', data, '--image-size', '32', '--epochs', '1', '--batch-size', '4', '--run-dir', runDir, '--json', '--backend', 'wasm');
+  expect(trained.code, trained.err.join('\n')).toBe(0);
+  expect(readRun(runDir).recipe?.settings).toMatchObject({ imageSize: 32, evalCrop: 1 });
+}, 300_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('one preprocessing for every inference path', () => {
