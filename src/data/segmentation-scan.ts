@@ -24,7 +24,7 @@ export const VOC_CLASSES = [
 ];
 
 /** The largest mask file read (a 8192×8192 palette PNG compresses far below this). */
-const MAX_MASK_BYTES = 64 * 1024 * 1024;
+export const MAX_MASK_BYTES = 64 * 1024 * 1024;
 
 export interface MaskPair {
   image: string;
