@@ -2,18 +2,37 @@
 //   1. each kernel on the shapes of an XXS training step, the same tensors through both, interleaved rounds;
 //   2. a whole XXS training step (128 px, batch 16) both ways, and where its kernel time goes (tf.profile):
 //      "TF.js" is what a machine without clang runs (src/backend/wasm-simd-kernels.ts withTfjsKernels).
-// The gradients are timed through tf.grad of a product with a fixed output gradient, so each of those rows
-// also holds a forward convolution and an elementwise product, the same both ways. Writes bench/results/kernels.json.
+// The filter gradients and the 1×1 input gradient are timed through tf.grad of a product with a fixed output
+// gradient, so each of those rows also holds a forward convolution and an elementwise product, the same both
+// ways; the depthwise input gradient's rows run its kernel alone. The AdamW + EMA row is one update of each over
+// an XXS's parameters, as a training step ends. Times are the process's CPU
+// time (wasm runs on this one thread), which a machine shared with other work disturbs far less than the clock.
+// Writes bench/results/kernels.json.
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/index.ts';
 import { withTfjsKernels } from '../src/backend/wasm-simd-kernels.ts';
 import { table } from '../src/cli/common.ts';
 import { createModel } from '../src/model/index.ts';
+import { AdamW } from '../src/optim/adamw.ts';
+import { WeightEma } from '../src/optim/ema.ts';
 import { Trainer } from '../src/optim/trainer.ts';
 import { stepSeeds } from '../src/util/random.ts';
 import { machine, median, writeResult } from './machine.ts';
 
 interface KernelCase { kernel: string; shapes: string; run: () => tf.Tensor }
+
+/** AdamW and the EMA over an XXS's parameters (fixed gradients): one update of each, as a step ends. */
+function updateCase(): KernelCase {
+  const model = createModel('mobilevit_xxs', { numClasses: 10 });
+  const params = [...model.params].map(([key, p]) => ({ key, variable: p.variable }));
+  const opt = new AdamW(params, { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 });
+  const ema = new WeightEma(params, 0.9998);
+  const grads = new Map(params.map(({ key, variable }, i) => [key, tf.randomNormal(variable.shape, 0, 1e-3, 'float32', 20 + i)]));
+  return {
+    kernel: 'AdamW + EMA', shapes: `XXS, ${params.length} parameters`,
+    run: () => { opt.apply(grads, 1e-3); ema.update(); return tf.scalar(0); },
+  };
+}
 
 function cases(): KernelCase[] {
   const r = (shape: number[], seed: number) => tf.randomNormal(shape, 0, 1, 'float32', seed);
@@ -25,6 +44,13 @@ function cases(): KernelCase[] {
   const wd = r([3, 3, 32, 1], 8);
   const dyd = tf.depthwiseConv2d(act as tf.Tensor4D, wd as tf.Tensor4D, 1, 1);
   const [x1, w1] = [r([32, 32, 32, 48], 9), r([1, 1, 48, 96], 10)];
+  // An XXS inverted residual's depthwise 3×3 at 128 px, batch 16: stride 1 on 32×32 × 96, stride 2 on 64×64 × 64.
+  const [xs1, ws1] = [r([16, 32, 32, 96], 13), r([3, 3, 96, 1], 14)];
+  const [xs2, ws2] = [r([16, 64, 64, 64], 15), r([3, 3, 64, 1], 16)];
+  const [dys1, dys2, bias1] = [r([16, 32, 32, 96], 17), r([16, 32, 32, 64], 18), r([96], 19)];
+  // The input gradient's kernel alone (through tf.grad, the forward and the product around it are most of the time).
+  const depthwiseInputGrad = (x: tf.Tensor, w: tf.Tensor, stride: number, dy: tf.Tensor) => tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput',
+    { dy, filter: w }, { strides: stride, pad: 1, dilations: 1, inputShape: x.shape } as unknown as tf.NamedAttrMap) as tf.Tensor;
   const dy1 = r([32, 32, 32, 96], 12);
   return [
     { kernel: 'BatchMatMul', shapes: 'attention [256,64,16]·[256,16,64]', run: () => tf.matMul(q, k) },
@@ -33,6 +59,15 @@ function cases(): KernelCase[] {
     { kernel: 'Conv2DBackpropFilter', shapes: '3×3, [32,32,32,48] → 48', run: () => tf.grad((w: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x3 as tf.Tensor4D, w as tf.Tensor4D, 1, 1), dy3)))(w3) },
     { kernel: 'DepthwiseConv2dNativeBackpropFilter', shapes: '3×3, [32,64,64,32]', run: () => tf.grad((w: tf.Tensor) => tf.sum(tf.mul(tf.depthwiseConv2d(act as tf.Tensor4D, w as tf.Tensor4D, 1, 1), dyd)))(wd) },
     { kernel: 'Conv2DBackpropInput', shapes: '1×1, [32,32,32,48] → 96', run: () => tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(v as tf.Tensor4D, w1 as tf.Tensor4D, 1, 0), dy1)))(x1) },
+    { kernel: 'DepthwiseConv2dNative', shapes: '3×3 s1, [16,32,32,96]', run: () => tf.depthwiseConv2d(xs1 as tf.Tensor4D, ws1 as tf.Tensor4D, 1, 1) },
+    // XNNPACK packs a filter once per filter tensor: a training step's filters are new each step.
+    { kernel: 'DepthwiseConv2dNative', shapes: '3×3 s1, [16,32,32,96], a new filter', run: () => tf.tidy(() => tf.depthwiseConv2d(xs1 as tf.Tensor4D, tf.add(ws1, 0) as tf.Tensor4D, 1, 1)) },
+    { kernel: 'DepthwiseConv2dNative', shapes: '3×3 s2, [16,64,64,64]', run: () => tf.depthwiseConv2d(xs2 as tf.Tensor4D, ws2 as tf.Tensor4D, 2, 1) },
+    { kernel: 'FusedDepthwiseConv2D', shapes: '3×3 s1 + bias + relu6, [16,32,32,96]',
+      run: () => tf.fused.depthwiseConv2d({ x: xs1 as tf.Tensor4D, filter: ws1 as tf.Tensor4D, strides: 1, pad: 1, bias: bias1, activation: 'relu6' }) },
+    { kernel: 'DepthwiseConv2dNativeBackpropInput', shapes: '3×3 s1, [16,32,32,96]', run: () => depthwiseInputGrad(xs1, ws1, 1, dys1) },
+    { kernel: 'DepthwiseConv2dNativeBackpropInput', shapes: '3×3 s2, [16,64,64,64]', run: () => depthwiseInputGrad(xs2, ws2, 2, dys2) },
+    updateCase(),
   ];
 }
 
@@ -46,13 +81,15 @@ async function interleaved(rounds: number, runs: number, f: () => Promise<number
   return { studio: median(studio), tfjs: median(tfjs) };
 }
 
+/** Milliseconds of this process's CPU time since `from` (process.cpuUsage()). */
+const cpuMs = (from: NodeJS.CpuUsage): number => { const u = process.cpuUsage(from); return (u.user + u.system) / 1000; };
+
 function timeCalls(run: () => tf.Tensor, runs: number): number[] {
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    const y = run();
-    y.dataSync(); // wasm runs kernels synchronously; this reads nothing large but makes the end explicit
-    times.push(performance.now() - t0);
+    const t0 = process.cpuUsage();
+    const y = run(); // wasm runs kernels synchronously: the work is done when this returns
+    times.push(cpuMs(t0));
     y.dispose();
   }
   return times;
@@ -88,13 +125,13 @@ export async function benchKernels(opts: { rounds?: number } = {}) {
   const labels = Int32Array.from({ length: batch }, (_, i) => i % 10);
   let n = 0;
   const step = () => { const s = n++; return trainer.step(x, labels, 1e-3, (p) => stepSeeds(1, s, p)); };
-  const timed = async () => { const t0 = performance.now(); await step(); return [performance.now() - t0]; };
+  const timed = async () => { const t0 = process.cpuUsage(); await step(); return [cpuMs(t0)]; };
   await step(); await withTfjsKernels(step); // warm-up both ways
   const steps = await interleaved(Math.max(2, Math.ceil(rounds / 2)), 1, timed);
   const [studioProfile, tfjsProfile] = [await stepProfile(step), await withTfjsKernels(() => stepProfile(step))];
   trainer.dispose(); model.dispose(); x.dispose();
 
-  console.log(`\nThe studio's SIMD kernels against TF.js's own (wasm, 1 thread), the same tensors, ${rounds} interleaved rounds of 3 calls, medians`);
+  console.log(`\nThe studio's SIMD kernels against TF.js's own (wasm, 1 thread), the same tensors, ${rounds} interleaved rounds of 3 calls, medians of CPU ms`);
   console.log(table(['kernel', 'shapes', 'TF.js ms', 'studio ms', 'speed-up'], kernelRows.map((r) => [r.kernel, r.shapes, r.tfjsMs, r.studioMs, `${r.speedup}×`])));
   console.log(`\nXXS training step, ${size} px, batch ${batch}: TF.js kernels ${steps.tfjs.toFixed(0)} ms, the studio's ${steps.studio.toFixed(0)} ms (${(steps.tfjs / steps.studio).toFixed(2)}×)`);
   const names = [...new Set([...Object.keys(tfjsProfile), ...Object.keys(studioProfile)])]

@@ -13,9 +13,10 @@ typedef int i32;
 
 enum { ACT_LINEAR = 0, ACT_RELU = 1, ACT_RELU6 = 2 };
 
+// pmin/pmax (one instruction each on x86, where min/max's NaN and −0 rules take several); a NaN stays NaN.
 static v128_t activate(v128_t v, u32 act) {
-  if (act == ACT_RELU) return wasm_f32x4_max(v, wasm_f32x4_splat(0));
-  if (act == ACT_RELU6) return wasm_f32x4_min(wasm_f32x4_max(v, wasm_f32x4_splat(0)), wasm_f32x4_splat(6.0f));
+  if (act == ACT_RELU) return wasm_f32x4_pmax(v, wasm_f32x4_splat(0));
+  if (act == ACT_RELU6) return wasm_f32x4_pmin(wasm_f32x4_pmax(v, wasm_f32x4_splat(0)), wasm_f32x4_splat(6.0f));
   return v;
 }
 
@@ -120,8 +121,8 @@ static void pair(float* out, const float* in, i32 next, const float* w, u32 c, u
 // n pixels along an output row whose 3×3 taps all fall inside the map (the first one's top-left tap at `in`,
 // the next pixel `step` floats on): four channels at a time, their nine weight vectors held in registers across
 // the row, so each multiply-add loads only its input. Same order of sums as pixel_taps.
-static void row_3x3(float* out, const float* in, const float* w, u32 c, u32 n, i32 step, i32 inRow,
-                    const float* bias, u32 act) {
+static inline __attribute__((always_inline)) void row_3x3_with(float* out, const float* in, const float* w, u32 c, u32 n,
+                                                              i32 step, i32 inRow, const float* bias, u32 act) {
   for (u32 k = 0; k < c; k += 4) {
     const float* wk = w + k;
     v128_t w0 = wasm_v128_load(wk), w1 = wasm_v128_load(wk + c), w2 = wasm_v128_load(wk + 2 * c);
@@ -146,6 +147,14 @@ static void row_3x3(float* out, const float* in, const float* w, u32 c, u32 n, i
       wasm_v128_store(out + p * c + k, activate(a, act));
     }
   }
+}
+
+// The row with the bias and activation fixed at compile time (tested once per row, not per pixel).
+static void row_3x3(float* out, const float* in, const float* w, u32 c, u32 n, i32 step, i32 inRow, const float* bias, u32 act) {
+  if (!bias && act == ACT_LINEAR) row_3x3_with(out, in, w, c, n, step, inRow, 0, ACT_LINEAR);
+  else if (act == ACT_RELU6) row_3x3_with(out, in, w, c, n, step, inRow, bias, ACT_RELU6);
+  else if (act == ACT_RELU) row_3x3_with(out, in, w, c, n, step, inRow, bias, ACT_RELU);
+  else row_3x3_with(out, in, w, c, n, step, inRow, bias, ACT_LINEAR);
 }
 
 static u32 min_u(i32 a, i32 b) { return (u32)(a < b ? a : b); }
