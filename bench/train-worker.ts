@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/index.ts';
 import { createModel, type VariantName } from '../src/model/index.ts';
 import { ADAMW } from '../src/train/defaults.ts';
-import { imagesPerPass } from '../src/train/memory.ts';
+import { imagesPerPass } from '../src/model/memory.ts';
 import { Trainer } from '../src/optim/trainer.ts';
 import { stepSeeds } from '../src/util/random.ts';
 

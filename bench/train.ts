@@ -18,7 +18,7 @@ import { VARIANT_NAMES, type VariantName } from '../src/model/index.ts';
 import type { TrainEvent } from '../src/protocol/contract.ts';
 import { runTraining } from '../src/train/index.ts';
 import { createRun } from '../src/run/index.ts';
-import { imagesPerPass } from '../src/train/memory.ts';
+import { imagesPerPass } from '../src/model/memory.ts';
 import { makeDataset } from '../test/helpers/dataset.ts';
 import { runChild } from './child.ts';
 import { machine, writeResult } from './machine.ts';

@@ -14,7 +14,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { hostAllowed, tokenEquals } from '../server/security.ts';
+import { hostAllowed, tokenEquals } from '../util/loopback.ts';
 import { indexFile, resolveStatic, sendFile } from '../util/static-files.ts';
 import type { Endpoint } from './channel.ts';
 import { PAGE_HEADERS } from './page-headers.ts';

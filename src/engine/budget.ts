@@ -2,7 +2,7 @@
 // wasm a pass that runs past the 4 GB heap aborts the module, and every later request with it (train/memory.ts).
 import type { ComputeDevice } from '../device/device.ts';
 import { checkFits } from '../device/heap.ts';
-import type { PlannedPass } from '../train/memory.ts';
+import type { PlannedPass } from '../model/memory.ts';
 import { engineDevices } from './devices.ts';
 
 /** The engine's device, once `pass` is known to fit its memory; otherwise one line naming the limit and what to lower. */

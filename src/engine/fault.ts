@@ -3,7 +3,7 @@
 // failure from an ordinary one (by the error, or by its backend no longer computing afterwards) and says
 // so with a 'fault' message; the service then replaces it (src/engine/host.ts).
 import * as tf from '@tensorflow/tfjs';
-import { isWasmMemoryFault } from '../train/memory.ts';
+import { isWasmMemoryFault } from '../model/memory.ts';
 
 const firstLine = (e: unknown) => (e instanceof Error ? e.message : String(e)).split('\n')[0];
 

@@ -1,7 +1,8 @@
 // The browser mode's guards. The server listens on 127.0.0.1 only, but any web page the user visits
 // can still send requests to 127.0.0.1, so: every request must carry the session token, and the Host
 // header must name this server (a DNS-rebinding page arrives with its own host name).
-import { timingSafeEqual, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { tokenEquals } from '../util/loopback.ts';
 import type { IncomingMessage } from 'node:http';
 
 /**
@@ -18,21 +19,9 @@ export function newToken(): string {
   return randomBytes(24).toString('base64url');
 }
 
-/** Host must be exactly 127.0.0.1:port or localhost:port. */
-export function hostAllowed(host: string | undefined, port: number): boolean {
-  return host === `127.0.0.1:${port}` || host === `localhost:${port}`;
-}
-
 /** A WebSocket handshake from a page must come from this origin (non-browser clients send none). */
 export function originAllowed(origin: string | undefined, port: number): boolean {
   return origin === undefined || origin === `http://127.0.0.1:${port}` || origin === `http://localhost:${port}`;
-}
-
-export function tokenEquals(given: string | null | undefined, token: string): boolean {
-  if (!given) return false;
-  const a = Buffer.from(given);
-  const b = Buffer.from(token);
-  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 export interface TokenSources {

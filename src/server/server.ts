@@ -22,7 +22,8 @@ import { errorInfo, StudioError, type ErrorCode } from '../protocol/contract.ts'
 import { MAX_FRAME_BYTES, RequestFrame, type EventFrame, type ResponseFrame } from '../protocol/wire.ts';
 import { StudioService, type ServiceOptions } from '../service/service.ts';
 import { BodyBudget, bodyRefusal, frameIdFromHead, messageBytes, readBody, ServerBusy } from './bodies.ts';
-import { assetCookieName, checkAccess, hostAllowed, newToken, originAllowed, securityHeaders, tokenSources } from './security.ts';
+import { hostAllowed } from '../util/loopback.ts';
+import { assetCookieName, checkAccess, newToken, originAllowed, securityHeaders, tokenSources } from './security.ts';
 import { indexFile, resolveStatic, sendFile } from '../util/static-files.ts';
 
 export interface ServerOptions {

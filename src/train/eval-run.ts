@@ -15,7 +15,7 @@ import { TrainSettings } from '../protocol/contract.ts';
 import { datasetStats, resolveRecipe } from './recipe.ts';
 import { inferencePreprocessing, type Interpolation } from '../data/eval-transform.ts';
 import { readRun, type CheckpointKind } from '../run/index.ts';
-import { batchThatFits, type Heap } from './memory.ts';
+import { batchThatFits, type Heap } from '../model/memory.ts';
 
 export interface EvalRunOptions {
   /** A run folder; its variant, classes, image size and checkpoint are used. */

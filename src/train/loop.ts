@@ -26,7 +26,7 @@ import {
 import { ADAMW, CHECKPOINT_EVERY_STEPS, EMA_DECAY, PREFETCH_BATCHES, WARMUP_START_LR } from './defaults.ts';
 import { concrete, datasetStats, resolveRecipe, solvesHead } from './recipe.ts';
 import type { Evaluation } from './evaluate.ts';
-import { checkPassBudget, imagesPerPass, isWasmMemoryFault } from './memory.ts';
+import { checkPassBudget, imagesPerPass, isWasmMemoryFault } from '../model/memory.ts';
 import { learningRate, progressAt, validateSchedule, type ScheduleSettings } from './schedule.ts';
 import type { TrainerSettings, TrainerStateJson } from '../optim/trainer.ts';
 import { DeviceLostError, LocalDevice, type ComputeDevice } from '../device/device.ts';

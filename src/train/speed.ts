@@ -11,7 +11,7 @@ import { stateDict } from '../model/weights.ts';
 import type { VariantName } from '../model/types.ts';
 import type { TrainerSettings } from '../optim/trainer.ts';
 import { ADAMW } from './defaults.ts';
-import { imagesPerPass } from './memory.ts';
+import { imagesPerPass } from '../model/memory.ts';
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../util/random.ts';
 import { median } from '../util/median.ts';

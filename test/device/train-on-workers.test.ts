@@ -22,8 +22,8 @@ import { runTraining } from '../../src/train/index.ts';
 import { steps, tinyDataset, tinyRun } from '../train/helpers.ts';
 
 const bound = vi.hoisted(() => ({ images: 6 }));
-vi.mock('../../src/train/memory.ts', async (importOriginal) => {
-  const real = await importOriginal<typeof import('../../src/train/memory.ts')>();
+vi.mock('../../src/model/memory.ts', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../../src/model/memory.ts')>();
   return { ...real, imagesPerPass: (backend: string) => (backend === 'wasm' ? bound.images : Infinity) };
 });
 

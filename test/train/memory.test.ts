@@ -10,7 +10,7 @@ import { Trainer } from '../../src/optim/trainer.ts';
 import { ADAMW } from '../../src/train/defaults.ts';
 import {
   WASM32_HEAP_BYTES, attentionBytes, batchThatFits, checkPassBudget, imagesPerPass, imagesThatFit, isWasmMemoryFault, passBudget, passBytes,
-} from '../../src/train/memory.ts';
+} from '../../src/model/memory.ts';
 import { StudioError } from '../../src/protocol/contract.ts';
 import { evaluateModel, runTraining } from '../../src/train/index.ts';
 import { fixture } from '../helpers/fixtures.ts';

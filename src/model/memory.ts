@@ -5,9 +5,9 @@
 // gradient accumulation), and every inspection request is checked against the same estimate before any
 // tensor exists (checkPassBudget). Training on other backends takes the batch whole.
 import { StudioError } from '../protocol/contract.ts';
-import { VARIANTS } from '../model/variants.ts';
-import { patchGrid } from '../model/unfold.ts';
-import { MIN_INPUT_SIZE, type VariantName } from '../model/types.ts';
+import { VARIANTS } from './variants.ts';
+import { patchGrid } from './unfold.ts';
+import { MIN_INPUT_SIZE, type VariantName } from './types.ts';
 
 /** A training pass (forward, backward and the update) or an inference pass (forward in eval mode). */
 export type PassKind = 'train' | 'infer';
