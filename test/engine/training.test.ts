@@ -57,10 +57,12 @@ describe('training through the engine', () => {
   it('inspects the trained run', async () => {
     const file = join(data, 'class_1', (await import('node:fs')).readdirSync(join(data, 'class_1'))[0]);
     const p = await ok('inspect.predict', { model: { runId }, image: { path: file } });
-    expect(p.imageSize).toBe(32);
+    expect(p).toMatchObject({ imageSize: 32, recordedImageSize: 32 }); // the run's recipe: its training size
     expect(p.top5.map((t: any) => t.label).sort()).toEqual(['class_0', 'class_1']);
     const a = await ok('inspect.attention', { model: { runId }, image: { path: file }, block: 0, layer: 0, head: 0, patch: [0, 0] });
-    expect(a.imageSize).toBe(32);
+    expect(a).toMatchObject({ imageSize: 32, recordedImageSize: 32 });
+    // A size asked for wins, and the result still says the run's, so the window can warn about the difference.
+    expect(await ok('inspect.predict', { model: { runId }, image: { path: file }, imageSize: 64 })).toMatchObject({ imageSize: 64, recordedImageSize: 32 });
     expect(a.map.flat().reduce((s: number, v: number) => s + v, 0)).toBeCloseTo(1, 4);
   });
 
