@@ -48,20 +48,19 @@ async function openTfjs(model: Model, threads: number, onNote?: (note: string) =
       close: () => workers.close(),
     };
   }
-  return {
-    runtime: 'tfjs', where: `TF.js ${tf.getBackend()} on this thread`,
-    features: async (x, n, size) => {
-      const t = tf.tensor4d(x, [n, size, size, 3]);
-      const out = model.features(t, { training: false });
-      t.dispose();
-      try {
-        return (await out.data()) as Float32Array;
-      } finally {
-        out.dispose();
-      }
-    },
-    close: async () => undefined,
-  };
+  return { runtime: 'tfjs', where: `TF.js ${tf.getBackend()} on this thread`, features: (x, n, size) => featureRows(model, x, n, size), close: async () => undefined };
+}
+
+/** Inference-mode pooled features of n images [n, size, size, 3] on TF.js in this thread. */
+export async function featureRows(model: Model, x: Float32Array, n: number, size: number): Promise<Float32Array> {
+  const t = tf.tensor4d(x, [n, size, size, 3]);
+  const out = model.features(t, { training: false });
+  t.dispose();
+  try {
+    return (await out.data()) as Float32Array;
+  } finally {
+    out.dispose();
+  }
 }
 
 async function openOrt(model: Model, size: number): Promise<FeatureSource> {

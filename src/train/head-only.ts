@@ -26,7 +26,7 @@ import type { ForwardOptions } from '../model/types.ts';
 import { evaluate, type EvalBatch, type Evaluation } from './evaluate.ts';
 import type { TrainableModel } from '../optim/trainer.ts';
 import { threadsFor } from '../device/parallel.ts';
-import { openFeatureSource, type InferenceRuntime } from './feature-runtime.ts';
+import { featureRows, openFeatureSource, type InferenceRuntime } from './feature-runtime.ts';
 import type { HeadRows } from './head-solve.ts';
 
 /** Random views cached per training image when augmentation crops or jitters (epoch e trains on view e mod VIEWS). */
@@ -120,18 +120,6 @@ function viewBatches(trainSet: TrainSet, opts: FeatureBankOptions, v: number): A
   })();
 }
 
-/** Inference-mode pooled features of n images [n, size, size, 3] on this thread. */
-async function featureRows(model: Model, x: Float32Array, n: number, size: number): Promise<Float32Array> {
-  const t = tf.tensor4d(x, [n, size, size, 3]);
-  try {
-    const out = model.features(t, { training: false });
-    const data = (await out.data()) as Float32Array;
-    out.dispose();
-    return data;
-  } finally {
-    t.dispose();
-  }
-}
 
 /** Every training image's features under each view, and the evaluation set's, computed once. */
 export class FeatureBank {
