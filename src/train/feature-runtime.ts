@@ -6,6 +6,7 @@
 // inference-runtimes.json beside the device speeds (the per-user data folder or $MOBILEVIT_WORKSPACE), so the
 // next run on the machine does not measure again. MOBILEVIT_INFERENCE_RUNTIME=tfjs|onnxruntime|auto overrides;
 // where 'auto' measures nothing (MOBILEVIT_AUTO_MEASURE=off, as the tests run) TF.js is used unless cached.
+// Whichever it is, one note says where the features were computed and why.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -140,12 +141,13 @@ export async function openFeatureSource(model: Model, size: number, o: FeatureSo
     }
   };
   if (asked === 'onnxruntime') return tryOrt('asked for');
-  if (asked === 'tfjs' || o.threads <= 1) return openTfjs(model, o.threads, o.onNote); // the studio's default path, unsaid
+  if (asked === 'tfjs') return say(await openTfjs(model, o.threads, o.onNote), 'asked for');
+  if (o.threads <= 1) return say(await openTfjs(model, o.threads, o.onNote), 'too little work to measure the runtimes');
   const file = o.file ?? join(defaultWorkspace(env), RUNTIMES_FILE);
   const key = runtimeKey(model, size);
   const kept = readKept(file).find((e) => e.key === key);
   if (kept) return kept.runtime === 'onnxruntime' ? tryOrt(`${kept.reason}; kept for this machine in ${file}`) : say(await openTfjs(model, o.threads, o.onNote), `${kept.reason}; kept for this machine in ${file}`);
-  if (env.MOBILEVIT_AUTO_MEASURE === 'off') return openTfjs(model, o.threads, o.onNote);
+  if (env.MOBILEVIT_AUTO_MEASURE === 'off') return say(await openTfjs(model, o.threads, o.onNote), 'runtimes not measured: MOBILEVIT_AUTO_MEASURE=off');
 
   // Measure both on the same probe images, then keep the one that wins open.
   const rng = new Rng(size);

@@ -88,8 +88,10 @@ describe('which runtime computes the features', () => {
     await second.close();
     expect(second.runtime).toBe(first.runtime);
     expect(JSON.parse(readFileSync(file, 'utf8')).entries[0].measuredAt).toBe(kept[0].measuredAt);
-    // Work too small for the workers: TF.js on this thread, nothing measured; a bad override is one clear error.
-    expect((await openFeatureSource(model, 64, { threads: 1, env: {}, file })).runtime).toBe('tfjs');
+    // Work too small for the workers: TF.js on this thread, nothing measured, and said; a bad override is one clear error.
+    const small = await openFeatureSource(model, 64, { threads: 1, env: {}, file, onNote: (n) => notes.push(n) });
+    expect(small.runtime).toBe('tfjs');
+    expect(notes.at(-1)).toBe('backbone features on TF.js wasm on this thread (too little work to measure the runtimes)');
     await expect(openFeatureSource(model, 64, { threads: 2, env: { MOBILEVIT_INFERENCE_RUNTIME: 'gpu' }, file })).rejects.toThrow(/MOBILEVIT_INFERENCE_RUNTIME must be one of auto, tfjs, onnxruntime, got "gpu"/);
     model.dispose();
   });

@@ -42,7 +42,7 @@ describe('the feature bank', () => {
     // Built on two worker threads (device/parallel.ts), checked below against single-thread passes.
     const notes: string[] = [];
     const bank = await FeatureBank.build(a, trainSet, evalSet, { ...opts, threads: 2, onNote: (n) => notes.push(n) });
-    expect(notes).toEqual([]);
+    expect(notes).toEqual(['backbone features on TF.js wasm on 2 worker threads (runtimes not measured: MOBILEVIT_AUTO_MEASURE=off)']);
     expect(bank.views).toBe(2);
     const settings = { adamw: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.05 }, labelSmoothing: 0.1, gradClip: 10, emaDecay: null };
     const ta = new Trainer(headOnlyView(a), settings);
