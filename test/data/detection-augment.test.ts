@@ -91,19 +91,26 @@ describe('detection augmentation', () => {
     expect([cropped > 0, cropped < 40, flipped > 0, flipped < 40, dropped > 0]).toEqual([true, true, true, true, true]);
   });
 
-  it('obeys SSD crop constraints: side fractions, aspect ratio, the drawn minimum IoU reached by some box', () => {
+  it('obeys SSD crop constraints: side fractions, aspect ratio, some box at IoU 0.1 or more with its centre inside', () => {
     const boxes: [number, number, number, number][] = [[10, 10, 40, 30], [60, 50, 90, 95]];
     const rng = new Rng(123);
     let whole = 0;
     for (let n = 0; n < 300; n++) {
       const c = sampleSsdCrop(rng, 100, 100, boxes);
       if (c.width === 100 && c.height === 100) { whole++; continue; }
-      expect(c.width).toBeGreaterThanOrEqual(SSD_CROP.sideFraction[0] * 100 - 1);
+      expect(Math.min(c.width, c.height)).toBeGreaterThanOrEqual(SSD_CROP.sideFraction[0] * 100 - 1);
       expect(c.height / c.width).toBeGreaterThanOrEqual(SSD_CROP.aspect[0]);
       expect(c.height / c.width).toBeLessThanOrEqual(SSD_CROP.aspect[1]);
       expect(c.left + c.width).toBeLessThanOrEqual(100);
       expect(c.top + c.height).toBeLessThanOrEqual(100);
       expect(boxesInCrop(boxes, c).kept.length).toBeGreaterThan(0);
+      // Whatever minimum was drawn, it was at least 0.1, and some box reaches it.
+      const window = [c.left, c.top, c.left + c.width, c.top + c.height];
+      const ious = boxes.map((b) => {
+        const inter = Math.max(0, Math.min(b[2], window[2]) - Math.max(b[0], window[0])) * Math.max(0, Math.min(b[3], window[3]) - Math.max(b[1], window[1]));
+        return inter / ((b[2] - b[0]) * (b[3] - b[1]) + c.width * c.height - inter);
+      });
+      expect(Math.max(...ious)).toBeGreaterThanOrEqual(0.1);
     }
     // "none" is one choice in six: roughly 50 whole images in 300 draws.
     expect(whole).toBeGreaterThan(20);
