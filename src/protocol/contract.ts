@@ -49,6 +49,8 @@ export type ImageInput = z.infer<typeof ImageInput>;
 export const RunId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'not a run id');
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
+/** The input sides a model takes, px: the schema's rule, which the window's size fields show as their range. */
+export const INPUT_SIZE_RANGE = { min: MIN_INPUT_SIZE, max: MAX_INPUT_SIZE } as const;
 /** The share of each class held out for validation when a folder has no val/. */
 const ValFraction = z.number().min(0.01).max(0.9);
 const finite = z.number().finite();
