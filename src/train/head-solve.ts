@@ -220,7 +220,7 @@ export interface HeadFit {
 
 /** λ chosen on the held-out fold by its loss (largest λ first, each solve warm-started from the last), then the head on every row. */
 export function fitHead(rows: HeadRows, seed: number): HeadFit {
-  const images = Math.max(...rows.images) + 1;
+  const images = rows.images.reduce((m, i) => Math.max(m, i), -1) + 1; // no spread: rows may be more than a call takes
   const imageLabels = new Int32Array(images);
   rows.images.forEach((image, r) => { imageLabels[image] = rows.labels[r]; });
   const held = heldOutImages(imageLabels, rows.classes, seed);
