@@ -8,10 +8,13 @@ import type { FlagSpec, ParsedFlags } from './args.ts';
 import { UsageError } from './args.ts';
 import type { CliIO } from './command.ts';
 import { MAX_INPUT_SIZE, MIN_INPUT_SIZE, VARIANT_NAMES, parseVariant, type VariantName } from '../model/types.ts';
+import { NETWORK_NAMES, taskOf, type NetworkName } from '../model/network-names.ts';
 
 export const BACKEND_FLAG: FlagSpec = { type: 'string', description: `${BACKEND_NAMES.join(' | ')} (default: fastest available; env MOBILEVIT_BACKEND)` };
 export const JSON_FLAG: FlagSpec = { type: 'boolean', description: 'print JSON instead of a table' };
 export const VARIANT_FLAG: FlagSpec = { type: 'string', description: VARIANT_NAMES.join(' | ') };
+/** --variant of the commands that take any network, segmentation and detection included. */
+export const NETWORK_FLAG: FlagSpec = { type: 'string', description: NETWORK_NAMES.join(' | ') };
 
 /** --backend of the commands whose tensor work can run on a Chromium page (webgpu, webgl, wasm-threads) too. */
 export const DEVICE_FLAG: FlagSpec = {
@@ -58,6 +61,18 @@ export function variantFlag(flags: ParsedFlags, required = true): VariantName {
     return parseVariant(flags.variant as string);
   } catch (e) {
     throw new UsageError((e as Error).message);
+  }
+}
+
+/** --variant of the commands that take any network: a classifier (or its alias), or a segmentation or detection model. */
+export function networkFlag(flags: ParsedFlags): NetworkName {
+  const name = String(flags.variant ?? '').replace(/-/g, '_').toLowerCase();
+  if (taskOf(name) && taskOf(name) !== 'classification') return name as NetworkName;
+  if (flags.variant === undefined) throw new UsageError(`--variant is required (${NETWORK_NAMES.join(', ')})`);
+  try {
+    return parseVariant(flags.variant as string);
+  } catch {
+    throw new UsageError(`unknown --variant "${flags.variant}" (expected one of ${NETWORK_NAMES.join(', ')})`);
   }
 }
 

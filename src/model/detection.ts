@@ -10,16 +10,16 @@ import { Network } from './network.ts';
 import { ParamStore } from './params.ts';
 import { buildSsdLite, SSDLITE_SPEC } from './ssdlite.ts';
 import { MOBILEVIT_S, MOBILEVIT_XS, MOBILEVIT_XXS, type MobileViTVariant } from './variants.ts';
-import type { ForwardOptions } from './types.ts';
+import { DETECTION_VARIANT_NAMES, type DetectionVariantName } from './network-names.ts';
+import type { ForwardOptions, VariantName } from './types.ts';
 
-export const DETECTION_VARIANTS = {
+/** SSDLite variants by name, each with the classification backbone it is built on. */
+export const DETECTION_VARIANTS: Record<DetectionVariantName, { backbone: VariantName; spec: MobileViTVariant }> = {
   ssdlite_mobilevit_xxs: { backbone: 'mobilevit_xxs', spec: MOBILEVIT_XXS },
   ssdlite_mobilevit_xs: { backbone: 'mobilevit_xs', spec: MOBILEVIT_XS },
   ssdlite_mobilevit_s: { backbone: 'mobilevit_s', spec: MOBILEVIT_S },
-} as const satisfies Record<string, { backbone: string; spec: MobileViTVariant }>;
-
-export type DetectionVariantName = keyof typeof DETECTION_VARIANTS;
-export const DETECTION_VARIANT_NAMES = Object.keys(DETECTION_VARIANTS) as DetectionVariantName[];
+};
+export { DETECTION_VARIANT_NAMES, type DetectionVariantName };
 
 export interface DetectorOutput {
   /** [B, A, 4]: (dx, dy, dw, dh) per anchor. */

@@ -8,17 +8,16 @@ import { Network } from './network.ts';
 import { ParamStore } from './params.ts';
 import { resizeBilinear } from './unfold.ts';
 import { MOBILEVIT_S, MOBILEVIT_XS, MOBILEVIT_XXS, type MobileViTVariant } from './variants.ts';
-import type { ForwardOptions } from './types.ts';
+import { SEGMENTATION_VARIANT_NAMES, type SegmentationVariantName } from './network-names.ts';
+import type { ForwardOptions, VariantName } from './types.ts';
 
 /** DeepLabv3 variants by name, each with the classification backbone it is built on. */
-export const SEGMENTATION_VARIANTS = {
+export const SEGMENTATION_VARIANTS: Record<SegmentationVariantName, { backbone: VariantName; spec: MobileViTVariant }> = {
   deeplabv3_mobilevit_xxs: { backbone: 'mobilevit_xxs', spec: MOBILEVIT_XXS },
   deeplabv3_mobilevit_xs: { backbone: 'mobilevit_xs', spec: MOBILEVIT_XS },
   deeplabv3_mobilevit_s: { backbone: 'mobilevit_s', spec: MOBILEVIT_S },
-} as const satisfies Record<string, { backbone: string; spec: MobileViTVariant }>;
-
-export type SegmentationVariantName = keyof typeof SEGMENTATION_VARIANTS;
-export const SEGMENTATION_VARIANT_NAMES = Object.keys(SEGMENTATION_VARIANTS) as SegmentationVariantName[];
+};
+export { SEGMENTATION_VARIANT_NAMES, type SegmentationVariantName };
 
 /** How far the logits are below the input: every output pixel covers 16×16 input pixels. */
 export const SEGMENTATION_OUTPUT_STRIDE = 16;

@@ -1,7 +1,7 @@
 // Per-block parameters, multiply-adds and output shapes, measured by running the forward pass once
 // with a probe (so the numbers describe exactly what runs, including any resize in MobileViT blocks).
 import * as tf from '@tensorflow/tfjs';
-import type { Model } from './model.ts';
+import type { AnyNetwork } from './networks.ts';
 import type { BlockKind } from './types.ts';
 
 export interface BlockSummary {
@@ -21,7 +21,7 @@ export interface ModelSummary {
   blocks: BlockSummary[];
 }
 
-export function summarize(model: Model, imageSize = 256): ModelSummary {
+export function summarize(model: AnyNetwork, imageSize = 256): ModelSummary {
   const blocks: BlockSummary[] = [];
   let macs = 0;
   const x = tf.zeros([1, imageSize, imageSize, 3]) as tf.Tensor4D;
@@ -32,7 +32,7 @@ export function summarize(model: Model, imageSize = 256): ModelSummary {
       blockEnd: (b, t) => blocks.push({ name: b.name, kind: b.kind, params: b.params, macs, output: t.shape.slice() }),
     },
   });
-  tf.dispose([x, out]);
+  tf.dispose([x, ...(out instanceof tf.Tensor ? [out] : [out.boxDeltas, out.classLogits])]);
   return {
     variant: model.variant,
     numClasses: model.numClasses,

@@ -1,7 +1,10 @@
-// `forward`: runs `input_nhwc` of a safetensors file through the model in eval mode and writes `logits`.
+// `forward`: runs `input_nhwc` of a safetensors file through the model in eval mode and writes `logits` (a
+// classifier), or a segmentation or detection network's outputs (dense-forward.ts).
 import { requireFlag, UsageError } from '../args.ts';
 import type { CliCommand } from '../command.ts';
-import { DEVICE_FLAG, withDevice, VARIANT_FLAG, variantFlag } from '../common.ts';
+import { DEVICE_FLAG, withDevice, NETWORK_FLAG, networkFlag } from '../common.ts';
+import { taskOf, type NetworkName } from '../../model/network-names.ts';
+import type { VariantName } from '../../model/types.ts';
 import { modelSourceFlags, RUN_FLAG } from '../weights.ts';
 import { readSafetensors, writeSafetensors } from '../../model/safetensors.ts';
 
@@ -9,22 +12,21 @@ export const command: CliCommand = {
   name: 'forward',
   summary: 'run input_nhwc from a safetensors file in eval mode and write logits',
   flags: {
-    variant: VARIANT_FLAG,
+    variant: NETWORK_FLAG,
     'num-classes': { type: 'number', description: 'classifier size (default: read from the weights)' },
     weights: { type: 'string', description: 'weights (.safetensors, timm or Hugging Face names), a zoo model (see models list) or a run folder' },
     run: RUN_FLAG,
     input: { type: 'string', description: 'safetensors file holding input_nhwc [B, H, W, 3] in [0, 1]' },
-    output: { type: 'string', description: 'safetensors file to write logits [B, classes] to' },
+    output: { type: 'string', description: 'safetensors file to write to: logits [B, classes]; segmentation logits [B, h, w, C] at 1/16; detection anchors, box_deltas, class_logits' },
+    'score-threshold': { type: 'number', description: 'detection only: also write the post-processed detections above this score (det_boxes, det_scores, det_labels, det_image)' },
     backend: DEVICE_FLAG,
   },
   async run(flags, io) {
     if (flags.weights === undefined && flags.run === undefined) throw new UsageError('give --weights FILE|MODEL or --run DIR');
     const inputPath = requireFlag<string>(flags, 'input');
     const outputPath = requireFlag<string>(flags, 'output');
-    const source = await modelSourceFlags(flags, io); // a zoo name or repo id: pulled when not cached
-    const variant = variantFlag(flags);
-    return withDevice(flags, io, async ({ device }) => {
-      const [tf, { deviceLogits }, { loadModel }] = await Promise.all([import('@tensorflow/tfjs'), import('../../device/inference.ts'), import('../../run/model.ts')]);
+    const network: NetworkName = networkFlag(flags);
+    const readInput = () => {
       const input = readSafetensors(inputPath).tensors.get('input_nhwc');
       if (!input) throw new Error(`${inputPath}: no tensor named input_nhwc`);
       if (input.shape.length !== 4 || input.shape[3] !== 3) throw new Error(`${inputPath}: input_nhwc must be [B, H, W, 3], got [${input.shape}]`);
@@ -33,6 +35,24 @@ export const command: CliCommand = {
       if (b < 1 || h < 32 || w < 32 || h > 4096 || w > 4096 || b * h * w > 16 * 1024 * 1024) {
         throw new Error(`${inputPath}: input_nhwc [${input.shape}] is outside the sizes forward runs (B ≥ 1, H and W from 32 to 4096, B × H × W at most 16 M pixels)`);
       }
+      return input;
+    };
+    if (taskOf(network) !== 'classification') {
+      if (typeof flags.weights !== 'string') throw new UsageError(`${network}: give --weights FILE (a .safetensors or PyTorch checkpoint)`);
+      const { denseForward } = await import('../dense-forward.ts');
+      const { outputs, backend } = await denseForward({
+        variant: network, weights: flags.weights, input: readInput(), backend: flags.backend as string | undefined,
+        numClasses: flags['num-classes'] as number | undefined, scoreThreshold: flags['score-threshold'] as number | undefined,
+      }, io);
+      writeSafetensors(outputPath, outputs, { variant: network, backend });
+      io.err(`wrote ${[...outputs].map(([k, t]) => `${k} [${t.shape}]`).join(', ')} to ${outputPath}`);
+      return 0;
+    }
+    const source = await modelSourceFlags(flags, io); // a zoo name or repo id: pulled when not cached
+    const variant = network as VariantName;
+    return withDevice(flags, io, async ({ device }) => {
+      const [tf, { deviceLogits }, { loadModel }] = await Promise.all([import('@tensorflow/tfjs'), import('../../device/inference.ts'), import('../../run/model.ts')]);
+      const input = readInput();
       const { model, notes } = loadModel({ ...source, variant });
       for (const note of notes) io.err(note);
       const x = tf.tensor4d(input.data, input.shape as [number, number, number, number]);

@@ -1,29 +1,32 @@
-// `info`: parameters, multiply-adds and output shape of every block of a variant.
+// `info`: parameters, multiply-adds and output shape of every block of a network: a classifier, or a DeepLabv3
+// segmentation or SSDLite detection model.
 import { positiveInt } from '../args.ts';
 import type { CliCommand } from '../command.ts';
-import { BACKEND_FLAG, JSON_FLAG, VARIANT_FLAG, fmtInt, fmtMacs, setupBackend, table, variantFlag, inputSize } from '../common.ts';
+import { BACKEND_FLAG, JSON_FLAG, NETWORK_FLAG, fmtInt, fmtMacs, setupBackend, table, networkFlag, inputSize } from '../common.ts';
+import { DEFAULT_CLASSES, taskOf } from '../../model/network-names.ts';
 
 export const command: CliCommand = {
   name: 'info',
   summary: 'parameters, multiply-adds and output shape of every block',
   flags: {
-    variant: VARIANT_FLAG,
-    'num-classes': { type: 'number', description: 'classifier size', default: 1000 },
+    variant: NETWORK_FLAG,
+    'num-classes': { type: 'number', description: `output classes, the background included for segmentation and detection (default ${DEFAULT_CLASSES.classification}, ${DEFAULT_CLASSES.segmentation} and ${DEFAULT_CLASSES.detection})` },
     'image-size': { type: 'number', description: 'input height and width in pixels (≥ 32)', default: 256 },
     backend: BACKEND_FLAG,
     json: JSON_FLAG,
   },
   async run(flags, io) {
-    const variant = variantFlag(flags);
-    const numClasses = positiveInt(flags, 'num-classes')!;
+    const variant = networkFlag(flags);
+    const task = taskOf(variant)!;
+    const numClasses = positiveInt(flags, 'num-classes') ?? DEFAULT_CLASSES[task];
     const size = inputSize(positiveInt(flags, 'image-size')!, 'image-size');
     await setupBackend(flags, io);
-    const [tf, { createModel }, { summarize }] = await Promise.all([import('@tensorflow/tfjs'), import('../../model/index.ts'), import('../../model/summary.ts')]);
-    const model = createModel(variant, { numClasses });
+    const [tf, { createNetwork }, { summarize }] = await Promise.all([import('@tensorflow/tfjs'), import('../../model/networks.ts'), import('../../model/summary.ts')]);
+    const model = createNetwork(variant, numClasses);
     const s = summarize(model, size);
     model.dispose();
     if (flags.json) {
-      io.out(JSON.stringify({ variant, num_classes: numClasses, image_size: size, backend: tf.getBackend(), params: s.params, macs: s.macs, blocks: s.blocks }));
+      io.out(JSON.stringify({ variant, task, num_classes: numClasses, image_size: size, backend: tf.getBackend(), params: s.params, macs: s.macs, blocks: s.blocks }));
       return 0;
     }
     io.out(`${variant}, ${numClasses} classes, ${size}×${size} input: ${fmtInt(s.params)} parameters, ${fmtMacs(s.macs)}MACs`);
