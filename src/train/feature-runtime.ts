@@ -159,8 +159,20 @@ export async function openFeatureSource(model: Model, size: number, o: FeatureSo
   } catch (e) {
     return say(tfjs, `onnxruntime could not start: ${(e as Error).message}`);
   }
-  const a = await timePerImage(tfjs, probe, size);
-  const b = await timePerImage(ort, probe, size);
+  let a: Awaited<ReturnType<typeof timePerImage>>;
+  let b: Awaited<ReturnType<typeof timePerImage>>;
+  try {
+    a = await timePerImage(tfjs, probe, size);
+  } catch (e) {
+    await Promise.all([tfjs.close(), ort.close()]);
+    throw e;
+  }
+  try {
+    b = await timePerImage(ort, probe, size);
+  } catch (e) {
+    await ort.close();
+    return say(tfjs, `onnxruntime failed on the probe images: ${(e as Error).message}`);
+  }
   let diff = 0;
   let scale = 0;
   a.rows.forEach((v, i) => { diff = Math.max(diff, Math.abs(v - b.rows[i])); scale = Math.max(scale, Math.abs(v)); });
