@@ -4,7 +4,7 @@
 // where the backward sums only taps whose division is exact and lands inside dy (taps in the zero padding add
 // nothing either way). TF.js's wasm forward is XNNPACK's, but the training path's input gradient is composed
 // (a stride-dilated, padded copy of dy, then a convolution with the flipped filter). Here each output pixel's
-// taps are found once and its channels summed sixteen (then four) at a time in registers, taps in the order
+// taps are found once and its channels summed eight (then four) at a time in registers, taps in the order
 // i, j from a zero sum, as TF.js's cpu backend adds them. Channels must be a multiple of 4 (the caller checks).
 #include <wasm_simd128.h>
 
@@ -20,51 +20,11 @@ static v128_t activate(v128_t v, u32 act) {
   return v;
 }
 
-// One output pixel: the taps form a grid of rows × cols, the first tap's input at `in` and weights at `w`;
-// moving one tap row (col) moves the input by inRow (inCol) floats and the weights by wRow (wCol).
-static inline __attribute__((always_inline)) void pixel_taps(float* out, const float* in, const float* w, u32 c, u32 rows, u32 cols,
-                  i32 inRow, i32 inCol, i32 wRow, i32 wCol, const float* bias, u32 act) {
-  u32 k = 0;
-  for (; k + 16 <= c; k += 16) {
-    v128_t a0 = wasm_f32x4_splat(0), a1 = a0, a2 = a0, a3 = a0;
-    for (u32 i = 0; i < rows; i++) {
-      for (u32 j = 0; j < cols; j++) {
-        const float* xp = in + (i32)i * inRow + (i32)j * inCol + k;
-        const float* wp = w + (i32)i * wRow + (i32)j * wCol + k;
-        a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load(xp), wasm_v128_load(wp)));
-        a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wasm_v128_load(xp + 4), wasm_v128_load(wp + 4)));
-        a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wasm_v128_load(xp + 8), wasm_v128_load(wp + 8)));
-        a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(wasm_v128_load(xp + 12), wasm_v128_load(wp + 12)));
-      }
-    }
-    if (bias) {
-      a0 = wasm_f32x4_add(a0, wasm_v128_load(bias + k));
-      a1 = wasm_f32x4_add(a1, wasm_v128_load(bias + k + 4));
-      a2 = wasm_f32x4_add(a2, wasm_v128_load(bias + k + 8));
-      a3 = wasm_f32x4_add(a3, wasm_v128_load(bias + k + 12));
-    }
-    wasm_v128_store(out + k, activate(a0, act));
-    wasm_v128_store(out + k + 4, activate(a1, act));
-    wasm_v128_store(out + k + 8, activate(a2, act));
-    wasm_v128_store(out + k + 12, activate(a3, act));
-  }
-  for (; k < c; k += 4) {
-    v128_t a = wasm_f32x4_splat(0);
-    for (u32 i = 0; i < rows; i++) {
-      for (u32 j = 0; j < cols; j++) {
-        a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(in + (i32)i * inRow + (i32)j * inCol + k),
-                                             wasm_v128_load(w + (i32)i * wRow + (i32)j * wCol + k)));
-      }
-    }
-    if (bias) a = wasm_f32x4_add(a, wasm_v128_load(bias + k));
-    wasm_v128_store(out + k, activate(a, act));
-  }
-}
-
-// Two output pixels with the same taps, the second's input `next` floats after the first's, their outputs c
-// apart: each weight vector loaded once serves both (the loads, not the arithmetic, bound the single pixel).
-// The sums run in the same order as pixel_taps', so either way gives the same numbers.
-static inline __attribute__((always_inline)) void pair_taps(float* out, const float* in, i32 next, const float* w, u32 c,
+// One output pixel, or two with the same taps (twin: the second's input `next` floats after the first's, its
+// output c after the first's), eight channels at a time, then four: the taps form a grid of rows × cols, the
+// first tap's input at `in` and weights at `w`; moving one tap row (col) moves the input by inRow (inCol) floats
+// and the weights by wRow (wCol). Each weight vector loaded serves both pixels of a twin.
+static inline __attribute__((always_inline)) void taps(float* out, const float* in, i32 next, u32 twin, const float* w, u32 c,
                   u32 rows, u32 cols, i32 inRow, i32 inCol, i32 wRow, i32 wCol, const float* bias, u32 act) {
   u32 k = 0;
   for (; k + 8 <= c; k += 8) {
@@ -76,18 +36,21 @@ static inline __attribute__((always_inline)) void pair_taps(float* out, const fl
         v128_t w0 = wasm_v128_load(wp), w1 = wasm_v128_load(wp + 4);
         a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load(xp), w0));
         a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wasm_v128_load(xp + 4), w1));
-        b0 = wasm_f32x4_add(b0, wasm_f32x4_mul(wasm_v128_load(xp + next), w0));
-        b1 = wasm_f32x4_add(b1, wasm_f32x4_mul(wasm_v128_load(xp + next + 4), w1));
+        if (twin) {
+          b0 = wasm_f32x4_add(b0, wasm_f32x4_mul(wasm_v128_load(xp + next), w0));
+          b1 = wasm_f32x4_add(b1, wasm_f32x4_mul(wasm_v128_load(xp + next + 4), w1));
+        }
       }
     }
-    if (bias) {
-      v128_t c0 = wasm_v128_load(bias + k), c1 = wasm_v128_load(bias + k + 4);
-      a0 = wasm_f32x4_add(a0, c0); a1 = wasm_f32x4_add(a1, c1); b0 = wasm_f32x4_add(b0, c0); b1 = wasm_f32x4_add(b1, c1);
-    }
+    v128_t c0 = bias ? wasm_v128_load(bias + k) : wasm_f32x4_splat(0), c1 = bias ? wasm_v128_load(bias + k + 4) : c0;
+    if (bias) { a0 = wasm_f32x4_add(a0, c0); a1 = wasm_f32x4_add(a1, c1); }
     wasm_v128_store(out + k, activate(a0, act));
     wasm_v128_store(out + k + 4, activate(a1, act));
-    wasm_v128_store(out + c + k, activate(b0, act));
-    wasm_v128_store(out + c + k + 4, activate(b1, act));
+    if (twin) {
+      if (bias) { b0 = wasm_f32x4_add(b0, c0); b1 = wasm_f32x4_add(b1, c1); }
+      wasm_v128_store(out + c + k, activate(b0, act));
+      wasm_v128_store(out + c + k + 4, activate(b1, act));
+    }
   }
   for (; k < c; k += 4) {
     v128_t a = wasm_f32x4_splat(0), b = a;
@@ -96,31 +59,31 @@ static inline __attribute__((always_inline)) void pair_taps(float* out, const fl
         const float* xp = in + (i32)i * inRow + (i32)j * inCol + k;
         v128_t wv = wasm_v128_load(w + (i32)i * wRow + (i32)j * wCol + k);
         a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(xp), wv));
-        b = wasm_f32x4_add(b, wasm_f32x4_mul(wasm_v128_load(xp + next), wv));
+        if (twin) b = wasm_f32x4_add(b, wasm_f32x4_mul(wasm_v128_load(xp + next), wv));
       }
     }
-    if (bias) { a = wasm_f32x4_add(a, wasm_v128_load(bias + k)); b = wasm_f32x4_add(b, wasm_v128_load(bias + k)); }
+    if (bias) a = wasm_f32x4_add(a, wasm_v128_load(bias + k));
     wasm_v128_store(out + k, activate(a, act));
-    wasm_v128_store(out + c + k, activate(b, act));
+    if (twin) {
+      if (bias) b = wasm_f32x4_add(b, wasm_v128_load(bias + k));
+      wasm_v128_store(out + c + k, activate(b, act));
+    }
   }
 }
 
-// A 3×3 filter's pixels away from the border (most of them) take the tap loops unrolled.
-static void pixel(float* out, const float* in, const float* w, u32 c, u32 rows, u32 cols,
-                  i32 inRow, i32 inCol, i32 wRow, i32 wCol, const float* bias, u32 act) {
-  if (rows == 3 && cols == 3) pixel_taps(out, in, w, c, 3, 3, inRow, inCol, wRow, wCol, bias, act);
-  else pixel_taps(out, in, w, c, rows, cols, inRow, inCol, wRow, wCol, bias, act);
-}
-
-static void pair(float* out, const float* in, i32 next, const float* w, u32 c, u32 rows, u32 cols,
-                 i32 inRow, i32 inCol, i32 wRow, i32 wCol, const float* bias, u32 act) {
-  if (rows == 3 && cols == 3) pair_taps(out, in, next, w, c, 3, 3, inRow, inCol, wRow, wCol, bias, act);
-  else pair_taps(out, in, next, w, c, rows, cols, inRow, inCol, wRow, wCol, bias, act);
+// taps() compiled for one pixel and for twins, each with a 3×3 filter's full grid (most pixels) unrolled.
+static void pixels(float* out, const float* in, i32 next, u32 twin, const float* w, u32 c, u32 rows, u32 cols,
+                   i32 inRow, i32 inCol, i32 wRow, i32 wCol, const float* bias, u32 act) {
+  int full = rows == 3 && cols == 3;
+  if (twin && full) taps(out, in, next, 1, w, c, 3, 3, inRow, inCol, wRow, wCol, bias, act);
+  else if (twin) taps(out, in, next, 1, w, c, rows, cols, inRow, inCol, wRow, wCol, bias, act);
+  else if (full) taps(out, in, 0, 0, w, c, 3, 3, inRow, inCol, wRow, wCol, bias, act);
+  else taps(out, in, 0, 0, w, c, rows, cols, inRow, inCol, wRow, wCol, bias, act);
 }
 
 // n pixels along an output row whose 3×3 taps all fall inside the map (the first one's top-left tap at `in`,
 // the next pixel `step` floats on): four channels at a time, their nine weight vectors held in registers across
-// the row, so each multiply-add loads only its input. Same order of sums as pixel_taps.
+// the row, so each multiply-add loads only its input. Same order of sums as taps().
 static inline __attribute__((always_inline)) void row_3x3_with(float* out, const float* in, const float* w, u32 c, u32 n,
                                                               i32 step, i32 inRow, const float* bias, u32 act) {
   for (u32 k = 0; k < c; k += 4) {
@@ -172,8 +135,8 @@ static u32 depthwise_pixels(const float* x, const float* w, const float* bias, f
   // The next pixel along the row has the same taps where neither touches the left or right border.
   i32 nextLeft = left + (i32)strideW;
   int twin = ox + 1 < ow && max0(-nextLeft) == j0 && min_u((i32)kw, (i32)wd - nextLeft) == j1;
-  if (twin) pair(out, in, (i32)(strideW * c), w + (i0 * kw + j0) * c, c, rows, cols, (i32)(wd * c), (i32)c, (i32)(kw * c), (i32)c, hasBias ? bias : 0, act);
-  else pixel(out, in, w + (i0 * kw + j0) * c, c, rows, cols, (i32)(wd * c), (i32)c, (i32)(kw * c), (i32)c, hasBias ? bias : 0, act);
+  pixels(out, in, (i32)(strideW * c), (u32)twin, w + (i0 * kw + j0) * c, c, rows, cols, (i32)(wd * c), (i32)c, (i32)(kw * c), (i32)c,
+         hasBias ? bias : 0, act);
   return ox + (twin ? 2 : 1);
 }
 
@@ -236,10 +199,8 @@ void depthwise_input_grad(const float* dy, const float* w, float* dx, u32 batch,
         int twin = q + 1 < wd && input_grad_taps(q + 1, padLeft, strideW, ow, kw, &nextJ0, &nextCol) == cols
           && nextJ0 == j0 && nextCol == dyCol + 1;
         // The next tap (i + s) reads the dy row above.
-        if (twin) pair(out, in, (i32)c, w + (i0 * kw + j0) * c, c, rows, cols, -(i32)(ow * c), -(i32)c,
-                       (i32)(strideH * kw * c), (i32)(strideW * c), 0, ACT_LINEAR);
-        else pixel(out, in, w + (i0 * kw + j0) * c, c, rows, cols, -(i32)(ow * c), -(i32)c,
-                   (i32)(strideH * kw * c), (i32)(strideW * c), 0, ACT_LINEAR);
+        pixels(out, in, (i32)c, (u32)twin, w + (i0 * kw + j0) * c, c, rows, cols, -(i32)(ow * c), -(i32)c,
+               (i32)(strideH * kw * c), (i32)(strideW * c), 0, ACT_LINEAR);
         q += twin ? 2 : 1;
       }
     }
