@@ -283,8 +283,10 @@ class Session {
 
       const trainSet = await buildTrainSet(scan.train, { maxTrainSize: maxTrainSize(sampler), signal, onProgress: (d, t) => onPrepare?.('cache', d, t) });
       if (trainSet.cachePlan.reduced) notes.push(`training images are cached with a shorter side of ${trainSet.cachePlan.shortSide} px to fit the memory budget`);
+      // The evaluation transform: of the validation images, and of a quick run's training images (its views).
+      const evalView = { cropPct: recipe.settings.evalCrop };
       const evalSet = scan.val.length === 0 ? null
-        : await buildEvalSet(scan.val, s.imageSize, { cropPct: recipe.settings.evalCrop, signal, onProgress: (d, t) => onPrepare?.('eval-set', d, t) });
+        : await buildEvalSet(scan.val, s.imageSize, { ...evalView, signal, onProgress: (d, t) => onPrepare?.('eval-set', d, t) });
       if (!evalSet) notes.push('no validation images: epochs report training metrics only');
 
       const startStep = resume?.manifest.meta.step ?? 0;
@@ -299,7 +301,7 @@ class Session {
       if (s.headOnly) {
         const augment = augmentConfig(recipe.settings);
         const trainViews = wholeImage(augment)
-          ? await buildEvalSet(scan.train, s.imageSize, { cropPct: recipe.settings.evalCrop, signal, onProgress: (d, t) => onPrepare?.('eval-set', d, t) })
+          ? await buildEvalSet(scan.train, s.imageSize, { ...evalView, signal, onProgress: (d, t) => onPrepare?.('eval-set', d, t) })
           : undefined;
         bank = await FeatureBank.build(model, trainSet, evalSet, {
           size: s.imageSize, augment, seed: s.seed, signal, onProgress: (d, t) => onPrepare?.('features', d, t),
