@@ -1,7 +1,8 @@
 // Building a model for a weights file: the number of classes is read from the file's classifier when
 // not given, and a file that does not fit is one readable error.
 import { MAX_CLASSES, createModel, type Model } from './model.ts';
-import { readSafetensors, type TensorMap } from './safetensors.ts';
+import type { TensorMap } from './safetensors.ts';
+import { readWeightsFile } from './weights-file.ts';
 import { loadWeights, WeightsError, type LoadReport } from './weights.ts';
 import { parseVariant, type VariantName } from './types.ts';
 
@@ -57,7 +58,7 @@ export function labelsInMetadata(metadata: Record<string, string>, classes?: num
  * file; with it, a different classifier is an error unless `fineTune` (then the head is re-initialised).
  */
 export function modelFromWeights(variant: VariantName, path: string, numClasses?: number, fineTune = false): ModelFromWeights {
-  const { tensors, metadata } = readSafetensors(path);
+  const { tensors, metadata } = readWeightsFile(path);
   const inFile = classesInFile(tensors, path);
   const classes = numClasses ?? inFile;
   if (classes === undefined) throw new WeightsError(`${path}: no classifier in the file (head.fc.bias); pass --num-classes`);

@@ -90,3 +90,24 @@ describe('weights files by content', () => {
     model.dispose();
   });
 });
+
+describe('--weights takes a PyTorch checkpoint', () => {
+  it('forward --weights <.pt> gives timm\'s logits', async () => {
+    const { runCli } = await import('../helpers/cli.ts');
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'pt-forward-'));
+    try {
+      const out = join(dir, 'out.safetensors');
+      const r = await runCli('forward', '--variant', 'mobilevit_xxs', '--weights', fixture('torch/mobilevit_xxs_c10.pt'),
+        '--input', fixture('mobilevit_xxs_256_b2_c10.io.safetensors'), '--output', out, '--backend', 'wasm');
+      expect(r.code, r.err.join('\n')).toBe(0);
+      const { readSafetensors } = await import('../../src/model/safetensors.ts');
+      const want = readSafetensors(fixture('mobilevit_xxs_256_b2_c10.io.safetensors')).tensors.get('logits')!;
+      expect(maxAbsDiff(readSafetensors(out).tensors.get('logits')!.data, want.data)).toBeLessThan(1e-4);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
