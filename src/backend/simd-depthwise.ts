@@ -6,7 +6,7 @@
 // with TF.js's kernels.
 import * as tf from '@tensorflow/tfjs';
 import type { KernelWrapper } from './wasm-simd-kernels.ts';
-import { offsetOf, wasmBackendOf } from './wasm-memory.ts';
+import { offsetOf, wasmBackendOf, withScratch } from './wasm-memory.ts';
 
 type Shape4 = [number, number, number, number];
 type DepthwiseAttrs = {
@@ -53,8 +53,9 @@ export const depthwiseInputGradKernel: KernelWrapper = (builtin, exportsFor) => 
   if (!info || dy.shape.join() !== [inputShape[0], info.outHeight, info.outWidth, inputShape[3]].join()) return builtin(args);
   const backend = wasmBackendOf(args);
   const out = backend.makeOutput(inputShape, 'float32');
-  exportsFor(backend).depthwise_input_grad(offsetOf(backend, dy), offsetOf(backend, filter), offsetOf(backend, out),
-    info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.filterHeight, info.filterWidth,
-    info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left);
+  // Scratch for the filter turned by 180° (the stride-1 case runs as a forward convolution with it).
+  withScratch(backend, tf.util.sizeFromShape(filter.shape) * 4, (flipped) => exportsFor(backend).depthwise_input_grad(offsetOf(backend, dy),
+    offsetOf(backend, filter), offsetOf(backend, out), info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight,
+    info.outWidth, info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left, flipped));
   return out;
 };

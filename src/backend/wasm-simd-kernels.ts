@@ -42,7 +42,7 @@ export interface KernelExports {
   depthwise_conv(x: number, w: number, bias: number, y: number, batch: number, h: number, wd: number, c: number, oh: number, ow: number,
     kh: number, kw: number, strideH: number, strideW: number, padTop: number, padLeft: number, hasBias: number, act: number): void;
   depthwise_input_grad(dy: number, w: number, dx: number, batch: number, h: number, wd: number, c: number, oh: number, ow: number,
-    kh: number, kw: number, strideH: number, strideW: number, padTop: number, padLeft: number): void;
+    kh: number, kw: number, strideH: number, strideW: number, padTop: number, padLeft: number, flipped: number): void;
   adamw_update(p: number, g: number, m: number, v: number, pOut: number, mOut: number, vOut: number, n: number, beta1: number,
     oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, sqrtBc2: number, eps: number, decay: number, shrink: number, step: number): void;
   ema_update(avg: number, w: number, out: number, n: number, d: number, oneMinusD: number): void;

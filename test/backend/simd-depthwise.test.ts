@@ -27,6 +27,7 @@ const TAKEN: Case[] = [
   { x: [2, 4, 4, 20], k: 3, stride: 1, pad: 'valid' },
   { x: [1, 11, 10, 12], k: 5, stride: 2, pad: 2 },
   { x: [1, 2, 3, 16], k: 3, stride: 2, pad: 1 }, // maps smaller than the filter
+  { x: [1, 5, 6, 8], k: 3, stride: 1, pad: 3 }, // padding as wide as the filter: the input gradient gathers at stride 1 too
 ];
 const LEFT_TO_TFJS: Case[] = [
   { x: [2, 6, 5, 6], k: 3, stride: 1, pad: 1 }, // channels not a multiple of 4

@@ -4,8 +4,9 @@
 // where the backward sums only taps whose division is exact and lands inside dy (taps in the zero padding add
 // nothing either way). TF.js's wasm forward is XNNPACK's, but the training path's input gradient is composed
 // (a stride-dilated, padded copy of dy, then a convolution with the flipped filter). Here each output pixel's
-// taps are found once and its channels summed eight (then four) at a time in registers, taps in the order
-// i, j from a zero sum, as TF.js's cpu backend adds them. Channels must be a multiple of 4 (the caller checks).
+// taps are found once and its channels summed sixteen (then four) at a time in registers, taps in the order
+// i, j from a zero sum, as TF.js's cpu backend adds them; a 3×3 filter's interior pixels go a row at a time.
+// Channels must be a multiple of 4 (the caller checks).
 #include <wasm_simd128.h>
 
 typedef unsigned int u32;
@@ -20,65 +21,52 @@ static v128_t activate(v128_t v, u32 act) {
   return v;
 }
 
-// One output pixel, or two with the same taps (twin: the second's input `next` floats after the first's, its
-// output c after the first's), eight channels at a time, then four: the taps form a grid of rows × cols, the
-// first tap's input at `in` and weights at `w`; moving one tap row (col) moves the input by inRow (inCol) floats
-// and the weights by wRow (wCol). Each weight vector loaded serves both pixels of a twin.
-static inline __attribute__((always_inline)) void taps(float* out, const float* in, i32 next, u32 twin, const float* w, u32 c,
-                  u32 rows, u32 cols, i32 inRow, i32 inCol, i32 wRow, i32 wCol, const float* bias, u32 act) {
+// One output pixel: the taps form a grid of rows × cols, the first tap's input at `in` and weights at `w`;
+// moving one tap row (col) moves the input by inRow (inCol) floats and the weights by wRow (wCol).
+static inline __attribute__((always_inline)) void taps(float* out, const float* in, const float* w, u32 c, u32 rows, u32 cols,
+                  i32 inRow, i32 inCol, i32 wRow, i32 wCol, const float* bias, u32 act) {
   u32 k = 0;
-  for (; k + 8 <= c; k += 8) {
-    v128_t a0 = wasm_f32x4_splat(0), a1 = a0, b0 = a0, b1 = a0;
+  for (; k + 16 <= c; k += 16) {
+    v128_t a0 = wasm_f32x4_splat(0), a1 = a0, a2 = a0, a3 = a0;
     for (u32 i = 0; i < rows; i++) {
       for (u32 j = 0; j < cols; j++) {
         const float* xp = in + (i32)i * inRow + (i32)j * inCol + k;
         const float* wp = w + (i32)i * wRow + (i32)j * wCol + k;
-        v128_t w0 = wasm_v128_load(wp), w1 = wasm_v128_load(wp + 4);
-        a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load(xp), w0));
-        a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wasm_v128_load(xp + 4), w1));
-        if (twin) {
-          b0 = wasm_f32x4_add(b0, wasm_f32x4_mul(wasm_v128_load(xp + next), w0));
-          b1 = wasm_f32x4_add(b1, wasm_f32x4_mul(wasm_v128_load(xp + next + 4), w1));
-        }
+        a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load(xp), wasm_v128_load(wp)));
+        a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wasm_v128_load(xp + 4), wasm_v128_load(wp + 4)));
+        a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wasm_v128_load(xp + 8), wasm_v128_load(wp + 8)));
+        a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(wasm_v128_load(xp + 12), wasm_v128_load(wp + 12)));
       }
     }
-    v128_t c0 = bias ? wasm_v128_load(bias + k) : wasm_f32x4_splat(0), c1 = bias ? wasm_v128_load(bias + k + 4) : c0;
-    if (bias) { a0 = wasm_f32x4_add(a0, c0); a1 = wasm_f32x4_add(a1, c1); }
+    if (bias) {
+      a0 = wasm_f32x4_add(a0, wasm_v128_load(bias + k));
+      a1 = wasm_f32x4_add(a1, wasm_v128_load(bias + k + 4));
+      a2 = wasm_f32x4_add(a2, wasm_v128_load(bias + k + 8));
+      a3 = wasm_f32x4_add(a3, wasm_v128_load(bias + k + 12));
+    }
     wasm_v128_store(out + k, activate(a0, act));
     wasm_v128_store(out + k + 4, activate(a1, act));
-    if (twin) {
-      if (bias) { b0 = wasm_f32x4_add(b0, c0); b1 = wasm_f32x4_add(b1, c1); }
-      wasm_v128_store(out + c + k, activate(b0, act));
-      wasm_v128_store(out + c + k + 4, activate(b1, act));
-    }
+    wasm_v128_store(out + k + 8, activate(a2, act));
+    wasm_v128_store(out + k + 12, activate(a3, act));
   }
   for (; k < c; k += 4) {
-    v128_t a = wasm_f32x4_splat(0), b = a;
+    v128_t a = wasm_f32x4_splat(0);
     for (u32 i = 0; i < rows; i++) {
       for (u32 j = 0; j < cols; j++) {
-        const float* xp = in + (i32)i * inRow + (i32)j * inCol + k;
-        v128_t wv = wasm_v128_load(w + (i32)i * wRow + (i32)j * wCol + k);
-        a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(xp), wv));
-        if (twin) b = wasm_f32x4_add(b, wasm_f32x4_mul(wasm_v128_load(xp + next), wv));
+        a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(in + (i32)i * inRow + (i32)j * inCol + k),
+                                             wasm_v128_load(w + (i32)i * wRow + (i32)j * wCol + k)));
       }
     }
     if (bias) a = wasm_f32x4_add(a, wasm_v128_load(bias + k));
     wasm_v128_store(out + k, activate(a, act));
-    if (twin) {
-      if (bias) b = wasm_f32x4_add(b, wasm_v128_load(bias + k));
-      wasm_v128_store(out + c + k, activate(b, act));
-    }
   }
 }
 
-// taps() compiled for one pixel and for twins, each with a 3×3 filter's full grid (most pixels) unrolled.
-static void pixels(float* out, const float* in, i32 next, u32 twin, const float* w, u32 c, u32 rows, u32 cols,
-                   i32 inRow, i32 inCol, i32 wRow, i32 wCol, const float* bias, u32 act) {
-  int full = rows == 3 && cols == 3;
-  if (twin && full) taps(out, in, next, 1, w, c, 3, 3, inRow, inCol, wRow, wCol, bias, act);
-  else if (twin) taps(out, in, next, 1, w, c, rows, cols, inRow, inCol, wRow, wCol, bias, act);
-  else if (full) taps(out, in, 0, 0, w, c, 3, 3, inRow, inCol, wRow, wCol, bias, act);
-  else taps(out, in, 0, 0, w, c, rows, cols, inRow, inCol, wRow, wCol, bias, act);
+// taps() with a 3×3 filter's full grid unrolled, and for any other grid.
+static void pixel(float* out, const float* in, const float* w, u32 c, u32 rows, u32 cols,
+                  i32 inRow, i32 inCol, i32 wRow, i32 wCol, const float* bias, u32 act) {
+  if (rows == 3 && cols == 3) taps(out, in, w, c, 3, 3, inRow, inCol, wRow, wCol, bias, act);
+  else taps(out, in, w, c, rows, cols, inRow, inCol, wRow, wCol, bias, act);
 }
 
 // n pixels along an output row whose 3×3 taps all fall inside the map (the first one's top-left tap at `in`,
@@ -123,21 +111,13 @@ static void row_3x3(float* out, const float* in, const float* w, u32 c, u32 n, i
 static u32 min_u(i32 a, i32 b) { return (u32)(a < b ? a : b); }
 static u32 max0(i32 a) { return (u32)(a > 0 ? a : 0); }
 
-// The pixel at ox (and its twin, the next pixel with the same taps, where there is one); returns the next ox.
-static u32 depthwise_pixels(const float* x, const float* w, const float* bias, float* y, u32 b, u32 oy, u32 ox, u32 h, u32 wd,
-                            u32 c, u32 oh, u32 ow, u32 kh, u32 kw, u32 strideW, i32 top, u32 i0, u32 i1, u32 padLeft,
-                            u32 hasBias, u32 act) {
+// The border pixel at ox (a tap outside the map on some side).
+static void border_pixel(const float* x, const float* w, const float* bias, float* y, u32 b, u32 oy, u32 ox, u32 h, u32 wd,
+                         u32 c, u32 oh, u32 ow, u32 kh, u32 kw, u32 strideW, i32 top, u32 i0, u32 i1, u32 padLeft, u32 act) {
   i32 left = (i32)(ox * strideW) - (i32)padLeft;
   u32 j0 = max0(-left), j1 = min_u((i32)kw, (i32)wd - left);
-  float* out = y + ((b * oh + oy) * ow + ox) * c;
-  const float* in = x + (((i32)(b * h) + top + (i32)i0) * (i32)wd + left + (i32)j0) * (i32)c;
-  u32 rows = i1 > i0 ? i1 - i0 : 0, cols = j1 > j0 ? j1 - j0 : 0;
-  // The next pixel along the row has the same taps where neither touches the left or right border.
-  i32 nextLeft = left + (i32)strideW;
-  int twin = ox + 1 < ow && max0(-nextLeft) == j0 && min_u((i32)kw, (i32)wd - nextLeft) == j1;
-  pixels(out, in, (i32)(strideW * c), (u32)twin, w + (i0 * kw + j0) * c, c, rows, cols, (i32)(wd * c), (i32)c, (i32)(kw * c), (i32)c,
-         hasBias ? bias : 0, act);
-  return ox + (twin ? 2 : 1);
+  pixel(y + ((b * oh + oy) * ow + ox) * c, x + (((i32)(b * h) + top + (i32)i0) * (i32)wd + left + (i32)j0) * (i32)c,
+        w + (i0 * kw + j0) * c, c, i1 > i0 ? i1 - i0 : 0, j1 > j0 ? j1 - j0 : 0, (i32)(wd * c), (i32)c, (i32)(kw * c), (i32)c, bias, act);
 }
 
 // hasBias 0: no bias (bias is then not read). act: 0 linear, 1 relu, 2 relu6.
@@ -145,6 +125,7 @@ __attribute__((export_name("depthwise_conv")))
 void depthwise_conv(const float* x, const float* w, const float* bias, float* y, u32 batch, u32 h, u32 wd, u32 c,
                     u32 oh, u32 ow, u32 kh, u32 kw, u32 strideH, u32 strideW, u32 padTop, u32 padLeft,
                     u32 hasBias, u32 act) {
+  if (!hasBias) bias = 0;
   for (u32 b = 0; b < batch; b++) {
     for (u32 oy = 0; oy < oh; oy++) {
       // Taps i with 0 ≤ oy·s + i − padTop < h.
@@ -158,13 +139,13 @@ void depthwise_conv(const float* x, const float* w, const float* bias, float* y,
         if (to > ow) to = ow;
         if (to > from) {
           // Border pixels on the left first, then the row.
-          for (; ox < from;) ox = depthwise_pixels(x, w, bias, y, b, oy, ox, h, wd, c, oh, ow, kh, kw, strideW, top, i0, i1, padLeft, hasBias, act);
+          for (; ox < from; ox++) border_pixel(x, w, bias, y, b, oy, ox, h, wd, c, oh, ow, kh, kw, strideW, top, i0, i1, padLeft, act);
           row_3x3(y + ((b * oh + oy) * ow + from) * c, x + (((i32)(b * h) + top) * (i32)wd + (i32)(from * strideW) - (i32)padLeft) * (i32)c,
-                  w, c, to - from, (i32)(strideW * c), (i32)(wd * c), hasBias ? bias : 0, act);
+                  w, c, to - from, (i32)(strideW * c), (i32)(wd * c), bias, act);
           ox = to;
         }
       }
-      while (ox < ow) ox = depthwise_pixels(x, w, bias, y, b, oy, ox, h, wd, c, oh, ow, kh, kw, strideW, top, i0, i1, padLeft, hasBias, act);
+      for (; ox < ow; ox++) border_pixel(x, w, bias, y, b, oy, ox, h, wd, c, oh, ow, kh, kw, strideW, top, i0, i1, padLeft, act);
     }
   }
 }
@@ -183,25 +164,28 @@ static u32 input_grad_taps(u32 r, u32 pad, u32 s, u32 on, u32 k, u32* first, u32
   return (last - i) / s + 1;
 }
 
+// At stride 1 the input gradient is the forward convolution of dy with the filter turned by 180° (into `flipped`,
+// kh·kw·c floats of scratch) and padding k − 1 − pad: that takes the forward's row sweep. Other strides gather.
 __attribute__((export_name("depthwise_input_grad")))
 void depthwise_input_grad(const float* dy, const float* w, float* dx, u32 batch, u32 h, u32 wd, u32 c,
-                          u32 oh, u32 ow, u32 kh, u32 kw, u32 strideH, u32 strideW, u32 padTop, u32 padLeft) {
+                          u32 oh, u32 ow, u32 kh, u32 kw, u32 strideH, u32 strideW, u32 padTop, u32 padLeft, float* flipped) {
+  if (strideH == 1 && strideW == 1 && padTop < kh && padLeft < kw) {
+    for (u32 t = 0; t < kh * kw; t++) {
+      for (u32 k = 0; k < c; k++) flipped[t * c + k] = w[(kh * kw - 1 - t) * c + k];
+    }
+    depthwise_conv(dy, flipped, 0, dx, batch, oh, ow, c, h, wd, kh, kw, 1, 1, kh - 1 - padTop, kw - 1 - padLeft, 0, ACT_LINEAR);
+    return;
+  }
   for (u32 b = 0; b < batch; b++) {
     for (u32 r = 0; r < h; r++) {
       u32 i0 = 0, dyRow = 0;
       u32 rows = input_grad_taps(r, padTop, strideH, oh, kh, &i0, &dyRow);
-      for (u32 q = 0; q < wd;) {
-        u32 j0 = 0, dyCol = 0, nextJ0 = 0, nextCol = 0;
+      for (u32 q = 0; q < wd; q++) {
+        u32 j0 = 0, dyCol = 0;
         u32 cols = input_grad_taps(q, padLeft, strideW, ow, kw, &j0, &dyCol);
-        float* out = dx + ((b * h + r) * wd + q) * c;
-        const float* in = dy + ((b * oh + dyRow) * ow + dyCol) * c;
-        // The next pixel has the same taps, one dy column on, away from the borders at stride 1.
-        int twin = q + 1 < wd && input_grad_taps(q + 1, padLeft, strideW, ow, kw, &nextJ0, &nextCol) == cols
-          && nextJ0 == j0 && nextCol == dyCol + 1;
         // The next tap (i + s) reads the dy row above.
-        pixels(out, in, (i32)c, (u32)twin, w + (i0 * kw + j0) * c, c, rows, cols, -(i32)(ow * c), -(i32)c,
-               (i32)(strideH * kw * c), (i32)(strideW * c), 0, ACT_LINEAR);
-        q += twin ? 2 : 1;
+        pixel(dx + ((b * h + r) * wd + q) * c, dy + ((b * oh + dyRow) * ow + dyCol) * c, w + (i0 * kw + j0) * c, c, rows, cols,
+              -(i32)(ow * c), -(i32)c, (i32)(strideH * kw * c), (i32)(strideW * c), 0, ACT_LINEAR);
       }
     }
   }
