@@ -78,11 +78,27 @@ async function openOrt(model: Model, size: number): Promise<FeatureSource> {
 }
 
 /** The key of a kept choice: the machine, the versions, the model and the size. */
-export function runtimeKey(model: Model, size: number): string {
+export function runtimeKey(variant: string, size: number): string {
   const cpu = cpus();
   return JSON.stringify({
     studio: appVersion(), tfjs: TFJS_VERSION, backend: tf.getBackend(), platform: `${process.platform}-${process.arch}`,
-    cpu: cpu[0]?.model.trim() ?? 'unknown', cores: cpu.length, variant: model.variant, size,
+    cpu: cpu[0]?.model.trim() ?? 'unknown', cores: cpu.length, variant, size,
+  });
+}
+
+/** The workspace's file of kept choices. */
+export const runtimesFile = (env: Record<string, string | undefined> = process.env) => join(defaultWorkspace(env), RUNTIMES_FILE);
+
+/** The choices kept in `file` for this machine and backend, newest first (what `devices` shows). */
+export function keptRuntimes(file: string): Array<{ variant: string; size: number; runtime: InferenceRuntime; reason: string; measuredAt: number }> {
+  return readKept(file).flatMap((e) => {
+    let at: { variant: string; size: number };
+    try {
+      at = JSON.parse(e.key) as typeof at;
+    } catch {
+      return []; // a hand-broken entry is no measurement
+    }
+    return runtimeKey(at.variant, at.size) === e.key ? [{ variant: at.variant, size: at.size, runtime: e.runtime, reason: e.reason, measuredAt: e.measuredAt }] : [];
   });
 }
 
@@ -143,8 +159,8 @@ export async function openFeatureSource(model: Model, size: number, o: FeatureSo
   if (asked === 'onnxruntime') return tryOrt('asked for');
   if (asked === 'tfjs') return say(await openTfjs(model, o.threads, o.onNote), 'asked for');
   if (o.threads <= 1) return say(await openTfjs(model, o.threads, o.onNote), 'too little work to measure the runtimes');
-  const file = o.file ?? join(defaultWorkspace(env), RUNTIMES_FILE);
-  const key = runtimeKey(model, size);
+  const file = o.file ?? runtimesFile(env);
+  const key = runtimeKey(model.variant, size);
   const kept = readKept(file).find((e) => e.key === key);
   if (kept) return kept.runtime === 'onnxruntime' ? tryOrt(`${kept.reason}; kept for this machine in ${file}`) : say(await openTfjs(model, o.threads, o.onNote), `${kept.reason}; kept for this machine in ${file}`);
   if (env.MOBILEVIT_AUTO_MEASURE === 'off') return say(await openTfjs(model, o.threads, o.onNote), 'runtimes not measured: MOBILEVIT_AUTO_MEASURE=off');

@@ -2,11 +2,13 @@
 // the page devices say why they did not start, --measure times the in-process one and keeps the table, and a
 // plain listing then reads it from the file.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../src/backend/index.ts';
+import { RUNTIMES_FILE, runtimeKey } from '../../src/train/feature-runtime.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'mvit-devices-'));
 const file = join(dir, 'device-speeds.json');
@@ -28,6 +30,7 @@ describe('mobilevit-studio devices', () => {
     expect(listed.rows[0]).toMatchObject({ host: 'this process', imagesPerSecond: null });
     if (workers) expect(listed.rows[1]).toMatchObject({ host: `${availableParallelism()} worker threads of this process`, imagesPerSecond: null });
     expect(() => readFileSync(file)).toThrow(); // a listing stores nothing
+    expect(listed.inferenceRuntimes).toEqual({ file: join(dir, RUNTIMES_FILE), kept: [] });
 
     const measured = await devices('--measure');
     const n = workers ? 2 : 1;
@@ -41,5 +44,16 @@ describe('mobilevit-studio devices', () => {
     expect(again.cached).toBe(true);
     expect(again.rows[0].imagesPerSecond).toBeGreaterThan(0);
     expect(JSON.parse(readFileSync(file, 'utf8')).entries).toHaveLength(1);
+    expect(measured.stdout).toMatch(/quick fine-tune features: no runtime measured yet/);
+  });
+
+  it("shows where a quick fine-tune computes its features on this machine (the choice a quick run kept)", async () => {
+    await initBackend('wasm');
+    const entry = { key: runtimeKey('mobilevit_xxs', 224), runtime: 'onnxruntime', msPerImage: { tfjs: 40, onnxruntime: 9 }, reason: 'measured faster: 9.0 ms/image on onnxruntime, 40.0 on TF.js', measuredAt: 1 };
+    const other = { ...entry, key: entry.key.replace('"cores":', '"cores":1000') }; // another machine's: not shown
+    writeFileSync(join(dir, RUNTIMES_FILE), JSON.stringify({ format: 1, entries: [entry, other] }));
+    const { stdout } = await devices();
+    expect(stdout).toContain('quick fine-tune features:\n  mobilevit_xxs at 224 px: onnxruntime (measured faster: 9.0 ms/image on onnxruntime, 40.0 on TF.js)');
+    expect(JSON.parse((await devices('--json')).stdout).inferenceRuntimes.kept).toHaveLength(1);
   });
 });

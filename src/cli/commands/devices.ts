@@ -6,6 +6,8 @@ import type { CliCommand } from '../command.ts';
 import { JSON_FLAG, VARIANT_FLAG, inputSize, setupBackend, table, variantFlag } from '../common.ts';
 import { MEASURE_BATCH } from '../../device/choose.ts';
 import { SpeedFile, defaultSpeedsFile } from '../../engine/device-speeds.ts';
+import { dirname, join } from 'node:path';
+import { RUNTIMES_FILE, keptRuntimes } from '../../train/feature-runtime.ts';
 
 export const command: CliCommand = {
   name: 'devices',
@@ -38,8 +40,11 @@ export const command: CliCommand = {
     }
     await r.device?.close();
     const t = r.table;
+    // Where a quick fine-tune computes its backbone features, as measured on this machine (train/feature-runtime.ts).
+    const runtimes = join(dirname(store.path), RUNTIMES_FILE); // beside the device speeds, as a quick run keeps it
+    const kept = keptRuntimes(runtimes);
     if (flags.json) {
-      io.out(JSON.stringify({ file: store.path, cached: r.cached, ...t }));
+      io.out(JSON.stringify({ file: store.path, cached: r.cached, ...t, inferenceRuntimes: { file: runtimes, kept } }));
       return 0;
     }
     const measured = t.rows.some((row) => row.imagesPerSecond !== null);
@@ -51,6 +56,8 @@ export const command: CliCommand = {
     ])));
     if (measured) io.out(`auto takes ${t.chosen}: ${t.reason}`);
     io.out(`(${store.path})`);
+    io.out(kept.length === 0 ? 'quick fine-tune features: no runtime measured yet (a quick run measures onnxruntime against TF.js once per model and size)'
+      : `quick fine-tune features:\n${kept.map((k) => `  ${k.variant} at ${k.size} px: ${k.runtime} (${k.reason})`).join('\n')}\n(${runtimes})`);
     return 0;
   },
 };
