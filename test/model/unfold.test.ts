@@ -3,24 +3,9 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fold, resizeBilinear, unfold } from '../../src/model/unfold.ts';
 import { maxAbsDiff } from '../helpers/fixtures.ts';
+import { torchBilinear } from '../helpers/gradients.ts';
 
 beforeAll(async () => { await tf.setBackend('cpu'); });
-
-/** PyTorch F.interpolate(mode='bilinear', align_corners=False) on one channel, written out. */
-function torchBilinear(src: number[][], oh: number, ow: number): number[][] {
-  const ih = src.length, iw = src[0].length;
-  const coord = (o: number, scale: number, n: number) => {
-    const x = Math.max(0, (o + 0.5) * scale - 0.5);
-    const i0 = Math.min(Math.floor(x), n - 1);
-    const i1 = Math.min(i0 + 1, n - 1);
-    return [i0, i1, x - i0] as const;
-  };
-  return Array.from({ length: oh }, (_, y) => Array.from({ length: ow }, (_, x) => {
-    const [y0, y1, dy] = coord(y, ih / oh, ih);
-    const [x0, x1, dx] = coord(x, iw / ow, iw);
-    return (1 - dy) * ((1 - dx) * src[y0][x0] + dx * src[y0][x1]) + dy * ((1 - dx) * src[y1][x0] + dx * src[y1][x1]);
-  }));
-}
 
 describe('unfold / fold', () => {
   it('puts pixel (2·nh+ph, 2·nw+pw) at row ph·2+pw, token nh·cols+nw', () => {
