@@ -3,9 +3,11 @@
 // final metric as a sortable, filterable column, tags and notes kept in the run folder, and curves that
 // download as CSV and PNG; a misclassified image opens in Attention with its classes, under an overlay whose
 // opacity a slider sets; images dropped on the page are inspected (and hostile ones refused with a reason), and a
-// dataset is picked from the workspace's folders. The steps share one browser and one workspace, in order.
+// dataset is picked from the workspace's folders; settings that could never train are refused before a run
+// exists; offline, Quick from the zoo says what happened and what to do, and a local file imported through the
+// Start-from picker takes the download's place. The steps share one browser and one workspace, in order.
 // Small: 4 classes of 32-px images, runs of 1 and 2 epochs.
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -13,6 +15,8 @@ import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/server/server.ts';
 import { drawClassImage, encode, makeDataset, type GeneratedDataset } from '../helpers/dataset.ts';
+import { fixture } from '../helpers/fixtures.ts';
+import { closedPort } from '../helpers/ports.ts';
 import { ensureRendererBuilt, screenshot, shotIfFailed, startStudio, stopStudio, viewOutcome } from './harness.ts';
 
 let tmp: string;
@@ -63,6 +67,33 @@ async function drop(target: string, file: { name: string; type: string; bytes?: 
     return dt;
   }, { name: file.name, type: file.type, b64: file.bytes?.toString('base64') ?? null, size: file.size ?? 0 });
   await page.dispatchEvent(target, 'drop', { dataTransfer });
+}
+
+/** The run folders in the workspace: a refused start must leave none behind. */
+const runFolders = () => readdir(join(tmp, 'workspace', 'runs')).catch(() => [] as string[]);
+
+/** Opens `root` in the Dataset view and waits until the studio has counted `classes` classes. */
+async function openDataset(root: string, classes: number): Promise<void> {
+  await nav(page, 'dataset');
+  await page.getByTestId('dataset-path').fill(root);
+  await page.getByTestId('dataset-path').press('Enter');
+  await page.getByTestId('dataset-stats').filter({ hasText: new RegExp(`classes\\s*${classes}\\b`, 'i') }).waitFor({ timeout: 30_000 });
+}
+
+/** Presses Start and returns the Train view's refusal in one line, then dismisses it. */
+async function refusedStart(): Promise<string> {
+  await page.getByTestId('train-start').click();
+  const alert = page.locator('main [role="alert"]');
+  await alert.waitFor({ timeout: 60_000 });
+  const text = (await alert.innerText()).replace(/\s+/g, ' ');
+  await alert.getByRole('button', { name: /dismiss/i }).click();
+  return text;
+}
+
+/** The Runs view lists exactly `n` runs. */
+async function runsListed(n: number): Promise<void> {
+  await nav(page, 'runs');
+  await page.waitForFunction((count) => document.querySelectorAll('[data-testid="run-row"]').length === count, n);
 }
 
 beforeAll(async () => {
@@ -263,6 +294,66 @@ describe('what a newcomer expects (issue 24)', () => {
     expect(await page.getByTestId('latency-paths').locator(`tr[data-path="${shown}"]`).innerText()).toContain('fastest');
     await screenshot(page, 'newcomer-latency-paths');
     expect(await server.service.handle('settings.set', { backend: 'auto' })).toMatchObject({ ok: true });
+  }, 420_000);
+
+  it('item 4: one class, or RandAugment, is refused in the Train view before a run exists, in the schema\'s words', async () => {
+    const before = await runFolders();
+    const one = await makeDataset(join(tmp, 'one-class'), { classes: ['circle'], perClass: 4, size: 32, seed: 13 });
+    await openDataset(one.root, 1);
+    await nav(page, 'train');
+    expect(await refusedStart()).toMatch(new RegExp(`Could not start training.*need at least two class folders, found only ${join(one.root, 'circle')}`));
+
+    await openDataset(data.root, 4);
+    await nav(page, 'train');
+    const more = page.locator('details', { has: page.locator('summary', { hasText: 'More of the recipe' }) });
+    if (!(await more.evaluate((d) => (d as HTMLDetailsElement).open))) await more.locator('summary').click();
+    const randAugment = more.getByRole('checkbox', { name: 'RandAugment' });
+    await randAugment.check();
+    expect(await refusedStart()).toMatch(/Could not start training.*training settings: augmentation\.randAugment is not implemented; turn it off/);
+    await randAugment.uncheck();
+
+    expect(await runFolders()).toEqual(before);
+    await runsListed(before.length);
+  });
+
+  it('item 3: offline, Quick from an uncached zoo model says what happened and what to do; an imported local file starts it', async () => {
+    const saved = process.env.HF_ENDPOINT;
+    process.env.HF_ENDPOINT = `http://127.0.0.1:${await closedPort()}`; // the studio's zoo reads it at each pull
+    try {
+      const before = await runFolders();
+      await nav(page, 'train');
+      await page.getByTestId('start-quick').check();
+      await page.getByTestId('start-from').selectOption('mobilevit_xxs');
+      await page.getByTestId('zoo-download').click();
+      const alert = page.locator('main [role="alert"]');
+      await alert.waitFor({ timeout: 60_000 });
+      const said = (await alert.innerText()).replace(/\s+/g, ' ');
+      expect(said).toMatch(/downloading mobilevit_xxs timm\/mobilevit_xxs\.cvnets_in1k@main\/model\.safetensors: 127\.0\.0\.1 refused the connection \(ECONNREFUSED: nothing listens at 127\.0\.0\.1:\d+/);
+      expect(said).toMatch(/Without the Hub: import a local copy .*, set HF_ENDPOINT to a mirror of huggingface\.co, or train from scratch/);
+      expect(said).toContain('choose “Import a local file…” under Start from');
+      expect(said).not.toMatch(/getaddrinfo|fix it and try again/);
+      // Quick waits for its weights: no run on a random backbone.
+      expect(await page.locator('#t-start-error').innerText()).toMatch(/Quick starts from pretrained weights/);
+      expect(await page.getByTestId('train-start').isDisabled()).toBe(true);
+      expect(await runFolders()).toEqual(before);
+      await screenshot(page, 'newcomer-offline-quick');
+
+      await page.getByTestId('start-from').selectOption({ label: 'Import a local file…' });
+      await page.getByTestId('import-path').fill(fixture('mobilevit_xxs_256_b1_c1000.weights.safetensors'));
+      await page.getByTestId('zoo-import').click();
+      await page.getByTestId('zoo-ready').waitFor({ timeout: 60_000 });
+      expect(await page.getByTestId('zoo-imported').innerText()).toMatch(/Imported .*mobilevit_xxs_256_b1_c1000\.weights\.safetensors as mobilevit_xxs\./);
+      expect(await page.getByTestId('start-from').inputValue()).toBe('mobilevit_xxs');
+      const options = await page.getByTestId('start-from').locator('option').allInnerTexts();
+      expect(options.find((o) => o.includes('mobilevit_xxs.cvnets_in1k'))).toMatch(/✓ cached/);
+      expect(await alert.count()).toBe(0);
+      await page.getByTestId('train-epochs').fill('1');
+      await page.getByTestId('train-start').click();
+      await viewOutcome(page, '[data-testid="train-status"]:text-is("Finished")', 300_000);
+      expect(await runFolders()).toHaveLength(before.length + 1);
+    } finally {
+      if (saved === undefined) delete process.env.HF_ENDPOINT; else process.env.HF_ENDPOINT = saved;
+    }
   }, 420_000);
 
   it('raised no page errors, console errors or CSP violations', () => {

@@ -14,6 +14,7 @@ import { importZoo, isCached, pullZoo, zooPaths } from '../../src/zoo/store.ts';
 import { findZooEntry } from '../../src/zoo/zoo.ts';
 import { FakeHub } from '../helpers/fake-hub.ts';
 import { fixture, huggingFaceFixture } from '../helpers/fixtures.ts';
+import { closedPort } from '../helpers/ports.ts';
 
 const WEIGHTS_FILE = fixture('mobilevit_xxs_256_b1_c1000.weights.safetensors');
 const WEIGHTS = readFileSync(WEIGHTS_FILE);
@@ -23,15 +24,6 @@ const ADVICE = /Without the Hub: import a local copy \(mobilevit-studio models i
 let ws: string;
 beforeEach(() => { ws = mkdtempSync(join(tmpdir(), 'mvit-offline-')); });
 afterEach(() => rmSync(ws, { recursive: true, force: true }));
-
-/** A port nothing listens on: bound, then released. */
-async function closedPort(): Promise<number> {
-  const s = http.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 describe('a pull without the Hub says what happened and what to do', () => {
   it('no DNS (a name that never resolves)', async () => {

@@ -85,6 +85,11 @@ class Training {
     const r = TrainSettings.safeParse(this.settingsFor(data || '.'));
     const errors: Record<string, string> = {};
     if (!r.success) for (const i of r.error.issues) errors[i.path.join('.')] ??= i.message;
+    // The schema lets a lone head train on a random backbone (the CLI notes it); in the window, Quick without
+    // weights means the download or import has not happened yet, so the run waits for it.
+    if (this.form.headOnly && !this.form.weights.trim()) {
+      errors.weights ??= 'Quick starts from pretrained weights: download or import them here, or choose From scratch';
+    }
     return errors;
   }
 
