@@ -80,13 +80,18 @@ async function openDataset(root: string, classes: number): Promise<void> {
   await page.getByTestId('dataset-stats').filter({ hasText: new RegExp(`classes\\s*${classes}\\b`, 'i') }).waitFor({ timeout: 30_000 });
 }
 
-/** Presses Start and returns the Train view's refusal in one line, then dismisses it. */
+/** Presses Start and returns the Train view's refusal in one line, then dismisses it; the run shown before stays shown. */
 async function refusedStart(): Promise<string> {
+  const status = await page.getByTestId('train-status').innerText();
+  const points = (await page.getByTestId('loss-chart').getAttribute('data-points'))!;
+  expect(Number(points)).toBeGreaterThan(0);
   await page.getByTestId('train-start').click();
   const alert = page.locator('main [role="alert"]');
   await alert.waitFor({ timeout: 60_000 });
   const text = (await alert.innerText()).replace(/\s+/g, ' ');
   await alert.getByRole('button', { name: /dismiss/i }).click();
+  await page.locator(`[data-testid="loss-chart"][data-points="${points}"]`).waitFor({ timeout: 30_000 });
+  expect(await page.getByTestId('train-status').innerText()).toBe(status);
   return text;
 }
 

@@ -118,6 +118,7 @@ class Training {
 
   async start(data: string): Promise<void> {
     const input = this.settingsFor(data);
+    const previous = this.runId;
     // Clear the previous run's curves now, so nothing on screen belongs to it while the new one starts.
     this.series = new RunSeries();
     this.status = null;
@@ -125,7 +126,7 @@ class Training {
     this.settled = false;
     this.revision++;
     this.early = new Map();
-    await this.act(async () => {
+    const started = await this.act(async () => {
       // A readable default name; the Runs view renames.
       const f = this.form;
       const name = `${variantLabel(f.variant)} · ${f.imageSize} px${f.multiScale ? ' multi-scale' : ''} · ${f.epochs} epoch${f.epochs === 1 ? '' : 's'}`;
@@ -138,6 +139,8 @@ class Training {
 
     }, 'Could not start training');
     this.early = null;
+    // Refused before it existed: the run shown before is shown again, as it was.
+    if (!started && previous) await this.follow(previous);
   }
 
   stop = () => this.control('train.stop', 'Could not stop the run');
@@ -155,13 +158,16 @@ class Training {
     }, what);
   }
 
-  private async act(fn: () => Promise<void>, what: string): Promise<void> {
+  /** Runs `fn` with the view busy; false when it failed (the problem is shown). */
+  private async act(fn: () => Promise<void>, what: string): Promise<boolean> {
     this.busy = true;
     this.problem = null;
     try {
       await fn();
+      return true;
     } catch (e) {
       this.problem = toProblem(e, what);
+      return false;
     } finally {
       this.busy = false;
     }
