@@ -344,6 +344,13 @@ describe('what a newcomer expects (issue 24)', () => {
       await screenshot(page, 'newcomer-offline-quick');
 
       await page.getByTestId('start-from').selectOption({ label: 'Import a local file…' });
+      // A path that is not there: refused in words, nothing selected.
+      const missing = join(tmp, 'no-such-weights.safetensors');
+      await page.getByTestId('import-path').fill(missing);
+      await page.getByTestId('zoo-import').click();
+      await alert.waitFor({ timeout: 60_000 });
+      expect(await alert.innerText()).toContain(`${missing}: no such file`);
+      expect(await page.getByTestId('train-start').isDisabled()).toBe(true);
       await page.getByTestId('import-path').fill(fixture('mobilevit_xxs_256_b1_c1000.weights.safetensors'));
       await page.getByTestId('zoo-import').click();
       await page.getByTestId('zoo-ready').waitFor({ timeout: 60_000 });
