@@ -54,8 +54,11 @@ describe('Start from the zoo', () => {
     await page.getByTestId('dataset-path').press('Enter');
     await page.locator('nav a[href="#/train"]').click();
     expect(await page.getByTestId('train-lr').inputValue()).toBe('0.002');
+    expect(await page.getByTestId('quick-solver-note').count()).toBe(0);
     await page.getByTestId('start-quick').check();
-    expect(await page.getByTestId('train-lr').inputValue()).toBe('0.01'); // a lone head wants a larger rate
+    expect(await page.getByTestId('train-lr').inputValue()).toBe('0.01'); // a lone head wants a larger rate (with --lr / steps)
+    // By default Quick solves the classifier instead of stepping it, and says which fields it does not use.
+    expect(await page.getByTestId('quick-solver-note').innerText()).toMatch(/solves the new classifier to its optimum.*learning rate, epochs, warm-up and weight decay below are not used/);
     const options = await page.getByTestId('start-from').locator('option').allInnerTexts();
     expect(options.some((o) => /MobileViT-XXS · timm\/mobilevit_xxs.cvnets_in1k .*download/.test(o))).toBe(true);
     expect(options.some((o) => /apple\/mobilevit-small/.test(o))).toBe(true);
