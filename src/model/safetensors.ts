@@ -172,16 +172,19 @@ export function parseSafetensors(buf: Buffer, source = 'buffer'): SafetensorsFil
   return { tensors, metadata };
 }
 
-/** Reads and parses a safetensors file: a regular file of at most `maxBytes` (default SAFETENSORS_LIMITS.maxFileBytes). */
-export function readSafetensors(path: string, maxBytes = SAFETENSORS_LIMITS.maxFileBytes): SafetensorsFile {
-  let buf: Buffer;
+/** The bytes of a weights file: a regular file of at most `maxBytes` (never a FIFO or a device), read whole. */
+export function readWeightsBytes(path: string, maxBytes = SAFETENSORS_LIMITS.maxFileBytes): Buffer {
   try {
-    buf = readRegularFile(path, { maxBytes, what: 'safetensors file' });
+    return readRegularFile(path, { maxBytes, what: 'safetensors file' });
   } catch (e) {
     if (e instanceof FileReadError) throw new SafetensorsError(e.message);
     throw e;
   }
-  return parseSafetensors(buf, path);
+}
+
+/** Reads and parses a safetensors file: a regular file of at most `maxBytes` (default SAFETENSORS_LIMITS.maxFileBytes). */
+export function readSafetensors(path: string, maxBytes = SAFETENSORS_LIMITS.maxFileBytes): SafetensorsFile {
+  return parseSafetensors(readWeightsBytes(path, maxBytes), path);
 }
 
 /** Serialises tensors (all F32) with the data section aligned to 8 bytes, keys in the given order. */

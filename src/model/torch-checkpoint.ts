@@ -36,7 +36,7 @@ class RebuiltTensor {
 const isIntList = (v: PickleValue): v is number[] => Array.isArray(v) && v.every((x) => Number.isSafeInteger(x) && (x as number) >= 0);
 
 /** True for a file torch.save wrote in its legacy format (a bare pickle stream that starts with a magic number). */
-function isLegacyTorch(bytes: Buffer): boolean {
+export function isLegacyTorch(bytes: Buffer): boolean {
   return bytes.length > 2 && bytes[0] === 0x80 && bytes[1] >= 2 && bytes[1] <= 5;
 }
 
