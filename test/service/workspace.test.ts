@@ -10,6 +10,7 @@ import { StudioService } from '../../src/service/service.ts';
 import { SettingsStore } from '../../src/service/settings.ts';
 import { prepareWorkspace, systemLocation } from '../../src/service/workspace.ts';
 import { spawnFakeEngine, tempDir } from '../engine/fixtures/studio.ts';
+import { makeDataset } from '../helpers/dataset.ts';
 
 let tmp: ReturnType<typeof tempDir>;
 beforeEach(() => {
@@ -142,8 +143,9 @@ describe('settings.set through the service', () => {
       const chosen = join(tmp.dir, 'chosen');
       expect(await service.handle('settings.set', { workspace: chosen })).toMatchObject({ ok: true, result: { workspace: chosen } });
       expect(statSync(chosen).isDirectory()).toBe(true);
+      // A dataset that passes the checks made before a run folder exists (two classes of readable images).
       const data = join(tmp.dir, 'data');
-      mkdirSync(join(data, 'a'), { recursive: true });
+      await makeDataset(data, { classes: 2, perClass: 2, size: 32 });
       const started = await service.handle('train.start', { settings: { data, epochs: 1 }, name: '../../escape' });
       expect(started.ok).toBe(true);
       const runId = (started as { result: { runId: string } }).result.runId;

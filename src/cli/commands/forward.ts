@@ -2,9 +2,8 @@
 // classifier), or a segmentation or detection network's outputs (dense-forward.ts).
 import { requireFlag, UsageError } from '../args.ts';
 import type { CliCommand } from '../command.ts';
-import { DEVICE_FLAG, withDevice, NETWORK_FLAG, networkFlag } from '../common.ts';
-import { taskOf, type NetworkName } from '../../model/network-names.ts';
-import type { VariantName } from '../../model/types.ts';
+import { DEVICE_FLAG, withDevice, NETWORK_FLAG, networkFlag, variantFlag } from '../common.ts';
+import { taskOf } from '../../model/network-names.ts';
 import { modelSourceFlags, RUN_FLAG } from '../weights.ts';
 import { readSafetensors, writeSafetensors } from '../../model/safetensors.ts';
 
@@ -25,7 +24,8 @@ export const command: CliCommand = {
     if (flags.weights === undefined && flags.run === undefined) throw new UsageError('give --weights FILE|MODEL or --run DIR');
     const inputPath = requireFlag<string>(flags, 'input');
     const outputPath = requireFlag<string>(flags, 'output');
-    const network: NetworkName = networkFlag(flags);
+    // A segmentation or detection network is named by --variant; a classifier's may also come from its weights.
+    const dense = flags.variant !== undefined && taskOf(networkFlag(flags)) !== 'classification';
     const readInput = () => {
       const input = readSafetensors(inputPath).tensors.get('input_nhwc');
       if (!input) throw new Error(`${inputPath}: no tensor named input_nhwc`);
@@ -37,7 +37,8 @@ export const command: CliCommand = {
       }
       return input;
     };
-    if (taskOf(network) !== 'classification') {
+    if (dense) {
+      const network = networkFlag(flags);
       if (typeof flags.weights !== 'string') throw new UsageError(`${network}: give --weights FILE (a .safetensors or PyTorch checkpoint)`);
       const { denseForward } = await import('../dense-forward.ts');
       const { outputs, backend } = await denseForward({
@@ -49,7 +50,7 @@ export const command: CliCommand = {
       return 0;
     }
     const source = await modelSourceFlags(flags, io); // a zoo name or repo id: pulled when not cached
-    const variant = network as VariantName;
+    const variant = variantFlag(flags);
     return withDevice(flags, io, async ({ device }) => {
       const [tf, { deviceLogits }, { loadModel }] = await Promise.all([import('@tensorflow/tfjs'), import('../../device/inference.ts'), import('../../run/model.ts')]);
       const input = readInput();
