@@ -70,7 +70,7 @@ describe('mobilevit-studio CLI', () => {
   });
 
   it.each([
-    [['info', '--variant', 'mobilevit_xxl'], /unknown variant "mobilevit_xxl"/],
+    [['info', '--variant', 'mobilevit_xxl'], /unknown --variant "mobilevit_xxl" \(expected one of mobilevit_xxs, .*ssdlite_mobilevit_s\)/],
     [['info', '--variant', 'xxs', '--colour', 'red'], /unknown flag --colour/],
     [['info', '--variant', 'xxs', '--image-size', 'big'], /--image-size must be a number/],
     [['frobnicate'], /unknown command "frobnicate"/],

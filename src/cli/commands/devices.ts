@@ -7,7 +7,6 @@ import { JSON_FLAG, VARIANT_FLAG, inputSize, setupBackend, table, variantFlag } 
 import { MEASURE_BATCH } from '../../device/choose.ts';
 import { SpeedFile, defaultSpeedsFile } from '../../engine/device-speeds.ts';
 import { dirname, join } from 'node:path';
-import { RUNTIMES_FILE, keptRuntimes } from '../../train/feature-runtime.ts';
 
 export const command: CliCommand = {
   name: 'devices',
@@ -40,7 +39,9 @@ export const command: CliCommand = {
     }
     await r.device?.close();
     const t = r.table;
-    // Where a quick fine-tune computes its backbone features, as measured on this machine (train/feature-runtime.ts).
+    // Where a quick fine-tune computes its backbone features, as measured on this machine (train/feature-runtime.ts,
+    // loaded here: it brings TF.js and onnxruntime, which listing the commands must not load).
+    const { RUNTIMES_FILE, keptRuntimes } = await import('../../train/feature-runtime.ts');
     const runtimes = join(dirname(store.path), RUNTIMES_FILE); // beside the device speeds, as a quick run keeps it
     const kept = keptRuntimes(runtimes);
     if (flags.json) {
