@@ -19,7 +19,6 @@ export type WorkerBackend = (typeof WORKER_BACKENDS)[number];
 
 /** Every name --backend and the Settings view accept, 'auto' aside. */
 export const DEVICE_NAMES = [...BACKEND_NAMES, ...WORKER_BACKENDS, ...PAGE_BACKENDS] as const;
-export type DeviceName = (typeof DEVICE_NAMES)[number];
 
 export const isWorkerBackend = (name: string): name is WorkerBackend => (WORKER_BACKENDS as readonly string[]).includes(name);
 export const isPageBackend = (name: string): name is PageBackend => (PAGE_BACKENDS as readonly string[]).includes(name);

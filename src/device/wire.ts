@@ -76,8 +76,6 @@ export interface DeviceProfileOptions {
   clock?: 'wall' | 'cpu';
 }
 
-export type DeviceOp = DeviceRequest['op'];
-
 /** One call's answer; `id` pairs it with its request. */
 export type DeviceReply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string };
 export type DeviceCall = DeviceRequest & { id: number };

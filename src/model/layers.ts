@@ -150,14 +150,6 @@ function batchNormTrain(bn: BatchNormParams, channels: number, act: Activation, 
   return batchNormTraining(x, bn.gamma as tf.Tensor1D, bn.beta as tf.Tensor1D, { eps: BN_EPS, act, onStats });
 }
 
-/** BatchNorm at `key` (weight, bias, running_mean, running_var) followed by `act`. */
-export function batchNormAct(store: ParamStore, key: string, channels: number, act: Activation, zeroGamma = false): Apply {
-  const bn = batchNormParams(store, key, channels, zeroGamma);
-  return (x, ctx) => ctx.training
-    ? batchNormTrain(bn, channels, act, x)
-    : activate(tf.batchNorm(x, bn.mean, bn.variance, bn.beta, bn.gamma, BN_EPS), act);
-}
-
 /**
  * Conv → BatchNorm → activation, with the conv and BN at separate keys (timm has several naming styles).
  * In inference the BatchNorm is folded into the convolution: filter × γ/√(σ²+ε) and bias β − μ·γ/√(σ²+ε),

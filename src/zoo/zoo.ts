@@ -108,8 +108,3 @@ export function findZooEntry(name: string): ZooEntry | undefined {
 export function zooEntryOfSource(source: string | undefined): ZooEntry | undefined {
   return source === undefined ? undefined : ZOO.find((e) => source === `${e.repo}@${e.revision}/${e.file}`);
 }
-
-/** True when `spec` reads as a zoo name or repo id rather than a file path. */
-export function looksLikeZooName(spec: string): boolean {
-  return findZooEntry(spec) !== undefined;
-}

@@ -212,9 +212,24 @@ describe('studio in the browser', () => {
   });
 
   it('renders in the dark scheme too', async () => {
+    // Relative luminance of the page's background and text, as the browser computes them.
+    const luminance = () => page.evaluate(() => {
+      const lum = (css: string) => {
+        const [r, g, b] = (css.match(/[\d.]+/g) ?? ['0', '0', '0']).slice(0, 3).map((v) => Number(v) / 255);
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+      };
+      const style = getComputedStyle(document.body);
+      return { background: lum(style.backgroundColor), text: lum(style.color) };
+    });
+    await page.emulateMedia({ colorScheme: 'light' });
+    const light = await luminance();
     await page.emulateMedia({ colorScheme: 'dark' });
     await nav('train');
     await page.getByTestId('loss-chart').waitFor();
+    const dark = await luminance();
+    expect(light.background).toBeGreaterThan(0.7);
+    expect(dark.background).toBeLessThan(0.3);
+    expect(dark.text).toBeGreaterThan(dark.background + 0.4); // light text on the dark background
     await shot('09-train-dark');
   });
 
