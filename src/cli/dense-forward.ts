@@ -6,14 +6,15 @@
 import { UsageError } from './args.ts';
 import type { CliIO } from './command.ts';
 import type { NamedTensor, TensorMap } from '../model/safetensors.ts';
+import { anchorsPerCell, SSD_ANCHORS } from '../model/anchors.ts';
 import { DEFAULT_CLASSES, taskOf, type NetworkName } from '../model/network-names.ts';
 
 /** The label count a weights file was made for (the background included), read from its classifier. */
 function classesInFile(task: 'segmentation' | 'detection', tensors: TensorMap): number | undefined {
   if (task === 'segmentation') return tensors.get('segmentation_head.classifier.convolution.bias')?.shape[0];
-  // The first level's head predicts, per cell, 6 anchors × (4 deltas + classes).
+  // The first level's head predicts, per cell, its anchors × (4 deltas + classes).
   const bias = tensors.get('ssd_heads.0.loc_cls_layer.pw_conv.block.conv.bias');
-  return bias ? bias.shape[0] / 6 - 4 : undefined;
+  return bias ? bias.shape[0] / anchorsPerCell(SSD_ANCHORS.aspectRatios[0]) - 4 : undefined;
 }
 
 export interface DenseForwardArgs {

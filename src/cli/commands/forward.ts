@@ -25,7 +25,7 @@ export const command: CliCommand = {
     const inputPath = requireFlag<string>(flags, 'input');
     const outputPath = requireFlag<string>(flags, 'output');
     // A segmentation or detection network is named by --variant; a classifier's may also come from its weights.
-    const dense = flags.variant !== undefined && taskOf(networkFlag(flags)) !== 'classification';
+    const named = flags.variant === undefined ? undefined : networkFlag(flags);
     const readInput = () => {
       const input = readSafetensors(inputPath).tensors.get('input_nhwc');
       if (!input) throw new Error(`${inputPath}: no tensor named input_nhwc`);
@@ -37,15 +37,14 @@ export const command: CliCommand = {
       }
       return input;
     };
-    if (dense) {
-      const network = networkFlag(flags);
-      if (typeof flags.weights !== 'string') throw new UsageError(`${network}: give --weights FILE (a .safetensors or PyTorch checkpoint)`);
+    if (named !== undefined && taskOf(named) !== 'classification') {
+      if (typeof flags.weights !== 'string') throw new UsageError(`${named}: give --weights FILE (a .safetensors or PyTorch checkpoint)`);
       const { denseForward } = await import('../dense-forward.ts');
       const { outputs, backend } = await denseForward({
-        variant: network, weights: flags.weights, input: readInput(), backend: flags.backend as string | undefined,
+        variant: named, weights: flags.weights, input: readInput(), backend: flags.backend as string | undefined,
         numClasses: flags['num-classes'] as number | undefined, scoreThreshold: flags['score-threshold'] as number | undefined,
       }, io);
-      writeSafetensors(outputPath, outputs, { variant: network, backend });
+      writeSafetensors(outputPath, outputs, { variant: named, backend });
       io.err(`wrote ${[...outputs].map(([k, t]) => `${k} [${t.shape}]`).join(', ')} to ${outputPath}`);
       return 0;
     }
