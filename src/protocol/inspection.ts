@@ -1,0 +1,122 @@
+// The contract's inspection domain: evaluation, predictions, attention, receptive fields and profiles.
+import { z } from 'zod';
+import { PART_NAMES } from '../model/types.ts';
+import { DisplayDataUrl, Prediction, RunId, VariantName } from './common.ts';
+import { finite, prob } from './fields.ts';
+
+export const EvalResult = z.object({
+  runId: RunId,
+  checkpoint: z.enum(['best', 'last']),
+  classes: z.array(z.string()),
+  /** confusion[true][predicted] = count. */
+  confusion: z.array(z.array(z.number().int())),
+  perClass: z.array(z.object({ class: z.string(), accuracy: prob.nullable(), count: z.number().int() })),
+  loss: finite,
+  top1: prob,
+  top5: prob.nullable(),
+  /** Most confident mistakes first; file is the image's full path. */
+  misclassified: z.array(z.object({
+    file: z.string(), trueClass: z.string(), predictedClass: z.string(), confidence: prob, thumbnail: DisplayDataUrl,
+  })),
+  /** Misclassified files beyond those returned with thumbnails. */
+  misclassifiedTotal: z.number().int(),
+});
+export type EvalResult = z.infer<typeof EvalResult>;
+
+/**
+ * The input size the model's source records (a run's training size, a zoo model's evaluation size); null when it
+ * records none. The window warns when an inspection's imageSize differs from it.
+ */
+const recordedImageSize = z.number().int().nullable();
+
+export const PredictResult = z.object({
+  top5: z.array(Prediction),
+  imageSize: z.number().int(),
+  recordedImageSize,
+  ms: finite,
+});
+export type PredictResult = z.infer<typeof PredictResult>;
+
+/** The MobileViT blocks of a model, for the attention selectors. */
+export const AttentionBlockInfo = z.object({
+  index: z.number().int(), // MobileViT block index from 0
+  name: z.string(), // timm module path, e.g. 'stages.2.1'
+  layers: z.number().int(),
+  heads: z.number().int(),
+  grid: z.tuple([z.number().int(), z.number().int()]),
+  patch: z.tuple([z.number().int(), z.number().int()]),
+});
+
+export const AttentionResult = z.object({
+  block: z.number().int(),
+  layer: z.number().int().nullable(), // null: rollout
+  head: z.union([z.number().int(), z.literal('mean')]),
+  patch: z.tuple([z.number().int(), z.number().int()]),
+  pixel: z.union([z.tuple([z.number().int(), z.number().int()]), z.literal('mean')]),
+  /** [rows, cols] of the patch grid the model actually used (after any resize). */
+  grid: z.tuple([z.number().int(), z.number().int()]),
+  /** The query's attention over the grid, rows × cols, sums to 1. */
+  map: z.array(z.array(z.number())),
+  /** The heatmap over the input image, PNG. */
+  overlay: DisplayDataUrl,
+  /** The input image alone as the model saw it (resized, cropped), PNG: the window fades the overlay over it. */
+  image: DisplayDataUrl,
+  imageSize: z.number().int(),
+  recordedImageSize,
+  blocks: z.array(AttentionBlockInfo),
+  top5: z.array(Prediction),
+});
+export type AttentionResult = z.infer<typeof AttentionResult>;
+
+export const ReceptiveFieldResult = z.object({
+  imageSize: z.number().int(),
+  blocks: z.array(z.object({
+    index: z.number().int(),
+    name: z.string(),
+    kind: z.string(),
+    /** Fraction of input pixels at ≥ 1% of the maximum gradient. */
+    coverage: prob,
+    /** Fraction of input pixels at ≥ 1e-4 of the maximum gradient. */
+    support: prob,
+    /** The output location used, in the block's feature map. */
+    location: z.tuple([z.number().int(), z.number().int()]),
+    featureSize: z.tuple([z.number().int(), z.number().int()]),
+    /** The normalised field as a heatmap PNG. */
+    map: DisplayDataUrl,
+  })),
+});
+export type ReceptiveFieldResult = z.infer<typeof ReceptiveFieldResult>;
+
+export const PartName = z.enum(PART_NAMES);
+export const ProfileResult = z.object({
+  variant: VariantName,
+  backend: z.string(),
+  imageSize: z.number().int(),
+  batch: z.number().int(),
+  runs: z.number().int(),
+  /** End-to-end median latency of one forward pass. */
+  totalMs: finite,
+  /** Sum of the per-block medians (within ~15% of totalMs). */
+  blocksMs: finite,
+  params: z.number().int(),
+  macs: z.number(),
+  blocks: z.array(z.object({
+    name: z.string(),
+    kind: z.string(),
+    ms: finite,
+    params: z.number().int(),
+    macs: z.number(),
+    // inspect (issue 5): the transformer part also carries each layer's ms.
+    parts: z.array(z.object({ name: PartName, ms: finite, layers: z.array(finite).optional() })),
+  })),
+  /** The device that measured it, in a user's words (device/describe.ts), e.g. a software WebGPU adapter. */
+  device: z.string().optional(),
+  /**
+   * How the boundaries were timed. 'sync': the pass waits for the device at each of `syncs` boundaries (a
+   * 1-element read-back, `syncMs` each with nothing queued; the block times include them). 'cuts': where a
+   * synchronous read does not wait (webgpu), the pass is cut at each boundary in turn and the read-back awaited:
+   * `syncs` cuts a run, `syncMs` the read-back's latency, which cancels out of the block times.
+   */
+  timing: z.object({ method: z.enum(['sync', 'cuts']), syncMs: finite, syncs: z.number().int() }).optional(),
+});
+export type ProfileResult = z.infer<typeof ProfileResult>;
