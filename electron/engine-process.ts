@@ -3,7 +3,7 @@
 // for hidden-window devices are main's to answer (device-window.ts): the service never sees them.
 import { utilityProcess } from 'electron';
 import { isDeviceMessage } from '../src/device/window-messages.ts';
-import { TailBuffer, lowerPriority, type EngineExit, type EngineProcess } from '../src/engine/process.ts';
+import { TailBuffer, lowerPriority, type EngineExit, type EngineProcess } from '../src/service/engine-process.ts';
 import type { DeviceWindows } from './device-window.ts';
 
 export function utilityEngine(entry: string, devices?: DeviceWindows): EngineProcess {

@@ -1,7 +1,7 @@
 // An engine whose WebAssembly heap aborted does not recover: Emscripten marks the module aborted, and every
 // later call into it fails with "Aborted()" while the process keeps its gigabytes. The engine tells such a
 // failure from an ordinary one (by the error, or by its backend no longer computing afterwards) and says
-// so with a 'fault' message; the service then replaces it (src/engine/host.ts).
+// so with a 'fault' message; the service then replaces it (src/service/engine-handle.ts).
 import * as tf from '@tensorflow/tfjs';
 import { isWasmMemoryFault } from '../model/memory.ts';
 

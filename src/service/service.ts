@@ -24,8 +24,8 @@ import {
 } from '../protocol/contract.ts';
 import type { EngineModel } from '../protocol/engine.ts';
 import type { Reply } from '../protocol/wire.ts';
-import { EngineHost, type HostOptions } from '../engine/host.ts';
-import { forkEngine, type SpawnEngine } from '../engine/process.ts';
+import { EngineHandle, type EngineOptions } from './engine-handle.ts';
+import { forkEngine, type SpawnEngine } from './engine-process.ts';
 import { DEVICE_SPEEDS_FILE, SpeedFile } from '../engine/device-speeds.ts';
 import { createRun, defaultWorkspace, probeRunLock, recordFailure } from '../run/index.ts';
 import { TFJS_VERSION, appVersion } from '../util/version.ts';
@@ -49,8 +49,8 @@ export interface ServiceOptions {
   /** Where settings.json lives; default: the fixed workspace, else the OS per-user data folder. */
   configDir?: string;
   spawnEngine?: SpawnEngine;
-  /** Engine call timeouts and the ping bound (tests shorten them); default: src/engine/host.ts's. */
-  engine?: HostOptions;
+  /** Engine call timeouts and the ping bound (tests shorten them); default: engine-handle.ts's. */
+  engine?: EngineOptions;
   /** Native open dialogs (Electron). Absent: dialog.* fail with 'unsupported'. */
   dialogs?: Dialogs;
   versions?: { electron?: string; chrome?: string };
@@ -63,7 +63,7 @@ interface RequestContext {
 type Listener = <E extends EventName>(event: E, payload: EventPayload<E>) => void;
 
 export class StudioService {
-  readonly engine: EngineHost;
+  readonly engine: EngineHandle;
   private readonly settings: SettingsStore;
   /** The measured device speeds beside settings.json (the engine writes them). */
   private readonly speeds: SpeedFile;
@@ -84,7 +84,7 @@ export class StudioService {
     this.speeds = new SpeedFile(join(opts.configDir ?? fallback, DEVICE_SPEEDS_FILE));
     if (this.settings.problem) console.warn(`studio: ${this.settings.problem}`);
     this.runs = this.runStore(opts.workspace ?? this.settings.get().workspace);
-    this.engine = new EngineHost(opts.spawnEngine ?? (() => forkEngine()), () => this.settings.get().backend, { deviceCache: this.speeds.path, ...opts.engine });
+    this.engine = new EngineHandle(opts.spawnEngine ?? (() => forkEngine()), () => this.settings.get().backend, { deviceCache: this.speeds.path, ...opts.engine });
     this.engine.onEvent((e) => {
       if (e.kind === 'status') this.emit('engine.status', { state: e.state, ...(e.reason ? { reason: e.reason } : {}), ...(e.pid ? { pid: e.pid } : {}) });
       else if (e.kind === 'train.event') this.onTrainEvent(e.runId, e.event);

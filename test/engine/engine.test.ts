@@ -2,21 +2,21 @@
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EngineHost } from '../../src/engine/host.ts';
-import { forkEngine } from '../../src/engine/process.ts';
+import { EngineHandle } from '../../src/service/engine-handle.ts';
+import { forkEngine } from '../../src/service/engine-process.ts';
 import { encode, drawClassImage } from '../helpers/dataset.ts';
 import { tempDir } from './fixtures/studio.ts';
 import { writeFileSync } from 'node:fs';
 
 let tmp: ReturnType<typeof tempDir>;
-let host: EngineHost;
+let host: EngineHandle;
 let image: string;
 
 beforeAll(async () => {
   tmp = tempDir();
   image = join(tmp.dir, 'probe image.png');
   writeFileSync(image, await encode(drawClassImage(1, 3, 48, 7), 48, 48, 'png'));
-  host = new EngineHost(() => forkEngine(), () => 'wasm');
+  host = new EngineHandle(() => forkEngine(), () => 'wasm');
 });
 afterAll(() => {
   host.close();

@@ -5,15 +5,15 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { EngineHost, type HostEvent } from '../../src/engine/host.ts';
-import { forkEngine } from '../../src/engine/process.ts';
+import { EngineHandle, type EngineEvent } from '../../src/service/engine-handle.ts';
+import { forkEngine } from '../../src/service/engine-process.ts';
 import { StudioService } from '../../src/service/service.ts';
 import { encode, drawClassImage, makeDataset } from '../helpers/dataset.ts';
 import { tempDir, waitFor, watchService } from './fixtures/studio.ts';
 
 let tmp: ReturnType<typeof tempDir>;
 let image: string;
-let host: EngineHost | undefined;
+let host: EngineHandle | undefined;
 const model = { kind: 'weights' as const, variant: 'mobilevit_xxs' as const, numClasses: 3, labels: ['a', 'b', 'c'] };
 
 beforeAll(async () => {
@@ -24,9 +24,9 @@ beforeAll(async () => {
 afterEach(() => host?.close());
 afterAll(() => tmp.remove());
 
-function start(env: NodeJS.ProcessEnv = process.env): { host: EngineHost; events: HostEvent[] } {
-  host = new EngineHost(() => forkEngine(undefined, env), () => 'wasm');
-  const events: HostEvent[] = [];
+function start(env: NodeJS.ProcessEnv = process.env): { host: EngineHandle; events: EngineEvent[] } {
+  host = new EngineHandle(() => forkEngine(undefined, env), () => 'wasm');
+  const events: EngineEvent[] = [];
   host.onEvent((e) => events.push(e));
   return { host, events };
 }
@@ -62,9 +62,9 @@ describe('an engine whose wasm heap aborted', () => {
     });
     // Replaced without waiting for another call: crashed (with the reason), then a fresh engine ready.
     await expect.poll(() => host.state === 'ready' && host.pid !== pid, { timeout: 60_000 }).toBe(true);
-    const crashed = events.find((e) => e.kind === 'crashed') as Extract<HostEvent, { kind: 'crashed' }> | undefined;
+    const crashed = events.find((e) => e.kind === 'crashed') as Extract<EngineEvent, { kind: 'crashed' }> | undefined;
     expect(crashed?.reason).toMatch(/^the compute engine's WebAssembly heap aborted \(.*(memory access out of bounds|Aborted\().*\); it was restarted$/);
-    const states = events.filter((e) => e.kind === 'status').map((e) => (e as Extract<HostEvent, { kind: 'status' }>).state);
+    const states = events.filter((e) => e.kind === 'status').map((e) => (e as Extract<EngineEvent, { kind: 'status' }>).state);
     expect(states.slice(states.indexOf('crashed'))).toEqual(['crashed', 'starting', 'ready']);
     expect(host.lastCrash).toBe(crashed!.reason);
     await expect(host.call('predict', { model, image: { path: image }, imageSize: 64 })).resolves.toMatchObject({ imageSize: 64 });

@@ -2,21 +2,21 @@
 // engine keeps serving, and an engine that stops answering pings is restarted, saying so.
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EngineHost, type HostEvent } from '../../src/engine/host.ts';
-import { forkEngine } from '../../src/engine/process.ts';
+import { EngineHandle, type EngineEvent } from '../../src/service/engine-handle.ts';
+import { forkEngine } from '../../src/service/engine-process.ts';
 
 const STUCK = fileURLToPath(new URL('./fixtures/stuck-engine.ts', import.meta.url));
 const model = { kind: 'weights' as const, variant: 'mobilevit_xxs' as const };
-let host: EngineHost | undefined;
+let host: EngineHandle | undefined;
 
 // A busy test machine may delay a healthy engine's pong: only the restart test uses a short ping bound.
-function start(pingTimeoutMs = 10_000): { host: EngineHost; events: HostEvent[] } {
-  host = new EngineHost(() => forkEngine(STUCK), () => 'cpu', { timeoutsMs: { predict: 800 }, pingTimeoutMs });
-  const events: HostEvent[] = [];
+function start(pingTimeoutMs = 10_000): { host: EngineHandle; events: EngineEvent[] } {
+  host = new EngineHandle(() => forkEngine(STUCK), () => 'cpu', { timeoutsMs: { predict: 800 }, pingTimeoutMs });
+  const events: EngineEvent[] = [];
   host.onEvent((e) => events.push(e));
   return { host, events };
 }
-const predict = (h: EngineHost, path: string, signal?: AbortSignal) => h.call('predict', { model, image: { path } }, { signal });
+const predict = (h: EngineHandle, path: string, signal?: AbortSignal) => h.call('predict', { model, image: { path } }, { signal });
 
 afterEach(() => host?.close());
 
@@ -51,7 +51,7 @@ describe('engine requests never wedge', () => {
     const pid = host.pid;
     await expect(predict(host, '/spin.png')).rejects.toMatchObject({ message: expect.stringMatching(/did not finish within/) });
     await expect.poll(() => events.some((e) => e.kind === 'crashed'), { timeout: 5000 }).toBe(true);
-    const crash = events.find((e) => e.kind === 'crashed') as Extract<HostEvent, { kind: 'crashed' }>;
+    const crash = events.find((e) => e.kind === 'crashed') as Extract<EngineEvent, { kind: 'crashed' }>;
     expect(crash.reason).toMatch(/stopped answering \(no reply to a ping within 0\.8 s\) and was restarted/);
     expect(events.some((e) => e.kind === 'status' && e.state === 'crashed' && /restarted/.test(e.reason ?? ''))).toBe(true);
     const again = await predict(host, '/ok.png');

@@ -5,20 +5,20 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EngineHost } from '../../src/engine/host.ts';
-import { forkEngine } from '../../src/engine/process.ts';
+import { EngineHandle } from '../../src/service/engine-handle.ts';
+import { forkEngine } from '../../src/service/engine-process.ts';
 import { drawClassImage, encode } from '../helpers/dataset.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'mvit-engine-hostile-'));
 const fifo = join(dir, 'photo.png');
 const image = join(dir, 'ok.png');
 const model = { kind: 'weights' as const, variant: 'mobilevit_xxs' as const, numClasses: 3, labels: ['a', 'b', 'c'] };
-let host: EngineHost;
+let host: EngineHandle;
 
 beforeAll(async () => {
   execFileSync('mkfifo', [fifo]);
   writeFileSync(image, await encode(drawClassImage(1, 3, 48, 7), 48, 48, 'png'));
-  host = new EngineHost(() => forkEngine(), () => 'wasm');
+  host = new EngineHandle(() => forkEngine(), () => 'wasm');
 });
 afterAll(() => {
   host.close();

@@ -3,7 +3,7 @@
 // (an engine.status event whose reason says it), and the next request is served by the fresh engine.
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { forkEngine } from '../../src/engine/process.ts';
+import { forkEngine } from '../../src/service/engine-process.ts';
 import { StudioService } from '../../src/service/service.ts';
 import { tempDir } from '../engine/fixtures/studio.ts';
 

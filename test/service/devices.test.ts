@@ -5,7 +5,7 @@
 // while a run trains.
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { forkEngine } from '../../src/engine/process.ts';
+import { forkEngine } from '../../src/service/engine-process.ts';
 import type { EventName } from '../../src/protocol/contract.ts';
 import { StudioService } from '../../src/service/service.ts';
 import { makeDataset } from '../helpers/dataset.ts';

@@ -12,9 +12,9 @@ import {
   type ToEngine,
 } from '../protocol/engine.ts';
 import type { PrepareTask, TrainEvent } from '../protocol/contract.ts';
-import type { EngineExit, EngineProcess, SpawnEngine } from './process.ts';
+import type { EngineExit, EngineProcess, SpawnEngine } from './engine-process.ts';
 
-export type HostEvent =
+export type EngineEvent =
   | { kind: 'train.event'; runId: string; event: TrainEvent }
   | { kind: 'train.prepare'; runId: string; task: PrepareTask; done: number; total: number }
   | { kind: 'status'; state: EngineState; reason?: string; pid?: number }
@@ -61,7 +61,7 @@ export const CALL_TIMEOUTS_MS: Record<EngineMethod, number> = {
 /** After a call times out, the engine must answer a ping within this long, or it is restarted. */
 const PING_TIMEOUT_MS = 30_000;
 
-export interface HostOptions {
+export interface EngineOptions {
   timeoutsMs?: Partial<Record<EngineMethod, number>>;
   pingTimeoutMs?: number;
   /** The file of measured device speeds the engine reads and writes ('auto', the Measure button). */
@@ -78,7 +78,7 @@ export function describeExit(e: EngineExit): string {
   return `the compute engine ${how}${oom}${last}`;
 }
 
-export class EngineHost {
+export class EngineHandle {
   state: EngineState = 'idle';
   backend: BackendReport | null = null;
   lastCrash: string | undefined;
@@ -86,21 +86,21 @@ export class EngineHost {
   private starting: Promise<EngineProcess> | null = null;
   private pending = new Map<number, Pending>();
   private nextId = 1;
-  private listeners = new Set<(e: HostEvent) => void>();
+  private listeners = new Set<(e: EngineEvent) => void>();
   private pings = new Map<number, () => void>();
   private checking: EngineProcess | null = null;
 
   constructor(
     private readonly spawn: SpawnEngine,
     private readonly backendChoice: () => BackendChoice,
-    private readonly options: HostOptions = {},
+    private readonly options: EngineOptions = {},
   ) {}
 
   get pid(): number | undefined {
     return this.proc?.pid;
   }
 
-  onEvent(cb: (e: HostEvent) => void): () => void {
+  onEvent(cb: (e: EngineEvent) => void): () => void {
     this.listeners.add(cb);
     return () => this.listeners.delete(cb);
   }
@@ -193,7 +193,7 @@ export class EngineHost {
     }
   }
 
-  private emit(e: HostEvent): void {
+  private emit(e: EngineEvent): void {
     for (const cb of this.listeners) {
       try {
         cb(e);

@@ -1,6 +1,6 @@
 // How the service starts the engine: a small adapter over "a process we can message and that can die".
-// Outside Electron it is a Node child process (child_process.fork, TypeScript through tsx); Electron's
-// main process supplies a utilityProcess-backed one (electron/engine-process.ts) with the same shape.
+// The browser mode's host forks a Node child process (child_process.fork, TypeScript through tsx); Electron's
+// host supplies a utilityProcess-backed one (electron/engine-process.ts) with the same shape.
 import { fork } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { setPriority } from 'node:os';
@@ -38,10 +38,10 @@ export function lowerPriority(pid: number | undefined): void {
   }
 }
 
-/** The engine's entry point next to this file: main.ts from source, main.js once compiled. */
+/** The engine process's entry, src/engine/main: main.ts from source, main.js once compiled (as this file is). */
 export function engineEntry(): string {
-  const self = fileURLToPath(import.meta.url);
-  return self.replace(/process\.(ts|js)$/, 'main.$1');
+  const extension = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
+  return fileURLToPath(new URL(`../engine/main.${extension}`, import.meta.url));
 }
 
 /** Keeps the last `max` characters written to a stream, for crash reasons. */
