@@ -13,7 +13,8 @@ import { readRegularText } from '../util/read-file.ts';
 import { DEFAULT_CONCURRENCY, forEachLimit } from './concurrency.ts';
 import { orientedSize } from './decode.ts';
 import { IMAGE_EXTENSIONS, type SkippedFile } from './scan.ts';
-import { DEFAULT_VAL_FRACTION, splitClass } from './split.ts';
+import { splitClass } from './split.ts';
+import { DEFAULT_VAL_FRACTION } from '../protocol/contract.ts';
 
 export interface LabelledBox {
   /** [x, y, w, h] in pixels of the image as displayed. */

@@ -2,14 +2,11 @@
 //
 // Multi-scale: every batch has one resolution, drawn uniformly from a set around the base size; its batch size is
 // scaled by (base/size)² so every batch holds about the same number of pixels; each epoch visits every image
-// exactly once (the last batch holds the remainder). For base 256 the set is the paper's {160, 192, 256, 288, 320}.
-// Other bases use the same ratios (0.625, 0.75, 1, 1.125, 1.25), each rounded to a multiple of d, where d = 32
-// for bases of 256 and up, 16 from 128, else 8: d shrinks with the base so that small bases keep five distinct
-// sizes (base 64 gives {40, 48, 64, 72, 80}, base 128 gives {80, 96, 128, 144, 160}). The base itself is always
-// in the set. Sizes that are not multiples of 32 are fine: the model resizes feature maps before unfolding patches.
+// exactly once (the last batch holds the remainder). The resolution set is src/protocol/multi-scale.ts's rule.
 //
 // A plan is a pure function of (config, epoch, dataset size), so a sampler's whole state is (epoch, batchIndex):
 // a resumed run recomputes the plan and continues at the same batch.
+import { multiScaleSizes } from '../protocol/multi-scale.ts';
 import { Rng, mixSeed } from '../util/random.ts';
 
 export interface SamplerConfig {
@@ -35,20 +32,12 @@ export interface SamplerState {
   batchIndex: number;
 }
 
-const PAPER_RATIOS = [160 / 256, 192 / 256, 1, 288 / 256, 320 / 256];
-
-export function sizeDivisor(baseSize: number): number {
-  return baseSize >= 256 ? 32 : baseSize >= 128 ? 16 : 8;
-}
-
 /** The resolutions a config trains at, ascending. */
 export function samplerSizes(config: SamplerConfig): number[] {
   validate(config);
   if (!config.multiScale) return [config.baseSize];
   if (config.sizes) return [...new Set(config.sizes)].sort((a, b) => a - b);
-  const d = sizeDivisor(config.baseSize);
-  const sizes = PAPER_RATIOS.map((r) => (r === 1 ? config.baseSize : Math.max(d, Math.round((config.baseSize * r) / d) * d)));
-  return [...new Set(sizes)].sort((a, b) => a - b);
+  return multiScaleSizes(config.baseSize);
 }
 
 /** Batch size at `size`: the base batch scaled by (base/size)², rounded down, at least 1. */

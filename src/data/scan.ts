@@ -11,10 +11,10 @@
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import sharp from 'sharp';
-import type { ScanSummary } from '../protocol/contract.ts';
+import { DEFAULT_VAL_FRACTION, type ScanSummary } from '../protocol/contract.ts';
 import { DEFAULT_CONCURRENCY, forEachLimit } from './concurrency.ts';
 import { ImageReadError, UNDESCRIBED, describeDecodeError, openRgb, orientedSize } from './decode.ts';
-import { DEFAULT_VAL_FRACTION, splitClass } from './split.ts';
+import { splitClass } from './split.ts';
 
 /** Extensions treated as images. Those sharp cannot read (BMP, HEIC without HEVC, …) end up in `skipped` with
  *  the reason rather than being silently ignored, so the user learns why they were not used. */

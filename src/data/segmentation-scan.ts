@@ -16,7 +16,8 @@ import { DEFAULT_CONCURRENCY, forEachLimit } from './concurrency.ts';
 import { orientedSize } from './decode.ts';
 import { decodeIndexMask } from './mask-png.ts';
 import { IMAGE_EXTENSIONS, type SkippedFile } from './scan.ts';
-import { DEFAULT_VAL_FRACTION, splitClass } from './split.ts';
+import { splitClass } from './split.ts';
+import { DEFAULT_VAL_FRACTION } from '../protocol/contract.ts';
 
 export const VOC_CLASSES = [
   'background', 'aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat', 'chair', 'cow', 'diningtable',

@@ -1,8 +1,6 @@
 // The seeded, stratified validation split used when a dataset has no val/ folder.
 import { Rng, hashString, mixSeed } from '../util/random.ts';
 
-export const DEFAULT_VAL_FRACTION = 0.15;
-
 /**
  * How many of a class's `n` images go to validation. Rounds to nearest, but a class with two or more images
  * always keeps at least one for validation (so per-class accuracy exists) and at least one for training.

@@ -2,6 +2,10 @@
 import { z } from 'zod';
 import { DisplayDataUrl } from './common.ts';
 
+/** The share of each class held out for validation when a folder has no val/: the scans' default and the settings'. */
+export const DEFAULT_VAL_FRACTION = 0.15;
+export const ValFraction = z.number().min(0.01).max(0.9);
+
 export const SizeStats = z.object({ min: z.number(), max: z.number(), median: z.number() });
 
 export const ScanSummary = z.object({

@@ -3,8 +3,6 @@
 import { z } from 'zod';
 
 export const int = (min: number, max: number) => z.number().int().min(min).max(max);
-/** The share of each class held out for validation when a folder has no val/. */
-export const ValFraction = z.number().min(0.01).max(0.9);
 export const finite = z.number().finite();
 export const prob = z.number().min(0).max(1);
 export const Cell = z.tuple([int(0, 4096), int(0, 4096)]);

@@ -4,9 +4,9 @@
 // at. The service and `train` run it before making a run folder, with a scan of the dataset (data/scan.ts
 // assertTrainable: at least two class folders with readable images); the training loop runs it when a run starts
 // or resumes. Pure: no files, no tensor backend.
-import { samplerSizes } from '../data/sampler.ts';
 import { MIN_INPUT_SIZE } from '../model/types.ts';
 import { TrainSettings, describeZodError, type TrainSettingsInput } from './contract.ts';
+import { multiScaleSizes } from './multi-scale.ts';
 
 /** Settings a run cannot start with: the message names the field. */
 export class SettingsError extends Error {}
@@ -14,7 +14,7 @@ export class SettingsError extends Error {}
 /** The checks beyond the schema: what is not implemented, and the smallest size trained at. */
 export function checkSettings(s: TrainSettings): void {
   if (s.augmentation.randAugment) throw new SettingsError('training settings: augmentation.randAugment is not implemented; turn it off');
-  const smallest = samplerSizes({ baseSize: s.imageSize, batchSize: s.batchSize, multiScale: s.multiScale, seed: s.seed })[0];
+  const smallest = s.multiScale ? multiScaleSizes(s.imageSize)[0] : s.imageSize;
   if (smallest < MIN_INPUT_SIZE) {
     throw new SettingsError(`training settings: ${s.multiScale ? `the multi-scale sampler around ${s.imageSize} px would train at ${smallest} px` : `imageSize ${smallest}`}, below the model's ${MIN_INPUT_SIZE} px minimum`);
   }

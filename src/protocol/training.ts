@@ -1,9 +1,9 @@
 // The contract's training domain: a run's settings, the Train view's state and the typed event stream.
 import { z } from 'zod';
 import { MAX_INPUT_SIZE, MIN_INPUT_SIZE } from '../model/types.ts';
-import { DEFAULT_VAL_FRACTION } from '../data/split.ts';
 import { FsPath, RunId, VariantName } from './common.ts';
-import { ValFraction, auto, finite, int, prob } from './fields.ts';
+import { DEFAULT_VAL_FRACTION, ValFraction } from './datasets.ts';
+import { auto, finite, int, prob } from './fields.ts';
 
 export const Augmentation = z
   .object({

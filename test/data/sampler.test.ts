@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { batchSizeAt, maxTrainSize, planEpoch, samplerSizes, sizeDivisor, totalBatches, type SamplerConfig } from '../../src/data/sampler.ts';
+import { batchSizeAt, maxTrainSize, planEpoch, samplerSizes, totalBatches, type SamplerConfig } from '../../src/data/sampler.ts';
+import { sizeDivisor } from '../../src/protocol/multi-scale.ts';
 
 const multi = (baseSize: number, batchSize = 16, seed = 7): SamplerConfig => ({ baseSize, batchSize, multiScale: true, seed });
 
