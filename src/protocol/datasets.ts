@@ -10,6 +10,8 @@ export const SizeStats = z.object({ min: z.number(), max: z.number(), median: z.
 
 export const ScanSummary = z.object({
   root: z.string(),
+  /** What kind of dataset the folder is (the task it trains); absent: classification (scans recorded before tasks). */
+  task: z.enum(['classification', 'segmentation', 'detection']).optional(),
   /** 'split': root/train/<class> and root/val/<class>; 'flat': root/<class> with a seeded validation split. */
   layout: z.enum(['flat', 'split']),
   /** How validation was split off for the 'flat' layout; null for 'split'. */

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { RunId } from './common.ts';
 import { ScanSummary } from './datasets.ts';
 import { finite, prob } from './fields.ts';
-import { TrainEvent, TrainSettings } from './training.ts';
+import { BestEpoch, TrainEvent, TrainSettings } from './training.ts';
 
 /** The ways out of the studio (the CLI's `export --format`). */
 export const ExportFormat = z.enum(['onnx', 'safetensors', 'timm-recipe']);
@@ -41,7 +41,7 @@ export const RunSummary = z.object({
   settings: TrainSettings,
   classes: z.array(z.string()),
   epochsDone: z.number().int(),
-  best: z.object({ epoch: z.number().int(), top1: prob, loss: finite }).nullable(),
+  best: BestEpoch.nullable(),
   last: z.object({ epoch: z.number().int(), trainLoss: finite, valLoss: finite.nullable(), valTop1: prob.nullable() }).nullable(),
   /** Why the run failed (engine crash, NaN loss, …). */
   error: z.string().nullable(),

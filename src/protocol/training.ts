@@ -16,10 +16,21 @@ export const Augmentation = z
   })
   .strict();
 
+/**
+ * What a model learns (the task axis): a class per image, a class per pixel, or boxes with classes. A run's task
+ * picks its dataset scan, network, loss and metrics (src/train/tasks/); the run folder and the transports are the
+ * same for every task. Detection has its network and loss but does not train yet.
+ */
+export const TASK_NAMES = ['classification', 'segmentation', 'detection'] as const;
+export const TaskName = z.enum(TASK_NAMES);
+export type TaskName = z.infer<typeof TaskName>;
+
 export const TrainSettings = z
   .object({
     data: FsPath.describe('dataset folder'),
-    variant: VariantName.default('mobilevit_xxs').describe('model architecture'),
+    task: TaskName.default('classification')
+      .describe('classification (root/<class>/<image>) or segmentation (images/ + masks/, or PASCAL VOC: DeepLabv3 on the variant\'s backbone); a run recorded without it is classification'),
+    variant: VariantName.default('mobilevit_xxs').describe('model architecture (segmentation: the backbone under DeepLabv3)'),
     weights: FsPath.optional().describe('pretrained weights to fine-tune: a .safetensors file (timm or Hugging Face names) or a zoo model (models list); the head is kept only for the same labels'),
     imageSize: int(MIN_INPUT_SIZE, MAX_INPUT_SIZE).default(256).describe('training resolution in px; with multi-scale the base of the resolution set'),
     multiScale: z.boolean().default(false).describe("the paper's multi-scale sampler around the image size (batch scaled by (base/size)^2)"),
@@ -62,7 +73,19 @@ export const TrainViewState = z
   .strict();
 export type TrainViewState = z.infer<typeof TrainViewState>;
 
-const Metrics = z.object({ loss: finite, top1: prob, top5: prob.nullable().optional() });
+/**
+ * An evaluation's numbers in the event stream. top1: of images, or for segmentation of labelled pixels (the
+ * pixel accuracy); segmentation adds mIoU, mean class accuracy and the IoU of each class in label order (null
+ * where a class is in neither the labels nor the predictions).
+ */
+const Metrics = z.object({
+  loss: finite, top1: prob, top5: prob.nullable().optional(),
+  miou: prob.optional(), pixelAccuracy: prob.optional(), meanClassAccuracy: prob.optional(), perClassIou: z.array(prob.nullable()).optional(),
+});
+
+/** The best epoch so far: by top-1, or for segmentation by mIoU (then also given). */
+export const BestEpoch = z.object({ epoch: z.number().int(), top1: prob, loss: finite, miou: prob.optional() });
+export type BestEpoch = z.infer<typeof BestEpoch>;
 
 // Unknown fields are stripped: metrics.jsonl may carry more than the UI shows. time: ms since the epoch.
 const ev = <L extends string, T extends z.ZodRawShape>(type: L, shape: T) =>
@@ -91,7 +114,7 @@ export const TrainEvent = z.discriminatedUnion('type', [
   ev('finished', {
     epoch: z.number().int(), step: z.number().int(), val: Metrics.nullable(),
     // Added by src/train: the best epoch and the weights file a user takes away (timm names).
-    best: z.object({ epoch: z.number().int(), top1: prob, loss: finite }).nullable().optional(), weights: z.string().optional(),
+    best: BestEpoch.nullable().optional(), weights: z.string().optional(),
   }),
   ev('stopped', { epoch: z.number().int(), step: z.number().int(), reason: z.enum(['stop', 'pause']) }),
   ev('failed', { error: z.string(), epoch: z.number().int().optional(), step: z.number().int().optional() }),

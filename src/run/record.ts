@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { RunId, TrainSettings, type RunStatus, type RunSummary, type ScanSummary, type TrainEvent, type TrainSettingsInput, describeZodError } from '../protocol/contract.ts';
+import { RunId, TrainSettings, type BestEpoch, type RunStatus, type RunSummary, type ScanSummary, type TrainEvent, type TrainSettingsInput, describeZodError } from '../protocol/contract.ts';
 import type { ResolvedRecipe } from '../protocol/recipe.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { FileReadError, readRegularFile } from '../util/read-file.ts';
@@ -54,7 +54,7 @@ export interface RunRecord {
   backend: string | null;
   versions: { studio: string; node: string; tfjs: string };
   epochsDone: number;
-  best: { epoch: number; top1: number; loss: number } | null;
+  best: BestEpoch | null;
   last: { epoch: number; trainLoss: number; valLoss: number | null; valTop1: number | null } | null;
   error: string | null;
   /** The recipe's 'auto' settings resolved against the dataset when the run first started (src/train/recipe.ts); a resume uses it. */

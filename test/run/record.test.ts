@@ -31,6 +31,16 @@ describe('run folder', () => {
     expect(() => createRun({ data: '/d' }, { runDir: dir })).toThrow(/already holds a run/);
   });
 
+  it('records the task; a run.json written before the task axis reads as classification', () => {
+    const { dir } = createRun({ data: '/d', task: 'segmentation' }, { workspace: tmp() });
+    expect(readRun(dir).settings.task).toBe('segmentation');
+    const record = JSON.parse(readFileSync(join(dir, FILES.run), 'utf8'));
+    delete record.settings.task;
+    writeFileSync(join(dir, FILES.run), JSON.stringify(record));
+    expect(readRun(dir).settings.task).toBe('classification');
+    expect(() => createRun({ data: '/d', task: 'colouring' } as never, { workspace: tmp() })).toThrow(/task/);
+  });
+
   it('rejects bad settings naming the field', () => {
     expect(() => createRun({ data: '/d', epochs: 0 }, { workspace: tmp() })).toThrow(/epochs/);
     expect(() => createRun({ data: '/d', batchSize: 'x' } as never, { workspace: tmp() })).toThrow(/batchSize/);
