@@ -1,5 +1,5 @@
 // One optimisation step, and the optimizer/EMA state that goes with the model. The step is
-//   loss = CE_smoothed(model.forward(x, {training, nextSeed}), y)
+//   loss = objective(model.forward(x, {training, nextSeed}), y)   (objective.ts: per task)
 //   grads = d loss / d trainable variables (tf.variableGrads), clipped to a global L2 norm
 //   AdamW update, then the EMA update
 // each part inside a tf.tidy, so nothing but the scalars it reports outlives it; those are read
@@ -9,12 +9,13 @@ import type { TensorMap } from '../model/safetensors.ts';
 import type { ForwardOptions } from '../model/types.ts';
 import { AdamW, type AdamWSettings, type AdamWStateJson } from './adamw.ts';
 import { WeightEma } from './ema.ts';
-import { smoothedCrossEntropy } from './loss.ts';
+import { CLASSIFICATION_OBJECTIVE, type Objective } from './objective.ts';
 import { BN_MOMENTUM } from '../model/layers.ts';
 
 /** The part of Model the trainer needs (a stand-in with a couple of variables satisfies it in tests). */
 export interface TrainableModel {
-  forward(x: tf.Tensor4D, opts?: ForwardOptions): tf.Tensor2D;
+  /** Logits [B, C] of a classifier, or [B, h, w, C] of a dense model: whatever the trainer's objective reads. */
+  forward(x: tf.Tensor4D, opts?: ForwardOptions): tf.Tensor;
   readonly params: ReadonlyMap<string, { variable: tf.Variable; trainable: boolean }>;
   /** Keys of the classifier: the only parameters trained while the backbone is frozen. */
   readonly headKeys: string[];
@@ -31,8 +32,10 @@ export interface TrainerSettings {
 
 export interface StepResult {
   loss: number;
-  /** Images of the batch whose top-1 prediction was right. */
+  /** Images of the batch whose top-1 prediction was right (a pixel objective: labelled pixels). */
   correct: number;
+  /** What `correct` counts out of, where it is not the batch's images (a pixel objective: its labelled pixels). */
+  counted?: number;
   /** Global gradient norm before clipping. */
   gradNorm: number;
 }
@@ -60,6 +63,7 @@ export function passSize(n: number, imagesPerPass: number): number {
 export interface ShareGradients {
   loss: number;
   correct: number;
+  counted: number;
   grads: TensorMap;
   statistics: PassStatistics;
 }
@@ -94,7 +98,7 @@ export function combineStatistics(shares: readonly PassStatistics[]): PassStatis
   return { added, passes };
 }
 
-type Sums = { loss: tf.Scalar; correct: tf.Scalar; grads: Record<string, tf.Tensor> };
+type Sums = { loss: tf.Scalar; correct: tf.Scalar; counted: tf.Scalar; grads: Record<string, tf.Tensor> };
 
 export interface TrainerStateJson {
   optimizer: AdamWStateJson;
@@ -110,7 +114,7 @@ export class Trainer {
   /** The statistics before this replica's share of the step in progress (shareGradients → applyShared). */
   private statisticsBefore: TensorMap | null = null;
 
-  constructor(readonly model: TrainableModel, readonly settings: TrainerSettings) {
+  constructor(readonly model: TrainableModel, readonly settings: TrainerSettings, private readonly objective: Objective = CLASSIFICATION_OBJECTIVE) {
     this.trainable = [...model.params].filter(([, p]) => p.trainable).map(([key, p]) => ({ key, variable: p.variable }));
     for (const { key, variable } of this.trainable) this.keyOf.set(variable.name, key);
     this.trainableKeys = new Set(this.trainable.map((p) => p.key));
@@ -131,9 +135,9 @@ export class Trainer {
     const n = x.shape[0];
     const total = this.accumulate(x, labels, { batchSize: n, firstPass: 0, perPass: passSize(n, imagesPerPass), frozenBackbone }, seeds);
     const norm = this.update(this.byKey(total.grads), lr);
-    const [loss, gradNorm, correct] = await Promise.all([total.loss.data(), norm.data(), total.correct.data()]);
-    tf.dispose([total.loss, total.correct, norm, ...Object.values(total.grads)]);
-    return { loss: loss[0], gradNorm: gradNorm[0], correct: correct[0] };
+    const [loss, gradNorm, correct, counted] = await Promise.all([total.loss.data(), norm.data(), total.correct.data(), total.counted.data()]);
+    tf.dispose([total.loss, total.correct, total.counted, norm, ...Object.values(total.grads)]);
+    return { loss: loss[0], gradNorm: gradNorm[0], correct: correct[0], ...(this.objective === CLASSIFICATION_OBJECTIVE ? {} : { counted: counted[0] }) };
   }
 
   /**
@@ -160,10 +164,10 @@ export class Trainer {
         added.set(key, { shape: b.shape, data: b.data.map((v, i) => v - kept * r0[i]) });
       }
       this.statisticsBefore = before;
-      const [loss, correct] = await Promise.all([sums.loss.data(), sums.correct.data()]);
-      return { loss: loss[0], correct: correct[0], grads, statistics: { added, passes } };
+      const [loss, correct, counted] = await Promise.all([sums.loss.data(), sums.correct.data(), sums.counted.data()]);
+      return { loss: loss[0], correct: correct[0], counted: counted[0], grads, statistics: { added, passes } };
     } finally {
-      tf.dispose([sums.loss, sums.correct, ...Object.values(sums.grads)]);
+      tf.dispose([sums.loss, sums.correct, sums.counted, ...Object.values(sums.grads)]);
     }
   }
 
@@ -214,7 +218,10 @@ export class Trainer {
    */
   private accumulate(x: tf.Tensor4D, labels: Int32Array, share: BatchShare, seeds: PassSeeds): Sums {
     const count = x.shape[0];
-    if (labels.length !== count) throw new Error(`training step: ${labels.length} labels for a batch of ${count}`);
+    // One label per image, or one per pixel: the objective reads them (labelTensor).
+    const perImage = labels.length / count;
+    if (!Number.isInteger(perImage) || perImage < 1) throw new Error(`training step: ${labels.length} labels for a batch of ${count}`);
+    const objective = this.objective;
     const head = new Set(this.model.headKeys);
     const vars = (share.frozenBackbone ? this.trainable.filter((p) => head.has(p.key)) : this.trainable).map((p) => p.variable);
     const smoothing = this.settings.labelSmoothing;
@@ -227,22 +234,26 @@ export class Trainer {
       const prev: Sums | null = sums;
       sums = tf.tidy(() => {
         const xs = size === count ? x : tf.slice(x, [start, 0, 0, 0], [size, -1, -1, -1]);
-        const y = tf.tensor1d(labels.subarray(start, start + size), 'int32');
+        const y = objective.labelTensor(labels.subarray(start * perImage, (start + size) * perImage), size, x.shape[1]);
         let hits: tf.Scalar | undefined;
         const { value, grads } = tf.variableGrads(() => {
-          const logits = this.model.forward(xs, { training: true, nextSeed });
-          hits = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'float32')));
-          return smoothedCrossEntropy(logits, y, smoothing);
+          const output = this.model.forward(xs, { training: true, nextSeed });
+          hits = tf.keep(objective.hits(output, y));
+          return objective.loss(output, y, smoothing);
         }, vars);
         const w = size / share.batchSize;
         const weigh = (t: tf.Tensor) => (w === 1 ? t : tf.mul(t, w));
         const correct = prev ? tf.add(prev.correct, hits!) : tf.clone(hits!);
         hits!.dispose(); // kept inside the gradient function, so this tidy would not release it
-        const out: Sums = { loss: (prev ? tf.add(prev.loss, weigh(value)) : weigh(value)) as tf.Scalar, correct: correct as tf.Scalar, grads: {} };
+        const counted = objective.counted(y);
+        const out: Sums = {
+          loss: (prev ? tf.add(prev.loss, weigh(value)) : weigh(value)) as tf.Scalar, correct: correct as tf.Scalar,
+          counted: (prev ? tf.add(prev.counted, counted) : counted) as tf.Scalar, grads: {},
+        };
         for (const [name, g] of Object.entries(grads)) out.grads[name] = prev ? tf.add(prev.grads[name], weigh(g)) : weigh(g);
         return out;
       });
-      if (prev) tf.dispose([prev.loss, prev.correct, ...Object.values(prev.grads)]);
+      if (prev) tf.dispose([prev.loss, prev.correct, prev.counted, ...Object.values(prev.grads)]);
     }
     return sums!;
   }
