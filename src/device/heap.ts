@@ -1,7 +1,8 @@
 // The memory a pass on a device may plan on (src/train/memory.ts): the device's backend, and what this process's
 // heap holds already. Shared by the engine's requests and the CLI's commands, which both compute on a device.
 import * as tf from '@tensorflow/tfjs';
-import { checkPassBudget, type Heap, type PlannedPass } from '../model/memory.ts';
+import type { Heap, PlannedPass } from '../model/memory.ts';
+import { checkPassBudget } from './pass-budget.ts';
 import { LocalDevice, type ComputeDevice } from './device.ts';
 
 /**

@@ -3,11 +3,10 @@
 // ("memory access out of bounds") and aborts the module, after which every call fails with "Aborted()" until
 // the process is restarted. So on wasm a training batch is trained in slices that fit (Trainer.step's
 // gradient accumulation), and every inspection request is checked against the same estimate before any
-// tensor exists (checkPassBudget). Training on other backends takes the batch whole.
-import { StudioError } from '../protocol/contract.ts';
+// tensor exists (src/device/pass-budget.ts). Training on other backends takes the batch whole.
 import { VARIANTS } from './variants.ts';
 import { patchGrid } from './unfold.ts';
-import { MIN_INPUT_SIZE, type VariantName } from './types.ts';
+import type { VariantName } from './types.ts';
 
 /** A training pass (forward, backward and the update) or an inference pass (forward in eval mode). */
 export type PassKind = 'train' | 'infer';
@@ -125,45 +124,6 @@ export interface Heap {
 /** What a pass is for, as the message names it ('inspect.predict'). */
 export interface PlannedPass extends PassShape {
   what: string;
-}
-
-const MB = 2 ** 20;
-const mb = (bytes: number) => `${Math.ceil(bytes / MB)} MB`;
-
-/** The largest multiple of 32 px (the model's stride) at which `images` fit in `budget`, or null. */
-function largestSize(p: PlannedPass, budget: number): number | null {
-  for (let size = Math.floor((p.size - 1) / 32) * 32; size >= MIN_INPUT_SIZE; size -= 32) {
-    if (imagesThatFit(budget, p.variant, size, p.kind) >= p.images) return size;
-  }
-  return null;
-}
-
-/** Throws a 'failed' StudioError naming the limit and what to lower when the pass would not fit in the heap. */
-export function checkPassBudget(p: PlannedPass, heap: Heap): void {
-  const limit = passBudget(heap.backend, heap.inUseBytes);
-  const need = passBytes(p);
-  if (need <= limit) return;
-  const fitImages = imagesThatFit(limit, p.variant, p.size, p.kind);
-  const fitSize = largestSize(p, limit);
-  const lower = [
-    ...(p.images > 1 && fitImages >= 1 ? [`the batch to at most ${fitImages}`] : []),
-    ...(fitSize !== null ? [`the image size to at most ${fitSize} px`] : []),
-  ];
-  const batch = p.images > 1 ? ` × batch ${p.images}` : '';
-  throw new StudioError('failed',
-    `${p.what} of ${p.variant} at ${p.size} px${batch} needs about ${mb(need)}, over the ${heap.backend} backend's limit of ${mb(limit)} `
-    + `(its 4 GB heap, ${mb(heap.inUseBytes)} in use, less room to grow): `
-    + `${lower.length ? `lower ${lower.join(' or ')}` : 'free memory in the engine (restart it)'}, or use a backend without the 4 GB ceiling (tfjs-node)`,
-    { neededBytes: Math.round(need), limitBytes: Math.round(limit) });
-}
-
-/**
- * The most images of `p.images` one pass fits in the heap (inference results do not depend on the batch); a
- * pass where not even one image fits is refused as checkPassBudget does.
- */
-export function batchThatFits(p: PlannedPass, heap: Heap): number {
-  checkPassBudget({ ...p, images: 1 }, heap);
-  return Math.min(p.images, imagesThatFit(passBudget(heap.backend, heap.inUseBytes), p.variant, p.size, p.kind));
 }
 
 /**

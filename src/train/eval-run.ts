@@ -15,7 +15,8 @@ import { TrainSettings } from '../protocol/contract.ts';
 import { datasetStats, resolveRecipe } from './recipe.ts';
 import { inferencePreprocessing, type Interpolation } from '../data/eval-transform.ts';
 import { readRun, type CheckpointKind } from '../run/index.ts';
-import { batchThatFits, type Heap } from '../model/memory.ts';
+import type { Heap } from '../model/memory.ts';
+import { batchThatFits } from '../device/pass-budget.ts';
 
 export interface EvalRunOptions {
   /** A run folder; its variant, classes, image size and checkpoint are used. */

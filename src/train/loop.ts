@@ -26,7 +26,8 @@ import {
 import { ADAMW, CHECKPOINT_EVERY_STEPS, EMA_DECAY, PREFETCH_BATCHES, WARMUP_START_LR } from './defaults.ts';
 import { concrete, datasetStats, resolveRecipe, solvesHead } from './recipe.ts';
 import type { Evaluation } from './evaluate.ts';
-import { checkPassBudget, imagesPerPass, isWasmMemoryFault } from '../model/memory.ts';
+import { imagesPerPass, isWasmMemoryFault } from '../model/memory.ts';
+import { checkPassBudget } from '../device/pass-budget.ts';
 import { learningRate, progressAt, validateSchedule, type ScheduleSettings } from './schedule.ts';
 import type { TrainerSettings, TrainerStateJson } from '../optim/trainer.ts';
 import { DeviceLostError, LocalDevice, type ComputeDevice } from '../device/device.ts';
@@ -99,7 +100,7 @@ class Stopped extends Error {
 /** The data pipeline's augmentation from the contract's settings. */
 export function augmentConfig(s: TrainSettings): AugmentConfig {
   const scale = concrete(s.augmentation.cropScale, 'augmentation.cropScale');
-  return { ...DEFAULT_AUGMENT, scale, hflip: s.augmentation.hflip ? 0.5 : 0, colorJitter: s.augmentation.colorJitter };
+  return { ...DEFAULT_AUGMENT, scale, hflip: s.augmentation.hflip ? 0.5 : 0, colorJitter: s.augmentation.colorJitter, randAugment: s.augmentation.randAugment };
 }
 
 export function scheduleOf(s: TrainSettings): ScheduleSettings {

@@ -9,8 +9,9 @@ import { createModel } from '../../src/model/index.ts';
 import { Trainer } from '../../src/optim/trainer.ts';
 import { ADAMW } from '../../src/train/defaults.ts';
 import {
-  WASM32_HEAP_BYTES, attentionBytes, batchThatFits, checkPassBudget, imagesPerPass, imagesThatFit, isWasmMemoryFault, passBudget, passBytes,
+  WASM32_HEAP_BYTES, attentionBytes, imagesPerPass, imagesThatFit, isWasmMemoryFault, passBudget, passBytes,
 } from '../../src/model/memory.ts';
+import { batchThatFits, checkPassBudget } from '../../src/device/pass-budget.ts';
 import { StudioError } from '../../src/protocol/contract.ts';
 import { evaluateModel, runTraining } from '../../src/train/index.ts';
 import { fixture } from '../helpers/fixtures.ts';
