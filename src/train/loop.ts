@@ -100,7 +100,7 @@ class Stopped extends Error {
 /** The data pipeline's augmentation from the contract's settings. */
 export function augmentConfig(s: TrainSettings): AugmentConfig {
   const scale = concrete(s.augmentation.cropScale, 'augmentation.cropScale');
-  return { ...DEFAULT_AUGMENT, scale, hflip: s.augmentation.hflip ? 0.5 : 0, colorJitter: s.augmentation.colorJitter, randAugment: s.augmentation.randAugment };
+  return { ...DEFAULT_AUGMENT, scale, hflip: s.augmentation.hflip ? 0.5 : 0, colorJitter: s.augmentation.colorJitter };
 }
 
 export function scheduleOf(s: TrainSettings): ScheduleSettings {
