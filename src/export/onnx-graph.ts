@@ -91,20 +91,38 @@ export interface ModelIO {
   output: { name: string; dims: (number | string)[] };
 }
 
-function valueInfo(name: string, dims: (number | string)[]): onnxProto.onnx.IValueInfoProto {
+/** A graph output: the value that becomes it, its name and shape, and its element type (float32 unless int64). */
+export interface GraphOutput {
+  name: string;
+  dims: (number | string)[];
+  value: string;
+  int64?: boolean;
+}
+
+function valueInfo(name: string, dims: (number | string)[], elemType = FLOAT): onnxProto.onnx.IValueInfoProto {
   return {
     name,
-    type: { tensorType: { elemType: FLOAT, shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } } },
+    type: { tensorType: { elemType, shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } } },
   };
 }
 
 /**
- * Serialises the graph as a ModelProto. The graph's last node output is renamed to the output's name and
- * `io.input.name` must be what the first nodes read.
+ * Serialises the graph as a ModelProto with one output. The graph's last node output is renamed to the output's
+ * name and `io.input.name` must be what the first nodes read.
  */
 export function encodeModel(g: OnnxGraph, io: ModelIO, finalValue: string, meta: Record<string, string>, graphName: string): Uint8Array {
-  // Route the final value to the declared output name with an Identity-free rename.
-  for (const node of g.nodes) node.output = node.output!.map((o) => (o === finalValue ? io.output.name : o));
+  return encodeGraph(g, io.input, [{ ...io.output, value: finalValue }], meta, graphName);
+}
+
+/** Serialises the graph with several outputs, each node output that makes one renamed to the output's name. */
+export function encodeGraph(g: OnnxGraph, input: ModelIO['input'], outputs: GraphOutput[], meta: Record<string, string>, graphName: string): Uint8Array {
+  // Route each value to its declared output name with an Identity-free rename.
+  const names = new Map(outputs.map((o) => [o.value, o.name]));
+  if (names.size !== outputs.length) throw new Error('ONNX export: two outputs of one value');
+  for (const node of g.nodes) {
+    node.output = node.output!.map((o) => names.get(o) ?? o);
+    node.input = node.input!.map((i) => names.get(i) ?? i);
+  }
   const model = onnx.ModelProto.create({
     irVersion: 8,
     opsetImport: [{ domain: '', version: g.opset }],
@@ -114,8 +132,8 @@ export function encodeModel(g: OnnxGraph, io: ModelIO, finalValue: string, meta:
       name: graphName,
       node: g.nodes,
       initializer: g.initializers,
-      input: [valueInfo(io.input.name, io.input.dims)],
-      output: [valueInfo(io.output.name, io.output.dims)],
+      input: [valueInfo(input.name, input.dims)],
+      output: outputs.map((o) => valueInfo(o.name, o.dims, o.int64 ? INT64 : FLOAT)),
     },
     metadataProps: Object.entries(meta).map(([key, value]) => ({ key, value })),
   });

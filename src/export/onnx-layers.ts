@@ -5,7 +5,7 @@ import { BN_EPS, LN_EPS } from '../model/layers.ts';
 import type { TensorMap, NamedTensor } from '../model/safetensors.ts';
 import type { OnnxGraph } from './onnx-graph.ts';
 
-export type Act = 'silu' | 'relu6' | 'none';
+export type Act = 'silu' | 'relu6' | 'relu' | 'none';
 
 /** What every emitter works with: the graph, the weights, and the block the nodes belong to. */
 export interface EmitCtx {
@@ -22,18 +22,22 @@ export function tensor(ctx: EmitCtx, key: string): NamedTensor {
 export function activation(ctx: EmitCtx, x: string, act: Act, name: string): string {
   if (act === 'silu') return ctx.g.op('Mul', [x, ctx.g.op('Sigmoid', [x], `${name}/Sigmoid`)], `${name}/Mul`);
   if (act === 'relu6') return ctx.g.op('Clip', [x, ctx.g.scalar('const_zero', 0), ctx.g.scalar('const_six', 6)], `${name}/Clip`);
+  if (act === 'relu') return ctx.g.op('Relu', [x], `${name}/Relu`);
   return x;
 }
 
 export interface ConvOpts {
   stride: number;
   depthwise?: boolean;
+  /** Atrous rate (DeepLabv3's ASPP): the padding grows with it, as the studio's conv pads dilation·(k−1)/2. */
+  dilation?: number;
   act: Act;
 }
 
 /**
  * Conv (`convKey`.weight, OIHW) with the BatchNorm at `bnKey` folded into its weight and bias, then the
- * activation. Padding is symmetric (k−1)/2, as the studio pads before its 'valid' convolutions.
+ * activation. Without a BatchNorm the conv's own `convKey`.bias is used where the model has one. Padding is
+ * symmetric dilation·(k−1)/2, as the studio pads before its 'valid' convolutions.
  */
 export function convBn(ctx: EmitCtx, x: string, name: string, convKey: string, bnKey: string | null, o: ConvOpts): string {
   const w = tensor(ctx, `${convKey}.weight`);
@@ -52,11 +56,14 @@ export function convBn(ctx: EmitCtx, x: string, name: string, convKey: string, b
       bias[c] = beta[c] - mean[c] * scale;
     }
   }
-  const pad = (kh - 1) >> 1;
+  const dilation = o.dilation ?? 1;
+  const pad = dilation * ((kh - 1) >> 1);
+  const convBias = bnKey === null ? ctx.weights.get(`${convKey}.bias`) : undefined;
   const inputs = [x, ctx.g.weight(`${name}.weight`, w.shape, data)];
   if (bnKey !== null) inputs.push(ctx.g.weight(`${name}.bias`, [cout], bias));
+  else if (convBias) inputs.push(ctx.g.weight(`${name}.bias`, [cout], new Float32Array(convBias.data)));
   const y = ctx.g.op('Conv', inputs, `${name}/Conv`, {
-    kernel_shape: [kh, kw], strides: [o.stride, o.stride], pads: [pad, pad, pad, pad], dilations: [1, 1],
+    kernel_shape: [kh, kw], strides: [o.stride, o.stride], pads: [pad, pad, pad, pad], dilations: [dilation, dilation],
     group: o.depthwise ? cout : 1,
   });
   return activation(ctx, y, o.act, name);

@@ -7,7 +7,8 @@ import { classifier, convBn, fold, layerNorm, linear, unfold, type EmitCtx, type
 /** Spatial size tracker: (H + 2p − k)/s + 1 for the studio's symmetric-padded convolutions. */
 const convOut = (size: number, k: number, s: number) => Math.floor((size + 2 * ((k - 1) >> 1) - k) / s) + 1;
 
-interface State {
+/** A feature map and its spatial size, as the emitters pass it along. */
+export interface State {
   x: string;
   h: number;
   w: number;
@@ -58,20 +59,30 @@ function mobilevitBlock(ctx: EmitCtx, st: State, key: string, channels: number, 
   return { x: out, h: st.h, w: st.w };
 }
 
-export function emitMobileViT(ctx: EmitCtx, input: string, size: [number, number], v: MobileViTVariant, head: Head = classifier): string {
+/**
+ * The stem and the five stages (src/model/mobilevit.ts addMobileViTBackbone) → each stage's output. Output stride
+ * 16 runs the last stage's stride-2 MV2 block at stride 1, as DeepLabv3's backbone does (nothing dilated).
+ */
+export function emitMobileViTBackbone(ctx: EmitCtx, input: string, size: [number, number], v: MobileViTVariant, outputStride: 16 | 32 = 32): State[] {
   let st: State = {
     x: convBn(ctx, input, 'stem', 'stem.conv', 'stem.bn', { stride: 2, act: 'silu' }),
     h: convOut(size[0], 3, 2), w: convOut(size[1], 3, 2),
   };
   let cin = v.stemChannels;
-  v.stages.forEach((stage, si) => {
+  return v.stages.map((stage, si) => {
+    const stride = outputStride === 16 && si === v.stages.length - 1 ? 1 : stage.stride;
     for (let bi = 0; bi < stage.depth; bi++) {
-      st = mv2(ctx, st, `stages.${si}.${bi}`, cin, stage.channels, bi === 0 ? stage.stride : 1);
+      st = mv2(ctx, st, `stages.${si}.${bi}`, cin, stage.channels, bi === 0 ? stride : 1);
       cin = stage.channels;
     }
     if (stage.vit) st = mobilevitBlock(ctx, st, `stages.${si}.${stage.depth}`, stage.channels, stage.vit);
+    return st;
   });
-  const feat = convBn(ctx, st.x, 'final_conv', 'final_conv.conv', 'final_conv.bn', { stride: 1, act: 'silu' });
+}
+
+export function emitMobileViT(ctx: EmitCtx, input: string, size: [number, number], v: MobileViTVariant, head: Head = classifier): string {
+  const last = emitMobileViTBackbone(ctx, input, size, v).at(-1)!;
+  const feat = convBn(ctx, last.x, 'final_conv', 'final_conv.conv', 'final_conv.bn', { stride: 1, act: 'silu' });
   return head(ctx, feat, 'head', 'head.fc');
 }
 
