@@ -1,17 +1,14 @@
 // app://<host>/… serves built pages from disk, each host from its own folder with its own headers: app://studio/
-// is the renderer (CSP on every response), app://device/ the compute device page (cross-origin isolated, in the
-// hidden windows' own session: electron/device-window.ts). A custom standard scheme (rather than file://) gives
-// each page a real origin, so the CSP's 'self' means only its files, and no other file on disk can be reached.
-import { readFile } from 'node:fs/promises';
+// is the renderer (the Electron host's windowFile, electron/host.ts), app://device/ the compute device page
+// (cross-origin isolated, in the hidden windows' own session: electron/device-window.ts). A custom standard scheme
+// (rather than file://) gives each page a real origin, so the CSP's 'self' means only its files, and no other file
+// on disk can be reached.
 import { protocol, type Protocol } from 'electron';
-import { contentType, resolveStatic } from '../src/util/static-files.ts';
-import { APP_SCHEME, CSP } from './security.ts';
+import { fileResponse } from '../src/service/host.ts';
+import { APP_SCHEME } from './security.ts';
 
-/** What one host serves: the files under `root`, each with `headers`. */
-export interface Site {
-  root: string;
-  headers: Readonly<Record<string, string>>;
-}
+/** What one host name serves: the response to a GET or HEAD of a path. */
+export type Site = (pathname: string, method: string) => Promise<Response>;
 
 /** Must run before the app is ready. */
 export function registerAppScheme(): void {
@@ -21,30 +18,17 @@ export function registerAppScheme(): void {
 /** A request for no known host gets a 404 that may do nothing at all. */
 const NOWHERE = { 'Content-Security-Policy': "default-src 'none'", 'X-Content-Type-Options': 'nosniff' };
 
-export const rendererSite = (root: string): Site => ({ root, headers: { 'Content-Security-Policy': CSP, 'X-Content-Type-Options': 'nosniff' } });
+/** The files under `root`, each (and each 404) with `headers`. */
+export const staticSite = (root: string, headers: Record<string, string>): Site => (pathname, method) => fileResponse(root, pathname, method, headers);
 
-/** The file a request names under its host's root, or 404 (another host, a path outside the root, a missing file). */
-export async function siteResponse(sites: Readonly<Record<string, Site>>, requestUrl: string, method = 'GET'): Promise<Response> {
+/** The response of the site a request's host names, or a 404 for a host that is not one of `sites`. */
+export function siteResponse(sites: Readonly<Record<string, Site>>, requestUrl: string, method = 'GET'): Promise<Response> {
   const url = new URL(requestUrl);
   const site = Object.hasOwn(sites, url.host) ? sites[url.host] : undefined;
-  const headers = site?.headers ?? NOWHERE;
-  const file = site && (method === 'GET' || method === 'HEAD') ? resolveStatic(site.root, url.pathname === '/' ? '/index.html' : url.pathname) : null;
-  if (!file) return new Response('not found', { status: 404, headers });
-  try {
-    const body = await readFile(file);
-    return new Response(method === 'HEAD' ? null : body, { status: 200, headers: { ...headers, 'Content-Type': contentType(file) } });
-  } catch {
-    return new Response('not found', { status: 404, headers });
-  }
+  return site ? site(url.pathname, method) : Promise.resolve(new Response('not found', { status: 404, headers: NOWHERE }));
 }
-
-export const rendererResponse = (root: string, requestUrl: string): Promise<Response> => siteResponse({ studio: rendererSite(root) }, requestUrl);
 
 /** Serves `sites` on the app scheme of one session's protocol (the default session's: `protocol`). */
 export function serveSites(on: Protocol, sites: Readonly<Record<string, Site>>): void {
   on.handle(APP_SCHEME, (req) => siteResponse(sites, req.url, req.method));
-}
-
-export function serveRenderer(root: string): void {
-  serveSites(protocol, { studio: rendererSite(root) });
 }

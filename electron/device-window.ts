@@ -10,7 +10,7 @@ import { BrowserWindow, MessageChannelMain, session, type CommandLine, type Mess
 import type { PageBackend } from '../src/backend/names.ts';
 import { devicePageHeaders } from '../src/device/page-headers.ts';
 import { DEVICE_PORT_MESSAGE, asWindowRequest, isDeviceMessage, type WindowReply } from '../src/device/window-messages.ts';
-import { serveSites } from './app-protocol.ts';
+import { serveSites, staticSite } from './app-protocol.ts';
 import { APP_SCHEME, denyPermissions, guardDevicePage, webPreferences } from './security.ts';
 
 export const DEVICE_HOST = 'device';
@@ -75,7 +75,7 @@ export class DeviceWindows {
     if (!this.deviceSession) {
       const s = session.fromPartition(DEVICE_PARTITION);
       denyPermissions(s);
-      serveSites(s.protocol, { [DEVICE_HOST]: { root: this.paths.page, headers: devicePageHeaders() } });
+      serveSites(s.protocol, { [DEVICE_HOST]: staticSite(this.paths.page, devicePageHeaders()) });
       this.deviceSession = s;
     }
     return this.deviceSession;

@@ -1,12 +1,13 @@
 // The desktop shell: one window on the built renderer (app://studio/), the studio service in this
-// process, the engine in a utilityProcess. Built to dist-electron/ by `npm run build:electron`.
+// process, the engine in a utilityProcess; what differs from the browser mode is the host (host.ts).
+// Built to dist-electron/ by `npm run build:electron`.
 import { join } from 'node:path';
-import { app, BrowserWindow, dialog, ipcMain, session, shell } from 'electron';
-import { StudioService } from '../src/service/service.ts';
-import { registerAppScheme, serveRenderer } from './app-protocol.ts';
+import { app, BrowserWindow, dialog, ipcMain, protocol, session, shell } from 'electron';
+import { StudioService, hostOptions } from '../src/service/service.ts';
+import { registerAppScheme, serveSites } from './app-protocol.ts';
 import { createCloseGuard } from './close-guard.ts';
 import { DeviceWindows, allowPageGpu } from './device-window.ts';
-import { utilityEngine } from './engine-process.ts';
+import { electronHost } from './host.ts';
 import { forwardEvents, registerIpc } from './ipc.ts';
 import { APP_URL, denyPermissions, guardContents, webPreferences } from './security.ts';
 
@@ -31,26 +32,13 @@ export async function startDesktop(): Promise<void> {
   await app.whenReady();
   const paths = appPaths(app.getAppPath());
   denyPermissions(session.defaultSession);
-  serveRenderer(paths.renderer);
   app.on('web-contents-created', (_e, contents) => guardContents(contents, (url) => void shell.openExternal(url)));
 
   let win: BrowserWindow | null = null;
   const devices = new DeviceWindows({ page: paths.devicePage, preload: paths.devicePreload });
-  const service = new StudioService({
-    mode: 'electron',
-    spawnEngine: () => utilityEngine(paths.engine, devices),
-    versions: { electron: process.versions.electron, chrome: process.versions.chrome },
-    dialogs: {
-      async openFolder({ title }) {
-        const r = await dialog.showOpenDialog(win!, { title: title ?? 'Open a dataset folder', properties: ['openDirectory'] });
-        return r.canceled ? null : (r.filePaths[0] ?? null);
-      },
-      async openFile({ title, filters }) {
-        const r = await dialog.showOpenDialog(win!, { title: title ?? 'Open a file', properties: ['openFile'], filters });
-        return r.canceled ? null : (r.filePaths[0] ?? null);
-      },
-    },
-  });
+  const host = electronHost({ renderer: paths.renderer, engine: paths.engine, devices, window: () => win });
+  serveSites(protocol, { studio: host.windowFile });
+  const service = new StudioService(hostOptions(host));
   registerIpc(ipcMain, service);
   forwardEvents(service, () => win?.webContents ?? null);
 

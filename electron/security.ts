@@ -3,6 +3,7 @@
 // navigation, new windows, webviews or permission prompts. Links open in the system browser only when
 // they are pages the studio itself shows.
 import type { BrowserWindowConstructorOptions, Session, WebContents } from 'electron';
+import { windowCsp } from '../src/service/host.ts';
 import { DEFAULT_ENDPOINT } from '../src/zoo/download.ts';
 import { ZOO } from '../src/zoo/zoo.ts';
 
@@ -11,19 +12,8 @@ export const APP_SCHEME = 'app';
 export const APP_ORIGIN = `${APP_SCHEME}://studio`;
 export const APP_URL = `${APP_ORIGIN}/index.html`;
 
-export const CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  // chart.js and Svelte set styles through the CSSOM, which style-src does not restrict.
-  "style-src 'self'",
-  "img-src 'self' data: blob:",
-  "font-src 'self'",
-  "connect-src 'none'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-  "object-src 'none'",
-].join('; ');
+/** The window's CSP (src/service/host.ts): the page connects to nothing, it talks through its preload. */
+export const CSP = windowCsp("'none'");
 
 export function webPreferences(preload: string): NonNullable<BrowserWindowConstructorOptions['webPreferences']> {
   return {

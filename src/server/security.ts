@@ -72,35 +72,3 @@ export function checkAccess(sources: TokenSources, token: string, assetKey: stri
   if (assetKey !== null && sources.cookie !== null) return tokenEquals(sources.cookie, assetKey) ? null : 403;
   return 401;
 }
-
-/**
- * The page's Content-Security-Policy: scripts and styles only from this origin (chart.js and Svelte
- * set styles through the CSSOM, which style-src does not restrict), no eval, nothing framed, no forms,
- * no plugins.
- */
-export function contentSecurityPolicy(port: number): string {
-  return [
-    "default-src 'none'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data: blob:",
-    "font-src 'self'",
-    `connect-src 'self' ws://127.0.0.1:${port} ws://localhost:${port}`,
-    "base-uri 'none'",
-    "form-action 'none'",
-    "frame-ancestors 'none'",
-    "object-src 'none'",
-  ].join('; ');
-}
-
-export function securityHeaders(port: number): Record<string, string> {
-  return {
-    'Content-Security-Policy': contentSecurityPolicy(port),
-    'X-Content-Type-Options': 'nosniff',
-    'X-Frame-Options': 'DENY',
-    // The page URL carries the token: never send it anywhere as a referrer.
-    'Referrer-Policy': 'no-referrer',
-    'Cross-Origin-Opener-Policy': 'same-origin',
-    'Cross-Origin-Resource-Policy': 'same-origin',
-  };
-}

@@ -20,11 +20,12 @@ import { ROOT, RENDERER } from '../build/outputs.ts';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { errorInfo, StudioError, type ErrorCode } from '../protocol/contract.ts';
 import { MAX_FRAME_BYTES, RequestFrame, type EventFrame, type ResponseFrame } from '../protocol/wire.ts';
-import { StudioService, type ServiceOptions } from '../service/service.ts';
+import { StudioService, hostOptions, type ServiceOptions } from '../service/service.ts';
 import { BodyBudget, bodyRefusal, frameIdFromHead, messageBytes, readBody, ServerBusy } from './bodies.ts';
 import { hostAllowed } from '../util/loopback.ts';
-import { assetCookieName, checkAccess, newToken, originAllowed, securityHeaders, tokenSources } from './security.ts';
-import { indexFile, resolveStatic, sendFile } from '../util/static-files.ts';
+import { browserHost } from './host.ts';
+import { assetCookieName, checkAccess, newToken, originAllowed, tokenSources } from './security.ts';
+import { indexFile } from '../util/static-files.ts';
 
 export interface ServerOptions {
   /** 0 picks a free port. */
@@ -80,6 +81,12 @@ function refuseJson(res: ServerResponse, status: number, code: ErrorCode, messag
   res.end(JSON.stringify({ ok: false, error: { code, message } }));
 }
 
+/** A host's response (a file of the window) written to a Node response, with `extra` headers. */
+async function sendResponse(res: ServerResponse, r: Response, extra: Record<string, string> = {}): Promise<void> {
+  res.writeHead(r.status, { ...Object.fromEntries(r.headers), ...extra });
+  res.end(Buffer.from(await r.arrayBuffer()));
+}
+
 const NOT_BUILT = `<!doctype html><meta charset="utf-8"><title>MobileViT Studio</title>
 <p>The window's files are not built yet. Run <code>npm run build</code> (or <code>npx vite build</code>) and reload.</p>`;
 
@@ -89,9 +96,10 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const assetKey = newToken();
   const staticDir = opts.staticDir ?? DEFAULT_STATIC_DIR;
   const log = opts.log ?? (() => {});
-  const service = new StudioService({ mode: 'browser', workspace: opts.workspace, spawnEngine: opts.spawnEngine });
-  const bodies = new BodyBudget(opts.bodyBudget ?? DEFAULT_BODY_BUDGET);
   let port = 0;
+  const host = browserHost({ staticDir, port: () => port, spawnEngine: opts.spawnEngine });
+  const service = new StudioService({ ...hostOptions(host), workspace: opts.workspace });
+  const bodies = new BodyBudget(opts.bodyBudget ?? DEFAULT_BODY_BUDGET);
 
   /** null when allowed, else the status to refuse with. */
   const gate = (req: IncomingMessage, url: URL, allowCookie: boolean): number | null =>
@@ -109,7 +117,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       } catch {
         return isApi ? refuseJson(res, 400, 'invalid_request', 'the request URL is malformed') : refuse(res, 400, 'bad request: malformed URL');
       }
-      const headers = securityHeaders(port);
+      const headers = host.windowHeaders();
       // Routed on the path as sent: "/api/%2e%2e" is an (unknown) API request, not the page "/".
       const rawPath = (req.url ?? '/').split('?')[0];
       if (isApi || url.pathname.startsWith('/api/')) {
@@ -155,15 +163,14 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       if (denied) return refuse(res, denied, denied === 401 ? 'unauthorized: open the URL that `mobilevit-studio serve` printed (it carries ?token=…)' : 'forbidden: wrong session token');
       if (isIndex) {
         const cookie = `${assetCookieName(port)}=${assetKey}; HttpOnly; SameSite=Strict; Path=/`;
-        const ok = await sendFile(res, indexFile(staticDir), req.method === 'HEAD', { ...headers, 'Set-Cookie': cookie });
-        if (!ok) {
-          res.writeHead(503, { ...headers, 'Content-Type': 'text/html; charset=utf-8' });
-          res.end(NOT_BUILT);
-        }
-        return;
+        const index = await host.windowFile('/index.html', req.method);
+        if (index.ok) return await sendResponse(res, index, { 'Set-Cookie': cookie });
+        res.writeHead(503, { ...headers, 'Content-Type': 'text/html; charset=utf-8' });
+        return res.end(NOT_BUILT);
       }
-      const file = resolveStatic(staticDir, url.pathname);
-      if (!file || !(await sendFile(res, file, req.method === 'HEAD', headers))) return refuse(res, 404, 'not found');
+      const file = await host.windowFile(url.pathname, req.method);
+      if (!file.ok) return refuse(res, 404, 'not found');
+      await sendResponse(res, file);
     } catch (e) {
       log(`server: ${(e as Error).message}`);
       if (res.headersSent) res.destroy();

@@ -26,6 +26,7 @@ import type { EngineModel } from '../protocol/engine.ts';
 import type { Reply } from '../protocol/wire.ts';
 import { EngineHandle, type EngineOptions } from './engine-handle.ts';
 import { forkEngine, type SpawnEngine } from './engine-process.ts';
+import type { Dialogs, StudioHost } from './host.ts';
 import { DEVICE_SPEEDS_FILE, SpeedFile } from '../engine/device-speeds.ts';
 import { createRun, defaultWorkspace, probeRunLock, recordFailure } from '../run/index.ts';
 import { TFJS_VERSION, appVersion } from '../util/version.ts';
@@ -36,11 +37,6 @@ import { RunStore } from './runs.ts';
 import { SettingsStore } from './settings.ts';
 import { ViewStore } from './views.ts';
 import { checkFixedWorkspace } from './workspace.ts';
-
-export interface Dialogs {
-  openFolder(opts: { title?: string }): Promise<string | null>;
-  openFile(opts: { title?: string; filters?: { name: string; extensions: string[] }[] }): Promise<string | null>;
-}
 
 export interface ServiceOptions {
   mode: AppInfo['mode'];
@@ -54,6 +50,11 @@ export interface ServiceOptions {
   /** Native open dialogs (Electron). Absent: dialog.* fail with 'unsupported'. */
   dialogs?: Dialogs;
   versions?: { electron?: string; chrome?: string };
+}
+
+/** The service's options that come from the shell it runs in (the tests and the CLI's service set them directly). */
+export function hostOptions(host: StudioHost): Pick<ServiceOptions, 'mode' | 'spawnEngine' | 'dialogs' | 'versions'> {
+  return { mode: host.mode, spawnEngine: () => host.spawnEngine(), ...(host.dialogs ? { dialogs: host.dialogs } : {}), versions: host.versions };
 }
 
 type Handlers = { [K in RequestName]: (p: ParsedParams<K>, ctx: RequestContext) => Promise<Result<K>> | Result<K> };

@@ -7,7 +7,8 @@ vi.mock('electron', () => ({ protocol: { registerSchemesAsPrivileged: vi.fn(), h
 
 const { CSP, APP_URL, allowedExternalUrl, guardContents, isAppUrl, webPreferences, denyPermissions } = await import('../../electron/security.ts');
 const { ZOO } = await import('../../src/zoo/zoo.ts');
-const { rendererResponse } = await import('../../electron/app-protocol.ts');
+const { siteResponse } = await import('../../electron/app-protocol.ts');
+const { electronHost } = await import('../../electron/host.ts');
 const { tempDir } = await import('../engine/fixtures/studio.ts');
 
 const tmp = tempDir();
@@ -91,13 +92,15 @@ describe('electron window security', () => {
     writeFileSync(join(web, 'index.html'), '<!doctype html>');
     writeFileSync(join(web, 'assets', 'a.js'), '1');
     writeFileSync(join(tmp.dir, 'secret.txt'), 'secret');
-    const index = await rendererResponse(web, APP_URL);
+    const host = electronHost({ renderer: web, engine: '/unused.js', devices: null as never, window: () => null });
+    const rendererResponse = (url: string) => siteResponse({ studio: host.windowFile }, url); // as main serves it
+    const index = await rendererResponse(APP_URL);
     expect(index.status).toBe(200);
     expect(index.headers.get('content-security-policy')).toBe(CSP);
     expect(index.headers.get('content-type')).toMatch(/text\/html/);
-    expect((await rendererResponse(web, 'app://studio/assets/a.js')).headers.get('content-type')).toMatch(/javascript/);
-    expect((await rendererResponse(web, 'app://studio/..%2fsecret.txt')).status).toBe(404);
-    expect((await rendererResponse(web, 'app://other/index.html')).status).toBe(404);
-    expect((await rendererResponse(web, 'app://studio/missing.js')).status).toBe(404);
+    expect((await rendererResponse('app://studio/assets/a.js')).headers.get('content-type')).toMatch(/javascript/);
+    expect((await rendererResponse('app://studio/..%2fsecret.txt')).status).toBe(404);
+    expect((await rendererResponse('app://other/index.html')).status).toBe(404);
+    expect((await rendererResponse('app://studio/missing.js')).status).toBe(404);
   });
 });
