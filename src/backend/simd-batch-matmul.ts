@@ -3,7 +3,7 @@
 // `npm run bench -- kernels` times it against TF.js's own on the same tensors: 7× on attention's
 // [256,64,16]·[256,16,64], 10× on a weight gradient [65536,16]ᵀ·[65536,32] (TF.js's transposeA path).
 import * as tf from '@tensorflow/tfjs';
-import type { KernelWrapper } from './wasm-simd-kernels.ts';
+import type { KernelWrapper } from './simd-kernel-types.ts';
 import { offsetOf, wasmBackendOf, withScratch } from './wasm-memory.ts';
 
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);

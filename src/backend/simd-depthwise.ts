@@ -5,7 +5,7 @@
 // Channel multipliers above 1, dilations, channels not a multiple of 4, other activations and NCHW stay
 // with TF.js's kernels.
 import * as tf from '@tensorflow/tfjs';
-import type { KernelWrapper } from './wasm-simd-kernels.ts';
+import type { KernelWrapper } from './simd-kernel-types.ts';
 import { offsetOf, wasmBackendOf, withScratch } from './wasm-memory.ts';
 
 type Shape4 = [number, number, number, number];

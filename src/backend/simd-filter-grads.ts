@@ -3,7 +3,7 @@
 // convolve with an image-sized filter, which XNNPACK runs slowly (XXS at 128 px, batch 32: the depthwise one
 // 274 ms of a 2.6 s step in tf.profile). Depthwise multipliers above 1, dilations and NCHW stay composed.
 import * as tf from '@tensorflow/tfjs';
-import type { KernelWrapper } from './wasm-simd-kernels.ts';
+import type { KernelWrapper } from './simd-kernel-types.ts';
 import { offsetOf, wasmBackendOf, withScratch } from './wasm-memory.ts';
 
 type FilterGradAttrs = {

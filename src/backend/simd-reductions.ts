@@ -2,7 +2,7 @@
 // BatchNorm gradients and BatchNorm's batch statistics of a training step. TF.js's wasm kernels reduce only
 // innermost axes and transpose the whole tensor first; other reductions stay with them.
 import * as tf from '@tensorflow/tfjs';
-import type { KernelWrapper } from './wasm-simd-kernels.ts';
+import type { KernelWrapper } from './simd-kernel-types.ts';
 import { offsetOf, wasmBackendOf } from './wasm-memory.ts';
 
 /** Whether `axis` names exactly the leading axes of a rank-`rank` tensor (all but the last). */

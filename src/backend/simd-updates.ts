@@ -2,7 +2,7 @@
 // (util/kernel-traits.ts FUSED_UPDATE_KERNELS); src/optim/adamw.ts and ema.ts use them where they exist.
 import * as tf from '@tensorflow/tfjs';
 import { FUSED_UPDATE_KERNELS } from '../util/kernel-traits.ts';
-import type { KernelExports } from './wasm-simd-kernels.ts';
+import type { KernelExports } from './simd-kernel-types.ts';
 import { offsetOf, wasmBackendOf, type WasmBackendParts } from './wasm-memory.ts';
 
 type Maker = (exportsFor: (backend: WasmBackendParts) => KernelExports) => tf.KernelFunc;
