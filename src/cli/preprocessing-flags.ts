@@ -2,7 +2,7 @@
 // receptive-field): each one given overrides what the model's source records (a run's recipe, a zoo row), which
 // src/protocol/recipe.ts inferencePreprocessing applies otherwise.
 import type { Preprocessing } from '../data/eval-transform.ts';
-import { INTERPOLATIONS, type Interpolation } from '../protocol/recipe.ts';
+import { INTERPOLATIONS, type Interpolation } from '../util/interpolation.ts';
 import { positiveInt, UsageError, type FlagSpec, type ParsedFlags } from './args.ts';
 import { inputSize } from './common.ts';
 

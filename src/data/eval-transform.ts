@@ -5,10 +5,11 @@
 import sharp from 'sharp';
 import { ImageReadError, openRgb, orientedSize, toRgb, type RgbImage } from './decode.ts';
 import { writeUnitFloats } from './pixels.ts';
-import { REFERENCE_RECIPE, type Interpolation } from '../protocol/recipe.ts';
+import { REFERENCE_RECIPE } from '../protocol/recipe.ts';
+import type { Interpolation } from '../util/interpolation.ts';
 
 export {
-  INTERPOLATIONS, REFERENCE_PREPROCESSING, inferencePreprocessing, type Interpolation, type Preprocessing, type RecordedPreprocessing,
+  REFERENCE_PREPROCESSING, inferencePreprocessing, type Preprocessing, type RecordedPreprocessing,
 } from '../protocol/recipe.ts';
 
 /** The centre fraction kept: the reference recipe's (timm's crop_pct), defined once in src/protocol/recipe.ts. */

@@ -4,7 +4,8 @@ import { DEFAULT_AUGMENT, cropResizeFlip, drawAugmentation, validateAugment, typ
 import { BufferPool } from './buffer-pool.ts';
 import { DEFAULT_CACHE_BUDGET_BYTES, ImageCache, defaultCacheShortSide, planCache, type CachePlan } from './cache.ts';
 import { DEFAULT_CONCURRENCY, forEachLimit } from './concurrency.ts';
-import { EVAL_CROP_PCT, evalTransformBytes, type Interpolation } from './eval-transform.ts';
+import { EVAL_CROP_PCT, evalTransformBytes } from './eval-transform.ts';
+import type { Interpolation } from '../util/interpolation.ts';
 import { writeUnitFloats } from './pixels.ts';
 import { prefetched } from './prefetch.ts';
 import { planEpoch, type SamplerConfig } from './sampler.ts';

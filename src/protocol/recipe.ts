@@ -21,6 +21,7 @@
 // Pure and part of the contract (what 'auto' means): the window shows the same explanation the run will record,
 // and the training loop (src/train/recipe.ts re-exports this) resolves with it.
 import type { TrainSettings } from './contract.ts';
+import type { Interpolation } from '../util/interpolation.ts';
 
 /** What the dataset scan tells the recipe. */
 export interface DatasetStats {
@@ -45,10 +46,6 @@ export interface ResolvedRecipe {
   /** The stats it was resolved from (null: none known, the reference recipe). */
   stats: DatasetStats | null;
 }
-
-/** The resize kernels of the sources the studio loads: timm's configs say bicubic, Apple's Hugging Face ones bilinear. */
-export const INTERPOLATIONS = ['bicubic', 'bilinear'] as const;
-export type Interpolation = (typeof INTERPOLATIONS)[number];
 
 /** The reference recipe (ml-cvnets / timm for MobileViT): what 'auto' means when nothing is known. */
 export const REFERENCE_RECIPE = { cropScale: [0.08, 1] as [number, number], evalCrop: 0.9, warmupEpochs: 1, minLrRatio: 0.1 };
