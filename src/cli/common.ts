@@ -7,8 +7,8 @@ import type { OpenedDevice } from '../device/open.ts';
 import type { FlagSpec, ParsedFlags } from './args.ts';
 import { UsageError } from './args.ts';
 import type { CliIO } from './command.ts';
-import { MAX_INPUT_SIZE, MIN_INPUT_SIZE, VARIANT_NAMES, parseVariant, type VariantName } from '../model/types.ts';
-import { NETWORK_NAMES, taskOf, type NetworkName } from '../model/network-names.ts';
+import { MAX_INPUT_SIZE, MIN_INPUT_SIZE } from '../model/types.ts';
+import { NETWORK_NAMES, VARIANT_NAMES, parseVariant, taskOf, type NetworkName, type VariantName } from '../model/registry/index.ts';
 
 export const BACKEND_FLAG: FlagSpec = { type: 'string', description: `${BACKEND_NAMES.join(' | ')} (default: fastest available; env MOBILEVIT_BACKEND)` };
 export const JSON_FLAG: FlagSpec = { type: 'boolean', description: 'print JSON instead of a table' };

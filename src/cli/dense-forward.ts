@@ -7,7 +7,7 @@ import { UsageError } from './args.ts';
 import type { CliIO } from './command.ts';
 import type { NamedTensor, TensorMap } from '../model/safetensors.ts';
 import { anchorsPerCell, SSD_ANCHORS } from '../model/anchors.ts';
-import { DEFAULT_CLASSES, taskOf, type NetworkName } from '../model/network-names.ts';
+import { familyOf, taskOf, type NetworkName } from '../model/registry/index.ts';
 
 /** The label count a weights file was made for (the background included), read from its classifier. */
 function classesInFile(task: 'segmentation' | 'detection', tensors: TensorMap): number | undefined {
@@ -34,7 +34,7 @@ export async function denseForward(a: DenseForwardArgs, io: CliIO): Promise<{ ou
   ]);
   io.err(formatBackendBanner(await initBackend(a.backend)));
   const tensors = readWeightsFile(a.weights).tensors;
-  const numClasses = a.numClasses ?? classesInFile(task, tensors) ?? DEFAULT_CLASSES[task];
+  const numClasses = a.numClasses ?? classesInFile(task, tensors) ?? familyOf(a.variant)!.defaultClasses;
   const model = createNetwork(a.variant, numClasses);
   try {
     const report = loadWeights(model, tensors, { source: a.weights, allowHeadMismatch: false });

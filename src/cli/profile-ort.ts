@@ -2,7 +2,7 @@
 // onnxruntime-node (the studio's own ONNX export, its profiler's per-node times mapped back onto the blocks),
 // with parameters and MACs; several variants side by side (--variant mobilevit_xxs,mobilenet_v2). The TF.js side is
 // timed on the compute device --backend names; onnxruntime-node runs in this process.
-import { parseVariant } from '../model/from-file.ts';
+import { parseVariant } from '../model/registry/index.ts';
 import { createModel } from '../model/index.ts';
 import type { Profile } from '../inspect/profile.ts';
 import type { ComputeDevice } from '../device/device.ts';

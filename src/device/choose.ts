@@ -2,7 +2,7 @@
 // timings, and read in one place): which devices are measured, which measured device wins, and what makes a
 // stored measurement stale.
 import type { DeviceSpeed, DeviceSpeeds } from '../protocol/contract.ts';
-import type { VariantName } from '../model/types.ts';
+import type { VariantName } from '../model/registry/index.ts';
 import type { DeviceInfo } from './wire.ts';
 
 /** What is measured: `batch` images of `variant` at `imageSize` px per training step. */

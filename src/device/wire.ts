@@ -5,7 +5,7 @@
 // Pixels, labels, weights and optimizer state cross as typed arrays, weights under timm keys in PyTorch
 // layout (the checkpoint's own form), so a checkpoint written from one device resumes on another.
 import type { TensorMap } from '../model/safetensors.ts';
-import type { VariantName } from '../model/types.ts';
+import type { VariantName } from '../model/registry/index.ts';
 import type { AttentionCapture } from '../inspect/capture.ts';
 import type { ReceptiveField } from '../inspect/receptive-field.ts';
 import type { ProfileResult } from '../protocol/contract.ts';

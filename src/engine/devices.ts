@@ -12,7 +12,7 @@ import { LocalDevice, type ComputeDevice } from '../device/device.ts';
 import { openPage, type PageDeviceOpener } from '../device/open.ts';
 import { WORKERS_DEVICE, openWorkerDevice, workersOff } from '../device/parallel.ts';
 import { availableParallelism } from 'node:os';
-import type { VariantName } from '../model/types.ts';
+import type { VariantName } from '../model/registry/index.ts';
 import type { BackendChoice, BackendReport, DeviceSpeeds } from '../protocol/contract.ts';
 import { measureSpeed } from '../train/speed.ts';
 import { toContractReport } from './backend.ts';

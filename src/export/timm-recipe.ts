@@ -4,13 +4,7 @@
 // Pure: a run record in, text out.
 import { resolveRecipe, type ResolvedSettings } from '../protocol/recipe.ts';
 import type { RunRecord } from '../run/record.ts';
-import type { VariantName } from '../model/types.ts';
-import { VARIANTS } from '../model/variants.ts';
-
-/** timm's model names for the studio's variants. */
-export const TIMM_MODEL: Record<VariantName, string> = {
-  mobilevit_xxs: 'mobilevit_xxs', mobilevit_xs: 'mobilevit_xs', mobilevit_s: 'mobilevit_s', mobilenet_v2: 'mobilenetv2_100',
-};
+import { classifierEntry } from '../model/registry/index.ts';
 
 /** The studio's warm-up starts here (src/train/defaults.ts WARMUP_START_LR; a test keeps them equal). */
 export const STUDIO_WARMUP_START_LR = 1e-6;
@@ -54,12 +48,12 @@ export function timmRecipe(run: RunRecord, o: TimmRecipeOptions & { checkpoint?:
   if (s.multiScale) notes.push("timm has no multi-scale sampler: it trains at the base image size");
   if (s.freezeBackboneEpochs > 0) notes.push(`timm cannot freeze the backbone for the first ${s.freezeBackboneEpochs} epochs: it trains everything from the start`);
   if (s.augmentation.randAugment) notes.push('add --aa rand-m9-mstd0.5 for RandAugment');
-  const spec = VARIANTS[s.variant];
+  const { spec, timm } = classifierEntry(s.variant);
   const args: Record<string, YamlValue> = {
     data_dir: s.data,
     train_split: 'train',
     val_split: 'val',
-    model: TIMM_MODEL[s.variant],
+    model: timm,
     num_classes: run.classes.length,
     img_size: s.imageSize,
     batch_size: s.batchSize,

@@ -9,17 +9,8 @@ import { checkNumClasses } from './model.ts';
 import { Network } from './network.ts';
 import { ParamStore } from './params.ts';
 import { buildSsdLite, SSDLITE_SPEC } from './ssdlite.ts';
-import { MOBILEVIT_S, MOBILEVIT_XS, MOBILEVIT_XXS, type MobileViTVariant } from './variants.ts';
-import { DETECTION_VARIANT_NAMES, type DetectionVariantName } from './network-names.ts';
-import type { ForwardOptions, VariantName } from './types.ts';
-
-/** SSDLite variants by name, each with the classification backbone it is built on. */
-export const DETECTION_VARIANTS: Record<DetectionVariantName, { backbone: VariantName; spec: MobileViTVariant }> = {
-  ssdlite_mobilevit_xxs: { backbone: 'mobilevit_xxs', spec: MOBILEVIT_XXS },
-  ssdlite_mobilevit_xs: { backbone: 'mobilevit_xs', spec: MOBILEVIT_XS },
-  ssdlite_mobilevit_s: { backbone: 'mobilevit_s', spec: MOBILEVIT_S },
-};
-export { DETECTION_VARIANT_NAMES, type DetectionVariantName };
+import { denseEntry, type DetectionVariantName } from './registry/index.ts';
+import type { ForwardOptions } from './types.ts';
 
 export interface DetectorOutput {
   /** [B, A, 4]: (dx, dy, dw, dh) per anchor. */
@@ -38,13 +29,11 @@ export class DetectionModel extends Network {
 
   /** `numClasses` counts the background (COCO: 81). */
   constructor(readonly variant: DetectionVariantName, readonly numClasses: number, seed = 0) {
-    if (!(variant in DETECTION_VARIANTS)) {
-      throw new Error(`unknown detection variant "${variant}" (expected one of ${DETECTION_VARIANT_NAMES.join(', ')})`);
-    }
+    const { backbone } = denseEntry(variant, 'detection').spec;
     checkNumClasses(numClasses);
     if (numClasses < 2) throw new RangeError('a detector needs the background and at least one class');
     const store = new ParamStore(seed);
-    const built = buildSsdLite(store, DETECTION_VARIANTS[variant].spec, numClasses);
+    const built = buildSsdLite(store, backbone, numClasses);
     super(store, built.list.blocks);
     this.levelSources = built.levelSources;
     this.extras = built.extras;

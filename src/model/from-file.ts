@@ -4,9 +4,7 @@ import { MAX_CLASSES, createModel, type Model } from './model.ts';
 import type { TensorMap } from './safetensors.ts';
 import { readWeightsFile } from './weights-file.ts';
 import { loadWeights, WeightsError, type LoadReport } from './weights.ts';
-import { parseVariant, type VariantName } from './types.ts';
-
-export { parseVariant };
+import type { VariantName } from './registry/index.ts';
 
 const HEAD_BIAS_KEYS = ['head.fc.bias', 'classifier.bias'];
 

@@ -4,43 +4,20 @@
 // the process is restarted. So on wasm a training batch is trained in slices that fit (Trainer.step's
 // gradient accumulation), and every inspection request is checked against the same estimate before any
 // tensor exists (src/device/pass-budget.ts). Training on other backends takes the batch whole.
-import { VARIANTS } from './variants.ts';
+import { classifierEntry, type VariantName } from './registry/index.ts';
 import { patchGrid } from './unfold.ts';
-import type { VariantName } from './types.ts';
 
 /** A training pass (forward, backward and the update) or an inference pass (forward in eval mode). */
 export type PassKind = 'train' | 'infer';
 
-interface Footprint {
-  /** Bytes whatever the batch: the weights' gradients and the optimizer's temporaries, folded BatchNorm filters. */
-  fixed: number;
-  /** Bytes per image whatever its size. */
-  perImage: number;
-  /** Bytes per image pixel, besides attention. */
-  perPixel: number;
-}
-
 /**
- * Peak tensor bytes of one pass on wasm, fitted to tf.profile's peaks (batches of 1 and 4 at 128 and 256 px, this
- * code base's model with its custom BatchNorm/SiLU/LayerNorm gradients and the wasm gradient kernels) with the
- * attention term below, rounded up. A training step's peak is the larger of its passes' and its update's, which
- * the fixed part takes whole (MobileViT-S and MobileNetV2 update millions of weights); where the update hid the
- * passes at 128 px, the pixels alone carry the 256-px figure.
+ * A pass's peak tensor bytes on wasm are each classifier's registry entry's `memory` (src/model/registry/): fitted to
+ * tf.profile's peaks (batches of 1 and 4 at 128 and 256 px, this code base's model with its custom
+ * BatchNorm/SiLU/LayerNorm gradients and the wasm gradient kernels) with the attention term below, rounded up. A
+ * training step's peak is the larger of its passes' and its update's, which the fixed part takes whole
+ * (MobileViT-S and MobileNetV2 update millions of weights); where the update hid the passes at 128 px, the pixels
+ * alone carry the 256-px figure.
  */
-const FOOTPRINT: Record<PassKind, Record<VariantName, Footprint>> = {
-  train: {
-    mobilevit_xxs: { fixed: 16e6, perImage: 0.3e6, perPixel: 2.6e3 },
-    mobilevit_xs: { fixed: 20e6, perImage: 0, perPixel: 5.15e3 },
-    mobilevit_s: { fixed: 201e6, perImage: 0, perPixel: 7.0e3 },
-    mobilenet_v2: { fixed: 106e6, perImage: 0, perPixel: 2.33e3 },
-  },
-  infer: {
-    mobilevit_xxs: { fixed: 1.2e6, perImage: 3.5e6, perPixel: 1.0e3 },
-    mobilevit_xs: { fixed: 2.2e6, perImage: 11.6e6, perPixel: 1.72e3 },
-    mobilevit_s: { fixed: 5.2e6, perImage: 15.4e6, perPixel: 2.45e3 },
-    mobilenet_v2: { fixed: 10.2e6, perImage: 6.9e6, perPixel: 0.93e3 },
-  },
-};
 
 /**
  * Copies of every transformer layer's attention weights [P·B, heads, N, N] a pass holds at its peak (the
@@ -51,7 +28,7 @@ const ATTENTION_COPIES: Record<PassKind, number> = { infer: 3, train: 6 };
 
 /** Bytes of one copy of the attention weights of every transformer layer, for one image at `size` px. */
 export function attentionBytes(variant: VariantName, size: number): number {
-  const spec = VARIANTS[variant];
+  const spec = classifierEntry(variant).spec;
   if (spec.family !== 'mobilevit') return 0;
   let side = Math.ceil(size / 2); // the stride-2 stem
   let bytes = 0;
@@ -75,7 +52,7 @@ export interface PassShape {
 
 /** Estimated peak bytes of one pass: the one estimate training and inspection both plan with. */
 export function passBytes(p: PassShape): number {
-  const f = FOOTPRINT[p.kind][p.variant];
+  const f = classifierEntry(p.variant).memory[p.kind];
   return f.fixed + p.images * (f.perImage + f.perPixel * p.size * p.size + ATTENTION_COPIES[p.kind] * attentionBytes(p.variant, p.size));
 }
 

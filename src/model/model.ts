@@ -6,8 +6,9 @@ import { buildMobileNetV2 } from './mobilenetv2.ts';
 import { buildMobileViT } from './mobilevit.ts';
 import { Network } from './network.ts';
 import { ParamStore } from './params.ts';
-import { VARIANTS, type Variant } from './variants.ts';
-import { VARIANT_NAMES, type ForwardOptions, type VariantName } from './types.ts';
+import { classifierEntry, type VariantName } from './registry/index.ts';
+import type { Variant } from './variants.ts';
+import type { ForwardOptions } from './types.ts';
 
 export interface CreateModelOptions {
   numClasses?: number;
@@ -29,11 +30,8 @@ export class Model extends Network {
   readonly spec: Variant;
 
   constructor(readonly variant: VariantName, readonly numClasses: number, seed = 0) {
-    if (!VARIANT_NAMES.includes(variant)) {
-      throw new Error(`unknown variant "${variant}" (expected one of ${VARIANT_NAMES.join(', ')})`);
-    }
+    const spec = classifierEntry(variant).spec;
     checkNumClasses(numClasses);
-    const spec = VARIANTS[variant];
     const store = new ParamStore(seed);
     const built = spec.family === 'mobilevit' ? buildMobileViT(store, spec, numClasses) : buildMobileNetV2(store, spec, numClasses);
     super(store, built.blocks);

@@ -1,10 +1,9 @@
-// Builds any network the studio knows by name (network-names.ts): the classifiers (variants.ts), DeepLabv3
-// segmentation (segmentation.ts) and SSDLite detection (detection.ts), all on the same MobileViT backbone tables.
+// Builds any network the model registry names: its family's task picks the network (a classifier, DeepLabv3
+// segmentation or SSDLite detection) and its entry's layer table the layers.
 import { DetectionModel } from './detection.ts';
 import { createModel, type Model } from './model.ts';
-import { NETWORK_NAMES, taskOf, type DetectionVariantName, type NetworkName, type SegmentationVariantName } from './network-names.ts';
 import { SegmentationModel } from './segmentation.ts';
-import type { VariantName } from './types.ts';
+import { NETWORK_NAMES, taskOf, type DetectionVariantName, type NetworkName, type SegmentationVariantName, type VariantName } from './registry/index.ts';
 
 export type AnyNetwork = Model | SegmentationModel | DetectionModel;
 

@@ -7,29 +7,18 @@ import { checkNumClasses } from './model.ts';
 import { Network } from './network.ts';
 import { ParamStore } from './params.ts';
 import { resizeBilinear } from './unfold.ts';
-import { MOBILEVIT_S, MOBILEVIT_XS, MOBILEVIT_XXS, type MobileViTVariant } from './variants.ts';
-import { SEGMENTATION_VARIANT_NAMES, type SegmentationVariantName } from './network-names.ts';
-import type { ForwardOptions, VariantName } from './types.ts';
-
-/** DeepLabv3 variants by name, each with the classification backbone it is built on. */
-export const SEGMENTATION_VARIANTS: Record<SegmentationVariantName, { backbone: VariantName; spec: MobileViTVariant }> = {
-  deeplabv3_mobilevit_xxs: { backbone: 'mobilevit_xxs', spec: MOBILEVIT_XXS },
-  deeplabv3_mobilevit_xs: { backbone: 'mobilevit_xs', spec: MOBILEVIT_XS },
-  deeplabv3_mobilevit_s: { backbone: 'mobilevit_s', spec: MOBILEVIT_S },
-};
-export { SEGMENTATION_VARIANT_NAMES, type SegmentationVariantName };
+import { denseEntry, type SegmentationVariantName } from './registry/index.ts';
+import type { ForwardOptions } from './types.ts';
 
 /** How far the logits are below the input: every output pixel covers 16×16 input pixels. */
 export const SEGMENTATION_OUTPUT_STRIDE = 16;
 
 export class SegmentationModel extends Network {
   constructor(readonly variant: SegmentationVariantName, readonly numClasses: number, seed = 0) {
-    if (!(variant in SEGMENTATION_VARIANTS)) {
-      throw new Error(`unknown segmentation variant "${variant}" (expected one of ${SEGMENTATION_VARIANT_NAMES.join(', ')})`);
-    }
+    const { backbone } = denseEntry(variant, 'segmentation').spec;
     checkNumClasses(numClasses);
     const store = new ParamStore(seed);
-    super(store, buildDeepLabV3(store, SEGMENTATION_VARIANTS[variant].spec, numClasses).blocks);
+    super(store, buildDeepLabV3(store, backbone, numClasses).blocks);
   }
 
   protected describe(): string {

@@ -1,23 +1,7 @@
-// Shared model types: the variant tables, the forward options and the probe that inspection,
+// Shared model types: the input size limits, the forward options and the probe that inspection,
 // profiling and the MACs counter hang on the one forward pass.
 import type * as tf from '@tensorflow/tfjs';
 
-// These lists are the one definition: the contract (src/protocol) builds its schemas from them.
-export const VARIANT_NAMES = ['mobilevit_xxs', 'mobilevit_xs', 'mobilevit_s', 'mobilenet_v2'] as const;
-export type VariantName = (typeof VARIANT_NAMES)[number];
-
-// A Map, not an object literal: a name like "constructor" or "__proto__" must not find Object.prototype's members.
-const ALIASES = new Map<string, VariantName>([
-  ['xxs', 'mobilevit_xxs'], ['xs', 'mobilevit_xs'], ['s', 'mobilevit_s'], ['mobilenetv2', 'mobilenet_v2'], ['mobilenetv2_100', 'mobilenet_v2'],
-]);
-
-/** A variant name or alias (`xxs`, `mobilevit-s`, `mobilenetv2`), case-insensitive; a RangeError naming the choices otherwise. */
-export function parseVariant(name: string | undefined): VariantName {
-  const v = (name ?? '').replace(/-/g, '_').toLowerCase();
-  const found = (VARIANT_NAMES as readonly string[]).includes(v) ? (v as VariantName) : ALIASES.get(v);
-  if (!found) throw new RangeError(`unknown variant ${JSON.stringify(String(name ?? '')).slice(0, 80)} (expected one of ${VARIANT_NAMES.join(', ')})`);
-  return found;
-}
 /** The smallest input side: five stride-2 stages take 32 px down to 1. */
 export const MIN_INPUT_SIZE = 32;
 /** The largest input side the studio accepts (memory: activations grow with its square). */

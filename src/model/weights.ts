@@ -6,7 +6,7 @@ import { huggingFaceToTimm, isHuggingFace } from './huggingface.ts';
 import { fromTorchLayout, swapInputChannels, toTorchLayout, torchShape } from './layout.ts';
 import { createModel } from './model.ts';
 import type { Param } from './params.ts';
-import { VARIANT_NAMES, type VariantName } from './types.ts';
+import { VARIANT_NAMES, type VariantName } from './registry/index.ts';
 import type { TensorMap } from './safetensors.ts';
 
 /** What the loader needs of a network (a classifier or a segmentation model). */

@@ -1,11 +1,34 @@
 // The contract's building blocks, used by several domains: names, paths, images, run ids, model references.
 import { z } from 'zod';
-import { MAX_INPUT_SIZE, MIN_INPUT_SIZE, VARIANT_NAMES } from '../model/types.ts';
+import { MAX_INPUT_SIZE, MIN_INPUT_SIZE } from '../model/types.ts';
+import { FAMILIES } from '../model/registry/families.ts';
+import { VARIANT_NAMES, type NetworkName } from '../model/registry/index.ts';
+import type { Family, Task } from '../model/registry/types.ts';
 import { DEVICE_NAMES } from '../backend/names.ts';
 import { int, prob } from './fields.ts';
 
 export const VariantName = z.enum(VARIANT_NAMES);
 export type VariantName = z.infer<typeof VariantName>;
+
+/** A network as the window lists it (pickers, run rows): the model registry's facts, typed. */
+export interface NetworkChoice {
+  name: NetworkName;
+  label: string;
+  /** For tight table cells. */
+  short: string;
+  task: Task;
+  /** Its family's label. */
+  family: string;
+  /** Whether it has attention to inspect. */
+  attention: boolean;
+  /** A baseline to compare with rather than a model of the paper. */
+  baseline: boolean;
+}
+
+/** Every network of the model registry, family by family: what the window offers. */
+export const NETWORKS: readonly NetworkChoice[] = (FAMILIES as readonly Family[]).flatMap((f) => f.variants.map((v) => ({
+  name: v.name as NetworkName, label: v.label, short: v.short, task: f.task, family: f.label, attention: f.attention, baseline: f.baseline ?? false,
+})));
 
 /**
  * Which compute device to use: an in-process backend or a Chromium page one (webgpu, webgl, wasm-threads);

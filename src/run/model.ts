@@ -5,7 +5,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RecordedPreprocessing } from '../protocol/recipe.ts';
-import { modelFromWeights, parseVariant } from '../model/from-file.ts';
+import { modelFromWeights } from '../model/from-file.ts';
+import { parseVariant } from '../model/registry/index.ts';
 import { zooEntryOfSource } from '../zoo/zoo.ts';
 import { createModel, type Model } from '../model/index.ts';
 import { loadWeightsFile } from '../model/weights-file.ts';

@@ -8,7 +8,7 @@ import { LocalDevice, type ComputeDevice } from '../device/device.ts';
 import { describeDeviceInfo } from '../device/describe.ts';
 import { createModel } from '../model/index.ts';
 import { stateDict } from '../model/weights.ts';
-import type { VariantName } from '../model/types.ts';
+import type { VariantName } from '../model/registry/index.ts';
 import type { TrainerSettings } from '../optim/trainer.ts';
 import { ADAMW } from './defaults.ts';
 import { imagesPerPass } from '../model/memory.ts';

@@ -4,7 +4,8 @@
 import { huggingFaceToTimm, isHuggingFace } from '../model/huggingface.ts';
 import { swapInputChannels } from '../model/layout.ts';
 import type { NamedTensor, TensorMap } from '../model/safetensors.ts';
-import type { ZooEntry } from './zoo.ts';
+import type { VariantName } from '../model/registry/index.ts';
+import type { ZooEntry } from '../model/registry/types.ts';
 
 /** The stem convolution and its BatchNorm, by family. */
 const STEM = {
@@ -40,7 +41,7 @@ export function foldNormalization(w: NamedTensor, runningMean: NamedTensor, mean
 }
 
 /** The tensors of `entry`'s hub file as the studio loads them. */
-export function convertTensors(entry: ZooEntry, input: TensorMap): TensorMap {
+export function convertTensors(entry: ZooEntry<VariantName>, input: TensorMap): TensorMap {
   let t = new Map(input);
   for (const k of [...t.keys()]) if (k.endsWith('num_batches_tracked')) t.delete(k);
   if (entry.keys === 'huggingface' || isHuggingFace(t)) t = huggingFaceToTimm(t);

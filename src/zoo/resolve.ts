@@ -3,13 +3,15 @@
 import { statSync } from 'node:fs';
 import type { DownloadOptions } from './download.ts';
 import { pullZoo, type PullResult } from './store.ts';
-import { findZooEntry, ZOO, type ZooEntry } from './zoo.ts';
+import type { VariantName } from '../model/registry/index.ts';
+import type { ZooEntry } from '../model/registry/types.ts';
+import { findZooEntry, ZOO } from './zoo.ts';
 
 export interface ResolvedWeights {
   /** The file to load. */
   path: string;
   /** The zoo entry, when the spec named one. */
-  entry: ZooEntry | null;
+  entry: ZooEntry<VariantName> | null;
   pulled: PullResult | null;
 }
 

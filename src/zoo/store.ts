@@ -12,8 +12,9 @@ import { FileReadError, readRegularFile } from '../util/read-file.ts';
 import { CacheDirError, ensureCacheDir } from './cache-dir.ts';
 import { cachedSha256, DownloadError, downloadHubFile, publishPart, writePart, type DownloadFailure, type DownloadOptions } from './download.ts';
 import { checkedCopy, valueBudget, writeVerifiedCopy, ZooFileError } from './verify.ts';
-import type { VariantName } from '../model/types.ts';
-import { approxBytes, findZooEntry, ZOO, type ZooEntry } from './zoo.ts';
+import type { VariantName } from '../model/registry/index.ts';
+import type { ZooEntry } from '../model/registry/types.ts';
+import { approxBytes, findZooEntry, ZOO } from './zoo.ts';
 
 export interface ZooPaths {
   dir: string;
@@ -23,7 +24,7 @@ export interface ZooPaths {
   weights: string;
 }
 
-export function zooPaths(entry: ZooEntry, workspace: string): ZooPaths {
+export function zooPaths(entry: ZooEntry<VariantName>, workspace: string): ZooPaths {
   const dir = join(workspace, 'models', ...entry.repo.split('/'), encodeURIComponent(entry.revision));
   const hubFile = join(dir, ...entry.file.split('/'));
   return { dir, hubFile, weights: hubFile.replace(/(\.safetensors)?$/, '.studio.safetensors') };
@@ -47,7 +48,7 @@ function isRegularFile(path: string): boolean {
   try { return lstatSync(path).isFile(); } catch { return false; }
 }
 
-export function isCached(entry: ZooEntry, workspace: string): boolean {
+export function isCached(entry: ZooEntry<VariantName>, workspace: string): boolean {
   const p = zooPaths(entry, workspace);
   return cachedSha256(p.hubFile) !== null && isRegularFile(p.weights);
 }
@@ -80,14 +81,14 @@ export interface PullResult {
 
 export class ZooError extends Error {}
 
-export function zooEntryOrThrow(name: string): ZooEntry {
+export function zooEntryOrThrow(name: string): ZooEntry<VariantName> {
   const e = findZooEntry(name);
   if (!e) throw new ZooError(`${JSON.stringify(name).slice(0, 100)} is not a zoo model (one of: ${ZOO.map((z) => z.name).join(', ')}, or their repo ids)`);
   return e;
 }
 
 /** The most bytes a zoo file may have: each is a few MB to a few tens, and four times that is generous and bounded. */
-function fileCap(entry: ZooEntry): number {
+function fileCap(entry: ZooEntry<VariantName>): number {
   return approxBytes(entry) * 4 + 1024 * 1024;
 }
 
@@ -113,20 +114,20 @@ function removeCached(p: ZooPaths): void {
 const HUB_UNAVAILABLE: ReadonlySet<DownloadFailure> = new Set(['unreachable', 'proxy', 'refused', 'not_found']);
 
 /** What a person can do without the Hub. */
-export function withoutTheHub(entry: ZooEntry): string {
+export function withoutTheHub(entry: ZooEntry<VariantName>): string {
   return `Without the Hub: import a local copy (mobilevit-studio models import <file.safetensors> --as ${entry.name}), `
     + 'set HF_ENDPOINT to a mirror of huggingface.co, or train from scratch';
 }
 
 /** One error for a failed pull or import: what happened, and for an unreachable Hub, what to do instead. */
-function explained(entry: ZooEntry, e: unknown): unknown {
+function explained(entry: ZooEntry<VariantName>, e: unknown): unknown {
   if (e instanceof DownloadError && HUB_UNAVAILABLE.has(e.failure)) return new DownloadError(`${e.message}. ${withoutTheHub(entry)}`, e.failure);
   if (e instanceof ZooFileError) return new ZooError(`${e.message}; nothing was cached`);
   if (e instanceof CacheDirError) return new ZooError(e.message);
   return e;
 }
 
-function pullResult(entry: ZooEntry, p: ZooPaths, sha256: string, downloaded: boolean, notes: string[]): PullResult {
+function pullResult(entry: ZooEntry<VariantName>, p: ZooPaths, sha256: string, downloaded: boolean, notes: string[]): PullResult {
   if (entry.channels === 'BGR') notes.push(`${entry.repo} was trained on BGR input: its stem's input channels are swapped so that it takes RGB like every studio model`);
   if (entry.normalize) notes.push(`${entry.repo} was trained on ImageNet mean/std input: the normalisation is folded into its stem`);
   return { name: entry.name, repo: entry.repo, revision: entry.revision, path: p.hubFile, sha256, size: statSync(p.hubFile).size, weights: p.weights, downloaded, notes };
@@ -136,7 +137,7 @@ function pullResult(entry: ZooEntry, p: ZooPaths, sha256: string, downloaded: bo
  * Makes `name` available in the workspace's cache; downloads only what is missing or damaged. A download is
  * published only once it has passed every check (size, sha256, header, the architecture's keys and shapes).
  */
-export async function pullZoo(name: string | ZooEntry, workspace: string, opts: DownloadOptions = {}): Promise<PullResult> {
+export async function pullZoo(name: string | ZooEntry<VariantName>, workspace: string, opts: DownloadOptions = {}): Promise<PullResult> {
   const entry = typeof name === 'string' ? zooEntryOrThrow(name) : name;
   const p = zooPaths(entry, workspace);
   const notes: string[] = [];
@@ -168,8 +169,8 @@ export async function pullZoo(name: string | ZooEntry, workspace: string, opts: 
  * The zoo model a file is, from its header alone: its key names (timm's or transformers') and its number of
  * values, which falls between the parameters and the value budget of exactly one zoo model of that naming.
  */
-function recognise(file: string, buf: Buffer): ZooEntry {
-  let candidates: ZooEntry[] = [];
+function recognise(file: string, buf: Buffer): ZooEntry<VariantName> {
+  let candidates: ZooEntry<VariantName>[] = [];
   try {
     const { tensors } = parseSafetensors(buf, file); // each tensor's data is decoded on first use: not here
     const values = [...tensors.values()].reduce((n, t) => n + t.shape.reduce((a, d) => a * d, 1), 0);
@@ -193,7 +194,7 @@ function isPyTorchFile(file: string, head: Buffer): boolean {
  * replaces what was cached under it only once it has passed (until its .sha256 is rewritten, the old one no
  * longer matches the copy: damage, pulled again).
  */
-export async function importZoo(file: string, name: string | ZooEntry | undefined, workspace: string): Promise<PullResult> {
+export async function importZoo(file: string, name: string | ZooEntry<VariantName> | undefined, workspace: string): Promise<PullResult> {
   const named = typeof name === 'string' ? zooEntryOrThrow(name) : name;
   let buf: Buffer;
   try {

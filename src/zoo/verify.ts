@@ -7,7 +7,8 @@ import { parseSafetensors, SAFETENSORS_LIMITS, validateSafetensors, writeSafeten
 import { FileReadError, readRegularFile } from '../util/read-file.ts';
 import { convertTensors, LABELS_METADATA_KEY } from './convert.ts';
 import { zooLabels } from './labels.ts';
-import type { ZooEntry } from './zoo.ts';
+import type { VariantName } from '../model/registry/index.ts';
+import type { ZooEntry } from '../model/registry/types.ts';
 
 export class ZooFileError extends Error {}
 
@@ -22,12 +23,12 @@ const isCounter = (name: string) => name.endsWith('num_batches_tracked');
  * counters, which come to under 2 % of any zoo model's; the margin keeps a file of the wrong model or of
  * padding from being decoded (each value becomes 4 bytes of Float32Array).
  */
-export function valueBudget(entry: ZooEntry): number {
+export function valueBudget(entry: ZooEntry<VariantName>): number {
   return Math.ceil(entry.params * 1.05) + 100_000;
 }
 
 /** Checks the header's dtypes and its total number of values against `entry`, before anything is decoded. */
-export function checkHeaderBudget(entry: ZooEntry, entries: readonly HeaderEntry[], source: string): void {
+export function checkHeaderBudget(entry: ZooEntry<VariantName>, entries: readonly HeaderEntry[], source: string): void {
   let values = 0;
   for (const e of entries) {
     const allowed = WEIGHT_DTYPES.has(e.dtype) || (isCounter(e.name) && (e.dtype === 'I64' || e.dtype === 'I32'));
@@ -45,7 +46,7 @@ export function checkHeaderBudget(entry: ZooEntry, entries: readonly HeaderEntry
  * disposes it: every key and shape must be the architecture's, the classifier included. The model code (and
  * TensorFlow.js with it) is loaded only here, when a new file is checked, never to list or use the cache.
  */
-export async function checkArchitecture(entry: ZooEntry, tensors: TensorMap, classes: number, source: string): Promise<void> {
+export async function checkArchitecture(entry: ZooEntry<VariantName>, tensors: TensorMap, classes: number, source: string): Promise<void> {
   const [{ createModel }, { loadWeights }] = await Promise.all([import('../model/model.ts'), import('../model/weights.ts')]);
   const model = createModel(entry.variant, { numClasses: classes });
   try {
@@ -58,7 +59,7 @@ export async function checkArchitecture(entry: ZooEntry, tensors: TensorMap, cla
 }
 
 /** The hub file's place on the Hub, as the studio's copy records it and messages name it. */
-export function hubOrigin(entry: ZooEntry): string {
+export function hubOrigin(entry: ZooEntry<VariantName>): string {
   return `${entry.repo}@${entry.revision}/${entry.file}`;
 }
 
@@ -73,7 +74,7 @@ export interface StudioCopy {
  * above; nothing is written. The copy's `source` metadata is always the zoo row's place on the Hub (what names
  * the row it came from); an import adds `imported_from`. Every refusal of the file is a ZooFileError.
  */
-export async function checkedCopy(entry: ZooEntry, buf: Buffer, sha256: string, importedFrom?: string): Promise<StudioCopy> {
+export async function checkedCopy(entry: ZooEntry<VariantName>, buf: Buffer, sha256: string, importedFrom?: string): Promise<StudioCopy> {
   const origin = importedFrom ?? hubOrigin(entry);
   let tensors: TensorMap;
   try {
@@ -98,7 +99,7 @@ export async function checkedCopy(entry: ZooEntry, buf: Buffer, sha256: string, 
 }
 
 /** Reads the downloaded file at `source` and writes its checked studio copy to `dest` (nothing when refused). */
-export async function writeVerifiedCopy(entry: ZooEntry, source: string, sha256: string, dest: string): Promise<void> {
+export async function writeVerifiedCopy(entry: ZooEntry<VariantName>, source: string, sha256: string, dest: string): Promise<void> {
   let buf: Buffer;
   try {
     buf = readRegularFile(source, { maxBytes: SAFETENSORS_LIMITS.maxFileBytes, what: 'safetensors file' });

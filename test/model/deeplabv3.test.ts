@@ -5,7 +5,8 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.ts';
-import { SegmentationModel, SEGMENTATION_VARIANT_NAMES } from '../../src/model/segmentation.ts';
+import { NETWORK_NAMES, taskOf } from '../../src/model/registry/index.ts';
+import { SegmentationModel } from '../../src/model/segmentation.ts';
 import { readSafetensors } from '../../src/model/safetensors.ts';
 import { loadWeights } from '../../src/model/weights.ts';
 import { fixture, maxAbsDiff } from '../helpers/fixtures.ts';
@@ -28,7 +29,7 @@ describe('DeepLabv3-MobileViT', () => {
   });
 
   it('lists its variants and refuses an unknown one by name', () => {
-    expect(SEGMENTATION_VARIANT_NAMES).toEqual(['deeplabv3_mobilevit_xxs', 'deeplabv3_mobilevit_xs', 'deeplabv3_mobilevit_s']);
+    expect(NETWORK_NAMES.filter((n) => taskOf(n) === 'segmentation')).toEqual(['deeplabv3_mobilevit_xxs', 'deeplabv3_mobilevit_xs', 'deeplabv3_mobilevit_s']);
     expect(() => new SegmentationModel('deeplabv3_mobilevit_m' as never, 21)).toThrow(/unknown segmentation variant "deeplabv3_mobilevit_m"/);
   });
 

@@ -3,7 +3,7 @@
 import { requireFlag, UsageError } from '../args.ts';
 import type { CliCommand } from '../command.ts';
 import { DEVICE_FLAG, withDevice, NETWORK_FLAG, networkFlag, variantFlag } from '../common.ts';
-import { taskOf } from '../../model/network-names.ts';
+import { taskOf } from '../../model/registry/index.ts';
 import { modelSourceFlags, RUN_FLAG } from '../weights.ts';
 import { readSafetensors, writeSafetensors } from '../../model/safetensors.ts';
 

@@ -3,22 +3,23 @@
 import { positiveInt } from '../args.ts';
 import type { CliCommand } from '../command.ts';
 import { BACKEND_FLAG, JSON_FLAG, NETWORK_FLAG, fmtInt, fmtMacs, setupBackend, table, networkFlag, inputSize } from '../common.ts';
-import { DEFAULT_CLASSES, taskOf } from '../../model/network-names.ts';
+import { FAMILIES } from '../../model/registry/families.ts';
+import { familyOf } from '../../model/registry/index.ts';
 
 export const command: CliCommand = {
   name: 'info',
   summary: 'parameters, multiply-adds and output shape of every block',
   flags: {
     variant: NETWORK_FLAG,
-    'num-classes': { type: 'number', description: `output classes, the background included for segmentation and detection (default ${DEFAULT_CLASSES.classification}, ${DEFAULT_CLASSES.segmentation} and ${DEFAULT_CLASSES.detection})` },
+    'num-classes': { type: 'number', description: `output classes, the background included for segmentation and detection (default ${FAMILIES.map((f) => `${f.defaultClasses} for ${f.label}`).join(', ')})` },
     'image-size': { type: 'number', description: 'input height and width in pixels (≥ 32)', default: 256 },
     backend: BACKEND_FLAG,
     json: JSON_FLAG,
   },
   async run(flags, io) {
     const variant = networkFlag(flags);
-    const task = taskOf(variant)!;
-    const numClasses = positiveInt(flags, 'num-classes') ?? DEFAULT_CLASSES[task];
+    const { task, defaultClasses } = familyOf(variant)!;
+    const numClasses = positiveInt(flags, 'num-classes') ?? defaultClasses;
     const size = inputSize(positiveInt(flags, 'image-size')!, 'image-size');
     await setupBackend(flags, io);
     const [tf, { createNetwork }, { summarize }] = await Promise.all([import('@tensorflow/tfjs'), import('../../model/networks.ts'), import('../../model/summary.ts')]);

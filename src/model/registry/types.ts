@@ -1,0 +1,116 @@
+// What the studio knows about a model family, as typed data: its variants' names, aliases, labels and layer
+// tables, the task it serves, the key names its checkpoints come in, its pretrained files and its names in
+// other tools. Pure: the contract, the window and the CLI's help read it without TensorFlow.js or Node.
+import type { Interpolation } from '../../util/interpolation.ts';
+import type { MobileViTVariant, Variant } from '../variants.ts';
+
+export const TASKS = ['classification', 'segmentation', 'detection'] as const;
+export type Task = (typeof TASKS)[number];
+
+/** Naming schemes of the checkpoints a family loads: timm's, Hugging Face transformers', Apple ml-cvnets'. */
+export type KeyNames = 'timm' | 'transformers' | 'ml-cvnets';
+
+/** Peak bytes of one pass on wasm, split by what they grow with (src/model/memory.ts). */
+export interface Footprint {
+  /** Bytes whatever the batch: the weights' gradients and the optimizer's temporaries, folded BatchNorm filters. */
+  fixed: number;
+  /** Bytes per image whatever its size. */
+  perImage: number;
+  /** Bytes per image pixel, besides attention. */
+  perPixel: number;
+}
+
+interface BaseEntry<N extends string, S> {
+  /** The name everywhere: flags, settings, run records, file metadata. */
+  readonly name: N;
+  /** The name people read: "MobileViT-XXS". */
+  readonly label: string;
+  /** For tight table cells: "XXS". */
+  readonly short: string;
+  /** Other spellings `--variant` takes (lower case; hyphens are read as underscores). */
+  readonly aliases?: readonly string[];
+  /** The layer table the network is built from. */
+  readonly spec: S;
+}
+
+/** A classifier: it trains in the studio, so its memory per pass is known and it has a timm recipe. */
+export interface ClassifierEntry<N extends string = string> extends BaseEntry<N, Variant> {
+  /** Fitted to tf.profile's peaks on wasm (see memory.ts for how). */
+  readonly memory: { readonly train: Footprint; readonly infer: Footprint };
+  /** The model's name in timm (train.py --model): the exported recipe names it. */
+  readonly timm: string;
+}
+
+/** A segmentation or detection network on a classifier's backbone. */
+export interface DenseEntry<N extends string = string> extends BaseEntry<N, { backbone: MobileViTVariant }> {}
+
+interface BaseFamily<T extends Task, E> {
+  readonly id: string;
+  /** The family's name in the window: "MobileViT". */
+  readonly label: string;
+  readonly task: T;
+  /** Outputs when none are asked for: its reference data's labels (background included for dense tasks). */
+  readonly defaultClasses: number;
+  /** The key names of the checkpoints it reads (weights.ts maps them to the studio's, which are timm's). */
+  readonly keys: readonly KeyNames[];
+  /** Whether it has attention to inspect (transformer blocks). */
+  readonly attention: boolean;
+  /** Shown as a baseline to compare with, not as a model of the paper. */
+  readonly baseline?: boolean;
+  readonly variants: readonly E[];
+  /** Its pretrained files (src/zoo reads them); the zoo holds classifiers only so far. */
+  readonly zoo: T extends 'classification' ? readonly ZooEntry<VariantNameOf<E>>[] : readonly [];
+}
+
+type VariantNameOf<E> = E extends BaseEntry<infer N, unknown> ? N : never;
+
+export type ClassifierFamily<N extends string = string> = BaseFamily<'classification', ClassifierEntry<N>>;
+export type DenseFamily<N extends string = string> = BaseFamily<'segmentation' | 'detection', DenseEntry<N>>;
+export type Family<N extends string = string> = ClassifierFamily<N> | DenseFamily<N>;
+
+/** Declares a classifier family, keeping its variants' names as literal types. */
+export function classifierFamily<const N extends string>(f: ClassifierFamily<N>): ClassifierFamily<N> {
+  return f;
+}
+
+/** Declares a segmentation or detection family, keeping its variants' names as literal types. */
+export function denseFamily<const N extends string, T extends 'segmentation' | 'detection'>(f: BaseFamily<T, DenseEntry<N>>): BaseFamily<T, DenseEntry<N>> {
+  return f;
+}
+
+/** A pretrained checkpoint on the Hugging Face Hub that loads into one of the family's variants. */
+export interface ZooEntry<V extends string = string> {
+  /** The short name: `mobilevit_xxs`, … */
+  name: string;
+  /** The Hub repository, `owner/name`. */
+  repo: string;
+  /**
+   * The revision the file is fetched at. A branch name where the full commit hash could not be looked up from
+   * here (`commit` then holds the prefix seen on the Hub's pages, checked against X-Repo-Commit).
+   */
+  revision: string;
+  /** The first hex digits of the commit the studio was written against, when known. */
+  commit?: string;
+  file: string;
+  /** The classifier variant it loads into (a name of its family). */
+  variant: V;
+  source: 'timm' | 'apple';
+  /** The key names in the file. */
+  keys: 'timm' | 'huggingface';
+  /** Channel order the network was trained on; BGR is turned into RGB by swapping the stem's input channels. */
+  channels: 'RGB' | 'BGR';
+  /** Per-channel normalisation the network was trained with (RGB order), folded into the stem's BatchNorm. */
+  normalize: { mean: [number, number, number]; std: [number, number, number] } | null;
+  /** ImageNet top-1 reported by the source (for the listing). */
+  top1?: number;
+  /** Parameters (classifier of 1000 classes included). */
+  params: number;
+  /** Evaluation size of the source's config. */
+  imageSize: number;
+  /** The centre fraction its evaluation keeps (timm's crop_pct; Apple's crop 256 of a 288 px resize). */
+  evalCrop: number;
+  /** The resize kernel of the source's evaluation transform. */
+  interpolation: Interpolation;
+  /** Which label set the classifier predicts. */
+  labels: 'imagenet-1k';
+}
