@@ -1,5 +1,6 @@
 // The layering the design keeps, checked on every relative import in src/: a domain may import only
-// the domains listed for it. The window's contract stays free of Node and TensorFlow.js.
+// the domains listed for it, the table itself allows no cycle (so the folders form layers), and no file
+// reaches itself through its imports (runtime or type). The window's contract stays free of Node and TensorFlow.js.
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,8 +11,8 @@ const SRC = fileURLToPath(new URL('../src', import.meta.url));
 /** domain → the domains it may import (besides itself). */
 const ALLOWED: Record<string, string[]> = {
   util: [],
-  protocol: ['model', 'data', 'backend', 'util'], // shared lists and defaults only (checked below: no Node, no tfjs)
-  model: ['util', 'protocol'],
+  protocol: ['model', 'backend', 'util'], // shared lists and defaults only (checked below: no Node, no tfjs)
+  model: ['util'],
   backend: ['build', 'util'],
   data: ['util', 'protocol'],
   run: ['model', 'protocol', 'util', 'zoo'], // zoo: the preprocessing of a converted zoo file (its row)
@@ -35,9 +36,31 @@ function files(dir: string): string[] {
 /** Relative and package imports of a file; `runtime` leaves out `import type` (erased when compiled). */
 function imports(file: string, runtime = false): string[] {
   const text = readFileSync(file, 'utf8');
-  return [...text.matchAll(/(?:^|\n)\s*(import|export)(\s+type)?[^'"]*?from\s+'([^']+)'|import\('([^']+)'\)/g)]
+  return [...text.matchAll(/(?:^|\n)\s*(import|export)(\s+type)?[^'"]*?from\s+'([^']+)'|import\('([^']+)'\)|(?:^|\n)\s*import\s+'([^']+)'/g)]
     .filter((m) => !(runtime && m[2]))
-    .map((m) => m[3] ?? m[4]);
+    .map((m) => m[3] ?? m[4] ?? m[5]);
+}
+
+/**
+ * The cycles of a directed graph, one per edge that closes a loop in a depth-first walk, each as the path
+ * round it ("a → b → a"). No cycle is reported twice through the same closing edge; none means the graph is a DAG.
+ */
+function cyclesOf(graph: Map<string, string[]>): string[] {
+  const state = new Map<string, 'open' | 'done'>();
+  const path: string[] = [];
+  const found: string[] = [];
+  const visit = (node: string) => {
+    state.set(node, 'open');
+    path.push(node);
+    for (const next of graph.get(node) ?? []) {
+      if (state.get(next) === 'open') found.push([...path.slice(path.indexOf(next)), next].join(' → '));
+      else if (!state.has(next)) visit(next);
+    }
+    path.pop();
+    state.set(node, 'done');
+  };
+  for (const node of [...graph.keys()].sort()) if (!state.has(node)) visit(node);
+  return found;
 }
 
 describe('architecture', () => {
@@ -53,6 +76,25 @@ describe('architecture', () => {
       }
     }
     expect(wrong).toEqual([]);
+  });
+
+  it('the layering table allows no cycle: no two domains may import each other, directly or round a longer loop', () => {
+    expect(cyclesOf(new Map(Object.entries(ALLOWED)))).toEqual([]);
+  });
+
+  it('finds a cycle when there is one (so the checks around it can fail)', () => {
+    const graph = new Map([['a', ['b']], ['b', ['c']], ['c', ['a', 'd']], ['d', []]]);
+    expect(cyclesOf(graph)).toEqual(['a → b → c → a']);
+    expect(cyclesOf(new Map([['a', ['b', 'c']], ['b', ['c']], ['c', []]]))).toEqual([]);
+  });
+
+  it('no file of src/ reaches itself through its imports, runtime or type', () => {
+    const graph = new Map<string, string[]>();
+    for (const file of files(SRC)) {
+      const targets = imports(file).filter((spec) => spec.startsWith('.')).map((spec) => relative(SRC, resolve(dirname(file), spec)));
+      graph.set(relative(SRC, file), targets);
+    }
+    expect(cyclesOf(graph)).toEqual([]);
   });
 
   it('the contract, and what it imports, load without Node or TensorFlow.js', () => {
