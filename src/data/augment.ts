@@ -1,10 +1,12 @@
 // Training augmentation as in the reference recipe (ml-cvnets / timm for MobileViT): random-resized crop and a
-// horizontal flip, plus an optional colour jitter that is off by default. Every random choice for an image comes
-// from a stream seeded by (run seed, epoch, image index), so an epoch's augmented pixels are reproducible and do
-// not depend on how images were grouped into batches or on the batch's resolution.
+// horizontal flip, plus an optional colour jitter and an optional RandAugment (timm's rand-m9-mstd0.5, applied
+// where timm applies it: on the cropped and flipped pixels), both off by default. Every random choice for an
+// image comes from a stream seeded by (run seed, epoch, image index), so an epoch's augmented pixels are
+// reproducible and do not depend on how images were grouped into batches or on the batch's resolution.
 import sharp from 'sharp';
 import { fromRgb, type RgbImage } from './decode.ts';
 import type { Jitter } from './pixels.ts';
+import { applyRandAugment, drawRandAugment, type RandAugmentStep } from './randaugment.ts';
 import { Rng, mixSeed } from '../util/random.ts';
 
 export interface AugmentConfig {
@@ -17,9 +19,11 @@ export interface AugmentConfig {
   hflip: number;
   /** Colour jitter strength s: brightness, contrast and saturation factors drawn from [1-s, 1+s]; 0 is off. */
   colorJitter: number;
+  /** timm's RandAugment rand-m9-mstd0.5 on the cropped, flipped pixels (data/randaugment.ts). */
+  randAugment: boolean;
 }
 
-export const DEFAULT_AUGMENT: AugmentConfig = { scale: [0.08, 1], ratio: [3 / 4, 4 / 3], hflip: 0.5, colorJitter: 0 };
+export const DEFAULT_AUGMENT: AugmentConfig = { scale: [0.08, 1], ratio: [3 / 4, 4 / 3], hflip: 0.5, colorJitter: 0, randAugment: false };
 
 export interface CropBox {
   left: number;
@@ -33,6 +37,8 @@ export interface ImageAugmentation {
   crop: CropBox;
   flip: boolean;
   jitter: Jitter | null;
+  /** The RandAugment ops applied, in order; empty when it is off or every drawn op was skipped. */
+  randAugment: RandAugmentStep[];
 }
 
 export function validateAugment(cfg: AugmentConfig): void {
@@ -77,12 +83,14 @@ export function drawAugmentation(cfg: AugmentConfig, seed: number, epoch: number
   const flip = rng.next() < cfg.hflip;
   const s = cfg.colorJitter;
   const jitter = s > 0 ? { brightness: rng.uniform(1 - s, 1 + s), contrast: rng.uniform(1 - s, 1 + s), saturation: rng.uniform(1 - s, 1 + s) } : null;
-  return { crop, flip, jitter };
+  // Drawn last, so that turning RandAugment on leaves every other draw of the image as it was.
+  const randAugment = cfg.randAugment ? drawRandAugment(rng) : [];
+  return { crop, flip, jitter, randAugment };
 }
 
 /** Crops, resizes (bilinear, antialiased when shrinking, as the reference's PIL resize) and flips one image on
  *  sharp's thread pool. Returns `size * size * 3` bytes. */
-export async function cropResizeFlip(img: RgbImage, size: number, aug: ImageAugmentation): Promise<Uint8Array> {
+export async function cropResizeFlip(img: RgbImage, size: number, aug: Pick<ImageAugmentation, 'crop' | 'flip'>): Promise<Uint8Array> {
   let p = fromRgb(img).extract(aug.crop).resize(size, size, { fit: 'fill', kernel: sharp.kernel.linear });
   if (aug.flip) p = p.flop();
   const { data, info } = await p.raw().toBuffer({ resolveWithObject: true });
@@ -90,4 +98,11 @@ export async function cropResizeFlip(img: RgbImage, size: number, aug: ImageAugm
     throw new Error(`augmentation produced ${info.width}x${info.height}x${info.channels}, expected ${size}x${size}x3`);
   }
   return data;
+}
+
+/** One training image's augmented bytes (`size * size * 3`): crop, resize and flip, then its RandAugment ops. The
+ *  colour jitter, if any, is applied later, as the bytes become floats (data/pixels.ts). */
+export async function augmentedPixels(img: RgbImage, size: number, aug: ImageAugmentation): Promise<Uint8Array> {
+  const pixels = await cropResizeFlip(img, size, aug);
+  return aug.randAugment.length === 0 ? pixels : applyRandAugment({ data: pixels, width: size, height: size }, aug.randAugment);
 }

@@ -202,7 +202,7 @@ export async function augmentDetection(rgb: RgbImage, image: DetectionImage, siz
     const [nx0, nx1] = [x0 / crop.width, x1 / crop.width];
     out.set([flip ? 1 - nx1 : nx0, y0 / crop.height, flip ? 1 - nx0 : nx1, y1 / crop.height], 4 * k);
   });
-  const pixels = await cropResizeFlip(rgb, size, { crop, flip, jitter: null });
+  const pixels = await cropResizeFlip(rgb, size, { crop, flip });
   if (aug.photometric) applyPhotometric(pixels, aug.photometric);
   return {
     pixels,

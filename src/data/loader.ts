@@ -1,6 +1,6 @@
 // Batch loaders. The trainer turns each batch into a tensor; everything before that (decoding, augmentation,
 // conversion to floats) happens here, ahead of time, while the model computes on the previous batch.
-import { DEFAULT_AUGMENT, cropResizeFlip, drawAugmentation, validateAugment, type AugmentConfig } from './augment.ts';
+import { DEFAULT_AUGMENT, augmentedPixels, drawAugmentation, validateAugment, type AugmentConfig } from './augment.ts';
 import { BufferPool } from './buffer-pool.ts';
 import { DEFAULT_CACHE_BUDGET_BYTES, ImageCache, defaultCacheShortSide, planCache, type CachePlan } from './cache.ts';
 import { DEFAULT_CONCURRENCY, forEachLimit } from './concurrency.ts';
@@ -87,7 +87,7 @@ export function trainBatches(set: TrainSet, opts: TrainBatchOptions): AsyncGener
         indices.map(async (idx, j) => {
           const img = set.cache.get(idx);
           const aug = drawAugmentation(augment, opts.sampler.seed, opts.epoch, idx, img.width, img.height);
-          writeUnitFloats(await cropResizeFlip(img, size, aug), x.data, j * pixels, aug.jitter);
+          writeUnitFloats(await augmentedPixels(img, size, aug), x.data, j * pixels, aug.jitter);
         }),
       );
       return packBatch(x, size, indices, set, batchIndex);

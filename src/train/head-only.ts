@@ -14,7 +14,7 @@
 // The backbone runs in inference mode (BatchNorm running statistics, no dropout), as a frozen backbone should:
 // features(x) here are exactly what Model.forward computes before its head, so head(features(x)) = forward(x).
 import * as tf from '@tensorflow/tfjs';
-import { cropResizeFlip, drawAugmentation, type AugmentConfig } from '../data/augment.ts';
+import { augmentedPixels, drawAugmentation, type AugmentConfig } from '../data/augment.ts';
 import { evalBatches, trainBatches, type Batch, type EvalSet, type TrainSet } from '../data/loader.ts';
 import { writeUnitFloats } from '../data/pixels.ts';
 import { planEpoch, type SamplerConfig } from '../data/sampler.ts';
@@ -34,8 +34,8 @@ export const HEAD_ONLY_VIEWS = 2;
 /** Images per backbone pass while the features are computed. */
 const FEATURE_BATCH = 16;
 
-/** No random crop and no jitter: a training image's views are its evaluation view and, with flips, its mirror. */
-export const wholeImage = (a: AugmentConfig) => a.scale[0] >= 1 && a.colorJitter === 0;
+/** No random crop, jitter or RandAugment: a training image's views are its evaluation view and, with flips, its mirror. */
+export const wholeImage = (a: AugmentConfig) => a.scale[0] >= 1 && a.colorJitter === 0 && !a.randAugment;
 
 /**
  * Views per image: 1 when the augmentation draws nothing (whole image, no flip, no jitter); 2 when it only flips
@@ -249,7 +249,7 @@ export async function uncachedFeatures(model: Model, trainSet: TrainSet, indices
     }
     const img = trainSet.cache.get(indices[j]);
     const aug = drawAugmentation(viewAugment(opts.augment, view), opts.seed, view, indices[j], img.width, img.height);
-    writeUnitFloats(await cropResizeFlip(img, size, aug), x, j * pixels, aug.jitter);
+    writeUnitFloats(await augmentedPixels(img, size, aug), x, j * pixels, aug.jitter);
   }
   const f = await featureRows(model, x, indices.length, size);
   return tf.tensor4d(f, [indices.length, 1, 1, model.spec.numFeatures]);

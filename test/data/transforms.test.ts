@@ -89,8 +89,8 @@ describe('crop, resize and flip', () => {
 
   it('copies a crop exactly when no resize is needed, and mirrors it exactly when flipped', async () => {
     const box = { left: 5, top: 3, width: 24, height: 24 };
-    const out = await cropResizeFlip(img, 24, { crop: box, flip: false, jitter: null });
-    const flipped = await cropResizeFlip(img, 24, { crop: box, flip: true, jitter: null });
+    const out = await cropResizeFlip(img, 24, { crop: box, flip: false });
+    const flipped = await cropResizeFlip(img, 24, { crop: box, flip: true });
     for (let y = 0; y < 24; y++) {
       for (let x = 0; x < 24; x++) {
         const at = (y * 24 + x) * 3;
@@ -102,7 +102,7 @@ describe('crop, resize and flip', () => {
 
   it('resizes any crop to the exact square size', async () => {
     for (const size of [16, 32, 57]) {
-      const out = await cropResizeFlip(img, size, { crop: whole, flip: false, jitter: null });
+      const out = await cropResizeFlip(img, size, { crop: whole, flip: false });
       expect(out.length).toBe(size * size * 3);
     }
   });
