@@ -7,7 +7,9 @@
 // labelled as such, measured for inference only at a small shape with few runs (its first pass at a shape compiles
 // shaders for tens of seconds), and never read as a GPU's speed.
 import { table } from '../src/cli/common.ts';
-import { describeDevice, openDevice } from '../src/device/open.ts';
+import { chooseDevice } from '../src/device/choice.ts';
+import { describeDevice } from '../src/device/describe.ts';
+import { deviceDeps } from '../src/engine/devices.ts';
 import type { ComputeDevice } from '../src/device/device.ts';
 import { measureSpeed, type SpeedMode, type SpeedResult } from '../src/train/speed.ts';
 import { machine, writeResult } from './machine.ts';
@@ -45,7 +47,7 @@ export async function benchDevices(opts: { backends?: string[] } = {}) {
   for (const name of opts.backends ?? ['wasm', ...PAGE_DEVICES]) {
     let device: ComputeDevice;
     try {
-      ({ device } = await openDevice(name, { onNote: (n) => console.log(n) }));
+      ({ device } = await chooseDevice(name, { deps: deviceDeps(), onNote: (n) => console.log(n) }));
     } catch (e) {
       skipped.push({ backend: name, reason: (e as Error).message });
       console.log(`skip ${name}: ${(e as Error).message}`);

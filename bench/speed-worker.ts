@@ -3,7 +3,8 @@
 //   node bin/run-ts.mjs bench/speed-worker.ts '{"backend":"wasm-workers","size":128,"batch":32,"runs":3,"warmup":1}'
 // Times XXS optimizer steps through the `bench` command's measurement (train/speed.ts measureSpeed) on the device
 // `backend` names, then prints one JSON line: SpeedJobResult or { error }.
-import { openDevice } from '../src/device/open.ts';
+import { chooseDevice } from '../src/device/choice.ts';
+import { deviceDeps } from '../src/engine/devices.ts';
 import { measureSpeed } from '../src/train/speed.ts';
 
 export interface SpeedJob { backend: string; size: number; batch: number; runs: number; warmup: number }
@@ -18,7 +19,7 @@ export interface SpeedJobResult {
 const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
 
 async function measure(job: SpeedJob): Promise<SpeedJobResult> {
-  const { device } = await openDevice(job.backend);
+  const { device } = await chooseDevice(job.backend, { deps: deviceDeps() });
   try {
     const rssBeforeMb = mb(process.memoryUsage().rss);
     const r = await measureSpeed({ variant: 'mobilevit_xxs', mode: 'training', imageSize: job.size, batchSize: job.batch, runs: job.runs, warmup: job.warmup }, undefined, device);

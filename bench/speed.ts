@@ -11,7 +11,8 @@
 // run's. Fewer runs for a quick check: SPEED_BENCH_ROUNDS, SPEED_BENCH_PASSES, SPEED_BENCH_STEPS; one part alone:
 // SPEED_BENCH_ONLY=inference|training.
 import { table } from '../src/cli/common.ts';
-import { openDevice } from '../src/device/open.ts';
+import { chooseDevice } from '../src/device/choice.ts';
+import { deviceDeps } from '../src/engine/devices.ts';
 import { VARIANT_NAMES, type VariantName } from '../src/model/index.ts';
 import { openSpeedRun } from '../src/train/speed.ts';
 import { runChild } from './child.ts';
@@ -38,7 +39,7 @@ const met = (ok: boolean) => (ok ? 'met' : 'not met');
 interface InferenceRow { variant: VariantName; studioMs: number; ortMs: number | null; studioOverOrt: number | null; pytorchMs: number; studioOverPytorch: number; met: boolean; studioTimes: number[]; ortTimes: number[] }
 
 async function inference(): Promise<InferenceRow[]> {
-  const { device } = await openDevice('wasm');
+  const { device } = await chooseDevice('wasm', { deps: deviceDeps() });
   const rows: InferenceRow[] = [];
   for (const variant of VARIANT_NAMES) {
     const studio = await openSpeedRun({ variant, mode: 'inference', imageSize: 256, batchSize: 1, runs: 0 }, device);

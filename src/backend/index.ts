@@ -5,34 +5,10 @@ import * as tf from '@tensorflow/tfjs';
 import { loadNative, type ImportModule } from './native.ts';
 import { loadWasm, wasmVersion } from './wasm.ts';
 import { registerWasmGradKernels } from './wasm-grad-kernels.ts';
-import type { SimdKernels } from './wasm-simd-kernels.ts';
-
-export { formatBackendBanner } from './banner.ts';
+import type { BackendReport } from './report.ts';
 
 import { BACKEND_NAMES, type BackendName } from './names.ts';
 export { BACKEND_NAMES, type BackendName };
-
-export interface BackendReport {
-  /** Our name for the backend (tensorflow-gpu and tensorflow are both tf's 'tensorflow'). */
-  name: BackendName;
-  /** tf.getBackend() after selection. */
-  tfBackend: string;
-  /** 'auto' unless a backend was requested, and where the request came from. */
-  requested: BackendName | 'auto';
-  requestedBy: 'argument' | 'env' | 'default';
-  /** Why this backend: requested, or the fastest that loaded. */
-  reason: string;
-  /** The faster backends that were tried first, and why each could not be used. */
-  skipped: Array<{ name: BackendName; reason: string; notInstalled?: boolean }>;
-  versions: Record<string, string>;
-  /** wasm only. */
-  simd?: boolean;
-  threads?: number;
-  /** wasm only: the studio's own SIMD kernels in use (src/backend/wasm-simd-kernels.ts), or why none. */
-  kernels?: SimdKernels;
-  /** tensorflow-gpu only: whether TensorFlow found a CUDA device. */
-  gpu?: boolean;
-}
 
 export class BackendError extends Error {}
 

@@ -1,9 +1,9 @@
 // Flags and set-up that several commands share: the backend, the variant, a model from weights.
 // The command registry imports this to list flags (`--help`), so TF.js and the devices load only when a
 // command sets one up (a dynamic import), not with the registry.
-import type { BackendReport } from '../backend/index.ts';
+import type { BackendReport } from '../backend/report.ts';
 import { BACKEND_NAMES, DEVICE_NAMES } from '../backend/names.ts';
-import type { OpenedDevice } from '../device/open.ts';
+import type { ChosenDevice } from '../device/choice.ts';
 import type { FlagSpec, ParsedFlags } from './args.ts';
 import { UsageError } from './args.ts';
 import type { CliIO } from './command.ts';
@@ -22,21 +22,31 @@ export const DEVICE_FLAG: FlagSpec = {
   description: `${DEVICE_NAMES.join(' | ')} (default: fastest in-process backend; env MOBILEVIT_BACKEND). wasm-workers trains data parallel on one worker thread per core (env MOBILEVIT_WORKERS); webgpu, webgl and wasm-threads run in headless Chromium (CHROMIUM_PATH)`,
 };
 
+/** A training the device is chosen for: with --backend auto, the device measured fastest for it (src/device/choice.ts). */
+export interface TrainingSpec { variant: VariantName; imageSize: number }
+
 /**
- * Opens the compute device --backend names and reports it on stderr. The caller closes it (a page device is a
- * browser process): use withDevice.
+ * Opens the compute device --backend names through the studio's own choice (src/device/choice.ts; for a
+ * `training`, 'auto' is the device measured fastest on this machine, read from the speeds file the app keeps)
+ * and reports it on stderr. The caller closes it (a page device is a browser process): use withDevice.
  */
-export async function setupDevice(flags: ParsedFlags, io: CliIO): Promise<OpenedDevice> {
-  const [{ describeDevice, openDevice }, { formatBackendBanner }] = await Promise.all([import('../device/open.ts'), import('../backend/index.ts')]);
-  const opened = await openDevice(flags.backend as string | undefined, { onNote: (n) => io.err(n) });
-  if (opened.device.info.host === 'this process') io.err(formatBackendBanner(opened.backend));
-  else io.err(`device: ${describeDevice(opened.device)}`);
-  return opened;
+export async function setupDevice(flags: ParsedFlags, io: CliIO, training?: TrainingSpec): Promise<ChosenDevice> {
+  const [{ chooseDevice }, { describeDevice }, { deviceDeps }, { SpeedFile, defaultSpeedsFile }, { formatBackendBanner }] = await Promise.all([
+    import('../device/choice.ts'), import('../device/describe.ts'), import('../engine/devices.ts'), import('../engine/device-speeds.ts'), import('../backend/report.ts'),
+  ]);
+  const chosen = await chooseDevice(flags.backend as string | undefined, {
+    deps: deviceDeps(), training, store: training ? new SpeedFile(defaultSpeedsFile()) : undefined,
+    onNote: (n) => io.err(n), onProgress: (_done, _total, label) => io.err(label),
+  });
+  const measured = chosen.table ? ` — ${chosen.reason}` : '';
+  if (chosen.device.info.host === 'this process') io.err(`${formatBackendBanner(chosen.backend)}${measured}`);
+  else io.err(`device: ${describeDevice(chosen.device)}${measured}`);
+  return chosen;
 }
 
-/** Runs `fn` with the device --backend names, and closes it however `fn` ends. */
-export async function withDevice<T>(flags: ParsedFlags, io: CliIO, fn: (opened: OpenedDevice) => Promise<T>): Promise<T> {
-  const opened = await setupDevice(flags, io);
+/** Runs `fn` with the device --backend names (chosen for `training` when given), and closes it however `fn` ends. */
+export async function withDevice<T>(flags: ParsedFlags, io: CliIO, fn: (opened: ChosenDevice) => Promise<T>, training?: TrainingSpec): Promise<T> {
+  const opened = await setupDevice(flags, io, training);
   try {
     return await fn(opened);
   } finally {
@@ -46,7 +56,7 @@ export async function withDevice<T>(flags: ParsedFlags, io: CliIO, fn: (opened: 
 
 /** Starts the backend and reports it on stderr (stdout stays clean for JSON). */
 export async function setupBackend(flags: ParsedFlags, io: CliIO): Promise<BackendReport> {
-  const { formatBackendBanner, initBackend } = await import('../backend/index.ts');
+  const [{ formatBackendBanner }, { initBackend }] = await Promise.all([import('../backend/report.ts'), import('../backend/index.ts')]);
   const report = await initBackend(flags.backend as string | undefined);
   io.err(formatBackendBanner(report));
   return report;

@@ -29,8 +29,8 @@ export interface DenseForwardArgs {
 export async function denseForward(a: DenseForwardArgs, io: CliIO): Promise<{ outputs: TensorMap; backend: string }> {
   const task = taskOf(a.variant);
   if (task !== 'segmentation' && task !== 'detection') throw new UsageError(`${a.variant} is not a segmentation or detection network`);
-  const [tf, { initBackend, formatBackendBanner }, { createNetwork }, { readWeightsFile }, { loadWeights }] = await Promise.all([
-    import('@tensorflow/tfjs'), import('../backend/index.ts'), import('../model/networks.ts'), import('../model/weights-file.ts'), import('../model/weights.ts'),
+  const [tf, { initBackend }, { formatBackendBanner }, { createNetwork }, { readWeightsFile }, { loadWeights }] = await Promise.all([
+    import('@tensorflow/tfjs'), import('../backend/index.ts'), import('../backend/report.ts'), import('../model/networks.ts'), import('../model/weights-file.ts'), import('../model/weights.ts'),
   ]);
   io.err(formatBackendBanner(await initBackend(a.backend)));
   const tensors = readWeightsFile(a.weights).tensors;

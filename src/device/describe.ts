@@ -6,3 +6,8 @@ import type { DeviceInfo } from './wire.ts';
 export function describeDeviceInfo({ name, host, adapter, software }: DeviceInfo): string {
   return `${name} in ${host}${adapter ? ` (${adapter}${software ? ', a software adapter: correct but slow' : ''})` : ''}`;
 }
+
+/** The same line for an open device. */
+export function describeDevice(device: { info: DeviceInfo }): string {
+  return describeDeviceInfo(device.info);
+}

@@ -3,11 +3,11 @@
 import type { ComputeDevice } from '../device/device.ts';
 import { checkFits } from '../device/heap.ts';
 import type { PlannedPass } from '../model/memory.ts';
-import { engineDevices } from './devices.ts';
+import type { EngineDevices } from './devices.ts';
 
 /** The engine's device, once `pass` is known to fit its memory; otherwise one line naming the limit and what to lower. */
-export async function budgetedDevice(pass: PlannedPass): Promise<ComputeDevice> {
-  const device = await engineDevices.current();
+export async function budgetedDevice(devices: EngineDevices, pass: PlannedPass): Promise<ComputeDevice> {
+  const device = await devices.current();
   checkFits(device, pass);
   return device;
 }

@@ -7,14 +7,14 @@ import type { EngineParams, EngineResult } from '../protocol/engine.ts';
 import { evaluateModel } from '../train/eval-run.ts';
 import type { HandlerContext } from './dispatch.ts';
 import { serial } from './models.ts';
-import { engineDevices } from './devices.ts';
+import type { EngineDevices } from './devices.ts';
 import { heapOf } from '../device/heap.ts';
 
 const THUMBNAIL_SIZE = 96;
 
-export function evaluateRun(p: EngineParams<'eval'>, ctx: HandlerContext): Promise<EngineResult<'eval'>> {
+export function evaluateRun(p: EngineParams<'eval'>, ctx: HandlerContext, devices: EngineDevices): Promise<EngineResult<'eval'>> {
   return serial(async () => {
-    const device = await engineDevices.current();
+    const device = await devices.current();
     const r = await evaluateModel({
       heap: heapOf(device), // batches cut to what fits the device's memory
       // In this process the model itself is evaluated (its passes spread over every core: device/parallel.ts).

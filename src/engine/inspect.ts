@@ -20,13 +20,14 @@ import { LocalDevice } from '../device/device.ts';
 import { deviceLogits } from '../device/inference.ts';
 import { inspectOn } from '../device/inspect.ts';
 import { budgetedDevice } from './budget.ts';
+import type { EngineDevices } from './devices.ts';
 import { inferencePreprocessing } from '../data/eval-transform.ts';
 
-export function predict(p: EngineParams<'predict'>, ctx: HandlerContext): Promise<EngineResult<'predict'>> {
+export function predict(p: EngineParams<'predict'>, ctx: HandlerContext, devices: EngineDevices): Promise<EngineResult<'predict'>> {
   return serial(async () => {
     const m = modelFor(p.model);
     const pre = inferencePreprocessing(m, { imageSize: p.imageSize });
-    const device = await budgetedDevice({ what: 'inspect.predict', variant: m.model.variant, size: pre.imageSize, images: 1, kind: 'infer' });
+    const device = await budgetedDevice(devices, { what: 'inspect.predict', variant: m.model.variant, size: pre.imageSize, images: 1, kind: 'infer' });
     const img = await withImageFile(p.image, (file) => loadImage(file, pre));
     const x = imageTensor(img);
     const start = performance.now();
@@ -42,12 +43,12 @@ export function predict(p: EngineParams<'predict'>, ctx: HandlerContext): Promis
   }, ctx.signal);
 }
 
-export function attention(p: EngineParams<'attention'>, ctx: HandlerContext): Promise<EngineResult<'attention'>> {
+export function attention(p: EngineParams<'attention'>, ctx: HandlerContext, devices: EngineDevices): Promise<EngineResult<'attention'>> {
   return serial(async () => {
     const m = modelFor(p.model);
     const pre = inferencePreprocessing(m, { imageSize: p.imageSize });
     const size = pre.imageSize;
-    const device = await budgetedDevice({ what: 'inspect.attention', variant: m.model.variant, size, images: 1, kind: 'infer' });
+    const device = await budgetedDevice(devices, { what: 'inspect.attention', variant: m.model.variant, size, images: 1, kind: 'infer' });
     const img = await withImageFile(p.image, (file) => loadImage(file, pre));
     // Every block is captured: the selectors need each block's layers, heads and grid.
     const capture = device instanceof LocalDevice ? await captureHere(m.model, img)
@@ -66,14 +67,14 @@ async function captureHere(model: Model, img: RgbImage) {
   }
 }
 
-export function receptiveField(p: EngineParams<'receptiveField'>, ctx: HandlerContext): Promise<EngineResult<'receptiveField'>> {
+export function receptiveField(p: EngineParams<'receptiveField'>, ctx: HandlerContext, devices: EngineDevices): Promise<EngineResult<'receptiveField'>> {
   return serial(async () => {
     const m = modelFor(p.model);
     const all = spatialBlocks(m.model);
     const blocks = p.block === undefined ? all : all.filter((b) => b.index === p.block);
     if (blocks.length === 0) throw new RangeError(`block ${p.block} has no spatial output: blocks are ${all.map((b) => `${b.index} (${b.name})`).join(', ')}`);
     // A field is a gradient with respect to the image: a backward pass, planned as a training pass of one image.
-    const device = await budgetedDevice({ what: 'inspect.receptiveField', variant: m.model.variant, size: p.imageSize, images: 1, kind: 'train' });
+    const device = await budgetedDevice(devices, { what: 'inspect.receptiveField', variant: m.model.variant, size: p.imageSize, images: 1, kind: 'train' });
     const img = p.image ? await withImageFile(p.image, (file) => loadImage(file, inferencePreprocessing(m, { imageSize: p.imageSize }))) : randomImage(p.imageSize, p.seed);
     const progress = (done: number, total: number) => ctx.progress(done, total, blocks[done - 1]?.name);
     if (!(device instanceof LocalDevice)) {
@@ -89,11 +90,11 @@ export function receptiveField(p: EngineParams<'receptiveField'>, ctx: HandlerCo
   }, ctx.signal);
 }
 
-export function profile(p: EngineParams<'profile'>, ctx: HandlerContext): Promise<EngineResult<'profile'>> {
+export function profile(p: EngineParams<'profile'>, ctx: HandlerContext, devices: EngineDevices): Promise<EngineResult<'profile'>> {
   return serial(async () => {
     // onnxruntime computes natively; the multiply-adds it reports come from one image's pass here (summarize).
     const images = p.runtime === 'onnxruntime' ? 1 : p.batch;
-    const device = await budgetedDevice({ what: 'inspect.profile', variant: p.variant, size: p.imageSize, images, kind: 'infer' });
+    const device = await budgetedDevice(devices, { what: 'inspect.profile', variant: p.variant, size: p.imageSize, images, kind: 'infer' });
     // Latency does not depend on the weights: a seeded random init with ImageNet's 1000 classes.
     const model = createModel(p.variant, { numClasses: 1000, seed: 0 });
     try {

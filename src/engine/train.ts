@@ -6,7 +6,7 @@ import type { EngineParams, EngineResult } from '../protocol/engine.ts';
 import { readRun, recordFailure } from '../run/index.ts';
 import { runTraining } from '../train/loop.ts';
 import type { ComputeDevice } from '../device/device.ts';
-import { engineDevices } from './devices.ts';
+import type { EngineDevices } from './devices.ts';
 import type { HandlerContext } from './dispatch.ts';
 import { serial } from './queue.ts';
 import { heapFault } from './fault.ts';
@@ -20,7 +20,7 @@ interface Training {
 }
 const running = new Map<string, Training>();
 
-export async function startTraining(p: EngineParams<'train.start'>, ctx: HandlerContext): Promise<EngineResult<'train.start'>> {
+export async function startTraining(p: EngineParams<'train.start'>, ctx: HandlerContext, devices: EngineDevices): Promise<EngineResult<'train.start'>> {
   for (const [id, t] of running) {
     if (!t.ended) throw new StudioError('conflict', `the engine is already training run ${id}`);
     await t.done; // the loop is releasing its run: a moment
@@ -28,7 +28,7 @@ export async function startTraining(p: EngineParams<'train.start'>, ctx: Handler
   const training: Training = { controller: new AbortController(), ended: false, done: Promise.resolve() };
   running.set(p.runId, training);
   const { controller } = training;
-  training.done = deviceFor(p, ctx, controller.signal).then((device) => runTraining(p.runDir, {
+  training.done = deviceFor(devices, p, ctx, controller.signal).then((device) => runTraining(p.runDir, {
     device,
     signal: controller.signal,
     afterStep: fillHeapAfterStep(),
@@ -65,20 +65,20 @@ export async function startTraining(p: EngineParams<'train.start'>, ctx: Handler
  * under the inspection queue so that nothing else computes meanwhile; stopping the run cancels it).
  * Head-only runs compute their few multiply-adds in this process whatever the device.
  */
-async function deviceFor(p: EngineParams<'train.start'>, ctx: HandlerContext, signal: AbortSignal): Promise<ComputeDevice> {
+async function deviceFor(devices: EngineDevices, p: EngineParams<'train.start'>, ctx: HandlerContext, signal: AbortSignal): Promise<ComputeDevice> {
   let settings;
   try {
     settings = readRun(p.runDir).settings;
   } catch {
-    return engineDevices.current(); // the loop reports the unreadable run itself
+    return devices.current(); // the loop reports the unreadable run itself
   }
   const spec = { variant: settings.variant, imageSize: settings.imageSize };
-  if (settings.headOnly || !engineDevices.choosesFor(spec)) return engineDevices.current();
-  return serial(() => engineDevices.forTraining(spec, {
+  if (settings.headOnly || !devices.choosesFor(spec)) return devices.current();
+  return serial(() => devices.forTraining(spec, {
     signal,
     onProgress: (done, total) => ctx.trainPrepare(p.runId, 'devices', done, total),
     onChange: (report) => ctx.deviceChanged(report),
-  }), signal).catch(() => engineDevices.current()); // stopped while waiting for the queue: the loop stops too
+  }), signal).catch(() => devices.current()); // stopped while waiting for the queue: the loop stops too
 }
 
 /** Whether a run is training (measuring the devices meanwhile would time the run, not them). */

@@ -1,11 +1,11 @@
 // Page devices of the Electron engine: each lives in a hidden window that the main process opens on request
-// (electron/device-window.ts) and reaches over a MessagePort that main hands to both ends. Registered as the
-// page opener (device/open.ts) when the engine runs as a utilityProcess; the CLI keeps headless Chromium.
+// (electron/device-window.ts) and reaches over a MessagePort that main hands to both ends. main.ts hands open()
+// to the device choice (device/choice.ts) as its page opener under Electron; the CLI keeps headless Chromium.
 import type { PageBackend } from '../backend/names.ts';
 import { openPageDevice, pageChannel, portEndpoint, type MessagePortMainLike, type PageChannel } from '../device/channel.ts';
 import { START_STALL_MS, StartWatch } from '../device/start-watch.ts';
 import type { ComputeDevice } from '../device/device.ts';
-import { usePageDeviceOpener, type OpenDeviceOptions } from '../device/open.ts';
+import type { PageOpenOptions } from '../device/choice.ts';
 import { asWindowReply, isDeviceMessage, type WindowRequest } from '../device/window-messages.ts';
 
 const PORT_CLOSED = "the hidden window's port closed (its renderer crashed, or the window was closed)";
@@ -39,7 +39,7 @@ export class WindowDevices {
     return true;
   }
 
-  async open(backend: PageBackend, opts: OpenDeviceOptions = {}): Promise<ComputeDevice> {
+  async open(backend: PageBackend, opts: Partial<PageOpenOptions> = {}): Promise<ComputeDevice> {
     const id = this.nextId++;
     const release = async () => {
       this.waiting.delete(id);
@@ -66,9 +66,3 @@ export class WindowDevices {
   }
 }
 
-/** Page devices open in hidden windows from now on; feed the returned object main's messages. */
-export function useWindowDevices(post: (m: WindowRequest) => void): WindowDevices {
-  const devices = new WindowDevices(post);
-  usePageDeviceOpener((backend, opts) => devices.open(backend, opts));
-  return devices;
-}

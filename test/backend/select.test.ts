@@ -3,7 +3,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BackendError, formatBackendBanner, initBackend, type BackendReport } from '../../src/backend/index.ts';
+import { BackendError, initBackend } from '../../src/backend/index.ts';
+import { formatBackendBanner, summarizeBackend, type BackendReport } from '../../src/backend/report.ts';
+import { toContractReport } from '../../src/engine/backend.ts';
 
 /** What Node's import() throws for a package that is not in node_modules. */
 function notFound(spec: string): Error {
@@ -142,5 +144,15 @@ describe('formatBackendBanner', () => {
       .toBe('backend: wasm (SIMD, 4 threads) — tfjs-node skipped: it broke');
     expect(formatBackendBanner({ ...base, name: 'tensorflow-gpu', tfBackend: 'tensorflow', skipped: [], simd: undefined, threads: undefined, gpu: false }))
       .toBe('backend: tensorflow-gpu (no CUDA device found, running on the CPU)');
+  });
+
+  it("carries the faster-backend hint as its own field, which the contract's report reads without parsing the line", () => {
+    expect(summarizeBackend(base).fasterHint).toMatch(/^npm install @tensorflow\/tfjs-node \(/);
+    expect(toContractReport(base)).toMatchObject({ active: 'wasm', fasterHint: summarizeBackend(base).fasterHint, reason: formatBackendBanner(base) });
+    // tfjs-node is there but broken, or the backend is a fast one: no hint, in the field or the line.
+    const broken: BackendReport = { ...base, skipped: [{ name: 'tensorflow', reason: 'it broke' }] };
+    expect(summarizeBackend(broken).fasterHint).toBeNull();
+    expect(toContractReport(broken)).not.toHaveProperty('fasterHint');
+    expect(summarizeBackend({ ...base, name: 'tensorflow', tfBackend: 'tensorflow' }).fasterHint).toBeNull();
   });
 });

@@ -4,7 +4,8 @@
 // of the 16-wide loop) and on those the kernel leaves to TF.js (channels not in 4s, multiplier 2, dilation).
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, type BackendReport } from '../../src/backend/index.ts';
+import { initBackend } from '../../src/backend/index.ts';
+import type { BackendReport } from '../../src/backend/report.ts';
 import { Rng } from '../../src/util/random.ts';
 
 let report: BackendReport;

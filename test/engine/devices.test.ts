@@ -9,7 +9,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { PageBackend } from '../../src/backend/names.ts';
 import type { ComputeDevice } from '../../src/device/device.ts';
 import type { DeviceInfo } from '../../src/device/wire.ts';
-import { EngineDevices, probeDevices, type DeviceDeps } from '../../src/engine/devices.ts';
+import { probeDevices, type DeviceDeps } from '../../src/device/choice.ts';
+import { EngineDevices } from '../../src/engine/devices.ts';
 import { openWorkerDevice } from '../../src/device/parallel.ts';
 import { tempDir } from './fixtures/studio.ts';
 

@@ -1,10 +1,10 @@
 // The Electron engine's page opener against a scripted main process (no Electron): what it asks main for, the
-// answers it takes, and that openDevice uses it once it is registered.
+// answers it takes, and that the device choice opens its pages through it when it is handed in as the opener.
 import { describe, expect, it } from 'vitest';
-import { openDevice } from '../../src/device/open.ts';
+import { chooseDevice } from '../../src/device/choice.ts';
 import type { DeviceInfo } from '../../src/device/wire.ts';
 import type { WindowRequest } from '../../src/device/window-messages.ts';
-import { WindowDevices, useWindowDevices } from '../../src/engine/window-devices.ts';
+import { WindowDevices } from '../../src/engine/window-devices.ts';
 import { MessageChannelMain, type FakePortMain } from '../electron/fixtures/fake-electron.ts';
 import { waitFor } from './fixtures/studio.ts';
 
@@ -79,10 +79,11 @@ describe("the Electron engine's hidden-window devices", () => {
     expect(e.devices.receive({ type: 'device.port', id: 9 }, [])).toBe(true); // malformed (no host): dropped, not the service's
   });
 
-  it('is the page opener of openDevice once registered', async () => {
+  it('opens the pages of the device choice when handed in as its opener', async () => {
     const posted: WindowRequest[] = [];
-    const devices = useWindowDevices((m) => void posted.push(m));
-    const opening = openDevice('webgl', { env: {} });
+    const devices = new WindowDevices((m) => void posted.push(m));
+    const deps = { env: {}, openPage: devices.open.bind(devices), facts: () => { throw new Error('not measured'); }, measure: async () => { throw new Error('not measured'); } };
+    const opening = chooseDevice('webgl', { deps });
     const ask = await waitFor(() => posted[0], 10_000, 'device.open');
     expect(ask).toEqual({ type: 'device.open', id: 1, backend: 'webgl' });
     handOver(devices, 1).postMessage({ ready: INFO });

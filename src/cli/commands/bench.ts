@@ -28,7 +28,7 @@ export const command: CliCommand = {
     const batchSize = positiveInt(flags, 'batch-size')!;
     const runs = positiveInt(flags, 'runs')!;
     return withDevice(flags, io, async ({ device }) => {
-      const [{ describeDevice }, { measureSpeed }] = await Promise.all([import('../../device/open.ts'), import('../../train/speed.ts')]);
+      const [{ describeDevice }, { measureSpeed }] = await Promise.all([import('../../device/describe.ts'), import('../../train/speed.ts')]);
       const r = await measureSpeed({ variant, mode, imageSize, batchSize, runs }, (done, total) => {
         if (!flags.json) io.err(`run ${done}/${total}`);
       }, device);

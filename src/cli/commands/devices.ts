@@ -1,6 +1,6 @@
 // `devices`: the compute devices this machine starts (the in-process backend; webgpu, webgl and threaded wasm
 // in headless Chromium), their adapters, and their training speed as last measured on a model and size (the
-// file the app's 'auto' keeps); --measure measures them again. The same probe as the engine's 'auto'.
+// file the app's 'auto' keeps); --measure measures them again. The same probe as 'auto' (src/device/choice.ts).
 import { positiveInt } from '../args.ts';
 import type { CliCommand } from '../command.ts';
 import { JSON_FLAG, VARIANT_FLAG, inputSize, setupBackend, table, variantFlag } from '../common.ts';
@@ -23,7 +23,7 @@ export const command: CliCommand = {
     const variant = variantFlag(flags, false);
     const imageSize = inputSize(positiveInt(flags, 'image-size')!, 'image-size');
     const local = await setupBackend(flags, io);
-    const { probeDevices } = await import('../../engine/devices.ts');
+    const [{ probeDevices }, { deviceDeps }] = await Promise.all([import('../../device/choice.ts'), import('../../engine/devices.ts')]);
     const store = new SpeedFile((flags.file as string | undefined) ?? defaultSpeedsFile());
     const controller = new AbortController();
     const stop = () => controller.abort();
@@ -33,7 +33,7 @@ export const command: CliCommand = {
       r = await probeDevices(local.name, { variant, imageSize, batch: MEASURE_BATCH }, store, {
         remeasure: flags.measure === true, lookupOnly: flags.measure !== true, measureSoftware: flags['include-software'] === true,
         signal: controller.signal, onProgress: (_done, _total, label) => io.err(label),
-      });
+      }, deviceDeps());
     } finally {
       process.off('SIGINT', stop);
     }
