@@ -1,13 +1,22 @@
 // RandAugment (rand-m9-mstd0.5): every op against Pillow 9.4 on a fixed image (test/fixtures/randaugment, made by
-// its make.py), the op and magnitude draws against timm's rules, and reproducibility from the seed.
+// its make.py), the op and magnitude draws against timm's rules, and in the training pipeline: after the crop and
+// flip, from each image's own stream, so a resumed epoch sees the same pixels.
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_AUGMENT, cropResizeFlip, drawAugmentation } from '../../src/data/augment.ts';
+import { buildTrainSet, trainBatches, type TrainSet } from '../../src/data/loader.ts';
+import { writeUnitFloats } from '../../src/data/pixels.ts';
+import type { SamplerConfig } from '../../src/data/sampler.ts';
+import { scanDataset } from '../../src/data/scan.ts';
 import {
   RAND_AUGMENT_OPS, RAND_M9_MSTD05, applyOp, applyRandAugment, drawRandAugment, type RandAugmentOp, type RgbPixels,
 } from '../../src/data/randaugment.ts';
 import { Rng, mixSeed } from '../../src/util/random.ts';
+import { makeDataset } from '../helpers/dataset.ts';
 
 const DIR = join(import.meta.dirname, '..', 'fixtures', 'randaugment');
 
@@ -141,5 +150,65 @@ describe('applyRandAugment', () => {
     const none = applyRandAugment(source, []);
     expect(none).toEqual(source.data);
     expect(none).not.toBe(source.data);
+  });
+});
+
+describe('RandAugment in the training pipeline', () => {
+  const RA = { ...DEFAULT_AUGMENT, randAugment: true };
+  const sampler: SamplerConfig = { baseSize: 32, batchSize: 4, multiScale: false, seed: 21 };
+  let tmp: string;
+  let set: TrainSet;
+  beforeAll(async () => {
+    tmp = await mkdtemp(join(tmpdir(), 'mvs-randaugment-'));
+    await makeDataset(tmp, { classes: 2, perClass: 8, size: 40 });
+    set = await buildTrainSet((await scanDataset(tmp, { valFraction: 0 })).train, { maxTrainSize: 32 });
+  });
+  afterAll(() => rm(tmp, { recursive: true, force: true }));
+
+  const epoch = async (augment = RA, startBatch = 0) => {
+    const out: { batchIndex: number; indices: number[]; x: Float32Array }[] = [];
+    for await (const b of trainBatches(set, { sampler, epoch: 1, startBatch, augment })) {
+      out.push({ batchIndex: b.batchIndex, indices: [...b.indices], x: b.x.slice() });
+      b.release();
+    }
+    return out;
+  };
+
+  it('leaves the crop, flip and jitter draws as they were, and adds its ops after them', () => {
+    let drawn = 0;
+    for (let i = 0; i < 200; i++) {
+      const on = drawAugmentation({ ...RA, colorJitter: 0.3 }, 5, 2, i, 60, 50);
+      const off = drawAugmentation({ ...DEFAULT_AUGMENT, colorJitter: 0.3 }, 5, 2, i, 60, 50);
+      expect({ ...on, randAugment: [] }).toEqual(off);
+      expect(off.randAugment).toEqual([]);
+      drawn += on.randAugment.length;
+    }
+    expect(drawn / 200).toBeCloseTo(1, 0); // two draws at p 0.5
+  });
+
+  it('augments the cropped and flipped pixels of each image with that image\'s ops', async () => {
+    const batches = await epoch();
+    const size = sampler.baseSize;
+    const pixels = size * size * 3;
+    let changed = 0;
+    for (const b of batches) {
+      for (const [j, idx] of b.indices.entries()) {
+        const img = set.cache.get(idx);
+        const aug = drawAugmentation(RA, sampler.seed, 1, idx, img.width, img.height);
+        const cropped = await cropResizeFlip(img, size, aug);
+        const want = new Float32Array(pixels);
+        writeUnitFloats(applyRandAugment({ data: cropped, width: size, height: size }, aug.randAugment), want, 0, null);
+        expect(b.x.subarray(j * pixels, (j + 1) * pixels)).toEqual(want);
+        if (aug.randAugment.length > 0 && compare(cropped, applyRandAugment({ data: cropped, width: size, height: size }, aug.randAugment)).differing > 0) changed++;
+      }
+    }
+    expect(changed).toBeGreaterThan(4); // 16 images, 3 in 4 with at least one op
+  });
+
+  it('gives the same pixels again, and from a resume point the same batches as the uninterrupted epoch', async () => {
+    const whole = await epoch();
+    expect(await epoch()).toEqual(whole);
+    expect(await epoch(RA, 2)).toEqual(whole.slice(2));
+    expect((await epoch(DEFAULT_AUGMENT)).map((b) => b.x)).not.toEqual(whole.map((b) => b.x));
   });
 });
