@@ -6,8 +6,14 @@ import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { inferencePreprocessing } from '../data/eval-transform.ts';
 import { saveWeights } from '../model/weights-file.ts';
+import { denseNetworkFromWeights } from '../model/dense-from-file.ts';
+import { DetectionModel } from '../model/detection.ts';
+import type { AnyNetwork } from '../model/networks.ts';
+import { taskOf, type NetworkName } from '../model/registry/index.ts';
+import { SegmentationModel } from '../model/segmentation.ts';
 import { loadModel, type LoadedModel } from '../run/model.ts';
-import { readRun, type CheckpointKind } from '../run/index.ts';
+import { readRun, type CheckpointKind, type RunRecord } from '../run/index.ts';
+import { exportDetectionOnnx, exportSegmentationOnnx } from './onnx-dense.ts';
 import { exportOnnx } from './onnx.ts';
 import { DEFAULT_OPSET, type ExportFormat } from './formats.ts';
 import { timmRecipe } from './timm-recipe.ts';
@@ -28,6 +34,8 @@ export interface ExportRequest {
   opset?: number;
   /** Labels for a weights export (a run's are its classes). */
   labels?: string[];
+  /** A detector's ONNX: softmax, decode and NMS in the graph (this score threshold; NMS at ml-cvnets' settings). */
+  detectionScoreThreshold?: number;
 }
 
 export interface ExportResult {
@@ -39,10 +47,41 @@ export interface ExportResult {
   command?: string;
 }
 
-function loadFor(req: ExportRequest): LoadedModel {
+/** What is exported: a classifier with its recorded preprocessing, or a segmentation or detection network. */
+type Loaded = Omit<LoadedModel, 'model'> & { model: AnyNetwork };
+
+/** The input size of a dense network's graph without --image-size: the size its references evaluate at. */
+const DENSE_SIZE = { segmentation: 512, detection: 320 } as const;
+
+function loadFor(req: ExportRequest): Loaded {
+  const task = req.run === undefined ? taskOf(req.variant ?? '') : undefined;
+  if (task === 'segmentation' || task === 'detection') {
+    const { network, report, labels } = denseNetworkFromWeights(req.variant as NetworkName, req.weights!, req.numClasses);
+    return { model: network, labels, imageSize: DENSE_SIZE[task], evalCrop: null, interpolation: null, source: req.weights!, notes: report.notes };
+  }
   return loadModel(req.run !== undefined
     ? { run: req.run, checkpoint: req.checkpoint }
     : { variant: req.variant, weights: req.weights, numClasses: req.numClasses });
+}
+
+/** The ONNX graph of whichever network was loaded, with the metadata a deployment needs. */
+function onnxOf(loaded: Loaded, req: ExportRequest, run: RunRecord | null): Uint8Array {
+  const { model } = loaded;
+  const labels = loaded.labels ?? req.labels ?? null;
+  const metadata = { source: loaded.source, ...(run ? { run_id: run.id } : {}) };
+  const opset = req.opset ?? DEFAULT_OPSET;
+  if (req.detectionScoreThreshold !== undefined && !(model instanceof DetectionModel)) {
+    throw new RangeError(`--score-threshold puts a detector's post-processing in the graph; ${model.variant} is not a detection network`);
+  }
+  if (model instanceof SegmentationModel || model instanceof DetectionModel) {
+    const side = req.imageSize ?? loaded.imageSize!;
+    const dense = { size: [side, side] as [number, number], opset, labels, metadata };
+    if (model instanceof SegmentationModel) return exportSegmentationOnnx(model, dense);
+    const threshold = req.detectionScoreThreshold;
+    return exportDetectionOnnx(model, { ...dense, postprocess: threshold === undefined ? undefined : { scoreThreshold: threshold } });
+  }
+  const pre = inferencePreprocessing(loaded, { imageSize: req.imageSize });
+  return exportOnnx(model, { imageSize: pre.imageSize, opset, labels, preprocessing: pre, metadata });
 }
 
 const EXAMPLE_NAME: Record<ExportFormat, string> = { onnx: 'model.onnx', safetensors: 'model.safetensors', 'timm-recipe': 'args.yaml' };
@@ -86,12 +125,7 @@ export function exportModel(req: ExportRequest): ExportResult {
       saveWeights(model, req.out, loaded.labels ? { labels: JSON.stringify(loaded.labels) } : {});
       return { format: req.format, source: loaded.source, notes: loaded.notes, files: [{ path: req.out, bytes: fileSize(req.out) }] };
     }
-    const run = req.run !== undefined ? readRun(req.run) : null;
-    const pre = inferencePreprocessing(loaded, { imageSize: req.imageSize });
-    const bytes = exportOnnx(model, {
-      imageSize: pre.imageSize, opset: req.opset ?? DEFAULT_OPSET, labels: loaded.labels ?? req.labels ?? null, preprocessing: pre,
-      metadata: { source: loaded.source, ...(run ? { run_id: run.id } : {}) },
-    });
+    const bytes = onnxOf(loaded, req, req.run !== undefined ? readRun(req.run) : null);
     writeFileAtomic(req.out, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     return { format: req.format, source: loaded.source, notes: loaded.notes, files: [{ path: req.out, bytes: bytes.byteLength }] };
   } finally {

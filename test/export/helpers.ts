@@ -1,20 +1,27 @@
 // Shared by the export tests: a model with non-trivial BatchNorm/LayerNorm statistics (seeded), and the
 // TF.js and onnxruntime logits of one input.
 import * as tf from '@tensorflow/tfjs';
-import { createModel, type Model, type VariantName } from '../../src/model/index.ts';
+import { createModel, type Model, type Param, type VariantName } from '../../src/model/index.ts';
 import { createOrtSession, ortLogits } from '../../src/export/ort.ts';
 
 /** Random init, then every normalisation parameter and running statistic drawn away from 0/1 (seeded). */
 export function randomModel(variant: VariantName, numClasses: number, seed: number): Model {
-  const model = createModel(variant, { numClasses, seed });
+  return randomizeVectors(createModel(variant, { numClasses, seed }), seed, (key) => key.startsWith('head.') || key.startsWith('classifier.'));
+}
+
+/**
+ * Every vector parameter of `network` not `kept` (BatchNorm's and LayerNorm's weights and statistics, biases)
+ * drawn at random, seeded: positive around 1 for scales and variances, around 0 for the rest.
+ */
+export function randomizeVectors<N extends { params: ReadonlyMap<string, Param> }>(network: N, seed: number, kept: (key: string) => boolean = () => false): N {
   let k = 1;
-  for (const [key, p] of model.params) {
-    if (p.layout !== 'vector' || key.startsWith('head.') || key.startsWith('classifier.')) continue;
+  for (const [key, p] of network.params) {
+    if (p.layout !== 'vector' || kept(key)) continue;
     const s = seed * 7919 + k++ * 104729;
     const positive = key.endsWith('running_var') || key.endsWith('.weight');
     p.variable.assign(positive ? tf.randomUniform(p.variable.shape, 0.5, 1.5, 'float32', s) : tf.randomUniform(p.variable.shape, -0.2, 0.2, 'float32', s));
   }
-  return model;
+  return network;
 }
 
 export function randomImages(b: number, size: number, seed: number): Float32Array {

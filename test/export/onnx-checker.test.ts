@@ -8,6 +8,9 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { exportOnnx } from '../../src/export/onnx.ts';
+import { exportDetectionOnnx, exportSegmentationOnnx } from '../../src/export/onnx-dense.ts';
+import { DetectionModel } from '../../src/model/detection.ts';
+import { SegmentationModel } from '../../src/model/segmentation.ts';
 import type { VariantName } from '../../src/model/index.ts';
 import { randomModel } from './helpers.ts';
 
@@ -38,6 +41,26 @@ describe.skipIf(!available)('onnx.checker', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^ok /);
+  }, 120_000);
+
+  it('accepts DeepLabv3-MobileViT and SSDLite-MobileViT (raw outputs, and the post-processing in the graph)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'onnx-check-'));
+    const seg = new SegmentationModel('deeplabv3_mobilevit_xxs', 3, 1);
+    const det = new DetectionModel('ssdlite_mobilevit_xxs', 3, 1);
+    const graphs: [string, Uint8Array][] = [
+      ['seg.onnx', exportSegmentationOnnx(seg, { size: [64, 96] })],
+      ['det.onnx', exportDetectionOnnx(det, { size: [96, 128] })],
+      ['det-nms.onnx', exportDetectionOnnx(det, { size: [128, 128], postprocess: {} })],
+    ];
+    seg.dispose();
+    det.dispose();
+    const files = graphs.map(([name, bytes]) => {
+      writeFileSync(join(dir, name), bytes);
+      return join(dir, name);
+    });
+    const r = spawnSync(PYTHON, ['-c', CHECK, ...files], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
   }, 120_000);
 
   it('rejects a broken graph (the check can fail)', () => {

@@ -7,6 +7,13 @@ import { DEFAULT_OPSET, EXPORT_FORMATS, MAX_OPSET, MIN_OPSET, type ExportFormat 
 import { readRegularText } from '../../util/read-file.ts';
 import { modelSourceFlags } from '../weights.ts';
 
+/** --score-threshold: a probability, strictly below 1 (a threshold of 1 or more keeps nothing). */
+function scoreThreshold(v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !(v >= 0 && v < 1)) throw new UsageError(`--score-threshold must be a number from 0 to below 1, got ${String(v)}`);
+  return v;
+}
+
 export const command: CliCommand = {
   name: 'export',
   summary: 'write a run or weights as ONNX or safetensors (timm keys), or a run as a timm train.py recipe',
@@ -15,11 +22,12 @@ export const command: CliCommand = {
     out: { type: 'string', description: 'file to write (timm-recipe: the YAML args file; a .sh with the command goes beside it)' },
     run: { type: 'string', description: 'run folder (its recorded recipe gives the ONNX preprocessing metadata)' },
     checkpoint: { type: 'string', description: 'best | last (with --run; default best, else last)' },
-    variant: { type: 'string', description: 'variant of --weights' },
-    weights: { type: 'string', description: 'weights (.safetensors) or a zoo model, instead of a run (a run folder counts as --run)' },
+    variant: { type: 'string', description: 'variant of --weights (a classifier, deeplabv3_mobilevit_* or ssdlite_mobilevit_*)' },
+    weights: { type: 'string', description: 'weights (.safetensors or a PyTorch checkpoint) or a zoo model, instead of a run (a run folder counts as --run)' },
     'num-classes': { type: 'number', description: 'classifier size (default: read from the weights)' },
     labels: { type: 'string', description: 'text file with one class name per line (ONNX metadata, with --weights)' },
-    'image-size': { type: 'number', description: "ONNX input size (default: the run's, the zoo model's, else 256)" },
+    'image-size': { type: 'number', description: "ONNX input size (default: the run's, the zoo model's, else 256; segmentation 512, detection 320)" },
+    'score-threshold': { type: 'number', description: 'detection only: softmax, box decoding and NonMaxSuppression in the graph, keeping scores above this (outputs det_boxes, det_scores, det_labels, det_image); without it the raw box_deltas, class_logits and anchors' },
     opset: { type: 'number', description: `ONNX opset, ${MIN_OPSET}–${MAX_OPSET} (default ${DEFAULT_OPSET}: LayerNormalization)` },
     backend: BACKEND_FLAG,
     json: JSON_FLAG,
@@ -44,7 +52,7 @@ export const command: CliCommand = {
       run: source.run, checkpoint: checkpoint as 'best' | 'last' | undefined,
       variant: source.run === undefined ? source.variant : undefined, weights: source.weights,
       numClasses: positiveInt(flags, 'num-classes'), imageSize: size === undefined ? undefined : inputSize(size, 'image-size'),
-      opset: positiveInt(flags, 'opset'), labels,
+      opset: positiveInt(flags, 'opset'), labels, detectionScoreThreshold: scoreThreshold(flags['score-threshold']),
     });
     for (const n of r.notes) io.err(n);
     if (flags.json) io.out(JSON.stringify(r));
