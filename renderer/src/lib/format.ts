@@ -1,4 +1,5 @@
-// Number formatting for people: every number shown carries its unit, and precision follows magnitude.
+// Formatting for people: every number shown carries its unit, and precision follows magnitude; networks by their labels.
+import { NETWORKS } from '../../../src/protocol/contract.ts';
 
 export function ms(v: number | null | undefined): string {
   if (v == null || !Number.isFinite(v)) return '—';
@@ -60,18 +61,12 @@ export function date(iso: string): string {
   return d.toLocaleString(undefined, { year, month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
 }
 
-export const VARIANT_LABELS: Record<string, string> = {
-  mobilevit_xxs: 'MobileViT-XXS',
-  mobilevit_xs: 'MobileViT-XS',
-  mobilevit_s: 'MobileViT-S',
-  mobilenet_v2: 'MobileNetV2',
-};
-
+/** A network's name for people ("MobileViT-XXS"), from the model registry; an unknown name as it is. */
 export function variantLabel(v: string): string {
-  return VARIANT_LABELS[v] ?? v;
+  return NETWORKS.find((n) => n.name === v)?.label ?? v;
 }
 
 /** "XXS", "XS", "S", "MNv2": for tight table cells. */
 export function variantShort(v: string): string {
-  return v === 'mobilenet_v2' ? 'MNv2' : v.replace(/^mobilevit_/, '').toUpperCase();
+  return NETWORKS.find((n) => n.name === v)?.short ?? v;
 }
