@@ -141,8 +141,3 @@ export function encodeGraph(g: OnnxGraph, input: ModelIO['input'], outputs: Grap
   if (err) throw new Error(`invalid ONNX model: ${err}`);
   return onnx.ModelProto.encode(model).finish();
 }
-
-/** Parses a serialised model (for tests and for reading metadata back). */
-export function decodeModel(bytes: Uint8Array): onnxProto.onnx.ModelProto {
-  return onnx.ModelProto.decode(bytes);
-}

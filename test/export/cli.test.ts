@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { decodeModel } from '../../src/export/onnx-graph.ts';
+import { decodeModel } from './onnx-model.ts';
 import { STUDIO_WARMUP_START_LR, timmRecipe } from '../../src/export/timm-recipe.ts';
 import { createModel } from '../../src/model/index.ts';
 import { readSafetensors } from '../../src/model/safetensors.ts';

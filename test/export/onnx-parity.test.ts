@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { decodeModel } from '../../src/export/onnx-graph.ts';
+import { decodeModel } from './onnx-model.ts';
 import { exportOnnx } from '../../src/export/onnx.ts';
 import { createModel, type VariantName } from '../../src/model/index.ts';
 import { loadWeightsFile } from '../../src/model/weights-file.ts';

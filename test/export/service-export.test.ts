@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StudioService } from '../../src/service/service.ts';
-import { decodeModel } from '../../src/export/onnx-graph.ts';
+import { decodeModel } from './onnx-model.ts';
 import { stateDict } from '../../src/model/weights.ts';
 import { CheckpointStore, createRun, updateRun } from '../../src/run/index.ts';
 import { tempDir } from '../engine/fixtures/studio.ts';
