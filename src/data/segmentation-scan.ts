@@ -48,6 +48,8 @@ export interface SegmentationScan {
   pixelShare: number[];
   /** Share of the training pixels labelled 255 (ignored). */
   ignoredShare: number;
+  /** Per class in label order, how many training and validation images hold at least one of its pixels. */
+  imagesWith: { train: number[]; val: number[] };
   skipped: SkippedFile[];
   notes: string[];
   /** Things that stop training (no usable pair); empty when the dataset is usable. */
@@ -198,6 +200,7 @@ export async function scanSegmentation(rootArg: string, opts: SegmentationScanOp
     const { counts } = checked.get(p.mask)!;
     for (let i = 0; i < 256; i++) totals[i] += counts[i];
   }
+  const imagesWith = (pairs: MaskPair[]) => Array.from({ length: numClasses }, (_, c) => pairs.filter((p) => checked.get(p.mask)!.counts[c] > 0).length);
   const labelled = totals.reduce((a, c, i) => (i === IGNORE_INDEX ? a : a + c), 0);
   const everything = labelled + totals[IGNORE_INDEX];
   if (trainPairs.length === 0) problems.push(`no usable image-and-mask pair for training in ${root}`);
@@ -206,6 +209,7 @@ export async function scanSegmentation(rootArg: string, opts: SegmentationScanOp
     root, layout, classes, classSource, train: trainPairs, val: valPairs, split,
     pixelShare: Array.from({ length: numClasses }, (_, i) => (labelled > 0 ? totals[i] / labelled : 0)),
     ignoredShare: everything > 0 ? totals[IGNORE_INDEX] / everything : 0,
+    imagesWith: { train: imagesWith(trainPairs), val: imagesWith(valPairs) },
     skipped, notes, problems,
   };
 }

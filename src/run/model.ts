@@ -57,6 +57,8 @@ export function loadModel(src: ModelSource): LoadedModel {
 function fromRun(src: ModelSource): LoadedModel {
   const dir = src.run!;
   const run = readRun(dir);
+  // Inspection, prediction and export build classifiers; a segmentation run's network is evaluated by its task.
+  if (run.settings.task !== 'classification') throw new Error(`run ${dir} trained ${run.settings.task}: only its evaluation (eval --run) reads it so far`);
   const variant = run.settings.variant;
   if (src.variant !== undefined && src.variant !== variant) throw new RangeError(`run ${dir} trained ${variant}, not ${src.variant}`);
   if (!existsSync(join(dir, FILES.checkpoints))) throw new Error(`run ${dir} has no ${FILES.checkpoints} folder`);

@@ -60,6 +60,8 @@ export async function evaluateModel(opts: EvalRunOptions): Promise<EvalRunResult
   if (!opts.run && !opts.weights) throw new Error('give a run folder or a weights file to evaluate');
   if (opts.run && opts.weights) throw new Error('give either a run folder or a weights file, not both');
   const run = opts.run ? readRun(opts.run) : null;
+  // A segmentation run evaluates through segmentation-eval-run.ts (the CLI's eval takes it there).
+  if (run && run.settings.task !== 'classification') throw new Error(`run ${run.id} trained ${run.settings.task}: this evaluation reports classification only`);
   const data = opts.data ?? run?.settings.data;
   if (!data) throw new Error('a dataset folder is needed to evaluate weights (--data)');
   const ownData = run !== null && resolve(data) === resolve(run.settings.data);

@@ -28,4 +28,5 @@
 // records) belongs to src/run.
 export { runTraining, type TrainingOptions, type TrainingOutcome, type TrainingStatus } from './loop.ts';
 export { evaluateModel, type EvalRunOptions, type EvalRunResult } from './eval-run.ts';
+export { evaluateSegmentationRun, type SegmentationRunResult } from './segmentation-eval-run.ts';
 export type { Evaluation, Misclassified } from './evaluate.ts';

@@ -11,12 +11,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { DEFAULT_AUGMENT, type AugmentConfig } from '../data/augment.ts';
-import { buildEvalSet, buildTrainSet, trainBatches, type EvalSet, type TrainSet } from '../data/loader.ts';
-import { maxTrainSize, planEpoch, samplerSizes, totalBatches, type SamplerConfig } from '../data/sampler.ts';
-import { assertTrainable, scanDataset, toScanSummary, type DatasetScan } from '../data/scan.ts';
-import { createModel, type Model } from '../model/index.ts';
-import { loadWeights } from '../model/weights.ts';
+import { planEpoch, samplerSizes, totalBatches, type SamplerConfig } from '../data/sampler.ts';
+import type { Model } from '../model/index.ts';
 import type { PrepareTask, RunStatus, TrainEvent, TrainSettings } from '../protocol/contract.ts';
 import { checkSettings } from '../protocol/trainable.ts';
 import {
@@ -24,15 +20,15 @@ import {
   type FileWriter, type LoadedCheckpoint, type NewEvent, type RunRecord,
 } from '../run/index.ts';
 import { ADAMW, CHECKPOINT_EVERY_STEPS, EMA_DECAY, PREFETCH_BATCHES, WARMUP_START_LR } from './defaults.ts';
-import { concrete, datasetStats, resolveRecipe, solvesHead } from './recipe.ts';
-import type { Evaluation } from './evaluate.ts';
+import { concrete, resolveRecipe, solvesHead } from './recipe.ts';
 import { imagesPerPass, isWasmMemoryFault } from '../model/memory.ts';
 import { checkPassBudget } from '../device/pass-budget.ts';
 import { learningRate, progressAt, validateSchedule, type ScheduleSettings } from './schedule.ts';
 import type { TrainerSettings, TrainerStateJson } from '../optim/trainer.ts';
 import { DeviceLostError, LocalDevice, type ComputeDevice } from '../device/device.ts';
-import { DeviceCompute, HeadOnlyCompute, type RunCompute, type TrainerState } from './compute.ts';
-import { FeatureBank, loadForFineTune, wholeImage } from './head-only.ts';
+import { augmentConfig } from './tasks/classification.ts';
+import { trainingTask } from './tasks/index.ts';
+import type { OpenContext, PreparedData, TaskEvaluation, TrainingTask } from './tasks/task.ts';
 
 export interface TrainingOptions {
   /** Every event, after it is appended to metrics.jsonl. */
@@ -65,8 +61,8 @@ export interface TrainingOutcome {
   step: number;
   /** Epochs fully done (trained and evaluated). */
   epochsDone: number;
-  /** The last epoch's validation. */
-  val: Evaluation | null;
+  /** The last epoch's validation (its task's evaluation: classification's evaluate.ts, segmentation's segmentation-evaluate.ts). */
+  val: TaskEvaluation | null;
   best: RunRecord['best'];
 }
 
@@ -78,8 +74,11 @@ export interface LoopState {
   batchIndex: number;
   /** Global steps done. */
   step: number;
-  /** Running sums over the epoch in progress, so its train metrics survive a resume. */
-  train: { lossSum: number; correct: number; images: number; seconds: number };
+  /**
+   * Running sums over the epoch in progress, so its train metrics survive a resume. `correct` out of `counted`
+   * (labelled pixels of a segmentation run; absent: out of `images`).
+   */
+  train: { lossSum: number; correct: number; images: number; seconds: number; counted?: number };
   best: RunRecord['best'];
   /** Learning rate of the last step (recomputed from the position on resume; kept to check). */
   lr: number;
@@ -97,12 +96,6 @@ class Stopped extends Error {
   }
 }
 
-/** The data pipeline's augmentation from the contract's settings. */
-export function augmentConfig(s: TrainSettings): AugmentConfig {
-  const scale = concrete(s.augmentation.cropScale, 'augmentation.cropScale');
-  return { ...DEFAULT_AUGMENT, scale, hflip: s.augmentation.hflip ? 0.5 : 0, colorJitter: s.augmentation.colorJitter };
-}
-
 export function scheduleOf(s: TrainSettings): ScheduleSettings {
   const minLr = s.lr * concrete(s.minLrRatio, 'minLrRatio');
   const sched = { lr: s.lr, minLr, warmupEpochs: concrete(s.warmupEpochs, 'warmupEpochs'), warmupStartLr: Math.min(WARMUP_START_LR, s.lr), epochs: s.epochs };
@@ -112,13 +105,6 @@ export function scheduleOf(s: TrainSettings): ScheduleSettings {
 
 export function samplerOf(s: TrainSettings): SamplerConfig {
   return { baseSize: s.imageSize, batchSize: s.batchSize, multiScale: s.multiScale, seed: s.seed };
-}
-
-function describeSkipped(scan: DatasetScan): string | null {
-  const n = scan.skipped.length;
-  if (n === 0) return null;
-  const shown = scan.skipped.slice(0, 5).map((f) => `${f.path} (${f.reason})`).join('; ');
-  return `${n} file(s) could not be read and are skipped: ${shown}${n > 5 ? `; … and ${n - 5} more` : ''}`;
 }
 
 function isAbort(e: unknown, signal: AbortSignal | undefined): boolean {
@@ -207,15 +193,12 @@ class Session {
     private readonly store: CheckpointStore<LoopState>,
     private readonly sink: EventSink,
     private readonly opts: TrainingOptions,
-    private readonly scan: DatasetScan,
-    private readonly compute: RunCompute,
-    /** Whether the compute has EMA weights (evaluated and kept as 'best' in place of the live ones). */
-    private readonly averaged: boolean,
+    private readonly task: TrainingTask,
+    private readonly classes: string[],
+    /** The task's data, network and compute for this session. */
+    private readonly data: PreparedData,
     readonly state: LoopState,
-    private readonly trainSet: TrainSet,
-    private readonly evalSet: EvalSet | null,
-    /** Head-only runs: the frozen backbone's features, computed once. */
-    private readonly bank: FeatureBank | null = null,
+    private readonly trainImages: number,
   ) {
     this.every = opts.checkpointEverySteps ?? CHECKPOINT_EVERY_STEPS;
     this.sched = scheduleOf(record.settings);
@@ -223,6 +206,10 @@ class Session {
 
   private get s(): TrainSettings {
     return this.record.settings;
+  }
+
+  private get compute() {
+    return this.data.compute;
   }
 
   get tfBackend(): string {
@@ -243,85 +230,53 @@ class Session {
     if (!s.headOnly) checkPassBudget({ what: 'training', variant: s.variant, size: samplerSizes(sampler).at(-1)!, images: 1, kind: 'train' }, { backend: device.info.tfBackend, inUseBytes: 0 });
 
     // The dataset is scanned again on resume: files may have come or gone, the classes must not change.
-    const scan = await scanDataset(s.data, { valFraction: s.valFraction, seed: s.seed, signal, onProgress: (p) => onPrepare?.('scan', p.done, p.total) });
-    assertTrainable(scan);
-    if (record.classes.length > 0 && record.classes.join('\n') !== scan.classes.join('\n')) {
-      throw new Error(`the classes in ${s.data} changed since the run started (then: ${record.classes.join(', ')}; now: ${scan.classes.join(', ')})`);
+    const task = trainingTask(s.task);
+    const ctx = { record, resumed: resume !== null, device, sampler, signal, onPrepare, warn: (note: string) => sink.warn(note) };
+    const scanned = await task.scan(ctx, s);
+    const { classes, recipe } = scanned;
+    if (record.classes.length > 0 && record.classes.join('\n') !== classes.join('\n')) {
+      throw new Error(`the classes in ${s.data} changed since the run started (then: ${record.classes.join(', ')}; now: ${classes.join(', ')})`);
     }
-    writeLabels(dir, scan.classes);
+    writeLabels(dir, classes);
     const previousTrainCount = record.dataset?.trainCount;
-    // Resolved once, when the run first starts; a resume uses the record (one from before recipes: the reference).
-    const recipe = record.recipe ?? resolveRecipe(s, resume ? null : datasetStats(scan));
-    updateRun(dir, { classes: scan.classes, dataset: toScanSummary(scan), recipe });
+    updateRun(dir, { classes, dataset: scanned.dataset, recipe });
     record = { ...record, settings: recipe.settings };
 
-    const notes: string[] = [recipe.explanation];
-    const skipped = describeSkipped(scan);
-    if (skipped) notes.push(skipped);
-    if (resume && previousTrainCount !== undefined && previousTrainCount !== scan.train.length) {
-      notes.push(`the training set has ${scan.train.length} images now, ${previousTrainCount} when the run started: batches differ from here on`);
+    const notes = [...scanned.notes];
+    if (resume && previousTrainCount !== undefined && previousTrainCount !== scanned.trainImages) {
+      notes.push(`the training set has ${scanned.trainImages} images now, ${previousTrainCount} when the run started: batches differ from here on`);
     }
-
-    // The initial weights are drawn (or loaded) here, in this process, whatever the device: the same seed gives
-    // the same start on every device, and a checkpoint from one device resumes on another.
-    const model = createModel(s.variant, { numClasses: scan.classes.length, seed: s.seed });
-    let compute: RunCompute | null = null;
-    let modelGone = false;
-    try {
-      if (!resume && s.weights) notes.push(...loadForFineTune(model, s.weights, scan.classes).notes);
-      if (!resume && s.headOnly && !s.weights) notes.push('headOnly is set without weights: the classifier trains on a randomly initialised, frozen backbone');
-      if (!resume && s.freezeBackboneEpochs > 0 && !s.weights) notes.push('freezeBackboneEpochs is set without weights to fine-tune: a randomly initialised backbone is frozen');
-      const settings: TrainerSettings = {
-        adamw: { ...ADAMW, weightDecay: s.weightDecay }, labelSmoothing: s.labelSmoothing, gradClip: s.gradClip, emaDecay: s.ema && !solvesHead(s) ? EMA_DECAY : null,
+    let checkpoint: OpenContext['checkpoint'] = null;
+    if (resume) {
+      const { manifest } = resume;
+      if (!resume.state || !manifest.state) throw new CheckpointError(`${join(store.dir, 'last.json')}: the checkpoint has no optimizer state`);
+      checkpoint = {
+        weights: resume.weights, source: join(store.dir, manifest.weights),
+        state: { tensors: resume.state, json: manifest.meta.trainer, source: join(store.dir, manifest.state) },
       };
-      let resumeState: (TrainerState & { source: string }) | undefined;
-      if (resume) {
-        const { manifest } = resume;
-        loadWeights(model, resume.weights, { allowHeadMismatch: false, source: join(store.dir, manifest.weights) });
-        if (!resume.state || !manifest.state) throw new CheckpointError(`${join(store.dir, 'last.json')}: the checkpoint has no optimizer state`);
-        resumeState = { tensors: resume.state, json: manifest.meta.trainer, source: join(store.dir, manifest.state) };
-      }
-
-      const trainSet = await buildTrainSet(scan.train, { maxTrainSize: maxTrainSize(sampler), signal, onProgress: (d, t) => onPrepare?.('cache', d, t) });
-      if (trainSet.cachePlan.reduced) notes.push(`training images are cached with a shorter side of ${trainSet.cachePlan.shortSide} px to fit the memory budget`);
-      // The evaluation transform: of the validation images, and of a quick run's training images (its views).
-      const evalView = { cropPct: recipe.settings.evalCrop };
-      const evalSet = scan.val.length === 0 ? null
-        : await buildEvalSet(scan.val, s.imageSize, { ...evalView, signal, onProgress: (d, t) => onPrepare?.('eval-set', d, t) });
-      if (!evalSet) notes.push('no validation images: epochs report training metrics only');
-
-      const startStep = resume?.manifest.meta.step ?? 0;
-      const epochs = recipe.settings.epochs; // 1 when a quick run's classifier is solved (one solve, one step)
-      const totalSteps = solvesHead(recipe.settings) ? 1 : totalBatches(sampler, epochs, trainSet.cache.length);
-      sink.emit({
-        type: 'started', runId: record.id, epoch: (resume?.manifest.meta.epoch ?? 0) + 1, step: startStep, totalEpochs: epochs,
-        stepsPerEpoch: Math.round(totalSteps / epochs), totalSteps, resumed: resume !== null, backend: s.headOnly ? tf.getBackend() : device.info.name,
-      });
-      for (const note of notes) sink.warn(note);
-      let bank: FeatureBank | null = null;
-      if (s.headOnly) {
-        const augment = augmentConfig(recipe.settings);
-        const trainViews = wholeImage(augment)
-          ? await buildEvalSet(scan.train, s.imageSize, { ...evalView, signal, onProgress: (d, t) => onPrepare?.('eval-set', d, t) })
-          : undefined;
-        bank = await FeatureBank.build(model, trainSet, evalSet, {
-          size: s.imageSize, augment, seed: s.seed, signal, onProgress: (d, t) => onPrepare?.('features', d, t),
-          onNote: (note) => sink.warn(note), trainViews,
+    }
+    const epochs = recipe.settings.epochs; // 1 when a quick run's classifier is solved (one solve, one step)
+    const data = await scanned.open({
+      ...ctx, recipe, checkpoint,
+      trainer: (ema) => ({ adamw: { ...ADAMW, weightDecay: s.weightDecay }, labelSmoothing: s.labelSmoothing, gradClip: s.gradClip, emaDecay: s.ema && ema ? EMA_DECAY : null }),
+      announce: (trainImages, more, backend) => {
+        const startStep = resume?.manifest.meta.step ?? 0;
+        const totalSteps = solvesHead(recipe.settings) ? 1 : totalBatches(sampler, epochs, trainImages);
+        sink.emit({
+          type: 'started', runId: record.id, epoch: (resume?.manifest.meta.epoch ?? 0) + 1, step: startStep, totalEpochs: epochs,
+          stepsPerEpoch: Math.round(totalSteps / epochs), totalSteps, resumed: resume !== null, backend,
         });
-        compute = new HeadOnlyCompute(model, bank, settings, resumeState, resumeState?.source);
-      } else {
-        compute = await DeviceCompute.open(device, model, settings, resumeState);
-        model.dispose();
-      }
-      modelGone = true;
+        for (const note of [...notes, ...more]) sink.warn(note);
+      },
+    });
+    try {
       const state: LoopState = resume ? structuredClone(resume.manifest.meta) : {
         epoch: 0, batchIndex: 0, step: 0, train: { lossSum: 0, correct: 0, images: 0, seconds: 0 }, best: null, lr: 0,
-        trainer: (await compute.trainerState()).json, events: 0, rng: { seed: s.seed, step: 0 },
+        trainer: (await data.compute.trainerState()).json, events: 0, rng: { seed: s.seed, step: 0 },
       };
-      return new Session(record, dir, store, sink, opts, scan, compute, settings.emaDecay !== null, state, trainSet, evalSet, bank);
+      return new Session(record, dir, store, sink, opts, task, classes, data, state, scanned.trainImages);
     } catch (e) {
-      await compute?.dispose();
-      if (!modelGone && !compute) model.dispose();
+      await data.compute.dispose();
       throw e;
     }
   }
@@ -329,19 +284,17 @@ class Session {
   /** Trains the remaining epochs; throws Stopped on request, NonFiniteLoss on a NaN/Inf loss. */
   /** Trains to the end and returns the 'finished' event (emitted once run.json is final). */
   async train(outcome: TrainingOutcome): Promise<NewEvent> {
-    const { s, state } = this;
+    const { s, state, data } = this;
     const sampler = samplerOf(s);
-    const augment = augmentConfig(s);
     for (let epoch = state.epoch; epoch < s.epochs; epoch++) {
-      if (this.compute instanceof HeadOnlyCompute && solvesHead(s)) {
-        this.solveHead(this.compute, epoch);
+      if (data.solve) {
+        this.solveHead(data.solve, epoch);
         await this.endEpoch(epoch, outcome);
         continue;
       }
-      const batchesInEpoch = planEpoch(sampler, epoch, this.trainSet.cache.length).length;
+      const batchesInEpoch = planEpoch(sampler, epoch, this.trainImages).length;
       const frozen = epoch < s.freezeBackboneEpochs;
-      const batches = this.bank ? this.bank.batches(sampler, epoch, state.batchIndex, this.trainSet.labels)
-        : trainBatches(this.trainSet, { sampler, epoch, startBatch: state.batchIndex, augment, prefetch: PREFETCH_BATCHES });
+      const batches = data.batches(epoch, state.batchIndex);
       let mark = performance.now();
       for (;;) {
         const next = await batches.next();
@@ -349,10 +302,10 @@ class Session {
         const b = next.value;
         const dataWaitMs = performance.now() - mark;
         const lr = learningRate(this.sched, progressAt(epoch, b.batchIndex, batchesInEpoch));
-        const n = b.labels.length;
+        const n = b.indices.length;
         const r = await this.compute.step({
-          batch: b, epoch, lr, seed: s.seed, step: state.step, frozenBackbone: frozen && !this.bank,
-          imagesPerPass: this.bank ? Infinity : this.passSize(b.size, n),
+          batch: b, epoch, lr, seed: s.seed, step: state.step, frozenBackbone: frozen && !s.headOnly,
+          imagesPerPass: s.headOnly ? Infinity : this.passSize(b.size, n),
         });
         if (!Number.isFinite(r.loss)) throw new NonFiniteLoss(`the loss became ${r.loss} at step ${state.step + 1} (epoch ${epoch + 1}): training stopped`);
         const stepMs = performance.now() - mark;
@@ -362,11 +315,12 @@ class Session {
         state.train.lossSum += r.loss * n;
         state.train.correct += r.correct;
         state.train.images += n;
+        if (r.counted !== undefined) state.train.counted = (state.train.counted ?? 0) + r.counted;
         state.train.seconds += stepMs / 1000;
         outcome.step = state.step;
         this.sink.emit({
           type: 'step', epoch: epoch + 1, step: state.step, loss: r.loss, lr, imagesPerSec: n / (stepMs / 1000), dataWaitMs,
-          resolution: b.size, batchSize: n, acc: r.correct / n, batch: state.batchIndex, batches: batchesInEpoch,
+          resolution: b.size, batchSize: n, acc: r.correct / (r.counted ?? n), batch: state.batchIndex, batches: batchesInEpoch,
         });
         this.opts.afterStep?.({ step: state.step, model: this.compute.localModel() });
         // Checkpoint time counts neither as compute nor as data wait: the clock restarts after it.
@@ -384,26 +338,26 @@ class Session {
     }
     const val = outcome.val;
     return {
-      type: 'finished', epoch: state.epoch, step: state.step, val: val && { loss: val.loss, top1: val.top1, top5: val.top5 },
+      type: 'finished', epoch: state.epoch, step: state.step, val: val && this.task.metrics(val),
       best: state.best, weights: this.store.weightsPath(state.best ? 'best' : 'last') ?? undefined,
     };
   }
 
   /** A quick run's classifier solved on the cached rows: the epoch's one step, and a line saying what was done. */
-  private solveHead(compute: HeadOnlyCompute, epoch: number): void {
+  private solveHead(solve: NonNullable<PreparedData['solve']>, epoch: number): void {
     const { state } = this;
     const t0 = performance.now();
-    const fit = compute.solve(this.trainSet.labels, this.s.seed);
+    const fit = solve(this.s.seed);
     const seconds = (performance.now() - t0) / 1000;
-    const rows = this.bank!.views * this.trainSet.cache.length;
+    const rows = fit.rows;
     this.sink.warn(`${fit.summary} (${seconds.toFixed(1)} s)`);
     state.step++;
     state.batchIndex = 0;
     state.lr = 0;
-    state.train = { lossSum: fit.train.loss * rows, correct: Math.round(fit.train.top1 * rows), images: rows, seconds };
+    state.train = { lossSum: fit.loss * rows, correct: Math.round(fit.top1 * rows), images: rows, seconds };
     this.sink.emit({
-      type: 'step', epoch: epoch + 1, step: state.step, loss: fit.train.loss, lr: 0, imagesPerSec: rows / Math.max(seconds, 1e-9), dataWaitMs: 0,
-      resolution: this.s.imageSize, batchSize: rows, acc: fit.train.top1, batch: 1, batches: 1,
+      type: 'step', epoch: epoch + 1, step: state.step, loss: fit.loss, lr: 0, imagesPerSec: rows / Math.max(seconds, 1e-9), dataWaitMs: 0,
+      resolution: this.s.imageSize, batchSize: rows, acc: fit.top1, batch: 1, batches: 1,
     });
     this.opts.afterStep?.({ step: state.step, model: this.compute.localModel() });
   }
@@ -411,21 +365,23 @@ class Session {
   /** Evaluates (the averaged weights when EMA is on), records the epoch, keeps the best, checkpoints. */
   private async endEpoch(epoch: number, outcome: TrainingOutcome): Promise<void> {
     const { state } = this;
-    const evaluation = this.evalSet === null ? null
-      : await this.compute.evaluate(this.averaged ? 'averaged' : 'live', this.evalSet, this.s.batchSize, this.scan.classes);
-    const train = { loss: state.train.lossSum / Math.max(1, state.train.images), top1: state.train.correct / Math.max(1, state.train.images) };
+    const evaluation = this.data.evaluate === null ? null : await this.data.evaluate(this.data.averaged ? 'averaged' : 'live', this.s.batchSize);
+    const train = {
+      loss: state.train.lossSum / Math.max(1, state.train.images),
+      top1: state.train.correct / Math.max(1, state.train.counted ?? state.train.images),
+    };
     const seconds = state.train.seconds;
     state.epoch = epoch + 1;
     state.batchIndex = 0;
     state.train = { lossSum: 0, correct: 0, images: 0, seconds: 0 };
-    const improved = evaluation !== null && (state.best === null || evaluation.top1 > state.best.top1
-      || (evaluation.top1 === state.best.top1 && evaluation.loss < state.best.loss));
-    if (evaluation && improved) state.best = { epoch: epoch + 1, top1: evaluation.top1, loss: evaluation.loss };
+    const candidate = evaluation && this.task.best(epoch + 1, evaluation);
+    const improved = candidate !== null && this.task.improves(candidate, state.best);
+    if (improved) state.best = candidate;
     Object.assign(outcome, { val: evaluation, best: state.best, epochsDone: state.epoch });
 
     this.sink.emit({
       type: 'epoch', epoch: epoch + 1, step: state.step, lr: state.lr, seconds, train,
-      val: evaluation && { loss: evaluation.loss, top1: evaluation.top1, top5: evaluation.top5 },
+      val: evaluation && this.task.metrics(evaluation),
     });
     if (evaluation) this.saveEvaluation(epoch + 1, evaluation);
     if (improved) await this.saveBest(epoch + 1);
@@ -464,7 +420,7 @@ class Session {
 
   private weightsMeta(): Record<string, string> {
     // The labels let a later fine-tune keep this classifier only for the same classes (head-only.ts loadForFineTune).
-    return { variant: this.s.variant, num_classes: String(this.scan.classes.length), format: 'timm', run: this.record.id, labels: JSON.stringify(this.scan.classes) };
+    return { variant: this.data.network, num_classes: String(this.classes.length), format: 'timm', run: this.record.id, labels: JSON.stringify(this.classes) };
   }
 
   /** Saves 'last'; a failed write (full disk) is a warning and the previous checkpoint stays. */
@@ -489,7 +445,7 @@ class Session {
 
   /** Saves 'best': the weights a user takes away (the averaged ones when EMA is on). */
   private async saveBest(epoch: number): Promise<void> {
-    const weights = await this.compute.weights(this.averaged ? 'averaged' : 'live');
+    const weights = await this.compute.weights(this.data.averaged ? 'averaged' : 'live');
     try {
       this.store.save('best', this.state.step, weights, null, this.state, this.weightsMeta());
       this.sink.emit({ type: 'checkpoint', kind: 'best', epoch, step: this.state.step });
@@ -500,7 +456,7 @@ class Session {
     }
   }
 
-  private saveEvaluation(epoch: number, evaluation: Evaluation): void {
+  private saveEvaluation(epoch: number, evaluation: TaskEvaluation): void {
     try {
       writeEvaluation(this.dir, epoch, evaluation);
     } catch (e) {

@@ -30,6 +30,10 @@ describe('scanSegmentation', () => {
     expect(scan.split).toEqual({ valFraction: 0.15, seed: 3 });
     expect(scan.pixelShare.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
     expect(scan.pixelShare.every((s) => s > 0)).toBe(true);
+    // Images holding each class: at most all of them, and every class somewhere.
+    expect(scan.imagesWith.train).toHaveLength(4);
+    expect(scan.imagesWith.train.every((n) => n > 0 && n <= scan.train.length)).toBe(true);
+    expect(scan.imagesWith.val.every((n) => n <= scan.val.length)).toBe(true);
     expect(scan.skipped).toEqual([]);
     expect(scan.problems).toEqual([]);
     // The same seed gives the same split.

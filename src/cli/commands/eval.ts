@@ -33,9 +33,9 @@ export const command: CliCommand = {
     json: JSON_FLAG,
   },
   async run(flags, io) {
-    const [{ LocalDevice }, { openForInference }, { evaluateModel }, { OrtModel, parseRuntime }, { heapOf }] = await Promise.all([
+    const [{ LocalDevice }, { openForInference }, { evaluateModel, evaluateSegmentationRun }, { OrtModel, parseRuntime }, { heapOf }, { readRun }] = await Promise.all([
       import('../../device/device.ts'), import('../../device/inference.ts'), import('../../train/index.ts'), import('../../export/ort-model.ts'),
-      import('../../device/heap.ts'),
+      import('../../device/heap.ts'), import('../../run/index.ts'),
     ]);
     const runtime = parseRuntime(flags.runtime);
     const checkpoint = flags.checkpoint as string | undefined;
@@ -46,6 +46,20 @@ export const command: CliCommand = {
     if (source.weights && !flags.data) throw new UsageError('--weights needs --data DIR');
     const show = flags.misclassified as number;
     if (!Number.isInteger(show) || show < 0) throw new UsageError(`--misclassified must be a whole number, got ${show}`);
+    // A segmentation run: mIoU, pixel and mean class accuracy, per-class IoU (its task's evaluation, in this process).
+    const run = source.run ? readRun(source.run) : null;
+    if (run && run.settings.task === 'segmentation') {
+      if (runtime !== 'tfjs' || flags.data !== undefined) throw new UsageError('a segmentation run is evaluated on its own validation images with tfjs (no --data, no --runtime)');
+      const r = await evaluateSegmentationRun(source.run!, run, { checkpoint: checkpoint as 'best' | 'last' | undefined, batchSize: positiveInt(flags, 'batch-size') });
+      if (flags.json) {
+        io.out(JSON.stringify(r));
+        return 0;
+      }
+      io.out(`${r.source} on ${r.count} validation images of ${r.data} at ${r.imageSize} px`);
+      io.out(`loss ${r.loss.toFixed(4)}   mIoU ${pct(r.miou)}   pixel accuracy ${pct(r.pixelAccuracy)}   mean class accuracy ${pct(r.meanClassAccuracy)}\n`);
+      io.out(table(['class', 'IoU', 'accuracy'], r.classes.map((c, i) => [c, pct(r.perClassIou[i]), pct(r.perClassAccuracy[i])])));
+      return 0;
+    }
     const given = settingsFromFlags({ ...flags, variant: undefined }, EVAL_SETTING_FLAGS) as { evalCrop?: number | 'auto' };
     if (typeof given.evalCrop === 'number' && !(given.evalCrop > 0 && given.evalCrop <= 1)) throw new UsageError(`--eval-crop must be in (0, 1], got ${given.evalCrop}`);
     const r = await withDevice(flags, io, ({ device }) => evaluateModel({

@@ -14,6 +14,8 @@ import type { TrainingOutcome } from '../../train/index.ts';
 import { createRun } from '../../run/index.ts';
 import { resolveWeightsFlag } from '../weights.ts';
 
+const DATASET_LAYOUTS = 'classification: root/<class>/<image>; segmentation: images/ + masks/ or PASCAL VOC; detection: YOLO or COCO';
+
 /** Runs (or resumes) the run in `dir`, reporting on the terminal; exit code 0 unless it failed. */
 export async function trainInTerminal(dir: string, flags: ParsedFlags, io: CliIO, device: ComputeDevice): Promise<number> {
   const json = flags.json === true;
@@ -57,7 +59,7 @@ export async function trainInTerminal(dir: string, flags: ParsedFlags, io: CliIO
 
 export const command: CliCommand = {
   name: 'train',
-  summary: 'train a model on a folder of images (root/<class>/<image> or root/train|val/<class>/<image>)',
+  summary: 'train a model on a folder of images: classes (root/<class>/<image>, or root/train|val/<class>/<image>) or segmentation masks (images/ + masks/, PASCAL VOC)',
   flags: {
     // Every TrainSettings field, with help and default from the contract's schema.
     ...flagSpecs(TRAIN_SETTING_FLAGS),
@@ -72,10 +74,18 @@ export const command: CliCommand = {
     requireFlag<string>(flags, 'data');
     await resolveWeightsFlag(flags, io); // a zoo name or repo id: pulled when not cached, and its variant
     const settings = { ...settingsFromFlags({ ...flags, variant: undefined }), data: requireFlag<string>(flags, 'data') } as TrainSettingsInput;
-    if (flags.variant !== undefined) settings.variant = variantFlag(flags, false); // also accepts the short names (xxs, …)
+    // A DeepLabv3 name means segmentation on that network's backbone (deeplabv3_mobilevit_xxs: mobilevit_xxs).
+    const dense = /^deeplabv3[_-](.+)$/i.exec(String(flags.variant ?? ''));
+    if (dense && settings.task !== undefined && settings.task !== 'segmentation') throw new UsageError(`--variant ${String(flags.variant)} is a segmentation network, not --task ${settings.task}`);
+    if (flags.variant !== undefined) settings.variant = variantFlag({ ...flags, variant: dense ? dense[1] : flags.variant }, false); // also accepts the short names (xxs, …)
     // Refused before a run folder is made for them.
     positiveInt(flags, 'checkpoint-every');
     if (!existsSync(settings.data)) throw new UsageError(`dataset folder not found: ${settings.data}`);
+    const { datasetTask } = await import('../../data/dataset-kind.ts');
+    const found = datasetTask(settings.data);
+    // --task insists (the task's scan then says what the folder lacks); else a DeepLabv3 name, else the folder says.
+    settings.task ??= dense ? 'segmentation' : found;
+    if (!flags.json && settings.task !== 'classification') io.err(`task: ${settings.task}${flags.task === undefined && !dense ? ` (the dataset folder's layout; ${DATASET_LAYOUTS})` : ''}`);
     // Settings and a dataset that could never train make no run folder (a header scan: two classes or more).
     const [{ SettingsError, parseTrainable }, { assertTrainable, scanDataset }] = await Promise.all([import('../../protocol/trainable.ts'), import('../../data/scan.ts')]);
     let parsed: TrainSettings;
@@ -84,7 +94,7 @@ export const command: CliCommand = {
     } catch (e) {
       throw e instanceof SettingsError ? new UsageError((e as Error).message) : e;
     }
-    assertTrainable(await scanDataset(parsed.data, { valFraction: parsed.valFraction, seed: parsed.seed, verify: 'header' }));
+    if (parsed.task === 'classification') assertTrainable(await scanDataset(parsed.data, { valFraction: parsed.valFraction, seed: parsed.seed, verify: 'header' }));
     let run: { id: string; dir: string };
     try {
       run = createRun(settings, { runDir: flags['run-dir'] as string | undefined, workspace: flags.workspace as string | undefined, name: flags.name as string | undefined });
@@ -94,6 +104,6 @@ export const command: CliCommand = {
     return withDevice(flags, io, ({ device }) => {
       if (!flags.json) io.err(`run folder: ${run.dir}`);
       return trainInTerminal(run.dir, flags, io, device);
-    });
+    }, { training: parsed }); // --backend auto: the device measured fastest for this variant and size, as the studio chooses it
   },
 };

@@ -1,0 +1,114 @@
+// Segmentation: a class per pixel. The dataset is a folder of images and masks (PASCAL VOC, or images/ + masks/:
+// data/segmentation-scan.ts); the network is DeepLabv3 on the run's MobileViT backbone (model/segmentation.ts),
+// trained with the pixel cross-entropy (ignore 255) on augmentations that move the mask with the image
+// (data/segmentation-augment.ts). Evaluation: mIoU, pixel and mean class accuracy over the whole validation set.
+import { LocalDevice } from '../../device/device.ts';
+import { median } from '../../util/median.ts';
+import { buildMaskSet, maskTrainBatches } from '../../data/segmentation-loader.ts';
+import { DEFAULT_SEGMENTATION_AUGMENT } from '../../data/segmentation-augment.ts';
+import { scanSegmentation, type SegmentationScan } from '../../data/segmentation-scan.ts';
+import { BufferPool } from '../../data/buffer-pool.ts';
+import { SegmentationModel } from '../../model/segmentation.ts';
+import { loadWeights } from '../../model/weights.ts';
+import { PIXEL_OBJECTIVE } from '../../optim/objective.ts';
+import type { BestEpoch, ScanSummary, TrainSettings } from '../../protocol/contract.ts';
+import { DenseCompute } from '../dense-compute.ts';
+import { PREFETCH_BATCHES } from '../defaults.ts';
+import { resolveRecipe } from '../recipe.ts';
+import { evaluateSegmentation, type SegmentationEvaluation } from '../segmentation-evaluate.ts';
+import type { OpenContext, PrepareContext, PreparedData, ScannedData, TrainingTask } from './task.ts';
+
+/** The DeepLabv3 network on a classifier variant's backbone (mobilevit_xs → deeplabv3_mobilevit_xs). */
+export function segmentationNetwork(variant: string): string {
+  return `deeplabv3_${variant}`;
+}
+
+/** The settings a segmentation run cannot take, each with why; empty when it can train. */
+function refusals(s: TrainSettings, device: PrepareContext['device']): string[] {
+  const out: string[] = [];
+  if (s.headOnly) out.push('headOnly (a quick fine-tune solves a classifier on pooled features; a segmentation head reads a feature map)');
+  if (s.weights) out.push('weights (initialising DeepLabv3 from a classification or segmentation checkpoint is not implemented yet)');
+  if (!(device instanceof LocalDevice)) out.push(`the ${device.info.name} device (segmentation trains in this process for now: --backend wasm, cpu or tensorflow)`);
+  return out;
+}
+
+function summary(scan: SegmentationScan): ScanSummary {
+  const all = [...scan.train, ...scan.val];
+  const stats = (xs: number[]) => ({ min: Math.min(...xs), max: Math.max(...xs), median: median(xs) });
+  return {
+    root: scan.root, task: 'segmentation', layout: scan.split ? 'flat' : 'split', split: scan.split,
+    classes: scan.classes.map((name, c) => {
+      const [train, val] = [scan.imagesWith.train[c], scan.imagesWith.val[c]];
+      return { name, train, val, total: train + val };
+    }),
+    totalImages: all.length, trainCount: scan.train.length, valCount: scan.val.length,
+    imageSize: all.length ? { width: stats(all.map((p) => p.width)), height: stats(all.map((p) => p.height)) } : null,
+    skipped: scan.skipped, ignored: 0, notes: scan.notes, problems: scan.problems,
+  };
+}
+
+export const segmentation: TrainingTask = {
+  name: 'segmentation',
+
+  async scan(ctx: PrepareContext, s: TrainSettings): Promise<ScannedData> {
+    const refused = refusals(s, ctx.device);
+    if (refused.length) throw new Error(`segmentation cannot take ${refused.join('; ')}`);
+    ctx.onPrepare?.('scan', 0, 1);
+    const scan = await scanSegmentation(s.data, { valFraction: s.valFraction, seed: s.seed });
+    if (scan.problems.length > 0) throw new Error(`dataset ${scan.root} cannot be used for segmentation: ${scan.problems.join('; ')}`);
+    ctx.onPrepare?.('scan', 1, 1);
+    const dataset = summary(scan);
+    // Random crops and the evaluation crop are classification's: segmentation scales and crops by its own recipe
+    // and evaluates whole images, so only the schedule is resolved from the data.
+    const fixed = { ...s, evalCrop: 1, augmentation: { ...s.augmentation, cropScale: [1, 1] as [number, number] } };
+    const stats = dataset.imageSize && { shortSide: Math.min(dataset.imageSize.width.median, dataset.imageSize.height.median), trainImages: scan.train.length, classes: scan.classes.length };
+    const recipe = ctx.record.recipe ?? resolveRecipe(fixed, ctx.resumed ? null : stats);
+    const layout = scan.layout === 'voc' ? 'PASCAL VOC' : 'images/ + masks/';
+    const names = { voc: 'the VOC names', 'labels.txt': 'names from labels.txt', numbered: 'numbered' }[scan.classSource];
+    const notes = [
+      `segmentation dataset (${layout}): ${scan.train.length} training and ${scan.val.length} validation images, ${scan.classes.length} classes (${names}); DeepLabv3 on ${s.variant}`,
+      recipe.explanation, ...scan.notes,
+    ];
+    if (scan.skipped.length) notes.push(`${scan.skipped.length} file(s) skipped: ${scan.skipped.slice(0, 5).map((f) => `${f.path} (${f.reason})`).join('; ')}${scan.skipped.length > 5 ? '; …' : ''}`);
+    return { classes: scan.classes, dataset, recipe, trainImages: scan.train.length, notes, open: (octx) => open(octx, scan) };
+  },
+
+  metrics(e) {
+    const { loss, top1, miou, pixelAccuracy, meanClassAccuracy, perClassIou } = e as SegmentationEvaluation;
+    return { loss, top1, top5: null, miou, pixelAccuracy, meanClassAccuracy, perClassIou };
+  },
+  best: (epoch, e): BestEpoch => ({ epoch, top1: e.top1, loss: e.loss, miou: (e as SegmentationEvaluation).miou }),
+  improves: (next, best) => best === null || next.miou! > best.miou! || (next.miou === best.miou && next.loss < best.loss),
+};
+
+async function open(ctx: OpenContext, scan: SegmentationScan): Promise<PreparedData> {
+  const s = ctx.record.settings;
+  const network = segmentationNetwork(s.variant);
+  // Drawn from the run's seed here, as a classifier's: the same seed gives the same start.
+  const model = new SegmentationModel(network as ConstructorParameters<typeof SegmentationModel>[0], scan.classes.length, s.seed);
+  let compute: DenseCompute | null = null;
+  try {
+    const resume = ctx.checkpoint;
+    if (resume) loadWeights(model, resume.weights, { allowHeadMismatch: false, source: resume.source });
+    const evalSet = scan.val.length === 0 ? null
+      : await buildMaskSet(scan.val, s.imageSize, { signal: ctx.signal, onProgress: (d, t) => ctx.onPrepare?.('eval-set', d, t) });
+    const notes = evalSet ? [] : ['no validation images: epochs report training metrics only'];
+    const settings = ctx.trainer(true);
+    compute = new DenseCompute(model, settings, PIXEL_OBJECTIVE, resume?.state);
+    ctx.announce(scan.train.length, notes, ctx.device.info.name);
+    const run = compute;
+    const augment = { ...DEFAULT_SEGMENTATION_AUGMENT, hflip: s.augmentation.hflip ? DEFAULT_SEGMENTATION_AUGMENT.hflip : 0 };
+    const buffers = new BufferPool();
+    return {
+      compute: run,
+      averaged: settings.emaDecay !== null,
+      network,
+      batches: (epoch, startBatch) => maskTrainBatches(scan.train, { sampler: ctx.sampler, epoch, startBatch, augment, prefetch: PREFETCH_BATCHES, buffers }),
+      evaluate: evalSet && ((which, batchSize) => run.withWeights(which, () => evaluateSegmentation(run.model, evalSet, batchSize, scan.classes))),
+    };
+  } catch (e) {
+    if (compute) await compute.dispose();
+    else model.dispose();
+    throw e;
+  }
+}

@@ -1,0 +1,91 @@
+// Segmentation plugged into the training loop through its task (src/train/tasks/segmentation.ts): a short run on a
+// generated images-and-masks folder trains DeepLabv3-MobileViT-XXS, checkpoints, reports mIoU in its events and
+// run record, resumes exactly after a stop, and `eval --run --json` reports what the last epoch did.
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../src/backend/index.ts';
+import { main } from '../../src/cli/main.ts';
+import { readSafetensors } from '../../src/model/safetensors.ts';
+import type { TrainEvent } from '../../src/protocol/contract.ts';
+import { CheckpointStore, FILES, readEvents, readRun } from '../../src/run/index.ts';
+import { runTraining, type TrainingOutcome } from '../../src/train/index.ts';
+import { makeSegmentationDataset } from '../helpers/segmentation-dataset.ts';
+import { steps, tinyRun } from './helpers.ts';
+
+beforeAll(async () => { await initBackend('wasm'); });
+
+type EpochEvent = Extract<TrainEvent, { type: 'epoch' }>;
+const epochs = (events: TrainEvent[]) => events.filter((e): e is EpochEvent => e.type === 'epoch');
+const SETTINGS = { task: 'segmentation', imageSize: 64, epochs: 3, batchSize: 4, lr: 0.004, seed: 3 } as const;
+
+describe('a short segmentation run', () => {
+  let data: string;
+  let dir: string;
+  let outcome: TrainingOutcome;
+  const events: TrainEvent[] = [];
+
+  beforeAll(async () => {
+    data = join(mkdtempSync(join(tmpdir(), 'seg-data-')), 'shapes');
+    await makeSegmentationDataset(data, { layout: 'images-masks', count: 10, classes: 3, size: 48, labels: true, border: true });
+    ({ dir } = tinyRun(data, SETTINGS));
+    outcome = await runTraining(dir, { onEvent: (e) => events.push(e), checkpointEverySteps: 2 });
+  }, 300_000);
+
+  it('trains DeepLabv3 on the masks and reports mIoU, pixel and class accuracy per epoch', () => {
+    expect(outcome.error).toBeNull();
+    expect(outcome.status).toBe('finished');
+    expect(events[0]).toMatchObject({ type: 'started', backend: 'wasm' });
+    expect(events.some((e) => e.type === 'warning' && /segmentation dataset \(images\/ \+ masks\/\): \d+ training and \d+ validation images, 3 classes \(names from labels\.txt\)/.test(e.message))).toBe(true);
+    for (const s of steps(events)) expect(s.acc).toBeGreaterThanOrEqual(0);
+    const last = epochs(events).at(-1)!;
+    expect(last.val).toMatchObject({ top5: null, miou: expect.any(Number), pixelAccuracy: last.val!.top1, meanClassAccuracy: expect.any(Number) });
+    expect(last.val!.perClassIou).toHaveLength(3);
+    // The loss falls from the first steps to the last (the generated shapes are easy; a few steps only).
+    const s = steps(events);
+    expect(s.at(-1)!.loss).toBeLessThan(s[0].loss);
+  });
+
+  it('records the task, the labels, an mIoU-ranked best, and DeepLabv3 weights', () => {
+    const run = readRun(dir);
+    expect(run.settings.task).toBe('segmentation');
+    expect(run.classes).toEqual(['background', 'shape1', 'shape2']);
+    expect(run.dataset).toMatchObject({ task: 'segmentation', trainCount: expect.any(Number), valCount: expect.any(Number) });
+    expect(run.best).toMatchObject({ miou: expect.any(Number) });
+    expect(readFileSync(join(dir, FILES.labels), 'utf8').trim().split('\n')).toEqual(run.classes);
+    const best = new CheckpointStore(join(dir, FILES.checkpoints)).weightsPath('best')!;
+    const { tensors, metadata } = readSafetensors(best);
+    expect(metadata.variant).toBe('deeplabv3_mobilevit_xxs');
+    expect([...tensors.keys()].some((k) => k.startsWith('segmentation_head.'))).toBe(true);
+    expect(existsSync(join(dir, FILES.evaluations, 'epoch-003.json'))).toBe(true);
+  });
+
+  it('eval --run --json reports the last epoch\'s mIoU, pixel accuracy and per-class IoU', async () => {
+    const out: string[] = [];
+    const code = await main(['eval', '--run', dir, '--checkpoint', 'last', '--json'], { out: (s) => out.push(s), err: () => {} });
+    expect(code).toBe(0);
+    const r = JSON.parse(out.join(''));
+    const last = epochs(readEvents(join(dir, FILES.metrics)).events).at(-1)!;
+    expect(r.task).toBe('segmentation');
+    expect(r.miou).toBeCloseTo(last.val!.miou!, 6);
+    expect(r.pixelAccuracy).toBeCloseTo(last.val!.pixelAccuracy!, 6);
+    expect(r.perClassIou).toHaveLength(3);
+    expect(r.loss).toBeCloseTo(last.val!.loss, 4);
+  }, 120_000);
+
+  it('resumes after a stop to exactly the run that was never stopped', async () => {
+    const { dir: twin } = tinyRun(data, SETTINGS);
+    const stop = new AbortController();
+    const first = await runTraining(twin, { signal: stop.signal, checkpointEverySteps: 2, onEvent: (e) => { if (e.type === 'step' && e.step === 3) stop.abort('stop'); } });
+    expect(first.status).toBe('stopped');
+    const resumed = await runTraining(twin, { checkpointEverySteps: 2 });
+    expect(resumed.status).toBe('finished');
+    const a = epochs(readEvents(join(dir, FILES.metrics)).events).map((e) => e.val);
+    const b = epochs(readEvents(join(twin, FILES.metrics)).events).map((e) => e.val);
+    expect(b).toEqual(a);
+    const weights = (d: string) => readSafetensors(new CheckpointStore(join(d, FILES.checkpoints)).weightsPath('last')!).tensors;
+    const [wa, wb] = [weights(dir), weights(twin)];
+    for (const [key, t] of wa) expect(Buffer.from(wb.get(key)!.data.buffer).equals(Buffer.from(t.data.buffer)), key).toBe(true);
+  }, 300_000);
+});
