@@ -3,7 +3,7 @@
 // command sets one up (a dynamic import), not with the registry.
 import type { BackendReport } from '../backend/report.ts';
 import { BACKEND_NAMES, DEVICE_NAMES } from '../backend/names.ts';
-import type { ChosenDevice } from '../device/choice.ts';
+import type { ChosenDevice, DeviceDeps } from '../device/choice.ts';
 import type { FlagSpec, ParsedFlags } from './args.ts';
 import { UsageError } from './args.ts';
 import type { CliIO } from './command.ts';
@@ -22,20 +22,25 @@ export const DEVICE_FLAG: FlagSpec = {
   description: `${DEVICE_NAMES.join(' | ')} (default: fastest in-process backend; env MOBILEVIT_BACKEND). wasm-workers trains data parallel on one worker thread per core (env MOBILEVIT_WORKERS); webgpu, webgl and wasm-threads run in headless Chromium (CHROMIUM_PATH)`,
 };
 
-/** A training the device is chosen for: with --backend auto, the device measured fastest for it (src/device/choice.ts). */
-export interface TrainingSpec { variant: VariantName; imageSize: number }
+/** How a command's device is chosen: for a `training`, --backend auto is the device measured fastest for it. */
+export interface DeviceSetup {
+  training?: { variant: VariantName; imageSize: number };
+  /** The choice's host (default: engine/devices.ts deviceDeps(), as the studio's engine; tests: fakes). */
+  deps?: DeviceDeps;
+}
 
 /**
  * Opens the compute device --backend names through the studio's own choice (src/device/choice.ts; for a
  * `training`, 'auto' is the device measured fastest on this machine, read from the speeds file the app keeps)
  * and reports it on stderr. The caller closes it (a page device is a browser process): use withDevice.
  */
-export async function setupDevice(flags: ParsedFlags, io: CliIO, training?: TrainingSpec): Promise<ChosenDevice> {
+export async function setupDevice(flags: ParsedFlags, io: CliIO, setup: DeviceSetup = {}): Promise<ChosenDevice> {
   const [{ chooseDevice }, { describeDevice }, { deviceDeps }, { SpeedFile, defaultSpeedsFile }, { formatBackendBanner }] = await Promise.all([
     import('../device/choice.ts'), import('../device/describe.ts'), import('../engine/devices.ts'), import('../engine/device-speeds.ts'), import('../backend/report.ts'),
   ]);
+  const deps = setup.deps ?? deviceDeps();
   const chosen = await chooseDevice(flags.backend as string | undefined, {
-    deps: deviceDeps(), training, store: training ? new SpeedFile(defaultSpeedsFile()) : undefined,
+    deps, training: setup.training, store: setup.training ? new SpeedFile(defaultSpeedsFile(deps.env)) : undefined,
     onNote: (n) => io.err(n), onProgress: (_done, _total, label) => io.err(label),
   });
   const measured = chosen.table ? ` — ${chosen.reason}` : '';
@@ -44,9 +49,9 @@ export async function setupDevice(flags: ParsedFlags, io: CliIO, training?: Trai
   return chosen;
 }
 
-/** Runs `fn` with the device --backend names (chosen for `training` when given), and closes it however `fn` ends. */
-export async function withDevice<T>(flags: ParsedFlags, io: CliIO, fn: (opened: ChosenDevice) => Promise<T>, training?: TrainingSpec): Promise<T> {
-  const opened = await setupDevice(flags, io, training);
+/** Runs `fn` with the device --backend names (chosen for `setup.training` when given), and closes it however `fn` ends. */
+export async function withDevice<T>(flags: ParsedFlags, io: CliIO, fn: (opened: ChosenDevice) => Promise<T>, setup: DeviceSetup = {}): Promise<T> {
+  const opened = await setupDevice(flags, io, setup);
   try {
     return await fn(opened);
   } finally {

@@ -15,7 +15,7 @@ import { TFJS_VERSION, appVersion } from '../util/version.ts';
 export const DEVICE_SPEEDS_FILE = 'device-speeds.json';
 
 /** The file the app uses when no workspace is fixed (the CLI shares it). */
-export const defaultSpeedsFile = (): string => join(defaultWorkspace(), DEVICE_SPEEDS_FILE);
+export const defaultSpeedsFile = (env: Record<string, string | undefined> = process.env): string => join(defaultWorkspace(env), DEVICE_SPEEDS_FILE);
 
 /** Tables of other machines, variants and sizes are kept too, the most recent this many. */
 const KEEP = 32;

@@ -19,14 +19,15 @@ export const command: CliCommand = {
   },
   async run(flags, io) {
     const dir = requireFlag<string>(flags, 'run');
-    let status: string;
+    let record: ReturnType<typeof readRun>;
     try {
-      status = readRun(dir).status;
+      record = readRun(dir);
     } catch (e) {
       throw new UsageError((e as Error).message);
     }
-    if (status === 'finished') throw new UsageError(`run ${dir} has finished: there is nothing to resume`);
+    if (record.status === 'finished') throw new UsageError(`run ${dir} has finished: there is nothing to resume`);
     if (!existsSync(join(dir, FILES.checkpoints, 'last.json'))) io.err(`run ${dir} has no checkpoint yet: it starts from the beginning`);
-    return withDevice(flags, io, ({ device }) => trainInTerminal(dir, flags, io, device));
+    // --backend auto: the device measured fastest for the run's variant and size, as the studio chooses it.
+    return withDevice(flags, io, ({ device }) => trainInTerminal(dir, flags, io, device), { training: record.settings });
   },
 };
