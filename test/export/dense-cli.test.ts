@@ -8,17 +8,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import type * as OrtTypes from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeModel } from './onnx-model.ts';
-import { createOrtSession, loadOrt, nhwcToNchw } from '../../src/export/ort.ts';
 import { DetectionModel } from '../../src/model/detection.ts';
 import { readSafetensors } from '../../src/model/safetensors.ts';
 import { SegmentationModel } from '../../src/model/segmentation.ts';
 import { saveWeights } from '../../src/model/weights-file.ts';
 import { runCli } from '../helpers/cli.ts';
-import { fixture, maxAbsDiff } from '../helpers/fixtures.ts';
-import { randomizeVectors } from './helpers.ts';
+import { fixture, maxAbsDiff, maxRelDiff } from '../helpers/fixtures.ts';
+import { ortOutputs, randomizeVectors, toNhwc } from './helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'dense-export-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -28,32 +26,9 @@ beforeAll(async () => {
   await tf.ready();
 });
 
-async function runOrt(file: string, nhwc: Float32Array, [b, h, w]: number[]): Promise<Record<string, OrtTypes.Tensor>> {
-  const ort = await loadOrt();
-  const session = await createOrtSession(new Uint8Array(readFileSync(file)), { threads: 1 });
-  try {
-    return await session.run({ pixels: new ort.Tensor('float32', nhwcToNchw(nhwc, b, h, w), [b, 3, h, w]) });
-  } finally {
-    await session.release();
-  }
-}
+const runOrt = (file: string, nhwc: Float32Array, shape: readonly number[]) => ortOutputs(new Uint8Array(readFileSync(file)), nhwc, shape);
 
 const metadataOf = (file: string) => Object.fromEntries(decodeModel(new Uint8Array(readFileSync(file))).metadataProps!.map((p) => [p.key, p.value!]));
-
-/** NCHW → NHWC. */
-function toNhwc(x: Float32Array, [b, c, h, w]: number[]): Float32Array {
-  const out = new Float32Array(x.length);
-  for (let n = 0; n < b; n++) for (let ch = 0; ch < c; ch++) for (let i = 0; i < h * w; i++) out[(n * h * w + i) * c + ch] = x[(n * c + ch) * h * w + i];
-  return out;
-}
-
-/** max |got − ref| / max(1, |ref|): the issue's tolerance is 1e-4 of it. */
-function relDiff(got: ArrayLike<number>, ref: ArrayLike<number>): number {
-  expect(got.length).toBe(ref.length);
-  let m = 0;
-  for (let i = 0; i < ref.length; i++) m = Math.max(m, Math.abs(got[i] - ref[i]) / Math.max(1, Math.abs(ref[i])));
-  return m;
-}
 
 describe('export --format onnx of a weights file', () => {
   it('DeepLabv3: the file\'s labels in the metadata, the logits at 1/16 equal to the studio\'s', async () => {
@@ -112,7 +87,7 @@ describe('export --format onnx of the references\' checkpoints', () => {
     const io = readSafetensors(fixture('seg/deeplabv3_mobilevit_xxs_256.io.safetensors')).tensors;
     const logits = (await runOrt(out, io.get('input_nhwc')!.data, io.get('input_nhwc')!.shape)).logits;
     const want = io.get('logits_nhwc')!.data;
-    expect(relDiff(toNhwc(logits.data as Float32Array, logits.dims as number[]), want)).toBeLessThan(1e-4);
+    expect(maxRelDiff(toNhwc(logits.data as Float32Array, logits.dims as number[]), want)).toBeLessThan(1e-4);
   }, 120_000);
 
   it('ml-cvnets\' SSDLite-MobileViT-XXS: its anchors, deltas and logits, and with the post-processing in the graph its detections', async () => {
@@ -124,7 +99,7 @@ describe('export --format onnx of the references\' checkpoints', () => {
     const got = await runOrt(raw, input.data, input.shape);
     expect(maxAbsDiff(got.anchors.data as Float32Array, io.get('anchors')!.data)).toBeLessThan(1e-6);
     for (const name of ['box_deltas', 'class_logits']) {
-      expect(relDiff(got[name].data as Float32Array, io.get(name)!.data), name).toBeLessThan(1e-4);
+      expect(maxRelDiff(got[name].data as Float32Array, io.get(name)!.data), name).toBeLessThan(1e-4);
     }
     const nms = join(dir, 'det-ref-nms.onnx');
     expect((await runCli('export', '--format', 'onnx', '--variant', 'ssdlite_mobilevit_xxs', '--weights', weights, '--score-threshold', '0.5', '--out', nms, '--backend', 'wasm')).code).toBe(0);

@@ -2,7 +2,8 @@
 // TF.js and onnxruntime logits of one input.
 import * as tf from '@tensorflow/tfjs';
 import { createModel, type Model, type Param, type VariantName } from '../../src/model/index.ts';
-import { createOrtSession, ortLogits } from '../../src/export/ort.ts';
+import type * as OrtTypes from 'onnxruntime-node';
+import { createOrtSession, loadOrt, nhwcToNchw, ortLogits } from '../../src/export/ort.ts';
 
 /** Random init, then every normalisation parameter and running statistic drawn away from 0/1 (seeded). */
 export function randomModel(variant: VariantName, numClasses: number, seed: number): Model {
@@ -43,4 +44,22 @@ export async function onnxLogits(bytes: Uint8Array, nhwc: Float32Array, b: numbe
   } finally {
     await session.release();
   }
+}
+
+/** Every output of a graph, by name, for NHWC images [b, h, w, 3] (fed as the `pixels` NCHW input). */
+export async function ortOutputs(bytes: Uint8Array, nhwc: Float32Array, [b, h, w]: readonly number[]): Promise<Record<string, OrtTypes.Tensor>> {
+  const ort = await loadOrt();
+  const session = await createOrtSession(bytes, { threads: 1 });
+  try {
+    return await session.run({ pixels: new ort.Tensor('float32', nhwcToNchw(nhwc, b, h, w), [b, 3, h, w]) });
+  } finally {
+    await session.release();
+  }
+}
+
+/** NCHW [b, c, h, w] → NHWC, to compare a graph's maps with the studio's layout. */
+export function toNhwc(x: Float32Array, [b, c, h, w]: readonly number[]): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let n = 0; n < b; n++) for (let ch = 0; ch < c; ch++) for (let i = 0; i < h * w; i++) out[(n * h * w + i) * c + ch] = x[(n * c + ch) * h * w + i];
+  return out;
 }

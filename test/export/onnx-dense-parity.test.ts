@@ -5,16 +5,14 @@
 // every image equal to detection-postprocess.ts's (count, labels, order), boxes and scores within 1e-4.
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import type * as OrtTypes from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeModel } from './onnx-model.ts';
 import { exportDetectionOnnx, exportSegmentationOnnx } from '../../src/export/onnx-dense.ts';
-import { createOrtSession, loadOrt, nhwcToNchw } from '../../src/export/ort.ts';
 import { postprocess, SSD_POSTPROCESS } from '../../src/model/detection-postprocess.ts';
 import { DetectionModel } from '../../src/model/detection.ts';
 import { SegmentationModel } from '../../src/model/segmentation.ts';
 import { maxAbsDiff } from '../helpers/fixtures.ts';
-import { randomizeVectors } from './helpers.ts';
+import { ortOutputs, randomizeVectors, toNhwc } from './helpers.ts';
 
 const TOL = 1e-4;
 
@@ -25,24 +23,6 @@ beforeAll(async () => {
 
 function randomImages(b: number, [h, w]: [number, number], seed: number): Float32Array {
   return tf.tidy(() => tf.randomUniform([b, h, w, 3], 0, 1, 'float32', seed).dataSync() as Float32Array).slice();
-}
-
-/** Runs the model's graph on NHWC images; every output by name. */
-async function runOrt(bytes: Uint8Array, nhwc: Float32Array, b: number, [h, w]: [number, number]): Promise<Record<string, OrtTypes.Tensor>> {
-  const ort = await loadOrt();
-  const session = await createOrtSession(bytes, { threads: 1 });
-  try {
-    return await session.run({ pixels: new ort.Tensor('float32', nhwcToNchw(nhwc, b, h, w), [b, 3, h, w]) });
-  } finally {
-    await session.release();
-  }
-}
-
-/** NCHW → NHWC, to compare with the studio's layout. */
-function toNhwc(x: Float32Array, [b, c, h, w]: number[]): Float32Array {
-  const out = new Float32Array(x.length);
-  for (let n = 0; n < b; n++) for (let ch = 0; ch < c; ch++) for (let i = 0; i < h * w; i++) out[(n * h * w + i) * c + ch] = x[(n * c + ch) * h * w + i];
-  return out;
 }
 
 const within = (got: ArrayLike<number>, ref: Float32Array) => {
@@ -57,7 +37,7 @@ describe('DeepLabv3-MobileViT as ONNX', () => {
     try {
       const x = randomImages(2, size, 7);
       const ref = tf.tidy(() => model.forward(tf.tensor4d(x, [2, ...size, 3])).dataSync().slice() as Float32Array);
-      const out = (await runOrt(exportSegmentationOnnx(model, { size }), x, 2, size)).logits;
+      const out = (await ortOutputs(exportSegmentationOnnx(model, { size }), x, [2, ...size])).logits;
       const dims = [2, 5, Math.ceil(size[0] / 16), Math.ceil(size[1] / 16)];
       expect(out.dims).toEqual(dims);
       within(toNhwc(out.data as Float32Array, dims), ref);
@@ -101,7 +81,7 @@ describe('SSDLite-MobileViT as ONNX', () => {
       const ref = model.forward(xt);
       const [deltas, logits] = [ref.boxDeltas.dataSync().slice() as Float32Array, ref.classLogits.dataSync().slice() as Float32Array];
       tf.dispose([xt, ref.boxDeltas, ref.classLogits]);
-      const out = await runOrt(exportDetectionOnnx(model, { size }), x, 2, size);
+      const out = await ortOutputs(exportDetectionOnnx(model, { size }), x, [2, ...size]);
       const count = ref.anchors.length / 4;
       expect(out.anchors.dims).toEqual([count, 4]);
       expect(out.anchors.data).toEqual(ref.anchors);
@@ -128,7 +108,7 @@ describe('SSDLite-MobileViT as ONNX', () => {
       for (const perClass of [200, 20]) {
         const opts = { ...SSD_POSTPROCESS, scoreThreshold: 0.3, perClass, perImage: undefined };
         const expected = [0, 1].map((i) => postprocess(logits.subarray(i * count * classes, (i + 1) * count * classes), deltas.subarray(i * count * 4, (i + 1) * count * 4), ref.anchors, classes, opts));
-        const out = await runOrt(exportDetectionOnnx(model, { size, postprocess: opts }), x, 2, size);
+        const out = await ortOutputs(exportDetectionOnnx(model, { size, postprocess: opts }), x, [2, ...size]);
         const n = expected.reduce((s, d) => s + d.scores.length, 0);
         // Detections in both images, of every class, and fewer than the scores above the threshold: NMS (or the cap) removed some.
         expect(expected.every((d) => new Set(d.labels).size === classes - 1)).toBe(true);

@@ -8,17 +8,9 @@ import { makeAnchors } from '../../src/model/anchors.ts';
 import { DetectionModel } from '../../src/model/detection.ts';
 import { readSafetensors } from '../../src/model/safetensors.ts';
 import { loadWeights } from '../../src/model/weights.ts';
-import { fixture, maxAbs, maxAbsDiff } from '../helpers/fixtures.ts';
+import { fixture, maxAbs, maxAbsDiff, maxRelDiff } from '../helpers/fixtures.ts';
 
 const NAME = 'det/ssd_mobilevit_xxs_320_b1';
-
-/** max |a − b| / max(1, |b|) elementwise: the 1e-4 × max(1, |reference|). */
-function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]) / Math.max(1, Math.abs(b[i])));
-  return m;
-}
 
 describe('SSDLite-MobileViT', () => {
   afterAll(async () => { await tf.setBackend('cpu'); });
