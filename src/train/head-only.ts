@@ -14,9 +14,8 @@
 // The backbone runs in inference mode (BatchNorm running statistics, no dropout), as a frozen backbone should:
 // features(x) here are exactly what Model.forward computes before its head, so head(features(x)) = forward(x).
 import * as tf from '@tensorflow/tfjs';
-import { augmentedPixels, drawAugmentation, type AugmentConfig } from '../data/augment.ts';
+import type { AugmentConfig } from '../data/augment.ts';
 import { evalBatches, trainBatches, type Batch, type EvalSet, type TrainSet } from '../data/loader.ts';
-import { writeUnitFloats } from '../data/pixels.ts';
 import { planEpoch, type SamplerConfig } from '../data/sampler.ts';
 import { loadWeights, type LoadReport } from '../model/weights.ts';
 import { readSafetensors } from '../model/safetensors.ts';
@@ -26,7 +25,7 @@ import type { ForwardOptions } from '../model/types.ts';
 import { evaluate, type EvalBatch, type Evaluation } from './evaluate.ts';
 import type { TrainableModel } from '../optim/trainer.ts';
 import { threadsFor } from '../device/parallel.ts';
-import { featureRows, openFeatureSource, type InferenceRuntime } from './feature-runtime.ts';
+import { openFeatureSource, type InferenceRuntime } from './feature-runtime.ts';
 import type { HeadRows } from './head-solve.ts';
 
 /** Random views cached per training image when augmentation crops or jitters (epoch e trains on view e mod VIEWS). */
@@ -228,31 +227,6 @@ export class FeatureBank {
     }
     return evaluate(headOnlyView(model), batches(), classes);
   }
-}
-
-/**
- * The reference path, without the bank: the features of `indices` under `epoch`'s view computed now, with a
- * full backbone pass over freshly augmented images (tests check that the bank gives the same rows).
- */
-export async function uncachedFeatures(model: Model, trainSet: TrainSet, indices: ArrayLike<number>, epoch: number, opts: FeatureBankOptions): Promise<tf.Tensor4D> {
-  const views = opts.views ?? viewsFor(opts.augment);
-  const view = epoch % views;
-  const size = opts.size;
-  const pixels = size * size * 3;
-  const x = new Float32Array(indices.length * pixels);
-  for (let j = 0; j < indices.length; j++) {
-    if (wholeImage(opts.augment)) {
-      // The image's evaluation view, one at a time, mirrored for view 1.
-      writeUnitFloats(opts.trainViews!.images[indices[j]], x, j * pixels, null);
-      if (view === 1) mirrorImages(x.subarray(j * pixels, (j + 1) * pixels), 1, size);
-      continue;
-    }
-    const img = trainSet.cache.get(indices[j]);
-    const aug = drawAugmentation(viewAugment(opts.augment, view), opts.seed, view, indices[j], img.width, img.height);
-    writeUnitFloats(await augmentedPixels(img, size, aug), x, j * pixels, aug.jitter);
-  }
-  const f = await featureRows(model, x, indices.length, size);
-  return tf.tensor4d(f, [indices.length, 1, 1, model.spec.numFeatures]);
 }
 
 /**

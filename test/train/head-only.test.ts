@@ -7,26 +7,54 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.ts';
-import { DEFAULT_AUGMENT } from '../../src/data/augment.ts';
+import { DEFAULT_AUGMENT, augmentedPixels, drawAugmentation } from '../../src/data/augment.ts';
 import { evalTransformBytes } from '../../src/data/eval-transform.ts';
 import { writeUnitFloats } from '../../src/data/pixels.ts';
-import { buildEvalSet, buildTrainSet } from '../../src/data/loader.ts';
+import { buildEvalSet, buildTrainSet, type TrainSet } from '../../src/data/loader.ts';
 import { planEpoch } from '../../src/data/sampler.ts';
 import { scanDataset } from '../../src/data/scan.ts';
-import { createModel } from '../../src/model/index.ts';
+import { createModel, type Model } from '../../src/model/index.ts';
 import { readSafetensors } from '../../src/model/safetensors.ts';
 import { stateDict } from '../../src/model/weights.ts';
 import { saveWeights } from '../../src/model/weights-file.ts';
 import type { TrainEvent } from '../../src/protocol/contract.ts';
 import { CheckpointStore, FILES } from '../../src/run/index.ts';
 import { evaluateSet } from '../../src/train/evaluate.ts';
-import { FeatureBank, headOnlyView, loadForFineTune, uncachedFeatures, viewAugment, viewsFor } from '../../src/train/head-only.ts';
+import { featureRows } from '../../src/train/feature-runtime.ts';
+import {
+  FeatureBank, headOnlyView, loadForFineTune, mirrorImages, viewAugment, viewsFor, wholeImage, type FeatureBankOptions,
+} from '../../src/train/head-only.ts';
 import { runTraining } from '../../src/train/index.ts';
 import { Trainer } from '../../src/optim/trainer.ts';
 import { mixSeed } from '../../src/util/random.ts';
 import { hueDataset } from '../helpers/dataset.ts';
 import { maxAbsDiff } from '../helpers/fixtures.ts';
 import { tinyDataset, tinyRun } from './helpers.ts';
+
+/**
+ * The reference path, without the bank: the features of `indices` under `epoch`'s view computed now, with a
+ * full backbone pass over freshly augmented images (the bank must give the same rows).
+ */
+async function uncachedFeatures(model: Model, trainSet: TrainSet, indices: ArrayLike<number>, epoch: number, opts: FeatureBankOptions): Promise<tf.Tensor4D> {
+  const views = opts.views ?? viewsFor(opts.augment);
+  const view = epoch % views;
+  const size = opts.size;
+  const pixels = size * size * 3;
+  const x = new Float32Array(indices.length * pixels);
+  for (let j = 0; j < indices.length; j++) {
+    if (wholeImage(opts.augment)) {
+      // The image's evaluation view, one at a time, mirrored for view 1.
+      writeUnitFloats(opts.trainViews!.images[indices[j]], x, j * pixels, null);
+      if (view === 1) mirrorImages(x.subarray(j * pixels, (j + 1) * pixels), 1, size);
+      continue;
+    }
+    const img = trainSet.cache.get(indices[j]);
+    const aug = drawAugmentation(viewAugment(opts.augment, view), opts.seed, view, indices[j], img.width, img.height);
+    writeUnitFloats(await augmentedPixels(img, size, aug), x, j * pixels, aug.jitter);
+  }
+  const f = await featureRows(model, x, indices.length, size);
+  return tf.tensor4d(f, [indices.length, 1, 1, model.spec.numFeatures]);
+}
 
 beforeAll(async () => { await initBackend('wasm'); });
 
