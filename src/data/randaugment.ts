@@ -7,6 +7,7 @@
 // The draws come from the image's own stream (data/augment.ts), so an augmented image is a pure function of
 // (seed, epoch, position), like the crop and flip before it.
 import type { Rng } from '../util/random.ts';
+import type { RgbImage } from './decode.ts';
 
 /** timm's _RAND_TRANSFORMS, in its order. */
 export const RAND_AUGMENT_OPS = [
@@ -90,22 +91,15 @@ export function drawRandAugment(rng: Rng, policy: RandAugmentPolicy = RAND_M9_MS
   return steps;
 }
 
-/** RGB bytes, row-major, with their size. */
-export interface RgbPixels {
-  data: Uint8Array;
-  width: number;
-  height: number;
-}
-
 /** Applies `steps` in order; returns new bytes (the input is not changed). */
-export function applyRandAugment(img: RgbPixels, steps: readonly RandAugmentStep[], fill: Rgb = RAND_AUGMENT_FILL): Uint8Array {
+export function applyRandAugment(img: RgbImage, steps: readonly RandAugmentStep[], fill: Rgb = RAND_AUGMENT_FILL): Uint8Array {
   let data = img.data;
   for (const step of steps) data = applyOp({ ...img, data }, step.op, step.arg, fill);
   return data === img.data ? data.slice() : data;
 }
 
 /** One op with its argument, as timm calls PIL for it (bilinear resampling for the geometric ones). */
-export function applyOp(img: RgbPixels, op: RandAugmentOp, arg: number, fill: Rgb = RAND_AUGMENT_FILL): Uint8Array {
+export function applyOp(img: RgbImage, op: RandAugmentOp, arg: number, fill: Rgb = RAND_AUGMENT_FILL): Uint8Array {
   const { data, width: w, height: h } = img;
   switch (op) {
     case 'AutoContrast': return mapChannels(data, channelHistograms(data).map(autoContrastLut));
@@ -154,7 +148,7 @@ function mapChannels(data: Uint8Array, luts: Uint8Array[]): Uint8Array {
 
 function sameLut(data: Uint8Array, f: (v: number) => number): Uint8Array {
   const lut = Uint8Array.from({ length: 256 }, (_, v) => f(v));
-  return data.map((v) => lut[v]);
+  return mapChannels(data, [lut, lut, lut]);
 }
 
 /** ImageOps.autocontrast(cutoff=0): each channel's lowest and highest values stretched to 0 and 255. */
@@ -237,17 +231,14 @@ const SMOOTH_CENTRE = Math.fround(5 / 13);
 function smooth(data: Uint8Array, w: number, h: number): Uint8Array {
   const out = data.slice();
   const f = Math.fround;
-  const row3 = (a: number, b: number, c: number, mid: number) => f(f(f(a * SMOOTH_EDGE) + f(b * mid)) + f(c * SMOOTH_EDGE));
+  const row3 = (i: number, mid: number) => f(f(f(data[i - 3] * SMOOTH_EDGE) + f(data[i] * mid)) + f(data[i + 3] * SMOOTH_EDGE));
+  const stride = w * 3;
   for (let y = 1; y < h - 1; y++) {
-    for (let x = 1; x < w - 1; x++) {
-      for (let c = 0; c < 3; c++) {
-        const at = (yy: number, xx: number) => data[(yy * w + xx) * 3 + c];
-        let ss = 0;
-        ss = f(ss + row3(at(y + 1, x - 1), at(y + 1, x), at(y + 1, x + 1), SMOOTH_EDGE));
-        ss = f(ss + row3(at(y, x - 1), at(y, x), at(y, x + 1), SMOOTH_CENTRE));
-        ss = f(ss + row3(at(y - 1, x - 1), at(y - 1, x), at(y - 1, x + 1), SMOOTH_EDGE));
-        out[(y * w + x) * 3 + c] = ss <= 0 ? 0 : ss >= 255 ? 255 : Math.trunc(ss + 0.5);
-      }
+    for (let i = y * stride + 3; i < (y + 1) * stride - 3; i++) {
+      let ss = f(row3(i + stride, SMOOTH_EDGE));
+      ss = f(ss + row3(i, SMOOTH_CENTRE));
+      ss = f(ss + row3(i - stride, SMOOTH_EDGE));
+      out[i] = ss <= 0 ? 0 : ss >= 255 ? 255 : Math.trunc(ss + 0.5);
     }
   }
   return out;
@@ -274,7 +265,7 @@ function rotationMatrix(degrees: number, w: number, h: number): Affine {
  * [0, w) × [0, h) it keeps the fill, inside it interpolates the four nearest pixels (edges clamped) in doubles and
  * truncates to a byte.
  */
-function affine(img: RgbPixels, m: Affine, fill: Rgb): Uint8Array {
+function affine(img: RgbImage, m: Affine, fill: Rgb): Uint8Array {
   const { data, width: w, height: h } = img;
   const out = new Uint8Array(data.length);
   const [a0, a1, a2, a3, a4, a5] = m;

@@ -12,8 +12,9 @@ import { buildTrainSet, trainBatches, type TrainSet } from '../../src/data/loade
 import { writeUnitFloats } from '../../src/data/pixels.ts';
 import type { SamplerConfig } from '../../src/data/sampler.ts';
 import { scanDataset } from '../../src/data/scan.ts';
+import type { RgbImage } from '../../src/data/decode.ts';
 import {
-  RAND_AUGMENT_OPS, RAND_M9_MSTD05, applyOp, applyRandAugment, drawRandAugment, type RandAugmentOp, type RgbPixels,
+  RAND_AUGMENT_OPS, RAND_M9_MSTD05, applyOp, applyRandAugment, drawRandAugment, type RandAugmentOp,
 } from '../../src/data/randaugment.ts';
 import { Rng, mixSeed } from '../../src/util/random.ts';
 import { makeDataset } from '../helpers/dataset.ts';
@@ -26,14 +27,14 @@ interface Expected { pillow: string; width: number; height: number; fill: [numbe
 const expected: Expected = JSON.parse(readFileSync(join(DIR, 'expected.json'), 'utf8'));
 const bytes = (b64: string) => new Uint8Array(Buffer.from(b64, 'base64'));
 
-let source: RgbPixels;
+let source: RgbImage;
 beforeAll(async () => {
   const { data, info } = await sharp(join(DIR, 'source.png')).raw().toBuffer({ resolveWithObject: true });
   expect([info.width, info.height, info.channels]).toEqual([expected.width, expected.height, 3]);
   source = { data: new Uint8Array(data), width: info.width, height: info.height };
 });
 
-function inputOf(c: Case): RgbPixels {
+function inputOf(c: Case): RgbImage {
   return c.input === 'flat' ? { ...source, data: bytes(expected.flat) } : source;
 }
 
