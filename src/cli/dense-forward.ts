@@ -6,16 +6,7 @@
 import { UsageError } from './args.ts';
 import type { CliIO } from './command.ts';
 import type { NamedTensor, TensorMap } from '../model/safetensors.ts';
-import { anchorsPerCell, SSD_ANCHORS } from '../model/anchors.ts';
-import { familyOf, taskOf, type NetworkName } from '../model/registry/index.ts';
-
-/** The label count a weights file was made for (the background included), read from its classifier. */
-function classesInFile(task: 'segmentation' | 'detection', tensors: TensorMap): number | undefined {
-  if (task === 'segmentation') return tensors.get('segmentation_head.classifier.convolution.bias')?.shape[0];
-  // The first level's head predicts, per cell, its anchors × (4 deltas + classes).
-  const bias = tensors.get('ssd_heads.0.loc_cls_layer.pw_conv.block.conv.bias');
-  return bias ? bias.shape[0] / anchorsPerCell(SSD_ANCHORS.aspectRatios[0]) - 4 : undefined;
-}
+import { taskOf, type NetworkName } from '../model/registry/index.ts';
 
 export interface DenseForwardArgs {
   variant: NetworkName;
@@ -29,15 +20,13 @@ export interface DenseForwardArgs {
 export async function denseForward(a: DenseForwardArgs, io: CliIO): Promise<{ outputs: TensorMap; backend: string }> {
   const task = taskOf(a.variant);
   if (task !== 'segmentation' && task !== 'detection') throw new UsageError(`${a.variant} is not a segmentation or detection network`);
-  const [tf, { initBackend }, { formatBackendBanner }, { createNetwork }, { readWeightsFile }, { loadWeights }] = await Promise.all([
-    import('@tensorflow/tfjs'), import('../backend/index.ts'), import('../backend/report.ts'), import('../model/networks.ts'), import('../model/weights-file.ts'), import('../model/weights.ts'),
+  const [tf, { initBackend }, { formatBackendBanner }, { denseNetworkFromWeights }] = await Promise.all([
+    import('@tensorflow/tfjs'), import('../backend/index.ts'), import('../backend/report.ts'), import('../model/dense-from-file.ts'),
   ]);
   io.err(formatBackendBanner(await initBackend(a.backend)));
-  const tensors = readWeightsFile(a.weights).tensors;
-  const numClasses = a.numClasses ?? classesInFile(task, tensors) ?? familyOf(a.variant)!.defaultClasses;
-  const model = createNetwork(a.variant, numClasses);
+  const { network: model, report } = denseNetworkFromWeights(a.variant, a.weights, a.numClasses);
+  const { numClasses } = model;
   try {
-    const report = loadWeights(model, tensors, { source: a.weights, allowHeadMismatch: false });
     for (const note of report.notes) io.err(note);
     const x = tf.tensor4d(a.input.data, a.input.shape as [number, number, number, number]);
     const outputs: TensorMap = new Map();
