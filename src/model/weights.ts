@@ -6,7 +6,8 @@ import { huggingFaceToTimm, isHuggingFace } from './huggingface.ts';
 import { fromTorchLayout, swapInputChannels, toTorchLayout, torchShape } from './layout.ts';
 import { createModel } from './model.ts';
 import type { Param } from './params.ts';
-import { VARIANT_NAMES, type VariantName } from './registry/index.ts';
+import { familyOf, VARIANT_NAMES, type VariantName } from './registry/index.ts';
+import type { KeyNames } from './registry/types.ts';
 import type { TensorMap } from './safetensors.ts';
 
 /** What the loader needs of a network (a classifier or a segmentation model). */
@@ -78,18 +79,27 @@ function guessVariant(tensors: TensorMap, model: WeightsTarget): VariantName | u
   return undefined;
 }
 
+/** The naming scheme each format the loader recognises is, as the registry's families declare what they read. */
+const SCHEME: Record<LoadReport['format'], KeyNames> = { timm: 'timm', huggingface: 'transformers', cvnets: 'ml-cvnets' };
+const SCHEME_NAME: Record<KeyNames, string> = { timm: "timm's", transformers: "Hugging Face transformers'", 'ml-cvnets': "ml-cvnets'" };
+
 function list(keys: string[], max = 12): string {
   return keys.length <= max ? keys.join(', ') : `${keys.slice(0, max).join(', ')}, … (${keys.length - max} more)`;
 }
 
 /**
  * Loads weights into `model`, checking every key and shape first: nothing is assigned unless the whole
- * file fits (or only the classifier differs, with allowHeadMismatch). Accepts timm and Hugging Face names.
+ * file fits (or only the classifier differs, with allowHeadMismatch). Accepts the key names the model's family reads
+ * (timm's, transformers', ml-cvnets'; src/model/registry/).
  */
 export function loadWeights(model: WeightsTarget, source: TensorMap, opts: LoadOptions = {}): LoadReport {
   const name = opts.source ?? 'weights';
   let tensors = source;
   const format = isHuggingFace(tensors) ? 'huggingface' : isCvnets(tensors) ? 'cvnets' : 'timm';
+  const family = familyOf(model.variant);
+  if (family && !family.keys.includes(SCHEME[format])) {
+    throw new WeightsError(`${name} has ${SCHEME_NAME[SCHEME[format]]} key names, which ${family.label} does not come in (it reads ${family.keys.map((k) => SCHEME_NAME[k]).join(' and ')})`);
+  }
   if (format === 'huggingface') tensors = huggingFaceToTimm(tensors);
   if (format === 'cvnets') tensors = cvnetsToTimm(tensors);
   // ml-cvnets reads images as BGR, and transformers' segmentation checkpoints are Apple's (apple/deeplabv3-mobilevit-*)

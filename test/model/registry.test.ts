@@ -131,3 +131,15 @@ describe('a variant added to the registry alone', () => {
     });
   });
 });
+
+describe("a family's key names", () => {
+  it('the loader refuses a checkpoint in names its family never comes in, saying which it reads', async () => {
+    const [{ createModel }, { loadWeights }] = await Promise.all([import('../../src/model/model.ts'), import('../../src/model/weights.ts')]);
+    const model = createModel('mobilenet_v2', { numClasses: 2 });
+    // transformers' MobileViT names (its stem): MobileNetV2 files come in timm's names only.
+    const hf = new Map([['conv_stem.convolution.weight', { shape: [16, 3, 3, 3], data: new Float32Array(16 * 27) }]]);
+    expect(() => loadWeights(model, hf, { source: 'apple.safetensors' }))
+      .toThrow("apple.safetensors has Hugging Face transformers' key names, which MobileNetV2 does not come in (it reads timm's)");
+    model.dispose();
+  });
+});
