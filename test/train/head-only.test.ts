@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.ts';
+import { ParallelDevice } from '../../src/device/parallel.ts';
 import { DEFAULT_AUGMENT, augmentedPixels, drawAugmentation } from '../../src/data/augment.ts';
 import { evalTransformBytes } from '../../src/data/eval-transform.ts';
 import { writeUnitFloats } from '../../src/data/pixels.ts';
@@ -20,7 +21,6 @@ import { saveWeights } from '../../src/model/weights-file.ts';
 import type { TrainEvent } from '../../src/protocol/contract.ts';
 import { CheckpointStore, FILES } from '../../src/run/index.ts';
 import { evaluateSet } from '../../src/train/evaluate.ts';
-import { featureRows } from '../../src/train/feature-runtime.ts';
 import {
   FeatureBank, headOnlyView, loadForFineTune, mirrorImages, viewAugment, viewsFor, wholeImage, type FeatureBankOptions,
 } from '../../src/train/head-only.ts';
@@ -52,8 +52,9 @@ async function uncachedFeatures(model: Model, trainSet: TrainSet, indices: Array
     const aug = drawAugmentation(viewAugment(opts.augment, view), opts.seed, view, indices[j], img.width, img.height);
     writeUnitFloats(await augmentedPixels(img, size, aug), x, j * pixels, aug.jitter);
   }
-  const f = await featureRows(model, x, indices.length, size);
-  return tf.tensor4d(f, [indices.length, 1, 1, model.spec.numFeatures]);
+  // The backbone's inference pass in this thread, as the bank's rows [n, 1, 1, features] (tidy frees the rest).
+  return tf.tidy(() => model.features(tf.tensor4d(x, [indices.length, size, size, 3]), { training: false })
+    .reshape([indices.length, 1, 1, model.spec.numFeatures]) as tf.Tensor4D);
 }
 
 beforeAll(async () => { await initBackend('wasm'); });
@@ -67,10 +68,17 @@ describe('the feature bank', () => {
     const opts = { size: 32, augment: { ...DEFAULT_AUGMENT, scale: [0.3, 1] as [number, number], colorJitter: 0.2 }, seed: 3 };
     const a = createModel('mobilevit_xxs', { numClasses: 4, seed: 7 });
     const b = createModel('mobilevit_xxs', { numClasses: 4, seed: 7 });
-    // Built on two worker threads (device/parallel.ts), checked below against single-thread passes.
+    // Built on the run's device, here wasm-workers of two threads (device/parallel.ts), checked below against
+    // single-thread passes in this process.
     const notes: string[] = [];
-    const bank = await FeatureBank.build(a, trainSet, evalSet, { ...opts, threads: 2, onNote: (n) => notes.push(n) });
-    expect(notes).toEqual(['backbone features on TF.js wasm on 2 worker threads (runtimes not measured: MOBILEVIT_AUTO_MEASURE=off)']);
+    const workers = await ParallelDevice.open(2);
+    let bank: FeatureBank;
+    try {
+      bank = await FeatureBank.build(a, trainSet, evalSet, { ...opts, device: workers, onNote: (n) => notes.push(n) });
+    } finally {
+      await workers.close();
+    }
+    expect(notes).toEqual(['backbone features on TF.js on wasm-workers in 2 worker threads of this process (2 threads, data parallel) (too little work to measure the runtimes)']);
     expect(bank.views).toBe(2);
     const settings = { adamw: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.05 }, labelSmoothing: 0.1, gradClip: 10, emaDecay: null };
     const ta = new Trainer(headOnlyView(a), settings);
