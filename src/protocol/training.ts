@@ -12,7 +12,7 @@ export const Augmentation = z
       .describe('random-resized crop area range "lo,hi" (reference 0.08,1; 1,1 = whole image), or auto: images within 1.25x the training size get none (0.5,1 from 20 epochs), larger ones 0.25,1 (0.08,1 from 10 epochs)'),
     hflip: z.boolean().default(true).describe('random horizontal flip'),
     colorJitter: z.number().min(0).max(1).default(0).describe('colour jitter strength (brightness, contrast, saturation); 0 = off, as the reference'),
-    randAugment: z.boolean().default(false).describe('RandAugment (not implemented yet)'),
+    randAugment: z.boolean().default(false).describe('timm\'s RandAugment rand-m9-mstd0.5 after the crop and flip: 2 of 15 ops per image, each applied with probability 0.5 at magnitude 9 of 10 (noise std 0.5); needs colorJitter 0, as timm turns jitter off with it'),
   })
   .strict();
 

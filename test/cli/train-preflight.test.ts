@@ -1,6 +1,7 @@
 // `train` refuses settings that could never train before it makes a run folder (issue 24 item 4): a dataset of one
-// class, RandAugment (not implemented), a size below the model's minimum, each in one line whose range is the
-// contract's schema's (--image-size: 32 to 1024), and the workspace keeps no failed run.
+// class, RandAugment with colour jitter (timm's recipe has one or the other), a size below the model's minimum,
+// each in one line whose range is the contract's schema's (--image-size: 32 to 1024), and the workspace keeps no
+// failed run.
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,7 +22,8 @@ afterAll(() => tmp.remove());
 describe('train before its run folder exists', () => {
   it.each([
     ['one class', () => ['--data', one], 1, /^mobilevit-studio train: dataset .* cannot be used: need at least two class folders, found only .*class_0$/],
-    ['RandAugment', () => ['--data', two, '--rand-augment'], 2, /^mobilevit-studio train: training settings: augmentation\.randAugment is not implemented; turn it off$/],
+    ['RandAugment with colour jitter', () => ['--data', two, '--rand-augment', '--color-jitter', '0.2'], 2,
+      /^mobilevit-studio train: training settings: augmentation\.colorJitter must be 0 with augmentation\.randAugment \(timm's recipe uses one or the other\)$/],
     ['a size below the minimum', () => ['--data', two, '--image-size', '16'], 2, /^mobilevit-studio train: --image-size must be a whole number from 32 to 1024, got "16"$/],
     ['a multi-scale set below the minimum', () => ['--data', two, '--image-size', '32', '--multi-scale'], 2,
       /^mobilevit-studio train: training settings: the multi-scale sampler around 32 px would train at \d+ px, below the model's 32 px minimum$/],

@@ -301,7 +301,7 @@ describe('what a newcomer expects (issue 24)', () => {
     expect(await server.service.handle('settings.set', { backend: 'auto' })).toMatchObject({ ok: true });
   }, 420_000);
 
-  it('item 4: one class, or RandAugment, is refused in the Train view before a run exists, in the schema\'s words', async () => {
+  it('item 4: one class, or RandAugment with colour jitter, is refused in the Train view before a run exists, in the schema\'s words', async () => {
     const before = await runFolders();
     const one = await makeDataset(join(tmp, 'one-class'), { classes: ['circle'], perClass: 4, size: 32, seed: 13 });
     await openDataset(one.root, 1);
@@ -314,7 +314,9 @@ describe('what a newcomer expects (issue 24)', () => {
     if (!(await more.evaluate((d) => (d as HTMLDetailsElement).open))) await more.locator('summary').click();
     const randAugment = more.getByRole('checkbox', { name: 'RandAugment' });
     await randAugment.check();
-    expect(await refusedStart()).toMatch(/Could not start training.*training settings: augmentation\.randAugment is not implemented; turn it off/);
+    await more.locator('#t-jitter').fill('0.2');
+    expect(await refusedStart()).toMatch(/Could not start training.*training settings: augmentation\.colorJitter must be 0 with augmentation\.randAugment/);
+    await more.locator('#t-jitter').fill('0');
     await randAugment.uncheck();
 
     expect(await runFolders()).toEqual(before);

@@ -204,12 +204,12 @@ describe('studio service', () => {
     expect(detail.events.filter((e: any) => e.type === 'step').length).toBeGreaterThanOrEqual(3);
   });
 
-  it('refuses settings that could never train before a run folder exists (one class, RandAugment, a size below the minimum)', async () => {
+  it('refuses settings that could never train before a run folder exists (one class, RandAugment with colour jitter, a size below the minimum)', async () => {
     const one = await makeDataset(join(ws.dir, 'one'), { classes: 1, perClass: 2, size: 32 });
     const two = await makeDataset(join(ws.dir, 'two'), { classes: 2, perClass: 2, size: 32 });
     const refusals: [unknown, RegExp][] = [
       [{ data: one.root }, /need at least two class folders, found only .*class_0/],
-      [{ data: two.root, augmentation: { randAugment: true } }, /augmentation\.randAugment is not implemented/],
+      [{ data: two.root, augmentation: { randAugment: true, colorJitter: 0.2 } }, /augmentation\.colorJitter must be 0 with augmentation\.randAugment/],
       [{ data: two.root, imageSize: 16 }, /settings\.imageSize: Number must be greater than or equal to 32/],
       [{ data: two.root, imageSize: 32, multiScale: true }, /multi-scale sampler around 32 px would train at \d+ px, below the model's 32 px minimum/],
     ];
