@@ -43,7 +43,7 @@ describe.skipIf(!available)('onnx.checker', () => {
     expect(r.stdout).toMatch(/^ok /);
   }, 120_000);
 
-  it('accepts DeepLabv3-MobileViT and SSDLite-MobileViT (raw outputs, and the post-processing in the graph)', () => {
+  it('accepts DeepLabv3-MobileViT and SSDLite-MobileViT (raw outputs, and the post-processing in the graph), at opset 17 and 13', () => {
     const dir = mkdtempSync(join(tmpdir(), 'onnx-check-'));
     const seg = new SegmentationModel('deeplabv3_mobilevit_xxs', 3, 1);
     const det = new DetectionModel('ssdlite_mobilevit_xxs', 3, 1);
@@ -51,6 +51,8 @@ describe.skipIf(!available)('onnx.checker', () => {
       ['seg.onnx', exportSegmentationOnnx(seg, { size: [64, 96] })],
       ['det.onnx', exportDetectionOnnx(det, { size: [96, 128] })],
       ['det-nms.onnx', exportDetectionOnnx(det, { size: [128, 128], postprocess: {} })],
+      ['seg-13.onnx', exportSegmentationOnnx(seg, { size: [64, 64], opset: 13 })],
+      ['det-nms-13.onnx', exportDetectionOnnx(det, { size: [64, 64], opset: 13, postprocess: {} })],
     ];
     seg.dispose();
     det.dispose();
