@@ -6,15 +6,10 @@ import { createDispatcher } from './dispatch.ts';
 import { EngineDevices, deviceDeps } from './devices.ts';
 import { engineHandlers } from './handlers.ts';
 import { heapFault } from './fault.ts';
-import { WindowDevices } from './window-devices.ts';
 
 const port = connectParent();
-// Under Electron, page devices are hidden windows of the main process, whose answers arrive on this port too;
-// elsewhere headless Chromium. The engine's one device holder gets that opener (src/device/choice.ts).
-const windows = port.electron ? new WindowDevices((m) => port.post(m)) : null;
-const devices = new EngineDevices(deviceDeps(windows ? { openPage: (backend, opts) => windows.open(backend, opts) } : {}));
+// The page opener the host gave this engine (Electron: its hidden windows), else headless Chromium.
+const devices = new EngineDevices(deviceDeps({ openPage: port.openPage }));
 const dispatch = createDispatcher((m) => port.post(m), engineHandlers(devices), heapFault);
-port.onMessage((msg, ports) => {
-  if (!windows?.receive(msg, ports)) void dispatch(msg);
-});
+port.onMessage((msg) => void dispatch(msg));
 port.post({ type: 'ready', pid: process.pid });
