@@ -23,6 +23,17 @@ describe('the runs table', () => {
     expect(lr.format(lr.value(run('a', { settings: { lr: 0.002 } })))).toBe('2.0e-3');
   });
 
+  it('shows a run\'s task, and a segmentation run\'s best mIoU (a run recorded before tasks reads as classification)', () => {
+    const task = RUN_COLUMNS.find((c) => c.id === 'task')!;
+    const miou = RUN_COLUMNS.find((c) => c.id === 'bestMiou')!;
+    const seg = { ...run('s', { settings: { task: 'segmentation' }, best: 0.9 }), best: { epoch: 2, top1: 0.9, loss: 0.3, miou: 0.625 } };
+    expect(task.format(task.value(seg))).toBe('segmentation');
+    expect(task.format(task.value(run('c')))).toBe('classification');
+    expect(miou.format(miou.value(seg))).toMatch(/62\.5/);
+    expect(miou.value(run('c', { best: 0.8 }))).toBeNull();
+    expect(filterRuns([seg, run('c')], 'task:segmentation').map((r) => r.id)).toEqual(['s']);
+  });
+
   it('shows the settings a run used: the recipe\'s resolved values over its "auto"', () => {
     const r = { ...run('a'), recipe: { settings: TrainSettings.parse({ data: '/d', warmupEpochs: 3 }), explanation: '' } };
     const warmup = RUN_COLUMNS.find((c) => c.id === 'warmupEpochs')!;
