@@ -76,15 +76,20 @@ export type TrainViewState = z.infer<typeof TrainViewState>;
 /**
  * An evaluation's numbers in the event stream. top1: of images, or for segmentation of labelled pixels (the
  * pixel accuracy); segmentation adds mIoU, mean class accuracy and the IoU of each class in label order (null
- * where a class is in neither the labels nor the predictions).
+ * where a class is in neither the labels nor the predictions). Detection (top1: of the anchors matched to a box,
+ * those whose class is right) adds COCO's mAP (.50:.95), AP50, AP75, AP of small, medium and large boxes (null
+ * where none is that size) and the AP of each class in label order (null where a class has no box).
  */
 const Metrics = z.object({
   loss: finite, top1: prob, top5: prob.nullable().optional(),
   miou: prob.optional(), pixelAccuracy: prob.optional(), meanClassAccuracy: prob.optional(), perClassIou: z.array(prob.nullable()).optional(),
+  map: prob.optional(), ap50: prob.optional(), ap75: prob.optional(),
+  apSmall: prob.nullable().optional(), apMedium: prob.nullable().optional(), apLarge: prob.nullable().optional(),
+  perClassAp: z.array(prob.nullable()).optional(),
 });
 
-/** The best epoch so far: by top-1, or for segmentation by mIoU (then also given). */
-export const BestEpoch = z.object({ epoch: z.number().int(), top1: prob, loss: finite, miou: prob.optional() });
+/** The best epoch so far: by top-1, for segmentation by mIoU, for detection by mAP (then also given). */
+export const BestEpoch = z.object({ epoch: z.number().int(), top1: prob, loss: finite, miou: prob.optional(), map: prob.optional() });
 export type BestEpoch = z.infer<typeof BestEpoch>;
 
 // Unknown fields are stripped: metrics.jsonl may carry more than the UI shows. time: ms since the epoch.
