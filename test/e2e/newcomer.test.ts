@@ -323,6 +323,23 @@ describe('what a newcomer expects (issue 24)', () => {
     await runsListed(before.length);
   });
 
+  it('issue 18 item 6: RandAugment ticked in the Train form trains a run, and the run says so in Runs and in its run.json', async () => {
+    const before = await runFolders();
+    await nav(page, 'train');
+    const more = page.locator('details', { has: page.locator('summary', { hasText: 'More of the recipe' }) });
+    if (!(await more.evaluate((d) => (d as HTMLDetailsElement).open))) await more.locator('summary').click();
+    const randAugment = more.getByRole('checkbox', { name: 'RandAugment' });
+    await randAugment.check();
+    expect(await more.locator('#t-jitter-hint').innerText()).toMatch(/0 with RandAugment/);
+    await train(1, '0.003');
+    await randAugment.uncheck();
+    const [id] = (await runFolders()).filter((r) => !before.includes(r));
+    expect(JSON.parse(await readFile(join(tmp, 'workspace', 'runs', id, 'run.json'), 'utf8')).settings.augmentation).toMatchObject({ randAugment: true, colorJitter: 0 });
+    await nav(page, 'runs');
+    await page.locator(`[data-testid="run-row"][data-run="${id}"] button.link`).click();
+    await page.locator('tr.details dd', { hasText: /, RandAugment$/ }).waitFor({ timeout: 10_000 });
+  }, 420_000);
+
   it('item 3: offline, Quick from an uncached zoo model says what happened and what to do; an imported local file starts it', async () => {
     const saved = process.env.HF_ENDPOINT;
     process.env.HF_ENDPOINT = `http://127.0.0.1:${await closedPort()}`; // the studio's zoo reads it at each pull
