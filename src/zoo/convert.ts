@@ -4,10 +4,10 @@
 import { huggingFaceToTimm, isHuggingFace } from '../model/huggingface.ts';
 import { swapInputChannels } from '../model/layout.ts';
 import type { NamedTensor, TensorMap } from '../model/safetensors.ts';
-import type { VariantName } from '../model/registry/index.ts';
+import { classifierEntry, type VariantName } from '../model/registry/index.ts';
 import type { ZooEntry } from '../model/registry/types.ts';
 
-/** The stem convolution and its BatchNorm, by family. */
+/** The stem convolution and its BatchNorm, by the kind of layer table (a variant's `spec.family`). */
 const STEM = {
   mobilevit: { conv: 'stem.conv.weight', bn: 'stem.bn' },
   mobilenet_v2: { conv: 'conv_stem.weight', bn: 'bn1' },
@@ -45,7 +45,7 @@ export function convertTensors(entry: ZooEntry<VariantName>, input: TensorMap): 
   let t = new Map(input);
   for (const k of [...t.keys()]) if (k.endsWith('num_batches_tracked')) t.delete(k);
   if (entry.keys === 'huggingface' || isHuggingFace(t)) t = huggingFaceToTimm(t);
-  const stem = STEM[entry.variant === 'mobilenet_v2' ? 'mobilenet_v2' : 'mobilevit'];
+  const stem = STEM[classifierEntry(entry.variant).spec.family];
   const w = t.get(stem.conv);
   if (!w) throw new Error(`${entry.repo}: no stem convolution ${stem.conv} in the file`);
   if (entry.channels === 'BGR') t.set(stem.conv, swapInputChannels(w));

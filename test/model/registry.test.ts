@@ -93,7 +93,7 @@ describe('a variant added to the registry alone', () => {
     const { TrainSettings, VariantName, NETWORKS } = await import('../../src/protocol/contract.ts');
     expect(TrainSettings.parse({ data: '/data', variant: MADE_UP }).variant).toBe(MADE_UP);
     expect(VariantName.safeParse('mobilevit_nope').success).toBe(false);
-    expect(NETWORKS.find((n) => n.name === MADE_UP)).toEqual({
+    expect(NETWORKS.find((n) => (n.name as string) === MADE_UP)).toEqual({
       name: MADE_UP, label: 'MobileViT-Made-Up', short: 'MU', task: 'classification', family: 'MobileViT', attention: true, baseline: false,
     });
   });
