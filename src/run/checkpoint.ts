@@ -76,6 +76,15 @@ export class CheckpointStore<M = unknown> {
     return m ? join(this.dir, m.weights) : null;
   }
 
+  /** The weights to read: `kind`'s, or without one the best, else the last; null when there is none. */
+  weightsToRead(kind?: CheckpointKind): { kind: CheckpointKind; path: string } | null {
+    for (const k of kind ? [kind] : (['best', 'last'] as const)) {
+      const path = this.weightsPath(k);
+      if (path !== null) return { kind: k, path };
+    }
+    return null;
+  }
+
   /**
    * Writes a checkpoint and commits it. On failure nothing the previous checkpoint needs is touched,
    * the files of this attempt are removed, and a CheckpointError carries the errno code (ENOSPC, …).

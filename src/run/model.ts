@@ -63,17 +63,16 @@ function fromRun(src: ModelSource): LoadedModel {
   if (src.variant !== undefined && src.variant !== variant) throw new RangeError(`run ${dir} trained ${variant}, not ${src.variant}`);
   if (!existsSync(join(dir, FILES.checkpoints))) throw new Error(`run ${dir} has no ${FILES.checkpoints} folder`);
   const store = new CheckpointStore(join(dir, FILES.checkpoints));
-  const kinds: CheckpointKind[] = src.checkpoint ? [src.checkpoint] : ['best', 'last'];
-  const found = kinds.map((k) => [k, store.weightsPath(k)] as const).find(([, p]) => p !== null);
-  if (!found) throw new Error(`run ${dir} has no ${kinds.join(' or ')} checkpoint yet`);
-  const [kind, path] = found;
+  const found = store.weightsToRead(src.checkpoint);
+  if (!found) throw new Error(`run ${dir} has no ${src.checkpoint ?? 'best or last'} checkpoint yet`);
+  const { kind, path } = found;
   const classes = run.classes;
   if (classes.length === 0) throw new Error(`run ${dir} records no classes in ${FILES.run}`);
   if (src.numClasses !== undefined && src.numClasses !== classes.length)
     throw new RangeError(`run ${dir} has ${classes.length} classes, not ${src.numClasses}`);
   const model = createModel(variant, { numClasses: classes.length });
   try {
-    const report = loadWeightsFile(model, path!, { allowHeadMismatch: false });
+    const report = loadWeightsFile(model, path, { allowHeadMismatch: false });
     // Inspect what the run evaluated: its recorded crop (a run from before recipes used the reference one).
     const evalCrop = run.recipe?.settings.evalCrop ?? null;
     return { model, labels: classes, imageSize: run.settings.imageSize, evalCrop, interpolation: null, source: `${path} (${kind} checkpoint)`, notes: report.notes };

@@ -21,10 +21,9 @@ export interface SegmentationRunResult extends SegmentationEvaluation {
 export async function evaluateSegmentationRun(dir: string, run: RunRecord, opts: { checkpoint?: CheckpointKind; batchSize?: number; onProgress?: (task: 'scan' | 'eval-set', done: number, total: number) => void; signal?: AbortSignal }): Promise<SegmentationRunResult> {
   const s = run.settings;
   const store = new CheckpointStore(join(dir, FILES.checkpoints));
-  const kinds: CheckpointKind[] = opts.checkpoint ? [opts.checkpoint] : ['best', 'last'];
-  const found = kinds.map((k) => [k, store.weightsPath(k)] as const).find(([, p]) => p !== null);
-  if (!found) throw new Error(`run ${dir} has no ${kinds.join(' or ')} checkpoint yet`);
-  const [kind, path] = found;
+  const found = store.weightsToRead(opts.checkpoint);
+  if (!found) throw new Error(`run ${dir} has no ${opts.checkpoint ?? 'best or last'} checkpoint yet`);
+  const { kind, path } = found;
   opts.onProgress?.('scan', 0, 1);
   const scan = await scanSegmentation(s.data, { valFraction: s.valFraction, seed: s.seed });
   if (scan.classes.join('\n') !== run.classes.join('\n')) {
@@ -34,7 +33,7 @@ export async function evaluateSegmentationRun(dir: string, run: RunRecord, opts:
   opts.onProgress?.('scan', 1, 1);
   const model = new SegmentationModel(segmentationNetwork(s.variant) as ConstructorParameters<typeof SegmentationModel>[0], run.classes.length);
   try {
-    loadWeightsFile(model, path!, { allowHeadMismatch: false });
+    loadWeightsFile(model, path, { allowHeadMismatch: false });
     const set = await buildMaskSet(scan.val, s.imageSize, { signal: opts.signal, onProgress: (d, t) => opts.onProgress?.('eval-set', d, t) });
     const evaluation = await evaluateSegmentation(model, set, opts.batchSize ?? s.batchSize, run.classes);
     return { ...evaluation, task: 'segmentation', source: `${path} (${kind} checkpoint)`, data: scan.root, imageSize: s.imageSize, images: 'val' };

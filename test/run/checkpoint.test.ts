@@ -27,6 +27,17 @@ describe('checkpoint store', () => {
     ]);
   });
 
+  it('weightsToRead: the kind asked for, else the best, else the last; null when there is none', () => {
+    const store = new CheckpointStore(dir());
+    expect(store.weightsToRead()).toBeNull();
+    store.save('last', 10, tensors(1), null, {});
+    expect(store.weightsToRead()).toEqual({ kind: 'last', path: store.weightsPath('last') });
+    expect(store.weightsToRead('best')).toBeNull();
+    store.save('best', 10, tensors(1), null, {});
+    expect(store.weightsToRead()).toEqual({ kind: 'best', path: store.weightsPath('best') });
+    expect(store.weightsToRead('last')).toEqual({ kind: 'last', path: store.weightsPath('last') });
+  });
+
   it('saving twice at the same step (step checkpoint, then epoch end) keeps a loadable checkpoint', () => {
     const store = new CheckpointStore<{ done: boolean }>(dir());
     store.save('last', 5, tensors(1), tensors(2), { done: false });
