@@ -45,7 +45,7 @@ export function engineEntry(): string {
 }
 
 /** Keeps the last `max` characters written to a stream, for crash reasons. */
-export class TailBuffer {
+class TailBuffer {
   private text = '';
   constructor(private readonly max = 4000) {}
   push(chunk: string): void {
@@ -53,6 +53,34 @@ export class TailBuffer {
   }
   lastLines(n = 3): string {
     return this.text.trim().split('\n').slice(-n).join('\n');
+  }
+}
+
+/**
+ * What both engine adapters (this file's and electron/engine-process.ts) keep of a child: its stderr, echoed and
+ * its tail kept for the crash reason, and its end, told once to every onExit listener however it is reported.
+ */
+export class EngineLife {
+  readonly tail = new TailBuffer();
+  exited = false;
+  private readonly listeners: ((e: EngineExit) => void)[] = [];
+
+  constructor(stderr: NodeJS.ReadableStream | null | undefined) {
+    stderr?.setEncoding('utf8');
+    stderr?.on('data', (chunk: string) => {
+      this.tail.push(chunk);
+      process.stderr.write(chunk);
+    });
+  }
+
+  onExit(cb: (e: EngineExit) => void): void {
+    this.listeners.push(cb);
+  }
+
+  ended(code: number | null, signal: string | null): void {
+    if (this.exited) return;
+    this.exited = true;
+    for (const cb of this.listeners) cb({ code, signal, stderrTail: this.tail.lastLines() });
   }
 }
 
@@ -68,24 +96,12 @@ export function forkEngine(entry = engineEntry(), env: NodeJS.ProcessEnv = proce
     serialization: 'advanced',
   });
   lowerPriority(child.pid);
-  const tail = new TailBuffer();
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (chunk: string) => {
-    tail.push(chunk);
-    process.stderr.write(chunk);
-  });
-  let exited = false;
-  const exitCbs: ((e: EngineExit) => void)[] = [];
-  const onGone = (code: number | null, signal: string | null) => {
-    if (exited) return;
-    exited = true;
-    for (const cb of exitCbs) cb({ code, signal, stderrTail: tail.lastLines() });
-  };
-  child.on('exit', onGone);
+  const life = new EngineLife(child.stderr);
+  child.on('exit', (code, signal) => life.ended(code, signal));
   // A failed spawn emits 'error' and possibly never 'exit'.
   child.on('error', (e) => {
-    tail.push(`\n${e.message}`);
-    onGone(null, null);
+    life.tail.push(`\n${e.message}`);
+    life.ended(null, null);
   });
   return {
     get pid() {
@@ -93,16 +109,16 @@ export function forkEngine(entry = engineEntry(), env: NodeJS.ProcessEnv = proce
     },
     send(msg) {
       // With a callback, a send racing the child's death reports here instead of as an 'error' event.
-      if (!exited && child.connected) child.send(msg as object, (err) => err && tail.push(`\n${err.message}`));
+      if (!life.exited && child.connected) child.send(msg as object, (err) => err && life.tail.push(`\n${err.message}`));
     },
     onMessage(cb) {
       child.on('message', cb);
     },
     onExit(cb) {
-      exitCbs.push(cb);
+      life.onExit(cb);
     },
     kill() {
-      if (!exited) child.kill('SIGKILL');
+      if (!life.exited) child.kill('SIGKILL');
     },
   };
 }
