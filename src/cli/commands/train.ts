@@ -95,6 +95,15 @@ export const command: CliCommand = {
       throw e instanceof SettingsError ? new UsageError((e as Error).message) : e;
     }
     if (parsed.task === 'classification') assertTrainable(await scanDataset(parsed.data, { valFraction: parsed.valFraction, seed: parsed.seed, verify: 'header' }));
+    else {
+      const [{ trainingTask }, { scanForSegmentation }] = await Promise.all([import('../../train/tasks/index.ts'), import('../../train/tasks/segmentation.ts')]);
+      try {
+        trainingTask(parsed.task); // detection: not trainable yet
+        if (parsed.task === 'segmentation') await scanForSegmentation(parsed);
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+    }
     let run: { id: string; dir: string };
     try {
       run = createRun(settings, { runDir: flags['run-dir'] as string | undefined, workspace: flags.workspace as string | undefined, name: flags.name as string | undefined });

@@ -47,6 +47,13 @@ function summary(scan: SegmentationScan): ScanSummary {
   };
 }
 
+/** The run's dataset scanned as a segmentation dataset; an error naming the folder when no pair can train. */
+export async function scanForSegmentation(s: Pick<TrainSettings, 'data' | 'valFraction' | 'seed'>): Promise<SegmentationScan> {
+  const scan = await scanSegmentation(s.data, { valFraction: s.valFraction, seed: s.seed });
+  if (scan.problems.length > 0) throw new Error(`dataset ${scan.root} cannot be used for segmentation: ${scan.problems.join('; ')}`);
+  return scan;
+}
+
 export const segmentation: TrainingTask = {
   name: 'segmentation',
 
@@ -54,8 +61,7 @@ export const segmentation: TrainingTask = {
     const refused = refusals(s, ctx.device);
     if (refused.length) throw new Error(`segmentation cannot take ${refused.join('; ')}`);
     ctx.onPrepare?.('scan', 0, 1);
-    const scan = await scanSegmentation(s.data, { valFraction: s.valFraction, seed: s.seed });
-    if (scan.problems.length > 0) throw new Error(`dataset ${scan.root} cannot be used for segmentation: ${scan.problems.join('; ')}`);
+    const scan = await scanForSegmentation(s);
     ctx.onPrepare?.('scan', 1, 1);
     const dataset = summary(scan);
     // Random crops and the evaluation crop are classification's: segmentation scales and crops by its own recipe
@@ -86,7 +92,7 @@ async function open(ctx: OpenContext, scan: SegmentationScan): Promise<PreparedD
   const network = segmentationNetwork(s.variant);
   // Drawn from the run's seed here, as a classifier's: the same seed gives the same start.
   const model = new SegmentationModel(network as ConstructorParameters<typeof SegmentationModel>[0], scan.classes.length, s.seed);
-  let compute: DenseCompute | null = null;
+  let compute: DenseCompute<SegmentationModel> | null = null;
   try {
     const resume = ctx.checkpoint;
     if (resume) loadWeights(model, resume.weights, { allowHeadMismatch: false, source: resume.source });
@@ -94,7 +100,7 @@ async function open(ctx: OpenContext, scan: SegmentationScan): Promise<PreparedD
       : await buildMaskSet(scan.val, s.imageSize, { signal: ctx.signal, onProgress: (d, t) => ctx.onPrepare?.('eval-set', d, t) });
     const notes = evalSet ? [] : ['no validation images: epochs report training metrics only'];
     const settings = ctx.trainer(true);
-    compute = new DenseCompute(model, settings, PIXEL_OBJECTIVE, resume?.state);
+    compute = new DenseCompute(model, model, settings, PIXEL_OBJECTIVE, resume?.state);
     ctx.announce(scan.train.length, notes, ctx.device.info.name);
     const run = compute;
     const augment = { ...DEFAULT_SEGMENTATION_AUGMENT, hflip: s.augmentation.hflip ? DEFAULT_SEGMENTATION_AUGMENT.hflip : 0 };
