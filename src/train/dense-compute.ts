@@ -1,23 +1,26 @@
-// The compute of a dense-prediction run (segmentation): the network and its trainer in this process, on this
-// process's TensorFlow.js backend. The device protocol (src/device/wire.ts) carries classifiers only so far, so
-// a segmentation run trains here whatever device is chosen (the task refuses the page and worker devices).
+// The compute of a dense-prediction run (segmentation, detection): the network and its trainer in this process,
+// on this process's TensorFlow.js backend. The device protocol (src/device/wire.ts) carries classifiers only so
+// far, so such a run trains here whatever device is chosen (the tasks refuse the page and worker devices).
 import * as tf from '@tensorflow/tfjs';
 import type { Weights } from '../device/wire.ts';
 import type { TensorMap } from '../model/safetensors.ts';
-import type { SegmentationModel } from '../model/segmentation.ts';
+import type { Network } from '../model/network.ts';
 import { stateDict } from '../model/weights.ts';
 import type { Objective } from '../optim/objective.ts';
-import { Trainer, type StepResult, type TrainerSettings } from '../optim/trainer.ts';
+import { Trainer, type StepResult, type TrainableModel, type TrainerSettings } from '../optim/trainer.ts';
 import { stepSeeds } from '../util/random.ts';
 import type { StepInput, TrainerState } from './compute.ts';
 import type { StepCompute } from './tasks/task.ts';
 
-export class DenseCompute implements StepCompute {
+export class DenseCompute<M extends Network> implements StepCompute {
   private readonly trainer: Trainer;
 
-  /** Takes `model` over (disposed with the compute). */
-  constructor(readonly model: SegmentationModel, settings: TrainerSettings, objective: Objective, state?: TrainerState & { source: string }) {
-    this.trainer = new Trainer(model, settings, objective);
+  /**
+   * Takes `model` over (disposed with the compute). `trainable` is what the trainer steps: the model itself, or a
+   * view of it whose output is the one tensor the objective reads (a detector's deltas and logits side by side).
+   */
+  constructor(readonly model: M, trainable: TrainableModel, settings: TrainerSettings, objective: Objective, state?: TrainerState & { source: string }) {
+    this.trainer = new Trainer(trainable, settings, objective);
     if (state) this.trainer.importState(state.tensors, state.json, state.source);
   }
 
