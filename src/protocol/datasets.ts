@@ -1,5 +1,6 @@
 // The contract's datasets domain: what a dataset scan reports and the thumbnails the window shows.
 import { z } from 'zod';
+import { TASKS } from '../model/registry/types.ts';
 import { DisplayDataUrl } from './common.ts';
 
 /** The share of each class held out for validation when a folder has no val/: the scans' default and the settings'. */
@@ -11,7 +12,7 @@ export const SizeStats = z.object({ min: z.number(), max: z.number(), median: z.
 export const ScanSummary = z.object({
   root: z.string(),
   /** What kind of dataset the folder is (the task it trains); absent: classification (scans recorded before tasks). */
-  task: z.enum(['classification', 'segmentation', 'detection']).optional(),
+  task: z.enum(TASKS).optional(),
   /** 'split': root/train/<class> and root/val/<class>; 'flat': root/<class> with a seeded validation split. */
   layout: z.enum(['flat', 'split']),
   /** How validation was split off for the 'flat' layout; null for 'split'. */

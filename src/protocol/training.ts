@@ -1,5 +1,6 @@
 // The contract's training domain: a run's settings, the Train view's state and the typed event stream.
 import { z } from 'zod';
+import { TASKS } from '../model/registry/types.ts';
 import { MAX_INPUT_SIZE, MIN_INPUT_SIZE } from '../model/types.ts';
 import { FsPath, RunId, VariantName } from './common.ts';
 import { DEFAULT_VAL_FRACTION, ValFraction } from './datasets.ts';
@@ -21,8 +22,7 @@ export const Augmentation = z
  * picks its dataset scan, network, loss and metrics (src/train/tasks/); the run folder and the transports are the
  * same for every task. Detection has its network and loss but does not train yet.
  */
-export const TASK_NAMES = ['classification', 'segmentation', 'detection'] as const;
-export const TaskName = z.enum(TASK_NAMES);
+export const TaskName = z.enum(TASKS); // the model registry's tasks: each family serves one
 export type TaskName = z.infer<typeof TaskName>;
 
 export const TrainSettings = z
