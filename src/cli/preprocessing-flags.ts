@@ -1,7 +1,7 @@
 // The preprocessing flags of the commands that run a model on an image file (predict, attention,
 // receptive-field): each one given overrides what the model's source records (a run's recipe, a zoo row), which
 // src/protocol/recipe.ts inferencePreprocessing applies otherwise.
-import type { Preprocessing } from '../data/eval-transform.ts';
+import type { Preprocessing } from '../protocol/recipe.ts';
 import { INTERPOLATIONS, type Interpolation } from '../util/interpolation.ts';
 import { positiveInt, UsageError, type FlagSpec, type ParsedFlags } from './args.ts';
 import { inputSize } from './common.ts';

@@ -8,10 +8,6 @@ import { writeUnitFloats } from './pixels.ts';
 import { REFERENCE_RECIPE } from '../protocol/recipe.ts';
 import type { Interpolation } from '../util/interpolation.ts';
 
-export {
-  REFERENCE_PREPROCESSING, inferencePreprocessing, type Preprocessing, type RecordedPreprocessing,
-} from '../protocol/recipe.ts';
-
 /** The centre fraction kept: the reference recipe's (timm's crop_pct), defined once in src/protocol/recipe.ts. */
 export const EVAL_CROP_PCT = REFERENCE_RECIPE.evalCrop;
 /** The largest evaluation size (the API allows 1024). */

@@ -5,8 +5,7 @@ export type { DatasetScan, ImageEntry, SkippedFile, ClassCount, SizeStats, ScanO
 export { ImageReadError, type RgbImage } from './decode.ts';
 export { DEFAULT_AUGMENT, validateAugment, type AugmentConfig } from './augment.ts';
 export {
-  EVAL_CROP_PCT, REFERENCE_PREPROCESSING, decodeForEval, evalResizeSize, inferencePreprocessing, type EvalImage, type Preprocessing,
-  type RecordedPreprocessing,
+  EVAL_CROP_PCT, decodeForEval, evalResizeSize, type EvalImage,
 } from './eval-transform.ts';
 export { DEFAULT_CACHE_BUDGET_BYTES, defaultCacheShortSide, type CachePlan } from './cache.ts';
 export { buildTrainSet, trainBatches, buildEvalSet, evalBatches } from './loader.ts';

@@ -21,7 +21,7 @@ import { deviceLogits } from '../device/inference.ts';
 import { inspectOn } from '../device/inspect.ts';
 import { budgetedDevice } from './budget.ts';
 import type { EngineDevices } from './devices.ts';
-import { inferencePreprocessing } from '../data/eval-transform.ts';
+import { inferencePreprocessing } from '../protocol/recipe.ts';
 
 export function predict(p: EngineParams<'predict'>, ctx: HandlerContext, devices: EngineDevices): Promise<EngineResult<'predict'>> {
   return serial(async () => {

@@ -4,7 +4,7 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.ts';
-import { inferencePreprocessing } from '../data/eval-transform.ts';
+import { inferencePreprocessing } from '../protocol/recipe.ts';
 import { saveWeights } from '../model/weights-file.ts';
 import { denseNetworkFromWeights } from '../model/dense-from-file.ts';
 import { DetectionModel } from '../model/detection.ts';

@@ -6,7 +6,7 @@
 import type { Model } from '../model/model.ts';
 import { stateDict } from '../model/weights.ts';
 import { MIN_INPUT_SIZE } from '../model/types.ts';
-import { REFERENCE_PREPROCESSING, type Preprocessing } from '../data/eval-transform.ts';
+import { REFERENCE_PREPROCESSING, type Preprocessing } from '../protocol/recipe.ts';
 import { DEFAULT_OPSET, MAX_OPSET, MIN_OPSET } from './formats.ts';
 import { encodeModel, OnnxGraph } from './onnx-graph.ts';
 import { emitMobileNetV2, emitMobileViT } from './onnx-networks.ts';

@@ -13,7 +13,7 @@ import { evaluateSet, type EvalModel, type Evaluation } from './evaluate.ts';
 import type { Model } from '../model/model.ts';
 import { TrainSettings } from '../protocol/contract.ts';
 import { datasetStats, resolveRecipe } from './recipe.ts';
-import { inferencePreprocessing } from '../data/eval-transform.ts';
+import { inferencePreprocessing } from '../protocol/recipe.ts';
 import type { Interpolation } from '../util/interpolation.ts';
 import { readRun, type CheckpointKind } from '../run/index.ts';
 import type { Heap } from '../model/memory.ts';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.ts';
-import { inferencePreprocessing, REFERENCE_PREPROCESSING } from '../../src/data/eval-transform.ts';
+import { inferencePreprocessing, REFERENCE_PREPROCESSING } from '../../src/protocol/recipe.ts';
 import { createModel } from '../../src/model/index.ts';
 import { saveWeights } from '../../src/model/weights-file.ts';
 import { readRun } from '../../src/run/index.ts';

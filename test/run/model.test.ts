@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.ts';
 import { loadImage } from '../../src/inspect/image.ts';
-import { inferencePreprocessing } from '../../src/data/eval-transform.ts';
+import { inferencePreprocessing } from '../../src/protocol/recipe.ts';
 import { createModel } from '../../src/model/index.ts';
 import { stateDict } from '../../src/model/weights.ts';
 import { resolveRecipe } from '../../src/protocol/recipe.ts';

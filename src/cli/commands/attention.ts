@@ -87,7 +87,7 @@ export const command: CliCommand = {
     return withDevice(flags, io, async ({ device }) => {
       const [{ inspectOn }, { answerQuery, attentionOverlayScale, findBlock }, { checkBlockIndex }, { loadImage }, { loadModel }, { overlayPng }, { topK }, { inferencePreprocessing }, { checkFits }] =
         await Promise.all([import('../../device/inspect.ts'), import('../../inspect/attention.ts'), import('../../inspect/capture.ts'), import('../../inspect/image.ts'),
-          import('../../run/model.ts'), import('../../inspect/overlay.ts'), import('../../inspect/results.ts'), import('../../data/eval-transform.ts'), import('../../device/heap.ts')]);
+          import('../../run/model.ts'), import('../../inspect/overlay.ts'), import('../../inspect/results.ts'), import('../../protocol/recipe.ts'), import('../../device/heap.ts')]);
       const loaded = asUsage(() => loadModel({ ...source, variant: variantFlag(flags) }));
       try {
         asUsage(() => checkBlockIndex(loaded.model, block));

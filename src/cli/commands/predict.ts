@@ -7,6 +7,7 @@ import type { CliCommand } from '../command.ts';
 import { DEVICE_FLAG, withDevice, JSON_FLAG, VARIANT_FLAG, table, inputSize, variantFlag } from '../common.ts';
 import { modelSourceFlags, RUN_FLAG } from '../weights.ts';
 import { INFERENCE_FLAGS, describePreprocessing, explicitPreprocessing } from '../preprocessing-flags.ts';
+import { inferencePreprocessing } from '../../protocol/recipe.ts';
 
 function readLabels(path: string | undefined, classes: number): string[] {
   if (!path) return Array.from({ length: classes }, (_, i) => `class ${i}`);
@@ -43,7 +44,7 @@ export const command: CliCommand = {
     if (flags.weights === undefined && flags.run === undefined) throw new UsageError('give --weights FILE|MODEL or --run DIR');
     const source = await modelSourceFlags(flags, io);
     return withDevice(flags, io, async ({ device }) => {
-      const [tfjs, { deviceLogits }, { loadModel }, { decodeForEval, inferencePreprocessing }, { topK }, { OrtModel }, { checkFits }] = await Promise.all([
+      const [tfjs, { deviceLogits }, { loadModel }, { decodeForEval }, { topK }, { OrtModel }, { checkFits }] = await Promise.all([
         import('@tensorflow/tfjs'), import('../../device/inference.ts'), import('../../run/model.ts'), import('../../data/index.ts'),
         import('../../model/predict.ts'), import('../../export/ort-model.ts'), import('../../device/heap.ts'),
       ]);

@@ -74,7 +74,7 @@ export const command: CliCommand = {
     return withDevice(flags, io, async ({ device }) => {
       const [{ inspectOn }, { loadImage, randomImage }, { loadModel }, { heatmapPng, overlayPng }, { spatialBlocks }, { FIELD_SCALE }, { inferencePreprocessing }, { checkFits }] = await Promise.all([
         import('../../device/inspect.ts'), import('../../inspect/image.ts'), import('../../run/model.ts'), import('../../inspect/overlay.ts'),
-        import('../../inspect/receptive-field.ts'), import('../../inspect/results.ts'), import('../../data/eval-transform.ts'), import('../../device/heap.ts'),
+        import('../../inspect/receptive-field.ts'), import('../../inspect/results.ts'), import('../../protocol/recipe.ts'), import('../../device/heap.ts'),
       ]);
       const loaded = loadModel({ ...source, variant, seed });
       try {
