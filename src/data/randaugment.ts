@@ -27,7 +27,7 @@ export interface RandAugmentPolicy {
   prob: number;
 }
 
-/** `rand-m9-mstd0.5`, the policy of timm's MobileViT recipes. */
+/** `rand-m9-mstd0.5`, the policy the studio's timm recipe asks for (`--aa`), as in timm's ImageNet recipes. */
 export const RAND_M9_MSTD05: RandAugmentPolicy = { layers: 2, magnitude: 9, magnitudeStd: 0.5, prob: 0.5 };
 
 /** timm's _LEVEL_DENOM: magnitudes are clipped to [0, 10] and divided by it. */
@@ -98,7 +98,8 @@ export function applyRandAugment(img: RgbImage, steps: readonly RandAugmentStep[
   return data === img.data ? data.slice() : data;
 }
 
-/** One op with its argument, as timm calls PIL for it (bilinear resampling for the geometric ones). */
+/** One op with its argument, as timm calls PIL for it. The geometric ones resample bilinearly, as the studio's crop
+ *  does (timm takes its configured train interpolation; with 'random' it picks bilinear or bicubic per op). */
 export function applyOp(img: RgbImage, op: RandAugmentOp, arg: number, fill: Rgb = RAND_AUGMENT_FILL): Uint8Array {
   const { data, width: w, height: h } = img;
   switch (op) {
