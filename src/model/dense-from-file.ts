@@ -7,7 +7,7 @@ import type { DetectionModel } from './detection.ts';
 import { labelsInMetadata } from './from-file.ts';
 import { createNetwork } from './networks.ts';
 import { familyOf, type NetworkName } from './registry/index.ts';
-import type { TensorMap } from './safetensors.ts';
+import type { SafetensorsFile, TensorMap } from './safetensors.ts';
 import type { SegmentationModel } from './segmentation.ts';
 import { readWeightsFile } from './weights-file.ts';
 import { loadWeights, type LoadReport } from './weights.ts';
@@ -31,9 +31,13 @@ export interface DenseFromWeights {
 
 /** Loads `path` into a new `name` network; `numClasses` (background included) defaults to the file's, else the family's. */
 export function denseNetworkFromWeights(name: NetworkName, path: string, numClasses?: number): DenseFromWeights {
+  return denseNetworkFromFile(name, readWeightsFile(path), path, numClasses);
+}
+
+/** denseNetworkFromWeights for a file already read (a run's checkpoint names its network in its metadata). */
+export function denseNetworkFromFile(name: NetworkName, { tensors, metadata }: SafetensorsFile, path: string, numClasses?: number): DenseFromWeights {
   const family = familyOf(name);
   if (family?.task !== 'segmentation' && family?.task !== 'detection') throw new RangeError(`${name} is not a segmentation or detection network`);
-  const { tensors, metadata } = readWeightsFile(path);
   const classes = numClasses ?? classesInFile(family.task, tensors) ?? family.defaultClasses;
   const network = createNetwork(name, classes) as DenseNetwork;
   try {

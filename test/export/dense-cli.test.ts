@@ -1,5 +1,5 @@
-// `export --format onnx` of a segmentation or detection network given as --variant + --weights, through the CLI:
-// small weights files made here (their labels travel into the metadata, onnxruntime gives the studio's outputs),
+// `export --format onnx` of a segmentation or detection network given as --variant + --weights, or of a segmentation
+// run, through the CLI: small weights files and a run folder made here (their labels travel into the metadata, onnxruntime gives the studio's outputs),
 // and the references' own checkpoints (transformers' DeepLabv3, ml-cvnets' SSDLite), whose outputs onnxruntime
 // gives from the exported graph: logits, anchors, deltas and class logits, and ml-cvnets' detections with the
 // post-processing in the graph.
@@ -14,6 +14,8 @@ import { DetectionModel } from '../../src/model/detection.ts';
 import { readSafetensors } from '../../src/model/safetensors.ts';
 import { SegmentationModel } from '../../src/model/segmentation.ts';
 import { saveWeights } from '../../src/model/weights-file.ts';
+import { stateDict } from '../../src/model/weights.ts';
+import { CheckpointStore, createRun, readRun, updateRun } from '../../src/run/index.ts';
 import { runCli } from '../helpers/cli.ts';
 import { fixture, maxAbsDiff, maxRelDiff } from '../helpers/fixtures.ts';
 import { ortOutputs, randomizeVectors, toNhwc } from './helpers.ts';
@@ -75,6 +77,34 @@ describe('export --format onnx of a weights file', () => {
     const notDetector = await runCli('export', '--format', 'onnx', '--variant', 'deeplabv3_mobilevit_xxs', '--weights', join(dir, 'seg.safetensors'), '--score-threshold', '0.5', '--out', join(dir, 'x.onnx'), '--backend', 'wasm');
     expect(notDetector.code).not.toBe(0);
     expect(notDetector.err.join('\n')).toMatch(/deeplabv3_mobilevit_xxs is not a detection network/);
+  }, 120_000);
+});
+
+describe('export --format onnx of a segmentation run', () => {
+  it('its best checkpoint at its image size, with its classes and run id; onnxruntime gives its logits', async () => {
+    const { dir: runDir } = createRun({ data: join(dir, 'masks'), task: 'segmentation', variant: 'mobilevit_xxs', imageSize: 64, epochs: 1, batchSize: 2, lr: 0.001, seed: 1 },
+      { runDir: join(dir, 'seg-run') });
+    const model = randomizeVectors(new SegmentationModel('deeplabv3_mobilevit_xxs', 3, 4), 4);
+    // As the training loop writes it: the network's name in the weights' metadata.
+    const store = new CheckpointStore(join(runDir, 'checkpoints'));
+    store.save('best', 10, stateDict(model), null, {}, { variant: 'deeplabv3_mobilevit_xxs' });
+    store.save('last', 10, stateDict(model), null, {}, { variant: 'mobilevit_xxs' });
+    updateRun(runDir, { classes: ['background', 'leaf', 'stem'], status: 'finished' });
+    const out = join(dir, 'seg-run.onnx');
+    const r = await runCli('export', '--format', 'onnx', '--run', runDir, '--out', out, '--backend', 'wasm');
+    expect(r.code, r.err.join('\n')).toBe(0);
+    const meta = metadataOf(out);
+    expect(JSON.parse(meta.labels)).toEqual(['background', 'leaf', 'stem']);
+    expect(JSON.parse(meta.input_size)).toEqual([3, 64, 64]);
+    expect(meta).toMatchObject({ task: 'segmentation', variant: 'deeplabv3_mobilevit_xxs', run_id: readRun(runDir).id });
+    const x = tf.tidy(() => tf.randomUniform([1, 64, 64, 3], 0, 1, 'float32', 5).dataSync() as Float32Array).slice();
+    const ref = tf.tidy(() => model.forward(tf.tensor4d(x, [1, 64, 64, 3])).dataSync().slice() as Float32Array);
+    model.dispose();
+    const logits = (await runOrt(out, x, [1, 64, 64])).logits;
+    expect(maxAbsDiff(toNhwc(logits.data as Float32Array, logits.dims as number[]), ref)).toBeLessThan(1e-4 * Math.max(1, ...ref.map(Math.abs)));
+    const wrong = await runCli('export', '--format', 'onnx', '--run', runDir, '--checkpoint', 'last', '--out', out, '--backend', 'wasm');
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.err.join('\n')).toMatch(/its metadata names "mobilevit_xxs", not the segmentation network run .* trained/);
   }, 120_000);
 });
 
