@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Model } from '../model/model.ts';
 import { processCpuMs } from '../util/cpu-clock.ts';
 import { DeviceKernel } from './kernel.ts';
-import type { DeviceCall, DeviceInfo, DeviceReply, DeviceRequest, DeviceResults, Weights } from './wire.ts';
+import type { DeviceCall, DeviceInfo, DeviceReply, DeviceRequest, DeviceResults } from './wire.ts';
 
 export interface ComputeDevice {
   readonly info: DeviceInfo;
@@ -56,11 +56,6 @@ export class LocalDevice implements ComputeDevice {
 
   localModel(): Model | null {
     return this.kernel.current;
-  }
-
-  /** Runs `fn` on the model itself with the live or the EMA-averaged weights in place (evaluation on every core: parallel.ts). */
-  withModel<T>(which: Weights, fn: (model: Model) => Promise<T>): Promise<T> {
-    return this.kernel.withModel(which, fn);
   }
 
   get modelChanges(): number {

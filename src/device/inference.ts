@@ -1,6 +1,6 @@
 // A model opened on a compute device for inference: the evaluation loop's EvalModel (train/evaluate.ts) and
-// predict's logits, computed where the device keeps its tensors. In this process the model object itself is
-// used instead (its passes then spread over every core: parallel.ts openInferenceWorkers).
+// predict's logits, computed where the device keeps its tensors (on wasm-workers split by images across its
+// threads). A prediction on the in-process device runs the model itself: it is already there.
 import * as tf from '@tensorflow/tfjs';
 import type { Model } from '../model/model.ts';
 import { stateDict } from '../model/weights.ts';

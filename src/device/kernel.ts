@@ -149,11 +149,6 @@ export class DeviceKernel {
     return ema.withAveraged(fn);
   }
 
-  /** Runs `fn` on the model object with the live or the EMA-averaged weights in place (in-process callers only). */
-  withModel<T>(which: Weights, fn: (model: Model) => Promise<T>): Promise<T> {
-    return this.withWeights(which, () => fn(this.needModel()));
-  }
-
   private needModel(): Model {
     if (!this.model) throw new Error('the device has no model yet (open it first)');
     return this.model;

@@ -12,15 +12,13 @@
 // - nothing else: the running statistics are composed as one thread's passes in a row would leave them
 //   (optim/trainer.ts combineStatistics).
 // Each pass draws its own dropout seeds (util/random.ts stepSeeds), so results depend on the seed and the
-// worker count, never on timing. Inference splits the images by rows and is exact whatever the split, so a
-// quick run's backbone features and a big evaluation in this process run here too (openInferenceWorkers).
+// worker count, never on timing. Inference splits the images by rows and is exact whatever the split: a run
+// on this device computes its evaluation, a quick run's backbone features and predictions here too.
 // Shares are sent as copies of their rows: a structured clone of a view would copy the whole batch's buffer.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import * as tf from '@tensorflow/tfjs';
 import type { Model } from '../model/model.ts';
 import type { TensorMap } from '../model/safetensors.ts';
-import { stateDict } from '../model/weights.ts';
 import { combineStatistics, passSize, type StepResult } from '../optim/trainer.ts';
 import { openPageDevice, pageChannel, type Endpoint } from './channel.ts';
 import type { ChannelDevice, ComputeDevice } from './device.ts';
@@ -49,17 +47,6 @@ function workerEndpoint(worker: Worker): Endpoint {
 /** Threads the device uses by default: one per core. */
 export function defaultThreads(): number {
   return Math.max(1, availableParallelism());
-}
-
-/**
- * Starting a worker costs about a second (a wasm instance, a model replica): the workers pay for themselves from a
- * few seconds of inference passes on, about 64 images at 224 px. Below this many input pixels, this thread does the work.
- */
-export const POOL_WORTH_PIXELS = 64 * 224 * 224;
-
-/** Threads for `pixels` of inference work: every core when it pays, else this one. */
-export function threadsFor(pixels: number): number {
-  return pixels >= POOL_WORTH_PIXELS ? defaultThreads() : 1;
 }
 
 /** Contiguous bounds cutting `total` items into `parts` near-equal runs: [0, …, total]. */
@@ -254,24 +241,5 @@ export class ParallelDevice implements ComputeDevice {
 
   async close(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.close()));
-  }
-}
-
-/**
- * `model`'s inference passes ('logits' with its live weights, 'features') on `threads` worker threads, each on
- * this thread's backend with a replica of the model's current weights; close() when done. Null where this thread
- * does the work instead: threads ≤ 1, or the workers could not start or take the weights (`onNote` says why).
- */
-export async function openInferenceWorkers(model: Model, threads: number, onNote?: (note: string) => void, backend = tf.getBackend()): Promise<ParallelDevice | null> {
-  if (threads <= 1) return null;
-  let device: ParallelDevice | null = null;
-  try {
-    device = await ParallelDevice.open(threads, backend);
-    await device.call({ op: 'open', model: { variant: model.variant, numClasses: model.numClasses }, weights: stateDict(model) });
-    return device;
-  } catch (e) {
-    await device?.close().catch(() => undefined);
-    onNote?.(`${(e as Error).message}: inference passes run on this thread`);
-    return null;
   }
 }

@@ -1,7 +1,6 @@
 // eval.run in the engine: src/train/eval-run.ts evaluates a run's checkpoint on the run's validation
 // images; this adds thumbnails of the misclassified ones for the window's gallery.
 import { makeThumbnail } from '../data/thumbnail.ts';
-import { LocalDevice } from '../device/device.ts';
 import { openForInference } from '../device/inference.ts';
 import type { EngineParams, EngineResult } from '../protocol/engine.ts';
 import { evaluateModel } from '../train/eval-run.ts';
@@ -17,8 +16,8 @@ export function evaluateRun(p: EngineParams<'eval'>, ctx: HandlerContext, device
     const device = await devices.current();
     const r = await evaluateModel({
       heap: heapOf(device), // batches cut to what fits the device's memory
-      // In this process the model itself is evaluated (its passes spread over every core: device/parallel.ts).
-      runtime: device instanceof LocalDevice ? undefined : (model) => openForInference(device, model),
+      // On the engine's device, whatever it is (wasm-workers split the images across their threads).
+      runtime: (model) => openForInference(device, model),
       run: p.runDir,
       checkpoint: p.checkpoint,
       onProgress: (task, done, total) => ctx.progress(done, total, task === 'scan' ? 'checking the images' : 'preparing the images'),

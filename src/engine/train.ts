@@ -63,7 +63,7 @@ export async function startTraining(p: EngineParams<'train.start'>, ctx: Handler
 /**
  * The engine's device, chosen for the run's variant and size when the backend is 'auto' (a measurement,
  * under the inspection queue so that nothing else computes meanwhile; stopping the run cancels it).
- * Head-only runs compute their few multiply-adds in this process whatever the device.
+ * A quick run's backbone features are computed on it too (its classifier's few multiply-adds in this process).
  */
 async function deviceFor(devices: EngineDevices, p: EngineParams<'train.start'>, ctx: HandlerContext, signal: AbortSignal): Promise<ComputeDevice> {
   let settings;
@@ -73,7 +73,7 @@ async function deviceFor(devices: EngineDevices, p: EngineParams<'train.start'>,
     return devices.current(); // the loop reports the unreadable run itself
   }
   const spec = { variant: settings.variant, imageSize: settings.imageSize };
-  if (settings.headOnly || !devices.choosesFor(spec)) return devices.current();
+  if (!devices.choosesFor(spec)) return devices.current();
   return serial(() => devices.forTraining(spec, {
     signal,
     onProgress: (done, total) => ctx.trainPrepare(p.runId, 'devices', done, total),

@@ -6,7 +6,7 @@
 //   in this process: a few thousand multiply-adds per image, which no device would speed up.
 import * as tf from '@tensorflow/tfjs';
 import type { Batch, EvalSet } from '../data/loader.ts';
-import { LocalDevice, type ComputeDevice } from '../device/device.ts';
+import type { ComputeDevice } from '../device/device.ts';
 import { logitsOn } from '../device/inference.ts';
 import type { Weights } from '../device/wire.ts';
 import type { TensorMap } from '../model/safetensors.ts';
@@ -66,10 +66,8 @@ export class DeviceCompute implements RunCompute {
   }
 
   evaluate(which: Weights, evalSet: EvalSet, batchSize: number, classes: string[]): Promise<Evaluation> {
-    const device = this.device;
-    // In this process the model itself is evaluated, so its passes spread over every core (device/parallel.ts).
-    if (device instanceof LocalDevice) return device.withModel(which, (model) => evaluateSet(model, evalSet, batchSize, classes));
-    return evaluateSet(logitsOn(device, which), evalSet, batchSize, classes);
+    // On the run's device, whatever it is: its own passes (wasm-workers split the images across its threads).
+    return evaluateSet(logitsOn(this.device, which), evalSet, batchSize, classes);
   }
 
   weights(which: Weights): Promise<TensorMap> {

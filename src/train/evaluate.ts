@@ -4,9 +4,6 @@
 // The model runs in inference mode (BatchNorm running statistics, no dropout).
 import * as tf from '@tensorflow/tfjs';
 import { evalBatches, type EvalSet } from '../data/loader.ts';
-import { logitsOn } from '../device/inference.ts';
-import { openInferenceWorkers, threadsFor } from '../device/parallel.ts';
-import { Model } from '../model/model.ts';
 
 export interface EvalBatch {
   x: tf.Tensor4D;
@@ -121,22 +118,14 @@ export async function evaluate(model: EvalModel, batches: AsyncIterable<EvalBatc
 }
 
 /**
- * Evaluates on a prepared evaluation set (src/data's buildEvalSet), in batches of `batchSize`. A studio model
- * with enough work runs its passes on every core (src/device/parallel.ts's worker threads: the same logits, bit
- * for bit); where the workers cannot start, on this thread, and `onNote` says why.
+ * Evaluates on a prepared evaluation set (src/data's buildEvalSet), in batches of `batchSize`, where `model`
+ * computes: a model of this process here, a compute device's (device/inference.ts) on that device.
  */
-export async function evaluateSet(model: EvalModel, set: EvalSet, batchSize: number, classes: string[], onNote?: (note: string) => void): Promise<Evaluation> {
+export async function evaluateSet(model: EvalModel, set: EvalSet, batchSize: number, classes: string[]): Promise<Evaluation> {
   async function* batches(): AsyncGenerator<EvalBatch> {
     for await (const b of evalBatches(set, batchSize)) {
       yield { x: tf.tensor4d(b.x, [b.labels.length, b.size, b.size, 3]), labels: b.labels, files: b.paths };
     }
   }
-  const threads = model instanceof Model ? threadsFor(set.images.length * set.size * set.size) : 1;
-  const workers = await openInferenceWorkers(model as Model, threads, onNote);
-  if (!workers) return evaluate(model, batches(), classes);
-  try {
-    return await evaluate(logitsOn(workers), batches(), classes);
-  } finally {
-    await workers.close();
-  }
+  return evaluate(model, batches(), classes);
 }

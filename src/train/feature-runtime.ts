@@ -1,5 +1,5 @@
-// Where a quick run's backbone features are computed: TF.js (wasm, split across worker threads: device/parallel.ts)
-// or onnxruntime-node on the studio's own ONNX export of the backbone (export/ort-features.ts), whichever is
+// Where a quick run's backbone features are computed: TF.js on the run's compute device (the device the run chose,
+// src/device/choice.ts: this process, its worker threads, or a page), or onnxruntime-node on the studio's own ONNX export of the backbone (export/ort-features.ts), whichever is
 // faster on this machine for the model and size. The rule: measured once per machine, variant and size on the
 // same probe images (one warm-up pass, then one timed pass each), the faster wins, and onnxruntime only when its
 // rows agree with TF.js's within PARITY (else a note says why it was set aside). The choice is kept in
@@ -11,9 +11,12 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { openInferenceWorkers, defaultThreads } from '../device/parallel.ts';
+import { describeDevice } from '../device/describe.ts';
+import type { ComputeDevice } from '../device/device.ts';
+import { defaultThreads } from '../device/parallel.ts';
 import { OrtFeatures } from '../export/ort-features.ts';
 import type { Model } from '../model/model.ts';
+import { stateDict } from '../model/weights.ts';
 import { defaultWorkspace } from '../run/index.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { Rng } from '../util/random.ts';
@@ -39,17 +42,17 @@ export interface FeatureSource {
 /** A measurement kept for the machine. */
 interface Kept { key: string; runtime: InferenceRuntime; msPerImage: Record<InferenceRuntime, number>; reason: string; measuredAt: number }
 
-/** TF.js: on `threads` worker threads when more than one (and they start), else this thread. */
-async function openTfjs(model: Model, threads: number, onNote?: (note: string) => void): Promise<FeatureSource> {
-  const workers = await openInferenceWorkers(model, threads, onNote);
-  if (workers) {
-    return {
-      runtime: 'tfjs', where: `TF.js ${tf.getBackend()} on ${workers.threads} worker threads`,
-      features: (x, n, size) => workers.call({ op: 'features', x, shape: [n, size, size, 3] }),
-      close: () => workers.close(),
-    };
-  }
-  return { runtime: 'tfjs', where: `TF.js ${tf.getBackend()} on this thread`, features: (x, n, size) => featureRows(model, x, n, size), close: async () => undefined };
+/**
+ * TF.js on the run's device: the backbone's weights sent there once, its inference passes computed there (on
+ * wasm-workers split by images across the threads, which is exact); close() releases the model there, not the device.
+ */
+async function openTfjs(model: Model, device: ComputeDevice): Promise<FeatureSource> {
+  await device.call({ op: 'open', model: { variant: model.variant, numClasses: model.numClasses }, weights: stateDict(model) });
+  return {
+    runtime: 'tfjs', where: `TF.js on ${describeDevice(device)}`,
+    features: (x, n, size) => device.call({ op: 'features', x, shape: [n, size, size, 3] }),
+    close: async () => { await device.call({ op: 'close' }).catch(() => undefined); }, // a lost device holds nothing any more
+  };
 }
 
 /** Inference-mode pooled features of n images [n, size, size, 3] on TF.js in this thread. */
@@ -77,11 +80,14 @@ async function openOrt(model: Model, size: number): Promise<FeatureSource> {
   };
 }
 
-/** The key of a kept choice: the machine, the versions, the model and the size. */
-export function runtimeKey(variant: string, size: number): string {
+/**
+ * The key of a kept choice: the machine, the versions, the model, the size, and the device TF.js ran on (its
+ * name: wasm in this process, wasm-workers, a page; by default this process's backend).
+ */
+export function runtimeKey(variant: string, size: number, backend: string = tf.getBackend()): string {
   const cpu = cpus();
   return JSON.stringify({
-    studio: appVersion(), tfjs: TFJS_VERSION, backend: tf.getBackend(), platform: `${process.platform}-${process.arch}`,
+    studio: appVersion(), tfjs: TFJS_VERSION, backend, platform: `${process.platform}-${process.arch}`,
     cpu: cpu[0]?.model.trim() ?? 'unknown', cores: cpu.length, variant, size,
   });
 }
@@ -89,16 +95,16 @@ export function runtimeKey(variant: string, size: number): string {
 /** The workspace's file of kept choices. */
 export const runtimesFile = (env: Record<string, string | undefined> = process.env) => join(defaultWorkspace(env), RUNTIMES_FILE);
 
-/** The choices kept in `file` for this machine and backend, newest first (what `devices` shows). */
+/** The choices kept in `file` for this machine, any device, newest first (what `devices` shows). */
 export function keptRuntimes(file: string): Array<{ variant: string; size: number; runtime: InferenceRuntime; reason: string; measuredAt: number }> {
   return readKept(file).flatMap((e) => {
-    let at: { variant: string; size: number };
+    let at: { variant: string; size: number; backend: string };
     try {
       at = JSON.parse(e.key) as typeof at;
     } catch {
       return []; // a hand-broken entry is no measurement
     }
-    return runtimeKey(at.variant, at.size) === e.key ? [{ variant: at.variant, size: at.size, runtime: e.runtime, reason: e.reason, measuredAt: e.measuredAt }] : [];
+    return runtimeKey(at.variant, at.size, at.backend) === e.key ? [{ variant: at.variant, size: at.size, runtime: e.runtime, reason: e.reason, measuredAt: e.measuredAt }] : [];
   });
 }
 
@@ -130,9 +136,17 @@ async function timePerImage(source: FeatureSource, x: Float32Array, size: number
   return { ms: (performance.now() - t0) / PROBE_IMAGES, rows };
 }
 
+/**
+ * Below this many input pixels (about 64 images at 224 px) a measurement would cost more than it saves: an
+ * onnxruntime session takes a second or so to export and start. TF.js is used unmeasured.
+ */
+export const MEASURE_WORTH_PIXELS = 64 * 224 * 224;
+
 export interface FeatureSourceOptions {
-  /** TF.js threads (device/parallel.ts threadsFor); 1 means the work is too small to measure anything: TF.js here. */
-  threads: number;
+  /** The run's compute device, where TF.js computes the features. */
+  device: ComputeDevice;
+  /** Input pixels the features will be computed of: below MEASURE_WORTH_PIXELS the runtimes are not measured (TF.js). */
+  pixels: number;
   /** 'auto' (default: MOBILEVIT_INFERENCE_RUNTIME, else the measured rule) or a runtime. */
   runtime?: InferenceRuntime | 'auto';
   onNote?: (note: string) => void;
@@ -153,22 +167,22 @@ export async function openFeatureSource(model: Model, size: number, o: FeatureSo
     try {
       return say(await openOrt(model, size), why);
     } catch (e) {
-      return say(await openTfjs(model, o.threads, o.onNote), `onnxruntime could not start: ${(e as Error).message}`);
+      return say(await openTfjs(model, o.device), `onnxruntime could not start: ${(e as Error).message}`);
     }
   };
   if (asked === 'onnxruntime') return tryOrt('asked for');
-  if (asked === 'tfjs') return say(await openTfjs(model, o.threads, o.onNote), 'asked for');
-  if (o.threads <= 1) return say(await openTfjs(model, o.threads, o.onNote), 'too little work to measure the runtimes');
+  if (asked === 'tfjs') return say(await openTfjs(model, o.device), 'asked for');
+  if (o.pixels < MEASURE_WORTH_PIXELS) return say(await openTfjs(model, o.device), 'too little work to measure the runtimes');
   const file = o.file ?? runtimesFile(env);
-  const key = runtimeKey(model.variant, size);
+  const key = runtimeKey(model.variant, size, o.device.info.name);
   const kept = readKept(file).find((e) => e.key === key);
-  if (kept) return kept.runtime === 'onnxruntime' ? tryOrt(`${kept.reason}; kept for this machine in ${file}`) : say(await openTfjs(model, o.threads, o.onNote), `${kept.reason}; kept for this machine in ${file}`);
-  if (env.MOBILEVIT_AUTO_MEASURE === 'off') return say(await openTfjs(model, o.threads, o.onNote), 'runtimes not measured: MOBILEVIT_AUTO_MEASURE=off');
+  if (kept) return kept.runtime === 'onnxruntime' ? tryOrt(`${kept.reason}; kept for this machine in ${file}`) : say(await openTfjs(model, o.device), `${kept.reason}; kept for this machine in ${file}`);
+  if (env.MOBILEVIT_AUTO_MEASURE === 'off') return say(await openTfjs(model, o.device), 'runtimes not measured: MOBILEVIT_AUTO_MEASURE=off');
 
   // Measure both on the same probe images, then keep the one that wins open.
   const rng = new Rng(size);
   const probe = Float32Array.from({ length: PROBE_IMAGES * size * size * 3 }, () => rng.next());
-  const tfjs = await openTfjs(model, o.threads, o.onNote);
+  const tfjs = await openTfjs(model, o.device);
   let ort: FeatureSource | null = null;
   try {
     ort = await openOrt(model, size);

@@ -24,7 +24,7 @@ import type { Model } from '../model/model.ts';
 import type { ForwardOptions } from '../model/types.ts';
 import { evaluate, type EvalBatch, type Evaluation } from './evaluate.ts';
 import type { TrainableModel } from '../optim/trainer.ts';
-import { threadsFor } from '../device/parallel.ts';
+import { LocalDevice, type ComputeDevice } from '../device/device.ts';
 import { openFeatureSource, type InferenceRuntime } from './feature-runtime.ts';
 import type { HeadRows } from './head-solve.ts';
 
@@ -72,9 +72,9 @@ export interface FeatureBankOptions {
   views?: number;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
-  /** Threads for the backbone passes (default: one per core when the work pays for it; src/device/parallel.ts). */
-  threads?: number;
-  /** Says which runtime computes the features and why, or that the worker threads could not start. */
+  /** The run's compute device, where TF.js computes the backbone passes (default: this process's backend). */
+  device?: ComputeDevice;
+  /** Says which runtime computes the features, where, and why. */
   onNote?: (note: string) => void;
   /** The runtime of the backbone passes (default 'auto': feature-runtime.ts's rule). */
   runtime?: InferenceRuntime | 'auto';
@@ -139,10 +139,11 @@ export class FeatureBank {
     const total = n * views + evalCount;
     let done = 0;
     const train = new Float32Array(views * n * dim);
-    // On the faster runtime of the machine (feature-runtime.ts); on TF.js each batch is split across the cores:
-    // inference rows do not depend on the split (tested bit for bit), nor on the runtime beyond float noise (tested).
+    // On the faster runtime of the machine (feature-runtime.ts); TF.js on the run's device, which on wasm-workers
+    // splits each batch across its threads: inference rows do not depend on the split (tested bit for bit), nor on
+    // the runtime beyond float noise (tested).
     const source = await openFeatureSource(model, opts.size, {
-      threads: opts.threads ?? threadsFor(total * opts.size * opts.size), runtime: opts.runtime, onNote: opts.onNote,
+      device: opts.device ?? new LocalDevice(tf.getBackend()), pixels: total * opts.size * opts.size, runtime: opts.runtime, onNote: opts.onNote,
     });
     const featuresOf = (x: Float32Array, n: number, size: number) => source.features(x, n, size);
     try {

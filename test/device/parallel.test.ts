@@ -10,8 +10,8 @@ import { LocalDevice, type ComputeDevice } from '../../src/device/device.ts';
 import { logitsOn } from '../../src/device/inference.ts';
 import { DeviceInspector } from '../../src/device/inspect.ts';
 import { spatialBlocks } from '../../src/inspect/receptive-field.ts';
-import { openInferenceWorkers, parallelPassSize, ParallelDevice } from '../../src/device/parallel.ts';
-import { createModel } from '../../src/model/index.ts';
+import { parallelPassSize, ParallelDevice } from '../../src/device/parallel.ts';
+import { createModel, type Model } from '../../src/model/index.ts';
 import type { TensorMap } from '../../src/model/safetensors.ts';
 import { stateDict } from '../../src/model/weights.ts';
 import type { StepResult } from '../../src/optim/trainer.ts';
@@ -141,7 +141,14 @@ async function ownRows(model: ReturnType<typeof createModel>, what: 'features' |
 
 const sameBits = (a: Float32Array, b: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
-describe('wasm-workers for a model of this process (openInferenceWorkers)', () => {
+/** wasm-workers holding `model`'s current weights (what a run's evaluation or a quick run's features send it). */
+async function workersWith(model: Model, threads: number): Promise<ParallelDevice> {
+  const device = await ParallelDevice.open(threads);
+  await device.call({ op: 'open', model: { variant: model.variant, numClasses: model.numClasses }, weights: stateDict(model) });
+  return device;
+}
+
+describe("wasm-workers holding a model of this process: evaluation and a quick run's features", () => {
   it('gives the model\'s own features and logits, bit for bit, in order, and leaves no tensor', async () => {
     const before = tf.memory().numTensors;
     const model = createModel('mobilevit_xxs', { numClasses: 5, seed: 3 });
@@ -149,18 +156,15 @@ describe('wasm-workers for a model of this process (openInferenceWorkers)', () =
     const warm = tf.randomUniform([4, 32, 32, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
     model.forward(warm, { training: true, nextSeed: () => 1 }).dispose();
     warm.dispose();
-    const notes: string[] = [];
-    expect(await openInferenceWorkers(model, 1)).toBeNull(); // one thread: the model itself does the work
-    const workers = await openInferenceWorkers(model, 3, (m) => notes.push(m));
+    const workers = await workersWith(model, 3);
     try {
-      expect(notes).toEqual([]);
-      expect(workers!.threads).toBe(3);
+      expect(workers.threads).toBe(3);
       for (const n of [7, 1]) { // 1: fewer images than threads, still in its row
         const { x } = batch(n, 11);
         const shape: [number, number, number, number] = [n, SIZE, SIZE, 3];
         const pairs = [
-          [await workers!.call({ op: 'features', x, shape }), await ownRows(model, 'features', x, n)],
-          [await workers!.call({ op: 'logits', x, shape, weights: 'live' }), await ownRows(model, 'logits', x, n)],
+          [await workers.call({ op: 'features', x, shape }), await ownRows(model, 'features', x, n)],
+          [await workers.call({ op: 'logits', x, shape, weights: 'live' }), await ownRows(model, 'logits', x, n)],
         ];
         for (const [a, b] of pairs) {
           expect(a.length).toBe(b.length);
@@ -168,7 +172,7 @@ describe('wasm-workers for a model of this process (openInferenceWorkers)', () =
         }
       }
     } finally {
-      await workers?.close();
+      await workers.close();
       model.dispose();
     }
     expect(tf.memory().numTensors).toBe(before);
@@ -189,30 +193,17 @@ describe('wasm-workers for a model of this process (openInferenceWorkers)', () =
         yield { x: tf.tensor4d(x, [n, size, size, 3]), labels: labels.subarray(s, s + n), files: Array.from({ length: n }, (_, j) => `img${s + j}.png`) };
       }
     }
-    const workers = await openInferenceWorkers(model, 2);
+    const workers = await workersWith(model, 2);
     try {
-      expect(workers).not.toBeNull();
       const direct = await evaluate(model, batches(), ['a', 'b', 'c']);
-      const pooled = await evaluate(logitsOn(workers!), batches(), ['a', 'b', 'c']);
+      const pooled = await evaluate(logitsOn(workers), batches(), ['a', 'b', 'c']);
       expect(pooled).toEqual(direct);
     } finally {
-      await workers?.close();
+      await workers.close();
       model.dispose();
     }
     expect(tf.memory().numTensors).toBe(before);
   }, 120_000);
-
-  it('workers that cannot start leave the work to this thread, and a note says why', async () => {
-    const model = createModel('mobilenet_v2', { numClasses: 3, seed: 4 });
-    const notes: string[] = [];
-    try {
-      expect(await openInferenceWorkers(model, 2, (m) => notes.push(m), 'no-such-backend')).toBeNull();
-    } finally {
-      model.dispose();
-    }
-    expect(notes).toHaveLength(1);
-    expect(notes[0]).toMatch(/wasm-workers: a worker thread could not start: .*no-such-backend.*: inference passes run on this thread/);
-  }, 60_000);
 });
 
 describe('wasm-workers: inspection', () => {

@@ -12,7 +12,8 @@ import { buildEvalSet, buildTrainSet } from '../../src/data/loader.ts';
 import { scanDataset } from '../../src/data/scan.ts';
 import { OrtFeatures } from '../../src/export/ort-features.ts';
 import { FeatureBank } from '../../src/train/head-only.ts';
-import { RUNTIMES_FILE, chooseRuntime, openFeatureSource } from '../../src/train/feature-runtime.ts';
+import { LocalDevice } from '../../src/device/device.ts';
+import { MEASURE_WORTH_PIXELS, RUNTIMES_FILE, chooseRuntime, openFeatureSource, runtimeKey } from '../../src/train/feature-runtime.ts';
 import { maxAbs, maxAbsDiff } from '../helpers/fixtures.ts';
 import { tinyDataset } from '../train/helpers.ts';
 import { randomImages, randomModel } from './helpers.ts';
@@ -48,7 +49,7 @@ describe('backbone features on onnxruntime', () => {
     const opts = { size: 32, augment: { ...DEFAULT_AUGMENT, scale: [1, 1] as [number, number] }, seed: 1, trainViews };
     const notes: string[] = [];
     const onOrt = await FeatureBank.build(model, trainSet, evalSet, { ...opts, runtime: 'onnxruntime', onNote: (n) => notes.push(n) });
-    const onTfjs = await FeatureBank.build(model, trainSet, evalSet, { ...opts, runtime: 'tfjs', threads: 1 });
+    const onTfjs = await FeatureBank.build(model, trainSet, evalSet, { ...opts, runtime: 'tfjs' });
     expect(notes.join('\n')).toMatch(/backbone features on onnxruntime-node on \d+ threads? \(asked for\)/);
     const all = scan.train.map((_, i) => i);
     for (const v of [0, 1]) {
@@ -76,23 +77,26 @@ describe('which runtime computes the features', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'runtimes-')), RUNTIMES_FILE);
     const model = randomModel('mobilevit_xxs', 3, 4);
     const notes: string[] = [];
-    const first = await openFeatureSource(model, 64, { threads: 2, env: {}, file, onNote: (n) => notes.push(n) });
+    const device = new LocalDevice('wasm'); // TF.js's side: the run's device, here this process
+    const first = await openFeatureSource(model, 64, { device, pixels: MEASURE_WORTH_PIXELS, env: {}, file, onNote: (n) => notes.push(n) });
     await first.close();
     const kept = JSON.parse(readFileSync(file, 'utf8')).entries;
     expect(kept).toHaveLength(1);
+    expect(kept[0].key).toBe(runtimeKey('mobilevit_xxs', 64, 'wasm')); // keyed by the device TF.js ran on
     expect(kept[0].runtime).toBe(first.runtime);
     expect(kept[0].msPerImage.tfjs).toBeGreaterThan(0);
     expect(kept[0].msPerImage.onnxruntime).toBeGreaterThan(0);
     expect(notes.at(-1)).toMatch(/measured faster: .* ms\/image on onnxruntime, .* on TF.js at 64 px; kept for this machine/);
-    const second = await openFeatureSource(model, 64, { threads: 2, env: {}, file, onNote: (n) => notes.push(n) });
+    const second = await openFeatureSource(model, 64, { device, pixels: MEASURE_WORTH_PIXELS, env: {}, file, onNote: (n) => notes.push(n) });
     await second.close();
     expect(second.runtime).toBe(first.runtime);
     expect(JSON.parse(readFileSync(file, 'utf8')).entries[0].measuredAt).toBe(kept[0].measuredAt);
-    // Work too small for the workers: TF.js on this thread, nothing measured, and said; a bad override is one clear error.
-    const small = await openFeatureSource(model, 64, { threads: 1, env: {}, file, onNote: (n) => notes.push(n) });
+    // Work too small to pay for a measurement: TF.js on the device, nothing measured, and said; a bad override is one clear error.
+    const small = await openFeatureSource(model, 64, { device, pixels: MEASURE_WORTH_PIXELS - 1, env: {}, file, onNote: (n) => notes.push(n) });
     expect(small.runtime).toBe('tfjs');
-    expect(notes.at(-1)).toBe('backbone features on TF.js wasm on this thread (too little work to measure the runtimes)');
-    await expect(openFeatureSource(model, 64, { threads: 2, env: { MOBILEVIT_INFERENCE_RUNTIME: 'gpu' }, file })).rejects.toThrow(/MOBILEVIT_INFERENCE_RUNTIME must be one of auto, tfjs, onnxruntime, got "gpu"/);
+    expect(notes.at(-1)).toBe('backbone features on TF.js on wasm in this process (too little work to measure the runtimes)');
+    await small.close();
+    await expect(openFeatureSource(model, 64, { device, pixels: MEASURE_WORTH_PIXELS, env: { MOBILEVIT_INFERENCE_RUNTIME: 'gpu' }, file })).rejects.toThrow(/MOBILEVIT_INFERENCE_RUNTIME must be one of auto, tfjs, onnxruntime, got "gpu"/);
     model.dispose();
   });
 });

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.ts';
+import { ParallelDevice } from '../../src/device/parallel.ts';
 import { DEFAULT_AUGMENT, augmentedPixels, drawAugmentation } from '../../src/data/augment.ts';
 import { evalTransformBytes } from '../../src/data/eval-transform.ts';
 import { writeUnitFloats } from '../../src/data/pixels.ts';
@@ -67,10 +68,17 @@ describe('the feature bank', () => {
     const opts = { size: 32, augment: { ...DEFAULT_AUGMENT, scale: [0.3, 1] as [number, number], colorJitter: 0.2 }, seed: 3 };
     const a = createModel('mobilevit_xxs', { numClasses: 4, seed: 7 });
     const b = createModel('mobilevit_xxs', { numClasses: 4, seed: 7 });
-    // Built on two worker threads (device/parallel.ts), checked below against single-thread passes.
+    // Built on the run's device, here wasm-workers of two threads (device/parallel.ts), checked below against
+    // single-thread passes in this process.
     const notes: string[] = [];
-    const bank = await FeatureBank.build(a, trainSet, evalSet, { ...opts, threads: 2, onNote: (n) => notes.push(n) });
-    expect(notes).toEqual(['backbone features on TF.js wasm on 2 worker threads (runtimes not measured: MOBILEVIT_AUTO_MEASURE=off)']);
+    const workers = await ParallelDevice.open(2);
+    let bank: FeatureBank;
+    try {
+      bank = await FeatureBank.build(a, trainSet, evalSet, { ...opts, device: workers, onNote: (n) => notes.push(n) });
+    } finally {
+      await workers.close();
+    }
+    expect(notes).toEqual(['backbone features on TF.js on wasm-workers in 2 worker threads of this process (2 threads, data parallel) (too little work to measure the runtimes)']);
     expect(bank.views).toBe(2);
     const settings = { adamw: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.05 }, labelSmoothing: 0.1, gradClip: 10, emaDecay: null };
     const ta = new Trainer(headOnlyView(a), settings);

@@ -33,8 +33,8 @@ export const command: CliCommand = {
     json: JSON_FLAG,
   },
   async run(flags, io) {
-    const [{ LocalDevice }, { openForInference }, { evaluateModel, evaluateSegmentationRun }, { OrtModel, parseRuntime }, { heapOf }, { readRun }] = await Promise.all([
-      import('../../device/device.ts'), import('../../device/inference.ts'), import('../../train/index.ts'), import('../../export/ort-model.ts'),
+    const [{ openForInference }, { evaluateModel, evaluateSegmentationRun }, { OrtModel, parseRuntime }, { heapOf }, { readRun }] = await Promise.all([
+      import('../../device/inference.ts'), import('../../train/index.ts'), import('../../export/ort-model.ts'),
       import('../../device/heap.ts'), import('../../run/index.ts'),
     ]);
     const runtime = parseRuntime(flags.runtime);
@@ -69,7 +69,7 @@ export const command: CliCommand = {
       data: flags.data as string | undefined, imageSize: positiveInt(flags, 'image-size'), batchSize: positiveInt(flags, 'batch-size'),
       heap: runtime === 'onnxruntime' ? undefined : heapOf(device), // onnxruntime computes natively
       runtime: runtime === 'onnxruntime' ? (model, size) => OrtModel.create(model, size)
-        : device instanceof LocalDevice ? undefined : (model) => openForInference(device, model),
+        : (model) => openForInference(device, model), // on the device --backend chose, the in-process one too
     }));
     if (flags.json) {
       io.out(JSON.stringify(r));

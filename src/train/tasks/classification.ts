@@ -84,7 +84,7 @@ async function open(ctx: OpenContext, scan: DatasetScan): Promise<PreparedData> 
         : undefined;
       bank = await FeatureBank.build(model, trainSet, evalSet, {
         size: s.imageSize, augment, seed: s.seed, signal, onProgress: (d, t) => onPrepare?.('features', d, t),
-        onNote: (note) => ctx.warn(note), trainViews,
+        onNote: (note) => ctx.warn(note), trainViews, device: ctx.device,
       });
       compute = new HeadOnlyCompute(model, bank, settings, resume?.state, resume?.state.source);
     } else {
