@@ -1,4 +1,4 @@
-// `npm run bench -- recipe`: does the data-dependent recipe (src/train/recipe.ts) reach the better figure on
+// `npm run bench -- recipe`: does the data-dependent recipe (src/protocol/recipe.ts) reach the better figure on
 // small framed images? Trains MobileViT-XXS at 32 px for 5 epochs on a small Fashion-MNIST subset (28-px
 // grayscale, 10 classes; Debian's dataset-fashion-mnist) through the CLI, once with the new defaults and once
 // with flags that reproduce the studio's recipe before it (random-resized crops of 8–100%, evaluation on the
@@ -19,7 +19,7 @@ import sharp from 'sharp';
 import { table } from '../src/cli/common.ts';
 import { scanDataset } from '../src/data/scan.ts';
 import { TrainSettings, type TrainEvent } from '../src/protocol/contract.ts';
-import { datasetStats, resolveRecipe } from '../src/train/recipe.ts';
+import { datasetStats, resolveRecipe } from '../src/protocol/recipe.ts';
 import { writeResult } from './machine.ts';
 
 const SOURCE = process.env.FASHION_MNIST_DIR ?? '/usr/share/datasets/fashion-mnist';

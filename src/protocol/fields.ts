@@ -7,5 +7,5 @@ export const finite = z.number().finite();
 export const prob = z.number().min(0).max(1);
 export const Cell = z.tuple([int(0, 4096), int(0, 4096)]);
 
-/** A recipe value the studio may choose from the dataset scan (src/train/recipe.ts); an explicit value wins. */
+/** A recipe value the studio may choose from the dataset scan (src/protocol/recipe.ts); an explicit value wins. */
 export const auto = <T extends z.ZodTypeAny>(t: T) => z.union([z.literal('auto'), t]);

@@ -19,7 +19,7 @@
 //   floor        Runs under 10 epochs anneal to 1% of the peak lr (there is no later epoch that would use
 //                a higher floor); longer runs keep the paper's 10%.
 // Pure and part of the contract (what 'auto' means): the window shows the same explanation the run will record,
-// and the training loop (src/train/recipe.ts re-exports this) resolves with it.
+// and the training loop resolves with it.
 import type { TrainSettings } from './contract.ts';
 import type { Interpolation } from '../util/interpolation.ts';
 

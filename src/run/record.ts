@@ -57,7 +57,7 @@ export interface RunRecord {
   best: BestEpoch | null;
   last: { epoch: number; trainLoss: number; valLoss: number | null; valTop1: number | null } | null;
   error: string | null;
-  /** The recipe's 'auto' settings resolved against the dataset when the run first started (src/train/recipe.ts); a resume uses it. */
+  /** The recipe's 'auto' settings resolved against the dataset when the run first started (src/protocol/recipe.ts); a resume uses it. */
   recipe?: ResolvedRecipe;
   /** A person's labels and notes on the run (the Runs view); absent until first set. */
   tags?: string[];

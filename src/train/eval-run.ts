@@ -12,7 +12,7 @@ import { readSafetensors } from '../model/safetensors.ts';
 import { evaluateSet, type EvalModel, type Evaluation } from './evaluate.ts';
 import type { Model } from '../model/model.ts';
 import { TrainSettings } from '../protocol/contract.ts';
-import { datasetStats, resolveRecipe } from './recipe.ts';
+import { datasetStats, resolveRecipe } from '../protocol/recipe.ts';
 import { inferencePreprocessing } from '../protocol/recipe.ts';
 import type { Interpolation } from '../util/interpolation.ts';
 import { readRun, type CheckpointKind } from '../run/index.ts';

@@ -20,7 +20,7 @@ import {
   type FileWriter, type LoadedCheckpoint, type NewEvent, type RunRecord,
 } from '../run/index.ts';
 import { ADAMW, CHECKPOINT_EVERY_STEPS, EMA_DECAY, PREFETCH_BATCHES, WARMUP_START_LR } from './defaults.ts';
-import { concrete, resolveRecipe, solvesHead } from './recipe.ts';
+import { concrete, resolveRecipe, solvesHead } from '../protocol/recipe.ts';
 import { imagesPerPass, isWasmMemoryFault } from '../model/memory.ts';
 import { checkPassBudget } from '../device/pass-budget.ts';
 import { learningRate, progressAt, validateSchedule, type ScheduleSettings } from './schedule.ts';

@@ -5,7 +5,7 @@ import { initBackend } from '../../src/backend/index.ts';
 import { RunSummary, type TrainEvent } from '../../src/protocol/contract.ts';
 import { readRun, runSummary, updateRun } from '../../src/run/index.ts';
 import { runTraining } from '../../src/train/index.ts';
-import { resolveRecipe } from '../../src/train/recipe.ts';
+import { resolveRecipe } from '../../src/protocol/recipe.ts';
 import { tinyDataset, tinyRun } from './helpers.ts';
 
 beforeAll(async () => { await initBackend('wasm'); });

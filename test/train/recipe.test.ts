@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TrainSettings, type TrainSettingsInput } from '../../src/protocol/contract.ts';
-import { REFERENCE_RECIPE, datasetStats, resolveRecipe, type DatasetStats } from '../../src/train/recipe.ts';
+import { REFERENCE_RECIPE, datasetStats, resolveRecipe, type DatasetStats } from '../../src/protocol/recipe.ts';
 
 const settings = (over: Partial<TrainSettingsInput> = {}) => TrainSettings.parse({ data: '/d', ...over });
 // 28-px images, 10 classes of 80 training images, trained at 32 px.

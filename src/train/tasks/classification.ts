@@ -13,7 +13,7 @@ import type { BestEpoch, TrainSettings } from '../../protocol/contract.ts';
 import { DeviceCompute, HeadOnlyCompute, type RunCompute } from '../compute.ts';
 import { PREFETCH_BATCHES } from '../defaults.ts';
 import { FeatureBank, loadForFineTune, wholeImage } from '../head-only.ts';
-import { concrete, datasetStats, resolveRecipe, solvesHead } from '../recipe.ts';
+import { concrete, datasetStats, resolveRecipe, solvesHead } from '../../protocol/recipe.ts';
 import type { OpenContext, PrepareContext, PreparedData, ScannedData, TaskEvaluation, TrainingTask } from './task.ts';
 
 /** The data pipeline's augmentation from the contract's settings. */

@@ -14,7 +14,7 @@ import { PIXEL_OBJECTIVE } from '../../optim/objective.ts';
 import type { BestEpoch, ScanSummary, TrainSettings } from '../../protocol/contract.ts';
 import { DenseCompute } from '../dense-compute.ts';
 import { PREFETCH_BATCHES } from '../defaults.ts';
-import { resolveRecipe } from '../recipe.ts';
+import { resolveRecipe } from '../../protocol/recipe.ts';
 import { evaluateSegmentation, type SegmentationEvaluation } from '../segmentation-evaluate.ts';
 import type { OpenContext, PrepareContext, PreparedData, ScannedData, TrainingTask } from './task.ts';
 
