@@ -1,18 +1,23 @@
 // A short run with RandAugment on (wasm, MobileViT-XXS at 32 px): it trains to the end on the augmented pixels
 // (its first loss is not the one the same run without RandAugment starts with), keeps the tensor count flat,
-// records the setting in run.json, and the run's timm recipe asks for the same policy.
+// resumes mid-epoch to exactly the same weights, records the setting in run.json, and the run's timm recipe asks
+// for the same policy.
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.ts';
 import { timmRecipe } from '../../src/export/timm-recipe.ts';
 import type { TrainEvent } from '../../src/protocol/contract.ts';
-import { readRun } from '../../src/run/index.ts';
+import { CheckpointStore, FILES, readRun } from '../../src/run/index.ts';
 import { runTraining, type TrainingOutcome } from '../../src/train/index.ts';
+import { maxAbsDiff } from '../helpers/fixtures.ts';
 import { steps, tinyDataset, tinyRun } from './helpers.ts';
 
 beforeAll(async () => { await initBackend('wasm'); });
 
 describe('a short run with RandAugment', () => {
+  const settings = { epochs: 2, augmentation: { randAugment: true } };
+  let data: string;
   let dir: string;
   let outcome: TrainingOutcome;
   let plainFirstLoss: number;
@@ -20,8 +25,8 @@ describe('a short run with RandAugment', () => {
   const tensorsAfterStep: number[] = [];
 
   beforeAll(async () => {
-    const data = await tinyDataset({ perClass: 8 });
-    ({ dir } = tinyRun(data, { epochs: 2, augmentation: { randAugment: true } }));
+    data = await tinyDataset({ perClass: 8 });
+    ({ dir } = tinyRun(data, settings));
     outcome = await runTraining(dir, { onEvent: (e) => events.push(e), afterStep: () => tensorsAfterStep.push(tf.memory().numTensors) });
     const plain: TrainEvent[] = [];
     await runTraining(tinyRun(data, { epochs: 1 }).dir, { onEvent: (e) => plain.push(e) });
@@ -42,6 +47,18 @@ describe('a short run with RandAugment', () => {
     expect(tensorsAfterStep.length).toBe(steps(events).length);
     expect(new Set(tensorsAfterStep).size).toBe(1);
   });
+
+  it('stopped mid-epoch and resumed, ends with exactly the weights of the uninterrupted run', async () => {
+    const split = tinyRun(data, settings);
+    const control = new AbortController();
+    const first = await runTraining(split.dir, { signal: control.signal, afterStep: ({ step }) => { if (step === 3) control.abort('stop'); } });
+    expect(first).toMatchObject({ status: 'stopped', step: 3 });
+    expect((await runTraining(split.dir)).status).toBe('finished');
+    const a = new CheckpointStore(join(dir, FILES.checkpoints)).load('last')!.weights;
+    const b = new CheckpointStore(join(split.dir, FILES.checkpoints)).load('last')!.weights;
+    expect([...b.keys()]).toEqual([...a.keys()]);
+    for (const [k, t] of a) expect(maxAbsDiff(t.data, b.get(k)!.data), k).toBe(0);
+  }, 300_000);
 
   it('records the setting, and its timm recipe asks for rand-m9-mstd0.5', () => {
     const run = readRun(dir);
