@@ -81,6 +81,8 @@ describe('electron main', () => {
   it('answers valid requests through the service, with native dialogs', async () => {
     expect(await m.handlers.get('studio:app.info')!(fromApp, {})).toMatchObject({ ok: true, result: { mode: 'electron', dialogs: true, workspace: tmp.dir } });
     expect(await m.handlers.get('studio:dialog.openFolder')!(fromApp, {})).toEqual({ ok: true, result: { path: '/picked/folder' } });
+    const { dialog } = await import('electron');
+    expect(dialog.showOpenDialog).toHaveBeenLastCalledWith(win, expect.objectContaining({ properties: ['openDirectory'] })); // modal to the window
     expect(await m.handlers.get('studio:runs.list')!(fromApp, {})).toEqual({ ok: true, result: { runs: [] } });
   });
 
