@@ -6,12 +6,16 @@ import { BACKEND_FLAG, JSON_FLAG, NETWORK_FLAG, fmtInt, fmtMacs, setupBackend, t
 import { FAMILIES } from '../../model/registry/families.ts';
 import { familyOf } from '../../model/registry/index.ts';
 
+/** "1000 for MobileViT and MobileNetV2, 21 for DeepLabv3-MobileViT, …": each family's default label count. */
+const DEFAULT_CLASSES = [...new Set(FAMILIES.map((f) => f.defaultClasses))]
+  .map((n) => `${n} for ${FAMILIES.filter((f) => f.defaultClasses === n).map((f) => f.label).join(' and ')}`).join(', ');
+
 export const command: CliCommand = {
   name: 'info',
   summary: 'parameters, multiply-adds and output shape of every block',
   flags: {
     variant: NETWORK_FLAG,
-    'num-classes': { type: 'number', description: `output classes, the background included for segmentation and detection (default ${FAMILIES.map((f) => `${f.defaultClasses} for ${f.label}`).join(', ')})` },
+    'num-classes': { type: 'number', description: `output classes, the background included for segmentation and detection (default ${DEFAULT_CLASSES})` },
     'image-size': { type: 'number', description: 'input height and width in pixels (≥ 32)', default: 256 },
     backend: BACKEND_FLAG,
     json: JSON_FLAG,
