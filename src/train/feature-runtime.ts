@@ -55,18 +55,6 @@ async function openTfjs(model: Model, device: ComputeDevice): Promise<FeatureSou
   };
 }
 
-/** Inference-mode pooled features of n images [n, size, size, 3] on TF.js in this thread. */
-export async function featureRows(model: Model, x: Float32Array, n: number, size: number): Promise<Float32Array> {
-  const t = tf.tensor4d(x, [n, size, size, 3]);
-  const out = model.features(t, { training: false });
-  t.dispose();
-  try {
-    return (await out.data()) as Float32Array;
-  } finally {
-    out.dispose();
-  }
-}
-
 async function openOrt(model: Model, size: number): Promise<FeatureSource> {
   const threads = defaultThreads();
   const ort = await OrtFeatures.create(model, size, threads);
