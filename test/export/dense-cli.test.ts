@@ -80,7 +80,7 @@ describe('export --format onnx of a weights file', () => {
   }, 120_000);
 });
 
-describe('export --format onnx of a segmentation run', () => {
+describe('export --format onnx of a segmentation or detection run', () => {
   it('its best checkpoint at its image size, with its classes and run id; onnxruntime gives its logits', async () => {
     const { dir: runDir } = createRun({ data: join(dir, 'masks'), task: 'segmentation', variant: 'mobilevit_xxs', imageSize: 64, epochs: 1, batchSize: 2, lr: 0.001, seed: 1 },
       { runDir: join(dir, 'seg-run') });
@@ -105,6 +105,25 @@ describe('export --format onnx of a segmentation run', () => {
     const wrong = await runCli('export', '--format', 'onnx', '--run', runDir, '--checkpoint', 'last', '--out', out, '--backend', 'wasm');
     expect(wrong.code).not.toBe(0);
     expect(wrong.err.join('\n')).toMatch(/its metadata names "mobilevit_xxs", not the segmentation network run .* trained/);
+  }, 120_000);
+
+  it('a detection run: the raw outputs at its image size, with its classes', async () => {
+    const { dir: runDir } = createRun({ data: join(dir, 'boxes'), task: 'detection', variant: 'mobilevit_xxs', imageSize: 96, epochs: 1, batchSize: 2, lr: 0.001, seed: 1 },
+      { runDir: join(dir, 'det-run') });
+    const model = new DetectionModel('ssdlite_mobilevit_xxs', 3, 6);
+    new CheckpointStore(join(runDir, 'checkpoints')).save('last', 4, stateDict(model), null, {}, { variant: 'ssdlite_mobilevit_xxs' });
+    model.dispose();
+    updateRun(runDir, { classes: ['background', 'cat', 'dog'], status: 'finished' });
+    const out = join(dir, 'det-run.onnx');
+    const r = await runCli('export', '--format', 'onnx', '--run', runDir, '--out', out, '--backend', 'wasm');
+    expect(r.code, r.err.join('\n')).toBe(0);
+    expect(JSON.parse(metadataOf(out).labels)).toEqual(['background', 'cat', 'dog']);
+    const graph = decodeModel(new Uint8Array(readFileSync(out))).graph!;
+    // At 96 px the levels' maps are 6², 3², 2², 1, 1 (6 anchors a cell) and the global level (4): 310 anchors.
+    const anchors = (36 + 9 + 4 + 1 + 1) * 6 + 4;
+    expect(graph.output!.map((o) => [o.name, o.type!.tensorType!.shape!.dim!.map((d) => d.dimParam || Number(d.dimValue))])).toEqual([
+      ['box_deltas', ['batch', anchors, 4]], ['class_logits', ['batch', anchors, 3]], ['anchors', [anchors, 4]],
+    ]);
   }, 120_000);
 });
 
