@@ -112,3 +112,37 @@ export function multiboxLoss(deltas: tf.Tensor3D, logits: tf.Tensor3D, targets: 
     return tf.div(tf.add(classification, regression), Math.max(1, positives)) as tf.Scalar;
   });
 }
+
+/** Values per anchor in a packed row of targets: the class, then the 4 regression targets as float32 bits. */
+export const PACKED_PER_ANCHOR = 5;
+
+/**
+ * One image's targets as one row of int32 labels, so that they travel in a batch's `labels` as a class per image
+ * does: per anchor its class, then its regression targets' float32 bit patterns (exact, no rounding).
+ */
+export function packTargets(t: AnchorTargets): Int32Array {
+  const count = t.labels.length;
+  const out = new Int32Array(count * PACKED_PER_ANCHOR);
+  const bits = new Float32Array(out.buffer);
+  for (let a = 0; a < count; a++) {
+    out[a * PACKED_PER_ANCHOR] = t.labels[a];
+    for (let k = 0; k < 4; k++) bits[a * PACKED_PER_ANCHOR + 1 + k] = t.locations[4 * a + k];
+  }
+  return out;
+}
+
+/** The targets of `images` images packed in a row each (packTargets), back. */
+export function unpackTargets(packed: Int32Array, images: number): AnchorTargets[] {
+  const count = packed.length / images / PACKED_PER_ANCHOR;
+  if (!Number.isInteger(count)) throw new Error(`detection targets: ${packed.length} values for ${images} images of ${PACKED_PER_ANCHOR} per anchor`);
+  const bits = new Float32Array(packed.buffer, packed.byteOffset, packed.length);
+  return Array.from({ length: images }, (_, i) => {
+    const t: AnchorTargets = { locations: new Float32Array(count * 4), labels: new Int32Array(count) };
+    for (let a = 0; a < count; a++) {
+      const at = (i * count + a) * PACKED_PER_ANCHOR;
+      t.labels[a] = packed[at];
+      for (let k = 0; k < 4; k++) t.locations[4 * a + k] = bits[at + 1 + k];
+    }
+    return t;
+  });
+}

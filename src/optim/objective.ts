@@ -1,9 +1,11 @@
 // What a training step minimises and counts, per task: the loss of the network's output against the labels,
-// and the hits the step reports (images whose top-1 class is right, or labelled pixels whose class is right).
+// and the hits the step reports (images whose top-1 class is right, labelled pixels whose class is right, or
+// anchors matched to a box whose class is right).
 // The trainer (trainer.ts) is the same for every task; only this differs.
 import * as tf from '@tensorflow/tfjs';
 import { smoothedCrossEntropy } from './loss.ts';
 import { pixelCrossEntropy } from './segmentation-loss.ts';
+import { multiboxLoss, PACKED_PER_ANCHOR, unpackTargets } from './detection-loss.ts';
 import { IGNORE_INDEX } from '../util/mask-values.ts';
 import { resizeBilinear } from '../model/unfold.ts';
 
@@ -46,4 +48,37 @@ export const PIXEL_OBJECTIVE: Objective = {
     return tf.sum(tf.cast(tf.logicalAnd(tf.equal(predicted, y), tf.notEqual(y, IGNORE_INDEX)), 'float32'));
   }),
   counted: (y) => tf.tidy(() => tf.sum(tf.cast(tf.notEqual(y, IGNORE_INDEX), 'float32'))),
+};
+
+/** The class of every anchor [B, A] from packed targets [B, A, 5] (detection-loss.ts packTargets). */
+const anchorClasses = (y: tf.Tensor) => tf.reshape(tf.slice(y, [0, 0, 0], [-1, -1, 1]), y.shape.slice(0, 2));
+
+/**
+ * Boxes (SSD): the output is [B, A, 4 + C] (each anchor's 4 box deltas, then its class logits, background first),
+ * the labels each image's anchor targets packed in a row (packTargets: matched to the anchors of the batch's size
+ * before the step). The loss is the multibox loss (cross-entropy on the positives and 3 hard negatives per
+ * positive, smooth-L1 on the positives' deltas, over the positive count). Hits are positive anchors whose top class
+ * is their box's; counted are the positive anchors, at least 1 so that a batch of negatives alone counts 0 of 1.
+ */
+export const BOX_OBJECTIVE: Objective = {
+  labelTensor: (labels, images) => {
+    const anchors = labels.length / images / PACKED_PER_ANCHOR;
+    if (!Number.isInteger(anchors)) throw new Error(`training step: ${labels.length} packed anchor targets for ${images} images`);
+    return tf.tensor3d(labels, [images, anchors, PACKED_PER_ANCHOR], 'int32');
+  },
+  loss: (output, y) => {
+    const [b, anchors, width] = output.shape;
+    if (y.shape[1] !== anchors) throw new Error(`training step: targets for ${y.shape[1]} anchors, but the detector predicted ${anchors}`);
+    // The targets are matched in JavaScript (hard negatives too, as multiboxLoss ranks them): read them once here.
+    const targets = unpackTargets(y.dataSync() as Int32Array, b);
+    const deltas = tf.slice(output, [0, 0, 0], [-1, -1, 4]) as tf.Tensor3D;
+    const logits = tf.slice(output, [0, 0, 4], [-1, -1, width - 4]) as tf.Tensor3D;
+    return multiboxLoss(deltas, logits, targets);
+  },
+  hits: (output, y) => tf.tidy(() => {
+    const classes = anchorClasses(y);
+    const predicted = tf.argMax(tf.slice(output, [0, 0, 4], [-1, -1, -1]), 2);
+    return tf.sum(tf.cast(tf.logicalAnd(tf.equal(predicted, classes), tf.greater(classes, 0)), 'float32'));
+  }),
+  counted: (y) => tf.tidy(() => tf.maximum(tf.sum(tf.cast(tf.greater(anchorClasses(y), 0), 'float32')), 1)),
 };

@@ -1,5 +1,5 @@
 // `train` on a folder of images and masks: the task comes from the folder (or a DeepLabv3 --variant, or --task),
-// the run says so in one line, and a folder no task can train, or a task that does not train yet, is refused
+// the run says so in one line, and a folder no task can train, or one its task cannot train, is refused
 // before a run folder exists. What reads classifiers only refuses a segmentation run in words.
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -32,12 +32,12 @@ describe('train on a segmentation folder', () => {
   }, 120_000);
 
   it.each([
-    ['a detection folder (not trainable yet)', () => {
+    ['a YOLO folder without names or images', () => {
       const root = join(tmp.dir, 'yolo');
       mkdirSync(join(root, 'images'), { recursive: true });
       mkdirSync(join(root, 'labels'), { recursive: true });
       return ['--data', root];
-    }, /task detection cannot be trained yet \(trainable: classification, segmentation\)/],
+    }, /cannot be used for detection: .*has no data\.yaml or classes\.txt naming the classes; no usable training image/],
     ['a segmentation folder without a pair', () => {
       const root = join(tmp.dir, 'empty-masks');
       mkdirSync(join(root, 'images'), { recursive: true });

@@ -60,6 +60,20 @@ export const command: CliCommand = {
       io.out(table(['class', 'IoU', 'accuracy'], r.classes.map((c, i) => [c, pct(r.perClassIou[i]), pct(r.perClassAccuracy[i])])));
       return 0;
     }
+    // A detection run: COCO's mAP, AP50, AP75, AP by box size and per class (its task's evaluation, in this process).
+    if (run && run.settings.task === 'detection') {
+      if (runtime !== 'tfjs' || flags.data !== undefined) throw new UsageError('a detection run is evaluated on its own validation images with tfjs (no --data, no --runtime)');
+      const { evaluateDetectionRun } = await import('../../train/detection-eval-run.ts');
+      const r = await evaluateDetectionRun(source.run!, run, { checkpoint: checkpoint as 'best' | 'last' | undefined, batchSize: positiveInt(flags, 'batch-size') });
+      if (flags.json) {
+        io.out(JSON.stringify(r));
+        return 0;
+      }
+      io.out(`${r.source} on ${r.count} validation images of ${r.data} at ${r.imageSize} px`);
+      io.out(`mAP ${pct(r.map)}   AP50 ${pct(r.ap50)}   AP75 ${pct(r.ap75)}   AP small ${pct(r.apSmall)}   medium ${pct(r.apMedium)}   large ${pct(r.apLarge)}   loss ${r.loss.toFixed(4)}\n`);
+      io.out(table(['class', 'AP', 'AP50'], r.classes.map((c, i) => [c, pct(r.perClassAp[i]), pct(r.precisionAt50[i] && r.precisionAt50[i]!.reduce((a, b) => a + b, 0) / r.precisionAt50[i]!.length)])));
+      return 0;
+    }
     const given = settingsFromFlags({ ...flags, variant: undefined }, EVAL_SETTING_FLAGS) as { evalCrop?: number | 'auto' };
     if (typeof given.evalCrop === 'number' && !(given.evalCrop > 0 && given.evalCrop <= 1)) throw new UsageError(`--eval-crop must be in (0, 1], got ${given.evalCrop}`);
     const r = await withDevice(flags, io, ({ device }) => evaluateModel({

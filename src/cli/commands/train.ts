@@ -59,7 +59,7 @@ export async function trainInTerminal(dir: string, flags: ParsedFlags, io: CliIO
 
 export const command: CliCommand = {
   name: 'train',
-  summary: 'train a model on a folder of images: classes (root/<class>/<image>, or root/train|val/<class>/<image>) or segmentation masks (images/ + masks/, PASCAL VOC)',
+  summary: 'train a model on a folder of images: classes (root/<class>/<image>, or root/train|val/<class>/<image>), segmentation masks (images/ + masks/, PASCAL VOC) or boxes (YOLO, COCO JSON)',
   flags: {
     // Every TrainSettings field, with help and default from the contract's schema.
     ...flagSpecs(TRAIN_SETTING_FLAGS),
@@ -74,17 +74,19 @@ export const command: CliCommand = {
     requireFlag<string>(flags, 'data');
     await resolveWeightsFlag(flags, io); // a zoo name or repo id: pulled when not cached, and its variant
     const settings = { ...settingsFromFlags({ ...flags, variant: undefined }), data: requireFlag<string>(flags, 'data') } as TrainSettingsInput;
-    // A DeepLabv3 name means segmentation on that network's backbone (deeplabv3_mobilevit_xxs: mobilevit_xxs).
-    const dense = /^deeplabv3[_-](.+)$/i.exec(String(flags.variant ?? ''));
-    if (dense && settings.task !== undefined && settings.task !== 'segmentation') throw new UsageError(`--variant ${String(flags.variant)} is a segmentation network, not --task ${settings.task}`);
-    if (flags.variant !== undefined) settings.variant = variantFlag({ ...flags, variant: dense ? dense[1] : flags.variant }, false); // also accepts the short names (xxs, …)
+    // A DeepLabv3 or SSDLite name means segmentation or detection on that network's backbone (deeplabv3_mobilevit_xxs,
+    // ssdlite_mobilevit_xxs: mobilevit_xxs).
+    const dense = /^(deeplabv3|ssdlite)[_-](.+)$/i.exec(String(flags.variant ?? ''));
+    const denseTask = dense && (dense[1].toLowerCase() === 'deeplabv3' ? 'segmentation' : 'detection');
+    if (denseTask && settings.task !== undefined && settings.task !== denseTask) throw new UsageError(`--variant ${String(flags.variant)} is a ${denseTask} network, not --task ${settings.task}`);
+    if (flags.variant !== undefined) settings.variant = variantFlag({ ...flags, variant: dense ? dense[2] : flags.variant }, false); // also accepts the short names (xxs, …)
     // Refused before a run folder is made for them.
     positiveInt(flags, 'checkpoint-every');
     if (!existsSync(settings.data)) throw new UsageError(`dataset folder not found: ${settings.data}`);
     const { datasetTask } = await import('../../data/dataset-kind.ts');
     const found = datasetTask(settings.data);
-    // --task insists (the task's scan then says what the folder lacks); else a DeepLabv3 name, else the folder says.
-    settings.task ??= dense ? 'segmentation' : found;
+    // --task insists (the task's scan then says what the folder lacks); else a DeepLabv3 or SSDLite name, else the folder says.
+    settings.task ??= denseTask ?? found;
     if (!flags.json && settings.task !== 'classification') io.err(`task: ${settings.task}${flags.task === undefined && !dense ? ` (the dataset folder's layout; ${DATASET_LAYOUTS})` : ''}`);
     // Settings and a dataset that could never train make no run folder (a header scan: two classes or more).
     const [{ SettingsError, parseTrainable }, { assertTrainable, scanDataset }] = await Promise.all([import('../../protocol/trainable.ts'), import('../../data/scan.ts')]);
@@ -96,10 +98,10 @@ export const command: CliCommand = {
     }
     if (parsed.task === 'classification') assertTrainable(await scanDataset(parsed.data, { valFraction: parsed.valFraction, seed: parsed.seed, verify: 'header' }));
     else {
-      const [{ trainingTask }, { scanForSegmentation }] = await Promise.all([import('../../train/tasks/index.ts'), import('../../train/tasks/segmentation.ts')]);
+      const [{ scanForSegmentation }, { scanForDetection }] = await Promise.all([import('../../train/tasks/segmentation.ts'), import('../../train/tasks/detection.ts')]);
       try {
-        trainingTask(parsed.task); // detection: not trainable yet
         if (parsed.task === 'segmentation') await scanForSegmentation(parsed);
+        else await scanForDetection(parsed);
       } catch (e) {
         throw new UsageError((e as Error).message);
       }
