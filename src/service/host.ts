@@ -4,9 +4,8 @@
 // Chromium for page devices, no dialogs, the files over HTTP). Everything else (the service, the contract, the
 // engine) is the same code in both; test/service/host.test.ts runs one set of checks against each host.
 import { readFile, stat } from 'node:fs/promises';
-import { sep } from 'node:path';
 import type { AppInfo } from '../protocol/contract.ts';
-import { contentType, resolveStatic } from '../util/static-files.ts';
+import { cacheControl, contentType, resolveStatic } from '../util/static-files.ts';
 import type { EngineProcess } from './engine-process.ts';
 
 export interface Dialogs {
@@ -59,20 +58,16 @@ export function windowCsp(connect: string): string {
 export async function fileResponse(root: string, pathname: string, method: string, headers: Record<string, string>): Promise<Response> {
   const notFound = () => new Response('not found', { status: 404, headers: { ...headers, 'Content-Type': 'text/plain; charset=utf-8' } });
   const file = method === 'GET' || method === 'HEAD' ? resolveStatic(root, pathname === '/' ? '/index.html' : pathname) : null;
+  // A plain file only: a read of a FIFO would wait for a writer forever.
   if (!file || !(await stat(file).catch(() => null))?.isFile()) return notFound();
-  let body: Buffer;
-  try {
-    body = await readFile(file);
-  } catch {
-    return notFound(); // removed between the stat and the read
-  }
-  return new Response(method === 'HEAD' ? null : new Uint8Array(body), {
+  const body = await readFile(file).catch(() => null);
+  if (!body) return notFound(); // removed between the stat and the read
+  return new Response(method === 'HEAD' ? null : body, {
     status: 200,
     headers: {
       'Content-Type': contentType(file),
       'Content-Length': String(body.length),
-      // Vite names assets by content hash; the index must be re-read so a rebuild is picked up.
-      'Cache-Control': file.includes(`${sep}assets${sep}`) ? 'private, max-age=31536000, immutable' : 'no-store',
+      'Cache-Control': cacheControl(file),
       ...headers,
     },
   });

@@ -36,6 +36,9 @@ export function resolveStatic(root: string, pathname: string): string | null {
   return file === base || file.startsWith(base + sep) ? file : null;
 }
 
+/** Vite names assets by content hash, so they may be kept; the index must be re-read so a rebuild is picked up. */
+export const cacheControl = (file: string): string => (file.includes(`${sep}assets${sep}`) ? 'private, max-age=31536000, immutable' : 'no-store');
+
 /** Sends the file; false when it does not exist (the caller answers 404). */
 export async function sendFile(res: ServerResponse, file: string, head: boolean, headers: Record<string, string> = {}): Promise<boolean> {
   const st = await stat(file).catch(() => null);
@@ -43,8 +46,7 @@ export async function sendFile(res: ServerResponse, file: string, head: boolean,
   res.writeHead(200, {
     'Content-Type': contentType(file),
     'Content-Length': String(st.size),
-    // Vite names assets by content hash; the index must be re-read so a rebuild is picked up.
-    'Cache-Control': file.includes(`${sep}assets${sep}`) ? 'private, max-age=31536000, immutable' : 'no-store',
+    'Cache-Control': cacheControl(file),
     ...headers,
   });
   if (head) res.end();
