@@ -13,6 +13,7 @@ import { readRegularText } from '../util/read-file.ts';
 import { DEFAULT_CONCURRENCY, forEachLimit } from './concurrency.ts';
 import { orientedSize } from './decode.ts';
 import { IMAGE_EXTENSIONS, type SkippedFile } from './scan.ts';
+import { cocoFiles } from './dataset-kind.ts';
 import { splitClass } from './split.ts';
 import { DEFAULT_VAL_FRACTION } from '../protocol/contract.ts';
 
@@ -51,24 +52,6 @@ export interface DetectionScan {
 const MAX_ANNOTATION_BYTES = 1024 * 1024 * 1024;
 const isImage = (name: string) => IMAGE_EXTENSIONS.has(extname(name).toLowerCase());
 const isDir = (p: string) => existsSync(p) && statSync(p).isDirectory();
-
-/** The COCO annotation files of a folder by split name (instances_train2017.json → train2017). */
-function cocoFiles(root: string): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const dir of [join(root, 'annotations'), root]) {
-    if (!isDir(dir)) continue;
-    for (const f of readdirSync(dir)) {
-      const m = f.match(/^instances_(.+)\.json$/);
-      if (m && !out.has(m[1])) out.set(m[1], join(dir, f));
-    }
-  }
-  return out;
-}
-
-/** True where `root` holds a YOLO or COCO detection dataset. */
-export function isDetectionFolder(root: string): boolean {
-  return (isDir(join(root, 'images')) && isDir(join(root, 'labels'))) || cocoFiles(root).size > 0;
-}
 
 /** YOLO's class names from data.yaml (`names: [a, b]`, `names:` then `- a` lines or `0: a` lines) or classes.txt. */
 function yoloNames(root: string): string[] | undefined {

@@ -13,6 +13,7 @@ import { extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import sharp from 'sharp';
 import { DEFAULT_VAL_FRACTION, type ScanSummary } from '../protocol/contract.ts';
 import { DEFAULT_CONCURRENCY, forEachLimit } from './concurrency.ts';
+import { DATASET_LAYOUTS, datasetTask } from './dataset-kind.ts';
 import { ImageReadError, UNDESCRIBED, describeDecodeError, openRgb, orientedSize } from './decode.ts';
 import { splitClass } from './split.ts';
 
@@ -184,6 +185,9 @@ export async function scanDataset(rootArg: string, opts: ScanOptions = {}): Prom
   else if (classes.length < 2) problems.unshift(`need at least two class folders, found only ${join(classRoot.path, classes[0])}`);
   if (classes.length > 0 && train.length === 0) problems.unshift(`no readable images in ${classRoot.path} (${layoutHint})`);
   if (!valDir && valFraction === 0) notes.push('no validation set: valFraction is 0');
+  // Its folder names say it is another task's dataset: its 'classes' would be images/ and masks/ (or labels/).
+  const kind = datasetTask(root);
+  if (kind !== 'classification') problems.unshift(`${root} is a ${kind} dataset, not class folders: train it with the task ${kind} (${DATASET_LAYOUTS})`);
 
   const everything = [...train, ...val];
   return {

@@ -7,7 +7,7 @@
 // 255 in a mask means "ignore". Every pair is checked (both readable, same size, indices within the labels); a
 // pair that fails is skipped with its file and reason, never fatal. The scan also reports each class's share
 // of the labelled training pixels.
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { IGNORE_INDEX } from '../util/mask-values.ts';
@@ -60,14 +60,6 @@ export interface SegmentationScanOptions {
   valFraction?: number;
   seed?: number;
   concurrency?: number;
-}
-
-/** True where `root` holds a segmentation dataset in one of the two layouts. */
-export function isSegmentationFolder(root: string): boolean {
-  const dir = (...p: string[]) => existsSync(join(root, ...p)) && statSync(join(root, ...p)).isDirectory();
-  return (dir('JPEGImages') && dir('SegmentationClass'))
-    || (dir('images') && dir('masks'))
-    || (dir('train', 'images') && dir('train', 'masks'));
 }
 
 const stemOf = (file: string) => basename(file, extname(file));

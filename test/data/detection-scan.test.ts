@@ -4,7 +4,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isDetectionFolder, scanDetection } from '../../src/data/detection-scan.ts';
+import { isDetectionFolder } from '../../src/data/dataset-kind.ts';
+import { scanDetection } from '../../src/data/detection-scan.ts';
 import { encode } from '../helpers/dataset.ts';
 
 const made: string[] = [];

@@ -7,6 +7,7 @@ import { ScanSummary } from '../../src/protocol/contract.ts';
 import { DatasetError, assertTrainable, scanDataset, toScanSummary, type DatasetScan } from '../../src/data/scan.ts';
 import { valCount } from '../../src/data/split.ts';
 import { drawClassImage, encode, makeDataset } from '../helpers/dataset.ts';
+import { makeSegmentationDataset } from '../helpers/segmentation-dataset.ts';
 
 let tmp: string;
 beforeAll(async () => {
@@ -108,6 +109,17 @@ describe('flat layout', () => {
 
   it('rejects an out-of-range validation fraction', async () => {
     await expect(scanDataset(root, { valFraction: 1 })).rejects.toThrow(/valFraction/);
+  });
+});
+
+describe('another task\'s dataset', () => {
+  it('is not read as class folders: a folder of images and masks is named a segmentation dataset in its problems', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'scan-seg-'));
+    await makeSegmentationDataset(root, { layout: 'images-masks', count: 4, classes: 3, size: 32 });
+    const scan = await scanDataset(root);
+    expect(scan.problems[0]).toMatch(/is a segmentation dataset, not class folders: train it with the task segmentation \(classification: root\/<class>\/<image>; segmentation: images\/ \+ masks\/ or PASCAL VOC/);
+    expect(() => assertTrainable(scan)).toThrow(DatasetError);
+    await rm(root, { recursive: true, force: true });
   });
 });
 

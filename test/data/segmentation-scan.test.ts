@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeIndexMask } from '../../src/data/mask-png.ts';
-import { isSegmentationFolder, scanSegmentation, VOC_CLASSES } from '../../src/data/segmentation-scan.ts';
+import { isSegmentationFolder } from '../../src/data/dataset-kind.ts';
+import { scanSegmentation, VOC_CLASSES } from '../../src/data/segmentation-scan.ts';
 import { makeSegmentationDataset } from '../helpers/segmentation-dataset.ts';
 import { makeDataset } from '../helpers/dataset.ts';
 

@@ -14,8 +14,6 @@ import type { TrainingOutcome } from '../../train/index.ts';
 import { createRun } from '../../run/index.ts';
 import { resolveWeightsFlag } from '../weights.ts';
 
-const DATASET_LAYOUTS = 'classification: root/<class>/<image>; segmentation: images/ + masks/ or PASCAL VOC; detection: YOLO or COCO';
-
 /** Runs (or resumes) the run in `dir`, reporting on the terminal; exit code 0 unless it failed. */
 export async function trainInTerminal(dir: string, flags: ParsedFlags, io: CliIO, device: ComputeDevice): Promise<number> {
   const json = flags.json === true;
@@ -83,7 +81,7 @@ export const command: CliCommand = {
     // Refused before a run folder is made for them.
     positiveInt(flags, 'checkpoint-every');
     if (!existsSync(settings.data)) throw new UsageError(`dataset folder not found: ${settings.data}`);
-    const { datasetTask } = await import('../../data/dataset-kind.ts');
+    const { DATASET_LAYOUTS, datasetTask } = await import('../../data/dataset-kind.ts');
     const found = datasetTask(settings.data);
     // --task insists (the task's scan then says what the folder lacks); else a DeepLabv3 or SSDLite name, else the folder says.
     settings.task ??= denseTask ?? found;
