@@ -25,6 +25,15 @@ function randomImages(b: number, [h, w]: [number, number], seed: number): Float3
   return tf.tidy(() => tf.randomUniform([b, h, w, 3], 0, 1, 'float32', seed).dataSync() as Float32Array).slice();
 }
 
+/** The detector's TF.js outputs for a batch of two NHWC images. */
+function studioOutputs(model: DetectionModel, x: Float32Array, size: [number, number]) {
+  const xt = tf.tensor4d(x, [2, ...size, 3]);
+  const out = model.forward(xt);
+  const outputs = { deltas: out.boxDeltas.dataSync().slice() as Float32Array, logits: out.classLogits.dataSync().slice() as Float32Array, anchors: out.anchors };
+  tf.dispose([xt, out.boxDeltas, out.classLogits]);
+  return outputs;
+}
+
 const within = (got: ArrayLike<number>, ref: Float32Array) => {
   const scale = Math.max(...ref.map(Math.abs));
   expect(scale).toBeGreaterThan(1e-3); // informative outputs, so the tolerance means something
@@ -77,18 +86,15 @@ describe('SSDLite-MobileViT as ONNX', () => {
     const model = randomizeVectors(new DetectionModel('ssdlite_mobilevit_xxs', classes, 5), 5);
     try {
       const x = randomImages(2, size, 9);
-      const xt = tf.tensor4d(x, [2, ...size, 3]);
-      const ref = model.forward(xt);
-      const [deltas, logits] = [ref.boxDeltas.dataSync().slice() as Float32Array, ref.classLogits.dataSync().slice() as Float32Array];
-      tf.dispose([xt, ref.boxDeltas, ref.classLogits]);
+      const ref = studioOutputs(model, x, size);
       const out = await ortOutputs(exportDetectionOnnx(model, { size }), x, [2, ...size]);
       const count = ref.anchors.length / 4;
       expect(out.anchors.dims).toEqual([count, 4]);
       expect(out.anchors.data).toEqual(ref.anchors);
       expect(out.box_deltas.dims).toEqual([2, count, 4]);
       expect(out.class_logits.dims).toEqual([2, count, classes]);
-      within(out.box_deltas.data as Float32Array, deltas);
-      within(out.class_logits.data as Float32Array, logits);
+      within(out.box_deltas.data as Float32Array, ref.deltas);
+      within(out.class_logits.data as Float32Array, ref.logits);
     } finally {
       model.dispose();
     }
@@ -99,15 +105,12 @@ describe('SSDLite-MobileViT as ONNX', () => {
     const model = randomizeVectors(new DetectionModel('ssdlite_mobilevit_xxs', classes, 8), 8);
     try {
       const x = randomImages(2, size, 4);
-      const xt = tf.tensor4d(x, [2, ...size, 3]);
-      const ref = model.forward(xt);
-      const [deltas, logits] = [ref.boxDeltas.dataSync().slice() as Float32Array, ref.classLogits.dataSync().slice() as Float32Array];
-      tf.dispose([xt, ref.boxDeltas, ref.classLogits]);
+      const ref = studioOutputs(model, x, size);
       const count = ref.anchors.length / 4;
-      const aboveThreshold = (t: number) => tf.tidy(() => tf.softmax(tf.tensor2d(logits, [2 * count, classes])).slice([0, 1], [-1, -1]).greater(t).sum().dataSync()[0]);
+      const aboveThreshold = (t: number) => tf.tidy(() => tf.softmax(tf.tensor2d(ref.logits, [2 * count, classes])).slice([0, 1], [-1, -1]).greater(t).sum().dataSync()[0]);
       for (const perClass of [200, 20]) {
         const opts = { ...SSD_POSTPROCESS, scoreThreshold: 0.3, perClass, perImage: undefined };
-        const expected = [0, 1].map((i) => postprocess(logits.subarray(i * count * classes, (i + 1) * count * classes), deltas.subarray(i * count * 4, (i + 1) * count * 4), ref.anchors, classes, opts));
+        const expected = [0, 1].map((i) => postprocess(ref.logits.subarray(i * count * classes, (i + 1) * count * classes), ref.deltas.subarray(i * count * 4, (i + 1) * count * 4), ref.anchors, classes, opts));
         const out = await ortOutputs(exportDetectionOnnx(model, { size, postprocess: opts }), x, [2, ...size]);
         const n = expected.reduce((s, d) => s + d.scores.length, 0);
         // Detections in both images, of every class, and fewer than the scores above the threshold: NMS (or the cap) removed some.
