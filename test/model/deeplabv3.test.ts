@@ -7,12 +7,15 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.ts';
 import { NETWORK_NAMES, taskOf } from '../../src/model/registry/index.ts';
 import { SegmentationModel } from '../../src/model/segmentation.ts';
-import { readSafetensors } from '../../src/model/safetensors.ts';
+import { readSafetensors, type NamedTensor } from '../../src/model/safetensors.ts';
 import { loadWeights } from '../../src/model/weights.ts';
 import { fixture, maxAbsDiff } from '../helpers/fixtures.ts';
 
 const NAME = 'seg/deeplabv3_mobilevit_xxs_256';
 const TOL = 1e-4;
+
+/** The shape fixtures store their seeded pixels as bytes; the reference's input was bytes / 255 in float32. */
+const pixelsOf = (u8: NamedTensor) => tf.tensor4d(Float32Array.from(u8.data, (v) => v / 255), u8.shape as [number, number, number, number]);
 
 describe('DeepLabv3-MobileViT', () => {
   afterAll(async () => { await tf.setBackend('cpu'); });
@@ -59,6 +62,28 @@ describe('DeepLabv3-MobileViT', () => {
       tf.dispose([logits, last, mask]);
       expect(tf.memory().numTensors).toBe(before);
       x.dispose();
+      model.dispose();
+    });
+
+    // test/fixtures/seg/make_shapes.py: the same weights through transformers at other shapes (see shapes.json).
+    it.each([
+      ['256x192_b2', 'non-square, batch 2'],
+      ['200x136_b1', 'stage maps 25×17 and 13×9: the MobileViT blocks resize to a multiple of the patch and back'],
+      ['72x40_b2', 'all three at once, small'],
+    ])('gives transformers\' logits and last map within 1e-4 at %s (%s)', async (shape) => {
+      if (backend === 'wasm') await initBackend('wasm');
+      await tf.setBackend(backend);
+      const io = readSafetensors(fixture(`seg/deeplabv3_mobilevit_xxs_${shape}.io.safetensors`)).tensors;
+      const model = new SegmentationModel('deeplabv3_mobilevit_xxs', 21);
+      loadWeights(model, readSafetensors(fixture(`${NAME}.weights.safetensors`)).tensors, { source: 'seg fixture' });
+      const x = pixelsOf(io.get('input_u8')!);
+      const logits = model.forward(x);
+      const last = model.forwardUntil(x, 'stages.4.1');
+      expect(logits.shape).toEqual(io.get('logits_nhwc')!.shape);
+      expect(last.shape).toEqual(io.get('backbone_last_nhwc')!.shape);
+      expect(maxAbsDiff(logits.dataSync(), io.get('logits_nhwc')!.data)).toBeLessThan(TOL);
+      expect(maxAbsDiff(last.dataSync(), io.get('backbone_last_nhwc')!.data)).toBeLessThan(TOL);
+      tf.dispose([x, logits, last]);
       model.dispose();
     });
   });
