@@ -102,6 +102,15 @@ export function parallelPassSize(n: number, workers: number, imagesPerPass: numb
   return passSize(n, Math.ceil(n / passes));
 }
 
+/**
+ * The images per pass a step of n images is cut into for a run of `workers` (its recorded worker count) where
+ * one thread's memory holds `imagesPerPass`: one thread's passes (as memory allows) for 1, parallelPassSize for
+ * more. What the loop and a measurement send with a step; every device then trains in passes of exactly that.
+ */
+export function passImages(n: number, workers: number, imagesPerPass: number): number {
+  return workers <= 1 ? passSize(n, imagesPerPass) : parallelPassSize(n, workers, imagesPerPass);
+}
+
 export class ParallelDevice implements ComputeDevice {
   readonly info: DeviceInfo;
   /** Round robin for calls one worker answers alone (the replicas are equal). */
@@ -173,13 +182,14 @@ export class ParallelDevice implements ComputeDevice {
   }
 
   /**
-   * One optimizer step: the batch in passes of parallelPassSize images, a contiguous run of passes per worker,
+   * One optimizer step: the batch in passes of `imagesPerPass` images, a contiguous run of passes per worker,
    * their gradient sums added in worker order, then applied everywhere.
    */
   private async step(req: Extract<DeviceRequest, { op: 'step' }>): Promise<StepResult> {
     const n = req.labels.length;
     const perImage = req.size * req.size * 3;
-    const per = parallelPassSize(n, this.workers.length, req.imagesPerPass ?? Infinity);
+    // The caller's pass size (passImages), so a step is the same on any device; without one, a pass per worker.
+    const per = passSize(n, req.imagesPerPass ?? Math.ceil(n / this.workers.length));
     const passes = Math.ceil(n / per);
     const bounds = split(passes, Math.min(this.workers.length, passes));
     const shares = await Promise.all(bounds.slice(1).map((end, i) => {

@@ -59,6 +59,12 @@ export interface RunRecord {
   error: string | null;
   /** The recipe's 'auto' settings resolved against the dataset when the run first started (src/protocol/recipe.ts); a resume uses it. */
   recipe?: ResolvedRecipe;
+  /**
+   * The worker count whose passes the run's steps are cut into (src/device/parallel.ts passImages), the device's
+   * when the run first started: a resume on any device cuts its batches the same way, so the run stays the same
+   * for its seed and this count. Absent in runs recorded before it: the device they resume on.
+   */
+  passWorkers?: number;
   /** A person's labels and notes on the run (the Runs view); absent until first set. */
   tags?: string[];
   notes?: string;

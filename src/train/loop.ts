@@ -22,6 +22,7 @@ import {
 import { ADAMW, CHECKPOINT_EVERY_STEPS, EMA_DECAY, PREFETCH_BATCHES, WARMUP_START_LR } from './defaults.ts';
 import { concrete, resolveRecipe, solvesHead } from '../protocol/recipe.ts';
 import { imagesPerPass, isWasmMemoryFault } from '../model/memory.ts';
+import { passImages } from '../device/parallel.ts';
 import { checkPassBudget } from '../device/pass-budget.ts';
 import { learningRate, progressAt, validateSchedule, type ScheduleSettings } from './schedule.ts';
 import type { TrainerSettings, TrainerStateJson } from '../optim/trainer.ts';
@@ -239,8 +240,11 @@ class Session {
     }
     writeLabels(dir, classes);
     const previousTrainCount = record.dataset?.trainCount;
-    updateRun(dir, { classes, dataset: scanned.dataset, recipe });
-    record = { ...record, settings: recipe.settings };
+    // Kept from the first start, as the recipe is: a resumed run cuts its batches into the passes it used before.
+    const passWorkers = record.passWorkers ?? device.info.workers ?? 1;
+    if (!Number.isInteger(passWorkers) || passWorkers < 1 || passWorkers > 256) throw new Error(`${join(dir, FILES.run)}: passWorkers must be a whole number from 1 to 256, got ${JSON.stringify(passWorkers)}`);
+    updateRun(dir, { classes, dataset: scanned.dataset, recipe, passWorkers });
+    record = { ...record, settings: recipe.settings, passWorkers };
 
     const notes = [...scanned.notes];
     if (resume && previousTrainCount !== undefined && previousTrainCount !== scanned.trainImages) {
@@ -397,11 +401,16 @@ class Session {
     await this.saveLast();
   }
 
-  /** Images per forward/backward pass at this resolution; says so once per resolution when it splits batches. */
+  /**
+   * Images per forward/backward pass of a batch at this resolution: the run's worker count's passes within the
+   * device's memory (device/parallel.ts passImages), the same on every device; says so once per resolution when
+   * memory splits batches.
+   */
   private passSize(size: number, batch: number): number {
     const backend = this.compute.tfBackend;
-    const per = imagesPerPass(backend, this.s.variant, size);
-    if (per < batch && !this.splitSizes.has(size)) {
+    const bound = imagesPerPass(backend, this.s.variant, size);
+    const per = passImages(batch, this.record.passWorkers ?? 1, bound);
+    if (bound < batch && !this.splitSizes.has(size)) {
       this.splitSizes.add(size);
       this.sink.warn(`${backend}: batches at ${size} px are trained ${per} image(s) per pass with gradient accumulation`
         + ` (wasm memory ends at 4 GB); BatchNorm sees ${per} image(s) at a time. A faster backend (tfjs-node) or a smaller --image-size avoids it`);

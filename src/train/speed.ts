@@ -12,6 +12,7 @@ import type { VariantName } from '../model/registry/index.ts';
 import type { TrainerSettings } from '../optim/trainer.ts';
 import { ADAMW } from './defaults.ts';
 import { imagesPerPass } from '../model/memory.ts';
+import { passImages } from '../device/parallel.ts';
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../util/random.ts';
 import { median } from '../util/median.ts';
@@ -73,7 +74,8 @@ export async function openSpeedRun(o: SpeedOptions, dev: ComputeDevice): Promise
   const labels = Int32Array.from({ length: o.batchSize }, () => rng.int(0, numClasses - 1));
   const training = o.mode === 'training';
   // Where the device's memory makes a batch train in slices (wasm's 4 GB heap, in Node or in a page).
-  const perPass = imagesPerPass(dev.info.tfBackend, o.variant, o.imageSize);
+  // Passes as a run on this device cuts them (its workers' share each, within memory).
+  const perPass = passImages(o.batchSize, dev.info.workers ?? 1, imagesPerPass(dev.info.tfBackend, o.variant, o.imageSize));
   await dev.call({ op: 'open', model: { variant: o.variant, numClasses }, weights, train: training ? { settings: SETTINGS } : undefined });
   let step = 0;
   return {

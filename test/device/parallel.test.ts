@@ -10,7 +10,7 @@ import { LocalDevice, type ComputeDevice } from '../../src/device/device.ts';
 import { logitsOn } from '../../src/device/inference.ts';
 import { DeviceInspector } from '../../src/device/inspect.ts';
 import { spatialBlocks } from '../../src/inspect/receptive-field.ts';
-import { parallelPassSize, ParallelDevice } from '../../src/device/parallel.ts';
+import { parallelPassSize, passImages, ParallelDevice } from '../../src/device/parallel.ts';
 import { createModel, type Model } from '../../src/model/index.ts';
 import type { TensorMap } from '../../src/model/safetensors.ts';
 import { stateDict } from '../../src/model/weights.ts';
@@ -78,8 +78,10 @@ describe('wasm-workers: data parallel across worker threads', () => {
     try {
       expect(parallel.info).toMatchObject({ name: 'wasm-workers', tfBackend: 'wasm', threads: 2 });
       // 5 images: passes of 3 and 2. Then a memory bound of 4 images for one thread: the two workers together hold
-      // at most 4, so passes of 2 (2 + 2 + 1): two on the first worker, one on the second.
-      for (const [n, perPass, onOne] of [[5, null, 3], [5, 4, 2]] as const) {
+      // at most 4, so the loop sends passes of 2 (2 + 2 + 1): two on the first worker, one on the second.
+      expect(passImages(5, 2, 4)).toBe(2);
+      expect(passImages(5, 1, 4)).toBe(4); // a run of one worker: one thread's passes, as memory allows
+      for (const [n, perPass, onOne] of [[5, null, 3], [5, passImages(5, 2, 4), 2]] as const) {
         const a = await train(parallel, n, perPass);
         const b = await train(local, n, onOne);
         a.steps.forEach((r, i) => {

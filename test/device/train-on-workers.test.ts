@@ -5,10 +5,10 @@
 // on the other), as it does on the workers themselves.
 //
 // On 2 workers a batch of 5 is trained in passes of 3 and 2 (one per worker), and BatchNorm sees each pass
-// alone. To compare a step on wasm in this process with one on the workers, train/memory.ts's bound (which the
-// loop asks for each step) is held at 6 images while the workers train (together they hold at most that: passes
-// of 3) and at 3 while wasm in this process does (passes of 3 as well). Each epoch ends with a batch of 1: one
-// pass, so the second worker has no share of that step.
+// alone. train/memory.ts's bound (which the loop asks for each step) is held at 6 images on wasm, so that memory
+// never splits a batch. The run records its worker count (run.json passWorkers: 2), and a resume cuts its
+// batches into those passes on any device: on wasm in this process too, passes of 3 and 2. Each epoch ends with
+// a batch of 1: one pass, so the second worker has no share of that step.
 import { cpSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -109,9 +109,9 @@ describe('training on wasm-workers (2 worker threads)', () => {
     const copy = join(mkdtempSync(join(tmpdir(), 'train-ws-')), 'copy');
     cpSync(stopped.dir, copy, { recursive: true });
 
-    // On wasm in this process (no device given: the loop's own), in passes of 3 as the workers' were.
-    bound.images = 3;
-    const onWasm = await resume(stopped.dir).finally(() => { bound.images = 6; });
+    // On wasm in this process (no device given: the loop's own), in the passes of 3 and 2 the run recorded.
+    expect(readRun(stopped.dir).passWorkers).toBe(2);
+    const onWasm = await resume(stopped.dir);
     expect(onWasm.outcome.status, onWasm.outcome.error ?? '').toBe('finished');
     expect(onWasm.events[0]).toMatchObject({ type: 'started', resumed: true, step: 6, backend: 'wasm' });
     expect(readRun(stopped.dir)).toMatchObject({ status: 'finished', backend: 'wasm' });
