@@ -2,7 +2,7 @@
 // mocked: its utilityProcess stand-in forks a real Node process) and the browser mode's (src/server/host.ts). Each
 // spawns the real engine, which the service's handle calls and replaces when it dies; serves the window's files
 // under one policy and nothing outside their folder; and answers the open dialogs or says to type the path.
-import { fork } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -26,6 +26,7 @@ mkdirSync(join(web, 'assets'), { recursive: true });
 writeFileSync(join(web, 'index.html'), '<!doctype html><title>studio</title>');
 writeFileSync(join(web, 'assets', 'app.js'), 'export {};');
 writeFileSync(join(tmp.dir, 'secret.txt'), 'secret');
+if (process.platform !== 'win32') execFileSync('mkfifo', [join(web, 'pipe.js')]); // a read of it would wait forever
 const closers: (() => void)[] = [];
 afterAll(() => {
   closers.forEach((close) => close());
@@ -90,7 +91,7 @@ describe.each(hosts)('the %s host', (mode, make) => {
     }
     const script = await host.windowFile('/assets/app.js', 'HEAD');
     expect([script.status, script.headers.get('content-type'), await script.text()]).toEqual([200, 'text/javascript; charset=utf-8', '']);
-    for (const [path, method] of [['/..%2fsecret.txt', 'GET'], ['/%2e%2e/secret.txt', 'GET'], ['/missing.js', 'GET'], ['/index.html', 'POST']]) {
+    for (const [path, method] of [['/..%2fsecret.txt', 'GET'], ['/%2e%2e/secret.txt', 'GET'], ['/missing.js', 'GET'], ['/pipe.js', 'GET'], ['/assets', 'GET'], ['/index.html', 'POST']]) {
       const refused = await host.windowFile(path, method);
       expect(refused.status, `${method} ${path}`).toBe(404);
       expect(refused.headers.get('content-security-policy')).toBe(csp);
