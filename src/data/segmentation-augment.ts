@@ -104,7 +104,8 @@ function cropPadFlip(src: Uint8Array, width: number, height: number, channels: n
   return out;
 }
 
-async function resizeBilinear(img: RgbImage, width: number, height: number): Promise<RgbImage> {
+/** The image resized bilinearly (sharp's linear kernel): the evaluation resize, which predictions reuse. */
+export async function resizeBilinear(img: RgbImage, width: number, height: number): Promise<RgbImage> {
   if (img.width === width && img.height === height) return img;
   return toRgb(fromRgb(img).resize(width, height, { fit: 'fill', kernel: sharp.kernel.linear }), 'segmentation sample');
 }

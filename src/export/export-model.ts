@@ -5,14 +5,13 @@ import { mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { inferencePreprocessing } from '../protocol/recipe.ts';
-import { readWeightsFile, saveWeights } from '../model/weights-file.ts';
-import { denseNetworkFromFile, denseNetworkFromWeights } from '../model/dense-from-file.ts';
+import { saveWeights } from '../model/weights-file.ts';
 import { DetectionModel } from '../model/detection.ts';
 import type { AnyNetwork } from '../model/networks.ts';
-import { taskOf, type NetworkName } from '../model/registry/index.ts';
+import { taskOf } from '../model/registry/index.ts';
 import { SegmentationModel } from '../model/segmentation.ts';
-import { loadModel, type LoadedModel } from '../run/model.ts';
-import { CheckpointStore, FILES, readRun, type CheckpointKind, type RunRecord } from '../run/index.ts';
+import { loadDenseModel, loadModel, type LoadedModel } from '../run/model.ts';
+import { readRun, type CheckpointKind, type RunRecord } from '../run/index.ts';
 import { exportDetectionOnnx, exportSegmentationOnnx } from './onnx-dense.ts';
 import { exportOnnx } from './onnx.ts';
 import { DEFAULT_OPSET, type ExportFormat } from './formats.ts';
@@ -50,39 +49,14 @@ export interface ExportResult {
 /** What is exported: a classifier with its recorded preprocessing, or a segmentation or detection network. */
 type Loaded = Omit<LoadedModel, 'model'> & { model: AnyNetwork };
 
-/** The input size of a dense network's graph without --image-size: the size its references evaluate at. */
-const DENSE_SIZE = { segmentation: 512, detection: 320 } as const;
-
 function loadFor(req: ExportRequest): Loaded {
   if (req.run !== undefined) {
     const run = readRun(req.run);
-    return run.settings.task === 'classification' ? loadModel({ run: req.run, checkpoint: req.checkpoint }) : loadDenseRun(req.run, run, req.checkpoint);
+    return run.settings.task === 'classification' ? loadModel({ run: req.run, checkpoint: req.checkpoint }) : loadDenseModel({ run: req.run, checkpoint: req.checkpoint });
   }
   const task = taskOf(req.variant ?? '');
-  if (task === 'segmentation' || task === 'detection') {
-    const { network, report, labels } = denseNetworkFromWeights(req.variant as NetworkName, req.weights!, req.numClasses);
-    return { model: network, labels, imageSize: DENSE_SIZE[task], evalCrop: null, interpolation: null, source: req.weights!, notes: report.notes };
-  }
+  if (task === 'segmentation' || task === 'detection') return loadDenseModel({ variant: req.variant, weights: req.weights, numClasses: req.numClasses });
   return loadModel({ variant: req.variant, weights: req.weights, numClasses: req.numClasses });
-}
-
-/**
- * A segmentation or detection run's checkpoint (best, else last) as the network it trained, named by the
- * checkpoint's own metadata, with the run's classes and image size.
- */
-function loadDenseRun(dir: string, run: RunRecord, checkpoint?: CheckpointKind): Loaded {
-  const found = new CheckpointStore(join(dir, FILES.checkpoints)).weightsToRead(checkpoint);
-  if (!found) throw new Error(`run ${dir} has no ${checkpoint ?? 'best or last'} checkpoint yet`);
-  const file = readWeightsFile(found.path);
-  const name = file.metadata.variant ?? '';
-  if (taskOf(name) !== run.settings.task) {
-    throw new Error(`${found.path}: its metadata names ${JSON.stringify(name.slice(0, 80))}, not the ${run.settings.task} network run ${dir} trained`);
-  }
-  const { network, report } = denseNetworkFromFile(name as NetworkName, file, found.path, run.classes.length);
-  return {
-    model: network, labels: run.classes, imageSize: run.settings.imageSize, evalCrop: null, interpolation: null,
-    source: `${found.path} (${found.kind} checkpoint)`, notes: report.notes,
-  };
 }
 
 /** The ONNX graph of whichever network was loaded, with the metadata a deployment needs. */

@@ -1,17 +1,19 @@
 // The model to evaluate or inspect: a variant with optional weights (seeded random init otherwise), or
 // a training run's folder (its variant, classes, image size and best — else last — checkpoint), with what its
 // source records of its preprocessing (a run's recipe, the zoo row a converted file came from): every inference
-// path turns that into its input with src/protocol/recipe.ts inferencePreprocessing.
+// path turns that into its input with src/protocol/recipe.ts inferencePreprocessing. A segmentation or detection
+// network (a run's, or a weights file's) is loaded by loadDenseModel.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RecordedPreprocessing } from '../protocol/recipe.ts';
+import { denseNetworkFromFile, denseNetworkFromWeights, type DenseNetwork } from '../model/dense-from-file.ts';
 import { modelFromWeights } from '../model/from-file.ts';
-import { parseVariant } from '../model/registry/index.ts';
+import { parseVariant, taskOf, type NetworkName } from '../model/registry/index.ts';
 import { zooEntryOfSource } from '../zoo/zoo.ts';
 import { createModel, type Model } from '../model/index.ts';
-import { loadWeightsFile } from '../model/weights-file.ts';
+import { loadWeightsFile, readWeightsFile } from '../model/weights-file.ts';
 import { CheckpointStore, type CheckpointKind } from './checkpoint.ts';
-import { FILES, readRun } from './record.ts';
+import { FILES, readRun, type RunRecord } from './record.ts';
 
 export interface ModelSource {
   variant?: string;
@@ -57,8 +59,8 @@ export function loadModel(src: ModelSource): LoadedModel {
 function fromRun(src: ModelSource): LoadedModel {
   const dir = src.run!;
   const run = readRun(dir);
-  // Inspection, prediction and export build classifiers; a segmentation run's network is evaluated by its task.
-  if (run.settings.task !== 'classification') throw new Error(`run ${dir} trained ${run.settings.task}: only its evaluation (eval --run) reads it so far`);
+  // The inspections build classifiers; a segmentation or detection run's network is read by loadDenseModel.
+  if (run.settings.task !== 'classification') throw new Error(`run ${dir} trained ${run.settings.task}: only eval, predict and export read it so far`);
   const variant = run.settings.variant;
   if (src.variant !== undefined && src.variant !== variant) throw new RangeError(`run ${dir} trained ${variant}, not ${src.variant}`);
   if (!existsSync(join(dir, FILES.checkpoints))) throw new Error(`run ${dir} has no ${FILES.checkpoints} folder`);
@@ -80,4 +82,46 @@ function fromRun(src: ModelSource): LoadedModel {
     model.dispose();
     throw e;
   }
+}
+
+/** A segmentation or detection network with what predicting with it needs (its input size, its labels). */
+export interface LoadedDense extends RecordedPreprocessing {
+  model: DenseNetwork;
+  labels: string[] | null;
+  source: string;
+  notes: string[];
+}
+
+/** A dense network's input size when its source records none: the size its references evaluate at. */
+export const DENSE_IMAGE_SIZE = { segmentation: 512, detection: 320 } as const;
+
+/**
+ * A segmentation or detection network: a run's checkpoint (best, else last) as the network its own metadata names,
+ * with the run's classes and image size; or the network `variant` names with a weights file.
+ */
+export function loadDenseModel(src: ModelSource): LoadedDense {
+  if (src.run !== undefined && src.weights !== undefined) throw new RangeError('give either weights or a run, not both');
+  if (src.run !== undefined) return denseFromRun(src.run, readRun(src.run), src.checkpoint);
+  const name = (src.variant ?? '') as NetworkName;
+  const task = taskOf(name);
+  if (task !== 'segmentation' && task !== 'detection') throw new RangeError(`${src.variant} is not a segmentation or detection network`);
+  if (src.weights === undefined) throw new RangeError(`${name}: give the weights file to load (a .safetensors or PyTorch checkpoint)`);
+  if (!existsSync(src.weights)) throw new Error(`weights file ${src.weights} does not exist`);
+  const { network, report, labels } = denseNetworkFromWeights(name, src.weights, src.numClasses);
+  return { model: network, labels, imageSize: DENSE_IMAGE_SIZE[task], evalCrop: null, interpolation: null, source: src.weights, notes: report.notes };
+}
+
+function denseFromRun(dir: string, run: RunRecord, checkpoint?: CheckpointKind): LoadedDense {
+  const found = new CheckpointStore(join(dir, FILES.checkpoints)).weightsToRead(checkpoint);
+  if (!found) throw new Error(`run ${dir} has no ${checkpoint ?? 'best or last'} checkpoint yet`);
+  const file = readWeightsFile(found.path);
+  const name = file.metadata.variant ?? '';
+  if (taskOf(name) !== run.settings.task) {
+    throw new Error(`${found.path}: its metadata names ${JSON.stringify(name.slice(0, 80))}, not the ${run.settings.task} network run ${dir} trained`);
+  }
+  const { network, report } = denseNetworkFromFile(name as NetworkName, file, found.path, run.classes.length);
+  return {
+    model: network, labels: run.classes, imageSize: run.settings.imageSize, evalCrop: null, interpolation: null,
+    source: `${found.path} (${found.kind} checkpoint)`, notes: report.notes,
+  };
 }

@@ -1,13 +1,21 @@
 // `predict`: top-k classes for one image, preprocessed as the model's source records (a run's recipe, a zoo
-// row; src/protocol/recipe.ts inferencePreprocessing), or as the flags say.
+// row; src/protocol/recipe.ts inferencePreprocessing), or as the flags say. A segmentation or detection network
+// (its --variant, or a run of that task) predicts its class mask or its boxes (src/cli/dense-predict.ts).
 import type * as tf from '@tensorflow/tfjs';
 import { FileReadError, readRegularText } from '../../util/read-file.ts';
 import { asUsage, positiveInt, requireFlag, UsageError } from '../args.ts';
-import type { CliCommand } from '../command.ts';
-import { DEVICE_FLAG, withDevice, JSON_FLAG, VARIANT_FLAG, table, inputSize, variantFlag } from '../common.ts';
+import type { ParsedFlags } from '../args.ts';
+import type { CliCommand, CliIO } from '../command.ts';
+import type { ModelSource } from '../../run/model.ts';
+import { DEVICE_FLAG, withDevice, JSON_FLAG, NETWORK_FLAG, setupBackend, table, inputSize, networkFlag, variantFlag } from '../common.ts';
 import { modelSourceFlags, RUN_FLAG } from '../weights.ts';
 import { INFERENCE_FLAGS, describePreprocessing, explicitPreprocessing } from '../preprocessing-flags.ts';
 import { inferencePreprocessing } from '../../protocol/recipe.ts';
+import { taskOf } from '../../model/registry/index.ts';
+import { readRun } from '../../run/record.ts';
+
+/** A detector's boxes worth showing without a flag (ml-cvnets evaluates at 0.01, which lists hundreds). */
+const DEFAULT_SCORE_THRESHOLD = 0.3;
 
 function readLabels(path: string | undefined, classes: number): string[] {
   if (!path) return Array.from({ length: classes }, (_, i) => `class ${i}`);
@@ -21,9 +29,9 @@ function readLabels(path: string | undefined, classes: number): string[] {
 
 export const command: CliCommand = {
   name: 'predict',
-  summary: 'top-k classes for an image',
+  summary: 'top-k classes for an image; a segmentation network\'s class mask, a detector\'s boxes',
   flags: {
-    variant: VARIANT_FLAG,
+    variant: NETWORK_FLAG,
     weights: { type: 'string', description: 'weights (.safetensors), a zoo model (see models list), or a run folder' },
     run: RUN_FLAG,
     'num-classes': { type: 'number', description: 'classifier size (default: read from the weights)' },
@@ -34,6 +42,8 @@ export const command: CliCommand = {
     runtime: { type: 'string', description: 'tfjs (default) | onnxruntime: run the studio\'s ONNX export of the model on onnxruntime-node' },
     backend: DEVICE_FLAG,
     json: JSON_FLAG,
+    out: { type: 'string', description: 'segmentation: the palette mask PNG to write (VOC palette, palette index = class), its overlay over the image beside it (mask.png → mask.overlay.png); detection: the image with its boxes drawn, PNG' },
+    'score-threshold': { type: 'number', description: 'detection: the boxes scoring above this (default 0.3)' },
   },
   async run(flags, io) {
     const { parseRuntime } = await import('../../export/ort-model.ts');
@@ -43,6 +53,9 @@ export const command: CliCommand = {
     const explicit = explicitPreprocessing(flags);
     if (flags.weights === undefined && flags.run === undefined) throw new UsageError('give --weights FILE|MODEL or --run DIR');
     const source = await modelSourceFlags(flags, io);
+    const task = source.run !== undefined ? readRun(source.run).settings.task : taskOf(networkFlag(flags));
+    if (task !== 'classification') return predictDense(flags, source, io);
+    if (flags.out !== undefined || flags['score-threshold'] !== undefined) throw new UsageError('--out and --score-threshold are for segmentation and detection networks; a classifier prints its top-k');
     return withDevice(flags, io, async ({ device }) => {
       const [tfjs, { deviceLogits }, { loadModel }, { decodeForEval }, { topK }, { OrtModel }, { checkFits }] = await Promise.all([
         import('@tensorflow/tfjs'), import('../../device/inference.ts'), import('../../run/model.ts'), import('../../data/index.ts'),
@@ -81,3 +94,26 @@ export const command: CliCommand = {
     });
   },
 };
+
+/** A segmentation or detection network's prediction: in this process, resized whole (no crop) to its input size. */
+async function predictDense(flags: ParsedFlags, source: ModelSource, io: CliIO): Promise<number> {
+  for (const flag of ['eval-crop', 'interpolation', 'runtime']) {
+    if (flags[flag] !== undefined) throw new UsageError(`--${flag} is for classifiers; a segmentation or detection network runs on tfjs with the image resized whole (bilinear)`);
+  }
+  const threshold = flags['score-threshold'] ?? DEFAULT_SCORE_THRESHOLD;
+  if (typeof threshold !== 'number' || !(threshold >= 0 && threshold < 1)) throw new UsageError(`--score-threshold must be in [0, 1), got ${threshold}`);
+  const imageSize = positiveInt(flags, 'image-size');
+  if (imageSize !== undefined) inputSize(imageSize, 'image-size');
+  const [{ loadDenseModel }, { densePredict }] = await Promise.all([import('../../run/model.ts'), import('../dense-predict.ts')]);
+  await setupBackend(flags, io);
+  const loaded = asUsage(() => loadDenseModel(source.run !== undefined ? { run: source.run } : { ...source, variant: networkFlag(flags) }));
+  try {
+    for (const note of loaded.notes) io.err(note);
+    return await densePredict(loaded, {
+      image: requireFlag<string>(flags, 'image'), out: flags.out as string | undefined, json: flags.json === true, imageSize, scoreThreshold: threshold,
+      labels: (classes) => (flags.labels === undefined ? null : readLabels(flags.labels as string, classes)),
+    }, io);
+  } finally {
+    loaded.model.dispose();
+  }
+}
