@@ -27,7 +27,6 @@ import { checkPassBudget } from '../device/pass-budget.ts';
 import { learningRate, progressAt, validateSchedule, type ScheduleSettings } from './schedule.ts';
 import type { TrainerSettings, TrainerStateJson } from '../optim/trainer.ts';
 import { DeviceLostError, LocalDevice, type ComputeDevice } from '../device/device.ts';
-import { augmentConfig } from './tasks/classification.ts';
 import { trainingTask } from './tasks/index.ts';
 import type { OpenContext, PreparedData, TaskEvaluation, TrainingTask } from './tasks/task.ts';
 
@@ -226,12 +225,12 @@ class Session {
     const checked = resolveRecipe(s, null).settings;
     scheduleOf(checked);
     checkSettings(checked); // as before the run was created (protocol/trainable.ts); a run recorded before then may fail here
-    augmentConfig(checked);
+    const task = trainingTask(s.task);
+    task.check?.(checked);
     // One image of the largest resolution must fit a pass (batches are sliced to fit), or the wasm heap would abort.
     if (!s.headOnly) checkPassBudget({ what: 'training', variant: s.variant, size: samplerSizes(sampler).at(-1)!, images: 1, kind: 'train' }, { backend: device.info.tfBackend, inUseBytes: 0 });
 
     // The dataset is scanned again on resume: files may have come or gone, the classes must not change.
-    const task = trainingTask(s.task);
     const ctx = { record, resumed: resume !== null, device, sampler, signal, onPrepare, warn: (note: string) => sink.warn(note) };
     const scanned = await task.scan(ctx, s);
     const { classes, recipe } = scanned;

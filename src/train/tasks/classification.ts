@@ -31,6 +31,7 @@ function describeSkipped(scan: DatasetScan): string | null {
 
 export const classification: TrainingTask = {
   name: 'classification',
+  check: (s) => void augmentConfig(s),
 
   async scan(ctx: PrepareContext, s: TrainSettings): Promise<ScannedData> {
     const scan = await scanDataset(s.data, { valFraction: s.valFraction, seed: s.seed, signal: ctx.signal, onProgress: (p) => ctx.onPrepare?.('scan', p.done, p.total) });

@@ -87,6 +87,8 @@ export interface SolvedEpoch {
 
 export interface TrainingTask {
   readonly name: TaskName;
+  /** Checks of the settings a task makes before anything is read (classification: its augmentation); throws naming the field. */
+  check?(settings: TrainSettings): void;
   /** Scans the run's dataset folder: throws, naming the folder, when it cannot train this task. */
   scan(ctx: PrepareContext, settings: TrainSettings): Promise<ScannedData>;
   /** The numbers of an evaluation that the events carry. */
