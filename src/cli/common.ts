@@ -19,7 +19,7 @@ export const NETWORK_FLAG: FlagSpec = { type: 'string', description: NETWORK_NAM
 /** --backend of the commands whose tensor work can run on a Chromium page (webgpu, webgl, wasm-threads) too. */
 export const DEVICE_FLAG: FlagSpec = {
   type: 'string',
-  description: `${DEVICE_NAMES.join(' | ')} (default: fastest in-process backend; env MOBILEVIT_BACKEND). wasm-workers trains data parallel on one worker thread per core (env MOBILEVIT_WORKERS); webgpu, webgl and wasm-threads run in headless Chromium (CHROMIUM_PATH)`,
+  description: `${DEVICE_NAMES.join(' | ')} (default auto: for train and resume the device measured fastest on this machine, measured once and kept in device-speeds.json, MOBILEVIT_AUTO_MEASURE=off skips it; else the fastest in-process backend; env MOBILEVIT_BACKEND). wasm-workers trains data parallel on one worker thread per core (env MOBILEVIT_WORKERS); webgpu, webgl and wasm-threads run in headless Chromium (CHROMIUM_PATH)`,
 };
 
 /** How a command's device is chosen: for a `training`, --backend auto is the device measured fastest for it. */
