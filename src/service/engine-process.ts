@@ -1,6 +1,7 @@
 // How the service starts the engine: a small adapter over "a process we can message and that can die".
-// The browser mode's host forks a Node child process (child_process.fork, TypeScript through tsx); Electron's
-// host supplies a utilityProcess-backed one (electron/engine-process.ts) with the same shape.
+// The browser mode's host (and a service built without a host, as in tests) forks a Node child process
+// (child_process.fork, TypeScript through tsx); Electron's host supplies a utilityProcess-backed one
+// (electron/engine-process.ts) with the same shape.
 import { fork } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { setPriority } from 'node:os';
