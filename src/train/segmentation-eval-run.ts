@@ -1,43 +1,31 @@
-// Evaluating a segmentation run outside the training loop: its checkpoint (best, else last) on the validation
-// images of its dataset (the folder's val split, or the run's own seeded split), at the run's image size, exactly
-// as the loop evaluates at an epoch's end.
-import { join } from 'node:path';
+// Evaluating a segmentation run outside the training loop (task-eval-run.ts): its checkpoint on the validation
+// images of its dataset, mIoU and the accuracies as the loop reports them at an epoch's end.
 import { buildMaskSet } from '../data/segmentation-loader.ts';
-import { scanSegmentation } from '../data/segmentation-scan.ts';
 import { SegmentationModel } from '../model/segmentation.ts';
 import { loadWeightsFile } from '../model/weights-file.ts';
-import { CheckpointStore, FILES, type CheckpointKind, type RunRecord } from '../run/index.ts';
+import type { RunRecord } from '../run/index.ts';
 import { evaluateSegmentation, type SegmentationEvaluation } from './segmentation-evaluate.ts';
-import { segmentationNetwork } from './tasks/segmentation.ts';
+import { evaluateTaskRun, type TaskRunOptions, type TaskRunProvenance } from './task-eval-run.ts';
+import { scanForSegmentation, segmentationNetwork } from './tasks/segmentation.ts';
 
-export interface SegmentationRunResult extends SegmentationEvaluation {
+export interface SegmentationRunResult extends SegmentationEvaluation, TaskRunProvenance {
   task: 'segmentation';
-  source: string;
-  data: string;
-  imageSize: number;
-  images: 'val';
 }
 
-export async function evaluateSegmentationRun(dir: string, run: RunRecord, opts: { checkpoint?: CheckpointKind; batchSize?: number; onProgress?: (task: 'scan' | 'eval-set', done: number, total: number) => void; signal?: AbortSignal }): Promise<SegmentationRunResult> {
+export async function evaluateSegmentationRun(dir: string, run: RunRecord, opts: TaskRunOptions): Promise<SegmentationRunResult> {
   const s = run.settings;
-  const store = new CheckpointStore(join(dir, FILES.checkpoints));
-  const found = store.weightsToRead(opts.checkpoint);
-  if (!found) throw new Error(`run ${dir} has no ${opts.checkpoint ?? 'best or last'} checkpoint yet`);
-  const { kind, path } = found;
-  opts.onProgress?.('scan', 0, 1);
-  const scan = await scanSegmentation(s.data, { valFraction: s.valFraction, seed: s.seed });
-  if (scan.classes.join('\n') !== run.classes.join('\n')) {
-    throw new Error(`the classes of ${s.data} (${scan.classes.join(', ')}) are not those run ${run.id} trained on (${run.classes.join(', ')})`);
-  }
-  if (scan.val.length === 0) throw new Error(`${s.data} has no validation images to evaluate on`);
-  opts.onProgress?.('scan', 1, 1);
-  const model = new SegmentationModel(segmentationNetwork(s.variant) as ConstructorParameters<typeof SegmentationModel>[0], run.classes.length);
-  try {
-    loadWeightsFile(model, path, { allowHeadMismatch: false });
-    const set = await buildMaskSet(scan.val, s.imageSize, { signal: opts.signal, onProgress: (d, t) => opts.onProgress?.('eval-set', d, t) });
-    const evaluation = await evaluateSegmentation(model, set, opts.batchSize ?? s.batchSize, run.classes);
-    return { ...evaluation, task: 'segmentation', source: `${path} (${kind} checkpoint)`, data: scan.root, imageSize: s.imageSize, images: 'val' };
-  } finally {
-    model.dispose();
-  }
+  const result = await evaluateTaskRun(dir, run, opts, {
+    scan: scanForSegmentation,
+    async evaluate(path, scan, batchSize) {
+      const model = new SegmentationModel(segmentationNetwork(s.variant) as ConstructorParameters<typeof SegmentationModel>[0], run.classes.length);
+      try {
+        loadWeightsFile(model, path, { allowHeadMismatch: false });
+        const set = await buildMaskSet(scan.val, s.imageSize, { signal: opts.signal, onProgress: (d, t) => opts.onProgress?.('eval-set', d, t) });
+        return await evaluateSegmentation(model, set, batchSize, run.classes);
+      } finally {
+        model.dispose();
+      }
+    },
+  });
+  return { ...result, task: 'segmentation' };
 }

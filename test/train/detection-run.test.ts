@@ -14,12 +14,10 @@ import type { TrainEvent } from '../../src/protocol/contract.ts';
 import { CheckpointStore, FILES, readEvents, readRun } from '../../src/run/index.ts';
 import { runTraining, type TrainingOutcome } from '../../src/train/index.ts';
 import { makeDetectionDataset } from '../helpers/detection-dataset.ts';
-import { steps, tinyRun } from './helpers.ts';
+import { epochs, expectExactResume, steps, tinyRun } from './helpers.ts';
 
 beforeAll(async () => { await initBackend('wasm'); });
 
-type EpochEvent = Extract<TrainEvent, { type: 'epoch' }>;
-const epochs = (events: TrainEvent[]) => events.filter((e): e is EpochEvent => e.type === 'epoch');
 const SETTINGS = { task: 'detection', imageSize: 64, epochs: 2, batchSize: 4, lr: 0.004, seed: 3 } as const;
 
 async function dataset(layout: 'yolo' | 'coco', count: number): Promise<string> {
@@ -86,20 +84,7 @@ describe('a short detection run on a YOLO folder', () => {
     expect(r.loss).toBeCloseTo(last.val!.loss, 4);
   }, 120_000);
 
-  it('resumes after a stop to exactly the run that was never stopped', async () => {
-    const { dir: twin } = tinyRun(data, SETTINGS);
-    const stop = new AbortController();
-    const first = await runTraining(twin, { signal: stop.signal, checkpointEverySteps: 2, onEvent: (e) => { if (e.type === 'step' && e.step === 3) stop.abort('stop'); } });
-    expect(first.status).toBe('stopped');
-    const resumed = await runTraining(twin, { checkpointEverySteps: 2 });
-    expect(resumed.status).toBe('finished');
-    const a = epochs(readEvents(join(dir, FILES.metrics)).events).map((e) => e.val);
-    const b = epochs(readEvents(join(twin, FILES.metrics)).events).map((e) => e.val);
-    expect(b).toEqual(a);
-    const weights = (d: string) => readSafetensors(new CheckpointStore(join(d, FILES.checkpoints)).weightsPath('last')!).tensors;
-    const [wa, wb] = [weights(dir), weights(twin)];
-    for (const [key, t] of wa) expect(Buffer.from(wb.get(key)!.data.buffer).equals(Buffer.from(t.data.buffer)), key).toBe(true);
-  }, 300_000);
+  it('resumes after a stop to exactly the run that was never stopped', () => expectExactResume(dir, data, SETTINGS), 300_000);
 });
 
 describe('detection on a COCO JSON folder', () => {

@@ -16,12 +16,10 @@ import { makeSegmentationDataset } from '../helpers/segmentation-dataset.ts';
 import { buildMaskSet } from '../../src/data/segmentation-loader.ts';
 import { scanSegmentation } from '../../src/data/segmentation-scan.ts';
 import { PixelConfusion } from '../../src/train/segmentation-metrics.ts';
-import { steps, tinyRun } from './helpers.ts';
+import { epochs, expectExactResume, steps, tinyRun } from './helpers.ts';
 
 beforeAll(async () => { await initBackend('wasm'); });
 
-type EpochEvent = Extract<TrainEvent, { type: 'epoch' }>;
-const epochs = (events: TrainEvent[]) => events.filter((e): e is EpochEvent => e.type === 'epoch');
 const SETTINGS = { task: 'segmentation', imageSize: 64, epochs: 3, batchSize: 4, lr: 0.004, seed: 3 } as const;
 
 describe('a short segmentation run', () => {
@@ -78,20 +76,7 @@ describe('a short segmentation run', () => {
     expect(r.loss).toBeCloseTo(last.val!.loss, 4);
   }, 120_000);
 
-  it('resumes after a stop to exactly the run that was never stopped', async () => {
-    const { dir: twin } = tinyRun(data, SETTINGS);
-    const stop = new AbortController();
-    const first = await runTraining(twin, { signal: stop.signal, checkpointEverySteps: 2, onEvent: (e) => { if (e.type === 'step' && e.step === 3) stop.abort('stop'); } });
-    expect(first.status).toBe('stopped');
-    const resumed = await runTraining(twin, { checkpointEverySteps: 2 });
-    expect(resumed.status).toBe('finished');
-    const a = epochs(readEvents(join(dir, FILES.metrics)).events).map((e) => e.val);
-    const b = epochs(readEvents(join(twin, FILES.metrics)).events).map((e) => e.val);
-    expect(b).toEqual(a);
-    const weights = (d: string) => readSafetensors(new CheckpointStore(join(d, FILES.checkpoints)).weightsPath('last')!).tensors;
-    const [wa, wb] = [weights(dir), weights(twin)];
-    for (const [key, t] of wa) expect(Buffer.from(wb.get(key)!.data.buffer).equals(Buffer.from(t.data.buffer)), key).toBe(true);
-  }, 300_000);
+  it('resumes after a stop to exactly the run that was never stopped', () => expectExactResume(dir, data, SETTINGS), 300_000);
 });
 
 describe('segmentation on a generated VOC folder', () => {
