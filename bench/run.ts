@@ -12,6 +12,8 @@ const SECTIONS: Record<string, () => Promise<unknown>> = {
   kernels: async () => (await import('./kernels.ts')).benchKernels(),
   speed: async () => (await import('./speed.ts')).benchSpeed(),
   cli: async () => (await import('./cli.ts')).benchCli(),
+  segmentation: async () => (await import('./dense.ts')).benchDense('segmentation'),
+  detection: async () => (await import('./dense.ts')).benchDense('detection'),
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -1,0 +1,111 @@
+// What the segmentation and detection benchmarks (bench/dense.ts) measure of each task: its networks, the sizes the
+// issues ask for, the network as TF.js runs it and as the studio's ONNX export has it, and a training step's view,
+// objective and labels, each taken from where a run takes it (src/train/tasks/*, src/export/onnx-dense.ts).
+import * as tf from '@tensorflow/tfjs';
+import { DetectionModel } from '../src/model/detection.ts';
+import type { Network } from '../src/model/network.ts';
+import { familyOf, NETWORK_NAMES, taskOf, type DetectionVariantName, type SegmentationVariantName, type VariantName } from '../src/model/registry/index.ts';
+import { SegmentationModel } from '../src/model/segmentation.ts';
+import { matchAnchors, packTargets } from '../src/optim/detection-loss.ts';
+import { BOX_OBJECTIVE, PIXEL_OBJECTIVE, type Objective } from '../src/optim/objective.ts';
+import type { TrainableModel } from '../src/optim/trainer.ts';
+import { DETECTION_OUTPUTS, exportDetectionOnnx, exportSegmentationOnnx, SEGMENTATION_OUTPUT } from '../src/export/onnx-dense.ts';
+import { detectionNetwork, detectorView } from '../src/train/tasks/detection.ts';
+import { segmentationNetwork } from '../src/train/tasks/segmentation.ts';
+import { Rng } from '../src/util/random.ts';
+
+export type DenseTask = 'segmentation' | 'detection';
+
+/** One output of a forward pass, flat, in the layout of the ONNX export's output of the same name. */
+export type Outputs = Record<string, Float32Array>;
+
+export interface TaskBench {
+  task: DenseTask;
+  /** Inference side (issues 19 and 20): 512 px for DeepLabv3 (VOC's evaluation size), 320 px for SSDLite. */
+  inferenceSize: number;
+  /** Training side: 256 px for DeepLabv3 (issue 19's and 23's), 320 px for SSDLite (SSDLite's own). */
+  trainSize: number;
+  /** The task's networks, from the registry. */
+  networks: string[];
+  /** The network a run with `--variant <classifier>` trains (the task's own naming rule). */
+  networkFor(variant: VariantName): string;
+  build(network: string, seed: number): Network;
+  /** A TF.js inference pass read back to the host, in the ONNX outputs' layout (NCHW logits; [B, A, ·] for boxes). */
+  forward(model: Network, x: tf.Tensor4D): Promise<Outputs>;
+  /** The studio's ONNX export of `model` at `size` px (what `export --format onnx` writes for it). */
+  onnx(model: Network, size: number): Uint8Array;
+  /** The ONNX outputs compared with `forward`'s. */
+  onnxOutputs: string[];
+  /** What the trainer steps and against what: the run's view of the network and its objective. */
+  trainable(model: Network): TrainableModel;
+  objective: Objective;
+  /** Labels of `batch` images at `size` px as a run's batch carries them. */
+  labels(model: Network, batch: number, size: number, rng: Rng): Int32Array;
+}
+
+const networksOf = (task: DenseTask) => NETWORK_NAMES.filter((n) => taskOf(n) === task) as string[];
+/** The family's default label count (VOC's 21, COCO's 81 with the background). */
+const classesOf = (network: string) => familyOf(network)!.defaultClasses;
+
+async function read(t: tf.Tensor): Promise<Float32Array> {
+  const data = (await t.data()) as Float32Array;
+  t.dispose();
+  return data;
+}
+
+const segmentation: TaskBench = {
+  task: 'segmentation',
+  inferenceSize: 512,
+  trainSize: 256,
+  networks: networksOf('segmentation'),
+  networkFor: segmentationNetwork,
+  build: (network, seed) => new SegmentationModel(network as SegmentationVariantName, classesOf(network), seed),
+  async forward(model, x) {
+    const logits = tf.tidy(() => tf.transpose((model as SegmentationModel).forward(x), [0, 3, 1, 2]));
+    return { [SEGMENTATION_OUTPUT]: await read(logits) };
+  },
+  onnx: (model, size) => exportSegmentationOnnx(model as SegmentationModel, { size: [size, size] }),
+  onnxOutputs: [SEGMENTATION_OUTPUT],
+  trainable: (model) => model as SegmentationModel,
+  objective: PIXEL_OBJECTIVE,
+  // A class for every pixel (the loss's cost does not depend on which).
+  labels: (model, batch, size, rng) => Int32Array.from({ length: batch * size * size }, () => rng.int(0, (model as SegmentationModel).numClasses - 1)),
+};
+
+const detection: TaskBench = {
+  task: 'detection',
+  inferenceSize: 320,
+  trainSize: 320,
+  networks: networksOf('detection'),
+  networkFor: detectionNetwork,
+  build: (network, seed) => new DetectionModel(network as DetectionVariantName, classesOf(network), seed),
+  async forward(model, x) {
+    const out = (model as DetectionModel).forward(x);
+    return { [DETECTION_OUTPUTS.boxDeltas]: await read(out.boxDeltas), [DETECTION_OUTPUTS.classLogits]: await read(out.classLogits) };
+  },
+  onnx: (model, size) => exportDetectionOnnx(model as DetectionModel, { size: [size, size] }),
+  onnxOutputs: [DETECTION_OUTPUTS.boxDeltas, DETECTION_OUTPUTS.classLogits],
+  trainable: (model) => detectorView(model as DetectionModel),
+  objective: BOX_OBJECTIVE,
+  // One to three boxes of random classes per image, matched to the anchors of this size and packed as a run's
+  // batch carries them (tasks/detection.ts's encoder: matchAnchors, then packTargets).
+  labels(model, batch, size, rng) {
+    const detector = model as DetectionModel;
+    const zeros = tf.zeros([1, size, size, 3]) as tf.Tensor4D;
+    const { boxDeltas, classLogits, anchors } = detector.forward(zeros);
+    tf.dispose([zeros, boxDeltas, classLogits]);
+    const rows = Array.from({ length: batch }, () => {
+      const n = rng.int(1, 3);
+      const boxes = Array.from({ length: n }, () => {
+        const [x0, y0] = [rng.uniform(0, 0.6), rng.uniform(0, 0.6)];
+        return [x0, y0, x0 + rng.uniform(0.1, 0.4), y0 + rng.uniform(0.1, 0.4)];
+      }).flat();
+      return packTargets(matchAnchors(boxes, Int32Array.from({ length: n }, () => rng.int(1, detector.numClasses - 1)), anchors));
+    });
+    const out = new Int32Array(rows.reduce((s, r) => s + r.length, 0));
+    rows.forEach((r, i) => out.set(r, i * r.length));
+    return out;
+  },
+};
+
+export const TASK_BENCHES: Record<DenseTask, TaskBench> = { segmentation, detection };

@@ -1,0 +1,243 @@
+// `npm run bench -- segmentation` and `npm run bench -- detection` (issues 19, 20 and 23's dense rows):
+//   1. Inference, batch 1, every network of the task (DeepLabv3-MobileViT at 512 px, SSDLite-MobileViT at 320 px):
+//      TF.js on wasm (one thread, this process) and onnxruntime-node running the studio's own ONNX export of the
+//      same network with the same weights (the graph `export --format onnx` writes), alternate passes after a
+//      warm-up pass each; medians, their ratio, and the largest difference between the two runtimes' outputs (a
+//      check that both ran the same network).
+//   2. Training images/s of one network (DeepLabv3 at 256 px, SSDLite at 320 px; MobileViT-XXS's by default) on
+//      wasm through a run's own step: DenseCompute with the task's view of the network and its objective, the
+//      labels as a run's batch carries them (detection: boxes matched to the anchors and packed). wasm-workers
+//      is asked of the task itself; where it refuses, the table says "not supported yet" with its reason.
+//   3. That step's kernel split (tf.profile): the kernels taking the most time, each with its share of the step.
+// Flags (after the section name, each as --name=value): --variants=xxs,xs (inference networks), --runs=N
+// (inference passes per runtime, 3), --size=N (inference px), --train-variant=mobilevit_xs, --train-size=N,
+// --batch=N (8), --steps=N (timed steps after one warm-up, 2), --ort-threads=N (2), --top=N (kernels shown, 12).
+// Writes bench/results/<task>.json.
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../src/backend/index.ts';
+import { table } from '../src/cli/common.ts';
+import { chooseDevice } from '../src/device/choice.ts';
+import { passImages } from '../src/device/parallel.ts';
+import { deviceDeps } from '../src/engine/devices.ts';
+import { createOrtSession, loadOrt, nhwcToNchw } from '../src/export/ort.ts';
+import { ONNX_INPUT } from '../src/export/onnx.ts';
+import { imagesPerPass } from '../src/model/memory.ts';
+import { parseVariant, type VariantName } from '../src/model/registry/index.ts';
+import type { TrainerSettings } from '../src/optim/trainer.ts';
+import { TrainSettings } from '../src/protocol/training.ts';
+import { ADAMW } from '../src/train/defaults.ts';
+import { DenseCompute } from '../src/train/dense-compute.ts';
+import { trainingTask } from '../src/train/tasks/index.ts';
+import type { PrepareContext } from '../src/train/tasks/task.ts';
+import { Rng } from '../src/util/random.ts';
+import { TASK_BENCHES, type DenseTask, type Outputs, type TaskBench } from './dense-tasks.ts';
+import { machine, median, writeResult } from './machine.ts';
+
+export interface DenseBenchOptions {
+  /** Inference networks (default: all of the task's). */
+  variants?: string[];
+  runs?: number;
+  size?: number;
+  trainVariant?: VariantName;
+  trainSize?: number;
+  batch?: number;
+  steps?: number;
+  ortThreads?: number;
+  top?: number;
+  /** The JSON's path (default bench/results/<task>.json). */
+  out?: string;
+}
+
+const round = (n: number, d = 2) => +n.toFixed(d);
+
+/** --name=value flags of the command line; a flag without "=" or unknown is one error naming it. */
+export function denseFlags(argv: string[], bench: TaskBench): DenseBenchOptions {
+  const o: DenseBenchOptions = {};
+  const count = (name: string, v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new RangeError(`--${name} must be a whole number from 1, got "${v}"`);
+    return n;
+  };
+  for (const arg of argv.filter((a) => a.startsWith('--'))) {
+    const m = /^--([a-z-]+)=(.*)$/.exec(arg);
+    if (!m) throw new RangeError(`${arg}: write the ${bench.task} bench's flags as --name=value (--runs=5)`);
+    const [, name, v] = m;
+    if (name === 'variants') o.variants = v.split(',').map((s) => networkNamed(bench, s));
+    else if (name === 'train-variant') o.trainVariant = parseVariant(v);
+    else if (name === 'runs') o.runs = count(name, v);
+    else if (name === 'size') o.size = count(name, v);
+    else if (name === 'train-size') o.trainSize = count(name, v);
+    else if (name === 'batch') o.batch = count(name, v);
+    else if (name === 'steps') o.steps = count(name, v);
+    else if (name === 'ort-threads') o.ortThreads = count(name, v);
+    else if (name === 'top') o.top = count(name, v);
+    else throw new RangeError(`unknown flag --${name} for the ${bench.task} bench (variants, runs, size, train-variant, train-size, batch, steps, ort-threads, top)`);
+  }
+  return o;
+}
+
+/** A network of the task by its name or its size suffix (xxs → deeplabv3_mobilevit_xxs). */
+function networkNamed(bench: TaskBench, name: string): string {
+  const found = bench.networks.find((n) => n === name || n.endsWith(`_${name}`));
+  if (!found) throw new RangeError(`--variants: no ${bench.task} network "${name}" (${bench.networks.join(', ')})`);
+  return found;
+}
+
+function maxAbsDiff(a: Outputs, b: Outputs, names: string[]): number {
+  let max = 0;
+  for (const name of names) {
+    const [x, y] = [a[name], b[name]];
+    if (x.length !== y.length) throw new Error(`${name}: TF.js gave ${x.length} values, onnxruntime ${y.length}`);
+    for (let i = 0; i < x.length; i++) max = Math.max(max, Math.abs(x[i] - y[i]));
+  }
+  return max;
+}
+
+export interface InferenceRow { network: string; size: number; tfjsMs: number; ortMs: number; tfjsOverOrt: number; maxAbsDiff: number; tfjsTimes: number[]; ortTimes: number[] }
+
+async function inference(bench: TaskBench, network: string, size: number, runs: number, threads: number): Promise<InferenceRow> {
+  const model = bench.build(network, 1);
+  const rng = new Rng(7);
+  const pixels = Float32Array.from({ length: size * size * 3 }, () => rng.next());
+  const x = tf.tensor4d(pixels, [1, size, size, 3]);
+  const ort = await loadOrt();
+  const session = await createOrtSession(bench.onnx(model, size), { threads });
+  const input = new ort.Tensor('float32', nhwcToNchw(pixels, 1, size, size), [1, 3, size, size]);
+  let tfjsOut: Outputs = {}, ortOut: Outputs = {};
+  const tfjsOnce = async () => { const t0 = performance.now(); tfjsOut = await bench.forward(model, x); return performance.now() - t0; };
+  const ortOnce = async () => {
+    const t0 = performance.now();
+    const out = await session.run({ [ONNX_INPUT]: input });
+    const ms = performance.now() - t0;
+    ortOut = Object.fromEntries(bench.onnxOutputs.map((n) => [n, out[n].data as Float32Array]));
+    return ms;
+  };
+  const tfjsTimes: number[] = [], ortTimes: number[] = [];
+  try {
+    await tfjsOnce(); await ortOnce(); // warm-up
+    for (let r = 0; r < runs; r++) { tfjsTimes.push(await tfjsOnce()); ortTimes.push(await ortOnce()); }
+  } finally {
+    x.dispose();
+    model.dispose();
+    await session.release();
+  }
+  const [tfjsMs, ortMs] = [median(tfjsTimes), median(ortTimes)];
+  return {
+    network, size, tfjsMs: round(tfjsMs, 1), ortMs: round(ortMs, 1), tfjsOverOrt: round(tfjsMs / ortMs), maxAbsDiff: +maxAbsDiff(tfjsOut, ortOut, bench.onnxOutputs).toExponential(1),
+    tfjsTimes: tfjsTimes.map((t) => round(t, 1)), ortTimes: ortTimes.map((t) => round(t, 1)),
+  };
+}
+
+/** The run's settings for this training (the contract's defaults), as the loop reads them. */
+function runSettings(task: DenseTask, variant: VariantName, size: number, batch: number): TrainSettings {
+  return TrainSettings.parse({ data: 'bench: no dataset', task, variant, imageSize: size, batchSize: batch });
+}
+
+/** The task's answer to a wasm-workers device: null when it takes it, else its refusal. */
+async function workersRefusal(task: DenseTask, s: TrainSettings): Promise<string | null> {
+  const { device } = await chooseDevice('wasm-workers', { deps: deviceDeps() });
+  try {
+    // A task checks the device before it reads the dataset, so this context is all a refusal needs.
+    await trainingTask(task).scan({ device, warn: () => undefined } as unknown as PrepareContext, s);
+    return null;
+  } catch (e) {
+    const message = (e as Error).message;
+    return message.includes(device.info.name) ? message : null;
+  } finally {
+    await device.close();
+  }
+}
+
+export interface TrainingRow { network: string; backend: string; size: number; batch: number; imagesPerPass: number | null; medianMs: number | null; imagesPerSec: number | null; times: number[]; note: string }
+export interface KernelShare { kernel: string; ms: number; share: number }
+
+async function training(bench: TaskBench, variant: VariantName, size: number, batch: number, steps: number) {
+  const s = runSettings(bench.task, variant, size, batch);
+  // The loop's trainer settings (OpenContext.trainer) without EMA: a benchmark step is the update alone.
+  const settings: TrainerSettings = { adamw: { ...ADAMW, weightDecay: s.weightDecay }, labelSmoothing: s.labelSmoothing, gradClip: s.gradClip, emaDecay: null };
+  const network = bench.networkFor(variant);
+  const model = bench.build(network, 1);
+  const rng = new Rng(11);
+  const x = Float32Array.from({ length: batch * size * size * 3 }, () => rng.next());
+  const labels = bench.labels(model, batch, size, rng);
+  // As the loop's passSize: the batch in passes that fit the backend's memory.
+  const perPass = passImages(batch, 1, imagesPerPass(tf.getBackend(), variant, size));
+  const compute = new DenseCompute(model, bench.trainable(model), settings, bench.objective);
+  const indices = Int32Array.from({ length: batch }, (_, i) => i);
+  let n = 0;
+  const step = () => compute.step({
+    batch: { x, labels, size, paths: [], indices, batchIndex: n, release: () => undefined },
+    epoch: 0, lr: 1e-3, seed: s.seed, step: n++, frozenBackbone: false, imagesPerPass: perPass,
+  });
+  const timed = async () => { const t0 = performance.now(); await step(); return performance.now() - t0; };
+  const times: number[] = [];
+  let kernels: KernelShare[] = [], profiledMs = 0, composedMs = 0;
+  try {
+    await step(); // warm-up
+    for (let i = 0; i < steps; i++) times.push(await timed());
+    const t0 = performance.now();
+    const prof = await tf.profile(async () => { await step(); });
+    profiledMs = performance.now() - t0;
+    // A custom gradient's forward runs as an op under its scope's name ("unnamed scope"), its time holding the
+    // kernels it calls, which are counted by name too: only registered kernels make the split.
+    const by = new Map<string, number>();
+    for (const k of prof.kernels) {
+      if (tf.getKernel(k.name, tf.getBackend())) by.set(k.name, (by.get(k.name) ?? 0) + (k.kernelTimeMs as number));
+      else composedMs += k.kernelTimeMs as number;
+    }
+    kernels = [...by].sort((a, b) => b[1] - a[1]).map(([kernel, ms]) => ({ kernel, ms: round(ms, 1), share: round(ms / profiledMs, 3) }));
+  } finally {
+    await compute.dispose();
+  }
+  const ms = median(times);
+  const wasm: TrainingRow = {
+    network, backend: tf.getBackend(), size, batch, imagesPerPass: Number.isFinite(perPass) ? perPass : null, medianMs: round(ms, 1), imagesPerSec: round((batch * 1000) / ms),
+    times: times.map((t) => round(t, 1)), note: "a run's step: DenseCompute, the task's view and objective",
+  };
+  const refusal = await workersRefusal(bench.task, s);
+  const workers: TrainingRow = {
+    network, backend: 'wasm-workers', size, batch, imagesPerPass: null, medianMs: null, imagesPerSec: null, times: [],
+    note: refusal === null ? 'the task takes wasm-workers now: this bench does not measure it yet' : `not supported yet: ${refusal}`,
+  };
+  return { rows: [wasm, workers], kernels: { network, size, batch, profiledStepMs: round(profiledMs, 1), kernelMs: round(kernels.reduce((t, k) => t + k.ms, 0), 1), customGradientMs: round(composedMs, 1), top: kernels } };
+}
+
+export async function benchDense(task: DenseTask, opts: DenseBenchOptions = denseFlags(process.argv.slice(2), TASK_BENCHES[task])) {
+  const bench = TASK_BENCHES[task];
+  const o = {
+    variants: opts.variants ?? bench.networks, runs: opts.runs ?? 3, size: opts.size ?? bench.inferenceSize,
+    trainVariant: opts.trainVariant ?? 'mobilevit_xxs' as VariantName, trainSize: opts.trainSize ?? bench.trainSize,
+    batch: opts.batch ?? 8, steps: opts.steps ?? 2, ortThreads: opts.ortThreads ?? 2, top: opts.top ?? 12,
+  };
+  const report = await initBackend('wasm');
+
+  const inferenceRows: InferenceRow[] = [];
+  for (const network of o.variants) {
+    inferenceRows.push(await inference(bench, network, o.size, o.runs, o.ortThreads));
+    const r = inferenceRows.at(-1)!;
+    console.log(`${network}: TF.js ${r.tfjsMs} ms, onnxruntime ${r.ortMs} ms`);
+  }
+  const train = await training(bench, o.trainVariant, o.trainSize, o.batch, o.steps);
+  console.log(`${train.rows[0].network} training: ${train.rows[0].imagesPerSec} images/s`);
+
+  console.log(`\n${task} inference, batch 1, ${o.size}×${o.size}: TF.js ${report.tfBackend} (1 thread) against onnxruntime-node (${o.ortThreads} intra-op threads) running`
+    + `\nthe studio's ONNX export of the same network and weights, alternate passes after one warm-up each, medians of ${o.runs}`);
+  console.log(table(['network', 'TF.js ms', 'onnxruntime ms', 'TF.js / onnxruntime', 'max |TF.js − ORT|'],
+    inferenceRows.map((r) => [r.network, r.tfjsMs, r.ortMs, `${r.tfjsOverOrt}×`, r.maxAbsDiff])));
+  console.log(`\n${task} training (train-mode forward, backward, AdamW), median of ${o.steps} steps after one warm-up step`);
+  console.log(table(['network', 'backend', 'size', 'batch', 'images/pass', 'ms/step', 'images/s', 'step'],
+    train.rows.map((r) => [r.network, r.backend, `${r.size} px`, r.batch, r.imagesPerPass ?? '–', r.medianMs ?? '–', r.imagesPerSec ?? '–', r.note])));
+  const k = train.kernels;
+  console.log(`\nKernel split of one ${k.network} step on ${report.tfBackend} (${k.size} px, batch ${k.batch}; tf.profile): the top ${o.top} kernels of ${k.kernelMs} ms`
+    + ` in kernels,\n${k.profiledStepMs} ms for the step with the profiler (the rest: JavaScript, uploads, reading back); custom-gradient ops, whose kernels are`
+    + ` counted by name here,\ntook ${k.customGradientMs} ms around them`);
+  console.log(table(['kernel', 'ms', 'share of the step'], k.top.slice(0, o.top).map((r) => [r.kernel, r.ms, `${(100 * r.share).toFixed(1)} %`])));
+
+  const result = {
+    machine: machine(), task,
+    settings: { runs: o.runs, inferenceSize: o.size, ortThreads: o.ortThreads, trainVariant: o.trainVariant, trainSize: o.trainSize, batch: o.batch, steps: o.steps, warmupSteps: 1 },
+    inference: inferenceRows, training: train.rows, kernels: train.kernels,
+  };
+  writeResult(opts.out ?? `bench/results/${task}.json`, result);
+  return result;
+}

@@ -1,0 +1,63 @@
+// `npm run bench -- segmentation | detection` (bench/dense.ts) at the smallest settings: every part runs, the two
+// runtimes agree on the network they timed, the tables and the JSON say what was measured, nothing leaks.
+import * as tf from '@tensorflow/tfjs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { initBackend } from '../../src/backend/index.ts';
+import { benchDense, denseFlags } from '../../bench/dense.ts';
+import { TASK_BENCHES, type DenseTask } from '../../bench/dense-tasks.ts';
+
+beforeAll(async () => { await initBackend('wasm'); });
+afterEach(() => { vi.restoreAllMocks(); });
+
+describe('dense benchmarks', () => {
+  it.each([['segmentation', 'deeplabv3_mobilevit_xxs'], ['detection', 'ssdlite_mobilevit_xxs']] as const)('%s: inference beside onnxruntime, training images/s and the kernel split', async (task: DenseTask, network) => {
+    const printed: string[] = [];
+    vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => { printed.push(a.join(' ')); });
+    const out = join(mkdtempSync(join(tmpdir(), 'dense-bench-')), `${task}.json`);
+    const before = tf.memory().numTensors;
+    const r = await benchDense(task, { variants: [network], size: 64, runs: 1, trainSize: 64, batch: 2, steps: 1, top: 5, out });
+    expect(tf.memory().numTensors).toBe(before);
+
+    expect(r.inference).toHaveLength(1);
+    const [inf] = r.inference;
+    expect(inf).toMatchObject({ network, size: 64 });
+    expect(inf.tfjsMs).toBeGreaterThan(0);
+    expect(inf.ortMs).toBeGreaterThan(0);
+    expect(Math.abs(inf.tfjsOverOrt / (inf.tfjsMs / inf.ortMs) - 1)).toBeLessThan(0.05); // of the unrounded medians
+    expect(inf.maxAbsDiff).toBeLessThan(1e-3); // the same network and weights on both sides
+
+    const [wasm, workers] = r.training;
+    expect(wasm).toMatchObject({ network, backend: 'wasm', size: 64, batch: 2 });
+    expect(wasm.imagesPerSec).toBeCloseTo(2000 / wasm.medianMs!, 1);
+    expect(workers.backend).toBe('wasm-workers');
+    // Either measured or said not to be, with the task's own reason.
+    if (workers.imagesPerSec === null) expect(workers.note).toMatch(new RegExp(`^(not supported yet: ${task} cannot take the wasm-workers device|the task takes wasm-workers)`));
+
+    const k = r.kernels;
+    expect(k.top.length).toBeGreaterThan(3);
+    expect(k.top.map((x) => x.kernel)).not.toContain('unnamed scope');
+    expect(k.top[0].share).toBeGreaterThan(0);
+    expect(k.top.every((x, i) => x.share >= 0 && (i === 0 || x.ms <= k.top[i - 1].ms))).toBe(true);
+    expect(k.kernelMs).toBeLessThanOrEqual(k.profiledStepMs * 1.05);
+
+    expect(JSON.parse(readFileSync(out, 'utf8'))).toMatchObject({ task, settings: { inferenceSize: 64, trainSize: 64, batch: 2 }, inference: [{ network }] });
+    const text = printed.join('\n');
+    expect(text).toContain(`${task} inference, batch 1, 64×64`);
+    expect(text).toContain('TF.js / onnxruntime');
+    expect(text).toContain(workers.note);
+    expect(text).toContain('share of the step');
+  }, 300_000);
+
+  it('reads --name=value flags and refuses others in one line', () => {
+    const seg = TASK_BENCHES.segmentation;
+    expect(denseFlags(['--variants=xxs,deeplabv3_mobilevit_s', '--runs=5', '--train-variant=xs', '--batch=4'], seg))
+      .toEqual({ variants: ['deeplabv3_mobilevit_xxs', 'deeplabv3_mobilevit_s'], runs: 5, trainVariant: 'mobilevit_xs', batch: 4 });
+    expect(() => denseFlags(['--runs', '5'], seg)).toThrow('--runs: write the segmentation bench\'s flags as --name=value (--runs=5)');
+    expect(() => denseFlags(['--runs=0'], seg)).toThrow('--runs must be a whole number from 1, got "0"');
+    expect(() => denseFlags(['--variants=ssdlite_mobilevit_xxs'], seg)).toThrow(/--variants: no segmentation network "ssdlite_mobilevit_xxs"/);
+    expect(() => denseFlags(['--speed=1'], TASK_BENCHES.detection)).toThrow(/unknown flag --speed for the detection bench/);
+  });
+});
