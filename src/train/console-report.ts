@@ -22,6 +22,13 @@ export function formatDuration(seconds: number): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
+/** An evaluation's headline numbers in its task's terms: mAP (detection), mIoU and pixel accuracy (segmentation), else top-1 and top-5. */
+function scores(v: { top1: number; top5?: number | null; miou?: number; pixelAccuracy?: number; map?: number }): string {
+  if (v.map !== undefined) return `mAP ${pct(v.map)}`;
+  if (v.miou !== undefined) return `mIoU ${pct(v.miou)}${v.pixelAccuracy !== undefined ? ` pixel acc. ${pct(v.pixelAccuracy)}` : ''}`;
+  return `top-1 ${pct(v.top1)}${v.top5 != null ? ` top-5 ${pct(v.top5)}` : ''}`;
+}
+
 export class TrainReporter {
   private totalEpochs = 0;
   private totalSteps = 0;
@@ -62,7 +69,7 @@ export class TrainReporter {
         break;
       }
       case 'epoch': {
-        const val = e.val ? `  val loss ${e.val.loss.toFixed(4)} top-1 ${pct(e.val.top1)}${e.val.top5 != null ? ` top-5 ${pct(e.val.top5)}` : ''}` : '';
+        const val = e.val ? `  val loss ${e.val.loss.toFixed(4)} ${scores(e.val)}` : '';
         this.line('out', `epoch ${e.epoch}/${this.totalEpochs}  train loss ${e.train.loss.toFixed(4)} acc ${pct(e.train.top1)}${val}${e.seconds !== undefined ? `  (${formatDuration(e.seconds)})` : ''}`);
         break;
       }
@@ -72,8 +79,8 @@ export class TrainReporter {
       case 'checkpoint':
         break;
       case 'finished': {
-        const val = e.val ? `val top-1 ${pct(e.val.top1)}, loss ${e.val.loss.toFixed(4)}` : 'no validation set';
-        const best = e.best ? `; best epoch ${e.best.epoch} (top-1 ${pct(e.best.top1)})` : '';
+        const val = e.val ? `val ${scores(e.val)}, loss ${e.val.loss.toFixed(4)}` : 'no validation set';
+        const best = e.best ? `; best epoch ${e.best.epoch} (${scores(e.best)})` : '';
         this.line('out', `finished after ${e.epoch} epochs: ${val}${best}${e.weights ? `\nweights: ${e.weights}` : ''}`);
         break;
       }

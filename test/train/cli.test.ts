@@ -84,6 +84,18 @@ describe('terminal report', () => {
     expect(err).toEqual(['training run r1 at epoch 1/3, step 0/30 on wasm', 'warning: disk is full']);
   });
 
+  it('reports a segmentation run in its terms: mIoU and pixel accuracy, the best epoch by mIoU', () => {
+    const out: string[] = [];
+    const r = new TrainReporter({ out: (l) => out.push(l), err: () => {}, clearBar: () => {} }, false);
+    r.event(started);
+    r.event({ type: 'epoch', time: 0, epoch: 1, step: 10, train: { loss: 1.25, top1: 0.5 }, val: { loss: 1.1, top1: 0.8, top5: null, miou: 0.425, pixelAccuracy: 0.8 } });
+    r.event({ type: 'finished', time: 0, epoch: 1, step: 10, val: { loss: 1.1, top1: 0.8, miou: 0.425, pixelAccuracy: 0.8 }, best: { epoch: 1, top1: 0.8, loss: 1.1, miou: 0.425 } });
+    expect(out).toEqual([
+      'epoch 1/3  train loss 1.2500 acc 50.0 %  val loss 1.1000 mIoU 42.5 % pixel acc. 80.0 %',
+      'finished after 1 epochs: val mIoU 42.5 % pixel acc. 80.0 %, loss 1.1000; best epoch 1 (mIoU 42.5 %)',
+    ]);
+  });
+
   it('formats durations', () => {
     expect([formatDuration(9.4), formatDuration(75), formatDuration(3725), formatDuration(NaN)]).toEqual(['9s', '1m15s', '1h02m', '?']);
   });

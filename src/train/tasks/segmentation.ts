@@ -34,7 +34,7 @@ function refusals(s: TrainSettings, device: PrepareContext['device']): string[] 
 
 function summary(scan: SegmentationScan): ScanSummary {
   const all = [...scan.train, ...scan.val];
-  const stats = (xs: number[]) => ({ min: Math.min(...xs), max: Math.max(...xs), median: median(xs) });
+  const stats = (xs: number[]) => ({ min: xs.reduce((a, b) => Math.min(a, b)), max: xs.reduce((a, b) => Math.max(a, b)), median: median(xs) });
   return {
     root: scan.root, task: 'segmentation', layout: scan.split ? 'flat' : 'split', split: scan.split,
     classes: scan.classes.map((name, c) => {
