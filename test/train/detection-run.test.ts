@@ -1,8 +1,8 @@
 // Detection plugged into the training loop through its task (src/train/tasks/detection.ts): a short run on a
 // generated YOLO folder trains SSDLite-MobileViT-XXS, checkpoints, reports COCO's mAP, AP50, AP75 and per-class AP
-// in its events and run record, ranks its best epoch by mAP, resumes exactly after a stop, and `eval --run --json`
-// reports what the last epoch did; the same on a generated COCO JSON folder; and a run of a few dozen steps learns
-// to find the shapes (AP50 well above zero).
+// in its events and run record, ranks its best epoch by mAP, resumes exactly after a stop, starts a run from its
+// checkpoint (--weights), and `eval --run --json` reports what the last epoch did; the same on a generated COCO
+// JSON folder; and a run of a few dozen steps learns to find the shapes (AP50 well above zero).
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -83,6 +83,15 @@ describe('a short detection run on a YOLO folder', () => {
     expect(r.classes).toEqual(['red', 'green']);
     expect(r.loss).toBeCloseTo(last.val!.loss, 4);
   }, 120_000);
+
+  it('starts a run from its best checkpoint with --weights: the class layers kept for the same labels', async () => {
+    const best = new CheckpointStore(join(dir, FILES.checkpoints)).weightsPath('best')!;
+    const { dir: tuned } = tinyRun(data, { ...SETTINGS, epochs: 1, weights: best });
+    const seen: TrainEvent[] = [];
+    const result = await runTraining(tuned, { onEvent: (e) => seen.push(e) });
+    expect(result.error).toBeNull();
+    expect(seen.some((e) => e.type === 'warning' && /detector loaded from .*, its class layers kept: they predict this dataset's 2 classes/.test(e.message))).toBe(true);
+  }, 300_000);
 
   it('resumes after a stop to exactly the run that was never stopped', () => expectExactResume(dir, data, SETTINGS), 300_000);
 });

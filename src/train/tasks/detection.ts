@@ -23,6 +23,7 @@ import { median } from '../../util/median.ts';
 import { PREFETCH_BATCHES } from '../defaults.ts';
 import { DenseCompute } from '../dense-compute.ts';
 import { evaluateDetection, type DetectionEvaluation } from '../detection-evaluate.ts';
+import { initDetector } from '../detection-init.ts';
 import type { OpenContext, PrepareContext, PreparedData, ScannedData, TrainingTask } from './task.ts';
 
 /** The SSDLite network on a classifier variant's backbone (mobilevit_xs → ssdlite_mobilevit_xs). */
@@ -35,7 +36,6 @@ function refusals(s: TrainSettings, device: PrepareContext['device']): string[] 
   const out: string[] = [];
   if (s.headOnly) out.push('headOnly (a quick detection fine-tune, the backbone frozen, is not implemented yet)');
   if (s.augmentation.randAugment) out.push('randAugment (its ops do not move boxes; detection has its own photometric distortion)');
-  if (s.weights) out.push('weights (initialising SSDLite from a classification or detection checkpoint is not implemented yet)');
   if (!(device instanceof LocalDevice)) out.push(`the ${device.info.name} device (detection trains in this process for now: --backend wasm, cpu or tensorflow)`);
   return out;
 }
@@ -142,9 +142,11 @@ async function open(ctx: OpenContext, scan: DetectionScan): Promise<PreparedData
   try {
     const resume = ctx.checkpoint;
     if (resume) loadWeights(model, resume.weights, { allowHeadMismatch: false, source: resume.source });
+    // A checkpoint's weights replace these: --weights starts a run, it does not resume one.
+    const notes = !resume && s.weights ? initDetector(model, s.variant, s.weights, scan.classes) : [];
     const evalSet = scan.val.length === 0 ? null
       : await buildDetectionSet(scan.val, s.imageSize, { signal: ctx.signal, onProgress: (d, t) => ctx.onPrepare?.('eval-set', d, t) });
-    const notes = evalSet ? [] : ['no validation images: epochs report training metrics only'];
+    if (!evalSet) notes.push('no validation images: epochs report training metrics only');
     const anchors = new Map(samplerSizes(ctx.sampler).map((size) => [size, anchorsAt(model, size)]));
     const settings = ctx.trainer(true);
     compute = new DenseCompute(model, detectorView(model), settings, BOX_OBJECTIVE, resume?.state);

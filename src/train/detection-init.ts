@@ -1,0 +1,42 @@
+// A detection run's starting weights from --weights (safetensors or a PyTorch checkpoint, in any naming the loader
+// reads): a detection checkpoint loads whole, its class layers kept when its labels are this dataset's and drawn
+// afresh otherwise; a classification checkpoint gives the backbone only (the detector's backbone keeps the
+// classifier's own keys), the extra layers and heads staying as the run's seed drew them.
+import { labelsInMetadata } from '../model/from-file.ts';
+import type { DetectionModel } from '../model/detection.ts';
+import { createModel } from '../model/model.ts';
+import type { VariantName } from '../model/registry/index.ts';
+import { readWeightsFile } from '../model/weights-file.ts';
+import { loadWeights } from '../model/weights.ts';
+
+/** What follows the backbone in a detector (ml-cvnets' names): not in a classification checkpoint. */
+const DETECTOR_ONLY = /^(extra_layers|ssd_heads)\./;
+
+/** Loads `path` into `model` for a run on `classes` (without the background); returns what it did, in words. */
+export function initDetector(model: DetectionModel, backbone: VariantName, path: string, classes: readonly string[]): string[] {
+  const { tensors, metadata } = readWeightsFile(path);
+  if ([...tensors.keys()].some((k) => DETECTOR_ONLY.test(k))) {
+    const report = loadWeights(model, tensors, { source: path, allowHeadMismatch: true });
+    if (report.headReinitialized) return [`detector loaded from ${path}; its class layers predict another number of classes and are drawn afresh`];
+    const stored = labelsInMetadata(metadata, classes.length);
+    if (stored && stored.every((c, i) => c === classes[i])) return [`detector loaded from ${path}, its class layers kept: they predict this dataset's ${classes.length} classes`];
+    model.reinitHead();
+    return [`detector loaded from ${path}; its class layers are drawn afresh: ${stored ? `its labels (${stored.slice(0, 4).join(', ')}${stored.length > 4 ? ', …' : ''}) are not this dataset's` : 'it records no labels, so which class is which is unknown'}`];
+  }
+  // A classifier of the run's backbone, loaded (and checked) as a classifier, then its backbone copied over.
+  const classifier = createModel(backbone);
+  try {
+    loadWeights(classifier, tensors, { source: path, allowHeadMismatch: true });
+    let copied = 0;
+    for (const [key, p] of model.params) {
+      if (DETECTOR_ONLY.test(key)) continue;
+      const from = classifier.params.get(key);
+      if (!from || from.variable.shape.join('x') !== p.variable.shape.join('x')) throw new Error(`${path}: the ${backbone} classifier has no ${key} of shape [${p.variable.shape}] for the detector's backbone`);
+      p.variable.assign(from.variable);
+      copied++;
+    }
+    return [`backbone initialised from the ${backbone} classifier ${path} (${copied} tensors); the extra layers and heads are drawn from the run's seed`];
+  } finally {
+    classifier.dispose();
+  }
+}
