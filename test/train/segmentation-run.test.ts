@@ -65,8 +65,10 @@ describe('a short segmentation run', () => {
 
   it('eval --run --json reports the last epoch\'s mIoU, pixel accuracy and per-class IoU', async () => {
     const out: string[] = [];
-    const code = await main(['eval', '--run', dir, '--checkpoint', 'last', '--json'], { out: (s) => out.push(s), err: () => {} });
+    const err: string[] = [];
+    const code = await main(['eval', '--run', dir, '--checkpoint', 'last', '--json', '--backend', 'wasm'], { out: (s) => out.push(s), err: (s) => err.push(s) });
     expect(code).toBe(0);
+    expect(err[0]).toMatch(/^backend: wasm/); // evaluated on the backend the flag starts, in this process
     const r = JSON.parse(out.join(''));
     const last = epochs(readEvents(join(dir, FILES.metrics)).events).at(-1)!;
     expect(r.task).toBe('segmentation');

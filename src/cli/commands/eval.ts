@@ -37,6 +37,7 @@ export const command: CliCommand = {
       import('../../device/inference.ts'), import('../../train/index.ts'), import('../../export/ort-model.ts'),
       import('../../device/heap.ts'), import('../../run/index.ts'),
     ]);
+    const { LocalDevice } = await import('../../device/device.ts');
     const runtime = parseRuntime(flags.runtime);
     const checkpoint = flags.checkpoint as string | undefined;
     if (checkpoint !== undefined && checkpoint !== 'best' && checkpoint !== 'last') throw new UsageError(`--checkpoint must be best or last, got "${checkpoint}"`);
@@ -46,11 +47,16 @@ export const command: CliCommand = {
     if (source.weights && !flags.data) throw new UsageError('--weights needs --data DIR');
     const show = flags.misclassified as number;
     if (!Number.isInteger(show) || show < 0) throw new UsageError(`--misclassified must be a whole number, got ${show}`);
-    // A segmentation run: mIoU, pixel and mean class accuracy, per-class IoU (its task's evaluation, in this process).
+    // A segmentation or detection run is evaluated by its task in this process, on the backend --backend starts.
     const run = source.run ? readRun(source.run) : null;
+    const inThisProcess = <T>(evaluate: () => Promise<T>) => withDevice(flags, io, async ({ device }) => {
+      if (!(device instanceof LocalDevice)) throw new UsageError(`a ${run!.settings.task} run is evaluated in this process: --backend wasm, cpu or tensorflow, not ${device.info.name}`);
+      return evaluate();
+    });
+    // A segmentation run: mIoU, pixel and mean class accuracy, per-class IoU.
     if (run && run.settings.task === 'segmentation') {
       if (runtime !== 'tfjs' || flags.data !== undefined) throw new UsageError('a segmentation run is evaluated on its own validation images with tfjs (no --data, no --runtime)');
-      const r = await evaluateSegmentationRun(source.run!, run, { checkpoint: checkpoint as 'best' | 'last' | undefined, batchSize: positiveInt(flags, 'batch-size') });
+      const r = await inThisProcess(() => evaluateSegmentationRun(source.run!, run, { checkpoint: checkpoint as 'best' | 'last' | undefined, batchSize: positiveInt(flags, 'batch-size') }));
       if (flags.json) {
         io.out(JSON.stringify(r));
         return 0;
@@ -64,7 +70,7 @@ export const command: CliCommand = {
     if (run && run.settings.task === 'detection') {
       if (runtime !== 'tfjs' || flags.data !== undefined) throw new UsageError('a detection run is evaluated on its own validation images with tfjs (no --data, no --runtime)');
       const { evaluateDetectionRun } = await import('../../train/detection-eval-run.ts');
-      const r = await evaluateDetectionRun(source.run!, run, { checkpoint: checkpoint as 'best' | 'last' | undefined, batchSize: positiveInt(flags, 'batch-size') });
+      const r = await inThisProcess(() => evaluateDetectionRun(source.run!, run, { checkpoint: checkpoint as 'best' | 'last' | undefined, batchSize: positiveInt(flags, 'batch-size') }));
       if (flags.json) {
         io.out(JSON.stringify(r));
         return 0;
