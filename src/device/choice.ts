@@ -49,10 +49,14 @@ export function parseDeviceChoice(requested: string | undefined, env: Record<str
   return raw as DeviceChoice;
 }
 
+/** MOBILEVIT_AUTO_MEASURE=off (or 0, false, no): nothing is measured, devices nor a quick run's runtimes (the tests run so). */
+export function measuringOff(env: Record<string, string | undefined>): boolean {
+  return /^(0|off|false|no)$/i.test(env.MOBILEVIT_AUTO_MEASURE?.trim() ?? '');
+}
+
 /** Whether `auto` measures: not when MOBILEVIT_BACKEND pins the backend, nor with MOBILEVIT_AUTO_MEASURE=off. */
 export function autoMeasures(env: Record<string, string | undefined>): boolean {
-  const off = /^(0|off|false|no)$/i.test(env.MOBILEVIT_AUTO_MEASURE?.trim() ?? '');
-  return !env.MOBILEVIT_BACKEND?.trim() && !off;
+  return !env.MOBILEVIT_BACKEND?.trim() && !measuringOff(env);
 }
 
 export interface ChosenDevice {

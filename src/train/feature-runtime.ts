@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { measuringOff } from '../device/choice.ts';
 import { describeDevice } from '../device/describe.ts';
 import type { ComputeDevice } from '../device/device.ts';
 import { defaultThreads } from '../device/parallel.ts';
@@ -165,7 +166,7 @@ export async function openFeatureSource(model: Model, size: number, o: FeatureSo
   const key = runtimeKey(model.variant, size, o.device.info.name);
   const kept = readKept(file).find((e) => e.key === key);
   if (kept) return kept.runtime === 'onnxruntime' ? tryOrt(`${kept.reason}; kept for this machine in ${file}`) : say(await openTfjs(model, o.device), `${kept.reason}; kept for this machine in ${file}`);
-  if (env.MOBILEVIT_AUTO_MEASURE === 'off') return say(await openTfjs(model, o.device), 'runtimes not measured: MOBILEVIT_AUTO_MEASURE=off');
+  if (measuringOff(env)) return say(await openTfjs(model, o.device), 'runtimes not measured: MOBILEVIT_AUTO_MEASURE=off');
 
   // Measure both on the same probe images, then keep the one that wins open.
   const rng = new Rng(size);
