@@ -78,6 +78,16 @@ describe('measuring the devices through the service', () => {
     expect((await ok('app.info')).backend.reason).toBe('auto: wasm: the only device to measure here');
   });
 
+  it("with 'auto', a quick fine-tune chooses the device as any run does (its backbone features are computed on it)", async () => {
+    start(() => forkEngine(undefined, { ...process.env, CHROMIUM_PATH: join(ws.dir, 'no-chromium'), MOBILEVIT_WORKERS: '0', MOBILEVIT_AUTO_MEASURE: '' }));
+    const data = await makeDataset(join(ws.dir, 'data'), { classes: 2, perClass: 3, size: 16, seed: 1 });
+    await ok('train.start', { settings: { data: data.root, epochs: 1, imageSize: 32, batchSize: 2, headOnly: true } });
+    await waitFor(() => (service.activeRun() === null ? true : undefined), 120_000, 'the run to end');
+    const labels = seen.filter((e) => e.event === 'progress' && e.payload.task === 'train.prepare').map((e) => e.payload.label);
+    expect(labels[0]).toBe('measuring the compute devices');
+    expect((await ok('app.info')).backend.reason).toBe('auto: wasm: the only device to measure here');
+  });
+
   it('refuses to measure while a run trains', async () => {
     start(spawnFakeEngine);
     const data = await makeDataset(join(ws.dir, 'data'), { classes: 2, perClass: 3, size: 16, seed: 1 });
