@@ -38,7 +38,7 @@ const px = (v: number) => v.toFixed(1);
 
 export async function densePredict(loaded: LoadedDense, a: DensePredictArgs, io: CliIO): Promise<number> {
   if (a.out !== undefined) checkOut(a.out);
-  const [{ openRgb, toRgb, fromRgb }, { encodeIndexMask }, { classShares, detectImage, segmentImage }, { drawBoxes, overlayClasses }, { writeFileAtomic }, { SegmentationModel }] = await Promise.all([
+  const [{ openRgb, toRgb, fromRgb }, { encodeIndexMask }, { classShares, detectImage, namedDetections, segmentImage }, { drawBoxes, overlayClasses }, { writeFileAtomic }, { SegmentationModel }] = await Promise.all([
     import('../data/decode.ts'), import('../data/mask-png.ts'), import('../inspect/dense-predict.ts'), import('../inspect/dense-draw.ts'),
     import('../util/atomic.ts'), import('../model/segmentation.ts'),
   ]);
@@ -54,19 +54,18 @@ export async function densePredict(loaded: LoadedDense, a: DensePredictArgs, io:
   };
   if (model instanceof SegmentationModel) {
     const map = await segmentImage(model, image, size);
-    const shares = classShares(map, model.numClasses);
     const files = a.out === undefined ? {} : { mask: a.out, overlay: overlayPath(a.out) };
     if (files.mask) {
       await writePng(files.mask, Promise.resolve(encodeIndexMask(map)));
       await writePng(files.overlay, fromRgb(overlayClasses(image, map)).png().toBuffer());
     }
-    const classes = shares.map((share, index) => ({ index, label: labels[index], share }));
+    const classes = classShares(map, labels);
     if (a.json) io.out(JSON.stringify({ ...head, task: 'segmentation', classes, ...files }));
     else io.out(table(['class', 'pixels'], classes.filter((c) => c.share > 0).sort((p, q) => q.share - p.share).map((c) => [c.label, pct(c.share)])));
     return 0;
   }
   const found = await detectImage(model, image, size, a.scoreThreshold);
-  const detections = found.map((d) => ({ label: labels[d.label], index: d.label, score: d.score, box: d.box }));
+  const detections = namedDetections(found, labels);
   if (a.out !== undefined) await writePng(a.out, fromRgb(drawBoxes(image, found)).png().toBuffer());
   if (a.json) io.out(JSON.stringify({ ...head, task: 'detection', scoreThreshold: a.scoreThreshold, detections, ...(a.out === undefined ? {} : { out: a.out }) }));
   else {

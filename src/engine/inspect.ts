@@ -1,10 +1,15 @@
-// Inspection handlers: predict, attention, receptive field and profile. The work is src/inspect/'s;
+// Inspection handlers: predict (a segmentation or detection run's too), attention, receptive field and profile. The work is src/inspect/'s;
 // this picks the model and the image and returns the contract's shapes (src/inspect/results.ts). On a page
 // device (engine/devices.ts) the device computes (device/inspect.ts), and the model's weights go there only when
 // it does not hold them already (device/resident.ts); in this process the kept model itself is used, with no
 // copy to build per question.
 import * as tf from '@tensorflow/tfjs';
-import type { EngineParams, EngineResult } from '../protocol/engine.ts';
+import type { EngineModel, EngineParams, EngineResult } from '../protocol/engine.ts';
+import { openRgb, toRgb } from '../data/decode.ts';
+import { encodeIndexMask } from '../data/mask-png.ts';
+import { SegmentationModel } from '../model/segmentation.ts';
+import { classShares, DEFAULT_SCORE_THRESHOLD, detectImage, namedDetections, segmentImage } from '../inspect/dense-predict.ts';
+import { pngDataUrl } from '../inspect/overlay.ts';
 import { createModel, type Model } from '../model/index.ts';
 import type { RgbImage } from '../inspect/overlay.ts';
 import { captureAttention } from '../inspect/capture.ts';
@@ -15,7 +20,7 @@ import { attentionResult, receptiveFieldResult, topK } from '../inspect/results.
 import { profileModel } from '../inspect/profile.ts';
 import { profileOnnxAsResult } from '../export/ort-profile.ts';
 import type { HandlerContext } from './dispatch.ts';
-import { modelFor, serial, withImageFile } from './models.ts';
+import { denseModelFor, modelFor, serial, taskOfModel, withImageFile } from './models.ts';
 import { LocalDevice } from '../device/device.ts';
 import { deviceLogits } from '../device/inference.ts';
 import { inspectOn } from '../device/inspect.ts';
@@ -25,6 +30,7 @@ import { inferencePreprocessing } from '../protocol/recipe.ts';
 
 export function predict(p: EngineParams<'predict'>, ctx: HandlerContext, devices: EngineDevices): Promise<EngineResult<'predict'>> {
   return serial(async () => {
+    if (p.model.kind === 'run' && taskOfModel(p.model) !== 'classification') return predictDense(p, p.model);
     const m = modelFor(p.model);
     const pre = inferencePreprocessing(m, { imageSize: p.imageSize });
     const device = await budgetedDevice(devices, { what: 'inspect.predict', variant: m.model.variant, size: pre.imageSize, images: 1, kind: 'infer' });
@@ -39,8 +45,30 @@ export function predict(p: EngineParams<'predict'>, ctx: HandlerContext, devices
     const ms = performance.now() - start;
     const numClasses = probs.shape[1]!;
     probs.dispose();
-    return { top5: topK(data, numClasses, m.labels), imageSize: pre.imageSize, recordedImageSize: m.imageSize, ms };
+    return { task: 'classification', top5: topK(data, numClasses, m.labels), imageSize: pre.imageSize, recordedImageSize: m.imageSize, ms };
   }, ctx.signal);
+}
+
+/**
+ * A segmentation or detection run's prediction, in this process (where these networks train): the image resized
+ * whole to the run's size (or the one asked for); the class map at the image's own size as a palette PNG, or the
+ * boxes above the score threshold in the image's pixels.
+ */
+async function predictDense(p: EngineParams<'predict'>, ref: Extract<EngineModel, { kind: 'run' }>): Promise<EngineResult<'predict'>> {
+  const m = denseModelFor(ref);
+  const labels = m.labels ?? Array.from({ length: m.model.numClasses }, (_, i) => `class ${i}`);
+  const imageSize = p.imageSize ?? m.imageSize!;
+  const image = await withImageFile(p.image, (file) => toRgb(openRgb(file), file));
+  const run = { imageSize, recordedImageSize: m.imageSize, width: image.width, height: image.height };
+  const start = performance.now();
+  if (m.model instanceof SegmentationModel) {
+    const map = await segmentImage(m.model, image, imageSize);
+    const ms = performance.now() - start;
+    return { task: 'segmentation', ...run, ms, classMap: pngDataUrl(encodeIndexMask(map)), classes: classShares(map, labels) };
+  }
+  const scoreThreshold = p.scoreThreshold ?? DEFAULT_SCORE_THRESHOLD;
+  const found = await detectImage(m.model, image, imageSize, scoreThreshold);
+  return { task: 'detection', ...run, ms: performance.now() - start, scoreThreshold, detections: namedDetections(found, labels) };
 }
 
 export function attention(p: EngineParams<'attention'>, ctx: HandlerContext, devices: EngineDevices): Promise<EngineResult<'attention'>> {

@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import type { ImageInput } from '../protocol/contract.ts';
 import { ImageReadError } from '../data/decode.ts';
 import type { EngineModel } from '../protocol/engine.ts';
-import { loadModel, type LoadedModel } from '../run/model.ts';
-import { FILES } from '../run/index.ts';
+import { loadDenseModel, loadModel, type LoadedDense, type LoadedModel } from '../run/model.ts';
+import { FILES, readRun } from '../run/index.ts';
 
-let cached: { key: string; loaded: LoadedModel } | null = null;
+let cached: { key: string; loaded: LoadedModel | LoadedDense } | null = null;
 
 function mtime(path: string): number {
   try {
@@ -32,22 +32,36 @@ export function modelFor(ref: EngineModel): LoadedModel {
   if (ref.kind === 'weights' && ref.labels && ref.numClasses !== undefined && ref.labels.length !== ref.numClasses) {
     throw new RangeError(`${ref.labels.length} labels for ${ref.numClasses} classes`);
   }
-  const key = keyOf(ref);
-  if (cached?.key !== key) {
-    const loaded = loadModel(
-      ref.kind === 'run'
-        ? { run: ref.runDir, checkpoint: ref.checkpoint }
-        : { variant: ref.variant, weights: ref.weights, numClasses: ref.numClasses ?? ref.labels?.length },
-    );
-    cached?.loaded.model.dispose();
-    cached = { key, loaded };
-  }
-  const loaded = cached.loaded;
+  const loaded = kept(`classifier ${keyOf(ref)}`, () => loadModel(
+    ref.kind === 'run'
+      ? { run: ref.runDir, checkpoint: ref.checkpoint }
+      : { variant: ref.variant, weights: ref.weights, numClasses: ref.numClasses ?? ref.labels?.length },
+  ));
   const labels = loaded.labels ?? (ref.kind === 'weights' ? ref.labels : undefined) ?? null;
   if (labels && labels.length !== loaded.model.numClasses) {
     throw new RangeError(`${labels.length} labels for a model with ${loaded.model.numClasses} classes (${loaded.source})`);
   }
   return { ...loaded, labels };
+}
+
+/** The model `key` names, loaded by `load` unless it is the one kept; the one kept before is freed. */
+function kept<T extends LoadedModel | LoadedDense>(key: string, load: () => T): T {
+  if (cached?.key !== key) {
+    const loaded = load();
+    cached?.loaded.model.dispose();
+    cached = { key, loaded };
+  }
+  return cached.loaded as T;
+}
+
+/** What the model was trained for: a run's recorded task; a weights reference names a classifier. */
+export function taskOfModel(ref: EngineModel): string {
+  return ref.kind === 'run' ? readRun(ref.runDir).settings.task : 'classification';
+}
+
+/** A segmentation or detection run's network (loaded, or reused), with its classes and image size. */
+export function denseModelFor(ref: Extract<EngineModel, { kind: 'run' }>): LoadedDense {
+  return kept(`dense ${keyOf(ref)}`, () => loadDenseModel({ run: ref.runDir, checkpoint: ref.checkpoint }));
 }
 
 /** Runs `fn` with a file path for the image: the path itself, or a temporary file holding the bytes. */

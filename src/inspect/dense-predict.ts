@@ -15,6 +15,9 @@ import { postprocess, SSD_POSTPROCESS } from '../model/detection-postprocess.ts'
 import type { DetectionModel } from '../model/detection.ts';
 import type { SegmentationModel } from '../model/segmentation.ts';
 
+/** A detector's boxes worth showing unasked (ml-cvnets evaluates at 0.01, which lists hundreds). */
+export const DEFAULT_SCORE_THRESHOLD = 0.3;
+
 /** The most classes a class map holds: one byte a pixel, as a palette PNG stores it. */
 export const MAX_MAP_CLASSES = 256;
 
@@ -81,11 +84,16 @@ export async function segmentImage(model: SegmentationModel, image: RgbImage, si
   return { width: image.width, height: image.height, data: upsampleArgmax(data, h, w, classes, image.height, image.width) };
 }
 
-/** Each class's share of the map's pixels, in label order. */
-export function classShares(map: IndexMask, classes: number): number[] {
-  const counts = new Array<number>(classes).fill(0);
+/** Each class's share of the map's pixels, in label order (one label a class). */
+export function classShares(map: IndexMask, labels: readonly string[]): { index: number; label: string; share: number }[] {
+  const counts = new Array<number>(labels.length).fill(0);
   for (const c of map.data) counts[c]++;
-  return counts.map((n) => n / map.data.length);
+  return counts.map((n, index) => ({ index, label: labels[index], share: n / map.data.length }));
+}
+
+/** The detections with their class names, as `predict --json` and the window show them. */
+export function namedDetections(found: readonly Detection[], labels: readonly string[]): { index: number; label: string; score: number; box: Detection['box'] }[] {
+  return found.map((d) => ({ index: d.label, label: labels[d.label], score: d.score, box: d.box }));
 }
 
 /** The objects `model` finds in `image` at `size` × `size` with a score above `scoreThreshold`, in post-processing's order. */

@@ -103,7 +103,13 @@ export const requests = {
     result: EvalResult,
   },
   'inspect.predict': {
-    params: z.object({ model: ModelRef, image: ImageInput, imageSize: int(MIN_INPUT_SIZE, MAX_INPUT_SIZE).optional() }).strict(),
+    params: z.object({
+      model: ModelRef,
+      image: ImageInput,
+      imageSize: int(MIN_INPUT_SIZE, MAX_INPUT_SIZE).optional(),
+      /** A detector's: the boxes scoring above it are returned (default 0.3); other tasks ignore it. */
+      scoreThreshold: z.number().min(0).lt(1).optional(),
+    }).strict(),
     result: PredictResult,
   },
   'inspect.attention': {

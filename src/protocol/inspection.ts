@@ -29,12 +29,42 @@ export type EvalResult = z.infer<typeof EvalResult>;
  */
 const recordedImageSize = z.number().int().nullable();
 
-export const PredictResult = z.object({
-  top5: z.array(Prediction),
-  imageSize: z.number().int(),
-  recordedImageSize,
-  ms: finite,
+/** What every prediction says besides its answer: the input size it ran at, the recorded one, how long it took. */
+const predictionRun = { imageSize: z.number().int(), recordedImageSize, ms: finite };
+
+/** A classifier's: its five most probable classes. */
+export const ClassPredictResult = z.object({ task: z.literal('classification'), top5: z.array(Prediction), ...predictionRun });
+export type ClassPredictResult = z.infer<typeof ClassPredictResult>;
+
+/** A segmentation network's: the class of every pixel of the image at the image's own size, and each class's share. */
+export const SegmentPredictResult = z.object({
+  task: z.literal('segmentation'),
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+  /** An 8-bit palette PNG, width × height: the palette index of a pixel is its class; the palette is PASCAL VOC's. */
+  classMap: DisplayDataUrl,
+  /** Every class in label order, with its share of the image's pixels. */
+  classes: z.array(z.object({ index: z.number().int(), label: z.string(), share: prob })),
+  ...predictionRun,
 });
+export type SegmentPredictResult = z.infer<typeof SegmentPredictResult>;
+
+/** A detector's: the objects scoring above the threshold, boxes (x0, y0, x1, y1) in the image's own pixels. */
+export const DetectPredictResult = z.object({
+  task: z.literal('detection'),
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+  scoreThreshold: prob,
+  /** In post-processing's order: by class, then by score within a class. */
+  detections: z.array(z.object({
+    index: z.number().int().positive(), label: z.string(), score: prob, box: z.tuple([finite, finite, finite, finite]),
+  })),
+  ...predictionRun,
+});
+export type DetectPredictResult = z.infer<typeof DetectPredictResult>;
+
+/** A prediction, told apart by the task of the model that made it. */
+export const PredictResult = z.discriminatedUnion('task', [ClassPredictResult, SegmentPredictResult, DetectPredictResult]);
 export type PredictResult = z.infer<typeof PredictResult>;
 
 /** The MobileViT blocks of a model, for the attention selectors. */

@@ -1,24 +1,21 @@
 // `predict` on a segmentation and a detection network (weights made here, tiny XXS, random init) and a generated
 // photo that is neither square nor the network's size: the files it writes decode to what the network's own
 // forward pass and post-processing give for that image, and --json says the same.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RgbImage } from '../../src/data/decode.ts';
 import { initBackend } from '../../src/backend/index.ts';
-import { openRgb, toRgb, type RgbImage } from '../../src/data/decode.ts';
 import { decodeIndexMask } from '../../src/data/mask-png.ts';
-import { resizeBilinear } from '../../src/data/segmentation-augment.ts';
-import { postprocess, SSD_POSTPROCESS } from '../../src/model/detection-postprocess.ts';
 import { DetectionModel } from '../../src/model/detection.ts';
 import { SegmentationModel } from '../../src/model/segmentation.ts';
 import { saveWeights } from '../../src/model/weights-file.ts';
 import { stateDict } from '../../src/model/weights.ts';
 import { CheckpointStore, createRun, updateRun } from '../../src/run/index.ts';
-import { Rng } from '../../src/util/random.ts';
 import { runCli } from '../helpers/cli.ts';
+import { referenceClassMap, referenceDetections, writePhoto } from '../helpers/dense-predictions.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'dense-predict-'));
 const photo = join(dir, 'photo.png');
@@ -26,27 +23,9 @@ const [WIDTH, HEIGHT] = [72, 52];
 let image: RgbImage;
 beforeAll(async () => {
   await initBackend('cpu');
-  // Smooth colour gradients with noise: regions a network splits, not one flat class.
-  const rng = new Rng(3);
-  const data = Buffer.alloc(WIDTH * HEIGHT * 3);
-  for (let y = 0; y < HEIGHT; y++) {
-    for (let x = 0; x < WIDTH; x++) {
-      const i = 3 * (y * WIDTH + x);
-      data[i] = Math.min(255, (x * 255) / WIDTH + rng.next() * 40);
-      data[i + 1] = Math.min(255, (y * 255) / HEIGHT + rng.next() * 40);
-      data[i + 2] = x > WIDTH / 2 && y > HEIGHT / 2 ? 230 : 20;
-    }
-  }
-  writeFileSync(photo, await sharp(data, { raw: { width: WIDTH, height: HEIGHT, channels: 3 } }).png().toBuffer());
-  image = await toRgb(openRgb(photo), photo);
+  image = await writePhoto(photo, WIDTH, HEIGHT);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** The photo as the network sees it: resized whole to size × size, RGB in [0, 1]. */
-async function input(size: number): Promise<tf.Tensor4D> {
-  const resized = await resizeBilinear(image, size, size);
-  return tf.tensor4d(Float32Array.from(resized.data, (v) => v / 255), [1, size, size, 3]);
-}
 
 describe('predict with a segmentation network', () => {
   it('writes the palette mask and its overlay, equal to the logits upsampled to the photo and argmaxed, and --json gives the shares', async () => {
@@ -59,10 +38,7 @@ describe('predict with a segmentation network', () => {
     const mask = decodeIndexMask(readFileSync(out), out);
     expect([mask.width, mask.height]).toEqual([WIDTH, HEIGHT]);
     // What the network itself says: its logits at 1/16 of 64 px upsampled to 72 × 52 (align_corners false), argmax.
-    const x = await input(64);
-    const want = tf.tidy(() => tf.argMax(tf.image.resizeBilinear(model.forward(x), [HEIGHT, WIDTH], false, true), 3));
-    const expected = Uint8Array.from(await want.data());
-    tf.dispose([x, want]);
+    const expected = await referenceClassMap(model, image, 64);
     model.dispose();
     expect(Array.from(mask.data)).toEqual(Array.from(expected));
     expect(new Set(mask.data).size).toBeGreaterThan(1);
@@ -95,10 +71,7 @@ describe('predict with a detector', () => {
     const r = await runCli('predict', '--variant', 'ssdlite_mobilevit_xxs', '--weights', weights, '--image', photo, '--image-size', '128',
       '--score-threshold', '0.34', '--out', out, '--json', '--backend', 'cpu');
     expect(r.code, r.err.join('\n')).toBe(0);
-    const x = await input(128);
-    const o = model.forward(x);
-    const want = postprocess(await o.classLogits.data(), await o.boxDeltas.data(), o.anchors, 3, { ...SSD_POSTPROCESS, scoreThreshold: 0.34 });
-    tf.dispose([x, o.boxDeltas, o.classLogits]);
+    const want = await referenceDetections(model, image, 128, 0.34);
     model.dispose();
     const json = JSON.parse(r.out);
     expect(json).toMatchObject({ task: 'detection', width: WIDTH, height: HEIGHT, scoreThreshold: 0.34, out });

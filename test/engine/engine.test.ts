@@ -7,6 +7,7 @@ import { forkEngine } from '../../src/service/engine-process.ts';
 import { encode, drawClassImage } from '../helpers/dataset.ts';
 import { tempDir } from './fixtures/studio.ts';
 import { writeFileSync } from 'node:fs';
+import type { ClassPredictResult } from '../../src/protocol/inspection.ts';
 
 let tmp: ReturnType<typeof tempDir>;
 let host: EngineHandle;
@@ -38,7 +39,9 @@ describe('engine process', () => {
 
   it('predicts and answers attention queries on a file and on dropped bytes', async () => {
     const model = { kind: 'weights' as const, variant: 'mobilevit_xxs' as const, numClasses: 3, labels: ['a', 'b', 'c'] };
-    const p = await host.call('predict', { model, image: { path: image }, imageSize: 64 });
+    const predicted = await host.call('predict', { model, image: { path: image }, imageSize: 64 });
+    expect(predicted.task).toBe('classification');
+    const p = predicted as ClassPredictResult;
     expect(p.top5.map((t) => t.label).sort()).toEqual(['a', 'b', 'c']);
     expect(p.top5.reduce((s, t) => s + t.prob, 0)).toBeCloseTo(1, 4);
     const dataUrl = `data:image/png;base64,${(await encode(drawClassImage(0, 3, 48, 3), 48, 48, 'png')).toString('base64')}`;

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EngineHandle, type EngineEvent } from '../../src/service/engine-handle.ts';
 import { forkEngine } from '../../src/service/engine-process.ts';
+import type { ClassPredictResult } from '../../src/protocol/inspection.ts';
 
 const STUCK = fileURLToPath(new URL('./fixtures/stuck-engine.ts', import.meta.url));
 const model = { kind: 'weights' as const, variant: 'mobilevit_xxs' as const };
@@ -16,7 +17,7 @@ function start(pingTimeoutMs = 10_000): { host: EngineHandle; events: EngineEven
   host.onEvent((e) => events.push(e));
   return { host, events };
 }
-const predict = (h: EngineHandle, path: string, signal?: AbortSignal) => h.call('predict', { model, image: { path } }, { signal });
+const predict = async (h: EngineHandle, path: string, signal?: AbortSignal) => (await h.call('predict', { model, image: { path } }, { signal })) as ClassPredictResult;
 
 afterEach(() => host?.close());
 

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EngineHandle } from '../../src/service/engine-handle.ts';
 import { forkEngine } from '../../src/service/engine-process.ts';
 import { drawClassImage, encode } from '../helpers/dataset.ts';
+import type { ClassPredictResult } from '../../src/protocol/inspection.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'mvit-engine-hostile-'));
 const fifo = join(dir, 'photo.png');
@@ -35,7 +36,7 @@ describe('engine with hostile paths', () => {
       .rejects.toMatchObject({ message: expect.stringMatching(/named pipe/) });
     expect(Date.now() - start).toBeLessThan(5000);
     const ok = await host.call('predict', { model, image: { path: image }, imageSize: 64 });
-    expect(ok.top5).toHaveLength(3);
+    expect((ok as ClassPredictResult).top5).toHaveLength(3);
   }, 60_000);
 
   it('weights /dev/zero and a labels/classes mismatch fail at once with one clear line', async () => {

@@ -14,9 +14,6 @@ import { inferencePreprocessing } from '../../protocol/recipe.ts';
 import { taskOf } from '../../model/registry/index.ts';
 import { readRun } from '../../run/record.ts';
 
-/** A detector's boxes worth showing without a flag (ml-cvnets evaluates at 0.01, which lists hundreds). */
-const DEFAULT_SCORE_THRESHOLD = 0.3;
-
 function readLabels(path: string | undefined, classes: number): string[] {
   if (!path) return Array.from({ length: classes }, (_, i) => `class ${i}`);
   let text: string;
@@ -100,11 +97,13 @@ async function predictDense(flags: ParsedFlags, source: ModelSource, io: CliIO):
   for (const flag of ['eval-crop', 'interpolation', 'runtime']) {
     if (flags[flag] !== undefined) throw new UsageError(`--${flag} is for classifiers; a segmentation or detection network runs on tfjs with the image resized whole (bilinear)`);
   }
+  const [{ loadDenseModel }, { densePredict }, { DEFAULT_SCORE_THRESHOLD }] = await Promise.all([
+    import('../../run/model.ts'), import('../dense-predict.ts'), import('../../inspect/dense-predict.ts'),
+  ]);
   const threshold = flags['score-threshold'] ?? DEFAULT_SCORE_THRESHOLD;
   if (typeof threshold !== 'number' || !(threshold >= 0 && threshold < 1)) throw new UsageError(`--score-threshold must be in [0, 1), got ${threshold}`);
   const imageSize = positiveInt(flags, 'image-size');
   if (imageSize !== undefined) inputSize(imageSize, 'image-size');
-  const [{ loadDenseModel }, { densePredict }] = await Promise.all([import('../../run/model.ts'), import('../dense-predict.ts')]);
   await setupBackend(flags, io);
   const loaded = asUsage(() => loadDenseModel(source.run !== undefined ? { run: source.run } : { ...source, variant: networkFlag(flags) }));
   try {

@@ -1,0 +1,77 @@
+// inspect.predict through the studio service and the real engine on a segmentation run and a detection run (run
+// folders made here, as the training loop leaves them): the class map at the photo's own size equal to the
+// network's logits upsampled and argmaxed, with each class's share; the boxes above the threshold asked for, in the
+// photo's pixels, equal to the detector's post-processing.
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../../src/backend/index.ts';
+import type { RgbImage } from '../../src/data/decode.ts';
+import { decodeIndexMask } from '../../src/data/mask-png.ts';
+import { DetectionModel } from '../../src/model/detection.ts';
+import { SegmentationModel } from '../../src/model/segmentation.ts';
+import { stateDict } from '../../src/model/weights.ts';
+import { DetectPredictResult, SegmentPredictResult } from '../../src/protocol/inspection.ts';
+import { CheckpointStore, createRun, updateRun } from '../../src/run/index.ts';
+import { StudioService } from '../../src/service/service.ts';
+import { referenceClassMap, referenceDetections, writePhoto } from '../helpers/dense-predictions.ts';
+import { tempDir, watchService } from './fixtures/studio.ts';
+
+const tmp = tempDir('dense-predict-engine-');
+const workspace = join(tmp.dir, 'ws');
+const photo = join(tmp.dir, 'photo.png');
+const [WIDTH, HEIGHT] = [72, 52];
+let image: RgbImage;
+let service: StudioService;
+let ok: ReturnType<typeof watchService>['ok'];
+
+/** A finished run of `task` in the workspace whose best checkpoint holds `model`, named in its metadata as the loop names it. */
+function runOf(task: 'segmentation' | 'detection', model: SegmentationModel | DetectionModel, classes: string[], imageSize: number): string {
+  const { id, dir } = createRun({ data: join(tmp.dir, task), task, variant: 'mobilevit_xxs', imageSize, epochs: 1, batchSize: 2, lr: 0.001, seed: 1 }, { workspace });
+  new CheckpointStore(join(dir, 'checkpoints')).save('best', 1, stateDict(model), null, {}, { variant: model.variant });
+  updateRun(dir, { classes, status: 'finished' });
+  return id;
+}
+
+beforeAll(async () => {
+  await initBackend('cpu');
+  image = await writePhoto(photo, WIDTH, HEIGHT);
+  service = new StudioService({ mode: 'cli', workspace });
+  ({ ok } = watchService(service));
+  await service.handle('settings.set', { backend: 'cpu' });
+});
+afterAll(async () => {
+  await service.close();
+  tmp.remove();
+});
+
+describe('inspect.predict on segmentation and detection runs', () => {
+  it('a segmentation run: the class map at the photo\'s size as a palette PNG, equal to the network\'s, and the class shares', async () => {
+    const model = new SegmentationModel('deeplabv3_mobilevit_xxs', 3, 21);
+    const runId = runOf('segmentation', model, ['background', 'leaf', 'stem'], 64);
+    const expected = await referenceClassMap(model, image, 64);
+    model.dispose();
+    const r = SegmentPredictResult.parse(await ok('inspect.predict', { model: { runId }, image: { path: photo } }));
+    expect(r).toMatchObject({ task: 'segmentation', width: WIDTH, height: HEIGHT, imageSize: 64, recordedImageSize: 64 });
+    const map = decodeIndexMask(Buffer.from(r.classMap.slice(r.classMap.indexOf(',') + 1), 'base64'));
+    expect([map.width, map.height]).toEqual([WIDTH, HEIGHT]);
+    expect(Array.from(map.data)).toEqual(Array.from(expected));
+    expect(r.classes.map((c) => c.label)).toEqual(['background', 'leaf', 'stem']);
+    r.classes.forEach((c) => expect(c.share).toBeCloseTo(expected.filter((v) => v === c.index).length / expected.length, 12));
+  }, 120_000);
+
+  it('a detection run: the boxes above the threshold asked for, in the photo\'s pixels, named by the run\'s classes', async () => {
+    const model = new DetectionModel('ssdlite_mobilevit_xxs', 3, 5);
+    const runId = runOf('detection', model, ['background', 'cat', 'dog'], 128);
+    const want = await referenceDetections(model, image, 128, 0.34);
+    model.dispose();
+    const r = DetectPredictResult.parse(await ok('inspect.predict', { model: { runId }, image: { path: photo }, scoreThreshold: 0.34 }));
+    expect(r).toMatchObject({ task: 'detection', width: WIDTH, height: HEIGHT, imageSize: 128, scoreThreshold: 0.34 });
+    expect(r.detections.length).toBeGreaterThan(0);
+    expect(r.detections.map((d) => d.label)).toEqual(Array.from(want.labels, (l) => ['background', 'cat', 'dog'][l]));
+    r.detections.forEach((d, i) => {
+      expect(d.score).toBeCloseTo(want.scores[i], 5);
+      const scale = [WIDTH, HEIGHT, WIDTH, HEIGHT];
+      d.box.forEach((v, k) => expect(v).toBeCloseTo(Math.min(scale[k], Math.max(0, want.boxes[4 * i + k] * scale[k])), 3));
+    });
+  }, 120_000);
+});
