@@ -1,5 +1,5 @@
-// The device side of a compute device: holds one model (and, to train, its Trainer) on whatever TensorFlow.js
-// backend its host set up, and answers DeviceRequests with the studio's own model, training-step and
+// The device side of a compute device: holds one network (and, to train a classifier, its Trainer) on whatever
+// TensorFlow.js backend its host set up, and answers DeviceRequests with the studio's own model, training-step and
 // inspection code. The same class runs in this process (local.ts), in a Chromium page (page/entry.ts) and
 // could run in any other JavaScript host: it touches no file and imports nothing from Node.
 import * as tf from '@tensorflow/tfjs';
@@ -7,7 +7,10 @@ import { captureAttention } from '../inspect/capture.ts';
 import { profileModel } from '../inspect/profile.ts';
 import { profileModelByCuts } from '../inspect/profile-cuts.ts';
 import { receptiveFieldAsync, spatialBlocks } from '../inspect/receptive-field.ts';
-import { createModel, type Model } from '../model/model.ts';
+import { DetectionModel } from '../model/detection.ts';
+import { Model } from '../model/model.ts';
+import { createNetwork, type AnyNetwork } from '../model/networks.ts';
+import { taskOf } from '../model/registry/index.ts';
 import { loadWeights, readStateDict } from '../model/weights.ts';
 import { Trainer } from '../optim/trainer.ts';
 import { stepSeeds } from '../util/random.ts';
@@ -15,15 +18,15 @@ import { describeDeviceInfo } from './describe.ts';
 import type { DeviceInfo, DeviceProfileOptions, DeviceRequest, DeviceResults, Shape4, Weights } from './wire.ts';
 
 export class DeviceKernel {
-  private model: Model | null = null;
+  private model: AnyNetwork | null = null;
   private trainer: Trainer | null = null;
 
   /** `cpuClock`: the process's CPU time in ms, where it measures the kernel's work alone (single-threaded, in-process). */
   constructor(private readonly describe: () => DeviceInfo, private readonly cpuClock?: () => number) {}
 
-  /** The model, once opened (the in-process device lends it to code that needs the object itself). */
+  /** The classifier, once opened (the in-process device lends it to code that needs the object itself). */
   get current(): Model | null {
-    return this.model;
+    return this.model instanceof Model ? this.model : null;
   }
 
   async handle<R extends DeviceRequest>(req: R): Promise<DeviceResults[R['op']]> {
@@ -36,10 +39,12 @@ export class DeviceKernel {
         return this.describe();
       case 'open': {
         this.release();
-        const model = createModel(req.model.variant, { numClasses: req.model.numClasses });
+        const model = createNetwork(req.model.variant, req.model.numClasses);
         try {
           loadWeights(model, req.weights, { allowHeadMismatch: false, source: 'the weights sent to the device' });
           if (req.train) {
+            // The trainer's objective here is classification's; dense runs train in the engine's process (DenseCompute).
+            if (!(model instanceof Model)) throw new Error(`a device trains classifiers only so far; ${model.variant} (${taskOf(model.variant)}) opens for inference`);
             this.trainer = new Trainer(model, req.train.settings);
             const state = req.train.state;
             if (state) this.trainer.importState(state.tensors, state.json, state.source ?? 'the optimizer state sent to the device');
@@ -75,9 +80,9 @@ export class DeviceKernel {
       case 'apply':
         return await this.needTrainer().applyShared(req.grads, req.statistics, req.lr);
       case 'logits':
-        return this.withWeights(req.weights, () => this.rows(req.x, req.shape, (x) => this.needModel().forward(x, { training: false })));
+        return this.withWeights(req.weights, () => this.rows(req.x, req.shape, (x) => outputOf(this.needModel(), x)));
       case 'features':
-        return this.rows(req.x, req.shape, (x) => this.needModel().features(x, { training: false }));
+        return this.rows(req.x, req.shape, (x) => this.needClassifier('features').features(x, { training: false }));
       case 'weights':
         return this.withWeights(req.weights, () => readStateDict(this.needModel()));
       case 'trainer-state':
@@ -85,13 +90,13 @@ export class DeviceKernel {
       case 'attention': {
         const x = tf.tensor4d(req.x, req.shape);
         try {
-          return await captureAttention(this.needModel(), x, req.only ?? undefined);
+          return await captureAttention(this.needClassifier('attention'), x, req.only ?? undefined);
         } finally {
           x.dispose();
         }
       }
       case 'receptive-field': {
-        const model = this.needModel();
+        const model = this.needClassifier('receptive-field');
         const all = spatialBlocks(model);
         const blocks = req.blocks === null ? all : req.blocks.map((i) => {
           if (!all[i]) throw new RangeError(`receptive field: block ${i} is not one of the ${all.length} spatial blocks`);
@@ -121,8 +126,9 @@ export class DeviceKernel {
   private async profile({ clock, ...options }: DeviceProfileOptions): Promise<DeviceResults['profile']> {
     const info = this.describe();
     if (clock === 'cpu' && !this.cpuClock) throw new Error(`the CPU-time clock measures in-process single-threaded backends only (wasm, cpu), not ${info.name}`);
-    const result = tf.getBackend() === 'webgpu' ? await profileModelByCuts(this.needModel(), options)
-      : profileModel(this.needModel(), { ...options, clock: clock === 'cpu' ? this.cpuClock : undefined });
+    const model = this.needClassifier('profile');
+    const result = tf.getBackend() === 'webgpu' ? await profileModelByCuts(model, options)
+      : profileModel(model, { ...options, clock: clock === 'cpu' ? this.cpuClock : undefined });
     return { ...result, backend: info.name, device: describeDeviceInfo(info) };
   }
 
@@ -149,9 +155,15 @@ export class DeviceKernel {
     return ema.withAveraged(fn);
   }
 
-  private needModel(): Model {
+  private needModel(): AnyNetwork {
     if (!this.model) throw new Error('the device has no model yet (open it first)');
     return this.model;
+  }
+
+  private needClassifier(op: string): Model {
+    const model = this.needModel();
+    if (!(model instanceof Model)) throw new Error(`'${op}' needs a classifier; the device holds ${model.variant} (${taskOf(model.variant)})`);
+    return model;
   }
 
   private needTrainer(): Trainer {
@@ -165,4 +177,12 @@ export class DeviceKernel {
     this.trainer = null;
     this.model = null;
   }
+}
+
+/**
+ * A network's inference output as one tensor: a classifier's logits [n, classes], a segmentation network's
+ * logits at 1/16 [n, h, w, classes], a detector's deltas and logits side by side [n, anchors, 4 + classes].
+ */
+function outputOf(model: AnyNetwork, x: tf.Tensor4D): tf.Tensor {
+  return model instanceof DetectionModel ? model.joined(x, { training: false }) : model.forward(x, { training: false });
 }

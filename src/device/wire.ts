@@ -5,7 +5,7 @@
 // Pixels, labels, weights and optimizer state cross as typed arrays, weights under timm keys in PyTorch
 // layout (the checkpoint's own form), so a checkpoint written from one device resumes on another.
 import type { TensorMap } from '../model/safetensors.ts';
-import type { VariantName } from '../model/registry/index.ts';
+import type { NetworkName } from '../model/registry/index.ts';
 import type { AttentionCapture } from '../inspect/capture.ts';
 import type { ReceptiveField } from '../inspect/receptive-field.ts';
 import type { ProfileResult } from '../protocol/contract.ts';
@@ -28,7 +28,8 @@ export interface DeviceInfo {
   workers?: number;
 }
 
-export interface ModelSpec { variant: VariantName; numClasses: number }
+/** A classifier, or a segmentation or detection network (those open for inference only). */
+export interface ModelSpec { variant: NetworkName; numClasses: number }
 
 export interface TrainSpec {
   settings: TrainerSettings;
@@ -56,7 +57,10 @@ export type DeviceRequest =
   | { op: 'grads'; x: Float32Array; size: number; labels: Int32Array; seed: number; step: number; share: BatchShare }
   /** Second half: the shares' summed gradients (TF.js layout) and combined BatchNorm statistics, for every replica. */
   | { op: 'apply'; grads: TensorMap; statistics: PassStatistics; lr: number }
-  /** Inference-mode logits [n, classes] of images [n, h, w, 3], with the live or the EMA-averaged weights. */
+  /**
+   * Inference-mode output of images [n, h, w, 3], with the live or the EMA-averaged weights: a classifier's logits
+   * [n, classes], a segmentation network's [n, h/16, w/16, classes], a detector's deltas and logits [n, anchors, 4 + classes].
+   */
   | { op: 'logits'; x: Float32Array; shape: Shape4; weights: Weights }
   /** Inference-mode pooled features [n, features] of images [n, h, w, 3]. */
   | { op: 'features'; x: Float32Array; shape: Shape4 }

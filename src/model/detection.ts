@@ -21,6 +21,12 @@ export interface DetectorOutput {
   anchors: Float32Array;
 }
 
+/** `frozenBackbone`: the backbone runs in inference mode (BatchNorm's running statistics used and kept) whatever
+ *  `training` says, as a quick fine-tune trains only the extra layers and heads on it. */
+export interface DetectorForwardOptions extends ForwardOptions {
+  frozenBackbone?: boolean;
+}
+
 export class DetectionModel extends Network {
   private readonly levelSources: [string, string];
   private readonly extras: Block[];
@@ -54,16 +60,25 @@ export class DetectionModel extends Network {
     for (const key of this.headKeys) this.store.reinit(key);
   }
 
-  forward(x: tf.Tensor4D, opts: ForwardOptions = {}): DetectorOutput {
+  /** Each anchor's 4 deltas then its class logits as one tensor [B, A, 4 + classes]: what the box objective and a device's 'logits' read. */
+  joined(x: tf.Tensor4D, opts: DetectorForwardOptions = {}): tf.Tensor3D {
+    return tf.tidy(() => {
+      const out = this.forward(x, opts);
+      return tf.concat([out.boxDeltas, out.classLogits], 2);
+    });
+  }
+
+  forward(x: tf.Tensor4D, opts: DetectorForwardOptions = {}): DetectorOutput {
     this.checkInput(x);
     const ctx: Ctx = { ...opts, training: opts.training ?? false };
+    const backboneCtx: Ctx = opts.frozenBackbone ? { ...ctx, training: false } : ctx;
     const sizes: [number, number][] = [];
     const [boxDeltas, classLogits] = tf.tidy(() => {
       const levels: tf.Tensor4D[] = [];
       let h: tf.Tensor4D = x;
       for (const block of this.list) {
         if (this.extras.includes(block) || this.heads.includes(block)) break;
-        h = this.applyBlock(block, h, ctx) as tf.Tensor4D;
+        h = this.applyBlock(block, h, backboneCtx) as tf.Tensor4D;
         if (this.levelSources.includes(block.info.name)) levels.push(h);
       }
       for (const block of this.extras) {

@@ -1,6 +1,7 @@
 // The compute of a dense-prediction run (segmentation, detection): the network and its trainer in this process,
-// on this process's TensorFlow.js backend. The device protocol (src/device/wire.ts) carries classifiers only so
-// far, so such a run trains here whatever device is chosen (the tasks refuse the page and worker devices).
+// on this process's TensorFlow.js backend. A device (src/device/kernel.ts) opens a dense network for inference but
+// trains classifiers only so far, so such a run trains here whatever device is chosen (the tasks refuse the page
+// and worker devices).
 import * as tf from '@tensorflow/tfjs';
 import type { Weights } from '../device/wire.ts';
 import type { TensorMap } from '../model/safetensors.ts';
