@@ -1,8 +1,9 @@
 // Detection plugged into the training loop through its task (src/train/tasks/detection.ts): a short run on a
 // generated YOLO folder trains SSDLite-MobileViT-XXS, checkpoints, reports COCO's mAP, AP50, AP75 and per-class AP
 // in its events and run record, ranks its best epoch by mAP, resumes exactly after a stop, starts a run from its
-// checkpoint (--weights), and `eval --run --json` reports what the last epoch did; the same on a generated COCO
-// JSON folder; and a run of a few dozen steps learns to find the shapes (AP50 well above zero).
+// checkpoint (--weights) and a quick run (headOnly) from it, and `eval --run --json` reports what the last epoch
+// did; the same on a generated COCO JSON folder; and a run of a few dozen steps learns to find the shapes (AP50
+// well above zero).
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -91,6 +92,24 @@ describe('a short detection run on a YOLO folder', () => {
     const result = await runTraining(tuned, { onEvent: (e) => seen.push(e) });
     expect(result.error).toBeNull();
     expect(seen.some((e) => e.type === 'warning' && /detector loaded from .*, its class layers kept: they predict this dataset's 2 classes/.test(e.message))).toBe(true);
+  }, 300_000);
+
+  it('quick mode (headOnly): the backbone frozen, BatchNorm statistics included; the extra layers and heads train', async () => {
+    const best = new CheckpointStore(join(dir, FILES.checkpoints)).weightsPath('best')!;
+    const { dir: quick } = tinyRun(data, { ...SETTINGS, epochs: 1, weights: best, headOnly: true });
+    const seen: TrainEvent[] = [];
+    const result = await runTraining(quick, { onEvent: (e) => seen.push(e) });
+    expect(result.error).toBeNull();
+    expect(seen.some((e) => e.type === 'warning' && /quick fine-tune: the backbone frozen \(inference mode\), the extra layers and heads train/.test(e.message))).toBe(true);
+    const before = readSafetensors(best).tensors;
+    const after = readSafetensors(new CheckpointStore(join(quick, FILES.checkpoints)).weightsPath('last')!).tensors;
+    let changed = 0;
+    for (const [key, t] of before) {
+      const same = Buffer.from(after.get(key)!.data.buffer).equals(Buffer.from(t.data.buffer));
+      if (!/^(extra_layers|ssd_heads)\./.test(key)) expect(same, key).toBe(true);
+      else if (!same) changed++;
+    }
+    expect(changed).toBeGreaterThan(0);
   }, 300_000);
 
   it('resumes after a stop to exactly the run that was never stopped', () => expectExactResume(dir, data, SETTINGS), 300_000);
