@@ -17,8 +17,11 @@ export const ScanSummary = z.object({
   layout: z.enum(['flat', 'split']),
   /** How validation was split off for the 'flat' layout; null for 'split'. */
   split: z.object({ valFraction: z.number(), seed: z.number().int() }).nullable(),
-  /** In class-index order (sorted names, as torchvision's ImageFolder). */
-  classes: z.array(z.object({ name: z.string(), train: z.number().int(), val: z.number().int(), total: z.number().int() })),
+  /**
+   * In class-index order (sorted names, as torchvision's ImageFolder). The counts are of images, for segmentation of
+   * the images holding the class (pixelShare: its share of the labelled training pixels), for detection of boxes.
+   */
+  classes: z.array(z.object({ name: z.string(), train: z.number().int(), val: z.number().int(), total: z.number().int(), pixelShare: z.number().min(0).max(1).optional() })),
   totalImages: z.number().int(),
   trainCount: z.number().int(),
   valCount: z.number().int(),

@@ -1,8 +1,10 @@
 // Dataset requests: the scan summary and thumbnails. They run in the service process: sharp decodes on
 // libuv's thread pool, so the event loop (and the window's requests) stay responsive meanwhile.
+import { existsSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { StudioError, type ScanSummary, type Thumbnail, type TrainSettingsInput } from '../protocol/contract.ts';
 import { SettingsError, parseTrainable } from '../protocol/trainable.ts';
+import { summarizeFolder } from '../data/dense-summary.ts';
 import { makeThumbnail } from '../data/thumbnail.ts';
 import { DatasetError, assertTrainable, scanDataset, toScanSummary, type DatasetScan, type ImageEntry, type ScanOptions } from '../data/scan.ts';
 
@@ -12,6 +14,9 @@ export class DatasetService {
   private static readonly CACHE_SIZE = 4;
 
   async scan(path: string, opts: Pick<ScanOptions, 'valFraction' | 'seed' | 'onProgress'> = {}): Promise<ScanSummary> {
+    // A folder of images and masks, or of images and boxes, is summarised by its own task's scan.
+    const dense = existsSync(path) ? await summarizeFolder(resolve(path), { valFraction: opts.valFraction, seed: opts.seed }) : null;
+    if (dense) return dense;
     const scan = await this.run(path, { ...opts, verify: 'decode' });
     this.remember(scan);
     return toScanSummary(scan);
@@ -48,6 +53,11 @@ export class DatasetService {
   async preflight(settings: TrainSettingsInput): Promise<void> {
     try {
       const s = parseTrainable(settings);
+      if (s.task !== 'classification') {
+        const summary = await summarizeFolder(resolve(s.data), { valFraction: s.valFraction, seed: s.seed }, s.task);
+        if (summary?.problems.length) throw new DatasetError(`dataset ${summary.root} cannot be used for ${s.task}: ${summary.problems.join('; ')}`);
+        return;
+      }
       assertTrainable(this.cached(s.data) ?? (await scanDataset(s.data, { valFraction: s.valFraction, seed: s.seed, verify: 'header' })));
     } catch (e) {
       if (e instanceof SettingsError || e instanceof DatasetError) throw new StudioError('invalid_request', e.message);

@@ -3,15 +3,15 @@
 // trained with the pixel cross-entropy (ignore 255) on augmentations that move the mask with the image
 // (data/segmentation-augment.ts). Evaluation: mIoU, pixel and mean class accuracy over the whole validation set.
 import { LocalDevice } from '../../device/device.ts';
-import { median } from '../../util/median.ts';
 import { buildMaskSet, maskTrainBatches } from '../../data/segmentation-loader.ts';
 import { DEFAULT_SEGMENTATION_AUGMENT } from '../../data/segmentation-augment.ts';
+import { segmentationSummary } from '../../data/dense-summary.ts';
 import { scanSegmentation, type SegmentationScan } from '../../data/segmentation-scan.ts';
 import { BufferPool } from '../../data/buffer-pool.ts';
 import { SegmentationModel } from '../../model/segmentation.ts';
 import { loadWeights } from '../../model/weights.ts';
 import { PIXEL_OBJECTIVE } from '../../optim/objective.ts';
-import type { BestEpoch, ScanSummary, TrainSettings } from '../../protocol/contract.ts';
+import type { BestEpoch, TrainSettings } from '../../protocol/contract.ts';
 import { DenseCompute } from '../dense-compute.ts';
 import { PREFETCH_BATCHES } from '../defaults.ts';
 import { resolveRecipe } from '../../protocol/recipe.ts';
@@ -32,21 +32,6 @@ function refusals(s: TrainSettings, device: PrepareContext['device']): string[] 
   return out;
 }
 
-function summary(scan: SegmentationScan): ScanSummary {
-  const all = [...scan.train, ...scan.val];
-  const stats = (xs: number[]) => ({ min: xs.reduce((a, b) => Math.min(a, b)), max: xs.reduce((a, b) => Math.max(a, b)), median: median(xs) });
-  return {
-    root: scan.root, task: 'segmentation', layout: scan.split ? 'flat' : 'split', split: scan.split,
-    classes: scan.classes.map((name, c) => {
-      const [train, val] = [scan.imagesWith.train[c], scan.imagesWith.val[c]];
-      return { name, train, val, total: train + val };
-    }),
-    totalImages: all.length, trainCount: scan.train.length, valCount: scan.val.length,
-    imageSize: all.length ? { width: stats(all.map((p) => p.width)), height: stats(all.map((p) => p.height)) } : null,
-    skipped: scan.skipped, ignored: 0, notes: scan.notes, problems: scan.problems,
-  };
-}
-
 /** The run's dataset scanned as a segmentation dataset; an error naming the folder when no pair can train. */
 export async function scanForSegmentation(s: Pick<TrainSettings, 'data' | 'valFraction' | 'seed'>): Promise<SegmentationScan> {
   const scan = await scanSegmentation(s.data, { valFraction: s.valFraction, seed: s.seed });
@@ -63,7 +48,7 @@ export const segmentation: TrainingTask = {
     ctx.onPrepare?.('scan', 0, 1);
     const scan = await scanForSegmentation(s);
     ctx.onPrepare?.('scan', 1, 1);
-    const dataset = summary(scan);
+    const dataset = segmentationSummary(scan);
     // Random crops and the evaluation crop are classification's: segmentation scales and crops by its own recipe
     // and evaluates whole images, so only the schedule is resolved from the data.
     const fixed = { ...s, evalCrop: 1, augmentation: { ...s.augmentation, cropScale: [1, 1] as [number, number] } };
