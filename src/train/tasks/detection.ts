@@ -34,7 +34,6 @@ export function detectionNetwork(variant: string): DetectionVariantName {
 /** The settings a detection run cannot take, each with why; empty when it can train. */
 function refusals(s: TrainSettings, device: PrepareContext['device']): string[] {
   const out: string[] = [];
-  if (s.headOnly) out.push('headOnly (a quick detection fine-tune, the backbone frozen, is not implemented yet)');
   if (s.augmentation.randAugment) out.push('randAugment (its ops do not move boxes; detection has its own photometric distortion)');
   if (!(device instanceof LocalDevice)) out.push(`the ${device.info.name} device (detection trains in this process for now: --backend wasm, cpu or tensorflow)`);
   return out;
@@ -59,7 +58,8 @@ export const detection: TrainingTask = {
     const dataset = detectionSummary(scan);
     // Random crops and the evaluation crop are classification's: detection crops by SSD's rule and evaluates
     // whole images, so only the schedule is resolved from the data.
-    const fixed = { ...s, evalCrop: 1, augmentation: { ...s.augmentation, cropScale: [1, 1] as [number, number] } };
+    // A quick run trains its heads by steps: the classifier's closed-form solve (headSolver optimum) has no box loss.
+    const fixed = { ...s, headSolver: 'steps' as const, evalCrop: 1, augmentation: { ...s.augmentation, cropScale: [1, 1] as [number, number] } };
     const stats = dataset.imageSize && { shortSide: Math.min(dataset.imageSize.width.median, dataset.imageSize.height.median), trainImages: scan.train.length, classes: scan.classes.length };
     const recipe = ctx.record.recipe ?? resolveRecipe(fixed, ctx.resumed ? null : stats);
     const layout = scan.layout === 'yolo' ? 'YOLO' : 'COCO JSON';
@@ -83,16 +83,16 @@ export const detection: TrainingTask = {
 /**
  * The detector as the trainer steps it: one output tensor, each anchor's 4 deltas then its class logits (what the
  * box objective reads). Its head, trained alone while the backbone is frozen (freezeBackboneEpochs), is
- * everything after the backbone: the extra layers and every level's head.
+ * everything after the backbone: the extra layers and every level's head. A quick run (`quick`) trains only
+ * those: the backbone's weights are not the trainer's (so neither the optimizer's state nor the EMA holds them)
+ * and it runs in inference mode, its BatchNorm statistics kept.
  */
-export function detectorView(model: DetectionModel): TrainableModel {
+export function detectorView(model: DetectionModel, quick: boolean): TrainableModel {
+  const head = (key: string) => key.startsWith('extra_layers.') || key.startsWith('ssd_heads.');
   return {
-    params: model.params,
-    headKeys: [...model.params.keys()].filter((k) => k.startsWith('extra_layers.') || k.startsWith('ssd_heads.')),
-    forward: (x: tf.Tensor4D, opts?: ForwardOptions) => tf.tidy(() => {
-      const out = model.forward(x, opts);
-      return tf.concat([out.boxDeltas, out.classLogits], 2);
-    }),
+    params: quick ? new Map([...model.params].filter(([key]) => head(key))) : model.params,
+    headKeys: [...model.params.keys()].filter(head),
+    forward: (x: tf.Tensor4D, opts?: ForwardOptions) => model.joined(x, { ...opts, frozenBackbone: quick }),
   };
 }
 
@@ -132,7 +132,8 @@ async function open(ctx: OpenContext, scan: DetectionScan): Promise<PreparedData
     if (!evalSet) notes.push('no validation images: epochs report training metrics only');
     const anchors = new Map(samplerSizes(ctx.sampler).map((size) => [size, anchorsAt(model, size)]));
     const settings = ctx.trainer(true);
-    compute = new DenseCompute(model, detectorView(model), settings, BOX_OBJECTIVE, resume?.state);
+    if (s.headOnly) notes.push(`quick fine-tune: the backbone frozen (inference mode), the extra layers and heads train${s.weights ? '' : ' (without weights: on a randomly initialised backbone)'}; each batch is one pass`);
+    compute = new DenseCompute(model, detectorView(model, s.headOnly), settings, BOX_OBJECTIVE, resume?.state);
     ctx.announce(scan.train.length, notes, ctx.device.info.name);
     const run = compute;
     const augment = { ...DEFAULT_DETECTION_AUGMENT, hflip: s.augmentation.hflip ? DEFAULT_DETECTION_AUGMENT.hflip : 0 };
