@@ -5,7 +5,7 @@
 import type { BrowserWindowConstructorOptions, Session, WebContents } from 'electron';
 import { windowCsp } from '../src/service/host.ts';
 import { DEFAULT_ENDPOINT } from '../src/zoo/download.ts';
-import { ZOO } from '../src/zoo/zoo.ts';
+import { isClassifierRow, ZOO } from '../src/zoo/zoo.ts';
 
 /** The renderer is served from app://studio/ (a privileged standard scheme), never file://. */
 export const APP_SCHEME = 'app';
@@ -36,8 +36,8 @@ export function isAppUrl(url: string | undefined): boolean {
   return url !== undefined && (url === APP_ORIGIN || url.startsWith(`${APP_ORIGIN}/`));
 }
 
-/** The zoo's model pages on the Hugging Face Hub: the only external pages the studio links to. */
-const EXTERNAL_PAGES: readonly { origin: string; path: string }[] = ZOO.map((e) => ({ origin: new URL(DEFAULT_ENDPOINT).origin, path: `/${e.repo}` }));
+/** The window's zoo models' pages on the Hugging Face Hub (its classifiers): the only external pages the studio links to. */
+const EXTERNAL_PAGES: readonly { origin: string; path: string }[] = ZOO.filter(isClassifierRow).map((e) => ({ origin: new URL(DEFAULT_ENDPOINT).origin, path: `/${e.repo}` }));
 
 /**
  * The URL to hand to the system browser, normalised, when `url` is one of EXTERNAL_PAGES or a page below one

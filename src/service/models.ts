@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { StudioError, type ZooModel, type ZooPullResult } from '../protocol/contract.ts';
 import { DownloadError, formatTimeLeft } from '../zoo/download.ts';
 import { importZoo, listZoo, pullZoo, ZooError } from '../zoo/store.ts';
-import { findZooEntry } from '../zoo/zoo.ts';
+import { findZooEntry, isClassifierRow, ZOO } from '../zoo/zoo.ts';
 
 /** A pull's or import's failure as the window shows it: the zoo's one-line message (what happened, what to do). */
 function failed(e: unknown): never {
@@ -15,6 +15,16 @@ function failed(e: unknown): never {
 const rate = (bps: number, eta: number | null) =>
   `${(bps / 1e6).toFixed(1)} MB/s${eta !== null ? `, ${formatTimeLeft(eta)} left` : ''}`;
 
+/** The window starts classification runs from the zoo: its rows are the classifiers' (the CLI pulls the rest). */
+const WINDOW_ROWS = ZOO.filter(isClassifierRow);
+
+function classifierRow(name: string) {
+  const entry = findZooEntry(name);
+  if (!entry) throw new StudioError('not_found', `${JSON.stringify(name).slice(0, 100)} is not a zoo model (models.list names them)`);
+  if (!isClassifierRow(entry)) throw new StudioError('not_found', `${entry.name} is a ${entry.labels} model, not a classifier the window starts from: pull it with mobilevit-studio models pull ${entry.name}`);
+  return entry;
+}
+
 export class ZooService {
   /** Pulls in flight, by repo: a second request for the same model waits on the first. */
   private readonly pulls = new Map<string, { control: AbortController; done: Promise<ZooPullResult> }>();
@@ -22,12 +32,11 @@ export class ZooService {
   constructor(private readonly env: NodeJS.ProcessEnv = process.env) {}
 
   list(workspace: string): { models: ZooModel[]; dir: string } {
-    return { models: listZoo(workspace), dir: `${workspace}/models` };
+    return { models: listZoo(workspace, WINDOW_ROWS), dir: `${workspace}/models` };
   }
 
   pull(name: string, workspace: string, progress?: (done: number, total: number, label?: string) => void): Promise<ZooPullResult> {
-    const entry = findZooEntry(name);
-    if (!entry) throw new StudioError('not_found', `${JSON.stringify(name).slice(0, 100)} is not a zoo model (models.list names them)`);
+    const entry = classifierRow(name);
     const running = this.pulls.get(entry.repo);
     if (running) return running.done;
     const control = new AbortController();
@@ -44,11 +53,10 @@ export class ZooService {
    * model is being pulled).
    */
   async import(file: string, name: string | undefined, workspace: string): Promise<ZooPullResult> {
-    const entry = name === undefined ? undefined : findZooEntry(name);
-    if (name !== undefined && !entry) throw new StudioError('not_found', `${JSON.stringify(name).slice(0, 100)} is not a zoo model (models.list names them)`);
+    const entry = name === undefined ? undefined : classifierRow(name);
     if (entry && this.pulls.has(entry.repo)) throw new StudioError('conflict', `${entry.name} is being pulled; import it when the pull has ended`);
-    const r = await importZoo(file, entry, workspace).catch(failed);
-    return { ...r, variant: findZooEntry(r.name)!.variant };
+    const r = await importZoo(file, entry, workspace, WINDOW_ROWS).catch(failed);
+    return { ...r, variant: classifierRow(r.name).variant };
   }
 
   cancel(name: string): { cancelled: boolean } {

@@ -77,6 +77,11 @@ export interface DownloadOptions {
    * be). When it throws, the partial file is deleted and the error is the download's.
    */
   verify?: (partPath: string, sha256: string) => void | Promise<void>;
+  /**
+   * A sha256 the file must have whatever the server says: one its publisher states, or the one recorded at its
+   * first download (`by` says which, for the message).
+   */
+  expect?: { sha256: string; by: string };
 }
 
 export interface DownloadResult {
@@ -278,6 +283,16 @@ function isAbortError(e: unknown, signal?: AbortSignal): boolean {
  * when a previous attempt left one), checked, then renamed into place with `dest.sha256` beside it.
  */
 export async function downloadHubFile(repo: string, revision: string, file: string, dest: string, opts: DownloadOptions = {}): Promise<DownloadResult> {
+  const endpoint = (opts.endpoint ?? endpointOf(opts.env ?? process.env)).replace(/\/+$/, '');
+  return downloadFile(new URL(resolveUrl(endpoint, repo, revision, file)), `${repo}@${revision}/${file}`, dest, { ...opts, endpoint });
+}
+
+/**
+ * Downloads `start` (a Hub address, or a publisher's file off the Hub) to `dest` as downloadHubFile does; the
+ * token goes only to `opts.endpoint`'s origin (the Hub's), so never to a publisher's site. `what` names the
+ * file in messages.
+ */
+export async function downloadFile(start: URL, what: string, dest: string, opts: DownloadOptions = {}): Promise<DownloadResult> {
   const env = opts.env ?? process.env;
   const endpoint = (opts.endpoint ?? endpointOf(env)).replace(/\/+$/, '');
   const token = opts.token ?? env.HF_TOKEN ?? env.HUGGING_FACE_HUB_TOKEN;
@@ -285,9 +300,7 @@ export async function downloadHubFile(repo: string, revision: string, file: stri
   const retries = opts.retries ?? 5;
   const idleMs = opts.idleTimeoutMs ?? 30_000;
   const { signal } = opts;
-  const start = new URL(resolveUrl(endpoint, repo, revision, file));
   const endpointUrl = new URL(endpoint);
-  const what = `${repo}@${revision}/${file}`;
 
   mkdirSync(dirname(dest), { recursive: true });
   const part = `${dest}.part`;
@@ -430,6 +443,10 @@ export async function downloadHubFile(repo: string, revision: string, file: stri
   if (expectedSha && sha256 !== expectedSha) {
     resetPart();
     throw new ChecksumError(`${what}: checksum failed (sha256 ${sha256}, the hub says ${expectedSha}); the partial file was deleted`);
+  }
+  if (opts.expect && sha256 !== opts.expect.sha256) {
+    resetPart();
+    throw new ChecksumError(`${what}: checksum failed (sha256 ${sha256}, ${opts.expect.by} ${opts.expect.sha256}); the partial file was deleted`);
   }
   if (total !== null && received !== total) {
     resetPart();

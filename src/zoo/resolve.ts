@@ -3,7 +3,7 @@
 import { statSync } from 'node:fs';
 import type { DownloadOptions } from './download.ts';
 import { pullZoo, type PullResult } from './store.ts';
-import type { VariantName } from '../model/registry/index.ts';
+import type { NetworkName } from '../model/registry/index.ts';
 import type { ZooEntry } from '../model/registry/types.ts';
 import { findZooEntry, ZOO } from './zoo.ts';
 
@@ -11,7 +11,7 @@ export interface ResolvedWeights {
   /** The file to load. */
   path: string;
   /** The zoo entry, when the spec named one. */
-  entry: ZooEntry<VariantName> | null;
+  entry: ZooEntry<NetworkName> | null;
   pulled: PullResult | null;
 }
 

@@ -1,18 +1,22 @@
-// The zoo's cache in the workspace: <workspace>/models/<repo>/<revision>/<file> (the hub's bytes, with
-// <file>.sha256 beside them) and <file>.studio.safetensors (converted for the studio). A cached model needs
-// no network. Pulling = download (src/zoo/download.ts) + verify and convert (src/zoo/verify.ts), all before
+// The zoo's cache in the workspace: <workspace>/models/<repo>/<revision>/<file> (the hub's bytes as published,
+// safetensors or a PyTorch .pt/.bin, with <file>.sha256 beside them) and <file>.studio.safetensors (always
+// safetensors, made for the studio: src/zoo/verify.ts). A cached model needs no network. Pulling = download (src/zoo/download.ts) + verify and convert (src/zoo/verify.ts), all before
 // the file is published; importing does the same with a local file. The .sha256 is written last: a model is
 // cached only when both files are complete and checked. A cached copy that no longer opens is pulled again.
 import { createHash } from 'node:crypto';
 import { lstatSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { isCvnets } from '../model/cvnets.ts';
 import { isHuggingFace } from '../model/huggingface.ts';
-import { parseSafetensors, readSafetensors, writeSafetensors } from '../model/safetensors.ts';
+import { parseSafetensors, readSafetensors, writeSafetensors, type TensorMap } from '../model/safetensors.ts';
+import { isLegacyTorch, parseTorchCheckpoint } from '../model/torch-checkpoint.ts';
+import { looksLikeZip } from '../util/zip.ts';
 import { FileReadError, readRegularFile } from '../util/read-file.ts';
 import { CacheDirError, ensureCacheDir } from './cache-dir.ts';
-import { cachedSha256, DownloadError, downloadHubFile, publishPart, writePart, type DownloadFailure, type DownloadOptions } from './download.ts';
-import { checkedCopy, valueBudget, writeVerifiedCopy, ZooFileError } from './verify.ts';
-import type { VariantName } from '../model/registry/index.ts';
+import { cachedSha256, DownloadError, downloadFile, downloadHubFile, publishPart, writePart, type DownloadFailure, type DownloadOptions, type DownloadResult } from './download.ts';
+import { firstUse, firstUsePath, recordFirstUse } from './first-use.ts';
+import { checkedCopy, hubOrigin, valueBudget, writeVerifiedCopy, ZooFileError } from './verify.ts';
+import type { NetworkName } from '../model/registry/index.ts';
 import type { ZooEntry } from '../model/registry/types.ts';
 import { approxBytes, findZooEntry, ZOO } from './zoo.ts';
 
@@ -24,17 +28,17 @@ export interface ZooPaths {
   weights: string;
 }
 
-export function zooPaths(entry: ZooEntry<VariantName>, workspace: string): ZooPaths {
+export function zooPaths(entry: ZooEntry<NetworkName>, workspace: string): ZooPaths {
   const dir = join(workspace, 'models', ...entry.repo.split('/'), encodeURIComponent(entry.revision));
   const hubFile = join(dir, ...entry.file.split('/'));
   return { dir, hubFile, weights: hubFile.replace(/(\.safetensors)?$/, '.studio.safetensors') };
 }
 
-export interface ZooListing {
+export interface ZooListing<V extends NetworkName = NetworkName> {
   name: string;
   repo: string;
   revision: string;
-  variant: VariantName;
+  variant: V;
   source: string;
   /** Bytes on disk when cached, otherwise the approximate download size. */
   size: number;
@@ -42,24 +46,27 @@ export interface ZooListing {
   cached: boolean;
   channels: 'RGB' | 'BGR';
   top1: number | null;
+  /** A segmenter's VOC mIoU or a detector's COCO mAP, as its source reports it. */
+  score: { metric: 'mIoU' | 'mAP'; value: number } | null;
 }
 
 function isRegularFile(path: string): boolean {
   try { return lstatSync(path).isFile(); } catch { return false; }
 }
 
-export function isCached(entry: ZooEntry<VariantName>, workspace: string): boolean {
+export function isCached(entry: ZooEntry<NetworkName>, workspace: string): boolean {
   const p = zooPaths(entry, workspace);
   return cachedSha256(p.hubFile) !== null && isRegularFile(p.weights);
 }
 
-export function listZoo(workspace: string): ZooListing[] {
-  return ZOO.map((e) => {
+/** The rows (default: the whole zoo) with their cache state in `workspace`. */
+export function listZoo<V extends NetworkName>(workspace: string, rows: readonly ZooEntry<V>[] = ZOO as readonly ZooEntry<V>[]): ZooListing<V>[] {
+  return rows.map((e) => {
     const p = zooPaths(e, workspace);
     const cached = isCached(e, workspace);
     return {
       name: e.name, repo: e.repo, revision: e.revision, variant: e.variant, source: e.source,
-      size: cached ? statSync(p.hubFile).size : approxBytes(e), sizeApprox: !cached, cached, channels: e.channels, top1: e.top1 ?? null,
+      size: cached ? statSync(p.hubFile).size : approxBytes(e), sizeApprox: !cached, cached, channels: e.channels, top1: e.top1 ?? null, score: e.score ?? null,
     };
   });
 }
@@ -81,14 +88,14 @@ export interface PullResult {
 
 export class ZooError extends Error {}
 
-export function zooEntryOrThrow(name: string): ZooEntry<VariantName> {
+export function zooEntryOrThrow(name: string): ZooEntry<NetworkName> {
   const e = findZooEntry(name);
   if (!e) throw new ZooError(`${JSON.stringify(name).slice(0, 100)} is not a zoo model (one of: ${ZOO.map((z) => z.name).join(', ')}, or their repo ids)`);
   return e;
 }
 
 /** The most bytes a zoo file may have: each is a few MB to a few tens, and four times that is generous and bounded. */
-function fileCap(entry: ZooEntry<VariantName>): number {
+function fileCap(entry: ZooEntry<NetworkName>): number {
   return approxBytes(entry) * 4 + 1024 * 1024;
 }
 
@@ -110,24 +117,31 @@ function removeCached(p: ZooPaths): void {
   }
 }
 
+/** Where ml-cvnets' published models are (its docs' links); CVNETS_MODELS_URL names a mirror. */
+export const CVNETS_MODELS_URL = 'https://docs-assets.developer.apple.com/ml-research/models/cvnets';
+
+function cvnetsModelsUrl(env: NodeJS.ProcessEnv = process.env): string {
+  return (env.CVNETS_MODELS_URL || CVNETS_MODELS_URL).replace(/\/+$/, '');
+}
+
 /** Failures that mean the Hub could not be used at all, after which the person needs another way in. */
 const HUB_UNAVAILABLE: ReadonlySet<DownloadFailure> = new Set(['unreachable', 'proxy', 'refused', 'not_found']);
 
 /** What a person can do without the Hub. */
-export function withoutTheHub(entry: ZooEntry<VariantName>): string {
-  return `Without the Hub: import a local copy (mobilevit-studio models import <file.safetensors> --as ${entry.name}), `
-    + 'set HF_ENDPOINT to a mirror of huggingface.co, or train from scratch';
+export function withoutTheHub(entry: ZooEntry<NetworkName>): string {
+  return `Without the ${entry.cvnets ? 'network' : 'Hub'}: import a local copy (mobilevit-studio models import <file> --as ${entry.name}), `
+    + `set ${entry.cvnets ? 'CVNETS_MODELS_URL to a mirror of ml-cvnets\' models' : 'HF_ENDPOINT to a mirror of huggingface.co'}, or train from scratch`;
 }
 
 /** One error for a failed pull or import: what happened, and for an unreachable Hub, what to do instead. */
-function explained(entry: ZooEntry<VariantName>, e: unknown): unknown {
+function explained(entry: ZooEntry<NetworkName>, e: unknown): unknown {
   if (e instanceof DownloadError && HUB_UNAVAILABLE.has(e.failure)) return new DownloadError(`${e.message}. ${withoutTheHub(entry)}`, e.failure);
   if (e instanceof ZooFileError) return new ZooError(`${e.message}; nothing was cached`);
   if (e instanceof CacheDirError) return new ZooError(e.message);
   return e;
 }
 
-function pullResult(entry: ZooEntry<VariantName>, p: ZooPaths, sha256: string, downloaded: boolean, notes: string[]): PullResult {
+function pullResult(entry: ZooEntry<NetworkName>, p: ZooPaths, sha256: string, downloaded: boolean, notes: string[]): PullResult {
   if (entry.channels === 'BGR') notes.push(`${entry.repo} was trained on BGR input: its stem's input channels are swapped so that it takes RGB like every studio model`);
   if (entry.normalize) notes.push(`${entry.repo} was trained on ImageNet mean/std input: the normalisation is folded into its stem`);
   return { name: entry.name, repo: entry.repo, revision: entry.revision, path: p.hubFile, sha256, size: statSync(p.hubFile).size, weights: p.weights, downloaded, notes };
@@ -137,7 +151,7 @@ function pullResult(entry: ZooEntry<VariantName>, p: ZooPaths, sha256: string, d
  * Makes `name` available in the workspace's cache; downloads only what is missing or damaged. A download is
  * published only once it has passed every check (size, sha256, header, the architecture's keys and shapes).
  */
-export async function pullZoo(name: string | ZooEntry<VariantName>, workspace: string, opts: DownloadOptions = {}): Promise<PullResult> {
+export async function pullZoo(name: string | ZooEntry<NetworkName>, workspace: string, opts: DownloadOptions = {}): Promise<PullResult> {
   const entry = typeof name === 'string' ? zooEntryOrThrow(name) : name;
   const p = zooPaths(entry, workspace);
   const notes: string[] = [];
@@ -148,65 +162,77 @@ export async function pullZoo(name: string | ZooEntry<VariantName>, workspace: s
     removeCached(p);
     notes.push(`the cached copy of ${entry.name} could not be used (${why}): pulled again`);
   }
-  let r;
+  let r: DownloadResult;
+  let trusted;
   try {
+    trusted = entry.sha256 ? null : firstUse(workspace, entry);
+    const expect = entry.sha256 ? { sha256: entry.sha256, by: 'its publisher states' }
+      : trusted ? { sha256: trusted.sha256, by: `its first download (${trusted.recorded}, recorded in ${firstUsePath(workspace)}) had` } : undefined;
     ensureCacheDir(workspace, dirname(p.hubFile));
-    r = await downloadHubFile(entry.repo, entry.revision, entry.file, p.hubFile, {
-      ...opts, maxBytes: opts.maxBytes ?? fileCap(entry),
+    const fetchOpts: DownloadOptions = {
+      ...opts, maxBytes: opts.maxBytes ?? fileCap(entry), expect,
       verify: (part, sha256) => writeVerifiedCopy(entry, part, sha256, p.weights),
-    });
+    };
+    r = entry.cvnets // the Hub's token is for the Hub: none goes to a publisher's site, even one on the same host
+      ? await downloadFile(new URL(`${cvnetsModelsUrl(opts.env)}/${entry.file}`), hubOrigin(entry), p.hubFile, { ...fetchOpts, token: '' })
+      : await downloadHubFile(entry.repo, entry.revision, entry.file, p.hubFile, fetchOpts);
   } catch (e) {
     throw explained(entry, e);
   }
-  if (r.verifiedBy === 'none') notes.push(`the hub sent no sha256 for ${entry.repo}/${entry.file}: stored unverified (sha256 ${r.sha256})`);
+  if (r.verifiedBy === 'none' && !entry.sha256) {
+    if (trusted) notes.push(`${hubOrigin(entry)} has no published checksum: it matched the sha256 recorded at its first download`);
+    else {
+      recordFirstUse(workspace, entry, r.sha256, r.size);
+      notes.push(`${hubOrigin(entry)} has no published checksum: the sha256 of this first download (${r.sha256}) is recorded in ${firstUsePath(workspace)}, and every later download must match it`);
+    }
+  }
   if (entry.commit && r.commit && !r.commit.startsWith(entry.commit)) {
     notes.push(`${entry.repo}@${entry.revision} is now at commit ${r.commit.slice(0, 12)}, not the ${entry.commit} the studio was written against`);
   }
   return pullResult(entry, p, r.sha256, true, notes);
 }
 
+/** The tensors of a safetensors file or PyTorch checkpoint, by its content (a safetensors tensor is decoded on first use only). */
+function tensorsOf(file: string, buf: Buffer): TensorMap {
+  return looksLikeZip(buf) || isLegacyTorch(buf) ? parseTorchCheckpoint(buf, file) : parseSafetensors(buf, file).tensors;
+}
+
 /**
- * The zoo model a file is, from its header alone: its key names (timm's or transformers') and its number of
- * values, which falls between the parameters and the value budget of exactly one zoo model of that naming.
+ * The zoo model a file is, from its tensors' names and shapes alone: its key names (timm's, transformers' or
+ * ml-cvnets') and its number of values, which falls between the parameters and the value budget of exactly one
+ * of `among` of that naming.
  */
-function recognise(file: string, buf: Buffer): ZooEntry<VariantName> {
-  let candidates: ZooEntry<VariantName>[] = [];
+function recognise(file: string, buf: Buffer, among: readonly ZooEntry<NetworkName>[]): ZooEntry<NetworkName> {
+  let candidates: ZooEntry<NetworkName>[] = [];
   try {
-    const { tensors } = parseSafetensors(buf, file); // each tensor's data is decoded on first use: not here
+    const tensors = tensorsOf(file, buf);
     const values = [...tensors.values()].reduce((n, t) => n + t.shape.reduce((a, d) => a * d, 1), 0);
-    const hf = isHuggingFace(tensors);
-    candidates = ZOO.filter((e) => (e.keys === 'huggingface') === hf && values >= e.params && values <= valueBudget(e));
+    const keys = isHuggingFace(tensors) ? 'huggingface' : isCvnets(tensors) ? 'ml-cvnets' : 'timm';
+    candidates = among.filter((e) => e.keys === keys && values >= e.params && values <= valueBudget(e));
   } catch (e) {
     throw new ZooError((e as Error).message);
   }
   if (candidates.length === 1) return candidates[0];
-  throw new ZooError(`${file}: cannot tell which zoo model this is by its key names and size; name it with --as (one of ${ZOO.map((e) => e.name).join(', ')})`);
-}
-
-/** PyTorch's own formats: a zip (torch.save) or a bare pickle, by name or by their first bytes. */
-function isPyTorchFile(file: string, head: Buffer): boolean {
-  return /\.(pt|pth|bin|ckpt|pkl)$/i.test(file) || head.subarray(0, 4).equals(Buffer.from('PK\x03\x04', 'latin1')) || (head[0] === 0x80 && head[1] >= 2 && head[1] <= 5);
+  throw new ZooError(`${file}: cannot tell which zoo model this is by its key names and size; name it with --as (one of ${among.map((e) => e.name).join(', ')})`);
 }
 
 /**
- * Puts a local .safetensors file into the cache as zoo model `name` (recognised from the file when not given),
- * checked as a download is (header, the architecture's keys and shapes) but against no checksum of the Hub's;
- * replaces what was cached under it only once it has passed (until its .sha256 is rewritten, the old one no
- * longer matches the copy: damage, pulled again).
+ * Puts a local file (safetensors, or a PyTorch checkpoint read without running it) into the cache as zoo model
+ * `name` (recognised among `among` from the file when not given), checked as a download is (size, the
+ * architecture's keys and shapes) but against no checksum; replaces what was cached under it only once it has
+ * passed (until its .sha256 is rewritten, the old one no longer matches the copy: damage, pulled again). The
+ * file is cached under the row's file name, whatever the local one is called: a .pt imported for a
+ * safetensors row is still read by its content.
  */
-export async function importZoo(file: string, name: string | ZooEntry<VariantName> | undefined, workspace: string): Promise<PullResult> {
+export async function importZoo(file: string, name: string | ZooEntry<NetworkName> | undefined, workspace: string, among: readonly ZooEntry<NetworkName>[] = ZOO): Promise<PullResult> {
   const named = typeof name === 'string' ? zooEntryOrThrow(name) : name;
   let buf: Buffer;
   try {
-    buf = readRegularFile(file, { maxBytes: named ? fileCap(named) : Math.max(...ZOO.map(fileCap)), what: 'weights file' });
+    buf = readRegularFile(file, { maxBytes: named ? fileCap(named) : Math.max(...among.map(fileCap)), what: 'weights file' });
   } catch (e) {
     throw e instanceof FileReadError ? new ZooError(e.message) : e;
   }
-  if (isPyTorchFile(file, buf)) {
-    throw new ZooError(`${file}: a PyTorch checkpoint cannot be imported yet; save it as safetensors first `
-      + '(python: safetensors.torch.save_file(torch.load(f, weights_only=True), "model.safetensors"))');
-  }
-  const entry = named ?? recognise(file, buf);
+  const entry = named ?? recognise(file, buf, among);
   const p = zooPaths(entry, workspace);
   const sha256 = createHash('sha256').update(buf).digest('hex');
   const part = `${p.hubFile}.import`;

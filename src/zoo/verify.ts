@@ -1,13 +1,19 @@
 // What a file must be before it enters the zoo's cache as a given model (a download or an import): a
 // safetensors file whose header declares floating-point weights of about the model's size — checked on the
-// header alone, before any tensor is decoded, so a file of one huge U8 tensor costs no memory — and, once
-// converted, exactly the architecture's keys and shapes, checked by the loader every later use goes through.
-// Only then is the studio's copy written (src/zoo/convert.ts makes it); nothing is written otherwise.
+// header alone, before any tensor is decoded, so a file of one huge U8 tensor costs no memory — or a PyTorch
+// checkpoint (read without running it, its decoding bounded by torch-checkpoint.ts, then held to the same value
+// budget); and, once converted, exactly the architecture's keys and shapes, checked by the loader every later
+// use goes through. Only then is the studio's copy written (always safetensors: src/zoo/convert.ts makes a
+// classifier's; a segmenter's or detector's keeps its file's names, which the loader maps and whose BGR stem it
+// swaps on every load as it does for the original file); nothing is written otherwise.
 import { parseSafetensors, SAFETENSORS_LIMITS, validateSafetensors, writeSafetensors, type TensorMap } from '../model/safetensors.ts';
+import { isLegacyTorch, parseTorchCheckpoint } from '../model/torch-checkpoint.ts';
 import { FileReadError, readRegularFile } from '../util/read-file.ts';
+import { looksLikeZip } from '../util/zip.ts';
 import { convertTensors, LABELS_METADATA_KEY } from './convert.ts';
 import { zooLabels } from './labels.ts';
-import type { VariantName } from '../model/registry/index.ts';
+import { isClassifierRow } from './zoo.ts';
+import type { NetworkName } from '../model/registry/index.ts';
 import type { ZooEntry } from '../model/registry/types.ts';
 
 export class ZooFileError extends Error {}
@@ -23,12 +29,12 @@ const isCounter = (name: string) => name.endsWith('num_batches_tracked');
  * counters, which come to under 2 % of any zoo model's; the margin keeps a file of the wrong model or of
  * padding from being decoded (each value becomes 4 bytes of Float32Array).
  */
-export function valueBudget(entry: ZooEntry<VariantName>): number {
+export function valueBudget(entry: ZooEntry<NetworkName>): number {
   return Math.ceil(entry.params * 1.05) + 100_000;
 }
 
 /** Checks the header's dtypes and its total number of values against `entry`, before anything is decoded. */
-export function checkHeaderBudget(entry: ZooEntry<VariantName>, entries: readonly HeaderEntry[], source: string): void {
+export function checkHeaderBudget(entry: ZooEntry<NetworkName>, entries: readonly HeaderEntry[], source: string): void {
   let values = 0;
   for (const e of entries) {
     const allowed = WEIGHT_DTYPES.has(e.dtype) || (isCounter(e.name) && (e.dtype === 'I64' || e.dtype === 'I32'));
@@ -41,14 +47,24 @@ export function checkHeaderBudget(entry: ZooEntry<VariantName>, entries: readonl
   }
 }
 
+/** The values of a PyTorch checkpoint's tensors (decoded already, within torch-checkpoint.ts's bound), held to `entry`'s budget. */
+function checkValueBudget(entry: ZooEntry<NetworkName>, tensors: TensorMap, source: string): void {
+  const values = [...tensors.values()].reduce((n, t) => n + t.data.length, 0);
+  const budget = valueBudget(entry);
+  if (values > budget) {
+    throw new ZooFileError(`${source}: holds ${values.toLocaleString('en')} values, more than the ${budget.toLocaleString('en')} a ${entry.name} checkpoint can have: refused`);
+  }
+}
+
 /**
- * Loads `tensors` (timm names, PyTorch layouts) into a fresh `entry.variant` model of `classes` classes and
- * disposes it: every key and shape must be the architecture's, the classifier included. The model code (and
- * TensorFlow.js with it) is loaded only here, when a new file is checked, never to list or use the cache.
+ * Loads `tensors` (PyTorch layouts; timm's names for a classifier, any name its family reads otherwise) into a
+ * fresh `entry.variant` network of `classes` outputs and disposes it: every key and shape must be the
+ * architecture's, the classifier included. The model code (and TensorFlow.js with it) is loaded only here, when
+ * a new file is checked, never to list or use the cache.
  */
-export async function checkArchitecture(entry: ZooEntry<VariantName>, tensors: TensorMap, classes: number, source: string): Promise<void> {
-  const [{ createModel }, { loadWeights }] = await Promise.all([import('../model/model.ts'), import('../model/weights.ts')]);
-  const model = createModel(entry.variant, { numClasses: classes });
+export async function checkArchitecture(entry: ZooEntry<NetworkName>, tensors: TensorMap, classes: number, source: string): Promise<void> {
+  const [{ createNetwork }, { loadWeights }] = await Promise.all([import('../model/networks.ts'), import('../model/weights.ts')]);
+  const model = createNetwork(entry.variant, classes);
   try {
     loadWeights(model, tensors, { source, allowHeadMismatch: false });
   } catch (e) {
@@ -59,7 +75,7 @@ export async function checkArchitecture(entry: ZooEntry<VariantName>, tensors: T
 }
 
 /** The hub file's place on the Hub, as the studio's copy records it and messages name it. */
-export function hubOrigin(entry: ZooEntry<VariantName>): string {
+export function hubOrigin(entry: ZooEntry<NetworkName>): string {
   return `${entry.repo}@${entry.revision}/${entry.file}`;
 }
 
@@ -74,14 +90,22 @@ export interface StudioCopy {
  * above; nothing is written. The copy's `source` metadata is always the zoo row's place on the Hub (what names
  * the row it came from); an import adds `imported_from`. Every refusal of the file is a ZooFileError.
  */
-export async function checkedCopy(entry: ZooEntry<VariantName>, buf: Buffer, sha256: string, importedFrom?: string): Promise<StudioCopy> {
+export async function checkedCopy(entry: ZooEntry<NetworkName>, buf: Buffer, sha256: string, importedFrom?: string): Promise<StudioCopy> {
   const origin = importedFrom ?? hubOrigin(entry);
   let tensors: TensorMap;
   try {
-    checkHeaderBudget(entry, validateSafetensors(buf, origin).entries, origin);
-    tensors = convertTensors(entry, parseSafetensors(buf, origin).tensors);
+    let read: TensorMap;
+    if (looksLikeZip(buf) || isLegacyTorch(buf)) {
+      read = parseTorchCheckpoint(buf, origin);
+      checkValueBudget(entry, read, origin);
+    } else {
+      checkHeaderBudget(entry, validateSafetensors(buf, origin).entries, origin);
+      read = parseSafetensors(buf, origin).tensors;
+    }
+    // A classifier's file is converted to timm's names and RGB now; a dense network's keeps its names (see above).
+    tensors = isClassifierRow(entry) ? convertTensors(entry, read) : withoutCounters(read);
   } catch (e) {
-    // Not a safetensors file, or not one convertTensors can read (no stem, half of a q/k/v): a file error.
+    // Not a safetensors file or PyTorch checkpoint, or not one convertTensors can read (no stem, half of a q/k/v): a file error.
     if (e instanceof ZooFileError || !(e instanceof Error) || e instanceof TypeError || e instanceof RangeError) throw e;
     throw new ZooFileError(e.message.startsWith(origin) ? e.message : `${origin}: ${e.message}: not a ${entry.name} checkpoint`);
   }
@@ -90,19 +114,26 @@ export async function checkedCopy(entry: ZooEntry<VariantName>, buf: Buffer, sha
   return {
     tensors,
     metadata: {
-      format: 'timm', variant: entry.variant, num_classes: String(labels.length), source: hubOrigin(entry), source_sha256: sha256,
+      format: isClassifierRow(entry) ? 'timm' : entry.keys, variant: entry.variant, num_classes: String(labels.length), source: hubOrigin(entry), source_sha256: sha256,
       ...(importedFrom !== undefined ? { imported_from: importedFrom } : {}),
-      input: 'RGB in [0, 1]' + (entry.channels === 'BGR' ? ' (BGR stem swapped)' : '') + (entry.normalize ? ' (mean/std folded into the stem)' : ''),
+      input: isClassifierRow(entry)
+        ? 'RGB in [0, 1]' + (entry.channels === 'BGR' ? ' (BGR stem swapped)' : '') + (entry.normalize ? ' (mean/std folded into the stem)' : '')
+        : `${entry.channels} in [0, 1] under ${entry.keys} names: the loader maps them and swaps a BGR stem, so the network takes RGB`,
       [LABELS_METADATA_KEY]: JSON.stringify(labels), label_set: entry.labels,
     },
   };
 }
 
+/** BatchNorm's step counters: integers no network of the studio reads. */
+function withoutCounters(t: TensorMap): TensorMap {
+  return new Map([...t].filter(([k]) => !isCounter(k)));
+}
+
 /** Reads the downloaded file at `source` and writes its checked studio copy to `dest` (nothing when refused). */
-export async function writeVerifiedCopy(entry: ZooEntry<VariantName>, source: string, sha256: string, dest: string): Promise<void> {
+export async function writeVerifiedCopy(entry: ZooEntry<NetworkName>, source: string, sha256: string, dest: string): Promise<void> {
   let buf: Buffer;
   try {
-    buf = readRegularFile(source, { maxBytes: SAFETENSORS_LIMITS.maxFileBytes, what: 'safetensors file' });
+    buf = readRegularFile(source, { maxBytes: SAFETENSORS_LIMITS.maxFileBytes, what: 'weights file' });
   } catch (e) {
     if (e instanceof FileReadError) throw new ZooFileError(`${hubOrigin(entry)}: ${e.reason}`);
     throw e;

@@ -36,7 +36,8 @@ describe('models list / pull', () => {
     let r = await run('models', 'list', '--json');
     expect(r.code, r.stderr).toBe(0);
     const before = JSON.parse(r.stdout) as { name: string; cached: boolean; variant: string; source: string; size: number }[];
-    expect(before.map((m) => m.name)).toEqual(['mobilevit_xxs', 'mobilevit_xs', 'mobilevit_s', 'mobilenetv2_100', 'apple_mobilevit_xxs', 'apple_mobilevit_xs', 'apple_mobilevit_s']);
+    expect(before.map((m) => m.name)).toEqual(['mobilevit_xxs', 'mobilevit_xs', 'mobilevit_s', 'mobilenetv2_100', 'apple_mobilevit_xxs', 'apple_mobilevit_xs', 'apple_mobilevit_s',
+      'deeplabv3_mobilevit_xxs', 'deeplabv3_mobilevit_xs', 'deeplabv3_mobilevit_s', 'ssdlite_mobilevit_xxs', 'ssdlite_mobilevit_xs', 'ssdlite_mobilevit_s']);
     expect(before.every((m) => !m.cached && m.size > 0)).toBe(true);
 
     r = await run('models', 'pull', 'mobilevit_xxs', '--json');
@@ -92,7 +93,7 @@ describe('offline: models pull says what to do, models import fills the cache', 
     try {
       let r = await runWith(nowhere, offlineWs, ['models', 'pull', 'mobilevit_xxs']);
       expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(/127\.0\.0\.1 refused the connection \(ECONNREFUSED.*Without the Hub: import a local copy \(mobilevit-studio models import <file\.safetensors> --as mobilevit_xxs\), set HF_ENDPOINT to a mirror/);
+      expect(r.stderr).toMatch(/127\.0\.0\.1 refused the connection \(ECONNREFUSED.*Without the Hub: import a local copy \(mobilevit-studio models import <file> --as mobilevit_xxs\), set HF_ENDPOINT to a mirror/);
       r = await runWith(nowhere, offlineWs, ['models', 'import', fixture('mobilevit_xxs_256_b1_c1000.weights.safetensors')]);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toMatch(/^imported timm\/mobilevit_xxs\.cvnets_in1k@main: .*; use --weights mobilevit_xxs/);

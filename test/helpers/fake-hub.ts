@@ -37,6 +37,12 @@ export class FakeHub {
     return this;
   }
 
+  /** A file off the Hub, as a publisher's plain web server has it: `{endpoint}/cdn/{path}`, with no checksum header. */
+  publish(path: string, f: HubFile): this {
+    this.files.set(path, { drops: 1, ...f });
+    return this;
+  }
+
   async start(): Promise<this> {
     this.server = http.createServer((req, res) => this.handle(req, res));
     this.server.on('connection', (s) => { this.sockets.add(s); s.on('close', () => this.sockets.delete(s)); });

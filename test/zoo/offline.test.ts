@@ -19,7 +19,7 @@ import { closedPort } from '../helpers/ports.ts';
 const WEIGHTS_FILE = fixture('mobilevit_xxs_256_b1_c1000.weights.safetensors');
 const WEIGHTS = readFileSync(WEIGHTS_FILE);
 const SHA = createHash('sha256').update(WEIGHTS).digest('hex');
-const ADVICE = /Without the Hub: import a local copy \(mobilevit-studio models import <file\.safetensors> --as mobilevit_xxs\), set HF_ENDPOINT to a mirror of huggingface\.co, or train from scratch/;
+const ADVICE = /Without the Hub: import a local copy \(mobilevit-studio models import <file> --as mobilevit_xxs\), set HF_ENDPOINT to a mirror of huggingface\.co, or train from scratch/;
 
 let ws: string;
 beforeEach(() => { ws = mkdtempSync(join(tmpdir(), 'mvit-offline-')); });
@@ -125,14 +125,14 @@ describe('importZoo: a local file into the cache', () => {
     await expect(importZoo(tiny, undefined, ws)).rejects.toThrow(/tiny\.safetensors: cannot tell which zoo model this is .*name it with --as \(one of mobilevit_xxs, /);
   });
 
-  it('a PyTorch checkpoint is refused with a way to convert it, by its name or by its bytes', async () => {
+  it('a file is read by its content, not its name: safetensors named .pt imports; a zip that torch.save did not write is refused', async () => {
     const pt = join(ws, 'model.pt');
     writeFileSync(pt, WEIGHTS);
-    await expect(importZoo(pt, 'xxs', ws)).rejects.toThrow(/model\.pt: a PyTorch checkpoint cannot be imported yet; save it as safetensors first .*save_file/);
+    expect((await importZoo(pt, 'xxs', ws)).name).toBe('mobilevit_xxs');
     const zip = join(ws, 'disguised.safetensors');
     writeFileSync(zip, Buffer.concat([Buffer.from('PK\x03\x04', 'latin1'), Buffer.alloc(100)]));
-    await expect(importZoo(zip, 'xxs', ws)).rejects.toThrow(/PyTorch checkpoint/);
-    expect(isCached(findZooEntry('xxs')!, ws)).toBe(false);
+    await expect(importZoo(zip, 'mobilenetv2_100', ws)).rejects.toThrow(/disguised\.safetensors is not a zip archive .*; nothing was cached/);
+    expect(isCached(findZooEntry('mobilenetv2_100')!, ws)).toBe(false);
   });
 
   it('a file of another architecture is refused and what was cached under the name stays usable', async () => {

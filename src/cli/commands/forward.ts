@@ -4,7 +4,8 @@ import { requireFlag, UsageError } from '../args.ts';
 import type { CliCommand } from '../command.ts';
 import { DEVICE_FLAG, withDevice, NETWORK_FLAG, networkFlag, variantFlag } from '../common.ts';
 import { taskOf } from '../../model/registry/index.ts';
-import { modelSourceFlags, RUN_FLAG } from '../weights.ts';
+import { existsSync } from 'node:fs';
+import { modelSourceFlags, resolveWeightsFlag, RUN_FLAG } from '../weights.ts';
 import { readSafetensors, writeSafetensors } from '../../model/safetensors.ts';
 
 export const command: CliCommand = {
@@ -24,6 +25,8 @@ export const command: CliCommand = {
     if (flags.weights === undefined && flags.run === undefined) throw new UsageError('give --weights FILE|MODEL or --run DIR');
     const inputPath = requireFlag<string>(flags, 'input');
     const outputPath = requireFlag<string>(flags, 'output');
+    // A zoo name in --weights is pulled when not cached and names its network (a dense one's path is taken below).
+    if (flags.run === undefined && typeof flags.weights === 'string' && !existsSync(flags.weights)) await resolveWeightsFlag(flags, io);
     // A segmentation or detection network is named by --variant; a classifier's may also come from its weights.
     const named = flags.variant === undefined ? undefined : networkFlag(flags);
     const readInput = () => {

@@ -21,7 +21,7 @@ export const command: CliCommand = {
     workspace: { type: 'string', description: 'workspace folder whose models/ holds the cache (default: $MOBILEVIT_WORKSPACE or the per-user data folder)' },
     as: { type: 'string', description: 'models import: the zoo model the file is (see models list), e.g. mobilevit_xxs; default: recognised by its key names and size' },
   },
-  positional: { min: 1, max: 2, value: 'list | pull <name|repo> | import <file.safetensors>' },
+  positional: { min: 1, max: 2, value: 'list | pull <name|repo> | import <file.safetensors|.pt|.bin>' },
   async run(flags, io, args = []) {
     const [sub, name] = args;
     const workspace = workspaceOf(flags);
@@ -29,8 +29,10 @@ export const command: CliCommand = {
       if (name !== undefined) throw new UsageError('models list takes no name');
       const rows = listZoo(workspace);
       if (flags.json) { io.out(JSON.stringify(rows)); return 0; }
-      io.out(table(['name', 'variant', 'source', 'size', 'cached', 'ImageNet top-1'],
-        rows.map((r) => [r.name, r.variant, `${r.repo}@${r.revision}`, `${r.sizeApprox ? '≈' : ''}${mb(r.size)}`, r.cached ? 'yes' : 'no', r.top1 !== null ? `${r.top1.toFixed(1)} %` : '?'])));
+      const score = (r: (typeof rows)[number]) => r.top1 !== null ? `ImageNet top-1 ${r.top1.toFixed(1)} %`
+        : r.score ? `${r.score.metric === 'mIoU' ? 'VOC mIoU' : 'COCO mAP'} ${r.score.value.toFixed(1)} %` : '?';
+      io.out(table(['name', 'variant', 'source', 'size', 'cached', 'reported'],
+        rows.map((r) => [r.name, r.variant, `${r.repo}@${r.revision}`, `${r.sizeApprox ? '≈' : ''}${mb(r.size)}`, r.cached ? 'yes' : 'no', score(r)])));
       io.err(`cache: ${workspace}/models   (hub: ${process.env.HF_ENDPOINT || 'https://huggingface.co'})`);
       return 0;
     }
@@ -52,7 +54,7 @@ export const command: CliCommand = {
       return 0;
     }
     if (sub === 'import') {
-      if (name === undefined) throw new UsageError('models import needs a .safetensors file: models import <file> [--as <name>]');
+      if (name === undefined) throw new UsageError('models import needs a weights file (.safetensors, or a PyTorch .pt/.bin): models import <file> [--as <name>]');
       report(await importZoo(name, typeof flags.as === 'string' ? entryOf(flags.as) : undefined, workspace), 'imported');
       return 0;
     }

@@ -1,7 +1,19 @@
 // DeepLabv3 on a MobileViT backbone (semantic segmentation), as transformers' MobileViTForSemanticSegmentation
 // builds it with the settings of Apple's apple/deeplabv3-mobilevit-* checkpoints (the head: src/model/deeplabv3.ts).
 import { MOBILEVIT_S, MOBILEVIT_XS, MOBILEVIT_XXS } from './mobilevit.ts';
-import { denseFamily } from './types.ts';
+import { denseFamily, type ZooEntry } from './types.ts';
+
+type Size = 'xxs' | 'xs' | 's';
+
+// Apple's checkpoints on the Hub, under transformers' names, trained on BGR input (the loader swaps the stem's
+// input channels when it maps the names). The safetensors conversion of the small one lives in a pull request's
+// ref; for the others only the original pytorch_model.bin on main could be confirmed from here, which the zoo
+// reads as it reads safetensors. The Hub states each file's sha256 (its LFS id), checked at every download.
+const appleFile = (hfSize: string, size: Size, revision: string, file: string, params: number, miou: number): ZooEntry<`deeplabv3_mobilevit_${Size}`> => ({
+  name: `deeplabv3_mobilevit_${size}`, repo: `apple/deeplabv3-mobilevit-${hfSize}`, revision, file,
+  variant: `deeplabv3_mobilevit_${size}`, source: 'apple', keys: 'huggingface', channels: 'BGR', normalize: null,
+  score: { metric: 'mIoU', value: miou }, params, imageSize: 512, evalCrop: 1, interpolation: 'bilinear', labels: 'voc-21',
+});
 
 export const DEEPLABV3_MOBILEVIT = denseFamily({
   id: 'deeplabv3_mobilevit',
@@ -16,5 +28,9 @@ export const DEEPLABV3_MOBILEVIT = denseFamily({
     { name: 'deeplabv3_mobilevit_xs', label: 'DeepLabv3-MobileViT-XS', short: 'DL-XS', spec: { backbone: MOBILEVIT_XS } },
     { name: 'deeplabv3_mobilevit_s', label: 'DeepLabv3-MobileViT-S', short: 'DL-S', spec: { backbone: MOBILEVIT_S } },
   ],
-  zoo: [],
+  zoo: [
+    appleFile('xx-small', 'xxs', 'main', 'pytorch_model.bin', 1_854_853, 73.6),
+    appleFile('x-small', 'xs', 'main', 'pytorch_model.bin', 2_944_069, 77.1),
+    appleFile('small', 's', 'refs/pr/2', 'model.safetensors', 6_357_941, 79.1),
+  ],
 });

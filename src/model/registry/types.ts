@@ -58,8 +58,8 @@ interface BaseFamily<T extends Task, E> {
   /** Shown as a baseline to compare with, not as a model of the paper. */
   readonly baseline?: boolean;
   readonly variants: readonly E[];
-  /** Its pretrained files (src/zoo reads them); the zoo holds classifiers only so far. */
-  readonly zoo: T extends 'classification' ? readonly ZooEntry<VariantNameOf<E>>[] : readonly [];
+  /** Its pretrained files (src/zoo reads them). */
+  readonly zoo: readonly ZooEntry<VariantNameOf<E>>[];
 }
 
 type VariantNameOf<E> = E extends BaseEntry<infer N, unknown> ? N : never;
@@ -78,11 +78,17 @@ export function denseFamily<const N extends string, T extends 'segmentation' | '
   return f;
 }
 
-/** A pretrained checkpoint on the Hugging Face Hub that loads into one of the family's variants. */
+/** The label sets of the zoo's files: ImageNet-1k's classes; PASCAL VOC's and COCO's with the background first. */
+export type LabelSet = 'imagenet-1k' | 'voc-21' | 'coco-81';
+
+/**
+ * A pretrained checkpoint that loads into one of the family's variants: a file on the Hugging Face Hub, or one
+ * a publisher serves from its own site (`url`; ml-cvnets' detectors).
+ */
 export interface ZooEntry<V extends string = string> {
   /** The short name: `mobilevit_xxs`, … */
   name: string;
-  /** The Hub repository, `owner/name`. */
+  /** The Hub repository, `owner/name`; for a file off the Hub, the publisher's project and the model (unique per row). */
   repo: string;
   /**
    * The revision the file is fetched at. A branch name where the full commit hash could not be looked up from
@@ -91,19 +97,33 @@ export interface ZooEntry<V extends string = string> {
   revision: string;
   /** The first hex digits of the commit the studio was written against, when known. */
   commit?: string;
+  /** The file's path in the repository (or under the publisher's address); `.pt`/`.bin` are PyTorch checkpoints. */
   file: string;
-  /** The classifier variant it loads into (a name of its family). */
+  /**
+   * A file off the Hub: its address under ml-cvnets' published models (CVNETS_MODELS_URL, src/zoo/store.ts), fetched
+   * as it is, with no checksum from the server.
+   */
+  cvnets?: true;
+  /**
+   * The file's sha256 where its publisher states one. Hub files need none (the Hub sends its LFS sha256); a file
+   * without either is trusted on first use: the studio records the sha256 of its first download and holds every
+   * later download to it (src/zoo/first-use.ts).
+   */
+  sha256?: string;
+  /** The network it loads into (a name of its family). */
   variant: V;
   source: 'timm' | 'apple';
   /** The key names in the file. */
-  keys: 'timm' | 'huggingface';
+  keys: 'timm' | 'huggingface' | 'ml-cvnets';
   /** Channel order the network was trained on; BGR is turned into RGB by swapping the stem's input channels. */
   channels: 'RGB' | 'BGR';
   /** Per-channel normalisation the network was trained with (RGB order), folded into the stem's BatchNorm. */
   normalize: { mean: [number, number, number]; std: [number, number, number] } | null;
   /** ImageNet top-1 reported by the source (for the listing). */
   top1?: number;
-  /** Parameters (classifier of 1000 classes included). */
+  /** A dense model's score reported by the source: PASCAL VOC val mIoU, COCO val mAP (percent). */
+  score?: { metric: 'mIoU' | 'mAP'; value: number };
+  /** Parameters (its label set's classifier included). */
   params: number;
   /** Evaluation size of the source's config. */
   imageSize: number;
@@ -111,6 +131,6 @@ export interface ZooEntry<V extends string = string> {
   evalCrop: number;
   /** The resize kernel of the source's evaluation transform. */
   interpolation: Interpolation;
-  /** Which label set the classifier predicts. */
-  labels: 'imagenet-1k';
+  /** Which label set it predicts. */
+  labels: LabelSet;
 }
