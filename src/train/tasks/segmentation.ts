@@ -13,6 +13,7 @@ import { loadWeights } from '../../model/weights.ts';
 import { PIXEL_OBJECTIVE } from '../../optim/objective.ts';
 import type { BestEpoch, TrainSettings } from '../../protocol/contract.ts';
 import { DenseCompute } from '../dense-compute.ts';
+import { initBackbone } from '../segmentation-init.ts';
 import { PREFETCH_BATCHES } from '../defaults.ts';
 import { resolveRecipe } from '../../protocol/recipe.ts';
 import { evaluateSegmentation, type SegmentationEvaluation } from '../segmentation-evaluate.ts';
@@ -27,7 +28,6 @@ export function segmentationNetwork(variant: string): string {
 function refusals(s: TrainSettings, device: PrepareContext['device']): string[] {
   const out: string[] = [];
   if (s.headOnly) out.push('headOnly (a quick fine-tune solves a classifier on pooled features; a segmentation head reads a feature map)');
-  if (s.weights) out.push('weights (initialising DeepLabv3 from a classification or segmentation checkpoint is not implemented yet)');
   if (!(device instanceof LocalDevice)) out.push(`the ${device.info.name} device (segmentation trains in this process for now: --backend wasm, cpu or tensorflow)`);
   return out;
 }
@@ -81,9 +81,10 @@ async function open(ctx: OpenContext, scan: SegmentationScan): Promise<PreparedD
   try {
     const resume = ctx.checkpoint;
     if (resume) loadWeights(model, resume.weights, { allowHeadMismatch: false, source: resume.source });
+    const start = !resume && s.weights ? [initBackbone(model, s.weights, s.variant)] : [];
     const evalSet = scan.val.length === 0 ? null
       : await buildMaskSet(scan.val, s.imageSize, { signal: ctx.signal, onProgress: (d, t) => ctx.onPrepare?.('eval-set', d, t) });
-    const notes = evalSet ? [] : ['no validation images: epochs report training metrics only'];
+    const notes = evalSet ? start : [...start, 'no validation images: epochs report training metrics only'];
     const settings = ctx.trainer(true);
     compute = new DenseCompute(model, model, settings, PIXEL_OBJECTIVE, resume?.state);
     ctx.announce(scan.train.length, notes, ctx.device.info.name);
