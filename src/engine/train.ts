@@ -73,7 +73,8 @@ async function deviceFor(devices: EngineDevices, p: EngineParams<'train.start'>,
     return devices.current(); // the loop reports the unreadable run itself
   }
   const spec = { variant: settings.variant, imageSize: settings.imageSize };
-  if (!devices.choosesFor(spec)) return devices.current();
+  // Segmentation and detection train in this process only (their tasks refuse the other devices): nothing to choose.
+  if (settings.task !== 'classification' || !devices.choosesFor(spec)) return devices.current();
   return serial(() => devices.forTraining(spec, {
     signal,
     onProgress: (done, total) => ctx.trainPrepare(p.runId, 'devices', done, total),
