@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { EngineModel, EngineParams, EngineResult } from '../protocol/engine.ts';
 import { openRgb, toRgb } from '../data/decode.ts';
-import { encodeIndexMask } from '../data/mask-png.ts';
+import { encodeIndexMask, vocPalette } from '../data/mask-png.ts';
 import { SegmentationModel } from '../model/segmentation.ts';
 import { classShares, DEFAULT_SCORE_THRESHOLD, detectImage, namedDetections, segmentImage } from '../inspect/dense-predict.ts';
 import { pngDataUrl } from '../inspect/overlay.ts';
@@ -64,7 +64,9 @@ async function predictDense(p: EngineParams<'predict'>, ref: Extract<EngineModel
   if (m.model instanceof SegmentationModel) {
     const map = await segmentImage(m.model, image, imageSize);
     const ms = performance.now() - start;
-    return { task: 'segmentation', ...run, ms, classMap: pngDataUrl(encodeIndexMask(map)), classes: classShares(map, labels) };
+    const palette = vocPalette();
+    const classes = classShares(map, labels).map((c) => ({ ...c, colour: [palette[3 * c.index], palette[3 * c.index + 1], palette[3 * c.index + 2]] as [number, number, number] }));
+    return { task: 'segmentation', ...run, ms, classMap: pngDataUrl(encodeIndexMask(map, palette)), classes };
   }
   const scoreThreshold = p.scoreThreshold ?? DEFAULT_SCORE_THRESHOLD;
   const found = await detectImage(m.model, image, imageSize, scoreThreshold);

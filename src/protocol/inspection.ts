@@ -43,8 +43,10 @@ export const SegmentPredictResult = z.object({
   height: z.number().int().positive(),
   /** An 8-bit palette PNG, width × height: the palette index of a pixel is its class; the palette is PASCAL VOC's. */
   classMap: DisplayDataUrl,
-  /** Every class in label order, with its share of the image's pixels. */
-  classes: z.array(z.object({ index: z.number().int(), label: z.string(), share: prob })),
+  /** Every class in label order, with its share of the image's pixels and its colour in the class map's palette. */
+  classes: z.array(z.object({
+    index: z.number().int(), label: z.string(), share: prob, colour: z.tuple([z.number().int(), z.number().int(), z.number().int()]),
+  })),
   ...predictionRun,
 });
 export type SegmentPredictResult = z.infer<typeof SegmentPredictResult>;

@@ -55,7 +55,7 @@ describe('inspect.predict on segmentation and detection runs', () => {
     const map = decodeIndexMask(Buffer.from(r.classMap.slice(r.classMap.indexOf(',') + 1), 'base64'));
     expect([map.width, map.height]).toEqual([WIDTH, HEIGHT]);
     expect(Array.from(map.data)).toEqual(Array.from(expected));
-    expect(r.classes.map((c) => c.label)).toEqual(['background', 'leaf', 'stem']);
+    expect(r.classes.map((c) => [c.label, c.colour])).toEqual([['background', [0, 0, 0]], ['leaf', [128, 0, 0]], ['stem', [0, 128, 0]]]); // VOC's palette
     r.classes.forEach((c) => expect(c.share).toBeCloseTo(expected.filter((v) => v === c.index).length / expected.length, 12));
   }, 120_000);
 

@@ -5,6 +5,7 @@ export const VIEWS = [
   { id: 'runs', label: 'Runs' },
   { id: 'evaluate', label: 'Evaluate' },
   { id: 'attention', label: 'Attention' },
+  { id: 'segment', label: 'Segment' },
   { id: 'latency', label: 'Latency' },
   { id: 'settings', label: 'Settings' },
 ] as const;

@@ -1,0 +1,51 @@
+// The Segment view end to end in Chromium: a segmentation run trained by the CLI on a generated images-and-masks
+// folder, then in the window an image dropped on the view comes back with its predicted classes over it (the
+// class map at the image's own size), the legend with their shares, and an opacity slider that fades the map.
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.ts';
+import { makeSegmentationDataset } from '../helpers/segmentation-dataset.ts';
+import { ensureRendererBuilt, screenshot, shotIfFailed, startStudio, stopStudio, type StudioPage } from './harness.ts';
+
+let tmp: string;
+let data: string;
+let studio: StudioPage;
+
+beforeAll(async () => {
+  await ensureRendererBuilt();
+  tmp = await mkdtemp(join(tmpdir(), 'segment-e2e-'));
+  data = join(tmp, 'masks');
+  await makeSegmentationDataset(data, { layout: 'images-masks', count: 6, classes: 3, size: 40, labels: true });
+  const trained = await runCli('train', '--data', data, '--variant', 'deeplabv3_mobilevit_xxs', '--image-size', '64', '--epochs', '1', '--batch-size', '6',
+    '--workspace', join(tmp, 'workspace'), '--name', 'leaves', '--backend', 'wasm');
+  if (trained.code !== 0) throw new Error(`train failed: ${trained.err.join('\n')}`);
+  studio = await startStudio(join(tmp, 'workspace'));
+}, 300_000);
+
+afterEach((ctx) => shotIfFailed(studio?.page, ctx.task, 'segment-failed'));
+afterAll(() => stopStudio(studio ?? {}, tmp));
+
+describe('the Segment view', () => {
+  it('shows a segmentation run\'s classes over a dropped image, with the legend and an opacity slider', async () => {
+    const { page, server, problems } = studio;
+    await page.goto(server.url);
+    await page.locator('.conn[data-state="connected"]').waitFor();
+    await page.locator('nav a[href="#/segment"]').click();
+    await expect.poll(() => page.getByTestId('segment-run').locator('option').allTextContents()).toEqual(['leaves — MobileViT-XXS']);
+    await page.locator('input[type="file"]').setInputFiles(join(data, 'images', 'img_001.png'));
+    const map = page.getByTestId('segment-map');
+    await map.waitFor({ timeout: 120_000 });
+    // The class map is a PNG at the image's own size (40 × 40), not the network's 64 px.
+    expect(await map.evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight])).toEqual([40, 40]);
+    const legend = await page.getByTestId('segment-legend').locator('li').allTextContents();
+    expect(legend.length).toBeGreaterThan(0);
+    expect(legend.every((l) => /^(background|shape1|shape2) \d+(\.\d)? %$/.test(l.trim().replace(/\s+/g, ' ')))).toBe(true);
+    await page.getByTestId('segment-opacity').fill('0');
+    expect(await map.evaluate((img: HTMLElement) => getComputedStyle(img).opacity)).toBe('0');
+    await page.getByTestId('segment-opacity').fill('0.6');
+    await screenshot(page, 'segment');
+    expect(problems).toEqual([]);
+  }, 180_000);
+});
