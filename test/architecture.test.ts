@@ -23,7 +23,7 @@ const ALLOWED: Record<string, string[]> = {
   export: ['backend', 'data', 'inspect', 'model', 'protocol', 'run', 'util'],
   zoo: ['model', 'protocol', 'util'],
   engine: ['backend', 'data', 'device', 'export', 'inspect', 'model', 'protocol', 'run', 'train', 'util', 'zoo'],
-  service: ['data', 'engine', 'protocol', 'run', 'util', 'zoo'],
+  service: ['data', 'device', 'protocol', 'run', 'util', 'zoo'], // device: its speed file (Settings)
   server: ['protocol', 'service', 'util', 'build'],
   build: ['util'],
   cli: ['backend', 'build', 'data', 'device', 'engine', 'export', 'inspect', 'model', 'protocol', 'run', 'server', 'service', 'train', 'util', 'zoo'],

@@ -2,13 +2,16 @@
 // The command registry imports this to list flags (`--help`), so TF.js and the devices load only when a
 // command sets one up (a dynamic import), not with the registry.
 import type { BackendReport } from '../backend/report.ts';
+import { join } from 'node:path';
 import { BACKEND_NAMES, DEVICE_NAMES } from '../backend/names.ts';
 import type { ChosenDevice, DeviceDeps } from '../device/choice.ts';
+import { DEVICE_SPEEDS_FILE } from '../device/speed-file.ts';
 import type { FlagSpec, ParsedFlags } from './args.ts';
 import { UsageError } from './args.ts';
 import type { CliIO } from './command.ts';
 import { MAX_INPUT_SIZE, MIN_INPUT_SIZE } from '../model/types.ts';
 import { NETWORK_NAMES, VARIANT_NAMES, parseVariant, taskOf, type NetworkName, type VariantName } from '../model/registry/index.ts';
+import { defaultWorkspace } from '../run/index.ts';
 
 export const BACKEND_FLAG: FlagSpec = { type: 'string', description: `${BACKEND_NAMES.join(' | ')} (default: fastest available; env MOBILEVIT_BACKEND)` };
 export const JSON_FLAG: FlagSpec = { type: 'boolean', description: 'print JSON instead of a table' };
@@ -21,6 +24,9 @@ export const DEVICE_FLAG: FlagSpec = {
   type: 'string',
   description: `${DEVICE_NAMES.join(' | ')} (default auto: for train and resume the device measured fastest on this machine, measured once and kept in device-speeds.json, MOBILEVIT_AUTO_MEASURE=off skips it; else the fastest in-process backend; env MOBILEVIT_BACKEND). wasm-workers trains data parallel on one worker thread per core (env MOBILEVIT_WORKERS); webgpu, webgl and wasm-threads run in headless Chromium (CHROMIUM_PATH)`,
 };
+
+/** The device speeds file the app keeps in its per-user data folder (or $MOBILEVIT_WORKSPACE): the CLI shares it. */
+export const defaultSpeedsFile = (env: Record<string, string | undefined> = process.env): string => join(defaultWorkspace(env), DEVICE_SPEEDS_FILE);
 
 /** How a command's device is chosen: for a `training`, --backend auto is the device measured fastest for it. */
 export interface DeviceSetup {
@@ -35,8 +41,8 @@ export interface DeviceSetup {
  * and reports it on stderr. The caller closes it (a page device is a browser process): use withDevice.
  */
 export async function setupDevice(flags: ParsedFlags, io: CliIO, setup: DeviceSetup = {}): Promise<ChosenDevice> {
-  const [{ chooseDevice }, { describeDevice }, { deviceDeps }, { SpeedFile, defaultSpeedsFile }, { formatBackendBanner }] = await Promise.all([
-    import('../device/choice.ts'), import('../device/describe.ts'), import('../engine/devices.ts'), import('../engine/device-speeds.ts'), import('../backend/report.ts'),
+  const [{ chooseDevice }, { describeDevice }, { deviceDeps }, { SpeedFile }, { formatBackendBanner }] = await Promise.all([
+    import('../device/choice.ts'), import('../device/describe.ts'), import('../engine/devices.ts'), import('../device/speed-file.ts'), import('../backend/report.ts'),
   ]);
   const deps = setup.deps ?? deviceDeps();
   const chosen = await chooseDevice(flags.backend as string | undefined, {

@@ -12,11 +12,11 @@ import { autoMeasures, chooseDevice, probeDevices, type ChosenDevice, type Devic
 import { MEASURE_BATCH, MeasureCancelled, isGpuDevice, type SpeedStore } from '../device/choose.ts';
 import type { ComputeDevice } from '../device/device.ts';
 import { openWorkerDevice, workersOff } from '../device/parallel.ts';
+import { SpeedFile, machineFacts } from '../device/speed-file.ts';
 import type { VariantName } from '../model/registry/index.ts';
 import type { BackendChoice, BackendReport, DeviceSpeeds } from '../protocol/contract.ts';
 import { measureSpeed } from '../train/speed.ts';
 import { toContractReport } from './backend.ts';
-import { SpeedFile, machineFacts } from './device-speeds.ts';
 
 /** Classes of the measured head: a sliver of the work at any count. */
 const MEASURE_CLASSES = 10;

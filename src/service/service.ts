@@ -27,7 +27,7 @@ import type { Reply } from '../protocol/wire.ts';
 import { EngineHandle, type EngineOptions } from './engine-handle.ts';
 import { forkEngine, type SpawnEngine } from './engine-process.ts';
 import type { Dialogs, StudioHost } from './host.ts';
-import { DEVICE_SPEEDS_FILE, SpeedFile } from '../engine/device-speeds.ts';
+import { DEVICE_SPEEDS_FILE, SpeedFile } from '../device/speed-file.ts';
 import { createRun, defaultWorkspace, probeRunLock, recordFailure } from '../run/index.ts';
 import { TFJS_VERSION, appVersion } from '../util/version.ts';
 import { DatasetService } from './datasets.ts';

@@ -10,7 +10,7 @@ import { chooseDevice, parseDeviceChoice, type DeviceDeps } from '../../src/devi
 import type { ComputeDevice } from '../../src/device/device.ts';
 import type { DeviceInfo } from '../../src/device/wire.ts';
 import { setupDevice } from '../../src/cli/common.ts';
-import { DEVICE_SPEEDS_FILE } from '../../src/engine/device-speeds.ts';
+import { DEVICE_SPEEDS_FILE } from '../../src/device/speed-file.ts';
 import { EngineDevices } from '../../src/engine/devices.ts';
 import { tempDir } from '../engine/fixtures/studio.ts';
 

@@ -3,9 +3,9 @@
 // file the app's 'auto' keeps); --measure measures them again. The same probe as 'auto' (src/device/choice.ts).
 import { positiveInt } from '../args.ts';
 import type { CliCommand } from '../command.ts';
-import { JSON_FLAG, VARIANT_FLAG, inputSize, setupBackend, table, variantFlag } from '../common.ts';
+import { JSON_FLAG, VARIANT_FLAG, defaultSpeedsFile, inputSize, setupBackend, table, variantFlag } from '../common.ts';
 import { MEASURE_BATCH } from '../../device/choose.ts';
-import { SpeedFile, defaultSpeedsFile } from '../../engine/device-speeds.ts';
+import { SpeedFile } from '../../device/speed-file.ts';
 import { dirname, join } from 'node:path';
 
 export const command: CliCommand = {

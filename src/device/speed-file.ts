@@ -2,20 +2,17 @@
 // per-user data folder, or a fixed workspace): the engine writes it when 'auto' or the Measure button
 // measures, the service reads its latest table for the Settings view, and `mobilevit-studio devices` both.
 // Keyed by src/device/choose.ts's speedKey (versions, CPU, Chromium, adapters, variant, size). No tfjs here.
+// The file's path is the caller's: the service and the CLI know the workspace, this module does not.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { z } from 'zod';
-import type { MachineFacts, SpeedStore } from '../device/choose.ts';
+import type { MachineFacts, SpeedStore } from './choose.ts';
 import { DeviceSpeeds } from '../protocol/contract.ts';
-import { defaultWorkspace } from '../run/index.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { TFJS_VERSION, appVersion } from '../util/version.ts';
 
 export const DEVICE_SPEEDS_FILE = 'device-speeds.json';
-
-/** The file the app uses when no workspace is fixed (the CLI shares it). */
-export const defaultSpeedsFile = (env: Record<string, string | undefined> = process.env): string => join(defaultWorkspace(env), DEVICE_SPEEDS_FILE);
 
 /** Tables of other machines, variants and sizes are kept too, the most recent this many. */
 const KEEP = 32;
