@@ -29,6 +29,11 @@ export function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
+/** Pixels stored as bytes (test/fixtures/seg's shape fixtures): the reference's input was bytes / 255 in float32. */
+export function bytePixels(u8: NamedTensor): Float32Array {
+  return Float32Array.from(u8.data, (v) => v / 255);
+}
+
 export function maxAbs(a: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));

@@ -7,15 +7,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.ts';
 import { NETWORK_NAMES, taskOf } from '../../src/model/registry/index.ts';
 import { SegmentationModel } from '../../src/model/segmentation.ts';
-import { readSafetensors, type NamedTensor } from '../../src/model/safetensors.ts';
+import { readSafetensors } from '../../src/model/safetensors.ts';
 import { loadWeights } from '../../src/model/weights.ts';
-import { fixture, maxAbsDiff } from '../helpers/fixtures.ts';
+import { bytePixels, fixture, maxAbsDiff } from '../helpers/fixtures.ts';
 
 const NAME = 'seg/deeplabv3_mobilevit_xxs_256';
 const TOL = 1e-4;
-
-/** The shape fixtures store their seeded pixels as bytes; the reference's input was bytes / 255 in float32. */
-const pixelsOf = (u8: NamedTensor) => tf.tensor4d(Float32Array.from(u8.data, (v) => v / 255), u8.shape as [number, number, number, number]);
 
 describe('DeepLabv3-MobileViT', () => {
   afterAll(async () => { await tf.setBackend('cpu'); });
@@ -76,7 +73,8 @@ describe('DeepLabv3-MobileViT', () => {
       const io = readSafetensors(fixture(`seg/deeplabv3_mobilevit_xxs_${shape}.io.safetensors`)).tensors;
       const model = new SegmentationModel('deeplabv3_mobilevit_xxs', 21);
       loadWeights(model, readSafetensors(fixture(`${NAME}.weights.safetensors`)).tensors, { source: 'seg fixture' });
-      const x = pixelsOf(io.get('input_u8')!);
+      const u8 = io.get('input_u8')!;
+      const x = tf.tensor4d(bytePixels(u8), u8.shape as [number, number, number, number]);
       const logits = model.forward(x);
       const last = model.forwardUntil(x, 'stages.4.1');
       expect(logits.shape).toEqual(io.get('logits_nhwc')!.shape);

@@ -1,19 +1,21 @@
 // DeepLabv3 and SSDLite on compute devices. A device opens a segmentation or detection network for inference and
-// its 'logits' are the network's one output tensor (src/device/kernel.ts); in headless Chromium (webgpu and webgl
-// on SwiftShader, a software GPU; threaded wasm) they match the references made by transformers
+// its 'logits' are the network's one output tensor (src/device/kernel.ts); on wasm-workers (two worker threads,
+// a batch split between them) and in headless Chromium (webgpu and webgl on SwiftShader, a software GPU; threaded
+// wasm) they match the references made by transformers
 // (test/fixtures/seg, 72×40 batch 2: non-square, batch 2, stage maps not multiples of the patch) and by ml-cvnets
-// (test/fixtures/det, 320 px), within 1e-3 on the GPU backends and 1e-4 on wasm. One browser per backend, opened
+// (test/fixtures/det, 320 px), within 1e-3 on the GPU backends and 1e-4 on wasm. One device per backend, opened
 // once for both networks; SwiftShader compiles every shader on the CPU, so the limits are for hangs only.
 import * as tf from '@tensorflow/tfjs';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openChromiumDevice } from '../../src/device/chromium.ts';
-import { LocalDevice, type ChannelDevice } from '../../src/device/device.ts';
+import { LocalDevice, type ComputeDevice } from '../../src/device/device.ts';
+import { ParallelDevice } from '../../src/device/parallel.ts';
 import { DetectionModel } from '../../src/model/detection.ts';
-import { readSafetensors, type TensorMap } from '../../src/model/safetensors.ts';
+import { readSafetensors } from '../../src/model/safetensors.ts';
 import { loadWeights } from '../../src/model/weights.ts';
 import { ADAMW } from '../../src/train/defaults.ts';
-import { fixture, maxAbs, maxAbsDiff, maxRelDiff } from '../helpers/fixtures.ts';
+import { bytePixels, fixture, maxAbs, maxAbsDiff, maxRelDiff } from '../helpers/fixtures.ts';
 
 const HAVE_CHROMIUM = existsSync('/usr/bin/chromium');
 const MINUTES = 60_000;
@@ -29,12 +31,6 @@ const det = () => ({
   weights: readSafetensors(fixture('det/ssd_mobilevit_xxs_320_b1.weights.safetensors')).tensors,
   io: readSafetensors(fixture('det/ssd_mobilevit_xxs_320_b1.io.safetensors')).tensors,
 });
-
-/** The seg shape fixtures keep their pixels as bytes; the reference's input was bytes / 255 in float32. */
-function pixels(io: TensorMap): { x: Float32Array; shape: Shape4 } {
-  const u8 = io.get('input_u8')!;
-  return { x: Float32Array.from(u8.data, (v) => v / 255), shape: u8.shape as Shape4 };
-}
 
 /** Splits rows of [4 deltas, classes logits] per anchor into the two. */
 function split(joined: Float32Array, classes: number): { deltas: Float32Array; logits: Float32Array } {
@@ -83,22 +79,19 @@ describe('dense networks on a device (this process, cpu)', () => {
   });
 });
 
-describe.skipIf(!HAVE_CHROMIUM).each([
-  ['wasm-threads', 1e-4],
-  ['webgl', 1e-3],
-  ['webgpu', 1e-3],
-] as const)('dense networks on %s in headless Chromium', (backend, tol) => {
-  let device: ChannelDevice;
-  beforeAll(async () => { device = await openChromiumDevice(backend); }, 10 * MINUTES);
+/** Both networks against their references on the device `open` starts, within `tol`. */
+function parityOn(name: string, tol: number, open: () => Promise<ComputeDevice>): void {
+  let device: ComputeDevice;
+  beforeAll(async () => { device = await open(); }, 10 * MINUTES);
   afterAll(() => device?.close());
 
   it(`DeepLabv3-MobileViT XXS: transformers' logits at 72×40, batch 2, within ${tol}`, async () => {
     const { weights, io } = seg();
     await device.call({ op: 'open', model: SEG, weights });
-    const { x, shape } = pixels(io);
-    const logits = await device.call({ op: 'logits', x, shape, weights: 'live' });
+    const u8 = io.get('input_u8')!;
+    const logits = await device.call({ op: 'logits', x: bytePixels(u8), shape: u8.shape as Shape4, weights: 'live' });
     const diff = maxAbsDiff(logits, io.get('logits_nhwc')!.data);
-    console.log(`${backend} (${device.info.adapter}): DeepLabv3 XXS 72×40 b2 logits max |diff| ${diff.toExponential(2)}`);
+    console.log(`${name} (${device.info.adapter}): DeepLabv3 XXS 72×40 b2 logits max |diff| ${diff.toExponential(2)}`);
     expect(diff).toBeLessThan(tol);
   }, 10 * MINUTES);
 
@@ -109,9 +102,17 @@ describe.skipIf(!HAVE_CHROMIUM).each([
     const got = split(await device.call({ op: 'logits', x: input.data, shape: input.shape as Shape4, weights: 'live' }), 81);
     const deltas = maxRelDiff(got.deltas, io.get('box_deltas')!.data);
     const logits = maxRelDiff(got.logits, io.get('class_logits')!.data);
-    console.log(`${backend} (${device.info.adapter}): SSDLite XXS 320 deltas ${deltas.toExponential(2)}, logits ${logits.toExponential(2)} (scaled)`);
+    console.log(`${name} (${device.info.adapter}): SSDLite XXS 320 deltas ${deltas.toExponential(2)}, logits ${logits.toExponential(2)} (scaled)`);
     expect(maxAbs(io.get('class_logits')!.data)).toBeGreaterThan(1); // the comparison is not of zeros
     expect(deltas).toBeLessThan(tol);
     expect(logits).toBeLessThan(tol);
   }, 10 * MINUTES);
-});
+}
+
+describe('dense networks on wasm-workers (2 threads)', () => parityOn('wasm-workers', 1e-4, () => ParallelDevice.open(2)));
+
+describe.skipIf(!HAVE_CHROMIUM).each([
+  ['wasm-threads', 1e-4],
+  ['webgl', 1e-3],
+  ['webgpu', 1e-3],
+] as const)('dense networks on %s in headless Chromium', (backend, tol) => parityOn(backend, tol, () => openChromiumDevice(backend)));
