@@ -85,7 +85,7 @@ const detection: TaskBench = {
   },
   onnx: (model, size) => exportDetectionOnnx(model as DetectionModel, { size: [size, size] }),
   onnxOutputs: [DETECTION_OUTPUTS.boxDeltas, DETECTION_OUTPUTS.classLogits],
-  trainable: (model) => detectorView(model as DetectionModel),
+  trainable: (model) => detectorView(model as DetectionModel, false), // a full run's view (quick: the backbone frozen)
   objective: BOX_OBJECTIVE,
   // One to three boxes of random classes per image, matched to the anchors of this size and packed as a run's
   // batch carries them (tasks/detection.ts's encoder: matchAnchors, then packTargets).

@@ -3,7 +3,8 @@
 //      TF.js on wasm (one thread, this process) and onnxruntime-node running the studio's own ONNX export of the
 //      same network with the same weights (the graph `export --format onnx` writes), alternate passes after a
 //      warm-up pass each; medians, their ratio, and the largest difference between the two runtimes' outputs (a
-//      check that both ran the same network).
+//      check that both ran the same network). Beside the clock, each pass's CPU time in this process (every
+//      thread's): the work done, which a machine shared with other work disturbs far less than the clock.
 //   2. Training images/s of one network (DeepLabv3 at 256 px, SSDLite at 320 px; MobileViT-XXS's by default) on
 //      wasm through a run's own step: DenseCompute with the task's view of the network and its objective, the
 //      labels as a run's batch carries them (detection: boxes matched to the anchors and packed). wasm-workers
@@ -50,6 +51,17 @@ export interface DenseBenchOptions {
 
 const round = (n: number, d = 2) => +n.toFixed(d);
 
+/** One timed call: its clock time and this process's CPU time (every thread), both in ms. */
+interface Timing { ms: number; cpuMs: number }
+async function timing(f: () => Promise<unknown>): Promise<Timing> {
+  const [t0, c0] = [performance.now(), process.cpuUsage()];
+  await f();
+  const c = process.cpuUsage(c0);
+  return { ms: performance.now() - t0, cpuMs: (c.user + c.system) / 1000 };
+}
+const medians = (ts: Timing[]) => ({ ms: median(ts.map((t) => t.ms)), cpuMs: median(ts.map((t) => t.cpuMs)) });
+const listed = (ts: Timing[]) => ts.map((t) => [round(t.ms, 1), round(t.cpuMs, 1)]);
+
 /** --name=value flags of the command line; a flag without "=" or unknown is one error naming it. */
 export function denseFlags(argv: string[], bench: TaskBench): DenseBenchOptions {
   const o: DenseBenchOptions = {};
@@ -93,7 +105,11 @@ function maxAbsDiff(a: Outputs, b: Outputs, names: string[]): number {
   return max;
 }
 
-export interface InferenceRow { network: string; size: number; tfjsMs: number; ortMs: number; tfjsOverOrt: number; maxAbsDiff: number; tfjsTimes: number[]; ortTimes: number[] }
+export interface InferenceRow {
+  network: string; size: number; tfjsMs: number; ortMs: number; tfjsOverOrt: number; tfjsCpuMs: number; ortCpuMs: number; tfjsOverOrtCpu: number; maxAbsDiff: number;
+  /** Every timed pass: [clock ms, CPU ms]. */
+  tfjsTimes: number[][]; ortTimes: number[][];
+}
 
 async function inference(bench: TaskBench, network: string, size: number, runs: number, threads: number): Promise<InferenceRow> {
   const model = bench.build(network, 1);
@@ -104,15 +120,12 @@ async function inference(bench: TaskBench, network: string, size: number, runs: 
   const session = await createOrtSession(bench.onnx(model, size), { threads });
   const input = new ort.Tensor('float32', nhwcToNchw(pixels, 1, size, size), [1, 3, size, size]);
   let tfjsOut: Outputs = {}, ortOut: Outputs = {};
-  const tfjsOnce = async () => { const t0 = performance.now(); tfjsOut = await bench.forward(model, x); return performance.now() - t0; };
-  const ortOnce = async () => {
-    const t0 = performance.now();
+  const tfjsOnce = () => timing(async () => { tfjsOut = await bench.forward(model, x); });
+  const ortOnce = () => timing(async () => {
     const out = await session.run({ [ONNX_INPUT]: input });
-    const ms = performance.now() - t0;
     ortOut = Object.fromEntries(bench.onnxOutputs.map((n) => [n, out[n].data as Float32Array]));
-    return ms;
-  };
-  const tfjsTimes: number[] = [], ortTimes: number[] = [];
+  });
+  const tfjsTimes: Timing[] = [], ortTimes: Timing[] = [];
   try {
     await tfjsOnce(); await ortOnce(); // warm-up
     for (let r = 0; r < runs; r++) { tfjsTimes.push(await tfjsOnce()); ortTimes.push(await ortOnce()); }
@@ -121,10 +134,11 @@ async function inference(bench: TaskBench, network: string, size: number, runs: 
     model.dispose();
     await session.release();
   }
-  const [tfjsMs, ortMs] = [median(tfjsTimes), median(ortTimes)];
+  const [t, o] = [medians(tfjsTimes), medians(ortTimes)];
   return {
-    network, size, tfjsMs: round(tfjsMs, 1), ortMs: round(ortMs, 1), tfjsOverOrt: round(tfjsMs / ortMs), maxAbsDiff: +maxAbsDiff(tfjsOut, ortOut, bench.onnxOutputs).toExponential(1),
-    tfjsTimes: tfjsTimes.map((t) => round(t, 1)), ortTimes: ortTimes.map((t) => round(t, 1)),
+    network, size, tfjsMs: round(t.ms, 1), ortMs: round(o.ms, 1), tfjsOverOrt: round(t.ms / o.ms),
+    tfjsCpuMs: round(t.cpuMs, 1), ortCpuMs: round(o.cpuMs, 1), tfjsOverOrtCpu: round(t.cpuMs / o.cpuMs),
+    maxAbsDiff: +maxAbsDiff(tfjsOut, ortOut, bench.onnxOutputs).toExponential(1), tfjsTimes: listed(tfjsTimes), ortTimes: listed(ortTimes),
   };
 }
 
@@ -148,7 +162,12 @@ async function workersRefusal(task: DenseTask, s: TrainSettings): Promise<string
   }
 }
 
-export interface TrainingRow { network: string; backend: string; size: number; batch: number; imagesPerPass: number | null; medianMs: number | null; imagesPerSec: number | null; times: number[]; note: string }
+export interface TrainingRow {
+  network: string; backend: string; size: number; batch: number; imagesPerPass: number | null;
+  medianMs: number | null; imagesPerSec: number | null; medianCpuMs: number | null;
+  /** Every timed step: [clock ms, CPU ms]. */
+  times: number[][]; note: string;
+}
 export interface KernelShare { kernel: string; ms: number; share: number }
 
 async function training(bench: TaskBench, variant: VariantName, size: number, batch: number, steps: number) {
@@ -169,12 +188,11 @@ async function training(bench: TaskBench, variant: VariantName, size: number, ba
     batch: { x, labels, size, paths: [], indices, batchIndex: n, release: () => undefined },
     epoch: 0, lr: 1e-3, seed: s.seed, step: n++, frozenBackbone: false, imagesPerPass: perPass,
   });
-  const timed = async () => { const t0 = performance.now(); await step(); return performance.now() - t0; };
-  const times: number[] = [];
+  const times: Timing[] = [];
   let kernels: KernelShare[] = [], profiledMs = 0, composedMs = 0;
   try {
     await step(); // warm-up
-    for (let i = 0; i < steps; i++) times.push(await timed());
+    for (let i = 0; i < steps; i++) times.push(await timing(step));
     const t0 = performance.now();
     const prof = await tf.profile(async () => { await step(); });
     profiledMs = performance.now() - t0;
@@ -189,14 +207,15 @@ async function training(bench: TaskBench, variant: VariantName, size: number, ba
   } finally {
     await compute.dispose();
   }
-  const ms = median(times);
+  const m = medians(times);
   const wasm: TrainingRow = {
-    network, backend: tf.getBackend(), size, batch, imagesPerPass: Number.isFinite(perPass) ? perPass : null, medianMs: round(ms, 1), imagesPerSec: round((batch * 1000) / ms),
-    times: times.map((t) => round(t, 1)), note: "a run's step: DenseCompute, the task's view and objective",
+    network, backend: tf.getBackend(), size, batch, imagesPerPass: Number.isFinite(perPass) ? perPass : null,
+    medianMs: round(m.ms, 1), imagesPerSec: round((batch * 1000) / m.ms), medianCpuMs: round(m.cpuMs, 1),
+    times: listed(times), note: "a run's step: DenseCompute, the task's view and objective",
   };
   const refusal = await workersRefusal(bench.task, s);
   const workers: TrainingRow = {
-    network, backend: 'wasm-workers', size, batch, imagesPerPass: null, medianMs: null, imagesPerSec: null, times: [],
+    network, backend: 'wasm-workers', size, batch, imagesPerPass: null, medianMs: null, imagesPerSec: null, medianCpuMs: null, times: [],
     note: refusal === null ? 'the task takes wasm-workers now: this bench does not measure it yet' : `not supported yet: ${refusal}`,
   };
   return { rows: [wasm, workers], kernels: { network, size, batch, profiledStepMs: round(profiledMs, 1), kernelMs: round(kernels.reduce((t, k) => t + k.ms, 0), 1), customGradientMs: round(composedMs, 1), top: kernels } };
@@ -221,12 +240,13 @@ export async function benchDense(task: DenseTask, opts: DenseBenchOptions = dens
   console.log(`${train.rows[0].network} training: ${train.rows[0].imagesPerSec} images/s`);
 
   console.log(`\n${task} inference, batch 1, ${o.size}×${o.size}: TF.js ${report.tfBackend} (1 thread) against onnxruntime-node (${o.ortThreads} intra-op threads) running`
-    + `\nthe studio's ONNX export of the same network and weights, alternate passes after one warm-up each, medians of ${o.runs}`);
-  console.log(table(['network', 'TF.js ms', 'onnxruntime ms', 'TF.js / onnxruntime', 'max |TF.js − ORT|'],
-    inferenceRows.map((r) => [r.network, r.tfjsMs, r.ortMs, `${r.tfjsOverOrt}×`, r.maxAbsDiff])));
-  console.log(`\n${task} training (train-mode forward, backward, AdamW), median of ${o.steps} steps after one warm-up step`);
-  console.log(table(['network', 'backend', 'size', 'batch', 'images/pass', 'ms/step', 'images/s', 'step'],
-    train.rows.map((r) => [r.network, r.backend, `${r.size} px`, r.batch, r.imagesPerPass ?? '–', r.medianMs ?? '–', r.imagesPerSec ?? '–', r.note])));
+    + `\nthe studio's ONNX export of the same network and weights, alternate passes after one warm-up each, medians of ${o.runs};`
+    + "\nCPU: this process's CPU time per pass (onnxruntime's summed over its threads), the work done, which other load disturbs less");
+  console.log(table(['network', 'TF.js ms', 'onnxruntime ms', 'TF.js / onnxruntime', 'TF.js CPU ms', 'onnxruntime CPU ms', 'CPU ratio', 'max |TF.js − ORT|'],
+    inferenceRows.map((r) => [r.network, r.tfjsMs, r.ortMs, `${r.tfjsOverOrt}×`, r.tfjsCpuMs, r.ortCpuMs, `${r.tfjsOverOrtCpu}×`, r.maxAbsDiff])));
+  console.log(`\n${task} training (train-mode forward, backward, AdamW), median of ${o.steps} steps after one warm-up step (CPU: this process's CPU time)`);
+  console.log(table(['network', 'backend', 'size', 'batch', 'images/pass', 'ms/step', 'images/s', 'CPU ms/step', 'step'],
+    train.rows.map((r) => [r.network, r.backend, `${r.size} px`, r.batch, r.imagesPerPass ?? '–', r.medianMs ?? '–', r.imagesPerSec ?? '–', r.medianCpuMs ?? '–', r.note])));
   const k = train.kernels;
   console.log(`\nKernel split of one ${k.network} step on ${report.tfBackend} (${k.size} px, batch ${k.batch}; tf.profile): the top ${o.top} kernels of ${k.kernelMs} ms`
     + ` in kernels,\n${k.profiledStepMs} ms for the step with the profiler (the rest: JavaScript, uploads, reading back); custom-gradient ops, whose kernels are`

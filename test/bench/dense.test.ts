@@ -27,11 +27,15 @@ describe('dense benchmarks', () => {
     expect(inf.tfjsMs).toBeGreaterThan(0);
     expect(inf.ortMs).toBeGreaterThan(0);
     expect(Math.abs(inf.tfjsOverOrt / (inf.tfjsMs / inf.ortMs) - 1)).toBeLessThan(0.05); // of the unrounded medians
+    expect(inf.tfjsCpuMs).toBeGreaterThan(0);
+    expect(inf.ortCpuMs).toBeGreaterThan(0);
+    expect(inf.tfjsTimes).toHaveLength(1);
     expect(inf.maxAbsDiff).toBeLessThan(1e-3); // the same network and weights on both sides
 
     const [wasm, workers] = r.training;
     expect(wasm).toMatchObject({ network, backend: 'wasm', size: 64, batch: 2 });
     expect(wasm.imagesPerSec).toBeCloseTo(2000 / wasm.medianMs!, 1);
+    expect(wasm.medianCpuMs).toBeGreaterThan(0);
     expect(workers.backend).toBe('wasm-workers');
     // Either measured or said not to be, with the task's own reason.
     if (workers.imagesPerSec === null) expect(workers.note).toMatch(new RegExp(`^(not supported yet: ${task} cannot take the wasm-workers device|the task takes wasm-workers)`));
