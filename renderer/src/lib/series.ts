@@ -19,6 +19,10 @@ export interface RunCurves {
   valTop1: Point[];
   trainLossByEpoch: Point[];
   valLossByEpoch: Point[];
+  /** Per epoch, x = the epoch: a segmentation run's validation mIoU, a detection run's mAP (.50:.95) and AP50. */
+  valMiou: Point[];
+  valMap: Point[];
+  valAp50: Point[];
 }
 
 export interface RunProgress {
@@ -47,6 +51,7 @@ export class RunSeries {
   /** Arrays are only ever appended to or truncated in place, never replaced. */
   readonly curves: RunCurves = {
     trainLoss: [], lr: [], epochTrainLoss: [], valLoss: [], trainTop1: [], valTop1: [], trainLossByEpoch: [], valLossByEpoch: [],
+    valMiou: [], valMap: [], valAp50: [],
   };
   readonly progress: RunProgress = {
     epoch: 0, totalEpochs: null, step: 0, stepsPerEpoch: null, totalSteps: null, fraction: null, imagesPerSec: null,
@@ -109,6 +114,9 @@ export class RunSeries {
           this.curves.valLoss.push({ x: e.step, y: e.val.loss });
           this.curves.valTop1.push({ x: e.epoch, y: e.val.top1 });
           this.curves.valLossByEpoch.push({ x: e.epoch, y: e.val.loss });
+          if (e.val.miou != null) this.curves.valMiou.push({ x: e.epoch, y: e.val.miou });
+          if (e.val.map != null) this.curves.valMap.push({ x: e.epoch, y: e.val.map });
+          if (e.val.ap50 != null) this.curves.valAp50.push({ x: e.epoch, y: e.val.ap50 });
         }
         break;
       case 'warning':
@@ -140,7 +148,7 @@ export class RunSeries {
     };
     for (const k of ['trainLoss', 'lr', 'epochTrainLoss', 'valLoss'] as const) keep(c[k], step);
     const lastEpoch = c.epochTrainLoss.length; // epochs completed at the checkpoint
-    for (const k of ['trainTop1', 'valTop1', 'trainLossByEpoch', 'valLossByEpoch'] as const) keep(c[k], lastEpoch);
+    for (const k of ['trainTop1', 'valTop1', 'trainLossByEpoch', 'valLossByEpoch', 'valMiou', 'valMap', 'valAp50'] as const) keep(c[k], lastEpoch);
   }
 
   private updateEstimates(): void {

@@ -6,11 +6,13 @@ import {
   isTerminalEvent,
   statusAfter,
   type RunStatus,
+  type TaskName,
   type TrainEvent,
   type TrainSettingsInput,
 } from '../../../src/protocol/contract.ts';
 import { toProblem, type Problem } from '../lib/errors.ts';
 import { variantLabel } from '../lib/format.ts';
+import { networkFor } from '../lib/networks.ts';
 import { RunSeries } from '../lib/series.ts';
 import { studio } from './studio.svelte.ts';
 
@@ -28,6 +30,13 @@ class Training {
   form = $state<TrainForm>(defaultForm());
   runId = $state<string | null>(null);
   runName = $state<string | null>(null);
+  /** The task of the run shown: its curves plot top-1, mIoU or mAP. */
+  runTask = $state<TaskName>('classification');
+  /**
+   * The form's task was picked by the user: it stays when another folder is opened. Otherwise the task follows the
+   * kind of dataset the opened folder is (the scan's task).
+   */
+  taskInsisted = $state(false);
   status = $state<RunStatus | null>(null);
   /** The studio says the run can continue from a checkpoint (Resume is offered only then). */
   resumable = $state(false);
@@ -108,6 +117,7 @@ class Training {
       this.status = detail.run.status;
       this.resumable = detail.run.resumable;
       this.runName = detail.run.name;
+      this.runTask = detail.run.settings.task;
     } catch (e) {
       this.problem = toProblem(e, 'Could not load the run');
     } finally {
@@ -129,10 +139,11 @@ class Training {
     const started = await this.act(async () => {
       // A readable default name; the Runs view renames.
       const f = this.form;
-      const name = `${variantLabel(f.variant)} · ${f.imageSize} px${f.multiScale ? ' multi-scale' : ''} · ${f.epochs} epoch${f.epochs === 1 ? '' : 's'}`;
+      const name = `${variantLabel(networkFor(f.task, f.variant))} · ${f.imageSize} px${f.multiScale ? ' multi-scale' : ''} · ${f.epochs} epoch${f.epochs === 1 ? '' : 's'}`;
       const { runId } = await studio.request('train.start', { settings: input, name });
       this.runId = runId;
       this.runName = name;
+      this.runTask = f.task;
       this.status = 'running';
       this.series = new RunSeries(this.early?.get(runId) ?? []);
       this.revision++;
