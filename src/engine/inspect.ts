@@ -6,7 +6,12 @@
 import * as tf from '@tensorflow/tfjs';
 import type { EngineModel, EngineParams, EngineResult } from '../protocol/engine.ts';
 import { openRgb, toRgb } from '../data/decode.ts';
-import { encodeIndexMask, vocPalette } from '../data/mask-png.ts';
+import { decodeIndexMask, encodeIndexMask, vocPalette, type IndexMask } from '../data/mask-png.ts';
+import { MAX_MASK_BYTES } from '../data/segmentation-scan.ts';
+import { PixelConfusion } from '../train/segmentation-metrics.ts';
+import { IGNORE_INDEX } from '../util/mask-values.ts';
+import { readRegularFile } from '../util/read-file.ts';
+import type { ImageInput } from '../protocol/contract.ts';
 import { SegmentationModel } from '../model/segmentation.ts';
 import { classShares, DEFAULT_SCORE_THRESHOLD, detectImage, namedDetections, segmentImage } from '../inspect/dense-predict.ts';
 import { pngDataUrl } from '../inspect/overlay.ts';
@@ -60,17 +65,38 @@ async function predictDense(p: EngineParams<'predict'>, ref: Extract<EngineModel
   const imageSize = p.imageSize ?? m.imageSize!;
   const image = await withImageFile(p.image, (file) => toRgb(openRgb(file), file));
   const run = { imageSize, recordedImageSize: m.imageSize, width: image.width, height: image.height };
-  const start = performance.now();
   if (m.model instanceof SegmentationModel) {
+    const mask = p.mask ? await readMask(p.mask, image, m.model.numClasses) : null;
+    const start = performance.now();
     const map = await segmentImage(m.model, image, imageSize);
     const ms = performance.now() - start;
     const palette = vocPalette();
     const classes = classShares(map, labels).map((c) => ({ ...c, colour: [palette[3 * c.index], palette[3 * c.index + 1], palette[3 * c.index + 2]] as [number, number, number] }));
-    return { task: 'segmentation', ...run, ms, classMap: pngDataUrl(encodeIndexMask(map, palette)), classes };
+    const groundTruth = mask ? { classMap: pngDataUrl(encodeIndexMask(mask, palette)), ...scored(map, mask, m.model.numClasses) } : undefined;
+    return { task: 'segmentation', ...run, ms, classMap: pngDataUrl(encodeIndexMask(map, palette)), classes, groundTruth };
   }
+  const start = performance.now();
   const scoreThreshold = p.scoreThreshold ?? DEFAULT_SCORE_THRESHOLD;
   const found = await detectImage(m.model, image, imageSize, scoreThreshold);
   return { task: 'detection', ...run, ms: performance.now() - start, scoreThreshold, detections: namedDetections(found, labels) };
+}
+
+/** The request's mask of `image`, read as the dataset scan reads masks; one error naming it when it does not fit the image or the run. */
+async function readMask(input: ImageInput, image: { width: number; height: number }, classes: number): Promise<IndexMask> {
+  const name = 'path' in input ? input.path : 'the dropped mask';
+  const mask = await withImageFile(input, async (file) => decodeIndexMask(readRegularFile(file, { maxBytes: MAX_MASK_BYTES, what: 'mask' }), name));
+  if (mask.width !== image.width || mask.height !== image.height) throw new RangeError(`${name}: the mask is ${mask.width}×${mask.height} but its image is ${image.width}×${image.height}`);
+  const beyond = mask.data.find((v) => v >= classes && v !== IGNORE_INDEX);
+  if (beyond !== undefined) throw new RangeError(`${name}: the mask holds class ${beyond}, but the run has ${classes} classes (0 to ${classes - 1}; ${IGNORE_INDEX} = ignore)`);
+  return mask;
+}
+
+/** The prediction scored against the mask as evaluation scores a set (segmentation-metrics.ts), ignore pixels excluded. */
+function scored(map: IndexMask, mask: IndexMask, classes: number): { miou: number; pixelAccuracy: number; perClassIou: (number | null)[] } {
+  const confusion = new PixelConfusion(classes);
+  confusion.add(map.data, mask.data);
+  const { miou, pixelAccuracy, perClassIou } = confusion.scores();
+  return { miou, pixelAccuracy, perClassIou };
 }
 
 export function attention(p: EngineParams<'attention'>, ctx: HandlerContext, devices: EngineDevices): Promise<EngineResult<'attention'>> {

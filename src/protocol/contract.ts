@@ -109,6 +109,8 @@ export const requests = {
       imageSize: int(MIN_INPUT_SIZE, MAX_INPUT_SIZE).optional(),
       /** A detector's: the boxes scoring above it are returned (default 0.3); other tasks ignore it. */
       scoreThreshold: z.number().min(0).lt(1).optional(),
+      /** A segmentation run's: the image's ground-truth mask (a palette or grey index PNG, 255 = ignore), scored and returned. */
+      mask: ImageInput.optional(),
     }).strict(),
     result: PredictResult,
   },

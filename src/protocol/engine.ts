@@ -53,7 +53,7 @@ export const engineMethods = {
     params: z.object({ runDir: FsPath, checkpoint: z.enum(['best', 'last']), maxMisclassified: z.number().int().min(0) }),
     result: requests['eval.run'].result.omit({ runId: true }),
   },
-  predict: { params: withModel({ imageSize: z.number().int().optional(), scoreThreshold: z.number().optional() }), result: requests['inspect.predict'].result },
+  predict: { params: withModel({ imageSize: z.number().int().optional(), scoreThreshold: z.number().optional(), mask: ImageInput.optional() }), result: requests['inspect.predict'].result },
   attention: {
     params: requests['inspect.attention'].params.omit({ model: true }).extend({ model: EngineModel }),
     result: requests['inspect.attention'].result,

@@ -47,6 +47,14 @@ export const SegmentPredictResult = z.object({
   classes: z.array(z.object({
     index: z.number().int(), label: z.string(), share: prob, colour: z.tuple([z.number().int(), z.number().int(), z.number().int()]),
   })),
+  /** When the request gave the image's mask: it in the same palette, and the prediction scored against it (ignore pixels excluded). */
+  groundTruth: z.object({
+    classMap: DisplayDataUrl,
+    miou: prob,
+    pixelAccuracy: prob,
+    /** Label order; null where the class is in neither the mask nor the prediction. */
+    perClassIou: z.array(prob.nullable()),
+  }).optional(),
   ...predictionRun,
 });
 export type SegmentPredictResult = z.infer<typeof SegmentPredictResult>;

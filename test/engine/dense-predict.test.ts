@@ -2,11 +2,12 @@
 // folders made here, as the training loop leaves them): the class map at the photo's own size equal to the
 // network's logits upsampled and argmaxed, with each class's share; the boxes above the threshold asked for, in the
 // photo's pixels, equal to the detector's post-processing.
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.ts';
 import type { RgbImage } from '../../src/data/decode.ts';
-import { decodeIndexMask } from '../../src/data/mask-png.ts';
+import { decodeIndexMask, encodeIndexMask } from '../../src/data/mask-png.ts';
 import { DetectionModel } from '../../src/model/detection.ts';
 import { SegmentationModel } from '../../src/model/segmentation.ts';
 import { stateDict } from '../../src/model/weights.ts';
@@ -57,6 +58,30 @@ describe('inspect.predict on segmentation and detection runs', () => {
     expect(Array.from(map.data)).toEqual(Array.from(expected));
     expect(r.classes.map((c) => [c.label, c.colour])).toEqual([['background', [0, 0, 0]], ['leaf', [128, 0, 0]], ['stem', [0, 128, 0]]]); // VOC's palette
     r.classes.forEach((c) => expect(c.share).toBeCloseTo(expected.filter((v) => v === c.index).length / expected.length, 12));
+
+    // With the image's mask: it comes back in the same palette, and the prediction is scored against it by hand's rule.
+    const truth = Uint8Array.from(expected, (v, i) => (i % WIDTH < WIDTH / 2 ? 1 : i % 7 === 0 ? 255 : v));
+    const maskFile = join(tmp.dir, 'photo-mask.png');
+    writeFileSync(maskFile, encodeIndexMask({ width: WIDTH, height: HEIGHT, data: truth }));
+    const g = SegmentPredictResult.parse(await ok('inspect.predict', { model: { runId }, image: { path: photo }, mask: { path: maskFile } })).groundTruth!;
+    expect(decodeIndexMask(Buffer.from(g.classMap.slice(g.classMap.indexOf(',') + 1), 'base64')).data).toEqual(truth);
+    const iou = [0, 1, 2].map((c) => {
+      let [inter, union] = [0, 0];
+      truth.forEach((t, i) => {
+        if (t === 255) return;
+        if (t === c && expected[i] === c) inter++;
+        if (t === c || expected[i] === c) union++;
+      });
+      return union ? inter / union : null;
+    });
+    iou.forEach((v, c) => (v === null ? expect(g.perClassIou[c]).toBeNull() : expect(g.perClassIou[c]).toBeCloseTo(v, 12)));
+    const labelled = truth.filter((t) => t !== 255).length;
+    expect(g.pixelAccuracy).toBeCloseTo(truth.filter((t, i) => t !== 255 && t === expected[i]).length / labelled, 12);
+    const small = join(tmp.dir, 'small-mask.png');
+    writeFileSync(small, encodeIndexMask({ width: 8, height: 8, data: new Uint8Array(64) }));
+    const wrong = await service.handle('inspect.predict', { model: { runId }, image: { path: photo }, mask: { path: small } });
+    expect(wrong.ok).toBe(false);
+    expect(wrong.ok ? '' : wrong.error.message).toMatch(/small-mask\.png: the mask is 8×8 but its image is 72×52/);
   }, 120_000);
 
   it('a detection run: the boxes above the threshold asked for, in the photo\'s pixels, named by the run\'s classes', async () => {
