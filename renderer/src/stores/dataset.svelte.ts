@@ -57,7 +57,10 @@ class Dataset {
       this.scan = scan;
       this.remember(scan.root);
       this.thumbsClass = null;
-      await this.loadThumbs(0);
+      this.thumbs = [];
+      this.thumbsTotal = 0;
+      // Thumbnails browse class folders: a segmentation or detection folder has none.
+      if ((scan.task ?? 'classification') === 'classification') await this.loadThumbs(0);
     } catch (e) {
       this.problem = toProblem(e, 'Could not read this folder');
     } finally {
