@@ -1,8 +1,8 @@
 // Evaluating a detection run outside the training loop (task-eval-run.ts): its checkpoint on the validation
 // images of its dataset, COCO's scores as the loop reports them at an epoch's end.
-import { buildDetectionSet } from '../data/detection-loader.ts';
+import { buildDetectionSet, type DetectionSet } from '../data/detection-loader.ts';
+import type { DetectionScan } from '../data/detection-scan.ts';
 import { DetectionModel } from '../model/detection.ts';
-import { loadWeightsFile } from '../model/weights-file.ts';
 import type { RunRecord } from '../run/index.ts';
 import { evaluateDetection, type DetectionEvaluation } from './detection-evaluate.ts';
 import { evaluateTaskRun, type TaskRunOptions, type TaskRunProvenance } from './task-eval-run.ts';
@@ -14,18 +14,11 @@ export interface DetectionRunResult extends DetectionEvaluation, TaskRunProvenan
 
 export async function evaluateDetectionRun(dir: string, run: RunRecord, opts: TaskRunOptions): Promise<DetectionRunResult> {
   const s = run.settings;
-  const result = await evaluateTaskRun(dir, run, opts, {
+  const result = await evaluateTaskRun<DetectionScan, DetectionModel, DetectionSet, DetectionEvaluation>(dir, run, opts, {
     scan: scanForDetection,
-    async evaluate(path, scan, batchSize) {
-      const model = new DetectionModel(detectionNetwork(s.variant), run.classes.length + 1);
-      try {
-        loadWeightsFile(model, path, { allowHeadMismatch: false });
-        const set = await buildDetectionSet(scan.val, s.imageSize, { signal: opts.signal, onProgress: (d, t) => opts.onProgress?.('eval-set', d, t) });
-        return await evaluateDetection(model, set, batchSize, run.classes);
-      } finally {
-        model.dispose();
-      }
-    },
+    network: () => new DetectionModel(detectionNetwork(s.variant), run.classes.length + 1),
+    evalSet: (scan, size, build) => buildDetectionSet(scan.val, size, build),
+    evaluate: evaluateDetection,
   });
   return { ...result, task: 'detection' };
 }
