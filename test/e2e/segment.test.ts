@@ -1,6 +1,7 @@
 // The Segment view end to end in Chromium: a segmentation run trained by the CLI on a generated images-and-masks
 // folder, then in the window an image dropped on the view comes back with its predicted classes over it (the
-// class map at the image's own size), the legend with their shares, and an opacity slider that fades the map.
+// class map at the image's own size), the legend with their shares, and an opacity slider that fades the map;
+// its mask dropped too shows the ground truth beside it and the prediction's scores.
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,23 +29,29 @@ afterEach((ctx) => shotIfFailed(studio?.page, ctx.task, 'segment-failed'));
 afterAll(() => stopStudio(studio ?? {}, tmp));
 
 describe('the Segment view', () => {
-  it('shows a segmentation run\'s classes over a dropped image, with the legend and an opacity slider', async () => {
+  it('shows a segmentation run\'s classes over a dropped image, with the legend, an opacity slider and the ground truth', async () => {
     const { page, server, problems } = studio;
     await page.goto(server.url);
     await page.locator('.conn[data-state="connected"]').waitFor();
     await page.locator('nav a[href="#/segment"]').click();
     await expect.poll(() => page.getByTestId('segment-run').locator('option').allTextContents()).toEqual(['leaves — MobileViT-XXS']);
-    await page.locator('input[type="file"]').setInputFiles(join(data, 'images', 'img_001.png'));
+    await page.locator('input[type="file"]').first().setInputFiles(join(data, 'images', 'img_001.png'));
     const map = page.getByTestId('segment-map');
     await map.waitFor({ timeout: 120_000 });
     // The class map is a PNG at the image's own size (40 × 40), not the network's 64 px.
     expect(await map.evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight])).toEqual([40, 40]);
     const legend = await page.getByTestId('segment-legend').locator('li').allTextContents();
     expect(legend.length).toBeGreaterThan(0);
-    expect(legend.every((l) => /^(background|shape1|shape2) \d+(\.\d)? %$/.test(l.trim().replace(/\s+/g, ' ')))).toBe(true);
+    expect(legend.every((l) => /^(background|shape1|shape2) \d+(\.\d)? %$/.test(l.trim().replace(/\s+/g, ' '))), legend.join(' | ')).toBe(true);
     await page.getByTestId('segment-opacity').fill('0');
     expect(await map.evaluate((img: HTMLElement) => getComputedStyle(img).opacity)).toBe('0');
     await page.getByTestId('segment-opacity').fill('0.6');
+    // Its mask from the dataset: the ground truth beside the prediction, scored against it.
+    await page.locator('.truth input[type="file"]').setInputFiles(join(data, 'masks', 'img_001.png'));
+    const truth = page.getByTestId('segment-truth');
+    await truth.waitFor({ timeout: 60_000 });
+    expect(await truth.evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight])).toEqual([40, 40]);
+    expect(await page.getByTestId('segment-scores').textContent()).toMatch(/Against img_001\.png: mIoU \d+(\.\d)? %, pixel accuracy \d+(\.\d)? %/);
     await screenshot(page, 'segment');
     expect(problems).toEqual([]);
   }, 180_000);

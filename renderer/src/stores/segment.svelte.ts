@@ -1,5 +1,6 @@
-// The Segment view's state: the segmentation run and image under inspection, and its last prediction (the class
-// map at the image's own size, each class's share and colour).
+// The Segment view's state: the segmentation run, image and (optionally) its ground-truth mask under inspection,
+// and its last prediction (the class map at the image's own size, each class's share and colour; with a mask, it
+// too and the prediction's scores).
 import type { ImageInput, SegmentPredictResult } from '../../../src/protocol/contract.ts';
 import { toProblem, type Problem } from '../lib/errors.ts';
 import { studio } from './studio.svelte.ts';
@@ -10,6 +11,9 @@ class Segment {
   imageName = $state('');
   /** The image as dropped or picked: shown beside the prediction and under its overlay. */
   preview = $state<string | null>(null);
+  /** The image's ground-truth mask, when one was dropped: shown beside the prediction and scored against it. */
+  mask = $state.raw<ImageInput | null>(null);
+  maskName = $state('');
   /** How strongly the class map covers the image: 0 the image alone, 1 the classes' colours alone. */
   opacity = $state(0.6);
 
@@ -22,7 +26,15 @@ class Segment {
     this.image = image;
     this.imageName = name;
     this.preview = preview;
+    this.mask = null;
+    this.maskName = '';
     this.result = null;
+    void this.query();
+  }
+
+  setMask(mask: ImageInput, name: string): void {
+    this.mask = mask;
+    this.maskName = name;
     void this.query();
   }
 
@@ -32,7 +44,9 @@ class Segment {
     this.loading = true;
     this.problem = null;
     try {
-      const r = await studio.request('inspect.predict', { model: { runId: this.runId, checkpoint: 'best' }, image: this.image });
+      const r = await studio.request('inspect.predict', {
+        model: { runId: this.runId, checkpoint: 'best' }, image: this.image, ...(this.mask ? { mask: this.mask } : {}),
+      });
       if (seq !== this.seq) return; // another run or image was chosen meanwhile
       if (r.task !== 'segmentation') throw new Error(`run ${this.runId} is a ${r.task} run, not a segmentation run`);
       this.result = r;
