@@ -17,12 +17,7 @@ import { orientedSize } from './decode.ts';
 import { decodeIndexMask } from './mask-png.ts';
 import { IMAGE_EXTENSIONS, type SkippedFile } from './scan.ts';
 import { splitClass } from './split.ts';
-import { DEFAULT_VAL_FRACTION } from '../protocol/contract.ts';
-
-export const VOC_CLASSES = [
-  'background', 'aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat', 'chair', 'cow', 'diningtable',
-  'dog', 'horse', 'motorbike', 'person', 'pottedplant', 'sheep', 'sofa', 'train', 'tvmonitor',
-];
+import { DEFAULT_VAL_FRACTION, VOC_CLASSES } from '../protocol/contract.ts';
 
 /** The largest mask file read (a 8192×8192 palette PNG compresses far below this). */
 export const MAX_MASK_BYTES = 64 * 1024 * 1024;

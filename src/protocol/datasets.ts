@@ -7,6 +7,12 @@ import { DisplayDataUrl } from './common.ts';
 export const DEFAULT_VAL_FRACTION = 0.15;
 export const ValFraction = z.number().min(0.01).max(0.9);
 
+/** PASCAL VOC's 21 classes, the background first (a VOC folder's names, and the zoo's DeepLabv3 label set). */
+export const VOC_CLASSES = [
+  'background', 'aeroplane', 'bicycle', 'bird', 'boat', 'bottle', 'bus', 'car', 'cat', 'chair', 'cow', 'diningtable',
+  'dog', 'horse', 'motorbike', 'person', 'pottedplant', 'sheep', 'sofa', 'train', 'tvmonitor',
+];
+
 export const SizeStats = z.object({ min: z.number(), max: z.number(), median: z.number() });
 
 export const ScanSummary = z.object({

@@ -1,8 +1,8 @@
 // The label sets of the zoo's files, in the order their classifiers predict them.
 // ImageNet-1k: the ILSVRC-2012 order that timm's and transformers' classifiers use; the data file was extracted
 // once from @tensorflow-models/mobilenet (Apache-2.0), which is not a dependency.
-import { VOC_CLASSES } from '../data/segmentation-scan.ts';
 import type { LabelSet } from '../model/registry/types.ts';
+import { VOC_CLASSES } from '../protocol/datasets.ts';
 import data from './imagenet-classes.json' with { type: 'json' };
 
 export const IMAGENET_CLASSES: readonly string[] = data.classes;

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeIndexMask } from '../../src/data/mask-png.ts';
 import { isSegmentationFolder } from '../../src/data/dataset-kind.ts';
-import { scanSegmentation, VOC_CLASSES } from '../../src/data/segmentation-scan.ts';
+import { scanSegmentation } from '../../src/data/segmentation-scan.ts';
+import { VOC_CLASSES } from '../../src/protocol/datasets.ts';
 import { makeSegmentationDataset } from '../helpers/segmentation-dataset.ts';
 import { makeDataset } from '../helpers/dataset.ts';
 

@@ -62,7 +62,8 @@ describe('the model registry', () => {
 
   it('lists the zoo in its order, timm files first, without a row for the made-up variant', async () => {
     const { ZOO } = await import('../../src/zoo/zoo.ts');
-    expect(ZOO.map((e) => e.name)).toEqual(['mobilevit_xxs', 'mobilevit_xs', 'mobilevit_s', 'mobilenetv2_100', 'apple_mobilevit_xxs', 'apple_mobilevit_xs', 'apple_mobilevit_s']);
+    expect(ZOO.map((e) => e.name)).toEqual(['mobilevit_xxs', 'mobilevit_xs', 'mobilevit_s', 'mobilenetv2_100', 'apple_mobilevit_xxs', 'apple_mobilevit_xs', 'apple_mobilevit_s',
+      'deeplabv3_mobilevit_xxs', 'deeplabv3_mobilevit_xs', 'deeplabv3_mobilevit_s', 'ssdlite_mobilevit_xxs', 'ssdlite_mobilevit_xs', 'ssdlite_mobilevit_s']);
   });
 });
 
