@@ -34,6 +34,14 @@ describe('the runs table', () => {
     expect(filterRuns([seg, run('c')], 'task:segmentation').map((r) => r.id)).toEqual(['s']);
   });
 
+  it("shows a detection run's best mAP, and filters by it", () => {
+    const map = RUN_COLUMNS.find((c) => c.id === 'bestMap')!;
+    const det = { ...run('d', { settings: { task: 'detection' } }), best: { epoch: 3, top1: 0.5, loss: 2, map: 0.214 } };
+    expect(map.format(map.value(det))).toBe('21.4 %');
+    expect(map.value(run('c', { best: 0.8 }))).toBeNull();
+    expect(filterRuns([det, run('c', { best: 0.9 })], 'bestMap>0.2').map((r) => r.id)).toEqual(['d']);
+  });
+
   it('shows the settings a run used: the recipe\'s resolved values over its "auto"', () => {
     const r = { ...run('a'), recipe: { settings: TrainSettings.parse({ data: '/d', warmupEpochs: 3 }), explanation: '' } };
     const warmup = RUN_COLUMNS.find((c) => c.id === 'warmupEpochs')!;

@@ -63,6 +63,7 @@ export const RUN_COLUMNS: RunColumn[] = [
   metric('epochsDone', 'epochs done', 'Epochs trained so far', (r) => r.epochsDone, (v) => (v == null ? '—' : String(v))),
   metric('bestTop1', 'best val. top-1', 'Highest validation top-1 accuracy of any epoch', (r) => r.best?.top1 ?? null, (v) => pct(v)),
   metric('bestMiou', 'best val. mIoU', 'Highest validation mean IoU of any epoch (segmentation runs; their top-1 is the pixel accuracy)', (r) => r.best?.miou ?? null, (v) => pct(v)),
+  metric('bestMap', 'best val. mAP', 'Highest validation COCO mAP (IoU .50:.95) of any epoch (detection runs)', (r) => r.best?.map ?? null, (v) => pct(v)),
   metric('bestEpoch', 'best epoch', 'The epoch that reached it', (r) => r.best?.epoch ?? null, (v) => (v == null ? '—' : String(v))),
   metric('lastValTop1', 'last val. top-1', 'Validation top-1 accuracy of the last epoch', (r) => r.last?.valTop1 ?? null, (v) => pct(v)),
   metric('lastValLoss', 'last val. loss', 'Validation loss of the last epoch', (r) => r.last?.valLoss ?? null, (v) => num(v)),

@@ -92,23 +92,31 @@ class Runs {
     }
   }
 
-  private async loadOverlays(): Promise<void> {
-    const ids = [...this.selected];
+  /** A run's record and events (kept until the list refreshes); null with the problem shown when it cannot be read. */
+  async detail(id: string): Promise<RunDetail | null> {
     try {
-      const overlays: Overlay[] = [];
-      for (const id of ids) {
-        let d = this.details.get(id);
-        if (!d) {
-          d = await studio.request('runs.get', { runId: id });
-          this.details.set(id, d);
-        }
-        overlays.push({ run: d.run, series: new RunSeries(d.events) });
+      let d = this.details.get(id);
+      if (!d) {
+        d = await studio.request('runs.get', { runId: id });
+        this.details.set(id, d);
       }
-      // A newer toggle may have finished first; keep only the latest selection's answer.
-      if (ids.join() === this.selected.join()) this.overlays = overlays;
+      return d;
     } catch (e) {
       this.problem = toProblem(e, 'Could not load the run’s metrics');
+      return null;
     }
+  }
+
+  private async loadOverlays(): Promise<void> {
+    const ids = [...this.selected];
+    const overlays: Overlay[] = [];
+    for (const id of ids) {
+      const d = await this.detail(id);
+      if (!d) return;
+      overlays.push({ run: d.run, series: new RunSeries(d.events) });
+    }
+    // A newer toggle may have finished first; keep only the latest selection's answer.
+    if (ids.join() === this.selected.join()) this.overlays = overlays;
   }
 }
 
