@@ -1,18 +1,9 @@
 // A studio model run on onnxruntime: exported in memory at one input size, then used where a TF.js model
-// would be (predict, eval). forward() takes and returns TF.js tensors so evaluation code stays the same.
+// would be (predict, eval: train/inference-model.ts, when the runtime rule picks it). forward() takes and returns TF.js tensors so evaluation code stays the same.
 import * as tf from '@tensorflow/tfjs';
 import type { Model } from '../model/model.ts';
 import { exportOnnx } from './onnx.ts';
 import { createOrtSession, ortLogits, type OrtSession } from './ort.ts';
-
-export const RUNTIMES = ['tfjs', 'onnxruntime'] as const;
-export type Runtime = (typeof RUNTIMES)[number];
-
-export function parseRuntime(v: unknown): Runtime {
-  if (v === undefined) return 'tfjs';
-  if (!(RUNTIMES as readonly unknown[]).includes(v)) throw new RangeError(`--runtime must be one of ${RUNTIMES.join(', ')}, got "${String(v)}"`);
-  return v as Runtime;
-}
 
 export class OrtModel {
   private constructor(private readonly session: OrtSession, readonly imageSize: number, readonly numClasses: number) {}

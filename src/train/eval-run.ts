@@ -18,6 +18,7 @@ import type { Interpolation } from '../util/interpolation.ts';
 import { readRun, type CheckpointKind } from '../run/index.ts';
 import type { Heap } from '../model/memory.ts';
 import { batchThatFits } from '../device/pass-budget.ts';
+import type { InferenceRuntime } from './feature-runtime.ts';
 
 export interface EvalRunOptions {
   /** A run folder; its variant, classes, image size and checkpoint are used. */
@@ -39,8 +40,11 @@ export interface EvalRunOptions {
   evalCrop?: number | 'auto';
   onProgress?: (task: 'scan' | 'eval-set', done: number, total: number) => void;
   signal?: AbortSignal;
-  /** Runs the loaded model elsewhere (the CLI's --runtime onnxruntime); called with the evaluation size. */
-  runtime?: (model: Model, imageSize: number) => Promise<EvalModel & { dispose(): unknown }>;
+  /**
+   * Runs the loaded model elsewhere (a compute device, onnxruntime: train/inference-model.ts), called with the
+   * evaluation size and the number of images; its runtime and note, when it gives them, go into the result.
+   */
+  runtime?: (model: Model, imageSize: number, images: number) => Promise<EvalModel & { dispose(): unknown; runtime?: InferenceRuntime; note?: string }>;
 }
 
 export interface EvalRunResult extends Evaluation {
@@ -54,6 +58,9 @@ export interface EvalRunResult extends Evaluation {
   interpolation: Interpolation;
   /** Which images: 'val' (a val/ folder or the run's split) or 'all'. */
   images: 'val' | 'all';
+  /** The runtime that computed the logits (TF.js unless the runner says otherwise), and where and why in words. */
+  runtime: InferenceRuntime;
+  runtimeNote?: string;
 }
 
 export async function evaluateModel(opts: EvalRunOptions): Promise<EvalRunResult> {
@@ -92,14 +99,17 @@ export async function evaluateModel(opts: EvalRunOptions): Promise<EvalRunResult
     const requested = opts.batchSize ?? run?.settings.batchSize ?? 32;
     const batchSize = opts.heap ? batchThatFits({ what: 'evaluation', variant: loaded.model.variant, size: imageSize, images: requested, kind: 'infer' }, opts.heap) : requested;
     const set = await buildEvalSet(entries, imageSize, { cropPct: evalCrop, interpolation: pre.interpolation, signal: opts.signal, onProgress: (d, t) => opts.onProgress?.('eval-set', d, t) });
-    const runner = opts.runtime ? await opts.runtime(loaded.model, imageSize) : null;
+    const runner = opts.runtime ? await opts.runtime(loaded.model, imageSize, entries.length) : null;
     let evaluation: Evaluation;
     try {
       evaluation = await evaluateSet(runner ?? loaded.model, set, batchSize, scan.classes);
     } finally {
       await runner?.dispose();
     }
-    return { ...evaluation, classes: scan.classes, source: loaded.source, data: scan.root, imageSize, evalCrop, interpolation: pre.interpolation, images };
+    return {
+      ...evaluation, classes: scan.classes, source: loaded.source, data: scan.root, imageSize, evalCrop, interpolation: pre.interpolation, images,
+      runtime: runner?.runtime ?? 'tfjs', ...(runner?.note ? { runtimeNote: runner.note } : {}),
+    };
   } finally {
     loaded.model.dispose();
   }

@@ -6,7 +6,8 @@
 // inference-runtimes.json beside the device speeds (the per-user data folder or $MOBILEVIT_WORKSPACE), so the
 // next run on the machine does not measure again. MOBILEVIT_INFERENCE_RUNTIME=tfjs|onnxruntime|auto overrides;
 // where 'auto' measures nothing (MOBILEVIT_AUTO_MEASURE=off, as the tests run) TF.js is used unless cached.
-// Whichever it is, one note says where the features were computed and why.
+// Whichever it is, one note says where the features were computed and why. Evaluation passes and predict take
+// the same rule (chooseInferenceRuntime; train/inference-model.ts opens their model on the runtime it picks).
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -25,6 +26,12 @@ import { TFJS_VERSION, appVersion } from '../util/version.ts';
 
 export const INFERENCE_RUNTIMES = ['tfjs', 'onnxruntime'] as const;
 export type InferenceRuntime = (typeof INFERENCE_RUNTIMES)[number];
+/** A --runtime flag: a runtime, or 'auto' for the rule; not given, the rule with MOBILEVIT_INFERENCE_RUNTIME (undefined). */
+export function parseRuntime(v: unknown): InferenceRuntime | 'auto' | undefined {
+  if (v === undefined || v === 'auto' || (INFERENCE_RUNTIMES as readonly unknown[]).includes(v)) return v as InferenceRuntime | 'auto' | undefined;
+  throw new RangeError(`--runtime must be one of auto, ${INFERENCE_RUNTIMES.join(', ')}, got "${String(v)}"`);
+}
+
 /** Largest difference allowed between the runtimes' features, relative to the features' largest magnitude. */
 export const PARITY = 1e-4;
 /** Images of the measurement's probe batch. */
@@ -144,31 +151,32 @@ export interface FeatureSourceOptions {
   file?: string;
 }
 
-/** Opens the runtime the rule picks for `model` at `size` px, saying which and why through onNote. */
-export async function openFeatureSource(model: Model, size: number, o: FeatureSourceOptions): Promise<FeatureSource> {
+/** The rule's answer: a runtime and why, in words. */
+export interface RuntimeDecision { runtime: InferenceRuntime; why: string }
+
+/**
+ * The rule's answer where nothing need be measured now: a runtime asked for (the option, else
+ * MOBILEVIT_INFERENCE_RUNTIME), too little work to pay for a measurement, a choice kept for this machine, or
+ * measuring switched off. null: measure now.
+ */
+function decided(model: Model, size: number, o: FeatureSourceOptions): RuntimeDecision | null {
   const env = o.env ?? process.env;
   const asked = o.runtime ?? (env.MOBILEVIT_INFERENCE_RUNTIME?.trim() || 'auto');
   if (asked !== 'auto' && !(INFERENCE_RUNTIMES as readonly string[]).includes(asked)) {
     throw new Error(`MOBILEVIT_INFERENCE_RUNTIME must be one of auto, ${INFERENCE_RUNTIMES.join(', ')}, got "${asked}"`);
   }
-  const say = (s: FeatureSource, why: string) => { o.onNote?.(`backbone features on ${s.where} (${why})`); return s; };
-  const tryOrt = async (why: string): Promise<FeatureSource> => {
-    try {
-      return say(await openOrt(model, size), why);
-    } catch (e) {
-      return say(await openTfjs(model, o.device), `onnxruntime could not start: ${(e as Error).message}`);
-    }
-  };
-  if (asked === 'onnxruntime') return tryOrt('asked for');
-  if (asked === 'tfjs') return say(await openTfjs(model, o.device), 'asked for');
-  if (o.pixels < MEASURE_WORTH_PIXELS) return say(await openTfjs(model, o.device), 'too little work to measure the runtimes');
+  if (asked !== 'auto') return { runtime: asked as InferenceRuntime, why: 'asked for' };
+  if (o.pixels < MEASURE_WORTH_PIXELS) return { runtime: 'tfjs', why: 'too little work to measure the runtimes' };
   const file = o.file ?? runtimesFile(env);
-  const key = runtimeKey(model.variant, size, o.device.info.name);
-  const kept = readKept(file).find((e) => e.key === key);
-  if (kept) return kept.runtime === 'onnxruntime' ? tryOrt(`${kept.reason}; kept for this machine in ${file}`) : say(await openTfjs(model, o.device), `${kept.reason}; kept for this machine in ${file}`);
-  if (measuringOff(env)) return say(await openTfjs(model, o.device), 'runtimes not measured: MOBILEVIT_AUTO_MEASURE=off');
+  const kept = readKept(file).find((e) => e.key === runtimeKey(model.variant, size, o.device.info.name));
+  if (kept) return { runtime: kept.runtime, why: `${kept.reason}; kept for this machine in ${file}` };
+  if (measuringOff(env)) return { runtime: 'tfjs', why: 'runtimes not measured: MOBILEVIT_AUTO_MEASURE=off' };
+  return null;
+}
 
-  // Measure both on the same probe images, then keep the one that wins open.
+/** Measures both runtimes on the same probe images, keeps the choice, and returns the winner open (or TF.js, saying why onnxruntime was not). */
+async function measured(model: Model, size: number, o: FeatureSourceOptions): Promise<{ source: FeatureSource; why: string }> {
+  const file = o.file ?? runtimesFile(o.env ?? process.env);
   const rng = new Rng(size);
   const probe = Float32Array.from({ length: PROBE_IMAGES * size * size * 3 }, () => rng.next());
   const tfjs = await openTfjs(model, o.device);
@@ -176,7 +184,7 @@ export async function openFeatureSource(model: Model, size: number, o: FeatureSo
   try {
     ort = await openOrt(model, size);
   } catch (e) {
-    return say(tfjs, `onnxruntime could not start: ${(e as Error).message}`);
+    return { source: tfjs, why: `onnxruntime could not start: ${(e as Error).message}` };
   }
   let a: Awaited<ReturnType<typeof timePerImage>>;
   let b: Awaited<ReturnType<typeof timePerImage>>;
@@ -190,14 +198,44 @@ export async function openFeatureSource(model: Model, size: number, o: FeatureSo
     b = await timePerImage(ort, probe, size);
   } catch (e) {
     await ort.close();
-    return say(tfjs, `onnxruntime failed on the probe images: ${(e as Error).message}`);
+    return { source: tfjs, why: `onnxruntime failed on the probe images: ${(e as Error).message}` };
   }
   let diff = 0;
   let scale = 0;
   a.rows.forEach((v, i) => { diff = Math.max(diff, Math.abs(v - b.rows[i])); scale = Math.max(scale, Math.abs(v)); });
   const choice = chooseRuntime({ tfjs: a.ms, onnxruntime: b.ms }, diff / Math.max(scale, 1e-12));
+  const key = runtimeKey(model.variant, size, o.device.info.name);
   keep(file, { key, runtime: choice.runtime, msPerImage: { tfjs: a.ms, onnxruntime: b.ms }, reason: choice.reason, measuredAt: Date.now() });
   const [chosen, other] = choice.runtime === 'onnxruntime' ? [ort, tfjs] : [tfjs, ort];
   await other.close();
-  return say(chosen, `${choice.reason} at ${size} px; kept for this machine in ${file}`);
+  return { source: chosen, why: `${choice.reason} at ${size} px; kept for this machine in ${file}` };
+}
+
+/** Opens the runtime the rule picks for `model` at `size` px, saying which and why through onNote. */
+export async function openFeatureSource(model: Model, size: number, o: FeatureSourceOptions): Promise<FeatureSource> {
+  const say = (s: FeatureSource, why: string) => { o.onNote?.(`backbone features on ${s.where} (${why})`); return s; };
+  const d = decided(model, size, o);
+  if (!d) {
+    const m = await measured(model, size, o);
+    return say(m.source, m.why);
+  }
+  if (d.runtime === 'tfjs') return say(await openTfjs(model, o.device), d.why);
+  try {
+    return say(await openOrt(model, size), d.why);
+  } catch (e) {
+    return say(await openTfjs(model, o.device), `onnxruntime could not start: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * The rule's runtime for any inference-mode work of `model` at `size` px (evaluation passes, predict): the same
+ * decision and the same kept measurement as a quick run's features, since the backbone is nearly all of a forward
+ * pass. Where it must measure, it measures as a quick run does and keeps the choice.
+ */
+export async function chooseInferenceRuntime(model: Model, size: number, o: FeatureSourceOptions): Promise<RuntimeDecision> {
+  const d = decided(model, size, o);
+  if (d) return d;
+  const m = await measured(model, size, o);
+  await m.source.close();
+  return { runtime: m.source.runtime, why: m.why };
 }

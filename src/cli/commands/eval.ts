@@ -1,6 +1,6 @@
 // `eval`: evaluates a run's checkpoint on its validation set, or a weights file on a dataset folder:
 // loss, top-1, top-5, per-class accuracy, confusion matrix, the misclassified files.
-import { positiveInt, UsageError } from '../args.ts';
+import { asUsage, positiveInt, UsageError } from '../args.ts';
 import type { CliCommand } from '../command.ts';
 import { flagSpecs, settingFlags, settingsFromFlags } from '../settings-flags.ts';
 import { DEVICE_FLAG, JSON_FLAG, table, withDevice } from '../common.ts';
@@ -28,17 +28,17 @@ export const command: CliCommand = {
     // The training settings eval shares, generated from the contract's schema, with what they mean here.
     ...flagSpecs(EVAL_SETTING_FLAGS),
     misclassified: { type: 'number', description: 'how many misclassified files to list', default: 20 },
-    runtime: { type: 'string', description: 'tfjs (default) | onnxruntime: evaluate the studio\'s ONNX export on onnxruntime-node' },
+    runtime: { type: 'string', description: 'auto (default: onnxruntime-node on the studio\'s ONNX export where measured faster on this machine, as a quick run keeps it; env MOBILEVIT_INFERENCE_RUNTIME) | tfjs | onnxruntime' },
     backend: DEVICE_FLAG,
     json: JSON_FLAG,
   },
   async run(flags, io) {
-    const [{ openForInference }, { evaluateModel, evaluateSegmentationRun }, { OrtModel, parseRuntime }, { heapOf }, { readRun }] = await Promise.all([
-      import('../../device/inference.ts'), import('../../train/index.ts'), import('../../export/ort-model.ts'),
+    const [{ openInferenceModel }, { evaluateModel, evaluateSegmentationRun }, { parseRuntime }, { heapOf }, { readRun }] = await Promise.all([
+      import('../../train/inference-model.ts'), import('../../train/index.ts'), import('../../train/feature-runtime.ts'),
       import('../../device/heap.ts'), import('../../run/index.ts'),
     ]);
     const { LocalDevice } = await import('../../device/device.ts');
-    const runtime = parseRuntime(flags.runtime);
+    const runtime = asUsage(() => parseRuntime(flags.runtime));
     const checkpoint = flags.checkpoint as string | undefined;
     if (checkpoint !== undefined && checkpoint !== 'best' && checkpoint !== 'last') throw new UsageError(`--checkpoint must be best or last, got "${checkpoint}"`);
     if (!flags.run && !flags.weights) throw new UsageError('give --run DIR, or --weights FILE with --data DIR');
@@ -55,7 +55,7 @@ export const command: CliCommand = {
     });
     // A segmentation run: mIoU, pixel and mean class accuracy, per-class IoU.
     if (run && run.settings.task === 'segmentation') {
-      if (runtime !== 'tfjs' || flags.data !== undefined) throw new UsageError('a segmentation run is evaluated on its own validation images with tfjs (no --data, no --runtime)');
+      if ((runtime !== undefined && runtime !== 'tfjs') || flags.data !== undefined) throw new UsageError('a segmentation run is evaluated on its own validation images with tfjs (no --data, no --runtime)');
       const r = await inThisProcess(() => evaluateSegmentationRun(source.run!, run, { checkpoint: checkpoint as 'best' | 'last' | undefined, batchSize: positiveInt(flags, 'batch-size') }));
       if (flags.json) {
         io.out(JSON.stringify(r));
@@ -68,7 +68,7 @@ export const command: CliCommand = {
     }
     // A detection run: COCO's mAP, AP50, AP75, AP by box size and per class (its task's evaluation, in this process).
     if (run && run.settings.task === 'detection') {
-      if (runtime !== 'tfjs' || flags.data !== undefined) throw new UsageError('a detection run is evaluated on its own validation images with tfjs (no --data, no --runtime)');
+      if ((runtime !== undefined && runtime !== 'tfjs') || flags.data !== undefined) throw new UsageError('a detection run is evaluated on its own validation images with tfjs (no --data, no --runtime)');
       const { evaluateDetectionRun } = await import('../../train/detection-eval-run.ts');
       const r = await inThisProcess(() => evaluateDetectionRun(source.run!, run, { checkpoint: checkpoint as 'best' | 'last' | undefined, batchSize: positiveInt(flags, 'batch-size') }));
       if (flags.json) {
@@ -87,10 +87,11 @@ export const command: CliCommand = {
       run: source.run, checkpoint: checkpoint as 'best' | 'last' | undefined,
       weights: source.weights, variant: source.variant,
       data: flags.data as string | undefined, imageSize: positiveInt(flags, 'image-size'), batchSize: positiveInt(flags, 'batch-size'),
-      heap: runtime === 'onnxruntime' ? undefined : heapOf(device), // onnxruntime computes natively
-      runtime: runtime === 'onnxruntime' ? (model, size) => OrtModel.create(model, size)
-        : (model) => openForInference(device, model), // on the device --backend chose, the in-process one too
+      heap: heapOf(device), // batches cut to the device's memory (onnxruntime computes natively: a smaller batch only)
+      // Where the rule says (train/feature-runtime.ts): onnxruntime, or TF.js on the device --backend chose.
+      runtime: (model, size, images) => openInferenceModel(model, size, { device, runtime, pixels: images * size * size }),
     }));
+    io.err(`logits on ${r.runtimeNote}`);
     if (flags.json) {
       io.out(JSON.stringify(r));
       return 0;

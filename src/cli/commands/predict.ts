@@ -36,15 +36,15 @@ export const command: CliCommand = {
     image: { type: 'string', description: 'image file (JPEG, PNG, WebP, GIF, TIFF, AVIF…)' },
     ...INFERENCE_FLAGS,
     top: { type: 'number', description: 'how many classes to show', default: 5 },
-    runtime: { type: 'string', description: 'tfjs (default) | onnxruntime: run the studio\'s ONNX export of the model on onnxruntime-node' },
+    runtime: { type: 'string', description: 'auto (default: the runtime rule, where one image is too little work to leave TF.js; env MOBILEVIT_INFERENCE_RUNTIME) | tfjs | onnxruntime: the studio\'s ONNX export of the model on onnxruntime-node' },
     backend: DEVICE_FLAG,
     json: JSON_FLAG,
     out: { type: 'string', description: 'segmentation: the palette mask PNG to write (VOC palette, palette index = class), its overlay over the image beside it (mask.png → mask.overlay.png); detection: the image with its boxes drawn, PNG' },
     'score-threshold': { type: 'number', description: 'detection: the boxes scoring above this (default 0.3)' },
   },
   async run(flags, io) {
-    const { parseRuntime } = await import('../../export/ort-model.ts');
-    const runtime = parseRuntime(flags.runtime);
+    const { parseRuntime } = await import('../../train/feature-runtime.ts');
+    const runtime = asUsage(() => parseRuntime(flags.runtime));
     const image = requireFlag<string>(flags, 'image');
     const k = positiveInt(flags, 'top')!;
     const explicit = explicitPreprocessing(flags);
@@ -54,9 +54,10 @@ export const command: CliCommand = {
     if (task !== 'classification') return predictDense(flags, source, io);
     if (flags.out !== undefined || flags['score-threshold'] !== undefined) throw new UsageError('--out and --score-threshold are for segmentation and detection networks; a classifier prints its top-k');
     return withDevice(flags, io, async ({ device }) => {
-      const [tfjs, { deviceLogits }, { loadModel }, { decodeForEval }, { topK }, { OrtModel }, { checkFits }] = await Promise.all([
+      const [tfjs, { deviceLogits }, { loadModel }, { decodeForEval }, { topK }, { OrtModel }, { checkFits }, { chooseInferenceRuntime }, { describeDevice }] = await Promise.all([
         import('@tensorflow/tfjs'), import('../../device/inference.ts'), import('../../run/model.ts'), import('../../data/index.ts'),
-        import('../../model/predict.ts'), import('../../export/ort-model.ts'), import('../../device/heap.ts'),
+        import('../../model/predict.ts'), import('../../export/ort-model.ts'), import('../../device/heap.ts'), import('../../train/feature-runtime.ts'),
+        import('../../device/describe.ts'),
       ]);
       const loaded = asUsage(() => loadModel({ ...source, variant: variantFlag(flags) }));
       const { model } = loaded;
@@ -65,10 +66,12 @@ export const command: CliCommand = {
         const labels = flags.labels === undefined && loaded.labels ? loaded.labels : readLabels(flags.labels as string | undefined, model.numClasses);
         const pre = inferencePreprocessing(loaded, explicit);
         inputSize(pre.imageSize, 'image-size');
-        if (runtime !== 'onnxruntime') checkFits(device, { what: 'predict', variant: model.variant, size: pre.imageSize, images: 1, kind: 'infer' });
+        // The runtime rule (train/feature-runtime.ts), on one image's work.
+        const used = await chooseInferenceRuntime(model, pre.imageSize, { device, runtime, pixels: pre.imageSize * pre.imageSize });
+        if (used.runtime !== 'onnxruntime') checkFits(device, { what: 'predict', variant: model.variant, size: pre.imageSize, images: 1, kind: 'infer' });
         const img = await decodeForEval(image, pre.imageSize, pre.cropPct, pre.interpolation);
         let scores: Float32Array;
-        if (runtime === 'onnxruntime') {
+        if (used.runtime === 'onnxruntime') {
           const ort = await OrtModel.create(model, pre.imageSize);
           scores = await ort.logits(img.data, 1);
           await ort.dispose();
@@ -79,9 +82,10 @@ export const command: CliCommand = {
           logits.dispose();
         }
         const top = topK(scores, k).map((p) => ({ ...p, label: labels[p.index] }));
-        if (flags.json) io.out(JSON.stringify({ image, variant: model.variant, runtime, preprocessing: pre, top }));
+        const where = `${used.runtime === 'onnxruntime' ? 'onnxruntime-node' : `TF.js on ${describeDevice(device)}`} (${used.why})`;
+        if (flags.json) io.out(JSON.stringify({ image, variant: model.variant, runtime: used.runtime, runtimeNote: where, preprocessing: pre, top }));
         else {
-          io.err(`${image} at ${pre.imageSize} px, ${describePreprocessing(pre)} (${loaded.source})`);
+          io.err(`${image} at ${pre.imageSize} px, ${describePreprocessing(pre)} (${loaded.source}); logits on ${where}`);
           io.out(table(['class', 'probability'], top.map((p) => [p.label, `${(p.probability * 100).toFixed(2)} %`])));
         }
         return 0;
