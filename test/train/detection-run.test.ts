@@ -4,7 +4,7 @@
 // checkpoint (--weights) and a quick run (headOnly) from it, and `eval --run --json` reports what the last epoch
 // did; the same on a generated COCO JSON folder; and a run of a few dozen steps learns to find the shapes (AP50
 // well above zero).
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -131,6 +131,21 @@ describe('detection on a COCO JSON folder', () => {
     const last = epochs(readEvents(join(dir, FILES.metrics)).events).at(-1)!;
     expect(last.val).toMatchObject({ map: expect.any(Number), perClassAp: [expect.anything(), expect.anything()] });
   }, 300_000);
+});
+
+describe('train refuses what detection cannot take, before a run folder exists', () => {
+  it.each([
+    ['a backbone without an SSDLite detector', ['--variant', 'mobilenetv2'], /variant mobilenet_v2 has no SSDLite detector \(detection backbones: mobilevit_xxs, mobilevit_xs, mobilevit_s\)/],
+    ['RandAugment', ['--rand-augment'], /augmentation\.randAugment cannot be used for detection/],
+  ])('%s', async (_what, extra, message) => {
+    const data = await dataset('yolo', 4);
+    const workspace = mkdtempSync(join(tmpdir(), 'det-refused-'));
+    const err: string[] = [];
+    const code = await main(['train', '--data', data, ...extra, '--epochs', '1', '--workspace', workspace, '--backend', 'wasm'], { out: () => {}, err: (e) => err.push(e) });
+    expect(code).not.toBe(0);
+    expect(err.join('\n')).toMatch(message);
+    expect(existsSync(join(workspace, 'runs')) ? readdirSync(join(workspace, 'runs')) : []).toEqual([]);
+  });
 });
 
 describe('a detection run learns', () => {

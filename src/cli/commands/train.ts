@@ -97,8 +97,10 @@ export const command: CliCommand = {
     }
     if (parsed.task === 'classification') assertTrainable(await scanDataset(parsed.data, { valFraction: parsed.valFraction, seed: parsed.seed, verify: 'header' }));
     else {
-      const [{ scanForSegmentation }, { scanForDetection }] = await Promise.all([import('../../train/tasks/segmentation.ts'), import('../../train/tasks/detection.ts')]);
+      const [{ trainingTask }, { scanForSegmentation }, { scanForDetection }] = await Promise.all([
+        import('../../train/tasks/index.ts'), import('../../train/tasks/segmentation.ts'), import('../../train/tasks/detection.ts')]);
       try {
+        trainingTask(parsed.task).check?.(parsed); // settings the task cannot take (a backbone without its network, say)
         if (parsed.task === 'segmentation') await scanForSegmentation(parsed);
         else await scanForDetection(parsed);
       } catch (e) {

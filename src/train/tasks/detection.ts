@@ -12,7 +12,7 @@ import { scanDetection, type DetectionScan } from '../../data/detection-scan.ts'
 import { samplerSizes } from '../../data/sampler.ts';
 import { LocalDevice } from '../../device/device.ts';
 import { DetectionModel } from '../../model/detection.ts';
-import type { DetectionVariantName } from '../../model/registry/index.ts';
+import { NETWORK_NAMES, taskOf, type DetectionVariantName } from '../../model/registry/index.ts';
 import type { ForwardOptions } from '../../model/types.ts';
 import { loadWeights } from '../../model/weights.ts';
 import { matchAnchors, packTargets } from '../../optim/detection-loss.ts';
@@ -31,12 +31,9 @@ export function detectionNetwork(variant: string): DetectionVariantName {
   return `ssdlite_${variant}` as DetectionVariantName;
 }
 
-/** The settings a detection run cannot take, each with why; empty when it can train. */
-function refusals(s: TrainSettings, device: PrepareContext['device']): string[] {
-  const out: string[] = [];
-  if (s.augmentation.randAugment) out.push('randAugment (its ops do not move boxes; detection has its own photometric distortion)');
-  if (!(device instanceof LocalDevice)) out.push(`the ${device.info.name} device (detection trains in this process for now: --backend wasm, cpu or tensorflow)`);
-  return out;
+/** The device a detection run cannot train on, with why; null when it can. */
+function deviceRefusal(device: PrepareContext['device']): string | null {
+  return device instanceof LocalDevice ? null : `the ${device.info.name} device (detection trains in this process for now: --backend wasm, cpu or tensorflow)`;
 }
 
 /** The run's dataset scanned as a detection dataset; an error naming the folder when it cannot train. */
@@ -49,9 +46,16 @@ export async function scanForDetection(s: Pick<TrainSettings, 'data' | 'valFract
 export const detection: TrainingTask = {
   name: 'detection',
 
+  check(s: TrainSettings): void {
+    if (taskOf(detectionNetwork(s.variant)) !== 'detection') {
+      throw new Error(`training settings: variant ${s.variant} has no SSDLite detector (detection backbones: ${NETWORK_NAMES.filter((n) => taskOf(n) === 'detection').map((n) => n.replace(/^ssdlite_/, '')).join(', ')})`);
+    }
+    if (s.augmentation.randAugment) throw new Error('training settings: augmentation.randAugment cannot be used for detection (its ops do not move boxes; detection has its own photometric distortion)');
+  },
+
   async scan(ctx: PrepareContext, s: TrainSettings): Promise<ScannedData> {
-    const refused = refusals(s, ctx.device);
-    if (refused.length) throw new Error(`detection cannot take ${refused.join('; ')}`);
+    const refused = deviceRefusal(ctx.device);
+    if (refused) throw new Error(`detection cannot take ${refused}`);
     ctx.onPrepare?.('scan', 0, 1);
     const scan = await scanForDetection(s);
     ctx.onPrepare?.('scan', 1, 1);
