@@ -147,19 +147,24 @@ function runSettings(task: DenseTask, variant: VariantName, size: number, batch:
   return TrainSettings.parse({ data: 'bench: no dataset', task, variant, imageSize: size, batchSize: batch });
 }
 
-/** The task's answer to a wasm-workers device: null when it takes it, else its refusal. */
-async function workersRefusal(task: DenseTask, s: TrainSettings): Promise<string | null> {
-  const { device } = await chooseDevice('wasm-workers', { deps: deviceDeps() });
+/** What the wasm-workers row says: the task's refusal of that device, or why it was not measured. */
+async function workersNote(task: DenseTask, s: TrainSettings): Promise<string> {
+  let device;
+  try {
+    ({ device } = await chooseDevice('wasm-workers', { deps: deviceDeps() }));
+  } catch (e) {
+    return `wasm-workers cannot open here: ${(e as Error).message}`;
+  }
   try {
     // A task checks the device before it reads the dataset, so this context is all a refusal needs.
     await trainingTask(task).scan({ device, warn: () => undefined } as unknown as PrepareContext, s);
-    return null;
   } catch (e) {
     const message = (e as Error).message;
-    return message.includes(device.info.name) ? message : null;
+    if (message.includes(device.info.name)) return `not supported yet: ${message}`;
   } finally {
     await device.close();
   }
+  return 'the task takes wasm-workers now: this bench does not measure it yet';
 }
 
 export interface TrainingRow {
@@ -213,10 +218,9 @@ async function training(bench: TaskBench, variant: VariantName, size: number, ba
     medianMs: round(m.ms, 1), imagesPerSec: round((batch * 1000) / m.ms), medianCpuMs: round(m.cpuMs, 1),
     times: listed(times), note: "a run's step: DenseCompute, the task's view and objective",
   };
-  const refusal = await workersRefusal(bench.task, s);
   const workers: TrainingRow = {
     network, backend: 'wasm-workers', size, batch, imagesPerPass: null, medianMs: null, imagesPerSec: null, medianCpuMs: null, times: [],
-    note: refusal === null ? 'the task takes wasm-workers now: this bench does not measure it yet' : `not supported yet: ${refusal}`,
+    note: await workersNote(bench.task, s),
   };
   return { rows: [wasm, workers], kernels: { network, size, batch, profiledStepMs: round(profiledMs, 1), kernelMs: round(kernels.reduce((t, k) => t + k.ms, 0), 1), customGradientMs: round(composedMs, 1), top: kernels } };
 }
