@@ -119,9 +119,11 @@ function denseFromRun(dir: string, run: RunRecord, checkpoint?: CheckpointKind):
   if (taskOf(name) !== run.settings.task) {
     throw new Error(`${found.path}: its metadata names ${JSON.stringify(name.slice(0, 80))}, not the ${run.settings.task} network run ${dir} trained`);
   }
-  const { network, report } = denseNetworkFromFile(name as NetworkName, file, found.path, run.classes.length);
+  // A detection run records its object classes; its network's class 0 is the background (tasks/detection.ts).
+  const labels = run.settings.task === 'detection' ? ['background', ...run.classes] : run.classes;
+  const { network, report } = denseNetworkFromFile(name as NetworkName, file, found.path, labels.length);
   return {
-    model: network, labels: run.classes, imageSize: run.settings.imageSize, evalCrop: null, interpolation: null,
+    model: network, labels, imageSize: run.settings.imageSize, evalCrop: null, interpolation: null,
     source: `${found.path} (${found.kind} checkpoint)`, notes: report.notes,
   };
 }

@@ -123,7 +123,7 @@ describe('predict --run of a segmentation or a detection run', () => {
     const detector = new DetectionModel('ssdlite_mobilevit_xxs', 3, 6);
     new CheckpointStore(join(det.dir, 'checkpoints')).save('last', 1, stateDict(detector), null, {}, { variant: 'ssdlite_mobilevit_xxs' });
     detector.dispose();
-    updateRun(det.dir, { classes: ['background', 'cat', 'dog'], status: 'finished' });
+    updateRun(det.dir, { classes: ['cat', 'dog'], status: 'finished' });
     const d = await runCli('predict', '--run', det.dir, '--image', photo, '--score-threshold', '0.34', '--json', '--backend', 'cpu');
     expect(d.code, d.err.join('\n')).toBe(0);
     const json = JSON.parse(d.out);

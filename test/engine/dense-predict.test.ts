@@ -86,13 +86,14 @@ describe('inspect.predict on segmentation and detection runs', () => {
 
   it('a detection run: the boxes above the threshold asked for, in the photo\'s pixels, named by the run\'s classes', async () => {
     const model = new DetectionModel('ssdlite_mobilevit_xxs', 3, 5);
-    const runId = runOf('detection', model, ['background', 'cat', 'dog'], 128);
+    const runId = runOf('detection', model, ['cat', 'dog'], 128);
     const want = await referenceDetections(model, image, 128, 0.34);
     model.dispose();
     const r = DetectPredictResult.parse(await ok('inspect.predict', { model: { runId }, image: { path: photo }, scoreThreshold: 0.34 }));
     expect(r).toMatchObject({ task: 'detection', width: WIDTH, height: HEIGHT, imageSize: 128, scoreThreshold: 0.34 });
     expect(r.detections.length).toBeGreaterThan(0);
     expect(r.detections.map((d) => d.label)).toEqual(Array.from(want.labels, (l) => ['background', 'cat', 'dog'][l]));
+    expect(r.detections.map((d) => d.colour)).toEqual(Array.from(want.labels, (l) => [[128, 0, 0], [0, 128, 0]][l - 1])); // VOC's, as predict --out draws
     r.detections.forEach((d, i) => {
       expect(d.score).toBeCloseTo(want.scores[i], 5);
       const scale = [WIDTH, HEIGHT, WIDTH, HEIGHT];

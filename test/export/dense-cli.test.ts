@@ -113,7 +113,7 @@ describe('export --format onnx of a segmentation or detection run', () => {
     const model = new DetectionModel('ssdlite_mobilevit_xxs', 3, 6);
     new CheckpointStore(join(runDir, 'checkpoints')).save('last', 4, stateDict(model), null, {}, { variant: 'ssdlite_mobilevit_xxs' });
     model.dispose();
-    updateRun(runDir, { classes: ['background', 'cat', 'dog'], status: 'finished' });
+    updateRun(runDir, { classes: ['cat', 'dog'], status: 'finished' });
     const out = join(dir, 'det-run.onnx');
     const r = await runCli('export', '--format', 'onnx', '--run', runDir, '--out', out, '--backend', 'wasm');
     expect(r.code, r.err.join('\n')).toBe(0);
