@@ -6,13 +6,13 @@ import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { inferencePreprocessing } from '../protocol/recipe.ts';
 import { saveWeights } from '../model/weights-file.ts';
-import { DetectionModel } from '../model/detection.ts';
+import type { DenseNetwork } from '../model/dense-from-file.ts';
+import type { Model } from '../model/model.ts';
 import type { AnyNetwork } from '../model/networks.ts';
 import { taskOf } from '../model/registry/index.ts';
-import { SegmentationModel } from '../model/segmentation.ts';
 import { loadDenseModel, loadModel, type LoadedModel } from '../run/model.ts';
 import { readRun, type CheckpointKind, type RunRecord } from '../run/index.ts';
-import { exportDetectionOnnx, exportSegmentationOnnx } from './onnx-dense.ts';
+import { exportDenseOnnx } from './onnx-dense.ts';
 import { exportOnnx } from './onnx.ts';
 import { DEFAULT_OPSET, type ExportFormat } from './formats.ts';
 import { timmRecipe } from './timm-recipe.ts';
@@ -65,18 +65,19 @@ function onnxOf(loaded: Loaded, req: ExportRequest, run: RunRecord | null): Uint
   const labels = loaded.labels ?? req.labels ?? null;
   const metadata = { source: loaded.source, ...(run ? { run_id: run.id } : {}) };
   const opset = req.opset ?? DEFAULT_OPSET;
-  if (req.detectionScoreThreshold !== undefined && !(model instanceof DetectionModel)) {
+  const task = taskOf(model.variant);
+  if (req.detectionScoreThreshold !== undefined && task !== 'detection') {
     throw new RangeError(`--score-threshold puts a detector's post-processing in the graph; ${model.variant} is not a detection network`);
   }
-  if (model instanceof SegmentationModel || model instanceof DetectionModel) {
+  if (task !== 'classification') {
     const side = req.imageSize ?? loaded.imageSize!;
-    const dense = { size: [side, side] as [number, number], opset, labels, metadata };
-    if (model instanceof SegmentationModel) return exportSegmentationOnnx(model, dense);
     const threshold = req.detectionScoreThreshold;
-    return exportDetectionOnnx(model, { ...dense, postprocess: threshold === undefined ? undefined : { scoreThreshold: threshold } });
+    return exportDenseOnnx(model as DenseNetwork, {
+      size: [side, side], opset, labels, metadata, postprocess: threshold === undefined ? undefined : { scoreThreshold: threshold },
+    });
   }
   const pre = inferencePreprocessing(loaded, { imageSize: req.imageSize });
-  return exportOnnx(model, { imageSize: pre.imageSize, opset, labels, preprocessing: pre, metadata });
+  return exportOnnx(model as Model, { imageSize: pre.imageSize, opset, labels, preprocessing: pre, metadata });
 }
 
 const EXAMPLE_NAME: Record<ExportFormat, string> = { onnx: 'model.onnx', safetensors: 'model.safetensors', 'timm-recipe': 'args.yaml' };

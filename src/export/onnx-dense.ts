@@ -6,8 +6,10 @@
 // `postprocess`, the detections of every image (`det_boxes`, `det_scores`, `det_labels`, `det_image`).
 import { SSD_POSTPROCESS, type PostprocessOptions } from '../model/detection-postprocess.ts';
 import { BOX_VARIANCE } from '../model/anchors.ts';
+import type { DenseNetwork } from '../model/dense-from-file.ts';
 import type { DetectionModel } from '../model/detection.ts';
-import { denseEntry } from '../model/registry/index.ts';
+import { denseEntry, familyOf } from '../model/registry/index.ts';
+import type { DenseOnnxBuilder } from '../model/registry/types.ts';
 import { SEGMENTATION_OUTPUT_STRIDE, type SegmentationModel } from '../model/segmentation.ts';
 import { MIN_INPUT_SIZE } from '../model/types.ts';
 import { stateDict } from '../model/weights.ts';
@@ -104,4 +106,18 @@ export function exportDetectionOnnx(model: DetectionModel, o: DenseOnnxOptions):
     postprocess: JSON.stringify({ score_threshold: post.scoreThreshold, nms_iou: post.nmsIou, per_class: post.perClass, per_image: null }),
     ...o.metadata,
   }, model.variant);
+}
+
+/** The dense networks' builders, by the one each family names in the registry (Family.onnx): a new one is a line here. */
+const DENSE_BUILDERS: Record<DenseOnnxBuilder, (network: DenseNetwork, o: DenseOnnxOptions) => Uint8Array> = {
+  deeplabv3: (network, o) => exportSegmentationOnnx(network as SegmentationModel, o),
+  ssdlite: (network, o) => exportDetectionOnnx(network as DetectionModel, o),
+};
+
+/** The ONNX graph of a segmentation or detection network, by the builder its family names. */
+export function exportDenseOnnx(network: DenseNetwork, o: DenseOnnxOptions): Uint8Array {
+  const family = familyOf(network.variant);
+  if (family === undefined || family.task === 'classification') throw new RangeError(`${network.variant} is not a segmentation or detection network`);
+  if (o.postprocess !== undefined && family.task !== 'detection') throw new RangeError(`post-processing in the graph is a detector's; ${network.variant} is not a detection network`);
+  return DENSE_BUILDERS[family.onnx](network, o);
 }

@@ -22,6 +22,7 @@ export const DEEPLABV3_MOBILEVIT = denseFamily({
   defaultClasses: 21, // PASCAL VOC with the background
   // The backbone under timm's names, the head under transformers' (segmentation_head.*).
   keys: ['timm', 'transformers'],
+  onnx: 'deeplabv3',
   attention: true,
   variants: [
     { name: 'deeplabv3_mobilevit_xxs', label: 'DeepLabv3-MobileViT-XXS', short: 'DL-XXS', spec: { backbone: MOBILEVIT_XXS } },

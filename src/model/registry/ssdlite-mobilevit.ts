@@ -21,6 +21,7 @@ export const SSDLITE_MOBILEVIT = denseFamily({
   defaultClasses: 81, // COCO with the background
   // The backbone under timm's names, the extra layers and heads under ml-cvnets' (extra_layers.*, ssd_heads.*).
   keys: ['timm', 'ml-cvnets'],
+  onnx: 'ssdlite',
   attention: true,
   variants: [
     { name: 'ssdlite_mobilevit_xxs', label: 'SSDLite-MobileViT-XXS', short: 'SSD-XXS', spec: { backbone: MOBILEVIT_XXS } },

@@ -44,6 +44,14 @@ export interface ClassifierEntry<N extends string = string> extends BaseEntry<N,
 /** A segmentation or detection network on a classifier's backbone. */
 export interface DenseEntry<N extends string = string> extends BaseEntry<N, { backbone: MobileViTVariant }> {}
 
+/**
+ * The ONNX builder that writes a family's graph, by its task: src/export holds one table per task keyed by these
+ * (onnx.ts CLASSIFIER_GRAPHS, onnx-dense.ts DENSE_BUILDERS), so a family with a new kind of network is its file
+ * here plus one line in its task's table.
+ */
+export type ClassifierOnnxBuilder = 'mobilevit' | 'mobilenet_v2';
+export type DenseOnnxBuilder = 'deeplabv3' | 'ssdlite';
+
 interface BaseFamily<T extends Task, E> {
   readonly id: string;
   /** The family's name in the window: "MobileViT". */
@@ -53,6 +61,8 @@ interface BaseFamily<T extends Task, E> {
   readonly defaultClasses: number;
   /** The key names of the checkpoints it reads (weights.ts maps them to the studio's, which are timm's). */
   readonly keys: readonly KeyNames[];
+  /** The builder of its ONNX graph (see ClassifierOnnxBuilder). */
+  readonly onnx: T extends 'classification' ? ClassifierOnnxBuilder : DenseOnnxBuilder;
   /** Whether it has attention to inspect (transformer blocks). */
   readonly attention: boolean;
   /** Shown as a baseline to compare with, not as a model of the paper. */
