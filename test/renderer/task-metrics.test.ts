@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { TrainEvent } from '../../src/protocol/contract.ts';
 import { RunSeries } from '../../renderer/src/lib/series.ts';
-import { headline, lastEvaluation, perClassScores, qualityChart, taskStats } from '../../renderer/src/lib/task-metrics.ts';
+import { headline, lastEvaluation, perClassScores, qualityChart, sharedTask, taskStats } from '../../renderer/src/lib/task-metrics.ts';
 
 const started: TrainEvent = { type: 'started', time: 0, epoch: 1, step: 0, totalEpochs: 3, stepsPerEpoch: 2, resumed: false };
 const segEpoch = (e: number, miou: number): TrainEvent => ({
@@ -24,7 +24,10 @@ describe('task metrics in the views', () => {
     expect(s.curves.valMap).toEqual([]);
     s.add({ ...started, step: 2, epoch: 2, resumed: true });
     expect(s.curves.valMiou).toEqual([{ x: 1, y: 0.2 }]);
-    expect(headline('segmentation')).toEqual({ label: 'Val mIoU', curve: 'valMiou' });
+    expect(headline('segmentation')).toMatchObject({ label: 'Val mIoU', curve: 'valMiou' });
+    expect(sharedTask(['segmentation', 'segmentation'])).toBe('segmentation');
+    expect(sharedTask(['segmentation', 'detection'])).toBe('classification'); // top-1, which every run has
+    expect(sharedTask([])).toBe('classification');
   });
 
   it('plots a detection run\'s mAP and AP50; classification keeps train and validation top-1', () => {

@@ -42,11 +42,16 @@ export function qualityChart(task: TaskName, c: RunCurves): QualityChart {
   };
 }
 
-/** The short name of the number a task's runs are compared by ("Val mIoU"), and where a chart reads it. */
-export function headline(task: TaskName): { label: string; curve: 'valTop1' | 'valMiou' | 'valMap' } {
-  if (task === 'segmentation') return { label: 'Val mIoU', curve: 'valMiou' };
-  if (task === 'detection') return { label: 'Val mAP', curve: 'valMap' };
-  return { label: 'Val accuracy', curve: 'valTop1' };
+/** The number a task's runs are compared by: its short name ("Val mIoU"), its name on a chart, and the curve. */
+export function headline(task: TaskName): { label: string; name: string; curve: 'valTop1' | 'valMiou' | 'valMap' } {
+  if (task === 'segmentation') return { label: 'Val mIoU', name: 'mIoU', curve: 'valMiou' };
+  if (task === 'detection') return { label: 'Val mAP', name: 'mAP (IoU .50:.95)', curve: 'valMap' };
+  return { label: 'Val accuracy', name: 'top-1 accuracy', curve: 'valTop1' };
+}
+
+/** The task the runs overlaid together share (their headline is comparable); classification when they differ. */
+export function sharedTask(tasks: readonly TaskName[]): TaskName {
+  return tasks.length > 0 && tasks.every((t) => t === tasks[0]) ? tasks[0] : 'classification';
 }
 
 export interface Stat {
