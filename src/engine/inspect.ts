@@ -70,16 +70,20 @@ async function predictDense(p: EngineParams<'predict'>, ref: Extract<EngineModel
     const start = performance.now();
     const map = await segmentImage(m.model, image, imageSize);
     const ms = performance.now() - start;
-    const palette = vocPalette();
-    const classes = classShares(map, labels).map((c) => ({ ...c, colour: [palette[3 * c.index], palette[3 * c.index + 1], palette[3 * c.index + 2]] as [number, number, number] }));
-    const groundTruth = mask ? { classMap: pngDataUrl(encodeIndexMask(mask, palette)), ...scored(map, mask, m.model.numClasses) } : undefined;
-    return { task: 'segmentation', ...run, ms, classMap: pngDataUrl(encodeIndexMask(map, palette)), classes, groundTruth };
+    const classes = classShares(map, labels).map((c) => ({ ...c, colour: colourOf(c.index) }));
+    const groundTruth = mask ? { classMap: pngDataUrl(encodeIndexMask(mask, VOC)), ...scored(map, mask, m.model.numClasses) } : undefined;
+    return { task: 'segmentation', ...run, ms, classMap: pngDataUrl(encodeIndexMask(map, VOC)), classes, groundTruth };
   }
   const start = performance.now();
   const scoreThreshold = p.scoreThreshold ?? DEFAULT_SCORE_THRESHOLD;
   const found = await detectImage(m.model, image, imageSize, scoreThreshold);
-  return { task: 'detection', ...run, ms: performance.now() - start, scoreThreshold, detections: namedDetections(found, labels) };
+  const detections = namedDetections(found, labels).map((d) => ({ ...d, colour: colourOf(d.index) }));
+  return { task: 'detection', ...run, ms: performance.now() - start, scoreThreshold, detections };
 }
+
+/** The palette the class maps are written in and boxes drawn in (the CLI's too): a class's colour is VOC's. */
+const VOC = vocPalette();
+const colourOf = (index: number): [number, number, number] => [VOC[3 * (index % 256)], VOC[3 * (index % 256) + 1], VOC[3 * (index % 256) + 2]];
 
 /** The request's mask of `image`, read as the dataset scan reads masks; one error naming it when it does not fit the image or the run. */
 async function readMask(input: ImageInput, image: { width: number; height: number }, classes: number): Promise<IndexMask> {

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { PART_NAMES } from '../model/types.ts';
 import { DisplayDataUrl, Prediction, RunId, VariantName } from './common.ts';
+import { INFERENCE_RUNTIMES } from './devices.ts';
 import { finite, prob } from './fields.ts';
 
 export const EvalResult = z.object({
@@ -20,6 +21,9 @@ export const EvalResult = z.object({
   })),
   /** Misclassified files beyond those returned with thumbnails. */
   misclassifiedTotal: z.number().int(),
+  /** The runtime that computed the logits (the inference runtime rule) and where and why, in words. */
+  runtime: z.enum(INFERENCE_RUNTIMES).optional(),
+  runtimeNote: z.string().optional(),
 });
 export type EvalResult = z.infer<typeof EvalResult>;
 
@@ -68,6 +72,8 @@ export const DetectPredictResult = z.object({
   /** In post-processing's order: by class, then by score within a class. */
   detections: z.array(z.object({
     index: z.number().int().positive(), label: z.string(), score: prob, box: z.tuple([finite, finite, finite, finite]),
+    /** The class's colour in PASCAL VOC's palette, as `predict --out` draws it. */
+    colour: z.tuple([z.number().int(), z.number().int(), z.number().int()]),
   })),
   ...predictionRun,
 });

@@ -6,6 +6,7 @@ export const VIEWS = [
   { id: 'evaluate', label: 'Evaluate' },
   { id: 'attention', label: 'Attention' },
   { id: 'segment', label: 'Segment' },
+  { id: 'detect', label: 'Detect' },
   { id: 'latency', label: 'Latency' },
   { id: 'settings', label: 'Settings' },
 ] as const;
