@@ -116,16 +116,16 @@ describe('a short detection run on a YOLO folder', () => {
 });
 
 describe('detection on a COCO JSON folder', () => {
-  it('train --variant ssdlite-xxs trains from the folder\'s own train and val files, the categories (ids 10, 20) as contiguous classes', async () => {
+  it('train --variant ssdlite-xxs --multi-scale trains from the folder\'s own train and val files, the categories (ids 10, 20) as contiguous classes', async () => {
     const data = await dataset('coco', 8);
     const dir = join(mkdtempSync(join(tmpdir(), 'det-cli-')), 'run');
     const err: string[] = [];
-    const code = await main(['train', '--data', data, '--variant', 'ssdlite-xxs', '--image-size', '64', '--epochs', '1', '--batch-size', '4', '--run-dir', dir, '--backend', 'wasm'],
+    const code = await main(['train', '--data', data, '--variant', 'ssdlite-xxs', '--image-size', '64', '--multi-scale', '--epochs', '1', '--batch-size', '4', '--run-dir', dir, '--backend', 'wasm'],
       { out: () => {}, err: (s) => err.push(s) });
     expect(code, err.join('\n')).toBe(0);
     expect(err.join('\n')).toContain('task: detection');
     const run = readRun(dir);
-    expect(run.settings).toMatchObject({ task: 'detection', variant: 'mobilevit_xxs' });
+    expect(run.settings).toMatchObject({ task: 'detection', variant: 'mobilevit_xxs', multiScale: true });
     expect(run.classes).toEqual(['red', 'green']);
     expect(run.dataset).toMatchObject({ task: 'detection', layout: 'split', trainCount: 6, valCount: 2 });
     const last = epochs(readEvents(join(dir, FILES.metrics)).events).at(-1)!;
