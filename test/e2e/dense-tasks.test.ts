@@ -1,18 +1,21 @@
-// A segmentation run from the window, end to end in Chromium: a generated folder of images and masks (64 px) is
-// opened and said to be a segmentation dataset, the Train view takes the task from it and offers DeepLabv3, one
+// Segmentation and detection in the window, end to end in Chromium: a generated folder of images and masks (64 px)
+// is opened and said to be a segmentation dataset, the Train view takes the task from it and offers DeepLabv3, one
 // short epoch of DeepLabv3-MobileViT-XXS trains, and the Runs view shows the run's mIoU in its row and its
-// per-class IoU in its details. Screenshots go to test/artifacts/ as the other end-to-end tests' do.
+// per-class IoU in its details. A YOLO folder then reads as detection: SSDLite networks, no RandAugment, and a
+// task the user picks stays. Screenshots go to test/artifacts/ as the other end-to-end tests' do.
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { makeDetectionDataset } from '../helpers/detection-dataset.ts';
 import { makeSegmentationDataset } from '../helpers/segmentation-dataset.ts';
 import { ensureRendererBuilt, screenshot, shotIfFailed, startStudio, stopStudio, viewOutcome, type StudioPage } from './harness.ts';
 
 const NOT_BLANK = 12;
 let tmp: string;
 let data: string;
+let boxes: string;
 let studio: StudioPage;
 let page: Page;
 
@@ -28,6 +31,8 @@ beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'seg-e2e-'));
   data = join(tmp, 'shapes-seg');
   await makeSegmentationDataset(data, { layout: 'images-masks', count: 8, classes: 3, size: 64, labels: true });
+  boxes = join(tmp, 'shapes-yolo');
+  await makeDetectionDataset(boxes, { layout: 'yolo', count: 8, classes: 2, size: 64 });
   studio = await startStudio(join(tmp, 'workspace'));
   page = studio.page;
 }, 180_000);
@@ -36,7 +41,7 @@ afterEach((ctx) => shotIfFailed(page, ctx.task, 'failed-seg'));
 
 afterAll(() => stopStudio(studio, tmp));
 
-describe('segmentation in the window', () => {
+describe('segmentation and detection in the window', () => {
   it('says the folder is a segmentation dataset, with each class\'s pixel share', async () => {
     await page.goto(studio.server.url);
     await page.locator('.conn[data-state="connected"]').waitFor();
@@ -80,4 +85,29 @@ describe('segmentation in the window', () => {
     await shot('seg-03-runs');
     expect(studio.problems).toEqual([]);
   }, 420_000);
+
+  it('reads a YOLO folder as detection: SSDLite networks, no RandAugment; a task picked by the user stays', async () => {
+    await nav('dataset');
+    await page.getByTestId('dataset-path').fill(boxes);
+    await page.getByTestId('dataset-path').press('Enter');
+    await viewOutcome(page, '[data-testid="dataset-kind"][data-task="detection"]', 60_000);
+    await nav('train');
+    const task = () => page.getByTestId('train-task').inputValue();
+    await page.waitForFunction(() => (document.querySelector('[data-testid="train-task"]') as HTMLSelectElement | null)?.value === 'detection');
+    const networks = await page.getByTestId('train-variant').locator('option').allInnerTexts();
+    expect(networks.length).toBeGreaterThan(0);
+    expect(networks.every((n) => n.startsWith('SSDLite'))).toBe(true);
+    await page.locator('summary', { hasText: 'More of the recipe' }).click();
+    await page.getByTestId('no-randaugment').waitFor();
+    // Insisting on classification: the classifiers are offered, and reopening the folder keeps the choice.
+    await page.getByTestId('train-task').selectOption('classification');
+    expect((await page.getByTestId('train-variant').locator('option').allInnerTexts()).some((n) => n.startsWith('MobileViT'))).toBe(true);
+    expect(await page.getByTestId('no-randaugment').count()).toBe(0);
+    await nav('dataset');
+    await page.getByTestId('dataset-open').click();
+    await viewOutcome(page, '[data-testid="dataset-kind"][data-task="detection"]', 60_000);
+    await nav('train');
+    expect(await task()).toBe('classification');
+    expect(studio.problems).toEqual([]);
+  }, 120_000);
 });
