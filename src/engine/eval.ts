@@ -1,9 +1,9 @@
 // eval.run in the engine: src/train/eval-run.ts evaluates a run's checkpoint on the run's validation
 // images; this adds thumbnails of the misclassified ones for the window's gallery.
 import { makeThumbnail } from '../data/thumbnail.ts';
-import { openForInference } from '../device/inference.ts';
 import type { EngineParams, EngineResult } from '../protocol/engine.ts';
 import { evaluateModel } from '../train/eval-run.ts';
+import { openInferenceModel } from '../train/inference-model.ts';
 import type { HandlerContext } from './dispatch.ts';
 import { serial } from './models.ts';
 import type { EngineDevices } from './devices.ts';
@@ -16,8 +16,9 @@ export function evaluateRun(p: EngineParams<'eval'>, ctx: HandlerContext, device
     const device = await devices.current();
     const r = await evaluateModel({
       heap: heapOf(device), // batches cut to what fits the device's memory
-      // On the engine's device, whatever it is (wasm-workers split the images across their threads).
-      runtime: (model) => openForInference(device, model),
+      // Where the inference runtime rule says (train/feature-runtime.ts): onnxruntime, or TF.js on the engine's
+      // device, whatever it is (wasm-workers split the images across their threads).
+      runtime: (model, size, images) => openInferenceModel(model, size, { device, pixels: images * size * size }),
       run: p.runDir,
       checkpoint: p.checkpoint,
       onProgress: (task, done, total) => ctx.progress(done, total, task === 'scan' ? 'checking the images' : 'preparing the images'),
@@ -41,6 +42,8 @@ export function evaluateRun(p: EngineParams<'eval'>, ctx: HandlerContext, device
       top5: r.top5,
       misclassified,
       misclassifiedTotal: r.misclassified.length,
+      runtime: r.runtime,
+      ...(r.runtimeNote ? { runtimeNote: r.runtimeNote } : {}),
     };
   }, ctx.signal);
 }

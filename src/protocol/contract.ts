@@ -11,7 +11,7 @@ import { MAX_INPUT_SIZE, MIN_INPUT_SIZE } from '../model/types.ts';
 import { AppInfo, DialogResult, EngineState, FileFilter, Settings, SettingsPatch, ViewState, ViewStatePatch } from './app.ts';
 import { FsPath, ImageInput, ModelRef, RunId, VariantName } from './common.ts';
 import { ScanSummary, Thumbnail, ValFraction } from './datasets.ts';
-import { DeviceSpeeds } from './devices.ts';
+import { DeviceSpeeds, KeptRuntime } from './devices.ts';
 import { Cell, int } from './fields.ts';
 import { AttentionResult, EvalResult, PredictResult, ProfileResult, ReceptiveFieldResult } from './inspection.ts';
 import { ExportFormat, ExportResult, RunDetail, RunNotes, RunStatus, RunSummary, RunTag } from './runs.ts';
@@ -167,7 +167,8 @@ export const requests = {
    */
   'models.import': { params: z.object({ file: FsPath, name: ZooName.optional() }).strict(), result: ZooPullResult },
   /** The latest measurement of this machine's compute devices (null: never measured); reads a file, starts nothing. */
-  'devices.speeds': { params: empty, result: z.object({ table: DeviceSpeeds.nullable() }) },
+  /** The latest measured device table, and the inference runtime rule's choices kept for this machine. */
+  'devices.speeds': { params: empty, result: z.object({ table: DeviceSpeeds.nullable(), runtimes: z.array(KeptRuntime).default([]) }) },
   /** Measures every device on `variant` at `imageSize` (progress events; devices.cancel stops it). */
   'devices.measure': {
     params: z.object({ variant: VariantName.default('mobilevit_xxs'), imageSize: int(MIN_INPUT_SIZE, MAX_INPUT_SIZE).default(256) }).strict().default({}),

@@ -57,3 +57,18 @@ export const DeviceSpeeds = z.object({
   reason: z.string(),
 });
 export type DeviceSpeeds = z.infer<typeof DeviceSpeeds>;
+
+/** Where inference-mode work (a quick run's features, evaluation passes, predict) computes: the runtime rule's choices. */
+export const INFERENCE_RUNTIMES = ['tfjs', 'onnxruntime'] as const;
+export type InferenceRuntime = (typeof INFERENCE_RUNTIMES)[number];
+
+/** A choice of the rule kept for this machine: the model, size and device TF.js ran on, the runtime, and why. */
+export const KeptRuntime = z.object({
+  variant: z.string(),
+  size: z.number().int().positive(),
+  device: z.string(),
+  runtime: z.enum(INFERENCE_RUNTIMES),
+  reason: z.string(),
+  measuredAt: z.number(),
+});
+export type KeptRuntime = z.infer<typeof KeptRuntime>;

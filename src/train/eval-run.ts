@@ -18,7 +18,7 @@ import type { Interpolation } from '../util/interpolation.ts';
 import { readRun, type CheckpointKind } from '../run/index.ts';
 import type { Heap } from '../model/memory.ts';
 import { batchThatFits } from '../device/pass-budget.ts';
-import type { InferenceRuntime } from './feature-runtime.ts';
+import type { InferenceRuntime } from '../protocol/devices.ts';
 
 export interface EvalRunOptions {
   /** A run folder; its variant, classes, image size and checkpoint are used. */

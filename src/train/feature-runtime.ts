@@ -8,24 +8,19 @@
 // where 'auto' measures nothing (MOBILEVIT_AUTO_MEASURE=off, as the tests run) TF.js is used unless cached.
 // Whichever it is, one note says where the features were computed and why. Evaluation passes and predict take
 // the same rule (chooseInferenceRuntime; train/inference-model.ts opens their model on the runtime it picks).
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { cpus } from 'node:os';
-import { dirname, join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import { join } from 'node:path';
 import { measuringOff } from '../device/choice.ts';
 import { describeDevice } from '../device/describe.ts';
 import type { ComputeDevice } from '../device/device.ts';
 import { defaultThreads } from '../device/parallel.ts';
+import { RUNTIMES_FILE, keep, readKept, runtimeKey } from '../device/runtime-file.ts';
 import { OrtFeatures } from '../export/ort-features.ts';
 import type { Model } from '../model/model.ts';
+import { INFERENCE_RUNTIMES, type InferenceRuntime } from '../protocol/devices.ts';
 import { stateDict } from '../model/weights.ts';
 import { defaultWorkspace } from '../run/index.ts';
-import { writeFileAtomic } from '../util/atomic.ts';
 import { Rng } from '../util/random.ts';
-import { TFJS_VERSION, appVersion } from '../util/version.ts';
 
-export const INFERENCE_RUNTIMES = ['tfjs', 'onnxruntime'] as const;
-export type InferenceRuntime = (typeof INFERENCE_RUNTIMES)[number];
 /** A --runtime flag: a runtime, or 'auto' for the rule; not given, the rule with MOBILEVIT_INFERENCE_RUNTIME (undefined). */
 export function parseRuntime(v: unknown): InferenceRuntime | 'auto' | undefined {
   if (v === undefined || v === 'auto' || (INFERENCE_RUNTIMES as readonly unknown[]).includes(v)) return v as InferenceRuntime | 'auto' | undefined;
@@ -36,7 +31,6 @@ export function parseRuntime(v: unknown): InferenceRuntime | 'auto' | undefined 
 export const PARITY = 1e-4;
 /** Images of the measurement's probe batch. */
 const PROBE_IMAGES = 8;
-export const RUNTIMES_FILE = 'inference-runtimes.json';
 
 /** Inference-mode pooled features of images [n, size, size, 3] on one runtime. */
 export interface FeatureSource {
@@ -46,9 +40,6 @@ export interface FeatureSource {
   features(x: Float32Array, n: number, size: number): Promise<Float32Array>;
   close(): Promise<void>;
 }
-
-/** A measurement kept for the machine. */
-interface Kept { key: string; runtime: InferenceRuntime; msPerImage: Record<InferenceRuntime, number>; reason: string; measuredAt: number }
 
 /**
  * TF.js on the run's device: the backbone's weights sent there once, its inference passes computed there (on
@@ -76,47 +67,8 @@ async function openOrt(model: Model, size: number): Promise<FeatureSource> {
   };
 }
 
-/**
- * The key of a kept choice: the machine, the versions, the model, the size, and the device TF.js ran on (its
- * name: wasm in this process, wasm-workers, a page; by default this process's backend).
- */
-export function runtimeKey(variant: string, size: number, backend: string = tf.getBackend()): string {
-  const cpu = cpus();
-  return JSON.stringify({
-    studio: appVersion(), tfjs: TFJS_VERSION, backend, platform: `${process.platform}-${process.arch}`,
-    cpu: cpu[0]?.model.trim() ?? 'unknown', cores: cpu.length, variant, size,
-  });
-}
-
 /** The workspace's file of kept choices. */
 export const runtimesFile = (env: Record<string, string | undefined> = process.env) => join(defaultWorkspace(env), RUNTIMES_FILE);
-
-/** The choices kept in `file` for this machine, any device, newest first (what `devices` shows). */
-export function keptRuntimes(file: string): Array<{ variant: string; size: number; runtime: InferenceRuntime; reason: string; measuredAt: number }> {
-  return readKept(file).flatMap((e) => {
-    let at: { variant: string; size: number; backend: string };
-    try {
-      at = JSON.parse(e.key) as typeof at;
-    } catch {
-      return []; // a hand-broken entry is no measurement
-    }
-    return runtimeKey(at.variant, at.size, at.backend) === e.key ? [{ variant: at.variant, size: at.size, runtime: e.runtime, reason: e.reason, measuredAt: e.measuredAt }] : [];
-  });
-}
-
-function readKept(file: string): Kept[] {
-  try {
-    return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { entries: Kept[] }).entries ?? [] : [];
-  } catch {
-    return []; // a broken file is no measurement: measured again
-  }
-}
-
-function keep(file: string, k: Kept): void {
-  const entries = [k, ...readKept(file).filter((e) => e.key !== k.key)].slice(0, 32);
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileAtomic(file, JSON.stringify({ format: 1, entries }, null, 1) + '\n');
-}
 
 /** The faster runtime of a measurement, TF.js when onnxruntime's rows disagree (the rule, free of any runtime). */
 export function chooseRuntime(ms: Record<InferenceRuntime, number>, maxRelDiff: number): { runtime: InferenceRuntime; reason: string } {

@@ -25,7 +25,8 @@ import type { ForwardOptions } from '../model/types.ts';
 import { evaluate, type EvalBatch, type Evaluation } from './evaluate.ts';
 import type { TrainableModel } from '../optim/trainer.ts';
 import { LocalDevice, type ComputeDevice } from '../device/device.ts';
-import { openFeatureSource, type InferenceRuntime } from './feature-runtime.ts';
+import type { InferenceRuntime } from '../protocol/devices.ts';
+import { openFeatureSource } from './feature-runtime.ts';
 import type { HeadRows } from './head-solve.ts';
 
 /** Random views cached per training image when augmentation crops or jitters (epoch e trains on view e mod VIEWS). */

@@ -8,7 +8,8 @@ import { openForInference } from '../device/inference.ts';
 import { defaultThreads } from '../device/parallel.ts';
 import { OrtModel } from '../export/ort-model.ts';
 import type { Model } from '../model/model.ts';
-import { chooseInferenceRuntime, type FeatureSourceOptions, type InferenceRuntime } from './feature-runtime.ts';
+import type { InferenceRuntime } from '../protocol/devices.ts';
+import { chooseInferenceRuntime, type FeatureSourceOptions } from './feature-runtime.ts';
 
 export interface InferenceModel {
   runtime: InferenceRuntime;

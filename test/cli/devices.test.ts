@@ -7,8 +7,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../../src/backend/index.ts';
-import { RUNTIMES_FILE, runtimeKey } from '../../src/train/feature-runtime.ts';
+import { RUNTIMES_FILE, runtimeKey } from '../../src/device/runtime-file.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'mvit-devices-'));
 const file = join(dir, 'device-speeds.json');
@@ -44,16 +43,15 @@ describe('mobilevit-studio devices', () => {
     expect(again.cached).toBe(true);
     expect(again.rows[0].imagesPerSecond).toBeGreaterThan(0);
     expect(JSON.parse(readFileSync(file, 'utf8')).entries).toHaveLength(1);
-    expect(measured.stdout).toMatch(/quick fine-tune features: no runtime measured yet/);
+    expect(measured.stdout).toMatch(/inference runtimes \(quick fine-tune features, eval, predict\): none measured yet/);
   });
 
-  it("shows where a quick fine-tune computes its features on this machine (the choice a quick run kept)", async () => {
-    await initBackend('wasm');
-    const entry = { key: runtimeKey('mobilevit_xxs', 224), runtime: 'onnxruntime', msPerImage: { tfjs: 40, onnxruntime: 9 }, reason: 'measured faster: 9.0 ms/image on onnxruntime, 40.0 on TF.js', measuredAt: 1 };
+  it("shows where inference-mode work computes on this machine (the choice a quick run kept)", async () => {
+    const entry = { key: runtimeKey('mobilevit_xxs', 224, 'wasm'), runtime: 'onnxruntime', msPerImage: { tfjs: 40, onnxruntime: 9 }, reason: 'measured faster: 9.0 ms/image on onnxruntime, 40.0 on TF.js', measuredAt: 1 };
     const other = { ...entry, key: entry.key.replace('"cores":', '"cores":1000') }; // another machine's: not shown
     writeFileSync(join(dir, RUNTIMES_FILE), JSON.stringify({ format: 1, entries: [entry, other] }));
     const { stdout } = await devices();
-    expect(stdout).toContain('quick fine-tune features:\n  mobilevit_xxs at 224 px: onnxruntime (measured faster: 9.0 ms/image on onnxruntime, 40.0 on TF.js)');
+    expect(stdout).toContain('inference runtimes (quick fine-tune features, eval, predict):\n  mobilevit_xxs at 224 px beside wasm: onnxruntime (measured faster: 9.0 ms/image on onnxruntime, 40.0 on TF.js)');
     expect(JSON.parse((await devices('--json')).stdout).inferenceRuntimes.kept).toHaveLength(1);
   });
 });

@@ -77,5 +77,8 @@ describe('training through the engine', () => {
     expect(e.misclassified).toHaveLength(Math.min(1, wrong));
     for (const m of e.misclassified) expect(m.thumbnail).toMatch(/^data:image\/jpeg;base64,/);
     expect(seen.some((x) => x.event === 'progress' && x.payload.task === 'eval.run')).toBe(true);
+    // The inference runtime rule: a few small images are too little work to leave TF.js on the engine's device.
+    expect(e.runtime).toBe('tfjs');
+    expect(e.runtimeNote).toMatch(/^TF.js on .* \(too little work to measure the runtimes\)$/);
   });
 });

@@ -10,7 +10,7 @@ import { saveWeights } from '../../src/model/weights-file.ts';
 import { makeDataset } from '../helpers/dataset.ts';
 import { randomModel } from './helpers.ts';
 import { runCli } from '../helpers/cli.ts';
-import { RUNTIMES_FILE, runtimeKey } from '../../src/train/feature-runtime.ts';
+import { RUNTIMES_FILE, runtimeKey } from '../../src/device/runtime-file.ts';
 
 let data: string;
 let weights: string;

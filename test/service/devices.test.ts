@@ -3,8 +3,10 @@
 // measurement takes seconds: the Measure button's progress, the table kept beside settings.json, the engine's
 // report naming its device, a cancelled measurement, 'auto' choosing at a first training, and no measurement
 // while a run trains.
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { RUNTIMES_FILE, runtimeKey } from '../../src/device/runtime-file.ts';
 import { forkEngine } from '../../src/service/engine-process.ts';
 import type { EventName } from '../../src/protocol/contract.ts';
 import { StudioService } from '../../src/service/service.ts';
@@ -39,17 +41,25 @@ const ok = async (method: string, params: unknown = {}) => {
 describe('measuring the devices through the service', () => {
   it('measures on request with progress, keeps the table, and reports the device the engine holds', async () => {
     start();
-    expect(await ok('devices.speeds')).toEqual({ table: null });
+    expect(await ok('devices.speeds')).toEqual({ table: null, runtimes: [] });
     const table = await ok('devices.measure', { variant: 'mobilevit_xxs', imageSize: 32 });
     expect(table).toMatchObject({ variant: 'mobilevit_xxs', imageSize: 32, chosen: 'wasm', rows: [{ device: 'wasm', host: 'this process' }, {}, {}, {}] });
     expect(table.rows[0].imagesPerSecond).toBeGreaterThan(0);
     expect(table.rows[3].note).toMatch(/^did not start: CHROMIUM_PATH/);
     const labels = seen.filter((e) => e.event === 'progress' && e.payload.task === 'devices.measure').map((e) => e.payload.label);
     expect(labels).toContain('measuring wasm (1 of 1)');
-    expect(await ok('devices.speeds')).toEqual({ table });
+    expect(await ok('devices.speeds')).toEqual({ table, runtimes: [] });
     const info = await ok('app.info');
     expect(info.backend.device).toEqual({ name: 'wasm', host: 'this process', adapter: null, software: false });
     expect(await ok('devices.cancel')).toEqual({ cancelled: false }); // nothing in flight
+  });
+
+  it("lists the inference runtime rule's choices kept for this machine beside the speeds (Settings shows them)", async () => {
+    start();
+    const entry = { key: runtimeKey('mobilevit_xxs', 224, 'wasm'), runtime: 'onnxruntime', msPerImage: { tfjs: 40, onnxruntime: 9 }, reason: 'measured faster', measuredAt: 5 };
+    const other = { ...entry, key: entry.key.replace('"cores":', '"cores":1000') }; // another machine's: not listed
+    writeFileSync(join(ws.dir, RUNTIMES_FILE), JSON.stringify({ format: 1, entries: [entry, other] }));
+    expect((await ok('devices.speeds')).runtimes).toEqual([{ variant: 'mobilevit_xxs', size: 224, device: 'wasm', runtime: 'onnxruntime', reason: 'measured faster', measuredAt: 5 }]);
   });
 
   it('stops a measurement on devices.cancel, storing nothing', async () => {
@@ -62,7 +72,7 @@ describe('measuring the devices through the service', () => {
     const r = await pending;
     expect(Date.now() - t0).toBeLessThan(1000); // the request ends at once; the engine stops after the step in flight
     expect(r).toMatchObject({ ok: false, error: { message: 'measure was cancelled' } });
-    expect(await ok('devices.speeds')).toEqual({ table: null });
+    expect(await ok('devices.speeds')).toEqual({ table: null, runtimes: [] });
     // The engine goes on serving once the cancelled step has ended.
     expect((await ok('devices.measure', { imageSize: 32 })).chosen).toBe('wasm');
   });

@@ -5,6 +5,7 @@ import { positiveInt } from '../args.ts';
 import type { CliCommand } from '../command.ts';
 import { JSON_FLAG, VARIANT_FLAG, defaultSpeedsFile, inputSize, setupBackend, table, variantFlag } from '../common.ts';
 import { MEASURE_BATCH } from '../../device/choose.ts';
+import { RUNTIMES_FILE, keptRuntimes } from '../../device/runtime-file.ts';
 import { SpeedFile } from '../../device/speed-file.ts';
 import { dirname, join } from 'node:path';
 
@@ -39,9 +40,7 @@ export const command: CliCommand = {
     }
     await r.device?.close();
     const t = r.table;
-    // Where a quick fine-tune computes its backbone features, as measured on this machine (train/feature-runtime.ts,
-    // loaded here: it brings TF.js and onnxruntime, which listing the commands must not load).
-    const { RUNTIMES_FILE, keptRuntimes } = await import('../../train/feature-runtime.ts');
+    // Where inference-mode work computes, as the runtime rule measured it on this machine (train/feature-runtime.ts).
     const runtimes = join(dirname(store.path), RUNTIMES_FILE); // beside the device speeds, as a quick run keeps it
     const kept = keptRuntimes(runtimes);
     if (flags.json) {
@@ -57,8 +56,9 @@ export const command: CliCommand = {
     ])));
     if (measured) io.out(`auto takes ${t.chosen}: ${t.reason}`);
     io.out(`(${store.path})`);
-    io.out(kept.length === 0 ? 'quick fine-tune features: no runtime measured yet (a quick run measures onnxruntime against TF.js once per model and size)'
-      : `quick fine-tune features:\n${kept.map((k) => `  ${k.variant} at ${k.size} px: ${k.runtime} (${k.reason})`).join('\n')}\n(${runtimes})`);
+    const what = 'inference runtimes (quick fine-tune features, eval, predict)';
+    io.out(kept.length === 0 ? `${what}: none measured yet (a quick run or an evaluation measures onnxruntime against TF.js once per model and size)`
+      : `${what}:\n${kept.map((k) => `  ${k.variant} at ${k.size} px beside ${k.device}: ${k.runtime} (${k.reason})`).join('\n')}\n(${runtimes})`);
     return 0;
   },
 };

@@ -1,0 +1,55 @@
+// The inference runtime rule's kept choices (train/feature-runtime.ts decides and measures): one JSON file,
+// inference-runtimes.json beside the device speeds, read by the rule, by `devices` and by the Settings view. Each
+// choice is keyed by the machine, the versions, the model, the size and the device TF.js ran on, so another
+// machine or version measures again. No tfjs and no onnxruntime here: the service reads it too.
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname } from 'node:path';
+import type { InferenceRuntime, KeptRuntime } from '../protocol/devices.ts';
+import { writeFileAtomic } from '../util/atomic.ts';
+import { TFJS_VERSION, appVersion } from '../util/version.ts';
+
+export const RUNTIMES_FILE = 'inference-runtimes.json';
+
+/** A measurement kept for the machine. */
+export interface Kept { key: string; runtime: InferenceRuntime; msPerImage: Record<InferenceRuntime, number>; reason: string; measuredAt: number }
+
+/**
+ * The key of a kept choice: the machine, the versions, the model, the size, and the device TF.js ran on (its
+ * name: wasm in this process, wasm-workers, a page).
+ */
+export function runtimeKey(variant: string, size: number, backend: string): string {
+  const cpu = cpus();
+  return JSON.stringify({
+    studio: appVersion(), tfjs: TFJS_VERSION, backend, platform: `${process.platform}-${process.arch}`,
+    cpu: cpu[0]?.model.trim() ?? 'unknown', cores: cpu.length, variant, size,
+  });
+}
+
+/** The choices kept in `file` for this machine, any device, newest first (what `devices` and Settings show). */
+export function keptRuntimes(file: string): KeptRuntime[] {
+  return readKept(file).flatMap((e) => {
+    let at: { variant: string; size: number; backend: string };
+    try {
+      at = JSON.parse(e.key) as typeof at;
+    } catch {
+      return []; // a hand-broken entry is no measurement
+    }
+    return runtimeKey(at.variant, at.size, at.backend) === e.key
+      ? [{ variant: at.variant, size: at.size, device: at.backend, runtime: e.runtime, reason: e.reason, measuredAt: e.measuredAt }] : [];
+  });
+}
+
+export function readKept(file: string): Kept[] {
+  try {
+    return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { entries: Kept[] }).entries ?? [] : [];
+  } catch {
+    return []; // a broken file is no measurement: measured again
+  }
+}
+
+export function keep(file: string, k: Kept): void {
+  const entries = [k, ...readKept(file).filter((e) => e.key !== k.key)].slice(0, 32);
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileAtomic(file, JSON.stringify({ format: 1, entries }, null, 1) + '\n');
+}
