@@ -10,7 +10,8 @@ import { matchAnchors, packTargets } from '../src/optim/detection-loss.ts';
 import { BOX_OBJECTIVE, PIXEL_OBJECTIVE, type Objective } from '../src/optim/objective.ts';
 import type { TrainableModel } from '../src/optim/trainer.ts';
 import { DETECTION_OUTPUTS, exportDetectionOnnx, exportSegmentationOnnx, SEGMENTATION_OUTPUT } from '../src/export/onnx-dense.ts';
-import { detectionNetwork, detectorView } from '../src/train/tasks/detection.ts';
+import { detectorView } from '../src/optim/network-training.ts';
+import { detectionNetwork } from '../src/train/tasks/detection.ts';
 import { segmentationNetwork } from '../src/train/tasks/segmentation.ts';
 import { Rng } from '../src/util/random.ts';
 

@@ -1,4 +1,4 @@
-// The device side of a compute device: holds one network (and, to train a classifier, its Trainer) on whatever
+// The device side of a compute device: holds one network (and, to train it, its Trainer) on whatever
 // TensorFlow.js backend its host set up, and answers DeviceRequests with the studio's own model, training-step and
 // inspection code. The same class runs in this process (local.ts), in a Chromium page (page/entry.ts) and
 // could run in any other JavaScript host: it touches no file and imports nothing from Node.
@@ -12,10 +12,11 @@ import { Model } from '../model/model.ts';
 import { createNetwork, type AnyNetwork } from '../model/networks.ts';
 import { taskOf } from '../model/registry/index.ts';
 import { loadWeights, readStateDict } from '../model/weights.ts';
+import { trainingOf } from '../optim/network-training.ts';
 import { Trainer } from '../optim/trainer.ts';
 import { stepSeeds } from '../util/random.ts';
 import { describeDeviceInfo } from './describe.ts';
-import type { DeviceInfo, DeviceProfileOptions, DeviceRequest, DeviceResults, Shape4, Weights } from './wire.ts';
+import { imagesIn, type DeviceInfo, type DeviceProfileOptions, type DeviceRequest, type DeviceResults, type Shape4, type Weights } from './wire.ts';
 
 export class DeviceKernel {
   private model: AnyNetwork | null = null;
@@ -43,9 +44,9 @@ export class DeviceKernel {
         try {
           loadWeights(model, req.weights, { allowHeadMismatch: false, source: 'the weights sent to the device' });
           if (req.train) {
-            // The trainer's objective here is classification's; dense runs train in the engine's process (DenseCompute).
-            if (!(model instanceof Model)) throw new Error(`a device trains classifiers only so far; ${model.variant} (${taskOf(model.variant)}) opens for inference`);
-            this.trainer = new Trainer(model, req.train.settings);
+            // Any network trains, with its task's objective (a detector as its joined view: optim/network-training.ts).
+            const { view, objective } = trainingOf(model, req.train.quick ?? false);
+            this.trainer = new Trainer(view, req.train.settings, objective);
             const state = req.train.state;
             if (state) this.trainer.importState(state.tensors, state.json, state.source ?? 'the optimizer state sent to the device');
           }
@@ -60,8 +61,7 @@ export class DeviceKernel {
       }
       case 'step': {
         const trainer = this.needTrainer();
-        const n = req.labels.length;
-        const x = tf.tensor4d(req.x, [n, req.size, req.size, 3]);
+        const x = tf.tensor4d(req.x, [imagesIn(req), req.size, req.size, 3]);
         try {
           return await trainer.step(x, req.labels, req.lr, (pass) => stepSeeds(req.seed, req.step, pass), req.frozen, req.imagesPerPass ?? Infinity);
         } finally {
@@ -70,7 +70,7 @@ export class DeviceKernel {
       }
       case 'grads': {
         const trainer = this.needTrainer();
-        const x = tf.tensor4d(req.x, [req.labels.length, req.size, req.size, 3]);
+        const x = tf.tensor4d(req.x, [imagesIn(req), req.size, req.size, 3]);
         try {
           return await trainer.shareGradients(x, req.labels, req.share, (pass) => stepSeeds(req.seed, req.step, pass));
         } finally {

@@ -23,7 +23,7 @@ import { combineStatistics, passSize, type StepResult } from '../optim/trainer.t
 import { openPageDevice, pageChannel, type Endpoint } from './channel.ts';
 import type { ChannelDevice, ComputeDevice } from './device.ts';
 import type { AttentionCapture } from '../inspect/capture.ts';
-import type { DeviceInfo, DeviceRequest, DeviceResults } from './wire.ts';
+import { imagesIn, type DeviceInfo, type DeviceRequest, type DeviceResults } from './wire.ts';
 import { workerSource } from './worker-source.ts';
 
 /** The studio's name for this device. */
@@ -186,8 +186,9 @@ export class ParallelDevice implements ComputeDevice {
    * their gradient sums added in worker order, then applied everywhere.
    */
   private async step(req: Extract<DeviceRequest, { op: 'step' }>): Promise<StepResult> {
-    const n = req.labels.length;
+    const n = imagesIn(req);
     const perImage = req.size * req.size * 3;
+    const labelsPerImage = req.labels.length / n; // a class, a label map or a detector's anchor targets
     // The caller's pass size (passImages), so a step is the same on any device; without one, a pass per worker.
     const per = passSize(n, req.imagesPerPass ?? Math.ceil(n / this.workers.length));
     const passes = Math.ceil(n / per);
@@ -195,20 +196,22 @@ export class ParallelDevice implements ComputeDevice {
     const shares = await Promise.all(bounds.slice(1).map((end, i) => {
       const [a, b] = [bounds[i] * per, Math.min(n, end * per)];
       return this.workers[i].call({
-        op: 'grads', x: req.x.slice(a * perImage, b * perImage), size: req.size, labels: req.labels.slice(a, b),
+        op: 'grads', x: req.x.slice(a * perImage, b * perImage), size: req.size, labels: req.labels.slice(a * labelsPerImage, b * labelsPerImage),
         seed: req.seed, step: req.step, share: { batchSize: n, firstPass: bounds[i], perPass: per, frozenBackbone: req.frozen },
       });
     }));
     const grads: TensorMap = new Map();
-    let loss = 0, correct = 0;
+    let loss = 0, correct = 0, counted = 0;
     for (const s of shares) {
       loss += s.loss;
       correct += s.correct;
+      counted += s.counted ?? 0;
       addInto(grads, s.grads);
     }
     const statistics = combineStatistics(shares.map((s) => s.statistics));
     const norms = await Promise.all(this.workers.map((w) => w.call({ op: 'apply', grads, statistics, lr: req.lr })));
-    return { loss, correct, gradNorm: norms[0] };
+    // What `correct` counts out of, where the objective counts something other than images (Trainer.step's rule).
+    return { loss, correct, gradNorm: norms[0], ...(shares[0].counted === undefined ? {} : { counted }) };
   }
 
   /**

@@ -28,11 +28,13 @@ export interface DeviceInfo {
   workers?: number;
 }
 
-/** A classifier, or a segmentation or detection network (those open for inference only). */
+/** A classifier, or a segmentation or detection network (numClasses counting the background). */
 export interface ModelSpec { variant: NetworkName; numClasses: number }
 
 export interface TrainSpec {
   settings: TrainerSettings;
+  /** A detector's quick run: the backbone frozen in inference mode, only the extra layers and heads train. */
+  quick?: boolean;
   /** Optimizer moments and EMA weights to continue from (a checkpoint's state); `source` names it in errors. */
   state?: { tensors: TensorMap; json: TrainerStateJson; source?: string };
 }
@@ -45,8 +47,9 @@ export type DeviceRequest =
   /** Builds the model from `weights` (every key, timm layout) and, with `train`, its trainer. */
   | { op: 'open'; model: ModelSpec; weights: TensorMap; train?: TrainSpec }
   /**
-   * One optimizer step on n images [n, size, size, 3]. Dropout seeds derive from (seed, step) exactly as in
-   * the engine (util/random.ts stepSeeds). imagesPerPass null: the whole batch in one pass.
+   * One optimizer step on n images [n, size, size, 3] and their labels (the same count per image: a class, a
+   * label map of size × size pixels, or a detector's packed anchor targets). Dropout seeds derive from (seed,
+   * step) exactly as in the engine (util/random.ts stepSeeds). imagesPerPass null: the whole batch in one pass.
    */
   | { op: 'step'; x: Float32Array; size: number; labels: Int32Array; lr: number; seed: number; step: number; frozen: boolean; imagesPerPass: number | null }
   /**
@@ -73,6 +76,13 @@ export type DeviceRequest =
   /** Per-block latency of forward passes (inspect/profile.ts), timed where the tensors live. */
   | { op: 'profile'; options: DeviceProfileOptions }
   | { op: 'close' };
+
+/** The images of a step or a share of one: its pixels' count over one image's (its labels may be many per image). */
+export function imagesIn(req: { x: Float32Array; size: number }): number {
+  const n = req.x.length / (req.size * req.size * 3);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`training step: ${req.x.length} pixel values are not whole images of ${req.size}×${req.size}×3`);
+  return n;
+}
 
 export interface DeviceProfileOptions {
   imageSize?: number; batch?: number; runs?: number; warmup?: number; seed?: number;

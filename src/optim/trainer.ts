@@ -63,7 +63,8 @@ export function passSize(n: number, imagesPerPass: number): number {
 export interface ShareGradients {
   loss: number;
   correct: number;
-  counted: number;
+  /** As StepResult's: absent where the objective counts images (classification). */
+  counted?: number;
   grads: TensorMap;
   statistics: PassStatistics;
 }
@@ -137,7 +138,12 @@ export class Trainer {
     const norm = this.update(this.byKey(total.grads), lr);
     const [loss, gradNorm, correct, counted] = await Promise.all([total.loss.data(), norm.data(), total.correct.data(), total.counted.data()]);
     tf.dispose([total.loss, total.correct, total.counted, norm, ...Object.values(total.grads)]);
-    return { loss: loss[0], gradNorm: gradNorm[0], correct: correct[0], ...(this.objective === CLASSIFICATION_OBJECTIVE ? {} : { counted: counted[0] }) };
+    return { loss: loss[0], gradNorm: gradNorm[0], correct: correct[0], ...this.countedOf(counted[0]) };
+  }
+
+  /** `counted` for a result, where the objective counts something other than the batch's images. */
+  private countedOf(counted: number): { counted?: number } {
+    return this.objective === CLASSIFICATION_OBJECTIVE ? {} : { counted };
   }
 
   /**
@@ -165,7 +171,7 @@ export class Trainer {
       }
       this.statisticsBefore = before;
       const [loss, correct, counted] = await Promise.all([sums.loss.data(), sums.correct.data(), sums.counted.data()]);
-      return { loss: loss[0], correct: correct[0], counted: counted[0], grads, statistics: { added, passes } };
+      return { loss: loss[0], correct: correct[0], ...this.countedOf(counted[0]), grads, statistics: { added, passes } };
     } finally {
       tf.dispose([sums.loss, sums.correct, sums.counted, ...Object.values(sums.grads)]);
     }

@@ -11,6 +11,7 @@ import { logitsOn } from '../device/inference.ts';
 import type { Weights } from '../device/wire.ts';
 import type { TensorMap } from '../model/safetensors.ts';
 import type { Model } from '../model/model.ts';
+import type { AnyNetwork } from '../model/networks.ts';
 import { stateDict } from '../model/weights.ts';
 import { Trainer, type StepResult, type TrainerSettings, type TrainerStateJson } from '../optim/trainer.ts';
 import { stepSeeds } from '../util/random.ts';
@@ -47,9 +48,12 @@ export interface RunCompute {
 export class DeviceCompute implements RunCompute {
   private constructor(private readonly device: ComputeDevice) {}
 
-  /** Sends `model`'s weights (and a checkpoint's optimizer state) to the device and builds its trainer there. */
-  static async open(device: ComputeDevice, model: Model, settings: TrainerSettings, state?: TrainerState): Promise<DeviceCompute> {
-    await device.call({ op: 'open', model: { variant: model.variant, numClasses: model.numClasses }, weights: stateDict(model), train: { settings, state } });
+  /**
+   * Sends `model`'s weights (and a checkpoint's optimizer state) to the device and builds its trainer there, with
+   * the network's own objective (optim/network-training.ts); `quick`: a detector's quick run.
+   */
+  static async open(device: ComputeDevice, model: AnyNetwork, settings: TrainerSettings, state?: TrainerState, quick = false): Promise<DeviceCompute> {
+    await device.call({ op: 'open', model: { variant: model.variant, numClasses: model.numClasses }, weights: stateDict(model), train: { settings, state, quick } });
     return new DeviceCompute(device);
   }
 
@@ -58,10 +62,12 @@ export class DeviceCompute implements RunCompute {
   }
 
   step(i: StepInput): Promise<StepResult> {
-    const { x, size, labels } = i.batch;
+    const { x, size, labels, indices } = i.batch;
     return this.device.call({
       op: 'step', x, size, labels, lr: i.lr, seed: i.seed, step: i.step, frozen: i.frozenBackbone,
-      imagesPerPass: Number.isFinite(i.imagesPerPass) ? i.imagesPerPass : null,
+      // Infinity (a detector's quick run) is the whole batch in one pass on every device: wasm-workers would
+      // otherwise give each worker a pass of its own.
+      imagesPerPass: Math.min(i.imagesPerPass, indices.length),
     });
   }
 

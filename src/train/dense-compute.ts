@@ -1,16 +1,24 @@
-// The compute of a dense-prediction run (segmentation, detection): the network and its trainer in this process,
-// on this process's TensorFlow.js backend. A device (src/device/kernel.ts) opens a dense network for inference but
-// trains classifiers only so far, so such a run trains here whatever device is chosen (the tasks refuse the page
-// and worker devices).
+// The compute of a dense-prediction run (segmentation, detection) on the run's device:
+// - this process (LocalDevice): DenseCompute, the network and its trainer here, evaluated in place;
+// - wasm-workers: the device's kernels build the network and step it with its task's objective (DeviceCompute,
+//   data parallel as a classifier's run); the engine keeps its own copy of the network only to evaluate, loaded
+//   with the weights the device trained (the live or the averaged ones) before each evaluation.
+// The page devices (webgpu, webgl, wasm-threads) are refused in words (denseDeviceRefusal): their kernel is the
+// same code, but no test has trained a dense run there yet.
 import * as tf from '@tensorflow/tfjs';
+import { LocalDevice, type ComputeDevice } from '../device/device.ts';
+import { ParallelDevice } from '../device/parallel.ts';
 import type { Weights } from '../device/wire.ts';
+import type { DetectionModel } from '../model/detection.ts';
 import type { TensorMap } from '../model/safetensors.ts';
 import type { Network } from '../model/network.ts';
-import { stateDict } from '../model/weights.ts';
+import type { SegmentationModel } from '../model/segmentation.ts';
+import { loadWeights, stateDict } from '../model/weights.ts';
+import { trainingOf } from '../optim/network-training.ts';
 import type { Objective } from '../optim/objective.ts';
 import { Trainer, type StepResult, type TrainableModel, type TrainerSettings } from '../optim/trainer.ts';
 import { stepSeeds } from '../util/random.ts';
-import type { StepInput, TrainerState } from './compute.ts';
+import { DeviceCompute, type StepInput, type TrainerState } from './compute.ts';
 import type { StepCompute } from './tasks/task.ts';
 
 export class DenseCompute<M extends Network> implements StepCompute {
@@ -63,5 +71,76 @@ export class DenseCompute<M extends Network> implements StepCompute {
   async dispose(): Promise<void> {
     this.trainer.dispose();
     this.model.dispose();
+  }
+}
+
+/** A dense network trained on a device: the device's compute, and this process's copy of the network it evaluates. */
+class OnDeviceCompute implements StepCompute {
+  constructor(private readonly run: DeviceCompute, private readonly model: Network) {}
+
+  get tfBackend(): string {
+    return this.run.tfBackend;
+  }
+
+  async step(i: StepInput): Promise<StepResult> {
+    try {
+      return await this.run.step(i);
+    } finally {
+      i.batch.release(); // its buffers back to the pool once the device has answered
+    }
+  }
+
+  weights(which: Weights): Promise<TensorMap> {
+    return this.run.weights(which);
+  }
+
+  trainerState(): Promise<TrainerState> {
+    return this.run.trainerState();
+  }
+
+  localModel(): null {
+    return null;
+  }
+
+  async dispose(): Promise<void> {
+    await this.run.dispose();
+    this.model.dispose();
+  }
+}
+
+/** A dense run's compute and how to evaluate: `evaluate(which, fn)` runs fn on the network holding those weights. */
+export interface DenseSession<M> {
+  compute: StepCompute;
+  evaluate<T>(which: Weights, fn: (model: M) => Promise<T>): Promise<T>;
+}
+
+/** Why `task` cannot train on `device`, or null where it can (this process, wasm-workers). */
+export function denseDeviceRefusal(task: string, device: ComputeDevice): string | null {
+  if (device instanceof LocalDevice || device instanceof ParallelDevice) return null;
+  return `the ${device.info.name} device (${task} trains in this process or on wasm-workers for now: --backend wasm, wasm-workers, cpu or tensorflow)`;
+}
+
+/**
+ * Opens `model`'s training on `device` (denseDeviceRefusal must have passed); takes `model` over (disposed with the
+ * compute, or here if opening fails). `quick`: a detector's quick run (optim/network-training.ts detectorView).
+ */
+export async function openDenseCompute<M extends SegmentationModel | DetectionModel>(device: ComputeDevice, model: M, settings: TrainerSettings, quick: boolean, state?: TrainerState & { source: string }): Promise<DenseSession<M>> {
+  try {
+    if (device instanceof LocalDevice) {
+      const { view, objective } = trainingOf(model, quick);
+      const compute = new DenseCompute(model, view, settings, objective, state);
+      return { compute, evaluate: (which, fn) => compute.withWeights(which, () => fn(model)) };
+    }
+    const run = await DeviceCompute.open(device, model, settings, state, quick);
+    return {
+      compute: new OnDeviceCompute(run, model),
+      async evaluate(which, fn) {
+        loadWeights(model, await run.weights(which), { allowHeadMismatch: false, source: `the ${which} weights of the ${device.info.name} device` });
+        return fn(model);
+      },
+    };
+  } catch (e) {
+    model.dispose();
+    throw e;
   }
 }

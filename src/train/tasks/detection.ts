@@ -10,18 +10,14 @@ import { buildDetectionSet, detectionTrainBatches } from '../../data/detection-l
 import { detectionSummary } from '../../data/dense-summary.ts';
 import { scanDetection, type DetectionScan } from '../../data/detection-scan.ts';
 import { samplerSizes } from '../../data/sampler.ts';
-import { LocalDevice } from '../../device/device.ts';
 import { DetectionModel } from '../../model/detection.ts';
 import { NETWORK_NAMES, taskOf, type DetectionVariantName } from '../../model/registry/index.ts';
-import type { ForwardOptions } from '../../model/types.ts';
 import { loadWeights } from '../../model/weights.ts';
 import { matchAnchors, packTargets } from '../../optim/detection-loss.ts';
-import { BOX_OBJECTIVE } from '../../optim/objective.ts';
-import type { TrainableModel } from '../../optim/trainer.ts';
 import type { BestEpoch, TrainSettings } from '../../protocol/contract.ts';
 import { resolveRecipe } from '../../protocol/recipe.ts';
 import { PREFETCH_BATCHES } from '../defaults.ts';
-import { DenseCompute } from '../dense-compute.ts';
+import { denseDeviceRefusal, openDenseCompute, type DenseSession } from '../dense-compute.ts';
 import { evaluateDetection, type DetectionEvaluation } from '../detection-evaluate.ts';
 import { initDetector } from '../detection-init.ts';
 import type { OpenContext, PrepareContext, PreparedData, ScannedData, TrainingTask } from './task.ts';
@@ -29,11 +25,6 @@ import type { OpenContext, PrepareContext, PreparedData, ScannedData, TrainingTa
 /** The SSDLite network on a classifier variant's backbone (mobilevit_xs → ssdlite_mobilevit_xs). */
 export function detectionNetwork(variant: string): DetectionVariantName {
   return `ssdlite_${variant}` as DetectionVariantName;
-}
-
-/** The device a detection run cannot train on, with why; null when it can. */
-function deviceRefusal(device: PrepareContext['device']): string | null {
-  return device instanceof LocalDevice ? null : `the ${device.info.name} device (detection trains in this process for now: --backend wasm, cpu or tensorflow)`;
 }
 
 /** The run's dataset scanned as a detection dataset; an error naming the folder when it cannot train. */
@@ -54,7 +45,7 @@ export const detection: TrainingTask = {
   },
 
   async scan(ctx: PrepareContext, s: TrainSettings): Promise<ScannedData> {
-    const refused = deviceRefusal(ctx.device);
+    const refused = denseDeviceRefusal('detection', ctx.device);
     if (refused) throw new Error(`detection cannot take ${refused}`);
     ctx.onPrepare?.('scan', 0, 1);
     const scan = await scanForDetection(s);
@@ -84,22 +75,6 @@ export const detection: TrainingTask = {
   improves: (next, best) => best === null || next.map! > best.map! || (next.map === best.map && next.loss < best.loss),
 };
 
-/**
- * The detector as the trainer steps it: one output tensor, each anchor's 4 deltas then its class logits (what the
- * box objective reads). Its head, trained alone while the backbone is frozen (freezeBackboneEpochs), is
- * everything after the backbone: the extra layers and every level's head. A quick run (`quick`) trains only
- * those: the backbone's weights are not the trainer's (so neither the optimizer's state nor the EMA holds them)
- * and it runs in inference mode, its BatchNorm statistics kept.
- */
-export function detectorView(model: DetectionModel, quick: boolean): TrainableModel {
-  const head = (key: string) => key.startsWith('extra_layers.') || key.startsWith('ssd_heads.');
-  return {
-    params: quick ? new Map([...model.params].filter(([key]) => head(key))) : model.params,
-    headKeys: [...model.params.keys()].filter(head),
-    forward: (x: tf.Tensor4D, opts?: ForwardOptions) => model.joined(x, { ...opts, frozenBackbone: quick }),
-  };
-}
-
 /** The anchors of a `size` × `size` input: those of the feature maps the network makes of it (one pass of zeros). */
 function anchorsAt(model: DetectionModel, size: number): Float32Array {
   const x = tf.zeros([1, size, size, 3]) as tf.Tensor4D;
@@ -125,7 +100,7 @@ async function open(ctx: OpenContext, scan: DetectionScan): Promise<PreparedData
   const network = detectionNetwork(s.variant);
   // Drawn from the run's seed here, as a classifier's: the same seed gives the same start. Class 0 is the background.
   const model = new DetectionModel(network, scan.classes.length + 1, s.seed);
-  let compute: DenseCompute<DetectionModel> | null = null;
+  let session: DenseSession<DetectionModel> | null = null;
   try {
     const resume = ctx.checkpoint;
     if (resume) loadWeights(model, resume.weights, { allowHeadMismatch: false, source: resume.source });
@@ -137,22 +112,22 @@ async function open(ctx: OpenContext, scan: DetectionScan): Promise<PreparedData
     const anchors = new Map(samplerSizes(ctx.sampler).map((size) => [size, anchorsAt(model, size)]));
     const settings = ctx.trainer(true);
     if (s.headOnly) notes.push(`quick fine-tune: the backbone frozen (inference mode), the extra layers and heads train${s.weights ? '' : ' (without weights: on a randomly initialised backbone)'}; each batch is one pass`);
-    compute = new DenseCompute(model, detectorView(model, s.headOnly), settings, BOX_OBJECTIVE, resume?.state);
+    session = await openDenseCompute(ctx.device, model, settings, s.headOnly, resume?.state);
     ctx.announce(scan.train.length, notes, ctx.device.info.name);
-    const run = compute;
+    const run = session;
     const augment = { ...DEFAULT_DETECTION_AUGMENT, hflip: s.augmentation.hflip ? DEFAULT_DETECTION_AUGMENT.hflip : 0 };
     const buffers = new BufferPool();
     const encode = encoder(anchors);
     return {
-      compute: run,
+      compute: run.compute,
       averaged: settings.emaDecay !== null,
       network,
       batches: (epoch, startBatch) => detectionTrainBatches(scan.train, { sampler: ctx.sampler, epoch, startBatch, augment, prefetch: PREFETCH_BATCHES, buffers, encode }),
-      evaluate: evalSet && ((which, batchSize) => run.withWeights(which, () => evaluateDetection(run.model, evalSet, batchSize, scan.classes))),
+      evaluate: evalSet && ((which, batchSize) => run.evaluate(which, (net) => evaluateDetection(net, evalSet, batchSize, scan.classes))),
     };
   } catch (e) {
-    if (compute) await compute.dispose();
-    else model.dispose();
+    if (session) await session.compute.dispose();
+    else model.dispose(); // a second dispose (openDenseCompute's, when it failed) frees nothing
     throw e;
   }
 }

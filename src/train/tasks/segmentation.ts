@@ -2,7 +2,6 @@
 // data/segmentation-scan.ts); the network is DeepLabv3 on the run's MobileViT backbone (model/segmentation.ts),
 // trained with the pixel cross-entropy (ignore 255) on augmentations that move the mask with the image
 // (data/segmentation-augment.ts). Evaluation: mIoU, pixel and mean class accuracy over the whole validation set.
-import { LocalDevice } from '../../device/device.ts';
 import { buildMaskSet, maskTrainBatches } from '../../data/segmentation-loader.ts';
 import { DEFAULT_SEGMENTATION_AUGMENT } from '../../data/segmentation-augment.ts';
 import { segmentationSummary } from '../../data/dense-summary.ts';
@@ -10,9 +9,8 @@ import { scanSegmentation, type SegmentationScan } from '../../data/segmentation
 import { BufferPool } from '../../data/buffer-pool.ts';
 import { SegmentationModel } from '../../model/segmentation.ts';
 import { loadWeights } from '../../model/weights.ts';
-import { PIXEL_OBJECTIVE } from '../../optim/objective.ts';
 import type { BestEpoch, TrainSettings } from '../../protocol/contract.ts';
-import { DenseCompute } from '../dense-compute.ts';
+import { denseDeviceRefusal, openDenseCompute, type DenseSession } from '../dense-compute.ts';
 import { initBackbone } from '../segmentation-init.ts';
 import { PREFETCH_BATCHES } from '../defaults.ts';
 import { resolveRecipe } from '../../protocol/recipe.ts';
@@ -28,7 +26,8 @@ export function segmentationNetwork(variant: string): string {
 function refusals(s: TrainSettings, device: PrepareContext['device']): string[] {
   const out: string[] = [];
   if (s.headOnly) out.push('headOnly (a quick fine-tune solves a classifier on pooled features; a segmentation head reads a feature map)');
-  if (!(device instanceof LocalDevice)) out.push(`the ${device.info.name} device (segmentation trains in this process for now: --backend wasm, cpu or tensorflow)`);
+  const refused = denseDeviceRefusal('segmentation', device);
+  if (refused) out.push(refused);
   return out;
 }
 
@@ -77,7 +76,7 @@ async function open(ctx: OpenContext, scan: SegmentationScan): Promise<PreparedD
   const network = segmentationNetwork(s.variant);
   // Drawn from the run's seed here, as a classifier's: the same seed gives the same start.
   const model = new SegmentationModel(network as ConstructorParameters<typeof SegmentationModel>[0], scan.classes.length, s.seed);
-  let compute: DenseCompute<SegmentationModel> | null = null;
+  let session: DenseSession<SegmentationModel> | null = null;
   try {
     const resume = ctx.checkpoint;
     if (resume) loadWeights(model, resume.weights, { allowHeadMismatch: false, source: resume.source });
@@ -86,21 +85,21 @@ async function open(ctx: OpenContext, scan: SegmentationScan): Promise<PreparedD
       : await buildMaskSet(scan.val, s.imageSize, { signal: ctx.signal, onProgress: (d, t) => ctx.onPrepare?.('eval-set', d, t) });
     const notes = evalSet ? start : [...start, 'no validation images: epochs report training metrics only'];
     const settings = ctx.trainer(true);
-    compute = new DenseCompute(model, model, settings, PIXEL_OBJECTIVE, resume?.state);
+    session = await openDenseCompute(ctx.device, model, settings, false, resume?.state);
     ctx.announce(scan.train.length, notes, ctx.device.info.name);
-    const run = compute;
+    const run = session;
     const augment = { ...DEFAULT_SEGMENTATION_AUGMENT, hflip: s.augmentation.hflip ? DEFAULT_SEGMENTATION_AUGMENT.hflip : 0 };
     const buffers = new BufferPool();
     return {
-      compute: run,
+      compute: run.compute,
       averaged: settings.emaDecay !== null,
       network,
       batches: (epoch, startBatch) => maskTrainBatches(scan.train, { sampler: ctx.sampler, epoch, startBatch, augment, prefetch: PREFETCH_BATCHES, buffers }),
-      evaluate: evalSet && ((which, batchSize) => run.withWeights(which, () => evaluateSegmentation(run.model, evalSet, batchSize, scan.classes))),
+      evaluate: evalSet && ((which, batchSize) => run.evaluate(which, (net) => evaluateSegmentation(net, evalSet, batchSize, scan.classes))),
     };
   } catch (e) {
-    if (compute) await compute.dispose();
-    else model.dispose();
+    if (session) await session.compute.dispose();
+    else model.dispose(); // a second dispose (openDenseCompute's, when it failed) frees nothing
     throw e;
   }
 }
