@@ -55,7 +55,7 @@ export const command: CliCommand = {
     });
     // A segmentation run: mIoU, pixel and mean class accuracy, per-class IoU.
     if (run && run.settings.task === 'segmentation') {
-      if ((runtime !== undefined && runtime !== 'tfjs') || flags.data !== undefined) throw new UsageError('a segmentation run is evaluated on its own validation images with tfjs (no --data, no --runtime)');
+      if (runtime === 'onnxruntime' || flags.data !== undefined) throw new UsageError('a segmentation run is evaluated on its own validation images with tfjs (no --data, no --runtime onnxruntime)');
       const r = await inThisProcess(() => evaluateSegmentationRun(source.run!, run, { checkpoint: checkpoint as 'best' | 'last' | undefined, batchSize: positiveInt(flags, 'batch-size') }));
       if (flags.json) {
         io.out(JSON.stringify(r));
@@ -68,7 +68,7 @@ export const command: CliCommand = {
     }
     // A detection run: COCO's mAP, AP50, AP75, AP by box size and per class (its task's evaluation, in this process).
     if (run && run.settings.task === 'detection') {
-      if ((runtime !== undefined && runtime !== 'tfjs') || flags.data !== undefined) throw new UsageError('a detection run is evaluated on its own validation images with tfjs (no --data, no --runtime)');
+      if (runtime === 'onnxruntime' || flags.data !== undefined) throw new UsageError('a detection run is evaluated on its own validation images with tfjs (no --data, no --runtime onnxruntime)');
       const { evaluateDetectionRun } = await import('../../train/detection-eval-run.ts');
       const r = await inThisProcess(() => evaluateDetectionRun(source.run!, run, { checkpoint: checkpoint as 'best' | 'last' | undefined, batchSize: positiveInt(flags, 'batch-size') }));
       if (flags.json) {
