@@ -83,6 +83,14 @@ describe('segmentation and detection in the window', () => {
     await page.getByTestId('run-scores').waitFor({ timeout: 30_000 });
     expect(await page.locator('[data-testid="run-scores"] [data-testid="per-class-scores"] tbody tr').count()).toBe(3);
     await shot('seg-03-runs');
+
+    // Evaluate shows the numbers the run recorded, with the per-class IoU, and no classifier's Evaluate button.
+    await nav('evaluate');
+    await page.locator('[data-testid="eval-task-scores"] [data-testid="score-miou"]').waitFor({ timeout: 30_000 });
+    expect(await page.locator('[data-testid="eval-task-scores"] [data-testid="score-miou"]').innerText()).toMatch(/\d+\.\d %/);
+    expect(await page.locator('[data-testid="eval-task-scores"] [data-testid="per-class-scores"] tbody tr').count()).toBe(3);
+    expect(await page.getByTestId('eval-start').count()).toBe(0);
+    await shot('seg-04-evaluate');
     expect(studio.problems).toEqual([]);
   }, 420_000);
 
