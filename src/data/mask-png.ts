@@ -145,8 +145,12 @@ function chunk(type: string, body: Uint8Array): Buffer {
   return Buffer.concat([head, body, crc]);
 }
 
-/** An 8-bit palette PNG of `mask` (index 255, VOC's "ignore", included), with VOC's palette by default. */
-export function encodeIndexMask(mask: IndexMask, palette = vocPalette()): Buffer {
+/**
+ * An 8-bit palette PNG of `mask` (index 255, VOC's "ignore", included), with VOC's palette by default. With
+ * `clear`, those indices are fully transparent (a tRNS chunk), so a map laid over its image leaves them showing
+ * the image; the indices themselves are unchanged.
+ */
+export function encodeIndexMask(mask: IndexMask, palette = vocPalette(), clear: readonly number[] = []): Buffer {
   const { width, height, data } = mask;
   if (data.length !== width * height) throw new MaskError('encodeIndexMask', `${data.length} indices for ${width}×${height} pixels`);
   const ihdr = Buffer.alloc(13);
@@ -155,5 +159,8 @@ export function encodeIndexMask(mask: IndexMask, palette = vocPalette()): Buffer
   ihdr.set([8, PALETTE, 0, 0, 0], 8);
   const lines = Buffer.alloc(height * (width + 1));
   for (let y = 0; y < height; y++) lines.set(data.subarray(y * width, (y + 1) * width), y * (width + 1) + 1);
-  return Buffer.concat([SIGNATURE, chunk('IHDR', ihdr), chunk('PLTE', palette), chunk('IDAT', deflateSync(lines)), chunk('IEND', new Uint8Array())]);
+  const alpha = new Uint8Array(256).fill(255);
+  for (const i of clear) alpha[i] = 0;
+  const trns = clear.length ? [chunk('tRNS', alpha)] : [];
+  return Buffer.concat([SIGNATURE, chunk('IHDR', ihdr), chunk('PLTE', palette), ...trns, chunk('IDAT', deflateSync(lines)), chunk('IEND', new Uint8Array())]);
 }

@@ -71,8 +71,9 @@ async function predictDense(p: EngineParams<'predict'>, ref: Extract<EngineModel
     const map = await segmentImage(m.model, image, imageSize);
     const ms = performance.now() - start;
     const classes = classShares(map, labels).map((c) => ({ ...c, colour: colourOf(c.index) }));
-    const groundTruth = mask ? { classMap: pngDataUrl(encodeIndexMask(mask, VOC)), ...scored(map, mask, m.model.numClasses) } : undefined;
-    return { task: 'segmentation', ...run, ms, classMap: pngDataUrl(encodeIndexMask(map, VOC)), classes, groundTruth };
+    // The window lays the maps over the image: the background (and a mask's ignore pixels) let it show, as predict's overlay does.
+    const groundTruth = mask ? { classMap: pngDataUrl(encodeIndexMask(mask, VOC, [0, IGNORE_INDEX])), ...scored(map, mask, m.model.numClasses) } : undefined;
+    return { task: 'segmentation', ...run, ms, classMap: pngDataUrl(encodeIndexMask(map, VOC, [0])), classes, groundTruth };
   }
   const start = performance.now();
   const scoreThreshold = p.scoreThreshold ?? DEFAULT_SCORE_THRESHOLD;

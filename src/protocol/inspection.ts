@@ -45,13 +45,16 @@ export const SegmentPredictResult = z.object({
   task: z.literal('segmentation'),
   width: z.number().int().positive(),
   height: z.number().int().positive(),
-  /** An 8-bit palette PNG, width × height: the palette index of a pixel is its class; the palette is PASCAL VOC's. */
+  /**
+   * An 8-bit palette PNG, width × height: the palette index of a pixel is its class; the palette is PASCAL VOC's,
+   * the background (class 0) transparent so that the map laid over the image leaves it showing.
+   */
   classMap: DisplayDataUrl,
   /** Every class in label order, with its share of the image's pixels and its colour in the class map's palette. */
   classes: z.array(z.object({
     index: z.number().int(), label: z.string(), share: prob, colour: z.tuple([z.number().int(), z.number().int(), z.number().int()]),
   })),
-  /** When the request gave the image's mask: it in the same palette, and the prediction scored against it (ignore pixels excluded). */
+  /** When the request gave the image's mask: it in the same palette (ignore pixels transparent too), and the prediction scored against it (ignore pixels excluded). */
   groundTruth: z.object({
     classMap: DisplayDataUrl,
     miou: prob,

@@ -50,6 +50,11 @@ describe('decodeIndexMask', () => {
     const { data: rgb } = await sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true });
     expect(Array.from(rgb.subarray(3, 6))).toEqual([128, 0, 0]);
     expect(Array.from(vocPalette().subarray(45, 48))).toEqual([192, 128, 128]);
+    // With the background clear (the window's maps over their image), index 0 is transparent and nothing else is.
+    const clear = encodeIndexMask({ width: w, height: h, data }, vocPalette(), [0]);
+    expect(Array.from(decodeIndexMask(clear).data)).toEqual(Array.from(data));
+    const { data: rgba } = await sharp(clear).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+    data.forEach((c, i) => expect(rgba[4 * i + 3], `pixel ${i} (class ${c})`).toBe(c === 0 ? 0 : 255));
   });
 
   it('refuses colour, truncated, oversized and non-PNG files with one sentence naming the file', () => {
