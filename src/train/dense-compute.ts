@@ -1,10 +1,11 @@
 // The compute of a dense-prediction run (segmentation, detection) on the run's device:
 // - this process (LocalDevice): DenseCompute, the network and its trainer here, evaluated in place;
-// - wasm-workers: the device's kernels build the network and step it with its task's objective (DeviceCompute,
-//   data parallel as a classifier's run); the engine keeps its own copy of the network only to evaluate, loaded
-//   with the weights the device trained (the live or the averaged ones) before each evaluation.
-// The page devices (webgpu, webgl, wasm-threads) are refused in words (denseDeviceRefusal): their kernel is the
-// same code, but no test has trained a dense run there yet.
+// - wasm-workers and the wasm-threads page: the device's kernel(s) build the network and step it with its task's
+//   objective (DeviceCompute; the workers data parallel as for a classifier's run); the engine keeps its own copy
+//   of the network only to evaluate, loaded with the weights the device trained (the live or the averaged ones)
+//   before each evaluation.
+// The GPU pages (webgpu, webgl) are refused in words (denseDeviceRefusal): their kernel is the same code, but no
+// test has trained a dense run there yet.
 import * as tf from '@tensorflow/tfjs';
 import { LocalDevice, type ComputeDevice } from '../device/device.ts';
 import { ParallelDevice } from '../device/parallel.ts';
@@ -114,10 +115,13 @@ export interface DenseSession<M> {
   evaluate<T>(which: Weights, fn: (model: M) => Promise<T>): Promise<T>;
 }
 
-/** Why `task` cannot train on `device`, or null where it can (this process, wasm-workers). */
+/** The page device that has trained dense runs in the tests (test/device/dense-train-on-page.test.ts). */
+const DENSE_PAGE_DEVICES = new Set(['wasm-threads']);
+
+/** Why `task` cannot train on `device`, or null where it can (this process, wasm-workers, wasm-threads). */
 export function denseDeviceRefusal(task: string, device: ComputeDevice): string | null {
-  if (device instanceof LocalDevice || device instanceof ParallelDevice) return null;
-  return `the ${device.info.name} device (${task} trains in this process or on wasm-workers for now: --backend wasm, wasm-workers, cpu or tensorflow)`;
+  if (device instanceof LocalDevice || device instanceof ParallelDevice || DENSE_PAGE_DEVICES.has(device.info.name)) return null;
+  return `the ${device.info.name} device (${task} trains in this process, on wasm-workers or on wasm-threads for now: --backend wasm, wasm-workers, wasm-threads, cpu or tensorflow)`;
 }
 
 /**
