@@ -73,7 +73,7 @@ async function deviceFor(devices: EngineDevices, p: EngineParams<'train.start'>,
     return devices.current(); // the loop reports the unreadable run itself
   }
   const spec = { variant: settings.variant, imageSize: settings.imageSize };
-  // Segmentation and detection train in this process only (their tasks refuse the other devices): nothing to choose.
+  // Segmentation and detection are not measured (the measurement times a classifier's steps): they train on the open device.
   if (settings.task !== 'classification' || !devices.choosesFor(spec)) return devices.current();
   return serial(() => devices.forTraining(spec, {
     signal,

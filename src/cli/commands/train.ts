@@ -11,7 +11,7 @@ import { TRAIN_SETTING_FLAGS, flagSpecs, settingsFromFlags } from '../settings-f
 import type { TrainSettings, TrainSettingsInput } from '../../protocol/contract.ts';
 import { TrainReporter } from '../../train/console-report.ts';
 import type { TrainingOutcome } from '../../train/index.ts';
-import { createRun, readRun } from '../../run/index.ts';
+import { createRun } from '../../run/index.ts';
 import { resolveWeightsFlag } from '../weights.ts';
 
 /** Runs (or resumes) the run in `dir`, reporting on the terminal; exit code 0 unless it failed. */
@@ -19,8 +19,7 @@ export async function trainInTerminal(dir: string, flags: ParsedFlags, io: CliIO
   const json = flags.json === true;
   const tty = !json && process.stderr.isTTY === true;
   const cores = availableParallelism();
-  // Only classification trains on the workers so far (segmentation and detection train in this process).
-  if (!json && device.info.name === 'wasm' && cores > 1 && readRun(dir).settings.task === 'classification') {
+  if (!json && device.info.name === 'wasm' && cores > 1) {
     io.err(`training on one of ${cores} cores: --backend wasm-workers trains on all of them (data parallel, see the README)`);
   }
   const reporter = new TrainReporter({
