@@ -51,7 +51,10 @@ export const command: CliCommand = {
     if (flags.weights === undefined && flags.run === undefined) throw new UsageError('give --weights FILE|MODEL or --run DIR');
     const source = await modelSourceFlags(flags, io);
     const task = source.run !== undefined ? readRun(source.run).settings.task : taskOf(networkFlag(flags));
-    if (task !== 'classification') return predictDense(flags, source, io);
+    if (task !== 'classification') {
+      if (runtime === 'onnxruntime') throw new UsageError('--runtime onnxruntime predicts with classifiers; a segmentation or detection network predicts on TF.js');
+      return predictDense(flags, source, io);
+    }
     if (flags.out !== undefined || flags['score-threshold'] !== undefined) throw new UsageError('--out and --score-threshold are for segmentation and detection networks; a classifier prints its top-k');
     return withDevice(flags, io, async ({ device }) => {
       const [tfjs, { deviceLogits }, { loadModel }, { decodeForEval }, { topK }, { OrtModel }, { checkFits }, { chooseInferenceRuntime }, { describeDevice }] = await Promise.all([
@@ -98,8 +101,8 @@ export const command: CliCommand = {
 
 /** A segmentation or detection network's prediction: in this process, resized whole (no crop) to its input size. */
 async function predictDense(flags: ParsedFlags, source: ModelSource, io: CliIO): Promise<number> {
-  for (const flag of ['eval-crop', 'interpolation', 'runtime']) {
-    if (flags[flag] !== undefined) throw new UsageError(`--${flag} is for classifiers; a segmentation or detection network runs on tfjs with the image resized whole (bilinear)`);
+  for (const flag of ['eval-crop', 'interpolation']) {
+    if (flags[flag] !== undefined) throw new UsageError(`--${flag} is for classifiers; a segmentation or detection network sees the image resized whole (bilinear)`);
   }
   const [{ loadDenseModel }, { densePredict }, { DEFAULT_SCORE_THRESHOLD }] = await Promise.all([
     import('../../run/model.ts'), import('../dense-predict.ts'), import('../../inspect/dense-predict.ts'),
