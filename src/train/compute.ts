@@ -8,14 +8,18 @@ import * as tf from '@tensorflow/tfjs';
 import type { Batch, EvalSet } from '../data/loader.ts';
 import type { ComputeDevice } from '../device/device.ts';
 import { logitsOn } from '../device/inference.ts';
+import { defaultThreads } from '../device/parallel.ts';
+import { OrtModel } from '../export/ort-model.ts';
 import type { Weights } from '../device/wire.ts';
 import type { TensorMap } from '../model/safetensors.ts';
-import type { Model } from '../model/model.ts';
+import { createModel, type Model } from '../model/model.ts';
+import type { VariantName } from '../model/registry/index.ts';
 import type { AnyNetwork } from '../model/networks.ts';
-import { stateDict } from '../model/weights.ts';
+import { loadWeights, stateDict } from '../model/weights.ts';
 import { Trainer, type StepResult, type TrainerSettings, type TrainerStateJson } from '../optim/trainer.ts';
 import { stepSeeds } from '../util/random.ts';
 import { evaluateSet, type Evaluation } from './evaluate.ts';
+import { decidedRuntime, type RuntimeDecision } from './feature-runtime.ts';
 import { headOnlyView, type FeatureBank } from './head-only.ts';
 import { fitHead, type HeadFit } from './head-solve.ts';
 
@@ -45,16 +49,23 @@ export interface RunCompute {
   dispose(): Promise<void>;
 }
 
+/** A classifier's validation passes on the inference runtime rule: the classifier, and where the run's notes go. */
+export interface ValidationRuntime { variant: VariantName; numClasses: number; onNote(note: string): void }
+
 export class DeviceCompute implements RunCompute {
-  private constructor(private readonly device: ComputeDevice) {}
+  /** The rule's answer for this run's validation passes, taken at the first one. */
+  private runtime: RuntimeDecision | null = null;
+
+  private constructor(private readonly device: ComputeDevice, private readonly validation?: ValidationRuntime) {}
 
   /**
    * Sends `model`'s weights (and a checkpoint's optimizer state) to the device and builds its trainer there, with
-   * the network's own objective (optim/network-training.ts); `quick`: a detector's quick run.
+   * the network's own objective (optim/network-training.ts); `quick`: a detector's quick run. `validation`: a
+   * classifier whose validation passes follow the inference runtime rule.
    */
-  static async open(device: ComputeDevice, model: AnyNetwork, settings: TrainerSettings, state?: TrainerState, quick = false): Promise<DeviceCompute> {
+  static async open(device: ComputeDevice, model: AnyNetwork, settings: TrainerSettings, state?: TrainerState, quick = false, validation?: ValidationRuntime): Promise<DeviceCompute> {
     await device.call({ op: 'open', model: { variant: model.variant, numClasses: model.numClasses }, weights: stateDict(model), train: { settings, state, quick } });
-    return new DeviceCompute(device);
+    return new DeviceCompute(device, validation);
   }
 
   get tfBackend(): string {
@@ -71,7 +82,32 @@ export class DeviceCompute implements RunCompute {
     });
   }
 
-  evaluate(which: Weights, evalSet: EvalSet, batchSize: number, classes: string[]): Promise<Evaluation> {
+  async evaluate(which: Weights, evalSet: EvalSet, batchSize: number, classes: string[]): Promise<Evaluation> {
+    const v = this.validation;
+    if (v && !this.runtime) {
+      // Never measured here: measuring would open another model on the run's device. Unmeasured, TF.js.
+      const size = evalSet.size;
+      this.runtime = decidedRuntime(v.variant, size, { device: this.device, pixels: evalSet.images.length * size * size })
+        ?? { runtime: 'tfjs', why: 'runtimes not measured for this model and size yet' };
+      // Said when they leave the run's device (which the run's device line already names).
+      if (this.runtime.runtime === 'onnxruntime') v.onNote(`validation passes on onnxruntime-node (${this.runtime.why})`);
+    }
+    if (v && this.runtime?.runtime === 'onnxruntime') {
+      // A copy of the weights (live or averaged) exported in memory: inference only, so the run's steps, its
+      // random streams and its weights are untouched; the numbers differ from TF.js's by float noise only.
+      const model = createModel(v.variant, { numClasses: v.numClasses });
+      try {
+        loadWeights(model, await this.weights(which), { source: 'the run\'s weights' });
+        const ort = await OrtModel.create(model, evalSet.size, defaultThreads());
+        try {
+          return await evaluateSet(ort, evalSet, batchSize, classes);
+        } finally {
+          await ort.dispose();
+        }
+      } finally {
+        model.dispose();
+      }
+    }
     // On the run's device, whatever it is: its own passes (wasm-workers split the images across its threads).
     return evaluateSet(logitsOn(this.device, which), evalSet, batchSize, classes);
   }

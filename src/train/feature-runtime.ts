@@ -109,9 +109,10 @@ export interface RuntimeDecision { runtime: InferenceRuntime; why: string }
 /**
  * The rule's answer where nothing need be measured now: a runtime asked for (the option, else
  * MOBILEVIT_INFERENCE_RUNTIME), too little work to pay for a measurement, a choice kept for this machine, or
- * measuring switched off. null: measure now.
+ * measuring switched off. null: measure now (a training's validation, which must not measure on the run's
+ * device, takes TF.js then).
  */
-function decided(model: Model, size: number, o: FeatureSourceOptions): RuntimeDecision | null {
+export function decidedRuntime(variant: string, size: number, o: Omit<FeatureSourceOptions, 'onNote'>): RuntimeDecision | null {
   const env = o.env ?? process.env;
   const asked = o.runtime ?? (env.MOBILEVIT_INFERENCE_RUNTIME?.trim() || 'auto');
   if (asked !== 'auto' && !(INFERENCE_RUNTIMES as readonly string[]).includes(asked)) {
@@ -120,7 +121,7 @@ function decided(model: Model, size: number, o: FeatureSourceOptions): RuntimeDe
   if (asked !== 'auto') return { runtime: asked as InferenceRuntime, why: 'asked for' };
   if (o.pixels < MEASURE_WORTH_PIXELS) return { runtime: 'tfjs', why: 'too little work to measure the runtimes' };
   const file = o.file ?? runtimesFile(env);
-  const kept = readKept(file).find((e) => e.key === runtimeKey(model.variant, size, o.device.info.name));
+  const kept = readKept(file).find((e) => e.key === runtimeKey(variant, size, o.device.info.name));
   if (kept) return { runtime: kept.runtime, why: `${kept.reason}; kept for this machine in ${file}` };
   if (measuringOff(env)) return { runtime: 'tfjs', why: 'runtimes not measured: MOBILEVIT_AUTO_MEASURE=off' };
   return null;
@@ -166,7 +167,7 @@ async function measured(model: Model, size: number, o: FeatureSourceOptions): Pr
 /** Opens the runtime the rule picks for `model` at `size` px, saying which and why through onNote. */
 export async function openFeatureSource(model: Model, size: number, o: FeatureSourceOptions): Promise<FeatureSource> {
   const say = (s: FeatureSource, why: string) => { o.onNote?.(`backbone features on ${s.where} (${why})`); return s; };
-  const d = decided(model, size, o);
+  const d = decidedRuntime(model.variant, size, o);
   if (!d) {
     const m = await measured(model, size, o);
     return say(m.source, m.why);
@@ -185,7 +186,7 @@ export async function openFeatureSource(model: Model, size: number, o: FeatureSo
  * pass. Where it must measure, it measures as a quick run does and keeps the choice.
  */
 export async function chooseInferenceRuntime(model: Model, size: number, o: FeatureSourceOptions): Promise<RuntimeDecision> {
-  const d = decided(model, size, o);
+  const d = decidedRuntime(model.variant, size, o);
   if (d) return d;
   const m = await measured(model, size, o);
   await m.source.close();
