@@ -1,16 +1,13 @@
 // What the segmentation and detection benchmarks (bench/dense.ts) measure of each task: its networks, the sizes the
-// issues ask for, the network as TF.js runs it and as the studio's ONNX export has it, and a training step's view,
-// objective and labels, each taken from where a run takes it (src/train/tasks/*, src/export/onnx-dense.ts).
+// issues ask for, the network as TF.js runs it and as the studio's ONNX export has it, and a training batch's labels,
+// each taken from where a run takes it (src/train/tasks/*, src/export/onnx-dense.ts).
 import * as tf from '@tensorflow/tfjs';
 import { DetectionModel } from '../src/model/detection.ts';
 import type { Network } from '../src/model/network.ts';
 import { familyOf, NETWORK_NAMES, taskOf, type DetectionVariantName, type SegmentationVariantName, type VariantName } from '../src/model/registry/index.ts';
 import { SegmentationModel } from '../src/model/segmentation.ts';
 import { matchAnchors, packTargets } from '../src/optim/detection-loss.ts';
-import { BOX_OBJECTIVE, PIXEL_OBJECTIVE, type Objective } from '../src/optim/objective.ts';
-import type { TrainableModel } from '../src/optim/trainer.ts';
 import { DETECTION_OUTPUTS, exportDetectionOnnx, exportSegmentationOnnx, SEGMENTATION_OUTPUT } from '../src/export/onnx-dense.ts';
-import { detectorView } from '../src/optim/network-training.ts';
 import { detectionNetwork } from '../src/train/tasks/detection.ts';
 import { segmentationNetwork } from '../src/train/tasks/segmentation.ts';
 import { Rng } from '../src/util/random.ts';
@@ -30,16 +27,13 @@ export interface TaskBench {
   networks: string[];
   /** The network a run with `--variant <classifier>` trains (the task's own naming rule). */
   networkFor(variant: VariantName): string;
-  build(network: string, seed: number): Network;
+  build(network: string, seed: number): SegmentationModel | DetectionModel;
   /** A TF.js inference pass read back to the host, in the ONNX outputs' layout (NCHW logits; [B, A, ·] for boxes). */
   forward(model: Network, x: tf.Tensor4D): Promise<Outputs>;
   /** The studio's ONNX export of `model` at `size` px (what `export --format onnx` writes for it). */
   onnx(model: Network, size: number): Uint8Array;
   /** The ONNX outputs compared with `forward`'s. */
   onnxOutputs: string[];
-  /** What the trainer steps and against what: the run's view of the network and its objective. */
-  trainable(model: Network): TrainableModel;
-  objective: Objective;
   /** Labels of `batch` images at `size` px as a run's batch carries them. */
   labels(model: Network, batch: number, size: number, rng: Rng): Int32Array;
 }
@@ -67,8 +61,6 @@ const segmentation: TaskBench = {
   },
   onnx: (model, size) => exportSegmentationOnnx(model as SegmentationModel, { size: [size, size] }),
   onnxOutputs: [SEGMENTATION_OUTPUT],
-  trainable: (model) => model as SegmentationModel,
-  objective: PIXEL_OBJECTIVE,
   // A class for every pixel (the loss's cost does not depend on which).
   labels: (model, batch, size, rng) => Int32Array.from({ length: batch * size * size }, () => rng.int(0, (model as SegmentationModel).numClasses - 1)),
 };
@@ -86,8 +78,6 @@ const detection: TaskBench = {
   },
   onnx: (model, size) => exportDetectionOnnx(model as DetectionModel, { size: [size, size] }),
   onnxOutputs: [DETECTION_OUTPUTS.boxDeltas, DETECTION_OUTPUTS.classLogits],
-  trainable: (model) => detectorView(model as DetectionModel, false), // a full run's view (quick: the backbone frozen)
-  objective: BOX_OBJECTIVE,
   // One to three boxes of random classes per image, matched to the anchors of this size and packed as a run's
   // batch carries them (tasks/detection.ts's encoder: matchAnchors, then packTargets).
   labels(model, batch, size, rng) {

@@ -6,10 +6,11 @@
 //      check that both ran the same network). Beside the clock, each pass's CPU time in this process (every
 //      thread's): the work done, which a machine shared with other work disturbs far less than the clock.
 //   2. Training images/s of one network (DeepLabv3 at 256 px, SSDLite at 320 px; MobileViT-XXS's by default) on
-//      wasm through a run's own step: DenseCompute with the task's view of the network and its objective, the
-//      labels as a run's batch carries them (detection: boxes matched to the anchors and packed). wasm-workers
-//      is asked of the task itself; where it refuses, the table says "not supported yet" with its reason.
-//   3. That step's kernel split (tf.profile): the kernels taking the most time, each with its share of the step.
+//      wasm in this process and on wasm-workers, each opened as a run opens it (openDenseCompute: the task's view
+//      and objective; on workers, their kernels data parallel), the labels as a run's batch carries them
+//      (detection: boxes matched to the anchors and packed), in passes as the loop cuts the batch. Where the
+//      device cannot take the task (denseDeviceRefusal), the table says "not supported yet" with the reason.
+//   3. The in-process step's kernel split (tf.profile): the heaviest kernels, each with its share of the step.
 // Flags (after the section name, each as --name=value): --variants=xxs,xs (inference networks), --runs=N
 // (inference passes per runtime, 3), --size=N (inference px), --train-variant=mobilevit_xs, --train-size=N,
 // --batch=N (8), --steps=N (timed steps after one warm-up, 2), --ort-threads=N (2), --top=N (kernels shown, 12).
@@ -18,6 +19,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/index.ts';
 import { table } from '../src/cli/common.ts';
 import { chooseDevice } from '../src/device/choice.ts';
+import { LocalDevice, type ComputeDevice } from '../src/device/device.ts';
 import { passImages } from '../src/device/parallel.ts';
 import { deviceDeps } from '../src/engine/devices.ts';
 import { createOrtSession, loadOrt, nhwcToNchw } from '../src/export/ort.ts';
@@ -27,9 +29,7 @@ import { parseVariant, type VariantName } from '../src/model/registry/index.ts';
 import type { TrainerSettings } from '../src/optim/trainer.ts';
 import { TrainSettings } from '../src/protocol/training.ts';
 import { ADAMW } from '../src/train/defaults.ts';
-import { DenseCompute } from '../src/train/dense-compute.ts';
-import { trainingTask } from '../src/train/tasks/index.ts';
-import type { PrepareContext } from '../src/train/tasks/task.ts';
+import { denseDeviceRefusal, openDenseCompute } from '../src/train/dense-compute.ts';
 import { Rng } from '../src/util/random.ts';
 import { TASK_BENCHES, type DenseTask, type Outputs, type TaskBench } from './dense-tasks.ts';
 import { machine, median, writeResult } from './machine.ts';
@@ -142,41 +142,40 @@ async function inference(bench: TaskBench, network: string, size: number, runs: 
   };
 }
 
-/** The run's settings for this training (the contract's defaults), as the loop reads them. */
-function runSettings(task: DenseTask, variant: VariantName, size: number, batch: number): TrainSettings {
-  return TrainSettings.parse({ data: 'bench: no dataset', task, variant, imageSize: size, batchSize: batch });
-}
-
-/** What the wasm-workers row says: the task's refusal of that device, or why it was not measured. */
-async function workersNote(task: DenseTask, s: TrainSettings): Promise<string> {
-  let device;
-  try {
-    ({ device } = await chooseDevice('wasm-workers', { deps: deviceDeps() }));
-  } catch (e) {
-    return `wasm-workers cannot open here: ${(e as Error).message}`;
-  }
-  try {
-    // A task checks the device before it reads the dataset, so this context is all a refusal needs.
-    await trainingTask(task).scan({ device, warn: () => undefined } as unknown as PrepareContext, s);
-  } catch (e) {
-    const message = (e as Error).message;
-    if (message.includes(device.info.name)) return `not supported yet: ${message}`;
-  } finally {
-    await device.close();
-  }
-  return 'the task takes wasm-workers now: this bench does not measure it yet';
-}
 
 export interface TrainingRow {
-  network: string; backend: string; size: number; batch: number; imagesPerPass: number | null;
+  network: string; backend: string; workers: number | null; size: number; batch: number; imagesPerPass: number | null;
   medianMs: number | null; imagesPerSec: number | null; medianCpuMs: number | null;
   /** Every timed step: [clock ms, CPU ms]. */
   times: number[][]; note: string;
 }
 export interface KernelShare { kernel: string; ms: number; share: number }
+export interface KernelSplit { network: string; size: number; batch: number; profiledStepMs: number; kernelMs: number; customGradientMs: number; top: KernelShare[] }
 
-async function training(bench: TaskBench, variant: VariantName, size: number, batch: number, steps: number) {
-  const s = runSettings(bench.task, variant, size, batch);
+/** The kernels of one step by registered kernel, heaviest first, each with its share of the step's clock time. */
+async function kernelSplit(step: () => Promise<unknown>): Promise<Omit<KernelSplit, 'network' | 'size' | 'batch'>> {
+  const t0 = performance.now();
+  const prof = await tf.profile(async () => { await step(); });
+  const profiledMs = performance.now() - t0;
+  // A custom gradient's forward runs as an op under its scope's name ("unnamed scope"), its time holding the
+  // kernels it calls, which are counted by name too: only registered kernels make the split.
+  const by = new Map<string, number>();
+  let composedMs = 0;
+  for (const k of prof.kernels) {
+    if (tf.getKernel(k.name, tf.getBackend())) by.set(k.name, (by.get(k.name) ?? 0) + (k.kernelTimeMs as number));
+    else composedMs += k.kernelTimeMs as number;
+  }
+  const top = [...by].sort((a, b) => b[1] - a[1]).map(([kernel, ms]) => ({ kernel, ms: round(ms, 1), share: round(ms / profiledMs, 3) }));
+  return { profiledStepMs: round(profiledMs, 1), kernelMs: round(top.reduce((t, k) => t + k.ms, 0), 1), customGradientMs: round(composedMs, 1), top };
+}
+
+/**
+ * Training steps of the task's network on `device` as a run opens them (openDenseCompute: in this process, or the
+ * device's kernels stepping it with the task's objective), the batch in passes as the loop cuts it; with `profile`
+ * (this process only), one more step's kernel split.
+ */
+async function training(bench: TaskBench, device: ComputeDevice, variant: VariantName, size: number, batch: number, steps: number, profile: boolean) {
+  const s = TrainSettings.parse({ data: 'bench: no dataset', task: bench.task, variant, imageSize: size, batchSize: batch });
   // The loop's trainer settings (OpenContext.trainer) without EMA: a benchmark step is the update alone.
   const settings: TrainerSettings = { adamw: { ...ADAMW, weightDecay: s.weightDecay }, labelSmoothing: s.labelSmoothing, gradClip: s.gradClip, emaDecay: null };
   const network = bench.networkFor(variant);
@@ -184,9 +183,10 @@ async function training(bench: TaskBench, variant: VariantName, size: number, ba
   const rng = new Rng(11);
   const x = Float32Array.from({ length: batch * size * size * 3 }, () => rng.next());
   const labels = bench.labels(model, batch, size, rng);
-  // As the loop's passSize: the batch in passes that fit the backend's memory.
-  const perPass = passImages(batch, 1, imagesPerPass(tf.getBackend(), variant, size));
-  const compute = new DenseCompute(model, bench.trainable(model), settings, bench.objective);
+  const workers = device.info.workers ?? 1;
+  // As the loop's passSize: the batch in passes of the workers' shares that fit the backend's memory.
+  const perPass = passImages(batch, workers, imagesPerPass(device.info.tfBackend, variant, size));
+  const { compute } = await openDenseCompute(device, model, settings, false);
   const indices = Int32Array.from({ length: batch }, (_, i) => i);
   let n = 0;
   const step = () => compute.step({
@@ -194,35 +194,41 @@ async function training(bench: TaskBench, variant: VariantName, size: number, ba
     epoch: 0, lr: 1e-3, seed: s.seed, step: n++, frozenBackbone: false, imagesPerPass: perPass,
   });
   const times: Timing[] = [];
-  let kernels: KernelShare[] = [], profiledMs = 0, composedMs = 0;
+  let kernels: KernelSplit | null = null;
   try {
     await step(); // warm-up
     for (let i = 0; i < steps; i++) times.push(await timing(step));
-    const t0 = performance.now();
-    const prof = await tf.profile(async () => { await step(); });
-    profiledMs = performance.now() - t0;
-    // A custom gradient's forward runs as an op under its scope's name ("unnamed scope"), its time holding the
-    // kernels it calls, which are counted by name too: only registered kernels make the split.
-    const by = new Map<string, number>();
-    for (const k of prof.kernels) {
-      if (tf.getKernel(k.name, tf.getBackend())) by.set(k.name, (by.get(k.name) ?? 0) + (k.kernelTimeMs as number));
-      else composedMs += k.kernelTimeMs as number;
-    }
-    kernels = [...by].sort((a, b) => b[1] - a[1]).map(([kernel, ms]) => ({ kernel, ms: round(ms, 1), share: round(ms / profiledMs, 3) }));
+    if (profile) kernels = { network, size, batch, ...(await kernelSplit(step)) };
   } finally {
     await compute.dispose();
   }
   const m = medians(times);
-  const wasm: TrainingRow = {
-    network, backend: tf.getBackend(), size, batch, imagesPerPass: Number.isFinite(perPass) ? perPass : null,
-    medianMs: round(m.ms, 1), imagesPerSec: round((batch * 1000) / m.ms), medianCpuMs: round(m.cpuMs, 1),
-    times: listed(times), note: "a run's step: DenseCompute, the task's view and objective",
+  const row: TrainingRow = {
+    network, backend: device.info.name, workers, size, batch, imagesPerPass: Number.isFinite(perPass) ? perPass : null,
+    medianMs: round(m.ms, 1), imagesPerSec: round((batch * 1000) / m.ms), medianCpuMs: round(m.cpuMs, 1), times: listed(times),
+    note: workers > 1 ? "a run's step on the device's workers (openDenseCompute)" : "a run's step in this process (openDenseCompute)",
   };
-  const workers: TrainingRow = {
-    network, backend: 'wasm-workers', size, batch, imagesPerPass: null, medianMs: null, imagesPerSec: null, medianCpuMs: null, times: [],
-    note: await workersNote(bench.task, s),
-  };
-  return { rows: [wasm, workers], kernels: { network, size, batch, profiledStepMs: round(profiledMs, 1), kernelMs: round(kernels.reduce((t, k) => t + k.ms, 0), 1), customGradientMs: round(composedMs, 1), top: kernels } };
+  return { row, kernels };
+}
+
+/** The wasm-workers row: measured as a run trains there, or why not (the task's refusal, or a device that cannot open). */
+async function onWorkers(bench: TaskBench, variant: VariantName, size: number, batch: number, steps: number): Promise<TrainingRow> {
+  const unmeasured = (note: string): TrainingRow => ({
+    network: bench.networkFor(variant), backend: 'wasm-workers', workers: null, size, batch, imagesPerPass: null, medianMs: null, imagesPerSec: null, medianCpuMs: null, times: [], note,
+  });
+  let device: ComputeDevice;
+  try {
+    ({ device } = await chooseDevice('wasm-workers', { deps: deviceDeps() }));
+  } catch (e) {
+    return unmeasured(`wasm-workers cannot open here: ${(e as Error).message}`);
+  }
+  try {
+    const refusal = denseDeviceRefusal(bench.task, device);
+    if (refusal) return unmeasured(`not supported yet: ${bench.task} cannot take ${refusal}`);
+    return (await training(bench, device, variant, size, batch, steps, false)).row;
+  } finally {
+    await device.close();
+  }
 }
 
 export async function benchDense(task: DenseTask, opts: DenseBenchOptions = denseFlags(process.argv.slice(2), TASK_BENCHES[task])) {
@@ -240,8 +246,13 @@ export async function benchDense(task: DenseTask, opts: DenseBenchOptions = dens
     const r = inferenceRows.at(-1)!;
     console.log(`${network}: TF.js ${r.tfjsMs} ms, onnxruntime ${r.ortMs} ms`);
   }
-  const train = await training(bench, o.trainVariant, o.trainSize, o.batch, o.steps);
-  console.log(`${train.rows[0].network} training: ${train.rows[0].imagesPerSec} images/s`);
+  const local = new LocalDevice(report.name);
+  const here = await training(bench, local, o.trainVariant, o.trainSize, o.batch, o.steps, true);
+  await local.close();
+  console.log(`${here.row.network} training on ${here.row.backend}: ${here.row.imagesPerSec} images/s`);
+  const workers = await onWorkers(bench, o.trainVariant, o.trainSize, o.batch, o.steps);
+  console.log(`${workers.network} training on wasm-workers: ${workers.imagesPerSec ?? workers.note}${workers.imagesPerSec === null ? '' : ' images/s'}`);
+  const train = { rows: [here.row, workers], kernels: here.kernels! };
 
   console.log(`\n${task} inference, batch 1, ${o.size}×${o.size}: TF.js ${report.tfBackend} (1 thread) against onnxruntime-node (${o.ortThreads} intra-op threads) running`
     + `\nthe studio's ONNX export of the same network and weights, alternate passes after one warm-up each, medians of ${o.runs};`
@@ -249,8 +260,8 @@ export async function benchDense(task: DenseTask, opts: DenseBenchOptions = dens
   console.log(table(['network', 'TF.js ms', 'onnxruntime ms', 'TF.js / onnxruntime', 'TF.js CPU ms', 'onnxruntime CPU ms', 'CPU ratio', 'max |TF.js − ORT|'],
     inferenceRows.map((r) => [r.network, r.tfjsMs, r.ortMs, `${r.tfjsOverOrt}×`, r.tfjsCpuMs, r.ortCpuMs, `${r.tfjsOverOrtCpu}×`, r.maxAbsDiff])));
   console.log(`\n${task} training (train-mode forward, backward, AdamW), median of ${o.steps} steps after one warm-up step (CPU: this process's CPU time)`);
-  console.log(table(['network', 'backend', 'size', 'batch', 'images/pass', 'ms/step', 'images/s', 'CPU ms/step', 'step'],
-    train.rows.map((r) => [r.network, r.backend, `${r.size} px`, r.batch, r.imagesPerPass ?? '–', r.medianMs ?? '–', r.imagesPerSec ?? '–', r.medianCpuMs ?? '–', r.note])));
+  console.log(table(['network', 'backend', 'workers', 'size', 'batch', 'images/pass', 'ms/step', 'images/s', 'CPU ms/step', 'step'],
+    train.rows.map((r) => [r.network, r.backend, r.workers ?? '–', `${r.size} px`, r.batch, r.imagesPerPass ?? '–', r.medianMs ?? '–', r.imagesPerSec ?? '–', r.medianCpuMs ?? '–', r.note])));
   const k = train.kernels;
   console.log(`\nKernel split of one ${k.network} step on ${report.tfBackend} (${k.size} px, batch ${k.batch}; tf.profile): the top ${o.top} kernels of ${k.kernelMs} ms`
     + ` in kernels,\n${k.profiledStepMs} ms for the step with the profiler (the rest: JavaScript, uploads, reading back); custom-gradient ops, whose kernels are`
