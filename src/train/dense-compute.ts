@@ -1,11 +1,9 @@
 // The compute of a dense-prediction run (segmentation, detection) on the run's device:
 // - this process (LocalDevice): DenseCompute, the network and its trainer here, evaluated in place;
-// - wasm-workers and the wasm-threads page: the device's kernel(s) build the network and step it with its task's
+// - wasm-workers and the page devices: the device's kernel(s) build the network and step it with its task's
 //   objective (DeviceCompute; the workers data parallel as for a classifier's run); the engine keeps its own copy
 //   of the network only to evaluate, loaded with the weights the device trained (the live or the averaged ones)
-//   before each evaluation.
-// The GPU pages (webgpu, webgl) are refused in words (denseDeviceRefusal): their kernel is the same code, but no
-// test has trained a dense run there yet.
+//   before each evaluation. Detection on webgpu is refused in words (denseDeviceRefusal says why).
 import * as tf from '@tensorflow/tfjs';
 import { LocalDevice, type ComputeDevice } from '../device/device.ts';
 import { ParallelDevice } from '../device/parallel.ts';
@@ -115,13 +113,20 @@ export interface DenseSession<M> {
   evaluate<T>(which: Weights, fn: (model: M) => Promise<T>): Promise<T>;
 }
 
-/** The page device that has trained dense runs in the tests (test/device/dense-train-on-page.test.ts). */
-const DENSE_PAGE_DEVICES = new Set(['wasm-threads']);
+/**
+ * The page devices each dense task trains on (test/device/dense-train-on-page.test.ts). Not detection on webgpu:
+ * the multibox loss ranks its hard negatives in JavaScript, reading the losses synchronously inside the step, and
+ * a synchronous read loses a WebGPU device.
+ */
+const PAGE_DEVICES: Record<string, ReadonlySet<string>> = {
+  segmentation: new Set(['wasm-threads', 'webgl', 'webgpu']),
+  detection: new Set(['wasm-threads', 'webgl']),
+};
 
-/** Why `task` cannot train on `device`, or null where it can (this process, wasm-workers, wasm-threads). */
-export function denseDeviceRefusal(task: string, device: ComputeDevice): string | null {
-  if (device instanceof LocalDevice || device instanceof ParallelDevice || DENSE_PAGE_DEVICES.has(device.info.name)) return null;
-  return `the ${device.info.name} device (${task} trains in this process, on wasm-workers or on wasm-threads for now: --backend wasm, wasm-workers, wasm-threads, cpu or tensorflow)`;
+/** Why `task` cannot train on `device`, or null where it can (this process, wasm-workers, PAGE_DEVICES). */
+export function denseDeviceRefusal(task: 'segmentation' | 'detection', device: ComputeDevice): string | null {
+  if (device instanceof LocalDevice || device instanceof ParallelDevice || PAGE_DEVICES[task].has(device.info.name)) return null;
+  return `the ${device.info.name} device (${task} trains in this process, on wasm-workers or on ${[...PAGE_DEVICES[task]].join(', ')} for now${task === 'detection' && device.info.name === 'webgpu' ? ': its hard-negative mining reads the losses synchronously, which loses a WebGPU device' : ''})`;
 }
 
 /**

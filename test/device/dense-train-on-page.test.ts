@@ -1,18 +1,20 @@
-// Segmentation and detection runs on a Chromium page device (headless Chromium; wasm-threads: the page's threaded
-// SIMD wasm), through the training loop: the page's kernel builds DeepLabv3 or SSDLite on MobileViT-XXS and steps it
-// with its task's objective, as wasm-workers' kernels do. A run of 2 steps at 64 px takes the steps the same run
-// takes in this process within float (its batch is one pass on both: the page does not split it), and a run stopped
-// on the page after its first step resumes there to exactly the run that was never stopped.
+// Segmentation and detection runs on the Chromium page devices (headless Chromium: wasm-threads, the page's
+// threaded SIMD wasm; webgl and webgpu on SwiftShader here: exact, slow), through the training loop: the page's
+// kernel builds DeepLabv3 or SSDLite on MobileViT-XXS and steps it with its task's objective, as wasm-workers'
+// kernels do. A run of 2 steps at 64 px takes the steps the same run takes in this process within float (its batch
+// is one pass on both: the page does not split it), and a run stopped on the page after its first step resumes
+// there to exactly the run that was never stopped. Detection on webgpu is refused in words.
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.ts';
 import { findChromium, openChromiumDevice } from '../../src/device/chromium.ts';
-import type { ChannelDevice } from '../../src/device/device.ts';
+import type { ChannelDevice, ComputeDevice } from '../../src/device/device.ts';
 import type { TensorMap } from '../../src/model/safetensors.ts';
 import type { TrainEvent } from '../../src/protocol/contract.ts';
 import { CheckpointStore, FILES, readRun } from '../../src/run/index.ts';
+import { denseDeviceRefusal } from '../../src/train/dense-compute.ts';
 import { runTraining } from '../../src/train/index.ts';
 import { makeDetectionDataset } from '../helpers/detection-dataset.ts';
 import { makeSegmentationDataset } from '../helpers/segmentation-dataset.ts';
@@ -42,38 +44,42 @@ async function run(dir: string, device?: ChannelDevice, stopAt?: number) {
   return { events, outcome };
 }
 
+/** Every page device and the dense tasks it trains (train/dense-compute.ts PAGE_DEVICES); webgl and webgpu here are SwiftShader. */
+const PAGE_DEVICES = [['wasm-threads', ['segmentation', 'detection']], ['webgl', ['segmentation', 'detection']], ['webgpu', ['segmentation']]] as const;
+
 const TASKS = {
   segmentation: async (root: string) => void await makeSegmentationDataset(root, { layout: 'images-masks', count: 10, classes: 3, size: 64, labels: true, border: true }),
   detection: (root: string) => makeDetectionDataset(root, { layout: 'yolo', count: 10, classes: 2, size: 64 }),
 };
 
-describe.skipIf(!chromium || !existsSync(chromium))('dense runs on wasm-threads in headless Chromium', () => {
+describe.skipIf(!chromium || !existsSync(chromium)).each(PAGE_DEVICES)('dense runs on %s in headless Chromium', (backend, tasks) => {
   let page: ChannelDevice;
   beforeAll(async () => {
     await initBackend('wasm');
-    page = await openChromiumDevice('wasm-threads');
+    page = await openChromiumDevice(backend);
   }, 300_000);
   afterAll(async () => { await page?.close(); });
 
-  it.each(Object.keys(TASKS) as Array<keyof typeof TASKS>)('a %s run: the steps of this process; stopped and resumed on the page, the same run', async (task) => {
+  it.each(tasks)('a %s run: the steps of this process; stopped and resumed on the page, the same run', async (task) => {
     const data = join(mkdtempSync(join(tmpdir(), `${task}-page-`)), 'data');
     await TASKS[task](data);
     const settings = { task, imageSize: 64, batchSize: 4, epochs: 1, lr: 0.004, seed: 7, valFraction: 0.2, multiScale: false, ema: true, variant: 'mobilevit_xxs' } as const;
     const { dir } = tinyRun(data, settings);
     const onPage = await run(dir, page);
     expect(onPage.outcome.status, onPage.outcome.error ?? '').toBe('finished');
-    expect(readRun(dir)).toMatchObject({ status: 'finished', backend: 'wasm-threads' });
+    expect(readRun(dir)).toMatchObject({ status: 'finished', backend });
     const { dir: here } = tinyRun(data, settings);
     const inProcess = await run(here);
     expect(inProcess.outcome.status, inProcess.outcome.error ?? '').toBe('finished');
     const [a, b] = [steps(onPage.events), steps(inProcess.events)];
     expect(a.map((s) => s.step)).toEqual([1, 2]);
-    // The first step's loss as this process's within float (relative 2e-4; measured 1.2e-5 segmentation, 6.9e-5
-    // detection: threaded wasm sums in another order, and the detector's hard negatives are ranked on those sums).
+    // The first step's loss as this process's within float (relative 2e-4; measured on wasm-threads 1.2e-5
+    // segmentation, 6.9e-5 detection, on webgl 1.4e-5 / 8e-7, webgpu 1.5e-5: the page sums in another order, and the detector's
+    // hard negatives are ranked on those sums).
     // After it the weights cannot match one to one: AdamW's first updates are close to lr × sign(gradient), so float
     // noise in a near-zero gradient flips a whole update (as on the other page devices: docs/devices.md); no weight
-    // moves further apart than 2 steps' updates can take it (measured 5.4e-3 / 5.1e-3), and the second step's loss
-    // stays within relative 1e-3 (measured 1.8e-5 / 8.7e-5).
+    // moves further apart than 2 steps' updates can take it (measured 5.4e-3 / 5.1e-3; webgl 4.3e-3 / 4.9e-3), and
+    // the second step's loss stays within relative 1e-3 (measured 1.8e-5 / 8.7e-5; webgl 1.3e-6 / 1.5e-6).
     a.forEach((s, i) => {
       expect(Math.abs(s.loss - b[i].loss) / Math.abs(b[i].loss), `step ${s.step} loss`).toBeLessThan(i === 0 ? 2e-4 : 1e-3);
       expect(Math.abs(s.acc! - b[i].acc!), `step ${s.step} accuracy`).toBeLessThan(1e-2);
@@ -88,4 +94,12 @@ describe.skipIf(!chromium || !existsSync(chromium))('dense runs on wasm-threads 
     expect(steps(resumed.events).map((s) => s.loss)).toEqual([a[1].loss]);
     expect(maxDifference(lastWeights(stopped), lastWeights(dir))).toBe(0);
   }, 900_000);
+});
+
+describe('the page device a dense task refuses', () => {
+  it('detection on webgpu, saying why; segmentation takes it', () => {
+    const webgpu = { info: { name: 'webgpu', tfBackend: 'webgpu', host: 'headless Chromium', adapter: null, software: false } } as ComputeDevice;
+    expect(denseDeviceRefusal('detection', webgpu)).toMatch(/^the webgpu device \(detection trains in this process, on wasm-workers or on wasm-threads, webgl for now: its hard-negative mining reads the losses synchronously, which loses a WebGPU device\)$/);
+    expect(denseDeviceRefusal('segmentation', webgpu)).toBeNull();
+  });
 });
