@@ -11,46 +11,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.ts';
 import { findChromium, openChromiumDevice } from '../../src/device/chromium.ts';
 import type { ChannelDevice, ComputeDevice } from '../../src/device/device.ts';
-import type { TensorMap } from '../../src/model/safetensors.ts';
-import type { TrainEvent } from '../../src/protocol/contract.ts';
-import { CheckpointStore, FILES, readRun } from '../../src/run/index.ts';
+import { readRun } from '../../src/run/index.ts';
 import { denseDeviceRefusal } from '../../src/train/dense-compute.ts';
-import { runTraining } from '../../src/train/index.ts';
-import { makeDetectionDataset } from '../helpers/detection-dataset.ts';
-import { makeSegmentationDataset } from '../helpers/segmentation-dataset.ts';
+import { DENSE_DATASETS, lastWeights, maxDifference, runOn } from '../helpers/dense-runs.ts';
 import { epochs, steps, tinyRun } from '../train/helpers.ts';
 
 const chromium = (() => { try { return findChromium(); } catch { return null; } })();
 
-const lastWeights = (dir: string): TensorMap => new CheckpointStore(join(dir, FILES.checkpoints)).load('last')!.weights;
-
-function maxDifference(a: TensorMap, b: TensorMap): number {
-  expect([...b.keys()]).toEqual([...a.keys()]);
-  let max = 0;
-  for (const [key, t] of a) {
-    const u = b.get(key)!.data;
-    for (let i = 0; i < t.data.length; i++) max = Math.max(max, Math.abs(t.data[i] - u[i]));
-  }
-  return max;
-}
-
-async function run(dir: string, device?: ChannelDevice, stopAt?: number) {
-  const events: TrainEvent[] = [];
-  const control = new AbortController();
-  const outcome = await runTraining(dir, {
-    device, signal: control.signal, onEvent: (e) => events.push(e),
-    afterStep: ({ step }) => { if (step === stopAt) control.abort('stop'); },
-  });
-  return { events, outcome };
-}
-
 /** Every page device and the dense tasks it trains (train/dense-compute.ts PAGE_DEVICES); webgl and webgpu here are SwiftShader. */
 const PAGE_DEVICES = [['wasm-threads', ['segmentation', 'detection']], ['webgl', ['segmentation', 'detection']], ['webgpu', ['segmentation']]] as const;
 
-const TASKS = {
-  segmentation: async (root: string) => void await makeSegmentationDataset(root, { layout: 'images-masks', count: 10, classes: 3, size: 64, labels: true, border: true }),
-  detection: (root: string) => makeDetectionDataset(root, { layout: 'yolo', count: 10, classes: 2, size: 64 }),
-};
 
 describe.skipIf(!chromium || !existsSync(chromium)).each(PAGE_DEVICES)('dense runs on %s in headless Chromium', (backend, tasks) => {
   let page: ChannelDevice;
@@ -62,14 +32,14 @@ describe.skipIf(!chromium || !existsSync(chromium)).each(PAGE_DEVICES)('dense ru
 
   it.each(tasks)('a %s run: the steps of this process; stopped and resumed on the page, the same run', async (task) => {
     const data = join(mkdtempSync(join(tmpdir(), `${task}-page-`)), 'data');
-    await TASKS[task](data);
+    await DENSE_DATASETS[task](data);
     const settings = { task, imageSize: 64, batchSize: 4, epochs: 1, lr: 0.004, seed: 7, valFraction: 0.2, multiScale: false, ema: true, variant: 'mobilevit_xxs' } as const;
     const { dir } = tinyRun(data, settings);
-    const onPage = await run(dir, page);
+    const onPage = await runOn(dir, page);
     expect(onPage.outcome.status, onPage.outcome.error ?? '').toBe('finished');
     expect(readRun(dir)).toMatchObject({ status: 'finished', backend });
     const { dir: here } = tinyRun(data, settings);
-    const inProcess = await run(here);
+    const inProcess = await runOn(here);
     expect(inProcess.outcome.status, inProcess.outcome.error ?? '').toBe('finished');
     const [a, b] = [steps(onPage.events), steps(inProcess.events)];
     expect(a.map((s) => s.step)).toEqual([1, 2]);
@@ -88,8 +58,8 @@ describe.skipIf(!chromium || !existsSync(chromium)).each(PAGE_DEVICES)('dense ru
     expect(Number.isFinite(epochs(onPage.events)[0].val!.loss)).toBe(true);
 
     const { dir: stopped } = tinyRun(data, settings);
-    expect((await run(stopped, page, 1)).outcome.status).toBe('stopped');
-    const resumed = await run(stopped, page);
+    expect((await runOn(stopped, page, 1)).outcome.status).toBe('stopped');
+    const resumed = await runOn(stopped, page);
     expect(resumed.outcome.status, resumed.outcome.error ?? '').toBe('finished');
     expect(steps(resumed.events).map((s) => s.loss)).toEqual([a[1].loss]);
     expect(maxDifference(lastWeights(stopped), lastWeights(dir))).toBe(0);

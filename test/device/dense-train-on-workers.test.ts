@@ -12,15 +12,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { initBackend } from '../../src/backend/index.ts';
+import type { TrainEvent } from '../../src/protocol/contract.ts';
 import { ParallelDevice } from '../../src/device/parallel.ts';
 import { DetectionModel } from '../../src/model/detection.ts';
-import type { TensorMap } from '../../src/model/safetensors.ts';
 import { stateDict } from '../../src/model/weights.ts';
-import type { TrainEvent } from '../../src/protocol/contract.ts';
-import { CheckpointStore, FILES, readRun, updateRun } from '../../src/run/index.ts';
-import { runTraining } from '../../src/train/index.ts';
-import { makeDetectionDataset } from '../helpers/detection-dataset.ts';
-import { makeSegmentationDataset } from '../helpers/segmentation-dataset.ts';
+import { readRun, updateRun } from '../../src/run/index.ts';
+import { DENSE_DATASETS, lastWeights, maxDifference, runOn } from '../helpers/dense-runs.ts';
 import { epochs, steps, tinyRun } from '../train/helpers.ts';
 
 vi.mock('../../src/model/memory.ts', async (importOriginal) => {
@@ -28,35 +25,8 @@ vi.mock('../../src/model/memory.ts', async (importOriginal) => {
   return { ...real, imagesPerPass: (backend: string) => (backend === 'wasm' ? 6 : Infinity) };
 });
 
-const lastWeights = (dir: string): TensorMap => new CheckpointStore(join(dir, FILES.checkpoints)).load('last')!.weights;
 
-/** The largest difference between two checkpoints' tensors (the same keys and shapes). */
-function maxDifference(a: TensorMap, b: TensorMap): number {
-  expect([...b.keys()]).toEqual([...a.keys()]);
-  let max = 0;
-  for (const [key, t] of a) {
-    const u = b.get(key)!.data;
-    for (let i = 0; i < t.data.length; i++) max = Math.max(max, Math.abs(t.data[i] - u[i]));
-  }
-  return max;
-}
-
-async function run(dir: string, device?: ParallelDevice, stopAt?: number) {
-  const events: TrainEvent[] = [];
-  const control = new AbortController();
-  const outcome = await runTraining(dir, {
-    device, signal: control.signal, onEvent: (e) => events.push(e),
-    afterStep: ({ step }) => { if (step === stopAt) control.abort('stop'); },
-  });
-  return { events, outcome };
-}
-
-const TASKS = {
-  segmentation: async (root: string) => void await makeSegmentationDataset(root, { layout: 'images-masks', count: 10, classes: 3, size: 64, labels: true, border: true }),
-  detection: (root: string) => makeDetectionDataset(root, { layout: 'yolo', count: 10, classes: 2, size: 64 }),
-};
-
-describe.each(Object.keys(TASKS) as Array<keyof typeof TASKS>)('a %s run on wasm-workers (2 worker threads)', (task) => {
+describe.each(Object.keys(DENSE_DATASETS) as Array<keyof typeof DENSE_DATASETS>)('a %s run on wasm-workers (2 worker threads)', (task) => {
   let data: string;
   let workers: ParallelDevice;
   // 8 training images in batches of 4: 2 steps; 2 validation images, evaluated once. EMA on: the averaged weights
@@ -67,14 +37,14 @@ describe.each(Object.keys(TASKS) as Array<keyof typeof TASKS>)('a %s run on wasm
   beforeAll(async () => {
     await initBackend('wasm');
     data = join(mkdtempSync(join(tmpdir(), `${task}-workers-`)), 'data');
-    await TASKS[task](data);
+    await DENSE_DATASETS[task](data);
     workers = await ParallelDevice.open(2);
   }, 120_000);
   afterAll(async () => { await workers?.close(); });
 
   it('trains and evaluates on the workers; the same run in this process gives the same weights within float summation order', async () => {
     const { dir } = tinyRun(data, settings);
-    const onWorkers = await run(dir, workers);
+    const onWorkers = await runOn(dir, workers);
     expect(onWorkers.outcome.status, onWorkers.outcome.error ?? '').toBe('finished');
     expect(onWorkers.events[0]).toMatchObject({ type: 'started', step: 0, backend: 'wasm-workers' });
     expect(readRun(dir)).toMatchObject({ status: 'finished', backend: 'wasm-workers', passWorkers: 2 });
@@ -91,7 +61,7 @@ describe.each(Object.keys(TASKS) as Array<keyof typeof TASKS>)('a %s run on wasm
     // In this process, told the run's worker count: the same passes of 2.
     const { dir: here } = tinyRun(data, settings);
     updateRun(here, { passWorkers: 2 });
-    const inProcess = await run(here);
+    const inProcess = await runOn(here);
     expect(inProcess.outcome.status, inProcess.outcome.error ?? '').toBe('finished');
     expect(inProcess.events[0]).toMatchObject({ type: 'started', backend: 'wasm' });
     const hs = steps(inProcess.events);
@@ -108,9 +78,9 @@ describe.each(Object.keys(TASKS) as Array<keyof typeof TASKS>)('a %s run on wasm
 
   it('stopped after its first step, it resumes on the workers to exactly the run that was never stopped (after the first test)', async () => {
     const { dir } = tinyRun(data, settings);
-    const stopped = await run(dir, workers, 1);
+    const stopped = await runOn(dir, workers, 1);
     expect(stopped.outcome.status, stopped.outcome.error ?? '').toBe('stopped');
-    const resumed = await run(dir, workers);
+    const resumed = await runOn(dir, workers);
     expect(resumed.outcome.status, resumed.outcome.error ?? '').toBe('finished');
     expect(resumed.events[0]).toMatchObject({ type: 'started', resumed: true, step: 1, backend: 'wasm-workers' });
     expect([...steps(stopped.events), ...steps(resumed.events)].map((s) => s.loss)).toEqual(steps(whole.events).map((s) => s.loss));
@@ -121,11 +91,11 @@ describe.each(Object.keys(TASKS) as Array<keyof typeof TASKS>)('a %s run on wasm
   it.runIf(task === 'detection')('a quick run (headOnly: the backbone frozen) trains on the workers in one pass a batch, as in this process', async () => {
     const quick = { ...settings, headOnly: true };
     const { dir } = tinyRun(data, quick);
-    const onWorkers = await run(dir, workers);
+    const onWorkers = await runOn(dir, workers);
     expect(onWorkers.outcome.status, onWorkers.outcome.error ?? '').toBe('finished');
     const { dir: here } = tinyRun(data, quick);
     updateRun(here, { passWorkers: 2 });
-    const inProcess = await run(here);
+    const inProcess = await runOn(here);
     expect(inProcess.outcome.status, inProcess.outcome.error ?? '').toBe('finished');
     // One pass of 4 both ways (BatchNorm of the heads sees the whole batch); 2 passes on the workers would differ.
     steps(inProcess.events).forEach((s, i) => expect(Math.abs(s.loss - steps(onWorkers.events)[i].loss), `step ${s.step}`).toBeLessThan(1e-5));
