@@ -5,7 +5,8 @@
 //    classifier solved to its optimum; the measurement is part of the time, as on a machine's first run).
 //    Previous path: TF.js features (MOBILEVIT_INFERENCE_RUNTIME=tfjs) and 10 epochs of AdamW steps at lr 0.01.
 //    The backbone is the XXS fixture's (the real Hub cannot be reached here), which costs what ImageNet weights cost.
-//    PyTorch is measured where python3-torch and timm are installed; the table says when they are not.
+//    PyTorch beside them (bench/pytorch.ts): the same weights, images, evaluation transform (the studio run's
+//    recorded crop and flips), features, and head solve, on 2 threads; the table says which python, or why none.
 // 2. Transfer, the issue's kind of task: MobileViT-XXS trained on five Fashion-MNIST classes at 64 px (Debian's
 //    dataset-fashion-mnist; the backbone is trained once and kept in ROOT), then five *other* classes with 20
 //    training images each, quick fine-tuned at 64 px: the defaults, the previous defaults (10 epochs of steps at
@@ -13,14 +14,16 @@
 //    steps), whose top-1 the default should be within 0.03 of.
 //
 // Environment: ZOO_BENCH_BACKEND (default wasm), ZOO_BENCH_IMAGES (default 1000), ZOO_BENCH_SKIP_SPEED=1.
-import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { table } from '../src/cli/common.ts';
 import type { TrainEvent } from '../src/protocol/contract.ts';
 import { writeResult } from './machine.ts';
 import { fashionMnistFolder, fashionMnistInstalled } from './fashion-mnist.ts';
 import { linearProbe } from './probe.ts';
+import { findPython, pytorchQuick, type Python } from './pytorch.ts';
+import { REFERENCE_PREPROCESSING } from '../src/protocol/recipe.ts';
 import { hueDataset as writeHueDataset } from '../test/helpers/dataset.ts';
 
 const BACKEND = process.env.ZOO_BENCH_BACKEND ?? 'wasm';
@@ -39,7 +42,7 @@ async function hueDataset(dir: string, hues: number[], perClass: number, valPerC
 
 interface Run {
   label: string; command: string; seconds: number; top1: number | null; weights: string | null;
-  featureSeconds?: number; notes?: string[];
+  featureSeconds?: number; notes?: string[]; pytorch?: unknown;
 }
 
 function cli(label: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
@@ -71,10 +74,18 @@ function cli(label: string, args: string[], env: Record<string, string> = {}): P
   });
 }
 
-/** PyTorch's figure needs python3-torch and timm here (timm builds the same MobileViT); null says why not. */
-function pytorchMissing(): string | null {
-  const r = spawnSync('python3', ['-c', 'import torch, timm'], { encoding: 'utf8' });
-  return r.status === 0 ? null : `PyTorch not measured: python3-torch and timm are not both installed here (${(r.stderr || r.error?.message || '').trim().split('\n').at(-1)})`;
+/**
+ * PyTorch's quick fine-tune of the task the studio's run `studio` did, with the preprocessing that run recorded
+ * (its recipe's evaluation crop and flips; the studio's interpolation), as a row of the table.
+ */
+async function pytorchRow(py: Python, label: string, studio: Run, data: string, weights: string, size: number): Promise<Run> {
+  const record = JSON.parse(readFileSync(join(dirname(dirname(studio.weights!)), 'run.json'), 'utf8')) as { recipe: { settings: { evalCrop: number; augmentation: { hflip: boolean } } } };
+  const { evalCrop, augmentation } = record.recipe.settings;
+  const r = await pytorchQuick(py, data, weights, size, evalCrop, REFERENCE_PREPROCESSING.interpolation, augmentation.hflip);
+  return {
+    label, command: r.command, seconds: r.processSeconds, top1: r.top1, weights: null, featureSeconds: r.featureSeconds, pytorch: r,
+    notes: [`torch ${r.torch}, timm ${r.timm}, ${r.threads} threads (${py.description}): ${r.seconds.toFixed(1)} s from the first image read to the trained head (features ${r.featureSeconds.toFixed(1)} s, head ${r.headSeconds.toFixed(1)} s: L-BFGS on ${r.rows} rows, weight decay ${r.weightDecay} by held-out loss, ${r.iterations} iterations); ${(r.processSeconds - r.seconds).toFixed(1)} s of interpreter start, imports and model build`],
+  };
 }
 
 /** The five-class source backbone at 64 px, trained once and kept (its command is in the result). */
@@ -95,14 +106,20 @@ export async function benchZoo(): Promise<unknown> {
   const fresh = { MOBILEVIT_WORKSPACE: ws };
   const runs: Run[] = [];
   const notes: string[] = [];
+  const py = findPython(ROOT);
+  if ('missing' in py) notes.push(py.missing);
   if (!process.env.ZOO_BENCH_SKIP_SPEED) {
     const perClass = Math.round(IMAGES / 4);
     const big = await hueDataset(join(ROOT, `speed-${IMAGES}`), [30, 120, 210, 300], Math.round(perClass * 0.8), Math.round(perClass * 0.2), 256, 7);
     const common = ['train', '--data', big, '--workspace', ws, '--head-only', '--weights', FIXTURE, '--variant', 'mobilevit_xxs', '--image-size', '224'];
     runs.push(await cli(`quick fine-tune, ${IMAGES} images at 224 px: previous path (TF.js features, 10 epochs of steps)`, [...common, '--epochs', '10', '--lr', '0.01', '--batch-size', '32'], { ...fresh, MOBILEVIT_INFERENCE_RUNTIME: 'tfjs' }));
-    runs.push(await cli(`quick fine-tune, ${IMAGES} images at 224 px: defaults (fastest runtime, solved head)`, common, fresh));
-    const missing = pytorchMissing();
-    if (missing) notes.push(missing);
+    const studio = await cli(`quick fine-tune, ${IMAGES} images at 224 px: defaults (fastest runtime, solved head)`, common, fresh);
+    runs.push(studio);
+    if (!('missing' in py)) {
+      const torch = await pytorchRow(py, `quick fine-tune, ${IMAGES} images at 224 px: PyTorch (same features and head solve)`, studio, big, FIXTURE, 224);
+      runs.push(torch);
+      notes.push(`studio defaults / PyTorch wall time: ${(studio.seconds / torch.seconds).toFixed(2)}x (process to process)`);
+    }
   }
   let probe: number | null = null;
   if (fashionMnistInstalled()) {
@@ -110,7 +127,9 @@ export async function benchZoo(): Promise<unknown> {
     if (run) runs.push(run);
     const target = await fashionMnistFolder(join(ROOT, 'fashion-target'), [5, 6, 7, 8, 9], 20, 60);
     const common = ['train', '--data', target, '--workspace', ws, '--head-only', '--weights', weights, '--image-size', '64'];
-    runs.push(await cli('transfer: quick fine-tune, defaults', common, fresh));
+    const studio = await cli('transfer: quick fine-tune, defaults', common, fresh);
+    runs.push(studio);
+    if (!('missing' in py)) runs.push(await pytorchRow(py, 'transfer: quick fine-tune in PyTorch (same features and head solve)', studio, target, weights, 64));
     runs.push(await cli('transfer: quick fine-tune, previous defaults (10 epochs of steps, lr 0.002)', [...common, '--epochs', '10'], { ...fresh, MOBILEVIT_INFERENCE_RUNTIME: 'tfjs' }));
     probe = await linearProbe(target, weights, 'mobilevit_xxs', 64);
   } else {
@@ -125,7 +144,7 @@ export async function benchZoo(): Promise<unknown> {
     for (const n of r.notes ?? []) console.log(`    ${n}`);
   }
   for (const n of notes) console.log(n);
-  const result = { backend: BACKEND, runs, transferProbeTop1: probe, notes };
+  const result = { backend: BACKEND, python: 'missing' in py ? null : py.description, runs, transferProbeTop1: probe, notes };
   writeResult('bench/results/zoo.json', result);
   return result;
 }
