@@ -4,7 +4,7 @@ import { buildDetectionSet, type DetectionSet } from '../data/detection-loader.t
 import type { DetectionScan } from '../data/detection-scan.ts';
 import { DetectionModel } from '../model/detection.ts';
 import type { RunRecord } from '../run/index.ts';
-import { evaluateDetection, type DetectionEvaluation } from './detection-evaluate.ts';
+import { evaluateDetection, type DetectorForward, type DetectionEvaluation } from './detection-evaluate.ts';
 import { evaluateTaskRun, type TaskRunOptions, type TaskRunProvenance } from './task-eval-run.ts';
 import { detectionNetwork, scanForDetection } from './tasks/detection.ts';
 
@@ -12,9 +12,9 @@ export interface DetectionRunResult extends DetectionEvaluation, TaskRunProvenan
   task: 'detection';
 }
 
-export async function evaluateDetectionRun(dir: string, run: RunRecord, opts: TaskRunOptions): Promise<DetectionRunResult> {
+export async function evaluateDetectionRun(dir: string, run: RunRecord, opts: TaskRunOptions<DetectionModel, DetectorForward>): Promise<DetectionRunResult> {
   const s = run.settings;
-  const result = await evaluateTaskRun<DetectionScan, DetectionModel, DetectionSet, DetectionEvaluation>(dir, run, opts, {
+  const result = await evaluateTaskRun<DetectionScan, DetectionModel, DetectorForward, DetectionSet, DetectionEvaluation>(dir, run, opts, {
     scan: scanForDetection,
     network: () => new DetectionModel(detectionNetwork(s.variant), run.classes.length + 1),
     evalSet: (scan, size, build) => buildDetectionSet(scan.val, size, build),

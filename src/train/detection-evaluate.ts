@@ -4,10 +4,12 @@
 // scaled back to the image's own pixels and clipped to it, and scored against the boxes as scanned (crowd regions
 // included, as COCO handles them). Beside the scores: the multibox loss against the anchors matched as in training
 // (crowd regions left out), the mean over the set's positive anchors, and of those the share whose class is right.
+// The network runs in this process or as a copy on another runtime (onnxruntime: train/dense-inference.ts), which
+// answers asynchronously; the post-processing is this file's either way.
 import * as tf from '@tensorflow/tfjs';
 import { detectionEvalBatches, type DetectionSet } from '../data/detection-loader.ts';
 import type { DetectionImage } from '../data/detection-scan.ts';
-import type { DetectionModel } from '../model/detection.ts';
+import type { DetectorOutput } from '../model/detection.ts';
 import { postprocess, SSD_POSTPROCESS } from '../model/detection-postprocess.ts';
 import { matchAnchors, multiboxLoss, type AnchorTargets } from '../optim/detection-loss.ts';
 import { evaluateDetections, type DetectedBox, type DetectionScores, type ImageDetections } from './detection-metrics.ts';
@@ -40,7 +42,13 @@ function toPixels(b: Float32Array, i: number, width: number, height: number): [n
   return [x0, y0, x1 - x0, y1 - y0];
 }
 
-export async function evaluateDetection(model: Pick<DetectionModel, 'forward' | 'numClasses'>, set: DetectionSet, batchSize: number, classes: string[]): Promise<DetectionEvaluation> {
+/** What computes a batch's raw outputs: the detector itself, or its copy on another runtime. */
+export interface DetectorForward {
+  numClasses: number;
+  forward(x: tf.Tensor4D): DetectorOutput | Promise<DetectorOutput>;
+}
+
+export async function evaluateDetection(model: DetectorForward, set: DetectionSet, batchSize: number, classes: string[]): Promise<DetectionEvaluation> {
   if (set.images.length === 0) throw new Error('evaluation: no images to evaluate');
   if (model.numClasses !== classes.length + 1) throw new Error(`evaluation: a detector of ${model.numClasses - 1} classes for ${classes.length} class names`);
   const scored: ImageDetections[] = [];
@@ -50,9 +58,7 @@ export async function evaluateDetection(model: Pick<DetectionModel, 'forward' | 
   for await (const b of detectionEvalBatches(set, batchSize)) {
     const n = b.indices.length;
     const x = tf.tensor4d(b.x, [n, b.size, b.size, 3]);
-    const out = model.forward(x);
-    x.dispose();
-    b.release();
+    const out = await Promise.resolve(model.forward(x)).finally(() => { x.dispose(); b.release(); });
     try {
       const images = Array.from(b.indices, (i) => set.images[i]);
       const targets: AnchorTargets[] = images.map((img) => {

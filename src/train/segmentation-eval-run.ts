@@ -4,7 +4,7 @@ import { buildMaskSet, type MaskSet } from '../data/segmentation-loader.ts';
 import type { SegmentationScan } from '../data/segmentation-scan.ts';
 import { SegmentationModel } from '../model/segmentation.ts';
 import type { RunRecord } from '../run/index.ts';
-import { evaluateSegmentation, type SegmentationEvaluation } from './segmentation-evaluate.ts';
+import { evaluateSegmentation, type SegmentationForward, type SegmentationEvaluation } from './segmentation-evaluate.ts';
 import { evaluateTaskRun, type TaskRunOptions, type TaskRunProvenance } from './task-eval-run.ts';
 import { scanForSegmentation, segmentationNetwork } from './tasks/segmentation.ts';
 
@@ -12,9 +12,9 @@ export interface SegmentationRunResult extends SegmentationEvaluation, TaskRunPr
   task: 'segmentation';
 }
 
-export async function evaluateSegmentationRun(dir: string, run: RunRecord, opts: TaskRunOptions): Promise<SegmentationRunResult> {
+export async function evaluateSegmentationRun(dir: string, run: RunRecord, opts: TaskRunOptions<SegmentationModel, SegmentationForward>): Promise<SegmentationRunResult> {
   const s = run.settings;
-  const result = await evaluateTaskRun<SegmentationScan, SegmentationModel, MaskSet, SegmentationEvaluation>(dir, run, opts, {
+  const result = await evaluateTaskRun<SegmentationScan, SegmentationModel, SegmentationForward, MaskSet, SegmentationEvaluation>(dir, run, opts, {
     scan: scanForSegmentation,
     network: () => new SegmentationModel(segmentationNetwork(s.variant) as ConstructorParameters<typeof SegmentationModel>[0], run.classes.length),
     evalSet: (scan, size, build) => buildMaskSet(scan.val, size, build),
