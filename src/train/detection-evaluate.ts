@@ -4,6 +4,7 @@
 // scaled back to the image's own pixels and clipped to it, and scored against the boxes as scanned (crowd regions
 // included, as COCO handles them). Beside the scores: the multibox loss against the anchors matched as in training
 // (crowd regions left out), the mean over the set's positive anchors, and of those the share whose class is right.
+// And the images with the most misses and false positives at the score the window shows boxes from (MISS_SCORE).
 // The network runs in this process or as a copy on another runtime (onnxruntime: train/dense-inference.ts), which
 // answers asynchronously; the post-processing is this file's either way.
 import * as tf from '@tensorflow/tfjs';
@@ -12,7 +13,7 @@ import type { DetectionImage } from '../data/detection-scan.ts';
 import type { DetectorOutput } from '../model/detection.ts';
 import { postprocess, SSD_POSTPROCESS } from '../model/detection-postprocess.ts';
 import { matchAnchors, multiboxLoss, type AnchorTargets } from '../optim/detection-loss.ts';
-import { evaluateDetections, type DetectedBox, type DetectionScores, type ImageDetections } from './detection-metrics.ts';
+import { evaluateDetections, imageMisses, MISS_SCORE, mostMissed, type DetectedBox, type DetectionScores, type ImageDetections } from './detection-metrics.ts';
 import type { TaskEvaluation } from './tasks/task.ts';
 
 export interface DetectionEvaluation extends TaskEvaluation, Omit<DetectionScores, 'perClassAp' | 'precisionAt50'> {
@@ -25,7 +26,16 @@ export interface DetectionEvaluation extends TaskEvaluation, Omit<DetectionScore
   perClassAp: (number | null)[];
   /** Per class of `classes`: the interpolated precision at the 101 recall points 0:.01:1 at IoU .50 (null without boxes). */
   precisionAt50: (number[] | null)[];
+  /** The score the misses are counted at. */
+  missScore: number;
+  /** The images with the most misses and false positives (at most MOST_MISSED), worst first; file is the image's path. */
+  mostMissed: { file: string; missed: number; falsePositives: number; boxes: number }[];
+  /** Images with at least one miss or false positive, of `count`. */
+  imagesWithMisses: number;
 }
+
+/** How many of the images with the most misses an evaluation lists. */
+export const MOST_MISSED = 12;
 
 /** An image's boxes for matching: normalised corners and labels, crowd regions left out (they do not train). */
 export function trainingBoxes(image: Pick<DetectionImage, 'boxes' | 'width' | 'height'>): { corners: Float32Array; labels: Int32Array } {
@@ -52,6 +62,7 @@ export async function evaluateDetection(model: DetectorForward, set: DetectionSe
   if (set.images.length === 0) throw new Error('evaluation: no images to evaluate');
   if (model.numClasses !== classes.length + 1) throw new Error(`evaluation: a detector of ${model.numClasses - 1} classes for ${classes.length} class names`);
   const scored: ImageDetections[] = [];
+  const files: string[] = [];
   let lossSum = 0;
   let positives = 0;
   let hits = 0;
@@ -78,6 +89,7 @@ export async function evaluateDetection(model: DetectorForward, set: DetectionSe
       images.forEach((img, j) => {
         const d = postprocess(logits.subarray(j * perImage, (j + 1) * perImage), deltas.subarray(j * anchors * 4, (j + 1) * anchors * 4), out.anchors, model.numClasses, SSD_POSTPROCESS);
         const detections: DetectedBox[] = Array.from(d.labels, (label, k) => ({ box: toPixels(d.boxes, k, img.width, img.height), label, score: d.scores[k] }));
+        files.push(img.image);
         scored.push({ truth: img.boxes.map((g) => ({ box: g.box, label: g.label, crowd: g.crowd })), detections });
       });
     } finally {
@@ -85,10 +97,14 @@ export async function evaluateDetection(model: DetectorForward, set: DetectionSe
     }
   }
   const scores = evaluateDetections(scored, model.numClasses);
+  const misses = imageMisses(scored, model.numClasses, MISS_SCORE);
   return {
     ...scores, classes, count: set.images.length,
     loss: positives > 0 ? lossSum / positives : 0, top1: positives > 0 ? hits / positives : 0, top5: null,
     // Label 0 is the background, which has no box: the classes' own entries follow it.
     perClassAp: scores.perClassAp.slice(1), precisionAt50: scores.precisionAt50.slice(1),
+    missScore: MISS_SCORE,
+    mostMissed: mostMissed(misses, MOST_MISSED).map(({ index, ...m }) => ({ file: files[index], ...m })),
+    imagesWithMisses: misses.filter((m) => m.missed + m.falsePositives > 0).length,
   };
 }

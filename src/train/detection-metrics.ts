@@ -4,6 +4,7 @@
 // and those matches count for nothing; ground truth outside an area range is ignored, as are unmatched
 // detections outside it. Precision is made monotone and read at the 101 recall points 0:.01:1; AP is their mean,
 // mAP the mean over IoU thresholds and over the classes that have ground truth. Boxes are [x, y, w, h] in pixels.
+// Beside the scores, what each image got wrong as a person sees it: the boxes missed and the false ones at one score.
 
 export interface GroundTruthBox {
   box: [number, number, number, number];
@@ -39,6 +40,24 @@ export interface DetectionScores {
 
 export const IOU_THRESHOLDS = Array.from({ length: 10 }, (_, i) => 0.5 + 0.05 * i);
 export const RECALL_POINTS = Array.from({ length: 101 }, (_, i) => i / 100);
+/**
+ * The score an image's misses are counted at: the boxes the Detect view and predict show unasked (0.3, inspect's
+ * DEFAULT_SCORE_THRESHOLD). COCO's own threshold (0.01, up to 100 a image) would find nearly every box somewhere.
+ */
+export const MISS_SCORE = 0.3;
+
+/** What one image got wrong at a score: counted as COCO matches at IoU .50, class by class. */
+export interface ImageMisses {
+  /** The image's place in the evaluated list. */
+  index: number;
+  /** Boxes (not crowd regions) that no detection of their class scoring at least the score overlaps at IoU ≥ .5 (each detection finds one box). */
+  missed: number;
+  /** Detections scoring at least the score that found no box of their class (a crowd region's are not counted). */
+  falsePositives: number;
+  /** The image's boxes, crowd regions left out. */
+  boxes: number;
+}
+
 const AREA_RANGES = { all: [0, 1e10], small: [0, 32 ** 2], medium: [32 ** 2, 96 ** 2], large: [96 ** 2, 1e10] } as const;
 type AreaRange = keyof typeof AREA_RANGES;
 
@@ -153,4 +172,34 @@ export function evaluateDetections(images: ImageDetections[], numClasses: number
     perClassAp,
     precisionAt50,
   };
+}
+
+/**
+ * Per image, its misses and false positives among the detections scoring at least `score`, matched as COCO
+ * matches at IoU .50 (best score first, to the unmatched box it overlaps most; crowd regions take any number).
+ */
+export function imageMisses(images: ImageDetections[], numClasses: number, score = MISS_SCORE, maxDets = 100): ImageMisses[] {
+  const at50 = 0;
+  return images.map((img, index) => {
+    let missed = 0;
+    let falsePositives = 0;
+    for (let c = 0; c < numClasses; c++) {
+      const truth = img.truth.filter((g) => g.label === c);
+      const detections = img.detections.filter((d) => d.label === c && d.score >= score);
+      if (truth.length === 0 && detections.length === 0) continue;
+      const m = matchImage(truth, detections, AREA_RANGES.all, maxDets);
+      // Over all areas a detection is ignored only when it matched a crowd region.
+      const found = m.matched[at50].filter((hit, i) => hit && !m.ignored[at50][i]).length;
+      missed += m.counted - found;
+      falsePositives += m.matched[at50].filter((hit) => !hit).length;
+    }
+    return { index, missed, falsePositives, boxes: img.truth.filter((g) => !g.crowd).length };
+  });
+}
+
+/** The `k` images with the most misses and false positives together (then the most misses, then list order); none without either. */
+export function mostMissed(misses: ImageMisses[], k: number): ImageMisses[] {
+  return misses.filter((m) => m.missed + m.falsePositives > 0)
+    .sort((a, b) => b.missed + b.falsePositives - (a.missed + a.falsePositives) || b.missed - a.missed || a.index - b.index)
+    .slice(0, k);
 }

@@ -56,6 +56,7 @@ describe('evaluateDetection', () => {
     // Anchor K is positive and says its class; any other anchor matched to the box says background.
     expect(e.top1).toBeGreaterThan(0);
     expect(e.loss).toBeGreaterThan(0);
+    expect([e.mostMissed, e.imagesWithMisses]).toEqual([[], 0]); // nothing missed, nothing false
   });
 
   it('scores a detection of the wrong class 0 for the box\'s class, and the other class has no AP', async () => {
@@ -63,6 +64,9 @@ describe('evaluateDetection', () => {
     expect(e.map).toBe(0);
     expect(e.perClassAp).toEqual([0, null]);
     expect(e.top1).toBe(0);
+    // The image missed its box and shows a false one, at the score the window shows boxes from.
+    expect(e.mostMissed).toEqual([{ file: 'x.png', missed: 1, falsePositives: 1, boxes: 1 }]);
+    expect(e.imagesWithMisses).toBe(1);
   });
 
   it('refuses a detector of another class count', async () => {

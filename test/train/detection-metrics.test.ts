@@ -1,6 +1,6 @@
 // COCO-style detection scores on cases whose AP is worked out by hand.
 import { describe, expect, it } from 'vitest';
-import { evaluateDetections, type DetectedBox, type GroundTruthBox } from '../../src/train/detection-metrics.ts';
+import { evaluateDetections, imageMisses, mostMissed, type DetectedBox, type GroundTruthBox } from '../../src/train/detection-metrics.ts';
 
 const gt = (box: [number, number, number, number], label = 1, extra: Partial<GroundTruthBox> = {}): GroundTruthBox => ({ box, label, ...extra });
 const det = (box: [number, number, number, number], score: number, label = 1): DetectedBox => ({ box, label, score });
@@ -59,5 +59,49 @@ describe('evaluateDetections', () => {
     const many = Array.from({ length: 150 }, (_, i) => det([500 + i, 500, 10, 10], 0.99 - i / 1000));
     const capped = evaluateDetections([{ truth: [gt([0, 0, 40, 40])], detections: [...many, det([0, 0, 40, 40], 0.5)] }], 2);
     expect(capped.ap50).toBe(0); // the true detection is the 151st by score
+  });
+});
+
+describe('imageMisses', () => {
+  // Three images, two classes, counted at score 0.3 (worked out by hand):
+  // - image 0: box A (class 1) found at IoU 0.64 (40×40 vs 40×25.6 inside it) by a 0.9; a second 0.8 detection on A
+  //   is a false positive (A is taken); box B (class 1) is found only by a 0.2, below the score: 1 missed, 1 false;
+  // - image 1: box C is class 2 but the 0.95 detection on it says class 1: 1 missed, 1 false; a 0.7 detection on
+  //   a crowd region is neither;
+  // - image 2: a box found at IoU exactly 0.5 (40×40 vs 40×20): nothing wrong.
+  const images = [
+    {
+      truth: [gt([0, 0, 40, 40]), gt([100, 100, 40, 40])],
+      detections: [det([0, 0, 40, 25.6], 0.9), det([0, 0, 40, 40], 0.8), det([100, 100, 40, 40], 0.2)],
+    },
+    {
+      truth: [gt([0, 0, 40, 40], 2), gt([200, 0, 100, 100], 1, { crowd: true })],
+      detections: [det([0, 0, 40, 40], 0.95, 1), det([220, 20, 30, 30], 0.7, 1)],
+    },
+    { truth: [gt([0, 0, 40, 40])], detections: [det([0, 0, 40, 20], 0.5)] },
+  ];
+
+  it('counts per image the boxes no detection above the score finds at IoU .5 and the detections that find none', () => {
+    expect(imageMisses(images, 3, 0.3)).toEqual([
+      { index: 0, missed: 1, falsePositives: 1, boxes: 2 },
+      { index: 1, missed: 1, falsePositives: 1, boxes: 1 },
+      { index: 2, missed: 0, falsePositives: 0, boxes: 1 },
+    ]);
+    // At 0.1 the 0.2 detection finds B; at 0.85 the 0.8 one is no longer shown, and image 2's 0.5 one is gone (a miss).
+    expect(imageMisses(images, 3, 0.1)[0]).toMatchObject({ missed: 0, falsePositives: 1 });
+    expect(imageMisses(images, 3, 0.85).map((m) => [m.missed, m.falsePositives])).toEqual([[1, 0], [1, 1], [1, 0]]);
+  });
+
+  it('lists the images with the most misses and false positives, worst first, and none that got everything right', () => {
+    const misses = [
+      { index: 0, missed: 0, falsePositives: 2, boxes: 1 },
+      { index: 1, missed: 0, falsePositives: 0, boxes: 1 },
+      { index: 2, missed: 2, falsePositives: 0, boxes: 3 },
+      { index: 3, missed: 3, falsePositives: 1, boxes: 3 },
+      { index: 4, missed: 1, falsePositives: 0, boxes: 3 },
+    ];
+    // 3 has 4; 2 and 0 have 2 each (2 first: more missed); then 4; 1 is right.
+    expect(mostMissed(misses, 10).map((m) => m.index)).toEqual([3, 2, 0, 4]);
+    expect(mostMissed(misses, 2).map((m) => m.index)).toEqual([3, 2]);
   });
 });
