@@ -21,7 +21,9 @@ export interface MaskSet {
   images: Uint8Array[];
   /** Each image's label map at `size` × `size`. */
   labels: Uint8Array[];
+  /** Each image's file, and its mask's. */
   paths: string[];
+  masks: string[];
   buffers: BufferPool;
 }
 
@@ -70,7 +72,7 @@ export async function buildMaskSet(pairs: readonly MaskPair[], size: number, opt
     labels[i] = sample.labels;
     opts.onProgress?.(++done, pairs.length);
   }, opts.signal);
-  return { size, images, labels, paths: pairs.map((p) => p.image), buffers: new BufferPool() };
+  return { size, images, labels, paths: pairs.map((p) => p.image), masks: pairs.map((p) => p.mask), buffers: new BufferPool() };
 }
 
 /** The evaluation set in order, in batches of `batchSize` (the last one smaller). */

@@ -1,9 +1,17 @@
-// eval.run in the engine: src/train/eval-run.ts evaluates a run's checkpoint on the run's validation
-// images; this adds thumbnails of the misclassified ones for the window's gallery.
+// eval.run in the engine: a run's checkpoint on its validation images, evaluated by the run's task. A classifier
+// through src/train/eval-run.ts on the engine's device (or onnxruntime, as the inference runtime rule says), with
+// thumbnails of the misclassified images for the window's gallery; a segmentation or detection run through its
+// task's own evaluation (src/train/{segmentation,detection}-eval-run.ts) in this process, where these networks are
+// evaluated in training too (dense-compute.ts: a device trains them, this process's copy evaluates), with
+// thumbnails of the images a segmentation network does worst.
 import { makeThumbnail } from '../data/thumbnail.ts';
 import type { EngineParams, EngineResult } from '../protocol/engine.ts';
+import { readRun, type RunRecord } from '../run/index.ts';
 import { evaluateModel } from '../train/eval-run.ts';
+import { evaluateDetectionRun } from '../train/detection-eval-run.ts';
 import { openInferenceModel } from '../train/inference-model.ts';
+import { evaluateSegmentationRun } from '../train/segmentation-eval-run.ts';
+import type { TaskRunOptions } from '../train/task-eval-run.ts';
 import type { HandlerContext } from './dispatch.ts';
 import { serial } from './models.ts';
 import type { EngineDevices } from './devices.ts';
@@ -11,39 +19,73 @@ import { heapOf } from '../device/heap.ts';
 
 const THUMBNAIL_SIZE = 96;
 
+/** A dense run's evaluation options here: TF.js in this process (the runtime option's default). */
+type DenseOptions = Pick<TaskRunOptions, 'checkpoint' | 'onProgress' | 'signal'>;
+
+type Outcome<T extends EngineResult<'eval'>['task']> = Extract<EngineResult<'eval'>, { task: T }>;
+
 export function evaluateRun(p: EngineParams<'eval'>, ctx: HandlerContext, devices: EngineDevices): Promise<EngineResult<'eval'>> {
   return serial(async () => {
-    const device = await devices.current();
-    const r = await evaluateModel({
-      heap: heapOf(device), // batches cut to what fits the device's memory
-      // Where the inference runtime rule says (train/feature-runtime.ts): onnxruntime, or TF.js on the engine's
-      // device, whatever it is (wasm-workers split the images across their threads).
-      runtime: (model, size, images) => openInferenceModel(model, size, { device, pixels: images * size * size }),
-      run: p.runDir,
-      checkpoint: p.checkpoint,
-      onProgress: (task, done, total) => ctx.progress(done, total, task === 'scan' ? 'checking the images' : 'preparing the images'),
-    });
-    const misclassified: EngineResult<'eval'>['misclassified'] = [];
-    for (const m of r.misclassified.slice(0, p.maxMisclassified)) {
-      try {
-        const t = await makeThumbnail(m.file, { size: THUMBNAIL_SIZE });
-        misclassified.push({ ...m, thumbnail: `data:${t.mime};base64,${t.data.toString('base64')}` });
-      } catch {
-        // Deleted or changed since the evaluation: it stays counted in misclassifiedTotal.
-      }
+    const run = readRun(p.runDir);
+    const onProgress: TaskRunOptions['onProgress'] = (task, done, total) => ctx.progress(done, total, task === 'scan' ? 'checking the images' : 'preparing the images');
+    const opts: DenseOptions = { checkpoint: p.checkpoint, onProgress, signal: ctx.signal };
+    if (run.settings.task === 'segmentation') return evaluateSegmentation(p, run, opts);
+    if (run.settings.task === 'detection') {
+      const { source: _source, data: _data, images: _images, ...r } = await evaluateDetectionRun(p.runDir, run, opts);
+      return { ...r, checkpoint: p.checkpoint } satisfies Outcome<'detection'>;
     }
-    return {
-      checkpoint: p.checkpoint,
-      classes: r.classes,
-      confusion: r.confusion,
-      perClass: r.perClass,
-      loss: r.loss,
-      top1: r.top1,
-      top5: r.top5,
-      misclassified,
-      misclassifiedTotal: r.misclassified.length,
-      runtime: r.runtime,
-      ...(r.runtimeNote ? { runtimeNote: r.runtimeNote } : {}),
-    };
+    return evaluateClassifier(p, devices, onProgress);
   }, ctx.signal);
+}
+
+async function evaluateSegmentation(p: EngineParams<'eval'>, run: RunRecord, opts: DenseOptions): Promise<Outcome<'segmentation'>> {
+  const { source: _source, data: _data, images: _images, worstImages, ...r } = await evaluateSegmentationRun(p.runDir, run, opts);
+  const thumbnailed: Outcome<'segmentation'>['worstImages'] = [];
+  for (const w of worstImages) {
+    const thumbnail = await thumbnailOf(w.file);
+    if (thumbnail) thumbnailed.push({ ...w, thumbnail });
+  }
+  return { ...r, checkpoint: p.checkpoint, worstImages: thumbnailed };
+}
+
+async function evaluateClassifier(p: EngineParams<'eval'>, devices: EngineDevices, onProgress: TaskRunOptions['onProgress']): Promise<Outcome<'classification'>> {
+  const device = await devices.current();
+  const r = await evaluateModel({
+    heap: heapOf(device), // batches cut to what fits the device's memory
+    // Where the inference runtime rule says (train/feature-runtime.ts): onnxruntime, or TF.js on the engine's
+    // device, whatever it is (wasm-workers split the images across their threads).
+    runtime: (model, size, images) => openInferenceModel(model, size, { device, pixels: images * size * size }),
+    run: p.runDir,
+    checkpoint: p.checkpoint,
+    onProgress,
+  });
+  const misclassified: Outcome<'classification'>['misclassified'] = [];
+  for (const m of r.misclassified.slice(0, p.maxMisclassified)) {
+    const thumbnail = await thumbnailOf(m.file);
+    if (thumbnail) misclassified.push({ ...m, thumbnail });
+  }
+  return {
+    task: 'classification',
+    checkpoint: p.checkpoint,
+    classes: r.classes,
+    confusion: r.confusion,
+    perClass: r.perClass,
+    loss: r.loss,
+    top1: r.top1,
+    top5: r.top5,
+    misclassified,
+    misclassifiedTotal: r.misclassified.length,
+    runtime: r.runtime,
+    ...(r.runtimeNote ? { runtimeNote: r.runtimeNote } : {}),
+  };
+}
+
+/** A data URL of the image's thumbnail; null when it was deleted or changed since the evaluation (it stays counted). */
+async function thumbnailOf(file: string): Promise<string | null> {
+  try {
+    const t = await makeThumbnail(file, { size: THUMBNAIL_SIZE });
+    return `data:${t.mime};base64,${t.data.toString('base64')}`;
+  } catch {
+    return null;
+  }
 }

@@ -7,6 +7,7 @@ import {
   BackendReport,
   ClassLabels,
   ErrorInfo,
+  EvalOutcome,
   FsPath,
   ImageInput,
   RunId,
@@ -51,7 +52,7 @@ export const engineMethods = {
   },
   eval: {
     params: z.object({ runDir: FsPath, checkpoint: z.enum(['best', 'last']), maxMisclassified: z.number().int().min(0) }),
-    result: requests['eval.run'].result.omit({ runId: true }),
+    result: EvalOutcome,
   },
   predict: { params: withModel({ imageSize: z.number().int().optional(), scoreThreshold: z.number().optional(), mask: ImageInput.optional() }), result: requests['inspect.predict'].result },
   attention: {

@@ -5,14 +5,23 @@ import { DisplayDataUrl, Prediction, RunId, VariantName } from './common.ts';
 import { INFERENCE_RUNTIMES } from './devices.ts';
 import { finite, prob } from './fields.ts';
 
-export const EvalResult = z.object({
-  runId: RunId,
+/** What every evaluation of a run says besides its scores: the checkpoint, the classes in label order, the loss, the runtime. */
+const evaluated = {
   checkpoint: z.enum(['best', 'last']),
   classes: z.array(z.string()),
+  loss: finite,
+  /** The runtime that computed the outputs (the inference runtime rule) and where and why, in words. */
+  runtime: z.enum(INFERENCE_RUNTIMES).optional(),
+  runtimeNote: z.string().optional(),
+};
+
+/** A classifier's evaluation: accuracies, the confusion of images, and the most confident mistakes. */
+export const ClassEvalOutcome = z.object({
+  task: z.literal('classification'),
+  ...evaluated,
   /** confusion[true][predicted] = count. */
   confusion: z.array(z.array(z.number().int())),
   perClass: z.array(z.object({ class: z.string(), accuracy: prob.nullable(), count: z.number().int() })),
-  loss: finite,
   top1: prob,
   top5: prob.nullable(),
   /** Most confident mistakes first; file is the image's full path. */
@@ -21,11 +30,62 @@ export const EvalResult = z.object({
   })),
   /** Misclassified files beyond those returned with thumbnails. */
   misclassifiedTotal: z.number().int(),
-  /** The runtime that computed the logits (the inference runtime rule) and where and why, in words. */
-  runtime: z.enum(INFERENCE_RUNTIMES).optional(),
-  runtimeNote: z.string().optional(),
 });
+
+/** Where a segmentation or detection run's evaluation ran: the images counted and the size they ran at. */
+const denseEvaluated = { ...evaluated, count: z.number().int().nonnegative(), imageSize: z.number().int().positive() };
+
+/**
+ * A segmentation network's: intersections and unions accumulated over every labelled pixel of the validation set
+ * (255 excluded), and the images it segments worst, each scored on its own.
+ */
+export const SegmentEvalOutcome = z.object({
+  task: z.literal('segmentation'),
+  ...denseEvaluated,
+  miou: prob,
+  pixelAccuracy: prob,
+  meanClassAccuracy: prob,
+  /** Label order; null where the class is in neither the labels nor the predictions. */
+  perClassIou: z.array(prob.nullable()),
+  /** Label order; null where the class has no labelled pixel. */
+  perClassAccuracy: z.array(prob.nullable()),
+  /** confusion[true][predicted] = labelled pixels. */
+  confusion: z.array(z.array(z.number().int().nonnegative())),
+  /** Labelled pixels counted. */
+  pixels: z.number().int().nonnegative(),
+  /** Lowest mIoU first: the image's and its mask's full paths, its own mIoU and pixel accuracy, a thumbnail. */
+  worstImages: z.array(z.object({ file: z.string(), mask: z.string(), miou: prob, pixelAccuracy: prob, thumbnail: DisplayDataUrl })),
+});
+
+/** A detector's: COCO's average precisions over the validation set. */
+export const DetectEvalOutcome = z.object({
+  task: z.literal('detection'),
+  ...denseEvaluated,
+  map: prob,
+  ap50: prob,
+  ap75: prob,
+  apSmall: prob.nullable(),
+  apMedium: prob.nullable(),
+  apLarge: prob.nullable(),
+  /** Of the anchors matched to a box, the share whose top class is the box's. */
+  top1: prob,
+  /** AP (.50:.95) per class in label order (no background); null where the class has no box. */
+  perClassAp: z.array(prob.nullable()),
+  /** Per class: the interpolated precision at the 101 recall points 0:.01:1 at IoU .50 (null without boxes). */
+  precisionAt50: z.array(z.array(prob).nullable()),
+});
+
+/** An evaluation as the engine answers it: by the run's task. */
+export const EvalOutcome = z.discriminatedUnion('task', [ClassEvalOutcome, SegmentEvalOutcome, DetectEvalOutcome]);
+export type EvalOutcome = z.infer<typeof EvalOutcome>;
+
+const ofRun = { runId: RunId };
+/** eval.run's answer: the run's evaluation by its task. */
+export const EvalResult = z.discriminatedUnion('task', [ClassEvalOutcome.extend(ofRun), SegmentEvalOutcome.extend(ofRun), DetectEvalOutcome.extend(ofRun)]);
 export type EvalResult = z.infer<typeof EvalResult>;
+export type ClassEvalResult = Extract<EvalResult, { task: 'classification' }>;
+export type SegmentEvalResult = Extract<EvalResult, { task: 'segmentation' }>;
+export type DetectEvalResult = Extract<EvalResult, { task: 'detection' }>;
 
 /**
  * The input size the model's source records (a run's training size, a zoo model's evaluation size); null when it

@@ -9,7 +9,7 @@ import { maskEvalBatches, type MaskSet } from '../data/segmentation-loader.ts';
 import { resizeBilinear } from '../model/unfold.ts';
 import { pixelCrossEntropy } from '../optim/segmentation-loss.ts';
 import { IGNORE_INDEX } from '../util/mask-values.ts';
-import { PixelConfusion, type SegmentationScores } from './segmentation-metrics.ts';
+import { ImageScores, PixelConfusion, type SegmentationScores } from './segmentation-metrics.ts';
 import type { TaskEvaluation } from './tasks/task.ts';
 
 export interface SegmentationEvaluation extends TaskEvaluation, SegmentationScores {
@@ -17,6 +17,18 @@ export interface SegmentationEvaluation extends TaskEvaluation, SegmentationScor
   top1: number;
   top5: null;
   classes: string[];
+  /** The images segmented worst, lowest mIoU first (each scored on its own; the scores above are the set's). */
+  worstImages: WorstImage[];
+}
+
+/** How many of the worst images an evaluation names. */
+export const WORST_IMAGES = 12;
+
+export interface WorstImage {
+  file: string;
+  mask: string;
+  miou: number;
+  pixelAccuracy: number;
 }
 
 /** What computes the logits [B, h, w, classes] of a batch: the network itself, or its copy on another runtime. */
@@ -27,6 +39,7 @@ export interface SegmentationForward {
 export async function evaluateSegmentation(model: SegmentationForward, set: MaskSet, batchSize: number, classes: string[]): Promise<SegmentationEvaluation> {
   if (set.images.length === 0) throw new Error('evaluation: no images to evaluate');
   const confusion = new PixelConfusion(classes.length);
+  const byImage = new ImageScores(classes.length);
   let lossSum = 0;
   let labelled = 0;
   for await (const b of maskEvalBatches(set, batchSize)) {
@@ -41,10 +54,13 @@ export async function evaluateSegmentation(model: SegmentationForward, set: Mask
     const count = b.labels.reduce((k, v) => (v === IGNORE_INDEX ? k : k + 1), 0);
     lossSum += (await loss.data())[0] * count;
     labelled += count;
-    confusion.add((await predicted.data()) as Int32Array, b.labels);
+    const argmax = (await predicted.data()) as Int32Array;
+    confusion.add(argmax, b.labels);
+    byImage.add(b.indices, argmax, b.labels);
     tf.dispose([loss, predicted]);
     b.release();
   }
   const scores = confusion.scores();
-  return { ...scores, classes, count: set.images.length, loss: labelled > 0 ? lossSum / labelled : 0, top1: scores.pixelAccuracy, top5: null };
+  const worstImages = byImage.worst(WORST_IMAGES).map((w) => ({ file: set.paths[w.index], mask: set.masks[w.index], miou: w.miou, pixelAccuracy: w.pixelAccuracy }));
+  return { ...scores, classes, count: set.images.length, loss: labelled > 0 ? lossSum / labelled : 0, top1: scores.pixelAccuracy, top5: null, worstImages };
 }

@@ -78,3 +78,38 @@ export class PixelConfusion {
     };
   }
 }
+
+/** One image scored on its own: its mIoU over the classes in its labels or its prediction, and its pixel accuracy. */
+export interface ImageScore {
+  /** The image's index in the evaluated set. */
+  index: number;
+  miou: number;
+  pixelAccuracy: number;
+}
+
+/**
+ * Each image scored on its own, to find the images a network segments worst (the set's scores stay the
+ * accumulated ones). An image whose pixels are all ignored has no score.
+ */
+export class ImageScores {
+  private readonly scored: ImageScore[] = [];
+
+  constructor(readonly numClasses: number) {}
+
+  /** A batch's predictions and labels, `images.length` images of equal size one after another, as `confusion` takes them. */
+  add(images: ArrayLike<number>, predicted: Int32Array, labels: Int32Array): void {
+    const pixels = labels.length / images.length;
+    if (!Number.isInteger(pixels)) throw new Error(`ImageScores: ${labels.length} labels do not split into ${images.length} images`);
+    for (let j = 0; j < images.length; j++) {
+      const one = new PixelConfusion(this.numClasses);
+      one.add(predicted.subarray(j * pixels, (j + 1) * pixels), labels.subarray(j * pixels, (j + 1) * pixels));
+      const s = one.scores();
+      if (s.pixels > 0) this.scored.push({ index: images[j], miou: s.miou, pixelAccuracy: s.pixelAccuracy });
+    }
+  }
+
+  /** The `k` lowest by mIoU, lowest first; ties by pixel accuracy, then by the set's order. */
+  worst(k: number): ImageScore[] {
+    return [...this.scored].sort((a, b) => a.miou - b.miou || a.pixelAccuracy - b.pixelAccuracy || a.index - b.index).slice(0, k);
+  }
+}
