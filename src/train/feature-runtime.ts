@@ -7,7 +7,8 @@
 // next run on the machine does not measure again. MOBILEVIT_INFERENCE_RUNTIME=tfjs|onnxruntime|auto overrides;
 // where 'auto' measures nothing (MOBILEVIT_AUTO_MEASURE=off, as the tests run) TF.js is used unless cached.
 // Whichever it is, one note says where the features were computed and why. Evaluation passes and predict take
-// the same rule (chooseInferenceRuntime; train/inference-model.ts opens their model on the runtime it picks).
+// the same rule (chooseInferenceRuntime; train/inference-model.ts opens their model on the runtime it picks), and so
+// do the segmentation and detection networks' (decideRuntime with their own probes: train/dense-inference.ts).
 import { join } from 'node:path';
 import { measuringOff } from '../device/choice.ts';
 import { describeDevice } from '../device/describe.ts';
@@ -77,11 +78,17 @@ export function chooseRuntime(ms: Record<InferenceRuntime, number>, maxRelDiff: 
   return ms.onnxruntime < ms.tfjs ? { runtime: 'onnxruntime', reason: `measured faster: ${timings}` } : { runtime: 'tfjs', reason: `measured faster: ${timings}` };
 }
 
-async function timePerImage(source: FeatureSource, x: Float32Array, size: number): Promise<{ ms: number; rows: Float32Array }> {
-  await source.features(x, PROBE_IMAGES, size); // warm-up: first-call allocations, the workers' first pass
+/** What the rule measures on each runtime: its inference-mode outputs of the probe images, as rows to compare. */
+export type RuntimeProbe = Pick<FeatureSource, 'runtime' | 'features' | 'close'>;
+
+/** Opens each runtime's probe of one network at one size. */
+export type RuntimeProbes<P extends RuntimeProbe = RuntimeProbe> = Record<InferenceRuntime, () => Promise<P>>;
+
+async function timePerImage(source: RuntimeProbe, x: Float32Array, n: number, size: number): Promise<{ ms: number; rows: Float32Array }> {
+  await source.features(x, n, size); // warm-up: first-call allocations, the workers' first pass
   const t0 = performance.now();
-  const rows = await source.features(x, PROBE_IMAGES, size);
-  return { ms: (performance.now() - t0) / PROBE_IMAGES, rows };
+  const rows = await source.features(x, n, size);
+  return { ms: (performance.now() - t0) / n, rows };
 }
 
 /**
@@ -127,28 +134,31 @@ export function decidedRuntime(variant: string, size: number, o: Omit<FeatureSou
   return null;
 }
 
-/** Measures both runtimes on the same probe images, keeps the choice, and returns the winner open (or TF.js, saying why onnxruntime was not). */
-async function measured(model: Model, size: number, o: FeatureSourceOptions): Promise<{ source: FeatureSource; why: string }> {
+/**
+ * Measures both runtimes on the same `images` probe images, keeps the choice for `variant` at `size` px, and returns
+ * the winner open (or TF.js, saying why onnxruntime was not).
+ */
+async function measured<P extends RuntimeProbe>(variant: string, size: number, o: FeatureSourceOptions, open: RuntimeProbes<P>, images = PROBE_IMAGES): Promise<{ source: P; why: string }> {
   const file = o.file ?? runtimesFile(o.env ?? process.env);
   const rng = new Rng(size);
-  const probe = Float32Array.from({ length: PROBE_IMAGES * size * size * 3 }, () => rng.next());
-  const tfjs = await openTfjs(model, o.device);
-  let ort: FeatureSource | null = null;
+  const probe = Float32Array.from({ length: images * size * size * 3 }, () => rng.next());
+  const tfjs = await open.tfjs();
+  let ort: P | null = null;
   try {
-    ort = await openOrt(model, size);
+    ort = await open.onnxruntime();
   } catch (e) {
     return { source: tfjs, why: `onnxruntime could not start: ${(e as Error).message}` };
   }
   let a: Awaited<ReturnType<typeof timePerImage>>;
   let b: Awaited<ReturnType<typeof timePerImage>>;
   try {
-    a = await timePerImage(tfjs, probe, size);
+    a = await timePerImage(tfjs, probe, images, size);
   } catch (e) {
     await Promise.all([tfjs.close(), ort.close()]);
     throw e;
   }
   try {
-    b = await timePerImage(ort, probe, size);
+    b = await timePerImage(ort, probe, images, size);
   } catch (e) {
     await ort.close();
     return { source: tfjs, why: `onnxruntime failed on the probe images: ${(e as Error).message}` };
@@ -157,7 +167,7 @@ async function measured(model: Model, size: number, o: FeatureSourceOptions): Pr
   let scale = 0;
   a.rows.forEach((v, i) => { diff = Math.max(diff, Math.abs(v - b.rows[i])); scale = Math.max(scale, Math.abs(v)); });
   const choice = chooseRuntime({ tfjs: a.ms, onnxruntime: b.ms }, diff / Math.max(scale, 1e-12));
-  const key = runtimeKey(model.variant, size, o.device.info.name);
+  const key = runtimeKey(variant, size, o.device.info.name);
   keep(file, { key, runtime: choice.runtime, msPerImage: { tfjs: a.ms, onnxruntime: b.ms }, reason: choice.reason, measuredAt: Date.now() });
   const [chosen, other] = choice.runtime === 'onnxruntime' ? [ort, tfjs] : [tfjs, ort];
   await other.close();
@@ -169,7 +179,7 @@ export async function openFeatureSource(model: Model, size: number, o: FeatureSo
   const say = (s: FeatureSource, why: string) => { o.onNote?.(`backbone features on ${s.where} (${why})`); return s; };
   const d = decidedRuntime(model.variant, size, o);
   if (!d) {
-    const m = await measured(model, size, o);
+    const m = await measured(model.variant, size, o, classifierProbes(model, size, o.device));
     return say(m.source, m.why);
   }
   if (d.runtime === 'tfjs') return say(await openTfjs(model, o.device), d.why);
@@ -185,10 +195,23 @@ export async function openFeatureSource(model: Model, size: number, o: FeatureSo
  * decision and the same kept measurement as a quick run's features, since the backbone is nearly all of a forward
  * pass. Where it must measure, it measures as a quick run does and keeps the choice.
  */
-export async function chooseInferenceRuntime(model: Model, size: number, o: FeatureSourceOptions): Promise<RuntimeDecision> {
-  const d = decidedRuntime(model.variant, size, o);
+export function chooseInferenceRuntime(model: Model, size: number, o: FeatureSourceOptions): Promise<RuntimeDecision> {
+  return decideRuntime(model.variant, size, o, classifierProbes(model, size, o.device));
+}
+
+/** A classifier's probes: its pooled features, the backbone being nearly all of its forward pass. */
+const classifierProbes = (model: Model, size: number, device: ComputeDevice): RuntimeProbes<FeatureSource> => ({
+  tfjs: () => openTfjs(model, device), onnxruntime: () => openOrt(model, size),
+});
+
+/**
+ * The rule's runtime for `variant` at `size` px: decided without measuring where it can be (decidedRuntime), else
+ * measured on `images` probe images through `probes` and kept.
+ */
+export async function decideRuntime(variant: string, size: number, o: FeatureSourceOptions, probes: RuntimeProbes, images = PROBE_IMAGES): Promise<RuntimeDecision> {
+  const d = decidedRuntime(variant, size, o);
   if (d) return d;
-  const m = await measured(model, size, o);
+  const m = await measured(variant, size, o, probes, images);
   await m.source.close();
   return { runtime: m.source.runtime, why: m.why };
 }
