@@ -26,6 +26,7 @@ import { profileModel } from '../inspect/profile.ts';
 import { profileOnnxAsResult } from '../export/ort-profile.ts';
 import type { HandlerContext } from './dispatch.ts';
 import { denseModelFor, modelFor, serial, taskOfModel, withImageFile } from './models.ts';
+import { truthBoxes } from './detection-truth.ts';
 import { LocalDevice } from '../device/device.ts';
 import { deviceLogits } from '../device/inference.ts';
 import { inspectOn } from '../device/inspect.ts';
@@ -57,7 +58,7 @@ export function predict(p: EngineParams<'predict'>, ctx: HandlerContext, devices
 /**
  * A segmentation or detection run's prediction, in this process (where these networks train): the image resized
  * whole to the run's size (or the one asked for); the class map at the image's own size as a palette PNG, or the
- * boxes above the score threshold in the image's pixels.
+ * boxes above the score threshold in the image's pixels (and, for an image of the run's dataset, its own boxes).
  */
 async function predictDense(p: EngineParams<'predict'>, ref: Extract<EngineModel, { kind: 'run' }>): Promise<EngineResult<'predict'>> {
   const m = denseModelFor(ref);
@@ -79,7 +80,9 @@ async function predictDense(p: EngineParams<'predict'>, ref: Extract<EngineModel
   const scoreThreshold = p.scoreThreshold ?? DEFAULT_SCORE_THRESHOLD;
   const found = await detectImage(m.model, image, imageSize, scoreThreshold);
   const detections = namedDetections(found, labels).map((d) => ({ ...d, colour: colourOf(d.index) }));
-  return { task: 'detection', ...run, ms: performance.now() - start, scoreThreshold, detections };
+  const ms = performance.now() - start;
+  const groundTruth = (await truthBoxes(ref.runDir, p.image, labels))?.map((b) => ({ ...b, colour: colourOf(b.index) }));
+  return { task: 'detection', ...run, ms, scoreThreshold, detections, groundTruth };
 }
 
 /** The palette the class maps are written in and boxes drawn in (the CLI's too): a class's colour is VOC's. */

@@ -138,6 +138,11 @@ export const DetectPredictResult = z.object({
     /** The class's colour in PASCAL VOC's palette, as `predict --out` draws it. */
     colour: z.tuple([z.number().int(), z.number().int(), z.number().int()]),
   })),
+  /** When the image was given by its path and is one of the run's dataset's: its boxes (x0, y0, x1, y1 px), crowd regions marked. */
+  groundTruth: z.array(z.object({
+    index: z.number().int().positive(), label: z.string(), box: z.tuple([finite, finite, finite, finite]), crowd: z.boolean(),
+    colour: z.tuple([z.number().int(), z.number().int(), z.number().int()]),
+  })).optional(),
   ...predictionRun,
 });
 export type DetectPredictResult = z.infer<typeof DetectPredictResult>;

@@ -1,8 +1,8 @@
 // inspect.predict through the studio service and the real engine on a segmentation run and a detection run (run
 // folders made here, as the training loop leaves them): the class map at the photo's own size equal to the
 // network's logits upsampled and argmaxed, with each class's share; the boxes above the threshold asked for, in the
-// photo's pixels, equal to the detector's post-processing.
-import { writeFileSync } from 'node:fs';
+// photo's pixels, equal to the detector's post-processing; for an image of the detection run's dataset, its boxes.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.ts';
@@ -14,6 +14,7 @@ import { stateDict } from '../../src/model/weights.ts';
 import { DetectPredictResult, SegmentPredictResult } from '../../src/protocol/inspection.ts';
 import { CheckpointStore, createRun, updateRun } from '../../src/run/index.ts';
 import { StudioService } from '../../src/service/service.ts';
+import { drawDetectionSample, makeDetectionDataset } from '../helpers/detection-dataset.ts';
 import { referenceClassMap, referenceDetections, writePhoto } from '../helpers/dense-predictions.ts';
 import { tempDir, watchService } from './fixtures/studio.ts';
 
@@ -99,5 +100,21 @@ describe('inspect.predict on segmentation and detection runs', () => {
       const scale = [WIDTH, HEIGHT, WIDTH, HEIGHT];
       d.box.forEach((v, k) => expect(v).toBeCloseTo(Math.min(scale[k], Math.max(0, want.boxes[4 * i + k] * scale[k])), 3));
     });
+    expect(r.groundTruth).toBeUndefined(); // the photo is not one of the run's dataset's
+  }, 120_000);
+
+  it('a detection run asked about an image of its dataset by path: that image\'s boxes beside the detections; dropped, none', async () => {
+    const model = new DetectionModel('ssdlite_mobilevit_xxs', 3, 5);
+    const runId = runOf('detection', model, ['cat', 'dog'], 64);
+    model.dispose();
+    await makeDetectionDataset(join(tmp.dir, 'detection'), { layout: 'yolo', count: 4, classes: 2, size: 64 });
+    const file = join(tmp.dir, 'detection', 'images', 'val', 'img_003.png'); // the 4th image: two boxes, classes 1 then 0
+    const r = DetectPredictResult.parse(await ok('inspect.predict', { model: { runId }, image: { path: file } }));
+    const drawn = drawDetectionSample(3, 2, 64).boxes;
+    expect(r.groundTruth).toEqual(drawn.map(({ box: [x, y, w, h], cls }) => ({
+      index: cls + 1, label: ['cat', 'dog'][cls], crowd: false, colour: [[128, 0, 0], [0, 128, 0]][cls], box: [x, y, x + w, y + h].map((v) => expect.closeTo(v, 4)),
+    })));
+    const dropped = `data:image/png;base64,${readFileSync(file).toString('base64')}`;
+    expect(DetectPredictResult.parse(await ok('inspect.predict', { model: { runId }, image: { dataUrl: dropped } })).groundTruth).toBeUndefined();
   }, 120_000);
 });

@@ -1,0 +1,37 @@
+// A detection run's ground truth for the window: when predict is asked about an image of the run's dataset by its
+// path (as the evaluation's list of the images with the most misses names them), the image's boxes as the dataset
+// scan reads them, corners in the image's pixels. The last run's scan is kept: the Detect view asks about image
+// after image of one run, and a scan reads every image's size. Another run, or an engine restart, scans afresh.
+import { resolve } from 'node:path';
+import type { DetectionImage } from '../data/detection-scan.ts';
+import type { ImageInput } from '../protocol/contract.ts';
+import { readRun } from '../run/index.ts';
+import { scanForDetection } from '../train/tasks/detection.ts';
+
+export interface TruthBox {
+  /** The class (1-based; 0 is the background) and its name. */
+  index: number;
+  label: string;
+  /** x0, y0, x1, y1 in the image's pixels. */
+  box: [number, number, number, number];
+  /** A COCO crowd region: detections on it count neither way. */
+  crowd: boolean;
+}
+
+let kept: { runDir: string; images: Promise<Map<string, DetectionImage> | null> } | null = null;
+
+/**
+ * The boxes of `image` when it is one of the dataset's of the run in `runDir` (training or validation); undefined
+ * for a dropped image, one outside the dataset, or a dataset that no longer scans (the prediction stands without).
+ */
+export async function truthBoxes(runDir: string, image: ImageInput, labels: readonly string[]): Promise<TruthBox[] | undefined> {
+  if (!('path' in image)) return undefined;
+  if (kept?.runDir !== runDir) {
+    const images = scanForDetection(readRun(runDir).settings)
+      .then((scan) => new Map([...scan.train, ...scan.val].map((img) => [resolve(img.image), img])))
+      .catch(() => null);
+    kept = { runDir, images };
+  }
+  const found = (await kept.images)?.get(resolve(image.path));
+  return found?.boxes.map(({ box: [x, y, w, h], label, crowd }) => ({ index: label, label: labels[label] ?? `class ${label}`, box: [x, y, x + w, y + h], crowd }));
+}
