@@ -6,14 +6,15 @@
 //   scaled to the image's pixels and clipped to it.
 // The upsampling and argmax are done here, one output pixel at a time, rather than by TF.js: a 12-megapixel photo
 // of 21 classes would need a 1 GB tensor of upsampled logits for a map of 12 MB.
+// The network runs in this process or as a copy on another runtime (onnxruntime: train/dense-inference.ts); what
+// follows its outputs is this file's either way.
 import * as tf from '@tensorflow/tfjs';
 import type { RgbImage } from '../data/decode.ts';
 import type { IndexMask } from '../data/mask-png.ts';
 import { writeUnitFloats } from '../data/pixels.ts';
 import { resizeBilinear } from '../data/segmentation-augment.ts';
 import { postprocess, SSD_POSTPROCESS } from '../model/detection-postprocess.ts';
-import type { DetectionModel } from '../model/detection.ts';
-import type { SegmentationModel } from '../model/segmentation.ts';
+import type { DetectorOutput } from '../model/detection.ts';
 
 /** A detector's boxes worth showing unasked (ml-cvnets evaluates at 0.01, which lists hundreds). */
 export const DEFAULT_SCORE_THRESHOLD = 0.3;
@@ -26,6 +27,11 @@ export interface Detection {
   box: [number, number, number, number];
   label: number;
   score: number;
+}
+
+/** What runs a batch through the network: the network itself, or its copy on another runtime, which may answer asynchronously. */
+export interface DenseForward<O> {
+  forward(x: tf.Tensor4D): O | Promise<O>;
 }
 
 /** The image resized to `size` × `size`, as a [1, size, size, 3] tensor of RGB in [0, 1]. */
@@ -74,9 +80,9 @@ export function upsampleArgmax(logits: Float32Array, h: number, w: number, class
 }
 
 /** The class of every pixel of `image`, the network run at `size` × `size`. */
-export async function segmentImage(model: SegmentationModel, image: RgbImage, size: number): Promise<IndexMask> {
+export async function segmentImage(model: DenseForward<tf.Tensor4D>, image: RgbImage, size: number): Promise<IndexMask> {
   const x = await inputTensor(image, size);
-  const logits = tf.tidy(() => model.forward(x));
+  const logits = await model.forward(x);
   x.dispose();
   const [, h, w, classes] = logits.shape;
   const data = (await logits.data()) as Float32Array;
@@ -97,10 +103,10 @@ export function namedDetections(found: readonly Detection[], labels: readonly st
 }
 
 /** The objects `model` finds in `image` at `size` × `size` with a score above `scoreThreshold`, in post-processing's order. */
-export async function detectImage(model: DetectionModel, image: RgbImage, size: number, scoreThreshold: number): Promise<Detection[]> {
+export async function detectImage(model: DenseForward<DetectorOutput> & { numClasses: number }, image: RgbImage, size: number, scoreThreshold: number): Promise<Detection[]> {
   if (!(scoreThreshold >= 0 && scoreThreshold < 1)) throw new RangeError(`the score threshold must be in [0, 1), got ${scoreThreshold}`);
   const x = await inputTensor(image, size);
-  const out = model.forward(x);
+  const out = await model.forward(x);
   x.dispose();
   const [deltas, logits] = await Promise.all([out.boxDeltas.data(), out.classLogits.data()]);
   tf.dispose([out.boxDeltas, out.classLogits]);
