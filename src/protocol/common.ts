@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { MAX_INPUT_SIZE, MIN_INPUT_SIZE } from '../model/types.ts';
 import { FAMILIES } from '../model/registry/families.ts';
-import { VARIANT_NAMES, type NetworkName } from '../model/registry/index.ts';
+import { VARIANT_NAMES, backboneOf, type NetworkName } from '../model/registry/index.ts';
 import type { Family, Task } from '../model/registry/types.ts';
 import { DEVICE_NAMES } from '../backend/names.ts';
 import { int, prob } from './fields.ts';
@@ -17,6 +17,8 @@ export interface NetworkChoice {
   /** For tight table cells. */
   short: string;
   task: Task;
+  /** The classifier whose layers it builds on (itself for a classifier): a run's settings name it as `variant`. */
+  backbone: VariantName | undefined;
   /** Its family's label. */
   family: string;
   /** Whether it has attention to inspect. */
@@ -27,7 +29,7 @@ export interface NetworkChoice {
 
 /** Every network of the model registry, family by family: what the window offers. */
 export const NETWORKS: readonly NetworkChoice[] = (FAMILIES as readonly Family[]).flatMap((f) => f.variants.map((v) => ({
-  name: v.name as NetworkName, label: v.label, short: v.short, task: f.task, family: f.label, attention: f.attention, baseline: f.baseline ?? false,
+  name: v.name as NetworkName, label: v.label, short: v.short, task: f.task, backbone: backboneOf(v.name), family: f.label, attention: f.attention, baseline: f.baseline ?? false,
 })));
 
 /**

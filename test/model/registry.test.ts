@@ -60,6 +60,26 @@ describe('the model registry', () => {
     expect(r.classifierEntry('mobilenet_v2').timm).toBe('mobilenetv2_100');
   });
 
+  it('pairs each dense network with the classifier whose backbone it is built on, both ways', async () => {
+    const r = await import('../../src/model/registry/index.ts');
+    for (const size of ['xxs', 'xs', 's']) {
+      expect(r.networkOn('segmentation', `mobilevit_${size}`)).toBe(`deeplabv3_mobilevit_${size}`);
+      expect(r.networkOn('detection', `mobilevit_${size}`)).toBe(`ssdlite_mobilevit_${size}`);
+      expect(r.backboneOf(`deeplabv3_mobilevit_${size}`)).toBe(`mobilevit_${size}`);
+      expect(r.backboneOf(`ssdlite_mobilevit_${size}`)).toBe(`mobilevit_${size}`);
+    }
+    expect(r.networkOn('classification', MADE_UP)).toBe(MADE_UP);
+    expect(r.networkOn('segmentation', 'mobilenet_v2')).toBeUndefined();
+    expect(r.networkOn('detection', MADE_UP)).toBeUndefined();
+    expect(r.backboneOf('nope')).toBeUndefined();
+    const { segmentationNetwork } = await import('../../src/train/tasks/segmentation.ts');
+    expect(() => segmentationNetwork('mobilenet_v2')).toThrow(/variant mobilenet_v2 has no segmentation network \(segmentation backbones: mobilevit_xxs, mobilevit_xs, mobilevit_s\)/);
+    const { networkFor, backboneOf } = await import('../../renderer/src/lib/networks.ts');
+    expect(networkFor('detection', 'mobilevit_xs')).toBe('ssdlite_mobilevit_xs');
+    expect(networkFor('classification', MADE_UP)).toBe(MADE_UP);
+    expect(backboneOf('deeplabv3_mobilevit_s')).toBe('mobilevit_s');
+  });
+
   it('lists the zoo in its order, timm files first, without a row for the made-up variant', async () => {
     const { ZOO } = await import('../../src/zoo/zoo.ts');
     expect(ZOO.map((e) => e.name)).toEqual(['mobilevit_xxs', 'mobilevit_xs', 'mobilevit_s', 'mobilenetv2_100', 'apple_mobilevit_xxs', 'apple_mobilevit_xs', 'apple_mobilevit_s',
@@ -95,7 +115,7 @@ describe('a variant added to the registry alone', () => {
     expect(TrainSettings.parse({ data: '/data', variant: MADE_UP }).variant).toBe(MADE_UP);
     expect(VariantName.safeParse('mobilevit_nope').success).toBe(false);
     expect(NETWORKS.find((n) => (n.name as string) === MADE_UP)).toEqual({
-      name: MADE_UP, label: 'MobileViT-Made-Up', short: 'MU', task: 'classification', family: 'MobileViT', attention: true, baseline: false,
+      name: MADE_UP, label: 'MobileViT-Made-Up', short: 'MU', backbone: MADE_UP, task: 'classification', family: 'MobileViT', attention: true, baseline: false,
     });
   });
 

@@ -135,7 +135,7 @@ describe('detection on a COCO JSON folder', () => {
 
 describe('train refuses what detection cannot take, before a run folder exists', () => {
   it.each([
-    ['a backbone without an SSDLite detector', ['--variant', 'mobilenetv2'], /variant mobilenet_v2 has no SSDLite detector \(detection backbones: mobilevit_xxs, mobilevit_xs, mobilevit_s\)/],
+    ['a backbone without an SSDLite detector', ['--variant', 'mobilenetv2'], /variant mobilenet_v2 has no detection network \(detection backbones: mobilevit_xxs, mobilevit_xs, mobilevit_s\)/],
     ['RandAugment', ['--rand-augment'], /augmentation\.randAugment cannot be used for detection/],
   ])('%s', async (_what, extra, message) => {
     const data = await dataset('yolo', 4);

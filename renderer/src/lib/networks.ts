@@ -18,16 +18,14 @@ export function attentionNetworks(): NetworkChoice[] {
 }
 
 // A segmentation or detection run's settings name its backbone (variant mobilevit_xs); the network it trains is
-// DeepLabv3 or SSDLite on it (deeplabv3_mobilevit_xs), as src/train/tasks name them and the CLI's --variant reads them.
-const DENSE_PREFIX: Partial<Record<TaskName, string>> = { segmentation: 'deeplabv3_', detection: 'ssdlite_' };
+// the registry's network of that task on it (deeplabv3_mobilevit_xs), as src/train/tasks and the CLI's --variant read them.
 
-/** The network a run of `task` on backbone `variant` trains. */
+/** The network a run of `task` on backbone `variant` trains (the variant itself when the registry pairs none). */
 export function networkFor(task: TaskName, variant: string): string {
-  return `${DENSE_PREFIX[task] ?? ''}${variant}`;
+  return NETWORKS.find((n) => n.task === task && n.backbone === variant)?.name ?? variant;
 }
 
-/** The settings' variant (the backbone) for a network of `task`. */
-export function backboneOf(task: TaskName, network: string): string {
-  const prefix = DENSE_PREFIX[task] ?? '';
-  return network.startsWith(prefix) ? network.slice(prefix.length) : network;
+/** The settings' variant (the backbone) for a network. */
+export function backboneOf(network: string): string {
+  return NETWORKS.find((n) => n.name === network)?.backbone ?? network;
 }

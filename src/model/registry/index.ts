@@ -48,6 +48,34 @@ export function denseEntry(name: string, task: 'segmentation' | 'detection'): De
   return (f as DenseFamily).variants.find((v) => v.name === name)!;
 }
 
+/** The classifiers' entries, for matching a dense network's backbone to the classifier that has it. */
+const CLASSIFIER_ENTRIES = families.filter((f): f is ClassifierFamily => f.task === 'classification').flatMap((f) => f.variants);
+
+/**
+ * The classifier whose layers a network is built on: itself for a classifier, the backbone's classifier for a
+ * segmentation or detection network (deeplabv3_mobilevit_xs → mobilevit_xs); undefined for an unknown name.
+ */
+export function backboneOf(name: string): VariantName | undefined {
+  const f = FAMILY_OF.get(name);
+  if (f === undefined) return undefined;
+  if (f.task === 'classification') return name as VariantName;
+  const entry = (f as DenseFamily).variants.find((v) => v.name === name)!;
+  return CLASSIFIER_ENTRIES.find((c) => c.spec === entry.spec.backbone)?.name as VariantName | undefined;
+}
+
+/** The network of `task` built on classifier `variant`'s backbone (segmentation, mobilevit_xs → deeplabv3_mobilevit_xs). */
+export function networkOn(task: Task, variant: string): NetworkName | undefined {
+  return NETWORK_NAMES.find((n) => taskOf(n) === task && backboneOf(n) === variant);
+}
+
+/** networkOn, or an Error naming the backbones that have a network of `task`. */
+export function requireNetworkOn(task: Task, variant: string): NetworkName {
+  const network = networkOn(task, variant);
+  if (network !== undefined) return network;
+  const backbones = NETWORK_NAMES.filter((n) => taskOf(n) === task).map(backboneOf);
+  throw new Error(`training settings: variant ${variant} has no ${task} network (${task} backbones: ${backbones.join(', ')})`);
+}
+
 // A Map, not an object literal: a name like "constructor" or "__proto__" must not find Object.prototype's members.
 const CLASSIFIER_NAMES = new Map<string, VariantName>(families.filter((f) => f.task === 'classification').flatMap((f) =>
   f.variants.flatMap((v) => [v.name, ...(v.aliases ?? [])].map((a) => [a, v.name as VariantName] as const))));

@@ -11,7 +11,7 @@ import { detectionSummary } from '../../data/dense-summary.ts';
 import { scanDetection, type DetectionScan } from '../../data/detection-scan.ts';
 import { samplerSizes } from '../../data/sampler.ts';
 import { DetectionModel } from '../../model/detection.ts';
-import { NETWORK_NAMES, taskOf, type DetectionVariantName } from '../../model/registry/index.ts';
+import { requireNetworkOn, type DetectionVariantName } from '../../model/registry/index.ts';
 import { loadWeights } from '../../model/weights.ts';
 import { matchAnchors, packTargets } from '../../optim/detection-loss.ts';
 import type { BestEpoch, TrainSettings } from '../../protocol/contract.ts';
@@ -22,9 +22,9 @@ import { evaluateDetection, type DetectionEvaluation } from '../detection-evalua
 import { initDetector } from '../detection-init.ts';
 import type { OpenContext, PrepareContext, PreparedData, ScannedData, TrainingTask } from './task.ts';
 
-/** The SSDLite network on a classifier variant's backbone (mobilevit_xs → ssdlite_mobilevit_xs). */
+/** The SSDLite network on a classifier variant's backbone (mobilevit_xs → ssdlite_mobilevit_xs), as the registry pairs them. */
 export function detectionNetwork(variant: string): DetectionVariantName {
-  return `ssdlite_${variant}` as DetectionVariantName;
+  return requireNetworkOn('detection', variant) as DetectionVariantName;
 }
 
 /** The run's dataset scanned as a detection dataset; an error naming the folder when it cannot train. */
@@ -38,9 +38,7 @@ export const detection: TrainingTask = {
   name: 'detection',
 
   check(s: TrainSettings): void {
-    if (taskOf(detectionNetwork(s.variant)) !== 'detection') {
-      throw new Error(`training settings: variant ${s.variant} has no SSDLite detector (detection backbones: ${NETWORK_NAMES.filter((n) => taskOf(n) === 'detection').map((n) => n.replace(/^ssdlite_/, '')).join(', ')})`);
-    }
+    detectionNetwork(s.variant);
     if (s.augmentation.randAugment) throw new Error('training settings: augmentation.randAugment cannot be used for detection (its ops do not move boxes; detection has its own photometric distortion)');
   },
 

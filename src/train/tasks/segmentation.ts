@@ -9,6 +9,7 @@ import { scanSegmentation, type SegmentationScan } from '../../data/segmentation
 import { BufferPool } from '../../data/buffer-pool.ts';
 import { SegmentationModel } from '../../model/segmentation.ts';
 import { loadWeights } from '../../model/weights.ts';
+import { requireNetworkOn, type SegmentationVariantName } from '../../model/registry/index.ts';
 import type { BestEpoch, TrainSettings } from '../../protocol/contract.ts';
 import { denseDeviceRefusal, openDenseCompute, type DenseSession } from '../dense-compute.ts';
 import { initBackbone } from '../segmentation-init.ts';
@@ -17,9 +18,9 @@ import { resolveRecipe } from '../../protocol/recipe.ts';
 import { evaluateSegmentation, type SegmentationEvaluation } from '../segmentation-evaluate.ts';
 import type { OpenContext, PrepareContext, PreparedData, ScannedData, TrainingTask } from './task.ts';
 
-/** The DeepLabv3 network on a classifier variant's backbone (mobilevit_xs → deeplabv3_mobilevit_xs). */
-export function segmentationNetwork(variant: string): string {
-  return `deeplabv3_${variant}`;
+/** The DeepLabv3 network on a classifier variant's backbone (mobilevit_xs → deeplabv3_mobilevit_xs), as the registry pairs them. */
+export function segmentationNetwork(variant: string): SegmentationVariantName {
+  return requireNetworkOn('segmentation', variant) as SegmentationVariantName;
 }
 
 /** The settings a segmentation run cannot take, each with why; empty when it can train. */
@@ -40,6 +41,10 @@ export async function scanForSegmentation(s: Pick<TrainSettings, 'data' | 'valFr
 
 export const segmentation: TrainingTask = {
   name: 'segmentation',
+
+  check(s: TrainSettings): void {
+    segmentationNetwork(s.variant);
+  },
 
   async scan(ctx: PrepareContext, s: TrainSettings): Promise<ScannedData> {
     const refused = refusals(s, ctx.device);
@@ -75,7 +80,7 @@ async function open(ctx: OpenContext, scan: SegmentationScan): Promise<PreparedD
   const s = ctx.record.settings;
   const network = segmentationNetwork(s.variant);
   // Drawn from the run's seed here, as a classifier's: the same seed gives the same start.
-  const model = new SegmentationModel(network as ConstructorParameters<typeof SegmentationModel>[0], scan.classes.length, s.seed);
+  const model = new SegmentationModel(network, scan.classes.length, s.seed);
   let session: DenseSession<SegmentationModel> | null = null;
   try {
     const resume = ctx.checkpoint;
