@@ -108,8 +108,8 @@ export class ImageScores {
     }
   }
 
-  /** The `k` lowest by mIoU, lowest first; ties by pixel accuracy, then by the set's order. */
+  /** The `k` lowest by mIoU, lowest first; ties in the set's order. */
   worst(k: number): ImageScore[] {
-    return [...this.scored].sort((a, b) => a.miou - b.miou || a.pixelAccuracy - b.pixelAccuracy || a.index - b.index).slice(0, k);
+    return [...this.scored].sort((a, b) => a.miou - b.miou || a.index - b.index).slice(0, k);
   }
 }
