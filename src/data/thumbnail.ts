@@ -8,10 +8,11 @@ export interface Thumbnail {
   height: number;
 }
 
-export async function makeThumbnail(file: string, opts: { size?: number; format?: 'jpeg' | 'png' } = {}): Promise<Thumbnail> {
+/** `fit` 'inside': the whole image, its longer side `size` (a picture to lay a class map over); default a square crop. */
+export async function makeThumbnail(file: string, opts: { size?: number; format?: 'jpeg' | 'png'; fit?: 'cover' | 'inside' } = {}): Promise<Thumbnail> {
   const size = opts.size ?? 96;
   const format = opts.format ?? 'jpeg';
-  const p = openRgb(file).resize(size, size, { fit: 'cover' });
+  const p = openRgb(file).resize(size, size, { fit: opts.fit ?? 'cover' });
   try {
     const { data, info } = await (format === 'png' ? p.png() : p.jpeg({ quality: 80 })).toBuffer({ resolveWithObject: true });
     return { data, mime: format === 'png' ? 'image/png' : 'image/jpeg', width: info.width, height: info.height };
