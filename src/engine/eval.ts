@@ -3,7 +3,7 @@
 // thumbnails of the misclassified images for the window's gallery; a segmentation or detection run through its
 // task's own evaluation (src/train/{segmentation,detection}-eval-run.ts) in this process, where these networks are
 // evaluated in training too (dense-compute.ts: a device trains them, this process's copy evaluates), with
-// thumbnails of the images a segmentation network does worst.
+// thumbnails of the images a segmentation network does worst or a detector misses most in.
 import { makeThumbnail } from '../data/thumbnail.ts';
 import type { EngineParams, EngineResult } from '../protocol/engine.ts';
 import { readRun, type RunRecord } from '../run/index.ts';
@@ -18,6 +18,8 @@ import type { EngineDevices } from './devices.ts';
 import { heapOf } from '../device/heap.ts';
 
 const THUMBNAIL_SIZE = 96;
+/** The worst images are the Segment view's pictures too, under their class maps: whole, and large enough to see. */
+const PICTURE = { size: 320, fit: 'inside' } as const;
 
 /** A dense run's evaluation options here: TF.js in this process (the runtime option's default). */
 type DenseOptions = Pick<TaskRunOptions, 'checkpoint' | 'onProgress' | 'signal'>;
@@ -31,8 +33,8 @@ export function evaluateRun(p: EngineParams<'eval'>, ctx: HandlerContext, device
     const opts: DenseOptions = { checkpoint: p.checkpoint, onProgress, signal: ctx.signal };
     if (run.settings.task === 'segmentation') return evaluateSegmentation(p, run, opts);
     if (run.settings.task === 'detection') {
-      const { source: _source, data: _data, images: _images, ...r } = await evaluateDetectionRun(p.runDir, run, opts);
-      return { ...r, checkpoint: p.checkpoint } satisfies Outcome<'detection'>;
+      const { source: _source, data: _data, images: _images, mostMissed, ...r } = await evaluateDetectionRun(p.runDir, run, opts);
+      return { ...r, checkpoint: p.checkpoint, mostMissed: await withThumbnails(mostMissed) } satisfies Outcome<'detection'>;
     }
     return evaluateClassifier(p, devices, onProgress);
   }, ctx.signal);
@@ -40,12 +42,7 @@ export function evaluateRun(p: EngineParams<'eval'>, ctx: HandlerContext, device
 
 async function evaluateSegmentation(p: EngineParams<'eval'>, run: RunRecord, opts: DenseOptions): Promise<Outcome<'segmentation'>> {
   const { source: _source, data: _data, images: _images, worstImages, ...r } = await evaluateSegmentationRun(p.runDir, run, opts);
-  const thumbnailed: Outcome<'segmentation'>['worstImages'] = [];
-  for (const w of worstImages) {
-    const thumbnail = await thumbnailOf(w.file);
-    if (thumbnail) thumbnailed.push({ ...w, thumbnail });
-  }
-  return { ...r, checkpoint: p.checkpoint, worstImages: thumbnailed };
+  return { ...r, checkpoint: p.checkpoint, worstImages: await withThumbnails(worstImages, PICTURE) };
 }
 
 async function evaluateClassifier(p: EngineParams<'eval'>, devices: EngineDevices, onProgress: TaskRunOptions['onProgress']): Promise<Outcome<'classification'>> {
@@ -59,11 +56,7 @@ async function evaluateClassifier(p: EngineParams<'eval'>, devices: EngineDevice
     checkpoint: p.checkpoint,
     onProgress,
   });
-  const misclassified: Outcome<'classification'>['misclassified'] = [];
-  for (const m of r.misclassified.slice(0, p.maxMisclassified)) {
-    const thumbnail = await thumbnailOf(m.file);
-    if (thumbnail) misclassified.push({ ...m, thumbnail });
-  }
+  const misclassified = await withThumbnails(r.misclassified.slice(0, p.maxMisclassified));
   return {
     task: 'classification',
     checkpoint: p.checkpoint,
@@ -80,12 +73,16 @@ async function evaluateClassifier(p: EngineParams<'eval'>, devices: EngineDevice
   };
 }
 
-/** A data URL of the image's thumbnail; null when it was deleted or changed since the evaluation (it stays counted). */
-async function thumbnailOf(file: string): Promise<string | null> {
-  try {
-    const t = await makeThumbnail(file, { size: THUMBNAIL_SIZE });
-    return `data:${t.mime};base64,${t.data.toString('base64')}`;
-  } catch {
-    return null;
+/** The images with a thumbnail each (a 96-px square unless `how` says); one deleted or changed since the evaluation is left out (it stays counted). */
+async function withThumbnails<T extends { file: string }>(images: readonly T[], how: Parameters<typeof makeThumbnail>[1] = { size: THUMBNAIL_SIZE }): Promise<(T & { thumbnail: string })[]> {
+  const out: (T & { thumbnail: string })[] = [];
+  for (const image of images) {
+    try {
+      const t = await makeThumbnail(image.file, how);
+      out.push({ ...image, thumbnail: `data:${t.mime};base64,${t.data.toString('base64')}` });
+    } catch {
+      // Deleted or changed since the evaluation.
+    }
   }
+  return out;
 }

@@ -73,6 +73,17 @@ export const DetectEvalOutcome = z.object({
   perClassAp: z.array(prob.nullable()),
   /** Per class: the interpolated precision at the 101 recall points 0:.01:1 at IoU .50 (null without boxes). */
   precisionAt50: z.array(z.array(prob).nullable()),
+  /** The score an image's misses are counted at: the boxes the Detect view shows unasked. */
+  missScore: prob,
+  /**
+   * The images with the most misses and false positives at missScore (matched at IoU .50), worst first: the image's
+   * full path, its boxes no detection found, its detections that found no box, its boxes (crowd regions left out).
+   */
+  mostMissed: z.array(z.object({
+    file: z.string(), missed: z.number().int().nonnegative(), falsePositives: z.number().int().nonnegative(), boxes: z.number().int().nonnegative(), thumbnail: DisplayDataUrl,
+  })),
+  /** Images with at least one miss or false positive, of `count`. */
+  imagesWithMisses: z.number().int().nonnegative(),
 });
 
 /** An evaluation as the engine answers it: by the run's task. */
