@@ -45,7 +45,10 @@ describe('task metrics in the views', () => {
       title: 'IoU', rows: [{ name: 'background', score: 0.9 }, { name: 'cat', score: 0.42 }, { name: 'dog', score: null }],
     });
     const det = (detEpoch(1, 0.2, 0.5) as Extract<TrainEvent, { type: 'epoch' }>).val!;
-    expect(taskStats('detection', det).map((x) => [x.id, x.value])).toEqual([['map', '20.0 %'], ['ap50', '50.0 %'], ['ap75', '10.0 %']]);
+    expect(taskStats('detection', det).map((x) => [x.id, x.value])).toEqual([
+      ['map', '20.0 %'], ['ap50', '50.0 %'], ['ap75', '10.0 %'], ['ap-small', '—'], ['ap-medium', '—'], ['ap-large', '—'],
+    ]);
+    expect(taskStats('detection', { ...det, apSmall: 0.25, apMedium: null, apLarge: 0.5 }).slice(3).map((x) => x.value)).toEqual(['25.0 %', '—', '50.0 %']);
     expect(perClassScores('detection', ['red', 'green'], det)?.rows).toEqual([{ name: 'red', score: 0.2 }, { name: 'green', score: null }]);
     expect(taskStats('classification', det)).toEqual([]);
     expect(perClassScores('classification', ['a'], det)).toBeNull();

@@ -77,6 +77,10 @@ export function taskStats(task: TaskName, m: EvalMetrics): Stat[] {
       { id: 'map', label: 'mAP', value: pct(m.map), hint: 'COCO average precision over IoU thresholds .50:.95' },
       { id: 'ap50', label: 'AP50', value: pct(m.ap50), hint: 'Average precision at IoU 0.5' },
       { id: 'ap75', label: 'AP75', value: pct(m.ap75), hint: 'Average precision at IoU 0.75' },
+      // COCO's sizes: small below 32² px, medium to 96², large above; a size without boxes has none ('—').
+      { id: 'ap-small', label: 'AP small', value: pct(m.apSmall), hint: 'Average precision (IoU .50:.95) of the boxes under 32 × 32 px' },
+      { id: 'ap-medium', label: 'AP medium', value: pct(m.apMedium), hint: 'Average precision (IoU .50:.95) of the boxes from 32 × 32 to 96 × 96 px' },
+      { id: 'ap-large', label: 'AP large', value: pct(m.apLarge), hint: 'Average precision (IoU .50:.95) of the boxes over 96 × 96 px' },
     ];
   }
   return [];
