@@ -4,12 +4,19 @@
 // machine or version measures again. No tfjs and no onnxruntime here: the service reads it too.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { InferenceRuntime, KeptRuntime } from '../protocol/devices.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { TFJS_VERSION, appVersion } from '../util/version.ts';
 
 export const RUNTIMES_FILE = 'inference-runtimes.json';
+
+/**
+ * Where the kept choices live: always beside the device speeds file, so whoever decides where the speeds go (the
+ * CLI's workspace, the service's settings folder, which it hands the engine at init) decides this too, and the
+ * service, the engine and `devices` read and write one file.
+ */
+export const runtimesFileBeside = (speedsFile: string): string => join(dirname(speedsFile), RUNTIMES_FILE);
 
 /** A measurement kept for the machine. */
 export interface Kept { key: string; runtime: InferenceRuntime; msPerImage: Record<InferenceRuntime, number>; reason: string; measuredAt: number }

@@ -15,6 +15,7 @@ import { openWorkerDevice, workersOff } from '../device/parallel.ts';
 import { SpeedFile, machineFacts } from '../device/speed-file.ts';
 import type { VariantName } from '../model/registry/index.ts';
 import type { BackendChoice, BackendReport, DeviceSpeeds } from '../protocol/contract.ts';
+import { keepRuntimesBeside } from '../train/feature-runtime.ts';
 import { measureSpeed } from '../train/speed.ts';
 import { toContractReport } from './backend.ts';
 
@@ -81,6 +82,7 @@ export class EngineDevices {
     await this.close();
     this.choice = choice;
     this.store = speedsFile ? new SpeedFile(speedsFile) : memoryStore();
+    keepRuntimesBeside(speedsFile); // the inference runtime rule's choices go beside the speeds, where the service reads them
     this.picked.clear();
     const r = await chooseDevice(choice === 'auto' ? undefined : choice, { deps: this.deps, orInProcess: true });
     this.local = r.backend;

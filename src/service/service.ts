@@ -1,7 +1,7 @@
 // The studio service: implements every request of the contract and emits its events. It owns the
 // workspace on disk and the engine process; it knows nothing of Electron or WebSocket — a transport
 // calls handle() with whatever arrived and sends back the reply, which is always well-formed.
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import {
   errorInfo,
   events as eventSchemas,
@@ -27,7 +27,7 @@ import type { Reply } from '../protocol/wire.ts';
 import { EngineHandle, type EngineOptions } from './engine-handle.ts';
 import { forkEngine, type SpawnEngine } from './engine-process.ts';
 import type { Dialogs, StudioHost } from './host.ts';
-import { RUNTIMES_FILE, keptRuntimes } from '../device/runtime-file.ts';
+import { keptRuntimes, runtimesFileBeside } from '../device/runtime-file.ts';
 import { DEVICE_SPEEDS_FILE, SpeedFile } from '../device/speed-file.ts';
 import { createRun, defaultWorkspace, probeRunLock, recordFailure } from '../run/index.ts';
 import { TFJS_VERSION, appVersion } from '../util/version.ts';
@@ -323,7 +323,7 @@ export class StudioService {
     'models.cancel': (p) => this.zoo.cancel(p.name),
     'models.import': (p) => this.zoo.import(p.file, p.name, this.workspace),
 
-    'devices.speeds': () => ({ table: this.speeds.latest(), runtimes: keptRuntimes(join(dirname(this.speeds.path), RUNTIMES_FILE)) }), // beside the speeds, as `devices` reads them
+    'devices.speeds': () => ({ table: this.speeds.latest(), runtimes: keptRuntimes(runtimesFileBeside(this.speeds.path)) }), // where the engine keeps them (init's deviceCache)
     'devices.measure': async (p, ctx) => {
       this.requireIdle('measuring the devices');
       if (this.measuring) throw new StudioError('conflict', 'the devices are being measured already');

@@ -3,9 +3,10 @@
 // faster on this machine for the model and size. The rule: measured once per machine, variant and size on the
 // same probe images (one warm-up pass, then one timed pass each), the faster wins, and onnxruntime only when its
 // rows agree with TF.js's within PARITY (else a note says why it was set aside). The choice is kept in
-// inference-runtimes.json beside the device speeds (the per-user data folder or $MOBILEVIT_WORKSPACE), so the
-// next run on the machine does not measure again. MOBILEVIT_INFERENCE_RUNTIME=tfjs|onnxruntime|auto overrides;
-// where 'auto' measures nothing (MOBILEVIT_AUTO_MEASURE=off, as the tests run) TF.js is used unless cached.
+// inference-runtimes.json beside the device speeds (the per-user data folder or $MOBILEVIT_WORKSPACE; in the
+// engine, beside the speeds file the service hands it), so the next run on the machine does not measure again.
+// MOBILEVIT_INFERENCE_RUNTIME=tfjs|onnxruntime|auto overrides; where 'auto' measures nothing
+// (MOBILEVIT_AUTO_MEASURE=off, as the tests run) TF.js is used unless cached.
 // Whichever it is, one note says where the features were computed and why. Evaluation passes and predict take
 // the same rule (chooseInferenceRuntime; train/inference-model.ts opens their model on the runtime it picks), and so
 // do the segmentation and detection networks' (decideRuntime with their own probes: train/dense-inference.ts).
@@ -14,7 +15,8 @@ import { measuringOff } from '../device/choice.ts';
 import { describeDevice } from '../device/describe.ts';
 import type { ComputeDevice } from '../device/device.ts';
 import { defaultThreads } from '../device/parallel.ts';
-import { RUNTIMES_FILE, keep, readKept, runtimeKey } from '../device/runtime-file.ts';
+import { keep, readKept, runtimeKey, runtimesFileBeside } from '../device/runtime-file.ts';
+import { DEVICE_SPEEDS_FILE } from '../device/speed-file.ts';
 import { OrtFeatures } from '../export/ort-features.ts';
 import type { Model } from '../model/model.ts';
 import { INFERENCE_RUNTIMES, type InferenceRuntime } from '../protocol/devices.ts';
@@ -68,8 +70,21 @@ async function openOrt(model: Model, size: number): Promise<FeatureSource> {
   };
 }
 
-/** The workspace's file of kept choices. */
-export const runtimesFile = (env: Record<string, string | undefined> = process.env) => join(defaultWorkspace(env), RUNTIMES_FILE);
+/** The device speeds file this process was handed (the engine's init), beside which its choices are kept. */
+let handedSpeedsFile: string | null = null;
+
+/**
+ * Keeps this process's choices beside `speedsFile` from now on (undefined: the default again). The engine calls it
+ * at init with the speeds file the service gives it, so `serve --workspace DIR` reads and writes one file whatever
+ * MOBILEVIT_WORKSPACE says; a process that was handed none (the CLI) keeps them in its default workspace.
+ */
+export function keepRuntimesBeside(speedsFile: string | undefined): void {
+  handedSpeedsFile = speedsFile ?? null;
+}
+
+/** The file of kept choices: beside the device speeds this process uses (runtimesFileBeside). */
+export const runtimesFile = (env: Record<string, string | undefined> = process.env) =>
+  runtimesFileBeside(handedSpeedsFile ?? join(defaultWorkspace(env), DEVICE_SPEEDS_FILE));
 
 /** The faster runtime of a measurement, TF.js when onnxruntime's rows disagree (the rule, free of any runtime). */
 export function chooseRuntime(ms: Record<InferenceRuntime, number>, maxRelDiff: number): { runtime: InferenceRuntime; reason: string } {
@@ -106,7 +121,7 @@ export interface FeatureSourceOptions {
   runtime?: InferenceRuntime | 'auto';
   onNote?: (note: string) => void;
   env?: Record<string, string | undefined>;
-  /** Where choices are kept (default: inference-runtimes.json in the default workspace). */
+  /** Where choices are kept (default: runtimesFile(), beside this process's device speeds). */
   file?: string;
 }
 

@@ -5,9 +5,9 @@ import { positiveInt } from '../args.ts';
 import type { CliCommand } from '../command.ts';
 import { JSON_FLAG, VARIANT_FLAG, defaultSpeedsFile, inputSize, setupBackend, table, variantFlag } from '../common.ts';
 import { MEASURE_BATCH } from '../../device/choose.ts';
-import { RUNTIMES_FILE, keptRuntimes } from '../../device/runtime-file.ts';
+import { keptRuntimes, runtimesFileBeside } from '../../device/runtime-file.ts';
 import { SpeedFile } from '../../device/speed-file.ts';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 
 export const command: CliCommand = {
   name: 'devices',
@@ -41,7 +41,7 @@ export const command: CliCommand = {
     await r.device?.close();
     const t = r.table;
     // Where inference-mode work computes, as the runtime rule measured it on this machine (train/feature-runtime.ts).
-    const runtimes = join(dirname(store.path), RUNTIMES_FILE); // beside the device speeds, as a quick run keeps it
+    const runtimes = runtimesFileBeside(store.path);
     const kept = keptRuntimes(runtimes);
     if (flags.json) {
       io.out(JSON.stringify({ file: store.path, cached: r.cached, ...t, inferenceRuntimes: { file: runtimes, kept } }));
