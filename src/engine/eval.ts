@@ -18,7 +18,7 @@ import type { EngineDevices } from './devices.ts';
 import { heapOf } from '../device/heap.ts';
 
 const THUMBNAIL_SIZE = 96;
-/** The worst images are the Segment view's pictures too, under their class maps: whole, and large enough to see. */
+/** The worst and most-missed images are the Segment and Detect views' pictures too, under their class maps or boxes: whole, and large enough to see. */
 const PICTURE = { size: 320, fit: 'inside' } as const;
 
 /** A dense run's evaluation options here: TF.js in this process (the runtime option's default). */
@@ -34,7 +34,7 @@ export function evaluateRun(p: EngineParams<'eval'>, ctx: HandlerContext, device
     if (run.settings.task === 'segmentation') return evaluateSegmentation(p, run, opts);
     if (run.settings.task === 'detection') {
       const { source: _source, data: _data, images: _images, mostMissed, ...r } = await evaluateDetectionRun(p.runDir, run, opts);
-      return { ...r, checkpoint: p.checkpoint, mostMissed: await withThumbnails(mostMissed) } satisfies Outcome<'detection'>;
+      return { ...r, checkpoint: p.checkpoint, mostMissed: await withThumbnails(mostMissed, PICTURE) } satisfies Outcome<'detection'>;
     }
     return evaluateClassifier(p, devices, onProgress);
   }, ctx.signal);
