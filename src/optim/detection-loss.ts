@@ -63,23 +63,54 @@ export function matchAnchors(boxes: ArrayLike<number>, labels: ArrayLike<number>
   return out;
 }
 
-/**
- * Which anchors of each image count in the classification loss: the positives and the `ratio`·positives negatives
- * with the largest background loss (−log p(background)). backgroundLoss and labels are [B·A]; returns a 0/1 mask.
- */
-export function hardNegativeMask(backgroundLoss: ArrayLike<number>, labels: ArrayLike<number>, anchorsPerImage: number, ratio = 3): Float32Array {
-  const mask = new Float32Array(labels.length);
-  for (let start = 0; start < labels.length; start += anchorsPerImage) {
-    const negatives: number[] = [];
-    let positives = 0;
-    for (let i = start; i < start + anchorsPerImage; i++) {
-      if (labels[i] > 0) { mask[i] = 1; positives++; } else negatives.push(i);
+/** Values per anchor in a target tensor (targetTensor) and in a packed row of targets (packTargets): the class,
+ *  then the 4 regression targets. */
+export const PACKED_PER_ANCHOR = 5;
+
+/** Each image's targets side by side as one float tensor [B, A, 5]: per anchor its class (exact as a float), then
+ *  its 4 regression targets; what multiboxLossOn reads. */
+export function targetTensor(targets: AnchorTargets[]): tf.Tensor3D {
+  const count = targets[0]?.labels.length ?? 0;
+  const out = new Float32Array(targets.length * count * PACKED_PER_ANCHOR);
+  targets.forEach((t, i) => {
+    for (let a = 0; a < count; a++) {
+      const at = (i * count + a) * PACKED_PER_ANCHOR;
+      out[at] = t.labels[a];
+      out.set(t.locations.subarray(4 * a, 4 * a + 4), at + 1);
     }
-    // Descending loss; ties by anchor order (a stable sort), as ranking by sorted position does.
-    negatives.sort((i, j) => backgroundLoss[j] - backgroundLoss[i] || i - j);
-    for (let k = 0; k < Math.min(negatives.length, positives * ratio); k++) mask[negatives[k]] = 1;
-  }
-  return mask;
+  });
+  return tf.tensor3d(out, [targets.length, count, PACKED_PER_ANCHOR]);
+}
+
+/**
+ * Which anchors of each image count in the classification loss: the positives (label > 0) and, of the others, the
+ * min(ratio·positives, negatives) (ratio an integer) with the largest background loss (−log p(background)), ties by anchor order;
+ * none of an image without positives. `background` and `labels` are [B, A]; returns a 0/1 float mask [B, A].
+ * Tensor ops only, nothing read back: a synchronous read inside the step loses a WebGPU device.
+ */
+export function hardNegativeMask(background: tf.Tensor2D, labels: tf.Tensor2D, ratio = 3): tf.Tensor2D {
+  const [b, count] = background.shape;
+  return tf.tidy(() => {
+    const positive = tf.greater(labels, 0);
+    const positives = tf.sum(tf.cast(positive, 'int32'), 1, true);
+    const int = (v: number) => tf.scalar(v, 'int32');
+    const wanted = tf.minimum(tf.mul(positives, int(ratio)), tf.sub(int(count), positives));
+    // A background loss is ≥ 0, so −1 ranks the positives after every negative. Not −∞: WebGPU's top-k pads its
+    // sort with −∞, and a padding slot tied with a real value could be ranked among them.
+    const ranked = tf.where(positive, tf.fill([b, count], -1), background);
+    // Every anchor ranked: descending loss, ties by anchor order (top-k's order on every backend here: the cpu's and
+    // wasm's sorts, WebGPU's bitonic sort of the whole row, WebGL's hand-off to the cpu's).
+    const { values, indices } = tf.topk(ranked, count);
+    // The last one kept is at rank wanted − 1: an anchor is kept when it ranks before it or is it.
+    // Gathered from the flattened rows: tfjs-backend-wasm's gather with batchDims 1 reads wrong rows past the first.
+    const last = tf.add(tf.maximum(tf.sub(wanted, int(1)), int(0)), tf.range(0, b * count, count, 'int32').reshape([b, 1]));
+    const threshold = tf.gather(tf.reshape(values, [b * count]), last);
+    const lastAnchor = tf.gather(tf.reshape(indices, [b * count]), last);
+    const anchor = tf.range(0, count, 1, 'int32');
+    const upToLast = tf.logicalOr(tf.greater(ranked, threshold), tf.logicalAnd(tf.equal(ranked, threshold), tf.lessEqual(anchor, lastAnchor)));
+    const negative = tf.logicalAnd(tf.logicalAnd(upToLast, tf.logicalNot(positive)), tf.greater(wanted, int(0)));
+    return tf.cast(tf.logicalOr(positive, negative), 'float32') as tf.Tensor2D;
+  });
 }
 
 /** Smooth-L1 (β = 1): ½d² below 1, |d| − ½ above, written as ½m² + |d| − m with m = min(|d|, 1) so that every
@@ -91,30 +122,40 @@ function smoothL1(d: tf.Tensor): tf.Tensor {
 }
 
 /**
- * The multibox loss of a batch: `deltas` [B, A, 4] and `logits` [B, A, C] from the detector, `targets` one per
- * image. The hard negatives are chosen from the logits' current values, outside the gradient, as ml-cvnets does.
+ * The multibox loss of a batch: `deltas` [B, A, 4] and `logits` [B, A, C] from the detector, `targets` [B, A, 5]
+ * (targetTensor). The hard negatives are chosen from the logits' current values, outside the gradient, as
+ * ml-cvnets does (its mining runs under torch.no_grad): the mask is a constant of the step.
  */
-export function multiboxLoss(deltas: tf.Tensor3D, logits: tf.Tensor3D, targets: AnchorTargets[], negPosRatio = 3): tf.Scalar {
+export function multiboxLossOn(deltas: tf.Tensor3D, logits: tf.Tensor3D, targets: tf.Tensor3D, negPosRatio = 3): tf.Scalar {
   const [b, count, classes] = logits.shape;
-  if (targets.length !== b || targets.some((t) => t.labels.length !== count)) throw new Error(`multiboxLoss: ${targets.length} targets for ${b} images of ${count} anchors`);
-  const labels = new Int32Array(b * count);
-  const locations = new Float32Array(b * count * 4);
-  targets.forEach((t, i) => { labels.set(t.labels, i * count); locations.set(t.locations, i * count * 4); });
-  const background = tf.tidy(() => tf.neg(tf.slice(tf.logSoftmax(logits), [0, 0, 0], [-1, -1, 1])).dataSync());
-  const chosen = hardNegativeMask(background, labels, count, negPosRatio);
-  const positives = labels.reduce((n, l) => n + (l > 0 ? 1 : 0), 0);
+  if (targets.shape[0] !== b || targets.shape[1] !== count || targets.shape[2] !== PACKED_PER_ANCHOR) {
+    throw new Error(`multiboxLoss: targets [${targets.shape}] for ${b} images of ${count} anchors`);
+  }
   return tf.tidy(() => {
-    const flatLabels = tf.tensor1d(labels, 'int32');
+    const labels = tf.cast(tf.reshape(tf.slice(targets, [0, 0, 0], [-1, -1, 1]), [b, count]), 'int32') as tf.Tensor2D;
+    // The engine records no op run inside a custom gradient's forward, so the selection's ops (top-k, comparisons:
+    // none has a gradient) stay off the tape; the logits get a zero gradient through it.
+    const select = tf.customGrad((l) => ({
+      value: hardNegativeMask(tf.neg(tf.reshape(tf.slice(tf.logSoftmax(l as tf.Tensor), [0, 0, 0], [-1, -1, 1]), [b, count])) as tf.Tensor2D, labels, negPosRatio),
+      gradFunc: () => tf.zerosLike(l as tf.Tensor),
+    }));
+    const chosen = tf.reshape(select(logits), [b * count]);
+    const flatLabels = tf.reshape(labels, [b * count]) as tf.Tensor1D;
     const nll = tf.neg(tf.sum(tf.mul(tf.logSoftmax(tf.reshape(logits, [b * count, classes])), tf.oneHot(flatLabels, classes)), 1));
-    const classification = tf.sum(tf.mul(nll, tf.tensor1d(chosen)));
+    const classification = tf.sum(tf.mul(nll, chosen));
     const positive = tf.reshape(tf.cast(tf.greater(flatLabels, 0), 'float32'), [b * count, 1]);
-    const regression = tf.sum(tf.mul(smoothL1(tf.sub(tf.reshape(deltas, [b * count, 4]), tf.tensor2d(locations, [b * count, 4]))), positive));
-    return tf.div(tf.add(classification, regression), Math.max(1, positives)) as tf.Scalar;
+    const locations = tf.reshape(tf.slice(targets, [0, 0, 1], [-1, -1, 4]), [b * count, 4]);
+    const regression = tf.sum(tf.mul(smoothL1(tf.sub(tf.reshape(deltas, [b * count, 4]), locations)), positive));
+    return tf.div(tf.add(classification, regression), tf.maximum(tf.sum(positive), 1)) as tf.Scalar;
   });
 }
 
-/** Values per anchor in a packed row of targets: the class, then the 4 regression targets as float32 bits. */
-export const PACKED_PER_ANCHOR = 5;
+/** multiboxLossOn with the targets of each image as matchAnchors gives them. */
+export function multiboxLoss(deltas: tf.Tensor3D, logits: tf.Tensor3D, targets: AnchorTargets[], negPosRatio = 3): tf.Scalar {
+  const [b, count] = logits.shape;
+  if (targets.length !== b || targets.some((t) => t.labels.length !== count)) throw new Error(`multiboxLoss: ${targets.length} targets for ${b} images of ${count} anchors`);
+  return tf.tidy(() => multiboxLossOn(deltas, logits, targetTensor(targets), negPosRatio));
+}
 
 /**
  * One image's targets as one row of int32 labels, so that they travel in a batch's `labels` as a class per image

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { smoothedCrossEntropy } from './loss.ts';
 import { pixelCrossEntropy } from './segmentation-loss.ts';
-import { multiboxLoss, PACKED_PER_ANCHOR, unpackTargets } from './detection-loss.ts';
+import { multiboxLossOn, PACKED_PER_ANCHOR, targetTensor, unpackTargets } from './detection-loss.ts';
 import { IGNORE_INDEX } from '../util/mask-values.ts';
 import { resizeBilinear } from '../model/unfold.ts';
 
@@ -50,8 +50,8 @@ export const PIXEL_OBJECTIVE: Objective = {
   counted: (y) => tf.tidy(() => tf.sum(tf.cast(tf.notEqual(y, IGNORE_INDEX), 'float32'))),
 };
 
-/** The class of every anchor [B, A] from packed targets [B, A, 5] (detection-loss.ts packTargets). */
-const anchorClasses = (y: tf.Tensor) => tf.reshape(tf.slice(y, [0, 0, 0], [-1, -1, 1]), y.shape.slice(0, 2));
+/** The class of every anchor [B, A] from a target tensor [B, A, 5] (detection-loss.ts targetTensor). */
+const anchorClasses = (y: tf.Tensor) => tf.cast(tf.reshape(tf.slice(y, [0, 0, 0], [-1, -1, 1]), y.shape.slice(0, 2)), 'int32');
 
 /**
  * Boxes (SSD): the output is [B, A, 4 + C] (each anchor's 4 box deltas, then its class logits, background first),
@@ -64,16 +64,15 @@ export const BOX_OBJECTIVE: Objective = {
   labelTensor: (labels, images) => {
     const anchors = labels.length / images / PACKED_PER_ANCHOR;
     if (!Number.isInteger(anchors)) throw new Error(`training step: ${labels.length} packed anchor targets for ${images} images`);
-    return tf.tensor3d(labels, [images, anchors, PACKED_PER_ANCHOR], 'int32');
+    // Unpacked here, from the batch's own int32 row: the loss reads no tensor back inside the step.
+    return targetTensor(unpackTargets(labels, images));
   },
   loss: (output, y) => {
-    const [b, anchors, width] = output.shape;
+    const [, anchors, width] = output.shape;
     if (y.shape[1] !== anchors) throw new Error(`training step: targets for ${y.shape[1]} anchors, but the detector predicted ${anchors}`);
-    // The targets are matched in JavaScript (hard negatives too, as multiboxLoss ranks them): read them once here.
-    const targets = unpackTargets(y.dataSync() as Int32Array, b);
     const deltas = tf.slice(output, [0, 0, 0], [-1, -1, 4]) as tf.Tensor3D;
     const logits = tf.slice(output, [0, 0, 4], [-1, -1, width - 4]) as tf.Tensor3D;
-    return multiboxLoss(deltas, logits, targets);
+    return multiboxLossOn(deltas, logits, y as tf.Tensor3D);
   },
   hits: (output, y) => tf.tidy(() => {
     const classes = anchorClasses(y);

@@ -4,7 +4,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.ts';
 import { DetectionModel } from '../../src/model/detection.ts';
-import { hardNegativeMask, matchAnchors, multiboxLoss } from '../../src/optim/detection-loss.ts';
+import { hardNegativeMask, matchAnchors, multiboxLoss, multiboxLossOn, targetTensor, type AnchorTargets } from '../../src/optim/detection-loss.ts';
 import { expectEveryGradientAfterOneStep } from '../helpers/gradients.ts';
 
 describe('matchAnchors', () => {
@@ -32,12 +32,94 @@ describe('matchAnchors', () => {
   });
 });
 
+/**
+ * The selection as the studio made it before it ran on tensors, read back in JavaScript: per image the positives,
+ * and the ratio·positives negatives of largest loss (descending, ties by anchor order), as many as there are.
+ */
+function selectedInJs(backgroundLoss: ArrayLike<number>, labels: ArrayLike<number>, anchorsPerImage: number, ratio = 3): number[] {
+  const mask = new Array<number>(labels.length).fill(0);
+  for (let start = 0; start < labels.length; start += anchorsPerImage) {
+    const negatives: number[] = [];
+    let positives = 0;
+    for (let i = start; i < start + anchorsPerImage; i++) {
+      if (labels[i] > 0) { mask[i] = 1; positives++; } else negatives.push(i);
+    }
+    negatives.sort((i, j) => backgroundLoss[j] - backgroundLoss[i] || i - j);
+    for (let k = 0; k < Math.min(negatives.length, positives * ratio); k++) mask[negatives[k]] = 1;
+  }
+  return mask;
+}
+
+/**
+ * Four images of 40 anchors, 4 classes, logits from the seed: image 0 without positives; image 1 with 3 (9 hard
+ * negatives of 37); image 2 with 15 (45 wanted, 25 exist: all are taken); image 3 with 2 positives and its negatives
+ * in tied groups of identical logits, so that the 6 kept cut through a group of 10 equal losses.
+ */
+function miningCase(seed: number): { logits: tf.Tensor3D; deltas: tf.Tensor3D; targets: AnchorTargets[] } {
+  const [b, count, classes] = [4, 40, 4];
+  const values = tf.randomNormal([b, count, classes], 0, 2, 'float32', seed).arraySync() as number[][][];
+  const loud = [-3, 1, 0.5, 0.2];
+  for (let a = 2; a < count; a++) values[3][a] = a < 12 ? loud : values[3][2 + (a % 5)];
+  const positivesOf = [[], [4, 17, 33], Array.from({ length: 15 }, (_, i) => 2 * i + 1), [0, 1]];
+  const targets = positivesOf.map((positives, i) => {
+    const labels = new Int32Array(count);
+    for (const a of positives) labels[a] = 1 + ((a + i) % (classes - 1));
+    return { labels, locations: Float32Array.from({ length: count * 4 }, (_, k) => Math.cos(k + i)) };
+  });
+  return { logits: tf.tensor3d(values), deltas: tf.randomNormal([b, count, 4], 0, 1, 'float32', seed + 1) as tf.Tensor3D, targets };
+}
+
 describe('hardNegativeMask', () => {
-  it('keeps the positives and 3 negatives per positive with the largest background loss, per image', () => {
+  afterAll(async () => { await tf.setBackend('cpu'); });
+
+  it('keeps the positives and 3 negatives per positive with the largest background loss, per image', async () => {
+    await tf.setBackend('cpu');
     // Two images of 6 anchors: image 0 has one positive (anchor 1), image 1 none.
-    const loss = [0.1, 9, 0.5, 0.3, 0.9, 0.2, /* image 1 */ 5, 5, 5, 5, 5, 5];
-    const labels = [0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-    expect(Array.from(hardNegativeMask(loss, labels, 6, 3))).toEqual([0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0]);
+    const loss = tf.tensor2d([0.1, 9, 0.5, 0.3, 0.9, 0.2, /* image 1 */ 5, 5, 5, 5, 5, 5], [2, 6]);
+    const labels = tf.tensor2d([0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], [2, 6], 'int32');
+    const mask = hardNegativeMask(loss, labels, 3);
+    expect(Array.from(mask.dataSync())).toEqual([0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0]);
+    tf.dispose([loss, labels, mask]);
+  });
+
+  it.each(['cpu', 'wasm'])('on %s, picks what the selection in JavaScript picked, with the same loss and gradients within 1e-6', async (backend) => {
+    await initBackend('wasm');
+    await tf.setBackend(backend);
+    const { logits, deltas, targets } = miningCase(5);
+    const [b, count] = logits.shape;
+    const labels = tf.tensor2d(targets.flatMap((t) => Array.from(t.labels)), [b, count], 'int32');
+    const background = tf.tidy(() => tf.neg(tf.reshape(tf.slice(tf.logSoftmax(logits), [0, 0, 0], [-1, -1, 1]), [b, count])) as tf.Tensor2D);
+    const expected = selectedInJs(background.dataSync(), labels.dataSync(), count);
+    // The case cuts through ties: image 3 keeps 6 of its 10 equal losses, and image 2 all 25 of its negatives.
+    expect(new Set(background.dataSync().slice(3 * count + 2, 3 * count + 12)).size).toBe(1);
+    expect(expected.slice(3 * count, 4 * count).reduce((n, m) => n + m, 0)).toBe(2 + 6);
+    expect(expected.slice(2 * count, 3 * count).every((m) => m === 1)).toBe(true);
+    const before = tf.memory().numTensors;
+    const mask = hardNegativeMask(background, labels);
+    expect(Array.from(mask.dataSync())).toEqual(expected);
+    mask.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+
+    // The loss with the selection as a constant (what the JavaScript mask was) against the loss mining on tensors.
+    const constant = tf.tensor1d(expected);
+    const targetsT = targetTensor(targets);
+    const reference = (d: tf.Tensor, l: tf.Tensor) => {
+      const flat = tf.reshape(labels, [b * count]) as tf.Tensor1D;
+      const nll = tf.neg(tf.sum(tf.mul(tf.logSoftmax(tf.reshape(l, [b * count, 4])), tf.oneHot(flat, 4)), 1));
+      const positive = tf.reshape(tf.cast(tf.greater(flat, 0), 'float32'), [b * count, 1]);
+      const diff = tf.abs(tf.sub(tf.reshape(d, [b * count, 4]), tf.reshape(tf.slice(targetsT, [0, 0, 1], [-1, -1, 4]), [b * count, 4])));
+      const m = tf.minimum(diff, 1);
+      const l1 = tf.add(tf.mul(tf.square(m), 0.5), tf.sub(diff, m));
+      return tf.div(tf.add(tf.sum(tf.mul(nll, constant)), tf.sum(tf.mul(l1, positive))), tf.maximum(tf.sum(positive), 1)) as tf.Scalar;
+    };
+    const mined = (d: tf.Tensor, l: tf.Tensor) => multiboxLossOn(d as tf.Tensor3D, l as tf.Tensor3D, targetsT);
+    const [want, got] = [tf.valueAndGrads(reference)([deltas, logits]), tf.valueAndGrads(mined)([deltas, logits])];
+    expect(Math.abs(got.value.dataSync()[0] - want.value.dataSync()[0])).toBeLessThan(1e-6);
+    for (const i of [0, 1]) {
+      const [g, w] = [got.grads[i].dataSync(), want.grads[i].dataSync()];
+      expect(Math.max(...g.map((v, k) => Math.abs(v - w[k])))).toBeLessThan(1e-6);
+    }
+    tf.dispose([logits, deltas, labels, background, constant, targetsT, want.value, got.value, ...want.grads, ...got.grads]);
   });
 });
 
