@@ -5,6 +5,7 @@
 // kernels, and a returned Tensor is passed through as the kernel's output.
 import * as tf from '@tensorflow/tfjs';
 import { conv2dFilterGrad, conv2dInputGrad, depthwiseFilterGrad, depthwiseInputGrad, type ConvGradParams } from './conv-grads.ts';
+import { sharedIdentity } from './wasm-identity.ts';
 
 type Shape4 = [number, number, number, number];
 
@@ -70,7 +71,7 @@ function fasterConv2DBackpropInput(builtin: tf.KernelFunc): tf.KernelFunc {
   };
 }
 
-const ours = new WeakSet<tf.KernelFunc>(MISSING.map((k) => k.kernelFunc));
+const ours = new WeakSet<tf.KernelFunc>([...MISSING.map((k) => k.kernelFunc), sharedIdentity]);
 
 /**
  * Marks a kernel function that wraps ours (the studio's SIMD kernels, wasm-simd-kernels.ts), so that a later
@@ -82,8 +83,8 @@ export function markStudioKernel(kernelFunc: tf.KernelFunc): void {
 
 /**
  * Registers those of the three missing kernels that wasm does not already have (a later tfjs release
- * that ships its own keeps them) and wraps its Conv2DBackpropInput. Safe to call any number of times.
- * Returns the names it registered now.
+ * that ships its own keeps them), wraps its Conv2DBackpropInput and replaces its copying Identity
+ * (wasm-identity.ts). Safe to call any number of times. Returns the names it registered now.
  */
 export function registerWasmGradKernels(): string[] {
   const added: string[] = [];
@@ -101,8 +102,14 @@ export function registerWasmGradKernels(): string[] {
     tf.registerKernel({ ...builtin, kernelFunc });
     added.push('Conv2DBackpropInput');
   }
+  const identity = tf.getKernel('Identity', 'wasm');
+  if (identity && identity.kernelFunc !== sharedIdentity) {
+    tf.unregisterKernel('Identity', 'wasm');
+    tf.registerKernel({ ...identity, kernelFunc: sharedIdentity });
+    added.push('Identity');
+  }
   return added;
 }
 
 /** The kernel names this module provides or replaces for wasm. */
-export const WASM_GRAD_KERNELS = [...MISSING.map((k) => k.kernelName), 'Conv2DBackpropInput'];
+export const WASM_GRAD_KERNELS = [...MISSING.map((k) => k.kernelName), 'Conv2DBackpropInput', 'Identity'];

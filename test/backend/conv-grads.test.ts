@@ -103,10 +103,10 @@ beforeAll(async () => {
 });
 
 describe('wasm convolution gradients match the cpu backend (relative error ≤ 1e-4)', () => {
-  it('registers the three kernels wasm lacks and its faster Conv2DBackpropInput, once', () => {
+  it('registers the three kernels wasm lacks, its faster Conv2DBackpropInput and its sharing Identity, once', () => {
     for (const k of WASM_GRAD_KERNELS) expect(tf.getKernel(k, 'wasm')).toBeDefined();
     expect([...WASM_GRAD_KERNELS].sort()).toEqual(['Conv2DBackpropFilter', 'Conv2DBackpropInput',
-      'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput']);
+      'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'Identity']);
     expect(registerWasmGradKernels()).toEqual([]);
   });
 
