@@ -84,12 +84,12 @@ describe('segmentation and detection in the window', () => {
     expect(await page.locator('[data-testid="run-scores"] [data-testid="per-class-scores"] tbody tr').count()).toBe(3);
     await shot('seg-03-runs');
 
-    // Evaluate shows the numbers the run recorded, with the per-class IoU, and no classifier's Evaluate button.
+    // Evaluate shows the numbers the run recorded, with the per-class IoU, until the checkpoint is evaluated again.
     await nav('evaluate');
     await page.locator('[data-testid="eval-task-scores"] [data-testid="score-miou"]').waitFor({ timeout: 30_000 });
     expect(await page.locator('[data-testid="eval-task-scores"] [data-testid="score-miou"]').innerText()).toMatch(/\d+\.\d %/);
     expect(await page.locator('[data-testid="eval-task-scores"] [data-testid="per-class-scores"] tbody tr').count()).toBe(3);
-    expect(await page.getByTestId('eval-start').count()).toBe(0);
+    expect(await page.getByTestId('eval-dense-note').count()).toBe(1);
     await shot('seg-04-evaluate');
     expect(studio.problems).toEqual([]);
   }, 420_000);

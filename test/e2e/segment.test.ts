@@ -1,7 +1,9 @@
 // The Segment view end to end in Chromium: a segmentation run trained by the CLI on a generated images-and-masks
 // folder, then in the window an image dropped on the view comes back with its predicted classes over it (the
 // class map at the image's own size), the legend with their shares, and an opacity slider that fades the map;
-// its mask dropped too shows the ground truth beside it and the prediction's scores.
+// its mask dropped too shows the ground truth beside it and the prediction's scores. The Evaluate view then runs the
+// run's checkpoint over its validation images again (mIoU, accuracies, per-class IoU, the pixel confusion and the
+// worst images), and a worst image opens in the Segment view with its mask and per-class IoU.
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,6 +55,39 @@ describe('the Segment view', () => {
     expect(await truth.evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight])).toEqual([40, 40]);
     expect(await page.getByTestId('segment-scores').textContent()).toMatch(/Against img_001\.png: mIoU \d+(\.\d)? %, pixel accuracy \d+(\.\d)? %/);
     await screenshot(page, 'segment');
+    expect(problems).toEqual([]);
+  }, 180_000);
+
+  it('evaluates the run again from the Evaluate view, and opens its worst image in the Segment view', async () => {
+    const { page, problems } = studio;
+    await page.locator('nav a[href="#/evaluate"]').click();
+    await page.getByTestId('eval-dense-note').waitFor(); // before: the validation its training recorded
+    await page.getByTestId('eval-start').click();
+    const panel = page.getByTestId('eval-task-scores');
+    await page.getByTestId('pixel-confusion-card').waitFor({ timeout: 120_000 });
+    expect(await page.getByTestId('eval-dense-note').count()).toBe(0);
+    for (const id of ['score-miou', 'score-pixel-accuracy', 'score-mean-class-accuracy']) expect(await panel.getByTestId(id).innerText()).toMatch(/\d+\.\d %/);
+    expect(await panel.locator('[data-testid="per-class-scores"] tbody tr').count()).toBe(3);
+    // The pixel confusion: 3 × 3 counts of labelled pixels, every validation pixel (at the run's 64 px, none ignored) once.
+    const cells = await page.locator('[data-testid="pixel-confusion-card"] tbody td').allInnerTexts();
+    expect(cells).toHaveLength(9);
+    await screenshot(page, 'segment-evaluate');
+    const worst = page.getByTestId('worst-images').getByTestId('open-worst');
+    const shown = await worst.count();
+    expect(shown).toBeGreaterThan(0);
+    expect(cells.reduce((a, c) => a + Number(c), 0)).toBe(shown * 64 * 64);
+    expect((await page.locator('[data-testid="worst-images"] .score').first().innerText()).trim()).toMatch(/^mIoU \d+\.\d %$/);
+    const file = (await page.locator('[data-testid="worst-images"] .caption .faint').first().innerText()).trim();
+
+    await worst.first().click();
+    await page.getByTestId('segment-truth').waitFor({ timeout: 60_000 });
+    await page.getByTestId('segment-map').waitFor();
+    // Scored against its own mask (at the image's own size), with the per-class IoU table; the list stays, this one marked.
+    expect(await page.getByTestId('segment-scores').textContent()).toMatch(new RegExp(`Against ${file.replace('.', '\\.')}: mIoU \\d+(\\.\\d)? %`));
+    expect(await page.locator('[data-testid="segment-iou"] tbody tr').count()).toBe(3);
+    expect(await page.getByTestId('segment-worst').getByTestId('open-worst').count()).toBe(shown);
+    expect(await page.locator('[data-testid="segment-worst"] li.selected').count()).toBe(1);
+    await screenshot(page, 'segment-worst');
     expect(problems).toEqual([]);
   }, 180_000);
 });

@@ -1,6 +1,7 @@
 // The Segment view's state: a segmentation run's prediction on an image (the class map at the image's own size,
-// each class's share and colour) and, when the image's ground-truth mask was dropped too, it and the scores.
-import type { ImageInput, SegmentPredictResult } from '../../../src/protocol/contract.ts';
+// each class's share and colour) and, when the image's ground-truth mask was dropped too, it and the scores. An
+// image of the run's validation set (one of its evaluation's worst) comes by path, with its mask.
+import type { ImageInput, SegmentEvalResult, SegmentPredictResult } from '../../../src/protocol/contract.ts';
 import { RunPrediction } from './run-prediction.svelte.ts';
 
 class Segment extends RunPrediction<SegmentPredictResult> {
@@ -20,6 +21,18 @@ class Segment extends RunPrediction<SegmentPredictResult> {
     void this.query();
   }
 
+  /** One of the run's validation images, with its mask (an evaluation's worst images): its picture is the thumbnail. */
+  openValidationImage(runId: string, image: SegmentEvalResult['worstImages'][number]): void {
+    this.runId = runId;
+    this.image = { path: image.file };
+    this.imageName = nameOf(image.file);
+    this.preview = image.thumbnail;
+    this.result = null;
+    this.mask = { path: image.mask };
+    this.maskName = nameOf(image.mask);
+    void this.query();
+  }
+
   protected imageChanged(): void {
     this.mask = null;
     this.maskName = '';
@@ -29,5 +42,7 @@ class Segment extends RunPrediction<SegmentPredictResult> {
     return this.mask ? { mask: this.mask } : {};
   }
 }
+
+const nameOf = (file: string) => file.split(/[\\/]/).pop() ?? file;
 
 export const segment = new Segment();
