@@ -6,6 +6,7 @@ import { flagSpecs, settingFlags, settingsFromFlags } from '../settings-flags.ts
 import { DEVICE_FLAG, JSON_FLAG, table, withDevice } from '../common.ts';
 import { modelSourceFlags, RUN_FLAG } from '../weights.ts';
 import { INFERENCE_FLAGS, describePreprocessing, explicitPreprocessing } from '../preprocessing-flags.ts';
+import type { denseEvalRuntime } from '../../train/dense-inference.ts';
 
 const EVAL_SETTING_FLAGS = settingFlags(['variant', 'data', 'imageSize', 'batchSize', 'evalCrop'], {
   variant: 'variant of --weights (default: from the file, else mobilevit_xxs)',
@@ -28,7 +29,7 @@ export const command: CliCommand = {
     // The training settings eval shares, generated from the contract's schema, with what they mean here.
     ...flagSpecs(EVAL_SETTING_FLAGS),
     misclassified: { type: 'number', description: 'how many misclassified files to list', default: 20 },
-    runtime: { type: 'string', description: 'auto (default: onnxruntime-node on the studio\'s ONNX export where measured faster on this machine, as a quick run keeps it; env MOBILEVIT_INFERENCE_RUNTIME) | tfjs | onnxruntime' },
+    runtime: { type: 'string', description: 'auto (default: onnxruntime-node on the studio\'s ONNX export where measured faster on this machine for the network and size, and kept; env MOBILEVIT_INFERENCE_RUNTIME) | tfjs | onnxruntime (classifiers, segmentation and detection runs)' },
     backend: DEVICE_FLAG,
     json: JSON_FLAG,
   },
@@ -37,7 +38,7 @@ export const command: CliCommand = {
       import('../../train/inference-model.ts'), import('../../train/index.ts'), import('../../train/feature-runtime.ts'),
       import('../../device/heap.ts'), import('../../run/index.ts'),
     ]);
-    const { LocalDevice } = await import('../../device/device.ts');
+    const [{ LocalDevice }, { denseEvalRuntime }] = await Promise.all([import('../../device/device.ts'), import('../../train/dense-inference.ts')]);
     const runtime = asUsage(() => parseRuntime(flags.runtime));
     const checkpoint = flags.checkpoint as string | undefined;
     if (checkpoint !== undefined && checkpoint !== 'best' && checkpoint !== 'last') throw new UsageError(`--checkpoint must be best or last, got "${checkpoint}"`);
@@ -47,16 +48,19 @@ export const command: CliCommand = {
     if (source.weights && !flags.data) throw new UsageError('--weights needs --data DIR');
     const show = flags.misclassified as number;
     if (!Number.isInteger(show) || show < 0) throw new UsageError(`--misclassified must be a whole number, got ${show}`);
-    // A segmentation or detection run is evaluated by its task in this process, on the backend --backend starts.
+    // A segmentation or detection run is evaluated by its task, on TF.js in this process (the backend --backend
+    // starts) or on onnxruntime, as the runtime rule says (train/dense-inference.ts).
     const run = source.run ? readRun(source.run) : null;
-    const inThisProcess = <T>(evaluate: () => Promise<T>) => withDevice(flags, io, async ({ device }) => {
+    const inThisProcess = <T extends { runtimeNote?: string }>(evaluate: (on: { runtime: ReturnType<typeof denseEvalRuntime> }) => Promise<T>) => withDevice(flags, io, async ({ device }) => {
       if (!(device instanceof LocalDevice)) throw new UsageError(`a ${run!.settings.task} run is evaluated in this process: --backend wasm, cpu or tensorflow, not ${device.info.name}`);
-      return evaluate();
+      const r = await evaluate({ runtime: denseEvalRuntime({ device, runtime }) });
+      io.err(`outputs on ${r.runtimeNote}`);
+      return r;
     });
     // A segmentation run: mIoU, pixel and mean class accuracy, per-class IoU.
     if (run && run.settings.task === 'segmentation') {
-      if (runtime === 'onnxruntime' || flags.data !== undefined) throw new UsageError('a segmentation run is evaluated on its own validation images with tfjs (no --data, no --runtime onnxruntime)');
-      const r = await inThisProcess(() => evaluateSegmentationRun(source.run!, run, { checkpoint: checkpoint as 'best' | 'last' | undefined, batchSize: positiveInt(flags, 'batch-size') }));
+      if (flags.data !== undefined) throw new UsageError('a segmentation run is evaluated on its own validation images (no --data)');
+      const r = await inThisProcess((on) => evaluateSegmentationRun(source.run!, run, { checkpoint: checkpoint as 'best' | 'last' | undefined, batchSize: positiveInt(flags, 'batch-size'), ...on }));
       if (flags.json) {
         io.out(JSON.stringify(r));
         return 0;
@@ -68,9 +72,9 @@ export const command: CliCommand = {
     }
     // A detection run: COCO's mAP, AP50, AP75, AP by box size and per class (its task's evaluation, in this process).
     if (run && run.settings.task === 'detection') {
-      if (runtime === 'onnxruntime' || flags.data !== undefined) throw new UsageError('a detection run is evaluated on its own validation images with tfjs (no --data, no --runtime onnxruntime)');
+      if (flags.data !== undefined) throw new UsageError('a detection run is evaluated on its own validation images (no --data)');
       const { evaluateDetectionRun } = await import('../../train/detection-eval-run.ts');
-      const r = await inThisProcess(() => evaluateDetectionRun(source.run!, run, { checkpoint: checkpoint as 'best' | 'last' | undefined, batchSize: positiveInt(flags, 'batch-size') }));
+      const r = await inThisProcess((on) => evaluateDetectionRun(source.run!, run, { checkpoint: checkpoint as 'best' | 'last' | undefined, batchSize: positiveInt(flags, 'batch-size'), ...on }));
       if (flags.json) {
         io.out(JSON.stringify(r));
         return 0;

@@ -7,6 +7,7 @@ import { asUsage, positiveInt, requireFlag, UsageError } from '../args.ts';
 import type { ParsedFlags } from '../args.ts';
 import type { CliCommand, CliIO } from '../command.ts';
 import type { ModelSource } from '../../run/model.ts';
+import type { InferenceRuntime } from '../../protocol/devices.ts';
 import { DEVICE_FLAG, withDevice, JSON_FLAG, NETWORK_FLAG, setupBackend, table, inputSize, networkFlag, variantFlag } from '../common.ts';
 import { modelSourceFlags, RUN_FLAG } from '../weights.ts';
 import { INFERENCE_FLAGS, describePreprocessing, explicitPreprocessing } from '../preprocessing-flags.ts';
@@ -36,7 +37,7 @@ export const command: CliCommand = {
     image: { type: 'string', description: 'image file (JPEG, PNG, WebP, GIF, TIFF, AVIF…)' },
     ...INFERENCE_FLAGS,
     top: { type: 'number', description: 'how many classes to show', default: 5 },
-    runtime: { type: 'string', description: 'auto (default: the runtime rule, where one image is too little work to leave TF.js; env MOBILEVIT_INFERENCE_RUNTIME) | tfjs | onnxruntime: the studio\'s ONNX export of the model on onnxruntime-node' },
+    runtime: { type: 'string', description: 'auto (default: the runtime rule, where one image is too little work to leave TF.js; env MOBILEVIT_INFERENCE_RUNTIME) | tfjs | onnxruntime: the studio\'s ONNX export of the model (a classifier, segmentation or detection network) on onnxruntime-node' },
     backend: DEVICE_FLAG,
     json: JSON_FLAG,
     out: { type: 'string', description: 'segmentation: the palette mask PNG to write (VOC palette, palette index = class), its overlay over the image beside it (mask.png → mask.overlay.png); detection: the image with its boxes drawn, PNG' },
@@ -51,10 +52,7 @@ export const command: CliCommand = {
     if (flags.weights === undefined && flags.run === undefined) throw new UsageError('give --weights FILE|MODEL or --run DIR');
     const source = await modelSourceFlags(flags, io);
     const task = source.run !== undefined ? readRun(source.run).settings.task : taskOf(networkFlag(flags));
-    if (task !== 'classification') {
-      if (runtime === 'onnxruntime') throw new UsageError('--runtime onnxruntime predicts with classifiers; a segmentation or detection network predicts on TF.js');
-      return predictDense(flags, source, io);
-    }
+    if (task !== 'classification') return predictDense(flags, source, runtime, io);
     if (flags.out !== undefined || flags['score-threshold'] !== undefined) throw new UsageError('--out and --score-threshold are for segmentation and detection networks; a classifier prints its top-k');
     return withDevice(flags, io, async ({ device }) => {
       const [tfjs, { deviceLogits }, { loadModel }, { decodeForEval }, { topK }, { OrtModel }, { checkFits }, { chooseInferenceRuntime }, { describeDevice }] = await Promise.all([
@@ -99,24 +97,28 @@ export const command: CliCommand = {
   },
 };
 
-/** A segmentation or detection network's prediction: in this process, resized whole (no crop) to its input size. */
-async function predictDense(flags: ParsedFlags, source: ModelSource, io: CliIO): Promise<number> {
+/**
+ * A segmentation or detection network's prediction, resized whole (no crop) to its input size: on TF.js in this
+ * process or on onnxruntime, as the runtime rule says (train/dense-inference.ts).
+ */
+async function predictDense(flags: ParsedFlags, source: ModelSource, runtime: InferenceRuntime | 'auto' | undefined, io: CliIO): Promise<number> {
   for (const flag of ['eval-crop', 'interpolation']) {
     if (flags[flag] !== undefined) throw new UsageError(`--${flag} is for classifiers; a segmentation or detection network sees the image resized whole (bilinear)`);
   }
-  const [{ loadDenseModel }, { densePredict }, { DEFAULT_SCORE_THRESHOLD }] = await Promise.all([
-    import('../../run/model.ts'), import('../dense-predict.ts'), import('../../inspect/dense-predict.ts'),
+  const [{ loadDenseModel }, { densePredict }, { DEFAULT_SCORE_THRESHOLD }, { LocalDevice }] = await Promise.all([
+    import('../../run/model.ts'), import('../dense-predict.ts'), import('../../inspect/dense-predict.ts'), import('../../device/device.ts'),
   ]);
   const threshold = flags['score-threshold'] ?? DEFAULT_SCORE_THRESHOLD;
   if (typeof threshold !== 'number' || !(threshold >= 0 && threshold < 1)) throw new UsageError(`--score-threshold must be in [0, 1), got ${threshold}`);
   const imageSize = positiveInt(flags, 'image-size');
   if (imageSize !== undefined) inputSize(imageSize, 'image-size');
-  await setupBackend(flags, io);
+  const backend = await setupBackend(flags, io);
   const loaded = asUsage(() => loadDenseModel(source.run !== undefined ? { run: source.run } : { ...source, variant: networkFlag(flags) }));
   try {
     for (const note of loaded.notes) io.err(note);
     return await densePredict(loaded, {
       image: requireFlag<string>(flags, 'image'), out: flags.out as string | undefined, json: flags.json === true, imageSize, scoreThreshold: threshold,
+      runtime, device: new LocalDevice(backend.name),
       labels: (classes) => (flags.labels === undefined ? null : readLabels(flags.labels as string, classes)),
     }, io);
   } finally {
