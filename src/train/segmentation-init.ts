@@ -1,19 +1,33 @@
-// Where a segmentation run starts from --weights: a classifier's backbone. DeepLabv3's backbone keeps the
-// classifier's keys and shapes (model/deeplabv3.ts), so every backbone tensor (BatchNorm statistics included) is
-// taken from the classifier the file holds, read as any classifier file is (timm, Hugging Face or Apple names,
-// safetensors or a PyTorch checkpoint: model/from-file.ts); the ASPP and the classifier conv keep the run's
-// seeded start. A segmentation checkpoint as the start is not read yet.
+// Where a segmentation run starts from --weights. A segmentation checkpoint (a run's, or DeepLabv3 under
+// transformers' names) loads whole, checked as any weights file is: its classifier conv kept when its labels are
+// this dataset's, drawn from the run's seed otherwise (another class count, other names, or no names to compare).
+// A classifier gives the backbone: DeepLabv3's backbone keeps the classifier's keys and shapes (model/deeplabv3.ts),
+// so every backbone tensor (BatchNorm statistics included) is taken from the classifier the file holds, read as any
+// classifier file is (timm, Hugging Face or Apple names, safetensors or a PyTorch checkpoint: model/from-file.ts);
+// the ASPP and the classifier conv keep the run's seeded start.
 import { SEGMENTATION_HEAD_PREFIX } from '../model/deeplabv3.ts';
-import { modelFromWeights } from '../model/from-file.ts';
+import { labelsInMetadata, modelFromWeights } from '../model/from-file.ts';
 import type { SegmentationModel } from '../model/segmentation.ts';
 import { readWeightsFile } from '../model/weights-file.ts';
+import { loadWeights } from '../model/weights.ts';
 import type { VariantName } from '../protocol/contract.ts';
 
+/** Fills `model` from `path` for a run on `classes` (background first), as above; returns the note saying what it did. */
+export function initSegmentation(model: SegmentationModel, path: string, backbone: VariantName, classes: readonly string[]): string {
+  const { tensors, metadata } = readWeightsFile(path);
+  if (![...tensors.keys()].some((k) => k.startsWith(`${SEGMENTATION_HEAD_PREFIX}.`))) return initBackbone(model, path, backbone);
+  const report = loadWeights(model, tensors, { source: path, allowHeadMismatch: true });
+  const loaded = `segmentation network loaded from ${path}`;
+  if (report.headReinitialized) return `${loaded}; its classifier conv predicts another number of classes and is drawn from the run's seed`;
+  const stored = labelsInMetadata(metadata, classes.length);
+  if (stored && stored.every((c, i) => c === classes[i])) return `${loaded}, its classifier conv kept: it predicts this dataset's ${classes.length} classes`;
+  model.reinitHead();
+  const why = stored ? `its labels (${stored.slice(0, 4).join(', ')}${stored.length > 4 ? ', …' : ''}) are not this dataset's` : 'it records no labels, so which class is which is unknown';
+  return `${loaded}; its classifier conv is drawn from the run's seed: ${why}`;
+}
+
 /** Fills `model`'s backbone from the classifier `backbone` in `path`; returns the note saying so. */
-export function initBackbone(model: SegmentationModel, path: string, backbone: VariantName): string {
-  if ([...readWeightsFile(path).tensors.keys()].some((k) => k.startsWith(`${SEGMENTATION_HEAD_PREFIX}.`))) {
-    throw new Error(`${path} is a segmentation checkpoint: starting a segmentation run from one is not implemented yet (a classifier's weights start its backbone)`);
-  }
+function initBackbone(model: SegmentationModel, path: string, backbone: VariantName): string {
   const { model: classifier } = modelFromWeights(backbone, path);
   try {
     const unfit: string[] = [];

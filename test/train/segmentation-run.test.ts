@@ -76,6 +76,11 @@ describe('a short segmentation run', () => {
     expect(r.pixelAccuracy).toBeCloseTo(last.val!.pixelAccuracy!, 6);
     expect(r.perClassIou).toHaveLength(3);
     expect(r.loss).toBeCloseTo(last.val!.loss, 4);
+    // The pixel confusion, and the images it segments worst (lowest mIoU first), each with its mask.
+    expect(r.confusion.flat().reduce((a: number, b: number) => a + b, 0)).toBe(r.pixels);
+    expect(r.worstImages).toHaveLength(Math.min(12, r.count));
+    expect(r.worstImages.map((w: { miou: number }) => w.miou)).toEqual(r.worstImages.map((w: { miou: number }) => w.miou).sort((a: number, b: number) => a - b));
+    for (const w of r.worstImages) expect([existsSync(w.file), existsSync(w.mask)]).toEqual([true, true]);
   }, 120_000);
 
   it('resumes after a stop to exactly the run that was never stopped', () => expectExactResume(dir, data, SETTINGS), 300_000);

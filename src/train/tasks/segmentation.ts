@@ -12,7 +12,7 @@ import { loadWeights } from '../../model/weights.ts';
 import { requireNetworkOn, type SegmentationVariantName } from '../../model/registry/index.ts';
 import type { BestEpoch, TrainSettings } from '../../protocol/contract.ts';
 import { denseDeviceRefusal, openDenseCompute, type DenseSession } from '../dense-compute.ts';
-import { initBackbone } from '../segmentation-init.ts';
+import { initSegmentation } from '../segmentation-init.ts';
 import { PREFETCH_BATCHES } from '../defaults.ts';
 import { resolveRecipe } from '../../protocol/recipe.ts';
 import { evaluateSegmentation, type SegmentationEvaluation } from '../segmentation-evaluate.ts';
@@ -85,7 +85,7 @@ async function open(ctx: OpenContext, scan: SegmentationScan): Promise<PreparedD
   try {
     const resume = ctx.checkpoint;
     if (resume) loadWeights(model, resume.weights, { allowHeadMismatch: false, source: resume.source });
-    const start = !resume && s.weights ? [initBackbone(model, s.weights, s.variant)] : [];
+    const start = !resume && s.weights ? [initSegmentation(model, s.weights, s.variant, scan.classes)] : [];
     const evalSet = scan.val.length === 0 ? null
       : await buildMaskSet(scan.val, s.imageSize, { signal: ctx.signal, onProgress: (d, t) => ctx.onPrepare?.('eval-set', d, t) });
     const notes = evalSet ? start : [...start, 'no validation images: epochs report training metrics only'];
