@@ -8,7 +8,8 @@ import { encodeModel, OnnxGraph } from './onnx-graph.ts';
 import { pooledFeatures } from './onnx-layers.ts';
 import { emitMobileNetV2, emitMobileViT } from './onnx-networks.ts';
 import { DEFAULT_OPSET, ONNX_INPUT } from './onnx.ts';
-import { createOrtSession, loadOrt, nhwcToNchw, type OrtSession } from './ort.ts';
+import { loadOrt, nhwcToNchw } from './ort.ts';
+import { OrtWorkers } from './ort-workers.ts';
 
 export const FEATURES_OUTPUT = 'features';
 
@@ -25,30 +26,33 @@ export function exportFeaturesOnnx(model: Model, size: number): Uint8Array {
   }, out, { variant: model.variant, output: 'pooled backbone features' }, model.variant);
 }
 
-/** Inference-mode pooled features of `model` at one input size on onnxruntime; dispose() when done. */
+/**
+ * Inference-mode pooled features of `model` at one input size on onnxruntime, on `threads` single-thread sessions
+ * in worker threads (ort-workers.ts: each batch cut across them); dispose() when done.
+ */
 export class OrtFeatures {
-  private constructor(private readonly session: OrtSession, readonly size: number, readonly dim: number) {}
+  private constructor(private readonly workers: OrtWorkers, readonly size: number, readonly dim: number) {}
 
   static async create(model: Model, size: number, threads: number): Promise<OrtFeatures> {
-    return new OrtFeatures(await createOrtSession(exportFeaturesOnnx(model, size), { threads }), size, model.spec.numFeatures);
+    await loadOrt(); // a machine where the binary cannot load gets its one readable error here
+    const workers = await OrtWorkers.start(exportFeaturesOnnx(model, size), { input: ONNX_INPUT, output: FEATURES_OUTPUT, threads });
+    return new OrtFeatures(workers, size, model.spec.numFeatures);
+  }
+
+  /** Sessions running at once. */
+  get threads(): number {
+    return this.workers.threads;
   }
 
   /** n NHWC images in [0, 1] → features [n, dim] row-major. */
-  async features(nhwc: Float32Array, n: number): Promise<Float32Array> {
-    const ort = await loadOrt();
-    const input = new ort.Tensor('float32', nhwcToNchw(nhwc, n, this.size, this.size), [n, 3, this.size, this.size]);
-    try {
-      const out = (await this.session.run({ [ONNX_INPUT]: input }))[FEATURES_OUTPUT];
-      const rows = new Float32Array(out.data as Float32Array);
-      out.dispose?.();
-      if (rows.length !== n * this.dim) throw new Error(`onnxruntime returned ${rows.length} features for ${n} images of ${this.dim}`);
-      return rows;
-    } finally {
-      input.dispose?.();
-    }
+  features(nhwc: Float32Array, n: number): Promise<Float32Array> {
+    const s = this.size;
+    const pixels = s * s * 3;
+    if (nhwc.length < n * pixels) throw new Error(`onnxruntime features: ${n} images of ${s} px need ${n * pixels} values, got ${nhwc.length}`);
+    return this.workers.run(n, [3, s, s], this.dim, (from, to) => nhwcToNchw(nhwc.subarray(from * pixels, to * pixels), to - from, s, s));
   }
 
   dispose(): Promise<void> {
-    return this.session.release();
+    return this.workers.close();
   }
 }

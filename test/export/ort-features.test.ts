@@ -1,6 +1,7 @@
 // A quick run's backbone features on onnxruntime: the same rows as Model.features on TF.js within 1e-4 (both
-// families, several sizes), a feature bank built on either runtime gives the same rows, and the runtime rule:
-// the faster wins, onnxruntime only with parity, measured once per machine and kept.
+// families, several sizes), the same rows on any number of worker sessions, a feature bank built on either
+// runtime gives the same rows, and the runtime rule: the faster wins, onnxruntime only with parity, measured once
+// per machine and kept.
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import { DEFAULT_AUGMENT } from '../../src/data/augment.ts';
 import { buildEvalSet, buildTrainSet } from '../../src/data/loader.ts';
 import { scanDataset } from '../../src/data/scan.ts';
 import { OrtFeatures } from '../../src/export/ort-features.ts';
+import { OrtWorkers } from '../../src/export/ort-workers.ts';
 import { FeatureBank } from '../../src/train/head-only.ts';
 import { LocalDevice } from '../../src/device/device.ts';
 import { RUNTIMES_FILE, runtimeKey } from '../../src/device/runtime-file.ts';
@@ -39,6 +41,22 @@ describe('backbone features on onnxruntime', () => {
       model.dispose();
     });
   }
+
+  it('on several worker threads, a batch cut across their sessions gives the rows of one session; a model they cannot open is one clear error', async () => {
+    const model = randomModel('mobilevit_xxs', 7, 3);
+    const x = randomImages(5, 64, 9);
+    const one = await OrtFeatures.create(model, 64, 1);
+    const three = await OrtFeatures.create(model, 64, 3);
+    expect(three.threads).toBe(3);
+    const [a, b] = [await one.features(x, 5), await three.features(x, 5)]; // parts of 2, 1 and 2 images
+    const c = await three.features(x, 2); // fewer images than workers: one image each
+    await Promise.all([one.dispose(), three.dispose()]);
+    expect(b.length).toBe(5 * model.spec.numFeatures);
+    expect(maxAbsDiff(a, b)).toBeLessThan(1e-6 * Math.max(1, maxAbs(a)));
+    expect(maxAbsDiff(a.subarray(0, c.length), c)).toBeLessThan(1e-6 * Math.max(1, maxAbs(a)));
+    await expect(OrtWorkers.start(new Uint8Array([1, 2, 3]), { input: 'pixels', output: 'features', threads: 2 })).rejects.toThrow(/^onnxruntime could not open the model: /);
+    model.dispose();
+  });
 
   it('a feature bank built on onnxruntime holds the rows one built on TF.js holds, and says where they were computed', async () => {
     const data = await tinyDataset({ perClass: 3, layout: 'split', valPerClass: 2 });

@@ -1,0 +1,128 @@
+// One onnxruntime session per worker thread, each on one intra-op thread, a batch cut into contiguous parts that
+// run at the same time. Why not one session on every core: onnxruntime-node runs a session synchronously on the
+// calling thread, and its intra-op pool synchronises at every node (about 330 of them in a MobileViT pass), its
+// idle threads spinning. On a 2-core machine shared with other work that spinning cost as much CPU as the work
+// itself (measured: 21 ms of CPU per 224-px XXS image on 2 spinning threads, 12 on two single-thread sessions,
+// 11 on one). Independent sessions never wait for each other, so they keep every core busy whatever else runs.
+//
+// The worker is a few lines of CommonJS given as source (`eval`), loading onnxruntime-node from where this process
+// resolves it: no entry file to build or register with tsx, in the source tree and in the packaged app alike.
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const ort = require(workerData.ortPath);
+ort.InferenceSession.create(workerData.model, {
+  intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all',
+}).then((session) => {
+  parentPort.on('message', async ({ id, x, dims }) => {
+    try {
+      const out = (await session.run({ [workerData.input]: new ort.Tensor('float32', x, dims) }))[workerData.output];
+      const data = new Float32Array(out.data);
+      parentPort.postMessage({ id, data }, [data.buffer]);
+    } catch (e) {
+      parentPort.postMessage({ id, error: String(e && e.message || e) });
+    }
+  });
+  parentPort.postMessage({ ready: true });
+}, (e) => parentPort.postMessage({ failed: String(e && e.message || e) }));
+`;
+
+interface Reply { id?: number; data?: Float32Array; error?: string; ready?: boolean; failed?: string }
+
+/** A session on one worker thread. */
+class SessionWorker {
+  private next = 0;
+  private readonly pending = new Map<number, { resolve: (d: Float32Array) => void; reject: (e: Error) => void }>();
+  private ended: Error | null = null;
+
+  private constructor(private readonly worker: Worker) {
+    worker.on('message', (m: Reply) => {
+      const p = m.id === undefined ? undefined : this.pending.get(m.id);
+      if (!p) return;
+      this.pending.delete(m.id!);
+      if (m.error !== undefined) p.reject(new Error(`onnxruntime: ${m.error}`));
+      else p.resolve(m.data!);
+    });
+    const end = (e: Error) => {
+      this.ended ??= e;
+      for (const p of this.pending.values()) p.reject(e);
+      this.pending.clear();
+    };
+    worker.on('error', end);
+    worker.on('exit', (code) => end(new Error(`onnxruntime worker exited (code ${code})`)));
+  }
+
+  static start(model: Uint8Array, input: string, output: string): Promise<SessionWorker> {
+    const ortPath = createRequire(import.meta.url).resolve('onnxruntime-node');
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { ortPath, model, input, output } });
+    return new Promise((resolve, reject) => {
+      const failed = (e: Error) => { void worker.terminate(); reject(e); };
+      worker.once('error', failed);
+      worker.once('message', (m: Reply) => {
+        worker.off('error', failed);
+        if (m.ready) resolve(new SessionWorker(worker));
+        else failed(new Error(`onnxruntime could not open the model: ${m.failed ?? 'no reason given'}`));
+      });
+    });
+  }
+
+  run(x: Float32Array, dims: number[]): Promise<Float32Array> {
+    if (this.ended) return Promise.reject(this.ended);
+    const id = this.next++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ id, x, dims }, [x.buffer as ArrayBuffer]); // x is the part prepare() made: the worker owns it now
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.worker.terminate();
+  }
+}
+
+/** Contiguous bounds cutting `total` items into `parts` near-equal runs: [0, …, total]. */
+function cuts(total: number, parts: number): number[] {
+  return Array.from({ length: parts + 1 }, (_, i) => Math.round((i * total) / parts));
+}
+
+/** `threads` single-thread sessions of one ONNX model with one input and one output, each on its own worker thread. */
+export class OrtWorkers {
+  private constructor(private readonly workers: SessionWorker[]) {}
+
+  get threads(): number {
+    return this.workers.length;
+  }
+
+  static async start(model: Uint8Array, o: { input: string; output: string; threads: number }): Promise<OrtWorkers> {
+    const n = Math.max(1, Math.floor(o.threads));
+    const started = await Promise.allSettled(Array.from({ length: n }, () => SessionWorker.start(model, o.input, o.output)));
+    const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    const workers = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    if (failed) {
+      await Promise.all(workers.map((w) => w.close()));
+      throw failed.reason;
+    }
+    return new OrtWorkers(workers);
+  }
+
+  /**
+   * The outputs of a batch: `batch` rows of `inputPer` floats in, `outputPer` floats out per row. The batch is cut
+   * by rows across the workers; `prepare` makes each part's input (a copy the worker then owns) from its rows.
+   */
+  async run(batch: number, dims: number[], outputPer: number, prepare: (from: number, to: number) => Float32Array): Promise<Float32Array> {
+    const at = cuts(batch, Math.min(this.workers.length, batch));
+    const parts = await Promise.all(at.slice(0, -1).map((from, i) => this.workers[i].run(prepare(from, at[i + 1]), [at[i + 1] - from, ...dims])));
+    const out = new Float32Array(batch * outputPer);
+    parts.forEach((p, i) => {
+      if (p.length !== (at[i + 1] - at[i]) * outputPer) throw new Error(`onnxruntime returned ${p.length} values for ${at[i + 1] - at[i]} rows of ${outputPer}`);
+      out.set(p, at[i] * outputPer);
+    });
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.close()));
+  }
+}
