@@ -54,7 +54,11 @@ export abstract class Network {
   /** One block with the probe told before and after: the step of every traversal, sequential or branching. */
   protected applyBlock(block: Block, x: tf.Tensor4D, ctx: Ctx): tf.Tensor {
     ctx.probe?.blockStart?.(block.info, x);
-    const y = block.apply(x, ctx);
+    // A training block in a tidy of its own: its intermediate tensors go as soon as it is done, not when the whole
+    // pass is, and the backward keeps only what the gradients saved (with optim/backward-release.ts, half of an XXS
+    // pass's peak). Not with a probe, which may hold a block's inner tensors until the pass ends (types.ts Probe),
+    // nor in inference, whose peak the inspection budget's estimate is fitted to (memory.ts).
+    const y = ctx.training && !ctx.probe ? tf.tidy(() => block.apply(x, ctx)) : block.apply(x, ctx);
     ctx.probe?.blockEnd?.(block.info, y);
     return y;
   }

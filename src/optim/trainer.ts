@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { TensorMap } from '../model/safetensors.ts';
 import type { ForwardOptions } from '../model/types.ts';
 import { AdamW, type AdamWSettings, type AdamWStateJson } from './adamw.ts';
+import { releasingBackward } from './backward-release.ts';
 import { WeightEma } from './ema.ts';
 import { CLASSIFICATION_OBJECTIVE, type Objective } from './objective.ts';
 import { BN_MOMENTUM } from '../model/layers.ts';
@@ -242,11 +243,11 @@ export class Trainer {
         const xs = size === count ? x : tf.slice(x, [start, 0, 0, 0], [size, -1, -1, -1]);
         const y = objective.labelTensor(labels.subarray(start * perImage, (start + size) * perImage), size, x.shape[1]);
         let hits: tf.Scalar | undefined;
-        const { value, grads } = tf.variableGrads(() => {
+        const { value, grads } = tf.variableGrads(releasingBackward(() => {
           const output = this.model.forward(xs, { training: true, nextSeed });
           hits = tf.keep(objective.hits(output, y));
           return objective.loss(output, y, smoothing);
-        }, vars);
+        }), vars);
         const w = size / share.batchSize;
         const weigh = (t: tf.Tensor) => (w === 1 ? t : tf.mul(t, w));
         const correct = prev ? tf.add(prev.correct, hits!) : tf.clone(hits!);
