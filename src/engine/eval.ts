@@ -4,7 +4,10 @@
 // task's own evaluation (src/train/{segmentation,detection}-eval-run.ts) in this process, where these networks are
 // evaluated in training too (dense-compute.ts: a device trains them, this process's copy evaluates), with
 // thumbnails of the images a segmentation network does worst or a detector misses most in.
+import * as tf from '@tensorflow/tfjs';
 import { makeThumbnail } from '../data/thumbnail.ts';
+import { LocalDevice } from '../device/device.ts';
+import { denseEvalRuntime } from '../train/dense-inference.ts';
 import type { EngineParams, EngineResult } from '../protocol/engine.ts';
 import { readRun, type RunRecord } from '../run/index.ts';
 import { evaluateModel } from '../train/eval-run.ts';
@@ -21,8 +24,8 @@ const THUMBNAIL_SIZE = 96;
 /** The worst and most-missed images are the Segment and Detect views' pictures too, under their class maps or boxes: whole, and large enough to see. */
 const PICTURE = { size: 320, fit: 'inside' } as const;
 
-/** A dense run's evaluation options here: TF.js in this process (the runtime option's default). */
-type DenseOptions = Pick<TaskRunOptions, 'checkpoint' | 'onProgress' | 'signal'>;
+/** A dense run's evaluation options here: in this process, on TF.js or onnxruntime as the inference runtime rule says (train/dense-inference.ts). */
+type DenseOptions = Pick<TaskRunOptions, 'checkpoint' | 'onProgress' | 'signal'> & { runtime: ReturnType<typeof denseEvalRuntime> };
 
 type Outcome<T extends EngineResult<'eval'>['task']> = Extract<EngineResult<'eval'>, { task: T }>;
 
@@ -30,7 +33,7 @@ export function evaluateRun(p: EngineParams<'eval'>, ctx: HandlerContext, device
   return serial(async () => {
     const run = readRun(p.runDir);
     const onProgress: TaskRunOptions['onProgress'] = (task, done, total) => ctx.progress(done, total, task === 'scan' ? 'checking the images' : 'preparing the images');
-    const opts: DenseOptions = { checkpoint: p.checkpoint, onProgress, signal: ctx.signal };
+    const opts: DenseOptions = { checkpoint: p.checkpoint, onProgress, signal: ctx.signal, runtime: denseEvalRuntime({ device: new LocalDevice(tf.getBackend()) }) };
     if (run.settings.task === 'segmentation') return evaluateSegmentation(p, run, opts);
     if (run.settings.task === 'detection') {
       const { source: _source, data: _data, images: _images, mostMissed, ...r } = await evaluateDetectionRun(p.runDir, run, opts);
