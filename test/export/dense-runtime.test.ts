@@ -51,6 +51,7 @@ describe('a dense network on onnxruntime', () => {
     const model = randomizeVectors(new SegmentationModel('deeplabv3_mobilevit_xxs', 5, 3), 3);
     const x = tf.tensor4d(randomImages(2, 64, 7), [2, 64, 64, 3]);
     const [a, b] = [await openDenseInference(model, 64, asked('tfjs')), await openDenseInference(model, 64, asked('onnxruntime'))];
+    const tensors = tf.memory().numTensors;
     try {
       expect([a.runtime, b.runtime]).toEqual(['tfjs', 'onnxruntime']);
       expect(a.note).toBe('TF.js on wasm in this process (asked for)');
@@ -72,6 +73,7 @@ describe('a dense network on onnxruntime', () => {
       expect(differing).toBeLessThan(ca.length / 1000);
       expect(new Set(ca).size).toBeGreaterThan(1);
       tf.dispose([ta, tb, ua, ub, ka, kb]);
+      expect(tf.memory().numTensors).toBe(tensors); // each runtime's pass leaves only what it returns
     } finally {
       await Promise.all([a.dispose(), b.dispose()]);
       x.dispose();
@@ -88,9 +90,11 @@ describe('a dense network on onnxruntime', () => {
       tf.dispose([o.boxDeltas, o.classLogits]);
       return r;
     };
+    const tensors = tf.memory().numTensors;
     try {
       expect(b.numClasses).toBe(4);
       const [ra, rb] = [await read(await a.forward(x)), await read(await b.forward(x))];
+      expect(tf.memory().numTensors).toBe(tensors);
       within(rb.deltas, ra.deltas);
       within(rb.logits, ra.logits);
       expect(Array.from(rb.anchors)).toEqual(Array.from(ra.anchors));
