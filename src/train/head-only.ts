@@ -79,12 +79,15 @@ export interface FeatureBankOptions {
   onNote?: (note: string) => void;
   /** The runtime of the backbone passes (default 'auto': feature-runtime.ts's rule). */
   runtime?: InferenceRuntime | 'auto';
-  /**
-   * The training images through the run's evaluation transform (buildEvalSet of the training entries, in the
-   * training set's order): required when the augmentation is wholeImage, whose views these are.
-   */
-  trainViews?: EvalSet;
 }
+
+/**
+ * A quick run's training images: with wholeImage augmentation, the images through the run's evaluation transform
+ * (buildEvalSet of the training entries), whose views these are; else the training set the random views are drawn from.
+ */
+export type FeatureTraining = EvalSet | TrainSet;
+
+const imageCount = (t: FeatureTraining) => ('cache' in t ? t.cache.length : t.images.length);
 
 /** Mirrors n images [n, size, size, 3] left to right, in place (the flip of a whole-image view). */
 export function mirrorImages(x: Float32Array, n: number, size: number): Float32Array {
@@ -104,16 +107,17 @@ export function mirrorImages(x: Float32Array, n: number, size: number): Float32A
 }
 
 /** The batches of view `v` of every training image, each with its images' positions in the training set. */
-function viewBatches(trainSet: TrainSet, opts: FeatureBankOptions, v: number): AsyncGenerator<Batch> {
+function viewBatches(training: FeatureTraining, opts: FeatureBankOptions, v: number): AsyncGenerator<Batch> {
   if (!wholeImage(opts.augment)) {
+    if (!('cache' in training)) throw new Error('head-only: random views are drawn from the training set, not from evaluation-transformed images');
     // The same pipeline as training (augmentation drawn from (seed, view, image)), at a fixed size.
     const sampler: SamplerConfig = { baseSize: opts.size, batchSize: FEATURE_BATCH, multiScale: false, seed: opts.seed };
-    return trainBatches(trainSet, { sampler, epoch: v, augment: viewAugment(opts.augment, v) });
+    return trainBatches(training, { sampler, epoch: v, augment: viewAugment(opts.augment, v) });
   }
-  const views = opts.trainViews;
-  if (!views || views.images.length !== trainSet.cache.length || views.size !== opts.size) {
-    throw new Error(`head-only: whole-image views need the ${trainSet.cache.length} training images through the evaluation transform at ${opts.size} px`);
+  if ('cache' in training || training.size !== opts.size) {
+    throw new Error(`head-only: whole-image views need the training images through the evaluation transform at ${opts.size} px`);
   }
+  const views = training;
   if (v === 0) return evalBatches(views, FEATURE_BATCH);
   return (async function* mirrored() {
     for await (const b of evalBatches(views, FEATURE_BATCH)) yield { ...b, x: mirrorImages(b.x, b.indices.length, b.size) };
@@ -132,10 +136,10 @@ export class FeatureBank {
     private readonly evalRows: { features: Float32Array; labels: Int32Array; paths: string[] } | null,
   ) {}
 
-  static async build(model: Model, trainSet: TrainSet, evalSet: EvalSet | null, opts: FeatureBankOptions): Promise<FeatureBank> {
+  static async build(model: Model, training: FeatureTraining, evalSet: EvalSet | null, opts: FeatureBankOptions): Promise<FeatureBank> {
     const dim = model.spec.numFeatures;
     const views = opts.views ?? viewsFor(opts.augment);
-    const n = trainSet.cache.length;
+    const n = imageCount(training);
     const evalCount = evalSet?.images.length ?? 0;
     const total = n * views + evalCount;
     let done = 0;
@@ -149,7 +153,7 @@ export class FeatureBank {
     const featuresOf = (x: Float32Array, n: number, size: number) => source.features(x, n, size);
     try {
       for (let v = 0; v < views; v++) {
-        for await (const b of viewBatches(trainSet, opts, v)) {
+        for await (const b of viewBatches(training, opts, v)) {
           if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
           const f = await featuresOf(b.x, b.indices.length, b.size);
           b.release();

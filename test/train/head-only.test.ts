@@ -11,7 +11,7 @@ import { ParallelDevice } from '../../src/device/parallel.ts';
 import { DEFAULT_AUGMENT, augmentedPixels, drawAugmentation } from '../../src/data/augment.ts';
 import { evalTransformBytes } from '../../src/data/eval-transform.ts';
 import { writeUnitFloats } from '../../src/data/pixels.ts';
-import { buildEvalSet, buildTrainSet, type TrainSet } from '../../src/data/loader.ts';
+import { buildEvalSet, buildTrainSet } from '../../src/data/loader.ts';
 import { planEpoch } from '../../src/data/sampler.ts';
 import { scanDataset } from '../../src/data/scan.ts';
 import { createModel, type Model } from '../../src/model/index.ts';
@@ -22,7 +22,7 @@ import type { TrainEvent } from '../../src/protocol/contract.ts';
 import { CheckpointStore, FILES } from '../../src/run/index.ts';
 import { evaluateSet } from '../../src/train/evaluate.ts';
 import {
-  FeatureBank, headOnlyView, loadForFineTune, mirrorImages, viewAugment, viewsFor, wholeImage, type FeatureBankOptions,
+  FeatureBank, headOnlyView, loadForFineTune, mirrorImages, viewAugment, viewsFor, wholeImage, type FeatureBankOptions, type FeatureTraining,
 } from '../../src/train/head-only.ts';
 import { runTraining } from '../../src/train/index.ts';
 import { Trainer } from '../../src/optim/trainer.ts';
@@ -35,20 +35,21 @@ import { tinyDataset, tinyRun } from './helpers.ts';
  * The reference path, without the bank: the features of `indices` under `epoch`'s view computed now, with a
  * full backbone pass over freshly augmented images (the bank must give the same rows).
  */
-async function uncachedFeatures(model: Model, trainSet: TrainSet, indices: ArrayLike<number>, epoch: number, opts: FeatureBankOptions): Promise<tf.Tensor4D> {
+async function uncachedFeatures(model: Model, training: FeatureTraining, indices: ArrayLike<number>, epoch: number, opts: FeatureBankOptions): Promise<tf.Tensor4D> {
   const views = opts.views ?? viewsFor(opts.augment);
   const view = epoch % views;
   const size = opts.size;
   const pixels = size * size * 3;
   const x = new Float32Array(indices.length * pixels);
   for (let j = 0; j < indices.length; j++) {
-    if (wholeImage(opts.augment)) {
+    if (wholeImage(opts.augment) && 'images' in training) {
       // The image's evaluation view, one at a time, mirrored for view 1.
-      writeUnitFloats(opts.trainViews!.images[indices[j]], x, j * pixels, null);
+      writeUnitFloats(training.images[indices[j]], x, j * pixels, null);
       if (view === 1) mirrorImages(x.subarray(j * pixels, (j + 1) * pixels), 1, size);
       continue;
     }
-    const img = trainSet.cache.get(indices[j]);
+    if (!('cache' in training)) throw new Error('random views need the training set');
+    const img = training.cache.get(indices[j]);
     const aug = drawAugmentation(viewAugment(opts.augment, view), opts.seed, view, indices[j], img.width, img.height);
     writeUnitFloats(await augmentedPixels(img, size, aug), x, j * pixels, aug.jitter);
   }
@@ -118,11 +119,11 @@ describe('whole-image views', () => {
   it('are each training image as evaluation sees it (the same transform, kernel and crop), and its mirror', async () => {
     const data = await tinyDataset({ perClass: 3, layout: 'split', valPerClass: 1, size: 45 });
     const scan = await scanDataset(data, { valFraction: 0.2, seed: 1 });
-    const trainSet = await buildTrainSet(scan.train, { maxTrainSize: 32 });
     const trainViews = await buildEvalSet(scan.train, 32, { cropPct: 0.9 });
     const model = createModel('mobilevit_xxs', { numClasses: 4, seed: 7 });
     const augment = { ...DEFAULT_AUGMENT, scale: [1, 1] as [number, number] };
-    const bank = await FeatureBank.build(model, trainSet, null, { size: 32, augment, seed: 2, trainViews });
+    // Built from the evaluation-transformed images alone: a quick run on these views decodes no training cache.
+    const bank = await FeatureBank.build(model, trainViews, null, { size: 32, augment, seed: 2 });
     expect(bank.views).toBe(2);
     const indices = scan.train.map((_, i) => i);
     // The evaluation transform of each file, read again here, and its mirror by TF.js's own reverse.
@@ -138,7 +139,7 @@ describe('whole-image views', () => {
     expect(maxAbsDiff(view1.dataSync(), directMirror.dataSync())).toBeLessThan(1e-5);
     expect(maxAbsDiff(view0.dataSync(), view1.dataSync())).toBeGreaterThan(1e-4);
     // The reference path without the bank gives the same rows.
-    const uncached = await uncachedFeatures(model, trainSet, indices, 1, { size: 32, augment, seed: 2, trainViews });
+    const uncached = await uncachedFeatures(model, trainViews, indices, 1, { size: 32, augment, seed: 2 });
     expect(maxAbsDiff(uncached.dataSync(), view1.dataSync())).toBeLessThan(1e-5);
     tf.dispose([images, mirrored, direct, directMirror, view0, view1, uncached]);
     model.dispose();
@@ -224,11 +225,14 @@ describe('a transfer task', () => {
 
     const quickSettings = { imageSize: 32, batchSize: 16, seed: 2, headOnly: true };
     const events: TrainEvent[] = [];
+    const prepared = new Set<string>();
     const quick = tinyRun(join(base, 'target'), { ...quickSettings, weights: preWeights });
     const t0 = performance.now();
-    const out = await runTraining(quick.dir, { onEvent: (e) => events.push(e) });
+    const out = await runTraining(quick.dir, { onEvent: (e) => events.push(e), onPrepare: (task) => prepared.add(task) });
     const seconds = (performance.now() - t0) / 1000;
     expect(out.status, out.error ?? '').toBe('finished');
+    // Its views are whole images through the evaluation transform: no training cache is decoded for it.
+    expect([...prepared].sort()).toEqual(['eval-set', 'features', 'scan']);
     const warnings = events.filter((e) => e.type === 'warning').map((e) => (e as { message: string }).message).join('\n');
     expect(warnings).toMatch(/classifier re-initialised: its labels \(hue0, hue180, hue270, hue90\) are not this dataset's/);
     // Solved, not stepped: one step, and a line that says what was done.

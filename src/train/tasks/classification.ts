@@ -68,24 +68,27 @@ async function open(ctx: OpenContext, scan: DatasetScan): Promise<PreparedData> 
     const settings = ctx.trainer(!solvesHead(s));
     if (resume) loadWeights(model, resume.weights, { allowHeadMismatch: false, source: resume.source });
 
-    const trainSet = await buildTrainSet(scan.train, { maxTrainSize: maxTrainSize(sampler), signal, onProgress: (d, t) => onPrepare?.('cache', d, t) });
-    if (trainSet.cachePlan.reduced) notes.push(`training images are cached with a shorter side of ${trainSet.cachePlan.shortSide} px to fit the memory budget`);
+    const augment = augmentConfig(recipe.settings);
+    // A quick run on whole-image views reads its training images through the evaluation transform alone (below):
+    // the training cache, another decode of every image, would go unused.
+    const wholeImageViews = s.headOnly && wholeImage(augment);
+    const trainSet = wholeImageViews ? null
+      : await buildTrainSet(scan.train, { maxTrainSize: maxTrainSize(sampler), signal, onProgress: (d, t) => onPrepare?.('cache', d, t) });
+    if (trainSet?.cachePlan.reduced) notes.push(`training images are cached with a shorter side of ${trainSet.cachePlan.shortSide} px to fit the memory budget`);
     // The evaluation transform: of the validation images, and of a quick run's training images (its views).
     const evalView = { cropPct: recipe.settings.evalCrop };
     const evalSet = scan.val.length === 0 ? null
       : await buildEvalSet(scan.val, s.imageSize, { ...evalView, signal, onProgress: (d, t) => onPrepare?.('eval-set', d, t) });
     if (!evalSet) notes.push('no validation images: epochs report training metrics only');
-    ctx.announce(trainSet.cache.length, notes, s.headOnly ? tf.getBackend() : ctx.device.info.name);
+    const labels = Int32Array.from(scan.train, (e) => e.label);
+    ctx.announce(scan.train.length, notes, s.headOnly ? tf.getBackend() : ctx.device.info.name);
 
     let bank: FeatureBank | null = null;
     if (s.headOnly) {
-      const augment = augmentConfig(recipe.settings);
-      const trainViews = wholeImage(augment)
-        ? await buildEvalSet(scan.train, s.imageSize, { ...evalView, signal, onProgress: (d, t) => onPrepare?.('eval-set', d, t) })
-        : undefined;
-      bank = await FeatureBank.build(model, trainSet, evalSet, {
+      const training = trainSet ?? await buildEvalSet(scan.train, s.imageSize, { ...evalView, signal, onProgress: (d, t) => onPrepare?.('eval-set', d, t) });
+      bank = await FeatureBank.build(model, training, evalSet, {
         size: s.imageSize, augment, seed: s.seed, signal, onProgress: (d, t) => onPrepare?.('features', d, t),
-        onNote: (note) => ctx.warn(note), trainViews, device: ctx.device,
+        onNote: (note) => ctx.warn(note), device: ctx.device,
       });
       compute = new HeadOnlyCompute(model, bank, settings, resume?.state, resume?.state.source);
     } else {
@@ -94,19 +97,18 @@ async function open(ctx: OpenContext, scan: DatasetScan): Promise<PreparedData> 
     }
     modelGone = true;
     const run = compute;
-    const augment = augmentConfig(recipe.settings);
     const headOnly = run instanceof HeadOnlyCompute ? run : null;
     return {
       compute: run,
       averaged: settings.emaDecay !== null,
       network: s.variant,
-      batches: (epoch, startBatch) => bank ? bank.batches(sampler, epoch, startBatch, trainSet.labels)
-        : trainBatches(trainSet, { sampler, epoch, startBatch, augment, prefetch: PREFETCH_BATCHES }),
+      batches: (epoch, startBatch) => bank ? bank.batches(sampler, epoch, startBatch, labels)
+        : trainBatches(trainSet!, { sampler, epoch, startBatch, augment, prefetch: PREFETCH_BATCHES }),
       evaluate: evalSet && ((which, batchSize): Promise<TaskEvaluation> => run.evaluate(which, evalSet, batchSize, scan.classes)),
       ...(headOnly && solvesHead(s) ? {
         solve: (seed: number) => {
-          const fit = headOnly.solve(trainSet.labels, seed);
-          return { summary: fit.summary, loss: fit.train.loss, top1: fit.train.top1, rows: bank!.views * trainSet.cache.length };
+          const fit = headOnly.solve(labels, seed);
+          return { summary: fit.summary, loss: fit.train.loss, top1: fit.train.top1, rows: bank!.views * scan.train.length };
         },
       } : {}),
     };
