@@ -58,6 +58,20 @@ export async function screenshot(page: Page, name: string): Promise<number> {
   return Math.max(...stats.channels.slice(0, 3).map((c) => c.stdev));
 }
 
+/**
+ * With DOCS_SCREENSHOTS=1 (never in CI): the page as docs/images/<name>.png for the README, scaled down and
+ * palette-quantised so it stays small in git. Returns whether it wrote one.
+ */
+export async function docsScreenshot(page: Page, name: string): Promise<boolean> {
+  if (!process.env.DOCS_SCREENSHOTS) return false;
+  await page.evaluate(() => window.scrollTo(0, 0));
+  const shot = join(ARTIFACTS, `${name}-full.png`);
+  await page.screenshot({ path: shot, fullPage: true });
+  mkdirSync(join(ROOT, 'docs', 'images'), { recursive: true });
+  await sharp(shot).resize({ width: 1100, withoutEnlargement: true }).png({ palette: true, quality: 90, compressionLevel: 9 }).toFile(join(ROOT, 'docs', 'images', `${name}.png`));
+  return true;
+}
+
 /** Standard deviation of an image given as a data URL (is a heatmap more than one flat colour?). */
 export async function dataUrlStdev(dataUrl: string): Promise<number> {
   const buf = Buffer.from(dataUrl.slice(dataUrl.indexOf(',') + 1), 'base64');

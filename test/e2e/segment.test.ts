@@ -3,14 +3,15 @@
 // class map at the image's own size), the legend with their shares, and an opacity slider that fades the map;
 // its mask dropped too shows the ground truth beside it and the prediction's scores. The Evaluate view then runs the
 // run's checkpoint over its validation images again (mIoU, accuracies, per-class IoU, the pixel confusion and the
-// worst images), and a worst image opens in the Segment view with its mask and per-class IoU.
+// worst images), and a worst image opens in the Segment view with its mask and per-class IoU. With
+// DOCS_SCREENSHOTS=1 (not in CI) the run learns longer and that view is written as docs/images/segment-view.png.
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.ts';
 import { makeSegmentationDataset } from '../helpers/segmentation-dataset.ts';
-import { ensureRendererBuilt, screenshot, shotIfFailed, startStudio, stopStudio, type StudioPage } from './harness.ts';
+import { docsScreenshot, ensureRendererBuilt, screenshot, shotIfFailed, startStudio, stopStudio, type StudioPage } from './harness.ts';
 
 let tmp: string;
 let data: string;
@@ -20,8 +21,11 @@ beforeAll(async () => {
   await ensureRendererBuilt();
   tmp = await mkdtemp(join(tmpdir(), 'segment-e2e-'));
   data = join(tmp, 'masks');
-  await makeSegmentationDataset(data, { layout: 'images-masks', count: 6, classes: 3, size: 40, labels: true });
-  const trained = await runCli('train', '--data', data, '--variant', 'deeplabv3_mobilevit_xxs', '--image-size', '64', '--epochs', '1', '--batch-size', '6',
+  // For the README's picture a run that has learned something (segmentation-run.test.ts's learning check); for the test, one short epoch.
+  const docs = Boolean(process.env.DOCS_SCREENSHOTS);
+  await makeSegmentationDataset(data, { layout: 'images-masks', count: docs ? 24 : 6, classes: 3, size: 40, labels: true });
+  const learned = docs ? ['--epochs', '24', '--batch-size', '4', '--lr', '0.004', '--warmup-epochs', '1', '--seed', '1'] : ['--epochs', '1', '--batch-size', '6'];
+  const trained = await runCli('train', '--data', data, '--variant', 'deeplabv3_mobilevit_xxs', '--image-size', '64', ...learned,
     '--workspace', join(tmp, 'workspace'), '--name', 'leaves', '--backend', 'wasm');
   if (trained.code !== 0) throw new Error(`train failed: ${trained.err.join('\n')}`);
   studio = await startStudio(join(tmp, 'workspace'));
@@ -88,6 +92,7 @@ describe('the Segment view', () => {
     expect(await page.getByTestId('segment-worst').getByTestId('open-worst').count()).toBe(shown);
     expect(await page.locator('[data-testid="segment-worst"] li.selected').count()).toBe(1);
     await screenshot(page, 'segment-worst');
+    await docsScreenshot(page, 'segment-view');
     expect(problems).toEqual([]);
   }, 180_000);
 });
