@@ -15,6 +15,7 @@ import type { ImageInput } from '../protocol/contract.ts';
 import { SegmentationModel } from '../model/segmentation.ts';
 import { classShares, DEFAULT_SCORE_THRESHOLD, detectImage, namedDetections, segmentImage } from '../inspect/dense-predict.ts';
 import { pngDataUrl } from '../inspect/overlay.ts';
+import { openDenseInference } from '../train/dense-inference.ts';
 import { createModel, type Model } from '../model/index.ts';
 import type { RgbImage } from '../inspect/overlay.ts';
 import { captureAttention } from '../inspect/capture.ts';
@@ -69,7 +70,8 @@ async function predictDense(p: EngineParams<'predict'>, ref: Extract<EngineModel
   if (m.model instanceof SegmentationModel) {
     const mask = p.mask ? await readMask(p.mask, image, m.model.numClasses) : null;
     const start = performance.now();
-    const map = await segmentImage(m.model, image, imageSize);
+    const net = await openDenseInference(m.model, imageSize, rule(imageSize));
+    const map = await segmentImage(net, image, imageSize).finally(() => net.dispose());
     const ms = performance.now() - start;
     const classes = classShares(map, labels).map((c) => ({ ...c, colour: colourOf(c.index) }));
     // The window lays the maps over the image: the background (and a mask's ignore pixels) let it show, as predict's overlay does.
@@ -78,12 +80,16 @@ async function predictDense(p: EngineParams<'predict'>, ref: Extract<EngineModel
   }
   const start = performance.now();
   const scoreThreshold = p.scoreThreshold ?? DEFAULT_SCORE_THRESHOLD;
-  const found = await detectImage(m.model, image, imageSize, scoreThreshold);
+  const net = await openDenseInference(m.model, imageSize, rule(imageSize));
+  const found = await detectImage(net, image, imageSize, scoreThreshold).finally(() => net.dispose());
   const detections = namedDetections(found, labels).map((d) => ({ ...d, colour: colourOf(d.index) }));
   const ms = performance.now() - start;
   const groundTruth = (await truthBoxes(ref.runDir, p.image, labels))?.map((b) => ({ ...b, colour: colourOf(b.index) }));
   return { task: 'detection', ...run, ms, scoreThreshold, detections, groundTruth };
 }
+
+/** The inference runtime rule on one image's work (train/dense-inference.ts): TF.js here unless asked otherwise (MOBILEVIT_INFERENCE_RUNTIME). */
+const rule = (size: number) => ({ device: new LocalDevice(tf.getBackend()), pixels: size * size });
 
 /** The palette the class maps are written in and boxes drawn in (the CLI's too): a class's colour is VOC's. */
 const VOC = vocPalette();
