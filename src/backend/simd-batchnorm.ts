@@ -2,12 +2,10 @@
 // (util/kernel-traits.ts BATCH_NORM_KERNELS); the model's batchNormTraining uses them where they exist.
 import * as tf from '@tensorflow/tfjs';
 import { BATCH_NORM_KERNELS } from '../util/kernel-traits.ts';
-import type { KernelExports } from './simd-kernel-types.ts';
-import { offsetOf, wasmBackendOf, withScratch, type WasmBackendParts } from './wasm-memory.ts';
+import type { KernelMaker as Maker } from './simd-kernel-types.ts';
+import { offsetOf, wasmBackendOf, withScratch } from './wasm-memory.ts';
 
 const ACT: Record<string, number> = { none: 0, relu6: 1, silu: 2, relu: 3 };
-
-type Maker = (exportsFor: (backend: WasmBackendParts) => KernelExports) => tf.KernelFunc;
 
 function parts(args: Parameters<tf.KernelFunc>[0], names: string[]) {
   const backend = wasmBackendOf(args);

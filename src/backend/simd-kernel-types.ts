@@ -25,7 +25,11 @@ export interface KernelExports {
   adamw_update(p: number, g: number, m: number, v: number, pOut: number, mOut: number, vOut: number, n: number, beta1: number,
     oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, sqrtBc2: number, eps: number, decay: number, shrink: number, step: number): void;
   ema_update(avg: number, w: number, out: number, n: number, d: number, oneMinusD: number): void;
+  softmax_xent(x: number, labels: number, grad: number, loss: number, rows: number, cols: number, ignore: number): void;
 }
 
 /** A kernel's replacement: it answers the cases it handles and hands the rest to TF.js's own. */
 export type KernelWrapper = (builtin: tf.KernelFunc, exportsFor: (backend: WasmBackendParts) => KernelExports) => tf.KernelFunc;
+
+/** A kernel of the studio's own name (no TF.js kernel to fall back on), bound to the module's exports. */
+export type KernelMaker = (exportsFor: (backend: WasmBackendParts) => KernelExports) => tf.KernelFunc;

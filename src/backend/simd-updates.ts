@@ -2,10 +2,8 @@
 // (util/kernel-traits.ts FUSED_UPDATE_KERNELS); src/optim/adamw.ts and ema.ts use them where they exist.
 import * as tf from '@tensorflow/tfjs';
 import { FUSED_UPDATE_KERNELS } from '../util/kernel-traits.ts';
-import type { KernelExports } from './simd-kernel-types.ts';
-import { offsetOf, wasmBackendOf, type WasmBackendParts } from './wasm-memory.ts';
-
-type Maker = (exportsFor: (backend: WasmBackendParts) => KernelExports) => tf.KernelFunc;
+import type { KernelMaker as Maker } from './simd-kernel-types.ts';
+import { offsetOf, wasmBackendOf } from './wasm-memory.ts';
 
 /** The inputs, each float32 and of the first one's shape (a mismatch would read past a tensor's end). */
 function sameShaped(kernel: string, args: Parameters<tf.KernelFunc>[0], names: string[]): tf.TensorInfo[] {

@@ -17,9 +17,10 @@ import { markStudioKernel } from './wasm-grad-kernels.ts';
 import type { WasmBackendParts } from './wasm-memory.ts';
 import { conv2dFilterGradKernel, depthwiseFilterGradKernel, pointwiseInputGradKernel } from './simd-filter-grads.ts';
 import { meanKernel, sumKernel } from './simd-reductions.ts';
-import { markFusedBatchNorm, markFusedUpdates, markTransposedMatMulFast, withMarksSuspended } from '../util/kernel-traits.ts';
+import { markFusedBatchNorm, markFusedSoftmaxXent, markFusedUpdates, markTransposedMatMulFast, withMarksSuspended } from '../util/kernel-traits.ts';
 import { BATCH_NORM_MAKERS } from './simd-batchnorm.ts';
 import { depthwiseConvKernel, depthwiseInputGradKernel } from './simd-depthwise.ts';
+import { SOFTMAX_XENT_MAKERS } from './simd-softmax-xent.ts';
 import { UPDATE_MAKERS } from './simd-updates.ts';
 import type { KernelExports, KernelWrapper } from './simd-kernel-types.ts';
 
@@ -27,7 +28,7 @@ import type { KernelExports, KernelWrapper } from './simd-kernel-types.ts';
 export type SimdKernels = { names: string[] } | { names: []; reason: string };
 
 const EXPORTS: Array<keyof KernelExports> = ['batch_matmul', 'sum_rows', 'depthwise_filter_grad', 'conv_filter_grad', 'bn_moments', 'bn_act_forward', 'bn_act_backward',
-  'depthwise_conv', 'depthwise_input_grad', 'adamw_update', 'ema_update'];
+  'depthwise_conv', 'depthwise_input_grad', 'adamw_update', 'ema_update', 'softmax_xent'];
 
 const WRAPPERS: Record<string, KernelWrapper> = {
   BatchMatMul: batchMatMulKernel,
@@ -158,7 +159,7 @@ async function load(log?: (line: string) => void): Promise<SimdKernels> {
     tf.registerKernel(studio);
     names.push(name);
   }
-  for (const [name, make] of Object.entries({ ...BATCH_NORM_MAKERS, ...UPDATE_MAKERS })) {
+  for (const [name, make] of Object.entries({ ...BATCH_NORM_MAKERS, ...UPDATE_MAKERS, ...SOFTMAX_XENT_MAKERS })) {
     if (!tf.getKernel(name, 'wasm')) tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: make(exportsFor) });
     names.push(name);
   }
@@ -166,5 +167,6 @@ async function load(log?: (line: string) => void): Promise<SimdKernels> {
   if (names.includes('BatchMatMul')) markTransposedMatMulFast('wasm');
   markFusedBatchNorm('wasm');
   markFusedUpdates('wasm');
+  markFusedSoftmaxXent('wasm');
   return { names };
 }

@@ -60,3 +60,21 @@ export function markFusedUpdates(backend: string): void {
 export function fusedUpdatesRun(backend: string): boolean {
   return !suspended && fusedUpdates.has(backend);
 }
+
+/**
+ * The studio's fused softmax cross-entropy (src/backend/kernels/softmax-xent.c) as a TF.js kernel of this name
+ * where a backend has it: logits [rows, cols] float32 and labels [rows] int32 → [loss (scalar), its gradient
+ * with respect to the logits]; attribute { ignore } (the label of rows left out of the mean).
+ */
+export const SOFTMAX_XENT_KERNEL = 'StudioSoftmaxCrossEntropy';
+
+const fusedSoftmaxXent = new Set<string>();
+
+export function markFusedSoftmaxXent(backend: string): void {
+  fusedSoftmaxXent.add(backend);
+}
+
+/** Whether `backend` computes a softmax cross-entropy and its gradient as one kernel. */
+export function fusedSoftmaxXentRuns(backend: string): boolean {
+  return !suspended && fusedSoftmaxXent.has(backend);
+}
