@@ -1,13 +1,19 @@
 // The Detect view end to end in Chromium: a detection run trained by the CLI on a generated YOLO folder, then in
 // the window an image dropped on the view comes back with its boxes drawn over it in the image's own pixels, a
-// table of their labels and scores, and a score slider that keeps the boxes scoring at least its value.
+// table of their labels and scores, and a score slider that keeps the boxes scoring at least its value. Evaluating
+// the run there shows COCO's scores with the per-class AP table, the precision–recall chart and the images with the
+// most misses; one opened draws its ground-truth boxes beside the predicted ones. With DOCS_SCREENSHOTS=1 (not in
+// CI) that view is also written as docs/images/detect-view.png for the README.
+import { mkdirSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.ts';
 import { makeDetectionDataset } from '../helpers/detection-dataset.ts';
-import { ensureRendererBuilt, screenshot, shotIfFailed, startStudio, stopStudio, type StudioPage } from './harness.ts';
+import { drawDetectionSample } from '../helpers/detection-dataset.ts';
+import { ARTIFACTS, ensureRendererBuilt, ROOT, screenshot, shotIfFailed, startStudio, stopStudio, type StudioPage } from './harness.ts';
 
 let tmp: string;
 let data: string;
@@ -17,8 +23,11 @@ beforeAll(async () => {
   await ensureRendererBuilt();
   tmp = await mkdtemp(join(tmpdir(), 'detect-e2e-'));
   data = join(tmp, 'boxes');
-  await makeDetectionDataset(data, { layout: 'yolo', count: 8, classes: 2, size: 64 });
-  const trained = await runCli('train', '--data', data, '--variant', 'ssdlite_mobilevit_xxs', '--image-size', '64', '--epochs', '1', '--batch-size', '6',
+  // For the README's picture a run that has learned something (detection-run.test.ts's learning check: AP50 ~0.8);
+  // for the test, one short epoch.
+  const learned = process.env.DOCS_SCREENSHOTS ? ['--epochs', '30', '--batch-size', '8', '--lr', '0.01', '--seed', '1'] : ['--epochs', '1', '--batch-size', '6'];
+  await makeDetectionDataset(data, { layout: 'yolo', count: process.env.DOCS_SCREENSHOTS ? 24 : 8, classes: 2, size: 64 });
+  const trained = await runCli('train', '--data', data, '--variant', 'ssdlite_mobilevit_xxs', '--image-size', '64', ...learned,
     '--workspace', join(tmp, 'workspace'), '--name', 'shapes', '--backend', 'wasm');
   if (trained.code !== 0) throw new Error(`train failed: ${trained.err.join('\n')}`);
   studio = await startStudio(join(tmp, 'workspace'));
@@ -55,4 +64,61 @@ describe('the Detect view', () => {
     await screenshot(page, 'detect');
     expect(problems).toEqual([]);
   }, 180_000);
+
+  it('evaluates the run: the AP table, the precision-recall chart, and an image with misses opening with its ground truth', async () => {
+    const { page, problems } = studio;
+    // Before: the validation the run's training recorded, one AP row per class.
+    await page.getByTestId('detect-recorded-note').waitFor({ timeout: 30_000 });
+    await page.getByTestId('detect-evaluate').click();
+    await page.getByTestId('pr-card').waitFor({ timeout: 120_000 });
+    expect(await page.getByTestId('detect-recorded-note').count()).toBe(0);
+    const panel = page.getByTestId('eval-task-scores');
+    for (const id of ['score-map', 'score-ap50', 'score-ap75']) expect(await panel.getByTestId(id).innerText()).toMatch(/\d+\.\d %/);
+    expect(await panel.getByTestId('score-ap-small').count()).toBe(1);
+    expect(await panel.locator('[data-testid="per-class-scores"] tbody th').allInnerTexts()).toEqual(['red', 'green']);
+    // A curve of 101 recall points for each class with boxes (both have some in the validation images).
+    expect(Number(await page.getByTestId('pr-chart').getAttribute('data-points'))).toBe(2 * 101);
+    // An untrained detector misses: the list is there, each image its counts; open the first.
+    const missed = page.getByTestId('most-missed').getByTestId('open-worst');
+    expect(await missed.count()).toBeGreaterThan(0);
+    expect((await page.locator('[data-testid="most-missed"] .score').first().innerText()).trim()).toMatch(/^\d+ missed, \d+ FP$/);
+    const file = (await page.locator('[data-testid="most-missed"] .caption .faint').first().innerText()).trim();
+    await missed.first().click();
+    await expect.poll(() => page.getByTestId('detect-result').locator('h2').innerText()).toContain(file);
+    await page.getByTestId('truth-box').first().waitFor({ timeout: 60_000 });
+    // Its boxes as drawn into the image (img_NNN.png is sample NNN), dashed beside the predicted ones; the toggle hides them.
+    const want = drawDetectionSample(Number(file.match(/img_(\d+)/)![1]), 2, 64).boxes.length;
+    expect(await page.getByTestId('truth-box').count()).toBe(want);
+    expect(await page.locator('[data-testid="most-missed"] li.selected').count()).toBe(1);
+    await screenshot(page, 'detect-evaluated');
+    if (process.env.DOCS_SCREENSHOTS) await docsScreenshot(page, 'detect-view');
+    await page.getByTestId('detect-show-truth').uncheck();
+    expect(await page.getByTestId('truth-box').count()).toBe(0);
+    await page.getByTestId('detect-show-truth').check();
+    expect(problems).toEqual([]);
+  }, 180_000);
+
+  it('the Evaluate view shows the same panel for a detection run, and an image with misses opens in the Detect view', async () => {
+    const { page, problems } = studio;
+    await page.locator('nav a[href="#/evaluate"]').click();
+    await page.getByTestId('eval-start').click();
+    await page.getByTestId('pr-card').waitFor({ timeout: 120_000 });
+    expect(await page.getByTestId('eval-task-scores').getByTestId('score-ap-large').count()).toBe(1);
+    expect(await page.locator('[data-testid="eval-task-scores"] [data-testid="per-class-scores"] tbody tr').count()).toBe(2);
+    const file = (await page.locator('[data-testid="most-missed"] .caption .faint').last().innerText()).trim();
+    await page.getByTestId('most-missed').getByTestId('open-worst').last().click();
+    await expect.poll(() => page.getByTestId('detect-result').locator('h2').innerText()).toContain(file);
+    await page.getByTestId('truth-box').first().waitFor({ timeout: 60_000 });
+    expect(await page.getByTestId('truth-box').count()).toBe(drawDetectionSample(Number(file.match(/img_(\d+)/)![1]), 2, 64).boxes.length);
+    expect(problems).toEqual([]);
+  }, 120_000);
 });
+
+/** The page as the README shows it: docs/images/NAME.png, scaled down and palette-quantised (small in git). */
+async function docsScreenshot(page: StudioPage['page'], name: string): Promise<void> {
+  await page.evaluate(() => window.scrollTo(0, 0));
+  const shot = join(ARTIFACTS, `${name}-full.png`);
+  await page.screenshot({ path: shot, fullPage: true });
+  mkdirSync(join(ROOT, 'docs', 'images'), { recursive: true });
+  await sharp(shot).resize({ width: 1100, withoutEnlargement: true }).png({ palette: true, quality: 90, compressionLevel: 9 }).toFile(join(ROOT, 'docs', 'images', `${name}.png`));
+}
