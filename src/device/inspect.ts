@@ -6,7 +6,7 @@
 import type { AttentionCapture } from '../inspect/capture.ts';
 import type { RgbImage } from '../inspect/overlay.ts';
 import type { ReceptiveField } from '../inspect/receptive-field.ts';
-import type { Model } from '../model/model.ts';
+import type { AnyNetwork } from '../model/networks.ts';
 import type { ProfileResult } from '../protocol/contract.ts';
 import type { ComputeDevice } from './device.ts';
 import { openResident } from './resident.ts';
@@ -16,7 +16,7 @@ export class DeviceInspector {
   private constructor(private readonly device: ComputeDevice) {}
 
   /** Sends `model` (variant, classes, every weight) to the device unless it holds these weights already; close() releases it there. */
-  static async open(device: ComputeDevice, model: Model): Promise<DeviceInspector> {
+  static async open(device: ComputeDevice, model: AnyNetwork): Promise<DeviceInspector> {
     await openResident(device, model);
     return new DeviceInspector(device);
   }
@@ -60,7 +60,7 @@ export class DeviceInspector {
  * Runs `fn` with `model` opened on `device`, and leaves it there for the next question about the same weights
  * (inspection only reads it; the next open, step or close of anything else replaces or releases it).
  */
-export async function inspectOn<T>(device: ComputeDevice, model: Model, fn: (inspector: DeviceInspector) => Promise<T>): Promise<T> {
+export async function inspectOn<T>(device: ComputeDevice, model: AnyNetwork, fn: (inspector: DeviceInspector) => Promise<T>): Promise<T> {
   return fn(await DeviceInspector.open(device, model));
 }
 

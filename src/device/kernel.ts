@@ -90,13 +90,13 @@ export class DeviceKernel {
       case 'attention': {
         const x = tf.tensor4d(req.x, req.shape);
         try {
-          return await captureAttention(this.needClassifier('attention'), x, req.only ?? undefined);
+          return await captureAttention(this.needModel(), x, req.only ?? undefined);
         } finally {
           x.dispose();
         }
       }
       case 'receptive-field': {
-        const model = this.needClassifier('receptive-field');
+        const model = this.needModel();
         const all = spatialBlocks(model);
         const blocks = req.blocks === null ? all : req.blocks.map((i) => {
           if (!all[i]) throw new RangeError(`receptive field: block ${i} is not one of the ${all.length} spatial blocks`);
@@ -126,7 +126,7 @@ export class DeviceKernel {
   private async profile({ clock, ...options }: DeviceProfileOptions): Promise<DeviceResults['profile']> {
     const info = this.describe();
     if (clock === 'cpu' && !this.cpuClock) throw new Error(`the CPU-time clock measures in-process single-threaded backends only (wasm, cpu), not ${info.name}`);
-    const model = this.needClassifier('profile');
+    const model = this.needModel();
     const result = tf.getBackend() === 'webgpu' ? await profileModelByCuts(model, options)
       : profileModel(model, { ...options, clock: clock === 'cpu' ? this.cpuClock : undefined });
     return { ...result, backend: info.name, device: describeDeviceInfo(info) };

@@ -5,7 +5,7 @@
 // ComputeDevice.modelChanges); a fingerprint of the variant, the classes and every weight's bytes says whether
 // the model asked for is the one it holds. Other weights (another run, a new checkpoint, a training step on the
 // same model object) have another fingerprint, and are sent.
-import type { Model } from '../model/model.ts';
+import type { AnyNetwork } from '../model/networks.ts';
 import { stateDict } from '../model/weights.ts';
 import type { ComputeDevice } from './device.ts';
 
@@ -13,7 +13,7 @@ import type { ComputeDevice } from './device.ts';
 const held = new WeakMap<ComputeDevice, { fingerprint: string; changes: number }>();
 
 /** Opens `model` (inference only) on `device` unless the device still holds these very weights from an earlier call. */
-export async function openResident(device: ComputeDevice, model: Model): Promise<void> {
+export async function openResident(device: ComputeDevice, model: AnyNetwork): Promise<void> {
   const fingerprint = fingerprintOf(model);
   const last = held.get(device);
   if (last && device.modelChanges !== undefined && last.changes === device.modelChanges && last.fingerprint === fingerprint) return;
@@ -28,7 +28,7 @@ export async function openResident(device: ComputeDevice, model: Model): Promise
  * The variant, the classes, every parameter's key and shape, and two 32-bit hashes over every weight's bits
  * (each step a bijection of the state, so one changed word always changes both; several, with odds of 2^-64).
  */
-export function fingerprintOf(model: Model): string {
+export function fingerprintOf(model: AnyNetwork): string {
   let a = 0x811c9dc5;
   let b = 0x9747b28c;
   const keys: string[] = [];

@@ -5,6 +5,7 @@
 // copy to build per question.
 import * as tf from '@tensorflow/tfjs';
 import type { EngineModel, EngineParams, EngineResult } from '../protocol/engine.ts';
+import { DENSE_INPUT, type LoadedDense, type LoadedModel } from '../run/model.ts';
 import { openRgb, toRgb } from '../data/decode.ts';
 import { decodeIndexMask, encodeIndexMask, vocPalette, type IndexMask } from '../data/mask-png.ts';
 import { MAX_MASK_BYTES } from '../data/segmentation-scan.ts';
@@ -16,14 +17,16 @@ import { SegmentationModel } from '../model/segmentation.ts';
 import { classShares, DEFAULT_SCORE_THRESHOLD, detectImage, namedDetections, segmentImage } from '../inspect/dense-predict.ts';
 import { pngDataUrl } from '../inspect/overlay.ts';
 import { openDenseInference } from '../train/dense-inference.ts';
-import { createModel, type Model } from '../model/index.ts';
+import { classColour } from '../inspect/dense-draw.ts';
+import { Model } from '../model/index.ts';
+import type { AnyNetwork } from '../model/networks.ts';
 import type { RgbImage } from '../inspect/overlay.ts';
 import { captureAttention } from '../inspect/capture.ts';
 import { answerQuery, findBlock } from '../inspect/attention.ts';
 import { imageTensor, loadImage, randomImage } from '../inspect/image.ts';
 import { receptiveFields as fieldsOf, spatialBlocks } from '../inspect/receptive-field.ts';
 import { attentionResult, receptiveFieldResult, topK } from '../inspect/results.ts';
-import { profileModel } from '../inspect/profile.ts';
+import { networkToProfile, profileModel } from '../inspect/profile.ts';
 import { profileOnnxAsResult } from '../export/ort-profile.ts';
 import type { HandlerContext } from './dispatch.ts';
 import { denseModelFor, modelFor, serial, taskOfModel, withImageFile } from './models.ts';
@@ -93,7 +96,7 @@ const rule = (size: number) => ({ device: new LocalDevice(tf.getBackend()), pixe
 
 /** The palette the class maps are written in and boxes drawn in (the CLI's too): a class's colour is VOC's. */
 const VOC = vocPalette();
-const colourOf = (index: number): [number, number, number] => [VOC[3 * (index % 256)], VOC[3 * (index % 256) + 1], VOC[3 * (index % 256) + 2]];
+const colourOf = (index: number) => classColour(index, VOC);
 
 /** The request's mask of `image`, read as the dataset scan reads masks; one error naming it when it does not fit the image or the run. */
 async function readMask(input: ImageInput, image: { width: number; height: number }, classes: number): Promise<IndexMask> {
@@ -115,20 +118,33 @@ function scored(map: IndexMask, mask: IndexMask, classes: number): { miou: numbe
 
 export function attention(p: EngineParams<'attention'>, ctx: HandlerContext, devices: EngineDevices): Promise<EngineResult<'attention'>> {
   return serial(async () => {
-    const m = modelFor(p.model);
-    const pre = inferencePreprocessing(m, { imageSize: p.imageSize });
+    const { m, device, pre } = await inspected(p.model, devices, 'inspect.attention', { imageSize: p.imageSize }, 'infer');
     const size = pre.imageSize;
-    const device = await budgetedDevice(devices, { what: 'inspect.attention', variant: m.model.variant, size, images: 1, kind: 'infer' });
     const img = await withImageFile(p.image, (file) => loadImage(file, pre));
     // Every block is captured: the selectors need each block's layers, heads and grid.
     const capture = device instanceof LocalDevice ? await captureHere(m.model, img)
       : await inspectOn(device, m.model, (inspector) => inspector.attention(img, null));
     const answer = answerQuery(findBlock(capture.blocks, p.block), { layer: p.layer, head: p.head, patch: p.patch, pixel: p.pixel }, [size, size]);
-    return attentionResult(answer, capture, img, m.labels, m.imageSize);
+    return attentionResult(answer, capture, img, m.labels, m.imageSize, DEFAULT_SCORE_THRESHOLD);
   }, ctx.signal);
 }
 
-async function captureHere(model: Model, img: RgbImage) {
+/**
+ * The network an inspection asks about (a segmentation or detection run's too, its input made as DENSE_INPUT
+ * says), its preprocessing, and the device, once the pass is known to fit (the memory plan is the classifiers';
+ * a dense network's head adds little next to its backbone).
+ */
+async function inspected(ref: EngineModel, devices: EngineDevices, what: string, explicit: { imageSize?: number }, kind: 'infer' | 'train') {
+  const dense = ref.kind === 'run' && taskOfModel(ref) !== 'classification';
+  const m: LoadedModel | LoadedDense = dense ? { ...denseModelFor(ref), ...DENSE_INPUT } : modelFor(ref);
+  const pre = inferencePreprocessing(m, explicit);
+  const device = m.model instanceof Model
+    ? await budgetedDevice(devices, { what, variant: m.model.variant, size: pre.imageSize, images: 1, kind })
+    : await devices.current();
+  return { m, device, pre };
+}
+
+async function captureHere(model: AnyNetwork, img: RgbImage) {
   const x = imageTensor(img);
   try {
     return await captureAttention(model, x);
@@ -139,13 +155,12 @@ async function captureHere(model: Model, img: RgbImage) {
 
 export function receptiveField(p: EngineParams<'receptiveField'>, ctx: HandlerContext, devices: EngineDevices): Promise<EngineResult<'receptiveField'>> {
   return serial(async () => {
-    const m = modelFor(p.model);
+    // A field is a gradient with respect to the image: a backward pass, planned as a training pass of one image.
+    const { m, device, pre } = await inspected(p.model, devices, 'inspect.receptiveField', { imageSize: p.imageSize }, 'train');
     const all = spatialBlocks(m.model);
     const blocks = p.block === undefined ? all : all.filter((b) => b.index === p.block);
     if (blocks.length === 0) throw new RangeError(`block ${p.block} has no spatial output: blocks are ${all.map((b) => `${b.index} (${b.name})`).join(', ')}`);
-    // A field is a gradient with respect to the image: a backward pass, planned as a training pass of one image.
-    const device = await budgetedDevice(devices, { what: 'inspect.receptiveField', variant: m.model.variant, size: p.imageSize, images: 1, kind: 'train' });
-    const img = p.image ? await withImageFile(p.image, (file) => loadImage(file, inferencePreprocessing(m, { imageSize: p.imageSize }))) : randomImage(p.imageSize, p.seed);
+    const img = p.image ? await withImageFile(p.image, (file) => loadImage(file, pre)) : randomImage(p.imageSize, p.seed);
     const progress = (done: number, total: number) => ctx.progress(done, total, blocks[done - 1]?.name);
     if (!(device instanceof LocalDevice)) {
       const positions = blocks.map((b) => all.indexOf(b));
@@ -164,13 +179,16 @@ export function profile(p: EngineParams<'profile'>, ctx: HandlerContext, devices
   return serial(async () => {
     // onnxruntime computes natively; the multiply-adds it reports come from one image's pass here (summarize).
     const images = p.runtime === 'onnxruntime' ? 1 : p.batch;
-    const device = await budgetedDevice(devices, { what: 'inspect.profile', variant: p.variant, size: p.imageSize, images, kind: 'infer' });
-    // Latency does not depend on the weights: a seeded random init with ImageNet's 1000 classes.
-    const model = createModel(p.variant, { numClasses: 1000, seed: 0 });
+    // Latency does not depend on the weights: a seeded random init with the family's default outputs.
+    const model = networkToProfile(p.variant);
+    const device = model instanceof Model
+      ? await budgetedDevice(devices, { what: 'inspect.profile', variant: model.variant, size: p.imageSize, images, kind: 'infer' }).catch((e) => { model.dispose(); throw e; })
+      : await devices.current();
     try {
       ctx.progress(0, 1, `profiling ${p.variant} at ${p.imageSize} px`);
       const options = { imageSize: p.imageSize, batch: p.batch, runs: p.runs };
-      const r = p.runtime === 'onnxruntime' ? await profileOnnxAsResult(model, options)
+      if (p.runtime === 'onnxruntime' && !(model instanceof Model)) throw new RangeError(`onnxruntime's per-block profile reads classifiers' graphs only; ${p.variant} is timed on TF.js`);
+      const r = p.runtime === 'onnxruntime' ? await profileOnnxAsResult(model as Model, options)
         : p.device === 'in-process' || device instanceof LocalDevice ? profileModel(model, options)
           : await inspectOn(device, model, (inspector) => inspector.profile(options)); // timed where the device computes
       ctx.progress(1, 1);

@@ -1,16 +1,23 @@
 // Captures the attention weights of MobileViT blocks from the model's own forward pass (eval mode),
 // through the probe: the weights are cloned and kept while the forward runs (no GPU stall inside it),
-// then read back and disposed once it is done.
+// then read back and disposed once it is done. A segmentation or detection network's backbone holds the same
+// MobileViT blocks, captured by the same probe; its pass's own outputs (the class map's logits, the boxes' deltas
+// and logits) come back with them, so the prediction shown beside the attention is that of the same pass.
 import * as tf from '@tensorflow/tfjs';
-import type { Model } from '../model/index.ts';
-import type { BlockInfo, PatchGrid } from '../model/types.ts';
+import { DetectionModel } from '../model/detection.ts';
+import type { AnyNetwork } from '../model/networks.ts';
+import type { BlockInfo, PatchGrid, Probe } from '../model/types.ts';
 import type { BlockAttention } from './attention-math.ts';
 import type { AttentionBlockSummary } from './attention.ts';
+import type { DenseOutput } from './dense-predict.ts';
 
 export interface AttentionCapture {
-  /** Softmax probabilities [B, classes]. */
+  /** A classifier's softmax probabilities [B, classes]; empty for a segmentation or detection network (see `dense`). */
   probs: Float32Array;
+  /** The network's outputs per position: a classifier's classes, a dense network's (background included). */
   numClasses: number;
+  /** A segmentation or detection network's outputs of the same pass; null for a classifier. */
+  dense: DenseOutput | null;
   /** The captured MobileViT blocks, by MobileViT index. */
   blocks: BlockAttention[];
   /** Every MobileViT block of the pass (captured or not): layers, heads and the grid it used. */
@@ -26,13 +33,13 @@ interface Seen {
   kept: tf.Tensor4D[];
 }
 
-/** The MobileViT blocks of the model, in order; empty for MobileNetV2. */
-export function mobilevitBlocks(model: Model): BlockInfo[] {
+/** The MobileViT blocks of the network (a dense network's are its backbone's), in order; empty for MobileNetV2. */
+export function mobilevitBlocks(model: AnyNetwork): BlockInfo[] {
   return model.blocks().filter((b) => b.kind === 'mobilevit');
 }
 
 /** Throws (naming the range) unless `index` is one of the model's MobileViT blocks. */
-export function checkBlockIndex(model: Model, index: number): void {
+export function checkBlockIndex(model: AnyNetwork, index: number): void {
   const count = mobilevitBlocks(model).length;
   if (count === 0) throw new RangeError(`${model.variant} has no MobileViT blocks, so no attention to show`);
   if (!(Number.isInteger(index) && index >= 0 && index < count))
@@ -42,9 +49,10 @@ export function checkBlockIndex(model: Model, index: number): void {
 /**
  * Runs x [B, H, W, 3] through the model and returns every layer's attention of the chosen MobileViT
  * blocks (all of them when `only` is omitted; a large image's first block alone can hold 100 MB),
- * plus the class probabilities and the shape of every block's attention.
+ * plus the pass's outputs (a classifier's probabilities, a dense network's raw outputs) and the shape of every
+ * block's attention.
  */
-export async function captureAttention(model: Model, x: tf.Tensor4D, only?: number[]): Promise<AttentionCapture> {
+export async function captureAttention(model: AnyNetwork, x: tf.Tensor4D, only?: number[]): Promise<AttentionCapture> {
   // Without `only`, checking block 0 checks that the model has MobileViT blocks at all.
   for (const i of only ?? [0]) checkBlockIndex(model, i);
   const seen = new Map<number, Seen>();
@@ -57,12 +65,8 @@ export async function captureAttention(model: Model, x: tf.Tensor4D, only?: numb
       if (!only || only.includes(index)) entry.kept[layer] = tf.keep(weights.clone());
     },
   };
-  let logits: tf.Tensor2D | undefined;
   try {
-    logits = model.forward(x, { probe });
-    const probs = tf.softmax(logits);
-    const probsData = (await probs.data()) as Float32Array;
-    probs.dispose();
+    const output = await readOutputs(model, x, probe);
     const ordered = [...seen].sort((a, b) => a[0] - b[0]).map(([, s]) => s);
     const blocks: BlockAttention[] = [];
     for (const s of ordered.filter((e) => e.kept.length > 0)) {
@@ -75,9 +79,38 @@ export async function captureAttention(model: Model, x: tf.Tensor4D, only?: numb
       index: s.info.mobilevitIndex!, name: s.info.name, layers: s.layerCount, heads: s.heads,
       grid: [s.grid.rows, s.grid.cols], patch: [...s.grid.patch], featureSize: [...s.grid.featureSize],
     }));
-    return { probs: probsData, numClasses: logits.shape[1], blocks, summaries };
+    return { ...output, blocks, summaries };
   } finally {
-    logits?.dispose();
     for (const s of seen.values()) for (const t of s.kept) t.dispose();
+  }
+}
+
+const NO_PROBS = new Float32Array(0);
+
+/** The pass with `probe` on, its outputs read back: a classifier's probabilities, a dense network's raw outputs. */
+async function readOutputs(model: AnyNetwork, x: tf.Tensor4D, probe: Probe): Promise<Pick<AttentionCapture, 'probs' | 'numClasses' | 'dense'>> {
+  if (model instanceof DetectionModel) {
+    const out = model.forward(x, { probe });
+    try {
+      const [boxDeltas, classLogits] = await Promise.all([out.boxDeltas.data(), out.classLogits.data()]) as Float32Array[];
+      return { probs: NO_PROBS, numClasses: model.numClasses, dense: { task: 'detection', boxDeltas, classLogits, anchors: out.anchors, numClasses: model.numClasses } };
+    } finally {
+      tf.dispose([out.boxDeltas, out.classLogits]);
+    }
+  }
+  const y = model.forward(x, { probe });
+  try {
+    if (y.rank === 4) {
+      const logits = (await y.data()) as Float32Array;
+      return { probs: NO_PROBS, numClasses: model.numClasses, dense: { task: 'segmentation', logits, shape: y.shape as [number, number, number, number] } };
+    }
+    const probs = tf.softmax(y as tf.Tensor2D);
+    try {
+      return { probs: (await probs.data()) as Float32Array, numClasses: model.numClasses, dense: null };
+    } finally {
+      probs.dispose();
+    }
+  } finally {
+    y.dispose();
   }
 }

@@ -5,6 +5,12 @@ import type { RgbImage } from '../data/decode.ts';
 import { vocPalette, type IndexMask } from '../data/mask-png.ts';
 import type { Detection } from './dense-predict.ts';
 
+/** Class `index`'s colour in PASCAL VOC's palette: the colour of its pixels in a class map and of its boxes. */
+export function classColour(index: number, palette = vocPalette()): [number, number, number] {
+  const i = 3 * (index % 256);
+  return [palette[i], palette[i + 1], palette[i + 2]];
+}
+
 /** How much of the class colour an overlay pixel takes. */
 export const OVERLAY_ALPHA = 0.5;
 

@@ -79,15 +79,29 @@ export function upsampleArgmax(logits: Float32Array, h: number, w: number, class
   return map;
 }
 
+/** What a dense network's pass gives, read back as plain data (a compute device sends it back as it is). */
+export type DenseOutput =
+  /** Logits at 1/16 of the input, [B, h, w, classes] row-major. */
+  | { task: 'segmentation'; logits: Float32Array; shape: [number, number, number, number] }
+  /** Per anchor: box deltas [B, A, 4] and class logits [B, A, classes] (background first); anchors [A·4] for this input. */
+  | { task: 'detection'; boxDeltas: Float32Array; classLogits: Float32Array; anchors: Float32Array; numClasses: number };
+
+/** Image `sample`'s class map at `height` × `width` from a segmentation pass's logits. */
+export function classMapOf(out: Extract<DenseOutput, { task: 'segmentation' }>, height: number, width: number, sample = 0): IndexMask {
+  const [, h, w, classes] = out.shape;
+  const size = h * w * classes;
+  return { width, height, data: upsampleArgmax(out.logits.subarray(sample * size, (sample + 1) * size), h, w, classes, height, width) };
+}
+
 /** The class of every pixel of `image`, the network run at `size` × `size`. */
 export async function segmentImage(model: DenseForward<tf.Tensor4D>, image: RgbImage, size: number): Promise<IndexMask> {
   const x = await inputTensor(image, size);
   const logits = await model.forward(x);
   x.dispose();
-  const [, h, w, classes] = logits.shape;
+  const shape = logits.shape;
   const data = (await logits.data()) as Float32Array;
   logits.dispose();
-  return { width: image.width, height: image.height, data: upsampleArgmax(data, h, w, classes, image.height, image.width) };
+  return classMapOf({ task: 'segmentation', logits: data, shape }, image.height, image.width);
 }
 
 /** Each class's share of the map's pixels, in label order (one label a class). */
@@ -102,6 +116,21 @@ export function namedDetections(found: readonly Detection[], labels: readonly st
   return found.map((d) => ({ index: d.label, label: labels[d.label], score: d.score, box: d.box }));
 }
 
+/** Image `sample`'s objects scoring above `scoreThreshold` from a detection pass, boxes scaled to `width` × `height` pixels and clipped. */
+export function detectionsOf(out: Extract<DenseOutput, { task: 'detection' }>, width: number, height: number, scoreThreshold: number, sample = 0): Detection[] {
+  if (!(scoreThreshold >= 0 && scoreThreshold < 1)) throw new RangeError(`the score threshold must be in [0, 1), got ${scoreThreshold}`);
+  const anchors = out.anchors.length / 4;
+  const deltas = out.boxDeltas.subarray(sample * anchors * 4, (sample + 1) * anchors * 4);
+  const logits = out.classLogits.subarray(sample * anchors * out.numClasses, (sample + 1) * anchors * out.numClasses);
+  const found = postprocess(logits, deltas, out.anchors, out.numClasses, { ...SSD_POSTPROCESS, scoreThreshold });
+  const clip = (v: number, max: number) => Math.min(max, Math.max(0, v * max));
+  return Array.from(found.scores, (score, i) => ({
+    box: [clip(found.boxes[4 * i], width), clip(found.boxes[4 * i + 1], height), clip(found.boxes[4 * i + 2], width), clip(found.boxes[4 * i + 3], height)],
+    label: found.labels[i],
+    score,
+  }));
+}
+
 /** The objects `model` finds in `image` at `size` × `size` with a score above `scoreThreshold`, in post-processing's order. */
 export async function detectImage(model: DenseForward<DetectorOutput> & { numClasses: number }, image: RgbImage, size: number, scoreThreshold: number): Promise<Detection[]> {
   if (!(scoreThreshold >= 0 && scoreThreshold < 1)) throw new RangeError(`the score threshold must be in [0, 1), got ${scoreThreshold}`);
@@ -110,12 +139,6 @@ export async function detectImage(model: DenseForward<DetectorOutput> & { numCla
   x.dispose();
   const [deltas, logits] = await Promise.all([out.boxDeltas.data(), out.classLogits.data()]);
   tf.dispose([out.boxDeltas, out.classLogits]);
-  const found = postprocess(logits as Float32Array, deltas as Float32Array, out.anchors, model.numClasses, { ...SSD_POSTPROCESS, scoreThreshold });
-  const { width, height } = image;
-  const clip = (v: number, max: number) => Math.min(max, Math.max(0, v * max));
-  return Array.from(found.scores, (score, i) => ({
-    box: [clip(found.boxes[4 * i], width), clip(found.boxes[4 * i + 1], height), clip(found.boxes[4 * i + 2], width), clip(found.boxes[4 * i + 3], height)],
-    label: found.labels[i],
-    score,
-  }));
+  const dense = { task: 'detection', boxDeltas: deltas as Float32Array, classLogits: logits as Float32Array, anchors: out.anchors, numClasses: model.numClasses } as const;
+  return detectionsOf(dense, image.width, image.height, scoreThreshold);
 }

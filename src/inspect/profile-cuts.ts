@@ -6,10 +6,10 @@
 // part or layer is charged T_k − T_(k−1): the read-back's latency, in both, cancels out, and nothing stalls the
 // pass midway. The price is a pass per boundary, half a full pass on average.
 import * as tf from '@tensorflow/tfjs';
-import type { Model } from '../model/index.ts';
+import type { AnyNetwork } from '../model/networks.ts';
 import type { Probe } from '../model/types.ts';
 import { median } from '../util/median.ts';
-import { firstElement, profileInput, summarise, timingProbe, type Profile, type ProfileOptions, type Sample } from './profile.ts';
+import { firstElement, passOutput, profileInput, summarise, timingProbe, type Profile, type ProfileOptions, type Sample } from './profile.ts';
 
 /** The probe calls of one pass, in order, as timingProbe receives them (tensors replaced by their ids). */
 type Call =
@@ -34,7 +34,7 @@ const CUT = Symbol('cut');
 const NO_TENSOR = null as unknown as tf.Tensor;
 
 /** Profiles `model` like profileModel (same input, warm-up, runs and result), timing each boundary by a cut. */
-export async function profileModelByCuts(model: Model, opts: ProfileOptions = {}): Promise<Profile> {
+export async function profileModelByCuts(model: AnyNetwork, opts: ProfileOptions = {}): Promise<Profile> {
   const { imageSize, batch, runs, warmup, x } = profileInput(opts);
   const clock = opts.clock ?? (() => performance.now());
   try {
@@ -43,12 +43,12 @@ export async function profileModelByCuts(model: Model, opts: ProfileOptions = {}
     // boundary's slice, so their shaders are compiled before anything is timed.
     const calls: Call[] = [];
     const ids: number[] = [];
-    const first = model.forward(x, { probe: boundaries((t) => { ids.push(t.id); tf.dispose(firstElement(t)); }, calls) });
+    const first = passOutput(model, x, boundaries((t) => { ids.push(t.id); tf.dispose(firstElement(t)); }, calls));
     await first.data();
     first.dispose();
     const plain = async (): Promise<number> => {
       const start = clock();
-      const y = model.forward(x);
+      const y = passOutput(model, x);
       await y.data();
       const ms = clock() - start;
       y.dispose();
@@ -59,7 +59,7 @@ export async function profileModelByCuts(model: Model, opts: ProfileOptions = {}
       let kept: tf.Tensor | null = null;
       const start = clock();
       try {
-        model.forward(x, { probe: boundaries((t) => { if (seen++ === k) { kept = tf.keep(firstElement(t)); throw CUT; } }) }).dispose();
+        passOutput(model, x, boundaries((t) => { if (seen++ === k) { kept = tf.keep(firstElement(t)); throw CUT; } })).dispose();
       } catch (e) {
         if (e !== CUT) throw e;
       }

@@ -10,8 +10,11 @@
 // end-to-end time is measured without any. Where a synchronous read does not wait (webgpu), profile-cuts.ts
 // times the same boundaries another way.
 import * as tf from '@tensorflow/tfjs';
-import type { Model } from '../model/index.ts';
-import { PART_NAMES, type PartName, type Probe } from '../model/types.ts';
+import { DetectionModel } from '../model/detection.ts';
+import { createNetwork, type AnyNetwork } from '../model/networks.ts';
+import { blockLabel } from '../model/registry/labels.ts';
+import { familyOf, type NetworkName } from '../model/registry/index.ts';
+import type { Probe } from '../model/types.ts';
 import type { ProfileResult } from '../protocol/contract.ts';
 import { imageTensor, randomImage } from './tensor-image.ts';
 import { median } from '../util/median.ts';
@@ -40,8 +43,27 @@ export interface ProfileOptions {
 export interface Sample {
   ms: number;
   macs: number;
-  parts: Map<PartName, number>;
+  /** Each part's time, in the order the pass ran them (a MobileViT block's, DeepLabv3's ASPP branches). */
+  parts: Map<string, number>;
   layers: number[];
+}
+
+/**
+ * The network a profile times: latency does not depend on the weights, so a seeded random init with its family's
+ * default outputs (ImageNet's 1000 classes, VOC's 21, COCO's 81).
+ */
+export function networkToProfile(name: NetworkName): AnyNetwork {
+  const family = familyOf(name);
+  if (!family) throw new RangeError(`unknown network "${name}"`);
+  return createNetwork(name, family.defaultClasses, 0);
+}
+
+/**
+ * One inference pass's output as one tensor, whatever the network: a classifier's logits, a segmentation network's
+ * logits at 1/16, a detector's deltas and logits side by side (DetectionModel.joined).
+ */
+export function passOutput(model: AnyNetwork, x: tf.Tensor4D, probe?: Probe): tf.Tensor {
+  return model instanceof DetectionModel ? model.joined(x, { probe }) : model.forward(x, { probe });
 }
 
 /** The first element of `t`: what a boundary reads back. */
@@ -106,17 +128,18 @@ export function profileInput(opts: ProfileOptions) {
 }
 
 /** The profile from every run's samples (medians per block, part and layer) and end-to-end times. */
-export function summarise(model: Model, shape: { imageSize: number; batch: number; runs: number }, totals: number[], perRun: Sample[][],
+export function summarise(model: AnyNetwork, shape: { imageSize: number; batch: number; runs: number }, totals: number[], perRun: Sample[][],
   timing: NonNullable<Profile['timing']>): Profile {
   const timings = model.blocks().map((info, b): BlockTiming => {
     const samples = perRun.map((r) => r[b]);
-    const parts = info.kind !== 'mobilevit' ? [] : PART_NAMES.map((name): PartTiming => {
+    const parts = [...samples[0].parts.keys()].map((name): PartTiming => {
       const ms = median(samples.map((s) => s.parts.get(name)!));
-      if (name !== 'transformer') return { name, ms };
+      if (name !== 'transformer' || info.kind !== 'mobilevit') return { name, ms };
       const layers = samples[0].layers.map((_, l) => median(samples.map((s) => s.layers[l])));
       return { name, ms, layers };
     });
-    return { name: info.name, kind: info.kind, ms: median(samples.map((s) => s.ms)), params: info.params, macs: samples[0].macs, parts };
+    const label = blockLabel(model.variant, info.name);
+    return { name: info.name, ...(label === undefined ? {} : { label }), kind: info.kind, ms: median(samples.map((s) => s.ms)), params: info.params, macs: samples[0].macs, parts };
   });
   return {
     variant: model.variant,
@@ -132,12 +155,12 @@ export function summarise(model: Model, shape: { imageSize: number; batch: numbe
 }
 
 /** Profiles `model` on a seeded random batch: `warmup` unmeasured passes, then the median of `runs`. */
-export function profileModel(model: Model, opts: ProfileOptions = {}): Profile {
+export function profileModel(model: AnyNetwork, opts: ProfileOptions = {}): Profile {
   const { imageSize, batch, runs, warmup, x } = profileInput(opts);
   const clock = opts.clock ?? (() => performance.now());
   const plain = (): number => {
     const start = clock();
-    const y = model.forward(x);
+    const y = passOutput(model, x);
     y.dataSync();
     const ms = clock() - start;
     y.dispose();
@@ -148,14 +171,14 @@ export function profileModel(model: Model, opts: ProfileOptions = {}): Profile {
   const probed = (): Sample[] => {
     const samples: Sample[] = [];
     syncs = 0;
-    model.forward(x, { probe: timingProbe(samples, mark) }).dispose();
+    passOutput(model, x, timingProbe(samples, mark)).dispose();
     return samples;
   };
   // One boundary's synchronisation with nothing queued: the slice kernel and 1-element read-back of a pass's
   // output, already computed. (Not of the input: on a GPU its slice is a shader no boundary uses, and the
   // first use of a shader compiles it.)
   const idleSyncs = (n: number): number[] => {
-    const y = model.forward(x);
+    const y = passOutput(model, x);
     try {
       sync(y);
       return Array.from({ length: n }, () => {

@@ -3,7 +3,7 @@
 // with respect to the input image, |∂/∂x| summed over the three input channels, normalised to a
 // maximum of 1, is the field. Eval mode (BatchNorm running statistics), same forward pass as training.
 import * as tf from '@tensorflow/tfjs';
-import type { Model } from '../model/index.ts';
+import type { AnyNetwork } from '../model/networks.ts';
 import type { BlockInfo } from '../model/types.ts';
 
 /** Fractions of input pixels at or above these fractions of the field's maximum. */
@@ -46,19 +46,23 @@ export function fieldStats(field: Float32Array): { coverage: number; support: nu
   return { coverage: covered / field.length, support: supported / field.length };
 }
 
-/** The blocks a field can be measured after: those with a spatial output (all but the classifier). */
-export function spatialBlocks(model: Model): BlockInfo[] {
+/**
+ * The blocks a field can be measured after: those on the network's one path from the image with a spatial output
+ * (all but the heads: a classifier's, DeepLabv3's 1×1 classifier, SSDLite's per-level heads, which read a level
+ * each rather than the block before them).
+ */
+export function spatialBlocks(model: AnyNetwork): BlockInfo[] {
   return model.blocks().filter((b) => b.kind !== 'head');
 }
 
 /** |∂ location sum / ∂ x| summed over the input channels [H, W], with where the location is (see receptiveField). */
-function fieldTensor(model: Model, x: tf.Tensor4D, block: BlockInfo, location?: [number, number]) {
+function fieldTensor(model: AnyNetwork, x: tf.Tensor4D, block: BlockInfo, location?: [number, number]) {
   if (x.shape[0] !== 1) throw new RangeError(`the receptive field takes one image, got a batch of ${x.shape[0]}`);
   if (block.kind === 'head') throw new RangeError(`block ${block.index} (${block.name}) is the classifier: it has no spatial output`);
   let featureSize: [number, number] = [0, 0];
   let at: [number, number] = [0, 0];
   const locationSum = (input: tf.Tensor): tf.Scalar => {
-    const out = model.forwardUntil(input as tf.Tensor4D, block.name) as tf.Tensor4D;
+    const out = model.forwardUntil(input as tf.Tensor4D, block.name, { differentiable: true }) as tf.Tensor4D;
     featureSize = [out.shape[1], out.shape[2]];
     at = location ?? [Math.floor(featureSize[0] / 2), Math.floor(featureSize[1] / 2)];
     if (!at.every((v, i) => Number.isInteger(v) && v >= 0 && v < featureSize[i]))
@@ -78,7 +82,7 @@ function fieldTensor(model: Model, x: tf.Tensor4D, block: BlockInfo, location?: 
  * defaults to the centre of the block's feature map, (⌊h/2⌋, ⌊w/2⌋). Runs the network only up to
  * that block.
  */
-export function receptiveField(model: Model, x: tf.Tensor4D, block: BlockInfo, location?: [number, number]): ReceptiveField {
+export function receptiveField(model: AnyNetwork, x: tf.Tensor4D, block: BlockInfo, location?: [number, number]): ReceptiveField {
   const { magnitude, finish } = fieldTensor(model, x, block, location);
   try {
     return finish(magnitude.dataSync() as Float32Array);
@@ -91,7 +95,7 @@ export function receptiveField(model: Model, x: tf.Tensor4D, block: BlockInfo, l
  * The same, read back asynchronously: on webgpu a synchronous read goes through canvases, which SwiftShader
  * answered with zeros (an all-zero field); the device kernel uses this one.
  */
-export async function receptiveFieldAsync(model: Model, x: tf.Tensor4D, block: BlockInfo, location?: [number, number]): Promise<ReceptiveField> {
+export async function receptiveFieldAsync(model: AnyNetwork, x: tf.Tensor4D, block: BlockInfo, location?: [number, number]): Promise<ReceptiveField> {
   const { magnitude, finish } = fieldTensor(model, x, block, location);
   try {
     return finish(new Float32Array((await magnitude.data()) as Float32Array));
@@ -101,7 +105,7 @@ export async function receptiveFieldAsync(model: Model, x: tf.Tensor4D, block: B
 }
 
 /** Fields after each of `blocks` (network order), reporting progress after each. */
-export function receptiveFields(model: Model, x: tf.Tensor4D, blocks: BlockInfo[], location?: [number, number],
+export function receptiveFields(model: AnyNetwork, x: tf.Tensor4D, blocks: BlockInfo[], location?: [number, number],
   onProgress?: (done: number, total: number) => void): ReceptiveField[] {
   return blocks.map((b, i) => {
     const field = receptiveField(model, x, b, location);

@@ -3,6 +3,8 @@
 import type { AttentionResult, Prediction, ReceptiveFieldResult } from '../protocol/contract.ts';
 import { attentionOverlayScale, type AttentionAnswer } from './attention.ts';
 import type { AttentionCapture } from './capture.ts';
+import { densePicture, densePrediction } from './dense-attention.ts';
+import { classColour } from './dense-draw.ts';
 import { heatmapPng, imagePng, overlayPng, pngDataUrl, type HeatmapScale, type RgbImage } from './overlay.ts';
 import type { ReceptiveField } from './receptive-field.ts';
 
@@ -18,8 +20,12 @@ export function topK(probs: Float32Array, numClasses: number, labels: string[] |
     .map((index) => ({ index, label: labels?.[index] ?? String(index), prob: Math.min(1, Math.max(0, row[index])) }));
 }
 
-/** `image` is the input the model saw (height × width × 3 in [0, 1]). */
-export async function attentionResult(answer: AttentionAnswer, capture: AttentionCapture, image: RgbImage, labels: string[] | null, recordedImageSize: number | null): Promise<AttentionResult> {
+/**
+ * `image` is the input the model saw (height × width × 3 in [0, 1]); a dense network's prediction of the same pass
+ * is drawn over it, its boxes above `scoreThreshold`.
+ */
+export async function attentionResult(answer: AttentionAnswer, capture: AttentionCapture, image: RgbImage, labels: string[] | null, recordedImageSize: number | null,
+  scoreThreshold: number): Promise<AttentionResult> {
   return {
     block: answer.block,
     layer: answer.layer,
@@ -34,7 +40,17 @@ export async function attentionResult(answer: AttentionAnswer, capture: Attentio
     recordedImageSize,
     blocks: capture.summaries.map(({ index, name, layers, heads, grid, patch }) => ({ index, name, layers, heads, grid, patch })),
     top5: topK(capture.probs, capture.numClasses, labels),
+    ...(capture.dense ? { dense: await denseResult(capture.dense, image, labels, scoreThreshold) } : {}),
   };
+}
+
+/** A dense network's prediction in the contract's shape: the picture, and the classes present or the boxes, with their colours. */
+async function denseResult(out: NonNullable<AttentionCapture['dense']>, image: RgbImage, labels: string[] | null, scoreThreshold: number): Promise<NonNullable<AttentionResult['dense']>> {
+  const p = densePrediction(out, image, labels, scoreThreshold);
+  const picture = pngDataUrl(await densePicture(p, image));
+  return p.task === 'segmentation'
+    ? { task: 'segmentation', picture, classes: p.classes.filter((c) => c.share > 0).map((c) => ({ ...c, colour: classColour(c.index) })) }
+    : { task: 'detection', picture, scoreThreshold, detections: p.detections.map((d) => ({ ...d, colour: classColour(d.index) })) };
 }
 
 export async function receptiveFieldResult(fields: ReceptiveField[]): Promise<ReceptiveFieldResult> {

@@ -106,8 +106,8 @@ function runConv(c: ConvParts, x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Ten
   // Training takes the plain ops: their gradient computes dx only where something upstream needs it, where the
   // fused ops' computes dx and the filter gradient together (for the stem: an image gradient nobody reads,
   // 53 + 36 ms of an XXS step at 128 px, batch 32, on wasm).
-  // A dilated convolution trains as per-tap products (atrous.ts): TF.js has no gradient for dilation.
-  const y = ctx.training && dilations > 1 && !s.depthwise
+  // A dilated convolution trains (or is differentiated) as per-tap products (atrous.ts): TF.js has no gradient for dilation.
+  const y = (ctx.training || ctx.differentiable) && dilations > 1 && !s.depthwise
     ? applyActivation(addBias(atrousConvTaps(x, filter, s.stride, c.pad, dilations), bias), activation)
     : ctx.training && activation === 'linear'
     ? addBias(s.depthwise ? tf.depthwiseConv2d(x, filter, s.stride, c.pad, 'NHWC', dilations) : tf.conv2d(x, filter, s.stride, c.pad, 'NHWC', dilations), bias)

@@ -40,8 +40,11 @@ export interface PatchGrid {
 export interface Probe {
   blockStart?(block: BlockInfo, input: tf.Tensor4D): void;
   blockEnd?(block: BlockInfo, output: tf.Tensor): void;
-  /** After each part of a MobileViT block (unfold/transformer output is [B·P, N, d]). */
-  partEnd?(block: BlockInfo, part: PartName, output: tf.Tensor): void;
+  /**
+   * After each part of a block split into parts: a MobileViT block's PartName (unfold/transformer output is
+   * [B·P, N, d]), DeepLabv3's ASPP branches and projection (deeplabv3.ts asppPartNames).
+   */
+  partEnd?(block: BlockInfo, part: string, output: tf.Tensor): void;
   /** After each transformer layer of a MobileViT block, output [B·P, N, d]. */
   layerEnd?(block: BlockInfo, layer: number, output: tf.Tensor3D): void;
   /** Attention weights of one transformer layer: [B·P, heads, N, N], rows sum to 1. */
@@ -54,6 +57,11 @@ export interface ForwardOptions {
   /** Training mode: BatchNorm uses batch statistics and updates running stats; dropout is active. */
   training?: boolean;
   probe?: Probe;
+  /**
+   * A gradient is taken through this inference-mode pass (a receptive field): dilated convolutions run as per-tap
+   * products as in training (atrous.ts), since TF.js has no gradient for dilation.
+   */
+  differentiable?: boolean;
   /** Seed source for dropout masks, so that a resumed run draws the same masks. */
   nextSeed?: () => number;
 }

@@ -13,7 +13,7 @@ import { FsPath, ImageInput, ModelRef, RunId, VariantName } from './common.ts';
 import { ScanSummary, Thumbnail, ValFraction } from './datasets.ts';
 import { DeviceSpeeds, KeptRuntime } from './devices.ts';
 import { Cell, int } from './fields.ts';
-import { AttentionResult, EvalResult, PredictResult, ProfileResult, ReceptiveFieldResult } from './inspection.ts';
+import { AttentionResult, EvalResult, NetworkName, PredictResult, ProfileResult, ReceptiveFieldResult } from './inspection.ts';
 import { ExportFormat, ExportResult, RunDetail, RunNotes, RunStatus, RunSummary, RunTag } from './runs.ts';
 import { TrainEvent, TrainSettings } from './training.ts';
 import { ZooModel, ZooName, ZooPullResult } from './zoo.ts';
@@ -143,7 +143,7 @@ export const requests = {
   },
   'inspect.profile': {
     params: z.object({
-      variant: VariantName,
+      variant: NetworkName,
       imageSize: int(MIN_INPUT_SIZE, MAX_INPUT_SIZE).default(256),
       batch: int(1, 256).default(1),
       runs: int(1, 1000).default(10),

@@ -1,7 +1,7 @@
 // The contract's inspection domain: evaluation, predictions, attention, receptive fields and profiles.
 import { z } from 'zod';
-import { PART_NAMES } from '../model/types.ts';
-import { DisplayDataUrl, Prediction, RunId, VariantName } from './common.ts';
+import { NETWORK_NAMES, type NetworkName as RegistryName } from '../model/registry/index.ts';
+import { DisplayDataUrl, Prediction, RunId } from './common.ts';
 import { INFERENCE_RUNTIMES } from './devices.ts';
 import { finite, prob } from './fields.ts';
 
@@ -189,7 +189,17 @@ export const AttentionResult = z.object({
   imageSize: z.number().int(),
   recordedImageSize,
   blocks: z.array(AttentionBlockInfo),
+  /** A classifier's five most probable classes; empty for a segmentation or detection network (see `dense`). */
   top5: z.array(Prediction),
+  /**
+   * A segmentation or detection network's prediction from the same forward pass, drawn over `image` (the input as
+   * the model saw it, imageSize square): its class map (background left clear) with each class's share, or its boxes
+   * above the score threshold, in `image`'s pixels.
+   */
+  dense: z.discriminatedUnion('task', [
+    z.object({ task: z.literal('segmentation'), picture: DisplayDataUrl, classes: SegmentPredictResult.shape.classes }),
+    z.object({ task: z.literal('detection'), picture: DisplayDataUrl, scoreThreshold: prob, detections: DetectPredictResult.shape.detections }),
+  ]).optional(),
 });
 export type AttentionResult = z.infer<typeof AttentionResult>;
 
@@ -212,9 +222,11 @@ export const ReceptiveFieldResult = z.object({
 });
 export type ReceptiveFieldResult = z.infer<typeof ReceptiveFieldResult>;
 
-export const PartName = z.enum(PART_NAMES);
+/** Any network of the registry: classifiers, DeepLabv3 and SSDLite networks (all are profiled). */
+export const NetworkName = z.enum(NETWORK_NAMES as [RegistryName, ...RegistryName[]]);
+export type NetworkName = z.infer<typeof NetworkName>;
 export const ProfileResult = z.object({
-  variant: VariantName,
+  variant: NetworkName,
   backend: z.string(),
   imageSize: z.number().int(),
   batch: z.number().int(),
@@ -231,8 +243,13 @@ export const ProfileResult = z.object({
     ms: finite,
     params: z.number().int(),
     macs: z.number(),
-    // inspect (issue 5): the transformer part also carries each layer's ms.
-    parts: z.array(z.object({ name: PartName, ms: finite, layers: z.array(finite).optional() })),
+    /** The family's name for a block of its head (the registry's blockLabels): 'ASPP…', 'Head of level 1 (stride 16)'. */
+    label: z.string().optional(),
+    /**
+     * A block split into parts, in the order the pass runs them: a MobileViT block's (model/types.ts PART_NAMES; the
+     * transformer part also carries each layer's ms), DeepLabv3's ASPP branches and projection.
+     */
+    parts: z.array(z.object({ name: z.string(), ms: finite, layers: z.array(finite).optional() })),
   })),
   /** The device that measured it, in a user's words (device/describe.ts), e.g. a software WebGPU adapter. */
   device: z.string().optional(),

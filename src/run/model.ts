@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import type { RecordedPreprocessing } from '../protocol/recipe.ts';
 import { denseNetworkFromFile, denseNetworkFromWeights, type DenseNetwork } from '../model/dense-from-file.ts';
 import { modelFromWeights } from '../model/from-file.ts';
-import { parseVariant, taskOf, type NetworkName } from '../model/registry/index.ts';
+import { familyOf, parseVariant, taskOf, type NetworkName } from '../model/registry/index.ts';
+import { createNetwork } from '../model/networks.ts';
 import { zooEntryOfSource } from '../zoo/zoo.ts';
 import { createModel, type Model } from '../model/index.ts';
 import { loadWeightsFile, readWeightsFile } from '../model/weights-file.ts';
@@ -126,4 +127,28 @@ function denseFromRun(dir: string, run: RunRecord, checkpoint?: CheckpointKind):
     model: network, labels, imageSize: run.settings.imageSize, evalCrop: null, interpolation: null,
     source: `${found.path} (${found.kind} checkpoint)`, notes: report.notes,
   };
+}
+
+/**
+ * A segmentation or detection network's input for inspection: bilinear like its references, and no crop beyond the
+ * square (crop 1: the shorter side resized to the input size, the centre square kept), not a classifier's 0.9.
+ */
+export const DENSE_INPUT = { evalCrop: 1, interpolation: 'bilinear' } as const;
+
+/** Either network: what the inspections (attention, receptive fields) load. */
+export type LoadedNetwork = LoadedModel | LoadedDense;
+
+/**
+ * The network a source names, whatever its task: a run by the task it recorded, a variant by its family. A
+ * segmentation or detection network without weights is a seeded random init with its family's classes (what a
+ * classifier without weights is too), with its input made as DENSE_INPUT says.
+ */
+export function loadNetwork(src: ModelSource): LoadedNetwork {
+  const task = src.run !== undefined ? readRun(src.run).settings.task : taskOf(src.variant ?? '');
+  if (task !== 'segmentation' && task !== 'detection') return loadModel(src);
+  if (src.run !== undefined || src.weights !== undefined) return { ...loadDenseModel(src), ...DENSE_INPUT };
+  const name = src.variant as NetworkName;
+  const seed = src.seed ?? 0;
+  const model = createNetwork(name, src.numClasses ?? familyOf(name)!.defaultClasses, seed) as DenseNetwork;
+  return { model, labels: null, imageSize: DENSE_IMAGE_SIZE[task], ...DENSE_INPUT, source: `random init (seed ${seed})`, notes: [] };
 }

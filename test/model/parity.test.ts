@@ -45,7 +45,7 @@ describe.each(['cpu', 'wasm'])('parity with timm on %s', (backend) => {
     const out = model.forward(x, {
       probe: {
         blockEnd: (b, t) => { if (blockNames[b.name]) got.set(blockNames[b.name], t.dataSync() as Float32Array); },
-        partEnd: (b, part, t) => { if (b.name === 'stages.2.1' && partNames[part]) got.set(`stage2_mvit_${partNames[part]}`, t.dataSync() as Float32Array); },
+        partEnd: (b, part, t) => { if (b.name === 'stages.2.1' && partNames[part as PartName]) got.set(`stage2_mvit_${partNames[part as PartName]}`, t.dataSync() as Float32Array); },
       },
     });
     out.dispose();

@@ -134,7 +134,7 @@ describe('a variant added to the registry alone', () => {
     }
 
     it('the Train, Latency and Attention pickers list it with its label; run rows show its labels', async () => {
-      const { attentionNetworks, taskNetworks, trainableNetworks } = await import('../../renderer/src/lib/networks.ts');
+      const { attentionNetworks, profiledNetworks, taskNetworks, trainableNetworks } = await import('../../renderer/src/lib/networks.ts');
       const { variantLabel, variantShort } = await import('../../renderer/src/lib/format.ts');
       const train = await options(trainableNetworks());
       expect(train).toContain(`<option value="${MADE_UP}">MobileViT-Made-Up</option>`);
@@ -142,6 +142,9 @@ describe('a variant added to the registry alone', () => {
       expect(train).not.toContain('deeplabv3'); // a classification run's picker: classifiers only
       expect(await options(taskNetworks('classification'))).toBe(train);
       expect(await options(taskNetworks('segmentation'))).toContain('<option value="deeplabv3_mobilevit_xxs">');
+      const profiled = await options(profiledNetworks()); // latency: every network
+      expect(profiled).toContain(`<option value="${MADE_UP}">MobileViT-Made-Up</option>`);
+      expect(profiled).toContain('<option value="ssdlite_mobilevit_xxs">');
       const attention = await options(attentionNetworks());
       expect(attention).toContain(`<option value="${MADE_UP}">MobileViT-Made-Up</option>`);
       expect(attention).not.toContain('mobilenet_v2'); // no attention to show
@@ -150,7 +153,7 @@ describe('a variant added to the registry alone', () => {
       const form = uses('components/TrainSettingsForm.svelte'); // the run's task picks the list
       expect(form).toMatch(/const networks = \$derived\(taskNetworks\(f\.task\)\);/);
       expect(form).toMatch(/data-testid="train-variant">\s*<NetworkOptions \{networks\} \/>/);
-      expect(uses('views/LatencyView.svelte')).toMatch(/data-testid="latency-variant">\s*<NetworkOptions networks=\{trainableNetworks\(\)\} \/>/);
+      expect(uses('views/LatencyView.svelte')).toMatch(/data-testid="latency-variant">\s*<NetworkOptions networks=\{profiledNetworks\(\)\} \/>/);
       expect(uses('views/AttentionView.svelte')).toMatch(/<select id="a-variant"[^>]*>\s*<NetworkOptions networks=\{attentionNetworks\(\)\} \/>/);
       expect([variantLabel(MADE_UP), variantShort(MADE_UP), variantShort('mobilenet_v2'), variantLabel('unknown')]).toEqual(['MobileViT-Made-Up', 'MU', 'MNv2', 'unknown']);
     });

@@ -2,9 +2,14 @@
 // variant added to the registry appears in every picker without an edit here.
 import { NETWORKS, type NetworkChoice, type TaskName } from '../../../src/protocol/contract.ts';
 
-/** The classifiers: what the Latency view profiles. */
+/** The classifiers: what a classification run trains. */
 export function trainableNetworks(): NetworkChoice[] {
   return taskNetworks('classification');
+}
+
+/** Every network, DeepLabv3 and SSDLite too: what the Latency view profiles. */
+export function profiledNetworks(): readonly NetworkChoice[] {
+  return NETWORKS;
 }
 
 /** The networks a run of `task` trains: classifiers, DeepLabv3 or SSDLite networks. */

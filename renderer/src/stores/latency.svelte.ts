@@ -2,7 +2,7 @@
 // engine's own process, TF.js on the engine's compute device when that is another one (a Chromium page or
 // worker threads, which 'auto' may pick for training), and onnxruntime on the ONNX export — shows the fastest
 // by default, and MobileNetV2 (the paper's baseline) at the same size on the path shown.
-import type { AppInfo, ProfileResult, VariantName } from '../../../src/protocol/contract.ts';
+import type { AppInfo, NetworkName, ProfileResult } from '../../../src/protocol/contract.ts';
 import { toProblem, type Problem } from '../lib/errors.ts';
 import { studio } from './studio.svelte.ts';
 
@@ -39,7 +39,7 @@ export function inferencePaths(info: AppInfo | null): InferencePath[] {
 const requestFor = (path: PathId) => (path === 'onnxruntime' ? { runtime: 'onnxruntime' as const } : { runtime: 'tfjs' as const, device: path });
 
 class Latency {
-  variant = $state<VariantName>('mobilevit_xxs');
+  variant = $state<NetworkName>('mobilevit_xxs');
   imageSize = $state(256);
   batch = $state(1);
   runs = $state(10);

@@ -1,17 +1,19 @@
 // `attention`: where one patch of an image attends across all patches, in one MobileViT block (one
 // layer or rolled out over its layers), from the model's own forward pass on the compute device --backend names
-// (this process, or webgpu / webgl / wasm-threads in a Chromium page).
+// (this process, or webgpu / webgl / wasm-threads in a Chromium page). A segmentation or detection network's
+// backbone has the same blocks; its class map or boxes from the same pass are printed and drawn beside it.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { asUsage, UsageError, type ParsedFlags } from '../args.ts';
 import type { CliCommand, CliIO } from '../command.ts';
-import { DEVICE_FLAG, JSON_FLAG, VARIANT_FLAG, inputSize, variantFlag, withDevice } from '../common.ts';
+import { DEVICE_FLAG, JSON_FLAG, NETWORK_FLAG, inputSize, networkFlag, withDevice } from '../common.ts';
 import type { AttentionQuery } from '../../inspect/attention-math.ts';
 import type { AttentionAnswer } from '../../inspect/attention.ts';
 import { parseCell, parseCellOrMean, parseIndexOrMean } from '../../inspect/args.ts';
 import { modelSourceFlags, RUN_FLAG } from '../weights.ts';
 import { INFERENCE_FLAGS, explicitPreprocessing } from '../preprocessing-flags.ts';
 import type { Prediction } from '../../protocol/contract.ts';
+import type { DensePrediction } from '../../inspect/dense-attention.ts';
 
 interface Request {
   block: number;
@@ -40,19 +42,38 @@ function parseRequest(flags: ParsedFlags): Request {
   }));
 }
 
-function toJson(a: AttentionAnswer, top5: Prediction[], files: string[]) {
+/** A dense network's prediction as the JSON shows it: the classes present in the map, or the boxes. */
+function denseJson(d: DensePrediction | null) {
+  if (d === null) return {};
+  return d.task === 'segmentation'
+    ? { classes: d.classes.filter((c) => c.share > 0) }
+    : { score_threshold: d.scoreThreshold, detections: d.detections };
+}
+
+function toJson(a: AttentionAnswer, top5: Prediction[], dense: DensePrediction | null, files: string[]) {
   return {
     block: a.block, layer: a.layer, head: a.head, patch: a.patch, pixel: a.pixel, grid: a.grid, map: a.map,
-    block_name: a.blockName, patch_size: a.patchSize, feature_size: a.featureSize, image_size: a.imageSize, top5, files,
+    block_name: a.blockName, patch_size: a.patchSize, feature_size: a.featureSize, image_size: a.imageSize, top5, ...denseJson(dense), files,
   };
 }
 
-function printText(io: CliIO, a: AttentionAnswer, top5: Prediction[], files: string[]): void {
+function printPrediction(io: CliIO, top5: Prediction[], dense: DensePrediction | null): void {
+  if (dense === null) io.out(`top-5: ${top5.map((p) => `${p.label} ${(p.prob * 100).toFixed(1)}%`).join(', ')}`);
+  else if (dense.task === 'segmentation') {
+    const present = dense.classes.filter((c) => c.share > 0).sort((p, q) => q.share - p.share);
+    io.out(`class map: ${present.map((c) => `${c.label} ${(c.share * 100).toFixed(1)}%`).join(', ')}`);
+  } else {
+    io.out(`${dense.detections.length} box${dense.detections.length === 1 ? '' : 'es'} above ${dense.scoreThreshold}` +
+      dense.detections.map((d) => `\n  ${d.label} ${d.score.toFixed(3)} at ${d.box.map((v) => v.toFixed(1)).join(', ')}`).join(''));
+  }
+}
+
+function printText(io: CliIO, a: AttentionAnswer, top5: Prediction[], dense: DensePrediction | null, files: string[]): void {
   const layer = a.layer === null ? 'rollout over all layers' : `layer ${a.layer}`;
   const pixel = a.pixel === 'mean' ? 'mean over the patch pixels' : `pixel ${a.pixel.join(',')}`;
   io.out(`block ${a.block} (${a.blockName}), ${layer}, head ${a.head}, patch ${a.patch.join(',')}, ${pixel}`);
   io.out(`grid ${a.grid.join('×')} patches of ${a.patchSize.join('×')} over a ${a.featureSize.join('×')} feature map; image ${a.imageSize.join('×')} px`);
-  io.out(`top-5: ${top5.map((p) => `${p.label} ${(p.prob * 100).toFixed(1)}%`).join(', ')}`);
+  printPrediction(io, top5, dense);
   // Relative to uniform attention (1/N), which reads the same at every grid size.
   const n = a.grid[0] * a.grid[1];
   io.out(`attention × ${n} (1.00 = uniform over the ${n} patches; * marks the query patch):`);
@@ -64,9 +85,9 @@ export const command: CliCommand = {
   name: 'attention',
   summary: 'where a patch attends across the image in a MobileViT block (a layer or the rollout)',
   flags: {
-    variant: VARIANT_FLAG,
+    variant: NETWORK_FLAG,
     'num-classes': { type: 'number', description: 'classes of the weights file (default: read from the file)' },
-    weights: { type: 'string', description: 'safetensors with timm or Hugging Face names, or a zoo model (see models list)' },
+    weights: { type: 'string', description: 'safetensors with timm, Hugging Face or ml-cvnets names, a PyTorch checkpoint, or a zoo model (see models list)' },
     run: RUN_FLAG,
     image: { type: 'string', description: 'the image to inspect' },
     ...INFERENCE_FLAGS,
@@ -76,39 +97,49 @@ export const command: CliCommand = {
     head: { type: 'string', description: 'attention head, or mean', default: 'mean' },
     patch: { type: 'string', description: 'query patch row,col in the patch grid' },
     pixel: { type: 'string', description: 'pixel inside the patch ph,pw, or mean', default: 'mean' },
-    out: { type: 'string', description: 'folder for attention.png (overlay) and attention.json' },
+    'score-threshold': { type: 'number', description: 'detection: the boxes shown beside the attention, those scoring above this (default 0.3)' },
+    out: { type: 'string', description: 'folder for attention.png (overlay) and attention.json; for a segmentation or detection network also prediction.png (its class map or boxes)' },
     backend: DEVICE_FLAG,
     json: JSON_FLAG,
   },
   async run(flags, io) {
     const { block, query } = parseRequest(flags);
+    const givenThreshold = flags['score-threshold'] as number | undefined;
+    if (givenThreshold !== undefined && !(givenThreshold >= 0 && givenThreshold < 1)) throw new UsageError(`--score-threshold must be in [0, 1), got "${givenThreshold}"`);
     const explicit = explicitPreprocessing(flags);
     const source = await modelSourceFlags(flags, io); // a zoo name or repo id: pulled when not cached
     return withDevice(flags, io, async ({ device }) => {
-      const [{ inspectOn }, { answerQuery, attentionOverlayScale, findBlock }, { checkBlockIndex }, { loadImage }, { loadModel }, { overlayPng }, { topK }, { inferencePreprocessing }, { checkFits }] =
+      const [{ inspectOn }, { answerQuery, attentionOverlayScale, findBlock }, { checkBlockIndex }, { loadImage }, { loadNetwork }, { overlayPng }, { topK }, { inferencePreprocessing }, { checkFits }, { densePicture, densePrediction }, { Model }, { DEFAULT_SCORE_THRESHOLD }] =
         await Promise.all([import('../../device/inspect.ts'), import('../../inspect/attention.ts'), import('../../inspect/capture.ts'), import('../../inspect/image.ts'),
-          import('../../run/model.ts'), import('../../inspect/overlay.ts'), import('../../inspect/results.ts'), import('../../protocol/recipe.ts'), import('../../device/heap.ts')]);
-      const loaded = asUsage(() => loadModel({ ...source, variant: variantFlag(flags) }));
+          import('../../run/model.ts'), import('../../inspect/overlay.ts'), import('../../inspect/results.ts'), import('../../protocol/recipe.ts'), import('../../device/heap.ts'),
+          import('../../inspect/dense-attention.ts'), import('../../model/model.ts'), import('../../inspect/dense-predict.ts')]);
+      const loaded = asUsage(() => loadNetwork({ ...source, variant: networkFlag(flags) }));
       try {
         asUsage(() => checkBlockIndex(loaded.model, block));
         const pre = inferencePreprocessing(loaded, explicit);
         inputSize(pre.imageSize, 'image-size');
-        checkFits(device, { what: 'attention', variant: loaded.model.variant, size: pre.imageSize, images: 1, kind: 'infer' });
+        // The memory plan is the classifiers' (a dense network's head adds little next to its backbone's attention).
+        if (loaded.model instanceof Model) checkFits(device, { what: 'attention', variant: loaded.model.variant, size: pre.imageSize, images: 1, kind: 'infer' });
         const image = await loadImage(flags.image as string, pre);
         // Only the asked block's weights come back (a large image's first block alone can hold 100 MB).
         const capture = await inspectOn(device, loaded.model, (inspector) => inspector.attention(image, [block]));
         const answer = asUsage(() => answerQuery(findBlock(capture.blocks, block), query, [image.height, image.width]));
         const top5 = topK(capture.probs, capture.numClasses, loaded.labels);
+        const dense = capture.dense && densePrediction(capture.dense, image, loaded.labels, givenThreshold ?? DEFAULT_SCORE_THRESHOLD);
         const files: string[] = [];
         if (flags.out !== undefined) {
           const dir = flags.out as string;
           mkdirSync(dir, { recursive: true });
           files.push(join(dir, 'attention.png'), join(dir, 'attention.json'));
           writeFileSync(files[0], await overlayPng(image, answer.pixelMap, attentionOverlayScale(answer)));
-          writeFileSync(files[1], JSON.stringify(toJson(answer, top5, []), null, 1));
+          writeFileSync(files[1], JSON.stringify(toJson(answer, top5, dense, []), null, 1));
+          if (dense) {
+            files.push(join(dir, 'prediction.png'));
+            writeFileSync(files[2], await densePicture(dense, image));
+          }
         }
-        if (flags.json) io.out(JSON.stringify(toJson(answer, top5, files)));
-        else printText(io, answer, top5, files);
+        if (flags.json) io.out(JSON.stringify(toJson(answer, top5, dense, files)));
+        else printText(io, answer, top5, dense, files);
         return 0;
       } finally {
         loaded.model.dispose();

@@ -4,9 +4,10 @@
 import { positiveInt, UsageError } from '../args.ts';
 import type { CliCommand, CliIO } from '../command.ts';
 import type { ParsedFlags } from '../args.ts';
-import { DEVICE_FLAG, JSON_FLAG, VARIANT_FLAG, fmtInt, fmtMacs, table, variantFlag, inputSize, withDevice } from '../common.ts';
+import { DEVICE_FLAG, JSON_FLAG, NETWORK_FLAG, fmtInt, fmtMacs, table, networkFlag, inputSize, withDevice } from '../common.ts';
 import type { Profile } from '../../inspect/profile.ts';
 import { modelSourceFlags } from '../weights.ts';
+import type { NetworkName } from '../../model/registry/index.ts';
 
 /** The issue's JSON shape (snake_case keys). */
 function toJson(p: Profile) {
@@ -14,7 +15,7 @@ function toJson(p: Profile) {
     variant: p.variant, backend: p.backend, device: p.device ?? null, image_size: p.imageSize, batch: p.batch, runs: p.runs,
     timing: p.timing?.method ?? null, sync_ms: p.timing?.syncMs ?? null, syncs_per_pass: p.timing?.syncs ?? null,
     total_ms: p.totalMs, blocks_ms: p.blocksMs, params: p.params, macs: p.macs,
-    blocks: p.blocks.map((b) => ({ name: b.name, kind: b.kind, ms: b.ms, params: b.params, macs: b.macs, parts: b.parts })),
+    blocks: p.blocks.map((b) => ({ name: b.name, label: b.label ?? null, kind: b.kind, ms: b.ms, params: b.params, macs: b.macs, parts: b.parts })),
   };
 }
 
@@ -24,7 +25,7 @@ function printText(io: CliIO, p: Profile): void {
   const share = (v: number) => `${((v / p.blocksMs) * 100).toFixed(1)}%`;
   const rows: (string | number)[][] = [];
   for (const b of p.blocks) {
-    rows.push([b.name, b.kind, ms(b.ms), share(b.ms), fmtInt(b.params), fmtMacs(b.macs)]);
+    rows.push([b.label ? `${b.name} (${b.label})` : b.name, b.kind, ms(b.ms), share(b.ms), fmtInt(b.params), fmtMacs(b.macs)]);
     for (const part of b.parts) {
       rows.push([`  ${part.name}`, '', ms(part.ms), share(part.ms), '', '']);
       part.layers?.forEach((l, i) => rows.push([`    layer ${i}`, '', ms(l), share(l), '', '']));
@@ -67,11 +68,19 @@ async function profileOnnxRuntime(flags: ParsedFlags, io: CliIO): Promise<number
   });
 }
 
+/** The network a run trained: its settings name the backbone; a segmentation or detection run's checkpoint names the network. */
+async function networkOfRun(run: string): Promise<NetworkName> {
+  const { loadNetwork } = await import('../../run/model.ts');
+  const { model } = loadNetwork({ run });
+  model.dispose();
+  return model.variant;
+}
+
 export const command: CliCommand = {
   name: 'profile',
-  summary: 'per-block latency (MobileViT blocks split into their parts), params and MACs on this machine',
+  summary: 'per-block latency (MobileViT blocks and the ASPP split into their parts), params and MACs on this machine',
   flags: {
-    variant: VARIANT_FLAG,
+    variant: NETWORK_FLAG,
     weights: { type: 'string', description: 'a zoo model, weights file or run folder: profiles its variant (latency does not depend on the values)' },
     run: { type: 'string', description: 'a training run folder: profiles its variant' },
     'image-size': { type: 'number', description: 'input size in pixels', default: 256 },
@@ -86,8 +95,8 @@ export const command: CliCommand = {
   },
   async run(flags, io) {
     if (flags.runtime !== undefined && flags.runtime !== 'tfjs') return profileOnnxRuntime(flags, io);
-    await modelSourceFlags(flags, io); // a run or zoo name gives the variant (a zoo model is pulled when not cached)
-    const variant = variantFlag(flags);
+    const source = await modelSourceFlags(flags, io); // a run or zoo name gives the variant (a zoo model is pulled when not cached)
+    const variant = source.run === undefined ? networkFlag(flags) : await networkOfRun(source.run);
     const imageSize = inputSize(positiveInt(flags, 'image-size')!, 'image-size');
     const batch = positiveInt(flags, 'batch')!;
     const runs = positiveInt(flags, 'runs')!;
@@ -96,15 +105,15 @@ export const command: CliCommand = {
     const clock = flags.clock as string;
     if (clock !== 'wall' && clock !== 'cpu') throw new UsageError(`--clock must be wall or cpu, got "${clock}"`);
     return withDevice(flags, io, async ({ device }) => {
-      const [{ hasCpuClock }, { inspectOn }, { createModel }, { checkFits }] = await Promise.all([
-        import('../../device/device.ts'), import('../../device/inspect.ts'), import('../../model/index.ts'), import('../../device/heap.ts'),
+      const [{ hasCpuClock }, { inspectOn }, { networkToProfile }, { checkFits }, { Model }] = await Promise.all([
+        import('../../device/device.ts'), import('../../device/inspect.ts'), import('../../inspect/profile.ts'), import('../../device/heap.ts'), import('../../model/model.ts'),
       ]);
       if (clock === 'cpu' && !hasCpuClock(device))
         throw new UsageError(`--clock cpu measures single-threaded in-process backends only (wasm, cpu), not ${device.info.name}`);
-      checkFits(device, { what: 'profile', variant, size: imageSize, images: batch, kind: 'infer' });
-      // Latency does not depend on the weights: a seeded random init with ImageNet's 1000 classes.
-      const model = createModel(variant, { numClasses: 1000, seed: 0 });
+      const model = networkToProfile(variant);
       try {
+        // (The memory plan is the classifiers'; a dense network's head adds little next to its backbone.)
+        if (model instanceof Model) checkFits(device, { what: 'profile', variant: model.variant, size: imageSize, images: batch, kind: 'infer' });
         if (!flags.json) io.err(`profiling ${variant}: ${warmup} warm-up and ${runs} timed passes`);
         const p = await inspectOn(device, model, (inspector) => inspector.profile({ imageSize, batch, runs, warmup, clock }));
         if (flags.json) io.out(JSON.stringify(toJson(p)));

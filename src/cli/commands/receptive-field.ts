@@ -1,11 +1,12 @@
 // `receptive-field`: the effective receptive field of one output location after each block (or one),
-// with how much of the image it covers — local before the first MobileViT block, global after it. The gradients
+// with how much of the image it covers — local before the first MobileViT block, global after it. A segmentation
+// or detection network's blocks on its one path from the image are measured too (its ASPP, its extra layers). The gradients
 // are taken on the compute device --backend names (this process, or a Chromium page: webgpu, webgl, wasm-threads).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { positiveInt, UsageError } from '../args.ts';
 import type { CliCommand, CliIO } from '../command.ts';
-import { DEVICE_FLAG, JSON_FLAG, VARIANT_FLAG, table, variantFlag, inputSize, withDevice } from '../common.ts';
+import { DEVICE_FLAG, JSON_FLAG, NETWORK_FLAG, table, networkFlag, inputSize, withDevice } from '../common.ts';
 import { parseCell } from '../../inspect/args.ts';
 import { modelSourceFlags, RUN_FLAG } from '../weights.ts';
 import { INFERENCE_FLAGS, explicitPreprocessing } from '../preprocessing-flags.ts';
@@ -39,9 +40,9 @@ export const command: CliCommand = {
   name: 'receptive-field',
   summary: 'effective receptive field (|∂ output / ∂ input|) of one location after each block, with coverage and support',
   flags: {
-    variant: VARIANT_FLAG,
+    variant: NETWORK_FLAG,
     'num-classes': { type: 'number', description: 'classes of the weights file (default: read from the file)' },
-    weights: { type: 'string', description: 'safetensors with timm or Hugging Face names, a zoo model or a run folder (default: timm-style random init)' },
+    weights: { type: 'string', description: 'safetensors with timm, Hugging Face or ml-cvnets names, a PyTorch checkpoint, a zoo model or a run folder (default: seeded random init)' },
     run: RUN_FLAG,
     image: { type: 'string', description: 'measure on this image (default: a seeded random image)' },
     size: { type: 'number', description: `input size in pixels (default: the run's or zoo model's, else ${RANDOM_IMAGE_SIZE})` },
@@ -56,7 +57,7 @@ export const command: CliCommand = {
   },
   async run(flags, io) {
     const source = await modelSourceFlags(flags, io); // a zoo name or repo id: pulled when not cached
-    const variant = variantFlag(flags);
+    const variant = networkFlag(flags);
     const givenSize = positiveInt(flags, 'size');
     if (givenSize !== undefined) inputSize(givenSize, 'size');
     const explicit = { ...explicitPreprocessing(flags), imageSize: givenSize };
@@ -72,11 +73,12 @@ export const command: CliCommand = {
       throw new UsageError((e as Error).message);
     }
     return withDevice(flags, io, async ({ device }) => {
-      const [{ inspectOn }, { loadImage, randomImage }, { loadModel }, { heatmapPng, overlayPng }, { spatialBlocks }, { FIELD_SCALE }, { inferencePreprocessing }, { checkFits }] = await Promise.all([
+      const [{ inspectOn }, { loadImage, randomImage }, { loadNetwork }, { heatmapPng, overlayPng }, { spatialBlocks }, { FIELD_SCALE }, { inferencePreprocessing }, { checkFits }, { Model }] = await Promise.all([
         import('../../device/inspect.ts'), import('../../inspect/image.ts'), import('../../run/model.ts'), import('../../inspect/overlay.ts'),
         import('../../inspect/receptive-field.ts'), import('../../inspect/results.ts'), import('../../protocol/recipe.ts'), import('../../device/heap.ts'),
+        import('../../model/model.ts'),
       ]);
-      const loaded = loadModel({ ...source, variant, seed });
+      const loaded = loadNetwork({ ...source, variant, seed });
       try {
         const pre = inferencePreprocessing(loaded, { ...explicit, imageSize: explicit.imageSize ?? loaded.imageSize ?? RANDOM_IMAGE_SIZE });
         const size = pre.imageSize;
@@ -85,7 +87,8 @@ export const command: CliCommand = {
         if (blocks.length === 0)
           throw new UsageError(`--block ${flags.block} has no spatial output: blocks are 0..${all.length - 1} (${all.map((b) => b.name).join(', ')})`);
         // A field is a gradient with respect to the image: a backward pass, planned as a training pass of one image.
-        checkFits(device, { what: 'receptive-field', variant, size, images: 1, kind: 'train' });
+        // (The memory plan is the classifiers'; a dense network's head adds little next to its backbone.)
+        if (loaded.model instanceof Model) checkFits(device, { what: 'receptive-field', variant: loaded.model.variant, size, images: 1, kind: 'train' });
         const image: RgbImage = flags.image !== undefined ? await loadImage(flags.image as string, pre) : randomImage(size, seed);
         const source = flags.image !== undefined ? (flags.image as string) : `random image, seed ${seed}`;
         // A location outside the block's feature map is the user's input (a RangeError in this process; a page

@@ -24,6 +24,7 @@ export const DEEPLABV3_MOBILEVIT = denseFamily({
   keys: ['timm', 'transformers'],
   onnx: 'deeplabv3',
   attention: true,
+  blockLabels: { 'segmentation_head.aspp': 'ASPP: four conv branches, image pooling, projection', 'segmentation_head.classifier': 'Classifier (1×1)' },
   variants: [
     { name: 'deeplabv3_mobilevit_xxs', label: 'DeepLabv3-MobileViT-XXS', short: 'DL-XXS', spec: { backbone: MOBILEVIT_XXS } },
     { name: 'deeplabv3_mobilevit_xs', label: 'DeepLabv3-MobileViT-XS', short: 'DL-XS', spec: { backbone: MOBILEVIT_XS } },

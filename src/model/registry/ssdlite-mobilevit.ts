@@ -23,6 +23,13 @@ export const SSDLITE_MOBILEVIT = denseFamily({
   keys: ['timm', 'ml-cvnets'],
   onnx: 'ssdlite',
   attention: true,
+  // The levels' strides at any input size: the backbone's 16 and 32, the extra layers' 64, 128, 256, then global.
+  blockLabels: {
+    'extra_layers.os_64': 'Extra layer → stride 64', 'extra_layers.os_128': 'Extra layer → stride 128',
+    'extra_layers.os_256': 'Extra layer → stride 256', 'extra_layers.os_-1': 'Extra layer → global (1×1)',
+    'ssd_heads.0': 'Head of level 1 (stride 16)', 'ssd_heads.1': 'Head of level 2 (stride 32)', 'ssd_heads.2': 'Head of level 3 (stride 64)',
+    'ssd_heads.3': 'Head of level 4 (stride 128)', 'ssd_heads.4': 'Head of level 5 (stride 256)', 'ssd_heads.5': 'Head of level 6 (global)',
+  },
   variants: [
     { name: 'ssdlite_mobilevit_xxs', label: 'SSDLite-MobileViT-XXS', short: 'SSD-XXS', spec: { backbone: MOBILEVIT_XXS } },
     { name: 'ssdlite_mobilevit_xs', label: 'SSDLite-MobileViT-XS', short: 'SSD-XS', spec: { backbone: MOBILEVIT_XS } },

@@ -65,6 +65,11 @@ interface BaseFamily<T extends Task, E> {
   readonly onnx: T extends 'classification' ? ClassifierOnnxBuilder : DenseOnnxBuilder;
   /** Whether it has attention to inspect (transformer blocks). */
   readonly attention: boolean;
+  /**
+   * Names people read for the blocks its own head adds, by block name (the backbone's blocks go by timm's module
+   * paths): `profile` and the Latency view show them beside the name (labels.ts blockLabel).
+   */
+  readonly blockLabels?: Readonly<Record<string, string>>;
   /** Shown as a baseline to compare with, not as a model of the paper. */
   readonly baseline?: boolean;
   readonly variants: readonly E[];
