@@ -87,5 +87,10 @@ describe('eval.run on segmentation and detection runs', () => {
     expect([r.map, r.ap50, r.ap75, r.loss]).toEqual([here.map, here.ap50, here.ap75, here.loss].map((v) => expect.closeTo(v, 9)));
     expect(r.perClassAp).toHaveLength(classes.length);
     expect(r.precisionAt50).toHaveLength(classes.length);
+    // The images with the most misses (an untrained detector has some), as the task lists them, each with its picture.
+    expect(r.mostMissed.length).toBeGreaterThan(0);
+    expect(r.mostMissed.map(({ thumbnail: _t, ...m }) => m)).toEqual(here.mostMissed);
+    expect([r.missScore, r.imagesWithMisses]).toEqual([here.missScore, here.imagesWithMisses]);
+    for (const m of r.mostMissed) expect(m.thumbnail).toMatch(/^data:image\/\w+;base64,/);
   }, 180_000);
 });
