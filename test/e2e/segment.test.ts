@@ -1,8 +1,8 @@
 // The Segment view end to end in Chromium: a segmentation run trained by the CLI on a generated images-and-masks
 // folder, then in the window an image dropped on the view comes back with its predicted classes over it (the
 // class map at the image's own size), the legend with their shares, and an opacity slider that fades the map;
-// its mask dropped too shows the ground truth beside it and the prediction's scores. The Evaluate view then runs the
-// run's checkpoint over its validation images again (mIoU, accuracies, per-class IoU, the pixel confusion and the
+// its mask dropped too shows the ground truth beside it and the prediction's scores, and the view finds the run's
+// worst validation images. The Evaluate view then runs the run's checkpoint over its validation images again (mIoU, accuracies, per-class IoU, the pixel confusion and the
 // worst images), and a worst image opens in the Segment view with its mask and per-class IoU. With
 // DOCS_SCREENSHOTS=1 (not in CI) the run learns longer and that view is written as docs/images/segment-view.png.
 import { mkdtemp } from 'node:fs/promises';
@@ -59,16 +59,21 @@ describe('the Segment view', () => {
     expect(await truth.evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight])).toEqual([40, 40]);
     expect(await page.getByTestId('segment-scores').textContent()).toMatch(/Against img_001\.png: mIoU \d+(\.\d)? %, pixel accuracy \d+(\.\d)? %/);
     await screenshot(page, 'segment');
+    // The run's worst validation images, found from here: its best checkpoint evaluated.
+    await page.getByTestId('segment-find-worst').click();
+    await page.getByTestId('segment-worst').getByTestId('open-worst').first().waitFor({ timeout: 120_000 });
     expect(problems).toEqual([]);
   }, 180_000);
 
   it('evaluates the run again from the Evaluate view, and opens its worst image in the Segment view', async () => {
     const { page, problems } = studio;
     await page.locator('nav a[href="#/evaluate"]').click();
-    await page.getByTestId('eval-dense-note').waitFor(); // before: the validation its training recorded
-    await page.getByTestId('eval-start').click();
+    await page.getByTestId('pixel-confusion-card').waitFor(); // the Segment view's evaluation, shared
+    const start = page.getByTestId('eval-start');
+    await start.click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="eval-start"]')?.textContent?.trim() === 'Evaluating…');
+    await page.waitForFunction(() => document.querySelector('[data-testid="eval-start"]')?.textContent?.trim() === 'Evaluate', undefined, { timeout: 120_000 });
     const panel = page.getByTestId('eval-task-scores');
-    await page.getByTestId('pixel-confusion-card').waitFor({ timeout: 120_000 });
     expect(await page.getByTestId('eval-dense-note').count()).toBe(0);
     for (const id of ['score-miou', 'score-pixel-accuracy', 'score-mean-class-accuracy']) expect(await panel.getByTestId(id).innerText()).toMatch(/\d+\.\d %/);
     expect(await panel.locator('[data-testid="per-class-scores"] tbody tr').count()).toBe(3);
