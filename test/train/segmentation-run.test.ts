@@ -81,6 +81,10 @@ describe('a short segmentation run', () => {
     expect(r.worstImages).toHaveLength(Math.min(12, r.count));
     expect(r.worstImages.map((w: { miou: number }) => w.miou)).toEqual(r.worstImages.map((w: { miou: number }) => w.miou).sort((a: number, b: number) => a - b));
     for (const w of r.worstImages) expect([existsSync(w.file), existsSync(w.mask)]).toEqual([true, true]);
+    const text: string[] = [];
+    expect(await main(['eval', '--run', dir, '--checkpoint', 'last', '--backend', 'wasm'], { out: (s) => text.push(s), err: () => {} })).toBe(0);
+    expect(text.join('\n')).toContain(`the ${r.worstImages.length} validation images with the lowest mIoU of their own:`);
+    expect(text.join('\n')).toContain(r.worstImages[0].file);
   }, 120_000);
 
   it('resumes after a stop to exactly the run that was never stopped', () => expectExactResume(dir, data, SETTINGS), 300_000);

@@ -68,6 +68,10 @@ export const command: CliCommand = {
       io.out(`${r.source} on ${r.count} validation images of ${r.data} at ${r.imageSize} px`);
       io.out(`loss ${r.loss.toFixed(4)}   mIoU ${pct(r.miou)}   pixel accuracy ${pct(r.pixelAccuracy)}   mean class accuracy ${pct(r.meanClassAccuracy)}\n`);
       io.out(table(['class', 'IoU', 'accuracy'], r.classes.map((c, i) => [c, pct(r.perClassIou[i]), pct(r.perClassAccuracy[i])])));
+      if (r.worstImages.length > 0) {
+        io.out(`\nthe ${r.worstImages.length} validation images with the lowest mIoU of their own:`);
+        io.out(table(['file', 'mIoU', 'pixel accuracy'], r.worstImages.map((w) => [w.file, pct(w.miou), pct(w.pixelAccuracy)])));
+      }
       return 0;
     }
     // A detection run: COCO's mAP, AP50, AP75, AP by box size and per class (its task's evaluation, in this process).
