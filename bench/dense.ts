@@ -8,8 +8,7 @@
 //   2. Training images/s of one network (DeepLabv3 at 256 px, SSDLite at 320 px; MobileViT-XXS's by default) on
 //      wasm in this process and on wasm-workers, each opened as a run opens it (openDenseCompute: the task's view
 //      and objective; on workers, their kernels data parallel), the labels as a run's batch carries them
-//      (detection: boxes matched to the anchors and packed), in passes as the loop cuts the batch. Where the
-//      device cannot take the task (denseDeviceRefusal), the table says "not supported yet" with the reason.
+//      (detection: boxes matched to the anchors and packed), in passes as the loop cuts the batch.
 //   3. The in-process step's kernel split (tf.profile): the heaviest kernels, each with its share of the step.
 // Flags (after the section name, each as --name=value): --variants=xxs,xs (inference networks), --runs=N
 // (inference passes per runtime, 3), --size=N (inference px), --train-variant=mobilevit_xs, --train-size=N,
@@ -29,7 +28,7 @@ import { parseVariant, type VariantName } from '../src/model/registry/index.ts';
 import type { TrainerSettings } from '../src/optim/trainer.ts';
 import { TrainSettings } from '../src/protocol/training.ts';
 import { ADAMW } from '../src/train/defaults.ts';
-import { denseDeviceRefusal, openDenseCompute } from '../src/train/dense-compute.ts';
+import { openDenseCompute } from '../src/train/dense-compute.ts';
 import { Rng } from '../src/util/random.ts';
 import { TASK_BENCHES, type DenseTask, type Outputs, type TaskBench } from './dense-tasks.ts';
 import { machine, median, writeResult } from './machine.ts';
@@ -223,8 +222,6 @@ async function onWorkers(bench: TaskBench, variant: VariantName, size: number, b
     return unmeasured(`wasm-workers cannot open here: ${(e as Error).message}`);
   }
   try {
-    const refusal = denseDeviceRefusal(bench.task, device);
-    if (refusal) return unmeasured(`not supported yet: ${bench.task} cannot take ${refusal}`);
     return (await training(bench, device, variant, size, batch, steps, false)).row;
   } finally {
     await device.close();

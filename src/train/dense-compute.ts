@@ -3,10 +3,9 @@
 // - wasm-workers and the page devices: the device's kernel(s) build the network and step it with its task's
 //   objective (DeviceCompute; the workers data parallel as for a classifier's run); the engine keeps its own copy
 //   of the network only to evaluate, loaded with the weights the device trained (the live or the averaged ones)
-//   before each evaluation. Detection on webgpu is refused in words (denseDeviceRefusal says why).
+//   before each evaluation. Both tasks train on every device (test/device/dense-train-on-page.test.ts: the page ones).
 import * as tf from '@tensorflow/tfjs';
 import { LocalDevice, type ComputeDevice } from '../device/device.ts';
-import { ParallelDevice } from '../device/parallel.ts';
 import type { Weights } from '../device/wire.ts';
 import type { DetectionModel } from '../model/detection.ts';
 import type { TensorMap } from '../model/safetensors.ts';
@@ -114,24 +113,7 @@ export interface DenseSession<M> {
 }
 
 /**
- * The page devices each dense task trains on (test/device/dense-train-on-page.test.ts). Not detection on webgpu:
- * the multibox loss ranks its hard negatives in JavaScript, reading the losses synchronously inside the step, and
- * a synchronous read loses a WebGPU device.
- */
-const PAGE_DEVICES: Record<string, ReadonlySet<string>> = {
-  segmentation: new Set(['wasm-threads', 'webgl', 'webgpu']),
-  detection: new Set(['wasm-threads', 'webgl']),
-};
-
-/** Why `task` cannot train on `device`, or null where it can (this process, wasm-workers, PAGE_DEVICES). */
-export function denseDeviceRefusal(task: 'segmentation' | 'detection', device: ComputeDevice): string | null {
-  if (device instanceof LocalDevice || device instanceof ParallelDevice || PAGE_DEVICES[task].has(device.info.name)) return null;
-  return `the ${device.info.name} device (${task} trains in this process, on wasm-workers or on ${[...PAGE_DEVICES[task]].join(', ')} for now${task === 'detection' && device.info.name === 'webgpu' ? ': its hard-negative mining reads the losses synchronously, which loses a WebGPU device' : ''})`;
-}
-
-/**
- * Opens `model`'s training on `device` (denseDeviceRefusal must have passed); takes `model` over (disposed with the
- * compute, or here if opening fails). `quick`: a detector's quick run (optim/network-training.ts detectorView).
+ * Opens `model`'s training on `device`; takes `model` over (disposed with the compute, or here if opening fails). `quick`: a detector's quick run (optim/network-training.ts detectorView).
  */
 export async function openDenseCompute<M extends SegmentationModel | DetectionModel>(device: ComputeDevice, model: M, settings: TrainerSettings, quick: boolean, state?: TrainerState & { source: string }): Promise<DenseSession<M>> {
   try {

@@ -17,7 +17,7 @@ import { matchAnchors, packTargets } from '../../optim/detection-loss.ts';
 import type { BestEpoch, TrainSettings } from '../../protocol/contract.ts';
 import { resolveRecipe } from '../../protocol/recipe.ts';
 import { PREFETCH_BATCHES } from '../defaults.ts';
-import { denseDeviceRefusal, openDenseCompute, type DenseSession } from '../dense-compute.ts';
+import { openDenseCompute, type DenseSession } from '../dense-compute.ts';
 import { evaluateDetection, type DetectionEvaluation } from '../detection-evaluate.ts';
 import { initDetector } from '../detection-init.ts';
 import type { OpenContext, PrepareContext, PreparedData, ScannedData, TrainingTask } from './task.ts';
@@ -43,8 +43,6 @@ export const detection: TrainingTask = {
   },
 
   async scan(ctx: PrepareContext, s: TrainSettings): Promise<ScannedData> {
-    const refused = denseDeviceRefusal('detection', ctx.device);
-    if (refused) throw new Error(`detection cannot take ${refused}`);
     ctx.onPrepare?.('scan', 0, 1);
     const scan = await scanForDetection(s);
     ctx.onPrepare?.('scan', 1, 1);

@@ -11,7 +11,7 @@ import { SegmentationModel } from '../../model/segmentation.ts';
 import { loadWeights } from '../../model/weights.ts';
 import { requireNetworkOn, type SegmentationVariantName } from '../../model/registry/index.ts';
 import type { BestEpoch, TrainSettings } from '../../protocol/contract.ts';
-import { denseDeviceRefusal, openDenseCompute, type DenseSession } from '../dense-compute.ts';
+import { openDenseCompute, type DenseSession } from '../dense-compute.ts';
 import { initSegmentation } from '../segmentation-init.ts';
 import { PREFETCH_BATCHES } from '../defaults.ts';
 import { resolveRecipe } from '../../protocol/recipe.ts';
@@ -24,11 +24,9 @@ export function segmentationNetwork(variant: string): SegmentationVariantName {
 }
 
 /** The settings a segmentation run cannot take, each with why; empty when it can train. */
-function refusals(s: TrainSettings, device: PrepareContext['device']): string[] {
+function refusals(s: TrainSettings): string[] {
   const out: string[] = [];
   if (s.headOnly) out.push('headOnly (a quick fine-tune solves a classifier on pooled features; a segmentation head reads a feature map)');
-  const refused = denseDeviceRefusal('segmentation', device);
-  if (refused) out.push(refused);
   return out;
 }
 
@@ -47,7 +45,7 @@ export const segmentation: TrainingTask = {
   },
 
   async scan(ctx: PrepareContext, s: TrainSettings): Promise<ScannedData> {
-    const refused = refusals(s, ctx.device);
+    const refused = refusals(s);
     if (refused.length) throw new Error(`segmentation cannot take ${refused.join('; ')}`);
     ctx.onPrepare?.('scan', 0, 1);
     const scan = await scanForSegmentation(s);
