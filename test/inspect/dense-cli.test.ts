@@ -14,6 +14,8 @@ import { asppPartNames } from '../../src/model/deeplabv3.ts';
 import { DetectionModel } from '../../src/model/detection.ts';
 import { SegmentationModel } from '../../src/model/segmentation.ts';
 import { saveWeights } from '../../src/model/weights-file.ts';
+import { stateDict } from '../../src/model/weights.ts';
+import { CheckpointStore, createRun, updateRun } from '../../src/run/index.ts';
 import { SSDLITE_MOBILEVIT } from '../../src/model/registry/ssdlite-mobilevit.ts';
 import { runCli } from '../helpers/cli.ts';
 import { writePhoto } from '../helpers/dense-predictions.ts';
@@ -96,6 +98,24 @@ describe('attention on dense networks', () => {
       '--block', '3', '--layer', '0', '--patch', '0,0', '--backend', 'cpu');
     expect(r.code).not.toBe(0);
     expect(r.err.join('\n')).toMatch(/block 3 is out of range: ssdlite_mobilevit_xxs has 3 MobileViT blocks \(0\.\.2\)/);
+  });
+});
+
+describe('a segmentation run folder', () => {
+  it('--run: attention names the run\'s classes, profile times the run\'s network (its settings name only the backbone)', async () => {
+    const { dir: run } = createRun({ data: join(dir, 'masks'), task: 'segmentation', variant: 'mobilevit_xxs', imageSize: 64, epochs: 1, batchSize: 2, lr: 0.001, seed: 1 },
+      { runDir: join(dir, 'seg-run') });
+    new CheckpointStore(join(run, 'checkpoints')).save('best', 1, stateDict(seg), null, {}, { variant: seg.variant });
+    updateRun(run, { classes: ['background', 'leaf', 'stem', 'root'], status: 'finished', epochsDone: 1 });
+    const a = await runCli('attention', '--run', run, '--image', photo, '--block', '2', '--layer', '1', '--patch', '1,1', '--json', '--backend', 'wasm');
+    expect(a.code, a.err.join('\n')).toBe(0);
+    const j = JSON.parse(a.out);
+    // The run's 64 px: DeepLabv3's last stage runs at stride 16 (4 × 4), so 2 × 2 patches of 2 × 2.
+    expect(j).toMatchObject({ image_size: [64, 64], grid: [2, 2], block_name: 'stages.4.1' });
+    j.classes.forEach((c: { label: string; index: number }) => expect(c.label).toBe(['background', 'leaf', 'stem', 'root'][c.index]));
+    const p = await runCli('profile', '--run', run, '--image-size', '64', '--runs', '1', '--warmup', '0', '--json', '--backend', 'wasm');
+    expect(p.code, p.err.join('\n')).toBe(0);
+    expect(JSON.parse(p.out).variant).toBe('deeplabv3_mobilevit_xxs');
   });
 });
 
