@@ -12,8 +12,8 @@
 //   3. The in-process step's kernel split (tf.profile): the heaviest kernels, each with its share of the step.
 // Flags (after the section name, each as --name=value): --variants=xxs,xs (inference networks), --runs=N
 // (inference passes per runtime, 3), --size=N (inference px), --train-variant=mobilevit_xs, --train-size=N,
-// --batch=N (8), --steps=N (timed steps after one warm-up, 2), --ort-threads=N (2), --top=N (kernels shown, 12).
-// Writes bench/results/<task>.json.
+// --batch=N (8), --steps=N (timed steps after one warm-up, 2), --ort-threads=N (2), --top=N (kernels shown, 12),
+// --out=path (the JSON, bench/results/<task>.json by default: a run of some networks only can keep the full one).
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/index.ts';
 import { table } from '../src/cli/common.ts';
@@ -82,7 +82,10 @@ export function denseFlags(argv: string[], bench: TaskBench): DenseBenchOptions 
     else if (name === 'steps') o.steps = count(name, v);
     else if (name === 'ort-threads') o.ortThreads = count(name, v);
     else if (name === 'top') o.top = count(name, v);
-    else throw new RangeError(`unknown flag --${name} for the ${bench.task} bench (variants, runs, size, train-variant, train-size, batch, steps, ort-threads, top)`);
+    else if (name === 'out') {
+      if (!v) throw new RangeError('--out needs a path (--out=bench/results/segmentation-split.json)');
+      o.out = v;
+    } else throw new RangeError(`unknown flag --${name} for the ${bench.task} bench (variants, runs, size, train-variant, train-size, batch, steps, ort-threads, top, out)`);
   }
   return o;
 }

@@ -63,8 +63,9 @@ describe('dense benchmarks', () => {
 
   it('reads --name=value flags and refuses others in one line', () => {
     const seg = TASK_BENCHES.segmentation;
-    expect(denseFlags(['--variants=xxs,deeplabv3_mobilevit_s', '--runs=5', '--train-variant=xs', '--batch=4'], seg))
-      .toEqual({ variants: ['deeplabv3_mobilevit_xxs', 'deeplabv3_mobilevit_s'], runs: 5, trainVariant: 'mobilevit_xs', batch: 4 });
+    expect(denseFlags(['--variants=xxs,deeplabv3_mobilevit_s', '--runs=5', '--train-variant=xs', '--batch=4', '--out=bench/results/x.json'], seg))
+      .toEqual({ variants: ['deeplabv3_mobilevit_xxs', 'deeplabv3_mobilevit_s'], runs: 5, trainVariant: 'mobilevit_xs', batch: 4, out: 'bench/results/x.json' });
+    expect(() => denseFlags(['--out='], seg)).toThrow('--out needs a path');
     expect(() => denseFlags(['--runs', '5'], seg)).toThrow('--runs: write the segmentation bench\'s flags as --name=value (--runs=5)');
     expect(() => denseFlags(['--runs=0'], seg)).toThrow('--runs must be a whole number from 1, got "0"');
     expect(() => denseFlags(['--variants=ssdlite_mobilevit_xxs'], seg)).toThrow(/--variants: no segmentation network "ssdlite_mobilevit_xxs"/);
