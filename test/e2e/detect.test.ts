@@ -4,16 +4,13 @@
 // the run there shows COCO's scores with the per-class AP table, the precision–recall chart and the images with the
 // most misses; one opened draws its ground-truth boxes beside the predicted ones. With DOCS_SCREENSHOTS=1 (not in
 // CI) that view is also written as docs/images/detect-view.png for the README.
-import { mkdirSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.ts';
-import { makeDetectionDataset } from '../helpers/detection-dataset.ts';
-import { drawDetectionSample } from '../helpers/detection-dataset.ts';
-import { ARTIFACTS, ensureRendererBuilt, ROOT, screenshot, shotIfFailed, startStudio, stopStudio, type StudioPage } from './harness.ts';
+import { drawDetectionSample, makeDetectionDataset } from '../helpers/detection-dataset.ts';
+import { docsScreenshot, ensureRendererBuilt, screenshot, shotIfFailed, startStudio, stopStudio, type StudioPage } from './harness.ts';
 
 let tmp: string;
 let data: string;
@@ -91,7 +88,7 @@ describe('the Detect view', () => {
     expect(await page.getByTestId('truth-box').count()).toBe(want);
     expect(await page.locator('[data-testid="most-missed"] li.selected').count()).toBe(1);
     await screenshot(page, 'detect-evaluated');
-    if (process.env.DOCS_SCREENSHOTS) await docsScreenshot(page, 'detect-view');
+    await docsScreenshot(page, 'detect-view');
     await page.getByTestId('detect-show-truth').uncheck();
     expect(await page.getByTestId('truth-box').count()).toBe(0);
     await page.getByTestId('detect-show-truth').check();
@@ -114,11 +111,3 @@ describe('the Detect view', () => {
   }, 120_000);
 });
 
-/** The page as the README shows it: docs/images/NAME.png, scaled down and palette-quantised (small in git). */
-async function docsScreenshot(page: StudioPage['page'], name: string): Promise<void> {
-  await page.evaluate(() => window.scrollTo(0, 0));
-  const shot = join(ARTIFACTS, `${name}-full.png`);
-  await page.screenshot({ path: shot, fullPage: true });
-  mkdirSync(join(ROOT, 'docs', 'images'), { recursive: true });
-  await sharp(shot).resize({ width: 1100, withoutEnlargement: true }).png({ palette: true, quality: 90, compressionLevel: 9 }).toFile(join(ROOT, 'docs', 'images', `${name}.png`));
-}
