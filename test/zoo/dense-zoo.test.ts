@@ -36,7 +36,7 @@ afterEach(() => rmSync(ws, { recursive: true, force: true }));
 describe('the dense rows', () => {
   it('name their networks, label sets, sources and scores', () => {
     expect(findZooEntry('deeplabv3_mobilevit_s')).toMatchObject({ repo: 'apple/deeplabv3-mobilevit-small', revision: 'refs/pr/2', file: 'model.safetensors', labels: 'voc-21', channels: 'BGR' });
-    expect(findZooEntry('apple/deeplabv3-mobilevit-xx-small')).toMatchObject({ variant: 'deeplabv3_mobilevit_xxs', file: 'pytorch_model.bin' });
+    expect(findZooEntry('apple/deeplabv3-mobilevit-xx-small')).toMatchObject({ variant: 'deeplabv3_mobilevit_xxs', revision: 'refs/pr/2', file: 'model.safetensors' });
     expect(findZooEntry('ssdlite_mobilevit_xs')).toMatchObject({ cvnets: true, file: 'detection/ssd_mobilevit_xs_320.pt', keys: 'ml-cvnets', labels: 'coco-81', score: { metric: 'mAP', value: 24.8 } });
     expect(findZooEntry('ssdlite_mobilevit_s')?.sha256).toBeUndefined(); // ml-cvnets publishes no checksum
     expect(COCO_CLASSES).toHaveLength(80);
@@ -46,8 +46,7 @@ describe('the dense rows', () => {
 
 describe('pulling a dense row', () => {
   it('a DeepLabv3 row: downloaded and checked against the Hub\'s sha256; info and forward take its zoo name', async () => {
-    // The Hub's original pytorch_model.bin here holds safetensors bytes: the content decides, not the name.
-    hub.add('apple/deeplabv3-mobilevit-xx-small', 'main', 'pytorch_model.bin', { body: SEG });
+    hub.add('apple/deeplabv3-mobilevit-xx-small', 'refs/pr/2', 'model.safetensors', { body: SEG });
     const r = await pullZoo('deeplabv3_mobilevit_xxs', ws, { env: env() });
     expect(r).toMatchObject({ downloaded: true, size: SEG.length });
     const copy = readSafetensors(r.weights);

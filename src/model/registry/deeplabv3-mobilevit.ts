@@ -6,9 +6,10 @@ import { denseFamily, type ZooEntry } from './types.ts';
 type Size = 'xxs' | 'xs' | 's';
 
 // Apple's checkpoints on the Hub, under transformers' names, trained on BGR input (the loader swaps the stem's
-// input channels when it maps the names). The safetensors conversion of the small one lives in a pull request's
-// ref; for the others only the original pytorch_model.bin on main could be confirmed from here, which the zoo
-// reads as it reads safetensors. The Hub states each file's sha256 (its LFS id), checked at every download.
+// input channels when it maps the names). Their safetensors conversions live in the Hub's conversion pull requests'
+// refs (refs/pr/2 for all three: the convert bot's "Adding `safetensors` variant of this model"), as the
+// classifiers' do; main holds only the pickled pytorch_model.bin. The Hub states each file's sha256 (its LFS id),
+// checked at every download.
 const appleFile = (hfSize: string, size: Size, revision: string, file: string, params: number, miou: number): ZooEntry<`deeplabv3_mobilevit_${Size}`> => ({
   name: `deeplabv3_mobilevit_${size}`, repo: `apple/deeplabv3-mobilevit-${hfSize}`, revision, file,
   variant: `deeplabv3_mobilevit_${size}`, source: 'apple', keys: 'huggingface', channels: 'BGR', normalize: null,
@@ -31,8 +32,8 @@ export const DEEPLABV3_MOBILEVIT = denseFamily({
     { name: 'deeplabv3_mobilevit_s', label: 'DeepLabv3-MobileViT-S', short: 'DL-S', spec: { backbone: MOBILEVIT_S } },
   ],
   zoo: [
-    appleFile('xx-small', 'xxs', 'main', 'pytorch_model.bin', 1_854_853, 73.6),
-    appleFile('x-small', 'xs', 'main', 'pytorch_model.bin', 2_944_069, 77.1),
+    appleFile('xx-small', 'xxs', 'refs/pr/2', 'model.safetensors', 1_854_853, 73.6),
+    appleFile('x-small', 'xs', 'refs/pr/2', 'model.safetensors', 2_944_069, 77.1),
     appleFile('small', 's', 'refs/pr/2', 'model.safetensors', 6_357_941, 79.1),
   ],
 });
