@@ -3,7 +3,7 @@
 // table of their labels and scores, and a score slider that keeps the boxes scoring at least its value. Evaluating
 // the run there shows COCO's scores with the per-class AP table, the precision–recall chart and the images with the
 // most misses; one opened draws its ground-truth boxes beside the predicted ones. With DOCS_SCREENSHOTS=1 (not in
-// CI) that view is also written as docs/images/detect-view.png for the README.
+// CI) that view is also written as assets/screenshots/detect-view.png for the README.
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

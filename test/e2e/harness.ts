@@ -59,7 +59,7 @@ export async function screenshot(page: Page, name: string): Promise<number> {
 }
 
 /**
- * With DOCS_SCREENSHOTS=1 (never in CI): the page as docs/images/<name>.png for the README, scaled down and
+ * With DOCS_SCREENSHOTS=1 (never in CI): the page as assets/screenshots/<name>.png for the README, scaled down and
  * palette-quantised so it stays small in git. Returns whether it wrote one.
  */
 export async function docsScreenshot(page: Page, name: string): Promise<boolean> {
@@ -67,8 +67,7 @@ export async function docsScreenshot(page: Page, name: string): Promise<boolean>
   await page.evaluate(() => window.scrollTo(0, 0));
   const shot = join(ARTIFACTS, `${name}-full.png`);
   await page.screenshot({ path: shot, fullPage: true });
-  mkdirSync(join(ROOT, 'docs', 'images'), { recursive: true });
-  await sharp(shot).resize({ width: 1100, withoutEnlargement: true }).png({ palette: true, quality: 90, compressionLevel: 9 }).toFile(join(ROOT, 'docs', 'images', `${name}.png`));
+  await sharp(shot).resize({ width: 1100, withoutEnlargement: true }).png({ palette: true, quality: 90, compressionLevel: 9 }).toFile(join(ROOT, 'assets', 'screenshots', `${name}.png`));
   return true;
 }
 

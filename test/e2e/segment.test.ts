@@ -4,7 +4,7 @@
 // its mask dropped too shows the ground truth beside it and the prediction's scores, and the view finds the run's
 // worst validation images. The Evaluate view then runs the run's checkpoint over its validation images again (mIoU, accuracies, per-class IoU, the pixel confusion and the
 // worst images), and a worst image opens in the Segment view with its mask and per-class IoU. With
-// DOCS_SCREENSHOTS=1 (not in CI) the run learns longer and that view is written as docs/images/segment-view.png.
+// DOCS_SCREENSHOTS=1 (not in CI) the run learns longer and that view is written as assets/screenshots/segment-view.png.
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
