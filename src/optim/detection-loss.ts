@@ -84,8 +84,8 @@ export function targetTensor(targets: AnchorTargets[]): tf.Tensor3D {
 
 /**
  * Which anchors of each image count in the classification loss: the positives (label > 0) and, of the others, the
- * min(ratio·positives, negatives) (ratio an integer) with the largest background loss (−log p(background)), ties by anchor order;
- * none of an image without positives. `background` and `labels` are [B, A]; returns a 0/1 float mask [B, A].
+ * min(ratio·positives, negatives) (ratio an integer) with the largest background loss (−log p(background)), ties
+ * by anchor order; none of an image without positives. `background` and `labels` are [B, A]; returns a 0/1 float mask [B, A].
  * Tensor ops only, nothing read back: a synchronous read inside the step loses a WebGPU device.
  */
 export function hardNegativeMask(background: tf.Tensor2D, labels: tf.Tensor2D, ratio = 3): tf.Tensor2D {
@@ -103,7 +103,7 @@ export function hardNegativeMask(background: tf.Tensor2D, labels: tf.Tensor2D, r
     const { values, indices } = tf.topk(ranked, count);
     // The last one kept is at rank wanted − 1: an anchor is kept when it ranks before it or is it.
     // Gathered from the flattened rows: tfjs-backend-wasm's gather with batchDims 1 reads wrong rows past the first.
-    const last = tf.add(tf.maximum(tf.sub(wanted, int(1)), int(0)), tf.range(0, b * count, count, 'int32').reshape([b, 1]));
+    const last = tf.add(tf.maximum(tf.sub(wanted, int(1)), int(0)), tf.reshape(tf.range(0, b * count, count, 'int32'), [b, 1]));
     const threshold = tf.gather(tf.reshape(values, [b * count]), last);
     const lastAnchor = tf.gather(tf.reshape(indices, [b * count]), last);
     const anchor = tf.range(0, count, 1, 'int32');
