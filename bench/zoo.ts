@@ -13,8 +13,14 @@
 //    the default lr), and the linear-probe reference (bench/probe.ts: bilinear resizes, AdamW 1e-2, 300 full-batch
 //    steps), whose top-1 the default should be within 0.03 of.
 //
+// 3. The feature passes alone, in this process, on the same images and weights: the previous onnxruntime setup
+//    (one session on every core, its intra-op threads synchronising at every node) against the current one
+//    (export/ort-workers.ts: one single-thread session per core on worker threads), interleaved, with the ratio
+//    and the largest difference of their rows.
+//
 // Environment: ZOO_BENCH_BACKEND (default wasm), ZOO_BENCH_IMAGES (default 1000), ZOO_BENCH_SKIP_SPEED=1.
 import { spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { table } from '../src/cli/common.ts';
@@ -24,6 +30,15 @@ import { fashionMnistFolder, fashionMnistInstalled } from './fashion-mnist.ts';
 import { linearProbe } from './probe.ts';
 import { findPython, pytorchQuick, type Python } from './pytorch.ts';
 import { REFERENCE_PREPROCESSING } from '../src/protocol/recipe.ts';
+import { initBackend } from '../src/backend/index.ts';
+import { buildEvalSet, evalBatches } from '../src/data/loader.ts';
+import { scanDataset } from '../src/data/scan.ts';
+import { OrtFeatures, exportFeaturesOnnx, FEATURES_OUTPUT } from '../src/export/ort-features.ts';
+import { createOrtSession, loadOrt, nhwcToNchw } from '../src/export/ort.ts';
+import { ONNX_INPUT } from '../src/export/onnx.ts';
+import { createModel } from '../src/model/index.ts';
+import { loadForFineTune } from '../src/train/head-only.ts';
+import { median } from './machine.ts';
 import { hueDataset as writeHueDataset } from '../test/helpers/dataset.ts';
 
 const BACKEND = process.env.ZOO_BENCH_BACKEND ?? 'wasm';
@@ -98,6 +113,54 @@ async function fashionBackbone(ws: string): Promise<{ weights: string; run: Run 
   return { weights: kept, run };
 }
 
+/** Per-image milliseconds of the feature passes of both onnxruntime setups, interleaved over 3 rounds of `images` images. */
+async function featureSessions(data: string, size: number, images: number): Promise<Record<string, unknown>> {
+  await initBackend('wasm');
+  const scan = await scanDataset(data);
+  const set = await buildEvalSet(scan.train.slice(0, images), size);
+  const model = createModel('mobilevit_xxs', { numClasses: scan.classes.length, seed: 0 });
+  loadForFineTune(model, FIXTURE, scan.classes);
+  const threads = availableParallelism();
+  const ort = await loadOrt();
+  const previous = await createOrtSession(exportFeaturesOnnx(model, size), { threads });
+  const current = await OrtFeatures.create(model, size, threads);
+  model.dispose();
+  const batches: { x: Float32Array; n: number }[] = [];
+  for await (const b of evalBatches(set, 16)) batches.push({ x: b.x.slice(), n: b.indices.length });
+  const setups = {
+    [`previous: one session, ${threads} intra-op threads`]: async (b: { x: Float32Array; n: number }) => {
+      const input = new ort.Tensor('float32', nhwcToNchw(b.x, b.n, size, size), [b.n, 3, size, size]);
+      return new Float32Array((await previous.run({ [ONNX_INPUT]: input }))[FEATURES_OUTPUT].data as Float32Array);
+    },
+    [`current: ${threads} single-thread sessions on worker threads`]: (b: { x: Float32Array; n: number }) => current.features(b.x, b.n),
+  };
+  const ms: Record<string, number[]> = {};
+  const cpu: Record<string, number[]> = {};
+  const rows: Record<string, Float32Array[]> = {};
+  for (const run of Object.values(setups)) await run(batches[0]); // warm-up
+  for (let round = 0; round < 3; round++) {
+    for (const [name, run] of Object.entries(setups)) {
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      const out = [];
+      for (const b of batches) out.push(await run(b));
+      const c = process.cpuUsage(c0);
+      (ms[name] ??= []).push((performance.now() - t0) / images);
+      (cpu[name] ??= []).push((c.user + c.system) / 1000 / images);
+      rows[name] = out;
+    }
+  }
+  await Promise.all([previous.release(), current.dispose()]);
+  const [a, b] = Object.values(rows);
+  let diff = 0;
+  a.forEach((r, i) => r.forEach((v, j) => { diff = Math.max(diff, Math.abs(v - b[i][j])); }));
+  const [before, after] = Object.keys(setups).map((k) => median(ms[k]));
+  return {
+    size, images, threads, msPerImage: Object.fromEntries(Object.keys(setups).map((k) => [k, median(ms[k])])),
+    cpuMsPerImage: Object.fromEntries(Object.keys(setups).map((k) => [k, median(cpu[k])])), speedup: before / after, maxAbsDiff: diff,
+  };
+}
+
 export async function benchZoo(): Promise<unknown> {
   mkdirSync(ROOT, { recursive: true });
   const ws = join(ROOT, 'ws');
@@ -108,9 +171,11 @@ export async function benchZoo(): Promise<unknown> {
   const notes: string[] = [];
   const py = findPython(ROOT);
   if ('missing' in py) notes.push(py.missing);
+  let sessions: Record<string, unknown> | null = null;
   if (!process.env.ZOO_BENCH_SKIP_SPEED) {
     const perClass = Math.round(IMAGES / 4);
     const big = await hueDataset(join(ROOT, `speed-${IMAGES}`), [30, 120, 210, 300], Math.round(perClass * 0.8), Math.round(perClass * 0.2), 256, 7);
+    sessions = await featureSessions(big, 224, 128);
     const common = ['train', '--data', big, '--workspace', ws, '--head-only', '--weights', FIXTURE, '--variant', 'mobilevit_xxs', '--image-size', '224'];
     runs.push(await cli(`quick fine-tune, ${IMAGES} images at 224 px: previous path (TF.js features, 10 epochs of steps)`, [...common, '--epochs', '10', '--lr', '0.01', '--batch-size', '32'], { ...fresh, MOBILEVIT_INFERENCE_RUNTIME: 'tfjs' }));
     const studio = await cli(`quick fine-tune, ${IMAGES} images at 224 px: defaults (fastest runtime, solved head)`, common, fresh);
@@ -144,7 +209,12 @@ export async function benchZoo(): Promise<unknown> {
     for (const n of r.notes ?? []) console.log(`    ${n}`);
   }
   for (const n of notes) console.log(n);
-  const result = { backend: BACKEND, python: 'missing' in py ? null : py.description, runs, transferProbeTop1: probe, notes };
+  if (sessions) {
+    console.log(`\nfeature passes on onnxruntime, this process, ${sessions.images} images at ${sessions.size} px, medians of 3 interleaved rounds:`);
+    console.log(table(['setup', 'ms/image', 'CPU ms/image'], Object.entries(sessions.msPerImage as Record<string, number>).map(([k, v]) => [k, v.toFixed(1), (sessions!.cpuMsPerImage as Record<string, number>)[k].toFixed(1)])));
+    console.log(`  ${(sessions.speedup as number).toFixed(2)}x; rows differ by at most ${(sessions.maxAbsDiff as number).toExponential(1)}`);
+  }
+  const result = { backend: BACKEND, python: 'missing' in py ? null : py.description, runs, transferProbeTop1: probe, featureSessions: sessions, notes };
   writeResult('bench/results/zoo.json', result);
   return result;
 }
