@@ -187,7 +187,8 @@ export function profile(p: EngineParams<'profile'>, ctx: HandlerContext, devices
     try {
       ctx.progress(0, 1, `profiling ${p.variant} at ${p.imageSize} px`);
       const options = { imageSize: p.imageSize, batch: p.batch, runs: p.runs };
-      if (p.runtime === 'onnxruntime' && !(model instanceof Model)) throw new RangeError(`onnxruntime's per-block profile reads classifiers' graphs only; ${p.variant} is timed on TF.js`);
+      // onnxruntime's per-node times are mapped onto a classifier's graph (export/ort-profile.ts).
+      if (p.runtime === 'onnxruntime' && !(model instanceof Model)) throw new RangeError(`onnxruntime profiles classifiers only, not ${p.variant}`);
       const r = p.runtime === 'onnxruntime' ? await profileOnnxAsResult(model as Model, options)
         : p.device === 'in-process' || device instanceof LocalDevice ? profileModel(model, options)
           : await inspectOn(device, model, (inspector) => inspector.profile(options)); // timed where the device computes

@@ -10,7 +10,7 @@ import { SegmentationModel } from '../../src/model/segmentation.ts';
 import { stateDict } from '../../src/model/weights.ts';
 import { CheckpointStore, createRun, updateRun } from '../../src/run/index.ts';
 import { writePhoto } from '../helpers/dense-predictions.ts';
-import { ensureRendererBuilt, shotIfFailed, startStudio, stopStudio, type StudioPage } from './harness.ts';
+import { ensureRendererBuilt, screenshot, shotIfFailed, startStudio, stopStudio, type StudioPage } from './harness.ts';
 
 let tmp: string;
 let photo: string;
@@ -51,6 +51,7 @@ describe('the Attention and Latency views on DeepLabv3', () => {
     expect(legend.every((l) => /^(background|road|car)\d+(\.\d)?%$/.test(l.replace(/\s+/g, ''))), legend.join(' | ')).toBe(true);
     expect(await page.locator('[data-testid="attention-grid"] button').count()).toBe(16); // block 0: 4 × 4 patches at 64 px
     expect(await page.getByTestId('top5').count()).toBe(0);
+    await screenshot(page, 'dense-attention');
     expect(problems).toEqual([]);
   }, 90_000);
 
@@ -69,7 +70,8 @@ describe('the Attention and Latency views on DeepLabv3', () => {
     expect((await table.locator('tr.part td:first-child').allTextContents()).map((t) => t.replace('└', '').trim()))
       .toEqual(['1×1', '3×3 rate 6', '3×3 rate 12', '3×3 rate 18', 'image pooling', 'projection']);
     // onnxruntime's path says it does not profile a dense network; TF.js's is drawn.
-    expect(await page.getByTestId('latency-paths').innerText()).toMatch(/classifiers' graphs only/);
+    expect(await page.getByTestId('latency-paths').innerText()).toMatch(/onnxruntime profiles classifiers only, not deeplabv3_mobilevit_xxs/);
+    await screenshot(page, 'dense-latency');
     expect(problems).toEqual([]);
   }, 150_000);
 });

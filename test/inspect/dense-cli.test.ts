@@ -161,6 +161,8 @@ describe('profile on dense networks', () => {
     expect(tail.map((b) => b.label)).toEqual(tail.map((b) => labels[b.name]));
     expect(tail.slice(4).every((b) => b.kind === 'head')).toBe(true);
     tail.forEach((b) => expect(b.ms).toBeGreaterThan(0));
+    const ort = await runCli('profile', '--variant', 'ssdlite_mobilevit_xxs', '--runtime', 'onnxruntime');
+    expect([ort.code, ort.err.at(-1)]).toEqual([2, expect.stringMatching(/--runtime onnxruntime profiles classifiers only; ssdlite_mobilevit_xxs is a detection network/)]);
     expect(Math.abs(p.blocks_ms - p.total_ms) / p.total_ms).toBeLessThan(0.5);
   });
 });

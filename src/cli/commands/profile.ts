@@ -51,7 +51,10 @@ function printText(io: CliIO, p: Profile): void {
 /** --runtime onnxruntime: TF.js and onnxruntime per block, for one or several variants. */
 async function profileOnnxRuntime(flags: ParsedFlags, io: CliIO): Promise<number> {
   if (flags.runtime !== 'onnxruntime') throw new UsageError(`--runtime must be tfjs or onnxruntime, got "${flags.runtime}"`);
-  const { parseVariantList } = await import('../profile-ort.ts');
+  const [{ parseVariantList }, { taskOf }] = await Promise.all([import('../profile-ort.ts'), import('../../model/registry/index.ts')]);
+  // onnxruntime's per-node times are mapped onto a classifier's graph; a dense network is profiled on TF.js.
+  const dense = String(flags.variant ?? '').split(',').map((v) => v.trim()).find((v) => taskOf(v) === 'segmentation' || taskOf(v) === 'detection');
+  if (dense) throw new UsageError(`--runtime onnxruntime profiles classifiers only; ${dense} is a ${taskOf(dense)} network: profile it without --runtime`);
   const variants = parseVariantList(flags.variant as string | undefined);
   const o = {
     imageSize: inputSize(positiveInt(flags, 'image-size')!, 'image-size'), batch: positiveInt(flags, 'batch')!,
