@@ -1,6 +1,7 @@
 // The studio's SIMD kernels against TF.js's own wasm kernels, in one process (`npm run bench -- kernels`):
 //   1. each kernel on the shapes of an XXS training step, the same tensors through both, interleaved rounds;
-//   2. a whole XXS training step (128 px, batch 16) both ways, and where its kernel time goes (tf.profile):
+//   2. a whole XXS training step (128 px, batch 16; KERNELS_BENCH_STEP=256x16 for another) both ways, and where its
+//      kernel time goes (tf.profile):
 //      "TF.js" is what a machine without clang runs (src/backend/wasm-simd-kernels.ts withTfjsKernels).
 // The filter gradients and the 1×1 input gradient are timed through tf.grad of a product with a fixed output
 // gradient, so each of those rows also holds a forward convolution and an elementwise product, the same both
@@ -103,8 +104,16 @@ async function stepProfile(step: () => Promise<unknown>): Promise<Record<string,
   return by;
 }
 
-export async function benchKernels(opts: { rounds?: number } = {}) {
+/** The whole step's size and batch: KERNELS_BENCH_STEP=<size>x<batch> (128x16 by default; issue 23's table: 256x16). */
+export function stepShape(value = '128x16'): [number, number] {
+  const m = /^(\d+)x(\d+)$/.exec(value);
+  if (!m || +m[1] < 32 || +m[2] < 1) throw new RangeError(`KERNELS_BENCH_STEP must be <size>x<batch> with a size of at least 32 px (256x16), got "${value}"`);
+  return [+m[1], +m[2]];
+}
+
+export async function benchKernels(opts: { rounds?: number; step?: string } = {}) {
   const rounds = opts.rounds ?? Number(process.env.KERNELS_BENCH_ROUNDS ?? 5);
+  const [size, batch] = stepShape(opts.step ?? process.env.KERNELS_BENCH_STEP);
   const report = await initBackend('wasm');
   if (!report.kernels?.names.length) {
     console.log(`the studio's SIMD kernels are not in use here: ${report.kernels && 'reason' in report.kernels ? report.kernels.reason : 'not wasm'}`);
@@ -118,7 +127,6 @@ export async function benchKernels(opts: { rounds?: number } = {}) {
     console.log(`${c.kernel} ${c.shapes}: TF.js ${t.tfjs.toFixed(2)} ms, studio ${t.studio.toFixed(2)} ms`);
   }
 
-  const [size, batch] = [128, 16];
   const model = createModel('mobilevit_xxs', { numClasses: 10 });
   const trainer = new Trainer(model, { adamw: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 }, labelSmoothing: 0.1, gradClip: 10, emaDecay: null });
   const x = tf.randomUniform([batch, size, size, 3], 0, 1, 'float32', 11) as tf.Tensor4D;
