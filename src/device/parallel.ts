@@ -25,6 +25,7 @@ import type { ChannelDevice, ComputeDevice } from './device.ts';
 import type { AttentionCapture } from '../inspect/capture.ts';
 import { imagesIn, type DeviceInfo, type DeviceRequest, type DeviceResults } from './wire.ts';
 import { workerSource } from './worker-source.ts';
+import { split } from '../util/split.ts';
 
 /** The studio's name for this device. */
 export const WORKERS_DEVICE = 'wasm-workers';
@@ -47,11 +48,6 @@ function workerEndpoint(worker: Worker): Endpoint {
 /** Threads the device uses by default: one per core. */
 export function defaultThreads(): number {
   return Math.max(1, availableParallelism());
-}
-
-/** Contiguous bounds cutting `total` items into `parts` near-equal runs: [0, …, total]. */
-function split(total: number, parts: number): number[] {
-  return Array.from({ length: parts + 1 }, (_, i) => Math.round((i * total) / parts));
 }
 
 /** The arrays one after another. */

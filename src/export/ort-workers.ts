@@ -9,6 +9,7 @@
 // resolves it: no entry file to build or register with tsx, in the source tree and in the packaged app alike.
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import { split } from '../util/split.ts';
 
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -82,11 +83,6 @@ class SessionWorker {
   }
 }
 
-/** Contiguous bounds cutting `total` items into `parts` near-equal runs: [0, …, total]. */
-function cuts(total: number, parts: number): number[] {
-  return Array.from({ length: parts + 1 }, (_, i) => Math.round((i * total) / parts));
-}
-
 /** `threads` single-thread sessions of one ONNX model with one input and one output, each on its own worker thread. */
 export class OrtWorkers {
   private constructor(private readonly workers: SessionWorker[]) {}
@@ -112,7 +108,7 @@ export class OrtWorkers {
    * by rows across the workers; `prepare` makes each part's input (a copy the worker then owns) from its rows.
    */
   async run(batch: number, dims: number[], outputPer: number, prepare: (from: number, to: number) => Float32Array): Promise<Float32Array> {
-    const at = cuts(batch, Math.min(this.workers.length, batch));
+    const at = split(batch, Math.min(this.workers.length, batch));
     const parts = await Promise.all(at.slice(0, -1).map((from, i) => this.workers[i].run(prepare(from, at[i + 1]), [at[i + 1] - from, ...dims])));
     const out = new Float32Array(batch * outputPer);
     parts.forEach((p, i) => {
