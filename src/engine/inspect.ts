@@ -40,7 +40,7 @@ import { inferencePreprocessing } from '../protocol/recipe.ts';
 
 export function predict(p: EngineParams<'predict'>, ctx: HandlerContext, devices: EngineDevices): Promise<EngineResult<'predict'>> {
   return serial(async () => {
-    if (p.model.kind === 'run' && taskOfModel(p.model) !== 'classification') return predictDense(p, p.model);
+    if (taskOfModel(p.model) !== 'classification') return predictDense(p, p.model);
     const m = modelFor(p.model);
     const pre = inferencePreprocessing(m, { imageSize: p.imageSize });
     const device = await budgetedDevice(devices, { what: 'inspect.predict', variant: m.model.variant, size: pre.imageSize, images: 1, kind: 'infer' });
@@ -60,11 +60,11 @@ export function predict(p: EngineParams<'predict'>, ctx: HandlerContext, devices
 }
 
 /**
- * A segmentation or detection run's prediction, in this process (where these networks train): the image resized
- * whole to the run's size (or the one asked for); the class map at the image's own size as a palette PNG, or the
+ * A segmentation or detection network's prediction (a run's, or a network name's with its weights), in this process
+ * (where these networks train): the image resized whole to the run's size (or the one asked for); the class map at the image's own size as a palette PNG, or the
  * boxes above the score threshold in the image's pixels (and, for an image of the run's dataset, its own boxes).
  */
-async function predictDense(p: EngineParams<'predict'>, ref: Extract<EngineModel, { kind: 'run' }>): Promise<EngineResult<'predict'>> {
+async function predictDense(p: EngineParams<'predict'>, ref: EngineModel): Promise<EngineResult<'predict'>> {
   const m = denseModelFor(ref);
   const labels = m.labels ?? Array.from({ length: m.model.numClasses }, (_, i) => `class ${i}`);
   const imageSize = p.imageSize ?? m.imageSize!;
@@ -87,7 +87,8 @@ async function predictDense(p: EngineParams<'predict'>, ref: Extract<EngineModel
   const found = await detectImage(net, image, imageSize, scoreThreshold).finally(() => net.dispose());
   const detections = namedDetections(found, labels).map((d) => ({ ...d, colour: colourOf(d.index) }));
   const ms = performance.now() - start;
-  const groundTruth = (await truthBoxes(ref.runDir, p.image, labels))?.map((b) => ({ ...b, colour: colourOf(b.index) }));
+  const truth = ref.kind === 'run' ? await truthBoxes(ref.runDir, p.image, labels) : null; // a run's dataset knows an image's boxes
+  const groundTruth = truth?.map((b) => ({ ...b, colour: colourOf(b.index) }));
   return { task: 'detection', ...run, ms, scoreThreshold, detections, groundTruth };
 }
 
@@ -130,12 +131,12 @@ export function attention(p: EngineParams<'attention'>, ctx: HandlerContext, dev
 }
 
 /**
- * The network an inspection asks about (a segmentation or detection run's too, its input made as DENSE_INPUT
+ * The network an inspection asks about (a segmentation or detection network's too, its input made as DENSE_INPUT
  * says), its preprocessing, and the device, once the pass is known to fit (the memory plan is the classifiers';
  * a dense network's head adds little next to its backbone).
  */
 async function inspected(ref: EngineModel, devices: EngineDevices, what: string, explicit: { imageSize?: number }, kind: 'infer' | 'train') {
-  const dense = ref.kind === 'run' && taskOfModel(ref) !== 'classification';
+  const dense = taskOfModel(ref) !== 'classification';
   const m: LoadedModel | LoadedDense = dense ? { ...denseModelFor(ref), ...DENSE_INPUT } : modelFor(ref);
   const pre = inferencePreprocessing(m, explicit);
   const device = m.model instanceof Model

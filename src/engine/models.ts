@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import type { ImageInput } from '../protocol/contract.ts';
 import { ImageReadError } from '../data/decode.ts';
 import type { EngineModel } from '../protocol/engine.ts';
-import { loadDenseModel, loadModel, type LoadedDense, type LoadedModel } from '../run/model.ts';
+import { loadDenseModel, loadModel, loadNetwork, type LoadedDense, type LoadedModel } from '../run/model.ts';
+import { taskOf } from '../model/registry/index.ts';
 import { FILES, readRun } from '../run/index.ts';
 
 let cached: { key: string; loaded: LoadedModel | LoadedDense } | null = null;
@@ -54,14 +55,22 @@ function kept<T extends LoadedModel | LoadedDense>(key: string, load: () => T): 
   return cached.loaded as T;
 }
 
-/** What the model was trained for: a run's recorded task; a weights reference names a classifier. */
+/** What the model was trained for: a run's recorded task; a weights reference's network's task. */
 export function taskOfModel(ref: EngineModel): string {
-  return ref.kind === 'run' ? readRun(ref.runDir).settings.task : 'classification';
+  return ref.kind === 'run' ? readRun(ref.runDir).settings.task : taskOf(ref.variant) ?? 'classification';
 }
 
-/** A segmentation or detection run's network (loaded, or reused), with its classes and image size. */
-export function denseModelFor(ref: Extract<EngineModel, { kind: 'run' }>): LoadedDense {
-  return kept(`dense ${keyOf(ref)}`, () => loadDenseModel({ run: ref.runDir, checkpoint: ref.checkpoint }));
+/**
+ * A segmentation or detection network (loaded, or reused): a run's with its classes and image size, or one a
+ * network name gives with its weights file (without one, a seeded random init, as a classifier's) and labels.
+ */
+export function denseModelFor(ref: EngineModel): LoadedDense {
+  const loaded = kept(`dense ${keyOf(ref)}`, () => ref.kind === 'run'
+    ? loadDenseModel({ run: ref.runDir, checkpoint: ref.checkpoint })
+    : loadNetwork({ variant: ref.variant, weights: ref.weights, numClasses: ref.numClasses ?? ref.labels?.length }) as LoadedDense);
+  const labels = loaded.labels ?? (ref.kind === 'weights' ? ref.labels : undefined) ?? null;
+  if (labels && labels.length !== loaded.model.numClasses) throw new RangeError(`${labels.length} labels for a network with ${loaded.model.numClasses} outputs (${loaded.source})`);
+  return { ...loaded, labels };
 }
 
 /** Runs `fn` with a file path for the image: the path itself, or a temporary file holding the bytes. */

@@ -2,17 +2,20 @@
 import { z } from 'zod';
 import { MAX_INPUT_SIZE, MIN_INPUT_SIZE } from '../model/types.ts';
 import { FAMILIES } from '../model/registry/families.ts';
-import { VARIANT_NAMES, backboneOf, type NetworkName } from '../model/registry/index.ts';
+import { NETWORK_NAMES, VARIANT_NAMES, backboneOf, type NetworkName as RegistryName } from '../model/registry/index.ts';
 import type { Family, Task } from '../model/registry/types.ts';
 import { DEVICE_NAMES } from '../backend/names.ts';
 import { int, prob } from './fields.ts';
 
 export const VariantName = z.enum(VARIANT_NAMES);
 export type VariantName = z.infer<typeof VariantName>;
+/** Any network of the registry: classifiers, DeepLabv3 and SSDLite networks (what inspection and profiles take). */
+export const NetworkName = z.enum(NETWORK_NAMES as [RegistryName, ...RegistryName[]]);
+export type NetworkName = z.infer<typeof NetworkName>;
 
 /** A network as the window lists it (pickers, run rows): the model registry's facts, typed. */
 export interface NetworkChoice {
-  name: NetworkName;
+  name: RegistryName;
   label: string;
   /** For tight table cells. */
   short: string;
@@ -29,7 +32,7 @@ export interface NetworkChoice {
 
 /** Every network of the model registry, family by family: what the window offers. */
 export const NETWORKS: readonly NetworkChoice[] = (FAMILIES as readonly Family[]).flatMap((f) => f.variants.map((v) => ({
-  name: v.name as NetworkName, label: v.label, short: v.short, task: f.task, backbone: backboneOf(v.name), family: f.label, attention: f.attention, baseline: f.baseline ?? false,
+  name: v.name as RegistryName, label: v.label, short: v.short, task: f.task, backbone: backboneOf(v.name), family: f.label, attention: f.attention, baseline: f.baseline ?? false,
 })));
 
 /**
@@ -77,7 +80,8 @@ export const ModelRef = z.union([
   z.object({ runId: RunId, checkpoint: z.enum(['best', 'last']).default('best') }).strict(),
   z
     .object({
-      variant: VariantName,
+      // A classifier, or a segmentation or detection network (inspected as a run of its task is).
+      variant: NetworkName,
       weights: FsPath.optional(), // safetensors with timm names; omitted: seeded random init
       numClasses: int(1, 100_000).optional(),
       labels: ClassLabels.optional(),

@@ -12,7 +12,7 @@ import {
   ImageInput,
   RunId,
   TrainEvent,
-  VariantName,
+  NetworkName,
   PREPARE_LABELS,
   type PrepareTask,
   requests,
@@ -26,7 +26,7 @@ export const EngineModel = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('run'), runDir: FsPath, checkpoint: z.enum(['best', 'last']) }),
   z.object({
     kind: z.literal('weights'),
-    variant: VariantName,
+    variant: NetworkName,
     weights: FsPath.optional(),
     numClasses: z.number().int().positive().optional(),
     labels: ClassLabels.optional(),

@@ -1,7 +1,6 @@
 // The contract's inspection domain: evaluation, predictions, attention, receptive fields and profiles.
 import { z } from 'zod';
-import { NETWORK_NAMES, type NetworkName as RegistryName } from '../model/registry/index.ts';
-import { DisplayDataUrl, Prediction, RunId } from './common.ts';
+import { DisplayDataUrl, NetworkName, Prediction, RunId } from './common.ts';
 import { INFERENCE_RUNTIMES } from './devices.ts';
 import { finite, prob } from './fields.ts';
 
@@ -222,9 +221,6 @@ export const ReceptiveFieldResult = z.object({
 });
 export type ReceptiveFieldResult = z.infer<typeof ReceptiveFieldResult>;
 
-/** Any network of the registry: classifiers, DeepLabv3 and SSDLite networks (all are profiled). */
-export const NetworkName = z.enum(NETWORK_NAMES as [RegistryName, ...RegistryName[]]);
-export type NetworkName = z.infer<typeof NetworkName>;
 export const ProfileResult = z.object({
   variant: NetworkName,
   backend: z.string(),

@@ -7,8 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.ts';
 import { DetectionModel } from '../../src/model/detection.ts';
 import { SegmentationModel } from '../../src/model/segmentation.ts';
+import { saveWeights } from '../../src/model/weights-file.ts';
 import { stateDict } from '../../src/model/weights.ts';
-import { AttentionResult, ProfileResult, ReceptiveFieldResult } from '../../src/protocol/inspection.ts';
+import { AttentionResult, ProfileResult, ReceptiveFieldResult, SegmentPredictResult } from '../../src/protocol/inspection.ts';
 import { CheckpointStore, createRun, updateRun } from '../../src/run/index.ts';
 import { StudioService } from '../../src/service/service.ts';
 import { writePhoto } from '../helpers/dense-predictions.ts';
@@ -71,6 +72,23 @@ describe('inspection of segmentation and detection runs in the engine', () => {
       expect(d.score).toBeGreaterThan(0.3);
       d.box.forEach((v) => expect(v >= 0 && v <= 64).toBe(true));
     });
+  }, 180_000);
+
+  it('a network name with its weights file (the window\'s "variant + weights"): attention with the boxes, predict with the class map', async () => {
+    const det = new DetectionModel('ssdlite_mobilevit_xxs', 3, 8);
+    const detWeights = join(tmp.dir, 'det.safetensors');
+    saveWeights(det, detWeights, { labels: JSON.stringify(['background', 'cat', 'dog']) });
+    det.dispose();
+    const a = AttentionResult.parse(await ok('inspect.attention', { model: { variant: 'ssdlite_mobilevit_xxs', weights: detWeights }, image: { path: photo }, imageSize: 64, patch: [1, 1] }));
+    expect(a).toMatchObject({ imageSize: 64, recordedImageSize: 320, grid: [4, 4], top5: [] }); // 320: SSDLite's reference size
+    expect(a.dense?.task).toBe('detection');
+    if (a.dense?.task === 'detection') a.dense.detections.forEach((d) => expect(['cat', 'dog']).toContain(d.label));
+    const seg = new SegmentationModel('deeplabv3_mobilevit_xxs', 3, 9);
+    const segWeights = join(tmp.dir, 'seg.safetensors');
+    saveWeights(seg, segWeights, {});
+    seg.dispose();
+    const p = SegmentPredictResult.parse(await ok('inspect.predict', { model: { variant: 'deeplabv3_mobilevit_xxs', weights: segWeights, labels: ['sky', 'road', 'car'] }, image: { path: photo }, imageSize: 64 }));
+    expect(p.classes.map((c) => c.label)).toEqual(['sky', 'road', 'car']);
   }, 180_000);
 
   // (The ASPP's parts are checked through the CLI, test/inspect/dense-cli.test.ts: the same profile code.)

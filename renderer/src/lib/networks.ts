@@ -17,9 +17,9 @@ export function taskNetworks(task: TaskName): NetworkChoice[] {
   return NETWORKS.filter((n) => n.task === task);
 }
 
-/** The trainable networks with attention to inspect (MobileNetV2 has none). */
+/** The networks with attention to inspect: MobileViT classifiers, and DeepLabv3 and SSDLite on their backbones (MobileNetV2 has none). */
 export function attentionNetworks(): NetworkChoice[] {
-  return trainableNetworks().filter((n) => n.attention);
+  return NETWORKS.filter((n) => n.attention);
 }
 
 // A segmentation or detection run's settings name its backbone (variant mobilevit_xs); the network it trains is

@@ -4,8 +4,8 @@ import type {
   AttentionResult,
   ImageInput,
   ModelRef,
+  NetworkName,
   ReceptiveFieldResult,
-  VariantName,
 } from '../../../src/protocol/contract.ts';
 import { toProblem, type Problem } from '../lib/errors.ts';
 import { studio } from './studio.svelte.ts';
@@ -22,7 +22,7 @@ export interface ImageContext {
 class Attention {
   source = $state<'run' | 'variant'>('run');
   runId = $state<string | null>(null);
-  variant = $state<VariantName>('mobilevit_xxs');
+  variant = $state<NetworkName>('mobilevit_xxs');
   weights = $state('');
   imageSize = $state(256);
 
