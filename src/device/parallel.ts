@@ -23,6 +23,7 @@ import { combineStatistics, passSize, type StepResult } from '../optim/trainer.t
 import { openPageDevice, pageChannel, type Endpoint } from './channel.ts';
 import type { ChannelDevice, ComputeDevice } from './device.ts';
 import type { AttentionCapture } from '../inspect/capture.ts';
+import type { DenseOutput } from '../inspect/dense-predict.ts';
 import { imagesIn, type DeviceInfo, type DeviceRequest, type DeviceResults } from './wire.ts';
 import { workerSource } from './worker-source.ts';
 import { split } from '../util/split.ts';
@@ -222,6 +223,7 @@ export class ParallelDevice implements ComputeDevice {
     return {
       ...first,
       probs: concat(parts.map((p) => p.probs)),
+      dense: denseOfParts(parts.map((p) => p.dense)),
       blocks: first.blocks.map((block, k) => ({
         ...block,
         batch: parts.reduce((s, p) => s + p.blocks[k].batch, 0),
@@ -251,4 +253,17 @@ export class ParallelDevice implements ComputeDevice {
   async close(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.close()));
   }
+}
+
+/** A dense network's outputs of the workers' runs of images, as one pass over them all gives them (image-major). */
+function denseOfParts(parts: Array<DenseOutput | null>): DenseOutput | null {
+  const [first] = parts;
+  if (first === null) return null;
+  if (first.task === 'segmentation') {
+    const runs = parts as Array<Extract<DenseOutput, { task: 'segmentation' }>>;
+    const [, h, w, c] = first.shape;
+    return { task: 'segmentation', logits: concat(runs.map((p) => p.logits)), shape: [runs.reduce((s, p) => s + p.shape[0], 0), h, w, c] };
+  }
+  const runs = parts as Array<Extract<DenseOutput, { task: 'detection' }>>;
+  return { ...first, boxDeltas: concat(runs.map((p) => p.boxDeltas)), classLogits: concat(runs.map((p) => p.classLogits)) };
 }

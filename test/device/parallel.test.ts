@@ -12,6 +12,8 @@ import { DeviceInspector } from '../../src/device/inspect.ts';
 import { spatialBlocks } from '../../src/inspect/receptive-field.ts';
 import { parallelPassSize, passImages, ParallelDevice } from '../../src/device/parallel.ts';
 import { createModel, type Model } from '../../src/model/index.ts';
+import { DetectionModel } from '../../src/model/detection.ts';
+import { SegmentationModel } from '../../src/model/segmentation.ts';
 import type { TensorMap } from '../../src/model/safetensors.ts';
 import { stateDict } from '../../src/model/weights.ts';
 import type { StepResult } from '../../src/optim/trainer.ts';
@@ -235,6 +237,29 @@ describe('wasm-workers: inspection', () => {
       expect(progress).toEqual(positions.map((_, i) => i + 1));
       expect(fa.map((f) => f.index)).toEqual(fb.map((f) => f.index));
       fa.forEach((f, i) => expect(Array.from(f.field), f.name).toEqual(Array.from(fb[i].field)));
+    } finally {
+      await Promise.all([parallel.close(), local.close()]);
+      model.dispose();
+    }
+  }, 180_000);
+
+  it.each([
+    ['DeepLabv3', () => new SegmentationModel('deeplabv3_mobilevit_xxs', 3, 5)],
+    ['SSDLite', () => new DetectionModel('ssdlite_mobilevit_xxs', 3, 5)],
+  ])("%s's outputs beside the attention of several images are one thread's, every image's, in order", async (_name, build) => {
+    const model = build();
+    const parallel = await ParallelDevice.open(2);
+    const local = new LocalDevice('wasm');
+    try {
+      const open = { op: 'open' as const, model: { variant: model.variant, numClasses: model.numClasses }, weights: stateDict(model) };
+      await Promise.all([parallel.call(open), local.call(open)]);
+      const n = 3;
+      const size = 64;
+      const x = Float32Array.from({ length: n * size * size * 3 }, (_, i) => ((i * 7919) % 255) / 255);
+      const req = { op: 'attention' as const, x, shape: [n, size, size, 3] as [number, number, number, number], only: null };
+      const [a, b] = [await parallel.call(req), await local.call(req)];
+      expect(a.dense).toEqual(b.dense);
+      expect(a.dense?.task === 'segmentation' ? a.dense.shape[0] : a.dense!.classLogits.length / (a.dense!.anchors.length / 4) / a.dense!.numClasses).toBe(n);
     } finally {
       await Promise.all([parallel.close(), local.close()]);
       model.dispose();
