@@ -60,9 +60,12 @@ class SessionWorker {
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { ortPath, model, input, output } });
     return new Promise((resolve, reject) => {
       const failed = (e: Error) => { void worker.terminate(); reject(e); };
+      const exited = (code: number) => failed(new Error(`onnxruntime worker exited before its session opened (code ${code})`));
       worker.once('error', failed);
+      worker.once('exit', exited);
       worker.once('message', (m: Reply) => {
         worker.off('error', failed);
+        worker.off('exit', exited);
         if (m.ready) resolve(new SessionWorker(worker));
         else failed(new Error(`onnxruntime could not open the model: ${m.failed ?? 'no reason given'}`));
       });
