@@ -6,7 +6,7 @@
 // 11 on one). Independent sessions never wait for each other, so they keep every core busy whatever else runs.
 //
 // The worker is a few lines of CommonJS given as source (`eval`), loading onnxruntime-node from where this process
-// resolves it: no entry file to build or register with tsx, in the source tree and in the packaged app alike.
+// resolves it: no entry file to build or register with tsx, whether the CLI runs compiled (dist-cli) or from sources.
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { split } from '../util/split.ts';
