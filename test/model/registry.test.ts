@@ -74,10 +74,16 @@ describe('the model registry', () => {
     expect(r.backboneOf('nope')).toBeUndefined();
     const { segmentationNetwork } = await import('../../src/train/tasks/segmentation.ts');
     expect(() => segmentationNetwork('mobilenet_v2')).toThrow(/variant mobilenet_v2 has no segmentation network \(segmentation backbones: mobilevit_xxs, mobilevit_xs, mobilevit_s\)/);
-    const { networkFor, backboneOf } = await import('../../renderer/src/lib/networks.ts');
+    const { networkFor, backboneOf, startsTask } = await import('../../renderer/src/lib/networks.ts');
     expect(networkFor('detection', 'mobilevit_xs')).toBe('ssdlite_mobilevit_xs');
     expect(networkFor('classification', MADE_UP)).toBe(MADE_UP);
     expect(backboneOf('deeplabv3_mobilevit_s')).toBe('mobilevit_s');
+    // The Train form's "start from" list: a classifier starts a dense task only where that task has a network on it.
+    expect(startsTask('mobilevit_xs', 'detection')).toBe(true);
+    expect(startsTask('mobilenet_v2', 'segmentation')).toBe(false);
+    expect(startsTask('mobilenet_v2', 'classification')).toBe(true);
+    expect(startsTask('deeplabv3_mobilevit_s', 'segmentation')).toBe(true);
+    expect(startsTask('deeplabv3_mobilevit_s', 'detection')).toBe(false);
   });
 
   it('lists the zoo in its order, timm files first, without a row for the made-up variant', async () => {

@@ -34,3 +34,12 @@ export function networkFor(task: TaskName, variant: string): string {
 export function backboneOf(network: string): string {
   return NETWORKS.find((n) => n.name === network)?.backbone ?? network;
 }
+
+/**
+ * Whether weights of network `variant` can start a run of `task`: a segmentation or detection network its own task,
+ * a classifier any task with a network on its backbone (MobileNetV2 has no DeepLabv3 or SSDLite here).
+ */
+export function startsTask(variant: string, task: TaskName): boolean {
+  const own = NETWORKS.find((n) => n.name === variant)?.task;
+  return own === task || (own === 'classification' && taskNetworks(task).some((n) => n.backbone === variant));
+}
