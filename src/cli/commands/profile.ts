@@ -7,7 +7,8 @@ import type { ParsedFlags } from '../args.ts';
 import { DEVICE_FLAG, JSON_FLAG, NETWORK_FLAG, fmtInt, fmtMacs, table, networkFlag, inputSize, withDevice } from '../common.ts';
 import type { Profile } from '../../inspect/profile.ts';
 import { modelSourceFlags } from '../weights.ts';
-import type { NetworkName } from '../../model/registry/index.ts';
+import { requireNetworkOn, type NetworkName } from '../../model/registry/index.ts';
+import { readRun } from '../../run/record.ts';
 
 /** The JSON shape (snake_case keys). */
 function toJson(p: Profile) {
@@ -71,12 +72,10 @@ async function profileOnnxRuntime(flags: ParsedFlags, io: CliIO): Promise<number
   });
 }
 
-/** The network a run trained: its settings name the backbone; a segmentation or detection run's checkpoint names the network. */
-async function networkOfRun(run: string): Promise<NetworkName> {
-  const { loadNetwork } = await import('../../run/model.ts');
-  const { model } = loadNetwork({ run });
-  model.dispose();
-  return model.variant;
+/** The network a run trained: its settings name the task and the backbone, the registry the network on it. */
+function networkOfRun(run: string): NetworkName {
+  const { task, variant } = readRun(run).settings;
+  return requireNetworkOn(task, variant);
 }
 
 export const command: CliCommand = {
@@ -99,7 +98,7 @@ export const command: CliCommand = {
   async run(flags, io) {
     if (flags.runtime !== undefined && flags.runtime !== 'tfjs') return profileOnnxRuntime(flags, io);
     const source = await modelSourceFlags(flags, io); // a run or zoo name gives the variant (a zoo model is pulled when not cached)
-    const variant = source.run === undefined ? networkFlag(flags) : await networkOfRun(source.run);
+    const variant = source.run === undefined ? networkFlag(flags) : networkOfRun(source.run);
     const imageSize = inputSize(positiveInt(flags, 'image-size')!, 'image-size');
     const batch = positiveInt(flags, 'batch')!;
     const runs = positiveInt(flags, 'runs')!;
