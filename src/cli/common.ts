@@ -97,6 +97,13 @@ export function networkFlag(flags: ParsedFlags): NetworkName {
   }
 }
 
+/** --score-threshold: a probability, strictly below 1 (a threshold of 1 or more keeps nothing); undefined when not given. */
+export function scoreThreshold(v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !(v >= 0 && v < 1)) throw new UsageError(`--score-threshold must be a number from 0 to below 1, got ${String(v)}`);
+  return v;
+}
+
 /** An input side the model takes: a usage error naming the flag otherwise. */
 export function inputSize(size: number, flag: string): number {
   if (size < MIN_INPUT_SIZE || size > MAX_INPUT_SIZE) throw new UsageError(`--${flag} must be between ${MIN_INPUT_SIZE} and ${MAX_INPUT_SIZE} px, got ${size}`);

@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { asUsage, UsageError, type ParsedFlags } from '../args.ts';
 import type { CliCommand, CliIO } from '../command.ts';
-import { DEVICE_FLAG, JSON_FLAG, NETWORK_FLAG, inputSize, networkFlag, withDevice } from '../common.ts';
+import { DEVICE_FLAG, JSON_FLAG, NETWORK_FLAG, inputSize, networkFlag, scoreThreshold, withDevice } from '../common.ts';
 import type { AttentionQuery } from '../../inspect/attention-math.ts';
 import type { AttentionAnswer } from '../../inspect/attention.ts';
 import { parseCell, parseCellOrMean, parseIndexOrMean } from '../../inspect/args.ts';
@@ -104,8 +104,7 @@ export const command: CliCommand = {
   },
   async run(flags, io) {
     const { block, query } = parseRequest(flags);
-    const givenThreshold = flags['score-threshold'] as number | undefined;
-    if (givenThreshold !== undefined && !(givenThreshold >= 0 && givenThreshold < 1)) throw new UsageError(`--score-threshold must be in [0, 1), got "${givenThreshold}"`);
+    const givenThreshold = scoreThreshold(flags['score-threshold']);
     const explicit = explicitPreprocessing(flags);
     const source = await modelSourceFlags(flags, io); // a zoo name or repo id: pulled when not cached
     return withDevice(flags, io, async ({ device }) => {

@@ -2,17 +2,10 @@
 // safetensors with timm keys, and the run's recipe for timm's train.py.
 import { positiveInt, requireFlag, UsageError } from '../args.ts';
 import type { CliCommand } from '../command.ts';
-import { BACKEND_FLAG, JSON_FLAG, inputSize, setupBackend } from '../common.ts';
+import { BACKEND_FLAG, JSON_FLAG, inputSize, scoreThreshold, setupBackend } from '../common.ts';
 import { DEFAULT_OPSET, EXPORT_FORMATS, MAX_OPSET, MIN_OPSET, type ExportFormat } from '../../export/formats.ts';
 import { readRegularText } from '../../util/read-file.ts';
 import { modelSourceFlags } from '../weights.ts';
-
-/** --score-threshold: a probability, strictly below 1 (a threshold of 1 or more keeps nothing). */
-function scoreThreshold(v: unknown): number | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !(v >= 0 && v < 1)) throw new UsageError(`--score-threshold must be a number from 0 to below 1, got ${String(v)}`);
-  return v;
-}
 
 export const command: CliCommand = {
   name: 'export',

@@ -8,7 +8,7 @@ import type { ParsedFlags } from '../args.ts';
 import type { CliCommand, CliIO } from '../command.ts';
 import type { ModelSource } from '../../run/model.ts';
 import type { InferenceRuntime } from '../../protocol/devices.ts';
-import { DEVICE_FLAG, withDevice, JSON_FLAG, NETWORK_FLAG, setupBackend, table, inputSize, networkFlag, variantFlag } from '../common.ts';
+import { DEVICE_FLAG, withDevice, JSON_FLAG, NETWORK_FLAG, setupBackend, table, inputSize, networkFlag, scoreThreshold, variantFlag } from '../common.ts';
 import { modelSourceFlags, RUN_FLAG } from '../weights.ts';
 import { INFERENCE_FLAGS, describePreprocessing, explicitPreprocessing } from '../preprocessing-flags.ts';
 import { inferencePreprocessing } from '../../protocol/recipe.ts';
@@ -108,8 +108,7 @@ async function predictDense(flags: ParsedFlags, source: ModelSource, runtime: In
   const [{ loadDenseModel }, { densePredict }, { DEFAULT_SCORE_THRESHOLD }, { LocalDevice }] = await Promise.all([
     import('../../run/model.ts'), import('../dense-predict.ts'), import('../../inspect/dense-predict.ts'), import('../../device/device.ts'),
   ]);
-  const threshold = flags['score-threshold'] ?? DEFAULT_SCORE_THRESHOLD;
-  if (typeof threshold !== 'number' || !(threshold >= 0 && threshold < 1)) throw new UsageError(`--score-threshold must be in [0, 1), got ${threshold}`);
+  const threshold = scoreThreshold(flags['score-threshold']) ?? DEFAULT_SCORE_THRESHOLD;
   const imageSize = positiveInt(flags, 'image-size');
   if (imageSize !== undefined) inputSize(imageSize, 'image-size');
   const backend = await setupBackend(flags, io);
