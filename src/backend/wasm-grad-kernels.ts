@@ -103,7 +103,7 @@ export function registerWasmGradKernels(): string[] {
     added.push('Conv2DBackpropInput');
   }
   const identity = tf.getKernel('Identity', 'wasm');
-  if (identity && identity.kernelFunc !== sharedIdentity) {
+  if (identity && !ours.has(identity.kernelFunc)) {
     tf.unregisterKernel('Identity', 'wasm');
     tf.registerKernel({ ...identity, kernelFunc: sharedIdentity });
     added.push('Identity');
