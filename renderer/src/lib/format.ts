@@ -70,3 +70,8 @@ export function variantLabel(v: string): string {
 export function variantShort(v: string): string {
   return NETWORKS.find((n) => n.name === v)?.short ?? v;
 }
+
+/** A path's file name (either separator: the engine may run on Windows). */
+export function baseName(path: string): string {
+  return path.split(/[\\/]/).pop() ?? path;
+}

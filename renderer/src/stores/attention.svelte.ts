@@ -8,6 +8,7 @@ import type {
   ReceptiveFieldResult,
 } from '../../../src/protocol/contract.ts';
 import { toProblem, type Problem } from '../lib/errors.ts';
+import { baseName } from '../lib/format.ts';
 import { studio } from './studio.svelte.ts';
 
 export type Cell = [number, number];
@@ -61,7 +62,7 @@ class Attention {
     this.runId = run.id;
     this.imageSize = run.imageSize;
     this.block = 0;
-    this.setImage({ path: file }, file.split(/[\\/]/).pop() ?? file, thumbnail, context);
+    this.setImage({ path: file }, baseName(file), thumbnail, context);
   }
 
   setImage(image: ImageInput, name: string, preview: string | null, context: ImageContext | null = null): void {

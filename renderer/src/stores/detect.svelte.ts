@@ -3,6 +3,7 @@
 // boxes from, and the run's checkpoint evaluated in the window (eval.run: curves and the images with the most misses).
 import type { DetectEvalResult, DetectPredictResult } from '../../../src/protocol/contract.ts';
 import { toProblem, type Problem } from '../lib/errors.ts';
+import { baseName } from '../lib/format.ts';
 import { RunPrediction } from './run-prediction.svelte.ts';
 import { studio } from './studio.svelte.ts';
 
@@ -50,7 +51,7 @@ class Detect extends RunPrediction<DetectPredictResult> {
   /** One of the run's validation images (an evaluation's most missed), by path so its ground truth comes with it; its picture is the evaluation's. */
   openValidationImage(runId: string, image: DetectEvalResult['mostMissed'][number]): void {
     this.runId = runId;
-    this.setImage({ path: image.file }, image.file.split(/[\\/]/).pop() ?? image.file, image.thumbnail);
+    this.setImage({ path: image.file }, baseName(image.file), image.thumbnail);
   }
 }
 

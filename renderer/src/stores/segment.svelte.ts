@@ -2,6 +2,7 @@
 // each class's share and colour) and, when the image's ground-truth mask was dropped too, it and the scores. An
 // image of the run's validation set (one of its evaluation's worst) comes by path, with its mask.
 import type { ImageInput, SegmentEvalResult, SegmentPredictResult } from '../../../src/protocol/contract.ts';
+import { baseName } from '../lib/format.ts';
 import { RunPrediction } from './run-prediction.svelte.ts';
 
 class Segment extends RunPrediction<SegmentPredictResult> {
@@ -25,11 +26,11 @@ class Segment extends RunPrediction<SegmentPredictResult> {
   openValidationImage(runId: string, image: SegmentEvalResult['worstImages'][number]): void {
     this.runId = runId;
     this.image = { path: image.file };
-    this.imageName = nameOf(image.file);
+    this.imageName = baseName(image.file);
     this.preview = image.thumbnail;
     this.result = null;
     this.mask = { path: image.mask };
-    this.maskName = nameOf(image.mask);
+    this.maskName = baseName(image.mask);
     void this.query();
   }
 
@@ -43,6 +44,5 @@ class Segment extends RunPrediction<SegmentPredictResult> {
   }
 }
 
-const nameOf = (file: string) => file.split(/[\\/]/).pop() ?? file;
 
 export const segment = new Segment();
