@@ -133,15 +133,16 @@ export function multiboxLossOn(deltas: tf.Tensor3D, logits: tf.Tensor3D, targets
   }
   return tf.tidy(() => {
     const labels = tf.cast(tf.reshape(tf.slice(targets, [0, 0, 0], [-1, -1, 1]), [b, count]), 'int32') as tf.Tensor2D;
+    const logProbs = tf.logSoftmax(tf.reshape(logits, [b * count, classes]));
     // The engine records no op run inside a custom gradient's forward, so the selection's ops (top-k, comparisons:
-    // none has a gradient) stay off the tape; the logits get a zero gradient through it.
-    const select = tf.customGrad((l) => ({
-      value: hardNegativeMask(tf.neg(tf.reshape(tf.slice(tf.logSoftmax(l as tf.Tensor), [0, 0, 0], [-1, -1, 1]), [b, count])) as tf.Tensor2D, labels, negPosRatio),
-      gradFunc: () => tf.zerosLike(l as tf.Tensor),
+    // none has a gradient) stay off the tape; the background losses get a zero gradient through it.
+    const select = tf.customGrad((background) => ({
+      value: hardNegativeMask(background as tf.Tensor2D, labels, negPosRatio),
+      gradFunc: () => tf.zerosLike(background as tf.Tensor),
     }));
-    const chosen = tf.reshape(select(logits), [b * count]);
+    const chosen = tf.reshape(select(tf.reshape(tf.neg(tf.slice(logProbs, [0, 0], [-1, 1])), [b, count])), [b * count]);
     const flatLabels = tf.reshape(labels, [b * count]) as tf.Tensor1D;
-    const nll = tf.neg(tf.sum(tf.mul(tf.logSoftmax(tf.reshape(logits, [b * count, classes])), tf.oneHot(flatLabels, classes)), 1));
+    const nll = tf.neg(tf.sum(tf.mul(logProbs, tf.oneHot(flatLabels, classes)), 1));
     const classification = tf.sum(tf.mul(nll, chosen));
     const positive = tf.reshape(tf.cast(tf.greater(flatLabels, 0), 'float32'), [b * count, 1]);
     const locations = tf.reshape(tf.slice(targets, [0, 0, 1], [-1, -1, 4]), [b * count, 4]);
