@@ -11,9 +11,10 @@
 // OpenBLAS through LD_LIBRARY_PATH whatever the system's alternative says, as a PyTorch user would have it.
 // OMP_WAIT_POLICY=PASSIVE: torch's idle OpenMP threads otherwise spin on the 2 cores that OpenBLAS's threads
 // need (measured at load 5: 16 images at 224 px in 0.5 s passive against 1.5-3 s spinning).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { collect, jsonLines } from './child.ts';
 
 const PYTHONS = ['python3', '/usr/bin/python3'];
 /** A timm that builds mobilevit_xxs on Debian bookworm's torch 1.13 (the fixtures' timm, test/fixtures/README.md). */
@@ -75,23 +76,13 @@ export function findPython(cache: string, blas?: string): Python | { missing: st
 }
 
 /** A child running one of the bench's PyTorch scripts (paths from the repository root, where the bench runs) on `threads`: its JSON line, its process time and command. */
-function runScript<T>(py: Python, script: string, args: string[], threads: number): Promise<T & { processSeconds: number; command: string }> {
+async function runScript<T>(py: Python, script: string, args: string[], threads: number): Promise<T & { processSeconds: number; command: string }> {
   const env = { ...py.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads), OMP_WAIT_POLICY: 'PASSIVE' };
   const command = `${Object.entries(env).map(([k, v]) => `${k}=${v} `).join('')}${py.python} ${[script, ...args].join(' ')}`;
-  return new Promise((done, fail) => {
-    const t0 = performance.now();
-    const child = spawn(py.python, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { err += d; });
-    child.on('close', (code) => {
-      const processSeconds = (performance.now() - t0) / 1000;
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (code !== 0 || !line) { fail(new Error(`${command}: exit ${code}\n${err.slice(-2000)}`)); return; }
-      done({ ...(JSON.parse(line) as T), processSeconds, command });
-    });
-  });
+  const { out, err, code, seconds } = await collect(py.python, [script, ...args], env);
+  const [answer] = jsonLines<T>(out);
+  if (code !== 0 || !answer) throw new Error(`${command}: exit ${code}\n${err.slice(-2000)}`);
+  return { ...answer, processSeconds: seconds, command };
 }
 
 export interface PytorchQuick {

@@ -11,7 +11,6 @@
 // RECIPE_BENCH_ABLATE=1 (also: the new recipe with the old floor, and with the old evaluation crop),
 // RECIPE_BENCH_PHOTO=1 (also train both recipes on the photo-like copy),
 // FASHION_MNIST_DIR (default /usr/share/datasets/fashion-mnist).
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -20,6 +19,7 @@ import { table } from '../src/cli/common.ts';
 import { scanDataset } from '../src/data/scan.ts';
 import { TrainSettings, type TrainEvent } from '../src/protocol/contract.ts';
 import { datasetStats, resolveRecipe } from '../src/protocol/recipe.ts';
+import { collect, jsonLines } from './child.ts';
 import { writeResult } from './machine.ts';
 
 const SOURCE = process.env.FASHION_MNIST_DIR ?? '/usr/share/datasets/fashion-mnist';
@@ -69,18 +69,9 @@ async function buildDataset(name: string, scale: number): Promise<string> {
 
 interface RunResult { data: string; recipe: string; seed: number; command: string; top1: number | null; bestTop1: number | null; explanation: string | null; seconds: number; error?: string }
 
-function train(args: string[]): Promise<{ events: TrainEvent[]; stderr: string; code: number | null }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, [resolve('bin/mobilevit-studio.mjs'), 'train', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { err += d; });
-    child.on('close', (code) => {
-      const events = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as TrainEvent);
-      done({ events, stderr: err, code });
-    });
-  });
+async function train(args: string[]): Promise<{ events: TrainEvent[]; stderr: string; code: number | null }> {
+  const { out, err, code } = await collect(process.execPath, [resolve('bin/mobilevit-studio.mjs'), 'train', ...args]);
+  return { events: jsonLines<TrainEvent>(out), stderr: err, code };
 }
 
 const OLD_RECIPE = ['--crop-scale', '0.08,1', '--eval-crop', '0.9', '--warmup-epochs', '1', '--min-lr-ratio', '0.1'];

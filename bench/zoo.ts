@@ -19,12 +19,12 @@
 //    and the largest difference of their rows.
 //
 // Environment: ZOO_BENCH_BACKEND (default wasm), ZOO_BENCH_IMAGES (default 1000), ZOO_BENCH_SKIP_SPEED=1.
-import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { table } from '../src/cli/common.ts';
 import type { TrainEvent } from '../src/protocol/contract.ts';
+import { collect, jsonLines } from './child.ts';
 import { writeResult } from './machine.ts';
 import { fashionMnistFolder, fashionMnistInstalled } from './fashion-mnist.ts';
 import { linearProbe } from './probe.ts';
@@ -60,33 +60,21 @@ interface Run {
   featureSeconds?: number; notes?: string[]; pytorch?: unknown;
 }
 
-function cli(label: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
+async function cli(label: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
   const shownEnv = Object.entries(env).map(([k, v]) => `${k}=${v} `).join('');
   const command = `${shownEnv}mobilevit-studio ${args.join(' ')}`;
-  return new Promise((done, fail) => {
-    const t0 = performance.now();
-    const child = spawn(process.execPath, [resolve('bin/mobilevit-studio.mjs'), ...args, '--json', '--backend', BACKEND], {
-      stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env },
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { err += d; });
-    child.on('close', (code) => {
-      const seconds = (performance.now() - t0) / 1000;
-      if (code !== 0) { fail(new Error(`${command}: exit ${code}\n${err.slice(-2000)}`)); return; }
-      const events = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as TrainEvent & { time: number });
-      const fin = events.find((e) => e.type === 'finished') as Extract<TrainEvent, { type: 'finished' }> | undefined;
-      const started = events.find((e) => e.type === 'started');
-      const firstStep = events.find((e) => e.type === 'step');
-      const notes = events.filter((e) => e.type === 'warning').map((e) => (e as { message: string }).message)
-        .filter((m) => /backbone features on|solved to its optimum/.test(m));
-      done({
-        label, command, seconds, top1: fin?.best?.top1 ?? fin?.val?.top1 ?? null, weights: fin?.weights ?? null, notes,
-        ...(started && firstStep ? { featureSeconds: (firstStep.time - started.time) / 1000 } : {}),
-      });
-    });
-  });
+  const { out, err, code, seconds } = await collect(process.execPath, [resolve('bin/mobilevit-studio.mjs'), ...args, '--json', '--backend', BACKEND], env);
+  if (code !== 0) throw new Error(`${command}: exit ${code}\n${err.slice(-2000)}`);
+  const events = jsonLines<TrainEvent & { time: number }>(out);
+  const fin = events.find((e) => e.type === 'finished') as Extract<TrainEvent, { type: 'finished' }> | undefined;
+  const started = events.find((e) => e.type === 'started');
+  const firstStep = events.find((e) => e.type === 'step');
+  const notes = events.filter((e) => e.type === 'warning').map((e) => (e as { message: string }).message)
+    .filter((m) => /backbone features on|solved to its optimum/.test(m));
+  return {
+    label, command, seconds, top1: fin?.best?.top1 ?? fin?.val?.top1 ?? null, weights: fin?.weights ?? null, notes,
+    ...(started && firstStep ? { featureSeconds: (firstStep.time - started.time) / 1000 } : {}),
+  };
 }
 
 /**
