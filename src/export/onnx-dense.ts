@@ -108,7 +108,7 @@ export function exportDetectionOnnx(model: DetectionModel, o: DenseOnnxOptions):
   }, model.variant);
 }
 
-/** The dense networks' builders, by the one each family names in the registry (Family.onnx): a new one is a line here. */
+/** The dense networks' builders, by the one each dense family names in the registry (DenseFamily.onnx): a new one is a line here. */
 const DENSE_BUILDERS: Record<DenseOnnxBuilder, (network: DenseNetwork, o: DenseOnnxOptions) => Uint8Array> = {
   deeplabv3: (network, o) => exportSegmentationOnnx(network as SegmentationModel, o),
   ssdlite: (network, o) => exportDetectionOnnx(network as DetectionModel, o),

@@ -1,6 +1,6 @@
 // The two networks as ONNX, block for block in the order src/model builds them (mobilevit.ts,
 // mobilenetv2.ts, transformer.ts). Node names start with the studio's block name (timm's module path).
-import { type MobileNetV2Variant, type MobileViTVariant, type ViTSpec } from '../model/variants.ts';
+import { type MobileNetV2Variant, type MobileViTVariant, type Variant, type ViTSpec } from '../model/variants.ts';
 import { patchGrid } from '../model/unfold.ts';
 import { classifier, convBn, fold, layerNorm, linear, unfold, type EmitCtx, type Head } from './onnx-layers.ts';
 
@@ -109,4 +109,9 @@ export function emitMobileNetV2(ctx: EmitCtx, input: string, v: MobileNetV2Varia
   });
   const feat = convBn(ctx, x, 'conv_head', 'conv_head', 'bn2', { stride: 1, act: 'relu6' });
   return head(ctx, feat, 'classifier', 'classifier');
+}
+
+/** A classifier's graph, by its layer table's family (as model.ts builds the network), with `head` on its features. */
+export function emitClassifier(ctx: EmitCtx, input: string, size: number, spec: Variant, head: Head = classifier): string {
+  return spec.family === 'mobilevit' ? emitMobileViT(ctx, input, [size, size], spec, head) : emitMobileNetV2(ctx, input, spec, head);
 }

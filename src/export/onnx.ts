@@ -5,15 +5,12 @@
 // own model takes, in NCHW); output `logits` [batch, classes].
 import type { Model } from '../model/model.ts';
 import { familyOf } from '../model/registry/index.ts';
-import type { ClassifierOnnxBuilder } from '../model/registry/types.ts';
-import type { Variant } from '../model/variants.ts';
 import { stateDict } from '../model/weights.ts';
 import { MIN_INPUT_SIZE } from '../model/types.ts';
 import { REFERENCE_PREPROCESSING, type Preprocessing } from '../protocol/recipe.ts';
 import { DEFAULT_OPSET, MAX_OPSET, MIN_OPSET } from './formats.ts';
 import { encodeModel, OnnxGraph } from './onnx-graph.ts';
-import type { EmitCtx } from './onnx-layers.ts';
-import { emitMobileNetV2, emitMobileViT } from './onnx-networks.ts';
+import { emitClassifier } from './onnx-networks.ts';
 
 export const ONNX_INPUT = 'pixels';
 export const ONNX_OUTPUT = 'logits';
@@ -44,18 +41,6 @@ export function preprocessing({ imageSize, cropPct, interpolation }: Preprocessi
   };
 }
 
-/** A layer table checked to be of the kind a builder emits (the registry pairs them; this says so if it did not). */
-function layerTable<F extends Variant['family']>(spec: Variant, family: F): Extract<Variant, { family: F }> {
-  if (spec.family !== family) throw new Error(`a ${spec.family} layer table given to the ${family} ONNX builder`);
-  return spec as Extract<Variant, { family: F }>;
-}
-
-/** The classifiers' graphs, by the builder each family names in the registry (Family.onnx): a new one is a line here. */
-const CLASSIFIER_GRAPHS: Record<ClassifierOnnxBuilder, (ctx: EmitCtx, size: number, spec: Variant) => string> = {
-  mobilevit: (ctx, size, spec) => emitMobileViT(ctx, ONNX_INPUT, [size, size], layerTable(spec, 'mobilevit')),
-  mobilenet_v2: (ctx, _size, spec) => emitMobileNetV2(ctx, ONNX_INPUT, layerTable(spec, 'mobilenet_v2')),
-};
-
 export function exportOnnx(model: Model, o: OnnxExportOptions): Uint8Array {
   const family = familyOf(model.variant);
   if (family?.task !== 'classification') throw new RangeError(`${model.variant} is not a classifier: its ONNX graph is not the classifiers'`);
@@ -69,7 +54,7 @@ export function exportOnnx(model: Model, o: OnnxExportOptions): Uint8Array {
 
   const g = new OnnxGraph(opset);
   const ctx = { g, weights: stateDict(model) };
-  const out = CLASSIFIER_GRAPHS[family.onnx](ctx, size, model.spec);
+  const out = emitClassifier(ctx, ONNX_INPUT, size, model.spec);
   const meta: Record<string, string> = {
     variant: model.variant,
     num_classes: String(model.numClasses),

@@ -6,7 +6,7 @@ import type { Model } from '../model/model.ts';
 import { stateDict } from '../model/weights.ts';
 import { encodeModel, OnnxGraph } from './onnx-graph.ts';
 import { pooledFeatures } from './onnx-layers.ts';
-import { emitMobileNetV2, emitMobileViT } from './onnx-networks.ts';
+import { emitClassifier } from './onnx-networks.ts';
 import { DEFAULT_OPSET, ONNX_INPUT } from './onnx.ts';
 import { loadOrt, nhwcToNchw } from './ort.ts';
 import { OrtWorkers } from './ort-workers.ts';
@@ -17,12 +17,10 @@ export const FEATURES_OUTPUT = 'features';
 export function exportFeaturesOnnx(model: Model, size: number): Uint8Array {
   const g = new OnnxGraph(DEFAULT_OPSET);
   const ctx = { g, weights: stateDict(model) };
-  const spec = model.spec;
-  const features = (c: typeof ctx, x: string) => pooledFeatures(c, x, 'features');
-  const out = spec.family === 'mobilevit' ? emitMobileViT(ctx, ONNX_INPUT, [size, size], spec, features) : emitMobileNetV2(ctx, ONNX_INPUT, spec, features);
+  const out = emitClassifier(ctx, ONNX_INPUT, size, model.spec, (c, x) => pooledFeatures(c, x, 'features'));
   return encodeModel(g, {
     input: { name: ONNX_INPUT, dims: ['batch', 3, size, size] },
-    output: { name: FEATURES_OUTPUT, dims: ['batch', spec.numFeatures] },
+    output: { name: FEATURES_OUTPUT, dims: ['batch', model.spec.numFeatures] },
   }, out, { variant: model.variant, output: 'pooled backbone features' }, model.variant);
 }
 

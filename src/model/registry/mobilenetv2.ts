@@ -28,7 +28,6 @@ export const MOBILENETV2 = classifierFamily({
   defaultClasses: 1000,
   // timm's efficientnet.py names (conv_stem/bn1 → blocks.i.j → conv_head/bn2 → classifier) are the studio's own.
   keys: ['timm'],
-  onnx: 'mobilenet_v2',
   attention: false,
   baseline: true,
   variants: [

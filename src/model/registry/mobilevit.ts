@@ -76,7 +76,6 @@ export const MOBILEVIT = classifierFamily({
   task: 'classification',
   defaultClasses: 1000,
   keys: ['timm', 'transformers', 'ml-cvnets'],
-  onnx: 'mobilevit',
   attention: true,
   variants: [
     {

@@ -45,11 +45,11 @@ export interface ClassifierEntry<N extends string = string> extends BaseEntry<N,
 export interface DenseEntry<N extends string = string> extends BaseEntry<N, { backbone: MobileViTVariant }> {}
 
 /**
- * The ONNX builder that writes a family's graph, by its task: src/export holds one table per task keyed by these
- * (onnx.ts CLASSIFIER_GRAPHS, onnx-dense.ts DENSE_BUILDERS), so a family with a new kind of network is its file
- * here plus one line in its task's table.
+ * The ONNX builder that writes a dense family's graph: onnx-dense.ts DENSE_BUILDERS is keyed by these, so a family
+ * with a new kind of dense network is its file here plus one line there. A classifier's graph is named by nothing
+ * here: it follows its layer table's family (spec.family), as the network itself is built (onnx-networks.ts
+ * emitClassifier, model.ts).
  */
-export type ClassifierOnnxBuilder = 'mobilevit' | 'mobilenet_v2';
 export type DenseOnnxBuilder = 'deeplabv3' | 'ssdlite';
 
 interface BaseFamily<T extends Task, E> {
@@ -61,8 +61,6 @@ interface BaseFamily<T extends Task, E> {
   readonly defaultClasses: number;
   /** The key names of the checkpoints it reads (weights.ts maps them to the studio's, which are timm's). */
   readonly keys: readonly KeyNames[];
-  /** The builder of its ONNX graph (see ClassifierOnnxBuilder). */
-  readonly onnx: T extends 'classification' ? ClassifierOnnxBuilder : DenseOnnxBuilder;
   /** Whether it has attention to inspect (transformer blocks). */
   readonly attention: boolean;
   /**
@@ -80,7 +78,12 @@ interface BaseFamily<T extends Task, E> {
 type VariantNameOf<E> = E extends BaseEntry<infer N, unknown> ? N : never;
 
 export type ClassifierFamily<N extends string = string> = BaseFamily<'classification', ClassifierEntry<N>>;
-export type DenseFamily<N extends string = string> = BaseFamily<'segmentation' | 'detection', DenseEntry<N>>;
+/** A segmentation or detection family of task T. */
+interface DenseFamilyOf<T extends 'segmentation' | 'detection', N extends string> extends BaseFamily<T, DenseEntry<N>> {
+  /** The builder of its ONNX graph (see DenseOnnxBuilder). */
+  readonly onnx: DenseOnnxBuilder;
+}
+export type DenseFamily<N extends string = string> = DenseFamilyOf<'segmentation' | 'detection', N>;
 export type Family<N extends string = string> = ClassifierFamily<N> | DenseFamily<N>;
 
 /** Declares a classifier family, keeping its variants' names as literal types. */
@@ -89,7 +92,7 @@ export function classifierFamily<const N extends string>(f: ClassifierFamily<N>)
 }
 
 /** Declares a segmentation or detection family, keeping its variants' names as literal types. */
-export function denseFamily<const N extends string, T extends 'segmentation' | 'detection'>(f: BaseFamily<T, DenseEntry<N>>): BaseFamily<T, DenseEntry<N>> {
+export function denseFamily<const N extends string, T extends 'segmentation' | 'detection'>(f: DenseFamilyOf<T, N>): DenseFamilyOf<T, N> {
   return f;
 }
 
