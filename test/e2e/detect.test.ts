@@ -30,6 +30,9 @@ beforeAll(async () => {
   studio = await startStudio(join(tmp, 'workspace'));
 }, 300_000);
 
+/** The score the evaluation counted misses at, from the most-missed card's subtitle ("At score 30 %: …"). */
+const missedAt = (subtitle: string) => Number(subtitle.match(/^At score (\d+) %/)![1]) / 100;
+
 afterEach((ctx) => shotIfFailed(studio?.page, ctx.task, 'detect-failed'));
 afterAll(() => stopStudio(studio ?? {}, tmp));
 
@@ -87,6 +90,8 @@ describe('the Detect view', () => {
     const want = drawDetectionSample(Number(file.match(/img_(\d+)/)![1]), 2, 64).boxes.length;
     expect(await page.getByTestId('truth-box').count()).toBe(want);
     expect(await page.locator('[data-testid="most-missed"] li.selected').count()).toBe(1);
+    // It opens at the score its misses were counted at, so the boxes drawn are the ones they count.
+    expect(Number(await page.getByTestId('detect-threshold').inputValue())).toBeCloseTo(missedAt(await page.getByTestId('most-missed').locator('header p').innerText()), 6);
     await screenshot(page, 'detect-evaluated');
     await docsScreenshot(page, 'detect-view');
     await page.getByTestId('detect-show-truth').uncheck();
@@ -95,18 +100,22 @@ describe('the Detect view', () => {
     expect(problems).toEqual([]);
   }, 180_000);
 
-  it('the Evaluate view shows the same panel for a detection run, and an image with misses opens in the Detect view', async () => {
+  it('the Evaluate view shows the same panel for a detection run, and an image with misses opens in the Detect view at the score they were counted at', async () => {
     const { page, problems } = studio;
+    // The slider moved off the score the misses are counted at: an image opened from the list comes back to it.
+    await page.getByTestId('detect-threshold').fill('0.05');
     await page.locator('nav a[href="#/evaluate"]').click();
     await page.getByTestId('eval-start').click();
     await page.getByTestId('pr-card').waitFor({ timeout: 120_000 });
     expect(await page.getByTestId('eval-task-scores').getByTestId('score-ap-large').count()).toBe(1);
     expect(await page.locator('[data-testid="eval-task-scores"] [data-testid="per-class-scores"] tbody tr').count()).toBe(2);
     const file = (await page.locator('[data-testid="most-missed"] .caption .faint').last().innerText()).trim();
+    const missScore = missedAt(await page.getByTestId('most-missed').locator('header p').innerText());
     await page.getByTestId('most-missed').getByTestId('open-worst').last().click();
     await expect.poll(() => page.getByTestId('detect-result').locator('h2').innerText()).toContain(file);
     await page.getByTestId('truth-box').first().waitFor({ timeout: 60_000 });
     expect(await page.getByTestId('truth-box').count()).toBe(drawDetectionSample(Number(file.match(/img_(\d+)/)![1]), 2, 64).boxes.length);
+    expect(Number(await page.getByTestId('detect-threshold').inputValue())).toBeCloseTo(missScore, 6);
     expect(problems).toEqual([]);
   }, 120_000);
 });

@@ -48,9 +48,14 @@ class Detect extends RunPrediction<DetectPredictResult> {
     }
   }
 
-  /** One of the run's validation images (an evaluation's most missed), by path so its ground truth comes with it; its picture is the evaluation's. */
-  openValidationImage(runId: string, image: DetectEvalResult['mostMissed'][number]): void {
-    this.runId = runId;
+  /**
+   * One of the run's validation images (an evaluation's most missed), by path so its ground truth comes with it; its
+   * picture is the evaluation's. The slider goes to the score the evaluation counted misses at, so that the boxes
+   * drawn are the ones its counts are of.
+   */
+  openValidationImage(evaluation: DetectEvalResult, image: DetectEvalResult['mostMissed'][number]): void {
+    this.runId = evaluation.runId;
+    this.threshold = evaluation.missScore;
     this.setImage({ path: image.file }, baseName(image.file), image.thumbnail);
   }
 }
