@@ -100,13 +100,18 @@ describe('the Detect view', () => {
     expect(problems).toEqual([]);
   }, 180_000);
 
-  it('the Evaluate view shows the same panel for a detection run, and an image with misses opens in the Detect view at the score they were counted at', async () => {
+  it('the Evaluate view shows the Detect view\'s evaluation, evaluates again, and an image with misses opens in the Detect view at the score they were counted at', async () => {
     const { page, problems } = studio;
     // The slider moved off the score the misses are counted at: an image opened from the list comes back to it.
     await page.getByTestId('detect-threshold').fill('0.05');
     await page.locator('nav a[href="#/evaluate"]').click();
+    // The Detect view's evaluation is the window's one: shown here already, with its curves; evaluated again here.
+    await page.getByTestId('eval-task-scores').waitFor();
+    expect(await page.getByTestId('pr-card').count()).toBe(1);
+    expect(await page.getByTestId('eval-dense-note').count()).toBe(0);
     await page.getByTestId('eval-start').click();
-    await page.getByTestId('pr-card').waitFor({ timeout: 120_000 });
+    await page.waitForFunction(() => document.querySelector('[data-testid="eval-start"]')?.textContent?.trim() === 'Evaluating…');
+    await page.waitForFunction(() => document.querySelector('[data-testid="eval-start"]')?.textContent?.trim() === 'Evaluate', undefined, { timeout: 120_000 });
     expect(await page.getByTestId('eval-task-scores').getByTestId('score-ap-large').count()).toBe(1);
     expect(await page.locator('[data-testid="eval-task-scores"] [data-testid="per-class-scores"] tbody tr').count()).toBe(2);
     const file = (await page.locator('[data-testid="most-missed"] .caption .faint').last().innerText()).trim();

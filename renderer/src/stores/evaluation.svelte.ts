@@ -1,4 +1,6 @@
-// The Evaluate view's state: which run and checkpoint, and the last evaluation's result.
+// The window's one evaluation (eval.run): which run and checkpoint, the last evaluation's result, and whether one is
+// running. The Evaluate view chooses and shows it; the Segment and Detect views evaluate their run here and show the
+// result when it is their run's, so one evaluation runs at a time with one progress bar.
 import type { EvalResult } from '../../../src/protocol/contract.ts';
 import { toProblem, type Problem } from '../lib/errors.ts';
 import { studio } from './studio.svelte.ts';
@@ -22,6 +24,13 @@ class Evaluation {
       this.running = false;
       studio.clearProgress('eval.run');
     }
+  }
+
+  /** Evaluates a run's best checkpoint (the Segment and Detect views' button); the Evaluate view then shows it too. */
+  async evaluateBest(runId: string): Promise<void> {
+    this.runId = runId;
+    this.checkpoint = 'best';
+    await this.run();
   }
 }
 
