@@ -132,16 +132,13 @@ export function attention(p: EngineParams<'attention'>, ctx: HandlerContext, dev
 
 /**
  * The network an inspection asks about (a segmentation or detection network's too, its input made as DENSE_INPUT
- * says), its preprocessing, and the device, once the pass is known to fit (the memory plan is the classifiers';
- * a dense network's head adds little next to its backbone).
+ * says), its preprocessing, and the device, once the pass is known to fit (a dense network planned on its backbone).
  */
 async function inspected(ref: EngineModel, devices: EngineDevices, what: string, explicit: { imageSize?: number }, kind: 'infer' | 'train') {
   const dense = taskOfModel(ref) !== 'classification';
   const m: LoadedModel | LoadedDense = dense ? { ...denseModelFor(ref), ...DENSE_INPUT } : modelFor(ref);
   const pre = inferencePreprocessing(m, explicit);
-  const device = m.model instanceof Model
-    ? await budgetedDevice(devices, { what, variant: m.model.variant, size: pre.imageSize, images: 1, kind })
-    : await devices.current();
+  const device = await budgetedDevice(devices, { what, variant: m.model.variant, size: pre.imageSize, images: 1, kind });
   return { m, device, pre };
 }
 
@@ -182,9 +179,8 @@ export function profile(p: EngineParams<'profile'>, ctx: HandlerContext, devices
     const images = p.runtime === 'onnxruntime' ? 1 : p.batch;
     // Latency does not depend on the weights: a seeded random init with the family's default outputs.
     const model = networkToProfile(p.variant);
-    const device = model instanceof Model
-      ? await budgetedDevice(devices, { what: 'inspect.profile', variant: model.variant, size: p.imageSize, images, kind: 'infer' }).catch((e) => { model.dispose(); throw e; })
-      : await devices.current();
+    const device = await budgetedDevice(devices, { what: 'inspect.profile', variant: model.variant, size: p.imageSize, images, kind: 'infer' })
+      .catch((e) => { model.dispose(); throw e; });
     try {
       ctx.progress(0, 1, `profiling ${p.variant} at ${p.imageSize} px`);
       const options = { imageSize: p.imageSize, batch: p.batch, runs: p.runs };

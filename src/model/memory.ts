@@ -4,7 +4,7 @@
 // the process is restarted. So on wasm a training batch is trained in slices that fit (Trainer.step's
 // gradient accumulation), and every inspection request is checked against the same estimate before any
 // tensor exists (src/device/pass-budget.ts). Training on other backends takes the batch whole.
-import { classifierEntry, type VariantName } from './registry/index.ts';
+import { classifierEntry, type NetworkName, type VariantName } from './registry/index.ts';
 import { patchGrid } from './unfold.ts';
 
 /** A training pass (forward, backward and the update) or an inference pass (forward in eval mode). */
@@ -102,8 +102,12 @@ export interface Heap {
   inUseBytes: number;
 }
 
-/** What a pass is for, as the message names it ('inspect.predict'). */
-export interface PlannedPass extends PassShape {
+/**
+ * A pass of any network the registry names, and what it is for, as the message names it ('inspect.predict'). A
+ * segmentation or detection network is planned on its backbone's classifier (src/device/pass-budget.ts).
+ */
+export interface PlannedPass extends Omit<PassShape, 'variant'> {
+  variant: NetworkName;
   what: string;
 }
 

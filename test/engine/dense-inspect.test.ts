@@ -58,6 +58,9 @@ describe('inspection of segmentation and detection runs in the engine', () => {
     a.dense.classes.forEach((c) => expect(c.label).toBe(['background', 'leaf', 'stem'][c.index]));
     const f = ReceptiveFieldResult.parse(await ok('inspect.receptiveField', { model: { runId }, imageSize: 64, block: 11 }));
     expect(f.blocks).toMatchObject([{ index: 11, name: 'segmentation_head.aspp', featureSize: [4, 4] }]);
+    // A pass over the wasm heap's limit is refused before it computes, planned on the backbone, as a classifier's is.
+    const big = await service.handle('inspect.attention', { model: { runId }, image: { path: photo }, imageSize: 1024, block: 1, layer: 0, patch: [0, 1] });
+    expect(big.ok ? '' : big.error.message).toMatch(/^inspect\.attention of deeplabv3_mobilevit_xxs at 1024 px needs about \d+ MB, over the wasm backend's limit of \d+ MB .*lower the image size to at most \d+ px/);
   }, 180_000);
 
   it('a detection run: attention with the boxes of the same pass (named by the run\'s classes)', async () => {
@@ -99,5 +102,7 @@ describe('inspection of segmentation and detection runs in the engine', () => {
       ['16', '32', '64', '128', '256'].map((s, l) => `Head of level ${l + 1} (stride ${s})`).concat('Head of level 6 (global)'));
     const ort = await service.handle('inspect.profile', { variant: 'ssdlite_mobilevit_xxs', imageSize: 64, runs: 1, runtime: 'onnxruntime' });
     expect(ort.ok ? '' : ort.error.message).toMatch(/onnxruntime profiles classifiers only, not ssdlite_mobilevit_xxs/);
+    const big = await service.handle('inspect.profile', { variant: 'ssdlite_mobilevit_xxs', imageSize: 320, batch: 64, runs: 1 });
+    expect(big.ok ? '' : big.error.message).toMatch(/^inspect\.profile of ssdlite_mobilevit_xxs at 320 px × batch 64 needs about \d+ MB.*lower the batch to at most \d+/);
   }, 180_000);
 });

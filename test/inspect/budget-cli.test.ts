@@ -38,4 +38,13 @@ describe('inspection commands over the wasm memory limit', () => {
     const small = await runCli('profile', '--variant', 'mobilevit_xxs', '--image-size', '64', '--runs', '1', '--warmup', '0', '--json', '--backend', 'wasm');
     expect(small.code).toBe(0);
   });
+
+  it('segmentation and detection networks are planned on their backbone and refused the same way', async () => {
+    const field = await runCli('receptive-field', '--variant', 'deeplabv3_mobilevit_xxs', '--size', '1024', '--backend', 'wasm');
+    expect(field.code).toBe(1);
+    expect(field.err.at(-1)).toMatch(/^mobilevit-studio receptive-field: receptive-field of deeplabv3_mobilevit_xxs at 1024 px needs about \d+ MB, over the wasm backend's limit of \d+ MB .*: lower the image size to at most \d+ px/);
+    const profile = await runCli('profile', '--variant', 'ssdlite_mobilevit_s', '--image-size', '512', '--batch', '64', '--runs', '1', '--warmup', '0', '--backend', 'wasm');
+    expect(profile.code).toBe(1);
+    expect(profile.err.at(-1)).toMatch(/profile of ssdlite_mobilevit_s at 512 px × batch 64 needs about \d+ MB.*lower the batch to at most \d+ or the image size to at most \d+ px/);
+  });
 });

@@ -108,17 +108,16 @@ export const command: CliCommand = {
     const explicit = explicitPreprocessing(flags);
     const source = await modelSourceFlags(flags, io); // a zoo name or repo id: pulled when not cached
     return withDevice(flags, io, async ({ device }) => {
-      const [{ inspectOn }, { answerQuery, attentionOverlayScale, findBlock }, { checkBlockIndex }, { loadImage }, { loadNetwork }, { overlayPng }, { topK }, { inferencePreprocessing }, { checkFits }, { densePicture, densePrediction }, { Model }, { DEFAULT_SCORE_THRESHOLD }] =
+      const [{ inspectOn }, { answerQuery, attentionOverlayScale, findBlock }, { checkBlockIndex }, { loadImage }, { loadNetwork }, { overlayPng }, { topK }, { inferencePreprocessing }, { checkFits }, { densePicture, densePrediction }, { DEFAULT_SCORE_THRESHOLD }] =
         await Promise.all([import('../../device/inspect.ts'), import('../../inspect/attention.ts'), import('../../inspect/capture.ts'), import('../../inspect/image.ts'),
           import('../../run/model.ts'), import('../../inspect/overlay.ts'), import('../../inspect/results.ts'), import('../../protocol/recipe.ts'), import('../../device/heap.ts'),
-          import('../../inspect/dense-attention.ts'), import('../../model/model.ts'), import('../../inspect/dense-predict.ts')]);
+          import('../../inspect/dense-attention.ts'), import('../../inspect/dense-predict.ts')]);
       const loaded = asUsage(() => loadNetwork({ ...source, variant: networkFlag(flags) }));
       try {
         asUsage(() => checkBlockIndex(loaded.model, block));
         const pre = inferencePreprocessing(loaded, explicit);
         inputSize(pre.imageSize, 'image-size');
-        // The memory plan is the classifiers' (a dense network's head adds little next to its backbone's attention).
-        if (loaded.model instanceof Model) checkFits(device, { what: 'attention', variant: loaded.model.variant, size: pre.imageSize, images: 1, kind: 'infer' });
+        checkFits(device, { what: 'attention', variant: loaded.model.variant, size: pre.imageSize, images: 1, kind: 'infer' });
         const image = await loadImage(flags.image as string, pre);
         // Only the asked block's weights come back (a large image's first block alone can hold 100 MB).
         const capture = await inspectOn(device, loaded.model, (inspector) => inspector.attention(image, [block]));

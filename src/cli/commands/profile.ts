@@ -107,15 +107,14 @@ export const command: CliCommand = {
     const clock = flags.clock as string;
     if (clock !== 'wall' && clock !== 'cpu') throw new UsageError(`--clock must be wall or cpu, got "${clock}"`);
     return withDevice(flags, io, async ({ device }) => {
-      const [{ hasCpuClock }, { inspectOn }, { networkToProfile }, { checkFits }, { Model }] = await Promise.all([
-        import('../../device/device.ts'), import('../../device/inspect.ts'), import('../../inspect/profile.ts'), import('../../device/heap.ts'), import('../../model/model.ts'),
+      const [{ hasCpuClock }, { inspectOn }, { networkToProfile }, { checkFits }] = await Promise.all([
+        import('../../device/device.ts'), import('../../device/inspect.ts'), import('../../inspect/profile.ts'), import('../../device/heap.ts'),
       ]);
       if (clock === 'cpu' && !hasCpuClock(device))
         throw new UsageError(`--clock cpu measures single-threaded in-process backends only (wasm, cpu), not ${device.info.name}`);
       const model = networkToProfile(variant);
       try {
-        // (The memory plan is the classifiers'; a dense network's head adds little next to its backbone.)
-        if (model instanceof Model) checkFits(device, { what: 'profile', variant: model.variant, size: imageSize, images: batch, kind: 'infer' });
+        checkFits(device, { what: 'profile', variant: model.variant, size: imageSize, images: batch, kind: 'infer' });
         if (!flags.json) io.err(`profiling ${variant}: ${warmup} warm-up and ${runs} timed passes`);
         const p = await inspectOn(device, model, (inspector) => inspector.profile({ imageSize, batch, runs, warmup, clock }));
         if (flags.json) io.out(JSON.stringify(toJson(p)));

@@ -73,10 +73,9 @@ export const command: CliCommand = {
       throw new UsageError((e as Error).message);
     }
     return withDevice(flags, io, async ({ device }) => {
-      const [{ inspectOn }, { loadImage, randomImage }, { loadNetwork }, { heatmapPng, overlayPng }, { spatialBlocks }, { FIELD_SCALE }, { inferencePreprocessing }, { checkFits }, { Model }] = await Promise.all([
+      const [{ inspectOn }, { loadImage, randomImage }, { loadNetwork }, { heatmapPng, overlayPng }, { spatialBlocks }, { FIELD_SCALE }, { inferencePreprocessing }, { checkFits }] = await Promise.all([
         import('../../device/inspect.ts'), import('../../inspect/image.ts'), import('../../run/model.ts'), import('../../inspect/overlay.ts'),
         import('../../inspect/receptive-field.ts'), import('../../inspect/results.ts'), import('../../protocol/recipe.ts'), import('../../device/heap.ts'),
-        import('../../model/model.ts'),
       ]);
       const loaded = loadNetwork({ ...source, variant, seed });
       try {
@@ -87,8 +86,7 @@ export const command: CliCommand = {
         if (blocks.length === 0)
           throw new UsageError(`--block ${flags.block} has no spatial output: blocks are 0..${all.length - 1} (${all.map((b) => b.name).join(', ')})`);
         // A field is a gradient with respect to the image: a backward pass, planned as a training pass of one image.
-        // (The memory plan is the classifiers'; a dense network's head adds little next to its backbone.)
-        if (loaded.model instanceof Model) checkFits(device, { what: 'receptive-field', variant: loaded.model.variant, size, images: 1, kind: 'train' });
+        checkFits(device, { what: 'receptive-field', variant: loaded.model.variant, size, images: 1, kind: 'train' });
         const image: RgbImage = flags.image !== undefined ? await loadImage(flags.image as string, pre) : randomImage(size, seed);
         const source = flags.image !== undefined ? (flags.image as string) : `random image, seed ${seed}`;
         // A location outside the block's feature map is the user's input (a RangeError in this process; a page
