@@ -30,7 +30,9 @@ export const batchMatMulKernel: KernelWrapper = (builtin, exportsFor) => (args) 
   const backend = wasmBackendOf(args);
   const out = backend.makeOutput([...outer, m, n], 'float32');
   if (m * n === 0) return out;
-  withScratch(backend, transposeB ? k * n * 4 : 0, (scratch) => exportsFor(backend).batch_matmul(offsetOf(backend, a),
+  // b transposed, and b in column panels for the kernel's untransposed-a product (batch-matmul.c says why).
+  const scratchFloats = (transposeB ? k * n : 0) + (transposeA ? 0 : k * n);
+  withScratch(backend, scratchFloats * 4, (scratch) => exportsFor(backend).batch_matmul(offsetOf(backend, a),
     offsetOf(backend, b), offsetOf(backend, out), batch, batchA, batchB, m, k, n, transposeA ? 1 : 0, transposeB ? 1 : 0, scratch));
   return out;
 };
