@@ -64,9 +64,8 @@ export function asppPartNames(head = DEEPLABV3_HEAD): string[] {
 
 /** Dropout2d: whole channels of each image are dropped together. */
 function channelDropout(x: tf.Tensor4D, rate: number, ctx: Ctx): tf.Tensor4D {
-  if (!ctx.training || rate <= 0) return x;
   const [b, , , c] = x.shape;
-  return tf.dropout(x, rate, [b, 1, 1, c], ctx.nextSeed?.()) as tf.Tensor4D;
+  return dropout(x, rate, ctx, [b, 1, 1, c]);
 }
 
 /** The backbone (output stride 16), the ASPP and the classifier, as blocks: logits [B, ⌈H/16⌉, ⌈W/16⌉, classes]. */

@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { batchNormTraining, layerNormLastAxis, silu, type Activation } from './custom-grads.ts';
 import { atrousConvTaps } from './atrous.ts';
+import { applyDropout } from './dropout.ts';
 import { matMul2d } from './matmul.ts';
 import { transposedMatMulIsFast } from '../util/kernel-traits.ts';
 import type { ParamStore } from './params.ts';
@@ -24,9 +25,10 @@ export function activate(x: tf.Tensor, act: Activation): tf.Tensor {
   return x;
 }
 
-export function dropout<T extends tf.Tensor>(x: T, rate: number, ctx: Ctx): T {
+/** Dropout in training (model/dropout.ts), its mask seeded from the pass's seeds; `maskShape` as applyDropout's. */
+export function dropout<T extends tf.Tensor>(x: T, rate: number, ctx: Ctx, maskShape?: number[]): T {
   if (!ctx.training || rate <= 0) return x;
-  return tf.dropout(x, rate, undefined, ctx.nextSeed?.()) as T;
+  return applyDropout(x, rate, ctx.nextSeed?.(), maskShape);
 }
 
 export interface ConvSpec {
