@@ -2,26 +2,25 @@
 // reads): a detection checkpoint loads whole, its class layers kept when its labels are this dataset's and drawn
 // afresh otherwise; a classification checkpoint gives the backbone only (the detector's backbone keeps the
 // classifier's own keys), the extra layers and heads staying as the run's seed drew them.
-import { labelsInMetadata } from '../model/from-file.ts';
 import type { DetectionModel } from '../model/detection.ts';
 import { createModel } from '../model/model.ts';
 import type { VariantName } from '../model/registry/index.ts';
 import { readWeightsFile } from '../model/weights-file.ts';
 import { loadWeights } from '../model/weights.ts';
+import { loadKeepingHead } from './keep-head.ts';
 
 /** What follows the backbone in a detector (ml-cvnets' names): not in a classification checkpoint. */
 const DETECTOR_ONLY = /^(extra_layers|ssd_heads)\./;
 
 /** Loads `path` into `model` for a run on `classes` (without the background); returns what it did, in words. */
 export function initDetector(model: DetectionModel, backbone: VariantName, path: string, classes: readonly string[]): string[] {
-  const { tensors, metadata } = readWeightsFile(path);
+  const file = readWeightsFile(path);
+  const { tensors } = file;
   if ([...tensors.keys()].some((k) => DETECTOR_ONLY.test(k))) {
-    const report = loadWeights(model, tensors, { source: path, allowHeadMismatch: true });
-    if (report.headReinitialized) return [`detector loaded from ${path}; its class layers predict another number of classes and are drawn afresh`];
-    const stored = labelsInMetadata(metadata, classes.length);
-    if (stored && stored.every((c, i) => c === classes[i])) return [`detector loaded from ${path}, its class layers kept: they predict this dataset's ${classes.length} classes`];
-    model.reinitHead();
-    return [`detector loaded from ${path}; its class layers are drawn afresh: ${stored ? `its labels (${stored.slice(0, 4).join(', ')}${stored.length > 4 ? ', …' : ''}) are not this dataset's` : 'it records no labels, so which class is which is unknown'}`];
+    const { fate } = loadKeepingHead(model, file, path, classes);
+    if (fate.head === 'other-size') return [`detector loaded from ${path}; its class layers predict another number of classes and are drawn afresh`];
+    if (fate.head === 'kept') return [`detector loaded from ${path}, its class layers kept: they predict this dataset's ${classes.length} classes`];
+    return [`detector loaded from ${path}; its class layers are drawn afresh: ${fate.why}`];
   }
   // A classifier of the run's backbone, loaded (and checked) as a classifier, then its backbone copied over.
   const classifier = createModel(backbone);

@@ -17,9 +17,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { AugmentConfig } from '../data/augment.ts';
 import { evalBatches, trainBatches, type Batch, type EvalSet, type TrainSet } from '../data/loader.ts';
 import { planEpoch, type SamplerConfig } from '../data/sampler.ts';
-import { loadWeights, type LoadReport } from '../model/weights.ts';
+import type { LoadReport } from '../model/weights.ts';
 import { readSafetensors } from '../model/safetensors.ts';
-import { labelsInMetadata } from '../model/from-file.ts';
 import type { Model } from '../model/model.ts';
 import type { ForwardOptions } from '../model/types.ts';
 import { evaluate, type EvalBatch, type Evaluation } from './evaluate.ts';
@@ -28,6 +27,7 @@ import { LocalDevice, type ComputeDevice } from '../device/device.ts';
 import type { InferenceRuntime } from '../protocol/devices.ts';
 import { openFeatureSource } from './feature-runtime.ts';
 import type { HeadRows } from './head-solve.ts';
+import { loadKeepingHead } from './keep-head.ts';
 
 /** Random views cached per training image when augmentation crops or jitters (epoch e trains on view e mod VIEWS). */
 export const HEAD_ONLY_VIEWS = 2;
@@ -241,16 +241,9 @@ export class FeatureBank {
  * label set, or a foreign file of the same size whose labels are unknown, gets a fresh head, and a note says so.
  */
 export function loadForFineTune(model: Model, path: string, classes: readonly string[]): LoadReport {
-  const { tensors, metadata } = readSafetensors(path);
-  const report = loadWeights(model, tensors, { source: path, allowHeadMismatch: true });
-  if (report.headReinitialized) return report;
-  const stored = labelsInMetadata(metadata);
-  if (stored && stored.length === classes.length && stored.every((c, i) => c === classes[i])) {
-    return { ...report, notes: [...report.notes, `the classifier of ${path} predicts these ${classes.length} classes: kept, fine-tuning continues from it`] };
-  }
-  model.reinitHead();
-  const why = stored
-    ? `its labels (${stored.slice(0, 4).join(', ')}${stored.length > 4 ? ', …' : ''}) are not this dataset's (${classes.slice(0, 4).join(', ')}${classes.length > 4 ? ', …' : ''})`
-    : `it has ${classes.length} classes too, but no labels in its metadata, so which class is which is unknown`;
-  return { ...report, headReinitialized: true, notes: [...report.notes, `classifier re-initialised: ${why}; backbone loaded for fine-tuning`] };
+  const { report, fate } = loadKeepingHead(model, readSafetensors(path), path, classes);
+  if (fate.head === 'other-size') return report;
+  const note = fate.head === 'kept' ? `the classifier of ${path} predicts these ${classes.length} classes: kept, fine-tuning continues from it`
+    : `classifier re-initialised: ${fate.why}; backbone loaded for fine-tuning`;
+  return { ...report, notes: [...report.notes, note] };
 }

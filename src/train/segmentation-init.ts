@@ -6,24 +6,21 @@
 // classifier file is (timm, Hugging Face or Apple names, safetensors or a PyTorch checkpoint: model/from-file.ts);
 // the ASPP and the classifier conv keep the run's seeded start.
 import { SEGMENTATION_HEAD_PREFIX } from '../model/deeplabv3.ts';
-import { labelsInMetadata, modelFromWeights } from '../model/from-file.ts';
+import { modelFromWeights } from '../model/from-file.ts';
 import type { SegmentationModel } from '../model/segmentation.ts';
 import { readWeightsFile } from '../model/weights-file.ts';
-import { loadWeights } from '../model/weights.ts';
 import type { VariantName } from '../protocol/contract.ts';
+import { loadKeepingHead } from './keep-head.ts';
 
 /** Fills `model` from `path` for a run on `classes` (background first), as above; returns the note saying what it did. */
 export function initSegmentation(model: SegmentationModel, path: string, backbone: VariantName, classes: readonly string[]): string {
-  const { tensors, metadata } = readWeightsFile(path);
-  if (![...tensors.keys()].some((k) => k.startsWith(`${SEGMENTATION_HEAD_PREFIX}.`))) return initBackbone(model, path, backbone);
-  const report = loadWeights(model, tensors, { source: path, allowHeadMismatch: true });
+  const file = readWeightsFile(path);
+  if (![...file.tensors.keys()].some((k) => k.startsWith(`${SEGMENTATION_HEAD_PREFIX}.`))) return initBackbone(model, path, backbone);
+  const { fate } = loadKeepingHead(model, file, path, classes);
   const loaded = `segmentation network loaded from ${path}`;
-  if (report.headReinitialized) return `${loaded}; its classifier conv predicts another number of classes and is drawn from the run's seed`;
-  const stored = labelsInMetadata(metadata, classes.length);
-  if (stored && stored.every((c, i) => c === classes[i])) return `${loaded}, its classifier conv kept: it predicts this dataset's ${classes.length} classes`;
-  model.reinitHead();
-  const why = stored ? `its labels (${stored.slice(0, 4).join(', ')}${stored.length > 4 ? ', …' : ''}) are not this dataset's` : 'it records no labels, so which class is which is unknown';
-  return `${loaded}; its classifier conv is drawn from the run's seed: ${why}`;
+  if (fate.head === 'other-size') return `${loaded}; its classifier conv predicts another number of classes and is drawn from the run's seed`;
+  if (fate.head === 'kept') return `${loaded}, its classifier conv kept: it predicts this dataset's ${classes.length} classes`;
+  return `${loaded}; its classifier conv is drawn from the run's seed: ${fate.why}`;
 }
 
 /** Fills `model`'s backbone from the classifier `backbone` in `path`; returns the note saying so. */
