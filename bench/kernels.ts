@@ -39,6 +39,9 @@ function cases(): KernelCase[] {
   const r = (shape: number[], seed: number) => tf.randomNormal(shape, 0, 1, 'float32', seed);
   const [q, k] = [r([256, 64, 16], 1), r([256, 16, 64], 2)];
   const [x2, dy2] = [r([65536, 16], 3), r([65536, 32], 4)];
+  // A transformer's linear layer at 256 px, batch 8 (tokens × 64 · 64 × 64), and attention's pᵀ·dv on 20-wide heads.
+  const [xl, wl] = [r([8192, 64], 20), r([64, 64], 21)];
+  const [pa, dva] = [r([128, 64, 64], 22), r([128, 64, 20], 23)];
   const act = r([32, 64, 64, 32], 5);
   const [x3, w3] = [r([32, 32, 32, 48], 6), r([3, 3, 48, 48], 7)];
   const dy3 = tf.conv2d(x3 as tf.Tensor4D, w3 as tf.Tensor4D, 1, 1);
@@ -56,6 +59,8 @@ function cases(): KernelCase[] {
   return [
     { kernel: 'BatchMatMul', shapes: 'attention [256,64,16]·[256,16,64]', run: () => tf.matMul(q, k) },
     { kernel: 'BatchMatMul', shapes: 'weight gradient [65536,16]ᵀ·[65536,32]', run: () => tf.matMul(x2, dy2, true, false) },
+    { kernel: 'BatchMatMul', shapes: 'linear [8192,64]·[64,64]', run: () => tf.matMul(xl, wl) },
+    { kernel: 'BatchMatMul', shapes: 'attention pᵀ·dv [128,64,64]ᵀ·[128,64,20]', run: () => tf.matMul(pa, dva, true, false) },
     { kernel: 'Sum', shapes: '[32,64,64,32] over all but channels', run: () => tf.sum(act, [0, 1, 2]) },
     { kernel: 'Conv2DBackpropFilter', shapes: '3×3, [32,32,32,48] → 48', run: () => tf.grad((w: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x3 as tf.Tensor4D, w as tf.Tensor4D, 1, 1), dy3)))(w3) },
     { kernel: 'DepthwiseConv2dNativeBackpropFilter', shapes: '3×3, [32,64,64,32]', run: () => tf.grad((w: tf.Tensor) => tf.sum(tf.mul(tf.depthwiseConv2d(act as tf.Tensor4D, w as tf.Tensor4D, 1, 1), dyd)))(wd) },
