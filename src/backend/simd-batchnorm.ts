@@ -46,7 +46,7 @@ const backward: Maker = (exportsFor) => (args) => {
   const { backend, inputs, x, cols, rows, offset } = parts(args, ['x', 'dy', 'mean', 'variance', 'gamma', 'beta']);
   const { eps, act } = attrs(args);
   const [dx, dgamma, dbeta] = [backend.makeOutput(x.shape, 'float32'), backend.makeOutput([cols], 'float32'), backend.makeOutput([cols], 'float32')];
-  withScratch(backend, 8 * cols, (s) => exportsFor(backend).bn_act_backward(offset(x), offset(inputs.dy), offset(inputs.mean),
+  withScratch(backend, 12 * cols, (s) => exportsFor(backend).bn_act_backward(offset(x), offset(inputs.dy), offset(inputs.mean),
     offset(inputs.variance), offset(inputs.gamma), offset(inputs.beta), offset(dx), offset(dgamma), offset(dbeta), rows, cols, eps, act, s));
   return [dx, dgamma, dbeta];
 };
