@@ -92,8 +92,15 @@ describe('the Segment view', () => {
     await page.getByTestId('segment-truth').waitFor({ timeout: 60_000 });
     await page.getByTestId('segment-map').waitFor();
     // Scored against its own mask (at the image's own size), with the per-class IoU table; the list stays, this one marked.
-    expect(await page.getByTestId('segment-scores').textContent()).toMatch(new RegExp(`Against ${file.replace('.', '\\.')}: mIoU \\d+(\\.\\d)? %`));
-    expect(await page.locator('[data-testid="segment-iou"] tbody tr').count()).toBe(3);
+    const scores = (await page.getByTestId('segment-scores').textContent())!;
+    expect(scores).toMatch(new RegExp(`Against ${file.replace('.', '\\.')}: mIoU \\d+(\\.\\d)? %`));
+    // The table is the evaluations' one, in the class map's colours: its IoUs (0.1 % each) average to the mIoU, and the legend keeps to the shares.
+    const table = page.getByTestId('segment-result').getByTestId('per-class-scores');
+    expect(await table.locator('tbody tr').count()).toBe(3);
+    expect(await table.locator('.swatch').count()).toBe(3);
+    const ious = (await table.locator('tbody td').allInnerTexts()).filter((t) => t !== 'n/a').map(parseFloat);
+    expect(Math.abs(ious.reduce((a, b) => a + b, 0) / ious.length - parseFloat(scores.match(/mIoU (\d+(\.\d)?) %/)![1]))).toBeLessThanOrEqual(0.1 + 1e-9);
+    expect((await page.getByTestId('segment-legend').locator('li').allInnerTexts()).every((l) => !l.includes('IoU'))).toBe(true);
     expect(await page.getByTestId('segment-worst').getByTestId('open-worst').count()).toBe(shown);
     expect(await page.locator('[data-testid="segment-worst"] li.selected').count()).toBe(1);
     await screenshot(page, 'segment-worst');
