@@ -5,14 +5,17 @@
 //      "TF.js" is what a machine without clang runs (src/backend/wasm-simd-kernels.ts withTfjsKernels).
 // The filter gradients and the 1×1 input gradient are timed through tf.grad of a product with a fixed output
 // gradient, so each of those rows also holds a forward convolution and an elementwise product, the same both
-// ways; the depthwise input gradient's rows run its kernel alone. The AdamW + EMA row is one update of each over
-// an XXS's parameters, as a training step ends. Times are the process's CPU
-// time (wasm runs on this one thread), which a machine shared with other work disturbs far less than the clock.
+// ways; the depthwise input gradient's rows run its kernel alone. The BatchNorm rows are the model's
+// batchNormTraining, the fused kernels against the composed ops; the backward's row holds its forward too.
+// The AdamW + EMA row is one update of each over an XXS's parameters, as a training step ends. Times are the
+// process's CPU time (wasm runs on this one thread), which a machine shared with other work disturbs far less
+// than the clock.
 // Writes bench/results/kernels.json.
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/index.ts';
 import { withTfjsKernels } from '../src/backend/wasm-simd-kernels.ts';
 import { table } from '../src/cli/common.ts';
+import { batchNormTraining } from '../src/model/custom-grads.ts';
 import { createModel } from '../src/model/index.ts';
 import { AdamW } from '../src/optim/adamw.ts';
 import { WeightEma } from '../src/optim/ema.ts';
@@ -56,6 +59,9 @@ function cases(): KernelCase[] {
   const depthwiseInputGrad = (x: tf.Tensor, w: tf.Tensor, stride: number, dy: tf.Tensor) => tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput',
     { dy, filter: w }, { strides: stride, pad: 1, dilations: 1, inputShape: x.shape } as unknown as tf.NamedAttrMap) as tf.Tensor;
   const dy1 = r([32, 32, 32, 96], 12);
+  // An XXS inverted residual's expansion at 128 px, batch 16: BatchNorm + SiLU on [16,64,64,32].
+  const [xb, gb, bb, dyb] = [r([16, 64, 64, 32], 20), r([32], 21), r([32], 22), r([16, 64, 64, 32], 23)];
+  const bnSilu = (v: tf.Tensor) => batchNormTraining(v, gb as tf.Tensor1D, bb as tf.Tensor1D, { eps: 1e-5, act: 'silu' });
   return [
     { kernel: 'BatchMatMul', shapes: 'attention [256,64,16]·[256,16,64]', run: () => tf.matMul(q, k) },
     { kernel: 'BatchMatMul', shapes: 'weight gradient [65536,16]ᵀ·[65536,32]', run: () => tf.matMul(x2, dy2, true, false) },
@@ -73,6 +79,8 @@ function cases(): KernelCase[] {
       run: () => tf.fused.depthwiseConv2d({ x: xs1 as tf.Tensor4D, filter: ws1 as tf.Tensor4D, strides: 1, pad: 1, bias: bias1, activation: 'relu6' }) },
     { kernel: 'DepthwiseConv2dNativeBackpropInput', shapes: '3×3 s1, [16,32,32,96]', run: () => depthwiseInputGrad(xs1, ws1, 1, dys1) },
     { kernel: 'DepthwiseConv2dNativeBackpropInput', shapes: '3×3 s2, [16,64,64,64]', run: () => depthwiseInputGrad(xs2, ws2, 2, dys2) },
+    { kernel: 'StudioBatchNormMoments + StudioBatchNormAct', shapes: 'SiLU, [16,64,64,32]', run: () => bnSilu(xb) },
+    { kernel: 'StudioBatchNormActGrad', shapes: 'SiLU, [16,64,64,32], with its forward', run: () => tf.grad((v: tf.Tensor) => tf.sum(tf.mul(bnSilu(v), dyb)))(xb) },
     updateCase(),
   ];
 }
