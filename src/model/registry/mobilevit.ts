@@ -6,50 +6,29 @@ import { classifierFamily, type ZooEntry } from './types.ts';
 
 const vit = (dim: number, depth: number): ViTSpec => ({ dim, depth, patch: [2, 2], heads: 4, mlpRatio: 2 });
 
-export const MOBILEVIT_XXS: MobileViTVariant = {
-  family: 'mobilevit',
-  stemChannels: 16,
-  stages: [
-    { depth: 1, channels: 16, stride: 1, expansion: 2 },
-    { depth: 3, channels: 24, stride: 2, expansion: 2 },
-    { depth: 1, channels: 48, stride: 2, expansion: 2, vit: vit(64, 2) },
-    { depth: 1, channels: 64, stride: 2, expansion: 2, vit: vit(80, 4) },
-    { depth: 1, channels: 80, stride: 2, expansion: 2, vit: vit(96, 3) },
-  ],
-  numFeatures: 320,
-  transformerDropout: 0.05,
-  classifierDropout: 0.1,
-};
+/**
+ * A size's layer table from the paper's columns: the five stages' channels (the first stride 1, then stride 2;
+ * the second of three MV2 blocks, the others of one, the last three followed by a MobileViT block whose
+ * transformer, of width `dims[i]`, is 2, 4 and 3 layers deep), the MV2 blocks' expansion, the final 1×1's channels.
+ */
+function mobilevitTable(channels: readonly number[], dims: readonly number[], expansion: number, numFeatures: number, transformerDropout: number): MobileViTVariant {
+  return {
+    family: 'mobilevit',
+    stemChannels: 16,
+    stages: [
+      { depth: 1, channels: channels[0], stride: 1, expansion },
+      { depth: 3, channels: channels[1], stride: 2, expansion },
+      ...[2, 4, 3].map((depth, i) => ({ depth: 1, channels: channels[i + 2], stride: 2, expansion, vit: vit(dims[i], depth) })),
+    ],
+    numFeatures,
+    transformerDropout,
+    classifierDropout: 0.1,
+  };
+}
 
-export const MOBILEVIT_XS: MobileViTVariant = {
-  family: 'mobilevit',
-  stemChannels: 16,
-  stages: [
-    { depth: 1, channels: 32, stride: 1, expansion: 4 },
-    { depth: 3, channels: 48, stride: 2, expansion: 4 },
-    { depth: 1, channels: 64, stride: 2, expansion: 4, vit: vit(96, 2) },
-    { depth: 1, channels: 80, stride: 2, expansion: 4, vit: vit(120, 4) },
-    { depth: 1, channels: 96, stride: 2, expansion: 4, vit: vit(144, 3) },
-  ],
-  numFeatures: 384,
-  transformerDropout: 0.1,
-  classifierDropout: 0.1,
-};
-
-export const MOBILEVIT_S: MobileViTVariant = {
-  family: 'mobilevit',
-  stemChannels: 16,
-  stages: [
-    { depth: 1, channels: 32, stride: 1, expansion: 4 },
-    { depth: 3, channels: 64, stride: 2, expansion: 4 },
-    { depth: 1, channels: 96, stride: 2, expansion: 4, vit: vit(144, 2) },
-    { depth: 1, channels: 128, stride: 2, expansion: 4, vit: vit(192, 4) },
-    { depth: 1, channels: 160, stride: 2, expansion: 4, vit: vit(240, 3) },
-  ],
-  numFeatures: 640,
-  transformerDropout: 0.1,
-  classifierDropout: 0.1,
-};
+export const MOBILEVIT_XXS = mobilevitTable([16, 24, 48, 64, 80], [64, 80, 96], 2, 320, 0.05);
+export const MOBILEVIT_XS = mobilevitTable([32, 48, 64, 80, 96], [96, 120, 144], 4, 384, 0.1);
+export const MOBILEVIT_S = mobilevitTable([32, 64, 96, 128, 160], [144, 192, 240], 4, 640, 0.1);
 
 type Size = 'xxs' | 'xs' | 's';
 
