@@ -13,9 +13,10 @@ import { createNetwork, type AnyNetwork } from '../model/networks.ts';
 import { taskOf } from '../model/registry/index.ts';
 import { loadWeights, readStateDict } from '../model/weights.ts';
 import { trainingOf } from '../optim/network-training.ts';
-import { Trainer } from '../optim/trainer.ts';
+import { Trainer, type ShareGradients } from '../optim/trainer.ts';
 import { stepSeeds } from '../util/random.ts';
 import { describeDeviceInfo } from './describe.ts';
+import { abortExchange, exchangeShares } from './exchange.ts';
 import { imagesIn, type DeviceInfo, type DeviceProfileOptions, type DeviceRequest, type DeviceResults, type Shape4, type Weights } from './wire.ts';
 
 export class DeviceKernel {
@@ -68,17 +69,8 @@ export class DeviceKernel {
           x.dispose();
         }
       }
-      case 'grads': {
-        const trainer = this.needTrainer();
-        const x = tf.tensor4d(req.x, [imagesIn(req), req.size, req.size, 3]);
-        try {
-          return await trainer.shareGradients(x, req.labels, req.share, (pass) => stepSeeds(req.seed, req.step, pass));
-        } finally {
-          x.dispose();
-        }
-      }
-      case 'apply':
-        return await this.needTrainer().applyShared(req.grads, req.statistics, req.lr);
+      case 'share-step':
+        return await this.shareStep(req);
       case 'logits':
         return this.withWeights(req.weights, () => this.rows(req.x, req.shape, (x) => outputOf(this.needModel(), x)));
       case 'features':
@@ -117,6 +109,30 @@ export class DeviceKernel {
         this.release();
         return null;
     }
+  }
+
+  /** This worker's part of a step split across workers: its share's gradients, the workers' exchange, the update. */
+  private async shareStep(req: Extract<DeviceRequest, { op: 'share-step' }>): Promise<DeviceResults['share-step']> {
+    const { exchange } = req;
+    let trainer: Trainer;
+    let mine: ShareGradients | null = null;
+    try {
+      trainer = this.needTrainer();
+      if (exchange.worker < exchange.sharePasses.length) {
+        const x = tf.tensor4d(req.x, [imagesIn(req), req.size, req.size, 3]);
+        try {
+          mine = await trainer.shareGradients(x, req.labels, req.share, (pass) => stepSeeds(req.seed, req.step, pass));
+        } finally {
+          x.dispose();
+        }
+      }
+    } catch (e) {
+      abortExchange(exchange.memory); // the other workers would wait for this share
+      throw e;
+    }
+    const sum = exchangeShares(exchange, trainer.model, req.share.frozenBackbone, mine);
+    const gradNorm = await trainer.applyShared(sum.grads, sum.statistics, req.lr);
+    return { share: mine && { loss: mine.loss, correct: mine.correct, ...(mine.counted === undefined ? {} : { counted: mine.counted }) }, gradNorm };
   }
 
   /**

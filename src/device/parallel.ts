@@ -3,9 +3,11 @@
 // thread in Node, so this is how training and evaluation use the machine's other cores.
 //
 // Training is data parallel, as PyTorch's DistributedDataParallel on one machine: a step's batch is cut into
-// passes, each worker runs the forward and backward passes of its share ('grads'), the shares' gradients are
-// summed here, and every replica applies the same sum ('apply'): the same clipping, AdamW and EMA update, so
-// the replicas stay equal. What that changes against one thread:
+// passes, each worker runs the forward and backward passes of its share, the workers sum the shares' gradients
+// in a SharedArrayBuffer (exchange.ts: in share order, as one sum here would), and every replica applies the
+// same sum: the same clipping, AdamW and EMA update, so the replicas stay equal. One message per worker and
+// step ('share-step'): the main thread sends the shares and reads the losses, nothing in between. What that
+// changes against one thread:
 // - BatchNorm normalises each pass with that pass's statistics: the step equals one thread's step with
 //   imagesPerPass = the pass size here (parallelPassSize: at most ⌈batch / workers⌉, and small enough that
 //   the workers together hold no more images than one thread's pass), up to float summation order;
@@ -18,12 +20,12 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Model } from '../model/model.ts';
-import type { TensorMap } from '../model/safetensors.ts';
-import { combineStatistics, passSize, type StepResult } from '../optim/trainer.ts';
+import { passSize, type StepResult } from '../optim/trainer.ts';
 import { openPageDevice, pageChannel, type Endpoint } from './channel.ts';
 import type { ChannelDevice, ComputeDevice } from './device.ts';
 import type { AttentionCapture } from '../inspect/capture.ts';
 import type { DenseOutput } from '../inspect/dense-predict.ts';
+import { abortExchange, ANOTHER_FAILED, exchangeBytes, resetExchange } from './exchange.ts';
 import { imagesIn, type DeviceInfo, type DeviceRequest, type DeviceResults } from './wire.ts';
 import { workerSource } from './worker-source.ts';
 import { split } from '../util/split.ts';
@@ -57,15 +59,6 @@ function concat(parts: Float32Array[]): Float32Array {
   let at = 0;
   for (const p of parts) { out.set(p, at); at += p.length; }
   return out;
-}
-
-/** `into` += `add`, key by key (shapes are the workers' own, equal by construction; `add` is ours to keep). */
-function addInto(into: TensorMap, add: TensorMap): void {
-  for (const [key, t] of add) {
-    const sum = into.get(key);
-    if (!sum) into.set(key, t);
-    else for (let i = 0; i < t.data.length; i++) sum.data[i] += t.data[i];
-  }
 }
 
 /** MOBILEVIT_WORKERS=0: the wasm-workers device is off ('auto' does not measure it; asking for it says so). */
@@ -112,6 +105,9 @@ export class ParallelDevice implements ComputeDevice {
   readonly info: DeviceInfo;
   /** Round robin for calls one worker answers alone (the replicas are equal). */
   private nextWorker = 0;
+  /** What a worker's slot of the step's shared memory must hold: the trained model's parameters and values. */
+  private capacity = { keys: 0, floats: 0 };
+  private exchange: { memory: SharedArrayBuffer; keys: number; floats: number } | null = null;
 
   private constructor(private readonly workers: ChannelDevice[]) {
     const n = workers.length;
@@ -156,6 +152,9 @@ export class ParallelDevice implements ComputeDevice {
       case 'info':
         return this.info;
       case 'open':
+        this.capacity = { keys: req.weights.size, floats: [...req.weights.values()].reduce((s, t) => s + t.data.length, 0) };
+        await Promise.all(this.workers.map((w) => w.call(req)));
+        return null;
       case 'close':
         await Promise.all(this.workers.map((w) => w.call(req)));
         return null;
@@ -169,9 +168,8 @@ export class ParallelDevice implements ComputeDevice {
       case 'receptive-field':
         // One image: calls for different blocks (the inspector sends them together) go to different workers.
         return this.workers[this.nextWorker++ % this.workers.length].call(req);
-      case 'grads':
-      case 'apply':
-        throw new Error(`${WORKERS_DEVICE}: '${req.op}' is its own workers' half of a step; send 'step'`);
+      case 'share-step':
+        throw new Error(`${WORKERS_DEVICE}: '${req.op}' is its own workers' part of a step; send 'step'`);
       default:
         // Replicas are equal: one answers reads (weights, optimizer state) and inspections.
         return this.workers[0].call(req);
@@ -180,7 +178,7 @@ export class ParallelDevice implements ComputeDevice {
 
   /**
    * One optimizer step: the batch in passes of `imagesPerPass` images, a contiguous run of passes per worker,
-   * their gradient sums added in worker order, then applied everywhere.
+   * their gradient sums added in worker order and applied everywhere, by the workers (exchange.ts).
    */
   private async step(req: Extract<DeviceRequest, { op: 'step' }>): Promise<StepResult> {
     const n = imagesIn(req);
@@ -190,25 +188,43 @@ export class ParallelDevice implements ComputeDevice {
     const per = passSize(n, req.imagesPerPass ?? Math.ceil(n / this.workers.length));
     const passes = Math.ceil(n / per);
     const bounds = split(passes, Math.min(this.workers.length, passes));
-    const shares = await Promise.all(bounds.slice(1).map((end, i) => {
-      const [a, b] = [bounds[i] * per, Math.min(n, end * per)];
-      return this.workers[i].call({
-        op: 'grads', x: req.x.slice(a * perImage, b * perImage), size: req.size, labels: req.labels.slice(a * labelsPerImage, b * labelsPerImage),
-        seed: req.seed, step: req.step, share: { batchSize: n, firstPass: bounds[i], perPass: per, frozenBackbone: req.frozen },
+    const sharePasses = bounds.slice(1).map((end, i) => end - bounds[i]);
+    const { memory, keys, floats } = this.exchangeMemory();
+    const settled = await Promise.allSettled(this.workers.map((w, i) => {
+      // A worker past the shares (fewer passes than workers) sends no images and applies the others' sum.
+      const first = bounds[Math.min(i, sharePasses.length)];
+      const [a, b] = [first * per, Math.min(n, bounds[Math.min(i + 1, sharePasses.length)] * per)];
+      return w.call({
+        op: 'share-step', x: req.x.slice(a * perImage, b * perImage), size: req.size, labels: req.labels.slice(a * labelsPerImage, b * labelsPerImage),
+        lr: req.lr, seed: req.seed, step: req.step, share: { batchSize: n, firstPass: first, perPass: per, frozenBackbone: req.frozen },
+        exchange: { memory, worker: i, workers: this.workers.length, sharePasses, keys, floats },
+      }).catch((e: Error) => {
+        abortExchange(memory); // a worker that failed or went away: the others stop waiting for it
+        throw e;
       });
     }));
-    const grads: TensorMap = new Map();
+    const failures = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as Error] : []));
+    // The failure itself, not the other workers' "another worker failed".
+    if (failures.length) throw failures.find((e) => e.message !== ANOTHER_FAILED) ?? failures[0];
+    const results = settled.map((s) => (s as PromiseFulfilledResult<DeviceResults['share-step']>).value);
     let loss = 0, correct = 0, counted = 0;
-    for (const s of shares) {
-      loss += s.loss;
-      correct += s.correct;
-      counted += s.counted ?? 0;
-      addInto(grads, s.grads);
+    for (const { share } of results.slice(0, sharePasses.length)) {
+      loss += share!.loss;
+      correct += share!.correct;
+      counted += share!.counted ?? 0;
     }
-    const statistics = combineStatistics(shares.map((s) => s.statistics));
-    const norms = await Promise.all(this.workers.map((w) => w.call({ op: 'apply', grads, statistics, lr: req.lr })));
     // What `correct` counts out of, where the objective counts something other than images (Trainer.step's rule).
-    return { loss, correct, gradNorm: norms[0], ...(shares[0].counted === undefined ? {} : { counted }) };
+    return { loss, correct, gradNorm: results[0].gradNorm, ...(results[0].share!.counted === undefined ? {} : { counted }) };
+  }
+
+  /** The step's shared memory for the model the device was opened with, ready for a step. */
+  private exchangeMemory(): { memory: SharedArrayBuffer; keys: number; floats: number } {
+    const want = this.capacity;
+    if (!this.exchange || this.exchange.keys !== want.keys || this.exchange.floats !== want.floats) {
+      this.exchange = { memory: new SharedArrayBuffer(exchangeBytes(this.workers.length, want.keys, want.floats)), ...want };
+    }
+    resetExchange(this.exchange.memory);
+    return this.exchange;
   }
 
   /**

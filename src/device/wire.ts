@@ -9,7 +9,8 @@ import type { NetworkName } from '../model/registry/index.ts';
 import type { AttentionCapture } from '../inspect/capture.ts';
 import type { ReceptiveField } from '../inspect/receptive-field.ts';
 import type { ProfileResult } from '../protocol/contract.ts';
-import type { BatchShare, PassStatistics, ShareGradients, StepResult, TrainerSettings, TrainerStateJson } from '../optim/trainer.ts';
+import type { BatchShare, StepResult, TrainerSettings, TrainerStateJson } from '../optim/trainer.ts';
+import type { ExchangeSpec } from './exchange.ts';
 
 /** What the device is: its TensorFlow.js backend and, for a GPU backend, the adapter it got. */
 export interface DeviceInfo {
@@ -53,13 +54,13 @@ export type DeviceRequest =
    */
   | { op: 'step'; x: Float32Array; size: number; labels: Int32Array; lr: number; seed: number; step: number; frozen: boolean; imagesPerPass: number | null }
   /**
-   * A step split across devices (parallel.ts), first half: the forward and backward passes of one share of the
-   * batch (images [n, size, size, 3]: passes share.firstPass, … of the step, dropout seeded as in 'step'), summed
-   * and weighted, not applied.
+   * A step split across the worker threads of one process (parallel.ts): the forward and backward passes of this
+   * worker's share of the batch (images [n, size, size, 3]: passes share.firstPass, … of the step, dropout seeded
+   * as in 'step'; none where exchange.worker has no share, x and labels then empty), then the shares' gradients
+   * summed and their BatchNorm statistics combined by the workers in shared memory (exchange.ts) and applied by
+   * every replica alike.
    */
-  | { op: 'grads'; x: Float32Array; size: number; labels: Int32Array; seed: number; step: number; share: BatchShare }
-  /** Second half: the shares' summed gradients (TF.js layout) and combined BatchNorm statistics, for every replica. */
-  | { op: 'apply'; grads: TensorMap; statistics: PassStatistics; lr: number }
+  | { op: 'share-step'; x: Float32Array; size: number; labels: Int32Array; lr: number; seed: number; step: number; share: BatchShare; exchange: ExchangeSpec }
   /**
    * Inference-mode output of images [n, h, w, 3], with the live or the EMA-averaged weights: a classifier's logits
    * [n, classes], a segmentation network's [n, h/16, w/16, classes], a detector's deltas and logits [n, anchors, 4 + classes].
@@ -98,9 +99,8 @@ export interface DeviceResults {
   info: DeviceInfo;
   open: null;
   step: StepResult;
-  grads: ShareGradients;
-  /** The global gradient norm before clipping. */
-  apply: number;
+  /** This worker's share's loss and hits (null: it had none) and the step's global gradient norm before clipping. */
+  'share-step': { share: { loss: number; correct: number; counted?: number } | null; gradNorm: number };
   logits: Float32Array;
   features: Float32Array;
   weights: TensorMap;

@@ -129,6 +129,30 @@ describe('wasm-workers: data parallel across worker threads', () => {
     }
   }, 120_000);
 
+  it("a worker's failure fails the step with its own error (the other stops waiting for its gradients); then a one-image step on two workers is one thread's", async () => {
+    const parallel = await ParallelDevice.open(2);
+    const local = new LocalDevice('wasm');
+    try {
+      const open = { op: 'open', model: { variant: 'mobilevit_xxs', numClasses: 5 }, weights, train: { settings: SETTINGS } } as const;
+      await parallel.call(open);
+      const five = batch(5, 0);
+      // 6 labels for 5 images: the first share gets 3 labels for its 3 images, the second 3 for its 2 and fails.
+      const bad = { op: 'step', x: five.x, size: SIZE, labels: new Int32Array(6), lr: 2e-3, seed: 9, step: 0, frozen: false, imagesPerPass: null } as const;
+      await expect(parallel.call(bad)).rejects.toThrow(/training step: 3 labels for a batch of 2/);
+      // One image: the second worker has no share and applies the first one's gradients.
+      for (const d of [parallel, local]) await d.call(open);
+      const one = batch(1, 1);
+      const [a, b] = await Promise.all([parallel, local].map((d) => d.call({ ...bad, x: one.x, labels: one.labels })));
+      expect(a.loss).toBeCloseTo(b.loss, 5);
+      expect(a.gradNorm).toBeCloseTo(b.gradNorm, 4);
+      const d = maxDiff(await parallel.call({ op: 'weights', weights: 'live' }), await local.call({ op: 'weights', weights: 'live' }));
+      expect(d.params).toBeLessThan(1e-5);
+      expect(d.statistics).toBeLessThan(1e-5);
+    } finally {
+      await Promise.all([parallel.close(), local.close()]);
+    }
+  }, 120_000);
+
   it('a worker that cannot start fails the device with one line naming it and the cause', async () => {
     await expect(ParallelDevice.open(2, 'no-such-backend')).rejects.toThrow(/wasm-workers: a worker thread could not start: .*no-such-backend/);
   }, 60_000);
