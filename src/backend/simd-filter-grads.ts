@@ -27,27 +27,40 @@ export const conv2dFilterGradKernel: KernelWrapper = (builtin, exportsFor) => (a
 };
 
 /**
- * The input gradient of a 1×1, stride-1, unpadded convolution (most of MobileViT's and MobileNetV2's) as one
- * product dy·Wᵀ on the studio's matmul ([pixels, cout]·[cin, cout]ᵀ); composed from TF.js's kernels it is a
- * reversed, transposed filter and a convolution. Every other convolution stays composed (conv-grads.ts).
- * Called directly rather than through tf.matMul, whose dispatch cost 5-10 % of these products.
+ * The input gradient of a convolution at stride 1 (every one in MobileViT and MobileNetV2 whose input needs it): a 1×1 unpadded
+ * one as one product dy·Wᵀ on the studio's matmul ([pixels, cout]·[cin, cout]ᵀ), called directly rather than
+ * through tf.matMul, whose dispatch cost 5-10 % of these products; a larger one by kernels/conv-input-grad.c
+ * (input channels in 4s). Composed from TF.js's kernels each is a reversed, transposed filter and a convolution of
+ * a padded dy (1.4-2.8× slower on the XXS's 3×3s). Strides, NCHW and other channel counts stay composed
+ * (conv-grads.ts).
  */
-export const pointwiseInputGradKernel: KernelWrapper = (builtin, exportsFor) => (args) => {
+export const convInputGradKernel: KernelWrapper = (builtin, exportsFor) => (args) => {
   const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
   const a = args.attrs as { strides: number | [number, number]; pad: 'valid' | 'same' | number; inputShape: [number, number, number, number];
     dimRoundingMode?: 'floor' | 'round' | 'ceil'; dataFormat?: string };
-  const strides = Array.isArray(a.strides) ? a.strides : [a.strides, a.strides];
   const [kh, kw, ci, co] = filter.shape;
-  const pointwise = kh === 1 && kw === 1 && strides.every((s) => s === 1) && (a.pad === 'valid' || a.pad === 0 || a.pad === 'same');
-  if (!pointwise || dy.dtype !== 'float32' || filter.dtype !== 'float32' || (a.dataFormat !== undefined && a.dataFormat !== 'NHWC')
-    || dy.shape.join() !== [...a.inputShape.slice(0, 3), co].join() || a.inputShape[3] !== ci) return builtin(args);
+  if (dy.dtype !== 'float32' || filter.dtype !== 'float32' || dy.shape.length !== 4 || (a.dataFormat !== undefined && a.dataFormat !== 'NHWC')) return builtin(args);
+  const info = tf.backend_util.computeConv2DInfo(a.inputShape, filter.shape as [number, number, number, number], a.strides, 1, a.pad, a.dimRoundingMode);
+  const [b, h, w] = a.inputShape;
+  if (info.strideHeight !== 1 || info.strideWidth !== 1 || a.inputShape[3] !== ci || dy.shape.join() !== [b, info.outHeight, info.outWidth, co].join()) return builtin(args);
+  const pointwise = kh === 1 && kw === 1 && info.padInfo.top === 0 && info.padInfo.left === 0;
+  if (!pointwise && ci % 4 !== 0) return builtin(args);
   const backend = wasmBackendOf(args);
   const out = backend.makeOutput(a.inputShape, 'float32');
-  const rows = a.inputShape[0] * a.inputShape[1] * a.inputShape[2];
+  const rows = b * h * w;
   if (rows === 0) return out;
-  // batch_matmul's scratch (batch-matmul.c): b transposed (co·ci floats), then b in column panels (as many again).
-  withScratch(backend, 2 * ci * co * 4, (scratch) =>
-    exportsFor(backend).batch_matmul(offsetOf(backend, dy), offsetOf(backend, filter), offsetOf(backend, out), 1, 1, 1, rows, co, ci, 0, 1, scratch));
+  const kernels = exportsFor(backend);
+  if (pointwise) {
+    // batch_matmul's scratch (batch-matmul.c): b transposed (co·ci floats), then b in column panels (as many again).
+    withScratch(backend, 2 * ci * co * 4, (scratch) =>
+      kernels.batch_matmul(offsetOf(backend, dy), offsetOf(backend, filter), offsetOf(backend, out), 1, 1, 1, rows, co, ci, 0, 1, scratch));
+    return out;
+  }
+  // dy in a zero border of kh−1 rows and kw−1 columns, then the filter transposed per tap (conv-input-grad.c).
+  const paddedFloats = b * (h + kh - 1) * (w + kw - 1) * co;
+  withScratch(backend, (paddedFloats + kh * kw * ci * co) * 4, (scratch) =>
+    kernels.conv_input_grad(offsetOf(backend, dy), offsetOf(backend, filter), offsetOf(backend, out), b, h, w, ci, info.outHeight, info.outWidth, co,
+      kh, kw, info.padInfo.top, info.padInfo.left, scratch, scratch + paddedFloats * 4));
   return out;
 };
 

@@ -13,6 +13,8 @@ export interface KernelExports {
     kh: number, kw: number, strideH: number, strideW: number, padTop: number, padLeft: number): void;
   conv_filter_grad(x: number, dy: number, dw: number, batch: number, h: number, w: number, ci: number, oh: number, ow: number, co: number,
     kh: number, kw: number, strideH: number, strideW: number, padTop: number, padLeft: number): void;
+  conv_input_grad(dy: number, w: number, dx: number, batch: number, h: number, wd: number, ci: number, oh: number, ow: number, co: number,
+    kh: number, kw: number, padTop: number, padLeft: number, paddedDy: number, transposedW: number): void;
   bn_moments(x: number, mean: number, variance: number, rows: number, cols: number): void;
   bn_act_forward(x: number, mean: number, variance: number, gamma: number, beta: number, y: number, rows: number, cols: number,
     eps: number, act: number, scratch: number): void;

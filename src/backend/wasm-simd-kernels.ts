@@ -15,7 +15,7 @@ import { ROOT, WASM_KERNELS, ensureBuilt, needsBuild } from '../build/outputs.ts
 import { batchMatMulKernel } from './simd-batch-matmul.ts';
 import { markStudioKernel } from './wasm-grad-kernels.ts';
 import type { WasmBackendParts } from './wasm-memory.ts';
-import { conv2dFilterGradKernel, depthwiseFilterGradKernel, pointwiseInputGradKernel } from './simd-filter-grads.ts';
+import { conv2dFilterGradKernel, convInputGradKernel, depthwiseFilterGradKernel } from './simd-filter-grads.ts';
 import { meanKernel, sumKernel } from './simd-reductions.ts';
 import { markFusedBatchNorm, markFusedSoftmaxXent, markFusedUpdates, markTransposedMatMulFast, withMarksSuspended } from '../util/kernel-traits.ts';
 import { BATCH_NORM_MAKERS } from './simd-batchnorm.ts';
@@ -27,7 +27,7 @@ import type { KernelExports, KernelWrapper } from './simd-kernel-types.ts';
 /** What the wasm backend uses of the studio's kernels: which ones, or why none. */
 export type SimdKernels = { names: string[] } | { names: []; reason: string };
 
-const EXPORTS: Array<keyof KernelExports> = ['batch_matmul', 'sum_rows', 'depthwise_filter_grad', 'conv_filter_grad', 'bn_moments', 'bn_act_forward', 'bn_act_backward',
+const EXPORTS: Array<keyof KernelExports> = ['batch_matmul', 'sum_rows', 'depthwise_filter_grad', 'conv_filter_grad', 'conv_input_grad', 'bn_moments', 'bn_act_forward', 'bn_act_backward',
   'depthwise_conv', 'depthwise_input_grad', 'adamw_update', 'ema_update', 'softmax_xent'];
 
 const WRAPPERS: Record<string, KernelWrapper> = {
@@ -37,7 +37,7 @@ const WRAPPERS: Record<string, KernelWrapper> = {
   // Registered by wasm-grad-kernels.ts (composed from TF.js's kernels) before these.
   Conv2DBackpropFilter: conv2dFilterGradKernel,
   // Wraps wasm-grad-kernels.ts's faster composed one, which keeps the cases this does not take.
-  Conv2DBackpropInput: pointwiseInputGradKernel,
+  Conv2DBackpropInput: convInputGradKernel,
   DepthwiseConv2dNativeBackpropFilter: depthwiseFilterGradKernel,
   DepthwiseConv2dNative: depthwiseConvKernel,
   FusedDepthwiseConv2D: depthwiseConvKernel,
