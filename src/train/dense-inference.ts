@@ -1,5 +1,5 @@
 // A segmentation or detection network opened for inference-mode passes (predict, a run's evaluation) on the
-// runtime the rule picks (feature-runtime.ts decideRuntime, measured on the network's own outputs and kept per
+// runtime the rule picks (feature-runtime.ts openByRule, measured on the network's own outputs and kept per
 // machine, network and size): onnxruntime-node on the studio's ONNX export of its current weights, made in memory
 // (export/ort-dense.ts), or TF.js in this process, where these networks predict and evaluate. Their outputs agree
 // within float noise and what follows them (upsampling and argmax, the detector's post-processing, the metrics) is
@@ -12,7 +12,7 @@ import { OrtDetector, OrtSegmentation } from '../export/ort-dense.ts';
 import { DetectionModel, type DetectorOutput } from '../model/detection.ts';
 import type { SegmentationModel } from '../model/segmentation.ts';
 import type { InferenceRuntime } from '../protocol/devices.ts';
-import { decideRuntime, type FeatureSourceOptions, type RuntimeProbe } from './feature-runtime.ts';
+import { openByRule, ortWhere, type FeatureSourceOptions, type RuntimeProbe } from './feature-runtime.ts';
 
 /** Probe images of the measurement: a dense pass costs several classifier passes at the sizes these networks run. */
 const DENSE_PROBE_IMAGES = 2;
@@ -62,9 +62,13 @@ async function flat(out: tf.Tensor4D | DetectorOutput): Promise<Float32Array> {
   return row;
 }
 
-function probe(runtime: InferenceRuntime, runner: Runner<DenseNetwork>): RuntimeProbe {
+/** A runtime's runner as the rule measures it: its outputs as rows beside the runner's own forward. */
+type DenseProbe<N extends DenseNetwork> = RuntimeProbe & Pick<Runner<N>, 'forward'>;
+
+function probe<N extends DenseNetwork>(runtime: InferenceRuntime, runner: Runner<N>): DenseProbe<N> {
   return {
     runtime,
+    forward: (x) => runner.forward(x),
     features: async (x, n, size) => {
       const input = tf.tensor4d(x, [n, size, size, 3]);
       try {
@@ -79,23 +83,17 @@ function probe(runtime: InferenceRuntime, runner: Runner<DenseNetwork>): Runtime
 
 /**
  * Opens `network` (its weights as they are now) at `size` × `size` px where the rule says; onnxruntime that cannot
- * start leaves TF.js, saying why. dispose() releases the runtime's copy, never `network`.
+ * start leaves TF.js, saying why. Where the rule measures, the runtime it measured is the one handed on, not opened
+ * (and exported) again. dispose() releases the runtime's copy, never `network`.
  */
 export async function openDenseInference<N extends DenseNetwork>(network: N, size: number, o: FeatureSourceOptions): Promise<DenseInference<N>> {
   const threads = defaultThreads();
-  let { runtime, why } = await decideRuntime(network.variant, size, o, {
+  const { source, why } = await openByRule(network.variant, size, o, {
     tfjs: async () => probe('tfjs', tfjsRunner(network)),
     onnxruntime: async () => probe('onnxruntime', await ortRunner(network, size, threads)),
   }, DENSE_PROBE_IMAGES);
-  if (runtime === 'onnxruntime') {
-    try {
-      const ort = await ortRunner(network, size, threads);
-      return { runtime, note: `onnxruntime-node on ${threads} thread${threads === 1 ? '' : 's'} (${why})`, numClasses: network.numClasses, ...ort };
-    } catch (e) {
-      [runtime, why] = ['tfjs', `onnxruntime could not start: ${(e as Error).message}`];
-    }
-  }
-  return { runtime, note: `TF.js on ${describeDevice(o.device)} (${why})`, numClasses: network.numClasses, ...tfjsRunner(network) };
+  const where = source.runtime === 'onnxruntime' ? ortWhere(threads) : `TF.js on ${describeDevice(o.device)}`;
+  return { runtime: source.runtime, note: `${where} (${why})`, numClasses: network.numClasses, forward: source.forward, dispose: source.close };
 }
 
 /** The rule's opener for a run's evaluation (TaskRunOptions.runtime): its images at its size weigh whether to measure. */

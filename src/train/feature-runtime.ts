@@ -9,7 +9,7 @@
 // (MOBILEVIT_AUTO_MEASURE=off, as the tests run) TF.js is used unless cached.
 // Whichever it is, one note says where the features were computed and why. Evaluation passes and predict take
 // the same rule (chooseInferenceRuntime; train/inference-model.ts opens their model on the runtime it picks), and so
-// do the segmentation and detection networks' (decideRuntime with their own probes: train/dense-inference.ts).
+// do the segmentation and detection networks' (openByRule with their own probes: train/dense-inference.ts).
 import { join } from 'node:path';
 import { measuringOff } from '../device/choice.ts';
 import { describeDevice } from '../device/describe.ts';
@@ -57,11 +57,14 @@ async function openTfjs(model: Model, device: ComputeDevice): Promise<FeatureSou
   };
 }
 
+/** Where onnxruntime computes, in words. */
+export const ortWhere = (threads: number) => `onnxruntime-node on ${threads} thread${threads === 1 ? '' : 's'}`;
+
 async function openOrt(model: Model, size: number): Promise<FeatureSource> {
   const threads = defaultThreads();
   const ort = await OrtFeatures.create(model, size, threads);
   return {
-    runtime: 'onnxruntime', where: `onnxruntime-node on ${threads} thread${threads === 1 ? '' : 's'}`,
+    runtime: 'onnxruntime', where: ortWhere(threads),
     features: (x, n, s) => {
       if (s !== size) throw new Error(`onnxruntime features exported at ${size} px got ${s} px images`);
       return ort.features(x, n);
@@ -189,44 +192,52 @@ async function measured<P extends RuntimeProbe>(variant: string, size: number, o
   return { source: chosen, why: `${choice.reason} at ${size} px; kept for this machine in ${file}` };
 }
 
+/**
+ * Opens the runtime `d` names through `open`: the one way every inference runtime is opened. onnxruntime that
+ * cannot start leaves TF.js, saying why.
+ */
+export async function openDecided<S>(d: RuntimeDecision, open: Record<InferenceRuntime, () => Promise<S>>): Promise<RuntimeDecision & { source: S }> {
+  if (d.runtime === 'onnxruntime') {
+    try {
+      return { ...d, source: await open.onnxruntime() };
+    } catch (e) {
+      return { runtime: 'tfjs', why: `onnxruntime could not start: ${(e as Error).message}`, source: await open.tfjs() };
+    }
+  }
+  return { ...d, source: await open.tfjs() };
+}
+
+/**
+ * Opens the runtime the rule picks for `variant` at `size` px through `open`: decided without measuring where it can
+ * be (decidedRuntime), else measured on `images` probe images, the winner handed on open as the measurement left it.
+ */
+export async function openByRule<P extends RuntimeProbe>(variant: string, size: number, o: FeatureSourceOptions, open: RuntimeProbes<P>, images = PROBE_IMAGES): Promise<{ source: P; why: string }> {
+  const d = decidedRuntime(variant, size, o);
+  return d ? openDecided(d, open) : measured(variant, size, o, open, images);
+}
+
 /** Opens the runtime the rule picks for `model` at `size` px, saying which and why through onNote. */
 export async function openFeatureSource(model: Model, size: number, o: FeatureSourceOptions): Promise<FeatureSource> {
-  const say = (s: FeatureSource, why: string) => { o.onNote?.(`backbone features on ${s.where} (${why})`); return s; };
-  const d = decidedRuntime(model.variant, size, o);
-  if (!d) {
-    const m = await measured(model.variant, size, o, classifierProbes(model, size, o.device));
-    return say(m.source, m.why);
-  }
-  if (d.runtime === 'tfjs') return say(await openTfjs(model, o.device), d.why);
-  try {
-    return say(await openOrt(model, size), d.why);
-  } catch (e) {
-    return say(await openTfjs(model, o.device), `onnxruntime could not start: ${(e as Error).message}`);
-  }
+  const { source, why } = await openByRule(model.variant, size, o, classifierProbes(model, size, o.device));
+  o.onNote?.(`backbone features on ${source.where} (${why})`);
+  return source;
 }
 
 /**
  * The rule's runtime for any inference-mode work of `model` at `size` px (evaluation passes, predict): the same
  * decision and the same kept measurement as a quick run's features, since the backbone is nearly all of a forward
- * pass. Where it must measure, it measures as a quick run does and keeps the choice.
+ * pass. Where it must measure, it measures as a quick run does and keeps the choice (the features' probes are
+ * closed: what opens next computes logits).
  */
-export function chooseInferenceRuntime(model: Model, size: number, o: FeatureSourceOptions): Promise<RuntimeDecision> {
-  return decideRuntime(model.variant, size, o, classifierProbes(model, size, o.device));
+export async function chooseInferenceRuntime(model: Model, size: number, o: FeatureSourceOptions): Promise<RuntimeDecision> {
+  const d = decidedRuntime(model.variant, size, o);
+  if (d) return d;
+  const m = await measured(model.variant, size, o, classifierProbes(model, size, o.device));
+  await m.source.close();
+  return { runtime: m.source.runtime, why: m.why };
 }
 
 /** A classifier's probes: its pooled features, the backbone being nearly all of its forward pass. */
 const classifierProbes = (model: Model, size: number, device: ComputeDevice): RuntimeProbes<FeatureSource> => ({
   tfjs: () => openTfjs(model, device), onnxruntime: () => openOrt(model, size),
 });
-
-/**
- * The rule's runtime for `variant` at `size` px: decided without measuring where it can be (decidedRuntime), else
- * measured on `images` probe images through `probes` and kept.
- */
-export async function decideRuntime(variant: string, size: number, o: FeatureSourceOptions, probes: RuntimeProbes, images = PROBE_IMAGES): Promise<RuntimeDecision> {
-  const d = decidedRuntime(variant, size, o);
-  if (d) return d;
-  const m = await measured(variant, size, o, probes, images);
-  await m.source.close();
-  return { runtime: m.source.runtime, why: m.why };
-}

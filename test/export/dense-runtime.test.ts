@@ -8,8 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { decodeIndexMask } from '../../src/data/mask-png.ts';
+import { OrtSegmentation } from '../../src/export/ort-dense.ts';
 import { LocalDevice } from '../../src/device/device.ts';
 import { readKept, runtimeKey } from '../../src/device/runtime-file.ts';
 import { postprocess, SSD_POSTPROCESS } from '../../src/model/detection-postprocess.ts';
@@ -118,8 +119,15 @@ describe('a dense network on onnxruntime', () => {
     const model = randomizeVectors(new SegmentationModel('deeplabv3_mobilevit_xxs', 3, 4), 4);
     const file = join(dir, 'inference-runtimes.json');
     const rule = { device, pixels: MEASURE_WORTH_PIXELS, file, env: {} };
+    const exports = vi.spyOn(OrtSegmentation, 'create');
     try {
       const first = await openDenseInference(model, 64, rule);
+      // The measurement's winner is handed on open: onnxruntime exported once, whichever won, and it computes.
+      expect(exports).toHaveBeenCalledTimes(1);
+      const x = tf.tensor4d(randomImages(1, 64, 5), [1, 64, 64, 3]);
+      const [ours, tfjs] = [await first.forward(x), model.forward(x, { training: false })];
+      within((await ours.data()) as Float32Array, (await tfjs.data()) as Float32Array);
+      tf.dispose([x, ours, tfjs]);
       await first.dispose();
       const kept = readKept(file);
       expect(kept.map((k) => k.key)).toEqual([runtimeKey('deeplabv3_mobilevit_xxs', 64, 'wasm')]);
@@ -131,6 +139,7 @@ describe('a dense network on onnxruntime', () => {
       expect(again.note).toMatch(/\(measured faster: .* on TF.js; kept for this machine in .*inference-runtimes.json\)$/); // read, not measured again
       expect(readKept(file)).toEqual(kept);
     } finally {
+      exports.mockRestore();
       model.dispose();
     }
   }, 120_000);
