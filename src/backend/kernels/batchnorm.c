@@ -22,7 +22,7 @@ enum { ACT_NONE = 0, ACT_RELU6 = 1, ACT_SILU = 2, ACT_RELU = 3 };
 #define INLINE static inline __attribute__((always_inline))
 
 INLINE v128_t one_plus_exp_neg(v128_t z) {
-  return wasm_f32x4_add(wasm_f32x4_splat(1.0f), exp4(wasm_f32x4_neg(z)));
+  return wasm_f32x4_add(wasm_f32x4_splat(1.0f), exp4_coarse(wasm_f32x4_neg(z)));
 }
 
 INLINE v128_t act4(v128_t z, u32 act) {
