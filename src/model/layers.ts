@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { batchNormTraining, layerNormLastAxis, silu, type Activation } from './custom-grads.ts';
 import { atrousConvTaps } from './atrous.ts';
 import { applyDropout } from './dropout.ts';
-import { matMul2d } from './matmul.ts';
+import { affine } from './matmul.ts';
 import { transposedMatMulIsFast } from '../util/kernel-traits.ts';
 import type { ParamStore } from './params.ts';
 import type { ForwardOptions } from './types.ts';
@@ -212,15 +212,11 @@ export function linearParts(store: ParamStore, key: string, din: number, parts: 
   const w = store.add(`${key}.weight`, [din, parts * dout], 'linear', init);
   const b = store.add(`${key}.bias`, [parts * dout], 'vector', { kind: 'zeros' });
   return (x: tf.Tensor, ctx: Ctx): tf.Tensor[] => {
-    const lead = x.shape.slice(0, -1);
-    const rows = lead.reduce((a, c) => a * c, 1);
+    const rows = x.size / din;
     ctx.probe?.macs?.(rows * din * parts * dout);
-    const x2 = x.reshape([rows, din]) as tf.Tensor2D;
-    if (rows < din) return tf.split(tf.add(matMul2d(x2, w as tf.Tensor2D), b), parts, 1).map((t) => t.reshape([...lead, dout]));
-    return Array.from({ length: parts }, (_, p) => {
-      const wp = tf.slice(w, [0, p * dout], [din, dout]) as tf.Tensor2D;
-      return tf.add(matMul2d(x2, wp), tf.slice(b, [p * dout], [dout])).reshape([...lead, dout]);
-    });
+    if (rows < din) return tf.split(affine(x, w as tf.Tensor2D, b as tf.Tensor1D), parts, -1);
+    return Array.from({ length: parts }, (_, p) =>
+      affine(x, tf.slice(w, [0, p * dout], [din, dout]) as tf.Tensor2D, tf.slice(b, [p * dout], [dout]) as tf.Tensor1D));
   };
 }
 
@@ -232,10 +228,7 @@ export function linear(store: ParamStore, key: string, din: number, dout: number
   const w = store.add(`${key}.weight`, [din, dout], 'linear', init);
   const b = store.add(`${key}.bias`, [dout], 'vector', { kind: 'zeros' });
   return (x, ctx) => {
-    const lead = x.shape.slice(0, -1);
-    const rows = lead.reduce((a, c) => a * c, 1);
-    ctx.probe?.macs?.(rows * din * dout);
-    const y = tf.add(matMul2d(x.reshape([rows, din]), w as tf.Tensor2D), b);
-    return y.reshape([...lead, dout]);
+    ctx.probe?.macs?.(x.size * dout);
+    return affine(x, w as tf.Tensor2D, b as tf.Tensor1D);
   };
 }

@@ -17,16 +17,30 @@ function product<T extends tf.Tensor>(a: T, b: T, ta: boolean, tb: boolean, tran
   return tf.matMul(ta ? transpose(a) : a, tb ? transpose(b) : b) as T;
 }
 
-/** 2-D a·b. Backward: da = dy·bᵀ, db = aᵀ·dy. */
-export const matMul2d: (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D = tf.customGrad((aIn, bIn, save) => {
-  const [a, b] = [aIn, bIn] as tf.Tensor2D[];
-  (save as tf.GradSaveFunc)([a, b]);
-  const t = (x: tf.Tensor2D) => tf.transpose(x);
-  return {
-    value: tf.matMul(a, b),
-    gradFunc: tidyGrad<tf.Tensor2D[]>((dy, [a, b]) => [product(dy as tf.Tensor2D, b, false, true, t), product(a, dy as tf.Tensor2D, true, false, t)]),
-  };
-}) as (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D;
+/**
+ * x·w + b over x's last axis, x of any rank (flattened to rows: batched products are slow on wasm, and w is shared
+ * across the batch anyway), as one op on the gradient tape. TF.js's autodiff of reshape → product → add → reshape
+ * records four ops, keeps a clone of each of their inputs and runs a kernel for each on the way back; this keeps x
+ * and w. Backward: dx = dy·wᵀ, dw = xᵀ·dy, db = Σ dy over the rows (the kernels autodiff ran, in the same order).
+ */
+export function affine(x: tf.Tensor, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor {
+  const [din, dout] = w.shape;
+  const rows = x.size / din;
+  const outShape = [...x.shape.slice(0, -1), dout];
+  const t = (m: tf.Tensor2D) => tf.transpose(m);
+  const op = tf.customGrad((xIn, wIn, bIn, save) => {
+    const x2 = (xIn as tf.Tensor).reshape([rows, din]) as tf.Tensor2D;
+    (save as tf.GradSaveFunc)([x2, wIn as tf.Tensor2D]);
+    return {
+      value: tf.add(tf.matMul(x2, wIn as tf.Tensor2D), bIn as tf.Tensor).reshape(outShape),
+      gradFunc: tidyGrad<tf.Tensor2D[]>((dy, [x2, w]) => {
+        const dy2 = dy.reshape([rows, dout]) as tf.Tensor2D;
+        return [product(dy2, w, false, true, t).reshape(x.shape), product(x2, dy2, true, false, t), tf.sum(dy2, 0)];
+      }),
+    };
+  });
+  return op(x, w, b);
+}
 
 /** Swaps the last two axes of a rank-4 tensor (a fast rank-4 transpose on wasm). */
 export const swapLast = (t: tf.Tensor4D): tf.Tensor4D => tf.transpose(t, [0, 1, 3, 2]);

@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchNormTraining, layerNormLastAxis, silu, type Activation } from '../../src/model/custom-grads.ts';
-import { batchMatMul4d, batchMatMul4dTransposeB, matMul2d } from '../../src/model/matmul.ts';
+import { affine, batchMatMul4d, batchMatMul4dTransposeB } from '../../src/model/matmul.ts';
 import { initBackend } from '../../src/backend/index.ts';
 import { fusedBatchNormFits, transposedMatMulIsFast } from '../../src/util/kernel-traits.ts';
 import { maxAbs, maxAbsDiff } from '../helpers/fixtures.ts';
@@ -132,11 +132,18 @@ describe.each(['cpu', 'wasm'])('matrix products on %s', (backend) => {
   });
   afterAll(async () => { await tf.setBackend('cpu'); });
 
-  it('matMul2d: gradients w.r.t. both factors match autodiff of tf.matMul', () => {
-    const a = tf.randomNormal([7, 5], 0, 1, 'float32', 8);
-    const b = tf.randomNormal([5, 3], 0, 1, 'float32', 9);
-    expectSameGradients((p, q) => matMul2d(p as tf.Tensor2D, q as tf.Tensor2D), (p, q) => tf.matMul(p as tf.Tensor2D, q as tf.Tensor2D), [a, b], 10);
-    tf.dispose([a, b]);
+  it('affine (x·w + b over the last axis, x of rank 2 or 3): value and gradients w.r.t. x, w and b match autodiff', () => {
+    const plain = (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => {
+      const [din, dout] = (w as tf.Tensor2D).shape;
+      return tf.add(tf.matMul(x.reshape([-1, din]), w as tf.Tensor2D), b).reshape([...x.shape.slice(0, -1), dout]);
+    };
+    for (const [shape, seed] of [[[7, 5], 8], [[2, 6, 5], 12]] as const) {
+      const x = tf.randomNormal([...shape], 0, 1, 'float32', seed);
+      const w = tf.randomNormal([5, 3], 0, 1, 'float32', seed + 1);
+      const b = tf.randomNormal([3], 0, 1, 'float32', seed + 2);
+      expectSameGradients((p, q, r) => affine(p, q as tf.Tensor2D, r as tf.Tensor1D), plain, [x, w, b], seed + 3);
+      tf.dispose([x, w, b]);
+    }
   });
 
   it('batchMatMul4d: gradients w.r.t. both batched factors match autodiff of tf.matMul', () => {
