@@ -127,9 +127,11 @@ export const silu: (x: tf.Tensor) => tf.Tensor = tf.customGrad((xIn, save) => {
 }) as (x: tf.Tensor) => tf.Tensor;
 
 /**
- * LayerNorm over the last axis: y = (x − mean)·invstd·gamma + beta. Backward, with g = dy·gamma:
+ * LayerNorm over the last axis: y = x̂·gamma + beta, x̂ = (x − mean)·invstd. Backward, with g = dy·gamma:
  *   dx = invstd·(g − mean(g) − x̂·mean(g·x̂)),  dgamma = Σ dy·x̂,  dbeta = Σ dy (sums over leading axes).
- * Saves x, its per-row mean and invstd instead of every intermediate of the moments formula.
+ * Saves x̂ (which the forward computes anyway) and the per-row invstd, so the backward does not compute x̂ again
+ * (two passes over the activations); the statistics are tf.moments' (mean, then the mean of the squared
+ * deviations), without its extra kernels.
  */
 export function layerNormLastAxis(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): tf.Tensor {
   const dim = x.shape[x.rank - 1];
@@ -139,13 +141,13 @@ export function layerNormLastAxis(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Ten
   const lead = leadingAxes(x.rank);
   const op = tf.customGrad((xIn, g, b, save) => {
     const [x, gamma, beta] = [xIn, g, b] as tf.Tensor[];
-    const { mean, variance } = tf.moments(x, -1, true);
-    const invstd = tf.rsqrt(tf.add(variance, eps));
-    (save as tf.GradSaveFunc)([x, mean, invstd, gamma]);
+    const centred = tf.sub(x, tf.mean(x, -1, true));
+    const invstd = tf.rsqrt(tf.add(tf.mean(tf.square(centred), -1, true), eps));
+    const xhat = tf.mul(centred, invstd);
+    (save as tf.GradSaveFunc)([xhat, invstd, gamma]);
     return {
-      value: tf.add(tf.mul(tf.mul(tf.sub(x, mean), invstd), gamma), beta),
-      gradFunc: tidyGrad((dy, [x, mean, invstd, gamma]) => {
-        const xhat = tf.mul(tf.sub(x, mean), invstd);
+      value: tf.add(tf.mul(xhat, gamma), beta),
+      gradFunc: tidyGrad((dy, [xhat, invstd, gamma]) => {
         const g = tf.mul(dy, gamma);
         const gMean = tf.mean(g, -1, true);
         const gxMean = tf.mean(tf.mul(g, xhat), -1, true);
