@@ -5,7 +5,8 @@
 //      "TF.js" is what a machine without clang runs (src/backend/wasm-simd-kernels.ts withTfjsKernels).
 // The filter gradients and the 1×1 input gradient are timed through tf.grad of a product with a fixed output
 // gradient, so each of those rows also holds a forward convolution and an elementwise product, the same both
-// ways; the depthwise input gradient's rows run its kernel alone. The BatchNorm rows are the model's
+// ways; the depthwise input gradient's rows, the stem's filter gradient and the 3×3 input gradients run their
+// kernel alone. The BatchNorm rows are the model's
 // batchNormTraining, the fused kernels against the composed ops; the backward's row holds its forward too.
 // The AdamW + EMA row is one update of each over an XXS's parameters, as a training step ends. Times are the
 // process's CPU time (wasm runs on this one thread), which a machine shared with other work disturbs far less
@@ -59,6 +60,12 @@ function cases(): KernelCase[] {
   const depthwiseInputGrad = (x: tf.Tensor, w: tf.Tensor, stride: number, dy: tf.Tensor) => tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput',
     { dy, filter: w }, { strides: stride, pad: 1, dilations: 1, inputShape: x.shape } as unknown as tf.NamedAttrMap) as tf.Tensor;
   const dy1 = r([32, 32, 32, 96], 12);
+  // Regular convolutions' gradient kernels alone, XXS at 128 px, batch 16: the stem's filter gradient (3→16, stride
+  // 2), and the input gradients of a MobileViT block's fusion 3×3 (96→48 on 16×16) and conv_kxk (64 on 8×8).
+  const convGrad = (name: string, inputs: tf.NamedTensorMap, stride: number, shape: number[], key: 'filterShape' | 'inputShape') => () =>
+    tf.engine().runKernel(name, inputs, { strides: stride, pad: 1, dilations: 1, [key]: shape } as unknown as tf.NamedAttrMap) as tf.Tensor;
+  const [xst, dyst] = [r([16, 128, 128, 3], 24), r([16, 64, 64, 16], 25)];
+  const [wf, dyf, wk, dyk] = [r([3, 3, 96, 48], 26), r([16, 16, 16, 48], 27), r([3, 3, 64, 64], 28), r([16, 8, 8, 64], 29)];
   // An XXS inverted residual's expansion at 128 px, batch 16: BatchNorm + SiLU on [16,64,64,32].
   const [xb, gb, bb, dyb] = [r([16, 64, 64, 32], 20), r([32], 21), r([32], 22), r([16, 64, 64, 32], 23)];
   const bnSilu = (v: tf.Tensor) => batchNormTraining(v, gb as tf.Tensor1D, bb as tf.Tensor1D, { eps: 1e-5, act: 'silu' });
@@ -69,6 +76,9 @@ function cases(): KernelCase[] {
     { kernel: 'BatchMatMul', shapes: 'attention pᵀ·dv [128,64,64]ᵀ·[128,64,20]', run: () => tf.matMul(pa, dva, true, false) },
     { kernel: 'Sum', shapes: '[32,64,64,32] over all but channels', run: () => tf.sum(act, [0, 1, 2]) },
     { kernel: 'Conv2DBackpropFilter', shapes: '3×3, [32,32,32,48] → 48', run: () => tf.grad((w: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x3 as tf.Tensor4D, w as tf.Tensor4D, 1, 1), dy3)))(w3) },
+    { kernel: 'Conv2DBackpropFilter', shapes: 'stem 3×3 s2, [16,128,128,3] → 16', run: convGrad('Conv2DBackpropFilter', { x: xst, dy: dyst }, 2, [3, 3, 3, 16], 'filterShape') },
+    { kernel: 'Conv2DBackpropInput', shapes: '3×3, [16,16,16,96] ← 48', run: convGrad('Conv2DBackpropInput', { dy: dyf, filter: wf }, 1, [16, 16, 16, 96], 'inputShape') },
+    { kernel: 'Conv2DBackpropInput', shapes: '3×3, [16,8,8,64] ← 64', run: convGrad('Conv2DBackpropInput', { dy: dyk, filter: wk }, 1, [16, 8, 8, 64], 'inputShape') },
     { kernel: 'DepthwiseConv2dNativeBackpropFilter', shapes: '3×3, [32,64,64,32]', run: () => tf.grad((w: tf.Tensor) => tf.sum(tf.mul(tf.depthwiseConv2d(act as tf.Tensor4D, w as tf.Tensor4D, 1, 1), dyd)))(wd) },
     { kernel: 'Conv2DBackpropInput', shapes: '1×1, [32,32,32,48] → 96', run: () => tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(v as tf.Tensor4D, w1 as tf.Tensor4D, 1, 0), dy1)))(x1) },
     { kernel: 'DepthwiseConv2dNative', shapes: '3×3 s1, [16,32,32,96]', run: () => tf.depthwiseConv2d(xs1 as tf.Tensor4D, ws1 as tf.Tensor4D, 1, 1) },
