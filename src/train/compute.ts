@@ -19,7 +19,8 @@ import { loadWeights, stateDict } from '../model/weights.ts';
 import { Trainer, type StepResult, type TrainerSettings, type TrainerStateJson } from '../optim/trainer.ts';
 import { stepSeeds } from '../util/random.ts';
 import { evaluateSet, type Evaluation } from './evaluate.ts';
-import { decidedRuntime, type RuntimeDecision } from './feature-runtime.ts';
+import { decidedRuntime, openDecided, type RuntimeDecision } from './feature-runtime.ts';
+import type { Logits } from './inference-model.ts';
 import { headOnlyView, type FeatureBank } from './head-only.ts';
 import { fitHead, type HeadFit } from './head-solve.ts';
 
@@ -83,8 +84,24 @@ export class DeviceCompute implements RunCompute {
   }
 
   async evaluate(which: Weights, evalSet: EvalSet, batchSize: number, classes: string[]): Promise<Evaluation> {
+    const logits = await this.validationLogits(which, evalSet);
+    try {
+      return await evaluateSet(logits, evalSet, batchSize, classes);
+    } finally {
+      await logits.dispose();
+    }
+  }
+
+  /**
+   * Where a validation pass computes: on onnxruntime where the rule has decided so for this classifier and size,
+   * else on the run's device, whatever it is, with its own passes (wasm-workers split the images across its threads).
+   * onnxruntime that cannot start leaves the run's device for the rest of the run, saying why.
+   */
+  private async validationLogits(which: Weights, evalSet: EvalSet): Promise<Logits> {
+    const onDevice = async (): Promise<Logits> => ({ ...logitsOn(this.device, which), dispose: async () => undefined });
     const v = this.validation;
-    if (v && !this.runtime) {
+    if (!v) return onDevice();
+    if (!this.runtime) {
       // Never measured here: measuring would open another model on the run's device. Unmeasured, TF.js.
       const size = evalSet.size;
       this.runtime = decidedRuntime(v.variant, size, { device: this.device, pixels: evalSet.images.length * size * size })
@@ -92,24 +109,21 @@ export class DeviceCompute implements RunCompute {
       // Said when they leave the run's device (which the run's device line already names).
       if (this.runtime.runtime === 'onnxruntime') v.onNote(`validation passes on onnxruntime-node (${this.runtime.why})`);
     }
-    if (v && this.runtime?.runtime === 'onnxruntime') {
-      // A copy of the weights (live or averaged) exported in memory: inference only, so the run's steps, its
-      // random streams and its weights are untouched; the numbers differ from TF.js's by float noise only.
-      const model = createModel(v.variant, { numClasses: v.numClasses });
-      try {
-        loadWeights(model, await this.weights(which), { source: 'the run\'s weights' });
-        const ort = await OrtModel.create(model, evalSet.size, defaultThreads());
-        try {
-          return await evaluateSet(ort, evalSet, batchSize, classes);
-        } finally {
-          await ort.dispose();
-        }
-      } finally {
-        model.dispose();
+    if (this.runtime.runtime !== 'onnxruntime') return onDevice();
+    // A copy of the weights (live or averaged) exported in memory: inference only, so the run's steps, its random
+    // streams and its weights are untouched; the numbers differ from TF.js's by float noise only.
+    const copy = createModel(v.variant, { numClasses: v.numClasses });
+    try {
+      loadWeights(copy, await this.weights(which), { source: 'the run\'s weights' });
+      const opened = await openDecided(this.runtime, { tfjs: onDevice, onnxruntime: () => OrtModel.create(copy, evalSet.size, defaultThreads()) });
+      if (opened.runtime !== 'onnxruntime') {
+        this.runtime = { runtime: opened.runtime, why: opened.why };
+        v.onNote(`validation passes back on the run's device (${opened.why})`);
       }
+      return opened.source;
+    } finally {
+      copy.dispose(); // the session holds its own export
     }
-    // On the run's device, whatever it is: its own passes (wasm-workers split the images across its threads).
-    return evaluateSet(logitsOn(this.device, which), evalSet, batchSize, classes);
   }
 
   weights(which: Weights): Promise<TensorMap> {

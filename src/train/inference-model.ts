@@ -9,7 +9,7 @@ import { defaultThreads } from '../device/parallel.ts';
 import { OrtModel } from '../export/ort-model.ts';
 import type { Model } from '../model/model.ts';
 import type { InferenceRuntime } from '../protocol/devices.ts';
-import { chooseInferenceRuntime, type FeatureSourceOptions } from './feature-runtime.ts';
+import { chooseInferenceRuntime, openDecided, ortWhere, type FeatureSourceOptions } from './feature-runtime.ts';
 
 export interface InferenceModel {
   runtime: InferenceRuntime;
@@ -22,16 +22,14 @@ export interface InferenceModel {
 
 /** Opens `model` at `size` px where the rule says; onnxruntime that cannot start leaves TF.js on the device, saying why. */
 export async function openInferenceModel(model: Model, size: number, o: FeatureSourceOptions): Promise<InferenceModel> {
-  let { runtime, why } = await chooseInferenceRuntime(model, size, o);
-  if (runtime === 'onnxruntime') {
-    const threads = defaultThreads();
-    try {
-      const ort = await OrtModel.create(model, size, threads);
-      return { runtime, note: `onnxruntime-node on ${threads} thread${threads === 1 ? '' : 's'} (${why})`, forward: (x) => ort.forward(x), dispose: () => ort.dispose() };
-    } catch (e) {
-      [runtime, why] = ['tfjs', `onnxruntime could not start: ${(e as Error).message}`];
-    }
-  }
-  const opened = await openForInference(o.device, model);
-  return { runtime, note: `TF.js on ${describeDevice(o.device)} (${why})`, forward: (x) => opened.forward(x), dispose: () => opened.dispose() };
+  const threads = defaultThreads();
+  const { runtime, why, source } = await openDecided<Logits>(await chooseInferenceRuntime(model, size, o), {
+    tfjs: () => openForInference(o.device, model),
+    onnxruntime: () => OrtModel.create(model, size, threads),
+  });
+  const where = runtime === 'onnxruntime' ? ortWhere(threads) : `TF.js on ${describeDevice(o.device)}`;
+  return { runtime, note: `${where} (${why})`, forward: (x) => source.forward(x), dispose: () => source.dispose() };
 }
+
+/** Inference-mode logits on one runtime, released by dispose(). */
+export type Logits = Pick<InferenceModel, 'forward' | 'dispose'>;

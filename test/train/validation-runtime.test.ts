@@ -1,9 +1,10 @@
 // A training run's validation passes follow the inference runtime rule (train/compute.ts): on onnxruntime, a copy
 // of the weights exported in memory gives each epoch's validation numbers within float noise of TF.js's (loss within
 // 1e-4, the same top-1), while the training itself (every step's loss, the final weights) stays bit for bit the
-// same, and the run says where its validation ran.
+// same, and the run says where its validation ran; where onnxruntime cannot start, they stay on the run's device.
 import { join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { OrtModel } from '../../src/export/ort-model.ts';
 import { initBackend } from '../../src/backend/index.ts';
 import type { TrainEvent } from '../../src/protocol/contract.ts';
 import { CheckpointStore, FILES } from '../../src/run/index.ts';
@@ -27,7 +28,7 @@ async function trainWith(runtime: 'tfjs' | 'onnxruntime', data: string): Promise
 }
 
 describe('validation passes on the inference runtime rule', () => {
-  it('onnxruntime: the validation numbers of TF.js within float noise, the training untouched', async () => {
+  it('onnxruntime: the validation numbers of TF.js within float noise, the training untouched; one that cannot start leaves the run\'s device', async () => {
     const data = await tinyDataset({ classes: 3, perClass: 8, seed: 3 });
     const a = await trainWith('tfjs', data);
     const b = await trainWith('onnxruntime', data);
@@ -44,5 +45,16 @@ describe('validation passes on the inference runtime rule', () => {
     const last = (dir: string) => new CheckpointStore(join(dir, FILES.checkpoints)).load('last')!.weights;
     const [wa, wb] = [last(a.dir), last(b.dir)];
     for (const [key, t] of wa) expect(Buffer.from(wb.get(key)!.data.buffer).equals(Buffer.from(t.data.buffer)), key).toBe(true);
+
+    // onnxruntime that cannot start leaves the run's device, as predict and eval do, instead of failing the run.
+    const start = vi.spyOn(OrtModel, 'create').mockRejectedValue(new Error('no session here'));
+    try {
+      const c = await trainWith('onnxruntime', data);
+      expect(warnings(c.events)).toContain("validation passes back on the run's device (onnxruntime could not start: no session here)");
+      expect(start).toHaveBeenCalledTimes(1); // not tried again at every epoch
+      expect(epochs(c.events).map((e) => e.val)).toEqual(ea.map((e) => e.val));
+    } finally {
+      start.mockRestore();
+    }
   }, 300_000);
 });
