@@ -36,12 +36,10 @@ export function unfold(x: tf.Tensor4D, patch: [number, number]): { patches: tf.T
   const ww = grid.cols * pw;
   const src = hh !== h || ww !== w ? resizeBilinear(x, [hh, ww]) : x;
   const { rows, cols } = grid;
-  // [B, rows, ph, cols·pw·C] → [B, ph, rows, cols·pw·C]
-  const a = swap12(src, [b, rows, ph, cols * pw * c]);
-  // [B·ph·rows, cols, pw, C] → [B·ph·rows, pw, cols, C]
-  const bb = swap12(a, [b * ph * rows, cols, pw, c]);
-  // [B·ph, rows, pw, cols·C] → [B·ph, pw, rows, cols·C] = [B, ph, pw, rows, cols, C]
-  const patches = swap12(bb, [b * ph, rows, pw, cols * c]).reshape([b * ph * pw, rows * cols, c]) as tf.Tensor3D;
+  // [B·rows, ph, cols, pw·C] → [B·rows, cols, ph, pw·C]: each patch's pixels together, [B, rows·cols, ph·pw, C]
+  const byPatch = swap12(src, [b * rows, ph, cols, pw * c]);
+  // [B, rows·cols, ph·pw, C] → [B, ph·pw, rows·cols, C]
+  const patches = swap12(byPatch, [b, rows * cols, ph * pw, c]).reshape([b * ph * pw, rows * cols, c]) as tf.Tensor3D;
   return { patches, grid };
 }
 
@@ -51,13 +49,11 @@ export function fold(patches: tf.Tensor3D, grid: PatchGrid): tf.Tensor4D {
   const [bp, , c] = patches.shape;
   const b = bp / (ph * pw);
   const { rows, cols } = grid;
-  // The three swaps of unfold, undone in reverse order.
-  // [B·ph, pw, rows, cols·C] → [B·ph, rows, pw, cols·C]
-  const a = swap12(patches, [b * ph, pw, rows, cols * c]);
-  // [B·ph·rows, pw, cols, C] → [B·ph·rows, cols, pw, C]
-  const bb = swap12(a, [b * ph * rows, pw, cols, c]);
-  // [B, ph, rows, cols·pw·C] → [B, rows, ph, cols·pw·C] = [B, H, W, C]
-  const x = swap12(bb, [b, ph, rows, cols * pw * c]).reshape([b, rows * ph, cols * pw, c]) as tf.Tensor4D;
+  // The two swaps of unfold, undone in reverse order.
+  // [B, ph·pw, rows·cols, C] → [B, rows·cols, ph·pw, C]
+  const byPatch = swap12(patches, [b, ph * pw, rows * cols, c]);
+  // [B·rows, cols, ph, pw·C] → [B·rows, ph, cols, pw·C] = [B, H, W, C]
+  const x = swap12(byPatch, [b * rows, cols, ph, pw * c]).reshape([b, rows * ph, cols * pw, c]) as tf.Tensor4D;
   const [h, w] = grid.featureSize;
   return h !== grid.rows * ph || w !== grid.cols * pw ? resizeBilinear(x, [h, w]) : x;
 }
