@@ -6,8 +6,8 @@
 // The block is walked in register tiles (4 ci × 8 co) that each sum a group of output rows of about 128 pixels
 // before they are stored: the group's x and dy stay in L1/L2 while every tile passes over them. Summing all rows of
 // a tap in one tile was slower at 32×32 maps (the tap's x and dy leave the cache between tiles); one row per tile
-// pass was 5-10 % slower at 16×16 and 8×8 (docs/measured.md, "Convolution gradients"). Input channels left over
-// from the 4s (the stem's 3) take a 1-3 × 8 tile, not a scalar loop.
+// pass was as fast at 32×32 and 16×16, 10-20 % slower at 8×8 (docs/measured.md, "Convolution gradients"). Input
+// channels left over from the 4s (the stem's 3) take a 1-3 × 8 tile, not a scalar loop (2.3-2.7× on the stem).
 // A pointwise stride-1 convolution reads every pixel once, in order: one product over all of them (gemm_tn_acc).
 #include <wasm_simd128.h>
 
