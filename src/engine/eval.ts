@@ -18,6 +18,7 @@ import type { TaskRunOptions } from '../train/task-eval-run.ts';
 import type { HandlerContext } from './dispatch.ts';
 import { serial } from './models.ts';
 import type { EngineDevices } from './devices.ts';
+import { scanKeptForTruth } from './detection-truth.ts';
 import { heapOf } from '../device/heap.ts';
 
 const THUMBNAIL_SIZE = 96;
@@ -36,7 +37,8 @@ export function evaluateRun(p: EngineParams<'eval'>, ctx: HandlerContext, device
     const opts: DenseOptions = { checkpoint: p.checkpoint, onProgress, signal: ctx.signal, runtime: denseEvalRuntime({ device: new LocalDevice(tf.getBackend()) }) };
     if (run.settings.task === 'segmentation') return evaluateSegmentation(p, run, opts);
     if (run.settings.task === 'detection') {
-      const { source: _source, data: _data, images: _images, mostMissed, ...r } = await evaluateDetectionRun(p.runDir, run, opts);
+      // The scan is kept for the ground truth of the most-missed images the window opens next (detection-truth.ts).
+      const { source: _source, data: _data, images: _images, mostMissed, ...r } = await evaluateDetectionRun(p.runDir, run, opts, (s) => scanKeptForTruth(p.runDir, s));
       return { ...r, checkpoint: p.checkpoint, mostMissed: await withThumbnails(mostMissed, PICTURE) } satisfies Outcome<'detection'>;
     }
     return evaluateClassifier(p, devices, onProgress);

@@ -12,10 +12,11 @@ export interface DetectionRunResult extends DetectionEvaluation, TaskRunProvenan
   task: 'detection';
 }
 
-export async function evaluateDetectionRun(dir: string, run: RunRecord, opts: TaskRunOptions<DetectionModel, DetectorForward>): Promise<DetectionRunResult> {
+/** `scan`: reads the run's dataset (scanForDetection; the engine's keeps the scan for its ground truth too). */
+export async function evaluateDetectionRun(dir: string, run: RunRecord, opts: TaskRunOptions<DetectionModel, DetectorForward>, scan = scanForDetection): Promise<DetectionRunResult> {
   const s = run.settings;
   const result = await evaluateTaskRun<DetectionScan, DetectionModel, DetectorForward, DetectionSet, DetectionEvaluation>(dir, run, opts, {
-    scan: scanForDetection,
+    scan,
     network: () => new DetectionModel(detectionNetwork(s.variant), run.classes.length + 1),
     evalSet: (scan, size, build) => buildDetectionSet(scan.val, size, build),
     evaluate: evaluateDetection,

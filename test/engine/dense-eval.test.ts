@@ -1,15 +1,16 @@
 // eval.run through the studio service and the real engine on a segmentation run and a detection run (run folders
 // made here, as the training loop leaves them, on generated datasets): each answers its task's evaluation, equal to
 // the task's own evaluation of the run in this process (what `eval --run --json` prints), a segmentation run's with
-// its pixel confusion and its worst images as thumbnails, with progress on the way.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+// its pixel confusion and its worst images as thumbnails, with progress on the way; a detection run's scan is kept
+// for the ground truth of the images the window opens next.
+import { existsSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.ts';
 import { DetectionModel } from '../../src/model/detection.ts';
 import { SegmentationModel } from '../../src/model/segmentation.ts';
 import { stateDict } from '../../src/model/weights.ts';
-import { EvalResult } from '../../src/protocol/inspection.ts';
+import { DetectPredictResult, EvalResult } from '../../src/protocol/inspection.ts';
 import { CheckpointStore, createRun, readRun, updateRun } from '../../src/run/index.ts';
 import { StudioService } from '../../src/service/service.ts';
 import { evaluateDetectionRun } from '../../src/train/detection-eval-run.ts';
@@ -78,7 +79,7 @@ describe('eval.run on segmentation and detection runs', () => {
   it('a detection run: COCO\'s scores as its task evaluates them', async () => {
     const data = join(tmp.dir, 'boxes');
     await makeDetectionDataset(data, { layout: 'yolo', count: 8, classes: 2, size: SIZE });
-    const { classes } = await scanForDetection({ data, valFraction: 0.25, seed: 1 });
+    const { classes, val } = await scanForDetection({ data, valFraction: 0.25, seed: 1 });
     const { id, dir } = runOf('detection', data, new DetectionModel('ssdlite_mobilevit_xxs', classes.length + 1, 5), classes);
     const r = EvalResult.parse(await ok('eval.run', { runId: id, checkpoint: 'best' }));
     if (r.task !== 'detection') throw new Error(`a ${r.task} evaluation`);
@@ -92,5 +93,12 @@ describe('eval.run on segmentation and detection runs', () => {
     expect(r.mostMissed.map(({ thumbnail: _t, ...m }) => m)).toEqual(here.mostMissed);
     expect([r.missScore, r.imagesWithMisses]).toEqual([here.missScore, here.imagesWithMisses]);
     for (const m of r.mostMissed) expect(m.thumbnail).toMatch(/^data:image\/\w+;base64,/);
+    // The window opens a most-missed image next: its boxes come from the scan the evaluation made (the labels are
+    // gone since, so a fresh scan would find none).
+    const missed = val.find((img) => resolve(img.image) === resolve(r.mostMissed[0].file))!;
+    expect(missed.boxes.length).toBeGreaterThan(0);
+    rmSync(join(data, 'labels'), { recursive: true });
+    const opened = DetectPredictResult.parse(await ok('inspect.predict', { model: { runId: id }, image: { path: r.mostMissed[0].file } }));
+    expect(opened.groundTruth?.map((b) => b.box)).toEqual(missed.boxes.map(({ box: [x, y, w, h] }) => [x, y, x + w, y + h]));
   }, 180_000);
 });
