@@ -47,7 +47,7 @@ describe("the studio's wasm SIMD kernels", () => {
       [[1, 6, 3], [5, 3, 10]], // a broadcast
       [[70, 12], [12, 20]], // 2-D
       [[300, 5], [5, 3]], // k tiles (gemm_tn tiles k by 128)
-      [[6, 130], [130, 13]], // every column path at once: 13 = 8 + 4 + 1 (transposed a: a 4-wide vector tail)
+      [[9, 130], [130, 13]], // every column path at once, 13 = 8 + 4 + 1, on b's panels (9 rows = 8 + 1) and with a transposed
       [[2, 0, 4], [2, 4, 3]], // empty
     ];
     for (const [sa, sb] of cases) {

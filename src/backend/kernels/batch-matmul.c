@@ -17,7 +17,8 @@ static void transpose(const float* src, float* dst, u32 rows, u32 cols) {
 // b's columns in panels of eight (the tile's width), each panel k×8 contiguous: panels[j·k + p·8 + q] = b[p·n + j + q].
 // The tile then reads b as one sequential stream rather than k rows n floats apart (~10 % on the linear
 // layers' products, up to 1.8× where a row of b spans many cache lines); the columns past the last full panel
-// are read from b itself.
+// are read from b itself. Worth it only where several blocks of four rows reuse the panels: with one (m < 8:
+// attention over 4 tokens, a 4-row product) the copy cost up to 25 %, so those read b in place.
 static void pack_panels(const float* b, float* panels, u32 k, u32 n) {
   for (u32 j = 0; j + 8 <= n; j += 8) {
     float* dst = panels + j * k;
@@ -29,8 +30,11 @@ static void pack_panels(const float* b, float* panels, u32 k, u32 n) {
   }
 }
 
-// c (m×n) = a (m×k, row stride k) · b (k×n, row stride n), all contiguous; panels: b by pack_panels.
-static void gemm(const float* a, const float* b, const float* panels, float* c, u32 m, u32 k, u32 n) {
+// c (m×n) = a (m×k, row stride k) · b (k×n, row stride n), all contiguous. The 4×8 tile reads its eight columns
+// of b from tiles + j·jscale, rows step floats apart: b's panels (jscale k, step 8) or b itself (1, n). Inlined
+// into the two callers below, so that each has its constants: a step known only at run time costs ~6 %.
+static inline __attribute__((always_inline)) void gemm_body(const float* a, const float* b, const float* tiles, u32 jscale, u32 step,
+                                                            float* c, u32 m, u32 k, u32 n) {
   u32 i = 0;
   // Four rows of c at a time, eight columns (two vectors) per row: 8 accumulators.
   for (; i + 4 <= m; i += 4) {
@@ -41,8 +45,8 @@ static void gemm(const float* a, const float* b, const float* panels, float* c, 
     u32 j = 0;
     for (; j + 8 <= n; j += 8) {
       v128_t c00 = wasm_f32x4_splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-      const float* bp = panels + j * k;
-      for (u32 p = 0; p < k; p++, bp += 8) {
+      const float* bp = tiles + j * jscale;
+      for (u32 p = 0; p < k; p++, bp += step) {
         v128_t b0 = wasm_v128_load(bp), b1 = wasm_v128_load(bp + 4);
         v128_t x0 = wasm_f32x4_splat(a0[p]), x1 = wasm_f32x4_splat(a1[p]), x2 = wasm_f32x4_splat(a2[p]), x3 = wasm_f32x4_splat(a3[p]);
         c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(x0, b0)); c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(x0, b1));
@@ -91,6 +95,15 @@ static void gemm(const float* a, const float* b, const float* panels, float* c, 
       c[i * n + j] = s;
     }
   }
+}
+
+// b from its panels where at least two blocks of four rows read them (pack_panels says why), else in place.
+#define PACK_MIN_ROWS 8
+static __attribute__((noinline)) void gemm_packed(const float* a, const float* b, const float* panels, float* c, u32 m, u32 k, u32 n) {
+  gemm_body(a, b, panels, k, 8, c, m, k, n);
+}
+static __attribute__((noinline)) void gemm_in_place(const float* a, const float* b, float* c, u32 m, u32 k, u32 n) {
+  gemm_body(a, b, b, 1, n, c, m, k, n);
 }
 
 // c (m×n) += aᵀ · b with a's rows (m values each) lda floats apart and b's rows (n values) ldb apart: the
@@ -188,8 +201,11 @@ void batch_matmul(const float* a, const float* b, float* c, u32 batch, u32 batch
       for (u32 q = 0; q < m * n; q++) ct[q] = 0;
       gemm_tn_acc(at, m, bm, n, ct, m, k, n);
     } else {
-      if (newB) pack_panels(bm, panels, k, n);
-      gemm(at, bm, panels, c + t * m * n, m, k, n);
+      if (m < PACK_MIN_ROWS) gemm_in_place(at, bm, c + t * m * n, m, k, n);
+      else {
+        if (newB) pack_panels(bm, panels, k, n);
+        gemm_packed(at, bm, panels, c + t * m * n, m, k, n);
+      }
     }
   }
 }
