@@ -23,37 +23,11 @@ void gemm_tn_acc(const float* a, u32 lda, const float* b, u32 ldb, float* c, u32
 // floats apart (its rows gr apart). Every function adds the group's products to d (row stride co).
 struct runs { const float* x; u32 xs, xr; const float* g; u32 co, gr, rows, n; };
 
-// 4 input channels × 8 output channels: 8 accumulators, the four x values broadcast from memory.
-static inline __attribute__((always_inline)) void tile_4x8(struct runs r, u32 c, u32 j, float* d) {
-  u32 co = r.co;
-  float* d0 = d + c * co + j;
-  v128_t c00 = wasm_v128_load(d0), c01 = wasm_v128_load(d0 + 4);
-  v128_t c10 = wasm_v128_load(d0 + co), c11 = wasm_v128_load(d0 + co + 4);
-  v128_t c20 = wasm_v128_load(d0 + 2 * co), c21 = wasm_v128_load(d0 + 2 * co + 4);
-  v128_t c30 = wasm_v128_load(d0 + 3 * co), c31 = wasm_v128_load(d0 + 3 * co + 4);
-  for (u32 q = 0; q < r.rows; q++) {
-    const float* xp = r.x + q * r.xr + c;
-    const float* gp = r.g + q * r.gr + j;
-    for (u32 p = 0; p < r.n; p++, xp += r.xs, gp += co) {
-      v128_t b0 = wasm_v128_load(gp), b1 = wasm_v128_load(gp + 4);
-      v128_t x0 = wasm_v128_load32_splat(xp), x1 = wasm_v128_load32_splat(xp + 1);
-      v128_t x2 = wasm_v128_load32_splat(xp + 2), x3 = wasm_v128_load32_splat(xp + 3);
-      c00 = wasm_f32x4_add(c00, wasm_f32x4_mul(x0, b0)); c01 = wasm_f32x4_add(c01, wasm_f32x4_mul(x0, b1));
-      c10 = wasm_f32x4_add(c10, wasm_f32x4_mul(x1, b0)); c11 = wasm_f32x4_add(c11, wasm_f32x4_mul(x1, b1));
-      c20 = wasm_f32x4_add(c20, wasm_f32x4_mul(x2, b0)); c21 = wasm_f32x4_add(c21, wasm_f32x4_mul(x2, b1));
-      c30 = wasm_f32x4_add(c30, wasm_f32x4_mul(x3, b0)); c31 = wasm_f32x4_add(c31, wasm_f32x4_mul(x3, b1));
-    }
-  }
-  wasm_v128_store(d0, c00); wasm_v128_store(d0 + 4, c01);
-  wasm_v128_store(d0 + co, c10); wasm_v128_store(d0 + co + 4, c11);
-  wasm_v128_store(d0 + 2 * co, c20); wasm_v128_store(d0 + 2 * co + 4, c21);
-  wasm_v128_store(d0 + 3 * co, c30); wasm_v128_store(d0 + 3 * co + 4, c31);
-}
-
-// mr (1-3, a constant where it is inlined) input channels × 8 output channels.
+// mr (1-4, a constant where it is inlined) input channels × 8 output channels: up to 8 accumulators, the x
+// values broadcast from memory.
 static inline __attribute__((always_inline)) void tile_mx8(struct runs r, u32 c, u32 j, float* d, u32 mr) {
   u32 co = r.co;
-  v128_t lo[3], hi[3];
+  v128_t lo[4], hi[4];
   for (u32 m = 0; m < mr; m++) { lo[m] = wasm_v128_load(d + (c + m) * co + j); hi[m] = wasm_v128_load(d + (c + m) * co + j + 4); }
   for (u32 q = 0; q < r.rows; q++) {
     const float* xp = r.x + q * r.xr + c;
@@ -94,7 +68,7 @@ static void columns_left(struct runs r, u32 j0, float* d, u32 ci) {
 static void tap_block(struct runs r, float* d, u32 ci) {
   u32 co8 = r.co & ~7u, ci4 = ci & ~3u;
   for (u32 c = 0; c < ci4; c += 4)
-    for (u32 j = 0; j < co8; j += 8) tile_4x8(r, c, j, d);
+    for (u32 j = 0; j < co8; j += 8) tile_mx8(r, c, j, d, 4);
   for (u32 j = 0; j < co8; j += 8) {
     switch (ci - ci4) {
       case 3: tile_mx8(r, ci4, j, d, 3); break;
