@@ -16,7 +16,9 @@
 // Each pass draws its own dropout seeds (util/random.ts stepSeeds), so results depend on the seed and the
 // worker count, never on timing. Inference splits the images by rows and is exact whatever the split: a run
 // on this device computes its evaluation, a quick run's backbone features and predictions here too.
-// Shares are sent as copies of their rows: a structured clone of a view would copy the whole batch's buffer.
+// Inference shares are sent as copies of their rows (a structured clone of a view would copy the whole batch's
+// buffer); a training step's batch is copied once into memory the workers share, and each worker gets a view of
+// its rows (a clone of a view of a SharedArrayBuffer shares it), so that every worker starts at once.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Model } from '../model/model.ts';
@@ -108,6 +110,8 @@ export class ParallelDevice implements ComputeDevice {
   /** What a worker's slot of the step's shared memory must hold: the trained model's parameters and values. */
   private capacity = { keys: 0, floats: 0 };
   private exchange: { memory: SharedArrayBuffer; keys: number; floats: number } | null = null;
+  /** A step's pixels and labels, shared with the workers (grown to the largest batch). */
+  private inputs: SharedArrayBuffer | null = null;
 
   private constructor(private readonly workers: ChannelDevice[]) {
     const n = workers.length;
@@ -190,12 +194,13 @@ export class ParallelDevice implements ComputeDevice {
     const bounds = split(passes, Math.min(this.workers.length, passes));
     const sharePasses = bounds.slice(1).map((end, i) => end - bounds[i]);
     const { memory, keys, floats } = this.exchangeMemory();
+    const { x, labels } = this.sharedInputs(req.x, req.labels);
     const settled = await Promise.allSettled(this.workers.map((w, i) => {
       // A worker past the shares (fewer passes than workers) sends no images and applies the others' sum.
       const first = bounds[Math.min(i, sharePasses.length)];
       const [a, b] = [first * per, Math.min(n, bounds[Math.min(i + 1, sharePasses.length)] * per)];
       return w.call({
-        op: 'share-step', x: req.x.slice(a * perImage, b * perImage), size: req.size, labels: req.labels.slice(a * labelsPerImage, b * labelsPerImage),
+        op: 'share-step', x: x.subarray(a * perImage, b * perImage), size: req.size, labels: labels.subarray(a * labelsPerImage, b * labelsPerImage),
         lr: req.lr, seed: req.seed, step: req.step, share: { batchSize: n, firstPass: first, perPass: per, frozenBackbone: req.frozen },
         exchange: { memory, worker: i, workers: this.workers.length, sharePasses, keys, floats },
       }).catch((e: Error) => {
@@ -215,6 +220,15 @@ export class ParallelDevice implements ComputeDevice {
     }
     // What `correct` counts out of, where the objective counts something other than images (Trainer.step's rule).
     return { loss, correct, gradNorm: results[0].gradNorm, ...(results[0].share!.counted === undefined ? {} : { counted }) };
+  }
+
+  /** `x` and `labels` copied into the memory shared with the workers (they are done with the last step's). */
+  private sharedInputs(x: Float32Array, labels: Int32Array): { x: Float32Array; labels: Int32Array } {
+    if (!this.inputs || this.inputs.byteLength < x.byteLength + labels.byteLength) this.inputs = new SharedArrayBuffer(x.byteLength + labels.byteLength);
+    const shared = { x: new Float32Array(this.inputs, 0, x.length), labels: new Int32Array(this.inputs, x.byteLength, labels.length) };
+    shared.x.set(x);
+    shared.labels.set(labels);
+    return shared;
   }
 
   /** The step's shared memory for the model the device was opened with, ready for a step. */
