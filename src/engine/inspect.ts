@@ -5,7 +5,7 @@
 // copy to build per question.
 import * as tf from '@tensorflow/tfjs';
 import type { EngineModel, EngineParams, EngineResult } from '../protocol/engine.ts';
-import { DENSE_INPUT, type LoadedDense, type LoadedModel } from '../run/model.ts';
+import type { LoadedDense, LoadedModel } from '../run/model.ts';
 import { openRgb, toRgb } from '../data/decode.ts';
 import { decodeIndexMask, encodeIndexMask, vocPalette, type IndexMask } from '../data/mask-png.ts';
 import { MAX_MASK_BYTES } from '../data/segmentation-scan.ts';
@@ -131,12 +131,12 @@ export function attention(p: EngineParams<'attention'>, ctx: HandlerContext, dev
 }
 
 /**
- * The network an inspection asks about (a segmentation or detection network's too, its input made as DENSE_INPUT
- * says), its preprocessing, and the device, once the pass is known to fit (a dense network planned on its backbone).
+ * The network an inspection asks about (a segmentation or detection network's too, its input made as
+ * run/model.ts DENSE_INPUT says), its preprocessing, and the device, once the pass is known to fit (a dense network planned on its backbone).
  */
 async function inspected(ref: EngineModel, devices: EngineDevices, what: string, explicit: { imageSize?: number }, kind: 'infer' | 'train') {
   const dense = taskOfModel(ref) !== 'classification';
-  const m: LoadedModel | LoadedDense = dense ? { ...denseModelFor(ref), ...DENSE_INPUT } : modelFor(ref);
+  const m: LoadedModel | LoadedDense = dense ? denseModelFor(ref) : modelFor(ref);
   const pre = inferencePreprocessing(m, explicit);
   const device = await budgetedDevice(devices, { what, variant: m.model.variant, size: pre.imageSize, images: 1, kind });
   return { m, device, pre };

@@ -97,8 +97,16 @@ export interface LoadedDense extends RecordedPreprocessing {
 export const DENSE_IMAGE_SIZE = { segmentation: 512, detection: 320 } as const;
 
 /**
+ * A segmentation or detection network's input for inspection: bilinear like its references, and no crop beyond the
+ * square (crop 1: the shorter side resized to the input size, the centre square kept), not a classifier's 0.9.
+ * (Predict and export resize the whole image to the square and read only the size.)
+ */
+const DENSE_INPUT = { evalCrop: 1, interpolation: 'bilinear' } as const;
+
+/**
  * A segmentation or detection network: a run's checkpoint (best, else last) as the network its own metadata names,
- * with the run's classes and image size; or the network `variant` names with a weights file.
+ * with the run's classes and image size; or the network `variant` names with a weights file. Its input is made as
+ * DENSE_INPUT says.
  */
 export function loadDenseModel(src: ModelSource): LoadedDense {
   if (src.run !== undefined && src.weights !== undefined) throw new RangeError('give either weights or a run, not both');
@@ -109,7 +117,7 @@ export function loadDenseModel(src: ModelSource): LoadedDense {
   if (src.weights === undefined) throw new RangeError(`${name}: give the weights file to load (a .safetensors or PyTorch checkpoint)`);
   if (!existsSync(src.weights)) throw new Error(`weights file ${src.weights} does not exist`);
   const { network, report, labels } = denseNetworkFromWeights(name, src.weights, src.numClasses);
-  return { model: network, labels, imageSize: DENSE_IMAGE_SIZE[task], evalCrop: null, interpolation: null, source: src.weights, notes: report.notes };
+  return { model: network, labels, imageSize: DENSE_IMAGE_SIZE[task], ...DENSE_INPUT, source: src.weights, notes: report.notes };
 }
 
 function denseFromRun(dir: string, run: RunRecord, checkpoint?: CheckpointKind): LoadedDense {
@@ -124,16 +132,10 @@ function denseFromRun(dir: string, run: RunRecord, checkpoint?: CheckpointKind):
   const labels = run.settings.task === 'detection' ? ['background', ...run.classes] : run.classes;
   const { network, report } = denseNetworkFromFile(name as NetworkName, file, found.path, labels.length);
   return {
-    model: network, labels, imageSize: run.settings.imageSize, evalCrop: null, interpolation: null,
+    model: network, labels, imageSize: run.settings.imageSize, ...DENSE_INPUT,
     source: `${found.path} (${found.kind} checkpoint)`, notes: report.notes,
   };
 }
-
-/**
- * A segmentation or detection network's input for inspection: bilinear like its references, and no crop beyond the
- * square (crop 1: the shorter side resized to the input size, the centre square kept), not a classifier's 0.9.
- */
-export const DENSE_INPUT = { evalCrop: 1, interpolation: 'bilinear' } as const;
 
 /** Either network: what the inspections (attention, receptive fields) load. */
 export type LoadedNetwork = LoadedModel | LoadedDense;
@@ -146,7 +148,7 @@ export type LoadedNetwork = LoadedModel | LoadedDense;
 export function loadNetwork(src: ModelSource): LoadedNetwork {
   const task = src.run !== undefined ? readRun(src.run).settings.task : taskOf(src.variant ?? '');
   if (task !== 'segmentation' && task !== 'detection') return loadModel(src);
-  if (src.run !== undefined || src.weights !== undefined) return { ...loadDenseModel(src), ...DENSE_INPUT };
+  if (src.run !== undefined || src.weights !== undefined) return loadDenseModel(src);
   const name = src.variant as NetworkName;
   const seed = src.seed ?? 0;
   const model = createNetwork(name, src.numClasses ?? familyOf(name)!.defaultClasses, seed) as DenseNetwork;
