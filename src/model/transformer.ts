@@ -3,6 +3,7 @@
 // each of the B·P pixel positions, which is why the sequence batch is B·P.
 import * as tf from '@tensorflow/tfjs';
 import { batchMatMul4d, batchMatMul4dTransposeB } from './matmul.ts';
+import { softmaxLastAxis } from './custom-grads.ts';
 import { activate, dropout, layerNorm, linear, linearParts, type Ctx } from './layers.ts';
 import type { ParamStore } from './params.ts';
 
@@ -37,7 +38,7 @@ export function transformerLayer(store: ParamStore, key: string, s: TransformerL
     const [q, k, v] = qkv(norm1(x, ctx), ctx).map(toHeads);
     ctx.probe?.macs?.(2 * seqs * s.heads * n * n * headDim);
     // Scale q rather than the N×N scores: the same product, on N·hd values instead of N².
-    const weights = tf.softmax(batchMatMul4dTransposeB(tf.mul(q, 1 / Math.sqrt(headDim)) as tf.Tensor4D, k)) as tf.Tensor4D;
+    const weights = softmaxLastAxis(batchMatMul4dTransposeB(tf.mul(q, 1 / Math.sqrt(headDim)) as tf.Tensor4D, k)) as tf.Tensor4D;
     sink?.(weights);
     const attended = batchMatMul4d(weights, v).transpose([0, 2, 1, 3]).reshape([seqs, n, s.dim]);
     const y = tf.add(x, dropout(proj(attended, ctx), s.dropout, ctx));

@@ -2,7 +2,7 @@
 // and the ops leave no tensors behind, with or without a gradient tape.
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { batchNormTraining, layerNormLastAxis, silu, type Activation } from '../../src/model/custom-grads.ts';
+import { batchNormTraining, layerNormLastAxis, silu, softmaxLastAxis, type Activation } from '../../src/model/custom-grads.ts';
 import { affine, batchMatMul4d, batchMatMul4dTransposeB } from '../../src/model/matmul.ts';
 import { initBackend } from '../../src/backend/index.ts';
 import { fusedBatchNormFits, transposedMatMulIsFast } from '../../src/util/kernel-traits.ts';
@@ -143,6 +143,14 @@ describe.each(['cpu', 'wasm'])('matrix products on %s', (backend) => {
       const b = tf.randomNormal([3], 0, 1, 'float32', seed + 2);
       expectSameGradients((p, q, r) => affine(p, q as tf.Tensor2D, r as tf.Tensor1D), plain, [x, w, b], seed + 3);
       tf.dispose([x, w, b]);
+    }
+  });
+
+  it('softmaxLastAxis (row sums of its gradient as a batched product): value and gradient match autodiff of tf.softmax', () => {
+    for (const [shape, seed] of [[[2, 3, 5, 7], 41], [[1, 1, 256, 256], 45]] as const) {
+      const x = tf.randomNormal([...shape], 0, 3, 'float32', seed);
+      expectSameGradients((t) => softmaxLastAxis(t), (t) => tf.softmax(t), [x], seed + 1);
+      x.dispose();
     }
   });
 
