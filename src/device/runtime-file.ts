@@ -3,11 +3,10 @@
 // choice is keyed by the machine, the versions, the model, the size and the device TF.js ran on, so another
 // machine or version measures again. No tfjs and no onnxruntime here: the service reads it too.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { InferenceRuntime, KeptRuntime } from '../protocol/devices.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
-import { TFJS_VERSION, appVersion } from '../util/version.ts';
+import { machineFacts } from './speed-file.ts';
 
 export const RUNTIMES_FILE = 'inference-runtimes.json';
 
@@ -26,11 +25,9 @@ export interface Kept { key: string; runtime: InferenceRuntime; msPerImage: Reco
  * name: wasm in this process, wasm-workers, a page).
  */
 export function runtimeKey(variant: string, size: number, backend: string): string {
-  const cpu = cpus();
-  return JSON.stringify({
-    studio: appVersion(), tfjs: TFJS_VERSION, backend, platform: `${process.platform}-${process.arch}`,
-    cpu: cpu[0]?.model.trim() ?? 'unknown', cores: cpu.length, variant, size,
-  });
+  // The device speeds' facts, in the order the kept keys were written in (a key is compared as a string).
+  const { studio, tfjs, platform, cpu, cores } = machineFacts();
+  return JSON.stringify({ studio, tfjs, backend, platform, cpu, cores, variant, size });
 }
 
 /** The choices kept in `file` for this machine, any device, newest first (what `devices` and Settings show). */
