@@ -1,6 +1,7 @@
 // What the segmentation and detection benchmarks (bench/dense.ts) measure of each task: its networks, the sizes the
-// issues ask for, the network as TF.js runs it and as the studio's ONNX export has it, and a training batch's labels,
-// each taken from where a run takes it (src/train/tasks/*, src/export/onnx-dense.ts).
+// issues ask for, the network as TF.js runs it, as the studio's ONNX export has it and as the studio runs that on
+// onnxruntime, and a training batch's labels, each taken from where a run takes it (src/train/tasks/*,
+// src/export/onnx-dense.ts, src/export/ort-dense.ts).
 import * as tf from '@tensorflow/tfjs';
 import { DetectionModel } from '../src/model/detection.ts';
 import type { Network } from '../src/model/network.ts';
@@ -8,6 +9,7 @@ import { familyOf, NETWORK_NAMES, taskOf, type DetectionVariantName, type Segmen
 import { SegmentationModel } from '../src/model/segmentation.ts';
 import { matchAnchors, packTargets } from '../src/optim/detection-loss.ts';
 import { DETECTION_OUTPUTS, exportDetectionOnnx, exportSegmentationOnnx, SEGMENTATION_OUTPUT } from '../src/export/onnx-dense.ts';
+import { OrtDetector, OrtSegmentation } from '../src/export/ort-dense.ts';
 import { detectionNetwork } from '../src/train/tasks/detection.ts';
 import { segmentationNetwork } from '../src/train/tasks/segmentation.ts';
 import { Rng } from '../src/util/random.ts';
@@ -16,6 +18,9 @@ export type DenseTask = 'segmentation' | 'detection';
 
 /** One output of a forward pass, flat, in the layout of the ONNX export's output of the same name. */
 export type Outputs = Record<string, Float32Array>;
+
+/** The studio's onnxruntime copy of a network (export/ort-dense.ts), where predict and evaluation run it. */
+export type OrtNetwork = OrtSegmentation | OrtDetector;
 
 export interface TaskBench {
   task: DenseTask;
@@ -28,10 +33,15 @@ export interface TaskBench {
   /** The network a run with `--variant <classifier>` trains (the task's own naming rule). */
   networkFor(variant: VariantName): string;
   build(network: string, seed: number): SegmentationModel | DetectionModel;
-  /** A TF.js inference pass read back to the host, in the ONNX outputs' layout (NCHW logits; [B, A, ·] for boxes). */
-  forward(model: Network, x: tf.Tensor4D): Promise<Outputs>;
+  /**
+   * An inference pass read back to the host, in the ONNX outputs' layout (NCHW logits; [B, A, ·] for boxes): of
+   * the network on TF.js, or of its onnxruntime copy, each as predict and evaluation take its outputs.
+   */
+  forward(net: Network | OrtNetwork, x: tf.Tensor4D): Promise<Outputs>;
   /** The studio's ONNX export of `model` at `size` px (what `export --format onnx` writes for it). */
   onnx(model: Network, size: number): Uint8Array;
+  /** The network on onnxruntime as the studio runs it there (`threads` single-thread worker sessions). */
+  ort(model: Network, size: number, threads: number): Promise<OrtNetwork>;
   /** The ONNX outputs compared with `forward`'s. */
   onnxOutputs: string[];
   /** Labels of `batch` images at `size` px as a run's batch carries them. */
@@ -55,11 +65,14 @@ const segmentation: TaskBench = {
   networks: networksOf('segmentation'),
   networkFor: segmentationNetwork,
   build: (network, seed) => new SegmentationModel(network as SegmentationVariantName, classesOf(network), seed),
-  async forward(model, x) {
-    const logits = tf.tidy(() => tf.transpose((model as SegmentationModel).forward(x), [0, 3, 1, 2]));
+  async forward(net, x) {
+    const nhwc = await (net as SegmentationModel | OrtSegmentation).forward(x);
+    const logits = tf.transpose(nhwc, [0, 3, 1, 2]);
+    nhwc.dispose();
     return { [SEGMENTATION_OUTPUT]: await read(logits) };
   },
   onnx: (model, size) => exportSegmentationOnnx(model as SegmentationModel, { size: [size, size] }),
+  ort: (model, size, threads) => OrtSegmentation.create(model as SegmentationModel, size, threads),
   onnxOutputs: [SEGMENTATION_OUTPUT],
   // A class for every pixel (the loss's cost does not depend on which).
   labels: (model, batch, size, rng) => Int32Array.from({ length: batch * size * size }, () => rng.int(0, (model as SegmentationModel).numClasses - 1)),
@@ -72,11 +85,12 @@ const detection: TaskBench = {
   networks: networksOf('detection'),
   networkFor: detectionNetwork,
   build: (network, seed) => new DetectionModel(network as DetectionVariantName, classesOf(network), seed),
-  async forward(model, x) {
-    const out = (model as DetectionModel).forward(x);
+  async forward(net, x) {
+    const out = await (net as DetectionModel | OrtDetector).forward(x);
     return { [DETECTION_OUTPUTS.boxDeltas]: await read(out.boxDeltas), [DETECTION_OUTPUTS.classLogits]: await read(out.classLogits) };
   },
   onnx: (model, size) => exportDetectionOnnx(model as DetectionModel, { size: [size, size] }),
+  ort: (model, size, threads) => OrtDetector.create(model as DetectionModel, size, threads),
   onnxOutputs: [DETECTION_OUTPUTS.boxDeltas, DETECTION_OUTPUTS.classLogits],
   // One to three boxes of random classes per image, matched to the anchors of this size and packed as a run's
   // batch carries them (tasks/detection.ts's encoder: matchAnchors, then packTargets).

@@ -1,18 +1,23 @@
 // `npm run bench -- segmentation` and `npm run bench -- detection` (issues 19, 20 and 23's dense rows):
 //   1. Inference, batch 1, every network of the task (DeepLabv3-MobileViT at 512 px, SSDLite-MobileViT at 320 px):
 //      TF.js on wasm (one thread, this process) and onnxruntime-node running the studio's own ONNX export of the
-//      same network with the same weights (the graph `export --format onnx` writes), alternate passes after a
-//      warm-up pass each; medians, their ratio, and the largest difference between the two runtimes' outputs (a
-//      check that both ran the same network). Beside the clock, each pass's CPU time in this process (every
-//      thread's): the work done, which a machine shared with other work disturbs far less than the clock.
+//      same network with the same weights (the graph `export --format onnx` writes) as predict runs it
+//      (export/ort-dense.ts: one image on one session on --ort-threads intra-op threads), alternate passes after a
+//      warm-up pass each; medians, their ratio, and the largest difference between the
+//      two runtimes' outputs (a check that both ran the same network). Beside the clock, each pass's CPU time in
+//      this process (every thread's): the work done, which a machine shared with other work disturbs far less.
+//   1b. onnxruntime's two setups on the same graph, batch 1 and 8: one session on every core (its intra-op threads)
+//      against one single-thread session per core on worker threads, the batch cut across them, alternate passes
+//      after a warm-up each (export/ort-dense.ts runs one image on the first, several on the second).
 //   2. Training images/s of one network (DeepLabv3 at 256 px, SSDLite at 320 px; MobileViT-XXS's by default) on
 //      wasm in this process and on wasm-workers, each opened as a run opens it (openDenseCompute: the task's view
 //      and objective; on workers, their kernels data parallel), the labels as a run's batch carries them
 //      (detection: boxes matched to the anchors and packed), in passes as the loop cuts the batch.
 //   3. The in-process step's kernel split (tf.profile): the heaviest kernels, each with its share of the step.
 // Flags (after the section name, each as --name=value): --variants=xxs,xs (inference networks), --runs=N
-// (inference passes per runtime, 3), --size=N (inference px), --train-variant=mobilevit_xs, --train-size=N,
-// --batch=N (8), --steps=N (timed steps after one warm-up, 2), --ort-threads=N (2), --top=N (kernels shown, 12),
+// (inference passes per runtime, 3), --size=N (inference px), --setup-batches=1,8 (1b's batches), --train-variant=
+// mobilevit_xs, --train-size=N, --batch=N (8), --steps=N (timed steps after one warm-up, 2), --ort-threads=N
+// (onnxruntime's worker sessions, and the one session's intra-op threads in 1b; 2), --top=N (kernels shown, 12),
 // --out=path (the JSON, bench/results/<task>.json by default: a run of some networks only can keep the full one).
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/index.ts';
@@ -21,8 +26,10 @@ import { chooseDevice } from '../src/device/choice.ts';
 import { LocalDevice, type ComputeDevice } from '../src/device/device.ts';
 import { passImages } from '../src/device/parallel.ts';
 import { deviceDeps } from '../src/engine/devices.ts';
-import { createOrtSession, loadOrt, nhwcToNchw } from '../src/export/ort.ts';
+import { createOrtSession, runImages, type OrtOutput } from '../src/export/ort.ts';
+import { OrtWorkers } from '../src/export/ort-workers.ts';
 import { ONNX_INPUT } from '../src/export/onnx.ts';
+import type { Network } from '../src/model/network.ts';
 import { imagesPerPass } from '../src/model/memory.ts';
 import { parseVariant, type VariantName } from '../src/model/registry/index.ts';
 import type { TrainerSettings } from '../src/optim/trainer.ts';
@@ -38,6 +45,8 @@ export interface DenseBenchOptions {
   variants?: string[];
   runs?: number;
   size?: number;
+  /** Batches of the onnxruntime setups' comparison (default 1 and 8). */
+  setupBatches?: number[];
   trainVariant?: VariantName;
   trainSize?: number;
   batch?: number;
@@ -77,6 +86,7 @@ export function denseFlags(argv: string[], bench: TaskBench): DenseBenchOptions 
     else if (name === 'train-variant') o.trainVariant = parseVariant(v);
     else if (name === 'runs') o.runs = count(name, v);
     else if (name === 'size') o.size = count(name, v);
+    else if (name === 'setup-batches') o.setupBatches = v.split(',').map((b) => count(name, b));
     else if (name === 'train-size') o.trainSize = count(name, v);
     else if (name === 'batch') o.batch = count(name, v);
     else if (name === 'steps') o.steps = count(name, v);
@@ -85,7 +95,7 @@ export function denseFlags(argv: string[], bench: TaskBench): DenseBenchOptions 
     else if (name === 'out') {
       if (!v) throw new RangeError('--out needs a path (--out=bench/results/segmentation-split.json)');
       o.out = v;
-    } else throw new RangeError(`unknown flag --${name} for the ${bench.task} bench (variants, runs, size, train-variant, train-size, batch, steps, ort-threads, top, out)`);
+    } else throw new RangeError(`unknown flag --${name} for the ${bench.task} bench (variants, runs, size, setup-batches, train-variant, train-size, batch, steps, ort-threads, top, out)`);
   }
   return o;
 }
@@ -113,28 +123,25 @@ export interface InferenceRow {
   tfjsTimes: number[][]; ortTimes: number[][];
 }
 
-async function inference(bench: TaskBench, network: string, size: number, runs: number, threads: number): Promise<InferenceRow> {
-  const model = bench.build(network, 1);
+/** `runs` alternate timed calls of `a` and `b` after one warm-up call each. */
+async function alternate(runs: number, a: () => Promise<unknown>, b: () => Promise<unknown>): Promise<[Timing[], Timing[]]> {
+  const ta: Timing[] = [], tb: Timing[] = [];
+  await timing(a); await timing(b); // warm-up
+  for (let r = 0; r < runs; r++) { ta.push(await timing(a)); tb.push(await timing(b)); }
+  return [ta, tb];
+}
+
+async function inference(bench: TaskBench, model: Network, network: string, size: number, runs: number, threads: number): Promise<InferenceRow> {
   const rng = new Rng(7);
-  const pixels = Float32Array.from({ length: size * size * 3 }, () => rng.next());
-  const x = tf.tensor4d(pixels, [1, size, size, 3]);
-  const ort = await loadOrt();
-  const session = await createOrtSession(bench.onnx(model, size), { threads });
-  const input = new ort.Tensor('float32', nhwcToNchw(pixels, 1, size, size), [1, 3, size, size]);
+  const x = tf.tensor4d(Float32Array.from({ length: size * size * 3 }, () => rng.next()), [1, size, size, 3]);
+  const ort = await bench.ort(model, size, threads);
   let tfjsOut: Outputs = {}, ortOut: Outputs = {};
-  const tfjsOnce = () => timing(async () => { tfjsOut = await bench.forward(model, x); });
-  const ortOnce = () => timing(async () => {
-    const out = await session.run({ [ONNX_INPUT]: input });
-    ortOut = Object.fromEntries(bench.onnxOutputs.map((n) => [n, out[n].data as Float32Array]));
-  });
-  const tfjsTimes: Timing[] = [], ortTimes: Timing[] = [];
+  let tfjsTimes: Timing[], ortTimes: Timing[];
   try {
-    await tfjsOnce(); await ortOnce(); // warm-up
-    for (let r = 0; r < runs; r++) { tfjsTimes.push(await tfjsOnce()); ortTimes.push(await ortOnce()); }
+    [tfjsTimes, ortTimes] = await alternate(runs, async () => { tfjsOut = await bench.forward(model, x); }, async () => { ortOut = await bench.forward(ort, x); });
   } finally {
     x.dispose();
-    model.dispose();
-    await session.release();
+    await ort.dispose();
   }
   const [t, o] = [medians(tfjsTimes), medians(ortTimes)];
   return {
@@ -144,6 +151,37 @@ async function inference(bench: TaskBench, network: string, size: number, runs: 
   };
 }
 
+export interface OrtSetupRow {
+  network: string; size: number; batch: number; threads: number;
+  /** One session on `threads` intra-op threads, and `threads` single-thread sessions on worker threads. */
+  sessionMs: number; workersMs: number; sessionOverWorkers: number; sessionCpuMs: number; workersCpuMs: number; maxAbsDiff: number;
+  sessionTimes: number[][]; workersTimes: number[][];
+}
+
+/** onnxruntime's two setups (export/ort-dense.ts runs each at the batches it measured faster) on one graph and batch, alternate passes. */
+async function ortSetup(bench: TaskBench, model: Network, network: string, size: number, batch: number, runs: number, threads: number): Promise<OrtSetupRow> {
+  const rng = new Rng(13);
+  const pixels = Float32Array.from({ length: batch * size * size * 3 }, () => rng.next());
+  const graph = bench.onnx(model, size);
+  const session = await createOrtSession(graph, { threads });
+  const workers = await OrtWorkers.start(graph, { input: ONNX_INPUT, outputs: bench.onnxOutputs.map((name) => ({ name, perImage: true })), threads });
+  const named = (outs: OrtOutput[]): Outputs => Object.fromEntries(bench.onnxOutputs.map((n, i) => [n, outs[i].data]));
+  let sessionOut: Outputs = {}, workersOut: Outputs = {};
+  let sessionTimes: Timing[], workersTimes: Timing[];
+  try {
+    [sessionTimes, workersTimes] = await alternate(runs,
+      async () => { sessionOut = named(await runImages(session, pixels, batch, size, size, bench.onnxOutputs)); },
+      async () => { workersOut = named(await workers.run(pixels, batch, size, size)); });
+  } finally {
+    await Promise.all([session.release(), workers.close()]);
+  }
+  const [s, w] = [medians(sessionTimes), medians(workersTimes)];
+  return {
+    network, size, batch, threads, sessionMs: round(s.ms, 1), workersMs: round(w.ms, 1), sessionOverWorkers: round(s.ms / w.ms),
+    sessionCpuMs: round(s.cpuMs, 1), workersCpuMs: round(w.cpuMs, 1), maxAbsDiff: +maxAbsDiff(sessionOut, workersOut, bench.onnxOutputs).toExponential(1),
+    sessionTimes: listed(sessionTimes), workersTimes: listed(workersTimes),
+  };
+}
 
 export interface TrainingRow {
   network: string; backend: string; workers: number | null; size: number; batch: number; imagesPerPass: number | null;
@@ -236,15 +274,25 @@ export async function benchDense(task: DenseTask, opts: DenseBenchOptions = dens
   const o = {
     variants: opts.variants ?? bench.networks, runs: opts.runs ?? 3, size: opts.size ?? bench.inferenceSize,
     trainVariant: opts.trainVariant ?? 'mobilevit_xxs' as VariantName, trainSize: opts.trainSize ?? bench.trainSize,
-    batch: opts.batch ?? 8, steps: opts.steps ?? 2, ortThreads: opts.ortThreads ?? 2, top: opts.top ?? 12,
+    batch: opts.batch ?? 8, steps: opts.steps ?? 2, ortThreads: opts.ortThreads ?? 2, top: opts.top ?? 12, setupBatches: opts.setupBatches ?? [1, 8],
   };
   const report = await initBackend('wasm');
 
-  const inferenceRows: InferenceRow[] = [];
+  const inferenceRows: InferenceRow[] = [], setupRows: OrtSetupRow[] = [];
   for (const network of o.variants) {
-    inferenceRows.push(await inference(bench, network, o.size, o.runs, o.ortThreads));
-    const r = inferenceRows.at(-1)!;
-    console.log(`${network}: TF.js ${r.tfjsMs} ms, onnxruntime ${r.ortMs} ms`);
+    const model = bench.build(network, 1);
+    try {
+      const r = await inference(bench, model, network, o.size, o.runs, o.ortThreads);
+      inferenceRows.push(r);
+      console.log(`${network}: TF.js ${r.tfjsMs} ms, onnxruntime ${r.ortMs} ms`);
+      for (const batch of o.setupBatches) {
+        const s = await ortSetup(bench, model, network, o.size, batch, o.runs, o.ortThreads);
+        setupRows.push(s);
+        console.log(`${network}, batch ${batch}: one onnxruntime session ${s.sessionMs} ms, worker sessions ${s.workersMs} ms`);
+      }
+    } finally {
+      model.dispose();
+    }
   }
   const local = new LocalDevice(report.name);
   const here = await training(bench, local, o.trainVariant, o.trainSize, o.batch, o.steps, true);
@@ -254,11 +302,16 @@ export async function benchDense(task: DenseTask, opts: DenseBenchOptions = dens
   console.log(`${workers.network} training on wasm-workers: ${workers.imagesPerSec ?? workers.note}${workers.imagesPerSec === null ? '' : ' images/s'}`);
   const train = { rows: [here.row, workers], kernels: here.kernels! };
 
-  console.log(`\n${task} inference, batch 1, ${o.size}×${o.size}: TF.js ${report.tfBackend} (1 thread) against onnxruntime-node (${o.ortThreads} intra-op threads) running`
-    + `\nthe studio's ONNX export of the same network and weights, alternate passes after one warm-up each, medians of ${o.runs};`
-    + "\nCPU: this process's CPU time per pass (onnxruntime's summed over its threads), the work done, which other load disturbs less");
+  console.log(`\n${task} inference, batch 1, ${o.size}×${o.size}: TF.js ${report.tfBackend} (1 thread) against onnxruntime-node as predict runs the studio's`
+    + `\nONNX export of the same network and weights (one session on ${o.ortThreads} intra-op threads), alternate passes after one warm-up each,`
+    + `\nmedians of ${o.runs}; CPU: this process's CPU time per pass (every thread's), the work done, which other load disturbs less`);
   console.log(table(['network', 'TF.js ms', 'onnxruntime ms', 'TF.js / onnxruntime', 'TF.js CPU ms', 'onnxruntime CPU ms', 'CPU ratio', 'max |TF.js − ORT|'],
     inferenceRows.map((r) => [r.network, r.tfjsMs, r.ortMs, `${r.tfjsOverOrt}×`, r.tfjsCpuMs, r.ortCpuMs, `${r.tfjsOverOrtCpu}×`, r.maxAbsDiff])));
+  console.log(`\nonnxruntime's setups on the same graph at ${o.size}×${o.size}: one session on ${o.ortThreads} intra-op threads against ${o.ortThreads} single-thread`
+    + ` sessions\non worker threads, the batch cut across them (the studio runs one image on the first, several on the second), alternate passes`
+    + ` after\none warm-up each, medians of ${o.runs}`);
+  console.log(table(['network', 'batch', 'one session ms', 'worker sessions ms', 'session / workers', 'session CPU ms', 'workers CPU ms', 'max |diff|'],
+    setupRows.map((r) => [r.network, r.batch, r.sessionMs, r.workersMs, `${r.sessionOverWorkers}×`, r.sessionCpuMs, r.workersCpuMs, r.maxAbsDiff])));
   console.log(`\n${task} training (train-mode forward, backward, AdamW), median of ${o.steps} steps after one warm-up step (CPU: this process's CPU time)`);
   console.log(table(['network', 'backend', 'workers', 'size', 'batch', 'images/pass', 'ms/step', 'images/s', 'CPU ms/step', 'step'],
     train.rows.map((r) => [r.network, r.backend, r.workers ?? '–', `${r.size} px`, r.batch, r.imagesPerPass ?? '–', r.medianMs ?? '–', r.imagesPerSec ?? '–', r.medianCpuMs ?? '–', r.note])));
@@ -270,8 +323,8 @@ export async function benchDense(task: DenseTask, opts: DenseBenchOptions = dens
 
   const result = {
     machine: machine(), task,
-    settings: { runs: o.runs, inferenceSize: o.size, ortThreads: o.ortThreads, trainVariant: o.trainVariant, trainSize: o.trainSize, batch: o.batch, steps: o.steps, warmupSteps: 1 },
-    inference: inferenceRows, training: train.rows, kernels: train.kernels,
+    settings: { runs: o.runs, inferenceSize: o.size, ortThreads: o.ortThreads, ortSetupBatches: o.setupBatches, trainVariant: o.trainVariant, trainSize: o.trainSize, batch: o.batch, steps: o.steps, warmupSteps: 1 },
+    inference: inferenceRows, ortSetups: setupRows, training: train.rows, kernels: train.kernels,
   };
   writeResult(opts.out ?? `bench/results/${task}.json`, result);
   return result;

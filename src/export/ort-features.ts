@@ -8,7 +8,6 @@ import { encodeModel, OnnxGraph } from './onnx-graph.ts';
 import { pooledFeatures } from './onnx-layers.ts';
 import { emitClassifier } from './onnx-networks.ts';
 import { DEFAULT_OPSET, ONNX_INPUT } from './onnx.ts';
-import { loadOrt, nhwcToNchw } from './ort.ts';
 import { OrtWorkers } from './ort-workers.ts';
 
 export const FEATURES_OUTPUT = 'features';
@@ -29,12 +28,11 @@ export function exportFeaturesOnnx(model: Model, size: number): Uint8Array {
  * in worker threads (ort-workers.ts: each batch cut across them); dispose() when done.
  */
 export class OrtFeatures {
-  private constructor(private readonly workers: OrtWorkers, readonly size: number, readonly dim: number) {}
+  private constructor(private readonly workers: OrtWorkers, readonly size: number) {}
 
   static async create(model: Model, size: number, threads: number): Promise<OrtFeatures> {
-    await loadOrt(); // a machine where the binary cannot load gets its one readable error here
-    const workers = await OrtWorkers.start(exportFeaturesOnnx(model, size), { input: ONNX_INPUT, output: FEATURES_OUTPUT, threads });
-    return new OrtFeatures(workers, size, model.spec.numFeatures);
+    const workers = await OrtWorkers.start(exportFeaturesOnnx(model, size), { input: ONNX_INPUT, outputs: [{ name: FEATURES_OUTPUT, perImage: true }], threads });
+    return new OrtFeatures(workers, size);
   }
 
   /** Sessions running at once. */
@@ -42,12 +40,10 @@ export class OrtFeatures {
     return this.workers.threads;
   }
 
-  /** n NHWC images in [0, 1] → features [n, dim] row-major. */
-  features(nhwc: Float32Array, n: number): Promise<Float32Array> {
-    const s = this.size;
-    const pixels = s * s * 3;
-    if (nhwc.length < n * pixels) throw new Error(`onnxruntime features: ${n} images of ${s} px need ${n * pixels} values, got ${nhwc.length}`);
-    return this.workers.run(n, [3, s, s], this.dim, (from, to) => nhwcToNchw(nhwc.subarray(from * pixels, to * pixels), to - from, s, s));
+  /** n NHWC images in [0, 1] → features [n, numFeatures] row-major. */
+  async features(nhwc: Float32Array, n: number): Promise<Float32Array> {
+    const [rows] = await this.workers.run(nhwc, n, this.size, this.size);
+    return rows.data;
   }
 
   dispose(): Promise<void> {

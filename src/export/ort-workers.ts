@@ -10,6 +10,7 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { split } from '../util/split.ts';
+import { loadOrt, nhwcToNchw, type OrtOutput } from './ort.ts';
 
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -19,9 +20,10 @@ ort.InferenceSession.create(workerData.model, {
 }).then((session) => {
   parentPort.on('message', async ({ id, x, dims }) => {
     try {
-      const out = (await session.run({ [workerData.input]: new ort.Tensor('float32', x, dims) }))[workerData.output];
-      const data = new Float32Array(out.data);
-      parentPort.postMessage({ id, data }, [data.buffer]);
+      const out = await session.run({ [workerData.input]: new ort.Tensor('float32', x, dims) });
+      const outputs = workerData.outputs.map((name) => ({ data: new Float32Array(out[name].data), dims: out[name].dims.map(Number) }));
+      for (const t of Object.values(out)) t.dispose && t.dispose();
+      parentPort.postMessage({ id, outputs }, outputs.map((o) => o.data.buffer));
     } catch (e) {
       parentPort.postMessage({ id, error: String(e && e.message || e) });
     }
@@ -30,12 +32,15 @@ ort.InferenceSession.create(workerData.model, {
 }, (e) => parentPort.postMessage({ failed: String(e && e.message || e) }));
 `;
 
-interface Reply { id?: number; data?: Float32Array; error?: string; ready?: boolean; failed?: string }
+/** An output of the model: per image (its first axis the batch's, cut and joined by rows), or the same for every batch. */
+export interface OutputSpec { name: string; perImage: boolean }
+
+interface Reply { id?: number; outputs?: OrtOutput[]; error?: string; ready?: boolean; failed?: string }
 
 /** A session on one worker thread. */
 class SessionWorker {
   private next = 0;
-  private readonly pending = new Map<number, { resolve: (d: Float32Array) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (d: OrtOutput[]) => void; reject: (e: Error) => void }>();
   private ended: Error | null = null;
 
   private constructor(private readonly worker: Worker) {
@@ -44,7 +49,7 @@ class SessionWorker {
       if (!p) return;
       this.pending.delete(m.id!);
       if (m.error !== undefined) p.reject(new Error(`onnxruntime: ${m.error}`));
-      else p.resolve(m.data!);
+      else p.resolve(m.outputs!);
     });
     const end = (e: Error) => {
       this.ended ??= e;
@@ -55,9 +60,9 @@ class SessionWorker {
     worker.on('exit', (code) => end(new Error(`onnxruntime worker exited (code ${code})`)));
   }
 
-  static start(model: Uint8Array, input: string, output: string): Promise<SessionWorker> {
+  static start(model: Uint8Array, input: string, outputs: readonly string[]): Promise<SessionWorker> {
     const ortPath = createRequire(import.meta.url).resolve('onnxruntime-node');
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { ortPath, model, input, output } });
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { ortPath, model, input, outputs } });
     return new Promise((resolve, reject) => {
       const failed = (e: Error) => { void worker.terminate(); reject(e); };
       const exited = (code: number) => failed(new Error(`onnxruntime worker exited before its session opened (code ${code})`));
@@ -72,12 +77,12 @@ class SessionWorker {
     });
   }
 
-  run(x: Float32Array, dims: number[]): Promise<Float32Array> {
+  run(x: Float32Array, dims: number[]): Promise<OrtOutput[]> {
     if (this.ended) return Promise.reject(this.ended);
     const id = this.next++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, x, dims }, [x.buffer as ArrayBuffer]); // x is the part prepare() made: the worker owns it now
+      this.worker.postMessage({ id, x, dims }, [x.buffer as ArrayBuffer]); // x is a part's own copy: the worker owns it now
     });
   }
 
@@ -86,39 +91,54 @@ class SessionWorker {
   }
 }
 
-/** `threads` single-thread sessions of one ONNX model with one input and one output, each on its own worker thread. */
+/** `threads` single-thread sessions of one ONNX model with one input, each on its own worker thread. */
 export class OrtWorkers {
-  private constructor(private readonly workers: SessionWorker[]) {}
+  private constructor(private readonly workers: SessionWorker[], private readonly outputs: readonly OutputSpec[]) {}
 
   get threads(): number {
     return this.workers.length;
   }
 
-  static async start(model: Uint8Array, o: { input: string; output: string; threads: number }): Promise<OrtWorkers> {
+  static async start(model: Uint8Array, o: { input: string; outputs: readonly OutputSpec[]; threads: number }): Promise<OrtWorkers> {
+    await loadOrt(); // a machine where the binary cannot load gets its one readable error here, not one per worker
     const n = Math.max(1, Math.floor(o.threads));
-    const started = await Promise.allSettled(Array.from({ length: n }, () => SessionWorker.start(model, o.input, o.output)));
+    const names = o.outputs.map((out) => out.name);
+    const started = await Promise.allSettled(Array.from({ length: n }, () => SessionWorker.start(model, o.input, names)));
     const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     const workers = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
     if (failed) {
       await Promise.all(workers.map((w) => w.close()));
       throw failed.reason;
     }
-    return new OrtWorkers(workers);
+    return new OrtWorkers(workers, o.outputs);
   }
 
   /**
-   * The outputs of a batch: `batch` rows of `inputPer` floats in, `outputPer` floats out per row. The batch is cut
-   * by rows across the workers; `prepare` makes each part's input (a copy the worker then owns) from its rows.
+   * The outputs of `batch` NHWC images of h × w in [0, 1] (the model's input is their NCHW), in the order of
+   * `outputs`. The batch is cut by images across the workers, each part's input a copy the worker then owns. A
+   * per-image output is the parts' joined by rows; one the same for every batch is the first part's.
    */
-  async run(batch: number, dims: number[], outputPer: number, prepare: (from: number, to: number) => Float32Array): Promise<Float32Array> {
+  async run(nhwc: Float32Array, batch: number, h: number, w: number): Promise<OrtOutput[]> {
+    const pixels = h * w * 3;
+    if (nhwc.length < batch * pixels) throw new Error(`onnxruntime: ${batch} images of ${h}×${w} need ${batch * pixels} values, got ${nhwc.length}`);
     const at = split(batch, Math.min(this.workers.length, batch));
-    const parts = await Promise.all(at.slice(0, -1).map((from, i) => this.workers[i].run(prepare(from, at[i + 1]), [at[i + 1] - from, ...dims])));
-    const out = new Float32Array(batch * outputPer);
-    parts.forEach((p, i) => {
-      if (p.length !== (at[i + 1] - at[i]) * outputPer) throw new Error(`onnxruntime returned ${p.length} values for ${at[i + 1] - at[i]} rows of ${outputPer}`);
-      out.set(p, at[i] * outputPer);
+    const parts = await Promise.all(at.slice(0, -1).map((from, i) => {
+      const to = at[i + 1];
+      return this.workers[i].run(nhwcToNchw(nhwc.subarray(from * pixels, to * pixels), to - from, h, w), [to - from, 3, h, w]);
+    }));
+    return this.outputs.map((spec, k) => {
+      const first = parts[0][k];
+      if (!spec.perImage) return first;
+      const perImage = first.dims.slice(1);
+      const rowSize = perImage.reduce((a, d) => a * d, 1);
+      const data = new Float32Array(batch * rowSize);
+      parts.forEach((part, i) => {
+        const { data: p, dims: d } = part[k];
+        if (d[0] !== at[i + 1] - at[i] || d.slice(1).join() !== perImage.join()) throw new Error(`onnxruntime returned ${spec.name} of dims [${d}] for ${at[i + 1] - at[i]} images of [${perImage}]`);
+        data.set(p, at[i] * rowSize);
+      });
+      return { data, dims: [batch, ...perImage] };
     });
-    return out;
   }
 
   async close(): Promise<void> {

@@ -45,14 +45,26 @@ export function nhwcToNchw(x: Float32Array, b: number, h: number, w: number, c =
   return out;
 }
 
-/** Logits [b, classes] (row-major) for a batch of NHWC images in [0, 1]. */
-export async function ortLogits(session: OrtSession, nhwc: Float32Array, b: number, h: number, w: number): Promise<Float32Array> {
+/** One output of a run: its values and its dims. */
+export interface OrtOutput { data: Float32Array; dims: number[] }
+
+/** The outputs `names` of a run on b NHWC images of h × w in [0, 1], copied out of onnxruntime's buffers. */
+export async function runImages(session: OrtSession, nhwc: Float32Array, b: number, h: number, w: number, names: readonly string[]): Promise<OrtOutput[]> {
   const ort = await loadOrt();
   const input = new ort.Tensor('float32', nhwcToNchw(nhwc, b, h, w), [b, 3, h, w]);
-  const out = await session.run({ [ONNX_INPUT]: input });
-  const logits = out[ONNX_OUTPUT];
-  input.dispose?.();
-  const data = new Float32Array(logits.data as Float32Array);
-  logits.dispose?.();
-  return data;
+  let out: OrtTypes.InferenceSession.OnnxValueMapType;
+  try {
+    out = await session.run({ [ONNX_INPUT]: input });
+  } finally {
+    input.dispose?.();
+  }
+  const outputs = names.map((name) => ({ data: new Float32Array(out[name].data as Float32Array), dims: out[name].dims.map(Number) }));
+  for (const t of Object.values(out)) t.dispose?.();
+  return outputs;
+}
+
+/** Logits [b, classes] (row-major) for a batch of NHWC images in [0, 1]. */
+export async function ortLogits(session: OrtSession, nhwc: Float32Array, b: number, h: number, w: number): Promise<Float32Array> {
+  const [logits] = await runImages(session, nhwc, b, h, w, [ONNX_OUTPUT]);
+  return logits.data;
 }

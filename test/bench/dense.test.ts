@@ -18,7 +18,7 @@ describe('dense benchmarks', () => {
     vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => { printed.push(a.join(' ')); });
     const out = join(mkdtempSync(join(tmpdir(), 'dense-bench-')), `${task}.json`);
     const before = tf.memory().numTensors;
-    const r = await benchDense(task, { variants: [network], size: 64, runs: 1, trainSize: 64, batch: 2, steps: 1, top: 5, out });
+    const r = await benchDense(task, { variants: [network], size: 64, runs: 1, setupBatches: [1, 3], trainSize: 64, batch: 2, steps: 1, top: 5, out });
     expect(tf.memory().numTensors).toBe(before);
 
     expect(r.inference).toHaveLength(1);
@@ -31,6 +31,15 @@ describe('dense benchmarks', () => {
     expect(inf.ortCpuMs).toBeGreaterThan(0);
     expect(inf.tfjsTimes).toHaveLength(1);
     expect(inf.maxAbsDiff).toBeLessThan(1e-3); // the same network and weights on both sides
+
+    // onnxruntime's one session against the studio's worker sessions (3 images: parts of 2 and 1), the same outputs.
+    expect(r.ortSetups.map((s) => [s.network, s.batch, s.threads])).toEqual([[network, 1, 2], [network, 3, 2]]);
+    for (const s of r.ortSetups) {
+      expect(s.sessionMs).toBeGreaterThan(0);
+      expect(s.workersMs).toBeGreaterThan(0);
+      expect(s.workersTimes).toHaveLength(1);
+      expect(s.maxAbsDiff).toBeLessThan(1e-5);
+    }
 
     const [wasm, workers] = r.training;
     expect(wasm).toMatchObject({ network, backend: 'wasm', size: 64, batch: 2 });
@@ -57,17 +66,20 @@ describe('dense benchmarks', () => {
     const text = printed.join('\n');
     expect(text).toContain(`${task} inference, batch 1, 64×64`);
     expect(text).toContain('TF.js / onnxruntime');
+    expect(text).toContain('one session on 2 intra-op threads');
+    expect(text).toContain('session / workers');
     expect(text).toContain(workers.note);
     expect(text).toContain('share of the step');
   }, 300_000);
 
   it('reads --name=value flags and refuses others in one line', () => {
     const seg = TASK_BENCHES.segmentation;
-    expect(denseFlags(['--variants=xxs,deeplabv3_mobilevit_s', '--runs=5', '--train-variant=xs', '--batch=4', '--out=bench/results/x.json'], seg))
-      .toEqual({ variants: ['deeplabv3_mobilevit_xxs', 'deeplabv3_mobilevit_s'], runs: 5, trainVariant: 'mobilevit_xs', batch: 4, out: 'bench/results/x.json' });
+    expect(denseFlags(['--variants=xxs,deeplabv3_mobilevit_s', '--runs=5', '--setup-batches=1,4', '--train-variant=xs', '--batch=4', '--out=bench/results/x.json'], seg))
+      .toEqual({ variants: ['deeplabv3_mobilevit_xxs', 'deeplabv3_mobilevit_s'], runs: 5, setupBatches: [1, 4], trainVariant: 'mobilevit_xs', batch: 4, out: 'bench/results/x.json' });
     expect(() => denseFlags(['--out='], seg)).toThrow('--out needs a path');
     expect(() => denseFlags(['--runs', '5'], seg)).toThrow('--runs: write the segmentation bench\'s flags as --name=value (--runs=5)');
     expect(() => denseFlags(['--runs=0'], seg)).toThrow('--runs must be a whole number from 1, got "0"');
+    expect(() => denseFlags(['--setup-batches=1,x'], seg)).toThrow('--setup-batches must be a whole number from 1, got "x"');
     expect(() => denseFlags(['--variants=ssdlite_mobilevit_xxs'], seg)).toThrow(/--variants: no segmentation network "ssdlite_mobilevit_xxs"/);
     expect(() => denseFlags(['--speed=1'], TASK_BENCHES.detection)).toThrow(/unknown flag --speed for the detection bench/);
   });

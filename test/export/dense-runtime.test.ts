@@ -108,6 +108,17 @@ describe('a dense network on onnxruntime', () => {
         expect(maxAbsDiff(db.scores, da.scores)).toBeLessThan(TOL);
         expect(maxAbsDiff(db.boxes, da.boxes)).toBeLessThan(TOL);
       }
+      // One image runs on onnxruntime's one-image session, a batch on its worker sessions: the same outputs and anchors.
+      for (let j = 0; j < 2; j++) {
+        const xj = tf.slice(x, [j], [1]) as tf.Tensor4D;
+        const rj = await read(await b.forward(xj));
+        xj.dispose();
+        const row = (v: Float32Array) => v.subarray(j * anchors * 4, (j + 1) * anchors * 4); // 4 box values and 4 classes an anchor
+        expect(maxAbsDiff(rj.deltas, row(rb.deltas))).toBeLessThan(1e-5);
+        expect(maxAbsDiff(rj.logits, row(rb.logits))).toBeLessThan(1e-5);
+        expect(Array.from(rj.anchors)).toEqual(Array.from(rb.anchors));
+      }
+      expect(tf.memory().numTensors).toBe(tensors);
     } finally {
       await Promise.all([a.dispose(), b.dispose()]);
       x.dispose();

@@ -54,7 +54,7 @@ describe('backbone features on onnxruntime', () => {
     expect(b.length).toBe(5 * model.spec.numFeatures);
     expect(maxAbsDiff(a, b)).toBeLessThan(1e-6 * Math.max(1, maxAbs(a)));
     expect(maxAbsDiff(a.subarray(0, c.length), c)).toBeLessThan(1e-6 * Math.max(1, maxAbs(a)));
-    await expect(OrtWorkers.start(new Uint8Array([1, 2, 3]), { input: 'pixels', output: 'features', threads: 2 })).rejects.toThrow(/^onnxruntime could not open the model: /);
+    await expect(OrtWorkers.start(new Uint8Array([1, 2, 3]), { input: 'pixels', outputs: [{ name: 'features', perImage: true }], threads: 2 })).rejects.toThrow(/^onnxruntime could not open the model: /);
     model.dispose();
   });
 
