@@ -34,8 +34,7 @@ import { initBackend } from '../src/backend/index.ts';
 import { buildEvalSet, evalBatches } from '../src/data/loader.ts';
 import { scanDataset } from '../src/data/scan.ts';
 import { OrtFeatures, exportFeaturesOnnx, FEATURES_OUTPUT } from '../src/export/ort-features.ts';
-import { createOrtSession, loadOrt, nhwcToNchw } from '../src/export/ort.ts';
-import { ONNX_INPUT } from '../src/export/onnx.ts';
+import { createOrtSession, runImages } from '../src/export/ort.ts';
 import { createModel } from '../src/model/index.ts';
 import { loadForFineTune } from '../src/train/head-only.ts';
 import { median } from './machine.ts';
@@ -109,17 +108,13 @@ async function featureSessions(data: string, size: number, images: number): Prom
   const model = createModel('mobilevit_xxs', { numClasses: scan.classes.length, seed: 0 });
   loadForFineTune(model, FIXTURE, scan.classes);
   const threads = availableParallelism();
-  const ort = await loadOrt();
   const previous = await createOrtSession(exportFeaturesOnnx(model, size), { threads });
   const current = await OrtFeatures.create(model, size, threads);
   model.dispose();
   const batches: { x: Float32Array; n: number }[] = [];
   for await (const b of evalBatches(set, 16)) batches.push({ x: b.x.slice(), n: b.indices.length });
   const setups = {
-    [`previous: one session, ${threads} intra-op threads`]: async (b: { x: Float32Array; n: number }) => {
-      const input = new ort.Tensor('float32', nhwcToNchw(b.x, b.n, size, size), [b.n, 3, size, size]);
-      return new Float32Array((await previous.run({ [ONNX_INPUT]: input }))[FEATURES_OUTPUT].data as Float32Array);
-    },
+    [`previous: one session, ${threads} intra-op threads`]: async (b: { x: Float32Array; n: number }) => (await runImages(previous, b.x, b.n, size, size, [FEATURES_OUTPUT]))[0].data,
     [`current: ${threads} single-thread sessions on worker threads`]: (b: { x: Float32Array; n: number }) => current.features(b.x, b.n),
   };
   const ms: Record<string, number[]> = {};
