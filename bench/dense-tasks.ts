@@ -5,7 +5,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { DetectionModel } from '../src/model/detection.ts';
 import type { Network } from '../src/model/network.ts';
-import { familyOf, NETWORK_NAMES, taskOf, type DetectionVariantName, type SegmentationVariantName, type VariantName } from '../src/model/registry/index.ts';
+import { createNetwork } from '../src/model/networks.ts';
+import { familyOf, NETWORK_NAMES, taskOf, type NetworkName, type VariantName } from '../src/model/registry/index.ts';
 import { SegmentationModel } from '../src/model/segmentation.ts';
 import { matchAnchors, packTargets } from '../src/optim/detection-loss.ts';
 import { DETECTION_OUTPUTS, exportDetectionOnnx, exportSegmentationOnnx, SEGMENTATION_OUTPUT } from '../src/export/onnx-dense.ts';
@@ -28,11 +29,8 @@ export interface TaskBench {
   inferenceSize: number;
   /** Training side: 256 px for DeepLabv3 (issue 19's and 23's), 320 px for SSDLite (SSDLite's own). */
   trainSize: number;
-  /** The task's networks, from the registry. */
-  networks: string[];
   /** The network a run with `--variant <classifier>` trains (the task's own naming rule). */
   networkFor(variant: VariantName): string;
-  build(network: string, seed: number): SegmentationModel | DetectionModel;
   /**
    * An inference pass read back to the host, in the ONNX outputs' layout (NCHW logits; [B, A, ·] for boxes): of
    * the network on TF.js, or of its onnxruntime copy, each as predict and evaluation take its outputs.
@@ -48,9 +46,13 @@ export interface TaskBench {
   labels(model: Network, batch: number, size: number, rng: Rng): Int32Array;
 }
 
-const networksOf = (task: DenseTask) => NETWORK_NAMES.filter((n) => taskOf(n) === task) as string[];
-/** The family's default label count (VOC's 21, COCO's 81 with the background). */
-const classesOf = (network: string) => familyOf(network)!.defaultClasses;
+/** The task's networks, from the registry. */
+export const networksOf = (task: DenseTask) => NETWORK_NAMES.filter((n) => taskOf(n) === task) as string[];
+
+/** A network of a dense task with its family's default label count (VOC's 21, COCO's 81 with the background). */
+export function buildNetwork(network: string, seed: number): SegmentationModel | DetectionModel {
+  return createNetwork(network as NetworkName, familyOf(network)!.defaultClasses, seed) as SegmentationModel | DetectionModel;
+}
 
 async function read(t: tf.Tensor): Promise<Float32Array> {
   const data = (await t.data()) as Float32Array;
@@ -62,9 +64,7 @@ const segmentation: TaskBench = {
   task: 'segmentation',
   inferenceSize: 512,
   trainSize: 256,
-  networks: networksOf('segmentation'),
   networkFor: segmentationNetwork,
-  build: (network, seed) => new SegmentationModel(network as SegmentationVariantName, classesOf(network), seed),
   async forward(net, x) {
     const nhwc = await (net as SegmentationModel | OrtSegmentation).forward(x);
     const logits = tf.transpose(nhwc, [0, 3, 1, 2]);
@@ -82,9 +82,7 @@ const detection: TaskBench = {
   task: 'detection',
   inferenceSize: 320,
   trainSize: 320,
-  networks: networksOf('detection'),
   networkFor: detectionNetwork,
-  build: (network, seed) => new DetectionModel(network as DetectionVariantName, classesOf(network), seed),
   async forward(net, x) {
     const out = await (net as DetectionModel | OrtDetector).forward(x);
     return { [DETECTION_OUTPUTS.boxDeltas]: await read(out.boxDeltas), [DETECTION_OUTPUTS.classLogits]: await read(out.classLogits) };

@@ -37,7 +37,7 @@ import { TrainSettings } from '../src/protocol/training.ts';
 import { ADAMW } from '../src/train/defaults.ts';
 import { openDenseCompute } from '../src/train/dense-compute.ts';
 import { Rng } from '../src/util/random.ts';
-import { TASK_BENCHES, type DenseTask, type Outputs, type TaskBench } from './dense-tasks.ts';
+import { buildNetwork, networksOf, TASK_BENCHES, type DenseTask, type Outputs, type TaskBench } from './dense-tasks.ts';
 import { machine, median, writeResult } from './machine.ts';
 
 export interface DenseBenchOptions {
@@ -102,8 +102,9 @@ export function denseFlags(argv: string[], bench: TaskBench): DenseBenchOptions 
 
 /** A network of the task by its name or its size suffix (xxs → deeplabv3_mobilevit_xxs). */
 function networkNamed(bench: TaskBench, name: string): string {
-  const found = bench.networks.find((n) => n === name || n.endsWith(`_${name}`));
-  if (!found) throw new RangeError(`--variants: no ${bench.task} network "${name}" (${bench.networks.join(', ')})`);
+  const networks = networksOf(bench.task);
+  const found = networks.find((n) => n === name || n.endsWith(`_${name}`));
+  if (!found) throw new RangeError(`--variants: no ${bench.task} network "${name}" (${networks.join(', ')})`);
   return found;
 }
 
@@ -219,7 +220,7 @@ async function training(bench: TaskBench, device: ComputeDevice, variant: Varian
   // The loop's trainer settings (OpenContext.trainer) without EMA: a benchmark step is the update alone.
   const settings: TrainerSettings = { adamw: { ...ADAMW, weightDecay: s.weightDecay }, labelSmoothing: s.labelSmoothing, gradClip: s.gradClip, emaDecay: null };
   const network = bench.networkFor(variant);
-  const model = bench.build(network, 1);
+  const model = buildNetwork(network, 1);
   const rng = new Rng(11);
   const x = Float32Array.from({ length: batch * size * size * 3 }, () => rng.next());
   const labels = bench.labels(model, batch, size, rng);
@@ -272,7 +273,7 @@ async function onWorkers(bench: TaskBench, variant: VariantName, size: number, b
 export async function benchDense(task: DenseTask, opts: DenseBenchOptions = denseFlags(process.argv.slice(2), TASK_BENCHES[task])) {
   const bench = TASK_BENCHES[task];
   const o = {
-    variants: opts.variants ?? bench.networks, runs: opts.runs ?? 3, size: opts.size ?? bench.inferenceSize,
+    variants: opts.variants ?? networksOf(task), runs: opts.runs ?? 3, size: opts.size ?? bench.inferenceSize,
     trainVariant: opts.trainVariant ?? 'mobilevit_xxs' as VariantName, trainSize: opts.trainSize ?? bench.trainSize,
     batch: opts.batch ?? 8, steps: opts.steps ?? 2, ortThreads: opts.ortThreads ?? 2, top: opts.top ?? 12, setupBatches: opts.setupBatches ?? [1, 8],
   };
@@ -280,7 +281,7 @@ export async function benchDense(task: DenseTask, opts: DenseBenchOptions = dens
 
   const inferenceRows: InferenceRow[] = [], setupRows: OrtSetupRow[] = [];
   for (const network of o.variants) {
-    const model = bench.build(network, 1);
+    const model = buildNetwork(network, 1);
     try {
       const r = await inference(bench, model, network, o.size, o.runs, o.ortThreads);
       inferenceRows.push(r);
