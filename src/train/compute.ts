@@ -53,34 +53,48 @@ export interface RunCompute {
 /** A classifier's validation passes on the inference runtime rule: the classifier, and where the run's notes go. */
 export interface ValidationRuntime { variant: VariantName; numClasses: number; onNote(note: string): void }
 
+export interface DeviceComputeOptions {
+  /** A checkpoint's optimizer state. */
+  state?: TrainerState;
+  /** A detector's quick run (optim/network-training.ts detectorView). */
+  quick?: boolean;
+  /** A classifier whose validation passes follow the inference runtime rule. */
+  validation?: ValidationRuntime;
+  /** This process's copy of a segmentation or detection network, which evaluates the device's weights (dense-compute.ts): disposed with the compute. */
+  copy?: AnyNetwork;
+}
+
 export class DeviceCompute implements RunCompute {
   /** The rule's answer for this run's validation passes, taken at the first one. */
   private runtime: RuntimeDecision | null = null;
 
-  private constructor(private readonly device: ComputeDevice, private readonly validation?: ValidationRuntime) {}
+  private constructor(private readonly device: ComputeDevice, private readonly o: DeviceComputeOptions) {}
 
   /**
    * Sends `model`'s weights (and a checkpoint's optimizer state) to the device and builds its trainer there, with
-   * the network's own objective (optim/network-training.ts); `quick`: a detector's quick run. `validation`: a
-   * classifier whose validation passes follow the inference runtime rule.
+   * the network's own objective (optim/network-training.ts).
    */
-  static async open(device: ComputeDevice, model: AnyNetwork, settings: TrainerSettings, state?: TrainerState, quick = false, validation?: ValidationRuntime): Promise<DeviceCompute> {
-    await device.call({ op: 'open', model: { variant: model.variant, numClasses: model.numClasses }, weights: stateDict(model), train: { settings, state, quick } });
-    return new DeviceCompute(device, validation);
+  static async open(device: ComputeDevice, model: AnyNetwork, settings: TrainerSettings, o: DeviceComputeOptions = {}): Promise<DeviceCompute> {
+    await device.call({ op: 'open', model: { variant: model.variant, numClasses: model.numClasses }, weights: stateDict(model), train: { settings, state: o.state, quick: o.quick ?? false } });
+    return new DeviceCompute(device, o);
   }
 
   get tfBackend(): string {
     return this.device.info.tfBackend;
   }
 
-  step(i: StepInput): Promise<StepResult> {
+  async step(i: StepInput): Promise<StepResult> {
     const { x, size, labels, indices } = i.batch;
-    return this.device.call({
-      op: 'step', x, size, labels, lr: i.lr, seed: i.seed, step: i.step, frozen: i.frozenBackbone,
-      // Infinity (a detector's quick run) is the whole batch in one pass on every device: wasm-workers would
-      // otherwise give each worker a pass of its own.
-      imagesPerPass: Math.min(i.imagesPerPass, indices.length),
-    });
+    try {
+      return await this.device.call({
+        op: 'step', x, size, labels, lr: i.lr, seed: i.seed, step: i.step, frozen: i.frozenBackbone,
+        // Infinity (a detector's quick run) is the whole batch in one pass on every device: wasm-workers would
+        // otherwise give each worker a pass of its own.
+        imagesPerPass: Math.min(i.imagesPerPass, indices.length),
+      });
+    } finally {
+      i.batch.release(); // its buffers back to the pool once the device has answered (it disposed its input)
+    }
   }
 
   async evaluate(which: Weights, evalSet: EvalSet, batchSize: number, classes: string[]): Promise<Evaluation> {
@@ -99,7 +113,7 @@ export class DeviceCompute implements RunCompute {
    */
   private async validationLogits(which: Weights, evalSet: EvalSet): Promise<Logits> {
     const onDevice = async (): Promise<Logits> => ({ ...logitsOn(this.device, which), dispose: async () => undefined });
-    const v = this.validation;
+    const v = this.o.validation;
     if (!v) return onDevice();
     if (!this.runtime) {
       // Never measured here: measuring would open another model on the run's device. Unmeasured, TF.js.
@@ -138,9 +152,10 @@ export class DeviceCompute implements RunCompute {
     return this.device.localModel();
   }
 
-  /** Releases the model on the device (the device itself belongs to whoever opened it). */
+  /** Releases the model on the device (the device itself belongs to whoever opened it), and this process's copy. */
   async dispose(): Promise<void> {
     await this.device.call({ op: 'close' }).catch(() => undefined); // a lost device holds nothing any more
+    this.o.copy?.dispose();
   }
 }
 

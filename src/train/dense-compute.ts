@@ -72,40 +72,6 @@ export class DenseCompute<M extends Network> implements StepCompute {
   }
 }
 
-/** A dense network trained on a device: the device's compute, and this process's copy of the network it evaluates. */
-class OnDeviceCompute implements StepCompute {
-  constructor(private readonly run: DeviceCompute, private readonly model: Network) {}
-
-  get tfBackend(): string {
-    return this.run.tfBackend;
-  }
-
-  async step(i: StepInput): Promise<StepResult> {
-    try {
-      return await this.run.step(i);
-    } finally {
-      i.batch.release(); // its buffers back to the pool once the device has answered
-    }
-  }
-
-  weights(which: Weights): Promise<TensorMap> {
-    return this.run.weights(which);
-  }
-
-  trainerState(): Promise<TrainerState> {
-    return this.run.trainerState();
-  }
-
-  localModel(): null {
-    return null;
-  }
-
-  async dispose(): Promise<void> {
-    await this.run.dispose();
-    this.model.dispose();
-  }
-}
-
 /** A dense run's compute and how to evaluate: `evaluate(which, fn)` runs fn on the network holding those weights. */
 export interface DenseSession<M> {
   compute: StepCompute;
@@ -122,9 +88,10 @@ export async function openDenseCompute<M extends SegmentationModel | DetectionMo
       const compute = new DenseCompute(model, view, settings, objective, state);
       return { compute, evaluate: (which, fn) => compute.withWeights(which, () => fn(model)) };
     }
-    const run = await DeviceCompute.open(device, model, settings, state, quick);
+    // The device's compute, with this process's copy of the network, which evaluates the device's weights.
+    const run = await DeviceCompute.open(device, model, settings, { state, quick, copy: model });
     return {
-      compute: new OnDeviceCompute(run, model),
+      compute: run,
       async evaluate(which, fn) {
         loadWeights(model, await run.weights(which), { allowHeadMismatch: false, source: `the ${which} weights of the ${device.info.name} device` });
         return fn(model);

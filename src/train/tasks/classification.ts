@@ -92,7 +92,7 @@ async function open(ctx: OpenContext, scan: DatasetScan): Promise<PreparedData> 
       });
       compute = new HeadOnlyCompute(model, bank, settings, resume?.state, resume?.state.source);
     } else {
-      compute = await DeviceCompute.open(ctx.device, model, settings, resume?.state, false, { variant: s.variant, numClasses: model.numClasses, onNote: (note) => ctx.warn(note) });
+      compute = await DeviceCompute.open(ctx.device, model, settings, { state: resume?.state, validation: { variant: s.variant, numClasses: model.numClasses, onNote: (note) => ctx.warn(note) } });
       model.dispose();
     }
     modelGone = true;
