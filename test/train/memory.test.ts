@@ -120,6 +120,24 @@ describe('the budget', () => {
     expect(() => checkPassBudget(batchPass, { backend: 'tensorflow', inUseBytes: 0 })).not.toThrow();
   });
 
+  it('plans a segmentation or detection pass on its backbone classifier, naming the network', () => {
+    const heap = { backend: 'wasm', inUseBytes: 0 };
+    const refusal = (() => {
+      try {
+        checkPassBudget({ what: 'attention', variant: 'deeplabv3_mobilevit_xs', size: 1024, images: 1, kind: 'infer' }, heap);
+      } catch (e) {
+        return e as StudioError;
+      }
+      throw new Error('not refused');
+    })();
+    expect(refusal.message).toMatch(/^attention of deeplabv3_mobilevit_xs at 1024 px needs about \d+ MB, over the wasm backend's limit/);
+    expect(refusal.details).toMatchObject({ neededBytes: Math.round(passBytes({ variant: 'mobilevit_xs', size: 1024, images: 1, kind: 'infer' })) });
+    const evaluation = { what: 'evaluation', size: 512, images: 64, kind: 'infer' as const };
+    const fits = batchThatFits({ ...evaluation, variant: 'mobilevit_s' }, heap);
+    expect(fits).toBeLessThan(64);
+    expect(batchThatFits({ ...evaluation, variant: 'ssdlite_mobilevit_s' }, heap)).toBe(fits);
+  });
+
   it('tells a wasm heap fault from an ordinary error', () => {
     for (const m of ['RuntimeError: memory access out of bounds', 'Aborted(). Build with -sASSERTIONS for more info.', 'table index is out of bounds', 'std::bad_alloc']) {
       expect(isWasmMemoryFault(new Error(m)), m).toBe(true);
