@@ -5,7 +5,7 @@
 // backward pass. Each op here saves only the tensors its backward needs and reduces per channel with
 // broadcasting instead.
 import * as tf from '@tensorflow/tfjs';
-import { BATCH_NORM_KERNELS, fusedBatchNormFits } from '../util/kernel-traits.ts';
+import { BATCH_NORM_KERNELS, fusedBatchNormFits, transposedMatMulIsFast } from '../util/kernel-traits.ts';
 
 /** Receives a batch's mean and biased variance per channel; they are released when it returns. */
 export type StatsSink = (mean: tf.Tensor1D, variance: tf.Tensor1D) => void;
@@ -161,9 +161,11 @@ export function layerNormLastAxis(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Ten
 
 /**
  * Softmax over the last axis (attention's weights), saving only its output y. Backward: dx = y·(dy − Σ dy·y) per
- * row, the row sums Σ dy·y as one batched product [rows, 1, n]·[rows, n, 1] that reads dy and y once, where TF.js's
- * gradient multiplies dy·y out and then sums it (a pass more over the N×N weights; XXS at 256 px, batch 8, one
- * thread: 31 against 37 ms a step).
+ * row. Where the studio's product kernel runs (util/kernel-traits.ts), the row sums Σ dy·y are one batched product
+ * [rows, 1, n]·[rows, n, 1] that reads dy and y once, where TF.js's gradient multiplies dy·y out and then sums it (a
+ * pass more over the N×N weights; XXS at 256 px, batch 8, one thread: 31 against 37 ms a step). Elsewhere they are
+ * that multiply and sum: other backends' products were not measured with that many rows (B·P·heads·N, 131072 at
+ * 256 px, batch 32) as their batch.
  */
 export const softmaxLastAxis: (x: tf.Tensor) => tf.Tensor = tf.customGrad((xIn, save) => {
   const y = tf.softmax(xIn as tf.Tensor);
@@ -173,7 +175,9 @@ export const softmaxLastAxis: (x: tf.Tensor) => tf.Tensor = tf.customGrad((xIn, 
     gradFunc: tidyGrad((dy, [y]) => {
       const n = y.shape[y.rank - 1];
       const rows = y.size / n;
-      const dots = tf.matMul(dy.reshape([rows, 1, n]), y.reshape([rows, n, 1])).reshape([...y.shape.slice(0, -1), 1]);
+      const dots = transposedMatMulIsFast(tf.getBackend())
+        ? tf.matMul(dy.reshape([rows, 1, n]), y.reshape([rows, n, 1])).reshape([...y.shape.slice(0, -1), 1])
+        : tf.sum(tf.mul(dy, y), -1, true);
       return tf.mul(tf.sub(dy, dots), y);
     }),
   };

@@ -146,7 +146,7 @@ describe.each(['cpu', 'wasm'])('matrix products on %s', (backend) => {
     }
   });
 
-  it('softmaxLastAxis (row sums of its gradient as a batched product): value and gradient match autodiff of tf.softmax', () => {
+  it('softmaxLastAxis (its row sums a batched product on wasm, multiply and sum on cpu): value and gradient match autodiff of tf.softmax', () => {
     for (const [shape, seed] of [[[2, 3, 5, 7], 41], [[1, 1, 256, 256], 45]] as const) {
       const x = tf.randomNormal([...shape], 0, 3, 'float32', seed);
       expectSameGradients((t) => softmaxLastAxis(t), (t) => tf.softmax(t), [x], seed + 1);
