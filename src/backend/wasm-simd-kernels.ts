@@ -20,6 +20,7 @@ import { meanKernel, sumKernel } from './simd-reductions.ts';
 import { markFusedBatchNorm, markFusedSoftmaxXent, markFusedUpdates, markTransposedMatMulFast, withMarksSuspended } from '../util/kernel-traits.ts';
 import { BATCH_NORM_MAKERS } from './simd-batchnorm.ts';
 import { depthwiseConvKernel, depthwiseInputGradKernel } from './simd-depthwise.ts';
+import { pointwiseConvKernel } from './simd-pointwise-conv.ts';
 import { SOFTMAX_XENT_MAKERS } from './simd-softmax-xent.ts';
 import { UPDATE_MAKERS } from './simd-updates.ts';
 import type { KernelExports, KernelWrapper } from './simd-kernel-types.ts';
@@ -32,6 +33,8 @@ const EXPORTS: Array<keyof KernelExports> = ['batch_matmul', 'sum_rows', 'depthw
 
 const WRAPPERS: Record<string, KernelWrapper> = {
   BatchMatMul: batchMatMulKernel,
+  // 1×1 filters only (on batch_matmul); the rest is TF.js's (XNNPACK).
+  Conv2D: pointwiseConvKernel,
   Sum: sumKernel,
   Mean: meanKernel,
   // Registered by wasm-grad-kernels.ts (composed from TF.js's kernels) before these.

@@ -1,0 +1,48 @@
+// Conv2D with a 1×1 filter (the pointwise convolutions of the inverted residuals and MobileViT blocks) on the
+// studio's GEMM (kernels/batch-matmul.c): in NHWC with stride 1 and no padding it is y[pixels, co] =
+// x[pixels, ci] · w[ci, co], both operands and the output where TF.js keeps them. XNNPACK, TF.js's Conv2D, packs
+// the filter anew whenever the filter tensor changes (every training step) and ran 1.27–1.55× slower on every
+// XXS 1×1 shape (docs/measured.md, "The GEMM"). Strides, dilations, padding, NCHW and wider filters stay with
+// TF.js's kernel (no model has a strided 1×1 convolution).
+import * as tf from '@tensorflow/tfjs';
+import type { KernelWrapper } from './simd-kernel-types.ts';
+import { offsetOf, wasmBackendOf, withScratch } from './wasm-memory.ts';
+
+type Shape4 = [number, number, number, number];
+interface Conv2DAttrs {
+  strides: number | [number, number]; pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dataFormat?: 'NHWC' | 'NCHW'; dilations?: number | [number, number]; dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+const ones = (v: number | [number, number] | undefined) => (Array.isArray(v) ? v : [v ?? 1, v ?? 1]).every((d) => d === 1);
+
+/** Whether Conv2D(x, filter) is the plain product this kernel computes. */
+function isPlainProduct(x: tf.TensorInfo, filter: tf.TensorInfo, a: Conv2DAttrs): boolean {
+  if (x.dtype !== 'float32' || filter.dtype !== 'float32' || x.shape.length !== 4 || filter.shape.length !== 4) return false;
+  const [fh, fw, ci] = filter.shape;
+  if (fh !== 1 || fw !== 1 || ci !== x.shape[3] || !ones(a.strides) || !ones(a.dilations) || (a.dataFormat ?? 'NHWC') !== 'NHWC') return false;
+  // A numeric or explicit padding above 0 adds a border of bias-free zeros: TF.js's kernel draws it.
+  let p: tf.backend_util.PadInfo;
+  try {
+    p = tf.backend_util.computeConv2DInfo(x.shape as Shape4, filter.shape as Shape4, a.strides, 1, a.pad, a.dimRoundingMode).padInfo;
+  } catch {
+    return false; // TF.js's kernel gives its own error
+  }
+  return p.top === 0 && p.bottom === 0 && p.left === 0 && p.right === 0;
+}
+
+/** Conv2D; everything but the 1×1, stride-1, unpadded NHWC product goes to TF.js's own kernel. */
+export const pointwiseConvKernel: KernelWrapper = (builtin, exportsFor) => (args) => {
+  const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
+  if (!isPlainProduct(x, filter, args.attrs as unknown as Conv2DAttrs)) return builtin(args);
+  const [n, h, w, ci] = x.shape;
+  const co = filter.shape[3];
+  const pixels = n * h * w;
+  if (pixels * ci * co === 0) return builtin(args);
+  const backend = wasmBackendOf(args);
+  const out = backend.makeOutput([n, h, w, co], 'float32');
+  // Scratch for the filter's column panels (batch-matmul.c's untransposed product).
+  withScratch(backend, ci * co * 4, (scratch) => exportsFor(backend).batch_matmul(offsetOf(backend, x), offsetOf(backend, filter),
+    offsetOf(backend, out), 1, 1, 1, pixels, ci, co, 0, 0, scratch));
+  return out;
+};
