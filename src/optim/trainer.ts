@@ -243,21 +243,23 @@ export class Trainer {
         const xs = size === count ? x : tf.slice(x, [start, 0, 0, 0], [size, -1, -1, -1]);
         const y = objective.labelTensor(labels.subarray(start * perImage, (start + size) * perImage), size, x.shape[1]);
         let hits: tf.Scalar | undefined;
+        // The pass's part of the batch weighs its loss, so its gradients come out weighted: one multiply of a
+        // scalar rather than one per gradient (exactly the same where the weight is a power of 2).
+        const w = size / share.batchSize;
         const { value, grads } = tf.variableGrads(releasingBackward(() => {
           const output = this.model.forward(xs, { training: true, nextSeed });
           hits = tf.keep(objective.hits(output, y));
-          return objective.loss(output, y, smoothing);
+          const loss = objective.loss(output, y, smoothing);
+          return w === 1 ? loss : tf.mul(loss, w);
         }), vars);
-        const w = size / share.batchSize;
-        const weigh = (t: tf.Tensor) => (w === 1 ? t : tf.mul(t, w));
         const correct = prev ? tf.add(prev.correct, hits!) : tf.clone(hits!);
         hits!.dispose(); // kept inside the gradient function, so this tidy would not release it
         const counted = objective.counted(y);
         const out: Sums = {
-          loss: (prev ? tf.add(prev.loss, weigh(value)) : weigh(value)) as tf.Scalar, correct: correct as tf.Scalar,
+          loss: (prev ? tf.add(prev.loss, value) : value) as tf.Scalar, correct: correct as tf.Scalar,
           counted: (prev ? tf.add(prev.counted, counted) : counted) as tf.Scalar, grads: {},
         };
-        for (const [name, g] of Object.entries(grads)) out.grads[name] = prev ? tf.add(prev.grads[name], weigh(g)) : weigh(g);
+        for (const [name, g] of Object.entries(grads)) out.grads[name] = prev ? tf.add(prev.grads[name], g) : g;
         return out;
       });
       if (prev) tf.dispose([prev.loss, prev.correct, prev.counted, ...Object.values(prev.grads)]);
