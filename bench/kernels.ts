@@ -69,11 +69,15 @@ function cases(): KernelCase[] {
   // An XXS inverted residual's expansion at 128 px, batch 16: BatchNorm + SiLU on [16,64,64,32].
   const [xb, gb, bb, dyb] = [r([16, 64, 64, 32], 20), r([32], 21), r([32], 22), r([16, 64, 64, 32], 23)];
   const bnSilu = (v: tf.Tensor) => batchNormTraining(v, gb as tf.Tensor1D, bb as tf.Tensor1D, { eps: 1e-5, act: 'silu' });
+  // An XXS inverted residual's 1×1 expansion at 128 px, batch 16 (16 → 32 on 64×64).
+  const [xp, wp] = [r([16, 64, 64, 16], 30), r([1, 1, 16, 32], 31)];
   return [
     { kernel: 'BatchMatMul', shapes: 'attention [256,64,16]·[256,16,64]', run: () => tf.matMul(q, k) },
     { kernel: 'BatchMatMul', shapes: 'weight gradient [65536,16]ᵀ·[65536,32]', run: () => tf.matMul(x2, dy2, true, false) },
     { kernel: 'BatchMatMul', shapes: 'linear [8192,64]·[64,64]', run: () => tf.matMul(xl, wl) },
     { kernel: 'BatchMatMul', shapes: 'attention pᵀ·dv [128,64,64]ᵀ·[128,64,20]', run: () => tf.matMul(pa, dva, true, false) },
+    // A new filter each call, as in training (XNNPACK packs each filter tensor once).
+    { kernel: 'Conv2D', shapes: '1×1, [16,64,64,16] → 32, a new filter', run: () => tf.tidy(() => tf.conv2d(xp as tf.Tensor4D, tf.add(wp, 0) as tf.Tensor4D, 1, 0)) },
     { kernel: 'Sum', shapes: '[32,64,64,32] over all but channels', run: () => tf.sum(act, [0, 1, 2]) },
     { kernel: 'Conv2DBackpropFilter', shapes: '3×3, [32,32,32,48] → 48', run: () => tf.grad((w: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x3 as tf.Tensor4D, w as tf.Tensor4D, 1, 1), dy3)))(w3) },
     { kernel: 'Conv2DBackpropFilter', shapes: 'stem 3×3 s2, [16,128,128,3] → 16', run: convGrad('Conv2DBackpropFilter', { x: xst, dy: dyst }, 2, [3, 3, 3, 16], 'filterShape') },
