@@ -30,7 +30,8 @@ if (r.status !== 0) process.exit(r.status ?? 1);
 // The module shares TF.js's memory: code that touched its own stack (the __stack_pointer global, at address 0
 // with no stack reserved) would write over TF.js's data. Refuse a build whose code reads or writes any global.
 const objdump = process.env.LLVM_OBJDUMP || 'llvm-objdump';
-const dis = spawnSync(objdump, ['-d', join(outDir, 'kernels.wasm')], { encoding: 'utf8' });
+// The listing passed Node's default 1 MiB output limit (ENOBUFS) once the module grew past ~50 KB.
+const dis = spawnSync(objdump, ['-d', join(outDir, 'kernels.wasm')], { encoding: 'utf8', maxBuffer: 256 * 2 ** 20 });
 if (dis.error || dis.status !== 0) {
   console.error(`${objdump} could not disassemble the kernels (${dis.error?.code ?? dis.stderr}): it comes with clang's LLVM (Debian: apt-get install llvm)`);
   process.exit(1);
