@@ -29,12 +29,13 @@ import type { KernelExports, KernelWrapper } from './simd-kernel-types.ts';
 export type SimdKernels = { names: string[] } | { names: []; reason: string };
 
 const EXPORTS: Array<keyof KernelExports> = ['batch_matmul', 'sum_rows', 'depthwise_filter_grad', 'conv_filter_grad', 'conv_input_grad', 'bn_moments', 'bn_act_forward', 'bn_act_backward',
-  'depthwise_conv', 'depthwise_input_grad', 'adamw_update', 'ema_update', 'softmax_xent'];
+  'depthwise_conv', 'depthwise_input_grad', 'adamw_update', 'ema_update', 'softmax_xent', 'bias_act'];
 
 const WRAPPERS: Record<string, KernelWrapper> = {
   BatchMatMul: batchMatMulKernel,
   // 1×1 filters only (on batch_matmul); the rest is TF.js's (XNNPACK).
   Conv2D: pointwiseConvKernel,
+  FusedConv2D: pointwiseConvKernel,
   Sum: sumKernel,
   Mean: meanKernel,
   // Registered by wasm-grad-kernels.ts (composed from TF.js's kernels) before these.

@@ -32,7 +32,7 @@ async function on(backend: string, a: { shape: number[]; data: Float32Array }, b
 
 describe("the studio's wasm SIMD kernels", () => {
   it('are built and in use on wasm, and say so in the backend line', () => {
-    expect(report.kernels).toEqual({ names: ['BatchMatMul', 'Conv2D', 'Sum', 'Mean', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'DepthwiseConv2dNativeBackpropFilter',
+    expect(report.kernels).toEqual({ names: ['BatchMatMul', 'Conv2D', 'FusedConv2D', 'Sum', 'Mean', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'DepthwiseConv2dNativeBackpropFilter',
       'DepthwiseConv2dNative', 'FusedDepthwiseConv2D', 'DepthwiseConv2dNativeBackpropInput', 'StudioBatchNormMoments', 'StudioBatchNormAct', 'StudioBatchNormActGrad',
       'StudioAdamW', 'StudioEma', 'StudioSoftmaxCrossEntropy'] });
     expect(transposedMatMulIsFast('wasm')).toBe(true);

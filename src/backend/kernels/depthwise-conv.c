@@ -8,18 +8,10 @@
 // i, j from a zero sum, as TF.js's cpu backend adds them; a 3×3 filter's interior pixels go a row at a time.
 // Channels must be a multiple of 4 (the caller checks).
 #include <wasm_simd128.h>
+#include "simd-act.h"
 
 typedef unsigned int u32;
 typedef int i32;
-
-enum { ACT_LINEAR = 0, ACT_RELU = 1, ACT_RELU6 = 2 };
-
-// pmin/pmax (one instruction each on x86, where min/max's NaN and −0 rules take several); a NaN stays NaN.
-static v128_t activate(v128_t v, u32 act) {
-  if (act == ACT_RELU) return wasm_f32x4_pmax(v, wasm_f32x4_splat(0));
-  if (act == ACT_RELU6) return wasm_f32x4_pmin(wasm_f32x4_pmax(v, wasm_f32x4_splat(0)), wasm_f32x4_splat(6.0f));
-  return v;
-}
 
 // One output pixel: the taps form a grid of rows × cols, the first tap's input at `in` and weights at `w`;
 // moving one tap row (col) moves the input by inRow (inCol) floats and the weights by wRow (wCol).
