@@ -85,16 +85,12 @@ export class DeviceCompute implements RunCompute {
 
   async step(i: StepInput): Promise<StepResult> {
     const { x, size, labels, indices } = i.batch;
-    try {
-      return await this.device.call({
-        op: 'step', x, size, labels, lr: i.lr, seed: i.seed, step: i.step, frozen: i.frozenBackbone,
-        // Infinity (a detector's quick run) is the whole batch in one pass on every device: wasm-workers would
-        // otherwise give each worker a pass of its own.
-        imagesPerPass: Math.min(i.imagesPerPass, indices.length),
-      });
-    } finally {
-      i.batch.release(); // its buffers back to the pool once the device has answered (it disposed its input)
-    }
+    return this.device.call({
+      op: 'step', x, size, labels, lr: i.lr, seed: i.seed, step: i.step, frozen: i.frozenBackbone,
+      // Infinity (a detector's quick run) is the whole batch in one pass on every device: wasm-workers would
+      // otherwise give each worker a pass of its own.
+      imagesPerPass: Math.min(i.imagesPerPass, indices.length),
+    });
   }
 
   async evaluate(which: Weights, evalSet: EvalSet, batchSize: number, classes: string[]): Promise<Evaluation> {

@@ -42,7 +42,6 @@ export class DenseCompute<M extends Network> implements StepCompute {
       return await this.trainer.step(x, i.batch.labels, i.lr, (pass) => stepSeeds(i.seed, i.step, pass), i.frozenBackbone, i.imagesPerPass);
     } finally {
       x.dispose();
-      i.batch.release();
     }
   }
 

@@ -25,7 +25,7 @@ import { imagesPerPass, isWasmMemoryFault } from '../model/memory.ts';
 import { passImages } from '../device/parallel.ts';
 import { checkPassBudget } from '../device/pass-budget.ts';
 import { learningRate, progressAt, validateSchedule, type ScheduleSettings } from './schedule.ts';
-import type { TrainerSettings, TrainerStateJson } from '../optim/trainer.ts';
+import type { StepResult, TrainerSettings, TrainerStateJson } from '../optim/trainer.ts';
 import { DeviceLostError, LocalDevice, type ComputeDevice } from '../device/device.ts';
 import { trainingTask } from './tasks/index.ts';
 import type { OpenContext, PreparedData, TaskEvaluation, TrainingTask } from './tasks/task.ts';
@@ -306,10 +306,15 @@ class Session {
         const dataWaitMs = performance.now() - mark;
         const lr = learningRate(this.sched, progressAt(epoch, b.batchIndex, batchesInEpoch));
         const n = b.indices.length;
-        const r = await this.compute.step({
-          batch: b, epoch, lr, seed: s.seed, step: state.step, frozenBackbone: frozen && !s.headOnly,
-          imagesPerPass: s.headOnly ? Infinity : this.passSize(b.size, n),
-        });
+        let r: StepResult;
+        try {
+          r = await this.compute.step({
+            batch: b, epoch, lr, seed: s.seed, step: state.step, frozenBackbone: frozen && !s.headOnly,
+            imagesPerPass: s.headOnly ? Infinity : this.passSize(b.size, n),
+          });
+        } finally {
+          b.release(); // the batch's buffers back to the pool once the step has answered (it disposed its input)
+        }
         if (!Number.isFinite(r.loss)) throw new NonFiniteLoss(`the loss became ${r.loss} at step ${state.step + 1} (epoch ${epoch + 1}): training stopped`);
         const stepMs = performance.now() - mark;
         state.step++;
