@@ -28,6 +28,8 @@ export interface KernelExports {
     oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, sqrtBc2: number, eps: number, decay: number, shrink: number, step: number): void;
   ema_update(avg: number, w: number, out: number, n: number, d: number, oneMinusD: number): void;
   softmax_xent(x: number, labels: number, grad: number, loss: number, rows: number, cols: number, ignore: number): void;
+  softmax_rows(x: number, y: number, rows: number, cols: number, scale: number): void;
+  softmax_rows_grad(y: number, dy: number, dx: number, rows: number, cols: number, scale: number): void;
   bias_act(y: number, bias: number, rows: number, cols: number, hasBias: number, act: number): void;
 }
 

@@ -5,7 +5,7 @@
 // backward pass. Each op here saves only the tensors its backward needs and reduces per channel with
 // broadcasting instead.
 import * as tf from '@tensorflow/tfjs';
-import { BATCH_NORM_KERNELS, fusedBatchNormFits, transposedMatMulIsFast } from '../util/kernel-traits.ts';
+import { BATCH_NORM_KERNELS, fusedBatchNormFits, fusedSoftmaxRuns, SOFTMAX_KERNELS } from '../util/kernel-traits.ts';
 
 /** Receives a batch's mean and biased variance per channel; they are released when it returns. */
 export type StatsSink = (mean: tf.Tensor1D, variance: tf.Tensor1D) => void;
@@ -160,25 +160,37 @@ export function layerNormLastAxis(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Ten
 }
 
 /**
- * Softmax over the last axis (attention's weights), saving only its output y. Backward: dx = y·(dy − Σ dy·y) per
- * row. Where the studio's product kernel runs (util/kernel-traits.ts), the row sums Σ dy·y are one batched product
- * [rows, 1, n]·[rows, n, 1] that reads dy and y once, where TF.js's gradient multiplies dy·y out and then sums it (a
- * pass more over the N×N weights; XXS at 256 px, batch 8, one thread: 31 against 37 ms a step). Elsewhere they are
- * that multiply and sum: other backends' products were not measured with that many rows (B·P·heads·N, 131072 at
- * 256 px, batch 32) as their batch.
+ * Softmax over the last axis (attention's weights) of scale·x, saving only its output y. Backward: dx = scale·y·(dy −
+ * Σ dy·y) per row. Where the backend has the studio's softmax kernels (util/kernel-traits.ts), each direction is one
+ * kernel that reads a row once or twice while it is in cache (src/backend/kernels/softmax.c; XXS at 256 px, batch 8:
+ * see docs/measured.md "Softmax kernel"). Elsewhere it is tf.softmax, and TF.js's multiply and sum for Σ dy·y.
  */
-export const softmaxLastAxis: (x: tf.Tensor) => tf.Tensor = tf.customGrad((xIn, save) => {
-  const y = tf.softmax(xIn as tf.Tensor);
-  (save as tf.GradSaveFunc)([y]);
-  return {
-    value: y,
-    gradFunc: tidyGrad((dy, [y]) => {
-      const n = y.shape[y.rank - 1];
-      const rows = y.size / n;
-      const dots = transposedMatMulIsFast(tf.getBackend())
-        ? tf.matMul(dy.reshape([rows, 1, n]), y.reshape([rows, n, 1])).reshape([...y.shape.slice(0, -1), 1])
-        : tf.sum(tf.mul(dy, y), -1, true);
-      return tf.mul(tf.sub(dy, dots), y);
-    }),
-  };
-}) as (x: tf.Tensor) => tf.Tensor;
+export function softmaxLastAxis(x: tf.Tensor, scale = 1): tf.Tensor {
+  if (!(scale > 0)) throw new Error(`softmaxLastAxis: scale must be positive, got ${scale}`);
+  return (fusedSoftmaxRuns(tf.getBackend()) ? fusedSoftmax : composedSoftmax)(x, scale);
+}
+
+function fusedSoftmax(x: tf.Tensor, scale: number): tf.Tensor {
+  const attrs = { scale } as unknown as tf.NamedAttrMap;
+  const op = tf.customGrad((xIn, save) => {
+    const y = tf.engine().runKernel(SOFTMAX_KERNELS.forward, { x: xIn as tf.Tensor }, attrs) as tf.Tensor;
+    (save as tf.GradSaveFunc)([y]);
+    return { value: y, gradFunc: (dy, [y]) => tf.engine().runKernel(SOFTMAX_KERNELS.grad, { y, dy }, attrs) as tf.Tensor };
+  });
+  return op(x);
+}
+
+function composedSoftmax(x: tf.Tensor, scale: number): tf.Tensor {
+  const op = tf.customGrad((xIn, save) => {
+    const y = tf.softmax(scale === 1 ? xIn as tf.Tensor : tf.mul(xIn as tf.Tensor, scale));
+    (save as tf.GradSaveFunc)([y]);
+    return {
+      value: y,
+      gradFunc: tidyGrad((dy, [y]) => {
+        const dx = tf.mul(tf.sub(dy, tf.sum(tf.mul(dy, y), -1, true)), y);
+        return scale === 1 ? dx : tf.mul(dx, scale);
+      }),
+    };
+  });
+  return op(x);
+}

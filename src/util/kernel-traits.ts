@@ -78,3 +78,21 @@ export function markFusedSoftmaxXent(backend: string): void {
 export function fusedSoftmaxXentRuns(backend: string): boolean {
   return !suspended && fusedSoftmaxXent.has(backend);
 }
+
+/**
+ * The studio's softmax over the last axis (src/backend/kernels/softmax.c) as TF.js kernels of these names where a
+ * backend has them: forward {x} → y = softmax(scale·x); grad {y, dy} → dx = scale·y·(dy − Σ dy·y) per row.
+ * Attribute { scale } (> 0); every tensor float32.
+ */
+export const SOFTMAX_KERNELS = { forward: 'StudioSoftmax', grad: 'StudioSoftmaxGrad' } as const;
+
+const fusedSoftmax = new Set<string>();
+
+export function markFusedSoftmax(backend: string): void {
+  fusedSoftmax.add(backend);
+}
+
+/** Whether `backend` computes a last-axis softmax, and its gradient, as one kernel each. */
+export function fusedSoftmaxRuns(backend: string): boolean {
+  return !suspended && fusedSoftmax.has(backend);
+}
