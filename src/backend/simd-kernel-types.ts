@@ -28,6 +28,9 @@ export interface KernelExports {
     oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, sqrtBc2: number, eps: number, decay: number, shrink: number, step: number): void;
   ema_update(avg: number, w: number, out: number, n: number, d: number, oneMinusD: number): void;
   softmax_xent(x: number, labels: number, grad: number, loss: number, rows: number, cols: number, ignore: number): void;
+  ln_forward(x: number, gamma: number, beta: number, y: number, xhat: number, invstd: number, rows: number, dim: number, eps: number): void;
+  ln_backward(dy: number, xhat: number, invstd: number, gamma: number, dx: number, dgamma: number, dbeta: number, rows: number, dim: number,
+    scratch: number): void;
   softmax_rows(x: number, y: number, rows: number, cols: number, scale: number): void;
   softmax_rows_grad(y: number, dy: number, dx: number, rows: number, cols: number, scale: number): void;
   bias_act(y: number, bias: number, rows: number, cols: number, hasBias: number, act: number): void;

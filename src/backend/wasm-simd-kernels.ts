@@ -17,8 +17,9 @@ import { markStudioKernel } from './wasm-grad-kernels.ts';
 import type { WasmBackendParts } from './wasm-memory.ts';
 import { conv2dFilterGradKernel, convInputGradKernel, depthwiseFilterGradKernel } from './simd-filter-grads.ts';
 import { meanKernel, sumKernel } from './simd-reductions.ts';
-import { markFusedBatchNorm, markFusedSoftmax, markFusedSoftmaxXent, markFusedUpdates, markTransposedMatMulFast, withMarksSuspended } from '../util/kernel-traits.ts';
+import { markFusedBatchNorm, markFusedLayerNorm, markFusedSoftmax, markFusedSoftmaxXent, markFusedUpdates, markTransposedMatMulFast, withMarksSuspended } from '../util/kernel-traits.ts';
 import { BATCH_NORM_MAKERS } from './simd-batchnorm.ts';
+import { LAYER_NORM_MAKERS } from './simd-layernorm.ts';
 import { depthwiseConvKernel, depthwiseInputGradKernel } from './simd-depthwise.ts';
 import { pointwiseConvKernel } from './simd-pointwise-conv.ts';
 import { SOFTMAX_MAKERS } from './simd-softmax.ts';
@@ -30,7 +31,7 @@ import type { KernelExports, KernelWrapper } from './simd-kernel-types.ts';
 export type SimdKernels = { names: string[] } | { names: []; reason: string };
 
 const EXPORTS: Array<keyof KernelExports> = ['batch_matmul', 'sum_rows', 'depthwise_filter_grad', 'conv_filter_grad', 'conv_input_grad', 'bn_moments', 'bn_act_forward', 'bn_act_backward',
-  'depthwise_conv', 'depthwise_input_grad', 'adamw_update', 'ema_update', 'softmax_xent', 'softmax_rows', 'softmax_rows_grad', 'bias_act'];
+  'depthwise_conv', 'depthwise_input_grad', 'adamw_update', 'ema_update', 'softmax_xent', 'ln_forward', 'ln_backward', 'softmax_rows', 'softmax_rows_grad', 'bias_act'];
 
 const WRAPPERS: Record<string, KernelWrapper> = {
   BatchMatMul: batchMatMulKernel,
@@ -164,13 +165,14 @@ async function load(log?: (line: string) => void): Promise<SimdKernels> {
     tf.registerKernel(studio);
     names.push(name);
   }
-  for (const [name, make] of Object.entries({ ...BATCH_NORM_MAKERS, ...UPDATE_MAKERS, ...SOFTMAX_XENT_MAKERS, ...SOFTMAX_MAKERS })) {
+  for (const [name, make] of Object.entries({ ...BATCH_NORM_MAKERS, ...LAYER_NORM_MAKERS, ...UPDATE_MAKERS, ...SOFTMAX_XENT_MAKERS, ...SOFTMAX_MAKERS })) {
     if (!tf.getKernel(name, 'wasm')) tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: make(exportsFor) });
     names.push(name);
   }
   // Products with transposed operands now cost what plain ones do: the model drops its explicit transposes.
   if (names.includes('BatchMatMul')) markTransposedMatMulFast('wasm');
   markFusedBatchNorm('wasm');
+  markFusedLayerNorm('wasm');
   markFusedUpdates('wasm');
   markFusedSoftmaxXent('wasm');
   markFusedSoftmax('wasm');

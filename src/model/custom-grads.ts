@@ -5,7 +5,7 @@
 // backward pass. Each op here saves only the tensors its backward needs and reduces per channel with
 // broadcasting instead.
 import * as tf from '@tensorflow/tfjs';
-import { BATCH_NORM_KERNELS, fusedBatchNormFits, fusedSoftmaxRuns, SOFTMAX_KERNELS } from '../util/kernel-traits.ts';
+import { BATCH_NORM_KERNELS, fusedBatchNormFits, fusedLayerNormRuns, LAYER_NORM_KERNELS, fusedSoftmaxRuns, SOFTMAX_KERNELS } from '../util/kernel-traits.ts';
 
 /** Receives a batch's mean and biased variance per channel; they are released when it returns. */
 export type StatsSink = (mean: tf.Tensor1D, variance: tf.Tensor1D) => void;
@@ -131,13 +131,32 @@ export const silu: (x: tf.Tensor) => tf.Tensor = tf.customGrad((xIn, save) => {
  *   dx = invstd·(g − mean(g) − x̂·mean(g·x̂)),  dgamma = Σ dy·x̂,  dbeta = Σ dy (sums over leading axes).
  * Saves x̂ (which the forward computes anyway) and the per-row invstd, so the backward does not compute x̂ again
  * (two passes over the activations); the statistics are tf.moments' (mean, then the mean of the squared
- * deviations), without its extra kernels.
+ * deviations). Where the backend has the studio's LayerNorm kernels (util/kernel-traits.ts), each direction is one
+ * kernel (src/backend/kernels/layernorm.c); elsewhere it is composed from TF.js's ops.
  */
 export function layerNormLastAxis(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): tf.Tensor {
   const dim = x.shape[x.rank - 1];
   if (gamma.size !== dim || beta.size !== dim) {
     throw new Error(`layerNormLastAxis: ${dim} features, gamma has ${gamma.size} and beta ${beta.size}`);
   }
+  return (fusedLayerNormRuns(tf.getBackend()) ? fusedLayerNorm : composedLayerNorm)(x, gamma, beta, eps);
+}
+
+/** layerNormLastAxis on the backend's fused kernels: the same statistics and saved tensors, one kernel each way. */
+function fusedLayerNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): tf.Tensor {
+  const op = tf.customGrad((xIn, g, b, save) => {
+    const [y, xhat, invstd] = tf.engine().runKernel(LAYER_NORM_KERNELS.forward, { x: xIn as tf.Tensor, gamma: g as tf.Tensor, beta: b as tf.Tensor },
+      { eps } as unknown as tf.NamedAttrMap) as tf.Tensor[];
+    (save as tf.GradSaveFunc)([xhat, invstd, g as tf.Tensor]);
+    return {
+      value: y,
+      gradFunc: (dy, [xhat, invstd, gamma]) => tf.engine().runKernel(LAYER_NORM_KERNELS.backward, { dy, xhat, invstd, gamma }) as tf.Tensor[],
+    };
+  });
+  return op(x, gamma, beta);
+}
+
+function composedLayerNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): tf.Tensor {
   const lead = leadingAxes(x.rank);
   const op = tf.customGrad((xIn, g, b, save) => {
     const [x, gamma, beta] = [xIn, g, b] as tf.Tensor[];

@@ -96,3 +96,21 @@ export function markFusedSoftmax(backend: string): void {
 export function fusedSoftmaxRuns(backend: string): boolean {
   return !suspended && fusedSoftmax.has(backend);
 }
+
+/**
+ * The studio's fused LayerNorm over the last axis (src/backend/kernels/layernorm.c), as TF.js kernels of these
+ * names where a backend has them: forward {x, gamma, beta} → [y, x̂, invstd (shape of x with a last axis of 1)];
+ * backward {dy, xhat, invstd, gamma} → [dx, dgamma, dbeta]. Attribute of the forward { eps }. Every input float32.
+ */
+export const LAYER_NORM_KERNELS = { forward: 'StudioLayerNorm', backward: 'StudioLayerNormGrad' } as const;
+
+const fusedLayerNorm = new Set<string>();
+
+export function markFusedLayerNorm(backend: string): void {
+  fusedLayerNorm.add(backend);
+}
+
+/** Whether `backend` runs a LayerNorm and its gradient as one kernel each. */
+export function fusedLayerNormRuns(backend: string): boolean {
+  return !suspended && fusedLayerNorm.has(backend);
+}

@@ -34,6 +34,7 @@ describe("the studio's wasm SIMD kernels", () => {
   it('are built and in use on wasm, and say so in the backend line', () => {
     expect(report.kernels).toEqual({ names: ['BatchMatMul', 'Conv2D', 'FusedConv2D', 'Sum', 'Mean', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'DepthwiseConv2dNativeBackpropFilter',
       'DepthwiseConv2dNative', 'FusedDepthwiseConv2D', 'DepthwiseConv2dNativeBackpropInput', 'StudioBatchNormMoments', 'StudioBatchNormAct', 'StudioBatchNormActGrad',
+      'StudioLayerNorm', 'StudioLayerNormGrad',
       'StudioAdamW', 'StudioEma', 'StudioSoftmaxCrossEntropy', 'StudioSoftmax', 'StudioSoftmaxGrad'] });
     expect(transposedMatMulIsFast('wasm')).toBe(true);
     expect(transposedMatMulIsFast('cpu')).toBe(false);
