@@ -142,7 +142,7 @@ export function layerNormLastAxis(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Ten
   return (fusedLayerNormRuns(tf.getBackend()) ? fusedLayerNorm : composedLayerNorm)(x, gamma, beta, eps);
 }
 
-/** layerNormLastAxis on the backend's fused kernels: the same statistics and saved tensors, one kernel each way. */
+/** layerNormLastAxis on the backend's fused kernels: the same saved tensors, one kernel each way (statistics as precise or more). */
 function fusedLayerNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): tf.Tensor {
   const op = tf.customGrad((xIn, g, b, save) => {
     const [y, xhat, invstd] = tf.engine().runKernel(LAYER_NORM_KERNELS.forward, { x: xIn as tf.Tensor, gamma: g as tf.Tensor, beta: b as tf.Tensor },
