@@ -53,6 +53,7 @@ describe('--runtime onnxruntime', () => {
     expect(r.code, r.err.join('\n')).toBe(0);
     const b = JSON.parse(r.out);
     expect(b.runtime).toBe('onnxruntime');
+    expect(b.runtimeNote).toMatch(/^onnxruntime-node on \d+ threads? \(/); // ortWhere's wording, as eval says it
     expect(b.top.map((p: { index: number }) => p.index)).toEqual(a.top.map((p: { index: number }) => p.index));
     for (let i = 0; i < 3; i++) expect(Math.abs(a.top[i].probability - b.top[i].probability)).toBeLessThan(1e-5);
     const bad = await cli(...args, '--runtime', 'tensorrt');

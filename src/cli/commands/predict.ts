@@ -8,6 +8,7 @@ import type { ParsedFlags } from '../args.ts';
 import type { CliCommand, CliIO } from '../command.ts';
 import type { ModelSource } from '../../run/model.ts';
 import type { InferenceRuntime } from '../../protocol/devices.ts';
+import type { Logits } from '../../train/inference-model.ts';
 import { DEVICE_FLAG, withDevice, JSON_FLAG, NETWORK_FLAG, setupBackend, table, inputSize, networkFlag, scoreThreshold, variantFlag } from '../common.ts';
 import { modelSourceFlags, RUN_FLAG } from '../weights.ts';
 import { INFERENCE_FLAGS, describePreprocessing, explicitPreprocessing } from '../preprocessing-flags.ts';
@@ -55,10 +56,10 @@ export const command: CliCommand = {
     if (task !== 'classification') return predictDense(flags, source, runtime, io);
     if (flags.out !== undefined || flags['score-threshold'] !== undefined) throw new UsageError('--out and --score-threshold are for segmentation and detection networks; a classifier prints its top-k');
     return withDevice(flags, io, async ({ device }) => {
-      const [tfjs, { deviceLogits }, { loadModel }, { decodeForEval }, { topK }, { OrtModel }, { checkFits }, { chooseInferenceRuntime }, { describeDevice }] = await Promise.all([
+      const [tfjs, { deviceLogits }, { loadModel }, { decodeForEval }, { topK }, { OrtModel }, { checkFits }, { chooseInferenceRuntime, openDecided, ortWhere }, { describeDevice }, { defaultThreads }] = await Promise.all([
         import('@tensorflow/tfjs'), import('../../device/inference.ts'), import('../../run/model.ts'), import('../../data/index.ts'),
         import('../../model/predict.ts'), import('../../export/ort-model.ts'), import('../../device/heap.ts'), import('../../train/feature-runtime.ts'),
-        import('../../device/describe.ts'),
+        import('../../device/describe.ts'), import('../../device/parallel.ts'),
       ]);
       const loaded = asUsage(() => loadModel({ ...source, variant: variantFlag(flags) }));
       const { model } = loaded;
@@ -69,22 +70,23 @@ export const command: CliCommand = {
         inputSize(pre.imageSize, 'image-size');
         // The runtime rule (train/feature-runtime.ts), on one image's work.
         const used = await chooseInferenceRuntime(model, pre.imageSize, { device, runtime, pixels: pre.imageSize * pre.imageSize });
-        if (used.runtime !== 'onnxruntime') checkFits(device, { what: 'predict', variant: model.variant, size: pre.imageSize, images: 1, kind: 'infer' });
         const img = await decodeForEval(image, pre.imageSize, pre.cropPct, pre.interpolation);
-        let scores: Float32Array;
-        if (used.runtime === 'onnxruntime') {
-          const ort = await OrtModel.create(model, pre.imageSize);
-          scores = await ort.logits(img.data, 1);
-          await ort.dispose();
-        } else {
-          const x: tf.Tensor4D = tfjs.tensor4d(img.data, [1, img.height, img.width, 3]);
-          const logits = await deviceLogits(device, model, x).finally(() => x.dispose());
-          scores = (await logits.data()) as Float32Array;
-          logits.dispose();
-        }
+        const threads = defaultThreads();
+        // openInferenceModel would send the weights to the device again: deviceLogits leaves them resident there.
+        const opened = await openDecided<Logits>(used, {
+          tfjs: async () => {
+            checkFits(device, { what: 'predict', variant: model.variant, size: pre.imageSize, images: 1, kind: 'infer' });
+            return { forward: (x) => deviceLogits(device, model, x), dispose: async () => undefined };
+          },
+          onnxruntime: () => OrtModel.create(model, pre.imageSize, threads),
+        });
+        const x: tf.Tensor4D = tfjs.tensor4d(img.data, [1, img.height, img.width, 3]);
+        const logits = await opened.source.forward(x).finally(() => { x.dispose(); return opened.source.dispose(); });
+        const scores = (await logits.data()) as Float32Array;
+        logits.dispose();
         const top = topK(scores, k).map((p) => ({ ...p, label: labels[p.index] }));
-        const where = `${used.runtime === 'onnxruntime' ? 'onnxruntime-node' : `TF.js on ${describeDevice(device)}`} (${used.why})`;
-        if (flags.json) io.out(JSON.stringify({ image, variant: model.variant, runtime: used.runtime, runtimeNote: where, preprocessing: pre, top }));
+        const where = `${opened.runtime === 'onnxruntime' ? ortWhere(threads) : `TF.js on ${describeDevice(device)}`} (${opened.why})`;
+        if (flags.json) io.out(JSON.stringify({ image, variant: model.variant, runtime: opened.runtime, runtimeNote: where, preprocessing: pre, top }));
         else {
           io.err(`${image} at ${pre.imageSize} px, ${describePreprocessing(pre)} (${loaded.source}); logits on ${where}`);
           io.out(table(['class', 'probability'], top.map((p) => [p.label, `${(p.probability * 100).toFixed(2)} %`])));
