@@ -7,7 +7,8 @@
 // gradient, so each of those rows also holds a forward convolution and an elementwise product, the same both
 // ways; the depthwise input gradient's rows, the stem's filter gradient and the 3×3 input gradients run their
 // kernel alone. The BatchNorm rows are the model's
-// batchNormTraining, the fused kernels against the composed ops; the backward's row holds its forward too.
+// batchNormTraining, the fused kernels against the composed ops; the backward's row holds its forward too, as
+// does the LayerNorm's (the model's layerNormLastAxis).
 // The AdamW + EMA row is one update of each over an XXS's parameters, as a training step ends. Times are the
 // process's CPU time (wasm runs on this one thread), which a machine shared with other work disturbs far less
 // than the clock.
@@ -16,7 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/index.ts';
 import { withTfjsKernels } from '../src/backend/wasm-simd-kernels.ts';
 import { table } from '../src/cli/common.ts';
-import { batchNormTraining } from '../src/model/custom-grads.ts';
+import { batchNormTraining, layerNormLastAxis } from '../src/model/custom-grads.ts';
 import { createModel } from '../src/model/index.ts';
 import { AdamW } from '../src/optim/adamw.ts';
 import { WeightEma } from '../src/optim/ema.ts';
@@ -71,6 +72,9 @@ function cases(): KernelCase[] {
   const bnSilu = (v: tf.Tensor) => batchNormTraining(v, gb as tf.Tensor1D, bb as tf.Tensor1D, { eps: 1e-5, act: 'silu' });
   // An XXS inverted residual's 1×1 expansion at 128 px, batch 16 (16 → 32 on 64×64).
   const [xp, wp] = [r([16, 64, 64, 16], 30), r([1, 1, 16, 32], 31)];
+  // An XXS transformer's LayerNorm at 256 px, batch 8: 8·4 patches × 256 tokens of 64.
+  const [xln, gln, bln, dyln] = [r([8, 4, 256, 64], 32), r([64], 33), r([64], 34), r([8, 4, 256, 64], 35)];
+  const layerNorm = (v: tf.Tensor) => layerNormLastAxis(v, gln as tf.Tensor1D, bln as tf.Tensor1D, 1e-5);
   return [
     { kernel: 'BatchMatMul', shapes: 'attention [256,64,16]·[256,16,64]', run: () => tf.matMul(q, k) },
     { kernel: 'BatchMatMul', shapes: 'weight gradient [65536,16]ᵀ·[65536,32]', run: () => tf.matMul(x2, dy2, true, false) },
@@ -95,6 +99,7 @@ function cases(): KernelCase[] {
     { kernel: 'DepthwiseConv2dNativeBackpropInput', shapes: '3×3 s2, [16,64,64,64]', run: () => depthwiseInputGrad(xs2, ws2, 2, dys2) },
     { kernel: 'StudioBatchNormMoments + StudioBatchNormAct', shapes: 'SiLU, [16,64,64,32]', run: () => bnSilu(xb) },
     { kernel: 'StudioBatchNormActGrad', shapes: 'SiLU, [16,64,64,32], with its forward', run: () => tf.grad((v: tf.Tensor) => tf.sum(tf.mul(bnSilu(v), dyb)))(xb) },
+    { kernel: 'StudioLayerNorm + StudioLayerNormGrad', shapes: '[8,4,256,64], with its forward', run: () => tf.grad((v: tf.Tensor) => tf.sum(tf.mul(layerNorm(v), dyln)))(xln) },
     updateCase(),
   ];
 }
