@@ -1,6 +1,6 @@
 // The studio's last-axis softmax (src/backend/kernels/softmax.c) on wasm against the cpu backend's composed one
 // (tf.softmax and TF.js's multiply and sum for the gradient): values and gradients on attention's row lengths
-// (16, 64 and 256 tokens), rows with tails (13) or no SIMD body (1, 3), a scale, logits ±80 apart, equal logits,
+// (16, 64 and 256 tokens), rows with tails (13, 30) or no SIMD body (1, 3), a scale, logits ±80 apart, equal logits,
 // many rows; no tensor left behind, and bad inputs refused by name.
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +19,7 @@ const CASES: Case[] = [
   { name: 'rows of 64', shape: [3, 4, 64, 64], logit: spread(4) },
   { name: 'rows of 16, many of them', shape: [64, 4, 16, 16], logit: spread(4) },
   { name: 'rows of 13 (a tail of 1)', shape: [7, 13], scale: 0.7, logit: spread(3) },
+  { name: 'rows of 30 (a block of 16, three vectors and a tail of 2)', shape: [11, 30], scale: 0.3, logit: spread(5) },
   { name: 'rows of 4 (no tail)', shape: [9, 4], logit: spread(3) },
   { name: 'rows of 3 (all tail)', shape: [5, 3], logit: spread(3) },
   { name: 'rows of 1 (y = 1, no gradient)', shape: [6, 1], logit: spread(3) },

@@ -18,8 +18,13 @@ static float row_max(const float* x, u32 cols, u32 body) {
   float m = x[0];
   u32 j = 0;
   if (body) {
-    v128_t vm = wasm_v128_load(x);
-    for (j = 4; j < body; j += 4) vm = wasm_f32x4_pmax(vm, wasm_v128_load(x + j));
+    v128_t vm = wasm_v128_load(x), vm1 = vm;
+    for (j = 4; j + 8 <= body; j += 8) {
+      vm = wasm_f32x4_pmax(vm, wasm_v128_load(x + j));
+      vm1 = wasm_f32x4_pmax(vm1, wasm_v128_load(x + j + 4));
+    }
+    for (; j < body; j += 4) vm = wasm_f32x4_pmax(vm, wasm_v128_load(x + j));
+    vm = wasm_f32x4_pmax(vm, vm1);
     float a = wasm_f32x4_extract_lane(vm, 0), b = wasm_f32x4_extract_lane(vm, 1);
     float c = wasm_f32x4_extract_lane(vm, 2), d = wasm_f32x4_extract_lane(vm, 3);
     a = a > b ? a : b;
@@ -39,15 +44,30 @@ void softmax_rows(const float* x, float* y, u32 rows, u32 cols, float scale) {
     const float* xr = x + r * cols;
     float* yr = y + r * cols;
     float m = row_max(xr, cols, body);
-    v128_t vm = wasm_f32x4_splat(m), acc = wasm_f32x4_splat(0);
+    // s·(x − m) as s·x − s·m; four vectors a round (V8 does not unroll), each with its own sum.
+    v128_t vm = wasm_f32x4_splat(m * scale), acc0 = wasm_f32x4_splat(0), acc1 = acc0, acc2 = acc0, acc3 = acc0;
     u32 j = 0;
-    for (; j < body; j += 4) {
-      v128_t e = exp4(wasm_f32x4_mul(wasm_f32x4_sub(wasm_v128_load(xr + j), vm), vs));
-      wasm_v128_store(yr + j, e);
-      acc = wasm_f32x4_add(acc, e);
+    for (; j + 16 <= body; j += 16) {
+      v128_t e0 = exp4(wasm_f32x4_sub(wasm_f32x4_mul(wasm_v128_load(xr + j), vs), vm));
+      v128_t e1 = exp4(wasm_f32x4_sub(wasm_f32x4_mul(wasm_v128_load(xr + j + 4), vs), vm));
+      v128_t e2 = exp4(wasm_f32x4_sub(wasm_f32x4_mul(wasm_v128_load(xr + j + 8), vs), vm));
+      v128_t e3 = exp4(wasm_f32x4_sub(wasm_f32x4_mul(wasm_v128_load(xr + j + 12), vs), vm));
+      wasm_v128_store(yr + j, e0);
+      wasm_v128_store(yr + j + 4, e1);
+      wasm_v128_store(yr + j + 8, e2);
+      wasm_v128_store(yr + j + 12, e3);
+      acc0 = wasm_f32x4_add(acc0, e0);
+      acc1 = wasm_f32x4_add(acc1, e1);
+      acc2 = wasm_f32x4_add(acc2, e2);
+      acc3 = wasm_f32x4_add(acc3, e3);
     }
-    float s = lanes_sum(acc);
-    for (; j < cols; j++) s += yr[j] = exp1((xr[j] - m) * scale);
+    for (; j < body; j += 4) {
+      v128_t e = exp4(wasm_f32x4_sub(wasm_f32x4_mul(wasm_v128_load(xr + j), vs), vm));
+      wasm_v128_store(yr + j, e);
+      acc0 = wasm_f32x4_add(acc0, e);
+    }
+    float s = lanes_sum(wasm_f32x4_add(wasm_f32x4_add(acc0, acc1), wasm_f32x4_add(acc2, acc3)));
+    for (; j < cols; j++) s += yr[j] = exp1(xr[j] * scale - m * scale);
     // s ≥ 1: the maximum's own term is e^0.
     float k = 1.0f / s;
     v128_t vk = wasm_f32x4_splat(k);
@@ -65,10 +85,14 @@ void softmax_rows_grad(const float* y, const float* dy, float* dx, u32 rows, u32
     const float* yr = y + r * cols;
     const float* dyr = dy + r * cols;
     float* dxr = dx + r * cols;
-    v128_t acc = wasm_f32x4_splat(0);
+    v128_t acc0 = wasm_f32x4_splat(0), acc1 = acc0;
     u32 j = 0;
-    for (; j < body; j += 4) acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_v128_load(dyr + j), wasm_v128_load(yr + j)));
-    float dot = lanes_sum(acc);
+    for (; j + 8 <= body; j += 8) {
+      acc0 = wasm_f32x4_add(acc0, wasm_f32x4_mul(wasm_v128_load(dyr + j), wasm_v128_load(yr + j)));
+      acc1 = wasm_f32x4_add(acc1, wasm_f32x4_mul(wasm_v128_load(dyr + j + 4), wasm_v128_load(yr + j + 4)));
+    }
+    for (; j < body; j += 4) acc0 = wasm_f32x4_add(acc0, wasm_f32x4_mul(wasm_v128_load(dyr + j), wasm_v128_load(yr + j)));
+    float dot = lanes_sum(wasm_f32x4_add(acc0, acc1));
     for (; j < cols; j++) dot += dyr[j] * yr[j];
     v128_t vd = wasm_f32x4_splat(dot);
     for (j = 0; j < body; j += 4) {
