@@ -19,13 +19,21 @@ export interface TruthBox {
   crowd: boolean;
 }
 
-let kept: { runDir: string; images: Promise<Map<string, DetectionImage> | null> } | null = null;
+type KeptImages = Promise<Map<string, DetectionImage> | null>;
+
+let kept: { runDir: string; images: KeptImages } | null = null;
+
+/** Keeps `scan` as the run's in `runDir`: its images by resolved path, null when the dataset does not scan. */
+function keep(runDir: string, scan: Promise<DetectionScan>): KeptImages {
+  const images = scan.then((s) => new Map([...s.train, ...s.val].map((img) => [resolve(img.image), img]))).catch(() => null);
+  kept = { runDir, images };
+  return images;
+}
 
 /** Scans the dataset of the run in `runDir` (its `settings`) and keeps the scan for truthBoxes. */
 export function scanKeptForTruth(runDir: string, settings: Parameters<typeof scanForDetection>[0]): Promise<DetectionScan> {
   const scan = scanForDetection(settings);
-  const images = scan.then((s) => new Map([...s.train, ...s.val].map((img) => [resolve(img.image), img]))).catch(() => null);
-  kept = { runDir, images };
+  keep(runDir, scan);
   return scan;
 }
 
@@ -35,7 +43,7 @@ export function scanKeptForTruth(runDir: string, settings: Parameters<typeof sca
  */
 export async function truthBoxes(runDir: string, image: ImageInput, labels: readonly string[]): Promise<TruthBox[] | undefined> {
   if (!('path' in image)) return undefined;
-  if (kept?.runDir !== runDir) scanKeptForTruth(runDir, readRun(runDir).settings).catch(() => undefined); // a dataset that no longer scans: no boxes
-  const found = (await kept!.images)?.get(resolve(image.path));
+  const images = kept?.runDir === runDir ? kept.images : keep(runDir, scanForDetection(readRun(runDir).settings));
+  const found = (await images)?.get(resolve(image.path));
   return found?.boxes.map(({ box: [x, y, w, h], label, crowd }) => ({ index: label, label: labels[label] ?? `class ${label}`, box: [x, y, x + w, y + h], crowd }));
 }
