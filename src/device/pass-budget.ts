@@ -29,13 +29,16 @@ function largestSize(p: PassShape, budget: number): number | null {
   return null;
 }
 
-/** Throws a 'failed' StudioError naming the limit and what to lower when the pass would not fit in the heap. */
-export function checkPassBudget(p: PlannedPass, heap: Heap): void {
+/**
+ * Throws a 'failed' StudioError naming the limit and what to lower when the pass would not fit in the heap;
+ * returns the pass as the estimate plans it (planned) when it fits.
+ */
+export function checkPassBudget(p: PlannedPass, heap: Heap): PassShape {
   const limit = passBudget(heap.backend, heap.inUseBytes);
   const shape = planned(p);
   const need = passBytes(shape);
-  if (need <= limit) return;
-  const fitImages = imagesThatFit(limit, shape.variant, p.size, p.kind);
+  if (need <= limit) return shape;
+  const fitImages = imagesThatFit(limit, shape.variant, shape.size, shape.kind);
   const fitSize = largestSize(shape, limit);
   const lower = [
     ...(p.images > 1 && fitImages >= 1 ? [`the batch to at most ${fitImages}`] : []),
@@ -54,6 +57,6 @@ export function checkPassBudget(p: PlannedPass, heap: Heap): void {
  * pass where not even one image fits is refused as checkPassBudget does.
  */
 export function batchThatFits(p: PlannedPass, heap: Heap): number {
-  checkPassBudget({ ...p, images: 1 }, heap);
-  return Math.min(p.images, imagesThatFit(passBudget(heap.backend, heap.inUseBytes), planned(p).variant, p.size, p.kind));
+  const one = checkPassBudget({ ...p, images: 1 }, heap);
+  return Math.min(p.images, imagesThatFit(passBudget(heap.backend, heap.inUseBytes), one.variant, one.size, one.kind));
 }
