@@ -26,6 +26,12 @@ class Evaluation {
     }
   }
 
+  /** The last evaluation's result when it is `runId`'s and of `task` (what the Segment and Detect views show). */
+  resultFor<T extends EvalResult['task']>(task: T, runId: string | null): Extract<EvalResult, { task: T }> | null {
+    const r = this.result;
+    return r?.task === task && r.runId === runId ? (r as Extract<EvalResult, { task: T }>) : null;
+  }
+
   /** Evaluates a run's best checkpoint (the Segment and Detect views' button); the Evaluate view then shows it too. */
   async evaluateBest(runId: string): Promise<void> {
     this.runId = runId;
