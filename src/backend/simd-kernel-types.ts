@@ -31,8 +31,8 @@ export interface KernelExports {
   ln_forward(x: number, gamma: number, beta: number, y: number, xhat: number, invstd: number, rows: number, dim: number, eps: number): void;
   ln_backward(dy: number, xhat: number, invstd: number, gamma: number, dx: number, dgamma: number, dbeta: number, rows: number, dim: number,
     scratch: number): void;
-  softmax_rows(x: number, y: number, rows: number, cols: number, scale: number): void;
-  softmax_rows_grad(y: number, dy: number, dx: number, rows: number, cols: number, scale: number): void;
+  softmax_rows(x: number, y: number, rows: number, cols: number): void;
+  softmax_rows_grad(y: number, dy: number, dx: number, rows: number, cols: number): void;
   bias_act(y: number, bias: number, rows: number, cols: number, hasBias: number, act: number): void;
 }
 

@@ -5,7 +5,7 @@ import { SOFTMAX_KERNELS } from '../util/kernel-traits.ts';
 import type { KernelMaker } from './simd-kernel-types.ts';
 import { offsetOf, wasmBackendOf } from './wasm-memory.ts';
 
-/** The inputs by name, each float32 and of the first one's shape, the row length and count, and the scale. */
+/** The inputs by name, each float32 and of the first one's shape, and the row length and count. */
 function rowsOf(args: Parameters<tf.KernelFunc>[0], kernel: string, names: string[]) {
   const inputs = args.inputs as Record<string, tf.TensorInfo | undefined>;
   const shape = inputs[names[0]]?.shape;
@@ -16,26 +16,24 @@ function rowsOf(args: Parameters<tf.KernelFunc>[0], kernel: string, names: strin
     }
   }
   if (!shape?.length) throw new Error(`${kernel}: needs at least one axis`);
-  const { scale } = args.attrs as { scale: number };
-  if (!(scale > 0)) throw new Error(`${kernel}: scale must be positive, got ${scale}`);
   const cols = shape[shape.length - 1];
-  return { inputs: inputs as Record<string, tf.TensorInfo>, shape, cols, rows: cols ? tf.util.sizeFromShape(shape) / cols : 0, scale };
+  return { inputs: inputs as Record<string, tf.TensorInfo>, shape, cols, rows: cols ? tf.util.sizeFromShape(shape) / cols : 0 };
 }
 
 const forward: KernelMaker = (exportsFor) => (args) => {
-  const { inputs, shape, rows, cols, scale } = rowsOf(args, SOFTMAX_KERNELS.forward, ['x']);
+  const { inputs, shape, rows, cols } = rowsOf(args, SOFTMAX_KERNELS.forward, ['x']);
   const backend = wasmBackendOf(args);
   const y = backend.makeOutput(shape, 'float32');
-  if (rows) exportsFor(backend).softmax_rows(offsetOf(backend, inputs.x), offsetOf(backend, y), rows, cols, scale);
+  if (rows) exportsFor(backend).softmax_rows(offsetOf(backend, inputs.x), offsetOf(backend, y), rows, cols);
   return y;
 };
 
 const grad: KernelMaker = (exportsFor) => (args) => {
-  const { inputs, shape, rows, cols, scale } = rowsOf(args, SOFTMAX_KERNELS.grad, ['y', 'dy']);
+  const { inputs, shape, rows, cols } = rowsOf(args, SOFTMAX_KERNELS.grad, ['y', 'dy']);
   const backend = wasmBackendOf(args);
   const dx = backend.makeOutput(shape, 'float32');
   const at = (t: tf.TensorInfo) => offsetOf(backend, t);
-  if (rows) exportsFor(backend).softmax_rows_grad(at(inputs.y), at(inputs.dy), at(dx), rows, cols, scale);
+  if (rows) exportsFor(backend).softmax_rows_grad(at(inputs.y), at(inputs.dy), at(dx), rows, cols);
   return dx;
 };
 

@@ -179,37 +179,23 @@ function composedLayerNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, 
 }
 
 /**
- * Softmax over the last axis (attention's weights) of scale·x, saving only its output y. Backward: dx = scale·y·(dy −
- * Σ dy·y) per row. Where the backend has the studio's softmax kernels (util/kernel-traits.ts), each direction is one
- * kernel that reads a row once or twice while it is in cache (src/backend/kernels/softmax.c; XXS at 256 px, batch 8:
- * see docs/measured.md "Softmax kernel"). Elsewhere it is tf.softmax, and TF.js's multiply and sum for Σ dy·y.
+ * Softmax over the last axis (attention's weights), saving only its output y. Backward: dx = y·(dy − Σ dy·y) per row.
+ * Where the backend has the studio's softmax kernels (util/kernel-traits.ts), each direction is one kernel that reads
+ * a row once or twice while it is in cache (src/backend/kernels/softmax.c; docs/measured.md "Softmax kernel").
+ * Elsewhere it is tf.softmax, and TF.js's multiply and sum for Σ dy·y.
  */
-export function softmaxLastAxis(x: tf.Tensor, scale = 1): tf.Tensor {
-  if (!(scale > 0)) throw new Error(`softmaxLastAxis: scale must be positive, got ${scale}`);
-  return (fusedSoftmaxRuns(tf.getBackend()) ? fusedSoftmax : composedSoftmax)(x, scale);
+export function softmaxLastAxis(x: tf.Tensor): tf.Tensor {
+  return (fusedSoftmaxRuns(tf.getBackend()) ? fusedSoftmax : composedSoftmax)(x);
 }
 
-function fusedSoftmax(x: tf.Tensor, scale: number): tf.Tensor {
-  const attrs = { scale } as unknown as tf.NamedAttrMap;
-  const op = tf.customGrad((xIn, save) => {
-    const y = tf.engine().runKernel(SOFTMAX_KERNELS.forward, { x: xIn as tf.Tensor }, attrs) as tf.Tensor;
-    (save as tf.GradSaveFunc)([y]);
-    return { value: y, gradFunc: (dy, [y]) => tf.engine().runKernel(SOFTMAX_KERNELS.grad, { y, dy }, attrs) as tf.Tensor };
-  });
-  return op(x);
-}
+const fusedSoftmax: (x: tf.Tensor) => tf.Tensor = tf.customGrad((xIn, save) => {
+  const y = tf.engine().runKernel(SOFTMAX_KERNELS.forward, { x: xIn as tf.Tensor }) as tf.Tensor;
+  (save as tf.GradSaveFunc)([y]);
+  return { value: y, gradFunc: (dy, [y]) => tf.engine().runKernel(SOFTMAX_KERNELS.grad, { y, dy }) as tf.Tensor };
+}) as (x: tf.Tensor) => tf.Tensor;
 
-function composedSoftmax(x: tf.Tensor, scale: number): tf.Tensor {
-  const op = tf.customGrad((xIn, save) => {
-    const y = tf.softmax(scale === 1 ? xIn as tf.Tensor : tf.mul(xIn as tf.Tensor, scale));
-    (save as tf.GradSaveFunc)([y]);
-    return {
-      value: y,
-      gradFunc: tidyGrad((dy, [y]) => {
-        const dx = tf.mul(tf.sub(dy, tf.sum(tf.mul(dy, y), -1, true)), y);
-        return scale === 1 ? dx : tf.mul(dx, scale);
-      }),
-    };
-  });
-  return op(x);
-}
+const composedSoftmax: (x: tf.Tensor) => tf.Tensor = tf.customGrad((xIn, save) => {
+  const y = tf.softmax(xIn as tf.Tensor);
+  (save as tf.GradSaveFunc)([y]);
+  return { value: y, gradFunc: tidyGrad((dy, [y]) => tf.mul(tf.sub(dy, tf.sum(tf.mul(dy, y), -1, true)), y)) };
+}) as (x: tf.Tensor) => tf.Tensor;

@@ -81,8 +81,7 @@ export function fusedSoftmaxXentRuns(backend: string): boolean {
 
 /**
  * The studio's softmax over the last axis (src/backend/kernels/softmax.c) as TF.js kernels of these names where a
- * backend has them: forward {x} → y = softmax(scale·x); grad {y, dy} → dx = scale·y·(dy − Σ dy·y) per row.
- * Attribute { scale } (> 0); every tensor float32.
+ * backend has them: forward {x} → y = softmax(x); grad {y, dy} → dx = y·(dy − Σ dy·y) per row. Every tensor float32.
  */
 export const SOFTMAX_KERNELS = { forward: 'StudioSoftmax', grad: 'StudioSoftmaxGrad' } as const;
 

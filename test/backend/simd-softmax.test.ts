@@ -1,6 +1,6 @@
 // The studio's last-axis softmax (src/backend/kernels/softmax.c) on wasm against the cpu backend's composed one
 // (tf.softmax and TF.js's multiply and sum for the gradient): values and gradients on attention's row lengths
-// (16, 64 and 256 tokens), rows with tails (13, 30) or no SIMD body (1, 3), a scale, logits ±80 apart, equal logits,
+// (16, 64 and 256 tokens), rows with tails (13, 30) or no SIMD body (1, 3), logits ±80 apart, equal logits,
 // many rows; no tensor left behind, and bad inputs refused by name.
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,14 +12,14 @@ import { Rng } from '../../src/util/random.ts';
 beforeAll(async () => { await initBackend('wasm'); }, 120_000);
 afterAll(async () => { await tf.setBackend('cpu'); });
 
-interface Case { name: string; shape: number[]; scale?: number; logit(i: number, rng: Rng): number }
+interface Case { name: string; shape: number[]; logit(i: number, rng: Rng): number }
 const spread = (s: number) => (_: number, rng: Rng) => rng.uniform(-s, s);
 const CASES: Case[] = [
-  { name: 'rows of 256 (XXS at 256 px), scaled as attention is', shape: [2, 4, 5, 256], scale: 1 / Math.sqrt(16), logit: spread(6) },
+  { name: 'rows of 256 (XXS at 256 px)', shape: [2, 4, 5, 256], logit: spread(6) },
   { name: 'rows of 64', shape: [3, 4, 64, 64], logit: spread(4) },
   { name: 'rows of 16, many of them', shape: [64, 4, 16, 16], logit: spread(4) },
-  { name: 'rows of 13 (a tail of 1)', shape: [7, 13], scale: 0.7, logit: spread(3) },
-  { name: 'rows of 30 (a block of 16, three vectors and a tail of 2)', shape: [11, 30], scale: 0.3, logit: spread(5) },
+  { name: 'rows of 13 (a tail of 1)', shape: [7, 13], logit: spread(3) },
+  { name: 'rows of 30 (a block of 16, three vectors and a tail of 2)', shape: [11, 30], logit: spread(5) },
   { name: 'rows of 4 (no tail)', shape: [9, 4], logit: spread(3) },
   { name: 'rows of 3 (all tail)', shape: [5, 3], logit: spread(3) },
   { name: 'rows of 1 (y = 1, no gradient)', shape: [6, 1], logit: spread(3) },
@@ -31,7 +31,7 @@ const CASES: Case[] = [
 async function softmaxOn(backend: string, c: Case, logits: Float32Array, w: Float32Array) {
   await tf.setBackend(backend);
   const [x, weights] = [tf.tensor(logits, c.shape), tf.tensor(w, c.shape)];
-  const f = (t: tf.Tensor) => softmaxLastAxis(t, c.scale);
+  const f = softmaxLastAxis;
   const y = f(x);
   const dx = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t), weights)))(x);
   const out = { y: await y.data(), dx: await dx.data() };
@@ -60,14 +60,12 @@ describe("the studio's softmax kernels on wasm", () => {
     });
   }
 
-  it('refuses inputs of the wrong type or shape and a scale that is not positive, naming them', async () => {
+  it('refuses inputs of the wrong type or shape, naming them', async () => {
     await tf.setBackend('wasm');
-    const [x, y, ints, other] = [tf.zeros([2, 3]), tf.zeros([2, 3]), tf.zeros([2, 3], 'int32'), tf.zeros([3, 2])];
-    const run = (name: string, inputs: tf.NamedTensorMap, scale = 1) => () => tf.engine().runKernel(name, inputs, { scale });
+    const [y, ints, other] = [tf.zeros([2, 3]), tf.zeros([2, 3], 'int32'), tf.zeros([3, 2])];
+    const run = (name: string, inputs: tf.NamedTensorMap) => () => tf.engine().runKernel(name, inputs);
     expect(run(SOFTMAX_KERNELS.forward, { x: ints })).toThrow(/x must be float32 \[2,3\], got int32 \[2,3\]/);
     expect(run(SOFTMAX_KERNELS.grad, { y, dy: other })).toThrow(/dy must be float32 \[2,3\], got float32 \[3,2\]/);
-    expect(run(SOFTMAX_KERNELS.forward, { x }, 0)).toThrow(/scale must be positive, got 0/);
-    expect(() => softmaxLastAxis(x, -1)).toThrow(/scale must be positive/);
-    tf.dispose([x, y, ints, other]);
+    tf.dispose([y, ints, other]);
   });
 });

@@ -146,10 +146,10 @@ describe.each(['cpu', 'wasm'])('matrix products on %s', (backend) => {
     }
   });
 
-  it("softmaxLastAxis (the studio's kernels on wasm, composed on cpu): value and gradient match autodiff of tf.softmax, scaled or not", () => {
-    for (const [shape, seed, scale] of [[[2, 3, 5, 7], 41, 1], [[1, 1, 256, 256], 45, 1], [[2, 2, 16, 16], 49, 0.25]] as const) {
+  it("softmaxLastAxis (the studio's kernels on wasm, composed on cpu): value and gradient match autodiff of tf.softmax", () => {
+    for (const [shape, seed] of [[[2, 3, 5, 7], 41], [[1, 1, 256, 256], 45]] as const) {
       const x = tf.randomNormal([...shape], 0, 3, 'float32', seed);
-      expectSameGradients((t) => softmaxLastAxis(t, scale), (t) => tf.softmax(tf.mul(t, scale)), [x], seed + 1);
+      expectSameGradients((t) => softmaxLastAxis(t), (t) => tf.softmax(t), [x], seed + 1);
       x.dispose();
     }
   });

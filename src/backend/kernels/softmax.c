@@ -1,8 +1,8 @@
 // Softmax over rows (attention's weights: rows of 16, 64 or 256 tokens at XXS, B·P·heads·N of them) and its
 // gradient, each in one kernel. TF.js's wasm Softmax and the composed gradient (a product for Σ dy·y, a subtract
 // and a multiply) pass over the N×N weights several times; here each row is read once or twice while in cache.
-//   forward:  m = max_j x_j,  y_j = e^(s·(x_j − m)) / Σ_k e^(s·(x_k − m))   (s > 0: the caller's scale)
-//   backward: dx_j = s·y_j·(dy_j − Σ_k dy_k·y_k)
+//   forward:  m = max_j x_j,  y_j = e^(x_j − m) / Σ_k e^(x_k − m)
+//   backward: dx_j = y_j·(dy_j − Σ_k dy_k·y_k)
 #include <wasm_simd128.h>
 #include "simd-exp.h"
 
@@ -35,23 +35,22 @@ static float row_max(const float* x, u32 cols, u32 body) {
   return m;
 }
 
-// x, y: rows·cols floats (y may not alias x). e^(s·(x − m)) waits in y's row for the normalisation.
+// x, y: rows·cols floats (y may not alias x). e^(x − m) waits in y's row for the normalisation.
 __attribute__((export_name("softmax_rows")))
-void softmax_rows(const float* x, float* y, u32 rows, u32 cols, float scale) {
+void softmax_rows(const float* x, float* y, u32 rows, u32 cols) {
   u32 body = cols & ~3u;
-  v128_t vs = wasm_f32x4_splat(scale);
   for (u32 r = 0; r < rows; r++) {
     const float* xr = x + r * cols;
     float* yr = y + r * cols;
     float m = row_max(xr, cols, body);
-    // s·(x − m) as s·x − s·m; four vectors a round (V8 does not unroll), each with its own sum.
-    v128_t vm = wasm_f32x4_splat(m * scale), acc0 = wasm_f32x4_splat(0), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+    // Four vectors a round (V8 does not unroll), each with its own sum.
+    v128_t vm = wasm_f32x4_splat(m), acc0 = wasm_f32x4_splat(0), acc1 = acc0, acc2 = acc0, acc3 = acc0;
     u32 j = 0;
     for (; j + 16 <= body; j += 16) {
-      v128_t e0 = exp4(wasm_f32x4_sub(wasm_f32x4_mul(wasm_v128_load(xr + j), vs), vm));
-      v128_t e1 = exp4(wasm_f32x4_sub(wasm_f32x4_mul(wasm_v128_load(xr + j + 4), vs), vm));
-      v128_t e2 = exp4(wasm_f32x4_sub(wasm_f32x4_mul(wasm_v128_load(xr + j + 8), vs), vm));
-      v128_t e3 = exp4(wasm_f32x4_sub(wasm_f32x4_mul(wasm_v128_load(xr + j + 12), vs), vm));
+      v128_t e0 = exp4(wasm_f32x4_sub(wasm_v128_load(xr + j), vm));
+      v128_t e1 = exp4(wasm_f32x4_sub(wasm_v128_load(xr + j + 4), vm));
+      v128_t e2 = exp4(wasm_f32x4_sub(wasm_v128_load(xr + j + 8), vm));
+      v128_t e3 = exp4(wasm_f32x4_sub(wasm_v128_load(xr + j + 12), vm));
       wasm_v128_store(yr + j, e0);
       wasm_v128_store(yr + j + 4, e1);
       wasm_v128_store(yr + j + 8, e2);
@@ -62,12 +61,12 @@ void softmax_rows(const float* x, float* y, u32 rows, u32 cols, float scale) {
       acc3 = wasm_f32x4_add(acc3, e3);
     }
     for (; j < body; j += 4) {
-      v128_t e = exp4(wasm_f32x4_sub(wasm_f32x4_mul(wasm_v128_load(xr + j), vs), vm));
+      v128_t e = exp4(wasm_f32x4_sub(wasm_v128_load(xr + j), vm));
       wasm_v128_store(yr + j, e);
       acc0 = wasm_f32x4_add(acc0, e);
     }
     float s = lanes_sum(wasm_f32x4_add(wasm_f32x4_add(acc0, acc1), wasm_f32x4_add(acc2, acc3)));
-    for (; j < cols; j++) s += yr[j] = exp1(xr[j] * scale - m * scale);
+    for (; j < cols; j++) s += yr[j] = exp1(xr[j] - m);
     // s ≥ 1: the maximum's own term is e^0.
     float k = 1.0f / s;
     v128_t vk = wasm_f32x4_splat(k);
@@ -78,9 +77,8 @@ void softmax_rows(const float* x, float* y, u32 rows, u32 cols, float scale) {
 
 // y, dy, dx: rows·cols floats (dx may alias dy: each element is read before it is written).
 __attribute__((export_name("softmax_rows_grad")))
-void softmax_rows_grad(const float* y, const float* dy, float* dx, u32 rows, u32 cols, float scale) {
+void softmax_rows_grad(const float* y, const float* dy, float* dx, u32 rows, u32 cols) {
   u32 body = cols & ~3u;
-  v128_t vs = wasm_f32x4_splat(scale);
   for (u32 r = 0; r < rows; r++) {
     const float* yr = y + r * cols;
     const float* dyr = dy + r * cols;
@@ -96,9 +94,8 @@ void softmax_rows_grad(const float* y, const float* dy, float* dx, u32 rows, u32
     for (; j < cols; j++) dot += dyr[j] * yr[j];
     v128_t vd = wasm_f32x4_splat(dot);
     for (j = 0; j < body; j += 4) {
-      v128_t g = wasm_f32x4_mul(wasm_v128_load(yr + j), wasm_f32x4_sub(wasm_v128_load(dyr + j), vd));
-      wasm_v128_store(dxr + j, wasm_f32x4_mul(g, vs));
+      wasm_v128_store(dxr + j, wasm_f32x4_mul(wasm_v128_load(yr + j), wasm_f32x4_sub(wasm_v128_load(dyr + j), vd)));
     }
-    for (; j < cols; j++) dxr[j] = yr[j] * (dyr[j] - dot) * scale;
+    for (; j < cols; j++) dxr[j] = yr[j] * (dyr[j] - dot);
   }
 }
