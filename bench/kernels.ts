@@ -17,7 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/index.ts';
 import { withTfjsKernels } from '../src/backend/wasm-simd-kernels.ts';
 import { table } from '../src/cli/common.ts';
-import { batchNormTraining, layerNormLastAxis } from '../src/model/custom-grads.ts';
+import { batchNormTraining, layerNormLastAxis, softmaxLastAxis } from '../src/model/custom-grads.ts';
 import { createModel } from '../src/model/index.ts';
 import { AdamW } from '../src/optim/adamw.ts';
 import { WeightEma } from '../src/optim/ema.ts';
@@ -75,6 +75,8 @@ function cases(): KernelCase[] {
   // An XXS transformer's LayerNorm at 256 px, batch 8: 8·4 patches × 256 tokens of 64.
   const [xln, gln, bln, dyln] = [r([8, 4, 256, 64], 32), r([64], 33), r([64], 34), r([8, 4, 256, 64], 35)];
   const layerNorm = (v: tf.Tensor) => layerNormLastAxis(v, gln as tf.Tensor1D, bln as tf.Tensor1D, 1e-5);
+  // Attention's weights in the first MobileViT block at 256 px, batch 8 (B·P = 32 sequences, 4 heads, 256 tokens).
+  const [sm, dsm] = [r([32, 4, 256, 256], 36), r([32, 4, 256, 256], 37)];
   return [
     { kernel: 'BatchMatMul', shapes: 'attention [256,64,16]·[256,16,64]', run: () => tf.matMul(q, k) },
     { kernel: 'BatchMatMul', shapes: 'weight gradient [65536,16]ᵀ·[65536,32]', run: () => tf.matMul(x2, dy2, true, false) },
@@ -100,6 +102,9 @@ function cases(): KernelCase[] {
     { kernel: 'StudioBatchNormMoments + StudioBatchNormAct', shapes: 'SiLU, [16,64,64,32]', run: () => bnSilu(xb) },
     { kernel: 'StudioBatchNormActGrad', shapes: 'SiLU, [16,64,64,32], with its forward', run: () => tf.grad((v: tf.Tensor) => tf.sum(tf.mul(bnSilu(v), dyb)))(xb) },
     { kernel: 'StudioLayerNorm + StudioLayerNormGrad', shapes: '[8,4,256,64], with its forward', run: () => tf.grad((v: tf.Tensor) => tf.sum(tf.mul(layerNorm(v), dyln)))(xln) },
+    // The backward's row holds its forward, with its output gradient given (no loss around it).
+    { kernel: 'StudioSoftmax', shapes: '[32,4,256,256]', run: () => softmaxLastAxis(sm) },
+    { kernel: 'StudioSoftmax + StudioSoftmaxGrad', shapes: '[32,4,256,256], with its forward', run: () => tf.grad(softmaxLastAxis)(sm, dsm) },
     updateCase(),
   ];
 }
