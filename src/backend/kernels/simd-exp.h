@@ -1,4 +1,4 @@
-// e^x four lanes at a time, shared by the kernels that need it (SiLU in batchnorm.c, softmax in softmax-xent.c).
+// e^x four lanes at a time, shared by the kernels that need it (SiLU in batchnorm.c, softmax in softmax-xent.c and softmax.c).
 #ifndef STUDIO_SIMD_EXP_H
 #define STUDIO_SIMD_EXP_H
 #include <wasm_simd128.h>
@@ -43,6 +43,9 @@ static inline v128_t exp4(v128_t x) {
   p = horner(horner(p, r, 1.0f), r, 1.0f);
   return exp_scale(p, t);
 }
+
+// exp4 of one value (a row's tail).
+static inline float exp1(float x) { return wasm_f32x4_extract_lane(exp4(wasm_f32x4_splat(x)), 0); }
 
 // e^x to 5.6e-6 relative, four operations fewer: degree 4, ln2 as one float. For a sigmoid 1/(1 + e^−z),
 // whose error it shrinks by σ(1 − σ) ≤ 1/4: SiLU z·σ(z) is then off by 1.5e-6 at most.

@@ -11,8 +11,6 @@
 
 typedef unsigned int u32;
 
-static float exp1(float x) { return wasm_f32x4_extract_lane(exp4(wasm_f32x4_splat(x)), 0); }
-
 // ln s for a positive normal float: s = 2^e·m with m in [√½, √2), ln m = 2·atanh(z), z = (m − 1)/(m + 1),
 // |z| < 0.172, by its series to z⁹ (truncation below 1e-9).
 static float log_positive(float s) {
