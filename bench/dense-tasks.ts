@@ -5,8 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { DetectionModel } from '../src/model/detection.ts';
 import type { Network } from '../src/model/network.ts';
-import { createNetwork } from '../src/model/networks.ts';
-import { familyOf, NETWORK_NAMES, taskOf, type NetworkName, type VariantName } from '../src/model/registry/index.ts';
+import { NETWORK_NAMES, taskOf, type VariantName } from '../src/model/registry/index.ts';
 import { SegmentationModel } from '../src/model/segmentation.ts';
 import { matchAnchors, packTargets } from '../src/optim/detection-loss.ts';
 import { DETECTION_OUTPUTS, exportDetectionOnnx, exportSegmentationOnnx, SEGMENTATION_OUTPUT } from '../src/export/onnx-dense.ts';
@@ -48,11 +47,6 @@ export interface TaskBench {
 
 /** The task's networks, from the registry. */
 export const networksOf = (task: DenseTask) => NETWORK_NAMES.filter((n) => taskOf(n) === task) as string[];
-
-/** A network of a dense task with its family's default label count (VOC's 21, COCO's 81 with the background). */
-export function buildNetwork(network: string, seed: number): SegmentationModel | DetectionModel {
-  return createNetwork(network as NetworkName, familyOf(network)!.defaultClasses, seed) as SegmentationModel | DetectionModel;
-}
 
 async function read(t: tf.Tensor): Promise<Float32Array> {
   const data = (await t.data()) as Float32Array;

@@ -29,15 +29,17 @@ import { deviceDeps } from '../src/engine/devices.ts';
 import { createOrtSession, runImages, type OrtOutput } from '../src/export/ort.ts';
 import { OrtWorkers } from '../src/export/ort-workers.ts';
 import { ONNX_INPUT } from '../src/export/onnx.ts';
+import type { DenseNetwork } from '../src/model/dense-from-file.ts';
 import type { Network } from '../src/model/network.ts';
+import { createNetwork } from '../src/model/networks.ts';
 import { imagesPerPass } from '../src/model/memory.ts';
-import { parseVariant, type VariantName } from '../src/model/registry/index.ts';
+import { parseVariant, type NetworkName, type VariantName } from '../src/model/registry/index.ts';
 import type { TrainerSettings } from '../src/optim/trainer.ts';
 import { TrainSettings } from '../src/protocol/training.ts';
 import { ADAMW } from '../src/train/defaults.ts';
 import { openDenseCompute } from '../src/train/dense-compute.ts';
 import { Rng } from '../src/util/random.ts';
-import { buildNetwork, networksOf, TASK_BENCHES, type DenseTask, type Outputs, type TaskBench } from './dense-tasks.ts';
+import { networksOf, TASK_BENCHES, type DenseTask, type Outputs, type TaskBench } from './dense-tasks.ts';
 import { machine, median, writeResult } from './machine.ts';
 
 export interface DenseBenchOptions {
@@ -107,6 +109,9 @@ function networkNamed(bench: TaskBench, name: string): string {
   if (!found) throw new RangeError(`--variants: no ${bench.task} network "${name}" (${networks.join(', ')})`);
   return found;
 }
+
+/** The task's network with its family's outputs (VOC's 21 classes, COCO's 81 with the background), seed 1 in every row. */
+const benchNetwork = (network: string) => createNetwork(network as NetworkName, undefined, 1) as DenseNetwork;
 
 function maxAbsDiff(a: Outputs, b: Outputs, names: string[]): number {
   let max = 0;
@@ -220,7 +225,7 @@ async function training(bench: TaskBench, device: ComputeDevice, variant: Varian
   // The loop's trainer settings (OpenContext.trainer) without EMA: a benchmark step is the update alone.
   const settings: TrainerSettings = { adamw: { ...ADAMW, weightDecay: s.weightDecay }, labelSmoothing: s.labelSmoothing, gradClip: s.gradClip, emaDecay: null };
   const network = bench.networkFor(variant);
-  const model = buildNetwork(network, 1);
+  const model = benchNetwork(network);
   const rng = new Rng(11);
   const x = Float32Array.from({ length: batch * size * size * 3 }, () => rng.next());
   const labels = bench.labels(model, batch, size, rng);
@@ -281,7 +286,7 @@ export async function benchDense(task: DenseTask, opts: DenseBenchOptions = dens
 
   const inferenceRows: InferenceRow[] = [], setupRows: OrtSetupRow[] = [];
   for (const network of o.variants) {
-    const model = buildNetwork(network, 1);
+    const model = benchNetwork(network);
     try {
       const r = await inference(bench, model, network, o.size, o.runs, o.ortThreads);
       inferenceRows.push(r);

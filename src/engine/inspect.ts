@@ -19,14 +19,14 @@ import { pngDataUrl } from '../inspect/overlay.ts';
 import { openDenseInference } from '../train/dense-inference.ts';
 import { classColour } from '../inspect/dense-draw.ts';
 import { Model } from '../model/index.ts';
-import type { AnyNetwork } from '../model/networks.ts';
+import { createNetwork, type AnyNetwork } from '../model/networks.ts';
 import type { RgbImage } from '../inspect/overlay.ts';
 import { captureAttention } from '../inspect/capture.ts';
 import { answerQuery, findBlock } from '../inspect/attention.ts';
 import { imageTensor, loadImage, randomImage } from '../inspect/image.ts';
 import { receptiveFields as fieldsOf, spatialBlocks } from '../inspect/receptive-field.ts';
 import { attentionResult, receptiveFieldResult, topK } from '../inspect/results.ts';
-import { networkToProfile, profileModel } from '../inspect/profile.ts';
+import { profileModel } from '../inspect/profile.ts';
 import { profileOnnxAsResult } from '../export/ort-profile.ts';
 import type { HandlerContext } from './dispatch.ts';
 import { denseModelFor, modelFor, serial, taskOfModel, withImageFile } from './models.ts';
@@ -178,7 +178,7 @@ export function profile(p: EngineParams<'profile'>, ctx: HandlerContext, devices
     // onnxruntime computes natively; the multiply-adds it reports come from one image's pass here (summarize).
     const images = p.runtime === 'onnxruntime' ? 1 : p.batch;
     // Latency does not depend on the weights: a seeded random init with the family's default outputs.
-    const model = networkToProfile(p.variant);
+    const model = createNetwork(p.variant);
     const device = await budgetedDevice(devices, { what: 'inspect.profile', variant: model.variant, size: p.imageSize, images, kind: 'infer' })
       .catch((e) => { model.dispose(); throw e; });
     try {

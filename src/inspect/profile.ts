@@ -11,9 +11,8 @@
 // times the same boundaries another way.
 import * as tf from '@tensorflow/tfjs';
 import { DetectionModel } from '../model/detection.ts';
-import { createNetwork, type AnyNetwork } from '../model/networks.ts';
+import type { AnyNetwork } from '../model/networks.ts';
 import { blockLabel } from '../model/registry/labels.ts';
-import { familyOf, type NetworkName } from '../model/registry/index.ts';
 import type { Probe } from '../model/types.ts';
 import type { ProfileResult } from '../protocol/contract.ts';
 import { imageTensor, randomImage } from './tensor-image.ts';
@@ -46,16 +45,6 @@ export interface Sample {
   /** Each part's time, in the order the pass ran them (a MobileViT block's, DeepLabv3's ASPP branches). */
   parts: Map<string, number>;
   layers: number[];
-}
-
-/**
- * The network a profile times: latency does not depend on the weights, so a seeded random init with its family's
- * default outputs (ImageNet's 1000 classes, VOC's 21, COCO's 81).
- */
-export function networkToProfile(name: NetworkName): AnyNetwork {
-  const family = familyOf(name);
-  if (!family) throw new RangeError(`unknown network "${name}"`);
-  return createNetwork(name, family.defaultClasses, 0);
 }
 
 /**

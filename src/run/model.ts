@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { RecordedPreprocessing } from '../protocol/recipe.ts';
 import { denseNetworkFromFile, denseNetworkFromWeights, type DenseNetwork } from '../model/dense-from-file.ts';
 import { modelFromWeights } from '../model/from-file.ts';
-import { familyOf, parseVariant, taskOf, type NetworkName } from '../model/registry/index.ts';
+import { parseVariant, taskOf, type NetworkName } from '../model/registry/index.ts';
 import { createNetwork } from '../model/networks.ts';
 import { zooEntryOfSource } from '../zoo/zoo.ts';
 import { createModel, type Model } from '../model/index.ts';
@@ -151,6 +151,6 @@ export function loadNetwork(src: ModelSource): LoadedNetwork {
   if (src.run !== undefined || src.weights !== undefined) return loadDenseModel(src);
   const name = src.variant as NetworkName;
   const seed = src.seed ?? 0;
-  const model = createNetwork(name, src.numClasses ?? familyOf(name)!.defaultClasses, seed) as DenseNetwork;
+  const model = createNetwork(name, src.numClasses, seed) as DenseNetwork;
   return { model, labels: null, imageSize: DENSE_IMAGE_SIZE[task], ...DENSE_INPUT, source: `random init (seed ${seed})`, notes: [] };
 }

@@ -107,12 +107,13 @@ export const command: CliCommand = {
     const clock = flags.clock as string;
     if (clock !== 'wall' && clock !== 'cpu') throw new UsageError(`--clock must be wall or cpu, got "${clock}"`);
     return withDevice(flags, io, async ({ device }) => {
-      const [{ hasCpuClock }, { inspectOn }, { networkToProfile }, { checkFits }] = await Promise.all([
-        import('../../device/device.ts'), import('../../device/inspect.ts'), import('../../inspect/profile.ts'), import('../../device/heap.ts'),
+      const [{ hasCpuClock }, { inspectOn }, { createNetwork }, { checkFits }] = await Promise.all([
+        import('../../device/device.ts'), import('../../device/inspect.ts'), import('../../model/networks.ts'), import('../../device/heap.ts'),
       ]);
       if (clock === 'cpu' && !hasCpuClock(device))
         throw new UsageError(`--clock cpu measures single-threaded in-process backends only (wasm, cpu), not ${device.info.name}`);
-      const model = networkToProfile(variant);
+      // Latency does not depend on the weights: a seeded random init with the family's default outputs.
+      const model = createNetwork(variant);
       try {
         checkFits(device, { what: 'profile', variant: model.variant, size: imageSize, images: batch, kind: 'infer' });
         if (!flags.json) io.err(`profiling ${variant}: ${warmup} warm-up and ${runs} timed passes`);
