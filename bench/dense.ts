@@ -26,7 +26,7 @@ import { chooseDevice } from '../src/device/choice.ts';
 import { LocalDevice, type ComputeDevice } from '../src/device/device.ts';
 import { passImages } from '../src/device/parallel.ts';
 import { deviceDeps } from '../src/engine/devices.ts';
-import { createOrtSession, runImages, type OrtOutput } from '../src/export/ort.ts';
+import { createOrtSession, runImages, type OrtOutput, type OrtSession } from '../src/export/ort.ts';
 import { OrtWorkers } from '../src/export/ort-workers.ts';
 import { ONNX_INPUT } from '../src/export/onnx.ts';
 import type { DenseNetwork } from '../src/model/dense-from-file.ts';
@@ -164,23 +164,30 @@ export interface OrtSetupRow {
   sessionTimes: number[][]; workersTimes: number[][];
 }
 
-/** onnxruntime's two setups (export/ort-dense.ts runs each at the batches it measured faster) on one graph and batch, alternate passes. */
-async function ortSetup(bench: TaskBench, model: Network, network: string, size: number, batch: number, runs: number, threads: number): Promise<OrtSetupRow> {
-  const rng = new Rng(13);
-  const pixels = Float32Array.from({ length: batch * size * size * 3 }, () => rng.next());
+/**
+ * onnxruntime's two setups (export/ort-dense.ts runs each at the batches it measured faster) on one network's graph,
+ * exported and opened once for every batch ortSetup times: one session on `threads` intra-op threads, and `threads`
+ * single-thread sessions on worker threads.
+ */
+interface OrtSetups { session: OrtSession; workers: OrtWorkers; close(): Promise<void> }
+
+async function openOrtSetups(bench: TaskBench, model: Network, size: number, threads: number): Promise<OrtSetups> {
   const graph = bench.onnx(model, size);
   const session = await createOrtSession(graph, { threads });
-  const workers = await OrtWorkers.start(graph, { input: ONNX_INPUT, outputs: bench.onnxOutputs.map((name) => ({ name, perImage: true })), threads });
+  const workers = await OrtWorkers.start(graph, { input: ONNX_INPUT, outputs: bench.onnxOutputs.map((name) => ({ name, perImage: true })), threads })
+    .catch(async (e: unknown) => { await session.release(); throw e; });
+  return { session, workers, close: async () => { await Promise.all([session.release(), workers.close()]); } };
+}
+
+/** The two setups on one batch, alternate passes. */
+async function ortSetup(bench: TaskBench, { session, workers }: OrtSetups, network: string, size: number, batch: number, runs: number, threads: number): Promise<OrtSetupRow> {
+  const rng = new Rng(13);
+  const pixels = Float32Array.from({ length: batch * size * size * 3 }, () => rng.next());
   const named = (outs: OrtOutput[]): Outputs => Object.fromEntries(bench.onnxOutputs.map((n, i) => [n, outs[i].data]));
   let sessionOut: Outputs = {}, workersOut: Outputs = {};
-  let sessionTimes: Timing[], workersTimes: Timing[];
-  try {
-    [sessionTimes, workersTimes] = await alternate(runs,
-      async () => { sessionOut = named(await runImages(session, pixels, batch, size, size, bench.onnxOutputs)); },
-      async () => { workersOut = named(await workers.run(pixels, batch, size, size)); });
-  } finally {
-    await Promise.all([session.release(), workers.close()]);
-  }
+  const [sessionTimes, workersTimes] = await alternate(runs,
+    async () => { sessionOut = named(await runImages(session, pixels, batch, size, size, bench.onnxOutputs)); },
+    async () => { workersOut = named(await workers.run(pixels, batch, size, size)); });
   const [s, w] = [medians(sessionTimes), medians(workersTimes)];
   return {
     network, size, batch, threads, sessionMs: round(s.ms, 1), workersMs: round(w.ms, 1), sessionOverWorkers: round(s.ms / w.ms),
@@ -291,10 +298,15 @@ export async function benchDense(task: DenseTask, opts: DenseBenchOptions = dens
       const r = await inference(bench, model, network, o.size, o.runs, o.ortThreads);
       inferenceRows.push(r);
       console.log(`${network}: TF.js ${r.tfjsMs} ms, onnxruntime ${r.ortMs} ms`);
-      for (const batch of o.setupBatches) {
-        const s = await ortSetup(bench, model, network, o.size, batch, o.runs, o.ortThreads);
-        setupRows.push(s);
-        console.log(`${network}, batch ${batch}: one onnxruntime session ${s.sessionMs} ms, worker sessions ${s.workersMs} ms`);
+      const setups = await openOrtSetups(bench, model, o.size, o.ortThreads);
+      try {
+        for (const batch of o.setupBatches) {
+          const s = await ortSetup(bench, setups, network, o.size, batch, o.runs, o.ortThreads);
+          setupRows.push(s);
+          console.log(`${network}, batch ${batch}: one onnxruntime session ${s.sessionMs} ms, worker sessions ${s.workersMs} ms`);
+        }
+      } finally {
+        await setups.close();
       }
     } finally {
       model.dispose();
