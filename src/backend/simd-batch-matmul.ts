@@ -8,6 +8,15 @@ import { offsetOf, wasmBackendOf, withScratch } from './wasm-memory.ts';
 
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
+/**
+ * The scratch batch_matmul needs for a product with inner size k and n columns (batch-matmul.c says why): b
+ * transposed where b comes transposed, and b in column panels for an untransposed a. Every caller of the kernel
+ * sizes its scratch here.
+ */
+export function batchMatMulScratchBytes(k: number, n: number, transposeA: boolean, transposeB: boolean): number {
+  return ((transposeB ? k * n : 0) + (transposeA ? 0 : k * n)) * 4;
+}
+
 export const batchMatMulKernel: KernelWrapper = (builtin, exportsFor) => (args) => {
   const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
   const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
@@ -30,9 +39,7 @@ export const batchMatMulKernel: KernelWrapper = (builtin, exportsFor) => (args) 
   const backend = wasmBackendOf(args);
   const out = backend.makeOutput([...outer, m, n], 'float32');
   if (m * n === 0) return out;
-  // b transposed, and b in column panels for the kernel's untransposed-a product (batch-matmul.c says why).
-  const scratchFloats = (transposeB ? k * n : 0) + (transposeA ? 0 : k * n);
-  withScratch(backend, scratchFloats * 4, (scratch) => exportsFor(backend).batch_matmul(offsetOf(backend, a),
+  withScratch(backend, batchMatMulScratchBytes(k, n, transposeA, transposeB), (scratch) => exportsFor(backend).batch_matmul(offsetOf(backend, a),
     offsetOf(backend, b), offsetOf(backend, out), batch, batchA, batchB, m, k, n, transposeA ? 1 : 0, transposeB ? 1 : 0, scratch));
   return out;
 };

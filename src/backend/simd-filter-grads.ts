@@ -4,6 +4,7 @@
 // 274 ms of a 2.6 s step in tf.profile). Depthwise multipliers above 1, dilations and NCHW stay composed.
 import * as tf from '@tensorflow/tfjs';
 import type { KernelWrapper } from './simd-kernel-types.ts';
+import { batchMatMulScratchBytes } from './simd-batch-matmul.ts';
 import { offsetOf, wasmBackendOf, withScratch } from './wasm-memory.ts';
 
 type FilterGradAttrs = {
@@ -43,7 +44,8 @@ export const convInputGradKernel: KernelWrapper = (builtin, exportsFor) => (args
   const info = tf.backend_util.computeConv2DInfo(a.inputShape, filter.shape as [number, number, number, number], a.strides, 1, a.pad, a.dimRoundingMode);
   const [b, h, w] = a.inputShape;
   if (info.strideHeight !== 1 || info.strideWidth !== 1 || a.inputShape[3] !== ci || dy.shape.join() !== [b, info.outHeight, info.outWidth, co].join()) return builtin(args);
-  const pointwise = kh === 1 && kw === 1 && info.padInfo.top === 0 && info.padInfo.left === 0;
+  // A 1×1 at stride 1 is one product where nothing is padded (dy as large as x; padding after only makes it larger).
+  const pointwise = kh === 1 && kw === 1 && info.outHeight === h && info.outWidth === w;
   if (!pointwise && ci % 4 !== 0) return builtin(args);
   const backend = wasmBackendOf(args);
   const out = backend.makeOutput(a.inputShape, 'float32');
@@ -51,8 +53,7 @@ export const convInputGradKernel: KernelWrapper = (builtin, exportsFor) => (args
   if (rows === 0) return out;
   const kernels = exportsFor(backend);
   if (pointwise) {
-    // batch_matmul's scratch (batch-matmul.c): b transposed (co·ci floats), then b in column panels (as many again).
-    withScratch(backend, 2 * ci * co * 4, (scratch) =>
+    withScratch(backend, batchMatMulScratchBytes(co, ci, false, true), (scratch) =>
       kernels.batch_matmul(offsetOf(backend, dy), offsetOf(backend, filter), offsetOf(backend, out), 1, 1, 1, rows, co, ci, 0, 1, scratch));
     return out;
   }

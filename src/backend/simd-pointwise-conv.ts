@@ -8,6 +8,7 @@
 // has a strided 1×1 convolution).
 import * as tf from '@tensorflow/tfjs';
 import type { KernelWrapper } from './simd-kernel-types.ts';
+import { batchMatMulScratchBytes } from './simd-batch-matmul.ts';
 import { offsetOf, wasmBackendOf, withScratch } from './wasm-memory.ts';
 
 type Shape4 = [number, number, number, number];
@@ -52,8 +53,7 @@ export const pointwiseConvKernel: KernelWrapper = (builtin, exportsFor) => (args
   const backend = wasmBackendOf(args);
   const kernels = exportsFor(backend);
   const out = backend.makeOutput([n, h, w, co], 'float32');
-  // Scratch for the filter's column panels (batch-matmul.c's untransposed product).
-  withScratch(backend, ci * co * 4, (scratch) => kernels.batch_matmul(offsetOf(backend, x!), offsetOf(backend, filter!),
+  withScratch(backend, batchMatMulScratchBytes(ci, co, false, false), (scratch) => kernels.batch_matmul(offsetOf(backend, x!), offsetOf(backend, filter!),
     offsetOf(backend, out), 1, 1, 1, pixels, ci, co, 0, 0, scratch));
   if (bias || act) kernels.bias_act(offsetOf(backend, out), bias ? offsetOf(backend, bias) : 0, pixels, co, bias ? 1 : 0, act);
   return out;

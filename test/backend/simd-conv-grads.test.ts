@@ -18,7 +18,7 @@ function values(shape: number[], seed: number): Float32Array {
   return Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.next() * 2 - 1);
 }
 
-interface Case { x: [number, number, number, number]; k: number; co: number; stride: number; pad: 'valid' | 'same' | number }
+interface Case { x: [number, number, number, number]; k: number; co: number; stride: number; pad: 'valid' | 'same' | number | Array<[number, number]> }
 
 const FILTER_CASES: Case[] = [
   { x: [1, 10, 40, 8], k: 3, co: 12, stride: 1, pad: 1 }, // groups of 3 rows (40 px) then 1; 12 = 8 + 4 outputs
@@ -29,6 +29,7 @@ const FILTER_CASES: Case[] = [
   { x: [2, 7, 6, 4], k: 3, co: 2, stride: 1, pad: 'valid' }, // no 8 of outputs at all
   { x: [1, 6, 7, 9], k: 5, co: 9, stride: 1, pad: 3 }, // padding past the filter's reach: some taps read no row
   { x: [1, 3, 3, 4], k: 3, co: 8, stride: 2, pad: 1 }, // a map smaller than the filter
+  { x: [1, 4, 5, 8], k: 1, co: 8, stride: 1, pad: [[0, 0], [0, 1], [0, 1], [0, 0]] }, // a 1×1 padded after only: not one product
 ];
 
 const INPUT_CASES: Case[] = [
@@ -38,6 +39,7 @@ const INPUT_CASES: Case[] = [
   { x: [2, 8, 8, 16], k: 5, co: 8, stride: 1, pad: 'valid' },
   { x: [1, 5, 5, 8], k: 3, co: 4, stride: 1, pad: 3 }, // padding past the filter's reach: dy's border rows unread
   { x: [1, 4, 5, 8], k: 1, co: 6, stride: 1, pad: 1 }, // a padded 1×1 (not a plain product)
+  { x: [1, 4, 5, 8], k: 1, co: 6, stride: 1, pad: [[0, 0], [0, 1], [0, 1], [0, 0]] }, // padded after only: dy is larger than x
   { x: [2, 6, 6, 6], k: 3, co: 8, stride: 1, pad: 1 }, // channels not in 4s: composed
   { x: [1, 9, 8, 8], k: 3, co: 8, stride: 2, pad: 1 }, // stride 2: composed
 ];
@@ -48,10 +50,11 @@ async function gradient(backend: string, c: Case, of: 'filter' | 'input'): Promi
   const ci = c.x[3];
   const x = tf.tensor4d(values(c.x, 1), c.x);
   const w = tf.tensor4d(values([c.k, c.k, ci, c.co], 2), [c.k, c.k, ci, c.co]);
-  const y = tf.conv2d(x, w, c.stride, c.pad);
+  const pad = c.pad as 'valid'; // explicit pads are tf.conv2d's ExplicitPadding
+  const y = tf.conv2d(x, w, c.stride, pad);
   const r = tf.tensor(values(y.shape, 3), y.shape);
-  const g = of === 'filter' ? tf.grad((f: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x, f as tf.Tensor4D, c.stride, c.pad), r)))(w)
-    : tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(v as tf.Tensor4D, w, c.stride, c.pad), r)))(x);
+  const g = of === 'filter' ? tf.grad((f: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(x, f as tf.Tensor4D, c.stride, pad), r)))(w)
+    : tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(v as tf.Tensor4D, w, c.stride, pad), r)))(x);
   const out = Array.from(await g.data());
   tf.dispose([x, w, y, r, g]);
   return out;

@@ -9,7 +9,7 @@
 typedef unsigned int u32;
 
 // dst[j*rows + i] = src[i*cols + j]: a rows×cols matrix transposed.
-static void transpose(const float* src, float* dst, u32 rows, u32 cols) {
+void transpose(const float* src, float* dst, u32 rows, u32 cols) {
   for (u32 i = 0; i < rows; i++)
     for (u32 j = 0; j < cols; j++) dst[j * rows + i] = src[i * cols + j];
 }

@@ -94,7 +94,7 @@ __attribute__((export_name("conv_filter_grad")))
 void conv_filter_grad(const float* x, const float* dy, float* dw, u32 batch, u32 h, u32 w, u32 ci, u32 oh, u32 ow, u32 co,
                       u32 kh, u32 kw, u32 strideH, u32 strideW, u32 padTop, u32 padLeft) {
   for (u32 t = 0; t < kh * kw * ci * co; t++) dw[t] = 0;
-  if (kh == 1 && kw == 1 && strideH == 1 && strideW == 1 && padTop == 0 && padLeft == 0) {
+  if (kh == 1 && kw == 1 && strideH == 1 && strideW == 1 && oh == h && ow == w) {
     gemm_tn_acc(x, ci, dy, co, dw, ci, batch * h * w, co);
     return;
   }

@@ -11,6 +11,8 @@
 
 typedef unsigned int u32;
 
+void transpose(const float* src, float* dst, u32 rows, u32 cols); // batch-matmul.c
+
 // What every tile reads: the padded dy (pw pixels a row) and the transposed filter.
 struct source { const float* dyp; const float* wt; u32 pw, co, ci, kh, kw; };
 
@@ -59,9 +61,7 @@ __attribute__((export_name("conv_input_grad")))
 void conv_input_grad(const float* dy, const float* w, float* dx, u32 batch, u32 h, u32 wd, u32 ci, u32 oh, u32 ow, u32 co,
                      u32 kh, u32 kw, u32 padTop, u32 padLeft, float* dyp, float* wt) {
   // The filter per tap, transposed: wt[i, j, o, c] = w[i, j, c, o].
-  for (u32 t = 0; t < kh * kw; t++)
-    for (u32 c = 0; c < ci; c++)
-      for (u32 o = 0; o < co; o++) wt[(t * co + o) * ci + c] = w[(t * ci + c) * co + o];
+  for (u32 t = 0; t < kh * kw; t++) transpose(w + t * ci * co, wt + t * co * ci, ci, co);
   // dy in a zero border: row r, column q of dyp hold dy[r − top, q − left] (top, left may be negative: padding
   // past the filter's reach leaves dy rows that no pixel reads).
   u32 ph = h + kh - 1, pw = wd + kw - 1;
