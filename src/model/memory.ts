@@ -17,8 +17,9 @@ export type PassKind = 'train' | 'infer';
  * training step's peak is the larger of its passes' and its update's, which the fixed part takes whole
  * (MobileViT-S and MobileNetV2 update millions of weights); where the update hid the passes at 128 px, the pixels
  * alone carry the 256-px figure. The training figures were fitted before a pass's backward let go of what it had
- * used and each training block ran in its own tidy (optim/backward-release.ts, network.ts): a training pass now
- * peaks at a little over half of them (XXS at 256 px, one image: 124.6 MB of the estimate's 232 MB). They are kept:
+ * used and each training block ran in its own tidy (optim/backward-release.ts, network.ts), and before the fused
+ * LayerNorm, softmax and dropout: a training pass now peaks at under half of them (tf.profile's peak, XXS at 256 px,
+ * one image: 105.9 of the estimate's 243.6 MB; at 96 px, three images: 36.9 of 92.2 MB). They are kept:
  * they set every run's pass size (imagesPerPass), and a run resumed after the change must cut its batches as
  * before to continue exactly; lower figures would only make passes larger, and wasm-workers' heaps with them.
  */

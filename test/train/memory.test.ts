@@ -58,7 +58,9 @@ describe('the memory estimate', () => {
     model.dispose();
     const estimate = passBytes({ variant, size, images, kind: 'train' });
     expect(estimate).toBeGreaterThanOrEqual(peak);
-    expect(estimate).toBeLessThan(2.5 * peak);
+    // The training figures are kept above today's peaks on purpose (model/memory.ts: they set every run's pass
+    // size); 3× bounds how far the kept figures may drift from a step that later changes made lighter.
+    expect(estimate).toBeLessThan(3 * peak);
   });
 
   it("grows with the attention's N²: four times the side, 256 times the attention", () => {
