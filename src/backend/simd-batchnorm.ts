@@ -2,10 +2,8 @@
 // (util/kernel-traits.ts BATCH_NORM_KERNELS); the model's batchNormTraining uses them where they exist.
 import * as tf from '@tensorflow/tfjs';
 import { BATCH_NORM_KERNELS } from '../util/kernel-traits.ts';
-import type { KernelMaker as Maker } from './simd-kernel-types.ts';
+import { BATCH_NORM_ACT_CODES, type KernelMaker as Maker } from './simd-kernel-types.ts';
 import { offsetOf, wasmBackendOf, withScratch } from './wasm-memory.ts';
-
-const ACT: Record<string, number> = { none: 0, relu6: 1, silu: 2, relu: 3 };
 
 function parts(args: Parameters<tf.KernelFunc>[0], names: string[]) {
   const backend = wasmBackendOf(args);
@@ -22,8 +20,8 @@ function parts(args: Parameters<tf.KernelFunc>[0], names: string[]) {
 
 function attrs(args: Parameters<tf.KernelFunc>[0]): { eps: number; act: number } {
   const a = args.attrs as { eps: number; act: string };
-  if (!(a.act in ACT)) throw new Error(`${BATCH_NORM_KERNELS.act}: unknown activation ${a.act}`);
-  return { eps: a.eps, act: ACT[a.act] };
+  if (!(a.act in BATCH_NORM_ACT_CODES)) throw new Error(`${BATCH_NORM_KERNELS.act}: unknown activation ${a.act}`);
+  return { eps: a.eps, act: BATCH_NORM_ACT_CODES[a.act] };
 }
 
 const moments: Maker = (exportsFor) => (args) => {

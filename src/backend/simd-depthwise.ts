@@ -5,7 +5,7 @@
 // Channel multipliers above 1, dilations, channels not a multiple of 4, other activations and NCHW stay
 // with TF.js's kernels.
 import * as tf from '@tensorflow/tfjs';
-import type { KernelWrapper } from './simd-kernel-types.ts';
+import { FUSED_ACT_CODES, type KernelWrapper } from './simd-kernel-types.ts';
 import { offsetOf, wasmBackendOf, withScratch } from './wasm-memory.ts';
 
 type Shape4 = [number, number, number, number];
@@ -14,7 +14,6 @@ type DepthwiseAttrs = {
   dimRoundingMode?: 'floor' | 'round' | 'ceil'; dataFormat?: string; activation?: string; inputShape?: Shape4;
 };
 
-const ACT: Record<string, number> = { linear: 0, relu: 1, relu6: 2 };
 
 /** The geometry when the kernel takes this case (float32 NHWC, multiplier 1, no dilation, channels in 4s), else null. */
 function geometry(xShape: number[], filter: tf.TensorInfo, others: tf.TensorInfo[], a: DepthwiseAttrs): tf.backend_util.Conv2DInfo | null {
@@ -30,7 +29,7 @@ function geometry(xShape: number[], filter: tf.TensorInfo, others: tf.TensorInfo
 export const depthwiseConvKernel: KernelWrapper = (builtin, exportsFor) => (args) => {
   const { x, filter, bias, preluActivationWeights } = args.inputs as Record<string, tf.TensorInfo | undefined>;
   const a = args.attrs as DepthwiseAttrs;
-  const act = ACT[a.activation ?? 'linear'];
+  const act = FUSED_ACT_CODES[a.activation ?? 'linear'];
   const channels = x!.shape[3];
   const info = act === undefined || preluActivationWeights || (bias && tf.util.sizeFromShape(bias.shape) !== channels) ? null
     : geometry(x!.shape, filter!, bias ? [x!, bias] : [x!], a);

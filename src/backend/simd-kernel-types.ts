@@ -5,6 +5,11 @@ import type * as tf from '@tensorflow/tfjs';
 import type { WasmBackendParts } from './wasm-memory.ts';
 
 /** The exports every kernel binds to (the C functions of src/backend/kernels/). */
+/** kernels/simd-act.h's activation codes, by TF.js's fused-op names (the fused convolutions take these three). */
+export const FUSED_ACT_CODES: Record<string, number> = { linear: 0, relu: 1, relu6: 2 };
+/** The BatchNorm kernels' (kernels/batchnorm.c): the same codes by the model's names, and SiLU. */
+export const BATCH_NORM_ACT_CODES: Record<string, number> = { none: FUSED_ACT_CODES.linear, relu: FUSED_ACT_CODES.relu, relu6: FUSED_ACT_CODES.relu6, silu: 3 };
+
 export interface KernelExports {
   batch_matmul(a: number, b: number, c: number, batch: number, batchA: number, batchB: number, m: number, k: number, n: number,
     transposeA: number, transposeB: number, scratch: number): void;

@@ -7,7 +7,7 @@
 // Strides, dilations, padding, NCHW, wider filters and other activations stay with TF.js's kernel (no model
 // has a strided 1×1 convolution).
 import * as tf from '@tensorflow/tfjs';
-import type { KernelWrapper } from './simd-kernel-types.ts';
+import { FUSED_ACT_CODES, type KernelWrapper } from './simd-kernel-types.ts';
 import { batchMatMulScratchBytes } from './simd-batch-matmul.ts';
 import { offsetOf, wasmBackendOf, withScratch } from './wasm-memory.ts';
 
@@ -18,7 +18,6 @@ interface Conv2DAttrs {
   activation?: string;
 }
 
-const ACT: Record<string, number> = { linear: 0, relu: 1, relu6: 2 };
 const ones = (v: number | [number, number] | undefined) => (Array.isArray(v) ? v : [v ?? 1, v ?? 1]).every((d) => d === 1);
 
 /** Whether Conv2D(x, filter) is the plain product this kernel computes. */
@@ -43,7 +42,7 @@ function isPlainProduct(x: tf.TensorInfo, filter: tf.TensorInfo, a: Conv2DAttrs)
 export const pointwiseConvKernel: KernelWrapper = (builtin, exportsFor) => (args) => {
   const { x, filter, bias, preluActivationWeights } = args.inputs as Record<string, tf.TensorInfo | undefined>;
   const a = args.attrs as unknown as Conv2DAttrs;
-  const act = ACT[a.activation ?? 'linear'];
+  const act = FUSED_ACT_CODES[a.activation ?? 'linear'];
   const co = filter!.shape[3];
   if (act === undefined || preluActivationWeights || (bias && (bias.dtype !== 'float32' || tf.util.sizeFromShape(bias.shape) !== co))
     || !isPlainProduct(x!, filter!, a)) return builtin(args);

@@ -7,17 +7,18 @@
 //   y  = act(z),  z = x̂·γ + β = (x − mean)·γ·invstd + β,  x̂ = (x − mean)·invstd,  invstd = 1/√(var + eps),  var biased
 //   d  = dy·act'(z)
 //   dγ = Σ d·x̂,  dβ = Σ d,  dx = γ·invstd·(d − dβ/n − x̂·dγ/n)
-// act: 0 none, 1 relu6 (derivative 1 on 0 < z < 6, as the model's composed version), 2 silu z·σ(z),
-// 3 relu (derivative 1 on z > 0; DeepLabv3's ASPP).
+// act: simd-act.h's codes (relu6: derivative 1 on 0 < z < 6, as the model's composed version; relu: derivative
+// 1 on z > 0, DeepLabv3's ASPP) and ACT_SILU, z·σ(z).
 // Each kernel's loop is written once (an always-inlined body) and compiled per activation through a switch
 // on constants, so no activation test runs per vector. pmin/pmax (a < b ? b : a) are one instruction where
 // min/max are several; with z as the first operand a NaN z still comes out NaN.
 #include <wasm_simd128.h>
+#include "simd-act.h"
 #include "simd-exp.h"
 
 typedef unsigned int u32;
 
-enum { ACT_NONE = 0, ACT_RELU6 = 1, ACT_SILU = 2, ACT_RELU = 3 };
+enum { ACT_SILU = 3 }; // past simd-act.h's codes (simd-kernel-types.ts BATCH_NORM_ACT_CODES)
 
 #define INLINE static inline __attribute__((always_inline))
 
@@ -26,11 +27,9 @@ INLINE v128_t one_plus_exp_neg(v128_t z) {
 }
 
 INLINE v128_t act4(v128_t z, u32 act) {
-  if (act == ACT_RELU6) return wasm_f32x4_pmin(wasm_f32x4_pmax(z, wasm_f32x4_splat(0)), wasm_f32x4_splat(6.0f));
   // z·σ(z) = z / (1 + e^−z): one division.
   if (act == ACT_SILU) return wasm_f32x4_div(z, one_plus_exp_neg(z));
-  if (act == ACT_RELU) return wasm_f32x4_pmax(z, wasm_f32x4_splat(0));
-  return z;
+  return activate(z, act);
 }
 
 // act'(z)·g
@@ -58,38 +57,26 @@ static u32 block_rows(u32 cols) {
 
 static u32 min_u32(u32 a, u32 b) { return a < b ? a : b; }
 
-// Σ x and Σ (x − m)² over rows [r0, r1) of channels c..c+3, four rows a step into four sums: one sum's chain
-// of additions would wait out each add's latency.
-INLINE v128_t column_sum(const float* x, u32 r0, u32 r1, u32 cols, u32 c) {
-  v128_t s0 = wasm_f32x4_splat(0), s1 = s0, s2 = s0, s3 = s0;
-  u32 r = r0;
-  for (; r + 4 <= r1; r += 4) {
-    const float* p = x + r * cols + c;
-    s0 = wasm_f32x4_add(s0, wasm_v128_load(p));
-    s1 = wasm_f32x4_add(s1, wasm_v128_load(p + cols));
-    s2 = wasm_f32x4_add(s2, wasm_v128_load(p + 2 * cols));
-    s3 = wasm_f32x4_add(s3, wasm_v128_load(p + 3 * cols));
-  }
-  for (; r < r1; r++) s0 = wasm_f32x4_add(s0, wasm_v128_load(x + r * cols + c));
-  return wasm_f32x4_add(wasm_f32x4_add(s0, s1), wasm_f32x4_add(s2, s3));
-}
-
-INLINE v128_t square_dev(const float* p, v128_t m) {
+// x, or (x − m)² where `squared` (a constant at each call, so each is its own loop), four channels.
+INLINE v128_t term(const float* p, v128_t m, u32 squared) {
+  if (!squared) return wasm_v128_load(p);
   v128_t d = wasm_f32x4_sub(wasm_v128_load(p), m);
   return wasm_f32x4_mul(d, d);
 }
 
-INLINE v128_t column_square_dev(const float* x, v128_t m, u32 r0, u32 r1, u32 cols, u32 c) {
+// Σ x or Σ (x − m)² over rows [r0, r1) of channels c..c+3, four rows a step into four sums: one sum's chain
+// of additions would wait out each add's latency.
+INLINE v128_t column_sum(const float* x, v128_t m, u32 r0, u32 r1, u32 cols, u32 c, u32 squared) {
   v128_t s0 = wasm_f32x4_splat(0), s1 = s0, s2 = s0, s3 = s0;
   u32 r = r0;
   for (; r + 4 <= r1; r += 4) {
     const float* p = x + r * cols + c;
-    s0 = wasm_f32x4_add(s0, square_dev(p, m));
-    s1 = wasm_f32x4_add(s1, square_dev(p + cols, m));
-    s2 = wasm_f32x4_add(s2, square_dev(p + 2 * cols, m));
-    s3 = wasm_f32x4_add(s3, square_dev(p + 3 * cols, m));
+    s0 = wasm_f32x4_add(s0, term(p, m, squared));
+    s1 = wasm_f32x4_add(s1, term(p + cols, m, squared));
+    s2 = wasm_f32x4_add(s2, term(p + 2 * cols, m, squared));
+    s3 = wasm_f32x4_add(s3, term(p + 3 * cols, m, squared));
   }
-  for (; r < r1; r++) s0 = wasm_f32x4_add(s0, square_dev(x + r * cols + c, m));
+  for (; r < r1; r++) s0 = wasm_f32x4_add(s0, term(x + r * cols + c, m, squared));
   return wasm_f32x4_add(wasm_f32x4_add(s0, s1), wasm_f32x4_add(s2, s3));
 }
 
@@ -107,8 +94,8 @@ void bn_moments(const float* x, float* mean, float* var, u32 rows, u32 cols) {
     v128_t wb = wasm_f32x4_splat((float)(r1 - r0) / (float)r1);
     v128_t wab = wasm_f32x4_splat((float)r0 * (float)(r1 - r0) / (float)r1);
     for (u32 c = 0; c < cols; c += 4) {
-      v128_t mb = wasm_f32x4_mul(column_sum(x, r0, r1, cols, c), inv_nb);
-      v128_t m2 = column_square_dev(x, mb, r0, r1, cols, c);
+      v128_t mb = wasm_f32x4_mul(column_sum(x, wasm_f32x4_splat(0), r0, r1, cols, c, 0), inv_nb);
+      v128_t m2 = column_sum(x, mb, r0, r1, cols, c, 1);
       v128_t ma = wasm_v128_load(mean + c), delta = wasm_f32x4_sub(mb, ma);
       wasm_v128_store(mean + c, wasm_f32x4_add(ma, wasm_f32x4_mul(delta, wb)));
       v128_t add = wasm_f32x4_add(m2, wasm_f32x4_mul(wasm_f32x4_mul(delta, delta), wab));
@@ -155,7 +142,7 @@ void bn_act_forward(const float* x, const float* mean, const float* var, const f
     case ACT_RELU6: forward_rows(x, mean, scale, beta, y, rows, cols, ACT_RELU6); break;
     case ACT_SILU: forward_rows(x, mean, scale, beta, y, rows, cols, ACT_SILU); break;
     case ACT_RELU: forward_rows(x, mean, scale, beta, y, rows, cols, ACT_RELU); break;
-    default: forward_rows(x, mean, scale, beta, y, rows, cols, ACT_NONE);
+    default: forward_rows(x, mean, scale, beta, y, rows, cols, ACT_LINEAR);
   }
 }
 
@@ -239,6 +226,6 @@ void bn_act_backward(const float* x, const float* dy, const float* mean, const f
     case ACT_RELU6: backward(x, dy, mean, beta, dx, dgamma, dbeta, rows, cols, ACT_RELU6, scratch); break;
     case ACT_SILU: backward(x, dy, mean, beta, dx, dgamma, dbeta, rows, cols, ACT_SILU, scratch); break;
     case ACT_RELU: backward(x, dy, mean, beta, dx, dgamma, dbeta, rows, cols, ACT_RELU, scratch); break;
-    default: backward(x, dy, mean, beta, dx, dgamma, dbeta, rows, cols, ACT_NONE, scratch);
+    default: backward(x, dy, mean, beta, dx, dgamma, dbeta, rows, cols, ACT_LINEAR, scratch);
   }
 }
