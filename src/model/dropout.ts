@@ -3,6 +3,7 @@
 // batch 8) and then runs four kernels forward (add, floor, divide, multiply) with their gradients and saved
 // tensors backward; here the backward is dy·mask and the mask is all it keeps.
 import * as tf from '@tensorflow/tfjs';
+import { filledFloat32 } from '../backend/host-float32.ts';
 import { mixSeed, Rng } from '../util/random.ts';
 
 /**
@@ -11,8 +12,14 @@ import { mixSeed, Rng } from '../util/random.ts';
  * P(gap = k) = (1 − rate)^k · rate, sampled by inversion, so a rate of 0.05 costs one draw per 20 elements.
  */
 export function dropoutMask(size: number, rate: number, seed: number): Float32Array {
+  return fillDropoutMask(new Float32Array(size), rate, seed);
+}
+
+/** dropoutMask's mask written into `mask` (its whole length), which it returns. */
+function fillDropoutMask(mask: Float32Array, rate: number, seed: number): Float32Array {
   if (!(rate >= 0 && rate < 1)) throw new Error(`dropout: the rate must be in [0, 1), got ${rate}`);
-  const mask = new Float32Array(size).fill(1 / (1 - rate));
+  const size = mask.length;
+  mask.fill(1 / (1 - rate));
   if (rate === 0) return mask;
   const rng = new Rng(mixSeed(seed));
   const logKeep = Math.log1p(-rate);
@@ -31,7 +38,8 @@ export function applyDropout<T extends tf.Tensor>(x: T, rate: number, seed: numb
   if (rate <= 0) return x;
   const maskSeed = seed ?? Math.floor(Math.random() * 2 ** 32);
   const op = tf.customGrad((xIn, save) => {
-    const mask = tf.tensor(dropoutMask(tf.util.sizeFromShape(maskShape), rate, maskSeed), maskShape);
+    // Drawn straight into the tensor's memory (on wasm, its heap): no array of its own to copy in and collect.
+    const mask = filledFloat32(maskShape, (values) => fillDropoutMask(values, rate, maskSeed));
     (save as tf.GradSaveFunc)([mask]);
     return { value: tf.mul(xIn as tf.Tensor, mask), gradFunc: (dy, [m]) => tf.mul(dy, m) };
   });
