@@ -10,7 +10,7 @@
 // share has: a parameter that does not reach the loss has none) and `floats` f32 values (the gradients, then
 // the statistics), both sized from the weights the device was opened with (every parameter: an upper bound).
 import type { TensorMap } from '../model/safetensors.ts';
-import { combineStatistics, type PassStatistics, type ShareGradients, type TrainableModel } from '../optim/trainer.ts';
+import { combineStatistics, type PassStatistics, type ShareGradients, type ShareTarget, type TrainableModel } from '../optim/trainer.ts';
 import { split } from '../util/split.ts';
 
 /** Where a worker finds the step's shared memory and its place in it (sent with each 'share-step'). */
@@ -91,6 +91,27 @@ function layoutOf(model: TrainableModel, frozenBackbone: boolean): { grads: Entr
   return { grads, statistics, floats: at };
 }
 
+/** The bytes of one worker's slot. */
+const slotBytes = (spec: ExchangeSpec): number => 4 * (spec.keys + spec.floats);
+
+/** The values of `slot`: its gradients, then its statistics, at their layout's places. */
+const valuesOf = (spec: ExchangeSpec, slot: number): Float32Array => new Float32Array(spec.memory, 4 * (CONTROL + spec.keys) + slot * slotBytes(spec), spec.floats);
+
+/**
+ * Where Trainer.shareGradients writes this worker's share: each gradient and statistic straight at its place in
+ * the worker's slot, so that exchangeShares has nothing left to copy. Only for the step it is made for.
+ */
+export function shareTarget(spec: ExchangeSpec, model: TrainableModel, frozenBackbone: boolean): ShareTarget {
+  const layout = layoutOf(model, frozenBackbone);
+  if (layout.floats > spec.floats) return () => undefined; // exchangeShares reports it
+  const values = valuesOf(spec, spec.worker);
+  const places = new Map([...layout.grads, ...layout.statistics].map((e) => [e.key, e]));
+  return (key) => {
+    const e = places.get(key);
+    return e && values.subarray(e.at, e.at + e.size);
+  };
+}
+
 /**
  * This worker's side of the exchange: writes `mine` (null: no share this step), waits for every worker, sums its
  * part of the gradients, waits again, and returns the step's sum (views into the shared memory, valid until the
@@ -101,22 +122,20 @@ export function exchangeShares(spec: ExchangeSpec, model: TrainableModel, frozen
     const layout = layoutOf(model, frozenBackbone);
     const keys = layout.grads.length + layout.statistics.length;
     if (keys > spec.keys || layout.floats > spec.floats) throw new Error(`the step's shared memory holds ${spec.keys} parameters of ${spec.floats} values, the model has ${keys} of ${layout.floats}`);
-    const slotBytes = 4 * (spec.keys + spec.floats);
-    const flagsOf = (slot: number) => new Int32Array(spec.memory, 4 * CONTROL + slot * slotBytes, spec.keys);
-    const valuesOf = (slot: number) => new Float32Array(spec.memory, 4 * (CONTROL + spec.keys) + slot * slotBytes, spec.floats);
+    const flagsOf = (slot: number) => new Int32Array(spec.memory, 4 * CONTROL + slot * slotBytes(spec), spec.keys);
     const shares = spec.sharePasses.length;
     if (mine) {
       if (mine.statistics.passes !== spec.sharePasses[spec.worker]) throw new Error(`share ${spec.worker} ran ${mine.statistics.passes} passes, the device sent ${spec.sharePasses[spec.worker]}`);
-      write(mine, layout, flagsOf(spec.worker), valuesOf(spec.worker));
+      write(mine, layout, flagsOf(spec.worker), valuesOf(spec, spec.worker));
     }
     const control = new Int32Array(spec.memory, 0, CONTROL);
     barrier(control, FIRST, spec.workers);
     // Into the first share's slot, share after share: sum += next, rounded to float each time as before.
-    const sum = valuesOf(0);
+    const sum = valuesOf(spec, 0);
     const bounds = split(layout.statistics.length ? layout.statistics[0].at : layout.floats, spec.workers);
     const [from, to] = [bounds[spec.worker], bounds[spec.worker + 1]];
     for (let s = 1; s < shares; s++) {
-      const add = valuesOf(s);
+      const add = valuesOf(spec, s);
       for (let i = from; i < to; i++) sum[i] += add[i];
     }
     barrier(control, SECOND, spec.workers);
@@ -126,7 +145,7 @@ export function exchangeShares(spec: ExchangeSpec, model: TrainableModel, frozen
       if (flags[k]) grads.set(e.key, { shape: e.shape, data: sum.subarray(e.at, e.at + e.size) });
     });
     const statistics = combineStatistics(spec.sharePasses.map((passes, s) => {
-      const values = valuesOf(s);
+      const values = valuesOf(spec, s);
       return { passes, added: new Map(layout.statistics.map((e) => [e.key, { shape: e.shape, data: values.subarray(e.at, e.at + e.size) }])) };
     }));
     return { grads, statistics };
@@ -136,18 +155,24 @@ export function exchangeShares(spec: ExchangeSpec, model: TrainableModel, frozen
   }
 }
 
-/** A share's gradients (flagged where present) and statistics into its slot. */
+/**
+ * A share's gradients (flagged where present) and statistics into its slot; values already at their place
+ * (shareTarget's) are not copied again.
+ */
 function write(mine: ShareGradients, layout: ReturnType<typeof layoutOf>, flags: Int32Array, values: Float32Array): void {
+  const put = (data: Float32Array, at: number) => {
+    if (data.buffer !== values.buffer || data.byteOffset !== values.byteOffset + 4 * at) values.set(data, at);
+  };
   const known = new Set(layout.grads.map((e) => e.key));
   for (const key of mine.grads.keys()) if (!known.has(key)) throw new Error(`exchanging gradients: "${key}" is not a trained parameter of the model`);
   layout.grads.forEach((e, k) => {
     const g = mine.grads.get(e.key);
     flags[k] = g ? 1 : 0;
-    if (g) values.set(g.data, e.at);
+    if (g) put(g.data, e.at);
   });
   for (const e of layout.statistics) {
     const t = mine.statistics.added.get(e.key);
     if (!t || t.data.length !== e.size) throw new Error(`exchanging statistics: "${e.key}" is missing or of another size`);
-    values.set(t.data, e.at);
+    put(t.data, e.at);
   }
 }

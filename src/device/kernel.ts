@@ -16,7 +16,7 @@ import { trainingOf } from '../optim/network-training.ts';
 import { Trainer, type ShareGradients } from '../optim/trainer.ts';
 import { stepSeeds } from '../util/random.ts';
 import { describeDeviceInfo } from './describe.ts';
-import { abortExchange, exchangeShares } from './exchange.ts';
+import { abortExchange, exchangeShares, shareTarget } from './exchange.ts';
 import { imagesIn, type DeviceInfo, type DeviceProfileOptions, type DeviceRequest, type DeviceResults, type Shape4, type Weights } from './wire.ts';
 
 export class DeviceKernel {
@@ -121,7 +121,8 @@ export class DeviceKernel {
       if (exchange.worker < exchange.sharePasses.length) {
         const x = tf.tensor4d(req.x, [imagesIn(req), req.size, req.size, 3]);
         try {
-          mine = await trainer.shareGradients(x, req.labels, req.share, (pass) => stepSeeds(req.seed, req.step, pass));
+          mine = await trainer.shareGradients(x, req.labels, req.share, (pass) => stepSeeds(req.seed, req.step, pass),
+            shareTarget(exchange, trainer.model, req.share.frozenBackbone));
         } finally {
           x.dispose();
         }

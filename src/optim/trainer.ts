@@ -5,6 +5,7 @@
 // each part inside a tf.tidy, so nothing but the scalars it reports outlives it; those are read
 // (one device sync) and disposed outside the tidies.
 import * as tf from '@tensorflow/tfjs';
+import { filledFloat32, readFloat32Into } from '../backend/host-float32.ts';
 import type { TensorMap } from '../model/safetensors.ts';
 import type { ForwardOptions } from '../model/types.ts';
 import { AdamW, type AdamWSettings, type AdamWStateJson } from './adamw.ts';
@@ -69,6 +70,9 @@ export interface ShareGradients {
   grads: TensorMap;
   statistics: PassStatistics;
 }
+
+/** Where shareGradients writes the gradient or statistic of a key (a worker's exchange slot); none: a new array. */
+export type ShareTarget = (key: string) => Float32Array | undefined;
 
 /**
  * What passes in a row did to the BatchNorm running statistics: r ← (1−m)^passes · r + added, m the momentum.
@@ -153,22 +157,30 @@ export class Trainer {
    * statistics. The shares' sums, added up, are what step() would compute over the whole batch in passes of
    * `perPass`; combineStatistics() composes the statistics as one thread's passes in a row would have.
    */
-  async shareGradients(x: tf.Tensor4D, labels: Int32Array, share: BatchShare, seeds: PassSeeds): Promise<ShareGradients> {
+  async shareGradients(x: tf.Tensor4D, labels: Int32Array, share: BatchShare, seeds: PassSeeds, into?: ShareTarget): Promise<ShareGradients> {
     const before = await this.readStatistics();
     const sums = this.accumulate(x, labels, share, seeds);
+    // Each value is read once, into its place in `into` where it has one (no array made and dropped a step).
+    const target = (key: string, size: number) => into?.(key) ?? new Float32Array(size);
     try {
       const grads: TensorMap = new Map();
       for (const [name, g] of Object.entries(sums.grads)) {
-        grads.set(this.keyOf.get(name)!, { shape: g.shape.slice(), data: new Float32Array((await g.data()) as Float32Array) });
+        const key = this.keyOf.get(name)!;
+        const data = target(key, g.size);
+        await readFloat32Into(g, data);
+        grads.set(key, { shape: g.shape.slice(), data });
       }
       // Each pass moved the statistics r ← (1−m)·r + m·batch: after k passes r = (1−m)^k·r₀ + added.
       const passes = Math.ceil(x.shape[0] / share.perPass);
       const kept = (1 - BN_MOMENTUM) ** passes;
-      const after = await this.readStatistics();
       const added: TensorMap = new Map();
-      for (const [key, b] of after) {
+      for (const [key, p] of this.model.params) {
+        if (p.trainable) continue;
         const r0 = before.get(key)!.data;
-        added.set(key, { shape: b.shape, data: b.data.map((v, i) => v - kept * r0[i]) });
+        const data = target(key, r0.length);
+        await readFloat32Into(p.variable, data);
+        for (let i = 0; i < data.length; i++) data[i] -= kept * r0[i];
+        added.set(key, { shape: p.variable.shape.slice(), data });
       }
       this.statisticsBefore = before;
       const [loss, correct, counted] = await Promise.all([sums.loss.data(), sums.correct.data(), sums.counted.data()]);
@@ -193,7 +205,9 @@ export class Trainer {
       const p = this.model.params.get(key);
       const r0 = before.get(key);
       if (!p || !r0 || r0.data.length !== b.data.length) throw new Error(`applying gradients: "${key}" is not a BatchNorm statistic of the model`);
-      tf.tidy(() => p.variable.assign(tf.tensor(b.data.map((v, i) => kept * r0.data[i] + v), p.variable.shape)));
+      tf.tidy(() => p.variable.assign(filledFloat32(p.variable.shape, (values) => {
+        for (let i = 0; i < values.length; i++) values[i] = kept * r0.data[i] + b.data[i];
+      })));
     }
     const named = new Map<string, tf.Tensor>();
     for (const [key, g] of grads) {
@@ -214,7 +228,11 @@ export class Trainer {
   private async readStatistics(): Promise<TensorMap> {
     const out: TensorMap = new Map();
     for (const [key, p] of this.model.params) {
-      if (!p.trainable) out.set(key, { shape: p.variable.shape.slice(), data: new Float32Array((await p.variable.data()) as Float32Array) });
+      if (!p.trainable) {
+        const data = new Float32Array(p.variable.size);
+        await readFloat32Into(p.variable, data);
+        out.set(key, { shape: p.variable.shape.slice(), data });
+      }
     }
     return out;
   }
