@@ -10,7 +10,11 @@
 // PyTorch's inference figures are issue 8's measurements on this machine class (PyTorch 1.13 + OpenBLAS, 2 threads).
 // Its training step is measured in this run where python3-torch is installed (bench/pytorch_train.py: timm's
 // mobilevit_xxs, the same step, 2 threads, OpenBLAS's OpenMP build fetched into the bench's cache: issue 23), else
-// issue 8's figures stand in and the table says so. Fewer runs for a quick check: SPEED_BENCH_ROUNDS, SPEED_BENCH_PASSES, SPEED_BENCH_STEPS; one part alone:
+// issue 8's figures stand in and the table says so. The training measurements come in rounds (PyTorch, then the
+// studio's backends, each in its own process), and each round's ratio is taken against that round's PyTorch: this
+// machine's speed drifts by tens of percent from minute to minute, and a ratio of two measurements minutes apart
+// carried that drift. Fewer runs for a quick check: SPEED_BENCH_ROUNDS, SPEED_BENCH_PASSES, SPEED_BENCH_STEPS,
+// SPEED_BENCH_TRAIN_ROUNDS; one part alone:
 // SPEED_BENCH_ONLY=inference|training.
 import { table } from '../src/cli/common.ts';
 import { chooseDevice } from '../src/device/choice.ts';
@@ -27,6 +31,7 @@ const env = (name: string, fallback: number) => Number(process.env[name] ?? fall
 const ROUNDS = env('SPEED_BENCH_ROUNDS', 5);
 const PASSES = env('SPEED_BENCH_PASSES', 3);
 const STEPS = env('SPEED_BENCH_STEPS', 3);
+const TRAIN_ROUNDS = env('SPEED_BENCH_TRAIN_ROUNDS', 3);
 const ONLY = process.env.SPEED_BENCH_ONLY;
 const WARMUP = 3;
 const PEER_THREADS = 2;
@@ -75,47 +80,72 @@ async function inference(): Promise<InferenceRow[]> {
 
 type TrainingRow = {
   backend: string; size: number; batch: number;
-  /** PyTorch's images/s for this size and batch: this run's measurement, else issue 8's. */
-  pytorchImagesPerSec: number; ratio: number | null;
+  /** PyTorch's images/s for this size and batch: the median of this run's rounds, else issue 8's. */
+  pytorchImagesPerSec: number;
+  /** The median of the rounds' ratios (each round's images/s over that round's PyTorch). */
+  ratio: number | null;
+  /** Each round: this backend's images/s and the PyTorch measured just before it. */
+  rounds: Array<{ imagesPerSec: number; pytorchImagesPerSec: number; ratio: number }>;
   /** The target for this size and batch, met by the faster backend (what `--backend auto` trains on). */
   target: number; met: boolean;
 } & (SpeedJobResult | { error: string });
 
-/** PyTorch's training step measured here, or why not (then issue 8's figures are the reference). */
-type PytorchRows = { measured: Record<string, PytorchTrain>; command: string | null } | { missing: string };
+/** PyTorch's training step measured here, each round's by `${size}/${batch}`, or why not (then issue 8's figures are the reference). */
+type PytorchRows = { measured: Record<string, PytorchTrain[]>; command: string | null } | { missing: string };
 
-async function pytorchTraining(configs: number[][]): Promise<PytorchRows> {
-  const blas = openblasOpenmp(PYTORCH_CACHE);
-  if ('missing' in blas) return { missing: `PyTorch's training not measured (no OpenMP OpenBLAS: ${blas.missing})` };
-  const py = findPython(PYTORCH_CACHE, blas.dir);
-  if ('missing' in py) return py;
-  const measured: Record<string, PytorchTrain> = {};
-  for (const [size, batch] of configs) {
-    measured[`${size}/${batch}`] = await pytorchTrain(py, size, batch, STEPS, 1);
-    console.log(`PyTorch ${size} px batch ${batch}: ${measured[`${size}/${batch}`].imagesPerSec.toFixed(2)} images/s`);
-  }
-  return { measured, command: Object.values(measured)[0]?.command ?? null };
+const BACKENDS = ['wasm', 'wasm-workers'];
+
+/** The rounds' results as one: median images/s and step, the largest peak memory, every round's step times. */
+function combined(runs: SpeedJobResult[]): SpeedJobResult {
+  return {
+    workers: runs[0].workers, medianMs: round(median(runs.map((r) => r.medianMs))), imagesPerSec: round(median(runs.map((r) => r.imagesPerSec))),
+    times: runs.flatMap((r) => r.times), rssBeforeMb: Math.max(...runs.map((r) => r.rssBeforeMb)), peakRssMb: Math.max(...runs.map((r) => r.peakRssMb)),
+  };
 }
 
 async function training(): Promise<{ rows: TrainingRow[]; pytorch: PytorchRows }> {
   const configs = [[128, 32], [256, 16]];
   const rows: TrainingRow[] = [];
-  const pytorch = await pytorchTraining(configs);
+  const blas = openblasOpenmp(PYTORCH_CACHE);
+  const py = 'missing' in blas ? { missing: `PyTorch's training not measured (no OpenMP OpenBLAS: ${blas.missing})` } : findPython(PYTORCH_CACHE, blas.dir);
+  const measured: Record<string, PytorchTrain[]> = {};
   for (const [size, batch] of configs) {
     const key = `${size}/${batch}`;
-    const reference = 'measured' in pytorch ? pytorch.measured[key].imagesPerSec : PYTORCH_IMAGES_PER_SEC[key];
-    const here: TrainingRow[] = [];
-    for (const backend of ['wasm', 'wasm-workers']) {
-      const r = await runChild<SpeedJobResult>('bench/speed-worker.ts', { backend, size, batch, runs: STEPS, warmup: 1 } satisfies SpeedJob);
-      const ratio = 'error' in r ? null : round(r.imagesPerSec / reference, 3);
-      here.push({ backend, size, batch, pytorchImagesPerSec: round(reference), ratio, target: TRAINING_TARGET[key], met: false, ...r });
-      console.log(`${backend} ${size} px batch ${batch}: ${'error' in r ? `failed: ${r.error}` : `${r.imagesPerSec} images/s, peak RSS ${r.peakRssMb} MB`}`);
+    const torch: PytorchTrain[] = measured[key] = [];
+    const runs = new Map<string, SpeedJobResult[]>(BACKENDS.map((b) => [b, []]));
+    const failed = new Map<string, string>();
+    const rounds = new Map<string, TrainingRow['rounds']>(BACKENDS.map((b) => [b, []]));
+    for (let at = 0; at < TRAIN_ROUNDS; at++) {
+      if (!('missing' in py)) {
+        torch.push(await pytorchTrain(py, size, batch, STEPS, 1));
+        console.log(`round ${at + 1}: PyTorch ${size} px batch ${batch}: ${torch.at(-1)!.imagesPerSec.toFixed(2)} images/s`);
+      }
+      const reference = torch.at(-1)?.imagesPerSec ?? PYTORCH_IMAGES_PER_SEC[key];
+      for (const backend of BACKENDS) {
+        if (failed.has(backend)) continue;
+        const r = await runChild<SpeedJobResult>('bench/speed-worker.ts', { backend, size, batch, runs: STEPS, warmup: 1 } satisfies SpeedJob);
+        console.log(`round ${at + 1}: ${backend} ${size} px batch ${batch}: ${'error' in r ? `failed: ${r.error}` : `${r.imagesPerSec} images/s, peak RSS ${r.peakRssMb} MB`}`);
+        if ('error' in r) failed.set(backend, r.error);
+        else {
+          runs.get(backend)!.push(r);
+          rounds.get(backend)!.push({ imagesPerSec: r.imagesPerSec, pytorchImagesPerSec: round(reference), ratio: round(r.imagesPerSec / reference, 3) });
+        }
+      }
     }
+    const reference = torch.length ? median(torch.map((t) => t.imagesPerSec)) : PYTORCH_IMAGES_PER_SEC[key];
+    const here: TrainingRow[] = BACKENDS.map((backend) => {
+      const common = { backend, size, batch, pytorchImagesPerSec: round(reference), target: TRAINING_TARGET[key], met: false };
+      const error = failed.get(backend);
+      if (error) return { ...common, ratio: null, rounds: [], error };
+      const own = rounds.get(backend)!;
+      return { ...common, ratio: round(median(own.map((r) => r.ratio)), 3), rounds: own, ...combined(runs.get(backend)!) };
+    });
     const best = Math.max(...here.map((r) => r.ratio ?? 0));
     for (const r of here) r.met = r.ratio !== null && r.ratio === best && best >= r.target;
     rows.push(...here);
   }
-  return { rows, pytorch };
+  const command = Object.values(measured).flat()[0]?.command ?? null;
+  return { rows, pytorch: 'missing' in py ? py : { measured, command } };
 }
 
 export async function benchSpeed() {
@@ -132,13 +162,15 @@ export async function benchSpeed() {
   }
   if (trainingRows.length) {
     const ok = trainingRows.filter((r): r is TrainingRow & SpeedJobResult => !('error' in r));
-    console.log(`\nTraining MobileViT-XXS (forward + backward + AdamW, train mode): median of ${STEPS} steps after 1 warm-up step, each configuration in its own process`
+    console.log(`\nTraining MobileViT-XXS (forward + backward + AdamW, train mode): ${TRAIN_ROUNDS} rounds of PyTorch then each backend, each a process of its own timing the`
+      + ` median of ${STEPS} steps after 1 warm-up step; images/s: the rounds' median; ratio: the median of each round's ratio to that round's PyTorch`
       + `\nPyTorch: ${pytorch && 'measured' in pytorch ? `measured in this run (${pytorch.command})` : `issue 8's figures, not this run's: ${pytorch?.missing}`}`
       + `\ntarget (issue 23): the faster backend (what --backend auto trains on) at ≥ ${TRAINING_TARGET['256/16']}× PyTorch's images/s at 256 px batch 16, ≥ ${TRAINING_TARGET['128/32']}× at 128 px batch 32`);
-    console.log(table(['backend', 'workers', 'size', 'batch', 'ms/step', 'images/s', 'PyTorch images/s', 'ratio', 'target'],
+    console.log(table(['backend', 'workers', 'size', 'batch', 'ms/step', 'images/s', 'PyTorch images/s', 'ratio', 'rounds\' ratios', 'target'],
       trainingRows.map((r) => 'error' in r
-        ? [r.backend, '–', `${r.size} px`, r.batch, '–', `failed: ${r.error}`, r.pytorchImagesPerSec, '–', 'not met']
-        : [r.backend, r.workers, `${r.size} px`, r.batch, Math.round(r.medianMs), r.imagesPerSec, r.pytorchImagesPerSec, `${r.ratio}× (≥ ${r.target}×)`, r.met ? 'met' : '–'])));
+        ? [r.backend, '–', `${r.size} px`, r.batch, '–', `failed: ${r.error}`, r.pytorchImagesPerSec, '–', '–', 'not met']
+        : [r.backend, r.workers, `${r.size} px`, r.batch, Math.round(r.medianMs), r.imagesPerSec, r.pytorchImagesPerSec, `${r.ratio}× (≥ ${r.target}×)`,
+          r.rounds.map((x) => `${x.ratio}×`).join(' '), r.met ? 'met' : '–'])));
     console.log('\nMemory of those training runs: resident set (RSS) of the configuration\'s process, in MB. "before model": once the device'
       + '\nis open (Node, TF.js, the wasm instance of each thread); "peak": getrusage maxRSS over the whole run, every thread included');
     const memoryTarget = (r: SpeedJobResult & { backend: string; size: number; batch: number }) => (
@@ -150,7 +182,7 @@ export async function benchSpeed() {
 
   const result = {
     machine: machine(), date: new Date().toISOString(),
-    settings: { rounds: ROUNDS, passesPerRound: PASSES, warmupPasses: WARMUP, peerThreads: PEER_THREADS, trainingSteps: STEPS, trainingWarmupSteps: 1 },
+    settings: { rounds: ROUNDS, passesPerRound: PASSES, warmupPasses: WARMUP, peerThreads: PEER_THREADS, trainingRounds: TRAIN_ROUNDS, trainingSteps: STEPS, trainingWarmupSteps: 1 },
     references: { source: 'inference: issue 8 (PyTorch 1.13 + OpenBLAS, 2 threads, on this machine class; not measured by this run)', pytorchMs: PYTORCH_MS, pytorchImagesPerSec: PYTORCH_IMAGES_PER_SEC },
     pytorchTraining: pytorch, targets: { ...TARGET, training: TRAINING_TARGET, memory: MEMORY_TARGET }, peer: peerMissing ? `missing: ${PEER_DIR}` : PEER_DIR,
     inference: inferenceRows, training: trainingRows,
