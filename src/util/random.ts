@@ -1,7 +1,8 @@
 // Seeded random numbers for everything that must be reproducible: the validation split, the sampler's
 // shuffles and resolutions, each image's augmentation, the weights' initial values and the dropout masks.
 // Every stream is mixSeed(run seed, stream tag, position…): a proper mix, so neighbouring seeds and
-// neighbouring positions share nothing. Math.random is never used.
+// neighbouring positions share nothing. A run never uses Math.random (only a forward in training mode given no
+// seeds, outside a run, draws its dropout masks from it, as tf.dropout would).
 
 /** Mixes 32-bit words into one well-spread 32-bit seed (murmur3's finaliser after each word). */
 export function mixSeed(...words: number[]): number {
@@ -15,12 +16,14 @@ export function mixSeed(...words: number[]): number {
   return h >>> 0;
 }
 
-/** Tags of the random streams that TensorFlow.js draws (the data pipeline's streams carry their own tags). */
+/** Tags of the weights' initial values (TensorFlow.js's seeded ops) and the dropout masks (model/dropout.ts); the data
+ * pipeline's streams carry their own tags. */
 export const STREAM = { init: 0x1417, dropout: 0xd0 } as const;
 
 /**
- * A seed for TensorFlow.js's seeded ops (randomNormal, randomUniform, dropout). They treat 0 as "no
- * seed" and fall back to Math.random(), so the mix is never 0.
+ * A seed for TensorFlow.js's seeded ops (randomNormal, randomUniform) and the dropout masks. TF.js's treat 0 as
+ * "no seed" and fall back to Math.random(), so the mix is never 0 (the dropout masks keep the same rule, so a
+ * pass's seeds are one stream whoever draws with them).
  */
 export function tfSeed(...words: number[]): number {
   return mixSeed(...words) || 1;
