@@ -282,6 +282,37 @@ async function onWorkers(bench: TaskBench, variant: VariantName, size: number, b
   }
 }
 
+/** What a task's training part takes: its network's backbone, input size, batch and timed steps. */
+export interface DenseTrainingOptions { trainVariant: VariantName; trainSize: number; batch: number; steps: number }
+
+/**
+ * A task's training on wasm in this process (with its step's kernel split) and on wasm-workers, as a run opens it:
+ * the dense benches' training part, which `bench -- speed` also reports beside the classifier's (issue 23).
+ */
+export async function denseTraining(task: DenseTask, o: DenseTrainingOptions): Promise<{ rows: TrainingRow[]; kernels: KernelSplit }> {
+  const bench = TASK_BENCHES[task];
+  const report = await initBackend('wasm');
+  const local = new LocalDevice(report.name);
+  const here = await training(bench, local, o.trainVariant, o.trainSize, o.batch, o.steps, true);
+  await local.close();
+  console.log(`${here.row.network} training on ${here.row.backend}: ${here.row.imagesPerSec} images/s`);
+  const workers = await onWorkers(bench, o.trainVariant, o.trainSize, o.batch, o.steps);
+  console.log(`${workers.network} training on wasm-workers: ${workers.imagesPerSec ?? workers.note}${workers.imagesPerSec === null ? '' : ' images/s'}`);
+  return { rows: [here.row, workers], kernels: here.kernels! };
+}
+
+/** denseTraining's rows and the top `top` kernels of its step, as tables. */
+export function printDenseTraining(task: DenseTask, train: { rows: TrainingRow[]; kernels: KernelSplit }, o: { steps: number; top: number }, tfBackend: string): void {
+  console.log(`\n${task} training (train-mode forward, backward, AdamW), median of ${o.steps} steps after one warm-up step (CPU: this process's CPU time)`);
+  console.log(table(['network', 'backend', 'workers', 'size', 'batch', 'images/pass', 'ms/step', 'images/s', 'CPU ms/step', 'step'],
+    train.rows.map((r) => [r.network, r.backend, r.workers ?? '–', `${r.size} px`, r.batch, r.imagesPerPass ?? '–', r.medianMs ?? '–', r.imagesPerSec ?? '–', r.medianCpuMs ?? '–', r.note])));
+  const k = train.kernels;
+  console.log(`\nKernel split of one ${k.network} step on ${tfBackend} (${k.size} px, batch ${k.batch}; tf.profile): the top ${o.top} kernels of ${k.kernelMs} ms`
+    + ` in kernels,\n${k.profiledStepMs} ms for the step with the profiler (the rest: JavaScript, uploads, reading back); custom-gradient ops, whose kernels are`
+    + ` counted by name here,\ntook ${k.customGradientMs} ms around them`);
+  console.log(table(['kernel', 'ms', 'share of the step'], k.top.slice(0, o.top).map((r) => [r.kernel, r.ms, `${(100 * r.share).toFixed(1)} %`])));
+}
+
 export async function benchDense(task: DenseTask, opts: DenseBenchOptions = denseFlags(process.argv.slice(2), TASK_BENCHES[task])) {
   const bench = TASK_BENCHES[task];
   const o = {
@@ -312,13 +343,7 @@ export async function benchDense(task: DenseTask, opts: DenseBenchOptions = dens
       model.dispose();
     }
   }
-  const local = new LocalDevice(report.name);
-  const here = await training(bench, local, o.trainVariant, o.trainSize, o.batch, o.steps, true);
-  await local.close();
-  console.log(`${here.row.network} training on ${here.row.backend}: ${here.row.imagesPerSec} images/s`);
-  const workers = await onWorkers(bench, o.trainVariant, o.trainSize, o.batch, o.steps);
-  console.log(`${workers.network} training on wasm-workers: ${workers.imagesPerSec ?? workers.note}${workers.imagesPerSec === null ? '' : ' images/s'}`);
-  const train = { rows: [here.row, workers], kernels: here.kernels! };
+  const train = await denseTraining(task, o);
 
   console.log(`\n${task} inference, batch 1, ${o.size}×${o.size}: TF.js ${report.tfBackend} (1 thread) against onnxruntime-node as predict runs the studio's`
     + `\nONNX export of the same network and weights (one session on ${o.ortThreads} intra-op threads), alternate passes after one warm-up each,`
@@ -330,14 +355,7 @@ export async function benchDense(task: DenseTask, opts: DenseBenchOptions = dens
     + ` after\none warm-up each, medians of ${o.runs}`);
   console.log(table(['network', 'batch', 'one session ms', 'worker sessions ms', 'session / workers', 'session CPU ms', 'workers CPU ms', 'max |diff|'],
     setupRows.map((r) => [r.network, r.batch, r.sessionMs, r.workersMs, `${r.sessionOverWorkers}×`, r.sessionCpuMs, r.workersCpuMs, r.maxAbsDiff])));
-  console.log(`\n${task} training (train-mode forward, backward, AdamW), median of ${o.steps} steps after one warm-up step (CPU: this process's CPU time)`);
-  console.log(table(['network', 'backend', 'workers', 'size', 'batch', 'images/pass', 'ms/step', 'images/s', 'CPU ms/step', 'step'],
-    train.rows.map((r) => [r.network, r.backend, r.workers ?? '–', `${r.size} px`, r.batch, r.imagesPerPass ?? '–', r.medianMs ?? '–', r.imagesPerSec ?? '–', r.medianCpuMs ?? '–', r.note])));
-  const k = train.kernels;
-  console.log(`\nKernel split of one ${k.network} step on ${report.tfBackend} (${k.size} px, batch ${k.batch}; tf.profile): the top ${o.top} kernels of ${k.kernelMs} ms`
-    + ` in kernels,\n${k.profiledStepMs} ms for the step with the profiler (the rest: JavaScript, uploads, reading back); custom-gradient ops, whose kernels are`
-    + ` counted by name here,\ntook ${k.customGradientMs} ms around them`);
-  console.log(table(['kernel', 'ms', 'share of the step'], k.top.slice(0, o.top).map((r) => [r.kernel, r.ms, `${(100 * r.share).toFixed(1)} %`])));
+  printDenseTraining(task, train, o, report.tfBackend);
 
   const result = {
     machine: machine(), task,

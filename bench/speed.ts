@@ -7,6 +7,7 @@
 //      thread) and wasm-workers (data parallel over worker threads): median step, images/s against the issue's
 //      PyTorch figures. Each configuration runs in its own process (bench/speed-worker.ts) so that
 //   3. its peak resident memory (getrusage maxRSS: the whole process, worker threads included) is its own.
+//   4. DeepLabv3-MobileViT-XXS and SSDLite-MobileViT-XXS training beside it (bench/dense.ts denseTraining), with their step's kernel split.
 // PyTorch's inference figures are issue 8's measurements on this machine class (PyTorch 1.13 + OpenBLAS, 2 threads).
 // Its training step is measured in this run where python3-torch is installed (bench/pytorch_train.py: timm's
 // mobilevit_xxs, the same step, 2 threads, OpenBLAS's OpenMP build fetched into the bench's cache: issue 23), else
@@ -24,6 +25,8 @@ import { openSpeedRun } from '../src/train/speed.ts';
 import { runChild } from './child.ts';
 import { machine, median, writeResult } from './machine.ts';
 import { openPeer, PEER_DIR } from './peer.ts';
+import { denseTraining, printDenseTraining } from './dense.ts';
+import { TASK_BENCHES, type DenseTask } from './dense-tasks.ts';
 import { findPython, openblasOpenmp, pytorchTrain, type PytorchTrain } from './pytorch.ts';
 import type { SpeedJob, SpeedJobResult } from './speed-worker.ts';
 
@@ -148,6 +151,22 @@ async function training(): Promise<{ rows: TrainingRow[]; pytorch: PytorchRows }
   return { rows, pytorch: 'missing' in py ? py : { measured, command } };
 }
 
+/**
+ * Issue 23: DeepLabv3-MobileViT-XXS (256 px) and SSDLite-MobileViT-XXS (320 px) training, batch 8, on wasm and
+ * wasm-workers beside the classifier's, with their step's kernel split: the dense benches' training part (no PyTorch
+ * peer for these).
+ */
+async function denseTrainings() {
+  const out = [];
+  for (const task of ['segmentation', 'detection'] as DenseTask[]) {
+    const o = { trainVariant: 'mobilevit_xxs' as const, trainSize: TASK_BENCHES[task].trainSize, batch: 8, steps: 2 };
+    const train = await denseTraining(task, o);
+    printDenseTraining(task, train, { steps: o.steps, top: 6 }, 'wasm');
+    out.push({ task, ...train });
+  }
+  return out;
+}
+
 export async function benchSpeed() {
   const inferenceRows = ONLY === 'training' ? [] : await inference();
   const { rows: trainingRows, pytorch }: { rows: TrainingRow[]; pytorch: PytorchRows | null } = ONLY === 'inference' ? { rows: [], pytorch: null } : await training();
@@ -180,12 +199,14 @@ export async function benchSpeed() {
       ok.map((r) => [r.backend, `${r.size} px`, r.batch, r.rssBeforeMb, r.peakRssMb, memoryTarget(r)])));
   }
 
+  const dense = ONLY === 'inference' ? [] : await denseTrainings();
+
   const result = {
     machine: machine(), date: new Date().toISOString(),
     settings: { rounds: ROUNDS, passesPerRound: PASSES, warmupPasses: WARMUP, peerThreads: PEER_THREADS, trainingRounds: TRAIN_ROUNDS, trainingSteps: STEPS, trainingWarmupSteps: 1 },
     references: { source: 'inference: issue 8 (PyTorch 1.13 + OpenBLAS, 2 threads, on this machine class; not measured by this run)', pytorchMs: PYTORCH_MS, pytorchImagesPerSec: PYTORCH_IMAGES_PER_SEC },
     pytorchTraining: pytorch, targets: { ...TARGET, training: TRAINING_TARGET, memory: MEMORY_TARGET }, peer: peerMissing ? `missing: ${PEER_DIR}` : PEER_DIR,
-    inference: inferenceRows, training: trainingRows,
+    inference: inferenceRows, training: trainingRows, denseTraining: dense,
   };
   writeResult('bench/results/speed.json', result);
   return result;
