@@ -1,9 +1,16 @@
 // What a TF.js backend's kernels are fast at, where the model's formulation depends on it. src/backend marks a
 // backend when it installs kernels that change the answer (the studio's SIMD matmul on wasm); the model reads
 // it when it builds a product. Unmarked backends keep the formulation measured fastest with TF.js's own kernels.
-const transposedMatMul = new Set<string>();
 /** While set, every backend answers as with TF.js's own kernels (the benchmark's comparison: bench/kernels.ts). */
 let suspended = false;
+
+/** The backends marked as having one of these traits, and whether one has it now (no mark counts while suspended). */
+function traitMarks(): { mark: (backend: string) => void; has: (backend: string) => boolean } {
+  const backends = new Set<string>();
+  return { mark: (backend) => void backends.add(backend), has: (backend) => !suspended && backends.has(backend) };
+}
+
+const transposedMatMul = traitMarks();
 
 /** Runs `fn` with every mark ignored, and restores them however it ends. */
 export async function withMarksSuspended<T>(fn: () => Promise<T>): Promise<T> {
@@ -16,13 +23,8 @@ export async function withMarksSuspended<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 /** `backend` (tf.getBackend()'s name) multiplies with transposed operands, and in batches, as fast as plainly. */
-export function markTransposedMatMulFast(backend: string): void {
-  transposedMatMul.add(backend);
-}
-
-export function transposedMatMulIsFast(backend: string): boolean {
-  return !suspended && transposedMatMul.has(backend);
-}
+export const markTransposedMatMulFast = transposedMatMul.mark;
+export const transposedMatMulIsFast = transposedMatMul.has;
 
 /**
  * The studio's fused training-mode BatchNorm (src/backend/kernels/batchnorm.c), as TF.js kernels of these names
@@ -31,15 +33,12 @@ export function transposedMatMulIsFast(backend: string): boolean {
  */
 export const BATCH_NORM_KERNELS = { moments: 'StudioBatchNormMoments', act: 'StudioBatchNormAct', actGrad: 'StudioBatchNormActGrad' } as const;
 
-const fusedBatchNorm = new Set<string>();
-
-export function markFusedBatchNorm(backend: string): void {
-  fusedBatchNorm.add(backend);
-}
+const fusedBatchNorm = traitMarks();
+export const markFusedBatchNorm = fusedBatchNorm.mark;
 
 /** Whether `backend` has the fused BatchNorm kernels for `channels` channels (they take multiples of 4). */
 export function fusedBatchNormFits(backend: string, channels: number): boolean {
-  return !suspended && fusedBatchNorm.has(backend) && channels % 4 === 0;
+  return fusedBatchNorm.has(backend) && channels % 4 === 0;
 }
 
 /**
@@ -50,16 +49,10 @@ export function fusedBatchNormFits(backend: string, channels: number): boolean {
  */
 export const FUSED_UPDATE_KERNELS = { adamw: 'StudioAdamW', ema: 'StudioEma' } as const;
 
-const fusedUpdates = new Set<string>();
-
-export function markFusedUpdates(backend: string): void {
-  fusedUpdates.add(backend);
-}
-
+const fusedUpdates = traitMarks();
+export const markFusedUpdates = fusedUpdates.mark;
 /** Whether `backend` runs AdamW's and the EMA's update of a parameter as one kernel. */
-export function fusedUpdatesRun(backend: string): boolean {
-  return !suspended && fusedUpdates.has(backend);
-}
+export const fusedUpdatesRun = fusedUpdates.has;
 
 /**
  * The studio's fused softmax cross-entropy (src/backend/kernels/softmax-xent.c) as a TF.js kernel of this name
@@ -68,16 +61,10 @@ export function fusedUpdatesRun(backend: string): boolean {
  */
 export const SOFTMAX_XENT_KERNEL = 'StudioSoftmaxCrossEntropy';
 
-const fusedSoftmaxXent = new Set<string>();
-
-export function markFusedSoftmaxXent(backend: string): void {
-  fusedSoftmaxXent.add(backend);
-}
-
+const fusedSoftmaxXent = traitMarks();
+export const markFusedSoftmaxXent = fusedSoftmaxXent.mark;
 /** Whether `backend` computes a softmax cross-entropy and its gradient as one kernel. */
-export function fusedSoftmaxXentRuns(backend: string): boolean {
-  return !suspended && fusedSoftmaxXent.has(backend);
-}
+export const fusedSoftmaxXentRuns = fusedSoftmaxXent.has;
 
 /**
  * The studio's softmax over the last axis (src/backend/kernels/softmax.c) as TF.js kernels of these names where a
@@ -85,16 +72,10 @@ export function fusedSoftmaxXentRuns(backend: string): boolean {
  */
 export const SOFTMAX_KERNELS = { forward: 'StudioSoftmax', grad: 'StudioSoftmaxGrad' } as const;
 
-const fusedSoftmax = new Set<string>();
-
-export function markFusedSoftmax(backend: string): void {
-  fusedSoftmax.add(backend);
-}
-
+const fusedSoftmax = traitMarks();
+export const markFusedSoftmax = fusedSoftmax.mark;
 /** Whether `backend` computes a last-axis softmax, and its gradient, as one kernel each. */
-export function fusedSoftmaxRuns(backend: string): boolean {
-  return !suspended && fusedSoftmax.has(backend);
-}
+export const fusedSoftmaxRuns = fusedSoftmax.has;
 
 /**
  * The studio's fused LayerNorm over the last axis (src/backend/kernels/layernorm.c), as TF.js kernels of these
@@ -103,13 +84,7 @@ export function fusedSoftmaxRuns(backend: string): boolean {
  */
 export const LAYER_NORM_KERNELS = { forward: 'StudioLayerNorm', backward: 'StudioLayerNormGrad' } as const;
 
-const fusedLayerNorm = new Set<string>();
-
-export function markFusedLayerNorm(backend: string): void {
-  fusedLayerNorm.add(backend);
-}
-
+const fusedLayerNorm = traitMarks();
+export const markFusedLayerNorm = fusedLayerNorm.mark;
 /** Whether `backend` runs a LayerNorm and its gradient as one kernel each. */
-export function fusedLayerNormRuns(backend: string): boolean {
-  return !suspended && fusedLayerNorm.has(backend);
-}
+export const fusedLayerNormRuns = fusedLayerNorm.has;
