@@ -94,7 +94,9 @@ describe('segmentation on a generated VOC folder', () => {
   it('learns with the multi-scale sampler: the best mIoU is far above the all-background baseline', async () => {
     const data = join(mkdtempSync(join(tmpdir(), 'seg-voc-')), 'VOC');
     await makeSegmentationDataset(data, { layout: 'voc', count: 16, classes: 3, size: 64 });
-    const { dir } = tinyRun(data, { task: 'segmentation', imageSize: 64, multiScale: true, epochs: 10, batchSize: 4, lr: 0.004, warmupEpochs: 1, seed: 1 });
+    // 20 epochs: at 10 whether it learned depended on the seed (seeds 1–5 ended at 0.21–0.60 against a floor of 0.32,
+    // three of them under the bar, before and after issue 23's kernels); at 20 seeds 1–5 all reach 0.62–0.75.
+    const { dir } = tinyRun(data, { task: 'segmentation', imageSize: 64, multiScale: true, epochs: 20, batchSize: 4, lr: 0.004, warmupEpochs: 1, seed: 1 });
     const outcome = await runTraining(dir, {});
     expect(outcome.status).toBe('finished');
     expect(readRun(dir).classes).toHaveLength(21); // the VOC names
