@@ -4,7 +4,7 @@
 // [256,64,16]·[256,16,64], 10× on a weight gradient [65536,16]ᵀ·[65536,32] (TF.js's transposeA path).
 import * as tf from '@tensorflow/tfjs';
 import type { KernelWrapper } from './simd-kernel-types.ts';
-import { offsetOf, wasmBackendOf, withScratch } from './wasm-memory.ts';
+import { offsetOf, wasmBackendOf, withScratch } from '../util/wasm-memory.ts';
 
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 

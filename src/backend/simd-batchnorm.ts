@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { BATCH_NORM_KERNELS } from '../util/kernel-traits.ts';
 import { BATCH_NORM_ACT_CODES, type KernelMaker as Maker } from './simd-kernel-types.ts';
-import { offsetOf, wasmBackendOf, withScratch } from './wasm-memory.ts';
+import { offsetOf, wasmBackendOf, withScratch } from '../util/wasm-memory.ts';
 
 function parts(args: Parameters<tf.KernelFunc>[0], names: string[]) {
   const backend = wasmBackendOf(args);

@@ -6,7 +6,7 @@
 // with TF.js's kernels.
 import * as tf from '@tensorflow/tfjs';
 import { FUSED_ACT_CODES, type KernelWrapper } from './simd-kernel-types.ts';
-import { offsetOf, wasmBackendOf, withScratch } from './wasm-memory.ts';
+import { offsetOf, wasmBackendOf, withScratch } from '../util/wasm-memory.ts';
 
 type Shape4 = [number, number, number, number];
 type DepthwiseAttrs = {

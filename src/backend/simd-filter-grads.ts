@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelWrapper } from './simd-kernel-types.ts';
 import { batchMatMulScratchBytes } from './simd-batch-matmul.ts';
-import { offsetOf, wasmBackendOf, withScratch } from './wasm-memory.ts';
+import { offsetOf, wasmBackendOf, withScratch } from '../util/wasm-memory.ts';
 
 type FilterGradAttrs = {
   strides: number | [number, number]; pad: 'valid' | 'same' | number; dilations?: number | [number, number];

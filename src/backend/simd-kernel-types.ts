@@ -2,7 +2,7 @@
 // TF.js's own. Apart from wasm-simd-kernels.ts (which loads the module and registers the wrappers), so that the
 // kernel files and the loader both import these without importing each other.
 import type * as tf from '@tensorflow/tfjs';
-import type { WasmBackendParts } from './wasm-memory.ts';
+import type { WasmBackendParts } from '../util/wasm-memory.ts';
 
 /** The exports every kernel binds to (the C functions of src/backend/kernels/). */
 /** kernels/simd-act.h's activation codes, by TF.js's fused-op names (the fused convolutions take these three). */

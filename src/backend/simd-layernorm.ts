@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { LAYER_NORM_KERNELS } from '../util/kernel-traits.ts';
 import type { KernelMaker } from './simd-kernel-types.ts';
-import { offsetOf, wasmBackendOf, withScratch } from './wasm-memory.ts';
+import { offsetOf, wasmBackendOf, withScratch } from '../util/wasm-memory.ts';
 
 /** The named inputs, each checked float32, and the row layout of the first: rows × dim (its last axis). */
 function rowsOf(args: Parameters<tf.KernelFunc>[0], kernel: string, names: string[]) {

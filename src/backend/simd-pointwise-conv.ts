@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { FUSED_ACT_CODES, type KernelWrapper } from './simd-kernel-types.ts';
 import { batchMatMulScratchBytes } from './simd-batch-matmul.ts';
-import { offsetOf, wasmBackendOf, withScratch } from './wasm-memory.ts';
+import { offsetOf, wasmBackendOf, withScratch } from '../util/wasm-memory.ts';
 
 type Shape4 = [number, number, number, number];
 interface Conv2DAttrs {

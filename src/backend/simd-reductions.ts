@@ -3,7 +3,7 @@
 // innermost axes and transpose the whole tensor first; other reductions stay with them.
 import * as tf from '@tensorflow/tfjs';
 import type { KernelWrapper } from './simd-kernel-types.ts';
-import { offsetOf, wasmBackendOf } from './wasm-memory.ts';
+import { offsetOf, wasmBackendOf } from '../util/wasm-memory.ts';
 
 /** Whether `axis` names exactly the leading axes of a rank-`rank` tensor (all but the last). */
 function leadingAxes(axis: number | number[], shape: number[]): boolean {

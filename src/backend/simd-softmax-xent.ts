@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { SOFTMAX_XENT_KERNEL } from '../util/kernel-traits.ts';
 import type { KernelMaker } from './simd-kernel-types.ts';
-import { offsetOf, wasmBackendOf } from './wasm-memory.ts';
+import { offsetOf, wasmBackendOf } from '../util/wasm-memory.ts';
 
 const softmaxXent: KernelMaker = (exportsFor) => (args) => {
   const { logits, labels } = args.inputs as { logits?: tf.TensorInfo; labels?: tf.TensorInfo };

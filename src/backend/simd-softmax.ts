@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { SOFTMAX_KERNELS } from '../util/kernel-traits.ts';
 import type { KernelMaker } from './simd-kernel-types.ts';
-import { offsetOf, wasmBackendOf } from './wasm-memory.ts';
+import { offsetOf, wasmBackendOf } from '../util/wasm-memory.ts';
 
 /** The inputs by name, each float32 and of the first one's shape, and the row length and count. */
 function rowsOf(args: Parameters<tf.KernelFunc>[0], kernel: string, names: string[]) {

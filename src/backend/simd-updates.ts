@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { FUSED_UPDATE_KERNELS } from '../util/kernel-traits.ts';
 import type { KernelMaker as Maker } from './simd-kernel-types.ts';
-import { offsetOf, wasmBackendOf } from './wasm-memory.ts';
+import { offsetOf, wasmBackendOf } from '../util/wasm-memory.ts';
 
 /** The inputs, each float32 and of the first one's shape (a mismatch would read past a tensor's end). */
 function sameShaped(kernel: string, args: Parameters<tf.KernelFunc>[0], names: string[]): tf.TensorInfo[] {

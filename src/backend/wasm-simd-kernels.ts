@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { ROOT, WASM_KERNELS, ensureBuilt, needsBuild } from '../build/outputs.ts';
 import { batchMatMulKernel } from './simd-batch-matmul.ts';
 import { markStudioKernel } from './wasm-grad-kernels.ts';
-import type { WasmBackendParts } from './wasm-memory.ts';
+import type { WasmBackendParts } from '../util/wasm-memory.ts';
 import { conv2dFilterGradKernel, convInputGradKernel, depthwiseFilterGradKernel } from './simd-filter-grads.ts';
 import { meanKernel, sumKernel } from './simd-reductions.ts';
 import { markFusedBatchNorm, markFusedLayerNorm, markFusedSoftmax, markFusedSoftmaxXent, markFusedUpdates, markTransposedMatMulFast, withMarksSuspended } from '../util/kernel-traits.ts';

@@ -5,7 +5,7 @@
 // fragmentation the memory estimate cannot see. With MOBILEVIT_TEST_WASM_FILL_AFTER_STEP=s a training run does it after its
 // step s, else the engine does it at init. Unset (always, outside tests), nothing here runs.
 import * as tf from '@tensorflow/tfjs';
-import type { WasmBackendParts } from '../backend/wasm-memory.ts';
+import type { WasmBackendParts } from '../util/wasm-memory.ts';
 
 const MB = 2 ** 20;
 

@@ -3,7 +3,7 @@
 // batch 8) and then runs four kernels forward (add, floor, divide, multiply) with their gradients and saved
 // tensors backward; here the backward is dy·mask and the mask is all it keeps.
 import * as tf from '@tensorflow/tfjs';
-import { filledFloat32 } from '../backend/host-float32.ts';
+import { filledFloat32 } from '../util/host-float32.ts';
 import { mixSeed, Rng } from '../util/random.ts';
 
 /**

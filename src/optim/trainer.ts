@@ -5,7 +5,7 @@
 // each part inside a tf.tidy, so nothing but the scalars it reports outlives it; those are read
 // (one device sync) and disposed outside the tidies.
 import * as tf from '@tensorflow/tfjs';
-import { filledFloat32, readFloat32Into } from '../backend/host-float32.ts';
+import { filledFloat32, readFloat32Into } from '../util/host-float32.ts';
 import type { TensorMap } from '../model/safetensors.ts';
 import type { ForwardOptions } from '../model/types.ts';
 import { AdamW, type AdamWSettings, type AdamWStateJson } from './adamw.ts';

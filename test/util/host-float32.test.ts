@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.ts';
-import { filledFloat32, readFloat32Into } from '../../src/backend/host-float32.ts';
+import { filledFloat32, readFloat32Into } from '../../src/util/host-float32.ts';
 import { applyDropout, dropoutMask } from '../../src/model/dropout.ts';
 
 beforeAll(async () => { await initBackend('wasm'); }, 120_000);

@@ -1,5 +1,5 @@
 // Where TF.js's wasm backend keeps its tensors, for the studio's kernels that read and write them in place
-// (wasm-simd-kernels.ts): each tensor's offset in the backend's memory, and scratch space from its heap.
+// (backend/wasm-simd-kernels.ts): each tensor's offset in the backend's memory, and scratch space from its heap.
 import type * as tf from '@tensorflow/tfjs';
 
 /** The parts of TF.js's WasmBackend a kernel needs (it has no public type for them). */

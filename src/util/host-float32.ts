@@ -4,10 +4,18 @@
 // training step: dropout masks, gradients, whose garbage costs the workers' step collections). Other backends
 // take the ordinary route.
 import * as tf from '@tensorflow/tfjs';
-import type { WasmBackendParts } from './wasm-memory.ts';
-import { offsetOf } from './wasm-memory.ts';
+import { offsetOf, type WasmBackendParts } from './wasm-memory.ts';
 
-const wasmBackend = (): WasmBackendParts | null => (tf.getBackend() === 'wasm' ? tf.backend() as unknown as WasmBackendParts : null);
+/**
+ * The wasm backend where its memory is reachable from here: Node's single-threaded build exports it; the threaded
+ * build a Chromium page runs (wasm-threads) does not, and there the ordinary route is taken, as the studio's kernels
+ * are not installed there either (wasm-simd-kernels.ts).
+ */
+function wasmBackend(): WasmBackendParts | null {
+  if (tf.getBackend() !== 'wasm') return null;
+  const backend = tf.backend() as unknown as WasmBackendParts;
+  return backend.wasm.asm?.memory ? backend : null;
+}
 
 /** The float32 values of `t` (its memory on wasm, so valid only until the next allocation there). */
 function heapView(backend: WasmBackendParts, t: tf.TensorInfo, size: number): Float32Array {
